@@ -1,0 +1,12 @@
+"""Switchboard's Chalice app: creates the app and registers the blueprints. Nothing else."""
+
+from chalice import Chalice
+
+from chalicelib.blueprints.mentions import mentions
+from chalicelib.blueprints.webhooks import webhooks
+from chalicelib.blueprints.workers import workers
+
+app = Chalice(app_name="switchboard")
+app.register_blueprint(webhooks)
+app.register_blueprint(mentions)
+app.register_blueprint(workers)

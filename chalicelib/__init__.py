@@ -1,0 +1,1 @@
+"""Switchboard: everything deployed with the Chalice app."""

@@ -1,0 +1,1 @@
+"""Thin HTTP and SQS handlers; each calls one service."""

@@ -1,0 +1,28 @@
+"""Health and the routed-mention lookup."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib import wiring
+from chalicelib.blueprints.http import json_errors, json_response, require_bearer
+from chalicelib.errors import NotFound
+
+mentions = Blueprint(__name__)
+
+
+@mentions.route("/health", methods=["GET"])
+def health() -> dict[str, str]:
+    """Liveness: the API answers."""
+    return {"status": "ok"}
+
+
+@mentions.route("/mentions/{mention_id}", methods=["GET"])
+@json_errors
+def get_mention(mention_id: str) -> Response:
+    """The stored record of a routed mention: decision, reasons, SLA deadline."""
+    require_bearer(mentions.current_request.headers)
+    record = wiring.mentions().get(mention_id)
+    if record is None:
+        raise NotFound(f"no routed mention {mention_id!r}")
+    return json_response(record.model_dump(mode="json", by_alias=True))

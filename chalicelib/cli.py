@@ -1,0 +1,192 @@
+"""The `switchboard` command: route offline, evaluate, read a department inbox, run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from pydantic import ValidationError
+
+from chalicelib.errors import SwitchboardError
+from chalicelib.models import Mention, RoutedMention
+from chalicelib.rules import DEFAULT_RULES_PATH, Engine, RulesetInvalid, load_rules_file
+from chalicelib.settings import Settings, get_settings
+
+LOCAL_DEFAULTS = {
+    "AWS_ENDPOINT_URL": "http://127.0.0.1:4566",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "X_CONSUMER_SECRET": "local-x-secret",
+    "META_APP_SECRET": "local-meta-secret",
+    "META_VERIFY_TOKEN": "local-verify-token",
+    "SLACK_SIGNING_SECRET": "local-slack-secret",
+    "WEBHOOK_SECRET": "whsec_bG9jYWwtd2ViaG9vay1zZWNyZXQ=",
+    "ADMIN_TOKEN": "local-admin-token",
+}
+
+
+def use_local_defaults() -> None:
+    """Fill in the local configuration (DESIGN.md §4) wherever the environment has none."""
+    for name, value in LOCAL_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
+def _engine(rules: Path | None, settings: Settings) -> Engine:
+    ruleset = load_rules_file(rules or DEFAULT_RULES_PATH, settings.departments)
+    return Engine(ruleset, version=0, triage=settings.triage_department)
+
+
+def _read_mentions(handle: TextIO) -> Iterator[tuple[int, Mention | str]]:
+    for number, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, Mention.model_validate_json(line)
+        except ValidationError as exc:
+            yield number, f"line {number}: {exc.errors()[0]['msg']} at {exc.errors()[0]['loc']}"
+
+
+def cmd_route(args: argparse.Namespace, out: TextIO) -> int:
+    """Route normalised mentions offline; one JSON decision per line."""
+    from chalicelib.services.routing import decide
+
+    settings = get_settings()
+    engine = _engine(args.rules, settings)
+    failures = 0
+    with args.file.open(encoding="utf-8") as handle:
+        for _, item in _read_mentions(handle):
+            if isinstance(item, str):
+                print(item, file=sys.stderr)
+                failures += 1
+                continue
+            routing = decide(item, engine)
+            decision = {"id": item.id, **routing.model_dump(mode="json", exclude={"sla_due_at"})}
+            print(json.dumps(decision), file=out)
+    return 1 if failures else 0
+
+
+def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
+    """Score the ruleset on a labeled departments CSV."""
+    from chalicelib.evaluation import load_departments_csv, score
+    from chalicelib.services.routing import decide
+
+    settings = get_settings()
+    engine = _engine(args.rules, settings)
+    rows = load_departments_csv(args.file)
+    predicted = [decide(row.mention, engine).department for row in rows]
+    labels = sorted({row.label for row in rows})
+    report = score([row.label for row in rows], predicted, labels)
+    print(f"{len(rows)} mentions from {args.file}", file=out)
+    print(report.format(), file=out)
+    return 0
+
+
+def format_routed(message: RoutedMention) -> str:
+    """A routed mention as a few readable lines for a human reading an inbox."""
+    mention, routing = message.mention, message.routing
+    author = mention.author.handle or mention.author.name or mention.author.id or "unknown"
+    reasons = "; ".join(f"{m.id}: {m.why}" for m in routing.matched_rules) or "no rule matched"
+    due = routing.sla_due_at.isoformat() if routing.sla_due_at else "-"
+    lines = [
+        f"[{routing.priority.upper()}] {mention.id}  {mention.platform}/{mention.kind}"
+        f"  by {author} ({mention.author.followers} followers)",
+        f"  {mention.text}",
+        f"  department: {routing.department}"
+        + (f" (also {', '.join(routing.also)})" if routing.also else "")
+        + f"  tags: {', '.join(routing.tags) or '-'}  reply by: {due}",
+        f"  why: {reasons}",
+        f"  signals: {json.dumps(routing.signals)}",
+    ]
+    return "\n".join(lines)
+
+
+def cmd_inbox(args: argparse.Namespace, out: TextIO) -> int:
+    """Print the mentions waiting in a department queue (they stay queued unless --ack)."""
+    from chalicelib import aws
+    from chalicelib.stores.queues import SqsQueues
+
+    settings = get_settings()
+    if args.department not in settings.departments:
+        print(f"unknown department {args.department!r}; one of {settings.departments}", file=out)
+        return 2
+    client = aws.sqs()
+    url = SqsQueues(client, settings).url(args.department)
+    seen: set[str] = set()
+    for _ in range(args.limit):
+        batch = client.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=0 if not args.ack else 30,
+            MessageAttributeNames=["All"],
+            WaitTimeSeconds=0,
+        ).get("Messages", [])
+        fresh = [m for m in batch if m["MessageId"] not in seen]
+        if not fresh:
+            break
+        for message in fresh:
+            seen.add(message["MessageId"])
+            print(format_routed(RoutedMention.model_validate_json(message["Body"])), file=out)
+            print(file=out)
+            if args.ack:
+                client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    print(f"{len(seen)} mention(s) in {settings.queue_name(args.department)}", file=out)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    """Send the signed sample deliveries to a running `make run`."""
+    from chalicelib.demo import run_demo
+
+    return run_demo(args.url, get_settings(), out)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="switchboard", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    route = sub.add_parser("route", help="route normalised mentions (JSONL) offline")
+    route.add_argument("file", type=Path, help="one normalised mention per line")
+    route.add_argument("--rules", type=Path, help="ruleset YAML/JSON (default: built-in)")
+    route.set_defaults(func=cmd_route)
+
+    evaluate = sub.add_parser("eval", help="score routing on a labeled departments CSV")
+    evaluate.add_argument("file", type=Path, help="CSV with columns id,text,label")
+    evaluate.add_argument("--rules", type=Path, help="ruleset YAML/JSON (default: built-in)")
+    evaluate.set_defaults(func=cmd_eval)
+
+    inbox = sub.add_parser("inbox", help="read a department queue")
+    inbox.add_argument("department")
+    inbox.add_argument("--ack", action="store_true", help="delete the messages once shown")
+    inbox.add_argument("--limit", type=int, default=20, help="receive calls at most")
+    inbox.set_defaults(func=cmd_inbox)
+
+    demo = sub.add_parser("demo", help="send signed sample deliveries to a running make run")
+    demo.add_argument("--url", default="http://127.0.0.1:8000", help="API base URL")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Entry point of the `switchboard` console script."""
+    use_local_defaults()
+    args = build_parser().parse_args(argv)
+    try:
+        result: Any = args.func(args, out or sys.stdout)
+    except RulesetInvalid as exc:
+        print("invalid ruleset:\n  " + "\n  ".join(exc.problems), file=sys.stderr)
+        return 2
+    except (SwitchboardError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return int(result)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""`make run`: the whole of Switchboard on one machine, on the embedded AWS (moto server).
+
+Starts moto on 127.0.0.1:4566, creates every queue (with DLQ and redrive) and table, seeds the
+default ruleset, serves the Chalice app on 127.0.0.1:8000 and runs local workers that poll the
+SQS queues and call the very handler functions Lambda runs, with Lambda-shaped SQS events.
+Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from chalicelib.cli import use_local_defaults
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+POLL_WAIT_SECONDS = 1
+
+
+def lambda_sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+    """The event Lambda's SQS event source mapping would pass for these received messages."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {
+                    name: {
+                        "stringValue": value.get("StringValue"),
+                        "dataType": value.get("DataType", "String"),
+                    }
+                    for name, value in m.get("MessageAttributes", {}).items()
+                },
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+            for m in messages
+        ]
+    }
+
+
+class QueueWorker(threading.Thread):
+    """Polls one queue and hands batches to a Lambda handler, deleting what succeeded."""
+
+    def __init__(
+        self, sqs: Any, queue_url: str, handler: Any, region: str, wait: int = POLL_WAIT_SECONDS
+    ) -> None:
+        super().__init__(daemon=True, name=f"worker:{queue_url.rsplit('/', 1)[-1]}")
+        self._sqs = sqs
+        self._url = queue_url
+        self._handler = handler
+        self._region = region
+        self._wait = wait
+        self._arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        """Poll until stopped."""
+        while not self.stopping.is_set():
+            try:
+                self.poll_once()
+            except Exception as exc:  # keep the worker alive, as Lambda would retry
+                print(f"[{self.name}] {exc!r}", flush=True)
+                time.sleep(1)
+
+    def poll_once(self) -> int:
+        """Receive one batch and run the handler on it; returns the number of records."""
+        messages = self._sqs.receive_message(
+            QueueUrl=self._url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=self._wait,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return 0
+        result = self._handler(lambda_sqs_event(messages, self._arn, self._region), None) or {}
+        failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            self._sqs.delete_message_batch(
+                QueueUrl=self._url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)
+                ],
+            )
+        return len(messages)
+
+
+def main() -> None:
+    """Run the local stack until Ctrl-C."""
+    use_local_defaults()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request lines
+    from moto.server import ThreadedMotoServer
+
+    endpoint = urlparse(os.environ["AWS_ENDPOINT_URL"])
+    moto = ThreadedMotoServer(
+        ip_address=endpoint.hostname or "127.0.0.1", port=endpoint.port or 4566
+    )
+    moto.start()
+
+    from chalice.config import Config
+    from chalice.local import create_local_server
+
+    from chalicelib import aws, wiring
+    from chalicelib.settings import get_settings
+    from chalicelib.stores.provision import create_queues, create_tables, seed_default_rules
+
+    settings = get_settings()
+    urls = create_queues(aws.sqs(), settings)
+    create_tables(aws.dynamodb(), settings)
+    version = seed_default_rules(wiring.rules(), settings)
+
+    from app import app
+
+    config = Config(
+        chalice_stage="dev",
+        config_from_disk=json.loads((REPO_ROOT / ".chalice" / "config.json").read_text()),
+    )
+    host, port = os.environ.get("SWITCHBOARD_HOST", "127.0.0.1"), 8000
+    server = create_local_server(app, config, host, port)
+    api = threading.Thread(target=server.serve_forever, daemon=True, name="api")
+    api.start()
+    workers = [
+        QueueWorker(
+            aws.sqs(),
+            urls["intake"],
+            app.handler_map["route_mentions"],
+            settings.aws_default_region,
+        )
+    ]
+    for worker in workers:
+        worker.start()
+
+    print(
+        "\nSwitchboard is running:\n"
+        f"  embedded AWS (moto)   {os.environ['AWS_ENDPOINT_URL']}\n"
+        f"  HTTP API              http://{host}:{port}  webhooks: /webhooks/{{x,meta,generic}}\n"
+        f"  queues                {', '.join(settings.queue_name(q) for q in settings.all_queues)}"
+        " (each with a -dlq)\n"
+        f"  tables                {settings.mentions_table}, {settings.rules_table}"
+        f" (ruleset v{version} live)\n"
+        f"  workers               route_mentions <- {settings.queue_name('intake')}\n"
+        "Try: .venv/bin/switchboard demo && .venv/bin/switchboard inbox support\n"
+        "Ctrl-C stops everything.",
+        flush=True,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nstopping…", flush=True)
+        for worker in workers:
+            worker.stopping.set()
+        server.shutdown()
+        moto.stop()
+
+
+if __name__ == "__main__":
+    main()

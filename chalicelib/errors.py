@@ -1,0 +1,78 @@
+"""Errors that map to an HTTP status and a machine-readable code."""
+
+from __future__ import annotations
+
+
+class SwitchboardError(Exception):
+    """Base error; `status` is the HTTP status a client sees, `code` a stable identifier."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_body(self) -> dict[str, str]:
+        """JSON error body for HTTP responses."""
+        return {"error": self.code, "message": self.message}
+
+
+class MalformedRequest(SwitchboardError):
+    """The request or delivery cannot be understood (bad JSON, missing fields)."""
+
+    status = 400
+    code = "malformed"
+
+
+class BadSignature(SwitchboardError):
+    """The signature or token is missing, wrong, or the timestamp is outside the window."""
+
+    status = 401
+    code = "bad_signature"
+
+
+class Unauthorized(SwitchboardError):
+    """Missing or wrong bearer token."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(SwitchboardError):
+    """A handshake with the wrong verify token."""
+
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(SwitchboardError):
+    """Unknown platform or resource."""
+
+    status = 404
+    code = "not_found"
+
+
+class MethodNotAllowed(SwitchboardError):
+    """The platform exists but does not use this method."""
+
+    status = 405
+    code = "method_not_allowed"
+
+
+class PayloadTooLarge(SwitchboardError):
+    """The body is over the configured limit."""
+
+    status = 413
+    code = "payload_too_large"
+
+
+class IntakeUnavailable(SwitchboardError):
+    """The delivery could not be written to the intake queue; the platform should retry."""
+
+    status = 503
+    code = "intake_unavailable"
+
+
+class PoisonRecord(Exception):
+    """A queued record that can never succeed; it goes to the dead-letter queue with the reason."""

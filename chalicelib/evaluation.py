@@ -1,0 +1,90 @@
+"""Measure routing against labeled data: per-class precision, recall, F1 and a confusion matrix."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from chalicelib.models import Mention
+
+
+@dataclass(frozen=True)
+class LabeledMention:
+    """A mention with the department a human chose."""
+
+    mention: Mention
+    label: str
+
+
+@dataclass(frozen=True)
+class ClassScore:
+    """Precision, recall and F1 of one class."""
+
+    label: str
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass(frozen=True)
+class Report:
+    """Scores of a labeled evaluation."""
+
+    labels: list[str]
+    scores: list[ClassScore]
+    confusion: dict[tuple[str, str], int]
+    accuracy: float
+
+    @property
+    def macro_f1(self) -> float:
+        """Unweighted mean of the per-class F1 scores."""
+        return sum(s.f1 for s in self.scores) / len(self.scores) if self.scores else 0.0
+
+    def format(self) -> str:
+        """A readable table of the scores and the confusion matrix (rows = truth)."""
+        predicted = sorted({p for _, p in self.confusion} - set(self.labels))
+        columns = self.labels + predicted
+        lines = [f"{'class':<12}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
+        lines += [
+            f"{s.label:<12}{s.precision:>10.3f}{s.recall:>10.3f}{s.f1:>10.3f}{s.support:>10}"
+            for s in self.scores
+        ]
+        lines.append(f"{'macro F1':<12}{self.macro_f1:>30.3f}")
+        lines.append(f"{'accuracy':<12}{self.accuracy:>30.3f}")
+        lines.append("")
+        lines.append("confusion (rows: label, columns: routed)")
+        lines.append(" " * 12 + "".join(f"{c:>11}" for c in columns))
+        for truth in self.labels:
+            cells = "".join(f"{self.confusion.get((truth, c), 0):>11}" for c in columns)
+            lines.append(f"{truth:<12}{cells}")
+        return "\n".join(lines)
+
+
+def score(gold: list[str], predicted: list[str], labels: list[str]) -> Report:
+    """Compare predictions with gold labels over the given classes."""
+    confusion = Counter(zip(gold, predicted, strict=True))
+    scores = []
+    for label in labels:
+        tp = confusion[(label, label)]
+        guessed = sum(n for (_, p), n in confusion.items() if p == label)
+        actual = sum(n for (g, _), n in confusion.items() if g == label)
+        precision = tp / guessed if guessed else 0.0
+        recall = tp / actual if actual else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        scores.append(ClassScore(label, precision, recall, f1, actual))
+    correct = sum(n for (g, p), n in confusion.items() if g == p)
+    return Report(labels, scores, dict(confusion), correct / len(gold) if gold else 0.0)
+
+
+def load_departments_csv(path: Path) -> list[LabeledMention]:
+    """Rows of `id,source,text,label,...` as mentions from X with their labels."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [
+            LabeledMention(
+                Mention(id=f"x:{row['id']}", platform="x", text=row["text"]), row["label"]
+            )
+            for row in csv.DictReader(handle)
+        ]

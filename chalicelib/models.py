@@ -1,0 +1,130 @@
+"""The data Switchboard moves around: mentions, routing decisions and queue message schemas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ROUTED_MENTION_SCHEMA = "switchboard.routed-mention/v1"
+RAW_DELIVERY_SCHEMA = "switchboard.raw-delivery/v1"
+
+MentionKind = Literal["mention", "reply", "quote", "dm", "comment", "post", "review"]
+Priority = Literal["low", "normal", "high", "urgent"]
+
+
+class Author(BaseModel):
+    """Who wrote a mention, as far as the platform tells."""
+
+    id: str | None = None
+    handle: str | None = None
+    name: str | None = None
+    followers: int = 0
+    verified: bool = False
+
+
+class Mention(BaseModel):
+    """A normalised inbound message from any platform (DESIGN.md §4)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(min_length=3, description="platform:native-id, the dedupe key")
+    platform: str = Field(min_length=1)
+    kind: MentionKind = "mention"
+    text: str
+    lang: str | None = None
+    url: str | None = None
+    created_at: datetime | None = None
+    public: bool = True
+    author: Author = Field(default_factory=Author)
+    in_reply_to: str | None = None
+    brand_account: str | None = None
+    hashtags: list[str] = Field(default_factory=list)
+    mentions: list[str] = Field(default_factory=list)
+    urls: list[str] = Field(default_factory=list)
+    rating: float | None = Field(default=None, description="star rating, for reviews")
+
+    @model_validator(mode="after")
+    def _id_names_platform(self) -> Mention:
+        prefix, _, native = self.id.partition(":")
+        if prefix != self.platform or not native:
+            raise ValueError(f"id must look like '{self.platform}:<native-id>', got {self.id!r}")
+        return self
+
+
+class MatchedRule(BaseModel):
+    """A rule that fired, with the reason in words."""
+
+    id: str
+    why: str
+
+
+class Routing(BaseModel):
+    """Where a mention goes and why."""
+
+    department: str
+    also: list[str] = Field(default_factory=list)
+    priority: Priority = "normal"
+    tags: list[str] = Field(default_factory=list)
+    ruleset_version: int = 0
+    matched_rules: list[MatchedRule] = Field(default_factory=list)
+    signals: dict[str, float] = Field(default_factory=dict)
+    sla_due_at: datetime | None = None
+
+    @property
+    def queues(self) -> list[str]:
+        """Departments whose queue receives the mention (none when ignored)."""
+        if self.department == "ignore":
+            return []
+        return list(dict.fromkeys([self.department, *self.also]))
+
+
+class ReplyPointer(BaseModel):
+    """How a department answers a routed mention."""
+
+    route: str = "/replies"
+    mention_id: str
+
+
+class RoutedMention(BaseModel):
+    """Body of every department queue message."""
+
+    schema_: str = Field(default=ROUTED_MENTION_SCHEMA, alias="schema")
+    mention: Mention
+    routing: Routing
+    reply: ReplyPointer
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    def to_json(self) -> str:
+        """The message body as sent to SQS."""
+        return self.model_dump_json(by_alias=True)
+
+
+class RawDelivery(BaseModel):
+    """A verified webhook delivery as it sits on the intake queue, body untouched."""
+
+    schema_: str = Field(default=RAW_DELIVERY_SCHEMA, alias="schema")
+    platform: str
+    body: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    received_at: datetime
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    def to_json(self) -> str:
+        """The message body as sent to the intake queue."""
+        return self.model_dump_json(by_alias=True)
+
+
+MentionStatus = Literal["routed", "ignored"]
+
+
+class MentionRecord(BaseModel):
+    """What Switchboard remembers about a routed mention (GET /mentions/{id})."""
+
+    id: str
+    status: MentionStatus
+    routed_at: datetime
+    message: RoutedMention

@@ -1,0 +1,96 @@
+"""What every platform adapter provides, and helpers they share."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from chalicelib.errors import BadSignature, MalformedRequest, MethodNotAllowed
+from chalicelib.models import Mention, RawDelivery
+from chalicelib.settings import Settings
+
+# Echoed challenges are reflected to the caller: keep them short and inert (WebSub §8.2).
+_SAFE_CHALLENGE = re.compile(r"[A-Za-z0-9._~\-]{1,256}")
+
+
+@dataclass(frozen=True)
+class HandshakeReply:
+    """The HTTP answer to a verification handshake."""
+
+    body: str
+    content_type: str = "text/plain"
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=lambda: {"X-Content-Type-Options": "nosniff"})
+
+
+class Platform(Protocol):
+    """One module per platform implements this (checked by mypy on the registry)."""
+
+    NAME: str
+    KEPT_HEADERS: tuple[str, ...]
+
+    def handshake(
+        self, query: Mapping[str, str], headers: Mapping[str, str], settings: Settings
+    ) -> HandshakeReply:
+        """Answer the platform's GET verification, or raise a SwitchboardError."""
+        ...
+
+    def verify(
+        self, body: bytes, headers: Mapping[str, str], settings: Settings, now: float
+    ) -> None:
+        """Authenticate a POST over the raw body bytes; raise BadSignature when it fails."""
+        ...
+
+    def check(self, payload: Any) -> None:
+        """Cheap shape check at acknowledgement time; raise MalformedRequest."""
+        ...
+
+    def parse(self, delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention]:
+        """Turn a delivery into mentions, dropping the brand's own echoes."""
+        ...
+
+
+def no_handshake(platform: str) -> HandshakeReply:
+    """For platforms that have no GET verification."""
+    raise MethodNotAllowed(f"{platform} has no verification handshake; deliveries use POST")
+
+
+def echo_challenge(challenge: str | None) -> HandshakeReply:
+    """Echo a hub.challenge as text/plain, refusing anything that is not a short plain token."""
+    if not challenge:
+        raise MalformedRequest("hub.challenge is required")
+    if not _SAFE_CHALLENGE.fullmatch(challenge):
+        raise MalformedRequest("hub.challenge must be 1-256 URL-safe characters")
+    return HandshakeReply(body=challenge)
+
+
+def require_secret(secret: str, variable: str) -> bytes:
+    """The configured secret as bytes; a missing secret fails closed."""
+    if not secret:
+        raise BadSignature(f"{variable} is not configured, so no delivery can be verified")
+    return secret.encode()
+
+
+def require_object(payload: Any, platform: str) -> dict[str, Any]:
+    """The delivery must be a JSON object."""
+    if not isinstance(payload, dict):
+        raise MalformedRequest(f"a {platform} delivery must be a JSON object")
+    return payload
+
+
+def load_body(delivery: RawDelivery) -> Any:
+    """Parse a queued delivery's body (already checked at the acknowledgement)."""
+    return json.loads(delivery.body)
+
+
+def from_epoch(value: Any, millis: bool = False) -> datetime | None:
+    """A UTC datetime from epoch seconds or milliseconds (int or numeric string)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return datetime.fromtimestamp(number / 1000 if millis else number, tz=UTC)

@@ -1,0 +1,66 @@
+"""Generic intake: Standard Webhooks signed, body = one normalised mention or a list of them.
+
+Pollers and listening-tool bridges (Reddit, Trustpilot, Mention, …) post here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from chalicelib.errors import MalformedRequest, PoisonRecord
+from chalicelib.models import Mention, RawDelivery
+from chalicelib.platforms.base import HandshakeReply, load_body, no_handshake, require_secret
+from chalicelib.platforms.signatures import verify_standard_webhooks
+from chalicelib.settings import Settings
+
+NAME = "generic"
+KEPT_HEADERS: tuple[str, ...] = (
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "content-type",
+)
+_MENTIONS = TypeAdapter(list[Mention])
+
+
+def handshake(
+    query: Mapping[str, str], headers: Mapping[str, str], settings: Settings
+) -> HandshakeReply:
+    """Standard Webhooks has no GET handshake."""
+    return no_handshake(NAME)
+
+
+def verify(body: bytes, headers: Mapping[str, str], settings: Settings, now: float) -> None:
+    """webhook-id, webhook-timestamp (±tolerance) and any matching v1 webhook-signature."""
+    require_secret(settings.webhook_secret, "WEBHOOK_SECRET")
+    verify_standard_webhooks(
+        settings.webhook_secret, headers, body, now, settings.webhook_tolerance_seconds
+    )
+
+
+def check(payload: Any) -> None:
+    """Each mention must validate now, so the sender learns at once what is wrong."""
+    try:
+        _validate(payload)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
+            for err in exc.errors()[:5]
+        )
+        raise MalformedRequest(f"invalid mention: {problems}") from None
+
+
+def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention]:
+    """The mentions of the body, minus those written by a brand account."""
+    try:
+        mentions = _validate(load_body(delivery))
+    except ValidationError as exc:
+        raise PoisonRecord(f"invalid mention: {exc}") from exc
+    return [m for m in mentions if m.author.id not in brand_accounts]
+
+
+def _validate(payload: Any) -> list[Mention]:
+    return _MENTIONS.validate_python(payload if isinstance(payload, list) else [payload])

@@ -1,0 +1,166 @@
+"""Meta webhooks: Facebook Page feed, Instagram comments and mentions, Messenger and IG DMs."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from chalicelib.errors import BadSignature, Forbidden, MalformedRequest, PoisonRecord
+from chalicelib.models import Author, Mention, MentionKind, RawDelivery
+from chalicelib.platforms.base import (
+    HandshakeReply,
+    echo_challenge,
+    from_epoch,
+    load_body,
+    require_object,
+    require_secret,
+)
+from chalicelib.platforms.signatures import hex_signature, lower_headers, require_match
+from chalicelib.settings import Settings
+
+NAME = "meta"
+KEPT_HEADERS: tuple[str, ...] = ("x-hub-signature-256", "x-hub-signature", "content-type")
+_FEED_ITEMS = {"comment": "comment", "post": "post", "status": "post", "photo": "post"}
+
+
+def handshake(
+    query: Mapping[str, str], headers: Mapping[str, str], settings: Settings
+) -> HandshakeReply:
+    """`hub.mode=subscribe` with the configured `hub.verify_token` → echo `hub.challenge`."""
+    token = query.get("hub.verify_token", "")
+    expected = settings.meta_verify_token
+    if (
+        query.get("hub.mode") != "subscribe"
+        or not expected
+        or not hmac.compare_digest(token.encode(), expected.encode())
+    ):
+        raise Forbidden("hub.mode must be subscribe and hub.verify_token must match")
+    return echo_challenge(query.get("hub.challenge"))
+
+
+def verify(body: bytes, headers: Mapping[str, str], settings: Settings, now: float) -> None:
+    """`X-Hub-Signature-256: sha256=<hex HMAC(app_secret, raw body)>`; legacy sha1 as fallback."""
+    key = require_secret(settings.meta_app_secret, "META_APP_SECRET")
+    found = lower_headers(headers)
+    if "x-hub-signature-256" in found:
+        expected = hex_signature(key, body, "sha256", prefix="sha256=")
+        require_match(expected, found["x-hub-signature-256"], "X-Hub-Signature-256")
+    elif "x-hub-signature" in found:
+        expected = hex_signature(key, body, "sha1", prefix="sha1=")
+        require_match(expected, found["x-hub-signature"], "X-Hub-Signature")
+    else:
+        raise BadSignature("missing X-Hub-Signature-256")
+
+
+def check(payload: Any) -> None:
+    """A Graph webhook delivery is `{"object": …, "entry": [...]}`."""
+    envelope = require_object(payload, NAME)
+    if not isinstance(envelope.get("object"), str) or not isinstance(envelope.get("entry"), list):
+        raise MalformedRequest("a Meta delivery needs 'object' (string) and 'entry' (list)")
+
+
+def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention]:
+    """Every entry, every change and every messaging event; echoes and non-mentions dropped."""
+    payload = load_body(delivery)
+    try:
+        return [
+            mention
+            for entry in payload["entry"]
+            for mention in _entry(payload["object"], entry, brand_accounts | {str(entry["id"])})
+        ]
+    except (KeyError, TypeError, AttributeError, ValueError, ValidationError) as exc:
+        raise PoisonRecord(f"unreadable Meta delivery: {exc!r}") from exc
+
+
+def _entry(obj: str, entry: dict[str, Any], own: frozenset[str]) -> Iterator[Mention]:
+    account = str(entry["id"])
+    for change in entry.get("changes", []):
+        value, field = change.get("value", {}), change.get("field")
+        if obj == "page" and field == "feed":
+            mention = _feed(value, account)
+        elif obj == "instagram" and field in ("comments", "live_comments"):
+            mention = _instagram_comment(value, account)
+        elif obj == "instagram" and field == "mentions":
+            mention = _instagram_mention(value, account)
+        else:
+            continue
+        if mention is not None and mention.author.id not in own:
+            yield mention
+    platform = "messenger" if obj == "page" else "instagram"
+    for event in entry.get("messaging", []):
+        message = event.get("message")
+        if not message or message.get("is_echo") or event["sender"]["id"] in own:
+            continue
+        yield _message(platform, event, message, account)
+
+
+def _feed(value: dict[str, Any], page: str) -> Mention | None:
+    kind = _FEED_ITEMS.get(value.get("item", ""))
+    if kind is None or value.get("verb") != "add":
+        return None
+    native = value["comment_id"] if kind == "comment" else value["post_id"]
+    sender = value.get("from") or {}
+    parent = value.get("parent_id") if kind == "comment" else None
+    return Mention(
+        id=f"facebook:{native}",
+        platform="facebook",
+        kind=_kind(kind),
+        text=value.get("message", ""),
+        url=f"https://www.facebook.com/{native}",
+        created_at=from_epoch(value.get("created_time")),
+        author=Author(id=sender.get("id"), name=sender.get("name")),
+        in_reply_to=f"facebook:{parent}" if parent else None,
+        brand_account=page,
+    )
+
+
+def _instagram_comment(value: dict[str, Any], account: str) -> Mention:
+    native = value.get("id") or value["comment_id"]
+    sender = value.get("from") or {}
+    parent = value.get("parent_id") or (value.get("media") or {}).get("id")
+    return Mention(
+        id=f"instagram:{native}",
+        platform="instagram",
+        kind="comment",
+        text=value.get("text", ""),
+        author=Author(id=sender.get("id"), handle=sender.get("username")),
+        in_reply_to=f"instagram:{parent}" if parent else None,
+        brand_account=account,
+    )
+
+
+def _instagram_mention(value: dict[str, Any], account: str) -> Mention:
+    """An @mention carries ids only; the text has to be fetched later, so it is left empty."""
+    native = value.get("comment_id") or value["media_id"]
+    return Mention(
+        id=f"instagram:{native}",
+        platform="instagram",
+        kind="mention",
+        text="",
+        in_reply_to=f"instagram:{value['media_id']}" if value.get("comment_id") else None,
+        brand_account=account,
+    )
+
+
+def _message(
+    platform: str, event: dict[str, Any], message: dict[str, Any], account: str
+) -> Mention:
+    attachments = message.get("attachments") or []
+    return Mention(
+        id=f"{platform}:{message['mid']}",
+        platform=platform,
+        kind="dm",
+        text=message.get("text", ""),
+        created_at=from_epoch(event.get("timestamp"), millis=True),
+        public=False,
+        author=Author(id=str(event["sender"]["id"])),
+        brand_account=str(event.get("recipient", {}).get("id", account)),
+        urls=[a["payload"]["url"] for a in attachments if (a.get("payload") or {}).get("url")],
+    )
+
+
+def _kind(kind: str) -> MentionKind:
+    return "comment" if kind == "comment" else "post"

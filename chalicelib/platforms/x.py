@@ -1,0 +1,167 @@
+"""X (Twitter) Account Activity webhooks: CRC handshake, signature, tweets and DMs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from chalicelib.errors import MalformedRequest, PoisonRecord
+from chalicelib.models import Author, Mention, MentionKind, RawDelivery
+from chalicelib.platforms.base import (
+    HandshakeReply,
+    from_epoch,
+    load_body,
+    require_object,
+    require_secret,
+)
+from chalicelib.platforms.signatures import b64_signature, lower_headers, require_match
+from chalicelib.settings import Settings
+
+NAME = "x"
+SIGNATURE_HEADER = "x-twitter-webhooks-signature"
+KEPT_HEADERS: tuple[str, ...] = (SIGNATURE_HEADER, "content-type")
+_TWEET_TIME = "%a %b %d %H:%M:%S %z %Y"
+
+
+def handshake(
+    query: Mapping[str, str], headers: Mapping[str, str], settings: Settings
+) -> HandshakeReply:
+    """Answer the CRC: `{"response_token": "sha256=" + b64(HMAC(consumer_secret, crc_token))}`.
+
+    When X signs the GET (over `crc_token=…&nonce=…`), that signature must match too.
+    """
+    token = query.get("crc_token")
+    if not token:
+        raise MalformedRequest("crc_token is required")
+    key = require_secret(settings.x_consumer_secret, "X_CONSUMER_SECRET")
+    received = lower_headers(headers).get(SIGNATURE_HEADER)
+    if received is not None:
+        signed = f"crc_token={token}" + (f"&nonce={query['nonce']}" if "nonce" in query else "")
+        expected = b64_signature(key, signed.encode(), prefix="sha256=")
+        require_match(expected, received, SIGNATURE_HEADER)
+    body = json.dumps({"response_token": b64_signature(key, token.encode(), prefix="sha256=")})
+    return HandshakeReply(body=body, content_type="application/json")
+
+
+def verify(body: bytes, headers: Mapping[str, str], settings: Settings, now: float) -> None:
+    """`x-twitter-webhooks-signature: sha256=<b64 HMAC-SHA256(consumer_secret, raw body)>`."""
+    key = require_secret(settings.x_consumer_secret, "X_CONSUMER_SECRET")
+    expected = b64_signature(key, body, prefix="sha256=")
+    require_match(expected, lower_headers(headers).get(SIGNATURE_HEADER), SIGNATURE_HEADER)
+
+
+def check(payload: Any) -> None:
+    """An Account Activity delivery is an object naming the subscribed account."""
+    envelope = require_object(payload, NAME)
+    if not isinstance(envelope.get("for_user_id"), str):
+        raise MalformedRequest("for_user_id (string) is required in an X delivery")
+
+
+def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention]:
+    """Mentions from tweet_create_events and direct_message_events; other events are ignored."""
+    payload = load_body(delivery)
+    own = brand_accounts | {payload.get("for_user_id", "")}
+    try:
+        tweets = [
+            _tweet(tweet, payload["for_user_id"])
+            for tweet in payload.get("tweet_create_events", [])
+            if _author_id(tweet) not in own and "retweeted_status" not in tweet
+        ]
+        users = payload.get("users", {})
+        dms = [
+            _direct_message(event, users, payload["for_user_id"])
+            for event in payload.get("direct_message_events", [])
+            if event.get("type") == "message_create"
+            and event["message_create"].get("sender_id") not in own
+        ]
+    except (KeyError, TypeError, AttributeError, ValueError, ValidationError) as exc:
+        raise PoisonRecord(f"unreadable X delivery: {exc!r}") from exc
+    return tweets + dms
+
+
+def _author_id(tweet: dict[str, Any]) -> str:
+    return str(tweet.get("user", {}).get("id_str", ""))
+
+
+def _tweet(tweet: dict[str, Any], brand: str) -> Mention:
+    extended = tweet.get("extended_tweet") or {}
+    text = extended.get("full_text") or tweet.get("full_text") or tweet.get("text", "")
+    entities = extended.get("entities") or tweet.get("entities") or {}
+    hashtags, mentions, urls = _entities(entities)
+    tweet_id = tweet["id_str"]
+    reply_to = tweet.get("in_reply_to_status_id_str")
+    return Mention(
+        id=f"x:{tweet_id}",
+        platform=NAME,
+        kind=_tweet_kind(tweet, brand),
+        text=text,
+        lang=None if tweet.get("lang") in (None, "und") else tweet["lang"],
+        url=f"https://x.com/i/status/{tweet_id}",
+        created_at=_tweet_time(tweet),
+        author=_author(tweet.get("user", {}), tweet.get("user", {}).get("id_str")),
+        in_reply_to=f"x:{reply_to}" if reply_to else None,
+        brand_account=brand,
+        hashtags=hashtags,
+        mentions=mentions,
+        urls=urls,
+    )
+
+
+def _author(user: dict[str, Any], user_id: str | None) -> Author:
+    return Author(
+        id=user_id,
+        handle=user.get("screen_name"),
+        name=user.get("name"),
+        followers=int(user.get("followers_count") or 0),
+        verified=bool(user.get("verified")),
+    )
+
+
+def _entities(entities: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
+    """Hashtags, mentioned handles and expanded URLs of a v1.1 entities object."""
+    return (
+        [tag["text"] for tag in entities.get("hashtags", [])],
+        [user_mention["screen_name"] for user_mention in entities.get("user_mentions", [])],
+        [url.get("expanded_url") or url["url"] for url in entities.get("urls", [])],
+    )
+
+
+def _tweet_kind(tweet: dict[str, Any], brand: str) -> MentionKind:
+    if tweet.get("in_reply_to_user_id_str") == brand:
+        return "reply"
+    quoted = tweet.get("quoted_status") or {}
+    if tweet.get("is_quote_status") and quoted.get("user", {}).get("id_str") == brand:
+        return "quote"
+    return "mention"
+
+
+def _tweet_time(tweet: dict[str, Any]) -> datetime | None:
+    if "timestamp_ms" in tweet:
+        return from_epoch(tweet["timestamp_ms"], millis=True)
+    if "created_at" in tweet:
+        return datetime.strptime(tweet["created_at"], _TWEET_TIME)
+    return None
+
+
+def _direct_message(event: dict[str, Any], users: dict[str, Any], brand: str) -> Mention:
+    create = event["message_create"]
+    sender = users.get(create["sender_id"], {})
+    data = create.get("message_data", {})
+    hashtags, mentions, urls = _entities(data.get("entities", {}))
+    return Mention(
+        id=f"x:{event['id']}",
+        platform=NAME,
+        kind="dm",
+        text=data.get("text", ""),
+        created_at=from_epoch(event.get("created_timestamp"), millis=True),
+        public=False,
+        author=_author(sender, create["sender_id"]),
+        brand_account=brand,
+        hashtags=hashtags,
+        mentions=mentions,
+        urls=urls,
+    )

@@ -1,0 +1,41 @@
+"""Routing rules: format, compiler and engine (pure; no I/O beyond reading a rules file)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chalicelib.rules.engine import Engine
+from chalicelib.rules.schema import Rule, Ruleset, RulesetInvalid, validate_ruleset
+
+DEFAULT_RULES_PATH = Path(__file__).with_name("default.yaml")
+
+__all__ = [
+    "DEFAULT_RULES_PATH",
+    "Engine",
+    "Rule",
+    "Ruleset",
+    "RulesetInvalid",
+    "load_rules_file",
+    "parse_rules_text",
+    "validate_ruleset",
+]
+
+
+def parse_rules_text(text: str) -> Any:
+    """Rule data from YAML or JSON text (JSON is YAML, but its errors read better)."""
+    stripped = text.lstrip()
+    try:
+        if stripped.startswith(("[", "{")):
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise RulesetInvalid([f"cannot parse rules: {exc}"]) from None
+
+
+def load_rules_file(path: Path, departments: list[str]) -> Ruleset:
+    """Read and validate a ruleset file."""
+    return validate_ruleset(parse_rules_text(path.read_text(encoding="utf-8")), departments)

@@ -1,0 +1,111 @@
+"""The rule format (DESIGN.md §4) as pydantic models: one source of truth for every path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, field_validator
+
+from chalicelib.models import Priority
+from chalicelib.rules.conditions import ConditionError, compile_condition
+
+IGNORE = "ignore"
+
+
+class Action(BaseModel):
+    """What a matching rule does."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    route_to: str | None = None
+    also: list[str] = Field(default_factory=list)
+    priority: Priority | None = None
+    tags: list[str] = Field(default_factory=list)
+    skip: bool = Field(default=False, description="decide 'ignore': no department queue")
+
+    @property
+    def department(self) -> str | None:
+        """The department this action decides, if any."""
+        return IGNORE if self.skip else self.route_to
+
+
+class Rule(BaseModel):
+    """One routing rule."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+    name: str = ""
+    order: int = 100
+    enabled: bool = True
+    when: dict[str, Any]
+    then: Action
+    continue_: bool = Field(default=False, alias="continue")
+
+    @field_validator("when")
+    @classmethod
+    def _condition_compiles(cls, value: dict[str, Any]) -> dict[str, Any]:
+        try:
+            compile_condition(value)
+        except ConditionError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+
+class Ruleset(RootModel[list[Rule]]):
+    """An ordered list of rules; ids are unique."""
+
+    @field_validator("root")
+    @classmethod
+    def _unique_ids(cls, rules: list[Rule]) -> list[Rule]:
+        seen: set[str] = set()
+        for rule in rules:
+            if rule.id in seen:
+                raise ValueError(f"rule id {rule.id!r} is used twice")
+            seen.add(rule.id)
+        return rules
+
+    def dump(self) -> list[dict[str, Any]]:
+        """Plain data in the rule format (aliases, no defaults), for files and storage."""
+        return [
+            rule.model_dump(by_alias=True, exclude_defaults=True, mode="json") for rule in self.root
+        ]
+
+
+class RulesetInvalid(ValueError):
+    """A ruleset failed validation; `problems` say which rule, which field and why."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def validate_ruleset(data: Any, departments: list[str]) -> Ruleset:
+    """Validate rule data against the format and the configured departments."""
+    try:
+        ruleset = Ruleset.model_validate(data)
+    except ValidationError as exc:
+        raise RulesetInvalid([_describe(err, data) for err in exc.errors()]) from None
+    allowed = {*departments, IGNORE}
+    problems = [
+        f"rule {rule.id!r}: then: unknown department {target!r}; "
+        f"departments are {', '.join(sorted(allowed))}"
+        for rule in ruleset.root
+        for target in [rule.then.department, *rule.then.also]
+        if target is not None and target not in allowed
+    ]
+    if problems:
+        raise RulesetInvalid(problems)
+    return ruleset
+
+
+def _describe(error: Any, data: Any) -> str:
+    loc = list(error["loc"])
+    where = ""
+    if loc and isinstance(loc[0], int):
+        index = loc.pop(0)
+        rule_id = data[index].get("id") if isinstance(data[index], dict) else None
+        where = f"rule {rule_id!r} (#{index + 1})" if rule_id else f"rule #{index + 1}"
+    field = ".".join(str(part) for part in loc)
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return ": ".join(part for part in (where, field, message) if part)

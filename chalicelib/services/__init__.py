@@ -1,0 +1,1 @@
+"""Services orchestrate the pure parts and the stores; handlers call exactly one of them."""

@@ -1,0 +1,52 @@
+"""SQS batch handling shared by the workers: partial batch failures and poison records.
+
+A record whose handler raises PoisonRecord can never succeed: it is sent to the queue's
+dead-letter queue with the reason and counts as handled. Any other exception reports the record
+as a batch item failure, so SQS retries it (and its redrive policy dead-letters it in the end).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from chalicelib.errors import PoisonRecord
+from chalicelib.observability import logger, metrics
+from chalicelib.stores.queues import OutgoingMessage, Queues
+
+MAX_REASON_CHARS = 1000
+
+
+def process_batch(
+    event: dict[str, Any],
+    handle: Callable[[str], object],
+    queues: Queues,
+    dead_letter_queue: str,
+    context: Any = None,
+) -> dict[str, Any]:
+    """Run `handle(body)` for every record; returns the `batchItemFailures` response."""
+
+    def record_handler(record: SQSRecord) -> None:
+        try:
+            handle(record.body)
+        except PoisonRecord as exc:
+            reason = str(exc)[:MAX_REASON_CHARS]
+            logger.error("dead-lettered a poison record", extra={"reason": reason})
+            metrics.add_metric(name="PoisonRecords", unit="Count", value=1)
+            queues.send(
+                dead_letter_queue,
+                OutgoingMessage(record.body, {"error": reason, "message_id": record.message_id}),
+            )
+
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    return dict(response)

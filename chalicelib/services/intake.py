@@ -1,0 +1,69 @@
+"""The acknowledgement path: verify, then put the raw delivery on the intake queue, then 200.
+
+Nothing else happens before the acknowledgement; parsing and routing run in the worker.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+
+from chalicelib.errors import IntakeUnavailable, MalformedRequest, PayloadTooLarge
+from chalicelib.models import RawDelivery
+from chalicelib.observability import logger
+from chalicelib.platforms import get_platform
+from chalicelib.platforms.base import HandshakeReply
+from chalicelib.platforms.signatures import lower_headers
+from chalicelib.settings import Settings
+from chalicelib.stores.queues import OutgoingMessage, Queues, QueueSendError
+
+SQS_MAX_MESSAGE_BYTES = 262_144
+INTAKE_QUEUE = "intake"
+
+
+def answer_handshake(
+    platform: str, query: Mapping[str, str], headers: Mapping[str, str], settings: Settings
+) -> HandshakeReply:
+    """The platform's verification handshake (X CRC, Meta hub.challenge)."""
+    return get_platform(platform).handshake(query, headers, settings)
+
+
+def accept_delivery(
+    platform: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    settings: Settings,
+    queues: Queues,
+    now: datetime,
+) -> str:
+    """Verify a delivery over its raw bytes and queue it; returns the intake message id.
+
+    Raises NotFound (unknown platform), PayloadTooLarge, BadSignature, MalformedRequest, or
+    IntakeUnavailable when the queue write fails, so the platform retries.
+    """
+    adapter = get_platform(platform)
+    if len(body) > settings.max_body_bytes:
+        raise PayloadTooLarge(f"body is {len(body)} bytes; the limit is {settings.max_body_bytes}")
+    adapter.verify(body, headers, settings, now.timestamp())
+    try:
+        text = body.decode("utf-8")
+        payload = json.loads(text)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MalformedRequest(f"body is not valid UTF-8 JSON: {exc}") from None
+    adapter.check(payload)
+    found = lower_headers(headers)
+    delivery = RawDelivery(
+        platform=platform,
+        body=text,
+        headers={name: found[name] for name in adapter.KEPT_HEADERS if name in found},
+        received_at=now,
+    )
+    message = delivery.to_json()
+    if len(message.encode()) > SQS_MAX_MESSAGE_BYTES:
+        raise PayloadTooLarge("the delivery does not fit in one intake message")
+    try:
+        return queues.send(INTAKE_QUEUE, OutgoingMessage(message, {"platform": platform}))
+    except QueueSendError as exc:
+        logger.exception("intake write failed", extra={"platform": platform})
+        raise IntakeUnavailable("the delivery could not be queued; retry later") from exc

@@ -1,0 +1,188 @@
+"""The routing worker's service: delivery → mentions → signals → rules → department queues.
+
+Idempotent per mention: each mention is claimed before it is routed and completed after its
+messages are sent, so a redelivered delivery routes every mention once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from pydantic import ValidationError
+
+from chalicelib.classify import compute_signals
+from chalicelib.errors import NotFound, PoisonRecord
+from chalicelib.models import (
+    Mention,
+    MentionRecord,
+    RawDelivery,
+    ReplyPointer,
+    RoutedMention,
+    Routing,
+)
+from chalicelib.observability import logger, metrics
+from chalicelib.platforms import get_platform
+from chalicelib.rules import DEFAULT_RULES_PATH, Engine, load_rules_file, validate_ruleset
+from chalicelib.settings import Settings
+from chalicelib.stores.mentions import Claim, MentionStore
+from chalicelib.stores.queues import OutgoingMessage, Queues
+from chalicelib.stores.rules import RulesStore
+
+
+class MentionBusy(RuntimeError):
+    """Another worker is routing this mention right now; retry after its lease."""
+
+
+class EngineCache:
+    """The compiled live ruleset, re-checked at most every `ttl` seconds by version number."""
+
+    def __init__(self, store: RulesStore, settings: Settings, ttl: float | None = None) -> None:
+        self._store = store
+        self._settings = settings
+        self._ttl = settings.rules_cache_seconds if ttl is None else ttl
+        self._engine: Engine | None = None
+        self._checked = 0.0
+
+    def engine(self) -> Engine:
+        """The engine for the live version (the repository default before any publish)."""
+        if self._engine is not None and time.monotonic() - self._checked < self._ttl:
+            return self._engine
+        live = self._store.live_version()
+        if self._engine is None or live != self._engine.version:
+            self._engine = self._build(live)
+        self._checked = time.monotonic()
+        return self._engine
+
+    def _build(self, version: int | None) -> Engine:
+        published = self._store.get(version) if version is not None else None
+        if published is None:
+            logger.warning("no published ruleset; routing with the repository default")
+            ruleset = load_rules_file(DEFAULT_RULES_PATH, self._settings.departments)
+            return Engine(ruleset, 0, self._settings.triage_department)
+        ruleset = validate_ruleset(published.rules, self._settings.departments)
+        return Engine(ruleset, published.version, self._settings.triage_department)
+
+
+def decide(mention: Mention, engine: Engine, now: datetime | None = None) -> Routing:
+    """Signals and rules for one mention: the pure core shared by the worker and the CLI."""
+    return engine.decide(mention, compute_signals(mention), now)
+
+
+def sla_due(
+    routing: Routing, mention: Mention, received_at: datetime, settings: Settings
+) -> datetime | None:
+    """First-response deadline from the priority, counted from when the customer posted."""
+    if routing.department == "ignore":
+        return None
+    start = mention.created_at or received_at
+    return start + timedelta(minutes=settings.sla_minutes[routing.priority])
+
+
+@dataclass
+class RoutingOutcome:
+    """What happened to the mentions of one delivery."""
+
+    routed: list[RoutedMention] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RoutingService:
+    """Routes deliveries from the intake queue to department queues."""
+
+    queues: Queues
+    mentions: MentionStore
+    engines: EngineCache
+    settings: Settings
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def route_delivery(self, body: str) -> RoutingOutcome:
+        """Route every mention of one intake message.
+
+        Raises PoisonRecord for a message that can never be routed, anything else for a
+        failure worth retrying (claims are released first).
+        """
+        delivery = self._read(body)
+        brand = frozenset(self.settings.brand_accounts)
+        try:
+            platform = get_platform(delivery.platform)
+        except NotFound as exc:
+            raise PoisonRecord(exc.message) from None
+        mentions = list({m.id: m for m in platform.parse(delivery, brand)}.values())
+        outcome = RoutingOutcome()
+        now = self.clock()
+        claimed: list[Mention] = []
+        try:
+            for mention in mentions:
+                claim = self.mentions.claim(
+                    mention.id, now, timedelta(seconds=self.settings.claim_lease_seconds)
+                )
+                if claim is Claim.DONE:
+                    outcome.duplicates.append(mention.id)
+                    metrics.add_metric(name="DuplicatesDropped", unit="Count", value=1)
+                elif claim is Claim.BUSY:
+                    raise MentionBusy(f"{mention.id} is being routed by another worker")
+                else:
+                    claimed.append(mention)
+            outcome.routed = self._route(claimed, delivery.received_at, now)
+        except BaseException:
+            for mention in claimed:
+                self.mentions.release(mention.id)
+            raise
+        return outcome
+
+    def _read(self, body: str) -> RawDelivery:
+        try:
+            return RawDelivery.model_validate_json(body)
+        except ValidationError as exc:
+            raise PoisonRecord(f"not a raw delivery: {exc}") from None
+
+    def _route(
+        self, mentions: list[Mention], received_at: datetime, now: datetime
+    ) -> list[RoutedMention]:
+        engine = self.engines.engine()
+        messages = []
+        by_queue: dict[str, list[OutgoingMessage]] = defaultdict(list)
+        for mention in mentions:
+            routing = decide(mention, engine, now)
+            routing.sla_due_at = sla_due(routing, mention, received_at, self.settings)
+            message = RoutedMention(
+                mention=mention, routing=routing, reply=ReplyPointer(mention_id=mention.id)
+            )
+            messages.append(message)
+            attributes = {
+                "department": routing.department,
+                "priority": routing.priority,
+                "platform": mention.platform,
+            }
+            for queue in routing.queues:
+                by_queue[queue].append(OutgoingMessage(message.to_json(), attributes))
+        for queue, outgoing in by_queue.items():
+            self.queues.send_batch(queue, outgoing)
+        expires = now + timedelta(days=self.settings.mention_ttl_days)
+        for message in messages:
+            status = "ignored" if message.routing.department == "ignore" else "routed"
+            record = MentionRecord(
+                id=message.mention.id, status=status, routed_at=now, message=message
+            )
+            self.mentions.complete(record, expires)
+            logger.info(
+                "routed",
+                extra={
+                    "mention_id": record.id,
+                    "department": message.routing.department,
+                    "also": message.routing.also,
+                    "priority": message.routing.priority,
+                    "rules": [m.id for m in message.routing.matched_rules],
+                },
+            )
+            metrics.add_metric(
+                name="MentionsIgnored" if status == "ignored" else "MentionsRouted",
+                unit="Count",
+                value=1,
+            )
+        return messages

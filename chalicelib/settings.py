@@ -1,0 +1,92 @@
+"""One typed settings object, read lazily from the environment.
+
+Every configurable value of Switchboard enters here, under the environment variable named in
+DESIGN.md §4 (upper-case field name). Deployed, CDK sets the same names.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+DEFAULT_DEPARTMENTS = ("support", "pr", "marketing", "triage")
+PRIORITIES = ("low", "normal", "high", "urgent")
+
+
+class Settings(BaseModel):
+    """Runtime configuration of the API and the workers."""
+
+    aws_default_region: str = "us-east-1"
+    queue_prefix: str = "switchboard-"
+    departments: list[str] = Field(default_factory=lambda: list(DEFAULT_DEPARTMENTS))
+    triage_department: str = "triage"
+    # Optional explicit queue URLs by logical name ("intake", "support", ...); deployed from CDK.
+    queue_urls: dict[str, str] = Field(default_factory=dict)
+    mentions_table: str = "switchboard-mentions"
+    rules_table: str = "switchboard-rules"
+
+    x_consumer_secret: str = ""
+    meta_app_secret: str = ""
+    meta_verify_token: str = ""
+    slack_signing_secret: str = ""
+    webhook_secret: str = ""
+    admin_token: str = ""
+    brand_accounts: list[str] = Field(default_factory=list)
+
+    max_body_bytes: int = 200_000
+    webhook_tolerance_seconds: int = 300
+    claim_lease_seconds: int = 120
+    mention_ttl_days: int = 90
+    rules_cache_seconds: int = 30
+    # Minutes from the mention's creation to its first-response deadline, by priority.
+    sla_minutes: dict[str, int] = Field(
+        default_factory=lambda: {"urgent": 15, "high": 60, "normal": 240, "low": 1440}
+    )
+
+    @field_validator("departments", "brand_accounts", mode="before")
+    @classmethod
+    def _split_csv(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("queue_urls", "sla_minutes", mode="before")
+    @classmethod
+    def _parse_json(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
+        return value
+
+    @model_validator(mode="after")
+    def _check_departments(self) -> Settings:
+        if "ignore" in self.departments:
+            raise ValueError("'ignore' is a decision, not a department")
+        if self.triage_department not in self.departments:
+            raise ValueError(f"triage department {self.triage_department!r} is not in departments")
+        return self
+
+    def queue_name(self, logical: str) -> str:
+        """Local queue name for a logical queue ("intake", "support", "outbox", ...)."""
+        return f"{self.queue_prefix}{logical}"
+
+    @property
+    def all_queues(self) -> list[str]:
+        """Logical names of every queue Switchboard owns (each also has a -dlq)."""
+        return ["intake", *self.departments, "outbox"]
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Build settings from environment variables named after the fields."""
+        env = os.environ if environ is None else environ
+        values = {name: env[name.upper()] for name in cls.model_fields if name.upper() in env}
+        return cls.model_validate(values)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once on first use."""
+    return Settings.from_env()

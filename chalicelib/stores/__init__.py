@@ -1,0 +1,1 @@
+"""Adapters for SQS and DynamoDB behind small interfaces, each with an in-memory twin."""

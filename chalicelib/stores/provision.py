@@ -1,0 +1,69 @@
+"""Create Switchboard's queues and tables on an AWS endpoint (the local emulator, tests).
+
+Deployed, infra/ (CDK) owns these resources; this mirrors them for `make run` and the tests.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.rules import DEFAULT_RULES_PATH, load_rules_file
+from chalicelib.settings import Settings
+from chalicelib.stores.rules import RulesStore
+
+MAX_RECEIVE_COUNT = 5
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+WORKER_VISIBILITY_SECONDS = 60
+
+
+def create_queues(sqs: Any, settings: Settings) -> dict[str, str]:
+    """Every queue with its `-dlq` and a redrive policy; returns logical name → URL."""
+    urls: dict[str, str] = {}
+    for logical in settings.all_queues:
+        dlq_url = sqs.create_queue(
+            QueueName=settings.queue_name(f"{logical}-dlq"),
+            Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)},
+        )["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
+        urls[logical] = sqs.create_queue(
+            QueueName=settings.queue_name(logical),
+            Attributes={
+                "RedrivePolicy": json.dumps(redrive),
+                "VisibilityTimeout": str(WORKER_VISIBILITY_SECONDS),
+            },
+        )["QueueUrl"]
+        urls[f"{logical}-dlq"] = dlq_url
+    return urls
+
+
+def create_tables(dynamodb: Any, settings: Settings) -> None:
+    """Mentions (key `id`, TTL `expires_at`) and rules (key `pk`) tables, on demand."""
+    existing = set(dynamodb.list_tables()["TableNames"])
+    for table, key in ((settings.mentions_table, "id"), (settings.rules_table, "pk")):
+        if table in existing:
+            continue
+        dynamodb.create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        dynamodb.get_waiter("table_exists").wait(TableName=table)
+    dynamodb.update_time_to_live(
+        TableName=settings.mentions_table,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
+    )
+
+
+def seed_default_rules(store: RulesStore, settings: Settings) -> int:
+    """Publish the repository's default ruleset unless a version is already live."""
+    live = store.live_version()
+    if live is not None:
+        return live
+    ruleset = load_rules_file(DEFAULT_RULES_PATH, settings.departments)
+    return store.publish(ruleset.dump(), "switchboard", "default ruleset", datetime.now(UTC))

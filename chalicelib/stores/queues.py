@@ -1,0 +1,119 @@
+"""Queues by logical name ("intake", "support", "support-dlq", ...): SQS and an in-memory twin."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.settings import Settings
+
+SQS_BATCH_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """A message body with string attributes."""
+
+    body: str
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+class QueueSendError(RuntimeError):
+    """Some or all messages could not be sent (missing queue, AWS error); the caller retries."""
+
+
+class Queues(Protocol):
+    """Sending to Switchboard's queues."""
+
+    def send(self, queue: str, message: OutgoingMessage) -> str:
+        """Send one message; returns its message id."""
+        ...
+
+    def send_batch(self, queue: str, messages: list[OutgoingMessage]) -> None:
+        """Send messages in as few calls as allowed; raise QueueSendError if any fails."""
+        ...
+
+
+def _attributes(message: OutgoingMessage) -> dict[str, dict[str, str]]:
+    return {
+        name: {"DataType": "String", "StringValue": value}
+        for name, value in message.attributes.items()
+    }
+
+
+@contextlib.contextmanager
+def _as_send_error(queue: str) -> Iterator[None]:
+    try:
+        yield
+    except (BotoCoreError, ClientError) as exc:
+        raise QueueSendError(f"cannot send to {queue}: {exc}") from exc
+
+
+class SqsQueues:
+    """Queues on Amazon SQS; URLs from settings, else looked up by name once."""
+
+    def __init__(self, client: Any, settings: Settings) -> None:
+        self._client = client
+        self._settings = settings
+        self._urls: dict[str, str] = dict(settings.queue_urls)
+
+    def url(self, queue: str) -> str:
+        """The queue URL of a logical queue name."""
+        if queue not in self._urls:
+            name = self._settings.queue_name(queue)
+            self._urls[queue] = self._client.get_queue_url(QueueName=name)["QueueUrl"]
+        return self._urls[queue]
+
+    def send(self, queue: str, message: OutgoingMessage) -> str:
+        """Send one message; returns its SQS message id."""
+        with _as_send_error(queue):
+            response = self._client.send_message(
+                QueueUrl=self.url(queue),
+                MessageBody=message.body,
+                MessageAttributes=_attributes(message),
+            )
+        return str(response["MessageId"])
+
+    def send_batch(self, queue: str, messages: list[OutgoingMessage]) -> None:
+        """SendMessageBatch in chunks of ten; any failed entry raises QueueSendError."""
+        for start in range(0, len(messages), SQS_BATCH_LIMIT):
+            chunk = messages[start : start + SQS_BATCH_LIMIT]
+            with _as_send_error(queue):
+                response = self._client.send_message_batch(
+                    QueueUrl=self.url(queue),
+                    Entries=[
+                        {"Id": str(i), "MessageBody": m.body, "MessageAttributes": _attributes(m)}
+                        for i, m in enumerate(chunk)
+                    ],
+                )
+            failed = response.get("Failed") or []
+            if failed:
+                reasons = ", ".join(f"{f.get('Code')}: {f.get('Message')}" for f in failed)
+                raise QueueSendError(f"{len(failed)} message(s) not sent to {queue}: {reasons}")
+
+
+class MemoryQueues:
+    """In-memory twin of SqsQueues: messages kept in lists by queue name."""
+
+    def __init__(self, names: list[str] | None = None) -> None:
+        self.messages: dict[str, list[OutgoingMessage]] = {name: [] for name in names or []}
+        self._ids = itertools.count(1)
+
+    def _queue(self, queue: str) -> list[OutgoingMessage]:
+        if queue not in self.messages:
+            raise QueueSendError(f"queue {queue!r} does not exist")
+        return self.messages[queue]
+
+    def send(self, queue: str, message: OutgoingMessage) -> str:
+        """Append one message; returns a sequential id."""
+        self._queue(queue).append(message)
+        return f"msg-{next(self._ids)}"
+
+    def send_batch(self, queue: str, messages: list[OutgoingMessage]) -> None:
+        """Append all messages."""
+        self._queue(queue).extend(messages)

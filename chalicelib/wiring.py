@@ -1,0 +1,37 @@
+"""The real stores, built lazily from settings and shared per process; tests reset them."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from chalicelib import aws
+from chalicelib.settings import get_settings
+from chalicelib.stores.mentions import DynamoMentionStore, MentionStore
+from chalicelib.stores.queues import Queues, SqsQueues
+from chalicelib.stores.rules import DynamoRulesStore, RulesStore
+
+
+@lru_cache(maxsize=1)
+def queues() -> Queues:
+    """Switchboard's SQS queues."""
+    return SqsQueues(aws.sqs(), get_settings())
+
+
+@lru_cache(maxsize=1)
+def mentions() -> MentionStore:
+    """The mentions table."""
+    return DynamoMentionStore(aws.dynamodb(), get_settings().mentions_table)
+
+
+@lru_cache(maxsize=1)
+def rules() -> RulesStore:
+    """The rules table."""
+    return DynamoRulesStore(aws.dynamodb(), get_settings().rules_table)
+
+
+def reset() -> None:
+    """Forget settings, clients and stores (after the environment changed)."""
+    get_settings.cache_clear()
+    aws.reset()
+    for factory in (queues, mentions, rules):
+        factory.cache_clear()

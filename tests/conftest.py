@@ -1,0 +1,39 @@
+"""Shared fixtures. The environment is set before the app is imported (Chalice reads it then)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+TEST_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "X_CONSUMER_SECRET": "test-x-secret",
+    "META_APP_SECRET": "test-meta-secret",
+    "META_VERIFY_TOKEN": "test-verify-token",
+    "WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    "ADMIN_TOKEN": "test-admin-token",
+    "BRAND_ACCOUNTS": "2244994945",
+    "POWERTOOLS_METRICS_NAMESPACE": "SwitchboardTest",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+}
+os.environ.update(TEST_ENV)
+os.environ.pop("AWS_ENDPOINT_URL", None)  # moto's in-process mock, never a real endpoint
+os.environ.pop("INTAKE_QUEUE_ARN", None)
+
+EVENTS = Path(__file__).parent / "events"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture(autouse=True)
+def fresh_wiring() -> Iterator[None]:
+    """Every test starts with settings, clients and stores read anew."""
+    from chalicelib import wiring
+
+    wiring.reset()
+    yield
+    wiring.reset()

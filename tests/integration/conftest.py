@@ -1,0 +1,68 @@
+"""Fixtures on moto's in-process AWS: provisioned queues and tables, the Chalice test client."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from chalice.test import Client
+from moto import mock_aws
+
+from chalicelib import aws, wiring
+from chalicelib.demo import signed_headers
+from chalicelib.settings import get_settings
+from chalicelib.stores.provision import create_queues, create_tables, seed_default_rules
+
+
+@pytest.fixture
+def stack() -> Iterator[dict[str, str]]:
+    """Every queue and table, the default ruleset published; yields logical name → queue URL."""
+    with mock_aws():
+        wiring.reset()
+        settings = get_settings()
+        urls = create_queues(aws.sqs(), settings)
+        create_tables(aws.dynamodb(), settings)
+        seed_default_rules(wiring.rules(), settings)
+        yield urls
+
+
+@pytest.fixture
+def client(stack: dict[str, str]) -> Iterator[Client]:
+    """The Chalice test client on the real app."""
+    from app import app
+
+    with Client(app) as test_client:
+        yield test_client
+
+
+def post_signed(client: Client, platform: str, body: bytes, **overrides: str) -> Any:
+    """POST a body signed the way the platform signs it."""
+    headers = signed_headers(platform, body, get_settings(), time.time())
+    headers.update(overrides)
+    return client.http.post(f"/webhooks/{platform}", headers=headers, body=body)
+
+
+def receive_all(queue_url: str) -> list[dict[str, Any]]:
+    """Every message waiting in a queue (received and deleted)."""
+    messages: list[dict[str, Any]] = []
+    while True:
+        batch = (
+            aws.sqs()
+            .receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+            )
+            .get("Messages", [])
+        )
+        if not batch:
+            return messages
+        for message in batch:
+            aws.sqs().delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        messages.extend(batch)
+
+
+def bodies(queue_url: str) -> list[dict[str, Any]]:
+    """Decoded JSON bodies of every message in a queue."""
+    return [json.loads(m["Body"]) for m in receive_all(queue_url)]

@@ -1,0 +1,210 @@
+"""Deliveries end to end on moto: webhook → intake → route_mentions worker → department queues."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from chalicelib import aws
+from chalicelib.demo import load_samples
+from chalicelib.devstack import QueueWorker
+from chalicelib.models import RawDelivery
+from chalicelib.settings import get_settings
+from tests.helpers import RECEIVED, sample_bytes
+from tests.integration.conftest import bodies, post_signed, receive_all
+
+SAMPLES = load_samples()
+
+
+def drain_intake(stack: dict[str, str]) -> None:
+    """Run the app's route_mentions handler, as Lambda would, until the intake queue is empty."""
+    from app import app
+
+    worker = QueueWorker(
+        aws.sqs(), stack["intake"], app.handler_map["route_mentions"], "us-east-1", wait=0
+    )
+    while worker.poll_once():
+        pass
+
+
+def department_bodies(stack: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    return {d: bodies(stack[d]) for d in get_settings().departments}
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=[s.name for s in SAMPLES])
+def test_sample_reaches_its_department(client: Client, stack: dict[str, str], sample: Any) -> None:
+    assert post_signed(client, sample.platform, sample.body).status_code == 200
+    drain_intake(stack)
+    queued = department_bodies(stack)
+    decided = {
+        m["mention"]["id"]: m["routing"]["department"]
+        for department, messages in queued.items()
+        for m in messages
+        if m["routing"]["department"] == department
+    }
+    routed = {mid: d for mid, d in sample.expect.items() if d != "ignore"}
+    assert decided == routed  # each in its own department's queue, echoes and ignored in none
+
+
+def test_department_message_follows_the_contract(client: Client, stack: dict[str, str]) -> None:
+    post_signed(client, "x", sample_bytes("x_food_safety_thread.json"))
+    drain_intake(stack)
+    [pr] = receive_all(stack["pr"])
+    [support] = receive_all(stack["support"])
+    assert pr["Body"] == support["Body"]  # the copy is the same message
+    body = json.loads(pr["Body"])
+    assert body["schema"] == "switchboard.routed-mention/v1"
+    mention, routing = body["mention"], body["routing"]
+    assert mention["id"] == "x:1992000000000000002"
+    assert {
+        "platform",
+        "kind",
+        "text",
+        "lang",
+        "url",
+        "created_at",
+        "public",
+        "author",
+        "in_reply_to",
+        "brand_account",
+    } <= set(mention)
+    assert set(mention["author"]) >= {"id", "handle", "name", "followers", "verified"}
+    assert routing["department"] == "pr" and routing["also"] == ["support"]
+    assert routing["priority"] == "urgent"
+    assert routing["ruleset_version"] == 1
+    assert routing["matched_rules"][0]["id"] == "health-and-safety"
+    assert "hospital" in routing["matched_rules"][0]["why"]
+    assert set(routing["signals"]) == {"sentiment"} and routing["signals"]["sentiment"] < 0
+    due = datetime.fromisoformat(routing["sla_due_at"])
+    assert due - datetime.fromisoformat(mention["created_at"]) == timedelta(minutes=15)
+    assert body["reply"] == {"route": "/replies", "mention_id": "x:1992000000000000002"}
+    attributes = {k: v["StringValue"] for k, v in pr["MessageAttributes"].items()}
+    assert attributes == {"department": "pr", "priority": "urgent", "platform": "x"}
+
+
+def test_redelivered_delivery_routes_once(client: Client, stack: dict[str, str]) -> None:
+    body = sample_bytes("x_late_delivery.json")
+    post_signed(client, "x", body)
+    post_signed(client, "x", body)  # the platform retried
+    drain_intake(stack)
+    assert len(receive_all(stack["support"])) == 1
+
+
+def test_ignored_mention_goes_to_no_queue_but_keeps_its_record(
+    client: Client, stack: dict[str, str]
+) -> None:
+    post_signed(client, "generic", sample_bytes("generic_listening.json"))
+    drain_intake(stack)
+    response = client.http.get(
+        "/mentions/trustpilot:5f1e2d3c", headers={"Authorization": "Bearer test-admin-token"}
+    )
+    assert response.status_code == 200
+    record = json.loads(response.body)
+    assert record["status"] == "ignored"
+    assert record["message"]["routing"]["matched_rules"][0]["id"] == "spam"
+    assert all(m["mention"]["id"] != "trustpilot:5f1e2d3c" for m in bodies(stack["triage"]))
+
+
+def test_mention_lookup_needs_the_token_and_says_when_unknown(client: Client) -> None:
+    assert client.http.get("/mentions/x:1").status_code == 401
+    wrong = client.http.get("/mentions/x:1", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    missing = client.http.get("/mentions/x:1", headers={"Authorization": "Bearer test-admin-token"})
+    assert missing.status_code == 404
+
+
+def raw(platform: str, body: str) -> str:
+    return RawDelivery(platform=platform, body=body, received_at=RECEIVED).to_json()
+
+
+def test_poison_record_goes_to_the_dlq_while_its_batch_routes(
+    stack: dict[str, str], client: Client
+) -> None:
+    from app import app
+
+    good = raw("x", sample_bytes("x_late_delivery.json").decode())
+    records = [
+        {"messageId": "good-1", "receiptHandle": "r1", "body": good},
+        {"messageId": "poison-1", "receiptHandle": "r2", "body": "not json at all"},
+        {
+            "messageId": "poison-2",
+            "receiptHandle": "r3",
+            "body": raw("x", '{"for_user_id":"1","tweet_create_events":[{}]}'),
+        },
+        {"messageId": "poison-3", "receiptHandle": "r4", "body": raw("myspace", "{}")},
+    ]
+    event = {
+        "Records": [
+            {**r, "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs"}
+            for r in records
+        ]
+    }
+    result = app.handler_map["route_mentions"](event, None)
+    assert result == {"batchItemFailures": []}
+    assert [m["mention"]["id"] for m in bodies(stack["support"])] == ["x:1992000000000000001"]
+    dead = receive_all(stack["intake-dlq"])
+    assert sorted(m["MessageAttributes"]["message_id"]["StringValue"] for m in dead) == [
+        "poison-1",
+        "poison-2",
+        "poison-3",
+    ]
+    reasons = {
+        m["MessageAttributes"]["message_id"]["StringValue"]: m["MessageAttributes"]["error"][
+            "StringValue"
+        ]
+        for m in dead
+    }
+    assert "not a raw delivery" in reasons["poison-1"]
+    assert "unreadable X delivery" in reasons["poison-2"]
+    assert "unknown platform 'myspace'" in reasons["poison-3"]
+
+
+def test_transient_failure_is_retried_and_then_routes_once(
+    stack: dict[str, str], client: Client
+) -> None:
+    from app import app
+
+    handler = app.handler_map["route_mentions"]
+    event = {
+        "Records": [
+            {
+                "messageId": "m1",
+                "receiptHandle": "r1",
+                "body": raw("x", sample_bytes("x_late_delivery.json").decode()),
+                "attributes": {},
+                "messageAttributes": {},
+            }
+        ]
+    }
+    aws.sqs().delete_queue(QueueUrl=stack["support"])
+    assert handler(event, None) == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    # the queue comes back; SQS redelivers the same record
+    from chalicelib import wiring
+    from chalicelib.stores.provision import create_queues
+
+    stack.update(create_queues(aws.sqs(), get_settings()))
+    wiring.reset()
+    assert handler(event, None) == {"batchItemFailures": []}
+    assert handler(event, None) == {"batchItemFailures": []}  # a third delivery: duplicate
+    assert len(receive_all(stack["support"])) == 1
+
+
+def test_repeated_failures_end_in_the_dlq_by_redrive(stack: dict[str, str], client: Client) -> None:
+    """A record that keeps failing is moved to the DLQ by the queue's redrive policy."""
+    sqs = aws.sqs()
+    sqs.set_queue_attributes(QueueUrl=stack["intake"], Attributes={"VisibilityTimeout": "0"})
+    sqs.delete_queue(QueueUrl=stack["support"])
+    post_signed(client, "x", sample_bytes("x_late_delivery.json"))
+    from app import app
+
+    worker = QueueWorker(
+        sqs, stack["intake"], app.handler_map["route_mentions"], "us-east-1", wait=0
+    )
+    for _ in range(6):
+        worker.poll_once()
+    [dead] = receive_all(stack["intake-dlq"])
+    assert json.loads(dead["Body"])["platform"] == "x"

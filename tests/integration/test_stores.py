@@ -1,0 +1,112 @@
+"""Each store and its in-memory twin pass the same tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chalicelib import wiring
+from chalicelib.models import Mention, MentionRecord, ReplyPointer, RoutedMention, Routing
+from chalicelib.stores.mentions import Claim, MemoryMentionStore, MentionStore
+from chalicelib.stores.queues import MemoryQueues, OutgoingMessage, Queues, QueueSendError
+from chalicelib.stores.rules import MemoryRulesStore, RulesStore
+
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+LEASE = timedelta(seconds=60)
+
+
+@pytest.fixture(params=["memory", "aws"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def mentions(kind: str, request: pytest.FixtureRequest) -> Iterator[MentionStore]:
+    if kind == "memory":
+        yield MemoryMentionStore()
+    else:
+        request.getfixturevalue("stack")
+        yield wiring.mentions()
+
+
+@pytest.fixture
+def rules(kind: str, request: pytest.FixtureRequest) -> Iterator[RulesStore]:
+    if kind == "memory":
+        yield MemoryRulesStore()
+    else:
+        request.getfixturevalue("stack")
+        # the stack seeded version 1; the twin starts empty, so publish one there too
+        yield wiring.rules()
+
+
+@pytest.fixture
+def queues(kind: str, request: pytest.FixtureRequest) -> Iterator[Queues]:
+    if kind == "memory":
+        yield MemoryQueues(["support"])
+    else:
+        request.getfixturevalue("stack")
+        yield wiring.queues()
+
+
+def record(mention_id: str) -> MentionRecord:
+    mention = Mention(id=mention_id, platform="x", text="hi")
+    message = RoutedMention(
+        mention=mention,
+        routing=Routing(department="support"),
+        reply=ReplyPointer(mention_id=mention_id),
+    )
+    return MentionRecord(id=mention_id, status="routed", routed_at=NOW, message=message)
+
+
+def test_claim_then_complete_makes_later_claims_duplicates(mentions: MentionStore) -> None:
+    assert mentions.claim("x:1", NOW, LEASE) is Claim.CLAIMED
+    assert mentions.claim("x:1", NOW, LEASE) is Claim.BUSY
+    assert mentions.get("x:1") is None
+    mentions.complete(record("x:1"), NOW + timedelta(days=90))
+    assert mentions.claim("x:1", NOW + timedelta(hours=1), LEASE) is Claim.DONE
+    stored = mentions.get("x:1")
+    assert stored is not None and stored.message.routing.department == "support"
+
+
+def test_expired_lease_can_be_reclaimed(mentions: MentionStore) -> None:
+    assert mentions.claim("x:2", NOW, LEASE) is Claim.CLAIMED
+    assert mentions.claim("x:2", NOW + LEASE + timedelta(seconds=1), LEASE) is Claim.CLAIMED
+
+
+def test_release_lets_a_retry_claim(mentions: MentionStore) -> None:
+    mentions.claim("x:3", NOW, LEASE)
+    mentions.release("x:3")
+    assert mentions.claim("x:3", NOW, LEASE) is Claim.CLAIMED
+
+
+def test_release_never_removes_a_completed_record(mentions: MentionStore) -> None:
+    mentions.claim("x:4", NOW, LEASE)
+    mentions.complete(record("x:4"), NOW + timedelta(days=1))
+    mentions.release("x:4")
+    assert mentions.get("x:4") is not None
+
+
+def test_publish_versions_and_live_pointer(rules: RulesStore) -> None:
+    before = rules.live_version() or 0
+    first = rules.publish([{"id": "a"}], "ana", "first", NOW)
+    second = rules.publish([{"id": "b"}], "bo", "second", NOW)
+    assert (first, second) == (before + 1, before + 2)
+    assert rules.live_version() == second
+    stored = rules.get(first)
+    assert stored is not None
+    assert (stored.rules, stored.author, stored.comment) == ([{"id": "a"}], "ana", "first")
+    assert stored.published_at == NOW
+    assert rules.get(999) is None
+
+
+def test_queue_send_and_unknown_queue(queues: Queues) -> None:
+    queues.send_batch(
+        "support", [OutgoingMessage(f"m{i}", {"department": "support"}) for i in range(23)]
+    )
+    assert queues.send("support", OutgoingMessage("one"))
+    with pytest.raises(QueueSendError, match="nowhere"):
+        queues.send_batch("nowhere", [OutgoingMessage("x")])
+    with pytest.raises(QueueSendError, match="nowhere"):
+        queues.send("nowhere", OutgoingMessage("x"))

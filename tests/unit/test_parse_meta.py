@@ -1,0 +1,102 @@
+"""Meta payloads (Page feed, Instagram, Messenger) → mentions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib.errors import MalformedRequest, PoisonRecord
+from chalicelib.platforms import meta
+from tests.helpers import delivery, sample_bytes
+
+NONE: frozenset[str] = frozenset()
+
+
+def test_page_comment_kept_own_comment_and_reaction_dropped() -> None:
+    [comment] = meta.parse(delivery("meta", "meta_page_comments.json"), NONE)
+    assert comment.id == "facebook:122131676912594941_1213590066982748"
+    assert comment.platform == "facebook" and comment.kind == "comment"
+    assert comment.text.startswith("The blender I bought from you caught fire")
+    assert comment.author.name == "Lee Brennan"
+    assert comment.in_reply_to == "facebook:448242228374517_122131676912594941"
+    assert comment.brand_account == "448242228374517"
+
+
+def test_visitor_post_and_edits() -> None:
+    value = {
+        "from": {"id": "9"},
+        "item": "status",
+        "verb": "add",
+        "post_id": "1_2",
+        "message": "hi",
+    }
+    edited = {**value, "verb": "edited", "post_id": "1_3"}
+    payload = {
+        "object": "page",
+        "entry": [{"id": "1", "changes": [{"field": "feed", "value": v} for v in (value, edited)]}],
+    }
+    [post] = meta.parse(delivery("meta", payload), NONE)
+    assert (post.id, post.kind) == ("facebook:1_2", "post")
+
+
+def test_instagram_comment_keeps_unicode_from_escaped_body() -> None:
+    assert b"\\u00e9" in sample_bytes("meta_instagram_comment.json")
+    [comment] = meta.parse(delivery("meta", "meta_instagram_comment.json"), NONE)
+    assert comment.id == "instagram:17865799348089039"
+    assert "\u00e9l\u00e9gant \U0001f60d" in comment.text
+    assert comment.author.handle == "camila.rios"
+    assert comment.in_reply_to == "instagram:17918195224117851"
+
+
+def test_instagram_comment_id_under_comment_id_and_mentions_without_text() -> None:
+    payload = {
+        "object": "instagram",
+        "entry": [
+            {
+                "id": "17841405726653026",
+                "changes": [
+                    {
+                        "field": "comments",
+                        "value": {"comment_id": "c1", "text": "hey", "from": {"id": "u"}},
+                    },
+                    {"field": "mentions", "value": {"comment_id": "c2", "media_id": "m1"}},
+                ],
+            }
+        ],
+    }
+    comment, mention = meta.parse(delivery("meta", payload), NONE)
+    assert comment.id == "instagram:c1"
+    assert (mention.id, mention.kind, mention.text) == ("instagram:c2", "mention", "")
+
+
+def test_messenger_message_is_private_and_echo_dropped() -> None:
+    [message] = meta.parse(delivery("meta", "meta_messenger.json"), NONE)
+    assert message.platform == "messenger" and message.kind == "dm" and not message.public
+    assert message.author.id == "7010000000000001"
+    assert message.text.startswith("My parcel is lost")
+
+
+def test_batched_entries_are_all_read() -> None:
+    one = json.loads(sample_bytes("meta_page_comments.json"))["entry"][0]
+    two = json.loads(sample_bytes("meta_messenger.json"))["entry"][0]
+    mentions = meta.parse(delivery("meta", {"object": "page", "entry": [one, two]}), NONE)
+    assert [m.platform for m in mentions] == ["facebook", "messenger"]
+
+
+def test_brand_accounts_are_dropped() -> None:
+    assert (
+        meta.parse(delivery("meta", "meta_messenger.json"), frozenset({"7010000000000001"})) == []
+    )
+
+
+def test_unreadable_entry_is_poison() -> None:
+    payload = {"object": "page", "entry": [{"changes": []}]}
+    with pytest.raises(PoisonRecord):
+        meta.parse(delivery("meta", payload), NONE)
+
+
+@pytest.mark.parametrize("payload", [[], {"object": "page"}, {"entry": []}])
+def test_check_requires_object_and_entry(payload: object) -> None:
+    with pytest.raises(MalformedRequest):
+        meta.check(payload)

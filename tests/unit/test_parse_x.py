@@ -1,0 +1,89 @@
+"""X Account Activity payloads → mentions."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from chalicelib.errors import MalformedRequest, PoisonRecord
+from chalicelib.platforms import x
+from tests.helpers import delivery, sample_bytes
+
+BRAND = frozenset({"2244994945"})
+
+
+def test_mention_fields() -> None:
+    [mention] = x.parse(delivery("x", "x_late_delivery.json"), BRAND)
+    assert mention.id == "x:1992000000000000001"
+    assert mention.kind == "mention"
+    assert mention.text.startswith("@AcmeHelp my order #88213 never arrived")
+    assert mention.url == "https://x.com/i/status/1992000000000000001"
+    assert mention.created_at == datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+    assert mention.author.handle == "danakim"
+    assert mention.author.followers == 312
+    assert mention.brand_account == "2244994945"
+    assert mention.mentions == ["AcmeHelp"]
+    assert mention.lang == "en"
+    assert mention.public
+
+
+def test_truncated_tweet_uses_extended_text_and_entities_and_drops_brand_reply() -> None:
+    mentions = x.parse(delivery("x", "x_food_safety_thread.json"), BRAND)
+    assert [m.id for m in mentions] == ["x:1992000000000000002"]  # the brand's reply is an echo
+    [mention] = mentions
+    assert mention.text.endswith("Who is looking into this? #foodsafety")
+    assert "\u2026" not in mention.text
+    assert mention.hashtags == ["foodsafety"]
+    assert mention.kind == "reply"
+    assert mention.in_reply_to == "x:1991999999999999000"
+    assert mention.author.verified and mention.author.followers == 15400
+
+
+def test_quote_of_the_brand() -> None:
+    [mention] = x.parse(delivery("x", "x_praise_quote.json"), BRAND)
+    assert mention.kind == "quote"
+    assert mention.author.name == "Priya \u2728"
+
+
+def test_created_at_string_when_no_timestamp_ms() -> None:
+    payload = json.loads(sample_bytes("x_late_delivery.json"))
+    del payload["tweet_create_events"][0]["timestamp_ms"]
+    [mention] = x.parse(delivery("x", payload), BRAND)
+    assert mention.created_at == datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+
+
+def test_direct_message_with_users_map_and_echo_dropped() -> None:
+    [dm] = x.parse(delivery("x", "x_dm_refund.json"), BRAND)
+    assert dm.id == "x:1992000000000000100"
+    assert dm.kind == "dm" and not dm.public
+    assert dm.author.handle == "furiouscamper" and dm.author.followers == 22
+    assert dm.created_at == datetime.fromtimestamp(1795335300, tz=UTC)
+
+
+def test_retweets_and_other_events_are_not_mentions() -> None:
+    payload = json.loads(sample_bytes("x_late_delivery.json"))
+    tweet = copy.deepcopy(payload["tweet_create_events"][0])
+    tweet["retweeted_status"] = {"id_str": "1"}
+    payload["tweet_create_events"] = [tweet]
+    payload["favorite_events"] = [{"id": "a"}]
+    assert x.parse(delivery("x", payload), BRAND) == []
+
+
+def test_for_user_id_counts_as_own_account_even_if_not_configured() -> None:
+    payload = json.loads(sample_bytes("x_food_safety_thread.json"))
+    assert [m.id for m in x.parse(delivery("x", payload), frozenset())] == ["x:1992000000000000002"]
+
+
+def test_unreadable_tweet_is_poison() -> None:
+    payload = {"for_user_id": "1", "tweet_create_events": [{"text": "no id"}]}
+    with pytest.raises(PoisonRecord, match="unreadable X delivery"):
+        x.parse(delivery("x", payload), BRAND)
+
+
+@pytest.mark.parametrize("payload", [[], {"tweet_create_events": []}, {"for_user_id": 1}])
+def test_check_requires_an_object_with_for_user_id(payload: object) -> None:
+    with pytest.raises(MalformedRequest):
+        x.check(payload)

@@ -1,0 +1,178 @@
+"""Rule format validation and the engine's decisions and explanations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from chalicelib.models import Author, Mention
+from chalicelib.rules import DEFAULT_RULES_PATH, Engine, RulesetInvalid, load_rules_file
+from chalicelib.rules.schema import validate_ruleset
+
+DEPARTMENTS = ["support", "pr", "marketing", "triage"]
+
+
+def engine(*rules: dict[str, Any]) -> Engine:
+    return Engine(validate_ruleset(list(rules), DEPARTMENTS), version=3)
+
+
+def rule(rule_id: str, when: dict[str, Any], **then: Any) -> dict[str, Any]:
+    extra: dict[str, Any] = {k: then.pop(k) for k in ("order", "continue") if k in then}
+    return {"id": rule_id, "when": when, "then": then or {"route_to": "support"}, **extra}
+
+
+def mention(text: str, **fields: Any) -> Mention:
+    return Mention(id="x:1", platform="x", text=text, **fields)
+
+
+def problems(data: Any) -> list[str]:
+    with pytest.raises(RulesetInvalid) as raised:
+        validate_ruleset(data, DEPARTMENTS)
+    return raised.value.problems
+
+
+def test_default_ruleset_is_valid() -> None:
+    assert len(load_rules_file(DEFAULT_RULES_PATH, DEPARTMENTS).root) >= 10
+
+
+def test_keywords_match_whole_words_case_insensitively() -> None:
+    e = engine(rule("pr", {"text": {"contains_any": ["PR", "fire"]}}, route_to="pr"))
+    assert e.decide(mention("Flights to PR are late"), {}).department == "pr"
+    assert e.decide(mention("Flights to Puerto Rico"), {}).department == "triage"
+    assert e.decide(mention("the staff got fired"), {}).department == "triage"
+    assert e.decide(mention("it caught FIRE!"), {}).matched_rules[0].why == "text contains 'fire'"
+
+
+def test_star_suffix_matches_word_endings_and_phrases_span_whitespace() -> None:
+    e = engine(rule("r", {"text": {"contains_any": ["refund*", "never arrived"]}}))
+    assert e.decide(mention("still no REFUNDS"), {}).department == "support"
+    assert e.decide(mention("it never\n  arrived"), {}).department == "support"
+    assert e.decide(mention("refurbished"), {}).department == "triage"
+
+
+def test_contains_all_needs_every_term() -> None:
+    e = engine(rule("r", {"text": {"contains_all": ["order", "late"]}}))
+    assert e.decide(mention("order is late"), {}).department == "support"
+    assert e.decide(mention("order arrived"), {}).department == "triage"
+
+
+def test_nested_all_any_not_with_explanations() -> None:
+    when = {
+        "all": [
+            {"text": {"contains_any": ["food poisoning", "hospital"]}},
+            {"any": [{"author.followers": {"gte": 1000}}, {"signals.severity": {"gte": 3}}]},
+            {"not": {"platform": {"equals": "reddit"}}},
+        ]
+    }
+    e = engine(rule("food-safety", when, route_to="pr", also=["support"], priority="urgent"))
+    big = mention("Food poisoning from your wraps", author=Author(followers=1200))
+    routing = e.decide(big, {"sentiment": -0.6})
+    assert (routing.department, routing.also, routing.priority) == ("pr", ["support"], "urgent")
+    assert routing.matched_rules[0].why == (
+        "text contains 'food poisoning' and author.followers 1200 >= 1000 "
+        "and not platform is 'reddit'"
+    )
+    assert routing.ruleset_version == 3
+    small = mention("Food poisoning from your wraps", author=Author(followers=10))
+    assert e.decide(small, {}).department == "triage"  # signals.severity absent: no match
+    assert e.decide(small, {"severity": 3}).department == "pr"
+
+
+def test_first_match_wins_in_order_and_continue_accumulates() -> None:
+    e = engine(
+        rule(
+            "tag-vip",
+            {"author.verified": {"equals": True}},
+            tags=["vip"],
+            priority="high",
+            **{"continue": True, "order": 1},
+        ),
+        rule("later", {"text": {"contains_any": ["help"]}}, route_to="support", order=20),
+        rule("earlier", {"text": {"contains_any": ["help"]}}, route_to="marketing", order=10),
+    )
+    routing = e.decide(mention("help me", author=Author(verified=True)), {})
+    assert routing.department == "marketing"
+    assert [m.id for m in routing.matched_rules] == ["tag-vip", "earlier"]
+    assert (routing.tags, routing.priority) == (["vip"], "high")
+
+
+def test_priority_escalates_to_the_highest_of_matching_continue_rules() -> None:
+    e = engine(
+        rule("a", {"text": {"contains_any": ["x"]}}, priority="urgent", **{"continue": True}),
+        rule("b", {"text": {"contains_any": ["x"]}}, route_to="support", priority="low"),
+    )
+    assert e.decide(mention("x"), {}).priority == "urgent"
+
+
+def test_skip_decides_ignore_with_no_queues_and_disabled_rules_do_not_run() -> None:
+    e = engine(
+        {**rule("off", {"text": {"contains_any": ["win"]}}, route_to="pr"), "enabled": False},
+        rule("spam", {"text": {"contains_any": ["win"]}}, skip=True),
+    )
+    routing = e.decide(mention("win a prize"), {})
+    assert routing.department == "ignore" and routing.queues == []
+
+
+def test_lists_fields_and_hashtags_found_in_text() -> None:
+    e = engine(
+        rule("campaign", {"hashtags": {"contains_any": ["#AcmeWinter"]}}, route_to="marketing")
+    )
+    assert e.decide(mention("love it #acmewinter"), {}).department == "marketing"
+    assert e.decide(mention("love it", hashtags=["AcmeWinter"]), {}).department == "marketing"
+
+
+def test_numbers_in_and_local_time() -> None:
+    e = engine(
+        rule("weekend", {"weekday": {"in": ["sat", "sun"]}}, route_to="triage"),
+        rule("night", {"hour": {"lte": 6}}, route_to="pr"),
+    )
+    saturday = datetime(2026, 11, 21, 12, tzinfo=UTC)
+    monday_night = datetime(2026, 11, 23, 3, tzinfo=UTC)
+    assert (
+        e.decide(mention("a", created_at=saturday), {}).matched_rules[0].why == "weekday is 'sat'"
+    )
+    assert e.decide(mention("a", created_at=monday_night), {}).department == "pr"
+
+
+def test_matches_uses_re2_and_hostile_patterns_stay_linear() -> None:
+    e = engine(rule("order-number", {"text": {"matches": r"(a+)+$"}}))
+    assert e.decide(mention("a" * 50_000 + "!"), {}).department == "triage"
+    e = engine(rule("order-number", {"text": {"matches": r"#\d{5}"}}))
+    assert e.decide(mention("order #88213"), {}).matched_rules[0].why == (
+        "text matches /#\\d{5}/ at '#88213'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("when", "message"),
+    [
+        ({"txt": {"contains_any": ["a"]}}, "when.txt: unknown field 'txt'"),
+        ({"text": {"gte": 3}}, "when.text.gte: operator 'gte' does not apply to text"),
+        ({"text": {"contains_any": []}}, "when.text.contains_any: expected a non-empty list"),
+        ({"text": {"matches": "(unclosed"}}, "when.text.matches: invalid RE2 pattern"),
+        ({"text": {"matches": "(a)\\1"}}, "when.text.matches: invalid RE2 pattern"),
+        ({"all": []}, "when.all: must be a non-empty list"),
+        ({"any": [{"author.followers": {"gte": "many"}}]}, "when.any[0].author.followers.gte"),
+        ({"public": {"equals": "yes"}}, "when.public.equals: 'yes' is not a valid value"),
+        ({}, "when: a condition must be a non-empty mapping"),
+    ],
+)
+def test_invalid_conditions_name_rule_and_path(when: dict[str, Any], message: str) -> None:
+    [problem] = problems([rule("ok", {"text": {"contains_any": ["a"]}}), rule("bad-one", when)])
+    assert problem.startswith("rule 'bad-one' (#2): when: ")
+    assert message in problem
+
+
+def test_invalid_actions_and_ids() -> None:
+    assert (
+        "unknown department 'legal'"
+        in problems([rule("a", {"lang": {"equals": "en"}}, route_to="legal")])[0]
+    )
+    assert "used twice" in problems([rule("a", {"lang": {"equals": "en"}})] * 2)[0]
+    assert "priority" in problems([rule("a", {"lang": {"equals": "en"}}, priority="asap")])[0]
+    assert "id" in problems([rule("Bad Id", {"lang": {"equals": "en"}})])[0]
+    assert problems({"id": "a"}) == ["Input should be a valid list"]
+    extra = {**rule("a", {"lang": {"equals": "en"}}), "unless": {}}
+    assert problems([extra]) == ["rule 'a' (#1): unless: Extra inputs are not permitted"]

@@ -1,0 +1,53 @@
+"""Settings from the environment, and the evaluation metrics."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from chalicelib.evaluation import score
+from chalicelib.settings import Settings
+
+
+def test_settings_read_lists_and_json_from_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "DEPARTMENTS": "support, pr ,marketing,triage,legal",
+            "BRAND_ACCOUNTS": "1,2",
+            "QUEUE_URLS": '{"intake": "https://sqs/intake"}',
+            "MAX_BODY_BYTES": "1000",
+            "UNRELATED": "x",
+        }
+    )
+    assert settings.departments == ["support", "pr", "marketing", "triage", "legal"]
+    assert settings.brand_accounts == ["1", "2"]
+    assert settings.queue_urls == {"intake": "https://sqs/intake"}
+    assert settings.max_body_bytes == 1000
+    assert settings.all_queues == [
+        "intake",
+        "support",
+        "pr",
+        "marketing",
+        "triage",
+        "legal",
+        "outbox",
+    ]
+
+
+@pytest.mark.parametrize("departments", ["support,ignore,triage", "support,pr"])
+def test_departments_must_include_triage_and_not_ignore(departments: str) -> None:
+    with pytest.raises(ValidationError):
+        Settings.from_env({"DEPARTMENTS": departments})
+
+
+def test_score_per_class_and_macro() -> None:
+    gold = ["support", "support", "pr", "marketing"]
+    predicted = ["support", "pr", "pr", "triage"]
+    report = score(gold, predicted, ["marketing", "pr", "support"])
+    by_label = {s.label: s for s in report.scores}
+    assert by_label["support"].precision == 1.0 and by_label["support"].recall == 0.5
+    assert by_label["pr"].precision == 0.5 and by_label["pr"].recall == 1.0
+    assert by_label["marketing"].f1 == 0.0
+    assert report.macro_f1 == pytest.approx((0 + 2 / 3 + 2 / 3) / 3)
+    assert report.accuracy == 0.5
+    assert "triage" in report.format()

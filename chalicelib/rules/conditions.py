@@ -43,6 +43,8 @@ OPERATORS: dict[str, set[str]] = {
     BOOL: {"equals"},
 }
 MAX_PATTERN_LENGTH = 1000
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # invalid patterns are reported to the admin, not to stderr
 
 Context = Mapping[str, Any]
 """Field values of one mention: text fields case-folded, list fields lower-cased."""
@@ -208,9 +210,10 @@ def _matches(field: str, pattern: Any, path: str) -> Predicate:
     if len(pattern) > MAX_PATTERN_LENGTH:
         raise ConditionError(f"{path}: pattern longer than {MAX_PATTERN_LENGTH} characters")
     try:
-        compiled = re2.compile(pattern)
+        compiled = re2.compile(pattern, _RE2_OPTIONS)
     except re2.error as exc:
-        raise ConditionError(f"{path}: invalid RE2 pattern: {exc}") from None
+        reason = exc.args[0].decode() if isinstance(exc.args[0], bytes) else str(exc.args[0])
+        raise ConditionError(f"{path}: invalid RE2 pattern: {reason}") from None
 
     def test(ctx: Context) -> str | None:
         value = ctx[field]

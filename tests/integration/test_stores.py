@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import pytest
 
@@ -15,6 +16,7 @@ from chalicelib.stores.rules import MemoryRulesStore, RulesStore
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
+T = TypeVar("T")
 
 
 @pytest.fixture(params=["memory", "aws"])
@@ -22,32 +24,29 @@ def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def mentions(kind: str, request: pytest.FixtureRequest) -> Iterator[MentionStore]:
+def twin(
+    kind: str, request: pytest.FixtureRequest, memory: Callable[[], T], real: Callable[[], T]
+) -> T:
+    """The in-memory twin, or the real store on moto."""
     if kind == "memory":
-        yield MemoryMentionStore()
-    else:
-        request.getfixturevalue("stack")
-        yield wiring.mentions()
-
-
-@pytest.fixture
-def rules(kind: str, request: pytest.FixtureRequest) -> Iterator[RulesStore]:
-    if kind == "memory":
-        yield MemoryRulesStore()
-    else:
-        request.getfixturevalue("stack")
-        # the stack seeded version 1; the twin starts empty, so publish one there too
-        yield wiring.rules()
+        return memory()
+    request.getfixturevalue("stack")
+    return real()
 
 
 @pytest.fixture
-def queues(kind: str, request: pytest.FixtureRequest) -> Iterator[Queues]:
-    if kind == "memory":
-        yield MemoryQueues(["support"])
-    else:
-        request.getfixturevalue("stack")
-        yield wiring.queues()
+def mentions(kind: str, request: pytest.FixtureRequest) -> MentionStore:
+    return twin(kind, request, MemoryMentionStore, wiring.mentions)
+
+
+@pytest.fixture
+def rules(kind: str, request: pytest.FixtureRequest) -> RulesStore:
+    return twin(kind, request, MemoryRulesStore, wiring.rules)  # moto's already has version 1
+
+
+@pytest.fixture
+def queues(kind: str, request: pytest.FixtureRequest) -> Queues:
+    return twin(kind, request, lambda: MemoryQueues(["support"]), wiring.queues)
 
 
 def record(mention_id: str) -> MentionRecord:

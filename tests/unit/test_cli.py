@@ -1,0 +1,89 @@
+"""The `switchboard` command, offline parts."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from chalicelib.cli import main
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(list(argv), out), out.getvalue()
+
+
+def test_route_prints_one_decision_per_line(tmp_path: Path) -> None:
+    mentions = tmp_path / "in.jsonl"
+    mentions.write_text(
+        json.dumps({"id": "x:1", "platform": "x", "text": "my parcel never arrived"})
+        + "\n\n"
+        + json.dumps({"id": "x:2", "platform": "x", "text": "a journalist asking for comment"})
+        + "\n"
+    )
+    code, out = run("route", str(mentions))
+    first, second = (json.loads(line) for line in out.splitlines())
+    assert code == 0
+    assert (first["id"], first["department"], first["priority"]) == ("x:1", "support", "normal")
+    assert first["matched_rules"][0]["id"] == "service-problem"
+    assert set(first) >= {
+        "id",
+        "department",
+        "also",
+        "priority",
+        "tags",
+        "matched_rules",
+        "signals",
+    }
+    assert second["department"] == "pr"
+
+
+def test_route_reports_bad_lines_and_keeps_going(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mentions = tmp_path / "in.jsonl"
+    mentions.write_text(
+        '{"id": "x:1", "platform": "x"}\n{"id": "x:2", "platform": "x", "text": "hi"}\n'
+    )
+    code, out = run("route", str(mentions))
+    assert code == 1
+    assert len(out.splitlines()) == 1
+    assert "line 1: Field required" in capsys.readouterr().err
+
+
+def test_route_with_a_custom_ruleset(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("- id: all-to-pr\n  when: {platform: {equals: x}}\n  then: {route_to: pr}\n")
+    mentions = tmp_path / "in.jsonl"
+    mentions.write_text('{"id": "x:1", "platform": "x", "text": "hello"}\n')
+    code, out = run("route", str(mentions), "--rules", str(rules))
+    assert code == 0 and json.loads(out)["department"] == "pr"
+
+
+def test_invalid_ruleset_exits_2_naming_the_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("- id: r\n  when: {text: {matches: '(a'}}\n  then: {route_to: pr}\n")
+    mentions = tmp_path / "in.jsonl"
+    mentions.write_text("")
+    code, _ = run("route", str(mentions), "--rules", str(rules))
+    assert code == 2
+    assert "rule 'r' (#1): when: when.text.matches: invalid RE2 pattern" in capsys.readouterr().err
+
+
+def test_eval_reports_scores(tmp_path: Path) -> None:
+    data = tmp_path / "dev.csv"
+    data.write_text(
+        "id,source,text,label,ambiguous,note\n"
+        "1,t,my order never arrived,support,0,\n"
+        "2,t,I love you guys,marketing,0,\n"
+        "3,t,I am calling my lawyer,pr,0,\n"
+    )
+    code, out = run("eval", str(data))
+    assert code == 0
+    assert "3 mentions" in out
+    assert "macro F1                             1.000" in out

@@ -159,11 +159,11 @@ def main() -> None:
         flush=True,
     )
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
+        while not stop.wait(timeout=1):
+            pass
     finally:
         print("\nstopping…", flush=True)
         for worker in workers:

@@ -1,14 +1,22 @@
-"""The rules engine: ordered rules, first match wins unless `continue`, every match explained."""
+"""The rules engine: ordered rules, first match wins unless `continue`, every match explained.
+
+Compiled (the default), all keyword conditions of all rules are matched in one Aho-Corasick pass
+and only the rules whose required keywords occur (plus the few that need none) are evaluated, so
+the cost per mention barely grows with the number of rules. `compiled=False` is the plain
+interpreter, kept as the reference the compiled engine is tested against.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from chalicelib.models import MatchedRule, Mention, Priority, Routing
-from chalicelib.rules.conditions import Predicate, compile_condition
+from chalicelib.rules.conditions import HITS, Context, gc_paused
+from chalicelib.rules.keywords import KeywordIndex, normalise_text
 from chalicelib.rules.schema import Rule, Ruleset
 
 PRIORITY_RANK: dict[Priority, int] = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
@@ -17,55 +25,117 @@ _HANDLE = re.compile(r"(?<!\w)@(\w+)")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-@dataclass(frozen=True)
-class CompiledRule:
-    """A rule with its condition compiled."""
+@dataclass(slots=True)
+class Decision:
+    """What the rules decided for one mention (the engine's plain-data answer)."""
 
-    rule: Rule
-    predicate: Predicate
+    department: str
+    also: list[str]
+    priority: Priority
+    tags: list[str]
+    ruleset_version: int
+    matched_rules: list[tuple[str, str]]  # (rule id, why)
+    signals: dict[str, float]
+
+    def routing(self) -> Routing:
+        """The decision as the `routing` block of a department message."""
+        return Routing(
+            department=self.department,
+            also=self.also,
+            priority=self.priority,
+            tags=self.tags,
+            ruleset_version=self.ruleset_version,
+            matched_rules=[MatchedRule(id=rule, why=why) for rule, why in self.matched_rules],
+            signals=self.signals,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """A rule flattened for the hot loop."""
+
+    rule_id: str
+    holds: Callable[[Context], bool]
+    why: Callable[[Context], str]
+    department: str | None
+    also: list[str]
+    tags: list[str]
+    priority: Priority | None
+    stops: bool
 
 
 class Engine:
     """A ruleset compiled once, then applied to many mentions."""
 
     def __init__(
-        self, ruleset: Ruleset, version: int = 0, triage: str = "triage", tz: tzinfo = UTC
+        self,
+        ruleset: Ruleset,
+        version: int = 0,
+        triage: str = "triage",
+        tz: tzinfo = UTC,
+        compiled: bool = True,
     ) -> None:
-        enabled = [rule for rule in ruleset.root if rule.enabled]
-        ordered = sorted(enumerate(enabled), key=lambda pair: (pair[1].order, pair[0]))
-        self.rules = [CompiledRule(rule, compile_condition(rule.when)) for _, rule in ordered]
         self.version = version
         self.triage = triage
         self.tz = tz
+        with gc_paused():
+            enabled = [rule for rule in ruleset.root if rule.enabled]
+            self.rules: list[Rule] = sorted(enabled, key=lambda rule: rule.order)  # stable
+            self._steps = [_step(rule) for rule in self.rules]
+            self._index: KeywordIndex | None = None
+            self._always: list[int] = []
+            self._by_term: dict[str, list[int]] = {}
+            if compiled:
+                terms: set[str] = set()
+                for position, rule in enumerate(self.rules):
+                    predicate = rule.predicate
+                    if predicate.required is None:
+                        self._always.append(position)
+                    for key in predicate.required or ():
+                        self._by_term.setdefault(key, []).append(position)
+                    terms.update(predicate.terms)
+                self._index = KeywordIndex(terms)
+
+    def candidates(self, context: MentionContext) -> list[int]:
+        """Positions of the rules that can match, in order (all of them for the interpreter)."""
+        if self._index is None:
+            return list(range(len(self._steps)))
+        hits = context[HITS] = self._index.scan(context["text"])
+        positions = set(self._always)
+        by_term = self._by_term
+        for key in hits:
+            if key in by_term:
+                positions.update(by_term[key])
+        return sorted(positions)
 
     def decide(
         self, mention: Mention, signals: dict[str, float], now: datetime | None = None
-    ) -> Routing:
+    ) -> Decision:
         """Route one mention; with no deciding rule it goes to triage."""
-        context = mention_context(mention, signals, self.tz, now)
+        context = MentionContext(mention, signals, self.tz, now)
         department: str | None = None
         also: list[str] = []
         tags: list[str] = []
         priority: Priority | None = None
-        matched: list[MatchedRule] = []
-        for compiled in self.rules:
-            why = compiled.predicate.test(context)
-            if why is None:
+        matched: list[tuple[str, str]] = []
+        steps = self._steps
+        for position in self.candidates(context):
+            step = steps[position]
+            if not step.holds(context):
                 continue
-            rule, action = compiled.rule, compiled.rule.then
-            matched.append(MatchedRule(id=rule.id, why=why))
-            if department is None and action.department is not None:
-                department = action.department
-            also.extend(action.also)
-            tags.extend(action.tags)
-            if action.priority and (
-                priority is None or PRIORITY_RANK[action.priority] > PRIORITY_RANK[priority]
+            matched.append((step.rule_id, step.why(context)))
+            if department is None:
+                department = step.department
+            also.extend(step.also)
+            tags.extend(step.tags)
+            if step.priority and (
+                priority is None or PRIORITY_RANK[step.priority] > PRIORITY_RANK[priority]
             ):
-                priority = action.priority
-            if not rule.continue_:
+                priority = step.priority
+            if step.stops:
                 break
         department = department or self.triage
-        return Routing(
+        return Decision(
             department=department,
             also=[d for d in dict.fromkeys(also) if d != department],
             priority=priority or "normal",
@@ -76,31 +146,68 @@ class Engine:
         )
 
 
-def mention_context(
-    mention: Mention, signals: dict[str, float], tz: tzinfo = UTC, now: datetime | None = None
-) -> dict[str, Any]:
-    """The field values rules see: text case-folded, lists lower-cased, local hour and weekday."""
-    moment = (mention.created_at or now or datetime.now(UTC)).astimezone(tz)
-    author = mention.author
-    context: dict[str, Any] = {
-        "text": mention.text.casefold(),
-        "platform": mention.platform,
-        "kind": mention.kind,
-        "lang": mention.lang,
-        "public": mention.public,
-        "author.id": author.id,
-        "author.handle": (author.handle or "").casefold(),
-        "author.name": (author.name or "").casefold(),
-        "author.followers": author.followers,
-        "author.verified": author.verified,
-        "hashtags": [tag.casefold().lstrip("#") for tag in mention.hashtags]
-        or [tag.casefold() for tag in _HASHTAG.findall(mention.text)],
-        "mentions": [handle.casefold().lstrip("@") for handle in mention.mentions]
-        or [handle.casefold() for handle in _HANDLE.findall(mention.text)],
-        "urls": [url.casefold() for url in mention.urls],
-        "rating": mention.rating,
-        "hour": moment.hour,
-        "weekday": WEEKDAYS[moment.weekday()],
-    }
-    context.update({f"signals.{name}": value for name, value in signals.items()})
-    return context
+def _step(rule: Rule) -> _Step:
+    action = rule.then
+    return _Step(
+        rule.id,
+        rule.predicate.holds,
+        rule.predicate.why,
+        action.department,
+        action.also,
+        action.tags,
+        action.priority,
+        not rule.continue_,
+    )
+
+
+class MentionContext(dict[str, Any]):
+    """The field values rules see, computed on first use: text normalised, lists lower-cased,
+    local hour and weekday; a field with no value (an absent signal) reads as None."""
+
+    def __init__(
+        self,
+        mention: Mention,
+        signals: dict[str, float],
+        tz: tzinfo = UTC,
+        now: datetime | None = None,
+    ) -> None:
+        super().__init__({f"signals.{name}": value for name, value in signals.items()})
+        self.mention = mention
+        self.tz = tz
+        self.now = now
+
+    def __missing__(self, key: str) -> Any:
+        compute = _FIELDS.get(key)
+        value = compute(self) if compute else None
+        self[key] = value
+        return value
+
+    def moment(self) -> datetime:
+        """When the mention was made, in the business time zone."""
+        return (self.mention.created_at or self.now or datetime.now(UTC)).astimezone(self.tz)
+
+
+_FIELDS: dict[str, Callable[[MentionContext], Any]] = {
+    "text": lambda c: normalise_text(c.mention.text),
+    "platform": lambda c: c.mention.platform,
+    "kind": lambda c: c.mention.kind,
+    "lang": lambda c: c.mention.lang,
+    "public": lambda c: c.mention.public,
+    "author.id": lambda c: c.mention.author.id,
+    "author.handle": lambda c: normalise_text(c.mention.author.handle or ""),
+    "author.name": lambda c: normalise_text(c.mention.author.name or ""),
+    "author.followers": lambda c: c.mention.author.followers,
+    "author.verified": lambda c: c.mention.author.verified,
+    "hashtags": lambda c: (
+        [t.casefold().lstrip("#") for t in c.mention.hashtags]
+        or [t.casefold() for t in _HASHTAG.findall(c.mention.text)]
+    ),
+    "mentions": lambda c: (
+        [h.casefold().lstrip("@") for h in c.mention.mentions]
+        or [h.casefold() for h in _HANDLE.findall(c.mention.text)]
+    ),
+    "urls": lambda c: [url.casefold() for url in c.mention.urls],
+    "rating": lambda c: c.mention.rating,
+    "hour": lambda c: c.moment().hour,
+    "weekday": lambda c: WEEKDAYS[c.moment().weekday()],
+}

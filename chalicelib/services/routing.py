@@ -69,7 +69,7 @@ class EngineCache:
 
 def decide(mention: Mention, engine: Engine, now: datetime | None = None) -> Routing:
     """Signals and rules for one mention: the pure core shared by the worker and the CLI."""
-    return engine.decide(mention, compute_signals(mention), now)
+    return engine.decide(mention, compute_signals(mention), now).routing()
 
 
 def sla_due(

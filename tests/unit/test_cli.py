@@ -72,7 +72,7 @@ def test_invalid_ruleset_exits_2_naming_the_problem(
     mentions.write_text("")
     code, _ = run("route", str(mentions), "--rules", str(rules))
     assert code == 2
-    assert "rule 'r' (#1): when: when.text.matches: invalid RE2 pattern" in capsys.readouterr().err
+    assert "rule 'r' (#1): when.text.matches: invalid RE2 pattern" in capsys.readouterr().err
 
 
 def test_eval_reports_scores(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from chalice import Chalice
 
+from chalicelib.blueprints.admin import admin
 from chalicelib.blueprints.mentions import mentions
 from chalicelib.blueprints.webhooks import webhooks
 from chalicelib.blueprints.workers import workers
@@ -9,4 +10,5 @@ from chalicelib.blueprints.workers import workers
 app = Chalice(app_name="switchboard")
 app.register_blueprint(webhooks)
 app.register_blueprint(mentions)
+app.register_blueprint(admin)
 app.register_blueprint(workers)

@@ -38,8 +38,11 @@ def use_local_defaults() -> None:
 
 
 def _engine(rules: Path | None, settings: Settings) -> Engine:
-    ruleset = load_rules_file(rules or DEFAULT_RULES_PATH, settings.departments)
-    return Engine(ruleset, version=0, triage=settings.triage_department)
+    from chalicelib.services.routing import engine_for
+
+    return engine_for(
+        load_rules_file(rules or DEFAULT_RULES_PATH, settings.departments), 0, settings
+    )
 
 
 def _read_mentions(handle: TextIO) -> Iterator[tuple[int, Mention | str]]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import os
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
@@ -28,6 +29,7 @@ class Settings(BaseModel):
     queue_urls: dict[str, str] = Field(default_factory=dict)
     mentions_table: str = "switchboard-mentions"
     rules_table: str = "switchboard-rules"
+    traffic_table: str = "switchboard-traffic"
 
     x_consumer_secret: str = ""
     meta_app_secret: str = ""
@@ -42,6 +44,10 @@ class Settings(BaseModel):
     claim_lease_seconds: int = 120
     mention_ttl_days: int = 90
     rules_cache_seconds: int = 30
+    traffic_keep_days: int = 7
+    business_timezone: str = "UTC"
+    # "token": Authorization: Bearer ADMIN_TOKEN (local); "iam": API Gateway's IAM authorizer
+    auth_mode: Literal["token", "iam"] = "token"
     # Minutes from the mention's creation to its first-response deadline, by priority.
     sla_minutes: dict[str, int] = Field(
         default_factory=lambda: {"urgent": 15, "high": 60, "normal": 240, "low": 1440}
@@ -68,6 +74,20 @@ class Settings(BaseModel):
         if self.triage_department not in self.departments:
             raise ValueError(f"triage department {self.triage_department!r} is not in departments")
         return self
+
+    @field_validator("business_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        """The business time zone rules use for `hour` and `weekday`."""
+        return ZoneInfo(self.business_timezone)
 
     def queue_name(self, logical: str) -> str:
         """Local queue name for a logical queue ("intake", "support", "outbox", ...)."""

@@ -9,6 +9,7 @@ from chalicelib.settings import get_settings
 from chalicelib.stores.mentions import DynamoMentionStore, MentionStore
 from chalicelib.stores.queues import Queues, SqsQueues
 from chalicelib.stores.rules import DynamoRulesStore, RulesStore
+from chalicelib.stores.traffic import DynamoTrafficStore, TrafficStore
 
 
 @lru_cache(maxsize=1)
@@ -29,9 +30,15 @@ def rules() -> RulesStore:
     return DynamoRulesStore(aws.dynamodb(), get_settings().rules_table)
 
 
+@lru_cache(maxsize=1)
+def traffic() -> TrafficStore:
+    """The recent-traffic table."""
+    return DynamoTrafficStore(aws.dynamodb(), get_settings().traffic_table)
+
+
 def reset() -> None:
     """Forget settings, clients and stores (after the environment changed)."""
     get_settings.cache_clear()
     aws.reset()
-    for factory in (queues, mentions, rules):
+    for factory in (queues, mentions, rules, traffic):
         factory.cache_clear()

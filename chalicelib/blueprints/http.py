@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import hmac
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalice import Response
+from chalice.app import Request
 
-from chalicelib.errors import SwitchboardError, Unauthorized
+from chalicelib.errors import MalformedRequest, SwitchboardError, Unauthorized
 from chalicelib.observability import logger
 from chalicelib.settings import get_settings
 
@@ -41,8 +43,34 @@ def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def require_caller(request: Request) -> str:
+    """Authenticate an admin, mention or reply call; returns who is calling.
+
+    Deployed (AUTH_MODE=iam), API Gateway's IAM authorizer has checked the SigV4 signature and
+    the caller is its IAM identity. Locally (AUTH_MODE=token) the caller sends
+    `Authorization: Bearer $ADMIN_TOKEN` and may name itself in `X-Switchboard-Author`.
+    """
+    if get_settings().auth_mode == "iam":
+        identity = (request.context or {}).get("identity") or {}
+        caller = identity.get("userArn") or identity.get("caller")
+        if not caller:
+            raise Unauthorized("this route needs a SigV4-signed request (IAM)")
+        return str(caller)
+    require_bearer(request.headers)
+    return str(request.headers.get("x-switchboard-author") or "admin")
+
+
+def json_body(request: Request) -> Any:
+    """The request's JSON body, or MalformedRequest saying why it cannot be read."""
+    raw = request.raw_body or b"{}"
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise MalformedRequest(f"body is not valid JSON: {exc}") from None
+
+
 def require_bearer(headers: Mapping[str, str]) -> None:
-    """Locally, admin routes need `Authorization: Bearer $ADMIN_TOKEN` (IAM when deployed)."""
+    """`Authorization: Bearer $ADMIN_TOKEN`, compared in constant time."""
     expected = get_settings().admin_token
     given = headers.get("authorization", "")
     scheme, _, token = given.partition(" ")

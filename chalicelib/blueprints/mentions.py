@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib import wiring
-from chalicelib.blueprints.http import json_errors, json_response, require_bearer
+from chalicelib.blueprints.http import json_errors, json_response, require_caller
 from chalicelib.errors import NotFound
 
 mentions = Blueprint(__name__)
@@ -21,7 +21,7 @@ def health() -> dict[str, str]:
 @json_errors
 def get_mention(mention_id: str) -> Response:
     """The stored record of a routed mention: decision, reasons, SLA deadline."""
-    require_bearer(mentions.current_request.headers)
+    require_caller(mentions.current_request)
     record = wiring.mentions().get(mention_id)
     if record is None:
         raise NotFound(f"no routed mention {mention_id!r}")

@@ -34,6 +34,7 @@ def routing_service() -> RoutingService:
         mentions=wiring.mentions(),
         engines=EngineCache(wiring.rules(), settings),
         settings=settings,
+        traffic=wiring.traffic(),
     )
 
 

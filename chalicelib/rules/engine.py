@@ -36,6 +36,7 @@ class Decision:
     ruleset_version: int
     matched_rules: list[tuple[str, str]]  # (rule id, why)
     signals: dict[str, float]
+    decided_by: str | None = None  # the rule that chose the department (None: triage)
 
     def routing(self) -> Routing:
         """The decision as the `routing` block of a department message."""
@@ -118,14 +119,15 @@ class Engine:
         tags: list[str] = []
         priority: Priority | None = None
         matched: list[tuple[str, str]] = []
+        decided_by: str | None = None
         steps = self._steps
         for position in self.candidates(context):
             step = steps[position]
             if not step.holds(context):
                 continue
             matched.append((step.rule_id, step.why(context)))
-            if department is None:
-                department = step.department
+            if department is None and step.department is not None:
+                department, decided_by = step.department, step.rule_id
             also.extend(step.also)
             tags.extend(step.tags)
             if step.priority and (
@@ -143,6 +145,7 @@ class Engine:
             ruleset_version=self.version,
             matched_rules=matched,
             signals=signals,
+            decided_by=decided_by,
         )
 
 

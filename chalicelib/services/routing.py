@@ -26,11 +26,18 @@ from chalicelib.models import (
 )
 from chalicelib.observability import logger, metrics
 from chalicelib.platforms import get_platform
-from chalicelib.rules import DEFAULT_RULES_PATH, Engine, load_rules_file, validate_ruleset
+from chalicelib.rules import (
+    DEFAULT_RULES_PATH,
+    Engine,
+    Ruleset,
+    load_rules_file,
+    validate_ruleset,
+)
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import Claim, MentionStore
 from chalicelib.stores.queues import OutgoingMessage, Queues
 from chalicelib.stores.rules import RulesStore
+from chalicelib.stores.traffic import Observed, TrafficStore
 
 
 class MentionBusy(RuntimeError):
@@ -62,9 +69,14 @@ class EngineCache:
         if published is None:
             logger.warning("no published ruleset; routing with the repository default")
             ruleset = load_rules_file(DEFAULT_RULES_PATH, self._settings.departments)
-            return Engine(ruleset, 0, self._settings.triage_department)
+            return engine_for(ruleset, 0, self._settings)
         ruleset = validate_ruleset(published.rules, self._settings.departments)
-        return Engine(ruleset, published.version, self._settings.triage_department)
+        return engine_for(ruleset, published.version, self._settings)
+
+
+def engine_for(ruleset: Ruleset, version: int, settings: Settings) -> Engine:
+    """An engine with the configured triage department and business time zone."""
+    return Engine(ruleset, version, settings.triage_department, settings.timezone)
 
 
 def decide(mention: Mention, engine: Engine, now: datetime | None = None) -> Routing:
@@ -98,6 +110,7 @@ class RoutingService:
     mentions: MentionStore
     engines: EngineCache
     settings: Settings
+    traffic: TrafficStore | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def route_delivery(self, body: str) -> RoutingOutcome:
@@ -146,9 +159,12 @@ class RoutingService:
     ) -> list[RoutedMention]:
         engine = self.engines.engine()
         messages = []
+        observed = []
         by_queue: dict[str, list[OutgoingMessage]] = defaultdict(list)
         for mention in mentions:
-            routing = decide(mention, engine, now)
+            signals = compute_signals(mention)
+            routing = engine.decide(mention, signals, now).routing()
+            observed.append(Observed(mention, signals, now))
             routing.sla_due_at = sla_due(routing, mention, received_at, self.settings)
             message = RoutedMention(
                 mention=mention, routing=routing, reply=ReplyPointer(mention_id=mention.id)
@@ -185,4 +201,14 @@ class RoutingService:
                 unit="Count",
                 value=1,
             )
+        self._keep_for_dry_runs(observed)
         return messages
+
+    def _keep_for_dry_runs(self, observed: list[Observed]) -> None:
+        """Best effort: losing a dry-run sample must never fail or repeat routing."""
+        if self.traffic is None or not observed:
+            return
+        try:
+            self.traffic.record(observed, timedelta(days=self.settings.traffic_keep_days))
+        except Exception:
+            logger.warning("could not keep traffic for dry-runs", exc_info=True)

@@ -42,22 +42,30 @@ def create_queues(sqs: Any, settings: Settings) -> dict[str, str]:
 
 
 def create_tables(dynamodb: Any, settings: Settings) -> None:
-    """Mentions (key `id`, TTL `expires_at`) and rules (key `pk`) tables, on demand."""
+    """Mentions, rules and traffic tables, on demand, with TTL where records expire."""
     existing = set(dynamodb.list_tables()["TableNames"])
-    for table, key in ((settings.mentions_table, "id"), (settings.rules_table, "pk")):
+    tables = {
+        settings.mentions_table: (("id", "HASH"),),
+        settings.rules_table: (("pk", "HASH"), ("sk", "RANGE")),
+        settings.traffic_table: (("day", "HASH"), ("sk", "RANGE")),
+    }
+    for table, keys in tables.items():
         if table in existing:
             continue
         dynamodb.create_table(
             TableName=table,
-            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": name, "KeyType": kind} for name, kind in keys],
+            AttributeDefinitions=[
+                {"AttributeName": name, "AttributeType": "S"} for name, _ in keys
+            ],
             BillingMode="PAY_PER_REQUEST",
         )
         dynamodb.get_waiter("table_exists").wait(TableName=table)
-    dynamodb.update_time_to_live(
-        TableName=settings.mentions_table,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
-    )
+    for table in (settings.mentions_table, settings.traffic_table):
+        dynamodb.update_time_to_live(
+            TableName=table,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
+        )
 
 
 def seed_default_rules(store: RulesStore, settings: Settings) -> int:

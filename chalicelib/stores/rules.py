@@ -1,4 +1,9 @@
-"""Published rulesets, one immutable version each, and the pointer to the live one."""
+"""Published rulesets: immutable numbered versions and the pointer to the live one.
+
+Every publish, edit and rollback writes a new version that records the whole ruleset, who, when,
+why and what kind of change it was; nothing is ever overwritten, so the versions are the audit
+trail. A rollback to version N publishes a copy of N (`source_version = N`).
+"""
 
 from __future__ import annotations
 
@@ -7,23 +12,41 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-LIVE_KEY = "live"
-COUNTER_KEY = "counter"
+VERSIONS_PK = "version"
+POINTER_PK = "pointer"
+
+
+class VersionConflict(RuntimeError):
+    """The live version is not the one the caller based its change on."""
 
 
 @dataclass(frozen=True)
 class RulesetVersion:
-    """One published version: the whole ruleset plus who, when and why."""
+    """One published version: the whole ruleset plus who, when, why and how."""
 
     version: int
     rules: list[dict[str, Any]]
     author: str
     comment: str
     published_at: datetime
+    action: str = "publish"
+    source_version: int | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """The version without its rules, for history listings."""
+        return {
+            "version": self.version,
+            "author": self.author,
+            "comment": self.comment,
+            "published_at": self.published_at.isoformat(),
+            "action": self.action,
+            "source_version": self.source_version,
+            "rule_count": len(self.rules),
+        }
 
 
 class RulesStore(Protocol):
-    """Versioned storage of rulesets (the caller validates before publishing)."""
+    """Versioned storage of rulesets (callers validate before publishing)."""
 
     def live_version(self) -> int | None:
         """Number of the live version, or None before the first publish."""
@@ -33,17 +56,30 @@ class RulesStore(Protocol):
         """One published version."""
         ...
 
-    def publish(self, rules: list[dict[str, Any]], author: str, comment: str, now: datetime) -> int:
-        """Store a new immutable version and make it live; returns its number."""
+    def history(self, limit: int = 50) -> list[RulesetVersion]:
+        """The newest versions first."""
+        ...
+
+    def publish(
+        self,
+        rules: list[dict[str, Any]],
+        author: str,
+        comment: str,
+        now: datetime,
+        expected_live: int | None = None,
+        action: str = "publish",
+        source_version: int | None = None,
+    ) -> int:
+        """Store a new immutable version and make it live; returns its number.
+
+        With `expected_live`, raises VersionConflict unless that version is still live.
+        """
         ...
 
 
-def _version_key(version: int) -> str:
-    return f"version#{version:08d}"
-
-
 class DynamoRulesStore:
-    """Rules table with partition key `pk`: `version#N` items, a counter and the live pointer."""
+    """Rules table, key (`pk`, `sk`): versions under pk "version" (sk = zero-padded number),
+    the live pointer and the version counter under pk "pointer"."""
 
     def __init__(self, client: Any, table: str) -> None:
         self._client = client
@@ -52,59 +88,99 @@ class DynamoRulesStore:
     def live_version(self) -> int | None:
         """Read the live pointer."""
         item = self._client.get_item(
-            TableName=self._table, Key={"pk": {"S": LIVE_KEY}}, ConsistentRead=True
+            TableName=self._table,
+            Key={"pk": {"S": POINTER_PK}, "sk": {"S": "live"}},
+            ConsistentRead=True,
         ).get("Item")
         return int(item["version"]["N"]) if item else None
 
     def get(self, version: int) -> RulesetVersion | None:
         """Read a version item."""
         item = self._client.get_item(
-            TableName=self._table, Key={"pk": {"S": _version_key(version)}}
+            TableName=self._table, Key={"pk": {"S": VERSIONS_PK}, "sk": {"S": f"{version:010d}"}}
         ).get("Item")
-        if not item:
-            return None
-        return RulesetVersion(
-            version=version,
-            rules=json.loads(item["rules"]["S"]),
-            author=item["author"]["S"],
-            comment=item["comment"]["S"],
-            published_at=datetime.fromisoformat(item["published_at"]["S"]),
-        )
+        return _from_item(item) if item else None
 
-    def publish(self, rules: list[dict[str, Any]], author: str, comment: str, now: datetime) -> int:
-        """Take the next number atomically, write the version, then move the live pointer."""
+    def history(self, limit: int = 50) -> list[RulesetVersion]:
+        """Query the versions, newest first."""
+        items = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": VERSIONS_PK}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )["Items"]
+        return [_from_item(item) for item in items]
+
+    def publish(
+        self,
+        rules: list[dict[str, Any]],
+        author: str,
+        comment: str,
+        now: datetime,
+        expected_live: int | None = None,
+        action: str = "publish",
+        source_version: int | None = None,
+    ) -> int:
+        """Take the next number atomically, then write the version and move the pointer in one
+        transaction (conditional on the expected live version)."""
         counter = self._client.update_item(
             TableName=self._table,
-            Key={"pk": {"S": COUNTER_KEY}},
+            Key={"pk": {"S": POINTER_PK}, "sk": {"S": "counter"}},
             UpdateExpression="ADD latest :one",
             ExpressionAttributeValues={":one": {"N": "1"}},
             ReturnValues="UPDATED_NEW",
         )
         version = int(counter["Attributes"]["latest"]["N"])
-        self._client.transact_write_items(
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": {
-                            "pk": {"S": _version_key(version)},
-                            "rules": {"S": json.dumps(rules)},
-                            "author": {"S": author},
-                            "comment": {"S": comment},
-                            "published_at": {"S": now.isoformat()},
-                        },
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": {"pk": {"S": LIVE_KEY}, "version": {"N": str(version)}},
-                    }
-                },
-            ]
-        )
+        item = {
+            "pk": {"S": VERSIONS_PK},
+            "sk": {"S": f"{version:010d}"},
+            "version": {"N": str(version)},
+            "rules": {"S": json.dumps(rules)},
+            "author": {"S": author},
+            "comment": {"S": comment},
+            "published_at": {"S": now.isoformat()},
+            "action": {"S": action},
+        }
+        if source_version is not None:
+            item["source_version"] = {"N": str(source_version)}
+        pointer: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": {"pk": {"S": POINTER_PK}, "sk": {"S": "live"}, "version": {"N": str(version)}},
+        }
+        if expected_live is not None:
+            pointer["ConditionExpression"] = "version = :expected"
+            pointer["ExpressionAttributeValues"] = {":expected": {"N": str(expected_live)}}
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": item,
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {"Put": pointer},
+                ]
+            )
+        except self._client.exceptions.TransactionCanceledException as exc:
+            raise VersionConflict(
+                f"version {expected_live} is no longer live; pull, merge and push again"
+            ) from exc
         return version
+
+
+def _from_item(item: dict[str, Any]) -> RulesetVersion:
+    return RulesetVersion(
+        version=int(item["version"]["N"]),
+        rules=json.loads(item["rules"]["S"]),
+        author=item["author"]["S"],
+        comment=item["comment"]["S"],
+        published_at=datetime.fromisoformat(item["published_at"]["S"]),
+        action=item.get("action", {}).get("S", "publish"),
+        source_version=int(item["source_version"]["N"]) if "source_version" in item else None,
+    )
 
 
 class MemoryRulesStore:
@@ -113,6 +189,7 @@ class MemoryRulesStore:
     def __init__(self) -> None:
         self.versions: dict[int, RulesetVersion] = {}
         self.live: int | None = None
+        self._counter = 0
 
     def live_version(self) -> int | None:
         """The live pointer."""
@@ -122,9 +199,31 @@ class MemoryRulesStore:
         """One version."""
         return self.versions.get(version)
 
-    def publish(self, rules: list[dict[str, Any]], author: str, comment: str, now: datetime) -> int:
+    def history(self, limit: int = 50) -> list[RulesetVersion]:
+        """Newest first."""
+        return [self.versions[v] for v in sorted(self.versions, reverse=True)[:limit]]
+
+    def publish(
+        self,
+        rules: list[dict[str, Any]],
+        author: str,
+        comment: str,
+        now: datetime,
+        expected_live: int | None = None,
+        action: str = "publish",
+        source_version: int | None = None,
+    ) -> int:
         """Append a version and make it live."""
-        version = max(self.versions, default=0) + 1
-        self.versions[version] = RulesetVersion(version, rules, author, comment, now)
+        self._counter += (
+            1  # numbers are taken even by a publish that then conflicts, as in DynamoDB
+        )
+        if expected_live is not None and expected_live != self.live:
+            raise VersionConflict(
+                f"version {expected_live} is no longer live; pull, merge and push again"
+            )
+        version = self._counter
+        self.versions[version] = RulesetVersion(
+            version, rules, author, comment, now, action, source_version
+        )
         self.live = version
         return version

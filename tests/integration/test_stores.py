@@ -12,7 +12,8 @@ from chalicelib import wiring
 from chalicelib.models import Mention, MentionRecord, ReplyPointer, RoutedMention, Routing
 from chalicelib.stores.mentions import Claim, MemoryMentionStore, MentionStore
 from chalicelib.stores.queues import MemoryQueues, OutgoingMessage, Queues, QueueSendError
-from chalicelib.stores.rules import MemoryRulesStore, RulesStore
+from chalicelib.stores.rules import MemoryRulesStore, RulesStore, VersionConflict
+from chalicelib.stores.traffic import MemoryTrafficStore, Observed, TrafficStore
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
@@ -98,6 +99,46 @@ def test_publish_versions_and_live_pointer(rules: RulesStore) -> None:
     assert (stored.rules, stored.author, stored.comment) == ([{"id": "a"}], "ana", "first")
     assert stored.published_at == NOW
     assert rules.get(999) is None
+
+
+def test_history_newest_first_and_rollback_fields(rules: RulesStore) -> None:
+    first = rules.publish([{"id": "a"}], "ana", "first", NOW)
+    second = rules.publish(
+        [{"id": "a"}], "bo", "rollback to v1", NOW, action="rollback", source_version=first
+    )
+    newest = rules.history(limit=2)
+    assert [v.version for v in newest] == [second, first]
+    assert (newest[0].action, newest[0].source_version) == ("rollback", first)
+    assert newest[0].summary()["rule_count"] == 1
+
+
+def test_publish_based_on_a_stale_version_conflicts(rules: RulesStore) -> None:
+    base = rules.publish([{"id": "a"}], "ana", "base", NOW)
+    rules.publish([{"id": "b"}], "bo", "meanwhile", NOW, expected_live=base)
+    with pytest.raises(VersionConflict):
+        rules.publish([{"id": "c"}], "cy", "stale", NOW, expected_live=base)
+    assert rules.get(rules.live_version() or 0).rules == [{"id": "b"}]  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def traffic(kind: str, request: pytest.FixtureRequest) -> TrafficStore:
+    return twin(kind, request, MemoryTrafficStore, wiring.traffic)
+
+
+def test_traffic_is_read_back_newest_first_within_the_window(traffic: TrafficStore) -> None:
+    def seen(i: int, at: datetime) -> Observed:
+        return Observed(
+            Mention(id=f"x:{i}", platform="x", text=f"t{i}"), {"sentiment": 0.1 * i}, at
+        )
+
+    traffic.record(
+        [seen(1, NOW - timedelta(days=1)), seen(2, NOW), seen(3, NOW - timedelta(days=9))],
+        timedelta(days=7),
+    )
+    recent = traffic.recent(limit=10, now=NOW, days=7)
+    assert [o.mention.id for o in recent] == ["x:2", "x:1"]
+    assert recent[0].signals == {"sentiment": 0.2}
+    assert traffic.recent(limit=1, now=NOW, days=7)[0].mention.id == "x:2"
 
 
 def test_queue_send_and_unknown_queue(queues: Queues) -> None:

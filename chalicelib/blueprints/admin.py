@@ -1,0 +1,145 @@
+"""Admin API for routing rules: read, edit, publish, test on real traffic, history, rollback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib import wiring
+from chalicelib.blueprints.http import json_body, json_errors, json_response, require_caller
+from chalicelib.errors import MalformedRequest, NotFound
+from chalicelib.models import Mention
+from chalicelib.services.rules_admin import RulesAdmin
+from chalicelib.settings import get_settings
+
+admin = Blueprint(__name__)
+
+
+def _service() -> RulesAdmin:
+    return RulesAdmin(wiring.rules(), wiring.traffic(), get_settings())
+
+
+def _query(name: str) -> str | None:
+    params: dict[str, str] = dict(admin.current_request.query_params or {})
+    return params.get(name)
+
+
+def _int(value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise MalformedRequest(f"{name} must be an integer") from None
+
+
+@admin.route("/admin/rules", methods=["GET"])
+@json_errors
+def get_rules() -> Response:
+    """The live ruleset, or `?version=N` for an earlier one."""
+    request = admin.current_request
+    require_caller(request)
+    service = _service()
+    wanted = _int(_query("version"), "version")
+    version = service.live() if wanted is None else service.store.get(wanted)
+    if version is None:
+        raise NotFound(f"no ruleset version {wanted}")
+    return json_response({**version.summary(), "rules": version.rules})
+
+
+@admin.route("/admin/rules", methods=["POST"])
+@json_errors
+def post_rules() -> Response:
+    """Publish a whole ruleset (`{"rules": [...], "comment", "expected_version"}`) or add one
+    rule (a rule object)."""
+    request = admin.current_request
+    author = require_caller(request)
+    body = json_body(request)
+    if not isinstance(body, dict):
+        raise MalformedRequest("expected a JSON object")
+    service = _service()
+    if "rules" in body:
+        version = service.publish(
+            body["rules"],
+            author,
+            str(body.get("comment") or "published"),
+            _int(body.get("expected_version"), "expected_version"),
+        )
+    elif "id" in body:
+        version = service.put_rule(str(body["id"]), body, author, create_only=True)
+    else:
+        raise MalformedRequest('send {"rules": [...]} to publish or a rule object to add one')
+    return json_response({"version": version}, 201)
+
+
+@admin.route("/admin/rules/test", methods=["POST"])
+@json_errors
+def test_rules() -> Response:
+    """Dry-run a candidate ruleset over recent traffic or the given mentions."""
+    request = admin.current_request
+    require_caller(request)
+    body = json_body(request)
+    if not isinstance(body, dict) or "rules" not in body:
+        raise MalformedRequest('send {"rules": [...], "mentions": [...] (optional), "limit": N}')
+    mentions = None
+    if body.get("mentions") is not None:
+        if not isinstance(body["mentions"], list):
+            raise MalformedRequest("mentions must be a list of normalised mentions")
+        try:
+            mentions = [Mention.model_validate(m) for m in body["mentions"]]
+        except ValueError as exc:
+            raise MalformedRequest(f"invalid mention: {exc}") from None
+    limit = _int(body.get("limit"), "limit") or 1000
+    report = _service().dry_run(body["rules"], mentions, limit)
+    return json_response(report.to_dict())
+
+
+@admin.route("/admin/rules/versions", methods=["GET"])
+@json_errors
+def versions() -> Response:
+    """Every published version, newest first: who, when, why, and which one is live."""
+    request = admin.current_request
+    require_caller(request)
+    limit = _int(_query("limit"), "limit") or 50
+    return json_response({"versions": _service().history(limit)})
+
+
+@admin.route("/admin/rules/rollback", methods=["POST"])
+@json_errors
+def rollback() -> Response:
+    """Make an earlier version live again (as a new version copying it)."""
+    request = admin.current_request
+    author = require_caller(request)
+    body = json_body(request)
+    version = _int(body.get("version") if isinstance(body, dict) else None, "version")
+    if version is None:
+        raise MalformedRequest('send {"version": N, "comment": "..."}')
+    new = _service().rollback(version, author, str(body.get("comment") or ""))
+    return json_response({"version": new, "rolled_back_to": version}, 201)
+
+
+@admin.route("/admin/rules/{rule_id}", methods=["GET"])
+@json_errors
+def get_rule(rule_id: str) -> Response:
+    """One rule of the live ruleset."""
+    require_caller(admin.current_request)
+    return json_response(_service().get_rule(rule_id))
+
+
+@admin.route("/admin/rules/{rule_id}", methods=["PUT"])
+@json_errors
+def put_rule(rule_id: str) -> Response:
+    """Add or replace one rule; publishes a new version."""
+    request = admin.current_request
+    author = require_caller(request)
+    version = _service().put_rule(rule_id, json_body(request), author)
+    return json_response({"version": version})
+
+
+@admin.route("/admin/rules/{rule_id}", methods=["DELETE"])
+@json_errors
+def delete_rule(rule_id: str) -> Response:
+    """Remove one rule; publishes a new version."""
+    author = require_caller(admin.current_request)
+    return json_response({"version": _service().delete_rule(rule_id, author)})

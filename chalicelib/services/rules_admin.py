@@ -1,0 +1,236 @@
+"""Admins own routing: read, edit, publish, roll back and dry-run rulesets.
+
+Every change goes through `validate_ruleset`, so no path can publish an invalid ruleset, and
+every change is a new immutable version with its author and comment.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.classify import compute_signals
+from chalicelib.errors import MalformedRequest, NotFound, SwitchboardError
+from chalicelib.models import Mention
+from chalicelib.rules import DEFAULT_RULES_PATH, Ruleset, load_rules_file, validate_ruleset
+from chalicelib.rules.engine import Decision
+from chalicelib.services.routing import engine_for
+from chalicelib.settings import Settings
+from chalicelib.stores.rules import RulesetVersion, RulesStore, VersionConflict
+from chalicelib.stores.traffic import Observed, TrafficStore
+
+MAX_DRY_RUN_MENTIONS = 5000
+
+
+class Conflict(SwitchboardError):
+    """The change was based on a version that is no longer live."""
+
+    status = 409
+    code = "conflict"
+
+
+class InvalidRuleset(SwitchboardError):
+    """The ruleset failed validation; `problems` list each rule, field and reason."""
+
+    status = 400
+    code = "invalid_ruleset"
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+    def to_body(self) -> dict[str, Any]:
+        """JSON body with every problem listed."""
+        return {**super().to_body(), "problems": self.problems}
+
+
+@dataclass(frozen=True)
+class Change:
+    """A mention the candidate ruleset routes differently from the live one."""
+
+    mention: Mention
+    live: Decision
+    candidate: Decision
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form for the API and the CLI."""
+        return {
+            "id": self.mention.id,
+            "text": self.mention.text,
+            "live": _side(self.live),
+            "candidate": _side(self.candidate),
+        }
+
+
+def _side(decision: Decision) -> dict[str, Any]:
+    return {
+        "department": decision.department,
+        "also": decision.also,
+        "priority": decision.priority,
+        "rule": decision.decided_by,
+        "why": next(
+            (why for rid, why in decision.matched_rules if rid == decision.decided_by), None
+        ),
+    }
+
+
+@dataclass
+class DryRunReport:
+    """What a candidate ruleset would change over a set of mentions."""
+
+    source: str
+    mentions: int
+    live_version: int
+    live_totals: Counter[str] = field(default_factory=Counter)
+    candidate_totals: Counter[str] = field(default_factory=Counter)
+    changes: list[Change] = field(default_factory=list)
+
+    def to_dict(self, limit: int = 200) -> dict[str, Any]:
+        """JSON form; at most `limit` changes are listed (all are counted)."""
+        departments = sorted(set(self.live_totals) | set(self.candidate_totals))
+        return {
+            "source": self.source,
+            "mentions": self.mentions,
+            "live_version": self.live_version,
+            "changed": len(self.changes),
+            "totals": {
+                d: {"live": self.live_totals[d], "candidate": self.candidate_totals[d]}
+                for d in departments
+            },
+            "changes": [change.to_dict() for change in self.changes[:limit]],
+        }
+
+
+@dataclass
+class RulesAdmin:
+    """The rules admin service used by the admin API."""
+
+    store: RulesStore
+    traffic: TrafficStore
+    settings: Settings
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def live(self) -> RulesetVersion:
+        """The live version (the repository default, as version 0, before any publish)."""
+        version = self.store.live_version()
+        published = self.store.get(version) if version is not None else None
+        if published is None:
+            default = load_rules_file(DEFAULT_RULES_PATH, self.settings.departments)
+            return RulesetVersion(
+                0, default.dump(), "switchboard", "built-in default", self.clock()
+            )
+        return published
+
+    def validate(self, rules: Any) -> Ruleset:
+        """Validate rule data against the format and the departments."""
+        if not isinstance(rules, list):
+            raise InvalidRuleset(["rules must be a list of rules"])
+        try:
+            return validate_ruleset(rules, self.settings.departments)
+        except ValueError as exc:
+            raise InvalidRuleset(getattr(exc, "problems", [str(exc)])) from None
+
+    def publish(
+        self,
+        rules: Any,
+        author: str,
+        comment: str,
+        expected_version: int | None = None,
+        action: str = "publish",
+        source_version: int | None = None,
+    ) -> int:
+        """Validate and publish a whole ruleset as a new live version."""
+        ruleset = self.validate(rules)
+        try:
+            return self.store.publish(
+                ruleset.dump(),
+                author,
+                comment,
+                self.clock(),
+                expected_live=expected_version,
+                action=action,
+                source_version=source_version,
+            )
+        except VersionConflict as exc:
+            raise Conflict(str(exc)) from None
+
+    def get_rule(self, rule_id: str) -> dict[str, Any]:
+        """One rule of the live ruleset."""
+        for rule in self.live().rules:
+            if rule.get("id") == rule_id:
+                return rule
+        raise NotFound(f"no rule {rule_id!r} in the live ruleset")
+
+    def put_rule(self, rule_id: str, rule: Any, author: str, create_only: bool = False) -> int:
+        """Add or replace one rule (publishing a new version)."""
+        if not isinstance(rule, dict):
+            raise MalformedRequest("a rule must be a JSON object")
+        rule = {**rule, "id": rule.get("id", rule_id)}
+        if rule["id"] != rule_id:
+            raise MalformedRequest(f"the body's id {rule['id']!r} differs from {rule_id!r}")
+        live = self.live()
+        rules = [r for r in live.rules if r.get("id") != rule_id]
+        exists = len(rules) != len(live.rules)
+        if create_only and exists:
+            raise Conflict(f"rule {rule_id!r} exists; PUT /admin/rules/{rule_id} replaces it")
+        verb = "replaced" if exists else "added"
+        position = next((i for i, r in enumerate(live.rules) if r.get("id") == rule_id), None)
+        rules.insert(position if position is not None else len(rules), rule)
+        return self.publish(rules, author, f"{verb} rule {rule_id}", live.version or None)
+
+    def delete_rule(self, rule_id: str, author: str) -> int:
+        """Remove one rule (publishing a new version)."""
+        live = self.live()
+        rules = [r for r in live.rules if r.get("id") != rule_id]
+        if len(rules) == len(live.rules):
+            raise NotFound(f"no rule {rule_id!r} in the live ruleset")
+        return self.publish(rules, author, f"deleted rule {rule_id}", live.version or None)
+
+    def history(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Version summaries, newest first, with the live one marked."""
+        live = self.store.live_version()
+        return [
+            {**version.summary(), "live": version.version == live}
+            for version in self.store.history(limit)
+        ]
+
+    def rollback(self, version: int, author: str, comment: str = "") -> int:
+        """Publish a copy of an earlier version as the new live version."""
+        earlier = self.store.get(version)
+        if earlier is None:
+            raise NotFound(f"no ruleset version {version}")
+        note = f"rollback to v{version}" + (f": {comment}" if comment else "")
+        return self.publish(earlier.rules, author, note, action="rollback", source_version=version)
+
+    def dry_run(
+        self, candidate: Any, mentions: list[Mention] | None = None, limit: int = 1000
+    ) -> DryRunReport:
+        """Replay a candidate ruleset against recent traffic (or given mentions) and report
+        every mention whose department, copies or priority would change."""
+        limit = max(1, min(limit, MAX_DRY_RUN_MENTIONS))
+        candidate_engine = engine_for(self.validate(candidate), -1, self.settings)
+        live = self.live()
+        live_engine = engine_for(self.validate(live.rules), live.version, self.settings)
+        if mentions is None:
+            observed = self.traffic.recent(limit, self.clock(), self.settings.traffic_keep_days)
+            source = f"recent traffic (last {self.settings.traffic_keep_days} days)"
+        else:
+            observed = [Observed(m, compute_signals(m), self.clock()) for m in mentions[:limit]]
+            source = "given mentions"
+        report = DryRunReport(source=source, mentions=len(observed), live_version=live.version)
+        for item in observed:
+            now = item.routed_at
+            old = live_engine.decide(item.mention, item.signals, now)
+            new = candidate_engine.decide(item.mention, item.signals, now)
+            report.live_totals[old.department] += 1
+            report.candidate_totals[new.department] += 1
+            if _outcome(old) != _outcome(new):
+                report.changes.append(Change(item.mention, old, new))
+        return report
+
+
+def _outcome(decision: Decision) -> tuple[str, tuple[str, ...], str]:
+    return decision.department, tuple(sorted(decision.also)), decision.priority

@@ -1,0 +1,174 @@
+"""The admin API on moto: edit, validate, publish, dry-run on recent traffic, history, rollback."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from chalicelib import wiring
+from chalicelib.services.routing import EngineCache
+from chalicelib.settings import get_settings
+from tests.helpers import sample_bytes
+from tests.integration.conftest import post_signed
+from tests.integration.test_routing_flow import drain_intake
+
+AUTH = {"Authorization": "Bearer test-admin-token", "X-Switchboard-Author": "ana@acme"}
+JSON = {**AUTH, "Content-Type": "application/json"}
+TO_MARKETING = {
+    "id": "reddit-to-marketing",
+    "order": 1,
+    "when": {"platform": {"equals": "reddit"}},
+    "then": {"route_to": "marketing", "tags": ["community"]},
+}
+
+
+def call(
+    client: Client, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
+    response = client.http.request(
+        method,
+        path,
+        headers=headers or JSON,
+        body=json.dumps(body).encode() if body is not None else b"",
+    )
+    return response.status_code, json.loads(response.body) if response.body else None
+
+
+def live(client: Client) -> dict[str, Any]:
+    status, body = call(client, "GET", "/admin/rules")
+    assert status == 200
+    return body
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/admin/rules"),
+        ("POST", "/admin/rules"),
+        ("GET", "/admin/rules/spam"),
+        ("PUT", "/admin/rules/spam"),
+        ("DELETE", "/admin/rules/spam"),
+        ("POST", "/admin/rules/test"),
+        ("GET", "/admin/rules/versions"),
+        ("POST", "/admin/rules/rollback"),
+    ],
+)
+def test_every_admin_route_needs_the_token(client: Client, method: str, path: str) -> None:
+    status, body = call(client, method, path, {}, headers={"Content-Type": "application/json"})
+    assert status == 401 and body["error"] == "unauthorized"
+    status, _ = call(
+        client,
+        method,
+        path,
+        {},
+        headers={"Authorization": "Bearer wrong", "Content-Type": "application/json"},
+    )
+    assert status == 401
+
+
+def test_live_ruleset_is_the_seeded_default(client: Client) -> None:
+    body = live(client)
+    assert body["version"] == 1 and body["author"] == "switchboard"
+    assert any(rule["id"] == "health-and-safety" for rule in body["rules"])
+
+
+def test_add_replace_get_delete_one_rule_each_a_version(client: Client) -> None:
+    status, body = call(client, "POST", "/admin/rules", TO_MARKETING)
+    assert (status, body) == (201, {"version": 2})
+    status, body = call(client, "POST", "/admin/rules", TO_MARKETING)
+    assert status == 409 and "exists" in body["message"]
+    status, body = call(client, "GET", "/admin/rules/reddit-to-marketing")
+    assert status == 200 and body["then"]["route_to"] == "marketing"
+    changed = {**TO_MARKETING, "then": {"route_to": "pr"}}
+    assert call(client, "PUT", "/admin/rules/reddit-to-marketing", changed) == (200, {"version": 3})
+    assert call(client, "GET", "/admin/rules/reddit-to-marketing")[1]["then"] == {"route_to": "pr"}
+    assert call(client, "DELETE", "/admin/rules/reddit-to-marketing") == (200, {"version": 4})
+    assert call(client, "GET", "/admin/rules/reddit-to-marketing")[0] == 404
+    assert call(client, "DELETE", "/admin/rules/reddit-to-marketing")[0] == 404
+    history = call(client, "GET", "/admin/rules/versions")[1]["versions"]
+    assert [(v["version"], v["author"], v["comment"], v["live"]) for v in history[:3]] == [
+        (4, "ana@acme", "deleted rule reddit-to-marketing", True),
+        (3, "ana@acme", "replaced rule reddit-to-marketing", False),
+        (2, "ana@acme", "added rule reddit-to-marketing", False),
+    ]
+
+
+def test_invalid_rules_are_never_published_through_any_route(client: Client) -> None:
+    bad = {"id": "bad", "when": {"text": {"matches": "(a"}}, "then": {"route_to": "nowhere"}}
+    for method, path, body in [
+        ("POST", "/admin/rules", {"rules": [bad]}),
+        ("POST", "/admin/rules", bad),
+        ("PUT", "/admin/rules/bad", bad),
+        ("POST", "/admin/rules/test", {"rules": [bad]}),
+    ]:
+        status, answer = call(client, method, path, body)
+        assert status == 400, path
+        assert answer["error"] == "invalid_ruleset"
+        [problem] = answer["problems"]
+        assert problem.startswith("rule 'bad' (#")
+        assert problem.endswith("): when.text.matches: invalid RE2 pattern: missing ): (a")
+    assert live(client)["version"] == 1
+    assert call(client, "POST", "/admin/rules", {"rules": "nope"})[0] == 400
+    response = client.http.post("/admin/rules", headers=JSON, body=b"{not json")
+    assert response.status_code == 400 and "not valid JSON" in json.loads(response.body)["message"]
+
+
+def test_publish_with_a_stale_expected_version_conflicts(client: Client) -> None:
+    rules = live(client)["rules"]
+    assert (
+        call(
+            client, "POST", "/admin/rules", {"rules": rules, "comment": "a", "expected_version": 1}
+        )[0]
+        == 201
+    )
+    status, body = call(client, "POST", "/admin/rules", {"rules": rules, "expected_version": 1})
+    assert status == 409 and body["error"] == "conflict"
+
+
+def test_dry_run_on_recent_traffic_then_push_then_rollback(
+    client: Client, stack: dict[str, str]
+) -> None:
+    post_signed(client, "generic", sample_bytes("generic_listening.json"))
+    post_signed(client, "x", sample_bytes("x_late_delivery.json"))
+    drain_intake(stack)
+    candidate = [TO_MARKETING, *live(client)["rules"]]
+
+    status, report = call(client, "POST", "/admin/rules/test", {"rules": candidate})
+    assert status == 200
+    assert report["source"].startswith("recent traffic") and report["mentions"] == 3
+    assert report["changed"] == 1
+    [change] = report["changes"]
+    assert change["id"] == "reddit:t3_1abc23"
+    assert change["live"]["department"] == "pr" and change["live"]["rule"] == "press-and-media"
+    assert change["candidate"] == {
+        "department": "marketing",
+        "also": [],
+        "priority": "normal",
+        "rule": "reddit-to-marketing",
+        "why": "platform is 'reddit'",
+    }
+    assert report["totals"]["marketing"] == {"live": 0, "candidate": 1}
+    assert report["totals"]["pr"] == {"live": 1, "candidate": 0}
+
+    status, body = call(
+        client, "POST", "/admin/rules", {"rules": candidate, "comment": "community to marketing"}
+    )
+    assert (status, body) == (201, {"version": 2})
+    engine = EngineCache(wiring.rules(), get_settings(), ttl=0).engine()
+    assert engine.version == 2
+
+    status, body = call(
+        client, "POST", "/admin/rules/rollback", {"version": 1, "comment": "too broad"}
+    )
+    assert (status, body) == (201, {"version": 3, "rolled_back_to": 1})
+    newest = call(client, "GET", "/admin/rules/versions")[1]["versions"][0]
+    assert (newest["action"], newest["source_version"], newest["comment"]) == (
+        "rollback",
+        1,
+        "rollback to v1: too broad",
+    )
+    assert live(client)["rules"] == call(client, "GET", "/admin/rules?version=1")[1]["rules"]
+    assert call(client, "POST", "/admin/rules/rollback", {"version": 99})[0] == 404

@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
+from chalicelib.api_client import ApiClient, ApiError
 from chalicelib.errors import SwitchboardError
 from chalicelib.models import Mention, RoutedMention
 from chalicelib.rules import DEFAULT_RULES_PATH, Engine, RulesetInvalid, load_rules_file
@@ -142,6 +143,130 @@ def cmd_inbox(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _client(args: argparse.Namespace) -> ApiClient:
+    return ApiClient(
+        base_url=args.url,
+        token=os.environ.get("ADMIN_TOKEN", ""),
+        iam=args.iam,
+        region=os.environ["AWS_DEFAULT_REGION"],
+        author=os.environ.get("SWITCHBOARD_AUTHOR") or os.environ.get("USER"),
+    )
+
+
+def _rules_file(path: Path) -> list[dict[str, Any]]:
+    """A ruleset file, validated here first so errors show before anything is sent."""
+    return load_rules_file(path, get_settings().departments).dump()
+
+
+def cmd_rules_validate(args: argparse.Namespace, out: TextIO) -> int:
+    """Validate a ruleset file offline."""
+    rules = _rules_file(args.file)
+    print(f"{args.file}: {len(rules)} rules, valid", file=out)
+    return 0
+
+
+def cmd_rules_pull(args: argparse.Namespace, out: TextIO) -> int:
+    """Fetch the live (or a given) version as YAML."""
+    from chalicelib.rules.diff import dump_yaml
+
+    query = f"?version={args.version}" if args.version is not None else ""
+    live = _client(args).call("GET", f"/admin/rules{query}")
+    text = (
+        f"# Switchboard ruleset v{live['version']}, published {live['published_at']}"
+        f" by {live['author']}: {live['comment']}\n" + dump_yaml(live["rules"])
+    )
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote v{live['version']} ({len(live['rules'])} rules) to {args.output}", file=out)
+    else:
+        print(text, end="", file=out)
+    return 0
+
+
+def cmd_rules_diff(args: argparse.Namespace, out: TextIO) -> int:
+    """Show what a file changes against the live ruleset; exit 1 when it differs."""
+    from chalicelib.rules.diff import diff_rulesets
+
+    rules = _rules_file(args.file)
+    live = _client(args).call("GET", "/admin/rules")
+    lines = diff_rulesets(live["rules"], rules)
+    print(f"{args.file} against live v{live['version']}:", file=out)
+    print("\n".join(lines) if lines else "no differences", file=out)
+    return 1 if lines else 0
+
+
+def cmd_rules_push(args: argparse.Namespace, out: TextIO) -> int:
+    """Publish a ruleset file as the new live version."""
+    body: dict[str, Any] = {"rules": _rules_file(args.file), "comment": args.message}
+    if args.expected_version is not None:
+        body["expected_version"] = args.expected_version
+    answer = _client(args).call("POST", "/admin/rules", body)
+    print(f"published v{answer['version']}: {args.message}", file=out)
+    return 0
+
+
+def cmd_rules_test(args: argparse.Namespace, out: TextIO) -> int:
+    """Dry-run a ruleset file over recent traffic (or a JSONL file of mentions)."""
+    body: dict[str, Any] = {"rules": _rules_file(args.file), "limit": args.limit}
+    if args.mentions:
+        with args.mentions.open(encoding="utf-8") as handle:
+            body["mentions"] = [json.loads(line) for line in handle if line.strip()]
+    report = _client(args).call("POST", "/admin/rules/test", body)
+    print(format_dry_run(report, str(args.file)), file=out)
+    return 0
+
+
+def format_dry_run(report: dict[str, Any], name: str) -> str:
+    """A dry-run report as a table of totals and one entry per changed mention."""
+    lines = [
+        f"Dry run of {name} on {report['source']}: {report['mentions']} mentions,"
+        f" {report['changed']} would change (live is v{report['live_version']})",
+        "",
+        f"{'department':<14}{'live':>8}{'candidate':>11}",
+    ]
+    for department, totals in report["totals"].items():
+        lines.append(f"{department:<14}{totals['live']:>8}{totals['candidate']:>11}")
+    for change in report["changes"]:
+        text = change["text"].replace("\n", " ")
+        lines += ["", f"{change['id']}  {text[:90]}{'…' if len(text) > 90 else ''}"]
+        for side in ("live", "candidate"):
+            decided = change[side]
+            reason = f"{decided['rule']}: {decided['why']}" if decided["rule"] else "no rule"
+            where = decided["department"] + "".join(f" + {d}" for d in decided["also"])
+            lines.append(f"  {side + ':':<11}{where} [{decided['priority']}]  ({reason})")
+    return "\n".join(lines)
+
+
+def cmd_rules_history(args: argparse.Namespace, out: TextIO) -> int:
+    """List published versions, newest first."""
+    versions = _client(args).call("GET", f"/admin/rules/versions?limit={args.limit}")["versions"]
+    for v in versions:
+        mark = "*" if v["live"] else " "
+        print(
+            f"{mark} v{v['version']:<5} {v['published_at'][:19]}  {v['author']:<20}"
+            f" {v['rule_count']:>4} rules  {v['comment']}",
+            file=out,
+        )
+    return 0
+
+
+def cmd_rules_rollback(args: argparse.Namespace, out: TextIO) -> int:
+    """Make an earlier version live again."""
+    answer = _client(args).call(
+        "POST", "/admin/rules/rollback", {"version": args.version, "comment": args.message}
+    )
+    print(f"v{answer['version']} is live: a copy of v{answer['rolled_back_to']}", file=out)
+    return 0
+
+
+def cmd_rules_schema(args: argparse.Namespace, out: TextIO) -> int:
+    """Print the JSON Schema of a ruleset file."""
+    from chalicelib.rules import Ruleset
+
+    print(json.dumps(Ruleset.model_json_schema(by_alias=True), indent=2), file=out)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     """Send the signed sample deliveries to a running `make run`."""
     from chalicelib.demo import run_demo
@@ -170,6 +295,46 @@ def build_parser() -> argparse.ArgumentParser:
     inbox.add_argument("--limit", type=int, default=20, help="receive calls at most")
     inbox.set_defaults(func=cmd_inbox)
 
+    rules = sub.add_parser("rules", help="validate, diff, push, pull, test, history, rollback")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True)
+    api = argparse.ArgumentParser(add_help=False)
+    api.add_argument(
+        "--url",
+        default=os.environ.get("SWITCHBOARD_URL", "http://127.0.0.1:8000"),
+        help="API base URL (default $SWITCHBOARD_URL or the local stack)",
+    )
+    api.add_argument("--iam", action="store_true", help="sign with AWS SigV4 (deployed API)")
+
+    command = rules_sub.add_parser("validate", help="validate a ruleset file offline")
+    command.add_argument("file", type=Path)
+    command.set_defaults(func=cmd_rules_validate)
+    command = rules_sub.add_parser("pull", parents=[api], help="fetch the live ruleset as YAML")
+    command.add_argument("-o", "--output", type=Path, help="write to this file")
+    command.add_argument("--version", type=int, help="an earlier version")
+    command.set_defaults(func=cmd_rules_pull)
+    command = rules_sub.add_parser("diff", parents=[api], help="compare a file with the live rules")
+    command.add_argument("file", type=Path)
+    command.set_defaults(func=cmd_rules_diff)
+    command = rules_sub.add_parser("push", parents=[api], help="publish a ruleset file")
+    command.add_argument("file", type=Path)
+    command.add_argument("-m", "--message", required=True, help="why (kept in the history)")
+    command.add_argument("--expected-version", type=int, help="refuse if live moved on")
+    command.set_defaults(func=cmd_rules_push)
+    command = rules_sub.add_parser("test", parents=[api], help="dry-run a file on real traffic")
+    command.add_argument("file", type=Path)
+    command.add_argument("--mentions", type=Path, help="JSONL mentions instead of recent traffic")
+    command.add_argument("--limit", type=int, default=1000)
+    command.set_defaults(func=cmd_rules_test)
+    command = rules_sub.add_parser("history", parents=[api], help="list published versions")
+    command.add_argument("--limit", type=int, default=20)
+    command.set_defaults(func=cmd_rules_history)
+    command = rules_sub.add_parser("rollback", parents=[api], help="make a version live again")
+    command.add_argument("version", type=int)
+    command.add_argument("-m", "--message", default="", help="why")
+    command.set_defaults(func=cmd_rules_rollback)
+    command = rules_sub.add_parser("schema", help="print the JSON Schema of a ruleset")
+    command.set_defaults(func=cmd_rules_schema)
+
     demo = sub.add_parser("demo", help="send signed sample deliveries to a running make run")
     demo.add_argument("--url", default="http://127.0.0.1:8000", help="API base URL")
     demo.set_defaults(func=cmd_demo)
@@ -185,6 +350,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except RulesetInvalid as exc:
         print("invalid ruleset:\n  " + "\n  ".join(exc.problems), file=sys.stderr)
         return 2
+    except ApiError as exc:
+        problems = exc.body.get("problems") if isinstance(exc.body, dict) else None
+        print(f"error: {exc}", file=sys.stderr)
+        if problems:
+            print("  " + "\n  ".join(problems), file=sys.stderr)
+        return 2 if exc.status in (400, 409) else 1
     except (SwitchboardError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

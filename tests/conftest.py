@@ -31,9 +31,13 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 @pytest.fixture(autouse=True)
 def fresh_wiring() -> Iterator[None]:
-    """Every test starts with settings, clients and stores read anew."""
+    """Every test starts with settings, clients and stores read anew, and leaves the
+    environment as it found it (the CLI fills in local defaults)."""
     from chalicelib import wiring
 
+    saved = dict(os.environ)
     wiring.reset()
     yield
+    os.environ.clear()
+    os.environ.update(saved)
     wiring.reset()

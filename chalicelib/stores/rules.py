@@ -124,6 +124,8 @@ class DynamoRulesStore:
     ) -> int:
         """Take the next number atomically, then write the version and move the pointer in one
         transaction (conditional on the expected live version)."""
+        if expected_live is not None and self.live_version() != expected_live:
+            raise _stale(expected_live)  # checked first too, so a refused push takes no number
         counter = self._client.update_item(
             TableName=self._table,
             Key={"pk": {"S": POINTER_PK}, "sk": {"S": "counter"}},
@@ -165,10 +167,12 @@ class DynamoRulesStore:
                 ]
             )
         except self._client.exceptions.TransactionCanceledException as exc:
-            raise VersionConflict(
-                f"version {expected_live} is no longer live; pull, merge and push again"
-            ) from exc
+            raise _stale(expected_live) from exc
         return version
+
+
+def _stale(expected: int | None) -> VersionConflict:
+    return VersionConflict(f"version {expected} is no longer live; pull, merge and push again")
 
 
 def _from_item(item: dict[str, Any]) -> RulesetVersion:

@@ -66,3 +66,20 @@ def receive_all(queue_url: str) -> list[dict[str, Any]]:
 def bodies(queue_url: str) -> list[dict[str, Any]]:
     """Decoded JSON bodies of every message in a queue."""
     return [json.loads(m["Body"]) for m in receive_all(queue_url)]
+
+
+@pytest.fixture
+def api_url(stack: dict[str, str]) -> Iterator[str]:
+    """The app served over real HTTP (as `make run` serves it) on a free port."""
+    import threading
+
+    from chalice.config import Config
+    from chalice.local import create_local_server
+
+    from app import app
+
+    server = create_local_server(app, Config(chalice_stage="dev"), "127.0.0.1", 0)
+    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server.server_address[1]}"
+    server.shutdown()

@@ -1,0 +1,39 @@
+"""Readable differences between two rulesets: rules added, removed, changed and reordered."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+import yaml
+
+
+def dump_yaml(rules: list[dict[str, Any]]) -> str:
+    """Rules as YAML in the rule format, keys in their natural order."""
+    return yaml.safe_dump(rules, sort_keys=False, allow_unicode=True, width=100)
+
+
+def diff_rulesets(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
+    """Lines describing how `new` differs from `old` (empty when they are the same)."""
+    before = {rule["id"]: rule for rule in old}
+    after = {rule["id"]: rule for rule in new}
+    lines: list[str] = []
+    for rule_id in after.keys() - before.keys():
+        lines.append(f"+ added rule {rule_id}")
+        lines += ["    " + line for line in dump_yaml([after[rule_id]]).splitlines()]
+    for rule_id in before.keys() - after.keys():
+        lines.append(f"- removed rule {rule_id}")
+    for rule_id in [r for r in after if r in before and after[r] != before[r]]:
+        lines.append(f"~ changed rule {rule_id}")
+        changed = difflib.unified_diff(
+            dump_yaml([before[rule_id]]).splitlines(),
+            dump_yaml([after[rule_id]]).splitlines(),
+            lineterm="",
+            n=1,
+        )
+        lines += ["    " + line for line in list(changed)[2:]]
+    common_before = [r for r in before if r in after]
+    common_after = [r for r in after if r in before]
+    if common_before != common_after:
+        lines.append("~ order: " + ", ".join(common_after))
+    return lines

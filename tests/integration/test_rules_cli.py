@@ -1,0 +1,105 @@
+"""The admin's workflow with `switchboard rules …` against the API served over HTTP."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from chalicelib.cli import main
+from tests.helpers import sample_bytes
+from tests.integration.conftest import post_signed
+from tests.integration.test_routing_flow import drain_intake
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(list(argv), out), out.getvalue()
+
+
+def test_pull_edit_test_push_and_rollback(
+    api_url: str,
+    stack: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    client: object,
+) -> None:
+    from chalice.test import Client
+
+    assert isinstance(client, Client)
+    post_signed(client, "generic", sample_bytes("generic_listening.json"))
+    drain_intake(stack)
+
+    rules_file = tmp_path / "rules.yaml"
+    code, out = run("rules", "pull", "--url", api_url, "-o", str(rules_file))
+    assert code == 0 and "wrote v1" in out
+    rules = yaml.safe_load(rules_file.read_text())
+    assert rules_file.read_text().startswith("# Switchboard ruleset v1")
+
+    rules.insert(
+        0,
+        {
+            "id": "reddit-to-marketing",
+            "order": 1,
+            "when": {"platform": {"equals": "reddit"}},
+            "then": {"route_to": "marketing"},
+        },
+    )
+    rules_file.write_text(yaml.safe_dump(rules, sort_keys=False))
+
+    assert run("rules", "validate", str(rules_file))[0] == 0
+    code, out = run("rules", "diff", "--url", api_url, str(rules_file))
+    assert code == 1 and "+ added rule reddit-to-marketing" in out
+
+    code, out = run("rules", "test", "--url", api_url, str(rules_file))
+    assert code == 0
+    assert "2 mentions, 1 would change (live is v1)" in out
+    assert "reddit:t3_1abc23" in out
+    assert "live:      pr [high]  (press-and-media: text contains 'journalist')" in out
+    assert "candidate: marketing [normal]  (reddit-to-marketing: platform is 'reddit')" in out
+
+    code, out = run(
+        "rules", "push", "--url", api_url, str(rules_file), "-m", "community to marketing"
+    )
+    assert (code, out.strip()) == (0, "published v2: community to marketing")
+    assert run("rules", "diff", "--url", api_url, str(rules_file))[0] == 0
+
+    code, out = run(
+        "rules", "push", "--url", api_url, str(rules_file), "-m", "x", "--expected-version", "1"
+    )
+    assert code == 2 and "no longer live" in capsys.readouterr().err
+
+    code, out = run("rules", "rollback", "--url", api_url, "1", "-m", "too broad")
+    assert (code, out.strip()) == (0, "v3 is live: a copy of v1")
+    code, out = run("rules", "history", "--url", api_url)
+    first, second, third = out.splitlines()[:3]
+    assert first.startswith("* v3") and "rollback to v1: too broad" in first
+    assert second.startswith("  v2") and "community to marketing" in second
+    assert third.startswith("  v1") and "default ruleset" in third
+
+
+def test_invalid_file_is_refused_before_anything_is_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text("- id: r\n  when: {txt: {contains_any: [a]}}\n  then: {route_to: pr}\n")
+    code, _ = run("rules", "push", "--url", "http://127.0.0.1:9", str(rules_file), "-m", "x")
+    assert code == 2
+    assert "rule 'r' (#1): when.txt: unknown field 'txt'" in capsys.readouterr().err
+
+
+def test_unreachable_api_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _ = run("rules", "history", "--url", "http://127.0.0.1:9")
+    assert code == 1 and "cannot reach http://127.0.0.1:9" in capsys.readouterr().err
+
+
+def test_schema_describes_the_rule_format() -> None:
+    code, out = run("rules", "schema")
+    schema = json.loads(out)
+    assert code == 0 and schema["type"] == "array"
+    assert "Rule" in schema["$defs"] and "continue" in schema["$defs"]["Rule"]["properties"]

@@ -32,5 +32,8 @@ integration: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/switchboard eval ../shared/data/departments/dev.csv
 
+bench: $(STAMP)
+	$(BIN)/python -m bench.rules
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

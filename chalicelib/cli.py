@@ -271,7 +271,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     """Send the signed sample deliveries to a running `make run`."""
     from chalicelib.demo import run_demo
 
-    return run_demo(args.url, get_settings(), out)
+    return run_demo(args.url, get_settings(), out, fresh=args.fresh)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -337,6 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="send signed sample deliveries to a running make run")
     demo.add_argument("--url", default="http://127.0.0.1:8000", help="API base URL")
+    demo.add_argument(
+        "--fresh", action="store_true", help="new mention ids, so a second run routes again"
+    )
     demo.set_defaults(func=cmd_demo)
     return parser
 

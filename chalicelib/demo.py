@@ -57,10 +57,25 @@ def signed_headers(platform: str, body: bytes, settings: Settings, now: float) -
     return headers
 
 
-def run_demo(base_url: str, settings: Settings, out: TextIO) -> int:
-    """POST every sample; prints each answer and where its mentions should land."""
+def freshen(sample: Sample, suffix: str) -> Sample:
+    """The sample with new mention ids, so it routes again instead of being a duplicate."""
+    body, expect = sample.body.decode(), {}
+    for mention_id, department in sample.expect.items():
+        native = mention_id.split(":", 1)[1]
+        body = body.replace(native, f"{native}{suffix}")
+        expect[f"{mention_id}{suffix}"] = department
+    return Sample(sample.name, sample.platform, body.encode(), expect)
+
+
+def run_demo(base_url: str, settings: Settings, out: TextIO, fresh: bool = False) -> int:
+    """POST every sample; prints each answer and where its mentions should land.
+
+    With `fresh`, mention ids get a unique suffix so a second run routes again.
+    """
     failures = 0
+    suffix = f"{int(time.time())}" if fresh else ""
     for sample in load_samples():
+        sample = freshen(sample, suffix) if fresh else sample
         request = urllib.request.Request(
             f"{base_url.rstrip('/')}/webhooks/{sample.platform}",
             data=sample.body,

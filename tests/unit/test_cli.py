@@ -87,3 +87,17 @@ def test_eval_reports_scores(tmp_path: Path) -> None:
     assert code == 0
     assert "3 mentions" in out
     assert "macro F1                             1.000" in out
+
+
+def test_fresh_demo_samples_get_new_ids_that_still_parse() -> None:
+    from chalicelib.demo import freshen, load_samples
+    from chalicelib.platforms import get_platform
+    from tests.helpers import delivery
+
+    for sample in load_samples():
+        fresh = freshen(sample, "77")
+        parsed = get_platform(sample.platform).parse(
+            delivery(sample.platform, json.loads(fresh.body)), frozenset({"2244994945"})
+        )
+        assert {m.id for m in parsed} == set(fresh.expect)
+        assert all(mention_id.endswith("77") for mention_id in fresh.expect)

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint unit integration eval bench clean
+.PHONY: run test lint unit integration eval bench models clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,11 @@ eval: $(STAMP)
 	$(BIN)/switchboard eval ../shared/data/departments/dev.csv
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.rules
+	-$(BIN)/python -m bench.rules
+	$(BIN)/python -m bench.signals
+
+models: $(STAMP)
+	$(BIN)/python -m chalicelib.classify.training
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

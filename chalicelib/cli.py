@@ -58,6 +58,7 @@ def _read_mentions(handle: TextIO) -> Iterator[tuple[int, Mention | str]]:
 
 def cmd_route(args: argparse.Namespace, out: TextIO) -> int:
     """Route normalised mentions offline; one JSON decision per line."""
+    from chalicelib.classify import compute_signals, enrich
     from chalicelib.services.routing import decide
 
     settings = get_settings()
@@ -69,7 +70,8 @@ def cmd_route(args: argparse.Namespace, out: TextIO) -> int:
                 print(item, file=sys.stderr)
                 failures += 1
                 continue
-            routing = decide(item, engine)
+            mention = enrich(item)
+            routing = decide(mention, engine, settings, compute_signals(mention)).routing()
             decision = {"id": item.id, **routing.model_dump(mode="json", exclude={"sla_due_at"})}
             print(json.dumps(decision), file=out)
     return 1 if failures else 0
@@ -77,13 +79,15 @@ def cmd_route(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     """Score the ruleset on a labeled departments CSV."""
+    from chalicelib.classify import compute_signals, enrich
     from chalicelib.evaluation import load_departments_csv, score
     from chalicelib.services.routing import decide
 
     settings = get_settings()
     engine = _engine(args.rules, settings)
     rows = load_departments_csv(args.file)
-    predicted = [decide(row.mention, engine).department for row in rows]
+    mentions = [enrich(row.mention) for row in rows]
+    predicted = [decide(m, engine, settings, compute_signals(m)).department for m in mentions]
     labels = sorted({row.label for row in rows})
     report = score([row.label for row in rows], predicted, labels)
     print(f"{len(rows)} mentions from {args.file}", file=out)

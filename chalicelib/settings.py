@@ -45,6 +45,8 @@ class Settings(BaseModel):
     mention_ttl_days: int = 90
     rules_cache_seconds: int = 30
     traffic_keep_days: int = 7
+    # Below this confidence the department model's choice gives way to triage.
+    classifier_threshold: float = 0.6
     business_timezone: str = "UTC"
     # "token": Authorization: Bearer ADMIN_TOKEN (local); "iam": API Gateway's IAM authorizer
     auth_mode: Literal["token", "iam"] = "token"

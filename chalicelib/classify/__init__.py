@@ -1,11 +1,51 @@
-"""Signals computed from a mention: pure functions, no I/O."""
+"""Signals computed from a mention: pure functions, no I/O.
+
+Every routed message carries these signals (all numbers, usable in rules as `signals.NAME`):
+sentiment (VADER compound, -1..1), complaint (probability), severity (0-4), influence (0..1),
+spam (0..1) and the intent cues question, purchase, press, legal, safety (0 or 1).
+"""
 
 from __future__ import annotations
 
+from chalicelib.classify.cues import influence, intent_cues, spam_score
+from chalicelib.classify.language import detect_language
 from chalicelib.classify.sentiment import sentiment
+from chalicelib.classify.text_model import load_model
 from chalicelib.models import Mention
+
+COMPLAINT_THRESHOLD = 0.5
+
+
+def enrich(mention: Mention) -> Mention:
+    """The mention with a detected language when the platform sent none."""
+    if mention.lang is not None:
+        return mention
+    return mention.model_copy(update={"lang": detect_language(mention.text)})
+
+
+def fallback_department(text: str, signals: dict[str, float]) -> tuple[str, float]:
+    """The department model's choice for a mention no rule decided, with its probability;
+    likely spam is `ignore`."""
+    if signals.get("spam", 0.0) >= 0.6:
+        return "ignore", signals["spam"]
+    probabilities = load_model("department").probabilities(text)
+    best = max(probabilities, key=lambda label: probabilities[label])
+    return str(best), probabilities[best]
 
 
 def compute_signals(mention: Mention) -> dict[str, float]:
-    """Every signal Switchboard computes today; a signal not built yet is absent, never faked."""
-    return {"sentiment": sentiment(mention.text)}
+    """Every signal for one mention."""
+    text = mention.text
+    complaint = load_model("complaint").probabilities(text)[1] if text.strip() else 0.0
+    severity = 0
+    if complaint >= COMPLAINT_THRESHOLD:
+        levels = load_model("severity").probabilities(text)
+        severity = max((level for level in levels if level), key=lambda level: levels[level])
+    return {
+        "sentiment": sentiment(text),
+        "complaint": round(complaint, 3),
+        "severity": float(severity),
+        "influence": influence(mention),
+        "spam": spam_score(mention),
+        **intent_cues(text),
+    }

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
-from chalicelib.classify import compute_signals
+from chalicelib.classify import compute_signals, enrich, fallback_department
 from chalicelib.errors import NotFound, PoisonRecord
 from chalicelib.models import (
     Mention,
@@ -33,11 +33,14 @@ from chalicelib.rules import (
     load_rules_file,
     validate_ruleset,
 )
+from chalicelib.rules.engine import Decision
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import Claim, MentionStore
 from chalicelib.stores.queues import OutgoingMessage, Queues
 from chalicelib.stores.rules import RulesStore
 from chalicelib.stores.traffic import Observed, TrafficStore
+
+CLASSIFIER = "classifier"
 
 
 class MentionBusy(RuntimeError):
@@ -79,9 +82,27 @@ def engine_for(ruleset: Ruleset, version: int, settings: Settings) -> Engine:
     return Engine(ruleset, version, settings.triage_department, settings.timezone)
 
 
-def decide(mention: Mention, engine: Engine, now: datetime | None = None) -> Routing:
-    """Signals and rules for one mention: the pure core shared by the worker and the CLI."""
-    return engine.decide(mention, compute_signals(mention), now).routing()
+def decide(
+    mention: Mention,
+    engine: Engine,
+    settings: Settings,
+    signals: dict[str, float],
+    now: datetime | None = None,
+) -> Decision:
+    """Rules first; a mention no rule decides goes to the department model, and to triage when
+    the model is not sure. The pure core shared by the worker, the CLI and dry-runs."""
+    decision = engine.decide(mention, signals, now)
+    if decision.decided_by is not None:
+        return decision
+    department, confidence = fallback_department(mention.text, signals)
+    if confidence >= settings.classifier_threshold:
+        decision.department = department
+        decision.decided_by = CLASSIFIER
+        decision.also = [d for d in decision.also if d != department]
+        decision.matched_rules.append(
+            (CLASSIFIER, f"department model: {department} with probability {confidence:.2f}")
+        )
+    return decision
 
 
 def sla_due(
@@ -161,9 +182,9 @@ class RoutingService:
         messages = []
         observed = []
         by_queue: dict[str, list[OutgoingMessage]] = defaultdict(list)
-        for mention in mentions:
+        for mention in map(enrich, mentions):
             signals = compute_signals(mention)
-            routing = engine.decide(mention, signals, now).routing()
+            routing = decide(mention, engine, self.settings, signals, now).routing()
             observed.append(Observed(mention, signals, now))
             routing.sla_due_at = sla_due(routing, mention, received_at, self.settings)
             message = RoutedMention(

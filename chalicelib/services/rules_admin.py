@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.classify import compute_signals
+from chalicelib.classify import compute_signals, enrich
 from chalicelib.errors import MalformedRequest, NotFound, SwitchboardError
 from chalicelib.models import Mention
 from chalicelib.rules import DEFAULT_RULES_PATH, Ruleset, load_rules_file, validate_ruleset
 from chalicelib.rules.engine import Decision
-from chalicelib.services.routing import engine_for
+from chalicelib.services.routing import decide, engine_for
 from chalicelib.settings import Settings
 from chalicelib.stores.rules import RulesetVersion, RulesStore, VersionConflict
 from chalicelib.stores.traffic import Observed, TrafficStore
@@ -218,13 +218,15 @@ class RulesAdmin:
             observed = self.traffic.recent(limit, self.clock(), self.settings.traffic_keep_days)
             source = f"recent traffic (last {self.settings.traffic_keep_days} days)"
         else:
-            observed = [Observed(m, compute_signals(m), self.clock()) for m in mentions[:limit]]
+            observed = [
+                Observed(m, compute_signals(m), self.clock()) for m in map(enrich, mentions[:limit])
+            ]
             source = "given mentions"
         report = DryRunReport(source=source, mentions=len(observed), live_version=live.version)
         for item in observed:
             now = item.routed_at
-            old = live_engine.decide(item.mention, item.signals, now)
-            new = candidate_engine.decide(item.mention, item.signals, now)
+            old = decide(item.mention, live_engine, self.settings, item.signals, now)
+            new = decide(item.mention, candidate_engine, self.settings, item.signals, now)
             report.live_totals[old.department] += 1
             report.candidate_totals[new.department] += 1
             if _outcome(old) != _outcome(new):

@@ -78,7 +78,21 @@ def test_department_message_follows_the_contract(client: Client, stack: dict[str
     assert routing["ruleset_version"] == 1
     assert routing["matched_rules"][0]["id"] == "health-and-safety"
     assert "hospital" in routing["matched_rules"][0]["why"]
-    assert set(routing["signals"]) == {"sentiment"} and routing["signals"]["sentiment"] < 0
+    signals = routing["signals"]
+    assert set(signals) == {
+        "sentiment",
+        "complaint",
+        "severity",
+        "influence",
+        "spam",
+        "question",
+        "purchase",
+        "press",
+        "legal",
+        "safety",
+    }
+    assert signals["sentiment"] < 0 and signals["complaint"] > 0.5 and signals["severity"] >= 1
+    assert signals["safety"] == 1.0 and signals["influence"] > 0.6  # 15,400 followers, verified
     due = datetime.fromisoformat(routing["sla_due_at"])
     assert due - datetime.fromisoformat(mention["created_at"]) == timedelta(minutes=15)
     assert body["reply"] == {"route": "/replies", "mention_id": "x:1992000000000000002"}

@@ -1,0 +1,122 @@
+"""Offline training of the shipped text models (needs scikit-learn; never imported at runtime).
+
+    python -m chalicelib.classify.training      # or: make models
+
+Trains on ../shared/data/complaints/train.csv (real tweets to companies; complaint labels from
+Preotiuc-Pietro et al. 2019, severity from the 2023 X-CI annotations), reports 5-fold
+cross-validated scores, then fits on all of it and writes chalicelib/classify/models/*.json.gz:
+
+- complaint: complaint vs not (binary);
+- severity: 0 none, 1 no explicit reproach, 2 disapproval, 3 accusation, 4 blame;
+- department: the fallback for mentions no rule decides, trained on labels derived from the
+  same corpus (complaint → support, tweets not addressed to a company → ignore, positive
+  non-complaints → marketing, other addressed non-complaints → support). It never sees the
+  department dev set, so `switchboard eval` on that set stays an honest measurement.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+from typing import Any
+
+from chalicelib.classify.text_model import MODELS_DIR, preprocess, save_model
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+BLOCKS = (
+    {"analyzer": "word", "ngram_range": (1, 2)},
+    {"analyzer": "char_wb", "ngram_range": (2, 5)},
+)
+DIGITS = 5
+
+
+def load_complaints(path: Path = DATA / "complaints" / "train.csv") -> list[dict[str, str]]:
+    """The labeled complaints corpus."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def department_label(row: dict[str, str]) -> str:
+    """A department derived from the complaints corpus' own labels (see module docstring)."""
+    if row["complaint"] == "1":
+        return "support"
+    if row["domain"].startswith("random"):
+        return "ignore"
+    return "marketing" if row["sentiment"] == "Positive" else "support"
+
+
+def pipeline(c: float) -> Any:
+    """TF-IDF word and character blocks, then a balanced logistic regression."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline, make_union
+
+    vectorizers = [TfidfVectorizer(min_df=2, sublinear_tf=True, **block) for block in BLOCKS]
+    model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
+    return make_pipeline(make_union(*vectorizers), model)
+
+
+def export(fitted: Any) -> dict[str, Any]:
+    """The fitted pipeline as a TextModel spec."""
+    union, model = fitted.steps[0][1], fitted.steps[1][1]
+    blocks, start = [], 0
+    for (_, vectorizer), block in zip(union.transformer_list, BLOCKS, strict=True):
+        vocab = vectorizer.vocabulary_
+        coefs = model.coef_[:, start : start + len(vocab)]
+        blocks.append(
+            {
+                **block,
+                "vocab": {
+                    term: [
+                        round(float(vectorizer.idf_[i]), DIGITS),
+                        [round(float(c), DIGITS) for c in coefs[:, i]],
+                    ]
+                    for term, i in vocab.items()
+                },
+            }
+        )
+        start += len(vocab)
+    return {
+        "classes": [c.item() if hasattr(c, "item") else c for c in model.classes_],
+        "intercept": [round(float(b), DIGITS) for b in model.intercept_],
+        "blocks": blocks,
+    }
+
+
+def cross_validate(texts: list[str], labels: list[Any], c: float) -> list[Any]:
+    """5-fold stratified out-of-fold predictions."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    folds = StratifiedKFold(5, shuffle=True, random_state=0)
+    return list(cross_val_predict(pipeline(c), texts, labels, cv=folds))
+
+
+def main() -> int:
+    """Report cross-validated scores, then fit on everything and write the artifacts."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    rows = load_complaints()
+    texts = [preprocess(row["text"]) for row in rows]
+    targets: dict[str, tuple[list[Any], float]] = {
+        "complaint": ([int(r["complaint"]) for r in rows], 3.0),
+        "severity": ([int(r["severity"]) for r in rows], 3.0),
+        "department": ([department_label(r) for r in rows], 3.0),
+    }
+    MODELS_DIR.mkdir(exist_ok=True)
+    print(f"{len(rows)} tweets from {DATA / 'complaints' / 'train.csv'}; 5-fold cross-validation")
+    for name, (labels, c) in targets.items():
+        predicted = cross_validate(texts, labels, c)
+        print(
+            f"{name:<11} macro F1 {f1_score(labels, predicted, average='macro'):.3f}"
+            f"  accuracy {accuracy_score(labels, predicted):.3f}"
+        )
+        fitted = pipeline(c).fit(texts, labels)
+        path = MODELS_DIR / f"{name}.json.gz"
+        save_model(export(fitted), path)
+        print(f"{'':<11} wrote {path.name} ({path.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

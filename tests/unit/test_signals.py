@@ -1,0 +1,142 @@
+"""Signals: the shipped text models (parity with scikit-learn), language, cues, influence, spam."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.classify import compute_signals, enrich, fallback_department
+from chalicelib.classify.cues import influence, intent_cues, spam_score
+from chalicelib.classify.language import detect_language
+from chalicelib.classify.text_model import TextModel, char_wb_ngrams, preprocess, word_ngrams
+from chalicelib.models import Author, Mention
+
+TEXTS = [
+    "@AcmeHelp my order #88213 never arrived!! https://t.co/x1 Where is it?",
+    "Absolutely LOVE the new winter menu — best launch this year! #AcmeWinter",
+    "I  was charged twice.\nCan you refund one?",
+    "a",
+    "",
+    "Élégant 😍 où acheter au Canada ?",
+]
+
+
+@pytest.mark.parametrize("analyzer", ["word", "char_wb"])
+def test_analyzers_match_scikit_learn(analyzer: str) -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    ngrams = (1, 2) if analyzer == "word" else (2, 5)
+    reference = TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams).build_analyzer()
+    ours = word_ngrams if analyzer == "word" else char_wb_ngrams
+    for text in TEXTS:
+        assert sorted(ours(text, *ngrams)) == sorted(reference(text))
+
+
+def test_exported_model_gives_scikit_learns_probabilities() -> None:
+    from chalicelib.classify.training import export, load_complaints, pipeline
+
+    rows = load_complaints()[:200]
+    texts = [preprocess(row["text"]) for row in rows]
+    fitted = pipeline(3.0).fit(texts, [row["severity"] for row in rows])
+    model = TextModel(export(fitted))
+    expected = fitted.predict_proba(texts)
+    for row, probabilities in zip(rows, expected, strict=True):
+        ours = model.probabilities(row["text"])
+        for label, p in zip(fitted.classes_, probabilities, strict=True):
+            assert ours[label] == pytest.approx(p, abs=1e-4)
+
+
+def test_signals_of_a_complaint_and_of_praise() -> None:
+    complaint = Mention(
+        id="x:1",
+        platform="x",
+        text="@AcmeHelp my order never arrived and nobody answers. Useless service.",
+        author=Author(followers=20_000, verified=True),
+    )
+    praise = Mention(
+        id="x:2", platform="x", text="Thank you so much, the crew was wonderful! Best flight ever"
+    )
+    a, b = compute_signals(complaint), compute_signals(praise)
+    assert set(a) == {
+        "sentiment",
+        "complaint",
+        "severity",
+        "influence",
+        "spam",
+        "question",
+        "purchase",
+        "press",
+        "legal",
+        "safety",
+    }
+    assert a["complaint"] > 0.5 > b["complaint"]
+    assert 1 <= a["severity"] <= 4 and b["severity"] == 0
+    assert a["influence"] > 0.7 and b["influence"] == 0.0
+    assert b["sentiment"] > 0.5 > a["sentiment"]
+
+
+def test_language_from_script_or_common_words() -> None:
+    assert detect_language("Mi pedido no ha llegado y nadie me responde") == "es"
+    assert (
+        detect_language("Ma commande n'est pas arrivée et je ne sais pas pour la livraison") == "fr"
+    )
+    assert (
+        detect_language("Meine Bestellung ist nicht angekommen und ich warte auf die Antwort")
+        == "de"
+    )
+    assert detect_language("my order is not here and the app is down") == "en"
+    assert detect_language("注文した商品が届きません") == "ja"
+    assert detect_language("Мой заказ не пришёл") == "ru"
+    assert detect_language("ok") is None
+
+
+def test_platform_language_wins_over_detection() -> None:
+    told = Mention(id="x:1", platform="x", text="the order is late and the app is down", lang="pt")
+    assert enrich(told).lang == "pt"
+    assert enrich(told.model_copy(update={"lang": None})).lang == "en"
+
+
+def test_intent_cues() -> None:
+    assert intent_cues("Where can I buy this in Canada?") == {
+        "question": 1.0,
+        "purchase": 1.0,
+        "press": 0.0,
+        "legal": 0.0,
+        "safety": 0.0,
+    }
+    cues = intent_cues("Reporter here: is the recall about food poisoning? My lawyer asks too")
+    assert cues["press"] == cues["safety"] == cues["legal"] == cues["question"] == 1.0
+
+
+def test_influence_scale() -> None:
+    def score(followers: int, verified: bool = False, public: bool = True) -> float:
+        return influence(
+            Mention(
+                id="x:1",
+                platform="x",
+                text="t",
+                public=public,
+                author=Author(followers=followers, verified=verified),
+            )
+        )
+
+    assert score(0) == 0.0
+    assert score(100) < score(10_000) < score(1_000_000) < score(10_000_000) == 1.0
+    assert score(10_000, verified=True) > score(10_000)
+    assert score(10_000, public=False) == pytest.approx(score(10_000) / 2, abs=0.001)
+
+
+def test_spam_score() -> None:
+    def score(text: str) -> float:
+        return spam_score(Mention(id="x:1", platform="x", text=text))
+
+    assert score("Follow back for free followers!!! click here http://a http://b") >= 0.9
+    assert score("#win #free #follow #rt #giveaway now") >= 0.3
+    assert score("My order never arrived, can you help?") == 0.0
+
+
+def test_fallback_department_for_unmatched_mentions() -> None:
+    assert fallback_department("buy followers now", {"spam": 0.8}) == ("ignore", 0.8)
+    department, confidence = fallback_department(
+        "my package is two weeks late and nobody replies to my emails", {"spam": 0.0}
+    )
+    assert department == "support" and 0.5 < confidence <= 1.0

@@ -4,9 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint unit integration eval bench models clean
+.PHONY: run test lint unit integration eval bench models synth clean
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt infra/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e .
@@ -35,6 +35,14 @@ eval: $(STAMP)
 bench: $(STAMP)
 	-$(BIN)/python -m bench.rules
 	$(BIN)/python -m bench.signals
+
+# Synthesizes the CloudFormation template offline (only the package registry is needed, for
+# the Lambda wheels) and lints it. STAGE=prod for the production stage.
+STAGE ?= dev
+synth: $(STAMP)
+	cd infra && AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} CDK_OUTDIR=cdk.out \
+		CDK_CONTEXT_JSON='{"stage": "$(STAGE)"}' ../$(BIN)/python cdk_app.py
+	$(BIN)/cfn-lint infra/cdk.out/Switchboard-$(STAGE).template.json
 
 models: $(STAMP)
 	$(BIN)/python -m chalicelib.classify.training

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -101,11 +102,26 @@ class Settings(BaseModel):
         return ["intake", *self.departments, "outbox"]
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
-        """Build settings from environment variables named after the fields."""
-        env = os.environ if environ is None else environ
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from environment variables named after the fields.
+
+        Deployed, SECRETS_ARN names a Secrets Manager secret (JSON, the same variable names)
+        whose values are read through Powertools parameters (cached) and override the rest.
+        """
+        env: dict[str, str] = dict(os.environ if environ is None else environ)
+        if env.get("SECRETS_ARN"):
+            env.update({k: v for k, v in _secret_values(env["SECRETS_ARN"]).items() if v})
         values = {name: env[name.upper()] for name in cls.model_fields if name.upper() in env}
         return cls.model_validate(values)
+
+
+def _secret_values(arn: str) -> dict[str, str]:
+    from aws_lambda_powertools.utilities import parameters
+
+    secret = parameters.get_secret(arn, transform="json", max_age=300)
+    if not isinstance(secret, dict):
+        raise ValueError(f"secret {arn} must be a JSON object of variable names to values")
+    return {str(k): str(v) for k, v in secret.items()}
 
 
 @lru_cache(maxsize=1)

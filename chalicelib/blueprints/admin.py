@@ -7,7 +7,13 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib import wiring
-from chalicelib.blueprints.http import json_body, json_errors, json_response, require_caller
+from chalicelib.blueprints.http import (
+    PROTECTED,
+    json_body,
+    json_errors,
+    json_response,
+    require_caller,
+)
 from chalicelib.errors import MalformedRequest, NotFound
 from chalicelib.models import Mention
 from chalicelib.services.rules_admin import RulesAdmin
@@ -34,7 +40,7 @@ def _int(value: Any, name: str) -> int | None:
         raise MalformedRequest(f"{name} must be an integer") from None
 
 
-@admin.route("/admin/rules", methods=["GET"])
+@admin.route("/admin/rules", methods=["GET"], authorizer=PROTECTED)
 @json_errors
 def get_rules() -> Response:
     """The live ruleset, or `?version=N` for an earlier one."""
@@ -48,7 +54,7 @@ def get_rules() -> Response:
     return json_response({**version.summary(), "rules": version.rules})
 
 
-@admin.route("/admin/rules", methods=["POST"])
+@admin.route("/admin/rules", methods=["POST"], authorizer=PROTECTED)
 @json_errors
 def post_rules() -> Response:
     """Publish a whole ruleset (`{"rules": [...], "comment", "expected_version"}`) or add one
@@ -73,7 +79,7 @@ def post_rules() -> Response:
     return json_response({"version": version}, 201)
 
 
-@admin.route("/admin/rules/test", methods=["POST"])
+@admin.route("/admin/rules/test", methods=["POST"], authorizer=PROTECTED)
 @json_errors
 def test_rules() -> Response:
     """Dry-run a candidate ruleset over recent traffic or the given mentions."""
@@ -95,7 +101,7 @@ def test_rules() -> Response:
     return json_response(report.to_dict())
 
 
-@admin.route("/admin/rules/versions", methods=["GET"])
+@admin.route("/admin/rules/versions", methods=["GET"], authorizer=PROTECTED)
 @json_errors
 def versions() -> Response:
     """Every published version, newest first: who, when, why, and which one is live."""
@@ -105,7 +111,7 @@ def versions() -> Response:
     return json_response({"versions": _service().history(limit)})
 
 
-@admin.route("/admin/rules/rollback", methods=["POST"])
+@admin.route("/admin/rules/rollback", methods=["POST"], authorizer=PROTECTED)
 @json_errors
 def rollback() -> Response:
     """Make an earlier version live again (as a new version copying it)."""
@@ -119,7 +125,7 @@ def rollback() -> Response:
     return json_response({"version": new, "rolled_back_to": version}, 201)
 
 
-@admin.route("/admin/rules/{rule_id}", methods=["GET"])
+@admin.route("/admin/rules/{rule_id}", methods=["GET"], authorizer=PROTECTED)
 @json_errors
 def get_rule(rule_id: str) -> Response:
     """One rule of the live ruleset."""
@@ -127,7 +133,7 @@ def get_rule(rule_id: str) -> Response:
     return json_response(_service().get_rule(rule_id))
 
 
-@admin.route("/admin/rules/{rule_id}", methods=["PUT"])
+@admin.route("/admin/rules/{rule_id}", methods=["PUT"], authorizer=PROTECTED)
 @json_errors
 def put_rule(rule_id: str) -> Response:
     """Add or replace one rule; publishes a new version."""
@@ -137,7 +143,7 @@ def put_rule(rule_id: str) -> Response:
     return json_response({"version": version})
 
 
-@admin.route("/admin/rules/{rule_id}", methods=["DELETE"])
+@admin.route("/admin/rules/{rule_id}", methods=["DELETE"], authorizer=PROTECTED)
 @json_errors
 def delete_rule(rule_id: str) -> Response:
     """Remove one rule; publishes a new version."""

@@ -5,15 +5,21 @@ from __future__ import annotations
 import functools
 import hmac
 import json
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from chalice import Response
+from chalice import IAMAuthorizer, Response
 from chalice.app import Request
 
 from chalicelib.errors import MalformedRequest, SwitchboardError, Unauthorized
 from chalicelib.observability import logger
 from chalicelib.settings import get_settings
+
+# Deployed (AUTH_MODE=iam, set by infra/ before Chalice packages the app), API Gateway checks
+# SigV4 on the protected routes. Locally the routes have no authorizer and the bearer token is
+# checked by require_caller.
+PROTECTED = IAMAuthorizer() if os.environ.get("AUTH_MODE") == "iam" else None
 
 
 def json_response(body: Any, status: int = 200) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib import wiring
-from chalicelib.blueprints.http import json_errors, json_response, require_caller
+from chalicelib.blueprints.http import PROTECTED, json_errors, json_response, require_caller
 from chalicelib.errors import NotFound
 
 mentions = Blueprint(__name__)
@@ -17,7 +17,7 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@mentions.route("/mentions/{mention_id}", methods=["GET"])
+@mentions.route("/mentions/{mention_id}", methods=["GET"], authorizer=PROTECTED)
 @json_errors
 def get_mention(mention_id: str) -> Response:
     """The stored record of a routed mention: decision, reasons, SLA deadline."""

@@ -1,0 +1,265 @@
+"""The Switchboard stack: the Chalice app (API + workers), its queues, tables, secrets, IAM role,
+API stage settings and monitoring. CDK owns infrastructure, names and IAM; Chalice owns code."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from chalice.cdk import Chalice
+from constructs import Construct, Node
+
+from chalicelib.settings import DEFAULT_DEPARTMENTS
+from stacks.monitoring import Monitoring
+from stacks.queues import QueueWithDlq
+
+REPO_ROOT = str(Path(__file__).resolve().parents[2])
+API_TIMEOUT_SECONDS = 10
+WORKER_TIMEOUT_SECONDS = 60
+# AWS: an SQS event source's queue visibility should be at least six times the function timeout.
+WORKER_VISIBILITY = cdk.Duration.seconds(6 * WORKER_TIMEOUT_SECONDS)
+PLATFORM_SECRET_KEYS = (
+    "X_CONSUMER_SECRET",
+    "X_CONSUMER_KEY",
+    "X_ACCESS_TOKEN",
+    "X_ACCESS_TOKEN_SECRET",
+    "META_APP_SECRET",
+    "META_VERIFY_TOKEN",
+    "META_PAGE_ACCESS_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_BOT_TOKEN",
+    "YOUTUBE_ACCESS_TOKEN",
+    "WEBHOOK_SECRET",
+)
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """What differs between stages (dev, prod), from CDK context."""
+
+    stage: str
+    departments: tuple[str, ...]
+    brand_accounts: str
+    throttle_rate: int
+    throttle_burst: int
+    max_age_minutes: int
+    retain_data: bool
+
+    @classmethod
+    def for_stage(cls, stage: str, node: Node) -> StageConfig:
+        """Defaults per stage; `-c departments=support,pr,…` and others override."""
+        departments = node.try_get_context("departments")
+        prod = stage == "prod"
+        return cls(
+            stage=stage,
+            departments=tuple(departments.split(",")) if departments else DEFAULT_DEPARTMENTS,
+            brand_accounts=node.try_get_context("brand_accounts") or "",
+            throttle_rate=500 if prod else 50,
+            throttle_burst=1000 if prod else 100,
+            max_age_minutes=5 if prod else 15,
+            retain_data=prod,
+        )
+
+
+class SwitchboardStack(cdk.Stack):
+    """Everything one stage of Switchboard needs."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, **kwargs: object
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        prefix = f"switchboard-{config.stage}-"
+        removal = cdk.RemovalPolicy.RETAIN if config.retain_data else cdk.RemovalPolicy.DESTROY
+
+        self.queues = {
+            "intake": QueueWithDlq(
+                self, "Intake", name=f"{prefix}intake", visibility=WORKER_VISIBILITY
+            ),
+            **{
+                department: QueueWithDlq(
+                    self,
+                    f"Department-{department}",
+                    name=f"{prefix}{department}",
+                    visibility=cdk.Duration.seconds(60),
+                )
+                for department in config.departments
+            },
+            "outbox": QueueWithDlq(
+                self, "Outbox", name=f"{prefix}outbox", visibility=WORKER_VISIBILITY
+            ),
+        }
+        self.tables = {
+            "mentions": self._table("Mentions", "id", None, "expires_at", removal),
+            "rules": self._table("Rules", "pk", "sk", None, removal),
+            "traffic": self._table("Traffic", "day", "sk", "expires_at", removal),
+            "idempotency": self._table("Idempotency", "id", None, "expiration", removal),
+        }
+        self.secret = secretsmanager.Secret(
+            self,
+            "PlatformSecrets",
+            secret_name=f"switchboard/{config.stage}/platform",
+            description="Platform credentials: put the real values here after the first deploy",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template=json.dumps(dict.fromkeys(PLATFORM_SECRET_KEYS, "")),
+                generate_string_key="ADMIN_TOKEN",
+                exclude_punctuation=True,
+            ),
+        )
+        self.role = self._role()
+
+        queue_urls = {}
+        for logical, pair in self.queues.items():
+            queue_urls[logical] = pair.queue.queue_url
+            queue_urls[f"{logical}-dlq"] = pair.dlq.queue_url
+        self.chalice = Chalice(
+            self,
+            "App",
+            source_dir=REPO_ROOT,
+            stage_config={
+                "api_gateway_stage": config.stage,
+                "lambda_timeout": API_TIMEOUT_SECONDS,
+                "lambda_memory_size": 1024,
+                "xray": True,
+                "manage_iam_role": False,
+                "iam_role_arn": self.role.role_arn,
+                "environment_variables": {
+                    "QUEUE_URLS": self.to_json_string(queue_urls),
+                    "INTAKE_QUEUE_ARN": self.queues["intake"].queue.queue_arn,
+                    "DEPARTMENTS": ",".join(config.departments),
+                    "MENTIONS_TABLE": self.tables["mentions"].table_name,
+                    "RULES_TABLE": self.tables["rules"].table_name,
+                    "TRAFFIC_TABLE": self.tables["traffic"].table_name,
+                    "IDEMPOTENCY_TABLE": self.tables["idempotency"].table_name,
+                    "SECRETS_ARN": self.secret.secret_arn,
+                    "BRAND_ACCOUNTS": config.brand_accounts,
+                    "AUTH_MODE": "iam",
+                    "POWERTOOLS_SERVICE_NAME": "switchboard",
+                    "POWERTOOLS_METRICS_NAMESPACE": "Switchboard",
+                },
+            },
+        )
+        worker = self.chalice.get_resource("RouteMentions")
+        worker.add_property_override("Timeout", WORKER_TIMEOUT_SECONDS)
+        worker.add_property_override(
+            "Events.RouteMentionsSqsEventSource.Properties.FunctionResponseTypes",
+            ["ReportBatchItemFailures"],
+        )
+        self._api_stage_settings(config)
+
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            stage=config.stage,
+            queues=self.queues,
+            functions={
+                "Api": self.chalice.get_function("APIHandler"),
+                "RouteMentions": self.chalice.get_function("RouteMentions"),
+            },
+            max_age_minutes=config.max_age_minutes,
+        )
+        cdk.CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
+        cdk.CfnOutput(self, "PlatformSecretArn", value=self.secret.secret_arn)
+
+    def _table(
+        self,
+        construct_id: str,
+        key: str,
+        sort_key: str | None,
+        ttl: str | None,
+        removal: cdk.RemovalPolicy,
+    ) -> dynamodb.Table:
+        return dynamodb.Table(
+            self,
+            construct_id,
+            partition_key=dynamodb.Attribute(name=key, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=sort_key, type=dynamodb.AttributeType.STRING)
+            if sort_key
+            else None,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            time_to_live_attribute=ttl,
+            removal_policy=removal,
+        )
+
+    def _role(self) -> iam.Role:
+        """One role for the app's functions, with exactly the grants they need."""
+        role = iam.Role(
+            self,
+            "FunctionRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name(
+                    "service-role/AWSLambdaBasicExecutionRole"
+                ),
+                iam.ManagedPolicy.from_aws_managed_policy_name("AWSXRayDaemonWriteAccess"),
+            ],
+        )
+        for logical, pair in self.queues.items():
+            pair.queue.grant_send_messages(role)
+            pair.dlq.grant_send_messages(role)
+            if logical in ("intake", "outbox"):
+                pair.queue.grant_consume_messages(role)
+        for table in self.tables.values():
+            table.grant_read_write_data(role)
+        self.secret.grant_read(role)
+        return role
+
+    def _api_stage_settings(self, config: StageConfig) -> None:
+        """Stage-wide throttling (webhooks are public) and JSON access logs."""
+        access_logs = logs.LogGroup(self, "ApiAccessLogs", retention=logs.RetentionDays.ONE_MONTH)
+        api = self.chalice.get_resource("RestAPI")
+        api.add_property_override(
+            "MethodSettings",
+            [
+                {
+                    "ResourcePath": "/*",
+                    "HttpMethod": "*",
+                    "ThrottlingRateLimit": config.throttle_rate,
+                    "ThrottlingBurstLimit": config.throttle_burst,
+                    "MetricsEnabled": True,
+                }
+            ],
+        )
+        api.add_property_override(
+            "AccessLogSetting",
+            {
+                "DestinationArn": access_logs.log_group_arn,
+                "Format": json.dumps(
+                    {
+                        "requestId": "$context.requestId",
+                        "ip": "$context.identity.sourceIp",
+                        "caller": "$context.identity.userArn",
+                        "method": "$context.httpMethod",
+                        "path": "$context.resourcePath",
+                        "status": "$context.status",
+                        "latencyMs": "$context.responseLatency",
+                        "bytes": "$context.responseLength",
+                    }
+                ),
+            },
+        )
+        # API Gateway writes logs through an account-wide role.
+        logging_role = iam.Role(
+            self,
+            "ApiGatewayLogsRole",
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name(
+                    "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+                )
+            ],
+        )
+        account = apigateway.CfnAccount(
+            self, "ApiGatewayAccount", cloud_watch_role_arn=logging_role.role_arn
+        )
+        api.node.add_dependency(account)

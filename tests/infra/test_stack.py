@@ -1,0 +1,191 @@
+"""CDK assertions on the synthesized stack (synthesized in a subprocess, as `make synth` does).
+
+Marked `infra`: `pytest -m "not infra"` skips them locally; CI runs them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+pytestmark = pytest.mark.infra
+INFRA = Path(__file__).resolve().parents[2] / "infra"
+DEPARTMENTS = ["support", "pr", "marketing", "triage"]
+
+
+@cache
+def synth(departments: str = "") -> dict[str, Any]:
+    """The CloudFormation template of Switchboard-dev."""
+    out = INFRA / "cdk.out" / ("test-" + (departments.replace(",", "-") or "default"))
+    command = [sys.executable, "cdk_app.py"]
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "CDK_OUTDIR": str(out)}
+    env.pop("AWS_ENDPOINT_URL", None)
+    if departments:
+        env["CDK_CONTEXT_JSON"] = json.dumps({"departments": departments})
+    subprocess.run(command, cwd=INFRA, env=env, check=True, capture_output=True)
+    return json.loads((out / "Switchboard-dev.template.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    return Template.from_json(synth())
+
+
+def resources(template: Template, kind: str) -> Mapping[str, Any]:
+    return template.find_resources(kind)
+
+
+def test_every_queue_has_an_encrypted_dlq_with_redrive(template: Template) -> None:
+    queues = resources(template, "AWS::SQS::Queue")
+    names = {q["Properties"]["QueueName"] for q in queues.values()}
+    expected = {"intake", *DEPARTMENTS, "outbox"}
+    assert names == {f"switchboard-dev-{n}" for n in expected} | {
+        f"switchboard-dev-{n}-dlq" for n in expected
+    }
+    for queue in queues.values():
+        props = queue["Properties"]
+        assert props["SqsManagedSseEnabled"] is True
+        assert props["MessageRetentionPeriod"] == 14 * 24 * 3600
+        if not props["QueueName"].endswith("-dlq"):
+            assert props["RedrivePolicy"]["maxReceiveCount"] == 5
+
+
+def test_worker_visibility_is_six_times_its_timeout(template: Template) -> None:
+    worker = resources(template, "AWS::Serverless::Function")["RouteMentions"]["Properties"]
+    intake = next(
+        q
+        for q in resources(template, "AWS::SQS::Queue").values()
+        if q["Properties"]["QueueName"] == "switchboard-dev-intake"
+    )
+    assert intake["Properties"]["VisibilityTimeout"] == 6 * worker["Timeout"] == 360
+
+
+def test_tables_are_on_demand_with_pitr_and_ttl(template: Template) -> None:
+    tables = resources(template, "AWS::DynamoDB::Table")
+    assert len(tables) == 4
+    for table in tables.values():
+        props = table["Properties"]
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    ttl_names = sorted(
+        t["Properties"].get("TimeToLiveSpecification", {}).get("AttributeName", "-")
+        for t in tables.values()
+    )
+    assert ttl_names == ["-", "expiration", "expires_at", "expires_at"]
+
+
+def test_sqs_event_source_reports_partial_batch_failures(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::Serverless::Function",
+        {
+            "Events": {
+                "RouteMentionsSqsEventSource": {
+                    "Type": "SQS",
+                    "Properties": Match.object_like(
+                        {"FunctionResponseTypes": ["ReportBatchItemFailures"], "BatchSize": 10}
+                    ),
+                }
+            }
+        },
+    )
+
+
+def test_functions_use_the_cdk_role_and_no_sqs_or_dynamodb_grant_is_on_star(
+    template: Template,
+) -> None:
+    for function in resources(template, "AWS::Serverless::Function").values():
+        assert "FunctionRole" in json.dumps(function["Properties"]["Role"])
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = (
+                statement["Action"]
+                if isinstance(statement["Action"], list)
+                else [statement["Action"]]
+            )
+            if any(a.startswith(("sqs:", "dynamodb:")) for a in actions):
+                assert statement["Resource"] != "*"
+                assert "*" not in (
+                    statement["Resource"]
+                    if isinstance(statement["Resource"], list)
+                    else [statement["Resource"]]
+                )
+
+
+def test_admin_and_mention_routes_need_iam_and_webhooks_are_public(template: Template) -> None:
+    api = resources(template, "AWS::Serverless::Api")["RestAPI"]["Properties"]
+    for path, methods in api["DefinitionBody"]["paths"].items():
+        for method, spec in methods.items():
+            protected = path.startswith(("/admin", "/mentions"))
+            assert (spec.get("security") == [{"sigv4": []}]) is protected, (path, method)
+
+
+def test_stage_is_throttled_with_access_logs(template: Template) -> None:
+    api = resources(template, "AWS::Serverless::Api")["RestAPI"]["Properties"]
+    [settings] = api["MethodSettings"]
+    assert settings["ThrottlingRateLimit"] > 0 and settings["ThrottlingBurstLimit"] > 0
+    assert "$context.requestId" in api["AccessLogSetting"]["Format"]
+
+
+def test_settings_reach_the_functions_under_the_names_the_app_reads(template: Template) -> None:
+    from chalicelib.settings import Settings
+
+    for function in resources(template, "AWS::Serverless::Function").values():
+        env = function["Properties"]["Environment"]["Variables"]
+        assert {
+            "QUEUE_URLS",
+            "INTAKE_QUEUE_ARN",
+            "DEPARTMENTS",
+            "MENTIONS_TABLE",
+            "RULES_TABLE",
+            "TRAFFIC_TABLE",
+            "SECRETS_ARN",
+            "AUTH_MODE",
+        } <= set(env)
+        assert env["AUTH_MODE"] == "iam" and env["DEPARTMENTS"] == ",".join(DEPARTMENTS)
+        for name in ("MENTIONS_TABLE", "RULES_TABLE", "TRAFFIC_TABLE", "DEPARTMENTS", "AUTH_MODE"):
+            assert name.lower() in Settings.model_fields
+
+
+def test_alarms_on_every_dead_letter_queue_and_worker(template: Template) -> None:
+    alarms = resources(template, "AWS::CloudWatch::Alarm")
+    dlq_alarms = [
+        a
+        for a in alarms.values()
+        if a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    ]
+    age_alarms = [
+        a
+        for a in alarms.values()
+        if a["Properties"]["MetricName"] == "ApproximateAgeOfOldestMessage"
+    ]
+    assert len(dlq_alarms) == len(age_alarms) == len(DEPARTMENTS) + 2
+    metrics = {a["Properties"]["MetricName"] for a in alarms.values()}
+    assert {"Errors", "Throttles", "PoisonRecords"} <= metrics
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"]
+    template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+
+
+def test_adding_a_department_adds_its_queue_dlq_grants_alarms_and_map_entry() -> None:
+    template = synth("support,pr,marketing,triage,legal")
+    names = {
+        q["Properties"]["QueueName"]
+        for q in template["Resources"].values()
+        if q["Type"] == "AWS::SQS::Queue"
+    }
+    assert {"switchboard-dev-legal", "switchboard-dev-legal-dlq"} <= names
+    text = json.dumps(template)
+    assert "DepartmentlegalQueue" in text and '\\"legal\\":' in text.replace(" ", "")
+    policies = json.dumps(
+        [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
+    )
+    assert "DepartmentlegalQueue" in policies and "DepartmentlegalDlq" in policies

@@ -4,6 +4,7 @@ from chalice import Chalice
 
 from chalicelib.blueprints.admin import admin
 from chalicelib.blueprints.mentions import mentions
+from chalicelib.blueprints.replies import replies
 from chalicelib.blueprints.webhooks import webhooks
 from chalicelib.blueprints.workers import workers
 
@@ -11,4 +12,5 @@ app = Chalice(app_name="switchboard")
 app.register_blueprint(webhooks)
 app.register_blueprint(mentions)
 app.register_blueprint(admin)
+app.register_blueprint(replies)
 app.register_blueprint(workers)

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -29,6 +30,13 @@ LOCAL_DEFAULTS = {
     "SLACK_SIGNING_SECRET": "local-slack-secret",
     "WEBHOOK_SECRET": "whsec_bG9jYWwtd2ViaG9vay1zZWNyZXQ=",
     "ADMIN_TOKEN": "local-admin-token",
+    # the fake platforms of `make run` (chalicelib/fakeplatforms.py) accept exactly these
+    "X_CONSUMER_KEY": "local-x-consumer-key",
+    "X_ACCESS_TOKEN": "local-x-access-token",
+    "X_ACCESS_TOKEN_SECRET": "local-x-access-secret",
+    "META_PAGE_ACCESS_TOKEN": "local-meta-page-token",
+    "YOUTUBE_ACCESS_TOKEN": "local-youtube-token",
+    "SLACK_BOT_TOKEN": "xoxb-local-slack-token",
 }
 
 
@@ -263,6 +271,30 @@ def cmd_rules_rollback(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_reply(args: argparse.Namespace, out: TextIO) -> int:
+    """Answer a mention; waits briefly and shows where the reply got to."""
+    client = _client(args)
+    body: dict[str, Any] = {"mention_id": args.mention_id, "text": args.text}
+    if args.private:
+        body["private"] = True
+    if args.idempotency_key:
+        body["idempotency_key"] = args.idempotency_key
+    queued = client.call("POST", "/replies", body)
+    print(f"{queued['reply_id']}: {queued['status']}", file=out)
+    reply = queued
+    for _ in range(int(args.wait * 2)):
+        reply = client.call("GET", f"/replies/{queued['reply_id']}")
+        if reply["status"] not in ("queued", "sending"):
+            break
+        time.sleep(0.5)
+    if reply["status"] == "sent":
+        where = reply.get("platform_reply_url") or reply.get("platform_reply_id")
+        print(f"sent to {reply['platform']}: {where}", file=out)
+    elif reply["status"] != "queued":
+        print(f"{reply['status']}: {reply.get('last_error')}", file=out)
+    return 0 if reply["status"] in ("sent", "queued", "sending") else 1
+
+
 def cmd_rules_schema(args: argparse.Namespace, out: TextIO) -> int:
     """Print the JSON Schema of a ruleset file."""
     from chalicelib.rules import Ruleset
@@ -338,6 +370,14 @@ def build_parser() -> argparse.ArgumentParser:
     command.set_defaults(func=cmd_rules_rollback)
     command = rules_sub.add_parser("schema", help="print the JSON Schema of a ruleset")
     command.set_defaults(func=cmd_rules_schema)
+
+    reply = sub.add_parser("reply", parents=[api], help="answer a mention through Switchboard")
+    reply.add_argument("mention_id")
+    reply.add_argument("text")
+    reply.add_argument("--private", action="store_true", help="private reply to a comment")
+    reply.add_argument("--idempotency-key", help="retrying with the same key sends once")
+    reply.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the send")
+    reply.set_defaults(func=cmd_reply)
 
     demo = sub.add_parser("demo", help="send signed sample deliveries to a running make run")
     demo.add_argument("--url", default="http://127.0.0.1:8000", help="API base URL")

@@ -14,6 +14,8 @@ import os
 import signal
 import threading
 import time
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -22,6 +24,13 @@ from chalicelib.cli import use_local_defaults
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POLL_WAIT_SECONDS = 1
+SLA_CHECK_SECONDS = 60
+FAKE_BASE_URLS = {
+    "X_API_BASE_URL": "/x",
+    "GRAPH_API_BASE_URL": "/graph",
+    "YOUTUBE_API_BASE_URL": "/youtube/v3",
+    "SLACK_API_BASE_URL": "/slack/api",
+}
 
 
 def lambda_sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
@@ -100,6 +109,39 @@ class QueueWorker(threading.Thread):
         return len(messages)
 
 
+def scheduled_event() -> dict[str, Any]:
+    """The event EventBridge passes to a scheduled Lambda."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        "resources": [],
+        "detail": {},
+    }
+
+
+class Scheduled(threading.Thread):
+    """Runs a scheduled Lambda handler every `seconds`, as EventBridge would."""
+
+    def __init__(self, handler: Any, seconds: int) -> None:
+        super().__init__(daemon=True, name="schedule")
+        self._handler = handler
+        self._seconds = seconds
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        """Call the handler until stopped."""
+        while not self.stopping.wait(self._seconds):
+            try:
+                self._handler(scheduled_event(), None)
+            except Exception as exc:
+                print(f"[{self.name}] {exc!r}", flush=True)
+
+
 def main() -> None:
     """Run the local stack until Ctrl-C."""
     use_local_defaults()
@@ -116,9 +158,13 @@ def main() -> None:
     from chalice.local import create_local_server
 
     from chalicelib import aws, wiring
+    from chalicelib.fakeplatforms import FakePlatforms
     from chalicelib.settings import get_settings
     from chalicelib.stores.provision import create_queues, create_tables, seed_default_rules
 
+    fakes = FakePlatforms(port=int(os.environ.get("FAKE_PLATFORMS_PORT", "4580"))).start()
+    for variable, path in FAKE_BASE_URLS.items():
+        os.environ.setdefault(variable, fakes.url + path)
     settings = get_settings()
     urls = create_queues(aws.sqs(), settings)
     create_tables(aws.dynamodb(), settings)
@@ -153,8 +199,11 @@ def main() -> None:
         " (each with a -dlq)\n"
         f"  tables                {settings.mentions_table}, {settings.rules_table}"
         f" (ruleset v{version} live)\n"
-        f"  workers               route_mentions <- {settings.queue_name('intake')}\n"
+        f"  workers               route_mentions <- {settings.queue_name('intake')},"
+        f" send_replies <- {settings.queue_name('outbox')}, check_sla every {SLA_CHECK_SECONDS} s\n"
+        f"  fake platform APIs    {fakes.url}  (X, Graph, YouTube, Slack; replies land here)\n"
         "Try: .venv/bin/switchboard demo && .venv/bin/switchboard inbox support\n"
+        "     .venv/bin/switchboard reply x:1992000000000000001 'Sorry! DM us your order number'\n"
         "Ctrl-C stops everything.",
         flush=True,
     )
@@ -169,6 +218,7 @@ def main() -> None:
         for worker in workers:
             worker.stopping.set()
         server.shutdown()
+        fakes.stop()
         moto.stop()
 
 

@@ -76,3 +76,18 @@ class IntakeUnavailable(SwitchboardError):
 
 class PoisonRecord(Exception):
     """A queued record that can never succeed; it goes to the dead-letter queue with the reason."""
+
+
+class RetryLater(Exception):
+    """A queued record to retry no sooner than `delay` seconds from now."""
+
+    def __init__(self, reason: str, delay: int) -> None:
+        super().__init__(reason)
+        self.delay = delay
+
+
+class Conflict(SwitchboardError):
+    """The request conflicts with the current state (a stale version, a second private reply)."""
+
+    status = 409
+    code = "conflict"

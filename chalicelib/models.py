@@ -128,3 +128,41 @@ class MentionRecord(BaseModel):
     status: MentionStatus
     routed_at: datetime
     message: RoutedMention
+    first_response_at: datetime | None = None
+    response_seconds: float | None = None
+    escalated_at: datetime | None = None
+
+
+ReplyStatus = Literal["queued", "sending", "sent", "failed", "uncertain"]
+
+
+class ReplyRequest(BaseModel):
+    """Body of POST /replies."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mention_id: str
+    text: str
+    department: str | None = None
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    private: bool = Field(default=False, description="answer a public comment by private message")
+
+
+class Reply(BaseModel):
+    """A reply on its way to, or at, the platform (GET /replies/{id})."""
+
+    reply_id: str
+    mention_id: str
+    platform: str
+    text: str
+    department: str | None = None
+    author: str = "admin"
+    private: bool = False
+    status: ReplyStatus = "queued"
+    attempts: int = 0
+    last_error: str | None = None
+    platform_reply_id: str | None = None
+    platform_reply_url: str | None = None
+    created_at: datetime
+    sent_at: datetime | None = None
+    messaging_tag: str | None = None

@@ -32,7 +32,21 @@ class Settings(BaseModel):
     rules_table: str = "switchboard-rules"
     traffic_table: str = "switchboard-traffic"
 
+    replies_table: str = "switchboard-replies"
+
     x_consumer_secret: str = ""
+    x_consumer_key: str = ""
+    x_access_token: str = ""
+    x_access_token_secret: str = ""
+    meta_page_access_token: str = ""
+    youtube_access_token: str = ""
+    slack_bot_token: str = ""
+    x_api_base_url: str = "https://api.x.com"
+    graph_api_base_url: str = "https://graph.facebook.com"
+    graph_api_version: str = "v21.0"
+    youtube_api_base_url: str = "https://www.googleapis.com/youtube/v3"
+    slack_api_base_url: str = "https://slack.com/api"
+    platform_timeout_seconds: float = 10.0
     meta_app_secret: str = ""
     meta_verify_token: str = ""
     slack_signing_secret: str = ""
@@ -63,7 +77,12 @@ class Settings(BaseModel):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("queue_urls", "sla_minutes", mode="before")
+    # Where an overdue mention is copied, by department (default: its own department), with the
+    # priority raised one level.
+    escalations: dict[str, str] = Field(default_factory=dict)
+    reply_lease_seconds: int = 300
+
+    @field_validator("queue_urls", "sla_minutes", "escalations", mode="before")
     @classmethod
     def _parse_json(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -8,6 +8,7 @@ from chalicelib import aws
 from chalicelib.settings import get_settings
 from chalicelib.stores.mentions import DynamoMentionStore, MentionStore
 from chalicelib.stores.queues import Queues, SqsQueues
+from chalicelib.stores.replies import DynamoReplyStore, ReplyStore
 from chalicelib.stores.rules import DynamoRulesStore, RulesStore
 from chalicelib.stores.traffic import DynamoTrafficStore, TrafficStore
 
@@ -36,9 +37,15 @@ def traffic() -> TrafficStore:
     return DynamoTrafficStore(aws.dynamodb(), get_settings().traffic_table)
 
 
+@lru_cache(maxsize=1)
+def replies() -> ReplyStore:
+    """The replies table."""
+    return DynamoReplyStore(aws.dynamodb(), get_settings().replies_table)
+
+
 def reset() -> None:
     """Forget settings, clients and stores (after the environment changed)."""
     get_settings.cache_clear()
     aws.reset()
-    for factory in (queues, mentions, rules, traffic):
+    for factory in (queues, mentions, rules, traffic, replies):
         factory.cache_clear()

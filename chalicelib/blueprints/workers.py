@@ -6,21 +6,26 @@ import os
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from chalice import Blueprint
-from chalice.app import SQSEvent
+from chalice import Blueprint, Rate
+from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib import wiring
 from chalicelib.observability import metrics
 from chalicelib.settings import get_settings
 
 if TYPE_CHECKING:
+    from chalicelib.services.replies import ReplyService
     from chalicelib.services.routing import RoutingService
 
 workers = Blueprint(__name__)
 
-# Deployed, CDK passes the queue ARN; locally the queue is found by name.
-_INTAKE_ARN = os.environ.get("INTAKE_QUEUE_ARN") or None
-_INTAKE_NAME = None if _INTAKE_ARN else os.environ.get("QUEUE_PREFIX", "switchboard-") + "intake"
+
+def _source(logical: str) -> dict[str, Any]:
+    """Deployed, CDK passes the queue ARN; locally the queue is found by name."""
+    arn = os.environ.get(f"{logical.upper()}_QUEUE_ARN")
+    if arn:
+        return {"queue": None, "queue_arn": arn}
+    return {"queue": os.environ.get("QUEUE_PREFIX", "switchboard-") + logical, "queue_arn": None}
 
 
 @lru_cache(maxsize=1)
@@ -38,8 +43,12 @@ def routing_service() -> RoutingService:
     )
 
 
+_INTAKE = _source("intake")
+_OUTBOX = _source("outbox")
+
+
 @workers.on_sqs_message(
-    queue=_INTAKE_NAME, queue_arn=_INTAKE_ARN, batch_size=10, name="route_mentions"
+    queue=_INTAKE["queue"], queue_arn=_INTAKE["queue_arn"], batch_size=10, name="route_mentions"
 )
 def route_mentions(event: SQSEvent) -> dict[str, Any]:
     """Route a batch of intake deliveries; failed records are reported for retry."""
@@ -48,8 +57,44 @@ def route_mentions(event: SQSEvent) -> dict[str, Any]:
     service = routing_service()
     try:
         return process_batch(
-            event.to_dict(), service.route_delivery, service.queues, "intake-dlq", event.context
+            event.to_dict(), service.route_delivery, service.queues, "intake", event.context
         )
     finally:
         if metrics.metric_set:
             metrics.flush_metrics()
+
+
+@lru_cache(maxsize=1)
+def reply_service() -> ReplyService:
+    """The reply service with the real stores (one per container)."""
+    from chalicelib.services.replies import ReplyService
+
+    return ReplyService(wiring.replies(), wiring.mentions(), wiring.queues(), get_settings())
+
+
+@workers.on_sqs_message(
+    queue=_OUTBOX["queue"], queue_arn=_OUTBOX["queue_arn"], batch_size=5, name="send_replies"
+)
+def send_replies(event: SQSEvent) -> dict[str, Any]:
+    """Post queued replies to the platforms, at most once each."""
+    from chalicelib.services.batches import process_batch
+
+    service = reply_service()
+    try:
+        return process_batch(event.to_dict(), service.send, service.queues, "outbox", event.context)
+    finally:
+        if metrics.metric_set:
+            metrics.flush_metrics()
+
+
+@workers.schedule(Rate(1, unit=Rate.MINUTES), name="check_sla")
+def check_sla(event: CloudWatchEvent) -> dict[str, Any]:
+    """Escalate mentions past their first-response deadline."""
+    from chalicelib.services.sla import SlaCheck
+
+    try:
+        escalated = SlaCheck(wiring.mentions(), wiring.queues(), get_settings()).run()
+    finally:
+        if metrics.metric_set:
+            metrics.flush_metrics()
+    return {"escalated": escalated}

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from chalicelib.errors import BadSignature, Forbidden, MalformedRequest, PoisonRecord
-from chalicelib.models import Author, Mention, MentionKind, RawDelivery
+from chalicelib.models import Author, Mention, MentionKind, RawDelivery, Reply
 from chalicelib.platforms.base import (
     HandshakeReply,
     echo_challenge,
@@ -18,6 +18,7 @@ from chalicelib.platforms.base import (
     require_object,
     require_secret,
 )
+from chalicelib.platforms.outbound import PostedReply, call
 from chalicelib.platforms.signatures import hex_signature, lower_headers, require_match
 from chalicelib.settings import Settings
 
@@ -164,3 +165,29 @@ def _message(
 
 def _kind(kind: str) -> MentionKind:
     return "comment" if kind == "comment" else "post"
+
+
+def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedReply:
+    """Graph API: public comment replies on Facebook (`/{id}/comments`) and Instagram
+    (`/{id}/replies`), private replies to comments, and Messenger / Instagram messages
+    (`/{account}/messages`, with the HUMAN_AGENT tag after the 24-hour window)."""
+    base = f"{settings.graph_api_base_url.rstrip('/')}/{settings.graph_api_version}"
+    token = {"access_token": settings.meta_page_access_token}
+    native = mention.id.split(":", 1)[1]
+    timeout = settings.platform_timeout_seconds
+    account = mention.brand_account or "me"
+    if mention.kind == "dm" or reply.private:
+        recipient = {"id": mention.author.id} if mention.kind == "dm" else {"comment_id": native}
+        body: dict[str, Any] = {"recipient": recipient, "message": {"text": reply.text}}
+        if mention.kind == "dm":
+            body["messaging_type"] = "MESSAGE_TAG" if reply.messaging_tag else "RESPONSE"
+            if reply.messaging_tag:
+                body["tag"] = reply.messaging_tag
+        answer = call("POST", f"{base}/{account}/messages", timeout, params=token, json=body)
+        return PostedReply(str(answer.get("message_id") or answer.get("id")))
+    edge = "replies" if mention.platform == "instagram" else "comments"
+    answer = call(
+        "POST", f"{base}/{native}/{edge}", timeout, params=token, data={"message": reply.text}
+    )
+    url = f"https://www.facebook.com/{answer['id']}" if mention.platform == "facebook" else None
+    return PostedReply(str(answer["id"]), url)

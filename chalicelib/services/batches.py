@@ -2,7 +2,8 @@
 
 A record whose handler raises PoisonRecord can never succeed: it is sent to the queue's
 dead-letter queue with the reason and counts as handled. Any other exception reports the record
-as a batch item failure, so SQS retries it (and its redrive policy dead-letters it in the end).
+as a batch item failure, so SQS retries it (and its redrive policy dead-letters it in the end);
+RetryLater also sets when.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from chalicelib.errors import PoisonRecord
+from chalicelib.errors import PoisonRecord, RetryLater
 from chalicelib.observability import logger, metrics
 from chalicelib.stores.queues import OutgoingMessage, Queues
 
@@ -28,14 +29,21 @@ def process_batch(
     event: dict[str, Any],
     handle: Callable[[str], object],
     queues: Queues,
-    dead_letter_queue: str,
+    queue: str,
     context: Any = None,
 ) -> dict[str, Any]:
-    """Run `handle(body)` for every record; returns the `batchItemFailures` response."""
+    """Run `handle(body)` for every record of `queue`; returns the `batchItemFailures` response.
+
+    A RetryLater pushes the record's next delivery back by its delay (rate limits, backoff).
+    """
+    dead_letter_queue = f"{queue}-dlq"
 
     def record_handler(record: SQSRecord) -> None:
         try:
             handle(record.body)
+        except RetryLater as exc:
+            queues.delay_retry(queue, record.receipt_handle, exc.delay)
+            raise
         except PoisonRecord as exc:
             reason = str(exc)[:MAX_REASON_CHARS]
             logger.error("dead-lettered a poison record", extra={"reason": reason})

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.classify import compute_signals, enrich
-from chalicelib.errors import MalformedRequest, NotFound, SwitchboardError
+from chalicelib.errors import Conflict, MalformedRequest, NotFound, SwitchboardError
 from chalicelib.models import Mention
 from chalicelib.rules import DEFAULT_RULES_PATH, Ruleset, load_rules_file, validate_ruleset
 from chalicelib.rules.engine import Decision
@@ -23,13 +23,6 @@ from chalicelib.stores.rules import RulesetVersion, RulesStore, VersionConflict
 from chalicelib.stores.traffic import Observed, TrafficStore
 
 MAX_DRY_RUN_MENTIONS = 5000
-
-
-class Conflict(SwitchboardError):
-    """The change was based on a version that is no longer live."""
-
-    status = 409
-    code = "conflict"
 
 
 class InvalidRuleset(SwitchboardError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.models import MentionRecord
@@ -41,6 +41,26 @@ class MentionStore(Protocol):
     def get(self, mention_id: str) -> MentionRecord | None:
         """The completed record of a mention, if any."""
         ...
+
+    def record_response(self, mention_id: str, at: datetime) -> bool:
+        """Set the first response time (only the first counts); True if this was the first."""
+        ...
+
+    def overdue(self, now: datetime, limit: int = 100) -> list[MentionRecord]:
+        """Routed mentions past their SLA deadline with no response and no escalation yet."""
+        ...
+
+    def mark_escalated(self, mention_id: str, at: datetime) -> None:
+        """Record that an overdue mention was escalated (it leaves the overdue list)."""
+        ...
+
+
+OPEN_INDEX = "open-by-due"
+
+
+def due_key(moment: datetime) -> str:
+    """A deadline as a fixed-format UTC string, so that deadlines sort as text."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class DynamoMentionStore:
@@ -97,7 +117,9 @@ class DynamoMentionStore:
             "expires_at": {"N": str(int(expires_at.timestamp()))},
         }
         if routing.sla_due_at is not None:
-            item["sla_due_at"] = {"S": routing.sla_due_at.isoformat()}
+            item["sla_due_at"] = {"S": due_key(routing.sla_due_at)}
+            if record.status == "routed":
+                item["open"] = {"S": "1"}  # in the sparse index of mentions awaiting an answer
         self._client.put_item(TableName=self._table, Item=item)
 
     def get(self, mention_id: str) -> MentionRecord | None:
@@ -105,9 +127,65 @@ class DynamoMentionStore:
         item = self._client.get_item(
             TableName=self._table, Key={"id": {"S": mention_id}}, ConsistentRead=True
         ).get("Item")
-        if not item or "record" not in item:
-            return None
-        return MentionRecord.model_validate_json(item["record"]["S"])
+        return _record(item) if item and "record" in item else None
+
+    def record_response(self, mention_id: str, at: datetime) -> bool:
+        """Conditional update: only a routed mention's first response is kept."""
+        record = self.get(mention_id)
+        if record is None:
+            return False
+        seconds = (at - _clock_start(record)).total_seconds()
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"id": {"S": mention_id}},
+                UpdateExpression="SET first_response_at = :at, response_seconds = :s REMOVE #open",
+                ConditionExpression="attribute_exists(#record) AND "
+                "attribute_not_exists(first_response_at)",
+                ExpressionAttributeNames={"#open": "open", "#record": "record"},
+                ExpressionAttributeValues={":at": {"S": at.isoformat()}, ":s": {"N": str(seconds)}},
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def overdue(self, now: datetime, limit: int = 100) -> list[MentionRecord]:
+        """Query the sparse index of open mentions by deadline."""
+        items = self._client.query(
+            TableName=self._table,
+            IndexName=OPEN_INDEX,
+            KeyConditionExpression="#open = :one AND sla_due_at < :now",
+            ExpressionAttributeNames={"#open": "open"},
+            ExpressionAttributeValues={":one": {"S": "1"}, ":now": {"S": due_key(now)}},
+            Limit=limit,
+        )["Items"]
+        return [_record(item) for item in items]
+
+    def mark_escalated(self, mention_id: str, at: datetime) -> None:
+        """Set escalated_at and leave the index."""
+        self._client.update_item(
+            TableName=self._table,
+            Key={"id": {"S": mention_id}},
+            UpdateExpression="SET escalated_at = :at REMOVE #open",
+            ExpressionAttributeNames={"#open": "open"},
+            ExpressionAttributeValues={":at": {"S": at.isoformat()}},
+        )
+
+
+def _record(item: dict[str, Any]) -> MentionRecord:
+    record = MentionRecord.model_validate_json(item["record"]["S"])
+    updates: dict[str, Any] = {}
+    if "first_response_at" in item:
+        updates["first_response_at"] = datetime.fromisoformat(item["first_response_at"]["S"])
+        updates["response_seconds"] = float(item["response_seconds"]["N"])
+    if "escalated_at" in item:
+        updates["escalated_at"] = datetime.fromisoformat(item["escalated_at"]["S"])
+    return record.model_copy(update=updates) if updates else record
+
+
+def _clock_start(record: MentionRecord) -> datetime:
+    """The SLA clock starts when the customer posted (else when Switchboard routed it)."""
+    return record.message.mention.created_at or record.routed_at
 
 
 class MemoryMentionStore:
@@ -138,3 +216,31 @@ class MemoryMentionStore:
     def get(self, mention_id: str) -> MentionRecord | None:
         """The record, if completed."""
         return self.records.get(mention_id)
+
+    def record_response(self, mention_id: str, at: datetime) -> bool:
+        """First response only."""
+        record = self.records.get(mention_id)
+        if record is None or record.first_response_at is not None:
+            return False
+        seconds = (at - _clock_start(record)).total_seconds()
+        self.records[mention_id] = record.model_copy(
+            update={"first_response_at": at, "response_seconds": seconds}
+        )
+        return True
+
+    def overdue(self, now: datetime, limit: int = 100) -> list[MentionRecord]:
+        """Routed, unanswered, not escalated, past the deadline."""
+        return [
+            r
+            for r in self.records.values()
+            if r.status == "routed"
+            and r.first_response_at is None
+            and r.escalated_at is None
+            and r.message.routing.sla_due_at is not None
+            and due_key(r.message.routing.sla_due_at) < due_key(now)
+        ][:limit]
+
+    def mark_escalated(self, mention_id: str, at: datetime) -> None:
+        """Set escalated_at."""
+        record = self.records[mention_id]
+        self.records[mention_id] = record.model_copy(update={"escalated_at": at})

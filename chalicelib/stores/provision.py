@@ -11,6 +11,7 @@ from typing import Any
 
 from chalicelib.rules import DEFAULT_RULES_PATH, load_rules_file
 from chalicelib.settings import Settings
+from chalicelib.stores.mentions import OPEN_INDEX
 from chalicelib.stores.rules import RulesStore
 
 MAX_RECEIVE_COUNT = 5
@@ -42,23 +43,38 @@ def create_queues(sqs: Any, settings: Settings) -> dict[str, str]:
 
 
 def create_tables(dynamodb: Any, settings: Settings) -> None:
-    """Mentions, rules and traffic tables, on demand, with TTL where records expire."""
+    """Mentions (with the sparse index of open mentions by deadline), rules, traffic and replies
+    tables, on demand, with TTL where records expire."""
     existing = set(dynamodb.list_tables()["TableNames"])
     tables = {
         settings.mentions_table: (("id", "HASH"),),
         settings.rules_table: (("pk", "HASH"), ("sk", "RANGE")),
         settings.traffic_table: (("day", "HASH"), ("sk", "RANGE")),
+        settings.replies_table: (("reply_id", "HASH"),),
     }
     for table, keys in tables.items():
         if table in existing:
             continue
+        extra: dict[str, Any] = {}
+        attributes = [name for name, _ in keys]
+        if table == settings.mentions_table:
+            attributes += ["open", "sla_due_at"]
+            extra["GlobalSecondaryIndexes"] = [
+                {
+                    "IndexName": OPEN_INDEX,
+                    "KeySchema": [
+                        {"AttributeName": "open", "KeyType": "HASH"},
+                        {"AttributeName": "sla_due_at", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ]
         dynamodb.create_table(
             TableName=table,
             KeySchema=[{"AttributeName": name, "KeyType": kind} for name, kind in keys],
-            AttributeDefinitions=[
-                {"AttributeName": name, "AttributeType": "S"} for name, _ in keys
-            ],
+            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in attributes],
             BillingMode="PAY_PER_REQUEST",
+            **extra,
         )
         dynamodb.get_waiter("table_exists").wait(TableName=table)
     for table in (settings.mentions_table, settings.traffic_table):

@@ -38,6 +38,10 @@ class Queues(Protocol):
         """Send messages in as few calls as allowed; raise QueueSendError if any fails."""
         ...
 
+    def delay_retry(self, queue: str, receipt_handle: str, seconds: int) -> None:
+        """Make a received message visible again only after `seconds` (backoff)."""
+        ...
+
 
 def _attributes(message: OutgoingMessage) -> dict[str, dict[str, str]]:
     return {
@@ -96,12 +100,22 @@ class SqsQueues:
                 reasons = ", ".join(f"{f.get('Code')}: {f.get('Message')}" for f in failed)
                 raise QueueSendError(f"{len(failed)} message(s) not sent to {queue}: {reasons}")
 
+    def delay_retry(self, queue: str, receipt_handle: str, seconds: int) -> None:
+        """ChangeMessageVisibility (at most SQS's 12 hours)."""
+        with _as_send_error(queue):
+            self._client.change_message_visibility(
+                QueueUrl=self.url(queue),
+                ReceiptHandle=receipt_handle,
+                VisibilityTimeout=min(seconds, 43_200),
+            )
+
 
 class MemoryQueues:
     """In-memory twin of SqsQueues: messages kept in lists by queue name."""
 
     def __init__(self, names: list[str] | None = None) -> None:
         self.messages: dict[str, list[OutgoingMessage]] = {name: [] for name in names or []}
+        self.delays: dict[str, int] = {}
         self._ids = itertools.count(1)
 
     def _queue(self, queue: str) -> list[OutgoingMessage]:
@@ -117,3 +131,8 @@ class MemoryQueues:
     def send_batch(self, queue: str, messages: list[OutgoingMessage]) -> None:
         """Append all messages."""
         self._queue(queue).extend(messages)
+
+    def delay_retry(self, queue: str, receipt_handle: str, seconds: int) -> None:
+        """Remember the requested delay."""
+        self._queue(queue)
+        self.delays[receipt_handle] = seconds

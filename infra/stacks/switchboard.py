@@ -17,6 +17,7 @@ from chalice.cdk import Chalice
 from constructs import Construct, Node
 
 from chalicelib.settings import DEFAULT_DEPARTMENTS
+from chalicelib.stores.mentions import OPEN_INDEX
 from stacks.monitoring import Monitoring
 from stacks.queues import QueueWithDlq
 
@@ -25,6 +26,7 @@ API_TIMEOUT_SECONDS = 10
 WORKER_TIMEOUT_SECONDS = 60
 # AWS: an SQS event source's queue visibility should be at least six times the function timeout.
 WORKER_VISIBILITY = cdk.Duration.seconds(6 * WORKER_TIMEOUT_SECONDS)
+SQS_WORKERS = ("RouteMentions", "SendReplies")
 PLATFORM_SECRET_KEYS = (
     "X_CONSUMER_SECRET",
     "X_CONSUMER_KEY",
@@ -99,8 +101,14 @@ class SwitchboardStack(cdk.Stack):
             "mentions": self._table("Mentions", "id", None, "expires_at", removal),
             "rules": self._table("Rules", "pk", "sk", None, removal),
             "traffic": self._table("Traffic", "day", "sk", "expires_at", removal),
-            "idempotency": self._table("Idempotency", "id", None, "expiration", removal),
+            "replies": self._table("Replies", "reply_id", None, None, removal),
         }
+        # Mentions awaiting a first response, by deadline (a sparse index: only open ones).
+        self.tables["mentions"].add_global_secondary_index(
+            index_name=OPEN_INDEX,
+            partition_key=dynamodb.Attribute(name="open", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="sla_due_at", type=dynamodb.AttributeType.STRING),
+        )
         self.secret = secretsmanager.Secret(
             self,
             "PlatformSecrets",
@@ -132,11 +140,12 @@ class SwitchboardStack(cdk.Stack):
                 "environment_variables": {
                     "QUEUE_URLS": self.to_json_string(queue_urls),
                     "INTAKE_QUEUE_ARN": self.queues["intake"].queue.queue_arn,
+                    "OUTBOX_QUEUE_ARN": self.queues["outbox"].queue.queue_arn,
                     "DEPARTMENTS": ",".join(config.departments),
                     "MENTIONS_TABLE": self.tables["mentions"].table_name,
                     "RULES_TABLE": self.tables["rules"].table_name,
                     "TRAFFIC_TABLE": self.tables["traffic"].table_name,
-                    "IDEMPOTENCY_TABLE": self.tables["idempotency"].table_name,
+                    "REPLIES_TABLE": self.tables["replies"].table_name,
                     "SECRETS_ARN": self.secret.secret_arn,
                     "BRAND_ACCOUNTS": config.brand_accounts,
                     "AUTH_MODE": "iam",
@@ -145,11 +154,15 @@ class SwitchboardStack(cdk.Stack):
                 },
             },
         )
-        worker = self.chalice.get_resource("RouteMentions")
-        worker.add_property_override("Timeout", WORKER_TIMEOUT_SECONDS)
-        worker.add_property_override(
-            "Events.RouteMentionsSqsEventSource.Properties.FunctionResponseTypes",
-            ["ReportBatchItemFailures"],
+        for worker in SQS_WORKERS:
+            resource = self.chalice.get_resource(worker)
+            resource.add_property_override("Timeout", WORKER_TIMEOUT_SECONDS)
+            resource.add_property_override(
+                f"Events.{worker}SqsEventSource.Properties.FunctionResponseTypes",
+                ["ReportBatchItemFailures"],
+            )
+        self.chalice.get_resource("CheckSla").add_property_override(
+            "Timeout", WORKER_TIMEOUT_SECONDS
         )
         self._api_stage_settings(config)
 
@@ -159,8 +172,8 @@ class SwitchboardStack(cdk.Stack):
             stage=config.stage,
             queues=self.queues,
             functions={
-                "Api": self.chalice.get_function("APIHandler"),
-                "RouteMentions": self.chalice.get_function("RouteMentions"),
+                name: self.chalice.get_function(name)
+                for name in ("APIHandler", *SQS_WORKERS, "CheckSla")
             },
             max_age_minutes=config.max_age_minutes,
         )

@@ -80,23 +80,30 @@ def test_tables_are_on_demand_with_pitr_and_ttl(template: Template) -> None:
         t["Properties"].get("TimeToLiveSpecification", {}).get("AttributeName", "-")
         for t in tables.values()
     )
-    assert ttl_names == ["-", "expiration", "expires_at", "expires_at"]
-
-
-def test_sqs_event_source_reports_partial_batch_failures(template: Template) -> None:
-    template.has_resource_properties(
-        "AWS::Serverless::Function",
-        {
-            "Events": {
-                "RouteMentionsSqsEventSource": {
-                    "Type": "SQS",
-                    "Properties": Match.object_like(
-                        {"FunctionResponseTypes": ["ReportBatchItemFailures"], "BatchSize": 10}
-                    ),
-                }
-            }
-        },
+    assert ttl_names == ["-", "-", "expires_at", "expires_at"]
+    mentions = next(
+        t for t in tables.values() if t["Properties"]["KeySchema"][0]["AttributeName"] == "id"
     )
+    [index] = mentions["Properties"]["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "open-by-due"
+    assert [k["AttributeName"] for k in index["KeySchema"]] == ["open", "sla_due_at"]
+
+
+@pytest.mark.parametrize("worker", ["RouteMentions", "SendReplies"])
+def test_sqs_event_sources_report_partial_batch_failures(template: Template, worker: str) -> None:
+    events = {
+        f"{worker}SqsEventSource": {
+            "Type": "SQS",
+            "Properties": Match.object_like({"FunctionResponseTypes": ["ReportBatchItemFailures"]}),
+        }
+    }
+    template.has_resource_properties("AWS::Serverless::Function", {"Events": events})
+
+
+def test_sla_check_runs_every_minute(template: Template) -> None:
+    sla = resources(template, "AWS::Serverless::Function")["CheckSla"]["Properties"]
+    [event] = sla["Events"].values()
+    assert event["Type"] == "Schedule" and event["Properties"]["Schedule"] == "rate(1 minute)"
 
 
 def test_functions_use_the_cdk_role_and_no_sqs_or_dynamodb_grant_is_on_star(
@@ -120,11 +127,13 @@ def test_functions_use_the_cdk_role_and_no_sqs_or_dynamodb_grant_is_on_star(
                 )
 
 
-def test_admin_and_mention_routes_need_iam_and_webhooks_are_public(template: Template) -> None:
+def test_admin_mention_and_reply_routes_need_iam_and_webhooks_are_public(
+    template: Template,
+) -> None:
     api = resources(template, "AWS::Serverless::Api")["RestAPI"]["Properties"]
     for path, methods in api["DefinitionBody"]["paths"].items():
         for method, spec in methods.items():
-            protected = path.startswith(("/admin", "/mentions"))
+            protected = path.startswith(("/admin", "/mentions", "/replies"))
             assert (spec.get("security") == [{"sigv4": []}]) is protected, (path, method)
 
 
@@ -143,15 +152,24 @@ def test_settings_reach_the_functions_under_the_names_the_app_reads(template: Te
         assert {
             "QUEUE_URLS",
             "INTAKE_QUEUE_ARN",
+            "OUTBOX_QUEUE_ARN",
             "DEPARTMENTS",
             "MENTIONS_TABLE",
             "RULES_TABLE",
             "TRAFFIC_TABLE",
+            "REPLIES_TABLE",
             "SECRETS_ARN",
             "AUTH_MODE",
         } <= set(env)
         assert env["AUTH_MODE"] == "iam" and env["DEPARTMENTS"] == ",".join(DEPARTMENTS)
-        for name in ("MENTIONS_TABLE", "RULES_TABLE", "TRAFFIC_TABLE", "DEPARTMENTS", "AUTH_MODE"):
+        for name in (
+            "MENTIONS_TABLE",
+            "RULES_TABLE",
+            "TRAFFIC_TABLE",
+            "REPLIES_TABLE",
+            "DEPARTMENTS",
+            "AUTH_MODE",
+        ):
             assert name.lower() in Settings.model_fields
 
 
@@ -170,6 +188,8 @@ def test_alarms_on_every_dead_letter_queue_and_worker(template: Template) -> Non
     assert len(dlq_alarms) == len(age_alarms) == len(DEPARTMENTS) + 2
     metrics = {a["Properties"]["MetricName"] for a in alarms.values()}
     assert {"Errors", "Throttles", "PoisonRecords"} <= metrics
+    errors = [a for a in alarms.values() if a["Properties"]["MetricName"] == "Errors"]
+    assert len(errors) == 4  # API, route_mentions, send_replies, check_sla
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"]
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)

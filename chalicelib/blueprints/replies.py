@@ -1,0 +1,53 @@
+"""Replies API: departments answer a mention; Switchboard posts it to the platform."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+from pydantic import ValidationError
+
+from chalicelib import wiring
+from chalicelib.blueprints.http import (
+    PROTECTED,
+    json_body,
+    json_errors,
+    json_response,
+    require_caller,
+)
+from chalicelib.errors import MalformedRequest, NotFound
+from chalicelib.models import ReplyRequest
+from chalicelib.services.replies import ReplyService
+from chalicelib.settings import get_settings
+
+replies = Blueprint(__name__)
+
+
+def _service() -> ReplyService:
+    return ReplyService(wiring.replies(), wiring.mentions(), wiring.queues(), get_settings())
+
+
+@replies.route("/replies", methods=["POST"], authorizer=PROTECTED)
+@json_errors
+def post_reply() -> Response:
+    """Queue a reply: 202 {reply_id, status}."""
+    request = replies.current_request
+    author = require_caller(request)
+    try:
+        body = ReplyRequest.model_validate(json_body(request))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+        )
+        raise MalformedRequest(problems) from None
+    reply = _service().submit(body, author)
+    return json_response({"reply_id": reply.reply_id, "status": reply.status}, 202)
+
+
+@replies.route("/replies/{reply_id}", methods=["GET"], authorizer=PROTECTED)
+@json_errors
+def get_reply(reply_id: str) -> Response:
+    """Status, attempts, last error, and the platform's id and link once sent."""
+    require_caller(replies.current_request)
+    reply = wiring.replies().get(reply_id)
+    if reply is None:
+        raise NotFound(f"no reply {reply_id!r}")
+    return json_response(reply.model_dump(mode="json"))

@@ -1,0 +1,272 @@
+"""Fake platform APIs for tests and `make run`: one local HTTP server that checks each request the
+way the platform documents it (path, auth header, body fields) and answers like the platform.
+
+Base URLs (point X_API_BASE_URL etc. at them): `{url}/x`, `{url}/graph`, `{url}/youtube/v3`,
+`{url}/slack/api`. Every request is recorded in `requests`; `fail_next` injects errors.
+Platform API hosts cannot be reached from here, so this is where request shapes are proven.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from oauthlib.oauth1.rfc5849 import signature as oauth_signature
+from oauthlib.oauth1.rfc5849 import utils as oauth_utils
+
+
+@dataclass
+class Credentials:
+    """What the fake expects callers to present."""
+
+    x_consumer_key: str = "local-x-consumer-key"
+    x_consumer_secret: str = "local-x-secret"
+    x_access_token: str = "local-x-access-token"
+    x_access_token_secret: str = "local-x-access-secret"
+    meta_page_access_token: str = "local-meta-page-token"
+    youtube_access_token: str = "local-youtube-token"
+    slack_bot_token: str = "xoxb-local-slack-token"
+
+
+@dataclass
+class Recorded:
+    """One request the fake received, and whether it accepted it."""
+
+    platform: str
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+    status: int
+
+
+@dataclass
+class Failure:
+    """An injected answer."""
+
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Rejection(Exception):
+    """The request is not what the platform accepts."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        super().__init__(str(body))
+        self.status = status
+        self.body = body
+
+
+class FakePlatforms:
+    """The fake server; start() it, read `url`, stop() it."""
+
+    def __init__(self, credentials: Credentials | None = None, port: int = 0) -> None:
+        self.credentials = credentials or Credentials()
+        self.requests: list[Recorded] = []
+        self._failures: list[Failure] = []
+        self._ids = itertools.count(1_000_000)
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                fake._handle(self)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> FakePlatforms:
+        """Serve in a background thread."""
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self._server.shutdown()
+
+    def fail_next(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        """Answer the next accepted request with this error instead."""
+        self._failures.append(Failure(status, body, headers or {}))
+
+    def accepted(self, platform: str | None = None) -> list[Recorded]:
+        """The requests answered with success."""
+        return [r for r in self.requests if r.status < 300 and platform in (None, r.platform)]
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(handler.path)
+        raw = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        platform, _, rest = parts.path.lstrip("/").partition("/")
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        extra: dict[str, str] = {}
+        try:
+            body = self._body(headers, raw)
+            route = {"x": self._x, "graph": self._graph, "youtube": self._youtube,
+                     "slack": self._slack}.get(platform)  # fmt: skip
+            if route is None:
+                raise Rejection(404, {"error": f"unknown API {platform}"})
+            status, answer = route("/" + rest, query, headers, body, handler)
+            with self._lock:
+                if self._failures:
+                    failure = self._failures.pop(0)
+                    status, answer, extra = failure.status, failure.body, failure.headers
+        except Rejection as rejection:
+            status, answer = rejection.status, rejection.body
+            body = raw.decode(errors="replace")
+        with self._lock:
+            self.requests.append(Recorded(platform, "POST", parts.path, headers, body, status))
+        payload = json.dumps(answer).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(payload)))
+        for name, value in extra.items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(payload)
+
+    @staticmethod
+    def _body(headers: dict[str, str], raw: bytes) -> Any:
+        kind = headers.get("content-type", "")
+        if kind.startswith("application/json"):
+            try:
+                return json.loads(raw or b"null")
+            except ValueError:
+                raise Rejection(400, {"error": "body is not JSON"}) from None
+        if kind.startswith("application/x-www-form-urlencoded"):
+            return {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+        return raw.decode(errors="replace")
+
+    def _new_id(self) -> str:
+        return str(next(self._ids))
+
+    # X API v2 -------------------------------------------------------------------------------
+    def _x(
+        self,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: Any,
+        handler: BaseHTTPRequestHandler,
+    ) -> tuple[int, Any]:
+        self._check_oauth1(f"http://{headers['host']}/x{path}", headers)
+        if not isinstance(body, dict) or not isinstance(body.get("text"), str) or not body["text"]:
+            raise Rejection(400, {"errors": [{"message": "text is required"}]})
+        if path == "/2/tweets":
+            if len(body["text"]) > 280:
+                raise Rejection(400, {"detail": "Your Tweet text is too long."})
+            reply = body.get("reply")
+            if reply is not None and not str(reply.get("in_reply_to_tweet_id", "")).isdigit():
+                raise Rejection(400, {"detail": "reply.in_reply_to_tweet_id must be a tweet id"})
+            if "in_reply_to_tweet_id" in body:
+                raise Rejection(400, {"detail": "in_reply_to_tweet_id belongs under reply"})
+            return 201, {"data": {"id": self._new_id(), "text": body["text"]}}
+        if path.startswith("/2/dm_conversations/with/") and path.endswith("/messages"):
+            return 201, {"data": {"dm_conversation_id": "c1", "dm_event_id": self._new_id()}}
+        raise Rejection(404, {"detail": f"no such endpoint {path}"})
+
+    def _check_oauth1(self, uri: str, headers: dict[str, str]) -> None:
+        header = headers.get("authorization", "")
+        if not header.startswith("OAuth "):
+            raise Rejection(401, {"title": "Unauthorized", "detail": "OAuth 1.0a user context"})
+        params = {k: unquote(v) for k, v in oauth_utils.parse_authorization_header(header)}
+        creds = self.credentials
+        if (
+            params.get("oauth_consumer_key") != creds.x_consumer_key
+            or params.get("oauth_token") != creds.x_access_token
+            or params.get("oauth_signature_method") != "HMAC-SHA1"
+        ):
+            raise Rejection(401, {"title": "Unauthorized", "detail": "unknown consumer or token"})
+        request = SimpleNamespace(
+            uri=uri,
+            http_method="POST",
+            params=oauth_signature.collect_parameters(headers={"Authorization": header}),
+            signature=params["oauth_signature"],
+        )
+        valid = oauth_signature.verify_hmac_sha1(
+            request, creds.x_consumer_secret, creds.x_access_token_secret
+        )
+        if not valid:
+            raise Rejection(401, {"title": "Unauthorized", "detail": "bad OAuth signature"})
+
+    # Meta Graph API -------------------------------------------------------------------------
+    def _graph(
+        self,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: Any,
+        handler: BaseHTTPRequestHandler,
+    ) -> tuple[int, Any]:
+        if query.get("access_token") != self.credentials.meta_page_access_token:
+            raise Rejection(400, {"error": {"message": "Invalid OAuth access token", "code": 190}})
+        segments = path.strip("/").split("/")
+        if len(segments) != 3 or not segments[0].startswith("v"):
+            raise Rejection(400, {"error": {"message": f"Unknown path {path}", "code": 2500}})
+        _, node, edge = segments
+        if edge in ("comments", "replies"):
+            if not isinstance(body, dict) or not body.get("message"):
+                raise Rejection(400, {"error": {"message": "(#100) message is required"}})
+            return 200, {"id": f"{node}_{self._new_id()}"}
+        if edge == "messages":
+            return 200, self._send_api(body)
+        raise Rejection(400, {"error": {"message": f"Unknown edge {edge}", "code": 100}})
+
+    def _send_api(self, body: Any) -> dict[str, str]:
+        if not isinstance(body, dict) or not (body.get("message") or {}).get("text"):
+            raise Rejection(400, {"error": {"message": "(#100) message.text is required"}})
+        recipient = body.get("recipient") or {}
+        if "comment_id" in recipient:
+            return {"recipient_id": "psid-from-comment", "message_id": f"m_{self._new_id()}"}
+        if "id" not in recipient:
+            raise Rejection(400, {"error": {"message": "(#100) recipient is required"}})
+        kind = body.get("messaging_type")
+        if kind not in ("RESPONSE", "UPDATE", "MESSAGE_TAG"):
+            raise Rejection(400, {"error": {"message": "(#100) messaging_type is required"}})
+        if kind == "MESSAGE_TAG" and body.get("tag") != "HUMAN_AGENT":
+            raise Rejection(400, {"error": {"message": "(#100) tag must be HUMAN_AGENT"}})
+        return {"recipient_id": recipient["id"], "message_id": f"m_{self._new_id()}"}
+
+    # YouTube Data API -----------------------------------------------------------------------
+    def _youtube(
+        self,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: Any,
+        handler: BaseHTTPRequestHandler,
+    ) -> tuple[int, Any]:
+        if headers.get("authorization") != f"Bearer {self.credentials.youtube_access_token}":
+            raise Rejection(401, {"error": {"code": 401, "message": "Invalid Credentials"}})
+        snippet = body.get("snippet", {}) if isinstance(body, dict) else {}
+        if path != "/v3/comments" or query.get("part") != "snippet":
+            raise Rejection(404, {"error": {"code": 404, "message": "not found"}})
+        if not snippet.get("parentId") or not snippet.get("textOriginal"):
+            raise Rejection(400, {"error": {"code": 400, "message": "parentId and textOriginal"}})
+        return 200, {"kind": "youtube#comment", "id": f"Ug{self._new_id()}", "snippet": snippet}
+
+    # Slack Web API --------------------------------------------------------------------------
+    def _slack(
+        self,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: Any,
+        handler: BaseHTTPRequestHandler,
+    ) -> tuple[int, Any]:
+        if headers.get("authorization") != f"Bearer {self.credentials.slack_bot_token}":
+            return 200, {"ok": False, "error": "invalid_auth"}
+        if path != "/api/chat.postMessage":
+            return 200, {"ok": False, "error": "unknown_method"}
+        if not isinstance(body, dict) or not body.get("channel") or not body.get("text"):
+            return 200, {"ok": False, "error": "no_text"}
+        return 200, {"ok": True, "channel": body["channel"], "ts": f"{self._new_id()}.000100"}

@@ -1,0 +1,182 @@
+"""Replies: accept an answer for a mention, queue it, and post it to the platform at most once."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from chalicelib.errors import Conflict, MalformedRequest, NotFound, PoisonRecord, RetryLater
+from chalicelib.models import Mention, MentionRecord, Reply, ReplyRequest, ReplyStatus
+from chalicelib.observability import logger, metrics
+from chalicelib.platforms import meta, slack, x, youtube
+from chalicelib.platforms.outbound import (
+    PlatformOutcomeUnknown,
+    PlatformRejected,
+    PlatformRetryLater,
+    PostedReply,
+)
+from chalicelib.settings import Settings
+from chalicelib.stores.mentions import MentionStore
+from chalicelib.stores.queues import OutgoingMessage, Queues
+from chalicelib.stores.replies import ReplyStore
+
+OUTBOX = "outbox"
+MAX_LENGTH = {"x": 280, "facebook": 8000, "instagram": 2200, "messenger": 2000,
+              "youtube": 10000, "slack": 40000}  # fmt: skip
+CLIENTS: dict[str, Callable[[Reply, Mention, Settings], PostedReply]] = {
+    "x": x.post_reply,
+    "facebook": meta.post_reply,
+    "instagram": meta.post_reply,
+    "messenger": meta.post_reply,
+    "youtube": youtube.post_reply,
+    "slack": slack.post_reply,
+}
+STANDARD_WINDOW = timedelta(hours=24)  # Messenger / Instagram messaging window
+HUMAN_AGENT_WINDOW = timedelta(days=7)  # HUMAN_AGENT tag, and private replies to comments
+
+
+def messaging_tag(mention: Mention, now: datetime) -> str | None:
+    """None inside the 24-hour window, HUMAN_AGENT within 7 days; MalformedRequest after."""
+    if mention.created_at is None or now - mention.created_at <= STANDARD_WINDOW:
+        return None
+    if now - mention.created_at <= HUMAN_AGENT_WINDOW:
+        return "HUMAN_AGENT"
+    raise MalformedRequest("the message is over 7 days old: Meta allows no reply any more")
+
+
+def check_reply(request: ReplyRequest, mention: Mention, now: datetime) -> str | None:
+    """Platform rules for a reply; returns the messaging tag it needs, if any."""
+    text = request.text.strip()
+    if not text:
+        raise MalformedRequest("text is empty")
+    if mention.platform not in CLIENTS:
+        raise MalformedRequest(
+            f"Switchboard cannot post to {mention.platform}; answer there directly"
+        )
+    limit = MAX_LENGTH[mention.platform]
+    if len(text) > limit:
+        raise MalformedRequest(f"{len(text)} characters; {mention.platform} allows {limit}")
+    if request.private:
+        if mention.platform not in ("facebook", "instagram") or mention.kind != "comment":
+            raise MalformedRequest("private replies answer Facebook or Instagram comments only")
+        if mention.created_at and now - mention.created_at > HUMAN_AGENT_WINDOW:
+            raise MalformedRequest("private replies must be sent within 7 days of the comment")
+        return None
+    if mention.platform in ("messenger", "instagram") and mention.kind == "dm":
+        return messaging_tag(mention, now)
+    return None
+
+
+def reply_id_for(request: ReplyRequest) -> str:
+    """Deterministic for an idempotency key or a private reply (one per comment), else random."""
+    if request.private:
+        seed = f"private|{request.mention_id}"
+    elif request.idempotency_key:
+        seed = f"key|{request.mention_id}|{request.idempotency_key}"
+    else:
+        return f"r_{uuid.uuid4().hex}"
+    return "r_" + hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+
+@dataclass
+class ReplyService:
+    """Accepts replies (API) and sends them (outbox worker)."""
+
+    replies: ReplyStore
+    mentions: MentionStore
+    queues: Queues
+    settings: Settings
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def submit(self, request: ReplyRequest, author: str) -> Reply:
+        """Validate, store (idempotently) and queue a reply."""
+        record = self._record(request.mention_id)
+        mention = record.message.mention
+        now = self.clock()
+        tag = check_reply(request, mention, now)
+        reply = Reply(
+            reply_id=reply_id_for(request),
+            mention_id=mention.id,
+            platform=mention.platform,
+            text=request.text.strip(),
+            department=request.department or record.message.routing.department,
+            author=author,
+            private=request.private,
+            created_at=now,
+            messaging_tag=tag,
+        )
+        stored = self.replies.create(reply)
+        if stored is not reply and (stored.text, stored.private) != (reply.text, reply.private):
+            if request.private:
+                raise Conflict(f"{mention.id} already has a private reply ({stored.reply_id})")
+            raise Conflict("this idempotency key was used for a different reply")
+        if stored.status == "queued" and stored is reply:
+            self.queues.send(OUTBOX, OutgoingMessage(json.dumps({"reply_id": reply.reply_id})))
+        return stored
+
+    def _record(self, mention_id: str) -> MentionRecord:
+        record = self.mentions.get(mention_id)
+        if record is None:
+            raise NotFound(f"no routed mention {mention_id!r}")
+        return record
+
+    def send(self, body: str) -> None:
+        """Post one queued reply; a reply is never posted twice."""
+        try:
+            reply_id = str(json.loads(body)["reply_id"])
+        except (ValueError, KeyError, TypeError):
+            raise PoisonRecord(f"not an outbox message: {body[:200]}") from None
+        reply = self.replies.get(reply_id)
+        if reply is None:
+            raise PoisonRecord(f"no reply {reply_id}")
+        now = self.clock()
+        lease = timedelta(seconds=self.settings.reply_lease_seconds)
+        if not self.replies.start_sending(reply_id, now, lease):
+            self._not_queued(reply_id, now)
+            return
+        mention = self._record(reply.mention_id).message.mention
+        try:
+            posted = CLIENTS[reply.platform](reply, mention, self.settings)
+        except PlatformRetryLater as exc:
+            self.replies.finish(reply_id, "queued", last_error=str(exc))
+            delay = max(exc.delay, min(900, 30 * 2 ** (reply.attempts)))
+            raise RetryLater(str(exc), delay) from exc
+        except (PlatformRejected, PlatformOutcomeUnknown) as exc:
+            status: ReplyStatus = "failed" if isinstance(exc, PlatformRejected) else "uncertain"
+            self.replies.finish(reply_id, status, last_error=str(exc))
+            metrics.add_metric(name="RepliesFailed", unit="Count", value=1)
+            raise PoisonRecord(f"reply {reply_id} {status}: {exc}") from exc
+        sent_at = self.clock()
+        self.replies.finish(
+            reply_id,
+            "sent",
+            platform_reply_id=posted.id,
+            platform_reply_url=posted.url,
+            sent_at=sent_at,
+            last_error=None,
+        )
+        if self.mentions.record_response(reply.mention_id, sent_at):
+            record = self._record(reply.mention_id)
+            metrics.add_metric(
+                name="FirstResponseSeconds", unit="Seconds", value=record.response_seconds or 0
+            )
+        logger.info("reply sent", extra={"reply_id": reply_id, "platform_reply_id": posted.id})
+
+    def _not_queued(self, reply_id: str, now: datetime) -> None:
+        """Redelivered: sent or finished replies are done; a live claim is retried later; a
+        claim whose worker vanished may have posted, so it is never sent again."""
+        reply = self.replies.get(reply_id)
+        if reply is None or reply.status != "sending":
+            return
+        if not self.replies.lease_expired(reply_id, now):
+            raise RetryLater(f"reply {reply_id} is being sent by another worker", 60)
+        self.replies.finish(
+            reply_id,
+            "uncertain",
+            last_error="a worker stopped during the platform call; not resent (at most once)",
+        )
+        raise PoisonRecord(f"reply {reply_id} may have been posted; check the platform")

@@ -1,0 +1,70 @@
+"""The SLA check: mentions past their first-response deadline are escalated, once each.
+
+An overdue mention is copied to its department's escalation target (ESCALATIONS, default: the
+same department) with the priority raised one level and the tag `sla-breach`, so it rises to the
+top of a queue a department already reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from chalicelib.models import Priority
+from chalicelib.observability import logger, metrics
+from chalicelib.settings import Settings
+from chalicelib.stores.mentions import MentionStore
+from chalicelib.stores.queues import OutgoingMessage, Queues
+
+RAISED: dict[Priority, Priority] = {
+    "low": "normal",
+    "normal": "high",
+    "high": "urgent",
+    "urgent": "urgent",
+}
+
+
+@dataclass
+class SlaCheck:
+    """Finds and escalates overdue mentions."""
+
+    mentions: MentionStore
+    queues: Queues
+    settings: Settings
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def run(self, limit: int = 100) -> list[str]:
+        """Escalate up to `limit` overdue mentions; returns their ids."""
+        now = self.clock()
+        escalated = []
+        for record in self.mentions.overdue(now, limit):
+            message = record.message
+            routing = message.routing
+            target = self.settings.escalations.get(routing.department, routing.department)
+            copy = message.model_copy(
+                update={
+                    "routing": routing.model_copy(
+                        update={
+                            "priority": RAISED[routing.priority],
+                            "tags": [*routing.tags, "sla-breach"],
+                        }
+                    )
+                }
+            )
+            attributes = {
+                "department": target,
+                "priority": copy.routing.priority,
+                "platform": message.mention.platform,
+                "escalated_from": routing.department,
+            }
+            self.queues.send(target, OutgoingMessage(copy.to_json(), attributes))
+            self.mentions.mark_escalated(record.id, now)
+            escalated.append(record.id)
+            logger.warning(
+                "SLA breached: escalated",
+                extra={"mention_id": record.id, "due": str(routing.sla_due_at), "to": target},
+            )
+        if escalated:
+            metrics.add_metric(name="SlaBreaches", unit="Count", value=len(escalated))
+        return escalated

@@ -1,0 +1,162 @@
+"""Replies and their at-most-once state: DynamoDB and an in-memory twin.
+
+queued → sending (claimed, before the platform call) → sent | failed | uncertain; a failed
+attempt that certainly posted nothing goes back to queued. Every transition is conditional, so
+two workers can never both send the same reply.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from chalicelib.models import Reply, ReplyStatus
+
+
+class ReplyStore(Protocol):
+    """Storage of replies."""
+
+    def create(self, reply: Reply) -> Reply:
+        """Store a new reply; if its id exists, return the stored one instead (idempotent)."""
+        ...
+
+    def get(self, reply_id: str) -> Reply | None:
+        """One reply."""
+        ...
+
+    def start_sending(self, reply_id: str, now: datetime, lease: timedelta) -> bool:
+        """queued → sending (attempts + 1); False when the reply is not queued."""
+        ...
+
+    def lease_expired(self, reply_id: str, now: datetime) -> bool:
+        """Whether a `sending` reply's worker has had more than its lease."""
+        ...
+
+    def finish(self, reply_id: str, status: ReplyStatus, **fields: Any) -> None:
+        """Move a sending reply to `status` (queued, sent, failed, uncertain) with fields."""
+        ...
+
+
+class DynamoReplyStore:
+    """Replies table, key `reply_id`; the reply is kept as attributes plus its JSON."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def create(self, reply: Reply) -> Reply:
+        """Conditional put on the id."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=self._item(reply),
+                ConditionExpression="attribute_not_exists(reply_id)",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            existing = self.get(reply.reply_id)
+            if existing is not None:
+                return existing
+            raise
+        return reply
+
+    def get(self, reply_id: str) -> Reply | None:
+        """Strongly consistent read."""
+        item = self._client.get_item(
+            TableName=self._table, Key={"reply_id": {"S": reply_id}}, ConsistentRead=True
+        ).get("Item")
+        return Reply.model_validate_json(item["doc"]["S"]) if item else None
+
+    def start_sending(self, reply_id: str, now: datetime, lease: timedelta) -> bool:
+        """Read-then-conditional-write on the status (the write fails if another won)."""
+        reply = self.get(reply_id)
+        if reply is None or reply.status != "queued":
+            return False
+        claimed = reply.model_copy(update={"status": "sending", "attempts": reply.attempts + 1})
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    **self._item(claimed),
+                    "lease_until": {"N": str(int((now + lease).timestamp()))},
+                },
+                ConditionExpression="#s = :queued AND attempts = :attempts",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":queued": {"S": "queued"},
+                    ":attempts": {"N": str(reply.attempts)},
+                },
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def lease_expired(self, reply_id: str, now: datetime) -> bool:
+        """Compare the lease with `now`."""
+        item = self._client.get_item(
+            TableName=self._table, Key={"reply_id": {"S": reply_id}}, ConsistentRead=True
+        ).get("Item", {})
+        return int(item.get("lease_until", {}).get("N", "0")) < now.timestamp()
+
+    def finish(self, reply_id: str, status: ReplyStatus, **fields: Any) -> None:
+        """Conditional on the reply still being `sending`."""
+        reply = self.get(reply_id)
+        if reply is None:
+            return
+        done = reply.model_copy(update={"status": status, **fields})
+        # A worker that lost a race finds the reply already finished: nothing to do then.
+        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
+            self._client.put_item(
+                TableName=self._table,
+                Item=self._item(done),
+                ConditionExpression="#s = :sending",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":sending": {"S": "sending"}},
+            )
+
+    @staticmethod
+    def _item(reply: Reply) -> dict[str, Any]:
+        return {
+            "reply_id": {"S": reply.reply_id},
+            "status": {"S": reply.status},
+            "attempts": {"N": str(reply.attempts)},
+            "mention_id": {"S": reply.mention_id},
+            "doc": {"S": reply.model_dump_json()},
+        }
+
+
+class MemoryReplyStore:
+    """In-memory twin of DynamoReplyStore."""
+
+    def __init__(self) -> None:
+        self.replies: dict[str, Reply] = {}
+        self.leases: dict[str, datetime] = {}
+
+    def create(self, reply: Reply) -> Reply:
+        """Keep it unless the id exists."""
+        return self.replies.setdefault(reply.reply_id, reply)
+
+    def get(self, reply_id: str) -> Reply | None:
+        """One reply."""
+        return self.replies.get(reply_id)
+
+    def start_sending(self, reply_id: str, now: datetime, lease: timedelta) -> bool:
+        """queued → sending."""
+        reply = self.replies.get(reply_id)
+        if reply is None or reply.status != "queued":
+            return False
+        self.replies[reply_id] = reply.model_copy(
+            update={"status": "sending", "attempts": reply.attempts + 1}
+        )
+        self.leases[reply_id] = now + lease
+        return True
+
+    def lease_expired(self, reply_id: str, now: datetime) -> bool:
+        """Compare the lease with `now`."""
+        return self.leases.get(reply_id, now) < now or reply_id not in self.leases
+
+    def finish(self, reply_id: str, status: ReplyStatus, **fields: Any) -> None:
+        """Only from sending."""
+        reply = self.replies.get(reply_id)
+        if reply is not None and reply.status == "sending":
+            self.replies[reply_id] = reply.model_copy(update={"status": status, **fields})

@@ -1,0 +1,402 @@
+"""Replies end to end on moto: POST /replies → outbox → send_replies → the fake platform APIs."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from chalicelib import aws, wiring
+from chalicelib.devstack import QueueWorker, scheduled_event
+from chalicelib.fakeplatforms import Credentials, FakePlatforms
+from chalicelib.models import Author, Mention, MentionRecord, ReplyPointer, RoutedMention, Routing
+from chalicelib.services import replies as replies_service
+from tests.helpers import sample_bytes
+from tests.integration.conftest import bodies, post_signed, receive_all
+from tests.integration.test_routing_flow import drain_intake
+
+AUTH = {"Authorization": "Bearer test-admin-token", "Content-Type": "application/json"}
+CREDENTIALS = Credentials(x_consumer_secret="test-x-secret")
+
+
+@pytest.fixture
+def fakes(stack: dict[str, str]) -> Iterator[FakePlatforms]:
+    fake = FakePlatforms(CREDENTIALS).start()
+    os.environ.update(
+        {
+            "X_API_BASE_URL": f"{fake.url}/x",
+            "GRAPH_API_BASE_URL": f"{fake.url}/graph",
+            "YOUTUBE_API_BASE_URL": f"{fake.url}/youtube/v3",
+            "SLACK_API_BASE_URL": f"{fake.url}/slack/api",
+            "X_CONSUMER_KEY": CREDENTIALS.x_consumer_key,
+            "X_ACCESS_TOKEN": CREDENTIALS.x_access_token,
+            "X_ACCESS_TOKEN_SECRET": CREDENTIALS.x_access_token_secret,
+            "META_PAGE_ACCESS_TOKEN": CREDENTIALS.meta_page_access_token,
+            "YOUTUBE_ACCESS_TOKEN": CREDENTIALS.youtube_access_token,
+            "SLACK_BOT_TOKEN": CREDENTIALS.slack_bot_token,
+            "PLATFORM_TIMEOUT_SECONDS": "2",
+        }
+    )
+    wiring.reset()
+    from chalicelib.blueprints import workers
+
+    workers.reply_service.cache_clear()
+    yield fake
+    fake.stop()
+    workers.reply_service.cache_clear()
+
+
+def routed(client: Client, stack: dict[str, str], platform: str, sample: str) -> None:
+    assert post_signed(client, platform, sample_bytes(sample)).status_code == 200
+    drain_intake(stack)
+
+
+def reply(client: Client, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    response = client.http.post("/replies", headers=AUTH, body=json.dumps(body).encode())
+    return response.status_code, json.loads(response.body)
+
+
+def get(client: Client, path: str) -> dict[str, Any]:
+    response = client.http.get(path, headers=AUTH)
+    assert response.status_code == 200, response.body
+    return json.loads(response.body)
+
+
+def drain_outbox(stack: dict[str, str]) -> None:
+    from app import app
+
+    worker = QueueWorker(
+        aws.sqs(), stack["outbox"], app.handler_map["send_replies"], "us-east-1", wait=0
+    )
+    while worker.poll_once():
+        pass
+
+
+def store(mention: Mention, department: str = "support", routed_at: datetime | None = None) -> None:
+    """A routed mention record, for platforms whose intake is a poller (YouTube, Slack)."""
+    at = routed_at or datetime.now(UTC)
+    message = RoutedMention(
+        mention=mention,
+        routing=Routing(department=department, sla_due_at=at + timedelta(minutes=15)),
+        reply=ReplyPointer(mention_id=mention.id),
+    )
+    wiring.mentions().complete(
+        MentionRecord(id=mention.id, status="routed", routed_at=at, message=message),
+        at + timedelta(days=1),
+    )
+
+
+def test_x_reply_is_posted_once_and_shown_with_first_response_time(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "x", "x_late_delivery.json")
+    status, queued = reply(
+        client, {"mention_id": "x:1992000000000000001", "text": "Sorry! DM us your order number."}
+    )
+    assert status == 202 and queued["status"] == "queued"
+    drain_outbox(stack)
+    [request] = fakes.accepted("x")
+    assert request.path == "/x/2/tweets"
+    assert request.body == {
+        "text": "Sorry! DM us your order number.",
+        "reply": {"in_reply_to_tweet_id": "1992000000000000001"},
+    }
+    assert request.headers["authorization"].startswith("OAuth ")
+    sent = get(client, f"/replies/{queued['reply_id']}")
+    assert sent["status"] == "sent" and sent["attempts"] == 1
+    assert sent["platform_reply_url"] == f"https://x.com/i/status/{sent['platform_reply_id']}"
+    record = get(client, "/mentions/x:1992000000000000001")
+    assert record["first_response_at"] and record["response_seconds"] > 0
+
+
+def test_x_dm_is_answered_by_direct_message(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "x", "x_dm_refund.json")
+    reply(client, {"mention_id": "x:1992000000000000100", "text": "Refunded, sorry!"})
+    drain_outbox(stack)
+    [request] = fakes.accepted("x")
+    assert request.path == "/x/2/dm_conversations/with/3001969357/messages"
+    assert request.body == {"text": "Refunded, sorry!"}
+
+
+def test_meta_comments_and_messages(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "meta", "meta_page_comments.json")
+    routed(client, stack, "meta", "meta_instagram_comment.json")
+    routed(client, stack, "meta", "meta_messenger.json")
+    comment = "facebook:122131676912594941_1213590066982748"
+    reply(client, {"mention_id": comment, "text": "We're calling you now."})
+    reply(client, {"mention_id": comment, "text": "Details by message.", "private": True})
+    reply(
+        client,
+        {"mention_id": "instagram:17865799348089039", "text": "In stores in Canada next week!"},
+    )
+    messenger = (
+        "messenger:m_AG5Hz2Uq7tuwNEhXfYYKj8mJEM_QPpz5jdCK48P"
+        "nKAjSdjfipqxqMvK8ma6AC8fplwlqLP_5cgXIbu7I3rBN0P"
+    )
+    reply(client, {"mention_id": messenger, "text": "Tracking shows a depot delay."})
+    drain_outbox(stack)
+    sent = {r.path: r.body for r in fakes.accepted("graph")}
+    assert sent["/graph/v21.0/122131676912594941_1213590066982748/comments"] == {
+        "message": "We're calling you now."
+    }
+    assert sent["/graph/v21.0/17865799348089039/replies"] == {
+        "message": "In stores in Canada next week!"
+    }
+    messages = [
+        r.body for r in fakes.accepted("graph") if r.path == "/graph/v21.0/448242228374517/messages"
+    ]
+    assert {
+        "recipient": {"comment_id": "122131676912594941_1213590066982748"},
+        "message": {"text": "Details by message."},
+    } in messages
+    answer = next(m for m in messages if m["recipient"].get("id") == "7010000000000001")
+    assert answer["messaging_type"] == "RESPONSE" and "tag" not in answer  # within 24 hours
+
+
+def test_messenger_after_24_hours_uses_the_human_agent_tag(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    two_days = datetime.now(UTC) - timedelta(days=2)
+    store(
+        Mention(
+            id="messenger:m_2d",
+            platform="messenger",
+            kind="dm",
+            text="any news?",
+            created_at=two_days,
+            author=Author(id="42"),
+            brand_account="448242228374517",
+        )
+    )
+    assert reply(client, {"mention_id": "messenger:m_2d", "text": "Yes: it ships today."})[0] == 202
+    drain_outbox(stack)
+    [sent] = fakes.accepted("graph")
+    assert sent.body == {
+        "recipient": {"id": "42"},
+        "message": {"text": "Yes: it ships today."},
+        "messaging_type": "MESSAGE_TAG",
+        "tag": "HUMAN_AGENT",
+    }
+
+
+def test_youtube_and_slack_clients(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    store(
+        Mention(
+            id="youtube:UgzComment1", platform="youtube", kind="comment", text="Where is part 2?"
+        )
+    )
+    store(Mention(id="slack:C123/1712345678.000200", platform="slack", text="Is the API down?"))
+    reply(client, {"mention_id": "youtube:UgzComment1", "text": "Next Friday!"})
+    reply(client, {"mention_id": "slack:C123/1712345678.000200", "text": "Looking into it."})
+    drain_outbox(stack)
+    [yt] = fakes.accepted("youtube")
+    assert yt.body == {"snippet": {"parentId": "UgzComment1", "textOriginal": "Next Friday!"}}
+    [sl] = fakes.accepted("slack")
+    assert sl.body == {
+        "channel": "C123",
+        "text": "Looking into it.",
+        "thread_ts": "1712345678.000200",
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"mention_id": "x:404", "text": "hi"}, 404, "no routed mention"),
+        ({"mention_id": "x:1992000000000000001", "text": "   "}, 400, "text is empty"),
+        ({"mention_id": "x:1992000000000000001", "text": "x" * 281}, 400, "x allows 280"),
+        (
+            {"mention_id": "x:1992000000000000001", "text": "hi", "private": True},
+            400,
+            "private replies",
+        ),
+        ({"mention_id": "x:1992000000000000001"}, 400, "text: Field required"),
+        ({"mention_id": "reddit:t3_1abc23", "text": "hi"}, 400, "cannot post to reddit"),
+    ],
+)
+def test_reply_validation(
+    client: Client,
+    stack: dict[str, str],
+    fakes: FakePlatforms,
+    body: dict[str, Any],
+    status: int,
+    message: str,
+) -> None:
+    routed(client, stack, "x", "x_late_delivery.json")
+    routed(client, stack, "generic", "generic_listening.json")
+    code, answer = reply(client, body)
+    assert code == status and message in answer["message"]
+    assert receive_all(stack["outbox"]) == []
+
+
+def test_messenger_window_closes_after_seven_days(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    old = datetime.now(UTC) - timedelta(days=8)
+    store(
+        Mention(
+            id="messenger:m_old",
+            platform="messenger",
+            kind="dm",
+            text="hello?",
+            created_at=old,
+            author=Author(id="1"),
+        )
+    )
+    code, answer = reply(client, {"mention_id": "messenger:m_old", "text": "Sorry!"})
+    assert code == 400 and "over 7 days" in answer["message"]
+
+
+def test_idempotency_key_and_one_private_reply_per_comment(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "x", "x_late_delivery.json")
+    routed(client, stack, "meta", "meta_page_comments.json")
+    body = {"mention_id": "x:1992000000000000001", "text": "On it", "idempotency_key": "ticket-42"}
+    first, second = reply(client, body), reply(client, body)
+    assert first == second and first[0] == 202
+    assert reply(client, {**body, "text": "Something else"})[0] == 409
+    comment = "facebook:122131676912594941_1213590066982748"
+    assert reply(client, {"mention_id": comment, "text": "DM sent", "private": True})[0] == 202
+    code, answer = reply(client, {"mention_id": comment, "text": "Another DM", "private": True})
+    assert code == 409 and "already has a private reply" in answer["message"]
+    drain_outbox(stack)
+    assert len(fakes.accepted("x")) == 1 and len(fakes.accepted("graph")) == 1
+
+
+def test_rate_limit_is_retried_after_the_reset(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "x", "x_late_delivery.json")
+    _, queued = reply(client, {"mention_id": "x:1992000000000000001", "text": "Hi"})
+    reset = int(datetime.now(UTC).timestamp()) + 120
+    fakes.fail_next(429, {"title": "Too Many Requests"}, {"x-rate-limit-reset": str(reset)})
+    aws.sqs().set_queue_attributes(QueueUrl=stack["outbox"], Attributes={"VisibilityTimeout": "0"})
+    from app import app
+
+    worker = QueueWorker(
+        aws.sqs(), stack["outbox"], app.handler_map["send_replies"], "us-east-1", wait=0
+    )
+    assert worker.poll_once() == 1
+    waiting = get(client, f"/replies/{queued['reply_id']}")
+    assert (
+        waiting["status"] == "queued"
+        and waiting["attempts"] == 1
+        and "rate limited" in waiting["last_error"]
+    )
+    assert worker.poll_once() == 0  # hidden until the reset: its visibility moved to ~120 s
+    assert fakes.accepted("x") == []
+
+
+def test_server_error_then_success_posts_once(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "x", "x_late_delivery.json")
+    _, queued = reply(client, {"mention_id": "x:1992000000000000001", "text": "Hi"})
+    fakes.fail_next(503, {"title": "Service Unavailable"})
+    service = replies_service.ReplyService(
+        wiring.replies(), wiring.mentions(), wiring.queues(), wiring.get_settings()
+    )
+    body = json.dumps({"reply_id": queued["reply_id"]})
+    with pytest.raises(Exception, match=r"platform error 503|X server error"):
+        service.send(body)
+    service.send(body)
+    service.send(body)  # a late redelivery of the same message
+    assert get(client, f"/replies/{queued['reply_id']}")["status"] == "sent"
+    assert (
+        len(fakes.accepted("x")) == 1
+        and get(client, f"/replies/{queued['reply_id']}")["attempts"] == 2
+    )
+
+
+def test_rejection_goes_to_the_dlq_with_the_platform_error(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "x", "x_late_delivery.json")
+    _, queued = reply(client, {"mention_id": "x:1992000000000000001", "text": "Hi"})
+    fakes.fail_next(
+        403, {"detail": "You are not allowed to create a Tweet with duplicate content."}
+    )
+    drain_outbox(stack)
+    failed = get(client, f"/replies/{queued['reply_id']}")
+    assert failed["status"] == "failed" and "duplicate content" in failed["last_error"]
+    [dead] = receive_all(stack["outbox-dlq"])
+    assert "duplicate content" in dead["MessageAttributes"]["error"]["StringValue"]
+
+
+def test_crash_after_the_platform_call_never_posts_twice(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    routed(client, stack, "x", "x_late_delivery.json")
+    _, queued = reply(client, {"mention_id": "x:1992000000000000001", "text": "Hi"})
+    service = replies_service.ReplyService(
+        wiring.replies(), wiring.mentions(), wiring.queues(), wiring.get_settings()
+    )
+    body = json.dumps({"reply_id": queued["reply_id"]})
+    store_ = wiring.replies()
+    real_finish = store_.finish
+
+    def crash(reply_id: str, status: str, **fields: Any) -> None:
+        raise SystemExit("worker killed after the platform call")
+
+    monkeypatch.setattr(store_, "finish", crash)
+    with pytest.raises(SystemExit):
+        service.send(body)
+    monkeypatch.setattr(store_, "finish", real_finish)
+    assert len(fakes.accepted("x")) == 1
+    # SQS redelivers while the lease runs: retried later, not sent
+    with pytest.raises(Exception, match="being sent by another worker"):
+        service.send(body)
+    # after the lease, the reply is marked uncertain and dead-lettered, never re-posted
+    service.clock = lambda: datetime.now(UTC) + timedelta(hours=1)
+    with pytest.raises(Exception, match="may have been posted"):
+        service.send(body)
+    assert len(fakes.accepted("x")) == 1
+    assert get(client, f"/replies/{queued['reply_id']}")["status"] == "uncertain"
+
+
+def test_unreachable_platform_is_retried_and_timeouts_are_uncertain(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "x", "x_late_delivery.json")
+    _, queued = reply(client, {"mention_id": "x:1992000000000000001", "text": "Hi"})
+    os.environ["X_API_BASE_URL"] = "http://127.0.0.1:9"  # nothing listens: refused
+    wiring.reset()
+    service = replies_service.ReplyService(
+        wiring.replies(), wiring.mentions(), wiring.queues(), wiring.get_settings()
+    )
+    with pytest.raises(Exception, match="could not connect"):
+        service.send(json.dumps({"reply_id": queued["reply_id"]}))
+    assert get(client, f"/replies/{queued['reply_id']}")["status"] == "queued"
+
+
+def test_overdue_mentions_are_escalated_once(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    from app import app
+
+    long_ago = datetime.now(UTC) - timedelta(hours=2)
+    store(
+        Mention(id="x:overdue", platform="x", text="hello??", created_at=long_ago),
+        "support",
+        long_ago,
+    )
+    store(Mention(id="x:fresh", platform="x", text="hi"), "support")
+    result = app.handler_map["check_sla"](scheduled_event(), None)
+    assert result == {"escalated": ["x:overdue"]}
+    [copy] = bodies(stack["support"])
+    assert copy["mention"]["id"] == "x:overdue"
+    assert copy["routing"]["priority"] == "high" and "sla-breach" in copy["routing"]["tags"]
+    assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": []}
+    assert get(client, "/mentions/x:overdue")["escalated_at"]

@@ -1,0 +1,107 @@
+"""Reply rules per platform, and how platform answers map to retry, reject or unknown."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+from urllib3.exceptions import NewConnectionError
+
+from chalicelib.errors import MalformedRequest
+from chalicelib.models import Mention, ReplyRequest
+from chalicelib.platforms.outbound import (
+    PlatformOutcomeUnknown,
+    PlatformRejected,
+    PlatformRetryLater,
+    raise_for_status,
+    retry_delay,
+    translate_network_error,
+)
+from chalicelib.services.replies import check_reply, messaging_tag, reply_id_for
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def dm(age: timedelta) -> Mention:
+    return Mention(
+        id="messenger:m1", platform="messenger", kind="dm", text="hi", created_at=NOW - age
+    )
+
+
+def test_messenger_windows() -> None:
+    assert messaging_tag(dm(timedelta(hours=23)), NOW) is None
+    assert messaging_tag(dm(timedelta(days=3)), NOW) == "HUMAN_AGENT"
+    with pytest.raises(MalformedRequest, match="over 7 days"):
+        messaging_tag(dm(timedelta(days=8)), NOW)
+
+
+def test_x_length_counts_characters_after_trimming() -> None:
+    tweet = Mention(id="x:1", platform="x", text="hi")
+    assert (
+        check_reply(ReplyRequest(mention_id="x:1", text=" " + "é" * 280 + " "), tweet, NOW) is None
+    )
+    with pytest.raises(MalformedRequest, match="281 characters; x allows 280"):
+        check_reply(ReplyRequest(mention_id="x:1", text="é" * 281), tweet, NOW)
+
+
+def test_private_replies_only_for_recent_comments() -> None:
+    comment = Mention(
+        id="facebook:1_2", platform="facebook", kind="comment", text="x", created_at=NOW
+    )
+    request = ReplyRequest(mention_id="facebook:1_2", text="DM", private=True)
+    assert check_reply(request, comment, NOW) is None
+    with pytest.raises(MalformedRequest, match="within 7 days"):
+        check_reply(request, comment, NOW + timedelta(days=8))
+
+
+def test_reply_ids_are_stable_for_keys_and_private_replies() -> None:
+    keyed = ReplyRequest(mention_id="x:1", text="a", idempotency_key="k")
+    assert reply_id_for(keyed) == reply_id_for(keyed.model_copy(update={"text": "b"}))
+    private = ReplyRequest(mention_id="facebook:1", text="a", private=True)
+    assert reply_id_for(private) == reply_id_for(private.model_copy(update={"text": "b"}))
+    plain = ReplyRequest(mention_id="x:1", text="a")
+    assert reply_id_for(plain) != reply_id_for(plain)
+
+
+def test_status_mapping() -> None:
+    with pytest.raises(PlatformRetryLater) as limited:
+        raise_for_status(429, {"x-rate-limit-reset": str(int(NOW.timestamp()) + 100)}, {})
+    assert 90 <= limited.value.delay <= 900
+    assert retry_delay({"Retry-After": "42"}) == 42
+    with pytest.raises(PlatformRetryLater):
+        raise_for_status(502, {}, "bad gateway")
+    with pytest.raises(PlatformRejected, match=r"400: \(#100\) message is required"):
+        raise_for_status(400, {}, {"error": {"message": "(#100) message is required"}})
+    raise_for_status(201, {}, {})
+
+
+def test_network_errors_before_sending_retry_and_after_are_unknown() -> None:
+    refused = requests.ConnectionError(
+        type("E", (), {"reason": NewConnectionError(None, "refused")})()  # type: ignore[arg-type]
+    )
+    assert isinstance(translate_network_error(refused), PlatformRetryLater)
+    assert isinstance(translate_network_error(requests.ConnectTimeout()), PlatformRetryLater)
+    assert isinstance(translate_network_error(requests.ReadTimeout()), PlatformOutcomeUnknown)
+    assert isinstance(
+        translate_network_error(requests.ConnectionError("reset")), PlatformOutcomeUnknown
+    )
+
+
+def test_fake_x_refuses_what_x_refuses() -> None:
+    from chalicelib.fakeplatforms import FakePlatforms
+
+    fake = FakePlatforms().start()
+    try:
+        top_level = requests.post(
+            f"{fake.url}/x/2/tweets", json={"text": "a", "in_reply_to_tweet_id": "1"}
+        )
+        assert top_level.status_code == 401  # no OAuth 1.0a user context at all
+        graph = requests.post(f"{fake.url}/graph/v21.0/123/comments", data={"message": "hi"})
+        assert graph.status_code == 400 and graph.json()["error"]["code"] == 190
+        slack = requests.post(
+            f"{fake.url}/slack/api/chat.postMessage", json={"channel": "C", "text": "t"}
+        )
+        assert slack.json() == {"ok": False, "error": "invalid_auth"}
+    finally:
+        fake.stop()

@@ -180,13 +180,11 @@ def main() -> None:
     server = create_local_server(app, config, host, port)
     api = threading.Thread(target=server.serve_forever, daemon=True, name="api")
     api.start()
-    workers = [
-        QueueWorker(
-            aws.sqs(),
-            urls["intake"],
-            app.handler_map["route_mentions"],
-            settings.aws_default_region,
-        )
+    region = settings.aws_default_region
+    workers: list[QueueWorker | Scheduled] = [
+        QueueWorker(aws.sqs(), urls["intake"], app.handler_map["route_mentions"], region),
+        QueueWorker(aws.sqs(), urls["outbox"], app.handler_map["send_replies"], region),
+        Scheduled(app.handler_map["check_sla"], SLA_CHECK_SECONDS),
     ]
     for worker in workers:
         worker.start()

@@ -115,7 +115,7 @@ class FakePlatforms:
                      "slack": self._slack}.get(platform)  # fmt: skip
             if route is None:
                 raise Rejection(404, {"error": f"unknown API {platform}"})
-            status, answer = route("/" + rest, query, headers, body, handler)
+            status, answer = route("/" + rest, query, headers, body)
             with self._lock:
                 if self._failures:
                     failure = self._failures.pop(0)
@@ -156,7 +156,6 @@ class FakePlatforms:
         query: dict[str, str],
         headers: dict[str, str],
         body: Any,
-        handler: BaseHTTPRequestHandler,
     ) -> tuple[int, Any]:
         self._check_oauth1(f"http://{headers['host']}/x{path}", headers)
         if not isinstance(body, dict) or not isinstance(body.get("text"), str) or not body["text"]:
@@ -205,7 +204,6 @@ class FakePlatforms:
         query: dict[str, str],
         headers: dict[str, str],
         body: Any,
-        handler: BaseHTTPRequestHandler,
     ) -> tuple[int, Any]:
         if query.get("access_token") != self.credentials.meta_page_access_token:
             raise Rejection(400, {"error": {"message": "Invalid OAuth access token", "code": 190}})
@@ -243,7 +241,6 @@ class FakePlatforms:
         query: dict[str, str],
         headers: dict[str, str],
         body: Any,
-        handler: BaseHTTPRequestHandler,
     ) -> tuple[int, Any]:
         if headers.get("authorization") != f"Bearer {self.credentials.youtube_access_token}":
             raise Rejection(401, {"error": {"code": 401, "message": "Invalid Credentials"}})
@@ -261,7 +258,6 @@ class FakePlatforms:
         query: dict[str, str],
         headers: dict[str, str],
         body: Any,
-        handler: BaseHTTPRequestHandler,
     ) -> tuple[int, Any]:
         if headers.get("authorization") != f"Bearer {self.credentials.slack_bot_token}":
             return 200, {"ok": False, "error": "invalid_auth"}

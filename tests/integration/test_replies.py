@@ -77,6 +77,13 @@ def drain_outbox(stack: dict[str, str]) -> None:
         pass
 
 
+def reply_service() -> replies_service.ReplyService:
+    """The service the outbox worker runs, on the current stores."""
+    return replies_service.ReplyService(
+        wiring.replies(), wiring.mentions(), wiring.queues(), wiring.get_settings()
+    )
+
+
 def store(mention: Mention, department: str = "support", routed_at: datetime | None = None) -> None:
     """A routed mention record, for platforms whose intake is a poller (YouTube, Slack)."""
     at = routed_at or datetime.now(UTC)
@@ -305,9 +312,7 @@ def test_server_error_then_success_posts_once(
     routed(client, stack, "x", "x_late_delivery.json")
     _, queued = reply(client, {"mention_id": "x:1992000000000000001", "text": "Hi"})
     fakes.fail_next(503, {"title": "Service Unavailable"})
-    service = replies_service.ReplyService(
-        wiring.replies(), wiring.mentions(), wiring.queues(), wiring.get_settings()
-    )
+    service = reply_service()
     body = json.dumps({"reply_id": queued["reply_id"]})
     with pytest.raises(Exception, match=r"platform error 503|X server error"):
         service.send(body)
@@ -340,9 +345,7 @@ def test_crash_after_the_platform_call_never_posts_twice(
 ) -> None:
     routed(client, stack, "x", "x_late_delivery.json")
     _, queued = reply(client, {"mention_id": "x:1992000000000000001", "text": "Hi"})
-    service = replies_service.ReplyService(
-        wiring.replies(), wiring.mentions(), wiring.queues(), wiring.get_settings()
-    )
+    service = reply_service()
     body = json.dumps({"reply_id": queued["reply_id"]})
     store_ = wiring.replies()
     real_finish = store_.finish
@@ -373,9 +376,7 @@ def test_unreachable_platform_is_retried_and_timeouts_are_uncertain(
     _, queued = reply(client, {"mention_id": "x:1992000000000000001", "text": "Hi"})
     os.environ["X_API_BASE_URL"] = "http://127.0.0.1:9"  # nothing listens: refused
     wiring.reset()
-    service = replies_service.ReplyService(
-        wiring.replies(), wiring.mentions(), wiring.queues(), wiring.get_settings()
-    )
+    service = reply_service()
     with pytest.raises(Exception, match="could not connect"):
         service.send(json.dumps({"reply_id": queued["reply_id"]}))
     assert get(client, f"/replies/{queued['reply_id']}")["status"] == "queued"

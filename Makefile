@@ -35,6 +35,7 @@ eval: $(STAMP)
 bench: $(STAMP)
 	-$(BIN)/python -m bench.rules
 	$(BIN)/python -m bench.signals
+	$(BIN)/python -m bench.webhook
 
 # Synthesizes the CloudFormation template offline (only the package registry is needed, for
 # the Lambda wheels) and lints it. STAGE=prod for the production stage.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 
@@ -16,13 +16,17 @@ from chalicelib.blueprints.http import (
 )
 from chalicelib.errors import MalformedRequest, NotFound
 from chalicelib.models import Mention
-from chalicelib.services.rules_admin import RulesAdmin
 from chalicelib.settings import get_settings
+
+if TYPE_CHECKING:
+    from chalicelib.services.rules_admin import RulesAdmin
 
 admin = Blueprint(__name__)
 
 
 def _service() -> RulesAdmin:
+    from chalicelib.services.rules_admin import RulesAdmin  # the engine and models load here
+
     return RulesAdmin(wiring.rules(), wiring.traffic(), get_settings())
 
 

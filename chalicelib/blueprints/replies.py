@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint, Response
 from pydantic import ValidationError
 
@@ -15,13 +17,17 @@ from chalicelib.blueprints.http import (
 )
 from chalicelib.errors import MalformedRequest, NotFound
 from chalicelib.models import ReplyRequest
-from chalicelib.services.replies import ReplyService
 from chalicelib.settings import get_settings
+
+if TYPE_CHECKING:
+    from chalicelib.services.replies import ReplyService
 
 replies = Blueprint(__name__)
 
 
 def _service() -> ReplyService:
+    from chalicelib.services.replies import ReplyService  # platform clients load here
+
     return ReplyService(wiring.replies(), wiring.mentions(), wiring.queues(), get_settings())
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -18,9 +18,11 @@ from chalicelib.platforms.base import (
     require_object,
     require_secret,
 )
-from chalicelib.platforms.outbound import PostedReply, call
 from chalicelib.platforms.signatures import hex_signature, lower_headers, require_match
 from chalicelib.settings import Settings
+
+if TYPE_CHECKING:
+    from chalicelib.platforms.outbound import PostedReply
 
 NAME = "meta"
 KEPT_HEADERS: tuple[str, ...] = ("x-hub-signature-256", "x-hub-signature", "content-type")
@@ -171,6 +173,8 @@ def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedRepl
     """Graph API: public comment replies on Facebook (`/{id}/comments`) and Instagram
     (`/{id}/replies`), private replies to comments, and Messenger / Instagram messages
     (`/{account}/messages`, with the HUMAN_AGENT tag after the 24-hour window)."""
+    from chalicelib.platforms.outbound import PostedReply, call  # requests: off the webhook path
+
     base = f"{settings.graph_api_base_url.rstrip('/')}/{settings.graph_api_version}"
     token = {"access_token": settings.meta_page_access_token}
     native = mention.id.split(":", 1)[1]

@@ -1,0 +1,70 @@
+"""Benchmark: what the acknowledgement path costs a cold API Lambda, and per delivery.
+
+Cold start: a fresh interpreter importing the Chalice app, against the floor every Chalice app
+on boto3 and pydantic pays (importing chalice, boto3 and pydantic alone), median of 5 runs.
+Per delivery: verify + check + enqueue of a signed X delivery, with the in-memory queue twin
+(so the number is Switchboard's own work, without the network), against the HMAC alone.
+Run: `make bench` (or `python -m bench.webhook`).
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+from bench.rules import percentile
+from chalicelib.demo import load_samples, signed_headers
+from chalicelib.platforms.signatures import b64_signature
+from chalicelib.services.intake import accept_delivery
+from chalicelib.settings import Settings
+from chalicelib.stores.queues import MemoryQueues
+
+FLOOR = "import chalice.app, boto3, pydantic"
+APP = "import app"
+
+
+def cold_ms(statement: str, runs: int = 5) -> float:
+    """Median wall time of a fresh interpreter running `statement`, minus an empty one."""
+
+    def run(code: str) -> float:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        return time.perf_counter() - start
+
+    empty = statistics.median(run("pass") for _ in range(runs))
+    return (statistics.median(run(statement) for _ in range(runs)) - empty) * 1e3
+
+
+def run() -> int:
+    """Print both comparisons."""
+    floor, app = cold_ms(FLOOR), cold_ms(APP)
+    print("cold start of the API function (import, ms, median of 5 fresh interpreters)")
+    print(f"  chalice + boto3 + pydantic (floor) {floor:>7.0f}")
+    print(f"  switchboard app                    {app:>7.0f}   ratio {app / floor:.2f}x")
+
+    settings = Settings(x_consumer_secret="bench-secret")
+    sample = next(s for s in load_samples() if s.platform == "x")
+    headers = signed_headers("x", sample.body, settings, time.time())
+    queues = MemoryQueues(["intake"])
+    ack, hmac_only = [], []
+    for _ in range(2000):
+        start = time.perf_counter()
+        accept_delivery("x", sample.body, headers, settings, queues, datetime.now(UTC))
+        ack.append((time.perf_counter() - start) * 1e6)
+        start = time.perf_counter()
+        b64_signature(b"bench-secret", sample.body, prefix="sha256=")
+        hmac_only.append((time.perf_counter() - start) * 1e6)
+    print("\nper delivery (µs): verify + check + enqueue, in-memory queue")
+    print(f"  HMAC-SHA256 alone (floor)  p50 {percentile(hmac_only, 0.5):>6.1f}")
+    p50, p99, floor_p50 = percentile(ack, 0.5), percentile(ack, 0.99), percentile(hmac_only, 0.5)
+    print(
+        f"  acknowledgement path       p50 {p50:>6.1f}  p99 {p99:>6.1f}   ratio {p50 / floor_p50:.0f}x"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run())

@@ -1,0 +1,67 @@
+"""The X API v2 reply client: tweepy (OAuth 1.0a user context) sent to a configurable base URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+import tweepy
+
+from chalicelib.models import Mention, Reply
+from chalicelib.platforms.outbound import (
+    PlatformRejected,
+    PlatformRetryLater,
+    PostedReply,
+    retry_delay,
+    translate_network_error,
+)
+from chalicelib.settings import Settings
+
+TWEEPY_HOST = "https://api.twitter.com"
+
+
+class _RebasedSession(requests.Session):
+    """tweepy's session, sent to the configured X API base URL, with a timeout."""
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        super().__init__()
+        self._base_url = base_url.rstrip("/")
+        self._timeout = timeout
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        """Send to the configured base URL instead of tweepy's fixed host."""
+        kwargs.setdefault("timeout", self._timeout)
+        target = url.decode() if isinstance(url, bytes) else url
+        return super().request(
+            method, target.replace(TWEEPY_HOST, self._base_url, 1), *args, **kwargs
+        )
+
+
+def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedReply:
+    """`POST /2/tweets` with `reply.in_reply_to_tweet_id` (OAuth 1.0a user context, tweepy), or
+    a DM to the sender for direct messages."""
+    client = tweepy.Client(
+        consumer_key=settings.x_consumer_key,
+        consumer_secret=settings.x_consumer_secret,
+        access_token=settings.x_access_token,
+        access_token_secret=settings.x_access_token_secret,
+    )
+    client.session = _RebasedSession(settings.x_api_base_url, settings.platform_timeout_seconds)
+    native = mention.id.split(":", 1)[1]
+    try:
+        if mention.kind == "dm":
+            answer = client.create_direct_message(
+                participant_id=mention.author.id, text=reply.text, user_auth=True
+            )
+            return PostedReply(str(answer.data["dm_event_id"]))
+        answer = client.create_tweet(text=reply.text, in_reply_to_tweet_id=native, user_auth=True)
+    except tweepy.TooManyRequests as exc:
+        raise PlatformRetryLater(f"rate limited: {exc}", retry_delay(exc.response.headers)) from exc
+    except tweepy.TwitterServerError as exc:
+        raise PlatformRetryLater(f"X server error: {exc}") from exc
+    except tweepy.HTTPException as exc:
+        raise PlatformRejected(f"{exc.response.status_code}: {exc}") from exc
+    except requests.RequestException as exc:
+        raise translate_network_error(exc) from exc
+    tweet_id = str(answer.data["id"])
+    return PostedReply(tweet_id, f"https://x.com/i/status/{tweet_id}")

@@ -65,9 +65,18 @@ class Settings(BaseModel):
     business_timezone: str = "UTC"
     # "token": Authorization: Bearer ADMIN_TOKEN (local); "iam": API Gateway's IAM authorizer
     auth_mode: Literal["token", "iam"] = "token"
-    # Minutes from the mention's creation to its first-response deadline, by priority.
+    # Minutes from the mention's creation to its first-response deadline: by priority, and
+    # "platform:priority" entries override them (public posts are answered faster than DMs).
     sla_minutes: dict[str, int] = Field(
-        default_factory=lambda: {"urgent": 15, "high": 60, "normal": 240, "low": 1440}
+        default_factory=lambda: {
+            "urgent": 15,
+            "high": 60,
+            "normal": 240,
+            "low": 1440,
+            "x:normal": 60,
+            "x:low": 240,
+            "messenger:normal": 120,
+        }
     )
 
     @field_validator("departments", "brand_accounts", mode="before")
@@ -105,6 +114,10 @@ class Settings(BaseModel):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
+
+    def sla(self, platform: str, priority: str) -> int:
+        """Minutes to the first response for a mention of this platform and priority."""
+        return self.sla_minutes.get(f"{platform}:{priority}", self.sla_minutes[priority])
 
     @property
     def timezone(self) -> ZoneInfo:

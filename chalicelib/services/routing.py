@@ -108,11 +108,12 @@ def decide(
 def sla_due(
     routing: Routing, mention: Mention, received_at: datetime, settings: Settings
 ) -> datetime | None:
-    """First-response deadline from the priority, counted from when the customer posted."""
+    """First-response deadline from the platform and priority, counted from when the customer
+    posted."""
     if routing.department == "ignore":
         return None
     start = mention.created_at or received_at
-    return start + timedelta(minutes=settings.sla_minutes[routing.priority])
+    return start + timedelta(minutes=settings.sla(mention.platform, routing.priority))
 
 
 @dataclass

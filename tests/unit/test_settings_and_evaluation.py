@@ -51,3 +51,10 @@ def test_score_per_class_and_macro() -> None:
     assert report.macro_f1 == pytest.approx((0 + 2 / 3 + 2 / 3) / 3)
     assert report.accuracy == 0.5
     assert "triage" in report.format()
+
+
+def test_sla_by_platform_then_priority() -> None:
+    settings = Settings.from_env({"SLA_MINUTES": '{"urgent": 15, "normal": 240, "x:normal": 60}'})
+    assert settings.sla("x", "normal") == 60
+    assert settings.sla("facebook", "normal") == 240
+    assert settings.sla("x", "urgent") == 15

@@ -27,6 +27,7 @@ from chalicelib.stores.replies import ReplyStore
 OUTBOX = "outbox"
 MAX_LENGTH = {"x": 280, "facebook": 8000, "instagram": 2200, "messenger": 2000,
               "youtube": 10000, "slack": 40000}  # fmt: skip
+X_DM_MAX_LENGTH = 10_000
 CLIENTS: dict[str, Callable[[Reply, Mention, Settings], PostedReply]] = {
     "x": x.post_reply,
     "facebook": meta.post_reply,
@@ -57,7 +58,11 @@ def check_reply(request: ReplyRequest, mention: Mention, now: datetime) -> str |
         raise MalformedRequest(
             f"Switchboard cannot post to {mention.platform}; answer there directly"
         )
-    limit = MAX_LENGTH[mention.platform]
+    limit = (
+        X_DM_MAX_LENGTH
+        if mention.platform == "x" and mention.kind == "dm"
+        else (MAX_LENGTH[mention.platform])
+    )
     if len(text) > limit:
         raise MalformedRequest(f"{len(text)} characters; {mention.platform} allows {limit}")
     if request.private:
@@ -135,10 +140,16 @@ class ReplyService:
             raise PoisonRecord(f"no reply {reply_id}")
         now = self.clock()
         lease = timedelta(seconds=self.settings.reply_lease_seconds)
+        record = self.mentions.get(reply.mention_id)
+        if record is None:
+            reason = f"mention {reply.mention_id} is no longer stored"
+            if self.replies.start_sending(reply_id, now, lease):  # claimed only to mark it failed
+                self.replies.finish(reply_id, "failed", last_error=reason)
+            raise PoisonRecord(f"reply {reply_id}: {reason}")
+        mention = record.message.mention
         if not self.replies.start_sending(reply_id, now, lease):
             self._not_queued(reply_id, now)
             return
-        mention = self._record(reply.mention_id).message.mention
         try:
             posted = CLIENTS[reply.platform](reply, mention, self.settings)
         except PlatformRetryLater as exc:

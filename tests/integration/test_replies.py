@@ -369,7 +369,23 @@ def test_crash_after_the_platform_call_never_posts_twice(
     assert get(client, f"/replies/{queued['reply_id']}")["status"] == "uncertain"
 
 
-def test_unreachable_platform_is_retried_and_timeouts_are_uncertain(
+def test_reply_to_a_mention_no_longer_stored_is_dead_lettered_unsent(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "x", "x_late_delivery.json")
+    _, queued = reply(client, {"mention_id": "x:1992000000000000001", "text": "Hi"})
+    aws.dynamodb().delete_item(
+        TableName="switchboard-mentions", Key={"id": {"S": "x:1992000000000000001"}}
+    )
+    drain_outbox(stack)
+    assert fakes.accepted() == []
+    failed = get(client, f"/replies/{queued['reply_id']}")
+    assert failed["status"] == "failed" and "no longer stored" in failed["last_error"]
+    [dead] = receive_all(stack["outbox-dlq"])
+    assert "no longer stored" in dead["MessageAttributes"]["error"]["StringValue"]
+
+
+def test_unreachable_platform_is_retried_later(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:
     routed(client, stack, "x", "x_late_delivery.json")

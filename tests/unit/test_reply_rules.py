@@ -45,6 +45,13 @@ def test_x_length_counts_characters_after_trimming() -> None:
         check_reply(ReplyRequest(mention_id="x:1", text="é" * 281), tweet, NOW)
 
 
+def test_x_direct_messages_may_be_longer_than_posts() -> None:
+    direct = Mention(id="x:9", platform="x", kind="dm", text="hi", public=False)
+    assert check_reply(ReplyRequest(mention_id="x:9", text="a" * 1000), direct, NOW) is None
+    with pytest.raises(MalformedRequest, match="x allows 10000"):
+        check_reply(ReplyRequest(mention_id="x:9", text="a" * 10_001), direct, NOW)
+
+
 def test_private_replies_only_for_recent_comments() -> None:
     comment = Mention(
         id="facebook:1_2", platform="facebook", kind="comment", text="x", created_at=NOW

@@ -28,6 +28,8 @@ LOCAL_DEFAULTS = {
     "META_APP_SECRET": "local-meta-secret",
     "META_VERIFY_TOKEN": "local-verify-token",
     "SLACK_SIGNING_SECRET": "local-slack-secret",
+    "WEBSUB_SECRET": "local-websub-secret",
+    "YOUTUBE_CHANNELS": "UCacmeChannel0000000000",
     "WEBHOOK_SECRET": "whsec_bG9jYWwtd2ViaG9vay1zZWNyZXQ=",
     "ADMIN_TOKEN": "local-admin-token",
     # the fake platforms of `make run` (chalicelib/fakeplatforms.py) accept exactly these

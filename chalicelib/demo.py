@@ -47,12 +47,22 @@ def signed_headers(platform: str, body: bytes, settings: Settings, now: float) -
     elif platform == "meta":
         key = settings.meta_app_secret.encode()
         headers["X-Hub-Signature-256"] = hex_signature(key, body, prefix="sha256=")
+    elif platform == "slack":
+        base = f"v0:{int(now)}:".encode() + body
+        headers["X-Slack-Request-Timestamp"] = str(int(now))
+        headers["X-Slack-Signature"] = hex_signature(
+            settings.slack_signing_secret.encode(), base, prefix="v0="
+        )
+    elif platform == "youtube":
+        headers["Content-Type"] = "application/atom+xml"
+        key = settings.websub_secret.encode()
+        headers["X-Hub-Signature"] = hex_signature(key, body, "sha1", prefix="sha1=")
     elif platform == "generic":
-        msg_id, stamp = f"msg_{uuid.uuid4().hex}", int(now)
+        msg_id = f"msg_{uuid.uuid4().hex}"
         headers["webhook-id"] = msg_id
-        headers["webhook-timestamp"] = str(stamp)
+        headers["webhook-timestamp"] = str(int(now))
         headers["webhook-signature"] = standard_webhooks_sign(
-            settings.webhook_secret, msg_id, stamp, body
+            settings.webhook_secret, msg_id, int(now), body
         )
     return headers
 
@@ -61,7 +71,7 @@ def freshen(sample: Sample, suffix: str) -> Sample:
     """The sample with new mention ids, so it routes again instead of being a duplicate."""
     body, expect = sample.body.decode(), {}
     for mention_id, department in sample.expect.items():
-        native = mention_id.split(":", 1)[1]
+        native = mention_id.split(":", 1)[1].rsplit("/", 1)[-1]  # Slack ids: channel/ts
         body = body.replace(native, f"{native}{suffix}")
         expect[f"{mention_id}{suffix}"] = department
     return Sample(sample.name, sample.platform, body.encode(), expect)

@@ -50,6 +50,8 @@ class Settings(BaseModel):
     meta_app_secret: str = ""
     meta_verify_token: str = ""
     slack_signing_secret: str = ""
+    websub_secret: str = ""
+    youtube_channels: list[str] = Field(default_factory=list)
     webhook_secret: str = ""
     admin_token: str = ""
     brand_accounts: list[str] = Field(default_factory=list)
@@ -79,7 +81,7 @@ class Settings(BaseModel):
         }
     )
 
-    @field_validator("departments", "brand_accounts", mode="before")
+    @field_validator("departments", "brand_accounts", "youtube_channels", mode="before")
     @classmethod
     def _split_csv(cls, value: Any) -> Any:
         if isinstance(value, str):

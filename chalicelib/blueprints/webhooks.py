@@ -8,23 +8,33 @@ from chalice import Blueprint, Response
 
 from chalicelib import wiring
 from chalicelib.blueprints.http import json_errors, json_response
+from chalicelib.platforms.base import HandshakeReply
 from chalicelib.services.intake import accept_delivery, answer_handshake
 from chalicelib.settings import get_settings
 
 webhooks = Blueprint(__name__)
 
 # Bodies are verified as raw bytes; these are the types platforms deliver with.
-DELIVERY_CONTENT_TYPES = ["application/json", "text/plain", "application/octet-stream"]
+DELIVERY_CONTENT_TYPES = [
+    "application/json",
+    "application/atom+xml",  # WebSub (YouTube)
+    "text/plain",
+    "application/octet-stream",
+]
+
+
+def _reply(reply: HandshakeReply) -> Response:
+    headers: dict[str, str | list[str]] = {"Content-Type": reply.content_type, **reply.headers}
+    return Response(body=reply.body, status_code=reply.status, headers=headers)
 
 
 @webhooks.route("/webhooks/{platform}", methods=["GET"])
 @json_errors
 def handshake(platform: str) -> Response:
-    """Answer a verification handshake (X CRC, Meta hub.challenge)."""
+    """Answer a verification handshake (X CRC, Meta hub.challenge, WebSub intent)."""
     request = webhooks.current_request
-    reply = answer_handshake(platform, request.query_params or {}, request.headers, get_settings())
-    headers: dict[str, str | list[str]] = {"Content-Type": reply.content_type, **reply.headers}
-    return Response(body=reply.body, status_code=reply.status, headers=headers)
+    query = dict(request.query_params or {})
+    return _reply(answer_handshake(platform, query, request.headers, get_settings()))
 
 
 @webhooks.route("/webhooks/{platform}", methods=["POST"], content_types=DELIVERY_CONTENT_TYPES)
@@ -33,7 +43,7 @@ def deliver(platform: str) -> Response:
     """Verify a delivery over its raw body and put it on the intake queue; then acknowledge."""
     request = webhooks.current_request
     raw = request.raw_body
-    message_id = accept_delivery(
+    accepted = accept_delivery(
         platform,
         raw if isinstance(raw, bytes) else raw.encode(),
         request.headers,
@@ -41,4 +51,6 @@ def deliver(platform: str) -> Response:
         wiring.queues(),
         datetime.now(UTC),
     )
-    return json_response({"status": "accepted", "intake_id": message_id})
+    if isinstance(accepted, HandshakeReply):
+        return _reply(accepted)
+    return json_response({"status": "accepted", "intake_id": accepted})

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from chalicelib.errors import NotFound
-from chalicelib.platforms import generic, meta, x
+from chalicelib.platforms import generic, meta, slack, x, youtube
 from chalicelib.platforms.base import Platform
 
-PLATFORMS: dict[str, Platform] = {"x": x, "meta": meta, "generic": generic}
+PLATFORMS: dict[str, Platform] = {
+    "x": x,
+    "meta": meta,
+    "youtube": youtube,
+    "slack": slack,
+    "generic": generic,
+}
 
 
 def get_platform(name: str) -> Platform:

@@ -45,8 +45,13 @@ class Platform(Protocol):
         """Authenticate a POST over the raw body bytes; raise BadSignature when it fails."""
         ...
 
-    def check(self, payload: Any) -> None:
-        """Cheap shape check at acknowledgement time; raise MalformedRequest."""
+    def decode(self, body: str) -> Any:
+        """The delivery's payload (JSON for most platforms); raise MalformedRequest."""
+        ...
+
+    def check(self, payload: Any) -> HandshakeReply | None:
+        """Cheap shape check at acknowledgement time (raise MalformedRequest); a reply returned
+        here answers the POST instead of queuing it (Slack's url_verification)."""
         ...
 
     def parse(self, delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention]:
@@ -80,6 +85,14 @@ def require_object(payload: Any, platform: str) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise MalformedRequest(f"a {platform} delivery must be a JSON object")
     return payload
+
+
+def json_body(body: str) -> Any:
+    """Parse a JSON delivery body, or say why it cannot be read."""
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise MalformedRequest(f"body is not valid JSON: {exc}") from None
 
 
 def load_body(delivery: RawDelivery) -> Any:

@@ -12,7 +12,13 @@ from pydantic import TypeAdapter, ValidationError
 
 from chalicelib.errors import MalformedRequest, PoisonRecord
 from chalicelib.models import Mention, RawDelivery
-from chalicelib.platforms.base import HandshakeReply, load_body, no_handshake, require_secret
+from chalicelib.platforms.base import (
+    HandshakeReply,
+    json_body,
+    load_body,
+    no_handshake,
+    require_secret,
+)
 from chalicelib.platforms.signatures import verify_standard_webhooks
 from chalicelib.settings import Settings
 
@@ -23,6 +29,7 @@ KEPT_HEADERS: tuple[str, ...] = (
     "webhook-signature",
     "content-type",
 )
+decode = json_body
 _MENTIONS = TypeAdapter(list[Mention])
 
 
@@ -41,7 +48,7 @@ def verify(body: bytes, headers: Mapping[str, str], settings: Settings, now: flo
     )
 
 
-def check(payload: Any) -> None:
+def check(payload: Any) -> HandshakeReply | None:
     """Each mention must validate now, so the sender learns at once what is wrong."""
     try:
         _validate(payload)
@@ -51,6 +58,7 @@ def check(payload: Any) -> None:
             for err in exc.errors()[:5]
         )
         raise MalformedRequest(f"invalid mention: {problems}") from None
+    return None
 
 
 def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention]:

@@ -14,6 +14,7 @@ from chalicelib.platforms.base import (
     HandshakeReply,
     echo_challenge,
     from_epoch,
+    json_body,
     load_body,
     require_object,
     require_secret,
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 NAME = "meta"
 KEPT_HEADERS: tuple[str, ...] = ("x-hub-signature-256", "x-hub-signature", "content-type")
+decode = json_body
 _FEED_ITEMS = {"comment": "comment", "post": "post", "status": "post", "photo": "post"}
 
 
@@ -58,11 +60,12 @@ def verify(body: bytes, headers: Mapping[str, str], settings: Settings, now: flo
         raise BadSignature("missing X-Hub-Signature-256")
 
 
-def check(payload: Any) -> None:
+def check(payload: Any) -> HandshakeReply | None:
     """A Graph webhook delivery is `{"object": …, "entry": [...]}`."""
     envelope = require_object(payload, NAME)
     if not isinstance(envelope.get("object"), str) or not isinstance(envelope.get("entry"), list):
         raise MalformedRequest("a Meta delivery needs 'object' (string) and 'entry' (list)")
+    return None
 
 
 def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention]:

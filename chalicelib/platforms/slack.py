@@ -1,17 +1,115 @@
-"""Slack: replies in the message's thread with `chat.postMessage`.
+"""Slack Events API: v0 request signatures, url_verification, app mentions and channel messages;
+replies in the message's thread with `chat.postMessage`.
 
 Slack mention ids are `slack:<channel>/<ts>`.
 """
 
 from __future__ import annotations
 
-from chalicelib.models import Mention, Reply
-from chalicelib.platforms.outbound import PlatformRejected, PlatformRetryLater, PostedReply, call
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from chalicelib.errors import BadSignature, MalformedRequest, PoisonRecord
+from chalicelib.models import Author, Mention, RawDelivery, Reply
+from chalicelib.platforms.base import (
+    HandshakeReply,
+    echo_challenge,
+    from_epoch,
+    json_body,
+    load_body,
+    no_handshake,
+    require_object,
+    require_secret,
+)
+from chalicelib.platforms.signatures import hex_signature, lower_headers, require_match
 from chalicelib.settings import Settings
+
+if TYPE_CHECKING:
+    from chalicelib.platforms.outbound import PostedReply
+
+NAME = "slack"
+KEPT_HEADERS: tuple[str, ...] = (
+    "x-slack-signature",
+    "x-slack-request-timestamp",
+    "x-slack-retry-num",
+    "content-type",
+)
+decode = json_body
+_MESSAGE_EVENTS = {"app_mention": "mention", "message": "post"}
+
+
+def handshake(
+    query: Mapping[str, str], headers: Mapping[str, str], settings: Settings
+) -> HandshakeReply:
+    """Slack verifies URLs with a signed POST (url_verification), not a GET."""
+    return no_handshake(NAME)
+
+
+def verify(body: bytes, headers: Mapping[str, str], settings: Settings, now: float) -> None:
+    """`X-Slack-Signature: v0=hex(HMAC-SHA256(secret, "v0:{timestamp}:{raw body}"))`, with the
+    timestamp within the tolerance (replays are refused)."""
+    key = require_secret(settings.slack_signing_secret, "SLACK_SIGNING_SECRET")
+    found = lower_headers(headers)
+    stamp = found.get("x-slack-request-timestamp", "")
+    if not stamp.isdigit():
+        raise BadSignature("missing X-Slack-Request-Timestamp")
+    if abs(now - int(stamp)) > settings.webhook_tolerance_seconds:
+        raise BadSignature("X-Slack-Request-Timestamp is more than five minutes from now")
+    expected = hex_signature(key, b"v0:" + stamp.encode() + b":" + body, prefix="v0=")
+    require_match(expected, found.get("x-slack-signature"), "X-Slack-Signature")
+
+
+def check(payload: Any) -> HandshakeReply | None:
+    """url_verification is answered at once with its challenge; events are queued."""
+    envelope = require_object(payload, NAME)
+    if not isinstance(envelope.get("type"), str):
+        raise MalformedRequest("a Slack delivery needs a 'type'")
+    if envelope["type"] == "url_verification":
+        challenge = echo_challenge(envelope.get("challenge")).body
+        return HandshakeReply(json.dumps({"challenge": challenge}), "application/json")
+    return None
+
+
+def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention]:
+    """An app mention or channel message from a person (bots, including ours, are dropped)."""
+    payload = load_body(delivery)
+    event = payload.get("event") or {}
+    kind = _MESSAGE_EVENTS.get(event.get("type", ""))
+    if payload.get("type") != "event_callback" or kind is None:
+        return []
+    if event.get("bot_id") or event.get("subtype") or event.get("user") in brand_accounts:
+        return []
+    try:
+        channel, ts = event["channel"], event["ts"]
+        thread = event.get("thread_ts")
+        return [
+            Mention(
+                id=f"slack:{channel}/{ts}",
+                platform=NAME,
+                kind="reply" if thread and thread != ts else kind,
+                text=event.get("text", ""),
+                created_at=from_epoch(ts),
+                author=Author(id=event.get("user")),
+                in_reply_to=f"slack:{channel}/{thread}" if thread and thread != ts else None,
+                brand_account=payload.get("team_id"),
+            )
+        ]
+    except (KeyError, TypeError, ValidationError) as exc:
+        raise PoisonRecord(f"unreadable Slack event: {exc!r}") from exc
 
 
 def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedReply:
     """`POST chat.postMessage` with `thread_ts` (bot token); Slack says `ok: false` on errors."""
+    from chalicelib.platforms.outbound import (  # requests: off the webhook path
+        PlatformRejected,
+        PlatformRetryLater,
+        PostedReply,
+        call,
+    )
+
     channel, _, ts = mention.id.split(":", 1)[1].partition("/")
     answer = call(
         "POST",

@@ -14,6 +14,7 @@ from chalicelib.models import Author, Mention, MentionKind, RawDelivery, Reply
 from chalicelib.platforms.base import (
     HandshakeReply,
     from_epoch,
+    json_body,
     load_body,
     require_object,
     require_secret,
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 NAME = "x"
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 KEPT_HEADERS: tuple[str, ...] = (SIGNATURE_HEADER, "content-type")
+decode = json_body
 _TWEET_TIME = "%a %b %d %H:%M:%S %z %Y"
 
 
@@ -57,11 +59,12 @@ def verify(body: bytes, headers: Mapping[str, str], settings: Settings, now: flo
     require_match(expected, lower_headers(headers).get(SIGNATURE_HEADER), SIGNATURE_HEADER)
 
 
-def check(payload: Any) -> None:
+def check(payload: Any) -> HandshakeReply | None:
     """An Account Activity delivery is an object naming the subscribed account."""
     envelope = require_object(payload, NAME)
     if not isinstance(envelope.get("for_user_id"), str):
         raise MalformedRequest("for_user_id (string) is required in an X delivery")
+    return None
 
 
 def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention]:

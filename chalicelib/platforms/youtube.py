@@ -1,18 +1,96 @@
-"""YouTube: replies to comments through the Data API (`comments.insert`).
+"""YouTube: WebSub (PubSubHubbub) intent verification and signed Atom notifications, and replies
+to comments through the Data API (`comments.insert`).
 
-Comments are not pushed by YouTube (WebSub announces videos only); a poller posts them to the
-generic intake as `youtube:<comment-id>` mentions.
+YouTube pushes new and updated videos only; comments are not pushed, so a poller posts them to
+the generic intake as `youtube:<comment-id>` mentions. Notifications are verified, queued and
+logged (they carry no mention to route).
 """
 
 from __future__ import annotations
 
-from chalicelib.models import Mention, Reply
-from chalicelib.platforms.outbound import PostedReply, call
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from xml.etree import ElementTree
+
+from chalicelib.errors import BadSignature, MalformedRequest, NotFound
+from chalicelib.models import Mention, RawDelivery, Reply
+from chalicelib.observability import logger
+from chalicelib.platforms.base import HandshakeReply, echo_challenge, require_secret
+from chalicelib.platforms.signatures import hex_signature, lower_headers, require_match
 from chalicelib.settings import Settings
+
+if TYPE_CHECKING:
+    from chalicelib.platforms.outbound import PostedReply
+
+NAME = "youtube"
+KEPT_HEADERS: tuple[str, ...] = ("x-hub-signature", "content-type", "link")
+TOPIC = "https://www.youtube.com/xml/feeds/videos.xml?channel_id="
+ATOM = "{http://www.w3.org/2005/Atom}"
+YT = "{http://www.youtube.com/xml/schemas/2015}"
+_METHODS = {"sha1", "sha256", "sha384", "sha512"}
+
+
+def handshake(
+    query: Mapping[str, str], headers: Mapping[str, str], settings: Settings
+) -> HandshakeReply:
+    """WebSub §5.3: agree only to topics of the configured channels; a subscription must say
+    its lease; answer with the challenge, or 404 to refuse."""
+    mode, topic = query.get("hub.mode"), query.get("hub.topic", "")
+    if mode not in ("subscribe", "unsubscribe"):
+        raise MalformedRequest("hub.mode must be subscribe or unsubscribe")
+    channel = topic.removeprefix(TOPIC) if topic.startswith(TOPIC) else None
+    if channel is None or channel not in settings.youtube_channels:
+        raise NotFound(f"not subscribed to {topic!r}")
+    if mode == "subscribe" and not query.get("hub.lease_seconds", "").isdigit():
+        raise MalformedRequest("hub.lease_seconds is required to subscribe")
+    return echo_challenge(query.get("hub.challenge"))
+
+
+def verify(body: bytes, headers: Mapping[str, str], settings: Settings, now: float) -> None:
+    """`X-Hub-Signature: method=hex(HMAC(hub.secret, body))`; Google's hub signs with sha1."""
+    key = require_secret(settings.websub_secret, "WEBSUB_SECRET")
+    received = lower_headers(headers).get("x-hub-signature")
+    method = (received or "").partition("=")[0]
+    if method not in _METHODS:
+        raise BadSignature("missing X-Hub-Signature (sha1=…)")
+    require_match(
+        hex_signature(key, body, method, prefix=f"{method}="), received, "X-Hub-Signature"
+    )
+
+
+def decode(body: str) -> Any:
+    """The Atom document."""
+    try:
+        return ElementTree.fromstring(body)
+    except ElementTree.ParseError as exc:
+        raise MalformedRequest(f"body is not valid XML: {exc}") from None
+
+
+def check(payload: Any) -> HandshakeReply | None:
+    """A WebSub notification from YouTube is an Atom feed."""
+    if payload.tag != f"{ATOM}feed":
+        raise MalformedRequest("a YouTube notification is an Atom <feed>")
+    return None
+
+
+def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention]:
+    """New or updated videos are logged for the comment pollers; they are not mentions."""
+    for entry in decode(delivery.body).iter(f"{ATOM}entry"):
+        logger.info(
+            "YouTube video notification",
+            extra={
+                "video_id": entry.findtext(f"{YT}videoId"),
+                "channel_id": entry.findtext(f"{YT}channelId"),
+                "updated": entry.findtext(f"{ATOM}updated"),
+            },
+        )
+    return []
 
 
 def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedReply:
     """`POST /comments?part=snippet` with `snippet.parentId` (OAuth bearer token)."""
+    from chalicelib.platforms.outbound import PostedReply, call  # requests: off the webhook path
+
     answer = call(
         "POST",
         f"{settings.youtube_api_base_url.rstrip('/')}/comments",

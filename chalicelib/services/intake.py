@@ -5,7 +5,6 @@ Nothing else happens before the acknowledgement; parsing and routing run in the 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -36,8 +35,9 @@ def accept_delivery(
     settings: Settings,
     queues: Queues,
     now: datetime,
-) -> str:
-    """Verify a delivery over its raw bytes and queue it; returns the intake message id.
+) -> str | HandshakeReply:
+    """Verify a delivery over its raw bytes and queue it; returns the intake message id, or
+    the answer a platform expects instead of an acknowledgement (Slack url_verification).
 
     Raises NotFound (unknown platform), PayloadTooLarge, BadSignature, MalformedRequest, or
     IntakeUnavailable when the queue write fails, so the platform retries.
@@ -48,10 +48,11 @@ def accept_delivery(
     adapter.verify(body, headers, settings, now.timestamp())
     try:
         text = body.decode("utf-8")
-        payload = json.loads(text)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise MalformedRequest(f"body is not valid UTF-8 JSON: {exc}") from None
-    adapter.check(payload)
+    except UnicodeDecodeError as exc:
+        raise MalformedRequest(f"body is not valid UTF-8: {exc}") from None
+    immediate = adapter.check(adapter.decode(text))
+    if immediate is not None:
+        return immediate
     found = lower_headers(headers)
     delivery = RawDelivery(
         platform=platform,

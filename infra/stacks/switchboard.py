@@ -36,6 +36,7 @@ PLATFORM_SECRET_KEYS = (
     "META_VERIFY_TOKEN",
     "META_PAGE_ACCESS_TOKEN",
     "SLACK_SIGNING_SECRET",
+    "WEBSUB_SECRET",
     "SLACK_BOT_TOKEN",
     "YOUTUBE_ACCESS_TOKEN",
     "WEBHOOK_SECRET",
@@ -49,6 +50,7 @@ class StageConfig:
     stage: str
     departments: tuple[str, ...]
     brand_accounts: str
+    youtube_channels: str
     throttle_rate: int
     throttle_burst: int
     max_age_minutes: int
@@ -63,6 +65,7 @@ class StageConfig:
             stage=stage,
             departments=tuple(departments.split(",")) if departments else DEFAULT_DEPARTMENTS,
             brand_accounts=node.try_get_context("brand_accounts") or "",
+            youtube_channels=node.try_get_context("youtube_channels") or "",
             throttle_rate=500 if prod else 50,
             throttle_burst=1000 if prod else 100,
             max_age_minutes=5 if prod else 15,
@@ -148,6 +151,7 @@ class SwitchboardStack(cdk.Stack):
                     "REPLIES_TABLE": self.tables["replies"].table_name,
                     "SECRETS_ARN": self.secret.secret_arn,
                     "BRAND_ACCOUNTS": config.brand_accounts,
+                    "YOUTUBE_CHANNELS": config.youtube_channels,
                     "AUTH_MODE": "iam",
                     "POWERTOOLS_SERVICE_NAME": "switchboard",
                     "POWERTOOLS_METRICS_NAMESPACE": "Switchboard",

@@ -58,7 +58,7 @@ def test_unknown_platform_is_404_on_both_methods(client: Client) -> None:
         "/webhooks/myspace", headers={"Content-Type": "application/json"}, body=b"{}"
     )
     assert response.status_code == 404
-    assert "known platforms: generic, meta, x" in error_of(response)["message"]
+    assert "known platforms: generic, meta, slack, x, youtube" in error_of(response)["message"]
 
 
 def test_generic_has_no_get(client: Client) -> None:
@@ -141,7 +141,7 @@ def test_oversize_body_is_413(client: Client) -> None:
 def test_malformed_json_with_a_valid_signature_is_400(client: Client) -> None:
     response = post_signed(client, "x", b'{"for_user_id": "1", ')
     assert response.status_code == 400
-    assert "not valid UTF-8 JSON" in error_of(response)["message"]
+    assert "body is not valid JSON" in error_of(response)["message"]
 
 
 def test_invalid_generic_mention_is_400_saying_which_field(client: Client) -> None:
@@ -167,3 +167,44 @@ def test_failed_intake_write_is_503_so_the_platform_retries(
 
 def test_health(client: Client) -> None:
     assert json.loads(client.http.get("/health").body) == {"status": "ok"}
+
+
+def test_slack_url_verification_is_answered_not_queued(
+    client: Client, stack: dict[str, str]
+) -> None:
+    body = json.dumps(
+        {
+            "token": "t",
+            "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+            "type": "url_verification",
+        }
+    ).encode()
+    response = post_signed(client, "slack", body)
+    assert response.status_code == 200
+    assert json.loads(response.body) == {
+        "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
+    }
+    assert receive_all(stack["intake"]) == []
+
+
+def test_youtube_websub_handshake_and_signed_notification(
+    client: Client, stack: dict[str, str]
+) -> None:
+    topic = (
+        "https%3A%2F%2Fwww.youtube.com%2Fxml%2Ffeeds%2Fvideos.xml"
+        "%3Fchannel_id%3DUCacmeChannel0000000000"
+    )
+    response = client.http.get(
+        f"/webhooks/youtube?hub.mode=subscribe&hub.topic={topic}&hub.challenge=ch4ll3nge"
+        "&hub.lease_seconds=432000"
+    )
+    assert (response.status_code, response.body) == (200, b"ch4ll3nge")
+    assert client.http.get("/webhooks/youtube?hub.mode=subscribe&hub.topic=x").status_code == 404
+    accepted = post_signed(client, "youtube", sample_bytes("youtube_new_video.xml"))
+    assert accepted.status_code == 200
+    [queued] = receive_all(stack["intake"])
+    assert json.loads(queued["Body"])["headers"]["x-hub-signature"].startswith("sha1=")
+    tampered = post_signed(
+        client, "youtube", sample_bytes("youtube_new_video.xml"), **{"X-Hub-Signature": "sha1=00"}
+    )
+    assert tampered.status_code == 401

@@ -91,13 +91,13 @@ def test_eval_reports_scores(tmp_path: Path) -> None:
 
 def test_fresh_demo_samples_get_new_ids_that_still_parse() -> None:
     from chalicelib.demo import freshen, load_samples
+    from chalicelib.models import RawDelivery
     from chalicelib.platforms import get_platform
-    from tests.helpers import delivery
+    from tests.helpers import RECEIVED
 
     for sample in load_samples():
         fresh = freshen(sample, "77")
-        parsed = get_platform(sample.platform).parse(
-            delivery(sample.platform, json.loads(fresh.body)), frozenset({"2244994945"})
-        )
+        raw = RawDelivery(platform=sample.platform, body=fresh.body.decode(), received_at=RECEIVED)
+        parsed = get_platform(sample.platform).parse(raw, frozenset({"2244994945"}))
         assert {m.id for m in parsed} == set(fresh.expect)
         assert all(mention_id.endswith("77") for mention_id in fresh.expect)

@@ -1,0 +1,118 @@
+"""Slack Events API and YouTube WebSub intake: vectors, handshakes and parsing."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from chalicelib.errors import BadSignature, MalformedRequest, NotFound
+from chalicelib.platforms import slack, youtube
+from chalicelib.settings import Settings
+from tests.helpers import delivery, sample_bytes
+
+# Published vector V1 (slack-sdk tests / Slack docs).
+SLACK_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+SLACK_TS = 1531420618
+SLACK_BODY = (
+    b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V"
+    b"&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text="
+    b"&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmib"
+    b"IGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
+)
+SLACK_HEADERS = {
+    "X-Slack-Request-Timestamp": str(SLACK_TS),
+    "X-Slack-Signature": "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503",
+}
+SETTINGS = Settings(
+    slack_signing_secret=SLACK_SECRET,
+    websub_secret="It's a Secret to Everybody",
+    youtube_channels=["UCacme"],
+)
+
+
+def test_slack_published_signature_verifies_at_its_time() -> None:
+    slack.verify(SLACK_BODY, SLACK_HEADERS, SETTINGS, SLACK_TS)
+
+
+def test_slack_published_signature_is_stale_with_the_real_clock() -> None:
+    with pytest.raises(BadSignature, match="five minutes"):
+        slack.verify(SLACK_BODY, SLACK_HEADERS, SETTINGS, time.time())
+
+
+def test_slack_tampered_body_and_missing_timestamp_fail() -> None:
+    with pytest.raises(BadSignature):
+        slack.verify(SLACK_BODY + b"------", SLACK_HEADERS, SETTINGS, SLACK_TS)
+    with pytest.raises(BadSignature, match="Timestamp"):
+        slack.verify(SLACK_BODY, {"X-Slack-Signature": "v0=00"}, SETTINGS, SLACK_TS)
+
+
+def test_slack_url_verification_published_v5_is_answered_with_the_challenge() -> None:
+    body = {"token": "Jhj5dZrVaK7ZwHHjRyZWjbDl",
+            "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+            "type": "url_verification"}  # fmt: skip
+    reply = slack.check(body)
+    assert reply is not None and reply.status == 200
+    assert json.loads(reply.body) == {"challenge": body["challenge"]}
+
+
+def test_slack_app_mention_is_a_mention_and_bots_are_dropped() -> None:
+    [mention] = slack.parse(delivery("slack", "slack_app_mention.json"), frozenset())
+    assert mention.id == "slack:C0COMMUNITY/1795336000.000200"
+    assert mention.kind == "mention" and mention.author.id == "U0CUSTOMER"
+    payload = json.loads(sample_bytes("slack_app_mention.json"))
+    payload["event"]["bot_id"] = "B0ACME"
+    assert slack.parse(delivery("slack", payload), frozenset()) == []
+    assert slack.parse(delivery("slack", "slack_app_mention.json"), frozenset({"U0CUSTOMER"})) == []
+
+
+def test_slack_thread_message_is_a_reply() -> None:
+    payload = json.loads(sample_bytes("slack_app_mention.json"))
+    payload["event"].update(type="message", ts="1795336100.000300", thread_ts="1795336000.000200")
+    [reply] = slack.parse(delivery("slack", payload), frozenset())
+    assert reply.kind == "reply" and reply.in_reply_to == "slack:C0COMMUNITY/1795336000.000200"
+
+
+def query(**extra: str) -> dict[str, str]:
+    return {
+        "hub.mode": "subscribe",
+        "hub.topic": "https://www.youtube.com/xml/feeds/videos.xml?channel_id=UCacme",
+        "hub.challenge": "abc123",
+        "hub.lease_seconds": "864000",
+        **extra,
+    }
+
+
+def test_websub_intent_is_confirmed_for_configured_channels_only() -> None:
+    assert youtube.handshake(query(), {}, SETTINGS).body == "abc123"
+    unknown = "https://www.youtube.com/xml/feeds/videos.xml?channel_id=UCother"
+    with pytest.raises(NotFound):
+        youtube.handshake(query(**{"hub.topic": unknown}), {}, SETTINGS)
+    with pytest.raises(MalformedRequest, match="lease"):
+        youtube.handshake(query(**{"hub.lease_seconds": ""}), {}, SETTINGS)
+    assert youtube.handshake(
+        query(**{"hub.mode": "unsubscribe", "hub.lease_seconds": ""}), {}, SETTINGS
+    )
+
+
+def test_websub_signature_derived_d4_and_tampering() -> None:
+    signed = {"X-Hub-Signature": "sha1=01dc10d0c83e72ed246219cdd91669667fe2ca59"}
+    youtube.verify(b"Hello, World!", signed, SETTINGS, 0)
+    with pytest.raises(BadSignature):
+        youtube.verify(b"Hello, World?", signed, SETTINGS, 0)
+    with pytest.raises(BadSignature, match="missing"):
+        youtube.verify(b"Hello, World!", {}, SETTINGS, 0)
+
+
+def test_websub_notification_is_an_atom_feed_with_no_mentions() -> None:
+    feed = youtube.decode(sample_bytes("youtube_new_video.xml").decode())
+    assert youtube.check(feed) is None
+    raw = delivery("youtube", "x_late_delivery.json").model_copy(
+        update={"body": sample_bytes("youtube_new_video.xml").decode()}
+    )
+    assert youtube.parse(raw, frozenset()) == []
+    with pytest.raises(MalformedRequest, match="XML"):
+        youtube.decode("{not xml")
+    with pytest.raises(MalformedRequest, match="Atom"):
+        youtube.check(youtube.decode("<rss/>"))

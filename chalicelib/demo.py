@@ -101,7 +101,9 @@ def run_demo(base_url: str, settings: Settings, out: TextIO, fresh: bool = False
             print(f"cannot reach {base_url}: {exc.reason}. Is `make run` running?", file=out)
             return 1
         failures += status != 200
-        expected = ", ".join(f"{mid} → {dept}" for mid, dept in sample.expect.items())
+        expected = ", ".join(f"{mid} → {dept}" for mid, dept in sample.expect.items()) or (
+            "no mention: a logged notification"
+        )
         print(f"{status}  {sample.platform:<8} {sample.name:<30} expect {expected}", file=out)
     print("\nRead the queues with: switchboard inbox support|pr|marketing|triage", file=out)
     return 1 if failures else 0

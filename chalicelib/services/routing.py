@@ -62,7 +62,7 @@ class EngineCache:
         if self._engine is not None and time.monotonic() - self._checked < self._ttl:
             return self._engine
         live = self._store.live_version()
-        if self._engine is None or live != self._engine.version:
+        if self._engine is None or (live or 0) != self._engine.version:  # 0: the built-in default
             self._engine = self._build(live)
         self._checked = time.monotonic()
         return self._engine
@@ -95,7 +95,8 @@ def decide(
     if decision.decided_by is not None:
         return decision
     department, confidence = fallback_department(mention.text, signals)
-    if confidence >= settings.classifier_threshold:
+    known = department == "ignore" or department in settings.departments
+    if known and confidence >= settings.classifier_threshold:
         decision.department = department
         decision.decided_by = CLASSIFIER
         decision.also = [d for d in decision.also if d != department]

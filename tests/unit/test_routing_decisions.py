@@ -1,0 +1,43 @@
+"""The routing core: the live-ruleset cache and the department model fallback."""
+
+from __future__ import annotations
+
+from chalicelib.classify import compute_signals
+from chalicelib.models import Mention
+from chalicelib.rules import Ruleset
+from chalicelib.services.routing import EngineCache, decide, engine_for
+from chalicelib.settings import Settings
+from chalicelib.stores.rules import MemoryRulesStore
+
+NO_RULES = Ruleset.model_validate([])
+PRAISE = Mention(id="x:1", platform="x", text="Thank you so much, the crew was wonderful!")
+
+
+def test_unpublished_store_keeps_the_default_engine_and_picks_up_a_publish() -> None:
+    from datetime import UTC, datetime
+
+    store = MemoryRulesStore()
+    cache = EngineCache(store, Settings(), ttl=0)
+    first = cache.engine()
+    assert cache.engine() is first and first.version == 0
+    store.publish([], "ana", "empty", datetime.now(UTC))
+    assert cache.engine().version == 1
+
+
+def test_no_rule_means_the_department_model_decides_and_says_so() -> None:
+    settings = Settings(classifier_threshold=0.5)
+    decision = decide(PRAISE, engine_for(NO_RULES, 0, settings), settings, compute_signals(PRAISE))
+    assert decision.department == "marketing" and decision.decided_by == "classifier"
+    assert decision.matched_rules[-1][1].startswith("department model: marketing with probability")
+
+
+def test_model_choices_outside_the_configured_departments_go_to_triage() -> None:
+    settings = Settings(departments=["support", "pr", "triage"], classifier_threshold=0.5)
+    decision = decide(PRAISE, engine_for(NO_RULES, 0, settings), settings, compute_signals(PRAISE))
+    assert decision.department == "triage" and decision.decided_by is None
+
+
+def test_unsure_model_leaves_the_mention_to_triage() -> None:
+    settings = Settings(classifier_threshold=1.0)
+    decision = decide(PRAISE, engine_for(NO_RULES, 0, settings), settings, compute_signals(PRAISE))
+    assert decision.department == "triage"

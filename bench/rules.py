@@ -21,6 +21,7 @@ from typing import Any
 
 import rule_engine
 
+from bench.timing import percentile
 from chalicelib.models import Author, Mention
 from chalicelib.rules import Engine
 from chalicelib.rules.schema import validate_ruleset
@@ -73,12 +74,6 @@ def peer_rules(rules: list[dict[str, Any]]) -> list[rule_engine.Rule]:
         expression = f"({words}) and followers >= {followers['author.followers']['gte']}"
         compiled.append(rule_engine.Rule(expression))
     return compiled
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-quantile of values (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def run() -> int:

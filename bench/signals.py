@@ -7,12 +7,12 @@ Run: `make bench` (or `python -m bench.signals`). Uses the real tweets of ../sha
 from __future__ import annotations
 
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 
-from bench.rules import load_texts, percentile
+from bench.rules import load_texts
+from bench.timing import cold_start_ms, percentile
 from chalicelib.classify import compute_signals
 from chalicelib.classify.sentiment import sentiment
 from chalicelib.classify.text_model import load_model
@@ -25,19 +25,6 @@ COLD_START = {
         " compute_signals(Mention(id='x:1', platform='x', text='warm up'))"
     ),
 }
-
-
-def cold_start_ms(statement: str, runs: int = 5) -> float:
-    """Median wall time of a fresh interpreter importing and running `statement` once, minus
-    an empty interpreter's start."""
-
-    def run(code: str) -> float:
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True)
-        return time.perf_counter() - start
-
-    empty = statistics.median(run("pass") for _ in range(runs))
-    return (statistics.median(run(statement) for _ in range(runs)) - empty) * 1e3
 
 
 def per_mention_us(call: Callable[[Mention], object], mentions: list[Mention]) -> list[float]:

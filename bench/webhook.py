@@ -9,13 +9,11 @@ Run: `make bench` (or `python -m bench.webhook`).
 
 from __future__ import annotations
 
-import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 
-from bench.rules import percentile
+from bench.timing import cold_start_ms, percentile
 from chalicelib.demo import load_samples, signed_headers
 from chalicelib.platforms.signatures import b64_signature
 from chalicelib.services.intake import accept_delivery
@@ -26,21 +24,9 @@ FLOOR = "import chalice.app, boto3, pydantic"
 APP = "import app"
 
 
-def cold_ms(statement: str, runs: int = 5) -> float:
-    """Median wall time of a fresh interpreter running `statement`, minus an empty one."""
-
-    def run(code: str) -> float:
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True)
-        return time.perf_counter() - start
-
-    empty = statistics.median(run("pass") for _ in range(runs))
-    return (statistics.median(run(statement) for _ in range(runs)) - empty) * 1e3
-
-
 def run() -> int:
     """Print both comparisons."""
-    floor, app = cold_ms(FLOOR), cold_ms(APP)
+    floor, app = cold_start_ms(FLOOR), cold_start_ms(APP)
     print("cold start of the API function (import, ms, median of 5 fresh interpreters)")
     print(f"  chalice + boto3 + pydantic (floor) {floor:>7.0f}")
     print(f"  switchboard app                    {app:>7.0f}   ratio {app / floor:.2f}x")

@@ -170,11 +170,9 @@ class ReplyService:
             sent_at=sent_at,
             last_error=None,
         )
-        if self.mentions.record_response(reply.mention_id, sent_at):
-            record = self._record(reply.mention_id)
-            metrics.add_metric(
-                name="FirstResponseSeconds", unit="Seconds", value=record.response_seconds or 0
-            )
+        seconds = self.mentions.record_response(reply.mention_id, sent_at)
+        if seconds is not None:
+            metrics.add_metric(name="FirstResponseSeconds", unit="Seconds", value=seconds)
         logger.info("reply sent", extra={"reply_id": reply_id, "platform_reply_id": posted.id})
 
     def _not_queued(self, reply_id: str, now: datetime) -> None:

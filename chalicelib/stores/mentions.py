@@ -42,8 +42,9 @@ class MentionStore(Protocol):
         """The completed record of a mention, if any."""
         ...
 
-    def record_response(self, mention_id: str, at: datetime) -> bool:
-        """Set the first response time (only the first counts); True if this was the first."""
+    def record_response(self, mention_id: str, at: datetime) -> float | None:
+        """Set the first response time (only the first counts); returns the response time in
+        seconds when this was the first, else None."""
         ...
 
     def overdue(self, now: datetime, limit: int = 100) -> list[MentionRecord]:
@@ -129,11 +130,11 @@ class DynamoMentionStore:
         ).get("Item")
         return _record(item) if item and "record" in item else None
 
-    def record_response(self, mention_id: str, at: datetime) -> bool:
+    def record_response(self, mention_id: str, at: datetime) -> float | None:
         """Conditional update: only a routed mention's first response is kept."""
         record = self.get(mention_id)
         if record is None:
-            return False
+            return None
         seconds = (at - _clock_start(record)).total_seconds()
         try:
             self._client.update_item(
@@ -146,8 +147,8 @@ class DynamoMentionStore:
                 ExpressionAttributeValues={":at": {"S": at.isoformat()}, ":s": {"N": str(seconds)}},
             )
         except self._client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+            return None
+        return seconds
 
     def overdue(self, now: datetime, limit: int = 100) -> list[MentionRecord]:
         """Query the sparse index of open mentions by deadline."""
@@ -217,16 +218,16 @@ class MemoryMentionStore:
         """The record, if completed."""
         return self.records.get(mention_id)
 
-    def record_response(self, mention_id: str, at: datetime) -> bool:
+    def record_response(self, mention_id: str, at: datetime) -> float | None:
         """First response only."""
         record = self.records.get(mention_id)
         if record is None or record.first_response_at is not None:
-            return False
+            return None
         seconds = (at - _clock_start(record)).total_seconds()
         self.records[mention_id] = record.model_copy(
             update={"first_response_at": at, "response_seconds": seconds}
         )
-        return True
+        return seconds
 
     def overdue(self, now: datetime, limit: int = 100) -> list[MentionRecord]:
         """Routed, unanswered, not escalated, past the deadline."""

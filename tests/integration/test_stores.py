@@ -81,6 +81,18 @@ def test_release_lets_a_retry_claim(mentions: MentionStore) -> None:
     assert mentions.claim("x:3", NOW, LEASE) is Claim.CLAIMED
 
 
+def test_only_the_first_response_is_recorded(mentions: MentionStore) -> None:
+    assert mentions.record_response("x:none", NOW) is None
+    mentions.claim("x:5", NOW, LEASE)
+    mentions.complete(record("x:5"), NOW + timedelta(days=1))
+    later = NOW + timedelta(minutes=10)
+    assert mentions.record_response("x:5", later) == 600.0
+    assert mentions.record_response("x:5", later + timedelta(minutes=5)) is None
+    stored = mentions.get("x:5")
+    assert stored is not None and stored.first_response_at == later
+    assert stored.response_seconds == 600.0
+
+
 def test_release_never_removes_a_completed_record(mentions: MentionStore) -> None:
     mentions.claim("x:4", NOW, LEASE)
     mentions.complete(record("x:4"), NOW + timedelta(days=1))

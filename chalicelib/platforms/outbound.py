@@ -45,12 +45,13 @@ class PostedReply:
 
 
 def retry_delay(headers: Mapping[str, str], now: float | None = None) -> int:
-    """Seconds to wait from `Retry-After` or `x-rate-limit-reset` (epoch seconds)."""
+    """Seconds to wait from `Retry-After` or `x-rate-limit-reset` (epoch seconds; a reset already
+    past, e.g. from a skewed clock, waits one second)."""
     found = {name.lower(): value for name, value in headers.items()}
     if found.get("retry-after", "").isdigit():
         return int(found["retry-after"])
     if found.get("x-rate-limit-reset", "").isdigit():
-        return int(found["x-rate-limit-reset"]) - int(now or time.time()) + 1
+        return max(1, int(found["x-rate-limit-reset"]) - int(now or time.time()) + 1)
     return DEFAULT_RETRY_SECONDS
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import re
 from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import re2
 
-from chalicelib.rules.keywords import Hit, term_key, term_pattern
+from chalicelib.rules.keywords import find_term, term_key
 
 # Field kinds decide which operators apply.
 TEXT, STRING, LIST, NUMBER, BOOL = "text", "string", "list", "number", "bool"
@@ -54,7 +54,8 @@ Context = Mapping[str, Any]
 """Field values of one mention (text fields normalised, list fields lower-cased); a missing
 value reads as None."""
 HITS = "_keyword_hits"
-"""Context key of the compiled engine's keyword scan (term key → first hit), None without it."""
+"""Context key of the compiled engine's keyword scan (the keys of the terms in the text), None
+without it."""
 
 
 @contextlib.contextmanager
@@ -91,14 +92,20 @@ class ConditionError(ValueError):
         return f"{''.join(self.segments)}: {self.reason}"
 
 
+_HOLDS: Any = object()
+"""Default of `Predicate.rest`: all of the condition is left to check."""
+
+
 class Predicate:
     """A compiled condition.
 
     `required`: text keywords (term keys) of which at least one must occur for the condition to
-    hold, or None when it can hold without any; `terms`: every text keyword inside it.
+    hold, or None when it can hold without any; `rest`: what is left to check once one of
+    `required` is known to occur (None: nothing, the condition holds); `terms`: every text
+    keyword inside it.
     """
 
-    __slots__ = ("describe", "holds", "required", "terms", "why")
+    __slots__ = ("describe", "holds", "required", "rest", "terms", "why")
 
     def __init__(
         self,
@@ -107,12 +114,14 @@ class Predicate:
         describe: Callable[[], str],
         required: frozenset[str] | None = None,
         terms: frozenset[str] = frozenset(),
+        rest: Callable[[Context], bool] | None = _HOLDS,
     ) -> None:
         self.holds = holds
         self.why = why
         self.describe = describe
         self.required = required
         self.terms = terms
+        self.rest = holds if rest is _HOLDS else rest
 
     def test(self, context: Context) -> str | None:
         """The reason the condition holds, or None."""
@@ -173,8 +182,9 @@ def _compile_entry(key: str, value: Any) -> Predicate:
     return tests[0] if len(tests) == 1 else _all_of(tests)
 
 
-def _all_of(children: list[Predicate]) -> Predicate:
-    checks = [child.holds for child in children]
+def _conjunction(checks: list[Callable[[Context], bool]]) -> Callable[[Context], bool]:
+    if len(checks) == 1:
+        return checks[0]
 
     def holds(ctx: Context) -> bool:  # a loop: faster than all() on the hot path
         for check in checks:  # noqa: SIM110
@@ -182,13 +192,24 @@ def _all_of(children: list[Predicate]) -> Predicate:
                 return False
         return True
 
-    required = [c.required for c in children if c.required is not None]
+    return holds
+
+
+def _all_of(children: list[Predicate]) -> Predicate:
+    keyed = [child for child in children if child.required is not None]
+    # The child with the fewest required keywords decides when the whole can hold; once one of
+    # them occurs, what is left is that child's rest and every other child.
+    chosen = min(keyed, key=lambda child: len(child.required or ())) if keyed else None
+    left = [child.holds for child in children if child is not chosen]
+    if chosen is not None and chosen.rest is not None:
+        left.append(chosen.rest)
     return Predicate(
-        holds,
-        lambda ctx: " and ".join(child.why(ctx) for child in children),
+        _conjunction([child.holds for child in children]),
+        lambda ctx: " and ".join([child.why(ctx) for child in children]),
         lambda: "(" + " and ".join(child.describe() for child in children) + ")",
-        min(required, key=len) if required else None,
+        chosen.required if chosen else None,
         frozenset().union(*(child.terms for child in children)),
+        _conjunction(left) if left else None,
     )
 
 
@@ -213,6 +234,8 @@ def _any_of(children: list[Predicate]) -> Predicate:
         lambda: "(" + " or ".join(child.describe() for child in children) + ")",
         required,
         frozenset().union(*(child.terms for child in children)),
+        # Whichever child's keyword occurs, that child holds when it has nothing left to check.
+        None if all(child.rest is None for child in children) else holds,
     )
 
 
@@ -259,46 +282,50 @@ def _string_list(arg: Any) -> list[str]:
 
 
 def _text_contains(field: str, raw_terms: list[str], every: bool) -> Predicate:
-    """Keywords in a text field: the compiled engine's scan for `text`, else regexes."""
+    """Keywords in a text field: the compiled engine's scan for `text`, else a search per term."""
     keys = list(dict.fromkeys(term_key(raw) for raw in raw_terms))
     wanted = frozenset(keys)
     scanned = field == "text"
-    regexes: list[re.Pattern[str]] = []  # compiled on first use, so validation stays cheap
 
-    def hits(ctx: Context) -> Mapping[str, Hit]:
-        found: Mapping[str, Hit] | None = ctx[HITS] if scanned else None
-        if found is not None:
-            return found
-        if not regexes:
-            regexes.extend(re.compile(term_pattern(key)) for key in keys)
+    def found(ctx: Context) -> AbstractSet[str]:
+        scan: AbstractSet[str] | None = ctx[HITS] if scanned else None
+        if scan is not None:
+            return scan
         text = ctx[field]
-        return {
-            key: (match.start(), match.group(0))
-            for key, regex in zip(keys, regexes, strict=True)
-            if (match := regex.search(text))
-        }
+        return {key for key in keys if find_term(text, key)}
 
     quoted = ", ".join(repr(raw) for raw in raw_terms)
     if every:
+
+        def holds_all(ctx: Context) -> bool:
+            return wanted.issubset(found(ctx))
+
         return Predicate(
-            lambda ctx: wanted.issubset(hits(ctx)),
+            holds_all,
             lambda ctx: f"{field} contains all of {quoted}",
             lambda: f"{field} contains all of [{quoted}]",
             wanted if scanned else None,
             wanted if scanned else frozenset(),
+            None if len(wanted) == 1 else holds_all,
         )
 
-    def why(ctx: Context) -> str:
-        found = hits(ctx)
-        first = min((found[key] for key in keys if key in found), key=lambda hit: hit[0])
+    def why(ctx: Context) -> str:  # asked only when the condition holds, so a term occurs
+        occurring = found(ctx)
+        present = [key for key in keys if key in occurring]
+        if len(present) == 1 and not present[0].endswith("*"):
+            return f"{field} contains {present[0]!r}"  # a whole-word term matches itself
+        text = ctx[field]
+        hits = (hit for key in present if (hit := find_term(text, key)))
+        first = min(hits, key=lambda hit: hit[0])  # the leftmost; on a tie, the first listed
         return f"{field} contains {first[1]!r}"
 
     return Predicate(
-        lambda ctx: not wanted.isdisjoint(hits(ctx)),
+        lambda ctx: not wanted.isdisjoint(found(ctx)),
         why,
         lambda: f"{field} contains any of [{quoted}]",
         wanted if scanned else None,
         wanted if scanned else frozenset(),
+        None,
     )
 
 
@@ -354,11 +381,17 @@ def _compare(field: str, op: str, bound: float) -> Predicate:
             value = ctx[field]
             return value is not None and value <= bound
 
+    tail = f" {symbol} {bound:g}"
     return Predicate(
         holds,
-        lambda ctx: f"{field} {ctx[field]:g} {symbol} {bound:g}",
-        lambda: f"{field} {symbol} {bound:g}",
+        lambda ctx: f"{field} {_number(ctx[field])}{tail}",
+        lambda: f"{field}{tail}",
     )
+
+
+def _number(value: float) -> str:
+    """A field value in a reason: whole numbers in full (12345678, not 1.23457e+07)."""
+    return str(value) if type(value) is int else f"{value:g}"
 
 
 def _member(field: str, kind: str, values: list[Any]) -> Predicate:

@@ -12,10 +12,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
+from itertools import chain
 from typing import Any
 
 from chalicelib.models import MatchedRule, Mention, Priority, Routing
-from chalicelib.rules.conditions import HITS, Context, gc_paused
+from chalicelib.rules.conditions import HITS, SIGNAL_PREFIX, Context, gc_paused
 from chalicelib.rules.keywords import KeywordIndex, normalise_text
 from chalicelib.rules.schema import Rule, Ruleset
 
@@ -56,7 +57,7 @@ class _Step:
     """A rule flattened for the hot loop."""
 
     rule_id: str
-    holds: Callable[[Context], bool]
+    check: Callable[[Context], bool] | None  # None: the rule holds once it is a candidate
     why: Callable[[Context], str]
     department: str | None
     also: list[str]
@@ -82,7 +83,7 @@ class Engine:
         with gc_paused():
             enabled = [rule for rule in ruleset.root if rule.enabled]
             self.rules: list[Rule] = sorted(enabled, key=lambda rule: rule.order)  # stable
-            self._steps = [_step(rule) for rule in self.rules]
+            self._steps = [_step(rule, compiled) for rule in self.rules]
             self._index: KeywordIndex | None = None
             self._always: list[int] = []
             self._by_term: dict[str, list[int]] = {}
@@ -95,19 +96,18 @@ class Engine:
                     for key in predicate.required or ():
                         self._by_term.setdefault(key, []).append(position)
                     terms.update(predicate.terms)
+                for key in terms.difference(self._by_term):  # only inside `not` or with others
+                    self._by_term[key] = []
                 self._index = KeywordIndex(terms)
 
     def candidates(self, context: MentionContext) -> list[int]:
-        """Positions of the rules that can match, in order (all of them for the interpreter)."""
+        """Positions of the rules that can match, in order (all of them for the interpreter); a
+        rule reached through several of its keywords is listed once per keyword."""
         if self._index is None:
             return list(range(len(self._steps)))
         hits = context[HITS] = self._index.scan(context["text"])
-        positions = set(self._always)
-        by_term = self._by_term
-        for key in hits:
-            if key in by_term:
-                positions.update(by_term[key])
-        return sorted(positions)
+        lists = map(self._by_term.__getitem__, hits)
+        return sorted(chain(self._always, *lists))  # sorting repeats beats a set union
 
     def decide(
         self, mention: Mention, signals: dict[str, float], now: datetime | None = None
@@ -121,9 +121,13 @@ class Engine:
         matched: list[tuple[str, str]] = []
         decided_by: str | None = None
         steps = self._steps
+        previous = -1
         for position in self.candidates(context):
+            if position == previous:
+                continue
+            previous = position
             step = steps[position]
-            if not step.holds(context):
+            if step.check is not None and not step.check(context):
                 continue
             matched.append((step.rule_id, step.why(context)))
             if department is None and step.department is not None:
@@ -149,12 +153,15 @@ class Engine:
         )
 
 
-def _step(rule: Rule) -> _Step:
+def _step(rule: Rule, compiled: bool) -> _Step:
     action = rule.then
+    predicate = rule.predicate
+    # A candidate of the compiled engine already has one of its required keywords.
+    check = predicate.rest if compiled and predicate.required is not None else predicate.holds
     return _Step(
         rule.id,
-        rule.predicate.holds,
-        rule.predicate.why,
+        check,
+        predicate.why,
         action.department,
         action.also,
         action.tags,
@@ -167,6 +174,8 @@ class MentionContext(dict[str, Any]):
     """The field values rules see, computed on first use: text normalised, lists lower-cased,
     local hour and weekday; a field with no value (an absent signal) reads as None."""
 
+    __slots__ = ("mention", "now", "signals", "tz")
+
     def __init__(
         self,
         mention: Mention,
@@ -174,14 +183,19 @@ class MentionContext(dict[str, Any]):
         tz: tzinfo = UTC,
         now: datetime | None = None,
     ) -> None:
-        super().__init__({f"signals.{name}": value for name, value in signals.items()})
         self.mention = mention
+        self.signals = signals
         self.tz = tz
         self.now = now
 
     def __missing__(self, key: str) -> Any:
         compute = _FIELDS.get(key)
-        value = compute(self) if compute else None
+        if compute is not None:
+            value = compute(self)
+        elif key.startswith(SIGNAL_PREFIX):
+            value = self.signals.get(key[len(SIGNAL_PREFIX) :])
+        else:
+            value = None
         self[key] = value
         return value
 

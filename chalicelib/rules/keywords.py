@@ -1,10 +1,10 @@
-"""Keyword matching for rules: whole words, case-folded, one Aho-Corasick pass for every rule.
+"""Keyword matching for rules: whole words, case-folded, one pass over the text for every rule.
 
 A term is a word or phrase; a trailing `*` makes its last word a prefix ("refund*"). Text is
 case-folded and its whitespace collapsed before matching (`normalise_text`), so terms and text
 compare word for word. A term is known by its key: the normalised stem, plus `*` for a prefix.
-The plain interpreter (a regex per term) and the compiled engine (Aho-Corasick) report the same
-first hit of each term in the same text.
+The plain interpreter (a regex per term) and the compiled engine (`KeywordIndex`) find the same
+terms in the same text.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import re
 
 import ahocorasick
 
-Hit = tuple[int, str]
-"""Where a term first occurs in the text and the text it matched."""
+_WORD = re.compile(r"\w+")
+r"""A run of word characters: exactly what `(?<!\w)` and `(?!\w)` bound."""
 
 
 def normalise_text(text: str) -> str:
@@ -29,46 +29,91 @@ def term_key(raw: str) -> str:
     return normalise_text(stripped.rstrip("*")) + ("*" if prefix else "")
 
 
-def term_pattern(key: str) -> str:
-    """Regular expression of a term key on normalised text."""
-    if key.endswith("*"):
-        return rf"(?<!\w){re.escape(key[:-1])}\w*(?!\w)"
-    return rf"(?<!\w){re.escape(key)}(?!\w)"
+def is_word_char(char: str) -> bool:
+    """Whether `char` is a word character (what `\\w` matches): letters, digits, underscore."""
+    return char.isalnum() or char == "_"
+
+
+def find_term(text: str, key: str) -> tuple[int, str] | None:
+    """The first whole-word occurrence of a term key in normalised `text`: where it starts and
+    the text it matched (a prefix term matches to the end of its word), or None."""
+    prefix = key.endswith("*")
+    stem = key[:-1] if prefix else key
+    size = len(text)
+    start = text.find(stem)
+    while start != -1:
+        stop = start + len(stem)
+        if not (start and is_word_char(text[start - 1])):
+            if prefix:
+                while stop < size and is_word_char(text[stop]):
+                    stop += 1
+                return start, text[start:stop]
+            if stop == size or not is_word_char(text[stop]):
+                return start, stem
+        start = text.find(stem, start + 1)
+    return None
+
+
+_ASCII_SEPARATORS = bytes(c for c in range(128) if not is_word_char(chr(c)))
+_TO_SPACES = bytes.maketrans(_ASCII_SEPARATORS, b" " * len(_ASCII_SEPARATORS))
+
+
+def words_of(text: str) -> list[bytes]:
+    """The runs of word characters in `text`, UTF-8 encoded.
+
+    Splitting the UTF-8 bytes at ASCII separators through a byte table is several times faster
+    than a regular expression and exact for every ASCII piece; the few pieces with other
+    characters (which may separate words too, like an emoji or a curly quote) are split again by
+    the regular expression.
+    """
+    pieces = text.encode().translate(_TO_SPACES).split()
+    if text.isascii():
+        return pieces
+    words = list(pieces)
+    for piece in pieces:
+        if not piece.isascii():
+            words.extend(word.encode() for word in _WORD.findall(piece.decode()))
+    return words
 
 
 class KeywordIndex:
-    """Every term of a ruleset in one Aho-Corasick automaton."""
+    """Every term of a ruleset, found in one pass over the text.
+
+    A single-word term (word characters only) occurs as a whole word exactly when it is one of
+    the text's words, so those are found by a set intersection with the text's words; phrases,
+    prefixes and terms with other characters go through one Aho-Corasick automaton.
+    """
 
     def __init__(self, keys: set[str]) -> None:
+        words = {key for key in keys if _WORD.fullmatch(key)}
+        self._key_of = {word.encode(): word for word in words}
+        self._words = frozenset(self._key_of)
         stems: dict[str, list[str | None]] = {}
-        for key in keys:
+        for key in keys - words:
             prefix = key.endswith("*")
             slots = stems.setdefault(key[:-1] if prefix else key, [None, None])
             slots[1 if prefix else 0] = key
-        self._automaton = ahocorasick.Automaton()
-        for stem, (exact_key, prefix_key) in stems.items():
-            self._automaton.add_word(stem, (len(stem), exact_key, prefix_key))
+        self._automaton: ahocorasick.Automaton | None = None
         if stems:
+            self._automaton = ahocorasick.Automaton()
+            for stem, (exact_key, prefix_key) in stems.items():
+                self._automaton.add_word(stem, (len(stem), exact_key, prefix_key))
             self._automaton.make_automaton()
-        self._empty = not stems
 
-    def scan(self, text: str) -> dict[str, Hit]:
-        """The first whole-word hit of every indexed term in normalised `text`, by term key."""
-        hits: dict[str, Hit] = {}
-        if self._empty:
-            return hits
-        size = len(text)
-        # Hits come in order of their end, so the first one kept for a key is its leftmost.
+    def scan(self, text: str) -> set[str]:
+        """The keys of the indexed terms that occur as whole words in normalised `text`."""
+        found: set[str] = set()
+        if self._words:
+            found.update(map(self._key_of.__getitem__, self._words.intersection(words_of(text))))
+        if self._automaton is None:
+            return found
+        last = len(text) - 1
         for end, (length, exact_key, prefix_key) in self._automaton.iter(text):
             start = end - length + 1
-            if start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            if start and is_word_char(text[start - 1]):
                 continue
-            stop = end + 1
-            at_word_end = stop == size or not (text[stop].isalnum() or text[stop] == "_")
-            if exact_key is not None and at_word_end and exact_key not in hits:
-                hits[exact_key] = (start, exact_key)
-            if prefix_key is not None and prefix_key not in hits:
-                while stop < size and (text[stop].isalnum() or text[stop] == "_"):
-                    stop += 1
-                hits[prefix_key] = (start, text[start:stop])
-        return hits
+            if prefix_key is not None:
+                found.add(prefix_key)
+            if exact_key is not None and (end == last or not is_word_char(text[end + 1])):
+                found.add(exact_key)
+        return found

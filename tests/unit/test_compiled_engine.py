@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from hypothesis import given, settings
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 from chalicelib.models import Author, Mention
 from chalicelib.rules import Engine
 from chalicelib.rules.engine import MentionContext
-from chalicelib.rules.keywords import KeywordIndex, term_key
+from chalicelib.rules.keywords import KeywordIndex, find_term, normalise_text, term_key, words_of
 from chalicelib.rules.schema import validate_ruleset
 
 DEPARTMENTS = ["support", "pr", "marketing", "triage"]
@@ -115,15 +116,39 @@ def test_compiled_and_interpreted_decisions_are_identical(
         assert compiled.decide(mention, signals) == interpreted.decide(mention, signals)
 
 
-def test_index_finds_whole_words_prefixes_and_first_positions() -> None:
-    index = KeywordIndex({term_key(raw) for raw in ["Refund*", "refund", "PR", "never  arrived"]})
-    hits = index.scan("refunds? no refund. never arrived. pr-team vs april")
-    assert hits == {
-        "refund*": (0, "refunds"),
-        "refund": (12, "refund"),
-        "never arrived": (20, "never arrived"),
-        "pr": (35, "pr"),
+def test_index_finds_whole_words_prefixes_and_phrases() -> None:
+    keys = {term_key(raw) for raw in ["Refund*", "refund", "PR", "never  arrived", "april", "ok"]}
+    index = KeywordIndex(keys)
+    assert index.scan("refunds? no refund. never arrived. pr-team vs aprils, okay") == {
+        "refund*",
+        "refund",
+        "never arrived",
+        "pr",
     }
+
+
+def term_regex(key: str) -> re.Pattern[str]:
+    """The specification of a term: a whole-word match on normalised text."""
+    if key.endswith("*"):
+        return re.compile(rf"(?<!\w){re.escape(key[:-1])}\w*(?!\w)")
+    return re.compile(rf"(?<!\w){re.escape(key)}(?!\w)")
+
+
+@settings(max_examples=300, deadline=None)
+@given(TERMS, TEXTS)
+def test_find_term_is_the_first_whole_word_match(raw: str, text: str) -> None:
+    key, normalised = term_key(raw), normalise_text(text)
+    match = term_regex(key).search(normalised)
+    expected = (match.start(), match.group(0)) if match else None
+    assert find_term(normalised, key) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("aZé_1 .,’😀\nß-İ\u0301"), max_size=30))
+def test_words_of_finds_every_word_of_the_word_regex(text: str) -> None:
+    # Pieces with a non-word character may come along; they can never equal a word term.
+    words = {word.decode() for word in words_of(text)}
+    assert {word for word in words if re.fullmatch(r"\w+", word)} == set(re.findall(r"\w+", text))
 
 
 def test_compiled_engine_skips_rules_whose_keywords_are_absent() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -73,9 +74,12 @@ def test_reply_ids_are_stable_for_keys_and_private_replies() -> None:
 
 def test_status_mapping() -> None:
     with pytest.raises(PlatformRetryLater) as limited:
-        raise_for_status(429, {"x-rate-limit-reset": str(int(NOW.timestamp()) + 100)}, {})
-    assert 90 <= limited.value.delay <= 900
+        raise_for_status(429, {"x-rate-limit-reset": str(int(time.time()) + 100)}, {})
+    assert 90 <= limited.value.delay <= 101
     assert retry_delay({"Retry-After": "42"}) == 42
+    reset = {"x-rate-limit-reset": str(int(NOW.timestamp()) + 100)}
+    assert retry_delay(reset, now=NOW.timestamp()) == 101
+    assert retry_delay(reset, now=NOW.timestamp() + 3600) == 1  # already past
     with pytest.raises(PlatformRetryLater):
         raise_for_status(502, {}, "bad gateway")
     with pytest.raises(PlatformRejected, match=r"400: \(#100\) message is required"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +20,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 from oauthlib.oauth1.rfc5849 import utils as oauth_utils
+
+_MENTIONED = re.compile(
+    r"(?P<edge>mentioned_comment\.comment_id|mentioned_media\.media_id)"
+    r"\((?P<id>\d+)\)\{(?P<fields>[a-z_]+(?:,[a-z_]+)*)\}"
+)
 
 
 @dataclass
@@ -70,6 +76,8 @@ class FakePlatforms:
     def __init__(self, credentials: Credentials | None = None, port: int = 0) -> None:
         self.credentials = credentials or Credentials()
         self.requests: list[Recorded] = []
+        self.instagram: dict[str, dict[str, Any]] = {}
+        """Comments and captions in which the brand is @mentioned, by id (for the Graph reads)."""
         self._failures: list[Failure] = []
         self._ids = itertools.count(1_000_000)
         self._lock = threading.Lock()
@@ -77,6 +85,9 @@ class FakePlatforms:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                fake._handle(self)
+
+            def do_GET(self) -> None:
                 fake._handle(self)
 
             def log_message(self, *args: Any) -> None:
@@ -115,7 +126,12 @@ class FakePlatforms:
                      "slack": self._slack}.get(platform)  # fmt: skip
             if route is None:
                 raise Rejection(404, {"error": f"unknown API {platform}"})
-            status, answer = route("/" + rest, query, headers, body)
+            if handler.command == "GET" and platform == "graph":
+                status, answer = self._graph_read("/" + rest, query)
+            elif handler.command == "POST":
+                status, answer = route("/" + rest, query, headers, body)
+            else:
+                raise Rejection(405, {"error": f"{handler.command} is not served for {platform}"})
             with self._lock:
                 if self._failures:
                     failure = self._failures.pop(0)
@@ -124,7 +140,9 @@ class FakePlatforms:
             status, answer = rejection.status, rejection.body
             body = raw.decode(errors="replace")
         with self._lock:
-            self.requests.append(Recorded(platform, "POST", parts.path, headers, body, status))
+            self.requests.append(
+                Recorded(platform, handler.command, parts.path, headers, body, status)
+            )
         payload = json.dumps(answer).encode()
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json")
@@ -205,12 +223,15 @@ class FakePlatforms:
         headers: dict[str, str],
         body: Any,
     ) -> tuple[int, Any]:
-        if query.get("access_token") != self.credentials.meta_page_access_token:
-            raise Rejection(400, {"error": {"message": "Invalid OAuth access token", "code": 190}})
+        self._check_graph_token(query)
         segments = path.strip("/").split("/")
         if len(segments) != 3 or not segments[0].startswith("v"):
             raise Rejection(400, {"error": {"message": f"Unknown path {path}", "code": 2500}})
         _, node, edge = segments
+        if edge == "mentions":  # a reply to a comment or caption that @mentions the brand
+            if not isinstance(body, dict) or not body.get("message") or not body.get("media_id"):
+                raise Rejection(400, {"error": {"message": "(#100) media_id and message required"}})
+            return 200, {"id": self._new_id()}
         if edge in ("comments", "replies"):
             if not isinstance(body, dict) or not body.get("message"):
                 raise Rejection(400, {"error": {"message": "(#100) message is required"}})
@@ -218,6 +239,28 @@ class FakePlatforms:
         if edge == "messages":
             return 200, self._send_api(body)
         raise Rejection(400, {"error": {"message": f"Unknown edge {edge}", "code": 100}})
+
+    def _check_graph_token(self, query: dict[str, str]) -> None:
+        if query.get("access_token") != self.credentials.meta_page_access_token:
+            raise Rejection(400, {"error": {"message": "Invalid OAuth access token", "code": 190}})
+
+    def _graph_read(self, path: str, query: dict[str, str]) -> tuple[int, Any]:
+        """`GET /{ig-user-id}?fields=mentioned_comment.comment_id(ID){...}` (or
+        `mentioned_media.media_id(ID){...}`): the fields asked for of that comment or caption."""
+        self._check_graph_token(query)
+        segments = path.strip("/").split("/")
+        if len(segments) != 2 or not segments[0].startswith("v"):
+            raise Rejection(400, {"error": {"message": f"Unknown path {path}", "code": 2500}})
+        fields = query.get("fields", "")
+        match = _MENTIONED.fullmatch(fields)
+        if match is None:
+            raise Rejection(400, {"error": {"message": f"(#100) unsupported fields {fields}"}})
+        edge, key, wanted = match["edge"].split(".")[0], match["id"], match["fields"].split(",")
+        found = self.instagram.get(key)
+        if found is None:
+            raise Rejection(400, {"error": {"message": f"(#100) no {edge} {key}", "code": 100}})
+        answer = {"id": key, **{k: v for k, v in found.items() if k in wanted}}
+        return 200, {edge: answer, "id": segments[1]}
 
     def _send_api(self, body: Any) -> dict[str, str]:
         if not isinstance(body, dict) or not (body.get("message") or {}).get("text"):

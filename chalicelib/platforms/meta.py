@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -139,7 +140,7 @@ def _instagram_comment(value: dict[str, Any], account: str) -> Mention:
 
 
 def _instagram_mention(value: dict[str, Any], account: str) -> Mention:
-    """An @mention carries ids only; the text has to be fetched later, so it is left empty."""
+    """An @mention carries ids only; the routing worker fetches the text (`fetch_mentioned`)."""
     native = value.get("comment_id") or value["media_id"]
     return Mention(
         id=f"instagram:{native}",
@@ -168,6 +169,44 @@ def _message(
     )
 
 
+def _mention_ids(mention: Mention) -> tuple[str, str | None]:
+    """(media id, comment id) of an Instagram @mention: in a comment, or in a caption."""
+    native = mention.id.split(":", 1)[1]
+    if mention.in_reply_to:
+        return mention.in_reply_to.split(":", 1)[1], native
+    return native, None
+
+
+def fetch_mentioned(mention: Mention, settings: Settings) -> Mention:
+    """The text of an Instagram @mention, which its webhook does not carry, read from the Graph
+    API (`mentioned_comment` or `mentioned_media` of the brand's IG user); raises Platform*."""
+    from chalicelib.platforms.outbound import call  # requests: off the webhook path
+
+    media, comment = _mention_ids(mention)
+    if comment is not None:
+        edge, fields = "mentioned_comment", f"mentioned_comment.comment_id({comment})"
+        wanted = "{text,timestamp,like_count}"
+    else:
+        edge, fields = "mentioned_media", f"mentioned_media.media_id({media})"
+        wanted = "{caption,timestamp,username,permalink}"
+    answer = call(
+        "GET",
+        f"{settings.graph_api_base_url.rstrip('/')}/{settings.graph_api_version}/"
+        f"{mention.brand_account}",
+        settings.platform_timeout_seconds,
+        params={"fields": fields + wanted, "access_token": settings.meta_page_access_token},
+    )
+    found = answer.get(edge) or {}
+    update: dict[str, Any] = {"text": found.get("text") or found.get("caption") or ""}
+    if found.get("timestamp"):
+        update["created_at"] = datetime.strptime(found["timestamp"], "%Y-%m-%dT%H:%M:%S%z")
+    if found.get("username"):
+        update["author"] = mention.author.model_copy(update={"handle": found["username"]})
+    if found.get("permalink"):
+        update["urls"] = [*mention.urls, found["permalink"]]
+    return mention.model_copy(update=update)
+
+
 def _kind(kind: str) -> MentionKind:
     return "comment" if kind == "comment" else "post"
 
@@ -192,6 +231,15 @@ def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedRepl
                 body["tag"] = reply.messaging_tag
         answer = call("POST", f"{base}/{account}/messages", timeout, params=token, json=body)
         return PostedReply(str(answer.get("message_id") or answer.get("id")))
+    if mention.platform == "instagram" and mention.kind == "mention":
+        # The brand does not own a comment or caption it is @mentioned in: reply through its
+        # own IG user's `mentions` edge.
+        media, comment = _mention_ids(mention)
+        form = {"media_id": media, "message": reply.text}
+        if comment is not None:
+            form["comment_id"] = comment
+        answer = call("POST", f"{base}/{account}/mentions", timeout, params=token, data=form)
+        return PostedReply(str(answer["id"]))
     edge = "replies" if mention.platform == "instagram" else "comments"
     answer = call(
         "POST", f"{base}/{native}/{edge}", timeout, params=token, data={"message": reply.text}

@@ -20,7 +20,11 @@ DEFAULT_RETRY_SECONDS = 30
 MAX_RETRY_SECONDS = 900
 
 
-class PlatformRetryLater(Exception):
+class PlatformError(Exception):
+    """A platform API call that did not succeed (one of the three below)."""
+
+
+class PlatformRetryLater(PlatformError):
     """Nothing was posted; try again after `delay` seconds."""
 
     def __init__(self, reason: str, delay: int = DEFAULT_RETRY_SECONDS) -> None:
@@ -28,11 +32,11 @@ class PlatformRetryLater(Exception):
         self.delay = max(1, min(delay, MAX_RETRY_SECONDS))
 
 
-class PlatformRejected(Exception):
+class PlatformRejected(PlatformError):
     """The platform refused the reply; retrying cannot help."""
 
 
-class PlatformOutcomeUnknown(Exception):
+class PlatformOutcomeUnknown(PlatformError):
     """The reply may or may not have been posted."""
 
 

@@ -90,9 +90,11 @@ def decide(
     now: datetime | None = None,
 ) -> Decision:
     """Rules first; a mention no rule decides goes to the department model, and to triage when
-    the model is not sure. The pure core shared by the worker, the CLI and dry-runs."""
+    the model is not sure or there is no text to read (a picture-only message, an Instagram
+    @mention whose text could not be fetched). The pure core shared by the worker, the CLI and
+    dry-runs."""
     decision = engine.decide(mention, signals, now)
-    if decision.decided_by is not None:
+    if decision.decided_by is not None or not mention.text.strip():
         return decision
     department, confidence = fallback_department(mention.text, signals)
     known = department == "ignore" or department in settings.departments
@@ -184,7 +186,7 @@ class RoutingService:
         messages = []
         observed = []
         by_queue: dict[str, list[OutgoingMessage]] = defaultdict(list)
-        for mention in map(enrich, mentions):
+        for mention in map(enrich, map(self._complete, mentions)):
             signals = compute_signals(mention)
             routing = decide(mention, engine, self.settings, signals, now).routing()
             observed.append(Observed(mention, signals, now))
@@ -226,6 +228,29 @@ class RoutingService:
             )
         self._keep_for_dry_runs(observed)
         return messages
+
+    def _complete(self, mention: Mention) -> Mention:
+        """Fetch what the delivery left out: an Instagram @mention's text. Best effort: when the
+        Graph API fails, the mention is still routed, with its ids and no text."""
+        if not (
+            mention.platform == "instagram"
+            and mention.kind == "mention"
+            and not mention.text
+            and self.settings.meta_page_access_token
+        ):
+            return mention
+        from chalicelib.platforms.meta import fetch_mentioned
+        from chalicelib.platforms.outbound import PlatformError
+
+        try:
+            return fetch_mentioned(mention, self.settings)
+        except PlatformError as exc:
+            logger.warning(
+                "instagram mention text unavailable",
+                extra={"mention_id": mention.id, "reason": str(exc)},
+            )
+            metrics.add_metric(name="MentionTextUnavailable", unit="Count", value=1)
+            return mention
 
     def _keep_for_dry_runs(self, observed: list[Observed]) -> None:
         """Best effort: losing a dry-run sample must never fail or repeat routing."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +14,7 @@ from moto import mock_aws
 
 from chalicelib import aws, wiring
 from chalicelib.demo import signed_headers
+from chalicelib.fakeplatforms import Credentials, FakePlatforms
 from chalicelib.settings import get_settings
 from chalicelib.stores.provision import create_queues, create_tables, seed_default_rules
 
@@ -27,6 +29,39 @@ def stack() -> Iterator[dict[str, str]]:
         create_tables(aws.dynamodb(), settings)
         seed_default_rules(wiring.rules(), settings)
         yield urls
+
+
+CREDENTIALS = Credentials(x_consumer_secret="test-x-secret")
+
+
+@pytest.fixture
+def fakes(stack: dict[str, str]) -> Iterator[FakePlatforms]:
+    """The fake platform APIs, with every platform client of the app pointed at them."""
+    fake = FakePlatforms(CREDENTIALS).start()
+    os.environ.update(
+        {
+            "X_API_BASE_URL": f"{fake.url}/x",
+            "GRAPH_API_BASE_URL": f"{fake.url}/graph",
+            "YOUTUBE_API_BASE_URL": f"{fake.url}/youtube/v3",
+            "SLACK_API_BASE_URL": f"{fake.url}/slack/api",
+            "X_CONSUMER_KEY": CREDENTIALS.x_consumer_key,
+            "X_ACCESS_TOKEN": CREDENTIALS.x_access_token,
+            "X_ACCESS_TOKEN_SECRET": CREDENTIALS.x_access_token_secret,
+            "META_PAGE_ACCESS_TOKEN": CREDENTIALS.meta_page_access_token,
+            "YOUTUBE_ACCESS_TOKEN": CREDENTIALS.youtube_access_token,
+            "SLACK_BOT_TOKEN": CREDENTIALS.slack_bot_token,
+            "PLATFORM_TIMEOUT_SECONDS": "2",
+        }
+    )
+    wiring.reset()
+    from chalicelib.blueprints import workers
+
+    workers.reply_service.cache_clear()
+    workers.routing_service.cache_clear()
+    yield fake
+    fake.stop()
+    workers.reply_service.cache_clear()
+    workers.routing_service.cache_clear()
 
 
 @pytest.fixture

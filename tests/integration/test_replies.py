@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +12,7 @@ from chalice.test import Client
 
 from chalicelib import aws, wiring
 from chalicelib.devstack import QueueWorker, scheduled_event
-from chalicelib.fakeplatforms import Credentials, FakePlatforms
+from chalicelib.fakeplatforms import FakePlatforms
 from chalicelib.models import Author, Mention, MentionRecord, ReplyPointer, RoutedMention, Routing
 from chalicelib.services import replies as replies_service
 from tests.helpers import sample_bytes
@@ -21,34 +20,6 @@ from tests.integration.conftest import bodies, post_signed, receive_all
 from tests.integration.test_routing_flow import drain_intake
 
 AUTH = {"Authorization": "Bearer test-admin-token", "Content-Type": "application/json"}
-CREDENTIALS = Credentials(x_consumer_secret="test-x-secret")
-
-
-@pytest.fixture
-def fakes(stack: dict[str, str]) -> Iterator[FakePlatforms]:
-    fake = FakePlatforms(CREDENTIALS).start()
-    os.environ.update(
-        {
-            "X_API_BASE_URL": f"{fake.url}/x",
-            "GRAPH_API_BASE_URL": f"{fake.url}/graph",
-            "YOUTUBE_API_BASE_URL": f"{fake.url}/youtube/v3",
-            "SLACK_API_BASE_URL": f"{fake.url}/slack/api",
-            "X_CONSUMER_KEY": CREDENTIALS.x_consumer_key,
-            "X_ACCESS_TOKEN": CREDENTIALS.x_access_token,
-            "X_ACCESS_TOKEN_SECRET": CREDENTIALS.x_access_token_secret,
-            "META_PAGE_ACCESS_TOKEN": CREDENTIALS.meta_page_access_token,
-            "YOUTUBE_ACCESS_TOKEN": CREDENTIALS.youtube_access_token,
-            "SLACK_BOT_TOKEN": CREDENTIALS.slack_bot_token,
-            "PLATFORM_TIMEOUT_SECONDS": "2",
-        }
-    )
-    wiring.reset()
-    from chalicelib.blueprints import workers
-
-    workers.reply_service.cache_clear()
-    yield fake
-    fake.stop()
-    workers.reply_service.cache_clear()
 
 
 def routed(client: Client, stack: dict[str, str], platform: str, sample: str) -> None:

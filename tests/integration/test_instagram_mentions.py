@@ -1,0 +1,106 @@
+"""Instagram @mentions arrive as ids only: the routing worker reads their text from the Graph
+API (fake server) before classifying them, and replies go through the brand's `mentions` edge."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from chalice.test import Client
+
+from chalicelib import wiring
+from chalicelib.blueprints import workers
+from chalicelib.fakeplatforms import FakePlatforms
+from tests.integration.conftest import bodies
+from tests.integration.test_replies import drain_outbox, reply, routed
+
+IG_USER = "17841405726653026"
+COMMENT, MEDIA, CAPTION_MEDIA = "17894227972186120", "17918195224117851", "17918195224117999"
+
+
+def routed_mentions(stack: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Every routed mention by id, from every department queue."""
+    found = {}
+    for name in ("support", "pr", "marketing", "triage"):
+        for message in bodies(stack[name]):
+            found[message["mention"]["id"]] = message
+    return found
+
+
+def test_mention_text_is_fetched_and_routes_the_mention(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    fakes.instagram[COMMENT] = {
+        "text": "@brand my order never arrived and nobody answers, refund please",
+        "timestamp": "2026-11-20T09:30:00+0000",
+        "like_count": 3,
+    }
+    fakes.instagram[CAPTION_MEDIA] = {
+        "caption": "Loving my new @brand sneakers, best purchase this year!",
+        "timestamp": "2026-11-20T10:00:00+0000",
+        "username": "sneakerhead",
+        "permalink": "https://www.instagram.com/p/DAbc123/",
+    }
+    routed(client, stack, "meta", "meta_instagram_mention.json")
+
+    reads = [r for r in fakes.accepted("graph") if r.method == "GET"]
+    assert {r.path for r in reads} == {f"/graph/v21.0/{IG_USER}"}
+    messages = routed_mentions(stack)
+    comment = messages[f"instagram:{COMMENT}"]
+    assert comment["mention"]["text"].startswith("@brand my order never arrived")
+    assert comment["mention"]["created_at"].startswith("2026-11-20T09:30:00")
+    assert comment["routing"]["department"] == "support"
+    caption = messages[f"instagram:{CAPTION_MEDIA}"]
+    assert caption["mention"]["author"]["handle"] == "sneakerhead"
+    assert caption["mention"]["urls"] == ["https://www.instagram.com/p/DAbc123/"]
+    assert caption["routing"]["department"] == "marketing"
+
+
+def test_replies_to_mentions_use_the_brand_mentions_edge(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    fakes.instagram[COMMENT] = {"text": "@brand where is my order?"}
+    fakes.instagram[CAPTION_MEDIA] = {"caption": "with @brand today"}
+    routed(client, stack, "meta", "meta_instagram_mention.json")
+    reply(client, {"mention_id": f"instagram:{COMMENT}", "text": "Sorry! Check your DMs."})
+    reply(client, {"mention_id": f"instagram:{CAPTION_MEDIA}", "text": "Looking good!"})
+    drain_outbox(stack)
+
+    posts = [r for r in fakes.accepted("graph") if r.method == "POST"]
+    assert [(r.path, r.body) for r in posts] == [
+        (
+            f"/graph/v21.0/{IG_USER}/mentions",
+            {"media_id": MEDIA, "message": "Sorry! Check your DMs.", "comment_id": COMMENT},
+        ),
+        (
+            f"/graph/v21.0/{IG_USER}/mentions",
+            {"media_id": CAPTION_MEDIA, "message": "Looking good!"},
+        ),
+    ]
+
+
+def test_a_failed_read_still_routes_the_mention_without_text(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    fakes.instagram[COMMENT] = {"text": "@brand hello"}
+    # The caption read fails (unknown to the fake, as for comments disabled or deleted media).
+    routed(client, stack, "meta", "meta_instagram_mention.json")
+    messages = routed_mentions(stack)
+    assert messages[f"instagram:{COMMENT}"]["mention"]["text"] == "@brand hello"
+    unread = messages[f"instagram:{CAPTION_MEDIA}"]
+    assert unread["mention"]["text"] == "" and unread["routing"]["department"] == "triage"
+    failed = [r for r in fakes.requests if r.method == "GET" and r.status >= 400]
+    assert len(failed) == 1
+
+
+def test_without_a_graph_token_nothing_is_read(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    os.environ["META_PAGE_ACCESS_TOKEN"] = ""
+    wiring.reset()
+    workers.routing_service.cache_clear()
+    routed(client, stack, "meta", "meta_instagram_mention.json")
+    assert fakes.requests == []
+    # Nothing to read: a human looks at them in triage rather than the model guessing "ignore".
+    departments = {m["routing"]["department"] for m in routed_mentions(stack).values()}
+    assert departments == {"triage"}

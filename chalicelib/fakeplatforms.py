@@ -78,6 +78,8 @@ class FakePlatforms:
         self.requests: list[Recorded] = []
         self.instagram: dict[str, dict[str, Any]] = {}
         """Comments and captions in which the brand is @mentioned, by id (for the Graph reads)."""
+        self.youtube_threads: dict[str, list[dict[str, Any]]] = {}
+        """Comment threads by channel id, newest first (for `commentThreads.list`)."""
         self._failures: list[Failure] = []
         self._ids = itertools.count(1_000_000)
         self._lock = threading.Lock()
@@ -126,8 +128,9 @@ class FakePlatforms:
                      "slack": self._slack}.get(platform)  # fmt: skip
             if route is None:
                 raise Rejection(404, {"error": f"unknown API {platform}"})
-            if handler.command == "GET" and platform == "graph":
-                status, answer = self._graph_read("/" + rest, query)
+            reader = {"graph": self._graph_read, "youtube": self._youtube_read}.get(platform)
+            if handler.command == "GET" and reader is not None:
+                status, answer = reader("/" + rest, query, headers)
             elif handler.command == "POST":
                 status, answer = route("/" + rest, query, headers, body)
             else:
@@ -244,7 +247,9 @@ class FakePlatforms:
         if query.get("access_token") != self.credentials.meta_page_access_token:
             raise Rejection(400, {"error": {"message": "Invalid OAuth access token", "code": 190}})
 
-    def _graph_read(self, path: str, query: dict[str, str]) -> tuple[int, Any]:
+    def _graph_read(
+        self, path: str, query: dict[str, str], headers: dict[str, str]
+    ) -> tuple[int, Any]:
         """`GET /{ig-user-id}?fields=mentioned_comment.comment_id(ID){...}` (or
         `mentioned_media.media_id(ID){...}`): the fields asked for of that comment or caption."""
         self._check_graph_token(query)
@@ -285,14 +290,38 @@ class FakePlatforms:
         headers: dict[str, str],
         body: Any,
     ) -> tuple[int, Any]:
-        if headers.get("authorization") != f"Bearer {self.credentials.youtube_access_token}":
-            raise Rejection(401, {"error": {"code": 401, "message": "Invalid Credentials"}})
+        self._check_youtube_token(headers)
         snippet = body.get("snippet", {}) if isinstance(body, dict) else {}
         if path != "/v3/comments" or query.get("part") != "snippet":
             raise Rejection(404, {"error": {"code": 404, "message": "not found"}})
         if not snippet.get("parentId") or not snippet.get("textOriginal"):
             raise Rejection(400, {"error": {"code": 400, "message": "parentId and textOriginal"}})
         return 200, {"kind": "youtube#comment", "id": f"Ug{self._new_id()}", "snippet": snippet}
+
+    def _check_youtube_token(self, headers: dict[str, str]) -> None:
+        if headers.get("authorization") != f"Bearer {self.credentials.youtube_access_token}":
+            raise Rejection(401, {"error": {"code": 401, "message": "Invalid Credentials"}})
+
+    def _youtube_read(
+        self, path: str, query: dict[str, str], headers: dict[str, str]
+    ) -> tuple[int, Any]:
+        """`commentThreads.list` by channel, newest first, paged by `pageToken`."""
+        self._check_youtube_token(headers)
+        if path != "/v3/commentThreads" or query.get("part") != "snippet":
+            raise Rejection(404, {"error": {"code": 404, "message": "not found"}})
+        channel = query.get("allThreadsRelatedToChannelId")
+        size = int(query.get("maxResults", "20"))
+        if not channel or query.get("order") != "time" or not 1 <= size <= 100:
+            raise Rejection(400, {"error": {"code": 400, "message": "invalid parameters"}})
+        threads = self.youtube_threads.get(channel, [])
+        start = int(query.get("pageToken", "0"))
+        answer: dict[str, Any] = {
+            "kind": "youtube#commentThreadListResponse",
+            "items": threads[start : start + size],
+        }
+        if start + size < len(threads):
+            answer["nextPageToken"] = str(start + size)
+        return 200, answer
 
     # Slack Web API --------------------------------------------------------------------------
     def _slack(

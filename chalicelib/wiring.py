@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from chalicelib import aws
 from chalicelib.settings import get_settings
+from chalicelib.stores.cursors import CursorStore, DynamoCursorStore
 from chalicelib.stores.mentions import DynamoMentionStore, MentionStore
 from chalicelib.stores.queues import Queues, SqsQueues
 from chalicelib.stores.replies import DynamoReplyStore, ReplyStore
@@ -43,9 +44,15 @@ def replies() -> ReplyStore:
     return DynamoReplyStore(aws.dynamodb(), get_settings().replies_table)
 
 
+@lru_cache(maxsize=1)
+def cursors() -> CursorStore:
+    """The pollers' positions (kept in the mentions table)."""
+    return DynamoCursorStore(aws.dynamodb(), get_settings().mentions_table)
+
+
 def reset() -> None:
     """Forget settings, clients and stores (after the environment changed)."""
     get_settings.cache_clear()
     aws.reset()
-    for factory in (queues, mentions, rules, traffic, replies):
+    for factory in (queues, mentions, rules, traffic, replies, cursors):
         factory.cache_clear()

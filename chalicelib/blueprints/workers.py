@@ -10,7 +10,7 @@ from chalice import Blueprint, Rate
 from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib import wiring
-from chalicelib.observability import metrics
+from chalicelib.observability import metrics_flushed
 from chalicelib.settings import get_settings
 
 if TYPE_CHECKING:
@@ -55,13 +55,10 @@ def route_mentions(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.services.batches import process_batch
 
     service = routing_service()
-    try:
+    with metrics_flushed():
         return process_batch(
             event.to_dict(), service.route_delivery, service.queues, "intake", event.context
         )
-    finally:
-        if metrics.metric_set:
-            metrics.flush_metrics()
 
 
 @lru_cache(maxsize=1)
@@ -80,11 +77,8 @@ def send_replies(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.services.batches import process_batch
 
     service = reply_service()
-    try:
+    with metrics_flushed():
         return process_batch(event.to_dict(), service.send, service.queues, "outbox", event.context)
-    finally:
-        if metrics.metric_set:
-            metrics.flush_metrics()
 
 
 @workers.schedule(Rate(1, unit=Rate.MINUTES), name="check_sla")
@@ -92,9 +86,16 @@ def check_sla(event: CloudWatchEvent) -> dict[str, Any]:
     """Escalate mentions past their first-response deadline."""
     from chalicelib.services.sla import SlaCheck
 
-    try:
+    with metrics_flushed():
         escalated = SlaCheck(wiring.mentions(), wiring.queues(), get_settings()).run()
-    finally:
-        if metrics.metric_set:
-            metrics.flush_metrics()
     return {"escalated": escalated}
+
+
+@workers.schedule(Rate(5, unit=Rate.MINUTES), name="poll_youtube")
+def poll_youtube(event: CloudWatchEvent) -> dict[str, Any]:
+    """Queue the new comments of the configured YouTube channels (YouTube pushes no comments)."""
+    from chalicelib.services.polling import YouTubePoller
+
+    with metrics_flushed():
+        queued = YouTubePoller(wiring.queues(), wiring.cursors(), get_settings()).run()
+    return {"queued": queued}

@@ -1,19 +1,21 @@
 """YouTube: WebSub (PubSubHubbub) intent verification and signed Atom notifications, and replies
 to comments through the Data API (`comments.insert`).
 
-YouTube pushes new and updated videos only; comments are not pushed, so a poller posts them to
-the generic intake as `youtube:<comment-id>` mentions. Notifications are verified, queued and
+YouTube pushes new and updated videos only; comments are not pushed, so the `poll_youtube`
+schedule reads each channel's new comment threads (`commentThreads.list`) and queues them as
+`youtube:<comment-id>` mentions on the generic intake. Notifications are verified, queued and
 logged (they carry no mention to route).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 
 from chalicelib.errors import BadSignature, MalformedRequest, NotFound
-from chalicelib.models import Mention, RawDelivery, Reply
+from chalicelib.models import Author, Mention, RawDelivery, Reply
 from chalicelib.observability import logger
 from chalicelib.platforms.base import HandshakeReply, echo_challenge, require_secret
 from chalicelib.platforms.signatures import hex_signature, lower_headers, require_match
@@ -85,6 +87,56 @@ def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention
             },
         )
     return []
+
+
+def comment_threads(channel: str, settings: Settings, page_token: str | None) -> dict[str, Any]:
+    """One page of the channel's comment threads, newest first (`commentThreads.list`, 1 quota
+    unit); raises Platform* errors."""
+    from chalicelib.platforms.outbound import call  # requests: off the webhook path
+
+    params = {
+        "part": "snippet",
+        "allThreadsRelatedToChannelId": channel,
+        "order": "time",
+        "maxResults": "100",
+        "textFormat": "plainText",
+    }
+    if page_token:
+        params["pageToken"] = page_token
+    return call(
+        "GET",
+        f"{settings.youtube_api_base_url.rstrip('/')}/commentThreads",
+        settings.platform_timeout_seconds,
+        params=params,
+        headers={"Authorization": f"Bearer {settings.youtube_access_token}"},
+    )
+
+
+def thread_published(thread: dict[str, Any]) -> datetime:
+    """When a comment thread's top-level comment was posted."""
+    published = thread["snippet"]["topLevelComment"]["snippet"]["publishedAt"]
+    return datetime.fromisoformat(published)
+
+
+def thread_mention(thread: dict[str, Any], channel: str) -> Mention | None:
+    """A comment thread as the mention of its top-level comment; None for the channel's own."""
+    comment = thread["snippet"]["topLevelComment"]
+    snippet = comment["snippet"]
+    author = (snippet.get("authorChannelId") or {}).get("value")
+    if author == channel:
+        return None
+    video = snippet.get("videoId") or thread["snippet"].get("videoId")
+    return Mention(
+        id=f"youtube:{comment['id']}",
+        platform="youtube",
+        kind="comment",
+        text=snippet.get("textOriginal") or snippet.get("textDisplay") or "",
+        url=f"https://www.youtube.com/watch?v={video}&lc={comment['id']}" if video else None,
+        created_at=thread_published(thread),
+        author=Author(id=author, name=snippet.get("authorDisplayName")),
+        in_reply_to=f"youtube:{video}" if video else None,
+        brand_account=channel,
+    )
 
 
 def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedReply:

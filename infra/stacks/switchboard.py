@@ -27,6 +27,7 @@ WORKER_TIMEOUT_SECONDS = 60
 # AWS: an SQS event source's queue visibility should be at least six times the function timeout.
 WORKER_VISIBILITY = cdk.Duration.seconds(6 * WORKER_TIMEOUT_SECONDS)
 SQS_WORKERS = ("RouteMentions", "SendReplies")
+SCHEDULED = ("CheckSla", "PollYoutube")
 PLATFORM_SECRET_KEYS = (
     "X_CONSUMER_SECRET",
     "X_CONSUMER_KEY",
@@ -165,9 +166,10 @@ class SwitchboardStack(cdk.Stack):
                 f"Events.{worker}SqsEventSource.Properties.FunctionResponseTypes",
                 ["ReportBatchItemFailures"],
             )
-        self.chalice.get_resource("CheckSla").add_property_override(
-            "Timeout", WORKER_TIMEOUT_SECONDS
-        )
+        for scheduled in SCHEDULED:
+            self.chalice.get_resource(scheduled).add_property_override(
+                "Timeout", WORKER_TIMEOUT_SECONDS
+            )
         self._api_stage_settings(config)
 
         self.monitoring = Monitoring(
@@ -177,7 +179,7 @@ class SwitchboardStack(cdk.Stack):
             queues=self.queues,
             functions={
                 name: self.chalice.get_function(name)
-                for name in ("APIHandler", *SQS_WORKERS, "CheckSla")
+                for name in ("APIHandler", *SQS_WORKERS, *SCHEDULED)
             },
             max_age_minutes=config.max_age_minutes,
         )

@@ -100,10 +100,13 @@ def test_sqs_event_sources_report_partial_batch_failures(template: Template, wor
     template.has_resource_properties("AWS::Serverless::Function", {"Events": events})
 
 
-def test_sla_check_runs_every_minute(template: Template) -> None:
-    sla = resources(template, "AWS::Serverless::Function")["CheckSla"]["Properties"]
-    [event] = sla["Events"].values()
-    assert event["Type"] == "Schedule" and event["Properties"]["Schedule"] == "rate(1 minute)"
+def test_sla_check_runs_every_minute_and_youtube_is_polled_every_five(
+    template: Template,
+) -> None:
+    functions = resources(template, "AWS::Serverless::Function")
+    for name, rate in (("CheckSla", "rate(1 minute)"), ("PollYoutube", "rate(5 minutes)")):
+        [event] = functions[name]["Properties"]["Events"].values()
+        assert event["Type"] == "Schedule" and event["Properties"]["Schedule"] == rate
 
 
 def test_functions_use_the_cdk_role_and_no_sqs_or_dynamodb_grant_is_on_star(
@@ -189,7 +192,7 @@ def test_alarms_on_every_dead_letter_queue_and_worker(template: Template) -> Non
     metrics = {a["Properties"]["MetricName"] for a in alarms.values()}
     assert {"Errors", "Throttles", "PoisonRecords"} <= metrics
     errors = [a for a in alarms.values() if a["Properties"]["MetricName"] == "Errors"]
-    assert len(errors) == 4  # API, route_mentions, send_replies, check_sla
+    assert len(errors) == 5  # API, route_mentions, send_replies, check_sla, poll_youtube
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"]
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)

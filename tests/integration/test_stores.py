@@ -10,6 +10,7 @@ import pytest
 
 from chalicelib import wiring
 from chalicelib.models import Mention, MentionRecord, ReplyPointer, RoutedMention, Routing
+from chalicelib.stores.cursors import CursorStore, MemoryCursorStore
 from chalicelib.stores.mentions import Claim, MemoryMentionStore, MentionStore
 from chalicelib.stores.queues import MemoryQueues, OutgoingMessage, Queues, QueueSendError
 from chalicelib.stores.rules import MemoryRulesStore, RulesStore, VersionConflict
@@ -162,3 +163,17 @@ def test_queue_send_and_unknown_queue(queues: Queues) -> None:
         queues.send_batch("nowhere", [OutgoingMessage("x")])
     with pytest.raises(QueueSendError, match="nowhere"):
         queues.send("nowhere", OutgoingMessage("x"))
+
+
+@pytest.fixture
+def cursors(kind: str, request: pytest.FixtureRequest) -> CursorStore:
+    return twin(kind, request, MemoryCursorStore, wiring.cursors)
+
+
+def test_cursors_start_empty_and_keep_the_last_position(cursors: CursorStore) -> None:
+    assert cursors.get("youtube:UC1") is None
+    cursors.put("youtube:UC1", "2026-11-22T08:00:00+00:00")
+    cursors.put("youtube:UC1", "2026-11-22T09:00:00+00:00")
+    cursors.put("youtube:UC2", "2026-11-21T00:00:00+00:00")
+    assert cursors.get("youtube:UC1") == "2026-11-22T09:00:00+00:00"
+    assert cursors.get("youtube:UC2") == "2026-11-21T00:00:00+00:00"

@@ -1,0 +1,117 @@
+"""YouTube pushes no comments: the poll_youtube schedule reads new comment threads (fake Data API)
+and queues them on the intake; the routing worker routes them like any other mention."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chalicelib import wiring
+from chalicelib.devstack import scheduled_event
+from chalicelib.fakeplatforms import FakePlatforms
+from tests.integration.conftest import receive_all
+from tests.integration.test_instagram_mentions import routed_mentions
+from tests.integration.test_routing_flow import drain_intake
+
+CHANNEL = "UCacmeChannel0000000000"
+OTHER = "UCsecondChannel000000000"
+
+
+def thread(number: int, text: str, age: timedelta, author: str = "UCviewer") -> dict[str, Any]:
+    """A commentThread resource as `commentThreads.list` returns it."""
+    published = (datetime.now(UTC) - age).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "kind": "youtube#commentThread",
+        "id": f"Ugthread{number}",
+        "snippet": {
+            "channelId": CHANNEL,
+            "videoId": "dQw4w9WgXcQ",
+            "topLevelComment": {
+                "kind": "youtube#comment",
+                "id": f"Ugcomment{number}",
+                "snippet": {
+                    "authorDisplayName": f"Viewer {number}",
+                    "authorChannelId": {"value": author},
+                    "videoId": "dQw4w9WgXcQ",
+                    "textDisplay": text,
+                    "textOriginal": text,
+                    "publishedAt": published,
+                    "updatedAt": published,
+                },
+            },
+            "canReply": True,
+            "totalReplyCount": 0,
+            "isPublic": True,
+        },
+    }
+
+
+def poll() -> dict[str, Any]:
+    from app import app
+
+    result: dict[str, Any] = app.handler_map["poll_youtube"](scheduled_event(), None)
+    return result
+
+
+def test_new_comments_are_queued_once_and_routed(
+    stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    fakes.youtube_threads[CHANNEL] = [
+        thread(3, "My order never arrived and support ignores me, I want a refund", timedelta(0)),
+        thread(2, "Thanks for watching! New video Friday", timedelta(minutes=5), author=CHANNEL),
+        thread(1, "Loved this video, amazing work!", timedelta(hours=2)),
+        thread(0, "an old comment from last week", timedelta(days=7)),
+    ]
+    assert poll() == {"queued": 2}  # the channel's own reply and last week's are left out
+    drain_intake(stack)
+    routed = routed_mentions(stack)
+    assert set(routed) == {"youtube:Ugcomment3", "youtube:Ugcomment1"}
+    complaint = routed["youtube:Ugcomment3"]
+    assert complaint["routing"]["department"] == "support"
+    assert (
+        complaint["mention"]["url"] == "https://www.youtube.com/watch?v=dQw4w9WgXcQ&lc=Ugcomment3"
+    )
+    assert complaint["mention"]["author"] == {
+        "id": "UCviewer",
+        "handle": None,
+        "name": "Viewer 3",
+        "followers": 0,
+        "verified": False,
+    }
+    assert routed["youtube:Ugcomment1"]["routing"]["department"] == "marketing"
+
+    assert poll() == {"queued": 0}  # nothing new: nothing queued
+    assert receive_all(stack["intake"]) == []
+    fakes.youtube_threads[CHANNEL].insert(0, thread(4, "How do I change my plan?", timedelta(0)))
+    assert poll() == {"queued": 1}
+    reads = [r for r in fakes.accepted("youtube") if r.method == "GET"]
+    assert len(reads) == 3 and all(r.path == "/youtube/v3/commentThreads" for r in reads)
+
+
+def test_many_new_comments_are_read_page_by_page(
+    stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    fakes.youtube_threads[CHANNEL] = [
+        thread(n, f"comment number {n}", timedelta(seconds=150 - n)) for n in range(150, 0, -1)
+    ]
+    assert poll() == {"queued": 150}
+    messages = receive_all(stack["intake"])
+    assert len(messages) == 3  # 50 mentions per intake message
+    assert len([r for r in fakes.accepted("youtube") if r.method == "GET"]) == 2
+
+
+def test_a_failing_channel_does_not_stop_the_others_and_keeps_its_cursor(
+    stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    os.environ["YOUTUBE_CHANNELS"] = f"{CHANNEL},{OTHER}"
+    wiring.reset()
+    fakes.youtube_threads[CHANNEL] = [thread(1, "first channel comment", timedelta(0))]
+    fakes.youtube_threads[OTHER] = [thread(2, "second channel comment", timedelta(0))]
+    fakes.fail_next(500, {"error": {"code": 500, "message": "backendError"}})
+    assert poll() == {"queued": 1}
+    assert wiring.cursors().get(f"youtube:{CHANNEL}") is None
+    assert wiring.cursors().get(f"youtube:{OTHER}") is not None
+    assert poll() == {"queued": 1}  # the first channel's comment, on the next run
+    drain_intake(stack)
+    assert set(routed_mentions(stack)) == {"youtube:Ugcomment1", "youtube:Ugcomment2"}

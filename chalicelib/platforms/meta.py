@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -180,8 +181,6 @@ def _mention_ids(mention: Mention) -> tuple[str, str | None]:
 def fetch_mentioned(mention: Mention, settings: Settings) -> Mention:
     """The text of an Instagram @mention, which its webhook does not carry, read from the Graph
     API (`mentioned_comment` or `mentioned_media` of the brand's IG user); raises Platform*."""
-    from chalicelib.platforms.outbound import call  # requests: off the webhook path
-
     media, comment = _mention_ids(mention)
     if comment is not None:
         edge, fields = "mentioned_comment", f"mentioned_comment.comment_id({comment})"
@@ -189,13 +188,7 @@ def fetch_mentioned(mention: Mention, settings: Settings) -> Mention:
     else:
         edge, fields = "mentioned_media", f"mentioned_media.media_id({media})"
         wanted = "{caption,timestamp,username,permalink}"
-    answer = call(
-        "GET",
-        f"{settings.graph_api_base_url.rstrip('/')}/{settings.graph_api_version}/"
-        f"{mention.brand_account}",
-        settings.platform_timeout_seconds,
-        params={"fields": fields + wanted, "access_token": settings.meta_page_access_token},
-    )
+    answer = _graph("GET", str(mention.brand_account), settings, {"fields": fields + wanted})
     found = answer.get(edge) or {}
     update: dict[str, Any] = {"text": found.get("text") or found.get("caption") or ""}
     if found.get("timestamp"):
@@ -207,6 +200,54 @@ def fetch_mentioned(mention: Mention, settings: Settings) -> Mention:
     return mention.model_copy(update=update)
 
 
+THROTTLING_CODES = frozenset({4, 17, 32, 613, 80001, 80002, 80006})
+"""Graph error codes of the app, user, Page, custom and business-use-case (Pages, Instagram,
+Messenger) rate limits: answered with HTTP 400/403, they mean "later", not "never"."""
+DEFAULT_THROTTLE_SECONDS = 300
+
+
+def graph_throttled(headers: Mapping[str, str], body: Any) -> int | None:
+    """Seconds to wait when a Graph error is a rate limit, else None: the longest
+    `estimated_time_to_regain_access` (minutes) of `X-Business-Use-Case-Usage`, or 5 minutes."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict) or error.get("code") not in THROTTLING_CODES:
+        return None
+    found = {name.lower(): value for name, value in headers.items()}
+    try:
+        usage = json.loads(found.get("x-business-use-case-usage") or "{}")
+        minutes = max(
+            (
+                int(entry.get("estimated_time_to_regain_access") or 0)
+                for entries in usage.values()
+                for entry in entries
+            ),
+            default=0,
+        )
+    except (ValueError, TypeError, AttributeError):
+        minutes = 0
+    return minutes * 60 if minutes else DEFAULT_THROTTLE_SECONDS
+
+
+def _graph(
+    method: str,
+    path: str,
+    settings: Settings,
+    params: Mapping[str, str] | None = None,
+    **body: Any,
+) -> dict[str, Any]:
+    """One Graph API call with the Page token; rate-limit errors become PlatformRetryLater."""
+    from chalicelib.platforms.outbound import call  # requests: off the webhook path
+
+    return call(
+        method,
+        f"{settings.graph_api_base_url.rstrip('/')}/{settings.graph_api_version}/{path}",
+        settings.platform_timeout_seconds,
+        params={**(params or {}), "access_token": settings.meta_page_access_token},
+        throttled=graph_throttled,
+        **body,
+    )
+
+
 def _kind(kind: str) -> MentionKind:
     return "comment" if kind == "comment" else "post"
 
@@ -215,12 +256,9 @@ def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedRepl
     """Graph API: public comment replies on Facebook (`/{id}/comments`) and Instagram
     (`/{id}/replies`), private replies to comments, and Messenger / Instagram messages
     (`/{account}/messages`, with the HUMAN_AGENT tag after the 24-hour window)."""
-    from chalicelib.platforms.outbound import PostedReply, call  # requests: off the webhook path
+    from chalicelib.platforms.outbound import PostedReply  # requests: off the webhook path
 
-    base = f"{settings.graph_api_base_url.rstrip('/')}/{settings.graph_api_version}"
-    token = {"access_token": settings.meta_page_access_token}
     native = mention.id.split(":", 1)[1]
-    timeout = settings.platform_timeout_seconds
     account = mention.brand_account or "me"
     if mention.kind == "dm" or reply.private:
         recipient = {"id": mention.author.id} if mention.kind == "dm" else {"comment_id": native}
@@ -229,7 +267,7 @@ def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedRepl
             body["messaging_type"] = "MESSAGE_TAG" if reply.messaging_tag else "RESPONSE"
             if reply.messaging_tag:
                 body["tag"] = reply.messaging_tag
-        answer = call("POST", f"{base}/{account}/messages", timeout, params=token, json=body)
+        answer = _graph("POST", f"{account}/messages", settings, json=body)
         return PostedReply(str(answer.get("message_id") or answer.get("id")))
     if mention.platform == "instagram" and mention.kind == "mention":
         # The brand does not own a comment or caption it is @mentioned in: reply through its
@@ -238,11 +276,9 @@ def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedRepl
         form = {"media_id": media, "message": reply.text}
         if comment is not None:
             form["comment_id"] = comment
-        answer = call("POST", f"{base}/{account}/mentions", timeout, params=token, data=form)
+        answer = _graph("POST", f"{account}/mentions", settings, data=form)
         return PostedReply(str(answer["id"]))
     edge = "replies" if mention.platform == "instagram" else "comments"
-    answer = call(
-        "POST", f"{base}/{native}/{edge}", timeout, params=token, data={"message": reply.text}
-    )
+    answer = _graph("POST", f"{native}/{edge}", settings, data={"message": reply.text})
     url = f"https://www.facebook.com/{answer['id']}" if mention.platform == "facebook" else None
     return PostedReply(str(answer["id"]), url)

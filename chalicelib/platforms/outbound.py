@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,8 +99,10 @@ def call(
     json: Any = None,
     data: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
+    throttled: Callable[[Mapping[str, str], Any], int | None] | None = None,
 ) -> dict[str, Any]:
-    """One HTTP call to a platform API; returns the JSON answer or raises a Platform* error."""
+    """One HTTP call to a platform API; returns the JSON answer or raises a Platform* error.
+    `throttled` recognises a platform's own rate-limit errors (seconds to wait, or None)."""
     try:
         response = requests.request(
             method, url, params=params, json=json, data=data, headers=headers, timeout=timeout
@@ -111,5 +113,9 @@ def call(
         body: Any = response.json()
     except ValueError:
         body = response.text
+    if response.status_code >= 400 and throttled is not None:
+        delay = throttled(response.headers, body)
+        if delay is not None:
+            raise PlatformRetryLater(f"rate limited: {_describe(body)}", delay)
     raise_for_status(response.status_code, response.headers, body)
     return body if isinstance(body, dict) else {"body": body}

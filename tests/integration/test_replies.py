@@ -277,6 +277,31 @@ def test_rate_limit_is_retried_after_the_reset(
     assert fakes.accepted("x") == []
 
 
+def test_graph_rate_limit_error_is_retried_after_the_advertised_wait(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "meta", "meta_page_comments.json")
+    comment = "facebook:122131676912594941_1213590066982748"
+    _, queued = reply(client, {"mention_id": comment, "text": "We're on it."})
+    usage = [{"type": "pages", "call_count": 100, "estimated_time_to_regain_access": 2}]
+    fakes.fail_next(
+        400,
+        {"error": {"message": "(#32) Page request limit reached", "code": 32}},
+        {"X-Business-Use-Case-Usage": json.dumps({"122131676912594941": usage})},
+    )
+    aws.sqs().set_queue_attributes(QueueUrl=stack["outbox"], Attributes={"VisibilityTimeout": "0"})
+    from app import app
+
+    worker = QueueWorker(
+        aws.sqs(), stack["outbox"], app.handler_map["send_replies"], "us-east-1", wait=0
+    )
+    assert worker.poll_once() == 1
+    waiting = get(client, f"/replies/{queued['reply_id']}")
+    assert waiting["status"] == "queued" and "Page request limit" in waiting["last_error"]
+    assert worker.poll_once() == 0  # hidden for the two minutes Graph asked for
+    assert receive_all(stack["outbox-dlq"]) == []
+
+
 def test_server_error_then_success_posts_once(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:

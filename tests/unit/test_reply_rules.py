@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +12,7 @@ from urllib3.exceptions import NewConnectionError
 
 from chalicelib.errors import MalformedRequest
 from chalicelib.models import Mention, ReplyRequest
+from chalicelib.platforms.meta import graph_throttled
 from chalicelib.platforms.outbound import (
     PlatformOutcomeUnknown,
     PlatformRejected,
@@ -116,3 +118,17 @@ def test_fake_x_refuses_what_x_refuses() -> None:
         assert slack.json() == {"ok": False, "error": "invalid_auth"}
     finally:
         fake.stop()
+
+
+def test_graph_rate_limit_errors_mean_later_not_never() -> None:
+    usage = {
+        "x-business-use-case-usage": json.dumps(
+            {"1234": [{"type": "pages", "call_count": 100, "estimated_time_to_regain_access": 7}]}
+        )
+    }
+    page_limit = {"error": {"message": "(#32) Page request limit reached", "code": 32}}
+    assert graph_throttled(usage, page_limit) == 7 * 60
+    assert graph_throttled({}, {"error": {"message": "(#613) rate limit", "code": 613}}) == 300
+    assert graph_throttled({"X-Business-Use-Case-Usage": "not json"}, page_limit) == 300
+    assert graph_throttled(usage, {"error": {"message": "(#100) bad", "code": 100}}) is None
+    assert graph_throttled(usage, "Service Unavailable") is None

@@ -295,6 +295,8 @@ def _text_contains(field: str, raw_terms: list[str], every: bool) -> Predicate:
         return {key for key in keys if find_term(text, key)}
 
     quoted = ", ".join(repr(raw) for raw in raw_terms)
+    # Only `text` is scanned by the compiled engine, so only there do keywords make candidates.
+    required, terms = (wanted, wanted) if scanned else (None, frozenset[str]())
     if every:
 
         def holds_all(ctx: Context) -> bool:
@@ -304,9 +306,9 @@ def _text_contains(field: str, raw_terms: list[str], every: bool) -> Predicate:
             holds_all,
             lambda ctx: f"{field} contains all of {quoted}",
             lambda: f"{field} contains all of [{quoted}]",
-            wanted if scanned else None,
-            wanted if scanned else frozenset(),
-            None if len(wanted) == 1 else holds_all,
+            required,
+            terms,
+            None if scanned and len(wanted) == 1 else holds_all,
         )
 
     def why(ctx: Context) -> str:  # asked only when the condition holds, so a term occurs
@@ -319,13 +321,16 @@ def _text_contains(field: str, raw_terms: list[str], every: bool) -> Predicate:
         first = min(hits, key=lambda hit: hit[0])  # the leftmost; on a tie, the first listed
         return f"{field} contains {first[1]!r}"
 
+    def holds_any(ctx: Context) -> bool:
+        return not wanted.isdisjoint(found(ctx))
+
     return Predicate(
-        lambda ctx: not wanted.isdisjoint(found(ctx)),
+        holds_any,
         why,
         lambda: f"{field} contains any of [{quoted}]",
-        wanted if scanned else None,
-        wanted if scanned else frozenset(),
-        None,
+        required,
+        terms,
+        None if scanned else holds_any,  # a candidate already has one of the keywords
     )
 
 

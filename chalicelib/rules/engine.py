@@ -1,9 +1,11 @@
 """The rules engine: ordered rules, first match wins unless `continue`, every match explained.
 
-Compiled (the default), all keyword conditions of all rules are matched in one Aho-Corasick pass
-and only the rules whose required keywords occur (plus the few that need none) are evaluated, so
-the cost per mention barely grows with the number of rules. `compiled=False` is the plain
-interpreter, kept as the reference the compiled engine is tested against.
+Compiled (the default), all keyword conditions of all rules are found in one pass over the text
+(`KeywordIndex`) and only the rules whose required keywords occur (plus the few that need none)
+are evaluated, and of those only what is left once a keyword is known to occur
+(`Predicate.rest`), so the cost per mention barely grows with the number of rules.
+`compiled=False` is the plain interpreter, kept as the reference the compiled engine is tested
+against.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
-"""Keyword matching for rules: whole words, case-folded, one pass over the text for every rule.
+r"""Keyword matching for rules: whole words, case-folded, one pass over the text for every rule.
 
 A term is a word or phrase; a trailing `*` makes its last word a prefix ("refund*"). Text is
 case-folded and its whitespace collapsed before matching (`normalise_text`), so terms and text
 compare word for word. A term is known by its key: the normalised stem, plus `*` for a prefix.
-The plain interpreter (a regex per term) and the compiled engine (`KeywordIndex`) find the same
-terms in the same text.
+The plain interpreter (`find_term`, a search per term) and the compiled engine (`KeywordIndex`)
+find the same terms in the same text; tests hold both to the regular expression
+`(?<!\w)term(?!\w)` (a prefix: `(?<!\w)stem\w*`).
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ class KeywordIndex:
     def __init__(self, keys: set[str]) -> None:
         words = {key for key in keys if _WORD.fullmatch(key)}
         self._key_of = {word.encode(): word for word in words}
-        self._words = frozenset(self._key_of)
+        self._words = frozenset(self._key_of)  # intersecting a dict's keys would copy them all
         stems: dict[str, list[str | None]] = {}
         for key in keys - words:
             prefix = key.endswith("*")

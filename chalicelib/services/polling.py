@@ -20,7 +20,7 @@ from chalicelib.models import Mention, RawDelivery
 from chalicelib.observability import logger, metrics
 from chalicelib.platforms import youtube
 from chalicelib.platforms.outbound import PlatformError
-from chalicelib.services.intake import INTAKE_QUEUE
+from chalicelib.services.intake import INTAKE_QUEUE, SQS_MAX_MESSAGE_BYTES
 from chalicelib.settings import Settings
 from chalicelib.stores.cursors import CursorStore
 from chalicelib.stores.queues import OutgoingMessage, Queues
@@ -30,7 +30,9 @@ MAX_PAGES = 5
 FIRST_RUN_LOOKBACK = timedelta(days=1)
 """How far back the first poll of a channel reaches (no cursor yet)."""
 MENTIONS_PER_MESSAGE = 50
-"""Mentions per intake message, well under the SQS message size limit."""
+MESSAGE_BUDGET_BYTES = SQS_MAX_MESSAGE_BYTES // 2
+"""An intake message takes up to 50 mentions and, counting each twice for the escaping of the
+delivery body, half the SQS size limit (a YouTube comment can be 10,000 characters)."""
 
 
 @dataclass(frozen=True)
@@ -96,10 +98,12 @@ class YouTubePoller:
         for _ in range(MAX_PAGES):
             page = youtube.comment_threads(channel, self.settings, token)
             threads = _well_formed(page.get("items") or [], channel)
-            new = [(at, t) for at, t in threads if cursor.before(at, t["id"])]
-            for at, t in new:
-                reached = reached.advanced(at, t["id"])
-            fresh.extend(m for _, t in new if (m := youtube.thread_mention(t, channel)) is not None)
+            new = [(at, key, t) for at, key, t in threads if cursor.before(at, key)]
+            for at, key, _ in new:
+                reached = reached.advanced(at, key)
+            fresh.extend(
+                m for _, _, t in new if (m := youtube.thread_mention(t, channel)) is not None
+            )
             token = page.get("nextPageToken")
             if len(new) < len(threads) or not token:
                 break  # newest first: the rest of the pages were seen before
@@ -115,24 +119,34 @@ class YouTubePoller:
         return len(fresh)
 
     def _queue(self, mentions: list[Mention], now: datetime) -> None:
-        """Generic deliveries of up to MENTIONS_PER_MESSAGE mentions each (oldest first)."""
-        mentions.reverse()
-        for start in range(0, len(mentions), MENTIONS_PER_MESSAGE):
-            chunk = mentions[start : start + MENTIONS_PER_MESSAGE]
-            body = "[" + ",".join(m.model_dump_json(exclude_none=True) for m in chunk) + "]"
-            delivery = RawDelivery(platform="generic", body=body, received_at=now)
-            self.queues.send(
-                INTAKE_QUEUE, OutgoingMessage(delivery.to_json(), {"platform": "youtube"})
-            )
+        """Generic deliveries of the mentions, oldest first, within the message budget."""
+        chunk: list[str] = []
+        size = 0
+        for mention in reversed(mentions):
+            encoded = mention.model_dump_json(exclude_none=True)
+            cost = 2 * len(encoded.encode())
+            if chunk and (len(chunk) == MENTIONS_PER_MESSAGE or size + cost > MESSAGE_BUDGET_BYTES):
+                self._send(chunk, now)
+                chunk, size = [], 0
+            chunk.append(encoded)
+            size += cost
+        if chunk:
+            self._send(chunk, now)
+
+    def _send(self, encoded: list[str], now: datetime) -> None:
+        delivery = RawDelivery(
+            platform="generic", body="[" + ",".join(encoded) + "]", received_at=now
+        )
+        self.queues.send(INTAKE_QUEUE, OutgoingMessage(delivery.to_json(), {"platform": "youtube"}))
 
 
-def _well_formed(threads: list[Any], channel: str) -> list[tuple[datetime, dict[str, Any]]]:
-    """Each thread with its publication time; a thread missing its top-level comment is logged
-    and skipped rather than failing the channel's poll on every run."""
+def _well_formed(threads: list[Any], channel: str) -> list[tuple[datetime, str, dict[str, Any]]]:
+    """Each thread with its publication time and id; a thread missing them is logged and
+    skipped rather than failing the channel's poll on every run."""
     found = []
     for thread in threads:
         try:
-            found.append((youtube.thread_published(thread), thread))
+            found.append((youtube.thread_published(thread), str(thread["id"]), thread))
         except (KeyError, TypeError, ValueError):
             logger.warning("malformed YouTube comment thread", extra={"channel": channel})
     return found

@@ -3,6 +3,7 @@ and queues them on the intake; the routing worker routes them like any other men
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -99,6 +100,19 @@ def test_many_new_comments_are_read_page_by_page(
     messages = receive_all(stack["intake"])
     assert len(messages) == 3  # 50 mentions per intake message
     assert len([r for r in fakes.accepted("youtube") if r.method == "GET"]) == 2
+
+
+def test_long_comments_are_split_across_intake_messages_that_fit_sqs(
+    stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    fakes.youtube_threads[CHANNEL] = [
+        thread(n, f"{n} " + "é" * 9_000, timedelta(seconds=30 - n)) for n in range(30, 0, -1)
+    ]  # YouTube allows 10,000 characters per comment
+    assert poll() == {"queued": 30}
+    messages = receive_all(stack["intake"])
+    assert len(messages) > 1 and all(len(m["Body"].encode()) < 262_144 for m in messages)
+    total = sum(len(json.loads(json.loads(m["Body"])["body"])) for m in messages)
+    assert total == 30
 
 
 def test_a_failing_channel_does_not_stop_the_others_and_keeps_its_cursor(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 from collections.abc import Iterator, Mapping
@@ -191,7 +192,7 @@ def fetch_mentioned(mention: Mention, settings: Settings) -> Mention:
     answer = _graph("GET", str(mention.brand_account), settings, {"fields": fields + wanted})
     found = answer.get(edge) or {}
     update: dict[str, Any] = {"text": found.get("text") or found.get("caption") or ""}
-    if found.get("timestamp"):
+    with contextlib.suppress(KeyError, TypeError, ValueError):  # 2026-11-20T09:30:00+0000
         update["created_at"] = datetime.strptime(found["timestamp"], "%Y-%m-%dT%H:%M:%S%z")
     if found.get("username"):
         update["author"] = mention.author.model_copy(update={"handle": found["username"]})

@@ -25,7 +25,7 @@ from chalicelib.cli import use_local_defaults
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POLL_WAIT_SECONDS = 1
 SLA_CHECK_SECONDS = 60
-YOUTUBE_POLL_SECONDS = 300
+POLL_SECONDS = 300
 FAKE_BASE_URLS = {
     "X_API_BASE_URL": "/x",
     "GRAPH_API_BASE_URL": "/graph",
@@ -186,7 +186,7 @@ def main() -> None:
         QueueWorker(aws.sqs(), urls["intake"], app.handler_map["route_mentions"], region),
         QueueWorker(aws.sqs(), urls["outbox"], app.handler_map["send_replies"], region),
         Scheduled(app.handler_map["check_sla"], SLA_CHECK_SECONDS),
-        Scheduled(app.handler_map["poll_youtube"], YOUTUBE_POLL_SECONDS),
+        Scheduled(app.handler_map["poll_platforms"], POLL_SECONDS),
     ]
     for worker in workers:
         worker.start()
@@ -202,7 +202,7 @@ def main() -> None:
         f" (ruleset v{version} live)\n"
         f"  workers               route_mentions <- {settings.queue_name('intake')},"
         f" send_replies <- {settings.queue_name('outbox')}, check_sla every {SLA_CHECK_SECONDS} s,"
-        f" poll_youtube every {YOUTUBE_POLL_SECONDS} s\n"
+        f" poll_platforms every {POLL_SECONDS} s\n"
         f"  fake platform APIs    {fakes.url}  (X, Graph, YouTube, Slack; replies land here)\n"
         "Try: .venv/bin/switchboard demo && .venv/bin/switchboard inbox support\n"
         "     .venv/bin/switchboard reply x:1992000000000000001 'Sorry! DM us your order number'\n"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 from oauthlib.oauth1.rfc5849 import utils as oauth_utils
@@ -50,6 +50,7 @@ class Recorded:
     headers: dict[str, str]
     body: Any
     status: int
+    query: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -80,6 +81,9 @@ class FakePlatforms:
         """Comments and captions in which the brand is @mentioned, by id (for the Graph reads)."""
         self.youtube_threads: dict[str, list[dict[str, Any]]] = {}
         """Comment threads by channel id, newest first (for `commentThreads.list`)."""
+        self.x_mentions: dict[str, list[dict[str, Any]]] = {}
+        """Posts (v2 shape) mentioning each account, newest first, with an `author` user object
+        (for `GET /2/users/:id/mentions`, which moves it to `includes.users`)."""
         self._failures: list[Failure] = []
         self._ids = itertools.count(1_000_000)
         self._lock = threading.Lock()
@@ -128,7 +132,11 @@ class FakePlatforms:
                      "slack": self._slack}.get(platform)  # fmt: skip
             if route is None:
                 raise Rejection(404, {"error": f"unknown API {platform}"})
-            reader = {"graph": self._graph_read, "youtube": self._youtube_read}.get(platform)
+            reader = {
+                "graph": self._graph_read,
+                "youtube": self._youtube_read,
+                "x": self._x_read,
+            }.get(platform)
             if handler.command == "GET" and reader is not None:
                 status, answer = reader("/" + rest, query, headers)
             elif handler.command == "POST":
@@ -144,7 +152,7 @@ class FakePlatforms:
             body = raw.decode(errors="replace")
         with self._lock:
             self.requests.append(
-                Recorded(platform, handler.command, parts.path, headers, body, status)
+                Recorded(platform, handler.command, parts.path, headers, body, status, query)
             )
         payload = json.dumps(answer).encode()
         handler.send_response(status)
@@ -194,7 +202,39 @@ class FakePlatforms:
             return 201, {"data": {"dm_conversation_id": "c1", "dm_event_id": self._new_id()}}
         raise Rejection(404, {"detail": f"no such endpoint {path}"})
 
-    def _check_oauth1(self, uri: str, headers: dict[str, str]) -> None:
+    def _x_read(self, path: str, query: dict[str, str], headers: dict[str, str]) -> tuple[int, Any]:
+        """`GET /2/users/:id/mentions`: newest first, after `since_id`, paged by
+        `pagination_token`, authors in `includes.users` when `expansions=author_id`."""
+        self._check_oauth1(f"http://{headers['host']}/x{path}", headers, "GET", query)
+        segments = path.strip("/").split("/")
+        if len(segments) != 4 or segments[:2] != ["2", "users"] or segments[3] != "mentions":
+            raise Rejection(404, {"detail": f"no such endpoint {path}"})
+        size = int(query.get("max_results", "10"))
+        if not 5 <= size <= 100:
+            raise Rejection(400, {"detail": "max_results must be between 5 and 100"})
+        since = int(query.get("since_id", "0"))
+        posts = [p for p in self.x_mentions.get(segments[2], []) if int(p["id"]) > since]
+        start = int(query.get("pagination_token", "0"))
+        page = posts[start : start + size]
+        data = [{k: v for k, v in post.items() if k != "author"} for post in page]
+        answer: dict[str, Any] = {"meta": {"result_count": len(page)}}
+        if page:
+            answer["data"] = data
+            answer["meta"].update(newest_id=page[0]["id"], oldest_id=page[-1]["id"])
+            if query.get("expansions") == "author_id":
+                users = {post["author"]["id"]: post["author"] for post in page}
+                answer["includes"] = {"users": list(users.values())}
+        if start + size < len(posts):
+            answer["meta"]["next_token"] = str(start + size)
+        return 200, answer
+
+    def _check_oauth1(
+        self,
+        uri: str,
+        headers: dict[str, str],
+        method: str = "POST",
+        query: dict[str, str] | None = None,
+    ) -> None:
         header = headers.get("authorization", "")
         if not header.startswith("OAuth "):
             raise Rejection(401, {"title": "Unauthorized", "detail": "OAuth 1.0a user context"})
@@ -208,8 +248,10 @@ class FakePlatforms:
             raise Rejection(401, {"title": "Unauthorized", "detail": "unknown consumer or token"})
         request = SimpleNamespace(
             uri=uri,
-            http_method="POST",
-            params=oauth_signature.collect_parameters(headers={"Authorization": header}),
+            http_method=method,
+            params=oauth_signature.collect_parameters(
+                uri_query=urlencode(query or {}), headers={"Authorization": header}
+            ),
             signature=params["oauth_signature"],
         )
         valid = oauth_signature.verify_hmac_sha1(

@@ -52,6 +52,7 @@ class Settings(BaseModel):
     slack_signing_secret: str = ""
     websub_secret: str = ""
     youtube_channels: list[str] = Field(default_factory=list)
+    x_poll_accounts: list[str] = Field(default_factory=list)
     webhook_secret: str = ""
     admin_token: str = ""
     brand_accounts: list[str] = Field(default_factory=list)
@@ -81,7 +82,9 @@ class Settings(BaseModel):
         }
     )
 
-    @field_validator("departments", "brand_accounts", "youtube_channels", mode="before")
+    @field_validator(
+        "departments", "brand_accounts", "youtube_channels", "x_poll_accounts", mode="before"
+    )
     @classmethod
     def _split_csv(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -91,11 +91,11 @@ def check_sla(event: CloudWatchEvent) -> dict[str, Any]:
     return {"escalated": escalated}
 
 
-@workers.schedule(Rate(5, unit=Rate.MINUTES), name="poll_youtube")
-def poll_youtube(event: CloudWatchEvent) -> dict[str, Any]:
-    """Queue the new comments of the configured YouTube channels (YouTube pushes no comments)."""
-    from chalicelib.services.polling import YouTubePoller
+@workers.schedule(Rate(5, unit=Rate.MINUTES), name="poll_platforms")
+def poll_platforms(event: CloudWatchEvent) -> dict[str, Any]:
+    """Queue what platforms do not push: YouTube comments, X mentions a webhook missed."""
+    from chalicelib.services.polling import Poller, sources
 
     with metrics_flushed():
-        queued = YouTubePoller(wiring.queues(), wiring.cursors(), get_settings()).run()
+        queued = Poller(wiring.queues(), wiring.cursors(), sources(get_settings())).run()
     return {"queued": queued}

@@ -153,6 +153,45 @@ def _tweet_time(tweet: dict[str, Any]) -> datetime | None:
     return None
 
 
+def v2_mention(tweet: dict[str, Any], users: dict[str, Any], account: str) -> Mention | None:
+    """A post of `GET /2/users/:id/mentions` (v2 shape, authors from `includes.users`) as the
+    same mention its webhook delivery would give (same id, so the two are routed once); None for
+    the account's own posts."""
+    author_id = str(tweet.get("author_id", ""))
+    if author_id == account:
+        return None
+    user = users.get(author_id, {})
+    entities = tweet.get("entities") or {}
+    referenced = {ref.get("type"): str(ref.get("id")) for ref in tweet.get("referenced_tweets", [])}
+    kind: MentionKind = "mention"
+    if str(tweet.get("in_reply_to_user_id")) == account:
+        kind = "reply"
+    elif "quoted" in referenced:
+        kind = "quote"
+    created = tweet.get("created_at")
+    return Mention(
+        id=f"x:{tweet['id']}",
+        platform=NAME,
+        kind=kind,
+        text=(tweet.get("note_tweet") or {}).get("text") or tweet.get("text", ""),
+        lang=None if tweet.get("lang") in (None, "und") else tweet["lang"],
+        url=f"https://x.com/i/status/{tweet['id']}",
+        created_at=datetime.fromisoformat(created) if created else None,
+        author=Author(
+            id=author_id or None,
+            handle=user.get("username"),
+            name=user.get("name"),
+            followers=int((user.get("public_metrics") or {}).get("followers_count") or 0),
+            verified=bool(user.get("verified")),
+        ),
+        in_reply_to=f"x:{referenced['replied_to']}" if "replied_to" in referenced else None,
+        brand_account=account,
+        hashtags=[tag["tag"] for tag in entities.get("hashtags", [])],
+        mentions=[handle["username"] for handle in entities.get("mentions", [])],
+        urls=[url.get("expanded_url") or url["url"] for url in entities.get("urls", [])],
+    )
+
+
 def _direct_message(event: dict[str, Any], users: dict[str, Any], brand: str) -> Mention:
     create = event["message_create"]
     sender = users.get(create["sender_id"], {})

@@ -1,7 +1,9 @@
-"""The X API v2 reply client: tweepy (OAuth 1.0a user context) sent to a configurable base URL."""
+"""The X API v2 client: tweepy (OAuth 1.0a user context) sent to a configurable base URL; posts
+replies and reads the brand's mentions for the poller."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -37,24 +39,34 @@ class _RebasedSession(requests.Session):
         )
 
 
-def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedReply:
-    """`POST /2/tweets` with `reply.in_reply_to_tweet_id` (OAuth 1.0a user context, tweepy), or
-    a DM to the sender for direct messages."""
+TWEET_FIELDS = [
+    "created_at",
+    "author_id",
+    "lang",
+    "entities",
+    "referenced_tweets",
+    "in_reply_to_user_id",
+    "note_tweet",
+]
+USER_FIELDS = ["username", "name", "public_metrics", "verified"]
+
+
+def _client(settings: Settings) -> tweepy.Client:
     client = tweepy.Client(
         consumer_key=settings.x_consumer_key,
         consumer_secret=settings.x_consumer_secret,
         access_token=settings.x_access_token,
         access_token_secret=settings.x_access_token_secret,
+        return_type=dict,
     )
     client.session = _RebasedSession(settings.x_api_base_url, settings.platform_timeout_seconds)
-    native = mention.id.split(":", 1)[1]
+    return client
+
+
+def _calling(action: Callable[[], Any]) -> Any:
+    """Run one X API call, its failures as Platform* errors."""
     try:
-        if mention.kind == "dm":
-            answer = client.create_direct_message(
-                participant_id=mention.author.id, text=reply.text, user_auth=True
-            )
-            return PostedReply(str(answer.data["dm_event_id"]))
-        answer = client.create_tweet(text=reply.text, in_reply_to_tweet_id=native, user_auth=True)
+        return action()
     except tweepy.TooManyRequests as exc:
         raise PlatformRetryLater(f"rate limited: {exc}", retry_delay(exc.response.headers)) from exc
     except tweepy.TwitterServerError as exc:
@@ -63,5 +75,43 @@ def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedRepl
         raise PlatformRejected(f"{exc.response.status_code}: {exc}") from exc
     except requests.RequestException as exc:
         raise translate_network_error(exc) from exc
-    tweet_id = str(answer.data["id"])
+
+
+def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedReply:
+    """`POST /2/tweets` with `reply.in_reply_to_tweet_id` (OAuth 1.0a user context, tweepy), or
+    a DM to the sender for direct messages."""
+    client = _client(settings)
+    native = mention.id.split(":", 1)[1]
+    if mention.kind == "dm":
+        answer = _calling(
+            lambda: client.create_direct_message(
+                participant_id=mention.author.id, text=reply.text, user_auth=True
+            )
+        )
+        return PostedReply(str(answer["data"]["dm_event_id"]))
+    answer = _calling(
+        lambda: client.create_tweet(text=reply.text, in_reply_to_tweet_id=native, user_auth=True)
+    )
+    tweet_id = str(answer["data"]["id"])
     return PostedReply(tweet_id, f"https://x.com/i/status/{tweet_id}")
+
+
+def mentions_page(
+    account: str, settings: Settings, since_id: str | None, token: str | None
+) -> dict[str, Any]:
+    """One page (newest first, up to 100) of `GET /2/users/:id/mentions` after `since_id`, with
+    the authors expanded; raises Platform* errors."""
+    client = _client(settings)
+    answer: dict[str, Any] = _calling(
+        lambda: client.get_users_mentions(
+            account,
+            since_id=since_id,
+            pagination_token=token,
+            max_results=100,
+            tweet_fields=TWEET_FIELDS,
+            expansions=["author_id"],
+            user_fields=USER_FIELDS,
+            user_auth=True,
+        )
+    )
+    return answer

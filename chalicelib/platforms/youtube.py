@@ -1,7 +1,7 @@
 """YouTube: WebSub (PubSubHubbub) intent verification and signed Atom notifications, and replies
 to comments through the Data API (`comments.insert`).
 
-YouTube pushes new and updated videos only; comments are not pushed, so the `poll_youtube`
+YouTube pushes new and updated videos only; comments are not pushed, so the `poll_platforms`
 schedule reads each channel's new comment threads (`commentThreads.list`) and queues them as
 `youtube:<comment-id>` mentions on the generic intake. Notifications are verified, queued and
 logged (they carry no mention to route).

@@ -1,11 +1,15 @@
-"""The YouTube comment poller: new comment threads of each configured channel → intake queue.
+"""The pollers: what platforms do not push, read on a schedule and put on the intake queue.
 
-YouTube pushes videos, not comments (platforms.md §3.1), so every few minutes this reads each
-channel's comment threads newest first and stops at the first one already seen (the channel's
-cursor, kept in the cursor store). New top-level comments go to the intake queue as a generic
-delivery of normalised mentions, then the cursor moves: a crash in between re-queues them and
-the routing worker's per-mention claim drops the repeats. A failing channel is logged and
-retried on the next run; the others go on.
+- YouTube pushes videos, not comments (platforms.md §3.1): each configured channel's comment
+  threads are read newest first down to the first one already seen.
+- X's Account Activity webhook is the main X intake; `GET /2/users/:id/mentions` after the newest
+  post seen catches what a failed or dropped delivery missed. Both give the same mention id, so
+  the routing worker's per-mention claim routes each post once, whichever arrives first.
+
+Each source keeps a cursor in the cursor store. New mentions go to the intake queue as generic
+deliveries of normalised mentions, then the cursor moves: a crash in between re-queues them and
+the claims drop the repeats. A failing source is logged and retried on the next run; the others
+go on.
 """
 
 from __future__ import annotations
@@ -14,11 +18,11 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.models import Mention, RawDelivery
 from chalicelib.observability import logger, metrics
-from chalicelib.platforms import youtube
+from chalicelib.platforms import x, xapi, youtube
 from chalicelib.platforms.outbound import PlatformError
 from chalicelib.services.intake import INTAKE_QUEUE, SQS_MAX_MESSAGE_BYTES
 from chalicelib.settings import Settings
@@ -26,13 +30,26 @@ from chalicelib.stores.cursors import CursorStore
 from chalicelib.stores.queues import OutgoingMessage, Queues
 
 MAX_PAGES = 5
-"""Pages of 100 threads read per channel and run; the rest waits for the next run."""
+"""Pages (of 100) read per source and run; the rest waits for the next run."""
 FIRST_RUN_LOOKBACK = timedelta(days=1)
-"""How far back the first poll of a channel reaches (no cursor yet)."""
+"""How far back the first poll of a source reaches (no cursor yet)."""
 MENTIONS_PER_MESSAGE = 50
 MESSAGE_BUDGET_BYTES = SQS_MAX_MESSAGE_BYTES // 2
 """An intake message takes up to 50 mentions and, counting each twice for the escaping of the
 delivery body, half the SQS size limit (a YouTube comment can be 10,000 characters)."""
+
+
+class Source(Protocol):
+    """One polled stream of mentions."""
+
+    @property
+    def name(self) -> str:
+        """Its cursor's name, e.g. `youtube:<channel>`."""
+        ...
+
+    def fetch(self, saved: str | None, now: datetime) -> tuple[list[Mention], str]:
+        """The mentions after the saved cursor, newest first, and the cursor to save."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -65,57 +82,114 @@ class Cursor:
 
 
 @dataclass
-class YouTubePoller:
-    """Polls every channel in `settings.youtube_channels`."""
+class YouTubeComments:
+    """New top-level comments on a channel's videos (`commentThreads.list`, newest first)."""
 
-    queues: Queues
-    cursors: CursorStore
+    channel: str
     settings: Settings
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
-    def run(self) -> int:
-        """Poll each channel once; returns how many new comments were queued."""
-        queued = 0
-        for channel in self.settings.youtube_channels:
-            try:
-                queued += self.poll(channel)
-            except PlatformError as exc:
-                logger.warning(
-                    "YouTube poll failed", extra={"channel": channel, "reason": str(exc)}
-                )
-                metrics.add_metric(name="PollFailures", unit="Count", value=1)
-        return queued
+    @property
+    def name(self) -> str:
+        """The cursor's name."""
+        return f"youtube:{self.channel}"
 
-    def poll(self, channel: str) -> int:
-        """Queue the channel's comment threads newer than its cursor, then move the cursor."""
-        now = self.clock()
-        name = f"youtube:{channel}"
-        saved = self.cursors.get(name)
+    def fetch(self, saved: str | None, now: datetime) -> tuple[list[Mention], str]:
+        """Pages down to the first thread the cursor has seen (the first poll: one day back)."""
         cursor = Cursor.load(saved) if saved else Cursor(now - FIRST_RUN_LOOKBACK, frozenset())
         reached = cursor
         fresh: list[Mention] = []
         token: str | None = None
         for _ in range(MAX_PAGES):
-            page = youtube.comment_threads(channel, self.settings, token)
-            threads = _well_formed(page.get("items") or [], channel)
+            page = youtube.comment_threads(self.channel, self.settings, token)
+            threads = _well_formed(page.get("items") or [], self.name)
             new = [(at, key, t) for at, key, t in threads if cursor.before(at, key)]
             for at, key, _ in new:
                 reached = reached.advanced(at, key)
             fresh.extend(
-                m for _, _, t in new if (m := youtube.thread_mention(t, channel)) is not None
+                m for _, _, t in new if (m := youtube.thread_mention(t, self.channel)) is not None
             )
             token = page.get("nextPageToken")
             if len(new) < len(threads) or not token:
                 break  # newest first: the rest of the pages were seen before
         else:
-            logger.warning(
-                "YouTube poll stopped after the page limit; older new comments are skipped",
-                extra={"channel": channel, "pages": MAX_PAGES},
-            )
+            _page_limit(self.name)
+        return fresh, reached.dump()
+
+
+@dataclass
+class XMentions:
+    """Posts mentioning a brand account on X after the newest one seen (`since_id`)."""
+
+    account: str
+    settings: Settings
+
+    @property
+    def name(self) -> str:
+        """The cursor's name."""
+        return f"x:{self.account}"
+
+    def fetch(self, saved: str | None, now: datetime) -> tuple[list[Mention], str]:
+        """All pages after `since_id`; the first poll reads the newest page only and keeps the
+        posts of the last day, so it does not replay the account's history."""
+        fresh: list[Mention] = []
+        newest = saved or ""
+        token: str | None = None
+        for _ in range(MAX_PAGES):
+            page = xapi.mentions_page(self.account, self.settings, saved, token)
+            users = {str(u["id"]): u for u in (page.get("includes") or {}).get("users", [])}
+            for tweet in page.get("data") or []:
+                mention = x.v2_mention(tweet, users, self.account)
+                if mention is not None and (saved or _recent(mention, now)):
+                    fresh.append(mention)
+            meta = page.get("meta") or {}
+            if token is None and meta.get("newest_id"):
+                newest = str(meta["newest_id"])
+            token = meta.get("next_token")
+            if saved is None or not token:
+                break
+        else:
+            _page_limit(self.name)
+        return fresh, newest
+
+
+def sources(settings: Settings) -> list[Source]:
+    """Every configured source: YOUTUBE_CHANNELS and X_POLL_ACCOUNTS."""
+    found: list[Source] = [
+        YouTubeComments(channel, settings) for channel in settings.youtube_channels
+    ]
+    found.extend(XMentions(account, settings) for account in settings.x_poll_accounts)
+    return found
+
+
+@dataclass
+class Poller:
+    """Polls each source once per run."""
+
+    queues: Queues
+    cursors: CursorStore
+    sources: list[Source]
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def run(self) -> int:
+        """Poll every source; returns how many new mentions were queued."""
+        queued = 0
+        for source in self.sources:
+            try:
+                queued += self.poll(source)
+            except PlatformError as exc:
+                logger.warning("poll failed", extra={"source": source.name, "reason": str(exc)})
+                metrics.add_metric(name="PollFailures", unit="Count", value=1)
+        return queued
+
+    def poll(self, source: Source) -> int:
+        """Queue the source's new mentions, then move its cursor."""
+        now = self.clock()
+        saved = self.cursors.get(source.name)
+        fresh, cursor = source.fetch(saved, now)
         self._queue(fresh, now)
-        if reached != cursor or saved is None:
-            self.cursors.put(name, reached.dump())
-        metrics.add_metric(name="PolledComments", unit="Count", value=len(fresh))
+        if cursor and cursor != saved:
+            self.cursors.put(source.name, cursor)
+        metrics.add_metric(name="PolledMentions", unit="Count", value=len(fresh))
         return len(fresh)
 
     def _queue(self, mentions: list[Mention], now: datetime) -> None:
@@ -134,13 +208,23 @@ class YouTubePoller:
             self._send(chunk, now)
 
     def _send(self, encoded: list[str], now: datetime) -> None:
-        delivery = RawDelivery(
-            platform="generic", body="[" + ",".join(encoded) + "]", received_at=now
-        )
-        self.queues.send(INTAKE_QUEUE, OutgoingMessage(delivery.to_json(), {"platform": "youtube"}))
+        body = "[" + ",".join(encoded) + "]"
+        delivery = RawDelivery(platform="generic", body=body, received_at=now)
+        self.queues.send(INTAKE_QUEUE, OutgoingMessage(delivery.to_json(), {"platform": "poller"}))
 
 
-def _well_formed(threads: list[Any], channel: str) -> list[tuple[datetime, str, dict[str, Any]]]:
+def _recent(mention: Mention, now: datetime) -> bool:
+    return mention.created_at is not None and mention.created_at >= now - FIRST_RUN_LOOKBACK
+
+
+def _page_limit(source: str) -> None:
+    logger.warning(
+        "poll stopped after the page limit; older new mentions are skipped",
+        extra={"source": source, "pages": MAX_PAGES},
+    )
+
+
+def _well_formed(threads: list[Any], source: str) -> list[tuple[datetime, str, dict[str, Any]]]:
     """Each thread with its publication time and id; a thread missing them is logged and
     skipped rather than failing the channel's poll on every run."""
     found = []
@@ -148,5 +232,5 @@ def _well_formed(threads: list[Any], channel: str) -> list[tuple[datetime, str, 
         try:
             found.append((youtube.thread_published(thread), str(thread["id"]), thread))
         except (KeyError, TypeError, ValueError):
-            logger.warning("malformed YouTube comment thread", extra={"channel": channel})
+            logger.warning("malformed YouTube comment thread", extra={"source": source})
     return found

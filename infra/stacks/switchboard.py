@@ -27,7 +27,7 @@ WORKER_TIMEOUT_SECONDS = 60
 # AWS: an SQS event source's queue visibility should be at least six times the function timeout.
 WORKER_VISIBILITY = cdk.Duration.seconds(6 * WORKER_TIMEOUT_SECONDS)
 SQS_WORKERS = ("RouteMentions", "SendReplies")
-SCHEDULED = ("CheckSla", "PollYoutube")
+SCHEDULED = ("CheckSla", "PollPlatforms")
 PLATFORM_SECRET_KEYS = (
     "X_CONSUMER_SECRET",
     "X_CONSUMER_KEY",
@@ -52,6 +52,7 @@ class StageConfig:
     departments: tuple[str, ...]
     brand_accounts: str
     youtube_channels: str
+    x_poll_accounts: str
     throttle_rate: int
     throttle_burst: int
     max_age_minutes: int
@@ -67,6 +68,7 @@ class StageConfig:
             departments=tuple(departments.split(",")) if departments else DEFAULT_DEPARTMENTS,
             brand_accounts=node.try_get_context("brand_accounts") or "",
             youtube_channels=node.try_get_context("youtube_channels") or "",
+            x_poll_accounts=node.try_get_context("x_poll_accounts") or "",
             throttle_rate=500 if prod else 50,
             throttle_burst=1000 if prod else 100,
             max_age_minutes=5 if prod else 15,
@@ -153,6 +155,7 @@ class SwitchboardStack(cdk.Stack):
                     "SECRETS_ARN": self.secret.secret_arn,
                     "BRAND_ACCOUNTS": config.brand_accounts,
                     "YOUTUBE_CHANNELS": config.youtube_channels,
+                    "X_POLL_ACCOUNTS": config.x_poll_accounts,
                     "AUTH_MODE": "iam",
                     "POWERTOOLS_SERVICE_NAME": "switchboard",
                     "POWERTOOLS_METRICS_NAMESPACE": "Switchboard",

@@ -104,7 +104,7 @@ def test_sla_check_runs_every_minute_and_youtube_is_polled_every_five(
     template: Template,
 ) -> None:
     functions = resources(template, "AWS::Serverless::Function")
-    for name, rate in (("CheckSla", "rate(1 minute)"), ("PollYoutube", "rate(5 minutes)")):
+    for name, rate in (("CheckSla", "rate(1 minute)"), ("PollPlatforms", "rate(5 minutes)")):
         [event] = functions[name]["Properties"]["Events"].values()
         assert event["Type"] == "Schedule" and event["Properties"]["Schedule"] == rate
 
@@ -192,7 +192,7 @@ def test_alarms_on_every_dead_letter_queue_and_worker(template: Template) -> Non
     metrics = {a["Properties"]["MetricName"] for a in alarms.values()}
     assert {"Errors", "Throttles", "PoisonRecords"} <= metrics
     errors = [a for a in alarms.values() if a["Properties"]["MetricName"] == "Errors"]
-    assert len(errors) == 5  # API, route_mentions, send_replies, check_sla, poll_youtube
+    assert len(errors) == 5  # API, route_mentions, send_replies, check_sla, poll_platforms
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"]
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)

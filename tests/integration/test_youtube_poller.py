@@ -1,4 +1,4 @@
-"""YouTube pushes no comments: the poll_youtube schedule reads new comment threads (fake Data API)
+"""YouTube pushes no comments: the poll_platforms schedule reads new comment threads (fake Data API)
 and queues them on the intake; the routing worker routes them like any other mention."""
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def thread(number: int, text: str, age: timedelta, author: str = "UCviewer") -> 
 def poll() -> dict[str, Any]:
     from app import app
 
-    result: dict[str, Any] = app.handler_map["poll_youtube"](scheduled_event(), None)
+    result: dict[str, Any] = app.handler_map["poll_platforms"](scheduled_event(), None)
     return result
 
 

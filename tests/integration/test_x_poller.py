@@ -1,0 +1,101 @@
+"""The X mentions poller behind the webhook: `GET /2/users/:id/mentions` (fake X API, OAuth 1.0a
+over the query) catches posts a webhook delivery missed; one the webhook already routed is not
+routed twice."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chalice.test import Client
+
+from chalicelib import wiring
+from chalicelib.blueprints import workers
+from chalicelib.fakeplatforms import FakePlatforms
+from tests.integration.test_instagram_mentions import routed_mentions
+from tests.integration.test_replies import routed
+from tests.integration.test_routing_flow import drain_intake
+from tests.integration.test_youtube_poller import poll
+
+BRAND = "2244994945"
+
+
+def post(post_id: str, text: str, age: timedelta, author: str = "3001969357") -> dict[str, Any]:
+    """A post as `GET /2/users/:id/mentions` returns it, with its author for the expansion."""
+    return {
+        "id": post_id,
+        "text": text,
+        "author_id": author,
+        "created_at": (datetime.now(UTC) - age).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "lang": "en",
+        "entities": {"mentions": [{"username": "AcmeHelp", "id": BRAND}]},
+        "author": {
+            "id": author,
+            "username": f"user{author[-3:]}",
+            "name": "A Customer",
+            "public_metrics": {"followers_count": 4200},
+            "verified": False,
+        },
+    }
+
+
+def enable_x_polling() -> None:
+    os.environ["X_POLL_ACCOUNTS"] = BRAND
+    wiring.reset()
+    workers.routing_service.cache_clear()
+
+
+def test_missed_posts_are_routed_once_and_the_next_poll_starts_after_them(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    enable_x_polling()
+    routed(client, stack, "x", "x_late_delivery.json")  # the webhook delivered this one
+    webhook_text = "@AcmeHelp my order #88213 never arrived and nobody answers my emails."
+    fakes.x_mentions[BRAND] = [
+        post(
+            "1992000000000000300",
+            "@AcmeHelp you charged my card twice, refund please",
+            timedelta(0),
+        ),
+        post(
+            "1992000000000000299", "@AcmeHelp thanks, brilliant support today!", timedelta(hours=1)
+        ),
+        post("1992000000000000001", webhook_text, timedelta(hours=2), author="1158276305785221121"),
+        post("1992000000000000200", "@AcmeHelp hello from last week", timedelta(days=7)),
+        post("1992000000000000100", "@AcmeHelp our own announcement", timedelta(0), author=BRAND),
+    ]
+    first = routed_mentions(stack)
+    assert set(first) == {"x:1992000000000000001"}
+
+    poll()
+    drain_intake(stack)
+    second = routed_mentions(stack)
+    # Missed by the webhook: routed; the webhook's post: not again; last week's and the brand's
+    # own: left out by the first poll.
+    assert set(second) == {"x:1992000000000000300", "x:1992000000000000299"}
+    assert second["x:1992000000000000300"]["routing"]["department"] == "support"
+    assert second["x:1992000000000000299"]["routing"]["department"] == "marketing"
+    author = second["x:1992000000000000300"]["mention"]["author"]
+    assert author["handle"] == "user357" and author["followers"] == 4200
+
+    fakes.x_mentions[BRAND].insert(
+        0, post("1992000000000000301", "@AcmeHelp is the app down?", timedelta(0))
+    )
+    assert poll() == {"queued": 1}
+    first_read, second_read = (r for r in fakes.accepted("x") if r.method == "GET")
+    assert first_read.path == second_read.path == f"/x/2/users/{BRAND}/mentions"
+    assert "since_id" not in first_read.query
+    assert second_read.query["since_id"] == "1992000000000000300"
+    assert second_read.query["expansions"] == "author_id"
+
+
+def test_a_failing_source_does_not_hold_up_the_others(
+    stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    enable_x_polling()
+    fakes.x_mentions[BRAND] = [post("1992000000000000300", "@AcmeHelp hi", timedelta(0))]
+    fakes.fail_next(503, {"error": {"code": 503, "message": "backendError"}})  # YouTube, read first
+    assert poll() == {"queued": 1}
+    assert wiring.cursors().get("youtube:UCacmeChannel0000000000") is None  # retried next run
+    assert wiring.cursors().get(f"x:{BRAND}") == "1992000000000000300"

@@ -1,0 +1,64 @@
+"""Posts read from `GET /2/users/:id/mentions` become the same mentions as webhook deliveries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from chalicelib.platforms.x import v2_mention
+
+BRAND = "2244994945"
+USERS = {
+    "3001": {
+        "id": "3001",
+        "username": "dana",
+        "name": "Dana Kim",
+        "public_metrics": {"followers_count": 312},
+        "verified": True,
+    }
+}
+
+
+def test_a_reply_to_the_brand_with_a_long_text_and_entities() -> None:
+    tweet = {
+        "id": "1992000000000000500",
+        "text": "@AcmeHelp my order never arrived… https://t.co/x",
+        "note_tweet": {"text": "@AcmeHelp my order never arrived and the whole long story"},
+        "author_id": "3001",
+        "created_at": "2026-11-22T08:00:00.000Z",
+        "lang": "und",
+        "in_reply_to_user_id": BRAND,
+        "referenced_tweets": [{"type": "replied_to", "id": "1992000000000000400"}],
+        "entities": {
+            "hashtags": [{"tag": "fail"}],
+            "mentions": [{"username": "AcmeHelp", "id": BRAND}],
+            "urls": [{"url": "https://t.co/x", "expanded_url": "https://acme.example/o/1"}],
+        },
+    }
+    mention = v2_mention(tweet, USERS, BRAND)
+    assert mention is not None
+    assert (mention.id, mention.kind, mention.lang) == ("x:1992000000000000500", "reply", None)
+    assert mention.text.endswith("the whole long story")
+    assert mention.in_reply_to == "x:1992000000000000400"
+    assert mention.created_at == datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+    assert (mention.author.handle, mention.author.followers, mention.author.verified) == (
+        "dana",
+        312,
+        True,
+    )
+    assert (mention.hashtags, mention.mentions, mention.urls) == (
+        ["fail"],
+        ["AcmeHelp"],
+        ["https://acme.example/o/1"],
+    )
+
+
+def test_quotes_plain_mentions_and_the_brands_own_posts() -> None:
+    quote = {"id": "1", "text": "look", "author_id": "3001",
+             "referenced_tweets": [{"type": "quoted", "id": "9"}]}  # fmt: skip
+    plain = {"id": "2", "text": "@AcmeHelp hi", "author_id": "4004"}
+    own = {"id": "3", "text": "We're on it", "author_id": BRAND}
+    assert v2_mention(quote, USERS, BRAND).kind == "quote"  # type: ignore[union-attr]
+    unknown_author = v2_mention(plain, USERS, BRAND)
+    assert unknown_author is not None and unknown_author.kind == "mention"
+    assert unknown_author.author.id == "4004" and unknown_author.author.handle is None
+    assert v2_mention(own, USERS, BRAND) is None

@@ -57,10 +57,24 @@ class Monitoring(Construct):
                 statistic="Sum",
                 period=PERIOD,
             )
-            for name in ("MentionsRouted", "MentionsIgnored", "DuplicatesDropped", "PoisonRecords")
+            for name in (
+                "MentionsRouted",
+                "MentionsIgnored",
+                "DuplicatesDropped",
+                "PoisonRecords",
+                "PolledMentions",
+                "PollFailures",
+                "MentionTextUnavailable",
+            )
         }
         self._alarm(
             "PoisonRecords", business["PoisonRecords"], 1, "deliveries that cannot be routed"
+        )
+        self._alarm(
+            "PollFailures",
+            business["PollFailures"],
+            1,
+            "a poller could not read a platform (retried on its next run)",
         )
         widgets.append(cloudwatch.GraphWidget(title="Mentions", left=list(business.values())))
         self.dashboard = cloudwatch.Dashboard(

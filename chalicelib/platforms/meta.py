@@ -142,7 +142,7 @@ def _instagram_comment(value: dict[str, Any], account: str) -> Mention:
 
 
 def _instagram_mention(value: dict[str, Any], account: str) -> Mention:
-    """An @mention carries ids only; the routing worker fetches the text (`fetch_mentioned`)."""
+    """An @mention carries ids only; the routing worker fetches the text (`with_text`)."""
     native = value.get("comment_id") or value["media_id"]
     return Mention(
         id=f"instagram:{native}",
@@ -179,9 +179,17 @@ def _mention_ids(mention: Mention) -> tuple[str, str | None]:
     return native, None
 
 
-def fetch_mentioned(mention: Mention, settings: Settings) -> Mention:
-    """The text of an Instagram @mention, which its webhook does not carry, read from the Graph
-    API (`mentioned_comment` or `mentioned_media` of the brand's IG user); raises Platform*."""
+def with_text(mention: Mention, settings: Settings) -> Mention:
+    """The mention with the text its webhook left out: an Instagram @mention's, read from the
+    Graph API (`mentioned_comment` or `mentioned_media` of the brand's IG user) when a Page token
+    is configured; any other mention as it is. Raises Platform* errors."""
+    if not (
+        mention.platform == "instagram"
+        and mention.kind == "mention"
+        and not mention.text
+        and settings.meta_page_access_token
+    ):
+        return mention
     media, comment = _mention_ids(mention)
     if comment is not None:
         edge, fields = "mentioned_comment", f"mentioned_comment.comment_id({comment})"

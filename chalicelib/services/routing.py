@@ -230,23 +230,16 @@ class RoutingService:
         return messages
 
     def _complete(self, mention: Mention) -> Mention:
-        """Fetch what the delivery left out: an Instagram @mention's text. Best effort: when the
-        Graph API fails, the mention is still routed, with its ids and no text."""
-        if not (
-            mention.platform == "instagram"
-            and mention.kind == "mention"
-            and not mention.text
-            and self.settings.meta_page_access_token
-        ):
-            return mention
-        from chalicelib.platforms.meta import fetch_mentioned
+        """Fetch what the delivery left out (an Instagram @mention's text). Best effort: when the
+        platform fails, the mention is still routed, with its ids and no text."""
+        from chalicelib.platforms.meta import with_text
         from chalicelib.platforms.outbound import PlatformError
 
         try:
-            return fetch_mentioned(mention, self.settings)
+            return with_text(mention, self.settings)
         except PlatformError as exc:
             logger.warning(
-                "instagram mention text unavailable",
+                "mention text unavailable",
                 extra={"mention_id": mention.id, "reason": str(exc)},
             )
             metrics.add_metric(name="MentionTextUnavailable", unit="Count", value=1)

@@ -11,8 +11,8 @@ from chalice.test import Client
 from chalicelib import wiring
 from chalicelib.blueprints import workers
 from chalicelib.fakeplatforms import FakePlatforms
-from tests.integration.conftest import bodies
 from tests.integration.test_replies import drain_outbox, reply, routed
+from tests.integration.test_routing_flow import department_bodies
 
 IG_USER = "17841405726653026"
 COMMENT, MEDIA, CAPTION_MEDIA = "17894227972186120", "17918195224117851", "17918195224117999"
@@ -20,11 +20,8 @@ COMMENT, MEDIA, CAPTION_MEDIA = "17894227972186120", "17918195224117851", "17918
 
 def routed_mentions(stack: dict[str, str]) -> dict[str, dict[str, Any]]:
     """Every routed mention by id, from every department queue."""
-    found = {}
-    for name in ("support", "pr", "marketing", "triage"):
-        for message in bodies(stack[name]):
-            found[message["mention"]["id"]] = message
-    return found
+    queued = department_bodies(stack).values()
+    return {message["mention"]["id"]: message for messages in queued for message in messages}
 
 
 def test_mention_text_is_fetched_and_routes_the_mention(

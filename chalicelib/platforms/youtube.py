@@ -89,11 +89,22 @@ def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention
     return []
 
 
+def _data_api(method: str, resource: str, settings: Settings, **request: Any) -> dict[str, Any]:
+    """One YouTube Data API call with the OAuth bearer token; raises Platform* errors."""
+    from chalicelib.platforms.outbound import call  # requests: off the webhook path
+
+    return call(
+        method,
+        f"{settings.youtube_api_base_url.rstrip('/')}/{resource}",
+        settings.platform_timeout_seconds,
+        headers={"Authorization": f"Bearer {settings.youtube_access_token}"},
+        **request,
+    )
+
+
 def comment_threads(channel: str, settings: Settings, page_token: str | None) -> dict[str, Any]:
     """One page of the channel's comment threads, newest first (`commentThreads.list`, 1 quota
     unit); raises Platform* errors."""
-    from chalicelib.platforms.outbound import call  # requests: off the webhook path
-
     params = {
         "part": "snippet",
         "allThreadsRelatedToChannelId": channel,
@@ -103,13 +114,7 @@ def comment_threads(channel: str, settings: Settings, page_token: str | None) ->
     }
     if page_token:
         params["pageToken"] = page_token
-    return call(
-        "GET",
-        f"{settings.youtube_api_base_url.rstrip('/')}/commentThreads",
-        settings.platform_timeout_seconds,
-        params=params,
-        headers={"Authorization": f"Bearer {settings.youtube_access_token}"},
-    )
+    return _data_api("GET", "commentThreads", settings, params=params)
 
 
 def thread_published(thread: dict[str, Any]) -> datetime:
@@ -141,14 +146,10 @@ def thread_mention(thread: dict[str, Any], channel: str) -> Mention | None:
 
 def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedReply:
     """`POST /comments?part=snippet` with `snippet.parentId` (OAuth bearer token)."""
-    from chalicelib.platforms.outbound import PostedReply, call  # requests: off the webhook path
+    from chalicelib.platforms.outbound import PostedReply  # requests: off the webhook path
 
-    answer = call(
-        "POST",
-        f"{settings.youtube_api_base_url.rstrip('/')}/comments",
-        settings.platform_timeout_seconds,
-        params={"part": "snippet"},
-        headers={"Authorization": f"Bearer {settings.youtube_access_token}"},
-        json={"snippet": {"parentId": mention.id.split(":", 1)[1], "textOriginal": reply.text}},
+    snippet = {"parentId": mention.id.split(":", 1)[1], "textOriginal": reply.text}
+    answer = _data_api(
+        "POST", "comments", settings, params={"part": "snippet"}, json={"snippet": snippet}
     )
     return PostedReply(str(answer["id"]))

@@ -5,6 +5,11 @@ author.followers >= N]` with keywords drawn from the real tweets of ../shared/da
 those tweets. Prints, per size: validation and compile time, per-mention p50/p99 of
 `Engine.decide`, and the per-mention mean of rule-engine evaluating the rules one by one in
 order (first match wins, as ours), with the ratio between the two. Run: `make bench`.
+
+A mention's cost is the median of its timings over PASSES passes through all the tweets: on a
+shared 2-core machine one timing of a few microseconds is often stretched by an interrupt or a
+neighbour, and which mentions a single pass puts in its slowest 1% changes from pass to pass. The
+p99 of every single timing is printed too ("raw p99").
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEPARTMENTS = ["support", "pr", "marketing", "triage"]
 SIZES = (10, 1_000, 10_000)
 PEER_MENTIONS = {10: 2000, 1_000: 200, 10_000: 20}
+PASSES = 5
 
 
 def load_texts() -> list[str]:
@@ -76,6 +82,18 @@ def peer_rules(rules: list[dict[str, Any]]) -> list[rule_engine.Rule]:
     return compiled
 
 
+def decide_timings(
+    engine: Engine, mentions: list[Mention], signals: dict[str, float]
+) -> list[float]:
+    """One pass: the time `Engine.decide` takes for each mention, in µs."""
+    timings = []
+    for mention in mentions:
+        start = time.perf_counter()
+        engine.decide(mention, signals)
+        timings.append((time.perf_counter() - start) * 1e6)
+    return timings
+
+
 def run() -> int:
     """Run every size; returns 1 when a target is missed."""
     texts = load_texts()
@@ -91,7 +109,7 @@ def run() -> int:
     print(f"{len(mentions)} real tweets from {DATA}; keywords from a pool of {len(pool)} words")
     print(
         f"{'rules':>7} {'validate ms':>12} {'compile ms':>11} {'p50 µs':>8} {'p99 µs':>8}"
-        f" {'rule-engine µs':>15} {'ratio':>8}"
+        f" {'raw p99 µs':>11} {'rule-engine µs':>15} {'ratio':>8}"
     )
     missed = []
     for size in SIZES:
@@ -103,12 +121,10 @@ def run() -> int:
         engine = Engine(ruleset)
         compile_ms = (time.perf_counter() - start) * 1e3
 
-        timings = []
-        for mention in mentions:
-            start = time.perf_counter()
-            engine.decide(mention, signals)
-            timings.append((time.perf_counter() - start) * 1e6)
-        p50, p99 = percentile(timings, 0.5), percentile(timings, 0.99)
+        passes = [decide_timings(engine, mentions, signals) for _ in range(PASSES)]
+        costs = [statistics.median(timings) for timings in zip(*passes, strict=True)]
+        p50, p99 = percentile(costs, 0.5), percentile(costs, 0.99)
+        timings = [timing for timings in passes for timing in timings]
 
         peers = peer_rules(rules)
         sample = mentions[: PEER_MENTIONS[size]]
@@ -122,7 +138,7 @@ def run() -> int:
         ratio = peer_us / statistics.mean(timings)
         print(
             f"{size:>7} {validate_ms:>12.1f} {compile_ms:>11.1f} {p50:>8.1f} {p99:>8.1f}"
-            f" {peer_us:>15.1f} {ratio:>7.0f}x"
+            f" {percentile(timings, 0.99):>11.1f} {peer_us:>15.1f} {ratio:>7.0f}x"
         )
         if size == 1_000 and ratio < 300:
             missed.append(f"ratio at 1,000 rules {ratio:.0f}x < 300x")

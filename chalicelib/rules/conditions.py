@@ -203,9 +203,10 @@ def _all_of(children: list[Predicate]) -> Predicate:
     left = [child.holds for child in children if child is not chosen]
     if chosen is not None and chosen.rest is not None:
         left.append(chosen.rest)
+    whys = [child.why for child in children]
     return Predicate(
         _conjunction([child.holds for child in children]),
-        lambda ctx: " and ".join([child.why(ctx) for child in children]),
+        lambda ctx: " and ".join([why(ctx) for why in whys]),
         lambda: "(" + " and ".join(child.describe() for child in children) + ")",
         chosen.required if chosen else None,
         frozenset().union(*(child.terms for child in children)),
@@ -311,11 +312,14 @@ def _text_contains(field: str, raw_terms: list[str], every: bool) -> Predicate:
             None if scanned and len(wanted) == 1 else holds_all,
         )
 
+    # A whole-word term matches itself, so when it is the only one present it is the reason.
+    itself = {key: f"{field} contains {key!r}" for key in keys if not key.endswith("*")}
+
     def why(ctx: Context) -> str:  # asked only when the condition holds, so a term occurs
         occurring = found(ctx)
         present = [key for key in keys if key in occurring]
-        if len(present) == 1 and not present[0].endswith("*"):
-            return f"{field} contains {present[0]!r}"  # a whole-word term matches itself
+        if len(present) == 1 and present[0] in itself:
+            return itself[present[0]]
         text = ctx[field]
         hits = (hit for key in present if (hit := find_term(text, key)))
         first = min(hits, key=lambda hit: hit[0])  # the leftmost; on a tie, the first listed

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from itertools import chain
 from typing import Any
 
 from chalicelib.models import MatchedRule, Mention, Priority, Routing
@@ -26,6 +26,9 @@ PRIORITY_RANK: dict[Priority, int] = {"low": 0, "normal": 1, "high": 2, "urgent"
 _HASHTAG = re.compile(r"(?<!\w)#(\w+)")
 _HANDLE = re.compile(r"(?<!\w)@(\w+)")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+FOLDED = "_folded_text"
+"""Context key of the mention text case-folded (the compiled engine finds single words in it
+without collapsing its whitespace first)."""
 
 
 @dataclass(slots=True)
@@ -88,18 +91,19 @@ class Engine:
             self._steps = [_step(rule, compiled) for rule in self.rules]
             self._index: KeywordIndex | None = None
             self._always: list[int] = []
-            self._by_term: dict[str, list[int]] = {}
+            self._by_term: dict[str, tuple[int, ...]] = {}
             if compiled:
                 terms: set[str] = set()
+                by_term: dict[str, list[int]] = {}
                 for position, rule in enumerate(self.rules):
                     predicate = rule.predicate
                     if predicate.required is None:
                         self._always.append(position)
                     for key in predicate.required or ():
-                        self._by_term.setdefault(key, []).append(position)
+                        by_term.setdefault(key, []).append(position)
                     terms.update(predicate.terms)
-                for key in terms.difference(self._by_term):  # only inside `not` or with others
-                    self._by_term[key] = []
+                # Tuples, built together: one pointer less to follow per candidate than lists.
+                self._by_term = {key: tuple(by_term.get(key, ())) for key in terms}
                 self._index = KeywordIndex(terms)
 
     def candidates(self, context: MentionContext) -> list[int]:
@@ -107,9 +111,17 @@ class Engine:
         rule reached through several of its keywords is listed once per keyword."""
         if self._index is None:
             return list(range(len(self._steps)))
-        hits = context[HITS] = self._index.scan(context["text"])
-        lists = map(self._by_term.__getitem__, hits)
-        return sorted(chain(self._always, *lists))  # sorting repeats beats a set union
+        index = self._index
+        hits: AbstractSet[str] = index.words_in(context[FOLDED])
+        if index.has_phrases:
+            hits = hits | index.phrases_in(context["text"])
+        context[HITS] = hits
+        by_term = self._by_term
+        positions = self._always.copy()
+        for key in hits:
+            positions += by_term[key]
+        positions.sort()  # sorting repeats beats a set union
+        return positions
 
     def decide(
         self, mention: Mention, signals: dict[str, float], now: datetime | None = None
@@ -144,14 +156,14 @@ class Engine:
                 break
         department = department or self.triage
         return Decision(
-            department=department,
-            also=[d for d in dict.fromkeys(also) if d != department],
-            priority=priority or "normal",
-            tags=list(dict.fromkeys(tags)),
-            ruleset_version=self.version,
-            matched_rules=matched,
-            signals=signals,
-            decided_by=decided_by,
+            department,
+            [d for d in dict.fromkeys(also) if d != department] if also else also,
+            priority or "normal",
+            list(dict.fromkeys(tags)) if tags else tags,
+            self.version,
+            matched,
+            signals,
+            decided_by,
         )
 
 
@@ -207,7 +219,8 @@ class MentionContext(dict[str, Any]):
 
 
 _FIELDS: dict[str, Callable[[MentionContext], Any]] = {
-    "text": lambda c: normalise_text(c.mention.text),
+    FOLDED: lambda c: c.mention.text.casefold(),
+    "text": lambda c: " ".join(c[FOLDED].split()),  # normalise_text, folding once
     "platform": lambda c: c.mention.platform,
     "kind": lambda c: c.mention.kind,
     "lang": lambda c: c.mention.lang,

@@ -59,54 +59,53 @@ _ASCII_SEPARATORS = bytes(c for c in range(128) if not is_word_char(chr(c)))
 _TO_SPACES = bytes.maketrans(_ASCII_SEPARATORS, b" " * len(_ASCII_SEPARATORS))
 
 
-def words_of(text: str) -> list[bytes]:
-    """The runs of word characters in `text`, UTF-8 encoded.
+def words_of(text: str) -> list[str]:
+    """Every run of word characters in `text`, and some pieces that hold other characters too
+    (which can never equal a word).
 
-    Splitting the UTF-8 bytes at ASCII separators through a byte table is several times faster
-    than a regular expression and exact for every ASCII piece; the few pieces with other
-    characters (which may separate words too, like an emoji or a curly quote) are split again by
-    the regular expression.
+    Turning the ASCII separators of the UTF-8 bytes into spaces through a byte table, then
+    splitting, is several times faster than a regular expression and exact for every ASCII
+    piece; the few pieces with other characters (which may separate words too, like an emoji or
+    a curly quote) are split again by the regular expression.
     """
-    pieces = text.encode().translate(_TO_SPACES).split()
-    if text.isascii():
-        return pieces
-    words = list(pieces)
-    for piece in pieces:
-        if not piece.isascii():
-            words.extend(word.encode() for word in _WORD.findall(piece.decode()))
-    return words
+    pieces = text.encode().translate(_TO_SPACES).decode().split()
+    if not text.isascii():
+        pieces += _WORD.findall(" ".join([piece for piece in pieces if not piece.isascii()]))
+    return pieces
 
 
 class KeywordIndex:
     """Every term of a ruleset, found in one pass over the text.
 
     A single-word term (word characters only) occurs as a whole word exactly when it is one of
-    the text's words, so those are found by a set intersection with the text's words; phrases,
-    prefixes and terms with other characters go through one Aho-Corasick automaton.
+    the text's words, so those are found by a set intersection with the text's words
+    (`words_in`); phrases, prefixes and terms with other characters go through one Aho-Corasick
+    automaton (`phrases_in`).
     """
 
     def __init__(self, keys: set[str]) -> None:
-        words = {key for key in keys if _WORD.fullmatch(key)}
-        self._key_of = {word.encode(): word for word in words}
-        self._words = frozenset(self._key_of)  # intersecting a dict's keys would copy them all
+        self._words = frozenset(key for key in keys if _WORD.fullmatch(key))
         stems: dict[str, list[str | None]] = {}
-        for key in keys - words:
+        for key in keys - self._words:
             prefix = key.endswith("*")
             slots = stems.setdefault(key[:-1] if prefix else key, [None, None])
             slots[1 if prefix else 0] = key
-        self._automaton: ahocorasick.Automaton | None = None
+        self.has_phrases = bool(stems)
+        self._automaton = ahocorasick.Automaton()
+        for stem, (exact_key, prefix_key) in stems.items():
+            self._automaton.add_word(stem, (len(stem), exact_key, prefix_key))
         if stems:
-            self._automaton = ahocorasick.Automaton()
-            for stem, (exact_key, prefix_key) in stems.items():
-                self._automaton.add_word(stem, (len(stem), exact_key, prefix_key))
             self._automaton.make_automaton()
 
-    def scan(self, text: str) -> set[str]:
-        """The keys of the indexed terms that occur as whole words in normalised `text`."""
+    def words_in(self, text: str) -> frozenset[str]:
+        """The keys of the single-word terms that occur in case-folded `text` (its whitespace
+        need not be collapsed)."""
+        return self._words.intersection(words_of(text))
+
+    def phrases_in(self, text: str) -> set[str]:
+        """The keys of the other terms that occur as whole words in normalised `text`."""
         found: set[str] = set()
-        if self._words:
-            found.update(map(self._key_of.__getitem__, self._words.intersection(words_of(text))))
-        if self._automaton is None:
+        if not self.has_phrases:
             return found
         last = len(text) - 1
         for end, (length, exact_key, prefix_key) in self._automaton.iter(text):

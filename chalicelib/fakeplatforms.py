@@ -80,6 +80,7 @@ class FakePlatforms:
         self.instagram: dict[str, dict[str, Any]] = {}
         """Comments and captions in which the brand is @mentioned, by id (for the Graph reads)."""
         self.youtube_threads: dict[str, list[dict[str, Any]]] = {}
+        self.youtube_replies: dict[str, list[dict[str, Any]]] = {}
         """Comment threads by channel id, newest first (for `commentThreads.list`)."""
         self.x_mentions: dict[str, list[dict[str, Any]]] = {}
         """Posts (v2 shape) mentioning each account, newest first, with an `author` user object
@@ -347,21 +348,24 @@ class FakePlatforms:
     def _youtube_read(
         self, path: str, query: dict[str, str], headers: dict[str, str]
     ) -> tuple[int, Any]:
-        """`commentThreads.list` by channel, newest first, paged by `pageToken`."""
+        """`commentThreads.list` by channel, newest first, and `comments.list` by `parentId`,
+        paged by `pageToken`."""
         self._check_youtube_token(headers)
-        if path != "/v3/commentThreads" or query.get("part") != "snippet":
-            raise Rejection(404, {"error": {"code": 404, "message": "not found"}})
-        channel = query.get("allThreadsRelatedToChannelId")
         size = int(query.get("maxResults", "20"))
-        if not channel or query.get("order") != "time" or not 1 <= size <= 100:
+        if query.get("part") != "snippet" or not 1 <= size <= 100:
             raise Rejection(400, {"error": {"code": 400, "message": "invalid parameters"}})
-        threads = self.youtube_threads.get(channel, [])
+        if path == "/v3/commentThreads":
+            channel = query.get("allThreadsRelatedToChannelId")
+            if not channel or query.get("order") != "time":
+                raise Rejection(400, {"error": {"code": 400, "message": "invalid parameters"}})
+            kind, items = "commentThreadListResponse", self.youtube_threads.get(channel, [])
+        elif path == "/v3/comments" and query.get("parentId"):
+            kind, items = "commentListResponse", self.youtube_replies.get(query["parentId"], [])
+        else:
+            raise Rejection(404, {"error": {"code": 404, "message": "not found"}})
         start = int(query.get("pageToken", "0"))
-        answer: dict[str, Any] = {
-            "kind": "youtube#commentThreadListResponse",
-            "items": threads[start : start + size],
-        }
-        if start + size < len(threads):
+        answer: dict[str, Any] = {"kind": f"youtube#{kind}", "items": items[start : start + size]}
+        if start + size < len(items):
             answer["nextPageToken"] = str(start + size)
         return 200, answer
 

@@ -28,7 +28,9 @@ replies = Blueprint(__name__)
 def _service() -> ReplyService:
     from chalicelib.services.replies import ReplyService  # platform clients load here
 
-    return ReplyService(wiring.replies(), wiring.mentions(), wiring.queues(), get_settings())
+    return ReplyService(
+        wiring.replies(), wiring.mentions(), wiring.queues(), wiring.cursors(), get_settings()
+    )
 
 
 @replies.route("/replies", methods=["POST"], authorizer=PROTECTED)

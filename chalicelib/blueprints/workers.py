@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -66,7 +67,9 @@ def reply_service() -> ReplyService:
     """The reply service with the real stores (one per container)."""
     from chalicelib.services.replies import ReplyService
 
-    return ReplyService(wiring.replies(), wiring.mentions(), wiring.queues(), get_settings())
+    return ReplyService(
+        wiring.replies(), wiring.mentions(), wiring.queues(), wiring.cursors(), get_settings()
+    )
 
 
 @workers.on_sqs_message(
@@ -93,9 +96,12 @@ def check_sla(event: CloudWatchEvent) -> dict[str, Any]:
 
 @workers.schedule(Rate(5, unit=Rate.MINUTES), name="poll_platforms")
 def poll_platforms(event: CloudWatchEvent) -> dict[str, Any]:
-    """Queue what platforms do not push: YouTube comments, X mentions a webhook missed."""
+    """Queue what platforms do not push: YouTube comments and the replies in threads the brand
+    answered, X mentions a webhook missed."""
     from chalicelib.services.polling import Poller, sources
 
     with metrics_flushed():
-        queued = Poller(wiring.queues(), wiring.cursors(), sources(get_settings())).run()
+        cursors = wiring.cursors()
+        found = sources(get_settings(), cursors, datetime.now(UTC))
+        queued = Poller(wiring.queues(), cursors, found).run()
     return {"queued": queued}

@@ -2,7 +2,8 @@
 to comments through the Data API (`comments.insert`).
 
 YouTube pushes new and updated videos only; comments are not pushed, so the `poll_platforms`
-schedule reads each channel's new comment threads (`commentThreads.list`) and queues them as
+schedule reads each channel's new comment threads (`commentThreads.list`) and, for the threads
+the brand answered, the replies that follow (`comments.list` by `parentId`), and queues them as
 `youtube:<comment-id>` mentions on the generic intake. Notifications are verified, queued and
 logged (they carry no mention to route).
 """
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 
 from chalicelib.errors import BadSignature, MalformedRequest, NotFound
-from chalicelib.models import Author, Mention, RawDelivery, Reply
+from chalicelib.models import Author, Mention, MentionKind, RawDelivery, Reply
 from chalicelib.observability import logger
 from chalicelib.platforms.base import HandshakeReply, echo_challenge, require_secret
 from chalicelib.platforms.signatures import hex_signature, lower_headers, require_match
@@ -117,38 +118,77 @@ def comment_threads(channel: str, settings: Settings, page_token: str | None) ->
     return _data_api("GET", "commentThreads", settings, params=params)
 
 
+def comment_replies(parent: str, settings: Settings, page_token: str | None) -> dict[str, Any]:
+    """One page of the replies to a top-level comment (`comments.list` by `parentId`, 1 quota
+    unit); raises Platform* errors."""
+    params = {"part": "snippet", "parentId": parent, "maxResults": "100", "textFormat": "plainText"}
+    if page_token:
+        params["pageToken"] = page_token
+    return _data_api("GET", "comments", settings, params=params)
+
+
+def published(comment: dict[str, Any]) -> datetime:
+    """When a comment was posted."""
+    return datetime.fromisoformat(comment["snippet"]["publishedAt"])
+
+
 def thread_published(thread: dict[str, Any]) -> datetime:
     """When a comment thread's top-level comment was posted."""
-    published = thread["snippet"]["topLevelComment"]["snippet"]["publishedAt"]
-    return datetime.fromisoformat(published)
+    return published(thread["snippet"]["topLevelComment"])
 
 
 def thread_mention(thread: dict[str, Any], channel: str) -> Mention | None:
     """A comment thread as the mention of its top-level comment; None for the channel's own."""
     comment = thread["snippet"]["topLevelComment"]
+    video = comment["snippet"].get("videoId") or thread["snippet"].get("videoId")
+    in_reply_to = f"youtube:{video}" if video else None
+    return _comment_mention(comment, channel, "comment", in_reply_to, video)
+
+
+def reply_mention(comment: dict[str, Any], parent: str, channel: str) -> Mention | None:
+    """A reply in the thread of top-level comment `parent`; None for the channel's own."""
+    video = comment["snippet"].get("videoId")
+    return _comment_mention(comment, channel, "reply", f"youtube:{parent}", video)
+
+
+def _comment_mention(
+    comment: dict[str, Any],
+    channel: str,
+    kind: MentionKind,
+    in_reply_to: str | None,
+    video: str | None,
+) -> Mention | None:
     snippet = comment["snippet"]
     author = (snippet.get("authorChannelId") or {}).get("value")
     if author == channel:
         return None
-    video = snippet.get("videoId") or thread["snippet"].get("videoId")
     return Mention(
         id=f"youtube:{comment['id']}",
         platform="youtube",
-        kind="comment",
+        kind=kind,
         text=snippet.get("textOriginal") or snippet.get("textDisplay") or "",
         url=f"https://www.youtube.com/watch?v={video}&lc={comment['id']}" if video else None,
-        created_at=thread_published(thread),
+        created_at=published(comment),
         author=Author(id=author, name=snippet.get("authorDisplayName")),
-        in_reply_to=f"youtube:{video}" if video else None,
+        in_reply_to=in_reply_to,
         brand_account=channel,
     )
 
 
+def thread_of(mention: Mention) -> str:
+    """The top-level comment whose thread a comment mention is in (YouTube threads are one
+    level deep: a reply to a reply goes to the thread)."""
+    if mention.kind == "reply" and mention.in_reply_to:
+        return mention.in_reply_to.split(":", 1)[1]
+    return mention.id.split(":", 1)[1]
+
+
 def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedReply:
-    """`POST /comments?part=snippet` with `snippet.parentId` (OAuth bearer token)."""
+    """`POST /comments?part=snippet` with `snippet.parentId`, the thread's top-level comment
+    (OAuth bearer token)."""
     from chalicelib.platforms.outbound import PostedReply  # requests: off the webhook path
 
-    snippet = {"parentId": mention.id.split(":", 1)[1], "textOriginal": reply.text}
+    snippet = {"parentId": thread_of(mention), "textOriginal": reply.text}
     answer = _data_api(
         "POST", "comments", settings, params={"part": "snippet"}, json={"snippet": snippet}
     )

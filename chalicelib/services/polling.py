@@ -1,7 +1,9 @@
 """The pollers: what platforms do not push, read on a schedule and put on the intake queue.
 
 - YouTube pushes videos, not comments (platforms.md §3.1): each configured channel's comment
-  threads are read newest first down to the first one already seen.
+  threads are read newest first down to the first one already seen. A thread the brand answered
+  is followed for YOUTUBE_FOLLOW_UP_DAYS: its new replies (the customer answering back) are read
+  too, a bounded number of threads per run, in turn.
 - X's Account Activity webhook is the main X intake; `GET /2/users/:id/mentions` after the newest
   post seen catches what a failed or dropped delivery missed. Both give the same mention id, so
   the routing worker's per-mention claim routes each post once, whichever arrives first.
@@ -22,7 +24,7 @@ from typing import Any, Protocol
 
 from chalicelib.models import Mention, RawDelivery
 from chalicelib.observability import logger, metrics
-from chalicelib.platforms import x, xapi, youtube
+from chalicelib.platforms import x, youtube
 from chalicelib.platforms.outbound import PlatformError
 from chalicelib.services.intake import INTAKE_QUEUE, SQS_MAX_MESSAGE_BYTES
 from chalicelib.settings import Settings
@@ -33,6 +35,12 @@ MAX_PAGES = 5
 """Pages (of 100) read per source and run; the rest waits for the next run."""
 FIRST_RUN_LOOKBACK = timedelta(days=1)
 """How far back the first poll of a source reaches (no cursor yet)."""
+FOLLOWED_THREADS = "youtube-threads"
+"""The set, in the cursor store, of the YouTube threads the brand answered; each member is
+`<answered at> <channel> <thread>` (a thread answered twice has two)."""
+FOLLOWED_PER_RUN = 25
+"""Followed threads read per run (1 quota unit each; at one run every 5 minutes that is 7,200 of
+the 10,000 units a project gets a day by default); with more, each run takes the next ones."""
 MENTIONS_PER_MESSAGE = 50
 MESSAGE_BUDGET_BYTES = SQS_MAX_MESSAGE_BYTES // 2
 """An intake message takes up to 50 mentions and, counting each twice for the escaping of the
@@ -101,7 +109,7 @@ class YouTubeComments:
         token: str | None = None
         for _ in range(MAX_PAGES):
             page = youtube.comment_threads(self.channel, self.settings, token)
-            threads = _well_formed(page.get("items") or [], self.name)
+            threads = _well_formed(page.get("items") or [], self.name, youtube.thread_published)
             new = [(at, key, t) for at, key, t in threads if cursor.before(at, key)]
             for at, key, _ in new:
                 reached = reached.advanced(at, key)
@@ -114,6 +122,48 @@ class YouTubeComments:
         else:
             _page_limit(self.name)
         return fresh, reached.dump()
+
+
+@dataclass
+class YouTubeReplies:
+    """New replies in a thread the brand answered (`comments.list` by `parentId`), after the
+    brand's first answer; the channel's own replies are left out."""
+
+    thread: str
+    channel: str
+    since: datetime
+    settings: Settings
+
+    @property
+    def name(self) -> str:
+        """The cursor's name."""
+        return replies_cursor(self.thread)
+
+    def fetch(self, saved: str | None, now: datetime) -> tuple[list[Mention], str]:
+        """Every page (the API documents no order for replies), keeping what the cursor has not
+        seen, newest first."""
+        cursor = Cursor.load(saved) if saved else Cursor(self.since, frozenset())
+        reached = cursor
+        fresh: list[tuple[datetime, Mention]] = []
+        token: str | None = None
+        for _ in range(MAX_PAGES):
+            page = youtube.comment_replies(self.thread, self.settings, token)
+            for at, key, comment in _well_formed(
+                page.get("items") or [], self.name, youtube.published
+            ):
+                if not cursor.before(at, key):
+                    continue
+                reached = reached.advanced(at, key)
+                mention = youtube.reply_mention(comment, self.thread, self.channel)
+                if mention is not None:
+                    fresh.append((at, mention))
+            token = page.get("nextPageToken")
+            if not token:
+                break
+        else:
+            _page_limit(self.name)
+        fresh.sort(key=lambda pair: pair[0], reverse=True)
+        return [mention for _, mention in fresh], reached.dump()
 
 
 @dataclass
@@ -131,6 +181,8 @@ class XMentions:
     def fetch(self, saved: str | None, now: datetime) -> tuple[list[Mention], str]:
         """All pages after `since_id`; the first poll reads the newest page only and keeps the
         posts of the last day, so it does not replay the account's history."""
+        from chalicelib.platforms import xapi  # tweepy: off the reply API (it follows threads)
+
         fresh: list[Mention] = []
         newest = saved or ""
         token: str | None = None
@@ -152,13 +204,57 @@ class XMentions:
         return fresh, newest
 
 
-def sources(settings: Settings) -> list[Source]:
-    """Every configured source: YOUTUBE_CHANNELS and X_POLL_ACCOUNTS."""
+def sources(settings: Settings, cursors: CursorStore, now: datetime) -> list[Source]:
+    """Every source of this run: YOUTUBE_CHANNELS, X_POLL_ACCOUNTS and this run's turn of the
+    followed YouTube threads."""
     found: list[Source] = [
         YouTubeComments(channel, settings) for channel in settings.youtube_channels
     ]
     found.extend(XMentions(account, settings) for account in settings.x_poll_accounts)
+    found.extend(followed_threads(settings, cursors, now))
     return found
+
+
+def follow_thread(cursors: CursorStore, mention: Mention, answered_at: datetime) -> None:
+    """Follow the thread of a YouTube mention the brand is answering."""
+    member = (
+        f"{answered_at.isoformat()} {mention.brand_account or '-'} {youtube.thread_of(mention)}"
+    )
+    cursors.add(FOLLOWED_THREADS, member)
+
+
+def replies_cursor(thread: str) -> str:
+    """The name of a followed thread's cursor."""
+    return f"youtube-replies:{thread}"
+
+
+def followed_threads(settings: Settings, cursors: CursorStore, now: datetime) -> list[Source]:
+    """This run's turn of the followed threads; threads answered longer ago than
+    YOUTUBE_FOLLOW_UP_DAYS are unfollowed and their cursors deleted."""
+    window = timedelta(days=settings.youtube_follow_up_days)
+    answers: dict[str, list[tuple[datetime, str, str]]] = {}
+    for member in cursors.members(FOLLOWED_THREADS):
+        try:
+            when, channel, thread = member.split(" ", 2)
+            at = datetime.fromisoformat(when)
+        except ValueError:
+            logger.warning("malformed followed thread", extra={"member": member})
+            cursors.discard(FOLLOWED_THREADS, {member})
+            continue
+        answers.setdefault(thread, []).append((at, channel, member))
+    live: list[Source] = []
+    for thread, answered in sorted(answers.items()):
+        answered.sort()
+        (first, channel, _), last = answered[0], answered[-1][0]
+        if last + window <= now:
+            cursors.discard(FOLLOWED_THREADS, {member for _, _, member in answered})
+            cursors.delete(replies_cursor(thread))
+        else:
+            live.append(YouTubeReplies(thread, channel, first, settings))
+    if len(live) <= FOLLOWED_PER_RUN:
+        return live
+    start = int(now.timestamp()) // 300 * FOLLOWED_PER_RUN % len(live)  # the next ones each run
+    return (live[start:] + live[:start])[:FOLLOWED_PER_RUN]
 
 
 @dataclass
@@ -224,13 +320,15 @@ def _page_limit(source: str) -> None:
     )
 
 
-def _well_formed(threads: list[Any], source: str) -> list[tuple[datetime, str, dict[str, Any]]]:
-    """Each thread with its publication time and id; a thread missing them is logged and
-    skipped rather than failing the channel's poll on every run."""
+def _well_formed(
+    items: list[Any], source: str, published: Callable[[dict[str, Any]], datetime]
+) -> list[tuple[datetime, str, dict[str, Any]]]:
+    """Each thread or comment with its publication time and id; one missing them is logged and
+    skipped rather than failing the source's poll on every run."""
     found = []
-    for thread in threads:
+    for item in items:
         try:
-            found.append((youtube.thread_published(thread), str(thread["id"]), thread))
+            found.append((published(item), str(item["id"]), item))
         except (KeyError, TypeError, ValueError):
-            logger.warning("malformed YouTube comment thread", extra={"source": source})
+            logger.warning("malformed YouTube comment", extra={"source": source})
     return found

@@ -19,7 +19,9 @@ from chalicelib.platforms.outbound import (
     PlatformRetryLater,
     PostedReply,
 )
+from chalicelib.services.polling import follow_thread
 from chalicelib.settings import Settings
+from chalicelib.stores.cursors import CursorStore
 from chalicelib.stores.mentions import MentionStore
 from chalicelib.stores.queues import OutgoingMessage, Queues
 from chalicelib.stores.replies import ReplyStore
@@ -94,6 +96,7 @@ class ReplyService:
     replies: ReplyStore
     mentions: MentionStore
     queues: Queues
+    cursors: CursorStore
     settings: Settings
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
@@ -147,6 +150,9 @@ class ReplyService:
                 self.replies.finish(reply_id, "failed", last_error=reason)
             raise PoisonRecord(f"reply {reply_id}: {reason}")
         mention = record.message.mention
+        if reply.platform == "youtube" and self.settings.youtube_follow_up_days:
+            # Before the claim: a failure here leaves the reply queued for a retry, not half sent.
+            follow_thread(self.cursors, mention, now)
         if not self.replies.start_sending(reply_id, now, lease):
             self._not_queued(reply_id, now)
             return

@@ -1,7 +1,9 @@
-"""Where each poller left off, so a poll asks only for what is new.
+"""Where each poller left off, so a poll asks only for what is new, and named sets of what it
+follows (the YouTube threads the brand answered).
 
 Kept as small items of the mentions table, id `poller#<name>` (never a mention id: those are
-`platform:native`), attribute `cursor`; no TTL attribute, so they stay.
+`platform:native`), attribute `cursor` or the string set `members`; no TTL attribute, so they
+stay until deleted.
 """
 
 from __future__ import annotations
@@ -18,6 +20,22 @@ class CursorStore(Protocol):
 
     def put(self, name: str, value: str) -> None:
         """Save the position reached."""
+        ...
+
+    def delete(self, name: str) -> None:
+        """Forget a cursor or a set."""
+        ...
+
+    def add(self, name: str, member: str) -> None:
+        """Add one member to the set `name` (atomic: concurrent adds are all kept)."""
+        ...
+
+    def members(self, name: str) -> set[str]:
+        """The members of the set `name` (empty when there is none)."""
+        ...
+
+    def discard(self, name: str, members: set[str]) -> None:
+        """Remove members from the set `name` (atomic)."""
         ...
 
 
@@ -42,12 +60,39 @@ class DynamoCursorStore:
         """Overwrite the cursor item."""
         self._client.put_item(TableName=self._table, Item={**_key(name), "cursor": {"S": value}})
 
+    def delete(self, name: str) -> None:
+        """Delete the item."""
+        self._client.delete_item(TableName=self._table, Key=_key(name))
+
+    def add(self, name: str, member: str) -> None:
+        """`ADD members :m` on the item."""
+        self._update(name, "ADD", {member})
+
+    def members(self, name: str) -> set[str]:
+        """Consistent read of the set."""
+        item = self._client.get_item(TableName=self._table, Key=_key(name), ConsistentRead=True)
+        return set(item.get("Item", {}).get("members", {}).get("SS", []))
+
+    def discard(self, name: str, members: set[str]) -> None:
+        """`DELETE members :m` on the item."""
+        if members:
+            self._update(name, "DELETE", members)
+
+    def _update(self, name: str, action: str, members: set[str]) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key=_key(name),
+            UpdateExpression=f"{action} members :m",
+            ExpressionAttributeValues={":m": {"SS": sorted(members)}},
+        )
+
 
 class MemoryCursorStore:
     """In-memory twin for tests."""
 
     def __init__(self) -> None:
         self.cursors: dict[str, str] = {}
+        self.sets: dict[str, set[str]] = {}
 
     def get(self, name: str) -> str | None:
         """The saved position."""
@@ -56,3 +101,20 @@ class MemoryCursorStore:
     def put(self, name: str, value: str) -> None:
         """Save the position."""
         self.cursors[name] = value
+
+    def delete(self, name: str) -> None:
+        """Forget it."""
+        self.cursors.pop(name, None)
+        self.sets.pop(name, None)
+
+    def add(self, name: str, member: str) -> None:
+        """Add to the set."""
+        self.sets.setdefault(name, set()).add(member)
+
+    def members(self, name: str) -> set[str]:
+        """A copy of the set."""
+        return set(self.sets.get(name, ()))
+
+    def discard(self, name: str, members: set[str]) -> None:
+        """Remove from the set."""
+        self.sets.get(name, set()).difference_update(members)

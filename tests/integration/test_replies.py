@@ -51,7 +51,11 @@ def drain_outbox(stack: dict[str, str]) -> None:
 def reply_service() -> replies_service.ReplyService:
     """The service the outbox worker runs, on the current stores."""
     return replies_service.ReplyService(
-        wiring.replies(), wiring.mentions(), wiring.queues(), wiring.get_settings()
+        wiring.replies(),
+        wiring.mentions(),
+        wiring.queues(),
+        wiring.cursors(),
+        wiring.get_settings(),
     )
 
 

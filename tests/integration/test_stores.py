@@ -177,3 +177,18 @@ def test_cursors_start_empty_and_keep_the_last_position(cursors: CursorStore) ->
     cursors.put("youtube:UC2", "2026-11-21T00:00:00+00:00")
     assert cursors.get("youtube:UC1") == "2026-11-22T09:00:00+00:00"
     assert cursors.get("youtube:UC2") == "2026-11-21T00:00:00+00:00"
+
+
+def test_followed_sets_add_read_and_discard_members(cursors: CursorStore) -> None:
+    assert cursors.members("youtube-threads") == set()
+    cursors.add("youtube-threads", "a")
+    cursors.add("youtube-threads", "b")
+    cursors.add("youtube-threads", "a")
+    assert cursors.members("youtube-threads") == {"a", "b"}
+    cursors.discard("youtube-threads", {"a", "gone"})
+    cursors.discard("youtube-threads", set())
+    assert cursors.members("youtube-threads") == {"b"}
+    cursors.put("youtube-replies:t1", "position")
+    cursors.delete("youtube-replies:t1")
+    cursors.delete("never-saved")
+    assert cursors.get("youtube-replies:t1") is None

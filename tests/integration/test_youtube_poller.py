@@ -8,11 +8,21 @@ import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from chalice.test import Client
+
 from chalicelib import wiring
 from chalicelib.devstack import scheduled_event
 from chalicelib.fakeplatforms import FakePlatforms
+from chalicelib.platforms import youtube
+from chalicelib.services.polling import (
+    FOLLOWED_THREADS,
+    follow_thread,
+    followed_threads,
+    replies_cursor,
+)
 from tests.integration.conftest import receive_all
 from tests.integration.test_instagram_mentions import routed_mentions
+from tests.integration.test_replies import drain_outbox, reply
 from tests.integration.test_routing_flow import drain_intake
 
 CHANNEL = "UCacmeChannel0000000000"
@@ -129,3 +139,87 @@ def test_a_failing_channel_does_not_stop_the_others_and_keeps_its_cursor(
     assert poll() == {"queued": 1}  # the first channel's comment, on the next run
     drain_intake(stack)
     assert set(routed_mentions(stack)) == {"youtube:Ugcomment1", "youtube:Ugcomment2"}
+
+
+def reply_comment(
+    number: int, text: str, age: timedelta, author: str = "UCviewer"
+) -> dict[str, Any]:
+    """A reply in thread 1, as `comments.list` by `parentId` returns it."""
+    published = (datetime.now(UTC) - age).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "kind": "youtube#comment",
+        "id": f"Ugcomment1.reply{number}",
+        "snippet": {
+            "authorDisplayName": f"Replier {number}",
+            "authorChannelId": {"value": author},
+            "videoId": "dQw4w9WgXcQ",
+            "textDisplay": text,
+            "textOriginal": text,
+            "parentId": "Ugcomment1",
+            "publishedAt": published,
+            "updatedAt": published,
+        },
+    }
+
+
+def test_replies_in_a_thread_the_brand_answered_are_routed_and_answered_in_that_thread(
+    stack: dict[str, str], fakes: FakePlatforms, client: Client
+) -> None:
+    fakes.youtube_threads[CHANNEL] = [
+        thread(1, "My order never arrived, where is it?", timedelta(minutes=10))
+    ]
+    fakes.youtube_replies["Ugcomment1"] = [
+        reply_comment(0, "same problem here", timedelta(minutes=5)),  # before the brand answered
+    ]
+    assert poll() == {"queued": 1}
+    drain_intake(stack)
+    status, _ = reply(client, {"mention_id": "youtube:Ugcomment1", "text": "Sorry! DM us?"})
+    assert status == 202
+    drain_outbox(stack)
+    assert poll() == {"queued": 0}  # nothing after the answer yet (the thread is read though)
+
+    later = -timedelta(minutes=1)  # a minute after the answer
+    fakes.youtube_replies["Ugcomment1"] += [
+        reply_comment(1, "Thanks for the answer!", later, author=CHANNEL),  # the brand's own
+        reply_comment(2, "Still nothing, it has been two weeks. I want a refund", later),
+    ]
+    assert poll() == {"queued": 1}
+    assert poll() == {"queued": 0}
+    drain_intake(stack)
+    follow_up = routed_mentions(stack)["youtube:Ugcomment1.reply2"]
+    assert follow_up["mention"]["kind"] == "reply"
+    assert follow_up["mention"]["in_reply_to"] == "youtube:Ugcomment1"
+    assert follow_up["routing"]["department"] == "support"
+    reads = [r for r in fakes.accepted("youtube") if r.path == "/youtube/v3/comments"]
+    assert reads[-1].query == {
+        "part": "snippet",
+        "parentId": "Ugcomment1",
+        "maxResults": "100",
+        "textFormat": "plainText",
+    }
+
+    # The answer to the follow-up goes into the same thread: YouTube threads are one level deep.
+    status, _ = reply(client, {"mention_id": "youtube:Ugcomment1.reply2", "text": "On it."})
+    assert status == 202
+    drain_outbox(stack)
+    posted = [r for r in fakes.accepted("youtube") if r.method == "POST"]
+    assert posted[-1].body == {"snippet": {"parentId": "Ugcomment1", "textOriginal": "On it."}}
+
+
+def test_a_thread_is_unfollowed_after_the_follow_up_window(
+    stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    cursors = wiring.cursors()
+    settings = wiring.get_settings()
+    answered = datetime.now(UTC) - timedelta(days=settings.youtube_follow_up_days, minutes=1)
+    mention = youtube.thread_mention(thread(1, "hello", timedelta(days=8)), CHANNEL)
+    assert mention is not None
+    follow_thread(cursors, mention, answered)
+    follow_thread(cursors, mention, answered - timedelta(hours=1))
+    cursors.put(replies_cursor("Ugcomment1"), "position")
+    cursors.add(FOLLOWED_THREADS, "not a member")
+    assert followed_threads(settings, cursors, datetime.now(UTC)) == []
+    assert cursors.members(FOLLOWED_THREADS) == set()
+    assert cursors.get(replies_cursor("Ugcomment1")) is None
+    assert poll() == {"queued": 0}
+    assert [r for r in fakes.accepted("youtube") if r.path == "/youtube/v3/comments"] == []

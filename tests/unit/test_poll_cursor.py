@@ -1,10 +1,22 @@
-"""The YouTube poller's cursor: newest second seen, plus the threads seen within that second."""
+"""The YouTube poller's cursor (newest second seen, plus the threads seen within that second)
+and the threads it follows."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from chalicelib.services.polling import Cursor
+from chalicelib.models import Mention
+from chalicelib.platforms import youtube
+from chalicelib.services.polling import (
+    FOLLOWED_PER_RUN,
+    Cursor,
+    YouTubeReplies,
+    follow_thread,
+    followed_threads,
+    replies_cursor,
+)
+from chalicelib.settings import Settings
+from chalicelib.stores.cursors import MemoryCursorStore
 
 AT = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
@@ -23,3 +35,35 @@ def test_advancing_keeps_only_the_newest_second() -> None:
     later = cursor.advanced(AT + timedelta(seconds=1), "c").advanced(AT, "d")
     assert later == Cursor(AT + timedelta(seconds=1), frozenset({"c"}))
     assert Cursor.load(later.dump()) == later
+
+
+def test_followed_threads_are_read_in_turn_from_the_first_answer() -> None:
+    cursors = MemoryCursorStore()
+    settings = Settings()
+    for n in range(60):
+        mention = Mention(
+            id=f"youtube:t{n:02}", platform="youtube", kind="comment", text="?", brand_account="UC1"
+        )
+        follow_thread(cursors, mention, AT - timedelta(hours=1))
+    again = Mention(
+        id="youtube:r1", platform="youtube", kind="reply", text="?", in_reply_to="youtube:t00"
+    )
+    follow_thread(cursors, again, AT)  # answered again: one thread, read from the first answer
+
+    turns = [
+        followed_threads(settings, cursors, AT + timedelta(minutes=5 * run)) for run in range(3)
+    ]
+    assert all(len(turn) == FOLLOWED_PER_RUN for turn in turns)
+    seen = [source.name for turn in turns for source in turn]
+    assert len(set(seen)) == 60  # three runs of 25 cover all 60 threads
+    first = next(s for turn in turns for s in turn if s.name == replies_cursor("t00"))
+    assert isinstance(first, YouTubeReplies)
+    assert (first.thread, first.channel, first.since) == ("t00", "UC1", AT - timedelta(hours=1))
+
+
+def test_youtube_threads_are_one_level_deep() -> None:
+    comment = Mention(id="youtube:Ugc1", platform="youtube", kind="comment", text="?")
+    follow_up = Mention(
+        id="youtube:Ugc1.r2", platform="youtube", kind="reply", text="?", in_reply_to="youtube:Ugc1"
+    )
+    assert youtube.thread_of(comment) == youtube.thread_of(follow_up) == "Ugc1"

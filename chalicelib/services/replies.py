@@ -176,6 +176,9 @@ class ReplyService:
             sent_at=sent_at,
             last_error=None,
         )
+        # A customer answering this reply continues the mention's conversation (see routing).
+        expires = sent_at + timedelta(days=self.settings.mention_ttl_days)
+        self.mentions.link_reply(f"{reply.platform}:{posted.id}", reply.mention_id, expires)
         seconds = self.mentions.record_response(reply.mention_id, sent_at)
         if seconds is not None:
             metrics.add_metric(name="FirstResponseSeconds", unit="Seconds", value=seconds)

@@ -41,6 +41,15 @@ from chalicelib.stores.rules import RulesStore
 from chalicelib.stores.traffic import Observed, TrafficStore
 
 CLASSIFIER = "classifier"
+CONVERSATION = "conversation"
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """The earlier mention a reply continues, and the department Switchboard gave it."""
+
+    mention_id: str
+    department: str
 
 
 class MentionBusy(RuntimeError):
@@ -88,23 +97,35 @@ def decide(
     settings: Settings,
     signals: dict[str, float],
     now: datetime | None = None,
+    conversation: Conversation | None = None,
 ) -> Decision:
-    """Rules first; a mention no rule decides goes to the department model, and to triage when
-    the model is not sure or there is no text to read (a picture-only message, an Instagram
-    @mention whose text could not be fetched). The pure core shared by the worker, the CLI and
-    dry-runs."""
+    """Rules first; a mention no rule decides that continues a conversation Switchboard routed
+    (a reply to that mention or to the brand's answer) stays with that conversation's
+    department; others go to the department model, and to triage when the model is not sure or
+    there is no text to read (a picture-only message, an Instagram @mention whose text could not
+    be fetched). The pure core shared by the worker, the CLI and dry-runs."""
     decision = engine.decide(mention, signals, now)
-    if decision.decided_by is not None or not mention.text.strip():
+    if decision.decided_by is not None:
+        return decision
+    if conversation is not None and conversation.department in settings.departments:
+        why = f"continues {conversation.mention_id}, routed to {conversation.department}"
+        return _decided(decision, conversation.department, CONVERSATION, why)
+    if not mention.text.strip():
         return decision
     department, confidence = fallback_department(mention.text, signals)
     known = department == "ignore" or department in settings.departments
     if known and confidence >= settings.classifier_threshold:
-        decision.department = department
-        decision.decided_by = CLASSIFIER
-        decision.also = [d for d in decision.also if d != department]
-        decision.matched_rules.append(
-            (CLASSIFIER, f"department model: {department} with probability {confidence:.2f}")
-        )
+        why = f"department model: {department} with probability {confidence:.2f}"
+        return _decided(decision, department, CLASSIFIER, why)
+    return decision
+
+
+def _decided(decision: Decision, department: str, by: str, why: str) -> Decision:
+    """The decision once something other than a rule chose the department."""
+    decision.department = department
+    decision.decided_by = by
+    decision.also = [d for d in decision.also if d != department]
+    decision.matched_rules.append((by, why))
     return decision
 
 
@@ -173,6 +194,15 @@ class RoutingService:
             raise
         return outcome
 
+    def _conversation(self, mention: Mention) -> Conversation | None:
+        """The routed mention this one replies to, directly or through the brand's answer."""
+        if mention.in_reply_to is None:
+            return None
+        record = self.mentions.answered(mention.in_reply_to)
+        if record is None:
+            return None
+        return Conversation(record.id, record.message.routing.department)
+
     def _read(self, body: str) -> RawDelivery:
         try:
             return RawDelivery.model_validate_json(body)
@@ -188,7 +218,8 @@ class RoutingService:
         by_queue: dict[str, list[OutgoingMessage]] = defaultdict(list)
         for mention in map(enrich, map(self._complete, mentions)):
             signals = compute_signals(mention)
-            routing = decide(mention, engine, self.settings, signals, now).routing()
+            conversation = self._conversation(mention)
+            routing = decide(mention, engine, self.settings, signals, now, conversation).routing()
             observed.append(Observed(mention, signals, now))
             routing.sla_due_at = sla_due(routing, mention, received_at, self.settings)
             message = RoutedMention(

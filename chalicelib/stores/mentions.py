@@ -55,6 +55,15 @@ class MentionStore(Protocol):
         """Record that an overdue mention was escalated (it leaves the overdue list)."""
         ...
 
+    def link_reply(self, reply_id: str, mention_id: str, expires_at: datetime) -> None:
+        """Remember that the platform post `reply_id` (`platform:native`) answers `mention_id`."""
+        ...
+
+    def answered(self, post_id: str) -> MentionRecord | None:
+        """The record of the mention a post continues: the post itself when it is a routed
+        mention, or the mention a brand reply with that id answered; None for others."""
+        ...
+
 
 OPEN_INDEX = "open-by-due"
 
@@ -172,6 +181,29 @@ class DynamoMentionStore:
             ExpressionAttributeValues={":at": {"S": at.isoformat()}},
         )
 
+    def link_reply(self, reply_id: str, mention_id: str, expires_at: datetime) -> None:
+        """An item `reply#<reply id>` naming the mention, expiring with it."""
+        self._client.put_item(
+            TableName=self._table,
+            Item={
+                **_reply_key(reply_id),
+                "mention_id": {"S": mention_id},
+                "expires_at": {"N": str(int(expires_at.timestamp()))},
+            },
+        )
+
+    def answered(self, post_id: str) -> MentionRecord | None:
+        """The post's own record, else the one its reply link names."""
+        record = self.get(post_id)
+        if record is not None:
+            return record
+        link = self._client.get_item(TableName=self._table, Key=_reply_key(post_id)).get("Item")
+        return self.get(link["mention_id"]["S"]) if link else None
+
+
+def _reply_key(reply_id: str) -> dict[str, dict[str, str]]:
+    return {"id": {"S": f"reply#{reply_id}"}}  # never a mention id: those are platform:native
+
 
 def _record(item: dict[str, Any]) -> MentionRecord:
     record = MentionRecord.model_validate_json(item["record"]["S"])
@@ -195,6 +227,7 @@ class MemoryMentionStore:
     def __init__(self) -> None:
         self.leases: dict[str, datetime] = {}
         self.records: dict[str, MentionRecord] = {}
+        self.reply_links: dict[str, str] = {}
 
     def claim(self, mention_id: str, now: datetime, lease: timedelta) -> Claim:
         """Claim unless completed or leased."""
@@ -245,3 +278,11 @@ class MemoryMentionStore:
         """Set escalated_at."""
         record = self.records[mention_id]
         self.records[mention_id] = record.model_copy(update={"escalated_at": at})
+
+    def link_reply(self, reply_id: str, mention_id: str, expires_at: datetime) -> None:
+        """Keep the link (expiry is not simulated)."""
+        self.reply_links[reply_id] = mention_id
+
+    def answered(self, post_id: str) -> MentionRecord | None:
+        """The post's own record, else the linked one."""
+        return self.records.get(post_id) or self.records.get(self.reply_links.get(post_id, ""))

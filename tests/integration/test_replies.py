@@ -417,3 +417,41 @@ def test_overdue_mentions_are_escalated_once(
     assert copy["routing"]["priority"] == "high" and "sla-breach" in copy["routing"]["tags"]
     assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": []}
     assert get(client, "/mentions/x:overdue")["escalated_at"]
+
+
+def test_a_customer_answering_the_brand_stays_with_the_conversation_department(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "x", "x_food_safety_thread.json")  # routed to pr
+    _, queued = reply(
+        client, {"mention_id": "x:1992000000000000002", "text": "Please DM us the details."}
+    )
+    drain_outbox(stack)
+    posted = get(client, f"/replies/{queued['reply_id']}")["platform_reply_id"]
+
+    follow_up = {
+        "for_user_id": "2244994945",
+        "tweet_create_events": [
+            {
+                "created_at": "Sun Nov 22 09:00:00 +0000 2026",
+                "id_str": "1992000000000000777",
+                "text": "@AcmeHelp ok, sent everything by message just now.",
+                "in_reply_to_status_id_str": posted,
+                "in_reply_to_user_id_str": "2244994945",
+                "user": {"id_str": "99110022", "screen_name": "samortega_news"},
+                "entities": {
+                    "user_mentions": [{"screen_name": "AcmeHelp", "id_str": "2244994945"}]
+                },
+                "lang": "en",
+            }
+        ],
+    }
+    assert post_signed(client, "x", json.dumps(follow_up).encode()).status_code == 200
+    drain_intake(stack)
+    record = get(client, "/mentions/x:1992000000000000777")
+    routing = record["message"]["routing"]
+    assert routing["department"] == "pr"
+    assert routing["matched_rules"][-1] == {
+        "id": "conversation",
+        "why": "continues x:1992000000000000002, routed to pr",
+    }

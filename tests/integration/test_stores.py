@@ -71,6 +71,17 @@ def test_claim_then_complete_makes_later_claims_duplicates(mentions: MentionStor
     assert stored is not None and stored.message.routing.department == "support"
 
 
+def test_a_post_leads_to_the_mention_it_continues(mentions: MentionStore) -> None:
+    mentions.complete(record("x:10"), NOW + timedelta(days=90))
+    mentions.link_reply("x:900", "x:10", NOW + timedelta(days=90))  # the brand's answer to x:10
+    direct, through_answer = mentions.answered("x:10"), mentions.answered("x:900")
+    assert direct is not None and through_answer is not None
+    assert direct.id == through_answer.id == "x:10"
+    assert mentions.answered("x:404") is None
+    assert mentions.get("x:900") is None  # a link is not a mention: its id can still be routed
+    assert mentions.claim("x:900", NOW, LEASE) is Claim.CLAIMED
+
+
 def test_expired_lease_can_be_reclaimed(mentions: MentionStore) -> None:
     assert mentions.claim("x:2", NOW, LEASE) is Claim.CLAIMED
     assert mentions.claim("x:2", NOW + LEASE + timedelta(seconds=1), LEASE) is Claim.CLAIMED

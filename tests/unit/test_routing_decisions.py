@@ -1,11 +1,11 @@
-"""The routing core: the live-ruleset cache and the department model fallback."""
+"""The routing core: the live-ruleset cache, conversations and the department model fallback."""
 
 from __future__ import annotations
 
 from chalicelib.classify import compute_signals
 from chalicelib.models import Mention
 from chalicelib.rules import Ruleset
-from chalicelib.services.routing import EngineCache, decide, engine_for
+from chalicelib.services.routing import Conversation, EngineCache, decide, engine_for
 from chalicelib.settings import Settings
 from chalicelib.stores.rules import MemoryRulesStore
 
@@ -41,3 +41,40 @@ def test_unsure_model_leaves_the_mention_to_triage() -> None:
     settings = Settings(classifier_threshold=1.0)
     decision = decide(PRAISE, engine_for(NO_RULES, 0, settings), settings, compute_signals(PRAISE))
     assert decision.department == "triage"
+
+
+def test_a_reply_no_rule_decides_stays_with_its_conversation() -> None:
+    settings = Settings(classifier_threshold=0.5)
+    engine = engine_for(NO_RULES, 0, settings)
+    follow_up = PRAISE.model_copy(update={"id": "x:2", "kind": "reply", "in_reply_to": "x:900"})
+    decision = decide(
+        follow_up, engine, settings, compute_signals(follow_up), None, Conversation("x:1", "pr")
+    )
+    assert decision.department == "pr" and decision.decided_by == "conversation"
+    assert decision.matched_rules == [("conversation", "continues x:1, routed to pr")]
+
+    picture = follow_up.model_copy(update={"text": ""})  # no text to read: still its conversation
+    decision = decide(picture, engine, settings, {}, None, Conversation("x:1", "pr"))
+    assert decision.department == "pr"
+
+    ignored = Conversation("x:1", "ignore")  # a conversation nobody has is not followed
+    decision = decide(follow_up, engine, settings, compute_signals(follow_up), None, ignored)
+    assert decision.decided_by == "classifier"
+
+
+def test_a_rule_still_decides_a_reply_first() -> None:
+    settings = Settings()
+    rules = Ruleset.model_validate(
+        [{"id": "safety", "when": {"text": {"contains_any": ["hospital"]}},
+          "then": {"route_to": "pr"}}]
+    )  # fmt: skip
+    follow_up = Mention(id="x:3", platform="x", kind="reply", text="now I am in hospital")
+    decision = decide(
+        follow_up,
+        engine_for(rules, 0, settings),
+        settings,
+        compute_signals(follow_up),
+        None,
+        Conversation("x:1", "support"),
+    )
+    assert decision.department == "pr" and decision.decided_by == "safety"

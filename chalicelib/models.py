@@ -53,6 +53,15 @@ class Mention(BaseModel):
         return self
 
 
+class Conversation(BaseModel):
+    """The earlier mention a reply continues, and the department Switchboard gave it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    mention_id: str
+    department: str
+
+
 class MatchedRule(BaseModel):
     """A rule that fired, with the reason in words."""
 

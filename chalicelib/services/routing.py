@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from chalicelib.classify import compute_signals, enrich, fallback_department
 from chalicelib.errors import NotFound, PoisonRecord
 from chalicelib.models import (
+    Conversation,
     Mention,
     MentionRecord,
     RawDelivery,
@@ -42,14 +43,6 @@ from chalicelib.stores.traffic import Observed, TrafficStore
 
 CLASSIFIER = "classifier"
 CONVERSATION = "conversation"
-
-
-@dataclass(frozen=True)
-class Conversation:
-    """The earlier mention a reply continues, and the department Switchboard gave it."""
-
-    mention_id: str
-    department: str
 
 
 class MentionBusy(RuntimeError):
@@ -201,7 +194,7 @@ class RoutingService:
         record = self.mentions.answered(mention.in_reply_to)
         if record is None:
             return None
-        return Conversation(record.id, record.message.routing.department)
+        return Conversation(mention_id=record.id, department=record.message.routing.department)
 
     def _read(self, body: str) -> RawDelivery:
         try:
@@ -220,7 +213,7 @@ class RoutingService:
             signals = compute_signals(mention)
             conversation = self._conversation(mention)
             routing = decide(mention, engine, self.settings, signals, now, conversation).routing()
-            observed.append(Observed(mention, signals, now))
+            observed.append(Observed(mention, signals, now, conversation))
             routing.sla_due_at = sla_due(routing, mention, received_at, self.settings)
             message = RoutedMention(
                 mention=mention, routing=routing, reply=ReplyPointer(mention_id=mention.id)

@@ -218,8 +218,9 @@ class RulesAdmin:
         report = DryRunReport(source=source, mentions=len(observed), live_version=live.version)
         for item in observed:
             now = item.routed_at
-            old = decide(item.mention, live_engine, self.settings, item.signals, now)
-            new = decide(item.mention, candidate_engine, self.settings, item.signals, now)
+            replay = (self.settings, item.signals, now, item.conversation)
+            old = decide(item.mention, live_engine, *replay)
+            new = decide(item.mention, candidate_engine, *replay)
             report.live_totals[old.department] += 1
             report.candidate_totals[new.department] += 1
             if _outcome(old) != _outcome(new):

@@ -11,18 +11,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from chalicelib.models import Mention
+from chalicelib.models import Conversation, Mention
 
 BATCH_WRITE_LIMIT = 25
 
 
 @dataclass(frozen=True)
 class Observed:
-    """A mention as it was routed: the text and the signals the rules saw."""
+    """A mention as it was routed: the text and the signals the rules saw, and the
+    conversation it continued."""
 
     mention: Mention
     signals: dict[str, float]
     routed_at: datetime
+    conversation: Conversation | None = None
 
 
 class TrafficStore(Protocol):
@@ -76,7 +78,7 @@ class DynamoTrafficStore:
 
 def _item(observed: Observed, keep: timedelta) -> dict[str, Any]:
     routed = observed.routed_at
-    return {
+    item = {
         "day": {"S": routed.date().isoformat()},
         "sk": {"S": f"{routed.isoformat()}#{observed.mention.id}"},
         "mention": {"S": observed.mention.model_dump_json()},
@@ -84,6 +86,9 @@ def _item(observed: Observed, keep: timedelta) -> dict[str, Any]:
         "routed_at": {"S": routed.isoformat()},
         "expires_at": {"N": str(int((routed + keep).timestamp()))},
     }
+    if observed.conversation is not None:
+        item["conversation"] = {"S": observed.conversation.model_dump_json()}
+    return item
 
 
 def _from_item(item: dict[str, Any]) -> Observed:
@@ -91,6 +96,11 @@ def _from_item(item: dict[str, Any]) -> Observed:
         mention=Mention.model_validate_json(item["mention"]["S"]),
         signals=json.loads(item["signals"]["S"]),
         routed_at=datetime.fromisoformat(item["routed_at"]["S"]),
+        conversation=(
+            Conversation.model_validate_json(item["conversation"]["S"])
+            if "conversation" in item
+            else None
+        ),
     )
 
 

@@ -17,6 +17,7 @@ from chalicelib.models import Author, Mention, MentionRecord, ReplyPointer, Rout
 from chalicelib.services import replies as replies_service
 from tests.helpers import sample_bytes
 from tests.integration.conftest import bodies, post_signed, receive_all
+from tests.integration.test_admin_api import call, live
 from tests.integration.test_routing_flow import drain_intake
 
 AUTH = {"Authorization": "Bearer test-admin-token", "Content-Type": "application/json"}
@@ -455,3 +456,15 @@ def test_a_customer_answering_the_brand_stays_with_the_conversation_department(
         "id": "conversation",
         "why": "continues x:1992000000000000002, routed to pr",
     }
+
+    # A dry-run replays the conversation too: a candidate rule that takes the follow-up shows
+    # it leaving pr, where it really went.
+    rule = {"id": "by-message", "when": {"text": {"contains_any": ["message"]}},
+            "then": {"route_to": "marketing"}}  # fmt: skip
+    status, report = call(
+        client, "POST", "/admin/rules/test", {"rules": [rule, *live(client)["rules"]]}
+    )
+    assert status == 200
+    [change] = [c for c in report["changes"] if c["id"] == "x:1992000000000000777"]
+    assert change["live"]["department"] == "pr" and change["live"]["rule"] == "conversation"
+    assert change["candidate"]["department"] == "marketing"

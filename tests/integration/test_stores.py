@@ -9,7 +9,14 @@ from typing import TypeVar
 import pytest
 
 from chalicelib import wiring
-from chalicelib.models import Mention, MentionRecord, ReplyPointer, RoutedMention, Routing
+from chalicelib.models import (
+    Conversation,
+    Mention,
+    MentionRecord,
+    ReplyPointer,
+    RoutedMention,
+    Routing,
+)
 from chalicelib.stores.cursors import CursorStore, MemoryCursorStore
 from chalicelib.stores.mentions import Claim, MemoryMentionStore, MentionStore
 from chalicelib.stores.queues import MemoryQueues, OutgoingMessage, Queues, QueueSendError
@@ -159,9 +166,17 @@ def test_traffic_is_read_back_newest_first_within_the_window(traffic: TrafficSto
         [seen(1, NOW - timedelta(days=1)), seen(2, NOW), seen(3, NOW - timedelta(days=9))],
         timedelta(days=7),
     )
+    follow_up = Observed(
+        Mention(id="x:4", platform="x", kind="reply", text="ok", in_reply_to="x:900"),
+        {},
+        NOW - timedelta(hours=1),
+        Conversation(mention_id="x:1", department="pr"),
+    )
+    traffic.record([follow_up], timedelta(days=7))
     recent = traffic.recent(limit=10, now=NOW, days=7)
-    assert [o.mention.id for o in recent] == ["x:2", "x:1"]
+    assert [o.mention.id for o in recent] == ["x:2", "x:4", "x:1"]
     assert recent[0].signals == {"sentiment": 0.2}
+    assert recent[0].conversation is None and recent[1].conversation == follow_up.conversation
     assert traffic.recent(limit=1, now=NOW, days=7)[0].mention.id == "x:2"
 
 

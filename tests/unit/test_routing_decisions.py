@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from chalicelib.classify import compute_signals
-from chalicelib.models import Mention
+from chalicelib.models import Conversation, Mention
 from chalicelib.rules import Ruleset
-from chalicelib.services.routing import Conversation, EngineCache, decide, engine_for
+from chalicelib.services.routing import EngineCache, decide, engine_for
 from chalicelib.settings import Settings
 from chalicelib.stores.rules import MemoryRulesStore
 
@@ -47,17 +47,16 @@ def test_a_reply_no_rule_decides_stays_with_its_conversation() -> None:
     settings = Settings(classifier_threshold=0.5)
     engine = engine_for(NO_RULES, 0, settings)
     follow_up = PRAISE.model_copy(update={"id": "x:2", "kind": "reply", "in_reply_to": "x:900"})
-    decision = decide(
-        follow_up, engine, settings, compute_signals(follow_up), None, Conversation("x:1", "pr")
-    )
+    pr_case = Conversation(mention_id="x:1", department="pr")
+    decision = decide(follow_up, engine, settings, compute_signals(follow_up), None, pr_case)
     assert decision.department == "pr" and decision.decided_by == "conversation"
     assert decision.matched_rules == [("conversation", "continues x:1, routed to pr")]
 
     picture = follow_up.model_copy(update={"text": ""})  # no text to read: still its conversation
-    decision = decide(picture, engine, settings, {}, None, Conversation("x:1", "pr"))
+    decision = decide(picture, engine, settings, {}, None, pr_case)
     assert decision.department == "pr"
 
-    ignored = Conversation("x:1", "ignore")  # a conversation nobody has is not followed
+    ignored = Conversation(mention_id="x:1", department="ignore")  # nobody has it: not followed
     decision = decide(follow_up, engine, settings, compute_signals(follow_up), None, ignored)
     assert decision.decided_by == "classifier"
 
@@ -75,6 +74,6 @@ def test_a_rule_still_decides_a_reply_first() -> None:
         settings,
         compute_signals(follow_up),
         None,
-        Conversation("x:1", "support"),
+        Conversation(mention_id="x:1", department="support"),
     )
     assert decision.department == "pr" and decision.decided_by == "safety"

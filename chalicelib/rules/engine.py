@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from chalicelib.models import MatchedRule, Mention, Priority, Routing
+from chalicelib.models import Conversation, MatchedRule, Mention, Priority, Routing
 from chalicelib.rules.conditions import HITS, SIGNAL_PREFIX, Context, gc_paused
 from chalicelib.rules.keywords import KeywordIndex, normalise_text
 from chalicelib.rules.schema import Rule, Ruleset
@@ -124,10 +124,14 @@ class Engine:
         return positions
 
     def decide(
-        self, mention: Mention, signals: dict[str, float], now: datetime | None = None
+        self,
+        mention: Mention,
+        signals: dict[str, float],
+        now: datetime | None = None,
+        conversation: Conversation | None = None,
     ) -> Decision:
         """Route one mention; with no deciding rule it goes to triage."""
-        context = MentionContext(mention, signals, self.tz, now)
+        context = MentionContext(mention, signals, self.tz, now, conversation)
         department: str | None = None
         also: list[str] = []
         tags: list[str] = []
@@ -188,7 +192,7 @@ class MentionContext(dict[str, Any]):
     """The field values rules see, computed on first use: text normalised, lists lower-cased,
     local hour and weekday; a field with no value (an absent signal) reads as None."""
 
-    __slots__ = ("mention", "now", "signals", "tz")
+    __slots__ = ("conversation", "mention", "now", "signals", "tz")
 
     def __init__(
         self,
@@ -196,11 +200,13 @@ class MentionContext(dict[str, Any]):
         signals: dict[str, float],
         tz: tzinfo = UTC,
         now: datetime | None = None,
+        conversation: Conversation | None = None,
     ) -> None:
         self.mention = mention
         self.signals = signals
         self.tz = tz
         self.now = now
+        self.conversation = conversation
 
     def __missing__(self, key: str) -> Any:
         compute = _FIELDS.get(key)
@@ -240,6 +246,7 @@ _FIELDS: dict[str, Callable[[MentionContext], Any]] = {
     ),
     "urls": lambda c: [url.casefold() for url in c.mention.urls],
     "rating": lambda c: c.mention.rating,
+    "conversation.department": lambda c: c.conversation and c.conversation.department,
     "hour": lambda c: c.moment().hour,
     "weekday": lambda c: WEEKDAYS[c.moment().weekday()],
 }

@@ -97,7 +97,7 @@ def decide(
     department; others go to the department model, and to triage when the model is not sure or
     there is no text to read (a picture-only message, an Instagram @mention whose text could not
     be fetched). The pure core shared by the worker, the CLI and dry-runs."""
-    decision = engine.decide(mention, signals, now)
+    decision = engine.decide(mention, signals, now, conversation)
     if decision.decided_by is not None:
         return decision
     if conversation is not None and conversation.department in settings.departments:

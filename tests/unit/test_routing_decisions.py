@@ -77,3 +77,32 @@ def test_a_rule_still_decides_a_reply_first() -> None:
         Conversation(mention_id="x:1", department="support"),
     )
     assert decision.department == "pr" and decision.decided_by == "safety"
+
+
+def test_rules_can_read_the_conversation_department() -> None:
+    settings = Settings()
+    rules = Ruleset.model_validate(
+        [
+            {
+                "id": "pr-follow-ups-are-urgent",
+                "when": {"conversation.department": {"in": ["pr"]}},
+                "then": {"priority": "urgent", "tags": ["follow-up"]},
+                "continue": True,
+            }
+        ]
+    )
+    engine = engine_for(rules, 0, settings)
+    follow_up = Mention(id="x:3", platform="x", kind="reply", text="any news?")
+    pr_case = Conversation(mention_id="x:1", department="pr")
+    decision = decide(follow_up, engine, settings, {}, None, pr_case)
+    assert (decision.department, decision.priority, decision.tags) == (
+        "pr",
+        "urgent",
+        ["follow-up"],
+    )
+    assert decision.matched_rules[0] == (
+        "pr-follow-ups-are-urgent",
+        "conversation.department is 'pr'",
+    )
+    alone = decide(follow_up, engine, settings, {}, None, None)  # no conversation: no match
+    assert alone.priority == "normal" and "follow-up" not in alone.tags

@@ -36,6 +36,10 @@ class PlatformRejected(PlatformError):
     """The platform refused the reply; retrying cannot help."""
 
 
+class PlatformGone(PlatformRejected):
+    """What the call was about no longer exists (HTTP 404 or 410), e.g. a deleted comment."""
+
+
 class PlatformOutcomeUnknown(PlatformError):
     """The reply may or may not have been posted."""
 
@@ -67,6 +71,8 @@ def raise_for_status(status: int, headers: Mapping[str, str], body: Any) -> None
         raise PlatformRetryLater(f"rate limited: {_describe(body)}", retry_delay(headers))
     if status >= 500:
         raise PlatformRetryLater(f"platform error {status}: {_describe(body)}")
+    if status in (404, 410):
+        raise PlatformGone(f"{status}: {_describe(body)}")
     raise PlatformRejected(f"{status}: {_describe(body)}")
 
 

@@ -16,6 +16,7 @@ go on.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from typing import Any, Protocol
 from chalicelib.models import Mention, RawDelivery
 from chalicelib.observability import logger, metrics
 from chalicelib.platforms import x, youtube
-from chalicelib.platforms.outbound import PlatformError
+from chalicelib.platforms.outbound import PlatformError, PlatformGone
 from chalicelib.services.intake import INTAKE_QUEUE, SQS_MAX_MESSAGE_BYTES
 from chalicelib.settings import Settings
 from chalicelib.stores.cursors import CursorStore
@@ -56,7 +57,8 @@ class Source(Protocol):
         ...
 
     def fetch(self, saved: str | None, now: datetime) -> tuple[list[Mention], str]:
-        """The mentions after the saved cursor, newest first, and the cursor to save."""
+        """The mentions after the saved cursor, newest first, and the cursor to save (empty:
+        nothing to save)."""
         ...
 
 
@@ -133,6 +135,7 @@ class YouTubeReplies:
     channel: str
     since: datetime
     settings: Settings
+    unfollow: Callable[[], None]
 
     @property
     def name(self) -> str:
@@ -147,7 +150,12 @@ class YouTubeReplies:
         fresh: list[tuple[datetime, Mention]] = []
         token: str | None = None
         for _ in range(MAX_PAGES):
-            page = youtube.comment_replies(self.thread, self.settings, token)
+            try:
+                page = youtube.comment_replies(self.thread, self.settings, token)
+            except PlatformGone:
+                logger.info("followed thread is gone; unfollowed", extra={"thread": self.thread})
+                self.unfollow()
+                return [], ""
             for at, key, comment in _well_formed(
                 page.get("items") or [], self.name, youtube.published
             ):
@@ -246,11 +254,12 @@ def followed_threads(settings: Settings, cursors: CursorStore, now: datetime) ->
     for thread, answered in sorted(answers.items()):
         answered.sort()
         (first, channel, _), last = answered[0], answered[-1][0]
+        members = {member for _, _, member in answered}
         if last + window <= now:
-            cursors.discard(FOLLOWED_THREADS, {member for _, _, member in answered})
-            cursors.delete(replies_cursor(thread))
+            _unfollow(cursors, thread, members)
         else:
-            live.append(YouTubeReplies(thread, channel, first, settings))
+            unfollow = functools.partial(_unfollow, cursors, thread, members)
+            live.append(YouTubeReplies(thread, channel, first, settings, unfollow))
     if len(live) <= FOLLOWED_PER_RUN:
         return live
     start = int(now.timestamp()) // 300 * FOLLOWED_PER_RUN % len(live)  # the next ones each run
@@ -307,6 +316,11 @@ class Poller:
         body = "[" + ",".join(encoded) + "]"
         delivery = RawDelivery(platform="generic", body=body, received_at=now)
         self.queues.send(INTAKE_QUEUE, OutgoingMessage(delivery.to_json(), {"platform": "poller"}))
+
+
+def _unfollow(cursors: CursorStore, thread: str, members: set[str]) -> None:
+    cursors.discard(FOLLOWED_THREADS, members)
+    cursors.delete(replies_cursor(thread))
 
 
 def _recent(mention: Mention, now: datetime) -> bool:

@@ -8,6 +8,7 @@ import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from chalice.test import Client
 
 from chalicelib import wiring
@@ -223,3 +224,22 @@ def test_a_thread_is_unfollowed_after_the_follow_up_window(
     assert cursors.get(replies_cursor("Ugcomment1")) is None
     assert poll() == {"queued": 0}
     assert [r for r in fakes.accepted("youtube") if r.path == "/youtube/v3/comments"] == []
+
+
+def test_a_followed_thread_that_was_deleted_is_unfollowed_without_a_poll_failure(
+    stack: dict[str, str], fakes: FakePlatforms, capsys: pytest.CaptureFixture[str]
+) -> None:
+    os.environ["YOUTUBE_CHANNELS"] = ""
+    wiring.reset()
+    cursors = wiring.cursors()
+    mention = youtube.thread_mention(thread(1, "hello", timedelta(hours=1)), CHANNEL)
+    assert mention is not None
+    follow_thread(cursors, mention, datetime.now(UTC) - timedelta(hours=1))
+    fakes.fail_next(404, {"error": {"code": 404, "message": "commentNotFound"}})
+    assert poll() == {"queued": 0}
+    assert cursors.members(FOLLOWED_THREADS) == set()
+    assert cursors.get(replies_cursor("Ugcomment1")) is None
+    assert poll() == {"queued": 0}
+    assert len([r for r in fakes.requests if r.path == "/youtube/v3/comments"]) == 1
+    logged = capsys.readouterr().out
+    assert "PolledMentions" in logged and "PollFailures" not in logged

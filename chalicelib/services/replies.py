@@ -150,12 +150,11 @@ class ReplyService:
                 self.replies.finish(reply_id, "failed", last_error=reason)
             raise PoisonRecord(f"reply {reply_id}: {reason}")
         mention = record.message.mention
-        if reply.platform == "youtube" and self.settings.youtube_follow_up_days:
-            # Before the claim: a failure here leaves the reply queued for a retry, not half sent.
-            follow_thread(self.cursors, mention, now)
         if not self.replies.start_sending(reply_id, now, lease):
             self._not_queued(reply_id, now)
             return
+        if reply.platform == "youtube" and self.settings.youtube_follow_up_days:
+            self._best_effort("thread follow-up", lambda: follow_thread(self.cursors, mention, now))
         try:
             posted = CLIENTS[reply.platform](reply, mention, self.settings)
         except PlatformRetryLater as exc:
@@ -178,11 +177,23 @@ class ReplyService:
         )
         # A customer answering this reply continues the mention's conversation (see routing).
         expires = sent_at + timedelta(days=self.settings.mention_ttl_days)
-        self.mentions.link_reply(f"{reply.platform}:{posted.id}", reply.mention_id, expires)
+        post = f"{reply.platform}:{posted.id}"
+        self._best_effort(
+            "reply link", lambda: self.mentions.link_reply(post, reply.mention_id, expires)
+        )
         seconds = self.mentions.record_response(reply.mention_id, sent_at)
         if seconds is not None:
             metrics.add_metric(name="FirstResponseSeconds", unit="Seconds", value=seconds)
         logger.info("reply sent", extra={"reply_id": reply_id, "platform_reply_id": posted.id})
+
+    def _best_effort(self, what: str, record: Callable[[], None]) -> None:
+        """Bookkeeping that must never hold up or repeat a reply: a failure is logged and
+        counted (metric ReplyBookkeepingFailures)."""
+        try:
+            record()
+        except Exception:
+            logger.warning(f"{what} not recorded", exc_info=True)
+            metrics.add_metric(name="ReplyBookkeepingFailures", unit="Count", value=1)
 
     def _not_queued(self, reply_id: str, now: datetime) -> None:
         """Redelivered: sent or finished replies are done; a live claim is retried later; a

@@ -65,6 +65,7 @@ class Monitoring(Construct):
                 "PolledMentions",
                 "PollFailures",
                 "MentionTextUnavailable",
+                "ReplyBookkeepingFailures",
             )
         }
         self._alarm(

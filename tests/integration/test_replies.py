@@ -14,6 +14,7 @@ from chalicelib import aws, wiring
 from chalicelib.devstack import QueueWorker, scheduled_event
 from chalicelib.fakeplatforms import FakePlatforms
 from chalicelib.models import Author, Mention, MentionRecord, ReplyPointer, RoutedMention, Routing
+from chalicelib.observability import metrics
 from chalicelib.services import replies as replies_service
 from tests.helpers import sample_bytes
 from tests.integration.conftest import bodies, post_signed, receive_all
@@ -468,3 +469,26 @@ def test_a_customer_answering_the_brand_stays_with_the_conversation_department(
     [change] = [c for c in report["changes"] if c["id"] == "x:1992000000000000777"]
     assert change["live"]["department"] == "pr" and change["live"]["rule"] == "conversation"
     assert change["candidate"]["department"] == "marketing"
+
+
+def test_a_reply_is_sent_once_even_when_its_bookkeeping_fails(
+    client: Client,
+    stack: dict[str, str],
+    fakes: FakePlatforms,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store(Mention(id="youtube:UgzComment1", platform="youtube", kind="comment", text="Part 2?"))
+    _, queued = reply(client, {"mention_id": "youtube:UgzComment1", "text": "Friday!"})
+
+    def full(*args: Any) -> None:
+        raise RuntimeError("Item size has exceeded the maximum allowed size")
+
+    monkeypatch.setattr(wiring.cursors(), "add", full)  # the followed-threads set
+    monkeypatch.setattr(wiring.mentions(), "link_reply", full)
+    body = json.dumps({"reply_id": queued["reply_id"]})
+    metrics.clear_metrics()
+    reply_service().send(body)
+    reply_service().send(body)  # a redelivery
+    assert get(client, f"/replies/{queued['reply_id']}")["status"] == "sent"
+    assert len(fakes.accepted("youtube")) == 1
+    assert metrics.metric_set["ReplyBookkeepingFailures"]["Value"] == [1.0, 1.0]

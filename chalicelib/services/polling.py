@@ -129,7 +129,8 @@ class YouTubeComments:
 @dataclass
 class YouTubeReplies:
     """New replies in a thread the brand answered (`comments.list` by `parentId`), after the
-    brand's first answer; the channel's own replies are left out."""
+    brand's first answer; the replies of the channel (and of every YOUTUBE_CHANNELS and
+    BRAND_ACCOUNTS id) are left out."""
 
     thread: str
     channel: str
@@ -148,6 +149,7 @@ class YouTubeReplies:
         cursor = Cursor.load(saved) if saved else Cursor(self.since, frozenset())
         reached = cursor
         fresh: list[tuple[datetime, Mention]] = []
+        own = {*self.settings.youtube_channels, *self.settings.brand_accounts}
         token: str | None = None
         for _ in range(MAX_PAGES):
             try:
@@ -163,7 +165,7 @@ class YouTubeReplies:
                     continue
                 reached = reached.advanced(at, key)
                 mention = youtube.reply_mention(comment, self.thread, self.channel)
-                if mention is not None:
+                if mention is not None and mention.author.id not in own:
                     fresh.append((at, mention))
             token = page.get("nextPageToken")
             if not token:
@@ -245,6 +247,8 @@ def followed_threads(settings: Settings, cursors: CursorStore, now: datetime) ->
         try:
             when, channel, thread = member.split(" ", 2)
             at = datetime.fromisoformat(when)
+            if at.utcoffset() is None:
+                raise ValueError("no time zone")
         except ValueError:
             logger.warning("malformed followed thread", extra={"member": member})
             cursors.discard(FOLLOWED_THREADS, {member})

@@ -14,6 +14,7 @@ from chalice.test import Client
 from chalicelib import wiring
 from chalicelib.devstack import scheduled_event
 from chalicelib.fakeplatforms import FakePlatforms
+from chalicelib.models import Mention
 from chalicelib.platforms import youtube
 from chalicelib.services.polling import (
     FOLLOWED_THREADS,
@@ -219,6 +220,7 @@ def test_a_thread_is_unfollowed_after_the_follow_up_window(
     follow_thread(cursors, mention, answered - timedelta(hours=1))
     cursors.put(replies_cursor("Ugcomment1"), "position")
     cursors.add(FOLLOWED_THREADS, "not a member")
+    cursors.add(FOLLOWED_THREADS, "2026-11-22T10:00:00 UC1 t9")  # no time zone
     assert followed_threads(settings, cursors, datetime.now(UTC)) == []
     assert cursors.members(FOLLOWED_THREADS) == set()
     assert cursors.get(replies_cursor("Ugcomment1")) is None
@@ -243,3 +245,17 @@ def test_a_followed_thread_that_was_deleted_is_unfollowed_without_a_poll_failure
     assert len([r for r in fakes.requests if r.path == "/youtube/v3/comments"]) == 1
     logged = capsys.readouterr().out
     assert "PolledMentions" in logged and "PollFailures" not in logged
+
+
+def test_the_brands_own_replies_are_never_follow_ups(
+    stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    comment = Mention(id="youtube:Ugcomment1", platform="youtube", kind="comment", text="?")
+    follow_thread(wiring.cursors(), comment, datetime.now(UTC) - timedelta(hours=1))  # no channel
+    fakes.youtube_replies["Ugcomment1"] = [
+        reply_comment(1, "We have answered you by email", timedelta(minutes=5), author=CHANNEL),
+        reply_comment(2, "Got it, thanks", timedelta(minutes=1)),
+    ]
+    assert poll() == {"queued": 1}
+    drain_intake(stack)
+    assert set(routed_mentions(stack)) == {"youtube:Ugcomment1.reply2"}

@@ -197,7 +197,9 @@ class DynamoMentionStore:
         record = self.get(post_id)
         if record is not None:
             return record
-        link = self._client.get_item(TableName=self._table, Key=_reply_key(post_id)).get("Item")
+        link = self._client.get_item(
+            TableName=self._table, Key=_reply_key(post_id), ConsistentRead=True
+        ).get("Item")
         return self.get(link["mention_id"]["S"]) if link else None
 
 

@@ -54,6 +54,7 @@ class Settings(BaseModel):
     youtube_channels: list[str] = Field(default_factory=list)
     x_poll_accounts: list[str] = Field(default_factory=list)
     youtube_follow_up_days: int = Field(default=7, ge=0, le=30)
+    dm_conversation_hours: int = Field(default=72, ge=0)
     webhook_secret: str = ""
     admin_token: str = ""
     brand_accounts: list[str] = Field(default_factory=list)

@@ -178,9 +178,7 @@ class ReplyService:
         # A customer answering this reply continues the mention's conversation (see routing).
         expires = sent_at + timedelta(days=self.settings.mention_ttl_days)
         post = f"{reply.platform}:{posted.id}"
-        self._best_effort(
-            "reply link", lambda: self.mentions.link_reply(post, reply.mention_id, expires)
-        )
+        self._best_effort("reply link", lambda: self.mentions.link(post, reply.mention_id, expires))
         seconds = self.mentions.record_response(reply.mention_id, sent_at)
         if seconds is not None:
             metrics.add_metric(name="FirstResponseSeconds", unit="Seconds", value=seconds)

@@ -122,6 +122,13 @@ def _decided(decision: Decision, department: str, by: str, why: str) -> Decision
     return decision
 
 
+def dm_sender(mention: Mention) -> str | None:
+    """The conversation key of a direct message: its platform and sender."""
+    if mention.kind != "dm" or not mention.author.id:
+        return None
+    return f"{mention.platform}:dm/{mention.author.id}"
+
+
 def sla_due(
     routing: Routing, mention: Mention, received_at: datetime, settings: Settings
 ) -> datetime | None:
@@ -187,14 +194,31 @@ class RoutingService:
             raise
         return outcome
 
-    def _conversation(self, mention: Mention) -> Conversation | None:
-        """The routed mention this one replies to, directly or through the brand's answer."""
-        if mention.in_reply_to is None:
+    def _conversation(self, mention: Mention, now: datetime) -> Conversation | None:
+        """The routed mention this one replies to (directly or through the brand's answer), or
+        for a direct message, the sender's last one within DM_CONVERSATION_HOURS."""
+        key = mention.in_reply_to or dm_sender(mention)
+        if key is None:
             return None
-        record = self.mentions.answered(mention.in_reply_to)
+        record = self.mentions.conversation_of(key)
         if record is None:
             return None
+        window = timedelta(hours=self.settings.dm_conversation_hours)
+        if mention.in_reply_to is None and record.routed_at + window < now:
+            return None
         return Conversation(mention_id=record.id, department=record.message.routing.department)
+
+    def _link_direct_messages(self, messages: list[RoutedMention], now: datetime) -> None:
+        """Best effort: each routed direct message becomes its sender's open conversation."""
+        window = timedelta(hours=self.settings.dm_conversation_hours)
+        for message in messages:
+            key = dm_sender(message.mention)
+            if key is None or not window or message.routing.department == "ignore":
+                continue
+            try:
+                self.mentions.link(key, message.mention.id, now + window)
+            except Exception:
+                logger.warning("could not link the direct message", exc_info=True)
 
     def _read(self, body: str) -> RawDelivery:
         try:
@@ -211,7 +235,7 @@ class RoutingService:
         by_queue: dict[str, list[OutgoingMessage]] = defaultdict(list)
         for mention in map(enrich, map(self._complete, mentions)):
             signals = compute_signals(mention)
-            conversation = self._conversation(mention)
+            conversation = self._conversation(mention, now)
             routing = decide(mention, engine, self.settings, signals, now, conversation).routing()
             observed.append(Observed(mention, signals, now, conversation))
             routing.sla_due_at = sla_due(routing, mention, received_at, self.settings)
@@ -250,6 +274,7 @@ class RoutingService:
                 unit="Count",
                 value=1,
             )
+        self._link_direct_messages(messages, now)
         self._keep_for_dry_runs(observed)
         return messages
 

@@ -55,13 +55,14 @@ class MentionStore(Protocol):
         """Record that an overdue mention was escalated (it leaves the overdue list)."""
         ...
 
-    def link_reply(self, reply_id: str, mention_id: str, expires_at: datetime) -> None:
-        """Remember that the platform post `reply_id` (`platform:native`) answers `mention_id`."""
+    def link(self, key: str, mention_id: str, expires_at: datetime) -> None:
+        """Remember that `key` (a brand reply's `platform:native` id, a direct-message sender)
+        continues the conversation of `mention_id`, until `expires_at` (TTL)."""
         ...
 
-    def answered(self, post_id: str) -> MentionRecord | None:
-        """The record of the mention a post continues: the post itself when it is a routed
-        mention, or the mention a brand reply with that id answered; None for others."""
+    def conversation_of(self, key: str) -> MentionRecord | None:
+        """The record of the mention `key` continues: the mention itself when `key` is a routed
+        mention's id, else the one linked to `key`; None for others."""
         ...
 
 
@@ -181,30 +182,30 @@ class DynamoMentionStore:
             ExpressionAttributeValues={":at": {"S": at.isoformat()}},
         )
 
-    def link_reply(self, reply_id: str, mention_id: str, expires_at: datetime) -> None:
-        """An item `reply#<reply id>` naming the mention, expiring with it."""
+    def link(self, key: str, mention_id: str, expires_at: datetime) -> None:
+        """An item `link#<key>` naming the mention (a later link for the same key replaces it)."""
         self._client.put_item(
             TableName=self._table,
             Item={
-                **_reply_key(reply_id),
+                **_link_key(key),
                 "mention_id": {"S": mention_id},
                 "expires_at": {"N": str(int(expires_at.timestamp()))},
             },
         )
 
-    def answered(self, post_id: str) -> MentionRecord | None:
-        """The post's own record, else the one its reply link names."""
-        record = self.get(post_id)
+    def conversation_of(self, key: str) -> MentionRecord | None:
+        """The key's own record, else the one its link names."""
+        record = self.get(key)
         if record is not None:
             return record
         link = self._client.get_item(
-            TableName=self._table, Key=_reply_key(post_id), ConsistentRead=True
+            TableName=self._table, Key=_link_key(key), ConsistentRead=True
         ).get("Item")
         return self.get(link["mention_id"]["S"]) if link else None
 
 
-def _reply_key(reply_id: str) -> dict[str, dict[str, str]]:
-    return {"id": {"S": f"reply#{reply_id}"}}  # never a mention id: those are platform:native
+def _link_key(key: str) -> dict[str, dict[str, str]]:
+    return {"id": {"S": f"link#{key}"}}  # never a mention id: those are platform:native
 
 
 def _record(item: dict[str, Any]) -> MentionRecord:
@@ -229,7 +230,7 @@ class MemoryMentionStore:
     def __init__(self) -> None:
         self.leases: dict[str, datetime] = {}
         self.records: dict[str, MentionRecord] = {}
-        self.reply_links: dict[str, str] = {}
+        self.links: dict[str, str] = {}
 
     def claim(self, mention_id: str, now: datetime, lease: timedelta) -> Claim:
         """Claim unless completed or leased."""
@@ -281,10 +282,10 @@ class MemoryMentionStore:
         record = self.records[mention_id]
         self.records[mention_id] = record.model_copy(update={"escalated_at": at})
 
-    def link_reply(self, reply_id: str, mention_id: str, expires_at: datetime) -> None:
+    def link(self, key: str, mention_id: str, expires_at: datetime) -> None:
         """Keep the link (expiry is not simulated)."""
-        self.reply_links[reply_id] = mention_id
+        self.links[key] = mention_id
 
-    def answered(self, post_id: str) -> MentionRecord | None:
-        """The post's own record, else the linked one."""
-        return self.records.get(post_id) or self.records.get(self.reply_links.get(post_id, ""))
+    def conversation_of(self, key: str) -> MentionRecord | None:
+        """The key's own record, else the linked one."""
+        return self.records.get(key) or self.records.get(self.links.get(key, ""))

@@ -484,7 +484,7 @@ def test_a_reply_is_sent_once_even_when_its_bookkeeping_fails(
         raise RuntimeError("Item size has exceeded the maximum allowed size")
 
     monkeypatch.setattr(wiring.cursors(), "add", full)  # the followed-threads set
-    monkeypatch.setattr(wiring.mentions(), "link_reply", full)
+    monkeypatch.setattr(wiring.mentions(), "link", full)
     body = json.dumps({"reply_id": queued["reply_id"]})
     metrics.clear_metrics()
     reply_service().send(body)

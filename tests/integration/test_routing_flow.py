@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from chalice.test import Client
 
-from chalicelib import aws
+from chalicelib import aws, wiring
 from chalicelib.demo import load_samples
 from chalicelib.devstack import QueueWorker
 from chalicelib.models import RawDelivery
+from chalicelib.services.routing import EngineCache, RoutingService
 from chalicelib.settings import get_settings
 from tests.helpers import RECEIVED, sample_bytes
 from tests.integration.conftest import bodies, post_signed, receive_all
@@ -214,3 +215,45 @@ def test_repeated_failures_end_in_the_dlq_by_redrive(stack: dict[str, str], clie
         worker.poll_once()
     [dead] = receive_all(stack["intake-dlq"])
     assert json.loads(dead["Body"])["platform"] == "x"
+
+
+def direct_message(number: int, sender: str, text: str) -> dict[str, Any]:
+    return {"id": f"x:dm{number}", "platform": "x", "kind": "dm", "text": text,
+            "author": {"id": sender}}  # fmt: skip
+
+
+def test_direct_messages_from_one_sender_stay_with_their_department_for_a_while(
+    stack: dict[str, str],
+) -> None:
+    settings = get_settings()
+    service = RoutingService(
+        wiring.queues(), wiring.mentions(), EngineCache(wiring.rules(), settings), settings
+    )
+    first = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+
+    def route(at: datetime, *mentions: dict[str, Any]) -> None:
+        service.clock = lambda: at
+        service.route_delivery(raw("generic", json.dumps(list(mentions))))
+
+    press = "I'm a reporter at the Guardian writing about the recall, can you comment?"
+    route(first, direct_message(1, "u1", press))
+    route(
+        first + timedelta(hours=2),
+        direct_message(2, "u1", "my number is 0161 555 0100"),  # same sender
+        direct_message(3, "u2", "my number is 0161 555 0100"),  # someone else
+    )
+    route(first + timedelta(hours=80), direct_message(4, "u1", "my number is 0161 555 0100"))
+
+    def routing(mention_id: str) -> dict[str, Any]:
+        record = wiring.mentions().get(mention_id)
+        assert record is not None
+        return record.message.routing.model_dump()
+
+    assert routing("x:dm1")["department"] == "pr"
+    assert routing("x:dm2")["department"] == "pr"
+    assert routing("x:dm2")["matched_rules"][-1] == {
+        "id": "conversation",
+        "why": "continues x:dm1, routed to pr",
+    }
+    assert routing("x:dm3")["matched_rules"][-1]["id"] != "conversation"
+    assert routing("x:dm4")["matched_rules"][-1]["id"] != "conversation"  # 80 h later: a new case

@@ -80,11 +80,11 @@ def test_claim_then_complete_makes_later_claims_duplicates(mentions: MentionStor
 
 def test_a_post_leads_to_the_mention_it_continues(mentions: MentionStore) -> None:
     mentions.complete(record("x:10"), NOW + timedelta(days=90))
-    mentions.link_reply("x:900", "x:10", NOW + timedelta(days=90))  # the brand's answer to x:10
-    direct, through_answer = mentions.answered("x:10"), mentions.answered("x:900")
+    mentions.link("x:900", "x:10", NOW + timedelta(days=90))  # the brand's answer to x:10
+    direct, through_answer = mentions.conversation_of("x:10"), mentions.conversation_of("x:900")
     assert direct is not None and through_answer is not None
     assert direct.id == through_answer.id == "x:10"
-    assert mentions.answered("x:404") is None
+    assert mentions.conversation_of("x:404") is None
     assert mentions.get("x:900") is None  # a link is not a mention: its id can still be routed
     assert mentions.claim("x:900", NOW, LEASE) is Claim.CLAIMED
 

@@ -452,22 +452,22 @@ def test_a_customer_answering_the_brand_stays_with_the_conversation_department(
     drain_intake(stack)
     record = get(client, "/mentions/x:1992000000000000777")
     routing = record["message"]["routing"]
-    assert routing["department"] == "pr"
+    assert routing["department"] == "pr" and "follow-up" in routing["tags"]
     assert routing["matched_rules"][-1] == {
-        "id": "conversation",
-        "why": "continues x:1992000000000000002, routed to pr",
+        "id": "follow-up-pr",  # the default ruleset's rule for replies in PR conversations
+        "why": "conversation.department is 'pr'",
     }
 
     # A dry-run replays the conversation too: a candidate rule that takes the follow-up shows
     # it leaving pr, where it really went.
-    rule = {"id": "by-message", "when": {"text": {"contains_any": ["message"]}},
+    rule = {"id": "by-message", "order": 1, "when": {"text": {"contains_any": ["message"]}},
             "then": {"route_to": "marketing"}}  # fmt: skip
     status, report = call(
         client, "POST", "/admin/rules/test", {"rules": [rule, *live(client)["rules"]]}
     )
     assert status == 200
     [change] = [c for c in report["changes"] if c["id"] == "x:1992000000000000777"]
-    assert change["live"]["department"] == "pr" and change["live"]["rule"] == "conversation"
+    assert change["live"]["department"] == "pr" and change["live"]["rule"] == "follow-up-pr"
     assert change["candidate"]["department"] == "marketing"
 
 

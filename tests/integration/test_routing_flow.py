@@ -251,9 +251,6 @@ def test_direct_messages_from_one_sender_stay_with_their_department_for_a_while(
 
     assert routing("x:dm1")["department"] == "pr"
     assert routing("x:dm2")["department"] == "pr"
-    assert routing("x:dm2")["matched_rules"][-1] == {
-        "id": "conversation",
-        "why": "continues x:dm1, routed to pr",
-    }
-    assert routing("x:dm3")["matched_rules"][-1]["id"] != "conversation"
-    assert routing("x:dm4")["matched_rules"][-1]["id"] != "conversation"  # 80 h later: a new case
+    assert routing("x:dm2")["matched_rules"][-1]["id"] == "follow-up-pr"
+    assert "follow-up" not in routing("x:dm3")["tags"]
+    assert "follow-up" not in routing("x:dm4")["tags"]  # 80 hours later: a new case

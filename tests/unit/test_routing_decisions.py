@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalicelib.classify import compute_signals
 from chalicelib.models import Conversation, Mention
-from chalicelib.rules import Ruleset
+from chalicelib.rules import DEFAULT_RULES_PATH, Ruleset, load_rules_file
 from chalicelib.services.routing import EngineCache, decide, engine_for
 from chalicelib.settings import Settings
 from chalicelib.stores.rules import MemoryRulesStore
@@ -106,3 +106,20 @@ def test_rules_can_read_the_conversation_department() -> None:
     )
     alone = decide(follow_up, engine, settings, {}, None, None)  # no conversation: no match
     assert alone.priority == "normal" and "follow-up" not in alone.tags
+
+
+def test_default_rules_keep_follow_ups_with_their_case_but_escalate_safety() -> None:
+    settings = Settings()
+    engine = engine_for(load_rules_file(DEFAULT_RULES_PATH, settings.departments), 1, settings)
+    support_case = Conversation(mention_id="x:1", department="support")
+
+    def routed(text: str, conversation: Conversation | None) -> str:
+        mention = Mention(id="x:9", platform="x", kind="reply", text=text, in_reply_to="x:900")
+        signals = compute_signals(mention)
+        return decide(mention, engine, settings, signals, None, conversation).department
+
+    thanks = "@AcmeHelp that worked, thank you so much, you are the best!"
+    assert routed(thanks, None) == "marketing"  # praise, on its own
+    assert routed(thanks, support_case) == "support"  # the end of a support case
+    hurt = "@AcmeHelp the replacement charger caught fire and burned my hand"
+    assert routed(hurt, support_case) == "pr"  # an escalation still goes to pr

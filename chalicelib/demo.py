@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from chalicelib.models import native_id
 from chalicelib.platforms.signatures import b64_signature, hex_signature, standard_webhooks_sign
 from chalicelib.settings import Settings
 
@@ -71,7 +72,7 @@ def freshen(sample: Sample, suffix: str) -> Sample:
     """The sample with new mention ids, so it routes again instead of being a duplicate."""
     body, expect = sample.body.decode(), {}
     for mention_id, department in sample.expect.items():
-        native = mention_id.split(":", 1)[1].rsplit("/", 1)[-1]  # Slack ids: channel/ts
+        native = native_id(mention_id).rsplit("/", 1)[-1]  # Slack ids: channel/ts
         body = body.replace(native, f"{native}{suffix}")
         expect[f"{mention_id}{suffix}"] = department
     return Sample(sample.name, sample.platform, body.encode(), expect)

@@ -14,6 +14,11 @@ MentionKind = Literal["mention", "reply", "quote", "dm", "comment", "post", "rev
 Priority = Literal["low", "normal", "high", "urgent"]
 
 
+def native_id(reference: str) -> str:
+    """The platform's own id in a `platform:native-id` reference ("x:123" → "123")."""
+    return reference.partition(":")[2]
+
+
 class Author(BaseModel):
     """Who wrote a mention, as far as the platform tells."""
 
@@ -45,10 +50,14 @@ class Mention(BaseModel):
     urls: list[str] = Field(default_factory=list)
     rating: float | None = Field(default=None, description="star rating, for reviews")
 
+    @property
+    def native_id(self) -> str:
+        """The platform's own id of the mention."""
+        return native_id(self.id)
+
     @model_validator(mode="after")
     def _id_names_platform(self) -> Mention:
-        prefix, _, native = self.id.partition(":")
-        if prefix != self.platform or not native:
+        if self.id.partition(":")[0] != self.platform or not self.native_id:
             raise ValueError(f"id must look like '{self.platform}:<native-id>', got {self.id!r}")
         return self
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from chalicelib.errors import BadSignature, Forbidden, MalformedRequest, PoisonRecord
-from chalicelib.models import Author, Mention, MentionKind, RawDelivery, Reply
+from chalicelib.models import Author, Mention, MentionKind, RawDelivery, Reply, native_id
 from chalicelib.platforms.base import (
     HandshakeReply,
     echo_challenge,
@@ -173,10 +173,9 @@ def _message(
 
 def _mention_ids(mention: Mention) -> tuple[str, str | None]:
     """(media id, comment id) of an Instagram @mention: in a comment, or in a caption."""
-    native = mention.id.split(":", 1)[1]
     if mention.in_reply_to:
-        return mention.in_reply_to.split(":", 1)[1], native
-    return native, None
+        return native_id(mention.in_reply_to), mention.native_id
+    return mention.native_id, None
 
 
 def with_text(mention: Mention, settings: Settings) -> Mention:
@@ -267,7 +266,7 @@ def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedRepl
     (`/{account}/messages`, with the HUMAN_AGENT tag after the 24-hour window)."""
     from chalicelib.platforms.outbound import PostedReply  # requests: off the webhook path
 
-    native = mention.id.split(":", 1)[1]
+    native = mention.native_id
     account = mention.brand_account or "me"
     if mention.kind == "dm" or reply.private:
         recipient = {"id": mention.author.id} if mention.kind == "dm" else {"comment_id": native}

@@ -110,7 +110,7 @@ def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedRepl
         call,
     )
 
-    channel, _, ts = mention.id.split(":", 1)[1].partition("/")
+    channel, _, ts = mention.native_id.partition("/")
     answer = call(
         "POST",
         f"{settings.slack_api_base_url.rstrip('/')}/chat.postMessage",

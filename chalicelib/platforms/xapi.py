@@ -81,7 +81,7 @@ def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedRepl
     """`POST /2/tweets` with `reply.in_reply_to_tweet_id` (OAuth 1.0a user context, tweepy), or
     a DM to the sender for direct messages."""
     client = _client(settings)
-    native = mention.id.split(":", 1)[1]
+    native = mention.native_id
     if mention.kind == "dm":
         answer = _calling(
             lambda: client.create_direct_message(

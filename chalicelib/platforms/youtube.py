@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 
 from chalicelib.errors import BadSignature, MalformedRequest, NotFound
-from chalicelib.models import Author, Mention, MentionKind, RawDelivery, Reply
+from chalicelib.models import Author, Mention, MentionKind, RawDelivery, Reply, native_id
 from chalicelib.observability import logger
 from chalicelib.platforms.base import HandshakeReply, echo_challenge, require_secret
 from chalicelib.platforms.signatures import hex_signature, lower_headers, require_match
@@ -179,8 +179,8 @@ def thread_of(mention: Mention) -> str:
     """The top-level comment whose thread a comment mention is in (YouTube threads are one
     level deep: a reply to a reply goes to the thread)."""
     if mention.kind == "reply" and mention.in_reply_to:
-        return mention.in_reply_to.split(":", 1)[1]
-    return mention.id.split(":", 1)[1]
+        return native_id(mention.in_reply_to)
+    return mention.native_id
 
 
 def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedReply:

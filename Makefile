@@ -31,6 +31,7 @@ integration: $(STAMP)
 
 eval: $(STAMP)
 	$(BIN)/switchboard eval ../shared/data/departments/dev.csv
+	$(BIN)/switchboard eval ../shared/data/complaints/train.csv
 
 bench: $(STAMP)
 	-$(BIN)/python -m bench.rules

@@ -1,4 +1,5 @@
-"""Measure routing against labeled data: per-class precision, recall, F1 and a confusion matrix."""
+"""Measure routing against labeled data: per-class precision, recall, F1 and a confusion matrix
+on the department set; on the complaints corpus, where its human-labeled groups were routed."""
 
 from __future__ import annotations
 
@@ -79,12 +80,45 @@ def score(gold: list[str], predicted: list[str], labels: list[str]) -> Report:
     return Report(labels, scores, dict(confusion), correct / len(gold) if gold else 0.0)
 
 
-def load_departments_csv(path: Path) -> list[LabeledMention]:
-    """Rows of `id,source,text,label,...` as mentions from X with their labels."""
+COMPLAINT = "complaint"
+NOT_A_COMPLAINT = "to a company, not a complaint"
+NOT_TO_A_COMPANY = "not to a company"
+
+
+def complaint_group(row: dict[str, str]) -> str:
+    """A complaints-corpus row's human-labeled group: a complaint, another tweet to a company, or
+    a tweet not addressed to one (the corpus' random tweets and replies)."""
+    if row["complaint"] == "1":
+        return COMPLAINT
+    return NOT_TO_A_COMPANY if row["domain"].startswith("random") else NOT_A_COMPLAINT
+
+
+def load_labeled_csv(path: Path) -> list[LabeledMention]:
+    """Rows as mentions from X with their labels: the department of a departments CSV
+    (`id,source,text,label,...`), or the complaint group of the complaints corpus
+    (`id,text,complaint,domain,...`)."""
     with path.open(encoding="utf-8", newline="") as handle:
         return [
             LabeledMention(
-                Mention(id=f"x:{row['id']}", platform="x", text=row["text"]), row["label"]
+                Mention(id=f"x:{row['id']}", platform="x", text=row["text"]),
+                row["label"] if "label" in row else complaint_group(row),
             )
             for row in csv.DictReader(handle)
         ]
+
+
+def format_routes(gold: list[str], predicted: list[str]) -> str:
+    """Where each labeled group was routed: a row per group, its share in each department, with
+    the share of complaints that reached a team that answers them (support or pr)."""
+    groups = [g for g in (COMPLAINT, NOT_A_COMPLAINT, NOT_TO_A_COMPANY) if g in gold]
+    columns = sorted(set(predicted))
+    counts = Counter(zip(gold, predicted, strict=True))
+    sizes = Counter(gold)
+    lines = [f"{'group':<31}{'n':>6}" + "".join(f"{c:>11}" for c in columns)]
+    for group in groups:
+        shares = "".join(f"{counts[(group, c)] / sizes[group]:>11.1%}" for c in columns)
+        lines.append(f"{group:<31}{sizes[group]:>6}{shares}")
+    if sizes[COMPLAINT]:
+        answered = counts[(COMPLAINT, "support")] + counts[(COMPLAINT, "pr")]
+        lines.append(f"complaints routed to support or pr: {answered / sizes[COMPLAINT]:.1%}")
+    return "\n".join(lines)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.classify.text_model import MODELS_DIR, preprocess, save_model
+from chalicelib.evaluation import COMPLAINT, NOT_TO_A_COMPANY, complaint_group
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 BLOCKS = (
@@ -39,11 +40,10 @@ def load_complaints(path: Path = DATA / "complaints" / "train.csv") -> list[dict
 
 def department_label(row: dict[str, str]) -> str:
     """A department derived from the complaints corpus' own labels (see module docstring)."""
-    if row["complaint"] == "1":
-        return "support"
-    if row["domain"].startswith("random"):
+    group = complaint_group(row)
+    if group == NOT_TO_A_COMPANY:
         return "ignore"
-    return "marketing" if row["sentiment"] == "Positive" else "support"
+    return "marketing" if group != COMPLAINT and row["sentiment"] == "Positive" else "support"
 
 
 def pipeline(c: float) -> Any:

@@ -89,6 +89,24 @@ def test_eval_reports_scores(tmp_path: Path) -> None:
     assert "macro F1                             1.000" in out
 
 
+def test_eval_on_the_complaints_corpus_shows_where_each_group_went(tmp_path: Path) -> None:
+    data = tmp_path / "train.csv"
+    data.write_text(
+        "id,text,complaint,domain,sentiment,emotion,severity\n"
+        "1,@acme my order never arrived and nobody answers,1,retail,Negative,anger,2\n"
+        "2,@acme I love you guys,0,retail,Positive,joy,0\n"
+        "3,watching the game tonight,0,random_tweet,Neutral,none,0\n"
+    )
+    code, out = run("eval", str(data))
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == f"3 mentions from {data}"
+    assert lines[1].split() == ["group", "n", "ignore", "marketing", "support"]
+    assert lines[2].split() == ["complaint", "1", "0.0%", "0.0%", "100.0%"]
+    assert lines[3].split()[-4:] == ["1", "0.0%", "100.0%", "0.0%"]  # to a company: praise
+    assert lines[4].split()[-4:] == ["1", "100.0%", "0.0%", "0.0%"]  # not to a company
+    assert "complaints routed to support or pr: 100.0%" in out
+
+
 def test_fresh_demo_samples_get_new_ids_that_still_parse() -> None:
     from chalicelib.demo import freshen, load_samples
     from chalicelib.models import RawDelivery

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from chalicelib.classify import compute_signals
 from chalicelib.models import Conversation, Mention
-from chalicelib.rules import DEFAULT_RULES_PATH, Ruleset, load_rules_file
+from chalicelib.rules import DEFAULT_RULES_PATH, Engine, Ruleset, load_rules_file
 from chalicelib.services.routing import EngineCache, decide, engine_for
 from chalicelib.settings import Settings
 from chalicelib.stores.rules import MemoryRulesStore
@@ -108,9 +110,14 @@ def test_rules_can_read_the_conversation_department() -> None:
     assert alone.priority == "normal" and "follow-up" not in alone.tags
 
 
+def default_engine(settings: Settings) -> Engine:
+    """The engine of the repository's default ruleset."""
+    return engine_for(load_rules_file(DEFAULT_RULES_PATH, settings.departments), 1, settings)
+
+
 def test_default_rules_keep_follow_ups_with_their_case_but_escalate_safety() -> None:
     settings = Settings()
-    engine = engine_for(load_rules_file(DEFAULT_RULES_PATH, settings.departments), 1, settings)
+    engine = default_engine(settings)
     support_case = Conversation(mention_id="x:1", department="support")
 
     def routed(text: str, conversation: Conversation | None) -> str:
@@ -123,3 +130,44 @@ def test_default_rules_keep_follow_ups_with_their_case_but_escalate_safety() -> 
     assert routed(thanks, support_case) == "support"  # the end of a support case
     hurt = "@AcmeHelp the replacement charger caught fire and burned my hand"
     assert routed(hurt, support_case) == "pr"  # an escalation still goes to pr
+
+
+def default_route(text: str) -> tuple[str, str]:
+    """The department and deciding rule of a public X mention under the default ruleset."""
+    settings = Settings()
+    mention = Mention(id="x:9", platform="x", text=text)
+    decision = decide(mention, default_engine(settings), settings, compute_signals(mention))
+    return decision.department, decision.matched_rules[0][0]
+
+
+@pytest.mark.parametrize(
+    ("text", "department", "rule"),
+    [
+        # a link nobody speaks in is a share; naming a paper does not make it a press request
+        ("Acme shares close at record high https://t.co/abc123", "ignore", "link-share"),
+        (
+            "@Acme Acme to open 40 stores next year - Daily Business Reporter https://t.co/ab",
+            "ignore",
+            "link-share",
+        ),
+        # ... but a shared story of a hazard is still a pr matter
+        (
+            "Acme toasters recalled after they caught fire https://t.co/abc123",
+            "pr",
+            "health-and-safety",
+        ),
+        # a post that @mentions nobody is talk about the brand, unless pr or a complaint
+        ("watching the game tonight with an #acme soda", "ignore", "not-addressed"),
+        ("Looking for comment from Acme on the outage for a story", "pr", "press-and-media"),
+        ("#acme my order never arrived and nobody answers", "support", "service-problem"),
+        # praise that asks something is a question for support
+        ("@Acme love the new app! can I use it offline?", "support", "question"),
+        # words that only look like an allegation
+        ("@Acme thank you, the hospitality on board was superb", "marketing", "strong-praise"),
+        ("@Acme to add insult to injury my bag is lost too", "support", "service-problem"),
+    ],
+)
+def test_default_rules_tell_shares_chatter_and_idioms_from_requests(
+    text: str, department: str, rule: str
+) -> None:
+    assert default_route(text) == (department, rule)

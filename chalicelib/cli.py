@@ -124,6 +124,9 @@ def format_routed(message: RoutedMention) -> str:
         f"  why: {reasons}",
         f"  signals: {json.dumps(routing.signals)}",
     ]
+    if routing.conversation is not None:
+        case = routing.conversation
+        lines.insert(2, f"  continues {case.mention_id} (routed to {case.department})")
     return "\n".join(lines)
 
 

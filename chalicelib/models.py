@@ -89,6 +89,7 @@ class Routing(BaseModel):
     matched_rules: list[MatchedRule] = Field(default_factory=list)
     signals: dict[str, float] = Field(default_factory=dict)
     sla_due_at: datetime | None = None
+    conversation: Conversation | None = None  # the routed mention this one continues
 
     @property
     def queues(self) -> list[str]:

@@ -43,6 +43,7 @@ class Decision:
     matched_rules: list[tuple[str, str]]  # (rule id, why)
     signals: dict[str, float]
     decided_by: str | None = None  # the rule that chose the department (None: triage)
+    conversation: Conversation | None = None  # the routed mention this one continues
 
     def routing(self) -> Routing:
         """The decision as the `routing` block of a department message."""
@@ -54,6 +55,7 @@ class Decision:
             ruleset_version=self.ruleset_version,
             matched_rules=[MatchedRule(id=rule, why=why) for rule, why in self.matched_rules],
             signals=self.signals,
+            conversation=self.conversation,
         )
 
 
@@ -168,6 +170,7 @@ class Engine:
             matched,
             signals,
             decided_by,
+            conversation,
         )
 
 

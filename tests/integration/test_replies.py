@@ -457,6 +457,8 @@ def test_a_customer_answering_the_brand_stays_with_the_conversation_department(
         "id": "follow-up-pr",  # the default ruleset's rule for replies in PR conversations
         "why": "conversation.department is 'pr'",
     }
+    # the department sees which case it continues, to open it with GET /mentions/{id}
+    assert routing["conversation"] == {"mention_id": "x:1992000000000000002", "department": "pr"}
 
     # A dry-run replays the conversation too: a candidate rule that takes the follow-up shows
     # it leaving pr, where it really went.

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.cli import main
+from chalicelib.cli import format_routed, main
+from chalicelib.models import Conversation, Mention, ReplyPointer, RoutedMention, Routing
 
 
 def run(*argv: str) -> tuple[int, str]:
@@ -119,3 +120,23 @@ def test_fresh_demo_samples_get_new_ids_that_still_parse() -> None:
         parsed = get_platform(sample.platform).parse(raw, frozenset({"2244994945"}))
         assert {m.id for m in parsed} == set(fresh.expect)
         assert all(mention_id.endswith("77") for mention_id in fresh.expect)
+
+
+def test_an_inbox_entry_shows_the_case_a_follow_up_continues() -> None:
+    message = RoutedMention(
+        mention=Mention(id="x:2", platform="x", kind="reply", text="@AcmeHelp sent it by DM"),
+        routing=Routing(
+            department="pr",
+            tags=["follow-up"],
+            conversation=Conversation(mention_id="x:1", department="pr"),
+        ),
+        reply=ReplyPointer(mention_id="x:2"),
+    )
+    lines = format_routed(message).splitlines()
+    assert lines[1:4] == [
+        "  @AcmeHelp sent it by DM",
+        "  continues x:1 (routed to pr)",
+        "  department: pr  tags: follow-up  reply by: -",
+    ]
+    alone = message.model_copy(update={"routing": Routing(department="pr")})
+    assert not any("continues" in line for line in format_routed(alone).splitlines())

@@ -75,18 +75,22 @@ class TextModel:
         """Raw linear scores (one for a binary model, one per class otherwise)."""
         totals = list(self.intercept)
         for analyzer, low, high, vocab in self.blocks:
-            weights: list[tuple[float, list[float]]] = []
+            # Each block's TF-IDF vector is L2-normalised: sum the unnormalised products and
+            # the squares in one pass, then divide once.
+            sums = [0.0] * len(totals)
+            squares = 0.0
             for gram, count in _grams(text, analyzer, low, high).items():
                 entry = vocab.get(gram)
-                if entry is not None:
-                    weights.append(((1.0 + math.log(count)) * entry[0], entry[1]))
-            norm = math.sqrt(sum(w * w for w, _ in weights))
-            if not norm:
-                continue
-            for weight, coefs in weights:
-                scale = weight / norm
-                for i, coef in enumerate(coefs):
-                    totals[i] += scale * coef
+                if entry is None:
+                    continue
+                weight = entry[0] if count == 1 else (1.0 + math.log(count)) * entry[0]
+                squares += weight * weight
+                for i, coef in enumerate(entry[1]):
+                    sums[i] += weight * coef
+            if squares:
+                norm = math.sqrt(squares)
+                for i, total in enumerate(sums):
+                    totals[i] += total / norm
         return totals
 
     def probabilities(self, text: str) -> dict[Any, float]:

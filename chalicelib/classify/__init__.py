@@ -23,13 +23,15 @@ def enrich(mention: Mention) -> Mention:
     return mention.model_copy(update={"lang": detect_language(mention.text)})
 
 
-def fallback_department(text: str, signals: dict[str, float]) -> tuple[str, float]:
+def fallback_department(mention: Mention, signals: dict[str, float]) -> tuple[str, float]:
     """The department model's choice for a mention no rule decided, with its probability;
-    likely spam is `ignore`."""
+    likely spam is `ignore`. A private message is addressed to the brand, so the model's
+    `ignore` (learned from public tweets addressed to nobody) is not a choice for it."""
     if signals.get("spam", 0.0) >= 0.6:
         return "ignore", signals["spam"]
-    probabilities = load_model("department").probabilities(text)
-    best = max(probabilities, key=lambda label: probabilities[label])
+    probabilities = load_model("department").probabilities(mention.text)
+    choices = [label for label in probabilities if mention.public or label != "ignore"]
+    best = max(choices, key=lambda label: probabilities[label])
     return str(best), probabilities[best]
 
 

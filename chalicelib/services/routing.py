@@ -105,7 +105,7 @@ def decide(
         return _decided(decision, conversation.department, CONVERSATION, why)
     if not mention.text.strip():
         return decision
-    department, confidence = fallback_department(mention.text, signals)
+    department, confidence = fallback_department(mention, signals)
     known = department == "ignore" or department in settings.departments
     if known and confidence >= settings.classifier_threshold:
         why = f"department model: {department} with probability {confidence:.2f}"

@@ -130,6 +130,11 @@ def test_default_rules_keep_follow_ups_with_their_case_but_escalate_safety() -> 
     assert routed(thanks, support_case) == "support"  # the end of a support case
     hurt = "@AcmeHelp the replacement charger caught fire and burned my hand"
     assert routed(hurt, support_case) == "pr"  # an escalation still goes to pr
+    receipt = "@AcmeHelp https://t.co/receipt1"  # evidence in a case, not a link share
+    assert routed(receipt, None) == "ignore" and routed(receipt, support_case) == "support"
+    dm = Mention(id="x:8", platform="x", kind="dm", public=False, text="https://t.co/receipt1")
+    decision = decide(dm, engine, settings, compute_signals(dm))
+    assert decision.department == "triage"  # a private link is for the brand: a human looks
 
 
 def default_route(text: str) -> tuple[str, str]:

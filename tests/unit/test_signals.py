@@ -124,8 +124,17 @@ def test_spam_score() -> None:
 
 
 def test_fallback_department_for_unmatched_mentions() -> None:
-    assert fallback_department("buy followers now", {"spam": 0.8}) == ("ignore", 0.8)
+    def mention(text: str, public: bool = True) -> Mention:
+        return Mention(id="x:1", platform="x", text=text, public=public)
+
+    assert fallback_department(mention("buy followers now"), {"spam": 0.8}) == ("ignore", 0.8)
     department, confidence = fallback_department(
-        "my package is two weeks late and nobody replies to my emails", {"spam": 0.0}
+        mention("my package is two weeks late and nobody replies to my emails"), {"spam": 0.0}
     )
     assert department == "support" and 0.5 < confidence <= 1.0
+    # a bare link shared in public is chatter; sent privately it is for the brand (a receipt, a
+    # screenshot), so the model's `ignore` is no choice and an unsure model leaves it to triage
+    link = "https://t.co/receipt1"
+    assert fallback_department(mention(link), {"spam": 0.0})[0] == "ignore"
+    department, confidence = fallback_department(mention(link, public=False), {"spam": 0.0})
+    assert department != "ignore" and confidence < 0.5

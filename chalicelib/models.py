@@ -49,6 +49,9 @@ class Mention(BaseModel):
     mentions: list[str] = Field(default_factory=list)
     urls: list[str] = Field(default_factory=list)
     rating: float | None = Field(default=None, description="star rating, for reviews")
+    engagement: int = Field(
+        default=0, ge=0, description="reposts, quotes, replies and likes the post had when read"
+    )
 
     @property
     def native_id(self) -> str:

@@ -39,10 +39,17 @@ def intent_cues(text: str) -> dict[str, float]:
     return cues
 
 
+ENGAGED_AUDIENCE = 100
+"""Readers each repost, quote, reply or like is taken to add to a post's audience (the order of
+a typical account's followers)."""
+
+
 def influence(mention: Mention) -> float:
-    """0..1: audience size on a log scale (1 at 10 million followers), raised for verified
+    """0..1: the post's likely audience on a log scale (1 at 10 million): the author's followers
+    plus ENGAGED_AUDIENCE for each engagement the post already has; raised for verified
     accounts, halved for private messages nobody else sees."""
-    reach = math.log10(mention.author.followers + 1) / 7
+    audience = mention.author.followers + ENGAGED_AUDIENCE * mention.engagement
+    reach = math.log10(audience + 1) / 7
     score = min(1.0, reach + (0.15 if mention.author.verified else 0.0))
     return round(score if mention.public else score / 2, 3)
 

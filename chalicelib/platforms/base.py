@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Mapping
@@ -98,6 +99,17 @@ def json_body(body: str) -> Any:
 def load_body(delivery: RawDelivery) -> Any:
     """Parse a queued delivery's body (already checked at the acknowledgement)."""
     return json.loads(delivery.body)
+
+
+def engagement(counters: Any, *names: str) -> int:
+    """The sum of the named engagement counters a platform sent (absent or unreadable: 0)."""
+    if not isinstance(counters, dict):
+        return 0
+    total = 0
+    for name in names:
+        with contextlib.suppress(TypeError, ValueError):
+            total += max(0, int(counters.get(name) or 0))
+    return total
 
 
 def from_epoch(value: Any, millis: bool = False) -> datetime | None:

@@ -16,6 +16,7 @@ from chalicelib.models import Author, Mention, MentionKind, RawDelivery, Reply, 
 from chalicelib.platforms.base import (
     HandshakeReply,
     echo_challenge,
+    engagement,
     from_epoch,
     json_body,
     load_body,
@@ -203,6 +204,7 @@ def with_text(mention: Mention, settings: Settings) -> Mention:
         update["created_at"] = datetime.strptime(found["timestamp"], "%Y-%m-%dT%H:%M:%S%z")
     if found.get("username"):
         update["author"] = mention.author.model_copy(update={"handle": found["username"]})
+    update["engagement"] = engagement(found, "like_count")
     if found.get("permalink"):
         update["urls"] = [*mention.urls, found["permalink"]]
     return mention.model_copy(update=update)

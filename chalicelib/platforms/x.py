@@ -13,6 +13,7 @@ from chalicelib.errors import MalformedRequest, PoisonRecord
 from chalicelib.models import Author, Mention, MentionKind, RawDelivery, Reply
 from chalicelib.platforms.base import (
     HandshakeReply,
+    engagement,
     from_epoch,
     json_body,
     load_body,
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from chalicelib.platforms.outbound import PostedReply
 
 NAME = "x"
+_ENGAGEMENT_V1 = ("retweet_count", "quote_count", "reply_count", "favorite_count")
+_ENGAGEMENT_V2 = ("retweet_count", "quote_count", "reply_count", "like_count")  # public_metrics
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 KEPT_HEADERS: tuple[str, ...] = (SIGNATURE_HEADER, "content-type")
 decode = json_body
@@ -114,6 +117,7 @@ def _tweet(tweet: dict[str, Any], brand: str) -> Mention:
         hashtags=hashtags,
         mentions=mentions,
         urls=urls,
+        engagement=engagement(tweet, *_ENGAGEMENT_V1),
     )
 
 
@@ -189,6 +193,7 @@ def v2_mention(tweet: dict[str, Any], users: dict[str, Any], account: str) -> Me
         hashtags=[tag["tag"] for tag in entities.get("hashtags", [])],
         mentions=[handle["username"] for handle in entities.get("mentions", [])],
         urls=[url.get("expanded_url") or url["url"] for url in entities.get("urls", [])],
+        engagement=engagement(tweet.get("public_metrics"), *_ENGAGEMENT_V2),
     )
 
 

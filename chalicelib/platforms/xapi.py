@@ -47,6 +47,7 @@ TWEET_FIELDS = [
     "referenced_tweets",
     "in_reply_to_user_id",
     "note_tweet",
+    "public_metrics",
 ]
 USER_FIELDS = ["username", "name", "public_metrics", "verified"]
 

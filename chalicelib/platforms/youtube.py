@@ -18,7 +18,12 @@ from xml.etree import ElementTree
 from chalicelib.errors import BadSignature, MalformedRequest, NotFound
 from chalicelib.models import Author, Mention, MentionKind, RawDelivery, Reply, native_id
 from chalicelib.observability import logger
-from chalicelib.platforms.base import HandshakeReply, echo_challenge, require_secret
+from chalicelib.platforms.base import (
+    HandshakeReply,
+    echo_challenge,
+    engagement,
+    require_secret,
+)
 from chalicelib.platforms.signatures import hex_signature, lower_headers, require_match
 from chalicelib.settings import Settings
 
@@ -142,7 +147,8 @@ def thread_mention(thread: dict[str, Any], channel: str) -> Mention | None:
     comment = thread["snippet"]["topLevelComment"]
     video = comment["snippet"].get("videoId") or thread["snippet"].get("videoId")
     in_reply_to = f"youtube:{video}" if video else None
-    return _comment_mention(comment, channel, "comment", in_reply_to, video)
+    replies = engagement(thread["snippet"], "totalReplyCount")
+    return _comment_mention(comment, channel, "comment", in_reply_to, video, replies)
 
 
 def reply_mention(comment: dict[str, Any], parent: str, channel: str) -> Mention | None:
@@ -157,6 +163,7 @@ def _comment_mention(
     kind: MentionKind,
     in_reply_to: str | None,
     video: str | None,
+    replies: int = 0,
 ) -> Mention | None:
     snippet = comment["snippet"]
     author = (snippet.get("authorChannelId") or {}).get("value")
@@ -172,6 +179,7 @@ def _comment_mention(
         author=Author(id=author, name=snippet.get("authorDisplayName")),
         in_reply_to=in_reply_to,
         brand_account=channel,
+        engagement=engagement(snippet, "likeCount") + replies,
     )
 
 

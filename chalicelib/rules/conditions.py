@@ -35,6 +35,7 @@ FIELDS: dict[str, str] = {
     "mentions": LIST,
     "urls": LIST,
     "rating": NUMBER,
+    "engagement": NUMBER,
     "conversation.department": STRING,
     "hour": NUMBER,
     "weekday": STRING,

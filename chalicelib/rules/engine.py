@@ -249,6 +249,7 @@ _FIELDS: dict[str, Callable[[MentionContext], Any]] = {
     ),
     "urls": lambda c: [url.casefold() for url in c.mention.urls],
     "rating": lambda c: c.mention.rating,
+    "engagement": lambda c: c.mention.engagement,
     "conversation.department": lambda c: c.conversation and c.conversation.department,
     "hour": lambda c: c.moment().hour,
     "weekday": lambda c: WEEKDAYS[c.moment().weekday()],

@@ -47,10 +47,12 @@ def test_mention_text_is_fetched_and_routes_the_mention(
     assert comment["mention"]["text"].startswith("@brand my order never arrived")
     assert comment["mention"]["created_at"].startswith("2026-11-20T09:30:00")
     assert comment["routing"]["department"] == "support"
+    assert comment["mention"]["engagement"] == 3  # its likes: the reach of the post
     caption = messages[f"instagram:{CAPTION_MEDIA}"]
     assert caption["mention"]["author"]["handle"] == "sneakerhead"
     assert caption["mention"].get("created_at") is None
     assert caption["mention"]["urls"] == ["https://www.instagram.com/p/DAbc123/"]
+    assert caption["mention"]["engagement"] == 0
     assert caption["routing"]["department"] == "marketing"
 
 

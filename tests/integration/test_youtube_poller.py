@@ -208,6 +208,17 @@ def test_replies_in_a_thread_the_brand_answered_are_routed_and_answered_in_that_
     assert posted[-1].body == {"snippet": {"parentId": "Ugcomment1", "textOriginal": "On it."}}
 
 
+def test_a_comments_likes_and_replies_are_its_engagement() -> None:
+    resource = thread(1, "hello", timedelta(hours=1))
+    resource["snippet"]["topLevelComment"]["snippet"]["likeCount"] = 41
+    resource["snippet"]["totalReplyCount"] = 2
+    top = youtube.thread_mention(resource, CHANNEL)
+    # the same comment read as a reply in a thread counts its own likes only
+    reply = youtube.reply_mention(resource["snippet"]["topLevelComment"], "Ugcomment0", CHANNEL)
+    assert top is not None and reply is not None
+    assert (top.engagement, reply.engagement) == (43, 41)
+
+
 def test_a_thread_is_unfollowed_after_the_follow_up_window(
     stack: dict[str, str], fakes: FakePlatforms
 ) -> None:

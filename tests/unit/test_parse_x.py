@@ -28,6 +28,15 @@ def test_mention_fields() -> None:
     assert mention.mentions == ["AcmeHelp"]
     assert mention.lang == "en"
     assert mention.public
+    assert mention.engagement == 0  # a tweet as it is created has no reposts or likes yet
+
+
+def test_engagement_counts_a_tweets_reposts_quotes_replies_and_likes() -> None:
+    payload = json.loads(sample_bytes("x_late_delivery.json"))
+    tweet = payload["tweet_create_events"][0]
+    tweet.update(retweet_count=12, quote_count=3, reply_count=5, favorite_count=80)
+    [mention] = x.parse(delivery("x", payload), BRAND)
+    assert mention.engagement == 100
 
 
 def test_truncated_tweet_uses_extended_text_and_entities_and_drops_brand_reply() -> None:

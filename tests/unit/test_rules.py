@@ -127,6 +127,14 @@ def test_lists_fields_and_hashtags_found_in_text() -> None:
     assert route(e, mention("love it", hashtags=["AcmeWinter"]), {}).department == "marketing"
 
 
+def test_a_rule_can_read_how_far_a_post_has_spread() -> None:
+    e = engine(rule("spreading", {"engagement": {"gte": 500}}, route_to="pr"))
+    decision = route(e, mention("this is a disgrace", engagement=1200), {})
+    assert decision.department == "pr"
+    assert decision.matched_rules[0].why == "engagement 1200 >= 500"
+    assert route(e, mention("this is a disgrace", engagement=3), {}).department == "triage"
+
+
 def test_numbers_in_and_local_time() -> None:
     e = engine(
         rule("weekend", {"weekday": {"in": ["sat", "sun"]}}, route_to="triage"),

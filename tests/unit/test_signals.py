@@ -97,7 +97,9 @@ def test_intent_cues() -> None:
 
 
 def test_influence_scale() -> None:
-    def score(followers: int, verified: bool = False, public: bool = True) -> float:
+    def score(
+        followers: int, verified: bool = False, public: bool = True, engagement: int = 0
+    ) -> float:
         return influence(
             Mention(
                 id="x:1",
@@ -105,6 +107,7 @@ def test_influence_scale() -> None:
                 text="t",
                 public=public,
                 author=Author(followers=followers, verified=verified),
+                engagement=engagement,
             )
         )
 
@@ -112,6 +115,10 @@ def test_influence_scale() -> None:
     assert score(100) < score(10_000) < score(1_000_000) < score(10_000_000) == 1.0
     assert score(10_000, verified=True) > score(10_000)
     assert score(10_000, public=False) == pytest.approx(score(10_000) / 2, abs=0.001)
+    # the reach of the post: a small account's post that 1,000 people shared or liked reaches
+    # about as far as a 100,000-follower account's
+    assert score(100, engagement=1_000) == pytest.approx(score(100_100), abs=0.001)
+    assert score(100) < score(100, engagement=5) < score(100, engagement=1_000)
 
 
 def test_spam_score() -> None:

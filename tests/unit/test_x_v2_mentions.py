@@ -28,6 +28,14 @@ def test_a_reply_to_the_brand_with_a_long_text_and_entities() -> None:
         "lang": "und",
         "in_reply_to_user_id": BRAND,
         "referenced_tweets": [{"type": "replied_to", "id": "1992000000000000400"}],
+        "public_metrics": {
+            "retweet_count": 4,
+            "reply_count": 2,
+            "like_count": 30,
+            "quote_count": 1,
+            "bookmark_count": 7,
+            "impression_count": 5200,
+        },
         "entities": {
             "hashtags": [{"tag": "fail"}],
             "mentions": [{"username": "AcmeHelp", "id": BRAND}],
@@ -40,6 +48,7 @@ def test_a_reply_to_the_brand_with_a_long_text_and_entities() -> None:
     assert mention.text.endswith("the whole long story")
     assert mention.in_reply_to == "x:1992000000000000400"
     assert mention.created_at == datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+    assert mention.engagement == 37  # reposts, replies, likes and quotes; not views, bookmarks
     assert (mention.author.handle, mention.author.followers, mention.author.verified) == (
         "dana",
         312,

@@ -27,6 +27,7 @@ class Author(BaseModel):
     name: str | None = None
     followers: int = 0
     verified: bool = False
+    created_at: datetime | None = None  # when the account was opened, if the platform says
 
 
 class Mention(BaseModel):

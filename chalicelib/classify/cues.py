@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, datetime, timedelta
 
 from chalicelib.models import Mention
 from chalicelib.rules.keywords import normalise_text
@@ -29,6 +30,8 @@ _SPAM = re.compile(
     r"earn \$|make money|work from home|crypto|bitcoin|onlyfans)\b"
 )
 _REPEAT = re.compile(r"(.)\1{4,}")
+NEW_ACCOUNT = timedelta(days=30)
+"""An account opened this shortly before it posts is more likely a throwaway or a bot."""
 
 
 def intent_cues(text: str) -> dict[str, float]:
@@ -55,7 +58,8 @@ def influence(mention: Mention) -> float:
 
 
 def spam_score(mention: Mention) -> float:
-    """0..1: known spam phrases, link and hashtag stuffing, repeated characters, shouting."""
+    """0..1: known spam phrases, link and hashtag stuffing, repeated characters, shouting,
+    repeated words, and an account opened less than NEW_ACCOUNT before the post."""
     text = mention.text
     folded = normalise_text(text)
     words = folded.split()
@@ -71,5 +75,8 @@ def spam_score(mention: Mention) -> float:
     if len(letters) > 20 and sum(c.isupper() for c in letters) / len(letters) > 0.7:
         score += 0.1
     if words and len(set(words)) / len(words) < 0.5 and len(words) > 6:
+        score += 0.2
+    opened = mention.author.created_at
+    if opened is not None and (mention.created_at or datetime.now(UTC)) - opened < NEW_ACCOUNT:
         score += 0.2
     return round(min(score, 1.0), 3)

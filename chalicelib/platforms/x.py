@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from datetime import datetime
@@ -128,7 +129,17 @@ def _author(user: dict[str, Any], user_id: str | None) -> Author:
         name=user.get("name"),
         followers=int(user.get("followers_count") or 0),
         verified=bool(user.get("verified")),
+        created_at=_account_time(user),
     )
+
+
+def _account_time(user: dict[str, Any]) -> datetime | None:
+    """When a v1.1 user (a tweet's) or a DM event's user (epoch milliseconds) was created."""
+    if "created_timestamp" in user:
+        return from_epoch(user["created_timestamp"], millis=True)
+    with contextlib.suppress(KeyError, TypeError, ValueError):  # absent or unreadable
+        return datetime.strptime(user["created_at"], _TWEET_TIME)
+    return None
 
 
 def _entities(entities: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
@@ -187,6 +198,7 @@ def v2_mention(tweet: dict[str, Any], users: dict[str, Any], account: str) -> Me
             name=user.get("name"),
             followers=int((user.get("public_metrics") or {}).get("followers_count") or 0),
             verified=bool(user.get("verified")),
+            created_at=datetime.fromisoformat(user["created_at"]) if "created_at" in user else None,
         ),
         in_reply_to=f"x:{referenced['replied_to']}" if "replied_to" in referenced else None,
         brand_account=account,

@@ -49,7 +49,7 @@ TWEET_FIELDS = [
     "note_tweet",
     "public_metrics",
 ]
-USER_FIELDS = ["username", "name", "public_metrics", "verified"]
+USER_FIELDS = ["username", "name", "public_metrics", "verified", "created_at"]
 
 
 def _client(settings: Settings) -> tweepy.Client:

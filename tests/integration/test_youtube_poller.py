@@ -91,6 +91,7 @@ def test_new_comments_are_queued_once_and_routed(
         "name": "Viewer 3",
         "followers": 0,
         "verified": False,
+        "created_at": None,  # YouTube does not say when a channel was opened
     }
     assert routed["youtube:Ugcomment1"]["routing"]["department"] == "marketing"
 

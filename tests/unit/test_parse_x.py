@@ -49,6 +49,7 @@ def test_truncated_tweet_uses_extended_text_and_entities_and_drops_brand_reply()
     assert mention.kind == "reply"
     assert mention.in_reply_to == "x:1991999999999999000"
     assert mention.author.verified and mention.author.followers == 15400
+    assert mention.author.created_at == datetime(2014, 3, 2, 11, 20, tzinfo=UTC)
 
 
 def test_quote_of_the_brand() -> None:
@@ -62,6 +63,19 @@ def test_created_at_string_when_no_timestamp_ms() -> None:
     del payload["tweet_create_events"][0]["timestamp_ms"]
     [mention] = x.parse(delivery("x", payload), BRAND)
     assert mention.created_at == datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+
+
+def test_when_the_author_opened_the_account_is_read_for_the_spam_signal() -> None:
+    tweet_payload = json.loads(sample_bytes("x_late_delivery.json"))
+    tweet_payload["tweet_create_events"][0]["user"]["created_at"] = "Mon Nov 16 10:00:00 +0000 2026"
+    dm_payload = json.loads(sample_bytes("x_dm_refund.json"))
+    dm_payload["users"]["3001969357"]["created_timestamp"] = "1763200000000"
+    [tweet] = x.parse(delivery("x", tweet_payload), BRAND)
+    [dm] = x.parse(delivery("x", dm_payload), BRAND)
+    assert tweet.author.created_at == datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
+    assert dm.author.created_at == datetime.fromtimestamp(1763200000, tz=UTC)
+    [plain] = x.parse(delivery("x", "x_late_delivery.json"), BRAND)
+    assert plain.author.created_at is None  # not sent: no account age, no spam points for it
 
 
 def test_direct_message_with_users_map_and_echo_dropped() -> None:

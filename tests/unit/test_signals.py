@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from chalicelib.classify import compute_signals, enrich, fallback_department
@@ -128,6 +130,18 @@ def test_spam_score() -> None:
     assert score("Follow back for free followers!!! click here http://a http://b") >= 0.9
     assert score("#win #free #follow #rt #giveaway now") >= 0.3
     assert score("My order never arrived, can you help?") == 0.0
+
+    posted = datetime(2026, 11, 22, 8, tzinfo=UTC)
+
+    def by_account_opened(days_before: int) -> float:
+        author = Author(created_at=posted - timedelta(days=days_before))
+        text = "Deals on watches http://a"
+        return spam_score(
+            Mention(id="x:1", platform="x", text=text, created_at=posted, author=author)
+        )
+
+    assert by_account_opened(2) == pytest.approx(by_account_opened(400) + 0.2)
+    assert by_account_opened(400) == score("Deals on watches http://a") == 0.15
 
 
 def test_fallback_department_for_unmatched_mentions() -> None:

@@ -14,6 +14,7 @@ USERS = {
         "name": "Dana Kim",
         "public_metrics": {"followers_count": 312},
         "verified": True,
+        "created_at": "2019-08-05T10:00:00.000Z",
     }
 }
 
@@ -48,6 +49,7 @@ def test_a_reply_to_the_brand_with_a_long_text_and_entities() -> None:
     assert mention.text.endswith("the whole long story")
     assert mention.in_reply_to == "x:1992000000000000400"
     assert mention.created_at == datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+    assert mention.author.created_at == datetime(2019, 8, 5, 10, 0, tzinfo=UTC)
     assert mention.engagement == 37  # reposts, replies, likes and quotes; not views, bookmarks
     assert (mention.author.handle, mention.author.followers, mention.author.verified) == (
         "dana",

@@ -44,7 +44,7 @@ class Report:
         """Unweighted mean of the per-class F1 scores."""
         return sum(s.f1 for s in self.scores) / len(self.scores) if self.scores else 0.0
 
-    def format(self) -> str:
+    def format(self, columns_are: str = "routed") -> str:
         """A readable table of the scores and the confusion matrix (rows = truth)."""
         predicted = sorted({p for _, p in self.confusion} - set(self.labels))
         columns = self.labels + predicted
@@ -56,7 +56,7 @@ class Report:
         lines.append(f"{'macro F1':<12}{self.macro_f1:>30.3f}")
         lines.append(f"{'accuracy':<12}{self.accuracy:>30.3f}")
         lines.append("")
-        lines.append("confusion (rows: label, columns: routed)")
+        lines.append(f"confusion (rows: label, columns: {columns_are})")
         lines.append(" " * 12 + "".join(f"{c:>11}" for c in columns))
         for truth in self.labels:
             cells = "".join(f"{self.confusion.get((truth, c), 0):>11}" for c in columns)

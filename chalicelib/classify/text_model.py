@@ -114,9 +114,11 @@ def _grams(
 
 
 def save_model(spec: dict[str, Any], path: Path) -> None:
-    """Write a model artifact (gzip'd JSON, floats rounded to keep it small)."""
-    with gzip.open(path, "wt", encoding="utf-8") as handle:
-        json.dump(spec, handle, separators=(",", ":"))
+    """Write a model artifact (gzip'd JSON, floats rounded to keep it small); no name or time in
+    the gzip header, so retraining on the same data rewrites the same bytes."""
+    data = json.dumps(spec, separators=(",", ":")).encode()
+    with path.open("wb") as raw, gzip.GzipFile("", "wb", fileobj=raw, mtime=0) as handle:
+        handle.write(data)
 
 
 @cache

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.classify.text_model import MODELS_DIR, preprocess, save_model
-from chalicelib.evaluation import COMPLAINT, NOT_TO_A_COMPANY, complaint_group
+from chalicelib.evaluation import COMPLAINT, NOT_TO_A_COMPANY, complaint_group, score
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 BLOCKS = (
@@ -30,6 +30,10 @@ BLOCKS = (
     {"analyzer": "char_wb", "ngram_range": (2, 5)},
 )
 DIGITS = 5
+LEGENDS = {
+    "complaint": "1 complaint, 0 not",
+    "severity": "0 none, 1 no explicit reproach, 2 disapproval, 3 accusation, 4 blame",
+}
 
 
 def load_complaints(path: Path = DATA / "complaints" / "train.csv") -> list[dict[str, str]]:
@@ -93,9 +97,8 @@ def cross_validate(texts: list[str], labels: list[Any], c: float) -> list[Any]:
 
 
 def main() -> int:
-    """Report cross-validated scores, then fit on everything and write the artifacts."""
-    from sklearn.metrics import accuracy_score, f1_score
-
+    """Report cross-validated scores (per class, with a confusion matrix), then fit on everything
+    and write the artifacts."""
     rows = load_complaints()
     texts = [preprocess(row["text"]) for row in rows]
     targets: dict[str, tuple[list[Any], float]] = {
@@ -107,10 +110,9 @@ def main() -> int:
     print(f"{len(rows)} tweets from {DATA / 'complaints' / 'train.csv'}; 5-fold cross-validation")
     for name, (labels, c) in targets.items():
         predicted = cross_validate(texts, labels, c)
-        print(
-            f"{name:<11} macro F1 {f1_score(labels, predicted, average='macro'):.3f}"
-            f"  accuracy {accuracy_score(labels, predicted):.3f}"
-        )
+        gold = [str(label) for label in labels]
+        report = score(gold, [str(label) for label in predicted], sorted(set(gold)))
+        print(f"\n{name}: {LEGENDS.get(name, '')}\n{report.format('predicted')}")
         fitted = pipeline(c).fit(texts, labels)
         path = MODELS_DIR / f"{name}.json.gz"
         save_model(export(fitted), path)

@@ -88,7 +88,8 @@ def cmd_route(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
-    """Score the ruleset on a labeled departments CSV."""
+    """Score the ruleset on a labeled departments CSV, or show where the complaints corpus'
+    human-labeled groups are routed."""
     from chalicelib.classify import compute_signals, enrich
     from chalicelib.evaluation import COMPLAINT, format_routes, load_labeled_csv, score
     from chalicelib.services.routing import decide

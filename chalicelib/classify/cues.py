@@ -32,6 +32,9 @@ _SPAM = re.compile(
 _REPEAT = re.compile(r"(.)\1{4,}")
 NEW_ACCOUNT = timedelta(days=30)
 """An account opened this shortly before it posts is more likely a throwaway or a bot."""
+ENGAGED_AUDIENCE = 100
+"""Readers each repost, quote, reply or like is taken to add to a post's audience (the order of
+a typical account's followers)."""
 
 
 def intent_cues(text: str) -> dict[str, float]:
@@ -40,11 +43,6 @@ def intent_cues(text: str) -> dict[str, float]:
     cues = {"question": float(bool(_QUESTION.search(folded)))}
     cues.update({name: float(bool(p.search(folded))) for name, p in _CUE_PATTERNS.items()})
     return cues
-
-
-ENGAGED_AUDIENCE = 100
-"""Readers each repost, quote, reply or like is taken to add to a post's audience (the order of
-a typical account's followers)."""
 
 
 def influence(mention: Mention) -> float:

@@ -18,12 +18,7 @@ from xml.etree import ElementTree
 from chalicelib.errors import BadSignature, MalformedRequest, NotFound
 from chalicelib.models import Author, Mention, MentionKind, RawDelivery, Reply, native_id
 from chalicelib.observability import logger
-from chalicelib.platforms.base import (
-    HandshakeReply,
-    echo_challenge,
-    engagement,
-    require_secret,
-)
+from chalicelib.platforms.base import HandshakeReply, echo_challenge, engagement, require_secret
 from chalicelib.platforms.signatures import hex_signature, lower_headers, require_match
 from chalicelib.settings import Settings
 

@@ -111,7 +111,7 @@ def _tweet(tweet: dict[str, Any], brand: str) -> Mention:
         text=text,
         lang=None if tweet.get("lang") in (None, "und") else tweet["lang"],
         url=f"https://x.com/i/status/{tweet_id}",
-        created_at=_tweet_time(tweet),
+        created_at=_x_time(tweet, "timestamp_ms"),
         author=_author(tweet.get("user", {}), tweet.get("user", {}).get("id_str")),
         in_reply_to=f"x:{reply_to}" if reply_to else None,
         brand_account=brand,
@@ -134,11 +134,10 @@ def _author(user: dict[str, Any], user_id: str | None) -> Author:
 
 
 def _account_time(user: dict[str, Any]) -> datetime | None:
-    """When a v1.1 user (a tweet's) or a DM event's user (epoch milliseconds) was created."""
-    if "created_timestamp" in user:
-        return from_epoch(user["created_timestamp"], millis=True)
-    with contextlib.suppress(KeyError, TypeError, ValueError):  # absent or unreadable
-        return datetime.strptime(user["created_at"], _TWEET_TIME)
+    """When a v1.1 user (a tweet's) or a DM event's user was created; None when unreadable (an
+    account's age is a spam hint, not worth losing the mention over)."""
+    with contextlib.suppress(TypeError, ValueError):
+        return _x_time(user, "created_timestamp")
     return None
 
 
@@ -160,11 +159,13 @@ def _tweet_kind(tweet: dict[str, Any], brand: str) -> MentionKind:
     return "mention"
 
 
-def _tweet_time(tweet: dict[str, Any]) -> datetime | None:
-    if "timestamp_ms" in tweet:
-        return from_epoch(tweet["timestamp_ms"], millis=True)
-    if "created_at" in tweet:
-        return datetime.strptime(tweet["created_at"], _TWEET_TIME)
+def _x_time(item: dict[str, Any], millis_key: str) -> datetime | None:
+    """An X v1.1 object's time: epoch milliseconds under `millis_key`, else its `created_at`
+    string (raises ValueError when that is unreadable)."""
+    if millis_key in item:
+        return from_epoch(item[millis_key], millis=True)
+    if "created_at" in item:
+        return datetime.strptime(item["created_at"], _TWEET_TIME)
     return None
 
 

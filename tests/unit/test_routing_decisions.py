@@ -155,6 +155,18 @@ def default_route(text: str) -> tuple[str, str]:
             "ignore",
             "link-share",
         ),
+        # an upbeat share is still a share; praise or a campaign post with a link is marketing's
+        ("Acme shares soar to a record high, a big win https://t.co/abc1", "ignore", "link-share"),
+        (
+            "Loving the new Acme blender, smoothies daily https://t.co/abc1",
+            "marketing",
+            "strong-praise",
+        ),
+        (
+            "New flavours from @Acme this spring #acmesquad #sponsored https://t.co/abc1",
+            "marketing",
+            "partnership-and-campaigns",
+        ),
         # ... but a shared story of a hazard is still a pr matter
         (
             "Acme toasters recalled after they caught fire https://t.co/abc123",
@@ -170,6 +182,22 @@ def default_route(text: str) -> tuple[str, str]:
         # words that only look like an allegation
         ("@Acme thank you, the hospitality on board was superb", "marketing", "strong-praise"),
         ("@Acme to add insult to injury my bag is lost too", "support", "service-problem"),
+        ("@Acme the new app is sick!", "marketing", "strong-praise"),
+        ("@Acme I'm sick of living in this airport!! #getittogether", "support", "negative-tone"),
+        ("@AcmeHelp I blocked her but she is still harassing me, help", "support", "question"),
+        (
+            "@AcmeBank there's a fraudulent charge on my card, please block it",
+            "support",
+            "question",
+        ),
+        (
+            "@Acme so when does the fee start, as seen in a comparison article?",
+            "support",
+            "question",
+        ),
+        # ... and the allegations they are confused with
+        ("@Acme your store manager sexually harassed my daughter", "pr", "discrimination"),
+        ("I'm writing an article about Acme's delivery delays", "pr", "press-and-media"),
     ],
 )
 def test_default_rules_tell_shares_chatter_and_idioms_from_requests(

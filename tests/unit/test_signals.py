@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chalicelib.classify import compute_signals, enrich, fallback_department
 from chalicelib.classify.cues import influence, intent_cues, spam_score
@@ -65,19 +67,34 @@ def test_signals_of_a_complaint_and_of_praise() -> None:
     assert b["sentiment"] > 0.5 > a["sentiment"]
 
 
-def test_language_from_script_or_common_words() -> None:
-    assert detect_language("Mi pedido no ha llegado y nadie me responde") == "es"
-    assert (
-        detect_language("Ma commande n'est pas arrivée et je ne sais pas pour la livraison") == "fr"
-    )
-    assert (
-        detect_language("Meine Bestellung ist nicht angekommen und ich warte auf die Antwort")
-        == "de"
-    )
-    assert detect_language("my order is not here and the app is down") == "en"
-    assert detect_language("注文した商品が届きません") == "ja"
-    assert detect_language("Мой заказ не пришёл") == "ru"
-    assert detect_language("ok") is None
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Mi pedido no ha llegado y nadie me responde", "es"),
+        ("Ma commande n'est pas arrivée et je ne sais pas pour la livraison", "fr"),
+        ("Meine Bestellung ist nicht angekommen", "de"),
+        ("Il mio ordine non è ancora arrivato", "it"),
+        ("obrigado pela ajuda", "pt"),
+        ("Zamówienie nie dotarło", "pl"),
+        ("Siparişim hala gelmedi", "tr"),
+        ("@AcmeHelp my order never arrived https://t.co/abc123", "en"),  # short, handle, link
+        ("@united flight delayed again", "en"),
+        ("注文した商品が届きません", "ja"),
+        ("Мой заказ не пришёл", "ru"),
+        ("הזמנה שלי לא הגיעה עדיין", "he"),  # CLD2 says "iw"
+        ("ok", None),  # too little to go on
+        ("😡😡😡 https://t.co/abc123 @AcmeHelp", None),
+        ("bad \ud83d half of an emoji, \x00 a NUL and \ufffe a non-character", "en"),
+    ],
+)
+def test_language_of_short_mentions(text: str, lang: str | None) -> None:
+    assert detect_language(text) == lang
+
+
+@given(st.text(st.characters(exclude_categories=())))  # surrogates and controls too
+def test_any_text_gets_a_language_code_or_none_never_an_error(text: str) -> None:
+    lang = detect_language(text)
+    assert lang is None or (len(lang) == 2 and lang.isalpha())
 
 
 def test_platform_language_wins_over_detection() -> None:

@@ -91,14 +91,22 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     """Score the ruleset on a labeled departments CSV, or show where the complaints corpus'
     human-labeled groups are routed."""
     from chalicelib.classify import compute_signals, enrich
-    from chalicelib.evaluation import COMPLAINT, format_routes, load_labeled_csv, score
+    from chalicelib.evaluation import (
+        COMPLAINT,
+        format_misses,
+        format_routes,
+        is_miss,
+        load_labeled_csv,
+        score,
+    )
     from chalicelib.services.routing import decide
 
     settings = get_settings()
     engine = _engine(args.rules, settings)
     rows = load_labeled_csv(args.file)
     mentions = [enrich(row.mention) for row in rows]
-    predicted = [decide(m, engine, settings, compute_signals(m)).department for m in mentions]
+    decisions = [decide(m, engine, settings, compute_signals(m)) for m in mentions]
+    predicted = [decision.department for decision in decisions]
     gold = [row.label for row in rows]
     print(f"{len(rows)} mentions from {args.file}", file=out)
     if COMPLAINT in gold:
@@ -106,6 +114,13 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         print("(the department model learned from this corpus: this checks the rules)", file=out)
     else:
         print(score(gold, predicted, sorted(set(gold))).format(), file=out)
+    if args.misses:
+        misses = [
+            (row, decision)
+            for row, decision in zip(rows, decisions, strict=True)
+            if is_miss(row.label, decision.department)
+        ]
+        print(f"\n{format_misses(misses)}", file=out)
     return 0
 
 
@@ -336,6 +351,12 @@ def build_parser() -> argparse.ArgumentParser:
         "file", type=Path, help="CSV with columns id,text,label or id,text,complaint,domain"
     )
     evaluate.add_argument("--rules", type=Path, help="ruleset YAML/JSON (default: built-in)")
+    evaluate.add_argument(
+        "--misses",
+        action="store_true",
+        help="also list the misrouted mentions (on the complaints corpus: complaints that"
+        " reached neither support nor pr), by the rule that decided them",
+    )
     evaluate.set_defaults(func=cmd_eval)
 
     inbox = sub.add_parser("inbox", help="read a department queue")

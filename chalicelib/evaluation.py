@@ -7,8 +7,12 @@ import csv
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chalicelib.models import Mention
+
+if TYPE_CHECKING:
+    from chalicelib.rules.engine import Decision
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,8 @@ def score(gold: list[str], predicted: list[str], labels: list[str]) -> Report:
 COMPLAINT = "complaint"
 NOT_A_COMPLAINT = "to a company, not a complaint"
 NOT_TO_A_COMPANY = "not to a company"
+ANSWERING = ("support", "pr")  # the teams that answer a complaint
+DEPARTMENT_LABELS = ("support", "pr", "marketing", "ignore")
 
 
 def complaint_group(row: dict[str, str]) -> str:
@@ -119,6 +125,32 @@ def format_routes(gold: list[str], predicted: list[str]) -> str:
         shares = "".join(f"{counts[(group, c)] / sizes[group]:>11.1%}" for c in columns)
         lines.append(f"{group:<31}{sizes[group]:>6}{shares}")
     if sizes[COMPLAINT]:
-        answered = counts[(COMPLAINT, "support")] + counts[(COMPLAINT, "pr")]
+        answered = sum(counts[(COMPLAINT, department)] for department in ANSWERING)
         lines.append(f"complaints routed to support or pr: {answered / sizes[COMPLAINT]:.1%}")
     return "\n".join(lines)
+
+
+def is_miss(label: str, department: str) -> bool:
+    """Routed away from its label: another department, or for the complaints corpus a human-labeled
+    complaint that reached neither support nor pr (its other groups have no one right place)."""
+    if label == COMPLAINT:
+        return department not in ANSWERING
+    return label in DEPARTMENT_LABELS and department != label
+
+
+def format_misses(misses: list[tuple[LabeledMention, Decision]]) -> str:
+    """The misrouted mentions grouped by the rule that decided them, the rules with the most
+    first, each with the rule's reason: what an admin reads to see which rule to fix."""
+    groups: dict[str, list[str]] = {}
+    for row, decision in misses:
+        rule = decision.decided_by or "no rule, unsure model"
+        why = dict(decision.matched_rules).get(rule)
+        groups.setdefault(rule, []).append(
+            f"  {row.mention.id}  {row.label} → {decision.department}: {row.mention.text!r}"
+            + (f"\n      because {why}" if why else "")
+        )
+    lines = []
+    for rule, entries in sorted(groups.items(), key=lambda item: -len(item[1])):
+        lines.append(f"{rule}: {len(entries)} misrouted")
+        lines.extend(entries)
+    return "\n".join(lines) if lines else "no misrouted mentions"

@@ -90,6 +90,27 @@ def test_eval_reports_scores(tmp_path: Path) -> None:
     assert "macro F1                             1.000" in out
 
 
+def test_eval_lists_the_misrouted_mentions_by_the_rule_that_decided_them(tmp_path: Path) -> None:
+    data = tmp_path / "dev.csv"
+    data.write_text(
+        "id,source,text,label,ambiguous,note\n"
+        "1,t,my order never arrived,support,0,\n"
+        "2,t,@acme my order never arrived and nobody answers,marketing,0,\n"
+        "3,t,@acme what time do you open?,marketing,0,\n"
+        "4,t,@acme I am calling my lawyer,pr,0,\n"
+    )
+    code, out = run("eval", str(data), "--misses")
+    misses = out.split("\n\n")[-1].splitlines()
+    assert code == 0
+    assert misses[0] == "service-problem: 1 misrouted"
+    assert misses[1].split()[:4] == ["x:2", "marketing", "→", "support:"]
+    assert misses[2].strip().startswith("because signals.complaint")
+    assert misses[3] == "question: 1 misrouted"
+    assert misses[4].split()[:4] == ["x:3", "marketing", "→", "support:"]
+    assert len(misses) == 6  # x:1 and x:4 went where they belong
+    assert "x:1" not in out.split("\n\n")[-1]
+
+
 def test_eval_on_the_complaints_corpus_shows_where_each_group_went(tmp_path: Path) -> None:
     data = tmp_path / "train.csv"
     data.write_text(
@@ -106,6 +127,8 @@ def test_eval_on_the_complaints_corpus_shows_where_each_group_went(tmp_path: Pat
     assert lines[3].split()[-4:] == ["1", "0.0%", "100.0%", "0.0%"]  # to a company: praise
     assert lines[4].split()[-4:] == ["1", "100.0%", "0.0%", "0.0%"]  # not to a company
     assert "complaints routed to support or pr: 100.0%" in out
+    code, out = run("eval", str(data), "--misses")
+    assert out.endswith("no misrouted mentions\n")  # only a complaint can be misrouted here
 
 
 def test_fresh_demo_samples_get_new_ids_that_still_parse() -> None:

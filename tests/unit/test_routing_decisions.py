@@ -183,6 +183,9 @@ def default_route(text: str) -> tuple[str, str]:
         ("@Acme thank you, the hospitality on board was superb", "marketing", "strong-praise"),
         ("@Acme to add insult to injury my bag is lost too", "support", "service-problem"),
         ("@Acme the new app is sick!", "marketing", "strong-praise"),
+        ("@Acme thanks for ignoring all my tweets", "support", "sarcastic-thanks"),
+        ("@Acme thanks a lot for nothing!", "support", "sarcastic-thanks"),
+        ("@Acme thanks for the quick fix!", "marketing", "strong-praise"),
         ("@Acme I'm sick of living in this airport!! #getittogether", "support", "negative-tone"),
         ("@AcmeHelp I blocked her but she is still harassing me, help", "support", "question"),
         (

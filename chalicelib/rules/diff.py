@@ -8,9 +8,17 @@ from typing import Any
 import yaml
 
 
+class _ExpandingDumper(yaml.SafeDumper):
+    """Writes a list shared through a YAML anchor (`&praise-words`) in full wherever it is used,
+    never as a generated `&id001`/`*id001` alias."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def dump_yaml(rules: list[dict[str, Any]]) -> str:
     """Rules as YAML in the rule format, keys in their natural order."""
-    return yaml.safe_dump(rules, sort_keys=False, allow_unicode=True, width=100)
+    return yaml.dump(rules, Dumper=_ExpandingDumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def diff_rulesets(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:

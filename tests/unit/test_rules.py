@@ -188,3 +188,17 @@ def test_invalid_actions_and_ids() -> None:
     assert problems({"id": "a"}) == ["Input should be a valid list"]
     extra = {**rule("a", {"lang": {"equals": "en"}}), "unless": {}}
     assert problems([extra]) == ["rule 'a' (#1): unless: Extra inputs are not permitted"]
+
+
+def test_rules_written_as_yaml_spell_out_shared_lists() -> None:
+    """The default ruleset shares its praise words through a YAML anchor; pulled or diffed rules
+    show them in full, never as a generated alias, and read back the same."""
+    import yaml
+
+    from chalicelib.rules import DEFAULT_RULES_PATH, parse_rules_text
+    from chalicelib.rules.diff import dump_yaml
+
+    rules = parse_rules_text(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
+    text = dump_yaml(rules)
+    assert "&id" not in text and "*id" not in text and text.count("- impressive\n") == 2
+    assert yaml.safe_load(text) == rules

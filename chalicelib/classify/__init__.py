@@ -41,8 +41,8 @@ def compute_signals(mention: Mention) -> dict[str, float]:
     complaint = load_model("complaint").probabilities(text)[1] if text.strip() else 0.0
     severity = 0
     if complaint >= COMPLAINT_THRESHOLD:
-        levels = load_model("severity").probabilities(text)
-        severity = max((level for level in levels if level), key=lambda level: levels[level])
+        levels = load_model("severity").probabilities(text)  # learned from complaints alone
+        severity = max(levels, key=lambda level: levels[level])
     return {
         "sentiment": sentiment(text),
         "complaint": round(complaint, 3),

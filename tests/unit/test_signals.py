@@ -36,11 +36,11 @@ def test_analyzers_match_scikit_learn(analyzer: str) -> None:
 
 
 def test_exported_model_gives_scikit_learns_probabilities() -> None:
-    from chalicelib.classify.training import export, load_complaints, pipeline
+    from chalicelib.classify.training import C, export, load_complaints, pipeline
 
     rows = load_complaints()[:200]
     texts = [preprocess(row["text"]) for row in rows]
-    fitted = pipeline(3.0).fit(texts, [row["severity"] for row in rows])
+    fitted = pipeline(C).fit(texts, [row["severity"] for row in rows])
     model = TextModel(export(fitted))
     expected = fitted.predict_proba(texts)
     for row, probabilities in zip(rows, expected, strict=True):

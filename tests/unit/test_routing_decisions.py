@@ -186,6 +186,18 @@ def default_route(text: str) -> tuple[str, str]:
         ("@Acme thanks for ignoring all my tweets", "support", "sarcastic-thanks"),
         ("@Acme thanks a lot for nothing!", "support", "sarcastic-thanks"),
         ("@Acme thanks for the quick fix!", "marketing", "strong-praise"),
+        # warm praise for a problem solved is a testimonial; sarcastic praise is still a complaint
+        (
+            "@Acme a huge shoutout to your customer service for getting me on a flight home"
+            " after my cancellation, amazing team!",
+            "marketing",
+            "strong-praise",
+        ),
+        (
+            "@Acme Great Job! 3 power outages in 3 months! Oh, and thanks for responding to my DM",
+            "support",
+            "service-problem",
+        ),
         ("@Acme I'm sick of living in this airport!! #getittogether", "support", "negative-tone"),
         ("@AcmeHelp I blocked her but she is still harassing me, help", "support", "question"),
         (

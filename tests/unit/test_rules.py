@@ -198,7 +198,9 @@ def test_rules_written_as_yaml_spell_out_shared_lists() -> None:
     from chalicelib.rules import DEFAULT_RULES_PATH, parse_rules_text
     from chalicelib.rules.diff import dump_yaml
 
-    rules = parse_rules_text(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
+    source = DEFAULT_RULES_PATH.read_text(encoding="utf-8")
+    rules = parse_rules_text(source)
     text = dump_yaml(rules)
-    assert "&id" not in text and "*id" not in text and text.count("- impressive\n") == 2
+    uses = source.count("praise-words")  # the anchor and each alias
+    assert "&id" not in text and "*id" not in text and text.count("- impressive\n") == uses >= 2
     assert yaml.safe_load(text) == rules

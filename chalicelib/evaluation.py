@@ -88,7 +88,6 @@ COMPLAINT = "complaint"
 NOT_A_COMPLAINT = "to a company, not a complaint"
 NOT_TO_A_COMPANY = "not to a company"
 ANSWERING = ("support", "pr")  # the teams that answer a complaint
-DEPARTMENT_LABELS = ("support", "pr", "marketing", "ignore")
 
 
 def complaint_group(row: dict[str, str]) -> str:
@@ -135,7 +134,7 @@ def is_miss(label: str, department: str) -> bool:
     complaint that reached neither support nor pr (its other groups have no one right place)."""
     if label == COMPLAINT:
         return department not in ANSWERING
-    return label in DEPARTMENT_LABELS and department != label
+    return label not in (NOT_A_COMPLAINT, NOT_TO_A_COMPANY) and department != label
 
 
 def format_misses(misses: list[tuple[LabeledMention, Decision]]) -> str:

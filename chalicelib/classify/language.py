@@ -1,5 +1,5 @@
 """The language of a mention whose platform sends none: Google's Compact Language Detector 2
-(pycld2, a C extension with its tables built in: ~2.5 ms to import, ~15 µs a tweet, 80+
+(pycld2, a C extension with its tables built in: ~2.5 ms to import, ~30 µs a mention, 80+
 languages), read on the text without links and handles, which are in no language."""
 
 from __future__ import annotations

@@ -93,6 +93,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     from chalicelib.classify import compute_signals, enrich
     from chalicelib.evaluation import (
         COMPLAINT,
+        format_clear_cut,
         format_misses,
         format_routes,
         is_miss,
@@ -114,6 +115,8 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         print("(the department model learned from this corpus: this checks the rules)", file=out)
     else:
         print(score(gold, predicted, sorted(set(gold))).format(), file=out)
+        if clear_cut := format_clear_cut(rows, predicted):
+            print(f"\n{clear_cut}", file=out)
     if args.misses:
         misses = [
             (row, decision)

@@ -17,10 +17,11 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class LabeledMention:
-    """A mention with the department a human chose."""
+    """A mention with the department a human chose (`ambiguous`: another was defensible too)."""
 
     mention: Mention
     label: str
+    ambiguous: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ def load_labeled_csv(path: Path) -> list[LabeledMention]:
             LabeledMention(
                 Mention(id=f"x:{row['id']}", platform="x", text=row["text"]),
                 row["label"] if "label" in row else complaint_group(row),
+                row.get("ambiguous") == "1",
             )
             for row in csv.DictReader(handle)
         ]
@@ -127,6 +129,21 @@ def format_routes(gold: list[str], predicted: list[str]) -> str:
         answered = sum(counts[(COMPLAINT, department)] for department in ANSWERING)
         lines.append(f"complaints routed to support or pr: {answered / sizes[COMPLAINT]:.1%}")
     return "\n".join(lines)
+
+
+def format_clear_cut(rows: list[LabeledMention], predicted: list[str]) -> str:
+    """Macro F1 apart on the rows the labeler found clear-cut and on those marked ambiguous (two
+    departments defensible), when the file marks any; else nothing."""
+    ambiguous = [row.ambiguous for row in rows]
+    if not any(ambiguous):
+        return ""
+    parts = []
+    for name, wanted in (("clear-cut", False), ("ambiguous", True)):
+        picked = [i for i, flag in enumerate(ambiguous) if flag == wanted]
+        gold = [rows[i].label for i in picked]
+        report = score(gold, [predicted[i] for i in picked], sorted(set(gold)))
+        parts.append(f"{name} ({len(picked)}) {report.macro_f1:.3f}")
+    return "macro F1 on rows " + ", ".join(parts)
 
 
 def is_miss(label: str, department: str) -> bool:

@@ -88,6 +88,12 @@ def test_eval_reports_scores(tmp_path: Path) -> None:
     assert code == 0
     assert "3 mentions" in out
     assert "macro F1                             1.000" in out
+    assert "clear-cut" not in out  # no row is marked ambiguous
+
+    with data.open("a") as handle:  # a defensible second reading the router does not share
+        handle.write("4,t,I love you guys but my order never arrived,marketing,1,\n")
+    code, out = run("eval", str(data))
+    assert out.splitlines()[-1] == "macro F1 on rows clear-cut (3) 1.000, ambiguous (1) 0.000"
 
 
 def test_eval_lists_the_misrouted_mentions_by_the_rule_that_decided_them(tmp_path: Path) -> None:

@@ -135,7 +135,8 @@ def format_routed(message: RoutedMention) -> str:
     due = routing.sla_due_at.isoformat() if routing.sla_due_at else "-"
     lines = [
         f"[{routing.priority.upper()}] {mention.id}  {mention.platform}/{mention.kind}"
-        f"  by {author} ({mention.author.followers} followers)",
+        + (f" in {mention.lang}" if mention.lang else "")
+        + f"  by {author} ({mention.author.followers} followers)",
         f"  {mention.text}",
         f"  department: {routing.department}"
         + (f" (also {', '.join(routing.also)})" if routing.also else "")

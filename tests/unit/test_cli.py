@@ -169,3 +169,18 @@ def test_an_inbox_entry_shows_the_case_a_follow_up_continues() -> None:
     ]
     alone = message.model_copy(update={"routing": Routing(department="pr")})
     assert not any("continues" in line for line in format_routed(alone).splitlines())
+
+
+def test_an_inbox_entry_names_the_language_when_known() -> None:
+    mention = Mention(id="x:3", platform="x", text="Mi pedido no ha llegado", lang="es")
+    message = RoutedMention(
+        mention=mention, routing=Routing(department="support"), reply=ReplyPointer(mention_id="x:3")
+    )
+    assert format_routed(message).splitlines()[0] == (
+        "[NORMAL] x:3  x/mention in es  by unknown (0 followers)"
+    )
+    unknown = message.model_copy(update={"mention": mention.model_copy(update={"lang": None})})
+    assert (
+        format_routed(unknown).splitlines()[0]
+        == "[NORMAL] x:3  x/mention  by unknown (0 followers)"
+    )

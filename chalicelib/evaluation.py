@@ -157,10 +157,12 @@ def is_miss(label: str, department: str) -> bool:
 def format_misses(misses: list[tuple[LabeledMention, Decision]]) -> str:
     """The misrouted mentions grouped by the rule that decided them, the rules with the most
     first, each with the rule's reason: what an admin reads to see which rule to fix."""
+    from chalicelib.services.routing import CLASSIFIER
+
     groups: dict[str, list[str]] = {}
     for row, decision in misses:
-        rule = decision.decided_by or "no rule, unsure model"
-        why = dict(decision.matched_rules).get(rule)
+        rule = decision.decided_by or "left to triage"
+        why = dict(decision.matched_rules).get(decision.decided_by or CLASSIFIER)
         groups.setdefault(rule, []).append(
             f"  {row.mention.id}  {row.label} → {decision.department}: {row.mention.text!r}"
             + (f"\n      because {why}" if why else "")

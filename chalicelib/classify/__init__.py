@@ -14,6 +14,7 @@ from chalicelib.classify.text_model import load_model
 from chalicelib.models import Mention
 
 COMPLAINT_THRESHOLD = 0.5
+MODELS_LANGUAGE = "en"  # the text models learned from English tweets
 
 
 def enrich(mention: Mention) -> Mention:
@@ -21,6 +22,13 @@ def enrich(mention: Mention) -> Mention:
     if mention.lang is not None:
         return mention
     return mention.model_copy(update={"lang": detect_language(mention.text)})
+
+
+def in_models_language(mention: Mention) -> bool:
+    """Whether the text models can read the mention: English, or a language nobody could tell
+    (too short, or a platform code such as X's `qme`, media only)."""
+    code = (mention.lang or "").split("-")[0].lower()
+    return len(code) != 2 or code == MODELS_LANGUAGE
 
 
 def fallback_department(mention: Mention, signals: dict[str, float]) -> tuple[str, float]:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
-from chalicelib.classify import compute_signals, enrich, fallback_department
+from chalicelib.classify import compute_signals, enrich, fallback_department, in_models_language
 from chalicelib.errors import NotFound, PoisonRecord
 from chalicelib.models import (
     Conversation,
@@ -94,9 +94,10 @@ def decide(
 ) -> Decision:
     """Rules first; a mention no rule decides that continues a conversation Switchboard routed
     (a reply to that mention or to the brand's answer) stays with that conversation's
-    department; others go to the department model, and to triage when the model is not sure or
-    there is no text to read (a picture-only message, an Instagram @mention whose text could not
-    be fetched). The pure core shared by the worker, the CLI and dry-runs."""
+    department; others go to the department model, and to triage when the model is not sure,
+    cannot read the mention's language (it learned English), or there is no text to read (a
+    picture-only message, an Instagram @mention whose text could not be fetched). The pure core
+    shared by the worker, the CLI and dry-runs."""
     decision = engine.decide(mention, signals, now, conversation)
     if decision.decided_by is not None:
         return decision
@@ -105,11 +106,17 @@ def decide(
         return _decided(decision, conversation.department, CONVERSATION, why)
     if not mention.text.strip():
         return decision
+    if not in_models_language(mention):
+        why = f"in {mention.lang}, the department model reads English only: left to triage"
+        decision.matched_rules.append((CLASSIFIER, why))
+        return decision
     department, confidence = fallback_department(mention, signals)
     known = department == "ignore" or department in settings.departments
+    why = f"department model: {department} with probability {confidence:.2f}"
     if known and confidence >= settings.classifier_threshold:
-        why = f"department model: {department} with probability {confidence:.2f}"
         return _decided(decision, department, CLASSIFIER, why)
+    short = f"under {settings.classifier_threshold}" if known else "not a department here"
+    decision.matched_rules.append((CLASSIFIER, f"{why}, {short}: left to triage"))
     return decision
 
 

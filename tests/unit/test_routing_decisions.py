@@ -37,12 +37,42 @@ def test_model_choices_outside_the_configured_departments_go_to_triage() -> None
     settings = Settings(departments=["support", "pr", "triage"], classifier_threshold=0.5)
     decision = decide(PRAISE, engine_for(NO_RULES, 0, settings), settings, compute_signals(PRAISE))
     assert decision.department == "triage" and decision.decided_by is None
+    assert decision.matched_rules[-1][1].endswith(", not a department here: left to triage")
 
 
-def test_unsure_model_leaves_the_mention_to_triage() -> None:
+def test_unsure_model_leaves_the_mention_to_triage_and_says_so() -> None:
     settings = Settings(classifier_threshold=1.0)
     decision = decide(PRAISE, engine_for(NO_RULES, 0, settings), settings, compute_signals(PRAISE))
-    assert decision.department == "triage"
+    assert decision.department == "triage" and decision.decided_by is None
+    assert decision.matched_rules[-1][1].endswith(", under 1.0: left to triage")
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "department"),
+    [
+        # the English department model would call this German complaint chatter (ignore)
+        ("@Acme Meine Bestellung ist nicht angekommen", "de", "triage"),
+        ("@Acme Mi pedido no ha llegado y nadie me responde", "es", "triage"),
+        ("@Acme Mi pedido no ha llegado y nadie me responde", "es-419", "triage"),
+        # English, a language nobody could tell, or X's code for media only: the model decides
+        ("Thank you so much, the crew was wonderful!", "en", "marketing"),
+        ("Thank you so much, the crew was wonderful!", None, "marketing"),
+        ("Thank you so much, the crew was wonderful!", "qme", "marketing"),
+    ],
+)
+def test_the_english_department_model_only_reads_english(
+    text: str, lang: str | None, department: str
+) -> None:
+    settings = Settings(classifier_threshold=0.5)
+    mention = Mention(id="x:5", platform="x", text=text, lang=lang)
+    decision = decide(
+        mention, engine_for(NO_RULES, 0, settings), settings, compute_signals(mention)
+    )
+    assert decision.department == department
+    if department == "triage":
+        assert decision.matched_rules == [
+            ("classifier", f"in {lang}, the department model reads English only: left to triage")
+        ]
 
 
 def test_a_reply_no_rule_decides_stays_with_its_conversation() -> None:

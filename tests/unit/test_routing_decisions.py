@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.classify import compute_signals
+from chalicelib.classify import compute_signals, enrich
 from chalicelib.models import Conversation, Mention
 from chalicelib.rules import DEFAULT_RULES_PATH, Engine, Ruleset, load_rules_file
 from chalicelib.services.routing import EngineCache, decide, engine_for
@@ -170,7 +170,7 @@ def test_default_rules_keep_follow_ups_with_their_case_but_escalate_safety() -> 
 def default_route(text: str) -> tuple[str, str]:
     """The department and deciding rule of a public X mention under the default ruleset."""
     settings = Settings()
-    mention = Mention(id="x:9", platform="x", text=text)
+    mention = enrich(Mention(id="x:9", platform="x", text=text))
     decision = decide(mention, default_engine(settings), settings, compute_signals(mention))
     return decision.department, decision.matched_rules[0][0]
 
@@ -216,6 +216,9 @@ def default_route(text: str) -> tuple[str, str]:
         ("@Acme thanks for ignoring all my tweets", "support", "sarcastic-thanks"),
         ("@Acme thanks a lot for nothing!", "support", "sarcastic-thanks"),
         ("@Acme thanks for the quick fix!", "marketing", "strong-praise"),
+        # the chatter rules read English: a photo of a broken order in Spanish is no share
+        ("@Acme mi pedido llegó roto, miren https://t.co/abc1", "triage", "classifier"),
+        ("Pedido de #Acme nunca llegó, pésimo servicio", "triage", "classifier"),
         # warm praise for a problem solved is a testimonial; sarcastic praise is still a complaint
         (
             "@Acme a huge shoutout to your customer service for getting me on a flight home"

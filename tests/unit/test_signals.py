@@ -60,7 +60,7 @@ def test_signals_of_a_complaint_and_of_praise() -> None:
         id="x:2", platform="x", text="Thank you so much, the crew was wonderful! Best flight ever"
     )
     a, b = compute_signals(complaint), compute_signals(praise)
-    assert set(a) == set(b) and len(a) == 10
+    assert set(a) == set(b) and len(a) == 11
     assert a["complaint"] > 0.5 > b["complaint"]
     assert 1 <= a["severity"] <= 4 and b["severity"] == 0
     assert a["influence"] > 0.7 and b["influence"] == 0.0
@@ -95,6 +95,15 @@ def test_language_of_short_mentions(text: str, lang: str | None) -> None:
 def test_any_text_gets_a_language_code_or_none_never_an_error(text: str) -> None:
     lang = detect_language(text)
     assert lang is None or (len(lang) == 2 and lang.isalpha())
+
+
+def test_readable_says_whether_the_english_models_can_read_the_mention() -> None:
+    def readable(lang: str | None) -> float:
+        mention = Mention(id="x:1", platform="x", text="Mi pedido no ha llegado", lang=lang)
+        return compute_signals(mention)["readable"]
+
+    assert (readable("es"), readable("pt-BR")) == (0.0, 0.0)
+    assert (readable("en"), readable("en-GB"), readable(None), readable("qme")) == (1.0,) * 4
 
 
 def test_platform_language_wins_over_detection() -> None:

@@ -115,8 +115,8 @@ def decide(
     why = f"department model: {department} with probability {confidence:.2f}"
     if known and confidence >= settings.classifier_threshold:
         return _decided(decision, department, CLASSIFIER, why)
-    short = f"under {settings.classifier_threshold}" if known else "not a department here"
-    decision.matched_rules.append((CLASSIFIER, f"{why}, {short}: left to triage"))
+    shortfall = f"under {settings.classifier_threshold}" if known else "not a department here"
+    decision.matched_rules.append((CLASSIFIER, f"{why}, {shortfall}: left to triage"))
     return decision
 
 

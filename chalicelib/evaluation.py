@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chalicelib.errors import MalformedRequest
 from chalicelib.models import Mention
 
 if TYPE_CHECKING:
@@ -99,19 +100,39 @@ def complaint_group(row: dict[str, str]) -> str:
     return NOT_TO_A_COMPANY if row["domain"].startswith("random") else NOT_A_COMPLAINT
 
 
+DEPARTMENT_COLUMNS = {"id", "text", "label"}
+CORPUS_COLUMNS = {"id", "text", "complaint", "domain"}
+
+
 def load_labeled_csv(path: Path) -> list[LabeledMention]:
     """Rows as mentions from X with their labels: the department of a departments CSV
     (`id,source,text,label,...`), or the complaint group of the complaints corpus
-    (`id,text,complaint,domain,...`)."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        return [
-            LabeledMention(
-                Mention(id=f"x:{row['id']}", platform="x", text=row["text"]),
-                row["label"] if "label" in row else complaint_group(row),
-                row.get("ambiguous") == "1",
-            )
-            for row in csv.DictReader(handle)
-        ]
+    (`id,text,complaint,domain,...`). A file that is neither is refused, saying why."""
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            columns = set(reader.fieldnames or ())
+            required = DEPARTMENT_COLUMNS if "label" in columns else CORPUS_COLUMNS
+            if not columns >= required:
+                raise MalformedRequest(
+                    f"{path}: a labeled CSV needs the columns id,text,label (departments) or"
+                    f" id,text,complaint,domain (the complaints corpus); its header has"
+                    f" {','.join(reader.fieldnames or ()) or 'nothing'}"
+                )
+            rows = []
+            for row in reader:
+                if any(row[column] is None for column in required):
+                    raise MalformedRequest(f"{path}, line {reader.line_num}: too few fields")
+                rows.append(
+                    LabeledMention(
+                        Mention(id=f"x:{row['id']}", platform="x", text=row["text"]),
+                        row["label"] if "label" in columns else complaint_group(row),
+                        row.get("ambiguous") == "1",
+                    )
+                )
+            return rows
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise MalformedRequest(f"{path}: not a UTF-8 CSV file ({exc})") from None
 
 
 def format_routes(gold: list[str], predicted: list[str]) -> str:

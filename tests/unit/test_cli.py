@@ -96,6 +96,25 @@ def test_eval_reports_scores(tmp_path: Path) -> None:
     assert out.splitlines()[-1] == "macro F1 on rows clear-cut (3) 1.000, ambiguous (1) 0.000"
 
 
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        ("id,text\n1,hello\n", "a labeled CSV needs the columns id,text,label (departments) or"),
+        ("", "its header has nothing"),
+        ("id,text,label\n1,my order never arrived,support\n2\n", "line 3: too few fields"),
+        (b"\xff\xfe\x00binary", "not a UTF-8 CSV file"),
+    ],
+)
+def test_eval_refuses_a_file_that_is_no_labeled_csv(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | bytes, error: str
+) -> None:
+    data = tmp_path / "labels.csv"
+    data.write_bytes(content if isinstance(content, bytes) else content.encode())
+    code, out = run("eval", str(data))
+    assert code == 1 and out == ""
+    assert error in capsys.readouterr().err
+
+
 def test_eval_lists_the_misrouted_mentions_by_the_rule_that_decided_them(tmp_path: Path) -> None:
     data = tmp_path / "dev.csv"
     data.write_text(

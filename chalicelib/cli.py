@@ -444,6 +444,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except (SwitchboardError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except UnicodeDecodeError as exc:  # a file given to a command is not text
+        print(f"error: the file is not UTF-8 text ({exc})", file=sys.stderr)
+        return 1
     return int(result)
 
 

@@ -115,6 +115,17 @@ def test_eval_refuses_a_file_that_is_no_labeled_csv(
     assert error in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", [["route"], ["rules", "validate"]])
+def test_a_file_that_is_not_text_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    data = tmp_path / "mentions.jsonl"
+    data.write_bytes(b"\xff\xfe\x00binary")
+    code, _ = run(*command, str(data))
+    assert code == 1
+    assert capsys.readouterr().err.startswith("error: the file is not UTF-8 text")
+
+
 def test_eval_lists_the_misrouted_mentions_by_the_rule_that_decided_them(tmp_path: Path) -> None:
     data = tmp_path / "dev.csv"
     data.write_text(

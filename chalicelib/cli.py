@@ -152,13 +152,24 @@ def format_routed(message: RoutedMention) -> str:
 
 def cmd_inbox(args: argparse.Namespace, out: TextIO) -> int:
     """Print the mentions waiting in a department queue (they stay queued unless --ack)."""
-    from chalicelib import aws
-    from chalicelib.stores.queues import SqsQueues
+    from botocore.exceptions import BotoCoreError, ClientError
 
     settings = get_settings()
     if args.department not in settings.departments:
         print(f"unknown department {args.department!r}; one of {settings.departments}", file=out)
         return 2
+    try:
+        return _print_inbox(args, settings, out)
+    except (BotoCoreError, ClientError) as exc:
+        queue = settings.queue_name(args.department)
+        print(f"error: cannot read {queue}: {exc}. Is `make run` running?", file=sys.stderr)
+        return 1
+
+
+def _print_inbox(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from chalicelib import aws
+    from chalicelib.stores.queues import SqsQueues
+
     client = aws.sqs()
     url = SqsQueues(client, settings).url(args.department)
     seen: set[str] = set()

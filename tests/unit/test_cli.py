@@ -181,6 +181,24 @@ def test_fresh_demo_samples_get_new_ids_that_still_parse() -> None:
         assert all(mention_id.endswith("77") for mention_id in fresh.expect)
 
 
+def test_inbox_without_the_local_aws_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    class Unreachable:
+        def get_queue_url(self, **_: object) -> None:
+            raise EndpointConnectionError(endpoint_url="http://127.0.0.1:4566/")
+
+    monkeypatch.setattr("chalicelib.aws.sqs", Unreachable)
+    code, _ = run("inbox", "support")
+    assert code == 1
+    assert capsys.readouterr().err == (
+        "error: cannot read switchboard-support: Could not connect to the endpoint URL:"
+        ' "http://127.0.0.1:4566/". Is `make run` running?\n'
+    )
+
+
 def test_an_inbox_entry_shows_the_case_a_follow_up_continues() -> None:
     message = RoutedMention(
         mention=Mention(id="x:2", platform="x", kind="reply", text="@AcmeHelp sent it by DM"),

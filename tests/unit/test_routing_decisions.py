@@ -216,6 +216,13 @@ def default_route(text: str) -> tuple[str, str]:
         ("@Acme thanks for ignoring all my tweets", "support", "sarcastic-thanks"),
         ("@Acme thanks a lot for nothing!", "support", "sarcastic-thanks"),
         ("@Acme thanks for the quick fix!", "marketing", "strong-praise"),
+        ("@Acme really enjoyed the flight, the crew was fun", "marketing", "strong-praise"),
+        (
+            "@Acme you have the nicest gate agent, multiple delays and she is still pleasant",
+            "marketing",
+            "strong-praise",
+        ),
+        ("@Acme I did not enjoy waiting 3 hours for my bag", "support", "service-problem"),
         # the chatter rules read English: a photo of a broken order in Spanish is no share
         ("@Acme mi pedido llegó roto, miren https://t.co/abc1", "triage", "classifier"),
         ("Pedido de #Acme nunca llegó, pésimo servicio", "triage", "classifier"),

@@ -215,6 +215,11 @@ def default_route(text: str) -> tuple[str, str]:
         ("@Acme the new app is sick!", "marketing", "strong-praise"),
         ("@Acme thanks for ignoring all my tweets", "support", "sarcastic-thanks"),
         ("@Acme thanks a lot for nothing!", "support", "sarcastic-thanks"),
+        (
+            "just want to thank @AcmeHelp @Acme for ignoring me for three days",
+            "support",
+            "sarcastic-thanks",
+        ),
         ("@Acme thanks for the quick fix!", "marketing", "strong-praise"),
         ("@Acme really enjoyed the flight, the crew was fun", "marketing", "strong-praise"),
         (

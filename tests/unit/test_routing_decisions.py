@@ -255,6 +255,13 @@ def default_route(text: str) -> tuple[str, str]:
             "support",
             "question",
         ),
+        # a product wish said warmly is marketing's, an angry one support's
+        (
+            "Dear @Acme please bring back the potato cakes, I have been craving them since 2009",
+            "marketing",
+            "product-wish",
+        ),
+        ("@Acme BRING BACK THE SAUCE! #lifeover", "support", "classifier"),
         # ... and the allegations they are confused with
         ("@Acme your store manager sexually harassed my daughter", "pr", "discrimination"),
         ("I'm writing an article about Acme's delivery delays", "pr", "press-and-media"),

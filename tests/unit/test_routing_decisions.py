@@ -262,6 +262,10 @@ def default_route(text: str) -> tuple[str, str]:
             "product-wish",
         ),
         ("@Acme BRING BACK THE SAUCE! #lifeover", "support", "classifier"),
+        ("@Acme please bring back my old plan, the new one costs more", "support", "question"),
+        # VADER finds a polite request warm; it is still a request
+        ("@AcmeSupport please help", "support", "question"),
+        ("@Acme hi how do I log into my free sports account please", "support", "question"),
         # ... and the allegations they are confused with
         ("@Acme your store manager sexually harassed my daughter", "pr", "discrimination"),
         ("I'm writing an article about Acme's delivery delays", "pr", "press-and-media"),

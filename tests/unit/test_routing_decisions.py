@@ -266,6 +266,13 @@ def default_route(text: str) -> tuple[str, str]:
         # VADER finds a polite request warm; it is still a request
         ("@AcmeSupport please help", "support", "question"),
         ("@Acme hi how do I log into my free sports account please", "support", "question"),
+        (
+            "@AcmeAir please check my name change request, the flight is tomorrow. thanks",
+            "support",
+            "question",
+        ),
+        ("@Acme please make sure the driver calls first, thanks", "support", "question"),
+        ("@Acme YOU ARE THE BEST!!! FOLLOW ME PLEASE", "marketing", "strong-praise"),
         # ... and the allegations they are confused with
         ("@Acme your store manager sexually harassed my daughter", "pr", "discrimination"),
         ("I'm writing an article about Acme's delivery delays", "pr", "press-and-media"),

@@ -53,6 +53,11 @@ class Mention(BaseModel):
     engagement: int = Field(
         default=0, ge=0, description="reposts, quotes, replies and likes the post had when read"
     )
+    tagged_along: bool = Field(
+        default=False,
+        description="the brand's handle is only among the @names X puts in front of a reply to"
+        " someone else: the author answered another user and never typed it",
+    )
 
     @property
     def native_id(self) -> str:

@@ -2,7 +2,8 @@
 
 Every routed message carries these signals (all numbers, usable in rules as `signals.NAME`):
 sentiment (VADER compound, -1..1), complaint (probability), severity (0-4), influence (0..1),
-spam (0..1), readable (1 when the English-trained models can read the mention, else 0) and the
+spam (0..1), readable (1 when the English-trained models can read the mention, else 0),
+addressed (0 when the brand was only tagged along in a reply to someone else, else 1) and the
 intent cues question, purchase, press, legal, safety (0 or 1).
 """
 
@@ -59,5 +60,6 @@ def compute_signals(mention: Mention) -> dict[str, float]:
         "influence": influence(mention),
         "spam": spam_score(mention),
         "readable": 1.0 if in_models_language(mention) else 0.0,
+        "addressed": 0.0 if mention.tagged_along else 1.0,
         **intent_cues(text),
     }

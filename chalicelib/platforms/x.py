@@ -104,10 +104,21 @@ def _tweet(tweet: dict[str, Any], brand: str) -> Mention:
     hashtags, mentions, urls = _entities(entities)
     tweet_id = tweet["id_str"]
     reply_to = tweet.get("in_reply_to_status_id_str")
+    kind = _tweet_kind(tweet, brand)
+    tagged_along = _tagged_along(
+        tweet.get("in_reply_to_user_id_str"),
+        _author_id(tweet),
+        ((extended or tweet).get("display_text_range") or [0])[0],
+        [
+            mention["indices"][0]
+            for mention in entities.get("user_mentions", [])
+            if mention.get("id_str") == brand and mention.get("indices")
+        ],
+    )
     return Mention(
         id=f"x:{tweet_id}",
         platform=NAME,
-        kind=_tweet_kind(tweet, brand),
+        kind=kind,
         text=text,
         lang=None if tweet.get("lang") in (None, "und") else tweet["lang"],
         url=f"https://x.com/i/status/{tweet_id}",
@@ -119,7 +130,21 @@ def _tweet(tweet: dict[str, Any], brand: str) -> Mention:
         mentions=mentions,
         urls=urls,
         engagement=engagement(tweet, *_ENGAGEMENT_V1),
+        tagged_along=kind == "mention" and tagged_along,
     )
+
+
+def _tagged_along(
+    replying_to: str | None, author: str, displayed_from: int, brand_at: list[int]
+) -> bool:
+    """Whether a reply to someone else names the brand only among the @names X put in front of
+    it: those come before the post's `display_text_range` (`displayed_from`), what the author
+    typed after it (`brand_at`: where the brand's handle is, as the entities say). Without that
+    range nobody can tell, and the brand counts as named; an author continuing their own thread
+    is not replying to someone else."""
+    if not replying_to or replying_to == author or not brand_at:
+        return False
+    return all(start < displayed_from for start in brand_at)
 
 
 def _author(user: dict[str, Any], user_id: str | None) -> Author:
@@ -184,6 +209,17 @@ def v2_mention(tweet: dict[str, Any], users: dict[str, Any], account: str) -> Me
         kind = "reply"
     elif "quoted" in referenced:
         kind = "quote"
+    replying_to = tweet.get("in_reply_to_user_id")
+    tagged_along = _tagged_along(
+        str(replying_to) if replying_to else None,
+        author_id,
+        (tweet.get("display_text_range") or [0])[0],
+        [
+            mention["start"]
+            for mention in entities.get("mentions", [])
+            if str(mention.get("id")) == account and "start" in mention
+        ],
+    )
     created = tweet.get("created_at")
     return Mention(
         id=f"x:{tweet['id']}",
@@ -207,6 +243,7 @@ def v2_mention(tweet: dict[str, Any], users: dict[str, Any], account: str) -> Me
         mentions=[handle["username"] for handle in entities.get("mentions", [])],
         urls=[url.get("expanded_url") or url["url"] for url in entities.get("urls", [])],
         engagement=engagement(tweet.get("public_metrics"), *_ENGAGEMENT_V2),
+        tagged_along=kind == "mention" and tagged_along,
     )
 
 

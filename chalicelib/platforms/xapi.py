@@ -48,6 +48,7 @@ TWEET_FIELDS = [
     "in_reply_to_user_id",
     "note_tweet",
     "public_metrics",
+    "display_text_range",
 ]
 USER_FIELDS = ["username", "name", "public_metrics", "verified", "created_at"]
 

@@ -81,7 +81,7 @@ def test_department_message_follows_the_contract(client: Client, stack: dict[str
     assert "hospital" in routing["matched_rules"][0]["why"]
     signals = routing["signals"]
     assert set(signals) == {  # the contract's signals block
-        *("sentiment", "complaint", "severity", "influence", "spam", "readable"),
+        *("sentiment", "complaint", "severity", "influence", "spam", "readable", "addressed"),
         *("question", "purchase", "press", "legal", "safety"),
     }
     assert signals["sentiment"] < 0 and signals["complaint"] > 0.5 and signals["severity"] >= 1

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -110,3 +112,51 @@ def test_unreadable_tweet_is_poison() -> None:
 def test_check_requires_an_object_with_for_user_id(payload: object) -> None:
     with pytest.raises(MalformedRequest):
         x.check(payload)
+
+
+def _reply_to_a_friend(index: int) -> dict[str, Any]:
+    """A delivery of one of the sample's two replies to a friend's tweet."""
+    payload = json.loads(sample_bytes("x_reply_to_a_friend.json"))
+    payload["tweet_create_events"] = [payload["tweet_create_events"][index]]
+    return payload
+
+
+def test_a_reply_to_someone_else_only_tags_the_brand_along_when_x_put_its_handle_there() -> None:
+    # "@jamie_r @AcmeHelp haha same...", a reply to jamie_r: the displayed text starts at 19
+    [chat] = x.parse(delivery("x", _reply_to_a_friend(0)), BRAND)
+    assert chat.kind == "mention" and chat.tagged_along
+    # "@jamie_r ugh @AcmeHelp my order...": the author typed the brand's handle in the text
+    [request] = x.parse(delivery("x", _reply_to_a_friend(1)), BRAND)
+    assert request.kind == "mention" and not request.tagged_along
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda tweet: tweet.pop("display_text_range"),  # nobody can tell
+        lambda tweet: tweet.update(in_reply_to_user_id_str="2244994945"),  # a reply to the brand
+        lambda tweet: tweet.update(in_reply_to_user_id_str=tweet["user"]["id_str"]),  # own thread
+        lambda tweet: tweet.update(in_reply_to_user_id_str=None),  # not a reply
+    ],
+    ids=["no display range", "reply to the brand", "own thread", "not a reply"],
+)
+def test_the_brand_counts_as_addressed_unless_x_shows_otherwise(
+    change: Callable[[dict[str, Any]], object],
+) -> None:
+    payload = _reply_to_a_friend(0)
+    change(payload["tweet_create_events"][0])
+    [mention] = x.parse(delivery("x", payload), BRAND)
+    assert not mention.tagged_along
+
+
+def test_a_long_reply_is_read_from_its_extended_range_and_entities() -> None:
+    payload = _reply_to_a_friend(0)
+    tweet = payload["tweet_create_events"][0]
+    tweet["extended_tweet"] = {
+        "full_text": tweet["text"],
+        "display_text_range": tweet.pop("display_text_range"),
+        "entities": tweet["entities"],
+    }
+    tweet.update(truncated=True, entities={"user_mentions": []})
+    [mention] = x.parse(delivery("x", payload), BRAND)
+    assert mention.tagged_along

@@ -282,3 +282,25 @@ def test_default_rules_tell_shares_chatter_and_idioms_from_requests(
     text: str, department: str, rule: str
 ) -> None:
     assert default_route(text) == (department, rule)
+
+
+def test_a_reply_to_someone_else_that_only_tags_the_brand_along_is_chatter() -> None:
+    settings = Settings()
+    engine = default_engine(settings)
+
+    def routed(text: str, tagged_along: bool, stored: bool = False) -> tuple[str, str]:
+        mention = Mention(id="x:9", platform="x", text=text, tagged_along=tagged_along, lang="en")
+        signals = compute_signals(mention)
+        if stored:  # signals stored before there was an `addressed` signal, as a dry-run replays
+            del signals["addressed"]
+        decision = decide(mention, engine, settings, signals)
+        return decision.department, decision.matched_rules[0][0]
+
+    chat = "@jamie_r @Acme haha same, see you at the game tonight"
+    assert routed(chat, tagged_along=True) == ("ignore", "not-addressed")
+    assert routed(chat, tagged_along=False)[1] != "not-addressed"
+    assert routed(chat, tagged_along=True, stored=True)[1] != "not-addressed"
+    # a complaint or a question is the brand's business however its handle got there
+    complaint = "@jamie_r @Acme same here, my order never arrived and nobody answers"
+    assert routed(complaint, tagged_along=True) == ("support", "service-problem")
+    assert routed("@jamie_r @Acme do you know when the sale ends?", True) == ("support", "question")

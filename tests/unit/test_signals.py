@@ -60,7 +60,7 @@ def test_signals_of_a_complaint_and_of_praise() -> None:
         id="x:2", platform="x", text="Thank you so much, the crew was wonderful! Best flight ever"
     )
     a, b = compute_signals(complaint), compute_signals(praise)
-    assert set(a) == set(b) and len(a) == 11
+    assert set(a) == set(b) and len(a) == 12
     assert a["complaint"] > 0.5 > b["complaint"]
     assert 1 <= a["severity"] <= 4 and b["severity"] == 0
     assert a["influence"] > 0.7 and b["influence"] == 0.0

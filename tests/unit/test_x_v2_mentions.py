@@ -73,3 +73,30 @@ def test_quotes_plain_mentions_and_the_brands_own_posts() -> None:
     assert unknown_author is not None and unknown_author.kind == "mention"
     assert unknown_author.author.id == "4004" and unknown_author.author.handle is None
     assert v2_mention(own, USERS, BRAND) is None
+
+
+def test_a_polled_reply_to_someone_else_tags_the_brand_along_as_its_webhook_twin_does() -> None:
+    def reply(text: str, displayed_from: int | None) -> dict[str, object]:
+        friend, brand = text.index("@jamie_r"), text.index("@AcmeHelp")
+        post: dict[str, object] = {
+            "id": "1992000000000000201",
+            "text": text,
+            "author_id": "3001",
+            "in_reply_to_user_id": "1550000000000000001",
+            "entities": {
+                "mentions": [
+                    {"start": friend, "end": friend + 8, "username": "jamie_r", "id": "155"},
+                    {"start": brand, "end": brand + 9, "username": "AcmeHelp", "id": BRAND},
+                ]
+            },
+        }
+        if displayed_from is not None:
+            post["display_text_range"] = [displayed_from, len(text)]
+        return post
+
+    chat = "@jamie_r @AcmeHelp haha same, see you at the game tonight"
+    typed = "@jamie_r ugh @AcmeHelp my order still hasn't shipped"
+    assert v2_mention(reply(chat, 19), USERS, BRAND).tagged_along  # type: ignore[union-attr]
+    assert not v2_mention(reply(typed, 9), USERS, BRAND).tagged_along  # type: ignore[union-attr]
+    # without the range (not asked for, or an older API answer) nobody can tell
+    assert not v2_mention(reply(chat, None), USERS, BRAND).tagged_along  # type: ignore[union-attr]

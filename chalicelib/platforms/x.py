@@ -77,7 +77,7 @@ def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention
     own = brand_accounts | {payload.get("for_user_id", "")}
     try:
         tweets = [
-            _tweet(tweet, payload["for_user_id"])
+            _tweet(tweet, payload["for_user_id"], own)
             for tweet in payload.get("tweet_create_events", [])
             if _author_id(tweet) not in own and "retweeted_status" not in tweet
         ]
@@ -97,7 +97,7 @@ def _author_id(tweet: dict[str, Any]) -> str:
     return str(tweet.get("user", {}).get("id_str", ""))
 
 
-def _tweet(tweet: dict[str, Any], brand: str) -> Mention:
+def _tweet(tweet: dict[str, Any], brand: str, own: frozenset[str]) -> Mention:
     extended = tweet.get("extended_tweet") or {}
     text = extended.get("full_text") or tweet.get("full_text") or tweet.get("text", "")
     entities = extended.get("entities") or tweet.get("entities") or {}
@@ -108,11 +108,12 @@ def _tweet(tweet: dict[str, Any], brand: str) -> Mention:
     tagged_along = _tagged_along(
         tweet.get("in_reply_to_user_id_str"),
         _author_id(tweet),
+        own,
         ((extended or tweet).get("display_text_range") or [0])[0],
         [
             mention["indices"][0]
             for mention in entities.get("user_mentions", [])
-            if mention.get("id_str") == brand and mention.get("indices")
+            if mention.get("id_str") in own and mention.get("indices")
         ],
     )
     return Mention(
@@ -135,14 +136,19 @@ def _tweet(tweet: dict[str, Any], brand: str) -> Mention:
 
 
 def _tagged_along(
-    replying_to: str | None, author: str, displayed_from: int, brand_at: list[int]
+    replying_to: str | None,
+    author: str,
+    own: frozenset[str],
+    displayed_from: int,
+    brand_at: list[int],
 ) -> bool:
     """Whether a reply to someone else names the brand only among the @names X put in front of
     it: those come before the post's `display_text_range` (`displayed_from`), what the author
-    typed after it (`brand_at`: where the brand's handle is, as the entities say). Without that
-    range nobody can tell, and the brand counts as named; an author continuing their own thread
-    is not replying to someone else."""
-    if not replying_to or replying_to == author or not brand_at:
+    typed after it (`brand_at`: where the handles of the brand's accounts, `own`, are, as the
+    entities say). Without that range nobody can tell, and the brand counts as named; an author
+    continuing their own thread, or answering another of the brand's accounts, is not replying
+    to someone else."""
+    if not replying_to or replying_to == author or replying_to in own or not brand_at:
         return False
     return all(start < displayed_from for start in brand_at)
 
@@ -194,10 +200,15 @@ def _x_time(item: dict[str, Any], millis_key: str) -> datetime | None:
     return None
 
 
-def v2_mention(tweet: dict[str, Any], users: dict[str, Any], account: str) -> Mention | None:
+def v2_mention(
+    tweet: dict[str, Any],
+    users: dict[str, Any],
+    account: str,
+    brand_accounts: frozenset[str] = frozenset(),
+) -> Mention | None:
     """A post of `GET /2/users/:id/mentions` (v2 shape, authors from `includes.users`) as the
     same mention its webhook delivery would give (same id, so the two are routed once); None for
-    the account's own posts."""
+    the account's own posts. `brand_accounts`: the brand's other accounts on X."""
     author_id = str(tweet.get("author_id", ""))
     if author_id == account:
         return None
@@ -210,14 +221,16 @@ def v2_mention(tweet: dict[str, Any], users: dict[str, Any], account: str) -> Me
     elif "quoted" in referenced:
         kind = "quote"
     replying_to = tweet.get("in_reply_to_user_id")
+    own = brand_accounts | {account}
     tagged_along = _tagged_along(
         str(replying_to) if replying_to else None,
         author_id,
+        own,
         (tweet.get("display_text_range") or [0])[0],
         [
             mention["start"]
             for mention in entities.get("mentions", [])
-            if str(mention.get("id")) == account and "start" in mention
+            if str(mention.get("id")) in own and "start" in mention
         ],
     )
     created = tweet.get("created_at")

@@ -194,13 +194,14 @@ class XMentions:
         from chalicelib.platforms import xapi  # tweepy: off the reply API (it follows threads)
 
         fresh: list[Mention] = []
+        brand = frozenset(self.settings.brand_accounts)
         newest = saved or ""
         token: str | None = None
         for _ in range(MAX_PAGES):
             page = xapi.mentions_page(self.account, self.settings, saved, token)
             users = {str(u["id"]): u for u in (page.get("includes") or {}).get("users", [])}
             for tweet in page.get("data") or []:
-                mention = x.v2_mention(tweet, users, self.account)
+                mention = x.v2_mention(tweet, users, self.account, brand)
                 if mention is not None and (saved or _recent(mention, now)):
                     fresh.append(mention)
             meta = page.get("meta") or {}

@@ -99,3 +99,35 @@ def test_a_failing_source_does_not_hold_up_the_others(
     assert poll() == {"queued": 1}
     assert wiring.cursors().get("youtube:UCacmeChannel0000000000") is None  # retried next run
     assert wiring.cursors().get(f"x:{BRAND}") == "1992000000000000300"
+
+
+def test_a_polled_reply_that_only_tags_the_brand_along_is_not_routed(
+    stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    os.environ["BRAND_ACCOUNTS"] = f"{BRAND},777"  # 777: the brand's other account, @AcmeDeals
+    enable_x_polling()
+
+    def reply(post_id: str, to: tuple[str, str], text: str) -> dict[str, Any]:
+        """A reply to `to` (handle, id) that X prefixed with its handle and @AcmeHelp."""
+        reply = post(post_id, f"@{to[0]} @AcmeHelp {text}", timedelta(0))
+        reply["in_reply_to_user_id"] = to[1]
+        reply["display_text_range"] = [len(to[0]) + 11, len(reply["text"])]
+        reply["entities"] = {
+            "mentions": [
+                {"start": 0, "end": len(to[0]) + 1, "username": to[0], "id": to[1]},
+                {"start": len(to[0]) + 2, "end": len(to[0]) + 11, "username": "AcmeHelp",
+                 "id": BRAND},
+            ]
+        }  # fmt: skip
+        return reply
+
+    text = "that's the blender I ordered"
+    fakes.x_mentions[BRAND] = [
+        reply("1992000000000000311", ("AcmeDeals", "777"), text),  # answers the brand: support
+        reply("1992000000000000310", ("jamie_r", "155"), text),  # answers a friend: chatter
+    ]
+    assert poll() == {"queued": 2}
+    drain_intake(stack)
+    assert set(routed_mentions(stack)) == {"x:1992000000000000311"}
+    [read] = (r for r in fakes.accepted("x") if r.method == "GET")
+    assert "display_text_range" in read.query["tweet.fields"].split(",")

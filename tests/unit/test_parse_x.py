@@ -160,3 +160,21 @@ def test_a_long_reply_is_read_from_its_extended_range_and_entities() -> None:
     tweet.update(truncated=True, entities={"user_mentions": []})
     [mention] = x.parse(delivery("x", payload), BRAND)
     assert mention.tagged_along
+
+
+def test_the_brands_other_accounts_count_as_the_brand() -> None:
+    answered = _reply_to_a_friend(0)  # a reply to the brand's other account, @AcmeDeals (777)
+    answered["tweet_create_events"][0]["in_reply_to_user_id_str"] = "777"
+    [mention] = x.parse(delivery("x", answered), BRAND | {"777"})
+    assert not mention.tagged_along
+    typed = _reply_to_a_friend(0)  # @AcmeDeals typed at the end of the text
+    tweet = typed["tweet_create_events"][0]
+    at = len(tweet["text"]) + 1
+    tweet["text"] += " @AcmeDeals"
+    tweet["display_text_range"][1] = len(tweet["text"])
+    mention_777 = {"screen_name": "AcmeDeals", "id_str": "777", "indices": [at, at + 10]}
+    tweet["entities"]["user_mentions"].append(mention_777)
+    [mention] = x.parse(delivery("x", typed), BRAND | {"777"})
+    assert not mention.tagged_along
+    [mention] = x.parse(delivery("x", typed), BRAND)  # 777 is somebody else's account
+    assert mention.tagged_along

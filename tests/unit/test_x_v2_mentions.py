@@ -94,9 +94,16 @@ def test_a_polled_reply_to_someone_else_tags_the_brand_along_as_its_webhook_twin
             post["display_text_range"] = [displayed_from, len(text)]
         return post
 
+    def tagged_along(post: dict[str, object], brand: frozenset[str] = frozenset()) -> bool:
+        mention = v2_mention(post, USERS, BRAND, brand)
+        assert mention is not None
+        return mention.tagged_along
+
     chat = "@jamie_r @AcmeHelp haha same, see you at the game tonight"
-    typed = "@jamie_r ugh @AcmeHelp my order still hasn't shipped"
-    assert v2_mention(reply(chat, 19), USERS, BRAND).tagged_along  # type: ignore[union-attr]
-    assert not v2_mention(reply(typed, 9), USERS, BRAND).tagged_along  # type: ignore[union-attr]
+    assert tagged_along(reply(chat, 19))
+    assert not tagged_along(reply("@jamie_r ugh @AcmeHelp my order still hasn't shipped", 9))
     # without the range (not asked for, or an older API answer) nobody can tell
-    assert not v2_mention(reply(chat, None), USERS, BRAND).tagged_along  # type: ignore[union-attr]
+    assert not tagged_along(reply(chat, None))
+    # the brand's other accounts are the brand: a reply to one is not a reply to someone else
+    other = {**reply(chat, 19), "in_reply_to_user_id": "777"}
+    assert tagged_along(other) and not tagged_along(other, frozenset({"777"}))

@@ -35,12 +35,14 @@ def in_models_language(mention: Mention) -> bool:
 
 def fallback_department(mention: Mention, signals: dict[str, float]) -> tuple[str, float]:
     """The department model's choice for a mention no rule decided, with its probability;
-    likely spam is `ignore`. A private message is addressed to the brand, so the model's
-    `ignore` (learned from public tweets addressed to nobody) is not a choice for it."""
+    likely spam is `ignore`. A private message is addressed to the brand, and so is what the
+    complaint model calls a complaint, so the model's `ignore` (learned from public tweets
+    addressed to nobody) is not a choice for either (an unsure choice goes to triage)."""
     if signals.get("spam", 0.0) >= 0.6:
         return "ignore", signals["spam"]
     probabilities = load_model("department").probabilities(mention.text)
-    choices = [label for label in probabilities if mention.public or label != "ignore"]
+    for_the_brand = not mention.public or signals.get("complaint", 0.0) >= COMPLAINT_THRESHOLD
+    choices = [label for label in probabilities if not for_the_brand or label != "ignore"]
     best = max(choices, key=lambda label: probabilities[label])
     return str(best), probabilities[best]
 

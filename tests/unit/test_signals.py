@@ -185,3 +185,7 @@ def test_fallback_department_for_unmatched_mentions() -> None:
     assert fallback_department(mention(link), {"spam": 0.0})[0] == "ignore"
     department, confidence = fallback_department(mention(link, public=False), {"spam": 0.0})
     assert department != "ignore" and confidence < 0.5
+    # ... and so is what the complaint model calls a complaint, however chatty it reads
+    assert fallback_department(mention(link), {"spam": 0.0, "complaint": 0.49})[0] == "ignore"
+    department, confidence = fallback_department(mention(link), {"spam": 0.0, "complaint": 0.5})
+    assert department != "ignore" and confidence < 0.5

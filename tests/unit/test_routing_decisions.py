@@ -300,7 +300,10 @@ def test_a_reply_to_someone_else_that_only_tags_the_brand_along_is_chatter() -> 
     assert routed(chat, tagged_along=True) == ("ignore", "not-addressed")
     assert routed(chat, tagged_along=False)[1] != "not-addressed"
     assert routed(chat, tagged_along=True, stored=True)[1] != "not-addressed"
-    # a complaint or a question is the brand's business however its handle got there
+    # a complaint is the brand's business however its handle got there; a question is for the
+    # person the reply answers (asked into the air, or with the handle typed, it is the brand's)
     complaint = "@jamie_r @Acme same here, my order never arrived and nobody answers"
     assert routed(complaint, tagged_along=True) == ("support", "service-problem")
-    assert routed("@jamie_r @Acme do you know when the sale ends?", True) == ("support", "question")
+    question = "@jamie_r @Acme do you know when the sale ends?"
+    assert routed(question, tagged_along=True) == ("ignore", "not-addressed")
+    assert routed(question, tagged_along=False) == ("support", "question")

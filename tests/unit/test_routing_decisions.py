@@ -273,6 +273,10 @@ def default_route(text: str) -> tuple[str, str]:
         ),
         ("@Acme please make sure the driver calls first, thanks", "support", "question"),
         ("@Acme YOU ARE THE BEST!!! FOLLOW ME PLEASE", "marketing", "strong-praise"),
+        # a warm tone without a praise word is praise when said to someone, a mood otherwise
+        ("@Acme the new flavor is delicious 😍", "marketing", "strong-praise"),
+        ("what a beautiful morning, so happy today", "ignore", "classifier"),
+        ("Loving my new #Acme sneakers", "marketing", "strong-praise"),
         # ... and the allegations they are confused with
         ("@Acme your store manager sexually harassed my daughter", "pr", "discrimination"),
         ("I'm writing an article about Acme's delivery delays", "pr", "press-and-media"),

@@ -109,11 +109,11 @@ def _tweet(tweet: dict[str, Any], brand: str, own: frozenset[str]) -> Mention:
         tweet.get("in_reply_to_user_id_str"),
         _author_id(tweet),
         own,
-        ((extended or tweet).get("display_text_range") or [0])[0],
+        _first_int((extended or tweet).get("display_text_range")),
         [
-            mention["indices"][0]
+            _first_int(mention.get("indices"))
             for mention in entities.get("user_mentions", [])
-            if mention.get("id_str") in own and mention.get("indices")
+            if mention.get("id_str") in own
         ],
     )
     return Mention(
@@ -139,8 +139,8 @@ def _tagged_along(
     replying_to: str | None,
     author: str,
     own: frozenset[str],
-    displayed_from: int,
-    brand_at: list[int],
+    displayed_from: int | None,
+    brand_at: list[int | None],
 ) -> bool:
     """Whether a reply to someone else names the brand only among the @names X put in front of
     it: those come before the post's `display_text_range` (`displayed_from`), what the author
@@ -148,9 +148,18 @@ def _tagged_along(
     entities say). Without that range nobody can tell, and the brand counts as named; an author
     continuing their own thread, or answering another of the brand's accounts, is not replying
     to someone else."""
-    if not replying_to or replying_to == author or replying_to in own or not brand_at:
+    if not replying_to or replying_to == author or replying_to in own:
         return False
-    return all(start < displayed_from for start in brand_at)
+    if displayed_from is None or not brand_at:
+        return False
+    return all(start is not None and start < displayed_from for start in brand_at)
+
+
+def _first_int(values: Any) -> int | None:
+    """The first number of an X range (`display_text_range`, `indices`), None when unreadable."""
+    if isinstance(values, list) and values and type(values[0]) is int:
+        return values[0]
+    return None
 
 
 def _author(user: dict[str, Any], user_id: str | None) -> Author:
@@ -226,11 +235,11 @@ def v2_mention(
         str(replying_to) if replying_to else None,
         author_id,
         own,
-        (tweet.get("display_text_range") or [0])[0],
+        _first_int(tweet.get("display_text_range")),
         [
-            mention["start"]
+            _first_int([mention.get("start")])
             for mention in entities.get("mentions", [])
-            if str(mention.get("id")) in own and "start" in mention
+            if str(mention.get("id")) in own
         ],
     )
     created = tweet.get("created_at")

@@ -134,11 +134,20 @@ def test_a_reply_to_someone_else_only_tags_the_brand_along_when_x_put_its_handle
     "change",
     [
         lambda tweet: tweet.pop("display_text_range"),  # nobody can tell
+        lambda tweet: tweet.update(display_text_range="19"),  # unreadable: nobody can tell
+        lambda tweet: tweet["entities"]["user_mentions"][1].update(indices=None),
         lambda tweet: tweet.update(in_reply_to_user_id_str="2244994945"),  # a reply to the brand
         lambda tweet: tweet.update(in_reply_to_user_id_str=tweet["user"]["id_str"]),  # own thread
         lambda tweet: tweet.update(in_reply_to_user_id_str=None),  # not a reply
     ],
-    ids=["no display range", "reply to the brand", "own thread", "not a reply"],
+    ids=[
+        "no display range",
+        "unreadable range",
+        "unreadable indices",
+        "reply to the brand",
+        "own thread",
+        "not a reply",
+    ],
 )
 def test_the_brand_counts_as_addressed_unless_x_shows_otherwise(
     change: Callable[[dict[str, Any]], object],

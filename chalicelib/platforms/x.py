@@ -157,9 +157,12 @@ def _tagged_along(
 
 def _first_int(values: Any) -> int | None:
     """The first number of an X range (`display_text_range`, `indices`), None when unreadable."""
-    if isinstance(values, list) and values and type(values[0]) is int:
-        return values[0]
-    return None
+    return _int(values[0]) if isinstance(values, list) and values else None
+
+
+def _int(value: Any) -> int | None:
+    """An X position, None when it is not one."""
+    return value if type(value) is int else None
 
 
 def _author(user: dict[str, Any], user_id: str | None) -> Author:
@@ -237,7 +240,7 @@ def v2_mention(
         own,
         _first_int(tweet.get("display_text_range")),
         [
-            _first_int([mention.get("start")])
+            _int(mention.get("start"))
             for mention in entities.get("mentions", [])
             if str(mention.get("id")) in own
         ],

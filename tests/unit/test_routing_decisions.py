@@ -311,3 +311,8 @@ def test_a_reply_to_someone_else_that_only_tags_the_brand_along_is_chatter() -> 
     question = "@jamie_r @Acme do you know when the sale ends?"
     assert routed(question, tagged_along=True) == ("ignore", "not-addressed")
     assert routed(question, tagged_along=False) == ("support", "question")
+    # a warm tone without a praise word is praise said to the brand, not to a friend
+    warm = "@jamie_r @Acme so happy for you, what a day!"
+    assert routed(warm, tagged_along=False) == ("marketing", "strong-praise")
+    assert routed(warm, tagged_along=True)[0] != "marketing"
+    assert routed(warm, tagged_along=True, stored=True) == ("marketing", "strong-praise")

@@ -147,6 +147,8 @@ def format_routed(message: RoutedMention) -> str:
     if routing.conversation is not None:
         case = routing.conversation
         lines.insert(2, f"  continues {case.mention_id} (routed to {case.department})")
+    if mention.tagged_along:  # answer with care: the author was talking to someone else
+        lines.insert(2, "  in someone else's thread: the brand was only tagged along")
     return "\n".join(lines)
 
 

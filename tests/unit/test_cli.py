@@ -232,3 +232,19 @@ def test_an_inbox_entry_names_the_language_when_known() -> None:
         format_routed(unknown).splitlines()[0]
         == "[NORMAL] x:3  x/mention  by unknown (0 followers)"
     )
+
+
+def test_an_inbox_entry_says_when_the_brand_was_only_tagged_along() -> None:
+    text = "@jamie_r @AcmeHelp same here, my order never arrived"
+    mention = Mention(id="x:4", platform="x", text=text, tagged_along=True)
+    message = RoutedMention(
+        mention=mention, routing=Routing(department="support"), reply=ReplyPointer(mention_id="x:4")
+    )
+    assert format_routed(message).splitlines()[1:3] == [
+        f"  {text}",
+        "  in someone else's thread: the brand was only tagged along",
+    ]
+    addressed = message.model_copy(
+        update={"mention": mention.model_copy(update={"tagged_along": False})}
+    )
+    assert not any("tagged along" in line for line in format_routed(addressed).splitlines())

@@ -160,8 +160,10 @@ def test_default_rules_keep_follow_ups_with_their_case_but_escalate_safety() -> 
     assert routed(thanks, support_case) == "support"  # the end of a support case
     hurt = "@AcmeHelp the replacement charger caught fire and burned my hand"
     assert routed(hurt, support_case) == "pr"  # an escalation still goes to pr
-    receipt = "@AcmeHelp https://t.co/receipt1"  # evidence in a case, not a link share
+    receipt = "@Acme https://t.co/receipt1"  # evidence in a case, not a link share
     assert routed(receipt, None) == "ignore" and routed(receipt, support_case) == "support"
+    # sent to a care account, a link is evidence in a case even when the case is not known
+    assert routed("@AcmeHelp https://t.co/receipt1", None) == "support"
     dm = Mention(id="x:8", platform="x", kind="dm", public=False, text="https://t.co/receipt1")
     decision = decide(dm, engine, settings, compute_signals(dm))
     assert decision.department == "triage"  # a private link is for the brand: a human looks
@@ -280,12 +282,46 @@ def default_route(text: str) -> tuple[str, str]:
         # ... and the allegations they are confused with
         ("@Acme your store manager sexually harassed my daughter", "pr", "discrimination"),
         ("I'm writing an article about Acme's delivery delays", "pr", "press-and-media"),
+        # who it is sent to: a care account has cases, a regulator makes it a pr matter
+        ("@AcmeSupport Yes. I do.", "support", "care-account"),
+        ("@AskAcme as requested. https://t.co/abc1", "support", "care-account"),
+        (
+            "@Acme @FTC three months and still no refund for a kettle you never shipped",
+            "pr",
+            "legal-and-regulators",
+        ),
+        # a contest question said warmly is marketing's though the complaint model leans (0.57)
+        (
+            "@Acme when will the summer contest be back? it was fun",
+            "marketing",
+            "partnership-and-campaigns",
+        ),
+        # what is wrong with the product itself, and hygiene
+        ("@Acme the bread I bought today is mouldy", "support", "service-problem"),
+        ("@Acme theres a hair in my burrito", "support", "service-problem"),
+        (
+            "@Acme your Main St store is unsanitary, roaches by the counter",
+            "pr",
+            "health-and-safety",
+        ),
     ],
 )
 def test_default_rules_tell_shares_chatter_and_idioms_from_requests(
     text: str, department: str, rule: str
 ) -> None:
     assert default_route(text) == (department, rule)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@Acme if you want our loyalty you need to do better than that",
+        "@Acme you should know that we care a lot about the safety of our kids, for good reason",
+    ],
+)
+def test_a_warm_tone_that_makes_demands_is_not_praise(text: str) -> None:
+    assert compute_signals(Mention(id="x:1", platform="x", text=text))["sentiment"] >= 0.6
+    assert default_route(text)[0] != "marketing"
 
 
 def test_a_reply_to_someone_else_that_only_tags_the_brand_along_is_chatter() -> None:

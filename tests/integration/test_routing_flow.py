@@ -77,8 +77,13 @@ def test_department_message_follows_the_contract(client: Client, stack: dict[str
     assert routing["department"] == "pr" and routing["also"] == ["support"]
     assert routing["priority"] == "urgent"
     assert routing["ruleset_version"] == 1
-    assert routing["matched_rules"][0]["id"] == "health-and-safety"
-    assert "hospital" in routing["matched_rules"][0]["why"]
+    # the author's 15,400 followers, verified, make it criticism with a large audience too
+    assert [rule["id"] for rule in routing["matched_rules"]] == [
+        "high-reach-criticism",
+        "health-and-safety",
+    ]
+    assert "hospital" in routing["matched_rules"][1]["why"]
+    assert routing["tags"] == ["high-reach", "safety"]
     signals = routing["signals"]
     assert set(signals) == {  # the contract's signals block
         *("sentiment", "complaint", "severity", "influence", "spam", "readable", "addressed"),

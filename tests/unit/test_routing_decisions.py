@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.classify import compute_signals, enrich
-from chalicelib.models import Conversation, Mention
+from chalicelib.models import Author, Conversation, Mention, Routing
 from chalicelib.rules import DEFAULT_RULES_PATH, Engine, Ruleset, load_rules_file
 from chalicelib.services.routing import EngineCache, decide, engine_for
 from chalicelib.settings import Settings
@@ -352,3 +352,34 @@ def test_a_reply_to_someone_else_that_only_tags_the_brand_along_is_chatter() -> 
     assert routed(warm, tagged_along=False) == ("marketing", "strong-praise")
     assert routed(warm, tagged_along=True)[0] != "marketing"
     assert routed(warm, tagged_along=True, stored=True) == ("marketing", "strong-praise")
+
+
+def test_criticism_with_a_large_audience_is_copied_to_pr_at_high_priority() -> None:
+    settings = Settings()
+    engine = default_engine(settings)
+
+    def routed(text: str, followers: int, verified: bool = False, public: bool = True) -> Routing:
+        author = Author(followers=followers, verified=verified)
+        mention = Mention(id="x:9", platform="x", text=text, author=author, public=public)
+        return decide(mention, engine, settings, compute_signals(mention)).routing()
+
+    lost = "@Acme my order never arrived and nobody answers"
+    big = routed(lost, 100_000)
+    assert (big.department, big.also, big.priority) == ("support", ["pr"], "high")
+    assert "high-reach" in big.tags and big.queues == ["support", "pr"]
+    assert big.matched_rules[0].id == "high-reach-criticism"
+    assert "signals.influence 0.714 >= 0.7" in big.matched_rules[0].why
+    assert routed(lost, 20_000, verified=True).also == ["pr"]  # verified: a smaller audience
+    small = routed(lost, 1_000)
+    assert (small.department, small.also, small.priority) == ("support", [], "normal")
+    assert routed(lost, 100_000, public=False).also == []  # a private message is no audience
+    # praise from a large account is marketing's, as from anyone
+    praise = routed("@Acme thank you, the crew was wonderful!", 100_000)
+    assert (praise.department, praise.also) == ("marketing", [])
+    # an allegation keeps its own department and urgency
+    hurt = routed("@Acme my kid got food poisoning from your burger", 100_000)
+    assert (hurt.department, hurt.also, hurt.priority) == ("pr", ["support"], "urgent")
+    # the copy never brings back what a later rule ignores: a retweet reaches no queue
+    shared = routed("RT @jamie_r: Acme is the worst, never again", 100_000)
+    assert [rule.id for rule in shared.matched_rules] == ["high-reach-criticism", "retweet-share"]
+    assert shared.department == "ignore" and shared.queues == []

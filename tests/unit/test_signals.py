@@ -40,7 +40,7 @@ def test_exported_model_gives_scikit_learns_probabilities() -> None:
 
     rows = load_complaints()[:200]
     texts = [preprocess(row["text"]) for row in rows]
-    fitted = pipeline(C).fit(texts, [row["severity"] for row in rows])
+    fitted = pipeline(C["severity"]).fit(texts, [row["severity"] for row in rows])
     model = TextModel(export(fitted))
     expected = fitted.predict_proba(texts)
     for row, probabilities in zip(rows, expected, strict=True):

@@ -304,6 +304,14 @@ def default_route(text: str) -> tuple[str, str]:
             "pr",
             "health-and-safety",
         ),
+        # a complaint hashtag files a complaint, even said to nobody; a happy "no #fail" does not
+        ("#Acme checkout page GUI #Fail #EpicFail", "support", "complaint-hashtag"),
+        ("Acme app lost my playlist again #neveragain", "support", "complaint-hashtag"),
+        (
+            "Baked bread with the new #Acme oven, it came out amazing, no #fail today! Love it",
+            "marketing",
+            "strong-praise",
+        ),
     ],
 )
 def test_default_rules_tell_shares_chatter_and_idioms_from_requests(

@@ -93,6 +93,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     from chalicelib.classify import compute_signals, enrich
     from chalicelib.evaluation import (
         COMPLAINT,
+        format_by_rule,
         format_clear_cut,
         format_misses,
         format_routes,
@@ -117,6 +118,8 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         print(score(gold, predicted, sorted(set(gold))).format(), file=out)
         if clear_cut := format_clear_cut(rows, predicted):
             print(f"\n{clear_cut}", file=out)
+    if args.by_rule:
+        print(f"\n{format_by_rule(rows, decisions)}", file=out)
     if args.misses:
         misses = [
             (row, decision)
@@ -368,6 +371,12 @@ def build_parser() -> argparse.ArgumentParser:
         "file", type=Path, help="CSV with columns id,text,label or id,text,complaint,domain"
     )
     evaluate.add_argument("--rules", type=Path, help="ruleset YAML/JSON (default: built-in)")
+    evaluate.add_argument(
+        "--by-rule",
+        action="store_true",
+        help="also show, for each rule, how many mentions it decided, how many of them went"
+        " astray and their labels (on the complaints corpus only a complaint can go astray)",
+    )
     evaluate.add_argument(
         "--misses",
         action="store_true",

@@ -175,6 +175,31 @@ def is_miss(label: str, department: str) -> bool:
     return label not in (NOT_A_COMPLAINT, NOT_TO_A_COMPANY) and department != label
 
 
+LEFT_TO_TRIAGE = "left to triage"
+
+
+def format_by_rule(rows: list[LabeledMention], decisions: list[Decision]) -> str:
+    """A row per deciding rule (the department model and triage included), the busiest first:
+    how many mentions it decided, how many of those went astray (`is_miss`) and the labels of
+    what it decided: which rule an admin should look at first."""
+    labels = sorted({row.label for row in rows})
+    decided: dict[str, Counter[str]] = {}
+    astray: Counter[str] = Counter()
+    for row, decision in zip(rows, decisions, strict=True):
+        rule = decision.decided_by or LEFT_TO_TRIAGE
+        decided.setdefault(rule, Counter())[row.label] += 1
+        astray[rule] += is_miss(row.label, decision.department)
+    width = max(map(len, [*decided, "rule"])) + 2
+    cell = max(map(len, labels), default=0) + 2
+    lines = [
+        f"{'rule':<{width}}{'decided':>8}{'astray':>8}" + "".join(f"{x:>{cell}}" for x in labels)
+    ]
+    for rule, counts in sorted(decided.items(), key=lambda item: -item[1].total()):
+        cells = "".join(f"{counts[label]:>{cell}}" for label in labels)
+        lines.append(f"{rule:<{width}}{counts.total():>8}{astray[rule]:>8}{cells}")
+    return "\n".join(lines)
+
+
 def format_misses(misses: list[tuple[LabeledMention, Decision]]) -> str:
     """The misrouted mentions grouped by the rule that decided them, the rules with the most
     first, each with the rule's reason: what an admin reads to see which rule to fix."""
@@ -182,7 +207,7 @@ def format_misses(misses: list[tuple[LabeledMention, Decision]]) -> str:
 
     groups: dict[str, list[str]] = {}
     for row, decision in misses:
-        rule = decision.decided_by or "left to triage"
+        rule = decision.decided_by or LEFT_TO_TRIAGE
         why = dict(decision.matched_rules).get(decision.decided_by or CLASSIFIER)
         groups.setdefault(rule, []).append(
             f"  {row.mention.id}  {row.label} → {decision.department}: {row.mention.text!r}"

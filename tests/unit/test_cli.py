@@ -126,15 +126,19 @@ def test_a_file_that_is_not_text_is_a_clear_error(
     assert capsys.readouterr().err.startswith("error: the file is not UTF-8 text")
 
 
+FOUR_LABELED = (
+    "id,source,text,label,ambiguous,note\n"
+    "1,t,my order never arrived,support,0,\n"
+    "2,t,@acme my order never arrived and nobody answers,marketing,0,\n"
+    "3,t,@acme what time do you open?,marketing,0,\n"
+    "4,t,@acme I am calling my lawyer,pr,0,\n"
+)
+"""Four labeled mentions: two routed where they belong, two sent astray by different rules."""
+
+
 def test_eval_lists_the_misrouted_mentions_by_the_rule_that_decided_them(tmp_path: Path) -> None:
     data = tmp_path / "dev.csv"
-    data.write_text(
-        "id,source,text,label,ambiguous,note\n"
-        "1,t,my order never arrived,support,0,\n"
-        "2,t,@acme my order never arrived and nobody answers,marketing,0,\n"
-        "3,t,@acme what time do you open?,marketing,0,\n"
-        "4,t,@acme I am calling my lawyer,pr,0,\n"
-    )
+    data.write_text(FOUR_LABELED)
     code, out = run("eval", str(data), "--misses")
     misses = out.split("\n\n")[-1].splitlines()
     assert code == 0
@@ -145,6 +149,20 @@ def test_eval_lists_the_misrouted_mentions_by_the_rule_that_decided_them(tmp_pat
     assert misses[4].split()[:4] == ["x:3", "marketing", "→", "support:"]
     assert len(misses) == 6  # x:1 and x:4 went where they belong
     assert "x:1" not in out.split("\n\n")[-1]
+
+
+def test_eval_by_rule_counts_what_each_rule_decided_and_sent_astray(tmp_path: Path) -> None:
+    data = tmp_path / "dev.csv"
+    data.write_text(FOUR_LABELED)
+    code, out = run("eval", str(data), "--by-rule")
+    table = [line.split() for line in out.split("\n\n")[-1].splitlines()]
+    assert code == 0
+    assert table[0] == ["rule", "decided", "astray", "marketing", "pr", "support"]
+    assert table[1] == ["service-problem", "2", "1", "1", "0", "1"]  # the busiest first
+    assert sorted(table[2:]) == [
+        ["legal-and-regulators", "1", "0", "0", "1", "0"],
+        ["question", "1", "1", "1", "0", "0"],
+    ]
 
 
 def test_eval_on_the_complaints_corpus_shows_where_each_group_went(tmp_path: Path) -> None:
@@ -165,6 +183,10 @@ def test_eval_on_the_complaints_corpus_shows_where_each_group_went(tmp_path: Pat
     assert "complaints routed to support or pr: 100.0%" in out
     code, out = run("eval", str(data), "--misses")
     assert out.endswith("no misrouted mentions\n")  # only a complaint can be misrouted here
+    code, out = run("eval", str(data), "--by-rule")
+    by_rule = out.split("\n\n")[-1].splitlines()
+    assert by_rule[0].split()[:3] == ["rule", "decided", "astray"]
+    assert all(row.split()[2] == "0" for row in by_rule[1:])  # nothing went astray
 
 
 def test_fresh_demo_samples_get_new_ids_that_still_parse() -> None:

@@ -78,6 +78,7 @@ class Settings(BaseModel):
             "high": 60,
             "normal": 240,
             "low": 1440,
+            "x:high": 30,
             "x:normal": 60,
             "x:low": 240,
             "messenger:normal": 120,

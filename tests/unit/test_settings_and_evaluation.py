@@ -58,3 +58,9 @@ def test_sla_by_platform_then_priority() -> None:
     assert settings.sla("x", "normal") == 60
     assert settings.sla("facebook", "normal") == 240
     assert settings.sla("x", "urgent") == 15
+
+
+@pytest.mark.parametrize("platform", ["x", "messenger", "facebook", "youtube"])
+def test_default_slas_answer_each_priority_sooner_than_the_one_below(platform: str) -> None:
+    minutes = [Settings().sla(platform, p) for p in ("urgent", "high", "normal", "low")]
+    assert minutes == sorted(set(minutes))  # strictly increasing: "high" is never just "normal"

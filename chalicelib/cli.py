@@ -81,9 +81,10 @@ def cmd_route(args: argparse.Namespace, out: TextIO) -> int:
                 failures += 1
                 continue
             mention = enrich(item)
-            routing = decide(mention, engine, settings, compute_signals(mention)).routing()
-            decision = {"id": item.id, **routing.model_dump(mode="json", exclude={"sla_due_at"})}
-            print(json.dumps(decision), file=out)
+            decision = decide(mention, engine, settings, compute_signals(mention))
+            routing = decision.routing(mention.lang)
+            shown = {"id": item.id, **routing.model_dump(mode="json", exclude={"sla_due_at"})}
+            print(json.dumps(shown), file=out)
     return 1 if failures else 0
 
 

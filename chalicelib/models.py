@@ -96,7 +96,10 @@ class Routing(BaseModel):
     tags: list[str] = Field(default_factory=list)
     ruleset_version: int = 0
     matched_rules: list[MatchedRule] = Field(default_factory=list)
-    signals: dict[str, float] = Field(default_factory=dict)
+    signals: dict[str, float | str | None] = Field(
+        default_factory=dict,
+        description="every signal: numbers, and `lang` (the mention's language, null when unknown)",
+    )
     sla_due_at: datetime | None = None
     conversation: Conversation | None = None  # the routed mention this one continues
 

@@ -1,6 +1,7 @@
 """Signals computed from a mention: pure functions, no I/O.
 
-Every routed message carries these signals (all numbers, usable in rules as `signals.NAME`):
+Every routed message carries these signals (numbers, usable in rules as `signals.NAME`; its
+signals block adds `lang`, the mention's language, which rules read as `signals.lang`):
 sentiment (VADER compound, -1..1), complaint (probability), severity (0-4), influence (0..1),
 spam (0..1), readable (1 when the English-trained models can read the mention, else 0),
 addressed (0 when the brand was only tagged along in a reply to someone else, else 1) and the

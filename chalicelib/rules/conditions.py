@@ -37,6 +37,7 @@ FIELDS: dict[str, str] = {
     "rating": NUMBER,
     "engagement": NUMBER,
     "conversation.department": STRING,
+    "signals.lang": STRING,  # the one signal that is not a number: the mention's `lang`
     "hour": NUMBER,
     "weekday": STRING,
 }
@@ -152,9 +153,11 @@ def _compile(spec: Any) -> Predicate:
 
 def field_kind(name: str) -> str | None:
     """The kind of a rule field, or None when there is no such field."""
+    if name in FIELDS:
+        return FIELDS[name]
     if name.startswith(SIGNAL_PREFIX) and len(name) > len(SIGNAL_PREFIX):
         return NUMBER
-    return FIELDS.get(name)
+    return None
 
 
 def _compile_entry(key: str, value: Any) -> Predicate:

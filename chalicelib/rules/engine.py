@@ -45,8 +45,9 @@ class Decision:
     decided_by: str | None = None  # the rule that chose the department (None: triage)
     conversation: Conversation | None = None  # the routed mention this one continues
 
-    def routing(self) -> Routing:
-        """The decision as the `routing` block of a department message."""
+    def routing(self, lang: str | None) -> Routing:
+        """The decision as the `routing` block of a department message; its signals block also
+        names the mention's language (`lang`)."""
         return Routing(
             department=self.department,
             also=self.also,
@@ -54,7 +55,7 @@ class Decision:
             tags=self.tags,
             ruleset_version=self.ruleset_version,
             matched_rules=[MatchedRule(id=rule, why=why) for rule, why in self.matched_rules],
-            signals=self.signals,
+            signals={**self.signals, "lang": lang},
             conversation=self.conversation,
         )
 
@@ -233,6 +234,7 @@ _FIELDS: dict[str, Callable[[MentionContext], Any]] = {
     "platform": lambda c: c.mention.platform,
     "kind": lambda c: c.mention.kind,
     "lang": lambda c: c.mention.lang,
+    "signals.lang": lambda c: c.mention.lang,
     "public": lambda c: c.mention.public,
     "author.id": lambda c: c.mention.author.id,
     "author.handle": lambda c: normalise_text(c.mention.author.handle or ""),

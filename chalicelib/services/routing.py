@@ -243,7 +243,8 @@ class RoutingService:
         for mention in map(enrich, map(self._complete, mentions)):
             signals = compute_signals(mention)
             conversation = self._conversation(mention, now)
-            routing = decide(mention, engine, self.settings, signals, now, conversation).routing()
+            decision = decide(mention, engine, self.settings, signals, now, conversation)
+            routing = decision.routing(mention.lang)
             observed.append(Observed(mention, signals, now, conversation))
             routing.sla_due_at = sla_due(routing, mention, received_at, self.settings)
             message = RoutedMention(

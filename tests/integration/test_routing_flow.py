@@ -87,8 +87,9 @@ def test_department_message_follows_the_contract(client: Client, stack: dict[str
     signals = routing["signals"]
     assert set(signals) == {  # the contract's signals block
         *("sentiment", "complaint", "severity", "influence", "spam", "readable", "addressed"),
-        *("question", "purchase", "press", "legal", "safety"),
+        *("question", "purchase", "press", "legal", "safety", "lang"),
     }
+    assert signals["lang"] == mention["lang"] == "en"  # X's language field
     assert signals["sentiment"] < 0 and signals["complaint"] > 0.5 and signals["severity"] >= 1
     assert signals["safety"] == 1.0 and signals["influence"] > 0.6  # 15,400 followers, verified
     due = datetime.fromisoformat(routing["sla_due_at"])

@@ -64,6 +64,30 @@ def test_route_with_a_custom_ruleset(tmp_path: Path) -> None:
     assert code == 0 and json.loads(out)["department"] == "pr"
 
 
+def test_rules_can_route_by_the_language_signal(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "- id: spanish-desk\n  when: {signals.lang: {in: [es]}}\n  then: {route_to: support}\n"
+    )
+    mentions = tmp_path / "in.jsonl"
+    spanish = "Mi pedido no ha llegado y nadie me responde desde hace una semana"
+    mentions.write_text(
+        json.dumps({"id": "x:1", "platform": "x", "text": spanish})  # detected: no platform field
+        + "\n"
+        + json.dumps({"id": "x:2", "platform": "x", "text": "hola", "lang": "es"})  # X's field
+        + "\n"
+        + json.dumps({"id": "x:3", "platform": "x", "text": "where is my order, nobody answers"})
+        + "\n"
+    )
+    code, out = run("route", str(mentions), "--rules", str(rules))
+    decisions = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [d["signals"]["lang"] for d in decisions] == ["es", "es", "en"]
+    deciding = [d["matched_rules"][0]["id"] for d in decisions]
+    assert deciding == ["spanish-desk", "spanish-desk", "classifier"]
+    assert decisions[0]["matched_rules"][0]["why"] == "signals.lang is 'es'"
+
+
 def test_invalid_ruleset_exits_2_naming_the_problem(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

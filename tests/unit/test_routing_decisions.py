@@ -369,7 +369,7 @@ def test_criticism_with_a_large_audience_is_copied_to_pr_at_high_priority() -> N
     def routed(text: str, followers: int, verified: bool = False, public: bool = True) -> Routing:
         author = Author(followers=followers, verified=verified)
         mention = Mention(id="x:9", platform="x", text=text, author=author, public=public)
-        return decide(mention, engine, settings, compute_signals(mention)).routing()
+        return decide(mention, engine, settings, compute_signals(mention)).routing(mention.lang)
 
     lost = "@Acme my order never arrived and nobody answers"
     big = routed(lost, 100_000)

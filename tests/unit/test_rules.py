@@ -24,7 +24,7 @@ def rule(rule_id: str, when: dict[str, Any], **then: Any) -> dict[str, Any]:
 
 
 def route(e: Engine, m: Mention, signals: dict[str, float]) -> Routing:
-    return e.decide(m, signals).routing()
+    return e.decide(m, signals).routing(m.lang)
 
 
 def mention(text: str, **fields: Any) -> Mention:
@@ -168,6 +168,8 @@ def test_matches_uses_re2_and_hostile_patterns_stay_linear() -> None:
         ({"all": []}, "when.all: must be a non-empty list"),
         ({"any": [{"author.followers": {"gte": "many"}}]}, "when.any[0].author.followers.gte"),
         ({"public": {"equals": "yes"}}, "when.public.equals: 'yes' is not a valid value"),
+        ({"signals.lang": {"gte": 1}}, "when.signals.lang.gte: operator 'gte' does not apply"),
+        ({"signals.complaint": {"equals": "en"}}, "when.signals.complaint.equals"),
         ({}, "when: a condition must be a non-empty mapping"),
     ],
 )

@@ -102,6 +102,12 @@ class Routing(BaseModel):
     )
     sla_due_at: datetime | None = None
     conversation: Conversation | None = None  # the routed mention this one continues
+    confidence: float | None = Field(
+        default=None,
+        description="the department model's probability for its choice when no rule decided"
+        " (under the threshold: the mention went to triage); null when a rule or a conversation"
+        " decided",
+    )
 
     @property
     def queues(self) -> list[str]:

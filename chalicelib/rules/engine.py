@@ -44,6 +44,7 @@ class Decision:
     signals: dict[str, float]
     decided_by: str | None = None  # the rule that chose the department (None: triage)
     conversation: Conversation | None = None  # the routed mention this one continues
+    confidence: float | None = None  # the department model's probability, when it was asked
 
     def routing(self, lang: str | None) -> Routing:
         """The decision as the `routing` block of a department message; its signals block also
@@ -57,6 +58,7 @@ class Decision:
             matched_rules=[MatchedRule(id=rule, why=why) for rule, why in self.matched_rules],
             signals={**self.signals, "lang": lang},
             conversation=self.conversation,
+            confidence=self.confidence,
         )
 
 

@@ -111,6 +111,7 @@ def decide(
         decision.matched_rules.append((CLASSIFIER, why))
         return decision
     department, confidence = fallback_department(mention, signals)
+    decision.confidence = round(confidence, 3)
     known = department == "ignore" or department in settings.departments
     why = f"department model: {department} with probability {confidence:.2f}"
     if known and confidence >= settings.classifier_threshold:

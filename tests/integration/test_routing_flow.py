@@ -84,6 +84,7 @@ def test_department_message_follows_the_contract(client: Client, stack: dict[str
     ]
     assert "hospital" in routing["matched_rules"][1]["why"]
     assert routing["tags"] == ["high-reach", "safety"]
+    assert routing["confidence"] is None  # a rule decided, not the department model
     signals = routing["signals"]
     assert set(signals) == {  # the contract's signals block
         *("sentiment", "complaint", "severity", "influence", "spam", "readable", "addressed"),

@@ -31,6 +31,9 @@ def test_no_rule_means_the_department_model_decides_and_says_so() -> None:
     decision = decide(PRAISE, engine_for(NO_RULES, 0, settings), settings, compute_signals(PRAISE))
     assert decision.department == "marketing" and decision.decided_by == "classifier"
     assert decision.matched_rules[-1][1].startswith("department model: marketing with probability")
+    confidence = decision.routing(PRAISE.lang).confidence  # the message carries it as a number
+    assert confidence is not None and 0.5 <= confidence <= 1
+    assert f"with probability {confidence:.2f}" in decision.matched_rules[-1][1]
 
 
 def test_model_choices_outside_the_configured_departments_go_to_triage() -> None:
@@ -45,6 +48,14 @@ def test_unsure_model_leaves_the_mention_to_triage_and_says_so() -> None:
     decision = decide(PRAISE, engine_for(NO_RULES, 0, settings), settings, compute_signals(PRAISE))
     assert decision.department == "triage" and decision.decided_by is None
     assert decision.matched_rules[-1][1].endswith(", under 1.0: left to triage")
+    assert decision.confidence is not None and decision.confidence < 1.0
+
+
+def test_a_rule_decision_carries_no_model_confidence() -> None:
+    settings = Settings()
+    mention = Mention(id="x:1", platform="x", text="@Acme my order never arrived, nobody answers")
+    decision = decide(mention, default_engine(settings), settings, compute_signals(mention))
+    assert decision.decided_by == "service-problem" and decision.routing(None).confidence is None
 
 
 @pytest.mark.parametrize(

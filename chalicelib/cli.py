@@ -94,6 +94,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     from chalicelib.classify import compute_signals, enrich
     from chalicelib.evaluation import (
         COMPLAINT,
+        IMPLIED_SCORE,
         format_by_rule,
         format_clear_cut,
         format_misses,
@@ -115,6 +116,10 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     if COMPLAINT in gold:
         print(format_routes(gold, predicted), file=out)
         print("(the department model learned from this corpus: this checks the rules)", file=out)
+        implied = [row.implied for row in rows if row.implied]
+        if len(implied) == len(rows):
+            print(f"\n{IMPLIED_SCORE}", file=out)
+            print(score(implied, predicted, sorted(set(implied))).format(), file=out)
     else:
         print(score(gold, predicted, sorted(set(gold))).format(), file=out)
         if clear_cut := format_clear_cut(rows, predicted):

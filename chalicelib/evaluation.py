@@ -23,6 +23,7 @@ class LabeledMention:
     mention: Mention
     label: str
     ambiguous: bool = False
+    implied: str | None = None  # complaints corpus: the department its labels imply
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,21 @@ def complaint_group(row: dict[str, str]) -> str:
     return NOT_TO_A_COMPANY if row["domain"].startswith("random") else NOT_A_COMPLAINT
 
 
+def department_label(row: dict[str, str]) -> str:
+    """The department a complaints-corpus row's own labels imply, as the department model learns
+    it: complaint → support, not to a company → ignore, a positive non-complaint (the 2023
+    `sentiment` annotation) → marketing, any other tweet to a company → support."""
+    group = complaint_group(row)
+    if group == NOT_TO_A_COMPANY:
+        return "ignore"
+    return "marketing" if group != COMPLAINT and row["sentiment"] == "Positive" else "support"
+
+
+IMPLIED_SCORE = (
+    "against the departments the corpus' labels imply (complaint → support, not to a company →\n"
+    "ignore, positive → marketing, other → support; pr is none of them, so a complaint routed to\n"
+    "pr counts against support; the department model learned these labels):"
+)
 DEPARTMENT_COLUMNS = {"id", "text", "label"}
 CORPUS_COLUMNS = {"id", "text", "complaint", "domain"}
 
@@ -107,7 +123,8 @@ CORPUS_COLUMNS = {"id", "text", "complaint", "domain"}
 def load_labeled_csv(path: Path) -> list[LabeledMention]:
     """Rows as mentions from X with their labels: the department of a departments CSV
     (`id,source,text,label,...`), or the complaint group of the complaints corpus
-    (`id,text,complaint,domain,...`). A file that is neither is refused, saying why."""
+    (`id,text,complaint,domain,...`, with the department its labels imply when it has the
+    `sentiment` column). A file that is neither is refused, saying why."""
     try:
         with path.open(encoding="utf-8", newline="") as handle:
             reader = csv.DictReader(handle)
@@ -119,6 +136,7 @@ def load_labeled_csv(path: Path) -> list[LabeledMention]:
                     f" id,text,complaint,domain (the complaints corpus); its header has"
                     f" {','.join(reader.fieldnames or ()) or 'nothing'}"
                 )
+            implies = required == CORPUS_COLUMNS and "sentiment" in columns
             rows = []
             for row in reader:
                 if any(row[column] is None for column in required):
@@ -128,6 +146,7 @@ def load_labeled_csv(path: Path) -> list[LabeledMention]:
                         Mention(id=f"x:{row['id']}", platform="x", text=row["text"]),
                         row["label"] if "label" in columns else complaint_group(row),
                         row.get("ambiguous") == "1",
+                        department_label(row) if implies and row["sentiment"] else None,
                     )
                 )
             return rows

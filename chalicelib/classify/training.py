@@ -25,7 +25,7 @@ from typing import Any
 
 from chalicelib.classify import COMPLAINT_THRESHOLD
 from chalicelib.classify.text_model import MODELS_DIR, preprocess, save_model
-from chalicelib.evaluation import COMPLAINT, NOT_TO_A_COMPANY, complaint_group, score
+from chalicelib.evaluation import department_label, score
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 BLOCKS = (
@@ -47,14 +47,6 @@ def load_complaints(path: Path = DATA / "complaints" / "train.csv") -> list[dict
     """The labeled complaints corpus."""
     with path.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
-
-
-def department_label(row: dict[str, str]) -> str:
-    """A department derived from the complaints corpus' own labels (see module docstring)."""
-    group = complaint_group(row)
-    if group == NOT_TO_A_COMPANY:
-        return "ignore"
-    return "marketing" if group != COMPLAINT and row["sentiment"] == "Positive" else "support"
 
 
 def pipeline(c: float) -> Any:

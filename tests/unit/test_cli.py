@@ -205,6 +205,11 @@ def test_eval_on_the_complaints_corpus_shows_where_each_group_went(tmp_path: Pat
     assert lines[3].split()[-4:] == ["1", "0.0%", "100.0%", "0.0%"]  # to a company: praise
     assert lines[4].split()[-4:] == ["1", "100.0%", "0.0%", "0.0%"]  # not to a company
     assert "complaints routed to support or pr: 100.0%" in out
+    # scored against the departments its labels imply: support, marketing, ignore
+    implied = out.split("the department model learned these labels):\n")[1].splitlines()
+    assert implied[0].split() == ["class", "precision", "recall", "f1", "support"]
+    assert implied[4].split() == ["macro", "F1", "1.000"]
+    assert "confusion (rows: label, columns: routed)" in implied
     code, out = run("eval", str(data), "--misses")
     assert out.endswith("no misrouted mentions\n")  # only a complaint can be misrouted here
     code, out = run("eval", str(data), "--by-rule")
@@ -212,6 +217,16 @@ def test_eval_on_the_complaints_corpus_shows_where_each_group_went(tmp_path: Pat
     assert by_rule[0].split()[:3] == ["rule", "decided", "astray"]
     # each row ends with its astray count, then one count per group (3 here)
     assert all(row.split()[-4] == "0" for row in by_rule[1:])  # nothing went astray
+
+
+def test_eval_on_a_corpus_without_sentiment_only_shows_where_each_group_went(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "train.csv"
+    data.write_text("id,text,complaint,domain\n1,@acme my order never arrived,1,retail\n")
+    code, out = run("eval", str(data))
+    assert code == 0 and "complaints routed to support or pr: 100.0%" in out
+    assert "imply" not in out  # no sentiment: no department is implied for praise
 
 
 def test_fresh_demo_samples_get_new_ids_that_still_parse() -> None:

@@ -148,6 +148,13 @@ def test_numbers_in_and_local_time() -> None:
     assert route(e, mention("a", created_at=monday_night), {}).department == "pr"
 
 
+def test_matches_reads_the_text_case_folded_like_the_keywords() -> None:
+    e = engine(rule("regulator", {"text": {"matches": r"\bdot\b"}}))
+    assert route(e, mention("still no word from the DOT"), {}).matched_rules[0].why == (
+        "text matches /\\bdot\\b/ at 'dot'"
+    )
+
+
 def test_matches_uses_re2_and_hostile_patterns_stay_linear() -> None:
     e = engine(rule("order-number", {"text": {"matches": r"(a+)+$"}}))
     assert route(e, mention("a" * 50_000 + "!"), {}).department == "triage"

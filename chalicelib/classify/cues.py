@@ -14,7 +14,7 @@ _QUESTION = re.compile(
     r"|\b(can|could) (you|i|someone)\b|\bany (update|news|idea)\b"
 )
 _CUES = {
-    "purchase": r"\b(buy|buying|purchase|pre-?order|order one|in stock|price|how much|"
+    "purchase": r"\b(buy|buying|purchase|pre[- ]?order|order one|in stock|price|how much|"
     r"where can i (get|buy|find)|want (one|it|this)|take my money|available in)\b",
     "press": r"\b(journalist|reporter|press|media|article|story|blog|blogger|newspaper|"
     r"interview|for comment|writing a piece|tv|cnn|bbc|news)\b",

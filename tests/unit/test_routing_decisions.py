@@ -315,6 +315,9 @@ def default_route(text: str) -> tuple[str, str]:
             "pr",
             "health-and-safety",
         ),
+        # a purchase question is a sales lead (priority normal), not a campaign entry (low)
+        ("@Acme where can I buy this in Leeds?", "marketing", "purchase-intent"),
+        ("@Acme when does the preorder open? want one", "marketing", "purchase-intent"),
         # a complaint hashtag files a complaint, even said to nobody; a happy "no #fail" does not
         ("#Acme checkout page GUI #Fail #EpicFail", "support", "complaint-hashtag"),
         ("Acme app lost my playlist again #neveragain", "support", "complaint-hashtag"),

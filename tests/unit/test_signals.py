@@ -122,6 +122,8 @@ def test_intent_cues() -> None:
     }
     cues = intent_cues("Reporter here: is the recall about food poisoning? My lawyer asks too")
     assert cues["press"] == cues["safety"] == cues["legal"] == cues["question"] == 1.0
+    spellings = ("preorder", "pre-order", "pre order")
+    assert all(intent_cues(f"the {s} opens friday")["purchase"] == 1.0 for s in spellings)
 
 
 def test_influence_scale() -> None:

@@ -319,7 +319,7 @@ def default_route(text: str) -> tuple[str, str]:
         ("@Acme where can I buy this in Leeds?", "marketing", "purchase-intent"),
         ("@Acme when does the preorder open? want one", "marketing", "purchase-intent"),
         # ... also written "pre order", which names an order but is no order gone wrong
-        ("@Acme can I pre order the X2 in blue?", "marketing", "purchase-intent"),
+        ("@Acme can I pre order the X2 in blue?", "marketing", "pre-order"),
         ("@Acme my pre-order is two weeks late", "support", "service-problem"),
         # a complaint hashtag files a complaint, even said to nobody; a happy "no #fail" does not
         ("#Acme checkout page GUI #Fail #EpicFail", "support", "complaint-hashtag"),

@@ -320,7 +320,8 @@ def default_route(text: str) -> tuple[str, str]:
         ("@Acme when does the preorder open? want one", "marketing", "purchase-intent"),
         # ... also written "pre order", which names an order but is no order gone wrong
         ("@Acme can I pre order the X2 in blue?", "marketing", "pre-order"),
-        ("@Acme my pre-order is two weeks late", "support", "service-problem"),
+        ("@Acme pre-order still not shipped after two weeks", "support", "service-problem"),
+        ("@Acme can I cancel my pre order?", "support", "service-problem"),
         # a complaint hashtag files a complaint, even said to nobody; a happy "no #fail" does not
         ("#Acme checkout page GUI #Fail #EpicFail", "support", "complaint-hashtag"),
         ("Acme app lost my playlist again #neveragain", "support", "complaint-hashtag"),

@@ -1,15 +1,16 @@
 """The routing worker's service: delivery → mentions → signals → rules → department queues.
 
 Idempotent per mention: each mention is claimed before it is routed and completed after its
-messages are sent, so a redelivered delivery routes every mention once.
+messages are sent, so a redelivered delivery routes every mention once; an attempt that failed
+after some queues had a message leaves the retry that message and the queues still to send it to.
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
@@ -36,8 +37,8 @@ from chalicelib.rules import (
 )
 from chalicelib.rules.engine import Decision
 from chalicelib.settings import Settings
-from chalicelib.stores.mentions import Claim, MentionStore
-from chalicelib.stores.queues import OutgoingMessage, Queues
+from chalicelib.stores.mentions import Claim, MentionStore, Progress
+from chalicelib.stores.queues import OutgoingMessage, Queues, QueueSendError
 from chalicelib.stores.rules import RulesStore
 from chalicelib.stores.traffic import Observed, TrafficStore
 
@@ -171,7 +172,8 @@ class RoutingService:
         """Route every mention of one intake message.
 
         Raises PoisonRecord for a message that can never be routed, anything else for a
-        failure worth retrying (claims are released first).
+        failure worth retrying (claims are released first, each with the queues that already
+        have its message, so the retry sends it to the others only).
         """
         delivery = self._read(body)
         brand = frozenset(self.settings.brand_accounts)
@@ -182,10 +184,11 @@ class RoutingService:
         mentions = list({m.id: m for m in platform.parse(delivery, brand)}.values())
         outcome = RoutingOutcome()
         now = self.clock()
-        claimed: list[Mention] = []
+        claimed: list[tuple[Mention, Progress | None]] = []
+        progress: dict[str, Progress] = {}
         try:
             for mention in mentions:
-                claim = self.mentions.claim(
+                claim, earlier = self.mentions.claim(
                     mention.id, now, timedelta(seconds=self.settings.claim_lease_seconds)
                 )
                 if claim is Claim.DONE:
@@ -194,11 +197,11 @@ class RoutingService:
                 elif claim is Claim.BUSY:
                     raise MentionBusy(f"{mention.id} is being routed by another worker")
                 else:
-                    claimed.append(mention)
-            outcome.routed = self._route(claimed, delivery.received_at, now)
+                    claimed.append((mention, earlier))
+            outcome.routed = self._route(claimed, delivery.received_at, now, progress)
         except BaseException:
-            for mention in claimed:
-                self.mentions.release(mention.id)
+            for mention, _ in claimed:
+                self.mentions.release(mention.id, progress.get(mention.id))
             raise
         return outcome
 
@@ -235,32 +238,25 @@ class RoutingService:
             raise PoisonRecord(f"not a raw delivery: {exc}") from None
 
     def _route(
-        self, mentions: list[Mention], received_at: datetime, now: datetime
+        self,
+        claimed: list[tuple[Mention, Progress | None]],
+        received_at: datetime,
+        now: datetime,
+        progress: dict[str, Progress],
     ) -> list[RoutedMention]:
+        """Decide (or take the decision of the attempt that failed midway), send, record;
+        `progress` follows which queues have each message."""
         engine = self.engines.engine()
         messages = []
-        observed = []
-        by_queue: dict[str, list[OutgoingMessage]] = defaultdict(list)
-        for mention in map(enrich, map(self._complete, mentions)):
-            signals = compute_signals(mention)
-            conversation = self._conversation(mention, now)
-            decision = decide(mention, engine, self.settings, signals, now, conversation)
-            routing = decision.routing(mention.lang)
-            observed.append(Observed(mention, signals, now, conversation))
-            routing.sla_due_at = sla_due(routing, mention, received_at, self.settings)
-            message = RoutedMention(
-                mention=mention, routing=routing, reply=ReplyPointer(mention_id=mention.id)
-            )
+        for mention, earlier in claimed:
+            if earlier is None:
+                message = self._decide(mention, engine, received_at, now)
+                progress[mention.id] = Progress(message.to_json(), frozenset())
+            else:
+                message = RoutedMention.model_validate_json(earlier.message)
+                progress[mention.id] = earlier
             messages.append(message)
-            attributes = {
-                "department": routing.department,
-                "priority": routing.priority,
-                "platform": mention.platform,
-            }
-            for queue in routing.queues:
-                by_queue[queue].append(OutgoingMessage(message.to_json(), attributes))
-        for queue, outgoing in by_queue.items():
-            self.queues.send_batch(queue, outgoing)
+        self._send(messages, progress)
         expires = now + timedelta(days=self.settings.mention_ttl_days)
         for message in messages:
             status = "ignored" if message.routing.department == "ignore" else "routed"
@@ -284,8 +280,52 @@ class RoutingService:
                 value=1,
             )
         self._link_direct_messages(messages, now)
-        self._keep_for_dry_runs(observed)
+        self._keep_for_dry_runs(messages, now)
         return messages
+
+    def _decide(
+        self, mention: Mention, engine: Engine, received_at: datetime, now: datetime
+    ) -> RoutedMention:
+        """The department message of a mention: enriched, with its signals and decision."""
+        mention = enrich(self._complete(mention))
+        signals = compute_signals(mention)
+        conversation = self._conversation(mention, now)
+        decision = decide(mention, engine, self.settings, signals, now, conversation)
+        routing = decision.routing(mention.lang)
+        routing.sla_due_at = sla_due(routing, mention, received_at, self.settings)
+        return RoutedMention(
+            mention=mention, routing=routing, reply=ReplyPointer(mention_id=mention.id)
+        )
+
+    def _send(self, messages: list[RoutedMention], progress: dict[str, Progress]) -> None:
+        """Send each message to the queues that do not have it yet, in batches by queue. Every
+        queue is tried (one department's broken queue does not hold back the others) before
+        the first failure is raised; `progress` notes each queue a message reached."""
+        by_queue: dict[str, list[tuple[str, OutgoingMessage]]] = defaultdict(list)
+        for message in messages:
+            attributes = {
+                "department": message.routing.department,
+                "priority": message.routing.priority,
+                "platform": message.mention.platform,
+            }
+            so_far = progress[message.mention.id]
+            outgoing = OutgoingMessage(so_far.message, attributes)
+            for queue in message.routing.queues:
+                if queue not in so_far.sent:
+                    by_queue[queue].append((message.mention.id, outgoing))
+        failure: QueueSendError | None = None
+        for queue, batch in by_queue.items():
+            arrived: Iterable[int] = range(len(batch))
+            try:
+                self.queues.send_batch(queue, [outgoing for _, outgoing in batch])
+            except QueueSendError as exc:
+                failure, arrived = failure or exc, exc.sent
+            for position in arrived:
+                mention_id = batch[position][0]
+                earlier = progress[mention_id]
+                progress[mention_id] = replace(earlier, sent=earlier.sent | {queue})
+        if failure is not None:
+            raise failure
 
     def _complete(self, mention: Mention) -> Mention:
         """Fetch what the delivery left out (an Instagram @mention's text). Best effort: when the
@@ -303,10 +343,19 @@ class RoutingService:
             metrics.add_metric(name="MentionTextUnavailable", unit="Count", value=1)
             return mention
 
-    def _keep_for_dry_runs(self, observed: list[Observed]) -> None:
+    def _keep_for_dry_runs(self, messages: list[RoutedMention], now: datetime) -> None:
         """Best effort: losing a dry-run sample must never fail or repeat routing."""
-        if self.traffic is None or not observed:
+        if self.traffic is None or not messages:
             return
+        observed = [
+            Observed(
+                message.mention,
+                {k: v for k, v in message.routing.signals.items() if isinstance(v, float | int)},
+                now,
+                message.routing.conversation,
+            )
+            for message in messages
+        ]
         try:
             self.traffic.record(observed, timedelta(days=self.settings.traffic_keep_days))
         except Exception:

@@ -2,13 +2,16 @@
 
 A mention is first *claimed* (conditional put, status "claimed", with a lease), then routed, then
 *completed* (status "routed" or "ignored" with the full decision). A redelivered mention finds a
-completed record and is skipped; one whose worker died mid-way is reclaimed after the lease.
+completed record and is skipped; one whose worker died mid-way is reclaimed after the lease. A
+worker whose attempt failed after some department queues had the message releases the claim
+with that *progress*: the retry sends the same message to the other queues only.
 """
 
 from __future__ import annotations
 
 import contextlib
 import enum
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -23,15 +26,28 @@ class Claim(enum.Enum):
     BUSY = "busy"  # another worker holds a live lease: retry later
 
 
+@dataclass(frozen=True)
+class Progress:
+    """How far a failed attempt at routing a mention got: the message it decided (RoutedMention
+    JSON) and the queues that already have it."""
+
+    message: str
+    sent: frozenset[str]
+
+
 class MentionStore(Protocol):
     """Claims and records of mentions."""
 
-    def claim(self, mention_id: str, now: datetime, lease: timedelta) -> Claim:
-        """Claim a mention for routing unless it is done or leased to another worker."""
+    def claim(
+        self, mention_id: str, now: datetime, lease: timedelta
+    ) -> tuple[Claim, Progress | None]:
+        """Claim a mention for routing unless it is done or leased to another worker; a claim
+        comes with the progress an earlier, failed attempt left (else None)."""
         ...
 
-    def release(self, mention_id: str) -> None:
-        """Give a claim back after a failure, so a retry can route the mention."""
+    def release(self, mention_id: str, progress: Progress | None = None) -> None:
+        """Give a claim back after a failure, so a retry can route the mention; with progress
+        when some queues already have its message."""
         ...
 
     def complete(self, record: MentionRecord, expires_at: datetime) -> None:
@@ -81,11 +97,13 @@ class DynamoMentionStore:
         self._client = client
         self._table = table
 
-    def claim(self, mention_id: str, now: datetime, lease: timedelta) -> Claim:
-        """Conditional put: absent, or claimed with an expired lease."""
+    def claim(
+        self, mention_id: str, now: datetime, lease: timedelta
+    ) -> tuple[Claim, Progress | None]:
+        """Conditional put: absent, or claimed with an expired lease (or released)."""
         stamp = int(now.timestamp())
         try:
-            self._client.put_item(
+            response = self._client.put_item(
                 TableName=self._table,
                 Item={
                     "id": {"S": mention_id},
@@ -97,22 +115,46 @@ class DynamoMentionStore:
                 "(#status = :claimed AND lease_until < :now)",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={":claimed": {"S": "claimed"}, ":now": {"N": str(stamp)}},
+                ReturnValues="ALL_OLD",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except self._client.exceptions.ConditionalCheckFailedException as exc:
             old = exc.response.get("Item", {})
-            return Claim.BUSY if old.get("status", {}).get("S") == "claimed" else Claim.DONE
-        return Claim.CLAIMED
+            busy = old.get("status", {}).get("S") == "claimed"
+            return (Claim.BUSY if busy else Claim.DONE), None
+        old = response.get("Attributes", {})
+        if "pending" not in old:
+            return Claim.CLAIMED, None
+        return Claim.CLAIMED, Progress(old["pending"]["S"], frozenset(old["sent"]["SS"]))
 
-    def release(self, mention_id: str) -> None:
-        """Delete the claim if it is still only a claim."""
+    def release(self, mention_id: str, progress: Progress | None = None) -> None:
+        """Delete the claim if it is still only a claim; with progress, keep it on the claim
+        and end the lease instead."""
+        condition = {
+            "ConditionExpression": "#status = :claimed",
+            "ExpressionAttributeNames": {"#status": "status"},
+        }
+        claimed = {":claimed": {"S": "claimed"}}
         with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
-            self._client.delete_item(
+            if progress is None or not progress.sent:
+                self._client.delete_item(
+                    TableName=self._table,
+                    Key={"id": {"S": mention_id}},
+                    ExpressionAttributeValues=claimed,
+                    **condition,
+                )
+                return
+            self._client.update_item(
                 TableName=self._table,
                 Key={"id": {"S": mention_id}},
-                ConditionExpression="#status = :claimed",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":claimed": {"S": "claimed"}},
+                UpdateExpression="SET lease_until = :zero, pending = :message, sent = :sent",
+                ExpressionAttributeValues={
+                    **claimed,
+                    ":zero": {"N": "0"},
+                    ":message": {"S": progress.message},
+                    ":sent": {"SS": sorted(progress.sent)},
+                },
+                **condition,
             )
 
     def complete(self, record: MentionRecord, expires_at: datetime) -> None:
@@ -231,19 +273,26 @@ class MemoryMentionStore:
         self.leases: dict[str, datetime] = {}
         self.records: dict[str, MentionRecord] = {}
         self.links: dict[str, str] = {}
+        self.progress: dict[str, Progress] = {}
 
-    def claim(self, mention_id: str, now: datetime, lease: timedelta) -> Claim:
-        """Claim unless completed or leased."""
+    def claim(
+        self, mention_id: str, now: datetime, lease: timedelta
+    ) -> tuple[Claim, Progress | None]:
+        """Claim unless completed or leased; hand over the progress a release left."""
         if mention_id in self.records:
-            return Claim.DONE
+            return Claim.DONE, None
         if mention_id in self.leases and self.leases[mention_id] >= now:
-            return Claim.BUSY
+            return Claim.BUSY, None
         self.leases[mention_id] = now + lease
-        return Claim.CLAIMED
+        return Claim.CLAIMED, self.progress.pop(mention_id, None)
 
-    def release(self, mention_id: str) -> None:
-        """Drop the lease."""
+    def release(self, mention_id: str, progress: Progress | None = None) -> None:
+        """Drop the lease; keep the progress, if any queue has the message."""
+        if mention_id in self.records:
+            return
         self.leases.pop(mention_id, None)
+        if progress is not None and progress.sent:
+            self.progress[mention_id] = progress
 
     def complete(self, record: MentionRecord, expires_at: datetime) -> None:
         """Keep the record (expiry is not simulated)."""

@@ -24,7 +24,12 @@ class OutgoingMessage:
 
 
 class QueueSendError(RuntimeError):
-    """Some or all messages could not be sent (missing queue, AWS error); the caller retries."""
+    """Some or all messages could not be sent (missing queue, AWS error); the caller retries.
+    `sent` holds the positions, in the batch, of the messages that did reach the queue."""
+
+    def __init__(self, message: str, sent: frozenset[int] = frozenset()) -> None:
+        super().__init__(message)
+        self.sent = sent
 
 
 class Queues(Protocol):
@@ -35,7 +40,8 @@ class Queues(Protocol):
         ...
 
     def send_batch(self, queue: str, messages: list[OutgoingMessage]) -> None:
-        """Send messages in as few calls as allowed; raise QueueSendError if any fails."""
+        """Send messages in as few calls as allowed; raise QueueSendError, naming those that
+        were sent, if any fails."""
         ...
 
     def delay_retry(self, queue: str, receipt_handle: str, seconds: int) -> None:
@@ -51,11 +57,11 @@ def _attributes(message: OutgoingMessage) -> dict[str, dict[str, str]]:
 
 
 @contextlib.contextmanager
-def _as_send_error(queue: str) -> Iterator[None]:
+def _as_send_error(queue: str, sent: frozenset[int] = frozenset()) -> Iterator[None]:
     try:
         yield
     except (BotoCoreError, ClientError) as exc:
-        raise QueueSendError(f"cannot send to {queue}: {exc}") from exc
+        raise QueueSendError(f"cannot send to {queue}: {exc}", sent) from exc
 
 
 class SqsQueues:
@@ -87,7 +93,7 @@ class SqsQueues:
         """SendMessageBatch in chunks of ten; any failed entry raises QueueSendError."""
         for start in range(0, len(messages), SQS_BATCH_LIMIT):
             chunk = messages[start : start + SQS_BATCH_LIMIT]
-            with _as_send_error(queue):
+            with _as_send_error(queue, frozenset(range(start))):
                 response = self._client.send_message_batch(
                     QueueUrl=self.url(queue),
                     Entries=[
@@ -98,7 +104,11 @@ class SqsQueues:
             failed = response.get("Failed") or []
             if failed:
                 reasons = ", ".join(f"{f.get('Code')}: {f.get('Message')}" for f in failed)
-                raise QueueSendError(f"{len(failed)} message(s) not sent to {queue}: {reasons}")
+                sent = {start + int(s["Id"]) for s in response.get("Successful") or []}
+                raise QueueSendError(
+                    f"{len(failed)} message(s) not sent to {queue}: {reasons}",
+                    frozenset(range(start)) | sent,
+                )
 
     def delay_retry(self, queue: str, receipt_handle: str, seconds: int) -> None:
         """ChangeMessageVisibility (at most SQS's 12 hours)."""

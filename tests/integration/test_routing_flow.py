@@ -207,6 +207,34 @@ def test_transient_failure_is_retried_and_then_routes_once(
     assert len(receive_all(stack["support"])) == 1
 
 
+def test_a_retry_after_a_partial_fan_out_sends_only_the_missing_copy(
+    stack: dict[str, str], client: Client
+) -> None:
+    """The food-safety thread goes to pr with a copy to support; support's queue is gone on the
+    first attempt, so pr gets its message then, and the retry gives support its copy and pr
+    nothing more."""
+    from app import app
+
+    handler = app.handler_map["route_mentions"]
+    body = raw("x", sample_bytes("x_food_safety_thread.json").decode())
+    event = {"Records": [{"messageId": "m1", "receiptHandle": "r1", "body": body}]}
+    aws.sqs().delete_queue(QueueUrl=stack["support"])
+    assert handler(event, None) == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    [first] = receive_all(stack["pr"])  # the healthy department did not wait for the retry
+    headers = {"Authorization": "Bearer test-admin-token"}
+    assert client.http.get("/mentions/x:1992000000000000002", headers=headers).status_code == 404
+
+    from chalicelib.stores.provision import create_queues
+
+    stack.update(create_queues(aws.sqs(), get_settings()))
+    wiring.reset()
+    assert handler(event, None) == {"batchItemFailures": []}
+    assert receive_all(stack["pr"]) == []
+    [copy] = receive_all(stack["support"])
+    assert copy["Body"] == first["Body"]  # the decision of the first attempt, not a new one
+    assert client.http.get("/mentions/x:1992000000000000002", headers=headers).status_code == 200
+
+
 def test_repeated_failures_end_in_the_dlq_by_redrive(stack: dict[str, str], client: Client) -> None:
     """A record that keeps failing is moved to the DLQ by the queue's redrive policy."""
     sqs = aws.sqs()

@@ -6,7 +6,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
 from chalicelib import wiring
 from chalicelib.models import (
@@ -17,9 +19,16 @@ from chalicelib.models import (
     RoutedMention,
     Routing,
 )
+from chalicelib.settings import get_settings
 from chalicelib.stores.cursors import CursorStore, MemoryCursorStore
-from chalicelib.stores.mentions import Claim, MemoryMentionStore, MentionStore
-from chalicelib.stores.queues import MemoryQueues, OutgoingMessage, Queues, QueueSendError
+from chalicelib.stores.mentions import Claim, MemoryMentionStore, MentionStore, Progress
+from chalicelib.stores.queues import (
+    MemoryQueues,
+    OutgoingMessage,
+    Queues,
+    QueueSendError,
+    SqsQueues,
+)
 from chalicelib.stores.rules import MemoryRulesStore, RulesStore, VersionConflict
 from chalicelib.stores.traffic import MemoryTrafficStore, Observed, TrafficStore
 
@@ -69,11 +78,11 @@ def record(mention_id: str) -> MentionRecord:
 
 
 def test_claim_then_complete_makes_later_claims_duplicates(mentions: MentionStore) -> None:
-    assert mentions.claim("x:1", NOW, LEASE) is Claim.CLAIMED
-    assert mentions.claim("x:1", NOW, LEASE) is Claim.BUSY
+    assert mentions.claim("x:1", NOW, LEASE) == (Claim.CLAIMED, None)
+    assert mentions.claim("x:1", NOW, LEASE) == (Claim.BUSY, None)
     assert mentions.get("x:1") is None
     mentions.complete(record("x:1"), NOW + timedelta(days=90))
-    assert mentions.claim("x:1", NOW + timedelta(hours=1), LEASE) is Claim.DONE
+    assert mentions.claim("x:1", NOW + timedelta(hours=1), LEASE) == (Claim.DONE, None)
     stored = mentions.get("x:1")
     assert stored is not None and stored.message.routing.department == "support"
 
@@ -86,18 +95,18 @@ def test_a_post_leads_to_the_mention_it_continues(mentions: MentionStore) -> Non
     assert direct.id == through_answer.id == "x:10"
     assert mentions.conversation_of("x:404") is None
     assert mentions.get("x:900") is None  # a link is not a mention: its id can still be routed
-    assert mentions.claim("x:900", NOW, LEASE) is Claim.CLAIMED
+    assert mentions.claim("x:900", NOW, LEASE) == (Claim.CLAIMED, None)
 
 
 def test_expired_lease_can_be_reclaimed(mentions: MentionStore) -> None:
-    assert mentions.claim("x:2", NOW, LEASE) is Claim.CLAIMED
-    assert mentions.claim("x:2", NOW + LEASE + timedelta(seconds=1), LEASE) is Claim.CLAIMED
+    assert mentions.claim("x:2", NOW, LEASE) == (Claim.CLAIMED, None)
+    assert mentions.claim("x:2", NOW + LEASE + timedelta(seconds=1), LEASE) == (Claim.CLAIMED, None)
 
 
 def test_release_lets_a_retry_claim(mentions: MentionStore) -> None:
     mentions.claim("x:3", NOW, LEASE)
     mentions.release("x:3")
-    assert mentions.claim("x:3", NOW, LEASE) is Claim.CLAIMED
+    assert mentions.claim("x:3", NOW, LEASE) == (Claim.CLAIMED, None)
 
 
 def test_only_the_first_response_is_recorded(mentions: MentionStore) -> None:
@@ -110,6 +119,19 @@ def test_only_the_first_response_is_recorded(mentions: MentionStore) -> None:
     stored = mentions.get("x:5")
     assert stored is not None and stored.first_response_at == later
     assert stored.response_seconds == 600.0
+
+
+def test_a_released_claim_hands_its_progress_to_the_retry(mentions: MentionStore) -> None:
+    message = record("x:6").message.to_json()
+    mentions.claim("x:6", NOW, LEASE)
+    mentions.release("x:6", Progress(message, frozenset({"support"})))
+    assert mentions.get("x:6") is None  # still not routed
+    assert mentions.claim("x:6", NOW, LEASE) == (
+        Claim.CLAIMED,
+        Progress(message, frozenset({"support"})),
+    )
+    mentions.release("x:6")  # a retry that got no further and had nothing: no progress kept
+    assert mentions.claim("x:6", NOW, LEASE) == (Claim.CLAIMED, None)
 
 
 def test_release_never_removes_a_completed_record(mentions: MentionStore) -> None:
@@ -189,6 +211,29 @@ def test_queue_send_and_unknown_queue(queues: Queues) -> None:
         queues.send_batch("nowhere", [OutgoingMessage("x")])
     with pytest.raises(QueueSendError, match="nowhere"):
         queues.send("nowhere", OutgoingMessage("x"))
+
+
+def test_a_batch_failing_midway_names_the_messages_that_were_sent() -> None:
+    """SQS takes the first ten, then fails one entry of the next call: the error says which
+    thirteen of the fourteen arrived, so the caller does not send them again."""
+    client = boto3.client("sqs", region_name="us-east-1")
+    url = "https://sqs.us-east-1.amazonaws.com/123456789012/switchboard-support"
+    messages = [OutgoingMessage(f"m{i}") for i in range(14)]
+    with Stubber(client) as stub:
+        ok = [{"Id": str(i), "MessageId": f"id{i}", "MD5OfMessageBody": "-"} for i in range(10)]
+        stub.add_response("send_message_batch", {"Successful": ok, "Failed": []})
+        stub.add_response(
+            "send_message_batch",
+            {
+                "Successful": [e for e in ok[:4] if e["Id"] != "2"],
+                "Failed": [{"Id": "2", "SenderFault": False, "Code": "InternalError"}],
+            },
+        )
+        settings = get_settings().model_copy(update={"queue_urls": {"support": url}})
+        queues = SqsQueues(client, settings)
+        with pytest.raises(QueueSendError, match=r"1 message.*InternalError") as failure:
+            queues.send_batch("support", messages)
+    assert failure.value.sent == frozenset(range(14)) - {12}
 
 
 @pytest.fixture

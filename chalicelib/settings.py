@@ -112,6 +112,12 @@ class Settings(BaseModel):
             raise ValueError("'ignore' is a decision, not a department")
         if self.triage_department not in self.departments:
             raise ValueError(f"triage department {self.triage_department!r} is not in departments")
+        for source, target in self.escalations.items():
+            for name in (source, target):
+                if name not in self.departments:
+                    raise ValueError(
+                        f"escalation {source} → {target}: {name!r} is not a department"
+                    )
         return self
 
     @field_validator("business_timezone")

@@ -2,7 +2,8 @@
 
 An overdue mention is copied to its department's escalation target (ESCALATIONS, default: the
 same department) with the priority raised one level and the tag `sla-breach`, so it rises to the
-top of a queue a department already reads.
+top of a queue a department already reads. A copy that cannot be sent leaves the mention overdue
+for the next run and does not hold back the others.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from chalicelib.models import Priority
 from chalicelib.observability import logger, metrics
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore
-from chalicelib.stores.queues import OutgoingMessage, Queues
+from chalicelib.stores.queues import OutgoingMessage, Queues, QueueSendError
 
 RAISED: dict[Priority, Priority] = {
     "low": "normal",
@@ -58,7 +59,15 @@ class SlaCheck:
                 "platform": message.mention.platform,
                 "escalated_from": routing.department,
             }
-            self.queues.send(target, OutgoingMessage(copy.to_json(), attributes))
+            try:
+                self.queues.send(target, OutgoingMessage(copy.to_json(), attributes))
+            except QueueSendError:
+                logger.exception(
+                    "SLA escalation not sent; tried again on the next run",
+                    extra={"mention_id": record.id, "to": target},
+                )
+                metrics.add_metric(name="SlaEscalationFailures", unit="Count", value=1)
+                continue
             self.mentions.mark_escalated(record.id, now)
             escalated.append(record.id)
             logger.warning(

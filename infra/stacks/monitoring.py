@@ -66,6 +66,8 @@ class Monitoring(Construct):
                 "PollFailures",
                 "MentionTextUnavailable",
                 "ReplyBookkeepingFailures",
+                "SlaBreaches",
+                "SlaEscalationFailures",
             )
         }
         self._alarm(
@@ -76,6 +78,12 @@ class Monitoring(Construct):
             business["PollFailures"],
             1,
             "a poller could not read a platform (retried on its next run)",
+        )
+        self._alarm(
+            "SlaEscalationFailures",
+            business["SlaEscalationFailures"],
+            1,
+            "an overdue mention could not be copied to its escalation queue (tried every minute)",
         )
         widgets.append(cloudwatch.GraphWidget(title="Mentions", left=list(business.values())))
         self.dashboard = cloudwatch.Dashboard(

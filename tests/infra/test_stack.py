@@ -190,7 +190,13 @@ def test_alarms_on_every_dead_letter_queue_and_worker(template: Template) -> Non
     ]
     assert len(dlq_alarms) == len(age_alarms) == len(DEPARTMENTS) + 2
     metrics = {a["Properties"]["MetricName"] for a in alarms.values()}
-    assert {"Errors", "Throttles", "PoisonRecords", "PollFailures"} <= metrics
+    assert {
+        "Errors",
+        "Throttles",
+        "PoisonRecords",
+        "PollFailures",
+        "SlaEscalationFailures",
+    } <= metrics
     errors = [a for a in alarms.values() if a["Properties"]["MetricName"] == "Errors"]
     assert len(errors) == 5  # API, route_mentions, send_replies, check_sla, poll_platforms
     for alarm in alarms.values():

@@ -16,6 +16,7 @@ from chalicelib.fakeplatforms import FakePlatforms
 from chalicelib.models import Author, Mention, MentionRecord, ReplyPointer, RoutedMention, Routing
 from chalicelib.observability import metrics
 from chalicelib.services import replies as replies_service
+from chalicelib.settings import get_settings
 from tests.helpers import sample_bytes
 from tests.integration.conftest import bodies, post_signed, receive_all
 from tests.integration.test_admin_api import call, live
@@ -419,6 +420,29 @@ def test_overdue_mentions_are_escalated_once(
     assert copy["routing"]["priority"] == "high" and "sla-breach" in copy["routing"]["tags"]
     assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": []}
     assert get(client, "/mentions/x:overdue")["escalated_at"]
+
+
+def test_an_escalation_that_cannot_be_sent_waits_for_the_next_run_without_blocking_others(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    from app import app
+
+    long_ago = datetime.now(UTC) - timedelta(hours=2)
+    for mention_id, department in (("x:late-pr", "pr"), ("x:late-support", "support")):
+        mention = Mention(id=mention_id, platform="x", text="hello??", created_at=long_ago)
+        store(mention, department, long_ago)
+    aws.sqs().delete_queue(QueueUrl=stack["pr"])
+    result = app.handler_map["check_sla"](scheduled_event(), None)
+    assert result == {"escalated": ["x:late-support"]}
+    assert get(client, "/mentions/x:late-pr")["escalated_at"] is None
+
+    from chalicelib.stores.provision import create_queues
+
+    stack.update(create_queues(aws.sqs(), get_settings()))
+    wiring.reset()
+    assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": ["x:late-pr"]}
+    [copy] = bodies(stack["pr"])
+    assert copy["mention"]["id"] == "x:late-pr" and "sla-breach" in copy["routing"]["tags"]
 
 
 def test_a_customer_answering_the_brand_stays_with_the_conversation_department(

@@ -40,6 +40,14 @@ def test_departments_must_include_triage_and_not_ignore(departments: str) -> Non
         Settings.from_env({"DEPARTMENTS": departments})
 
 
+@pytest.mark.parametrize("escalations", ['{"pr": "execs"}', '{"sales": "support"}'])
+def test_escalations_name_configured_departments(escalations: str) -> None:
+    """A typo in ESCALATIONS fails at start-up, not when the first SLA is breached."""
+    with pytest.raises(ValidationError, match="is not a department"):
+        Settings.from_env({"ESCALATIONS": escalations})
+    assert Settings.from_env({"ESCALATIONS": '{"support": "pr"}'}).escalations == {"support": "pr"}
+
+
 def test_score_per_class_and_macro() -> None:
     gold = ["support", "support", "pr", "marketing"]
     predicted = ["support", "pr", "pr", "triage"]

@@ -49,7 +49,7 @@ def influence(mention: Mention) -> float:
     """0..1: the post's likely audience on a log scale (1 at 10 million): the author's followers
     plus ENGAGED_AUDIENCE for each engagement the post already has; raised for verified
     accounts, halved for private messages nobody else sees."""
-    audience = mention.author.followers + ENGAGED_AUDIENCE * mention.engagement
+    audience = max(0, mention.author.followers) + ENGAGED_AUDIENCE * max(0, mention.engagement)
     reach = math.log10(audience + 1) / 7
     score = min(1.0, reach + (0.15 if mention.author.verified else 0.0))
     return round(score if mention.public else score / 2, 3)

@@ -65,12 +65,13 @@ def no_handshake(platform: str) -> HandshakeReply:
     raise MethodNotAllowed(f"{platform} has no verification handshake; deliveries use POST")
 
 
-def echo_challenge(challenge: str | None) -> HandshakeReply:
-    """Echo a hub.challenge as text/plain, refusing anything that is not a short plain token."""
-    if not challenge:
-        raise MalformedRequest("hub.challenge is required")
-    if not _SAFE_CHALLENGE.fullmatch(challenge):
-        raise MalformedRequest("hub.challenge must be 1-256 URL-safe characters")
+def echo_challenge(challenge: object, field: str = "hub.challenge") -> HandshakeReply:
+    """Echo a challenge (`field` names it in errors) as text/plain, refusing anything that is
+    not a short plain token."""
+    if challenge is None or challenge == "":
+        raise MalformedRequest(f"{field} is required")
+    if not isinstance(challenge, str) or not _SAFE_CHALLENGE.fullmatch(challenge):
+        raise MalformedRequest(f"{field} must be 1-256 URL-safe characters")
     return HandshakeReply(body=challenge)
 
 
@@ -115,7 +116,6 @@ def engagement(counters: Any, *names: str) -> int:
 def from_epoch(value: Any, millis: bool = False) -> datetime | None:
     """A UTC datetime from epoch seconds or milliseconds (int or numeric string)."""
     try:
-        number = float(value)
-    except (TypeError, ValueError):
+        return datetime.fromtimestamp(float(value) / (1000 if millis else 1), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):  # not a number, or no real date
         return None
-    return datetime.fromtimestamp(number / 1000 if millis else number, tz=UTC)

@@ -68,7 +68,7 @@ def check(payload: Any) -> HandshakeReply | None:
     if not isinstance(envelope.get("type"), str):
         raise MalformedRequest("a Slack delivery needs a 'type'")
     if envelope["type"] == "url_verification":
-        challenge = echo_challenge(envelope.get("challenge")).body
+        challenge = echo_challenge(envelope.get("challenge"), "the url_verification challenge").body
         return HandshakeReply(json.dumps({"challenge": challenge}), "application/json")
     return None
 
@@ -76,13 +76,13 @@ def check(payload: Any) -> HandshakeReply | None:
 def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention]:
     """An app mention or channel message from a person (bots, including ours, are dropped)."""
     payload = load_body(delivery)
-    event = payload.get("event") or {}
-    kind = _MESSAGE_EVENTS.get(event.get("type", ""))
-    if payload.get("type") != "event_callback" or kind is None:
-        return []
-    if event.get("bot_id") or event.get("subtype") or event.get("user") in brand_accounts:
-        return []
     try:
+        event = payload.get("event") or {}
+        kind = _MESSAGE_EVENTS.get(event.get("type", ""))
+        if payload.get("type") != "event_callback" or kind is None:
+            return []
+        if event.get("bot_id") or event.get("subtype") or event.get("user") in brand_accounts:
+            return []
         channel, ts = event["channel"], event["ts"]
         thread = event.get("thread_ts")
         return [
@@ -97,7 +97,7 @@ def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention
                 brand_account=payload.get("team_id"),
             )
         ]
-    except (KeyError, TypeError, ValidationError) as exc:
+    except (KeyError, TypeError, AttributeError, ValidationError) as exc:
         raise PoisonRecord(f"unreadable Slack event: {exc!r}") from exc
 
 

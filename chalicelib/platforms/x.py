@@ -74,8 +74,8 @@ def check(payload: Any) -> HandshakeReply | None:
 def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention]:
     """Mentions from tweet_create_events and direct_message_events; other events are ignored."""
     payload = load_body(delivery)
-    own = brand_accounts | {payload.get("for_user_id", "")}
     try:
+        own = brand_accounts | {payload.get("for_user_id", "")}
         tweets = [
             _tweet(tweet, payload["for_user_id"], own)
             for tweet in payload.get("tweet_create_events", [])

@@ -184,6 +184,10 @@ def test_slack_url_verification_is_answered_not_queued(
     assert json.loads(response.body) == {
         "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
     }
+    odd = json.dumps({"type": "url_verification", "challenge": {"nested": 1}}).encode()
+    refused = post_signed(client, "slack", odd)
+    assert refused.status_code == 400
+    assert "challenge" in error_of(refused)["message"]
     assert receive_all(stack["intake"]) == []
 
 

@@ -23,6 +23,14 @@ def test_page_comment_kept_own_comment_and_reaction_dropped() -> None:
     assert comment.brand_account == "448242228374517"
 
 
+@pytest.mark.parametrize("created_time", [10**20, "1e400", "nan", "soon"])
+def test_a_time_that_is_no_date_leaves_the_comment_undated(created_time: object) -> None:
+    payload = json.loads(sample_bytes("meta_page_comments.json"))
+    payload["entry"][0]["changes"][0]["value"]["created_time"] = created_time
+    [comment] = meta.parse(delivery("meta", payload), NONE)
+    assert comment.created_at is None  # the SLA clock then starts at receipt
+
+
 def test_visitor_post_and_edits() -> None:
     value = {
         "from": {"id": "9"},

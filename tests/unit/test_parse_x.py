@@ -102,8 +102,16 @@ def test_for_user_id_counts_as_own_account_even_if_not_configured() -> None:
     assert [m.id for m in x.parse(delivery("x", payload), frozenset())] == ["x:1992000000000000002"]
 
 
-def test_unreadable_tweet_is_poison() -> None:
-    payload = {"for_user_id": "1", "tweet_create_events": [{"text": "no id"}]}
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"for_user_id": "1", "tweet_create_events": [{"text": "no id"}]},
+        {"for_user_id": ["1"], "tweet_create_events": []},  # a list cannot name an account
+        {"for_user_id": "1", "tweet_create_events": ["not a tweet"]},
+        ["not", "an", "object"],
+    ],
+)
+def test_unreadable_delivery_is_poison(payload: object) -> None:
     with pytest.raises(PoisonRecord, match="unreadable X delivery"):
         x.parse(delivery("x", payload), BRAND)
 

@@ -148,6 +148,7 @@ def test_influence_scale() -> None:
     # the reach of the post: a small account's post that 1,000 people shared or liked reaches
     # about as far as a 100,000-follower account's
     assert score(100, engagement=1_000) == pytest.approx(score(100_100), abs=0.001)
+    assert score(-5) == score(0) == 0.0  # a listening tool's nonsense count is no audience
     assert score(100) < score(100, engagement=5) < score(100, engagement=1_000)
 
 

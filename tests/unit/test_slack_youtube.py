@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from chalicelib.errors import BadSignature, MalformedRequest, NotFound
+from chalicelib.errors import BadSignature, MalformedRequest, NotFound, PoisonRecord
 from chalicelib.platforms import slack, youtube
 from chalicelib.settings import Settings
 from tests.helpers import delivery, sample_bytes
@@ -57,6 +57,12 @@ def test_slack_url_verification_published_v5_is_answered_with_the_challenge() ->
     assert json.loads(reply.body) == {"challenge": body["challenge"]}
 
 
+@pytest.mark.parametrize("challenge", [None, "", {"a": 1}, 42, ["x"], "<script>"])
+def test_slack_url_verification_without_a_plain_challenge_is_malformed(challenge: object) -> None:
+    with pytest.raises(MalformedRequest, match="url_verification challenge"):
+        slack.check({"type": "url_verification", "challenge": challenge})
+
+
 def test_slack_app_mention_is_a_mention_and_bots_are_dropped() -> None:
     [mention] = slack.parse(delivery("slack", "slack_app_mention.json"), frozenset())
     assert mention.id == "slack:C0COMMUNITY/1795336000.000200"
@@ -65,6 +71,19 @@ def test_slack_app_mention_is_a_mention_and_bots_are_dropped() -> None:
     payload["event"]["bot_id"] = "B0ACME"
     assert slack.parse(delivery("slack", payload), frozenset()) == []
     assert slack.parse(delivery("slack", "slack_app_mention.json"), frozenset({"U0CUSTOMER"})) == []
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"type": "event_callback", "event": 7},
+        {"type": "event_callback", "event": {"type": ["app_mention"]}},
+        {"type": "event_callback", "event": {"type": "app_mention", "ts": "1.2"}},  # no channel
+    ],
+)
+def test_unreadable_slack_event_is_poison(payload: object) -> None:
+    with pytest.raises(PoisonRecord, match="unreadable Slack event"):
+        slack.parse(delivery("slack", payload), frozenset())
 
 
 def test_slack_thread_message_is_a_reply() -> None:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pydantic import ValidationError
 
 from chalicelib.classify import compute_signals, enrich, fallback_department, in_models_language
-from chalicelib.errors import NotFound, PoisonRecord
+from chalicelib.errors import MalformedRequest, NotFound, PoisonRecord
 from chalicelib.models import (
     Conversation,
     Mention,
@@ -181,7 +181,11 @@ class RoutingService:
             platform = get_platform(delivery.platform)
         except NotFound as exc:
             raise PoisonRecord(exc.message) from None
-        mentions = list({m.id: m for m in platform.parse(delivery, brand)}.values())
+        try:
+            parsed = platform.parse(delivery, brand)
+        except MalformedRequest as exc:
+            raise PoisonRecord(f"unreadable {delivery.platform} delivery: {exc.message}") from None
+        mentions = list({m.id: m for m in parsed}.values())
         outcome = RoutingOutcome()
         now = self.clock()
         claimed: list[tuple[Mention, Progress | None]] = []

@@ -150,6 +150,8 @@ def test_poison_record_goes_to_the_dlq_while_its_batch_routes(
             "body": raw("x", '{"for_user_id":"1","tweet_create_events":[{}]}'),
         },
         {"messageId": "poison-3", "receiptHandle": "r4", "body": raw("myspace", "{}")},
+        {"messageId": "poison-4", "receiptHandle": "r5", "body": raw("meta", '{"entry": [')},
+        {"messageId": "poison-5", "receiptHandle": "r6", "body": raw("youtube", "<feed>")},
     ]
     event = {
         "Records": [
@@ -165,6 +167,8 @@ def test_poison_record_goes_to_the_dlq_while_its_batch_routes(
         "poison-1",
         "poison-2",
         "poison-3",
+        "poison-4",
+        "poison-5",
     ]
     reasons = {
         m["MessageAttributes"]["message_id"]["StringValue"]: m["MessageAttributes"]["error"][
@@ -175,6 +179,8 @@ def test_poison_record_goes_to_the_dlq_while_its_batch_routes(
     assert "not a raw delivery" in reasons["poison-1"]
     assert "unreadable X delivery" in reasons["poison-2"]
     assert "unknown platform 'myspace'" in reasons["poison-3"]
+    assert "unreadable meta delivery: body is not valid JSON" in reasons["poison-4"]
+    assert "unreadable youtube delivery: body is not valid XML" in reasons["poison-5"]
 
 
 def test_transient_failure_is_retried_and_then_routes_once(

@@ -19,6 +19,7 @@ from chalicelib.platforms.outbound import (
     PlatformRetryLater,
     PostedReply,
 )
+from chalicelib.platforms.x_text import MAX_WEIGHTED_LENGTH, weighted_length
 from chalicelib.services.polling import follow_thread
 from chalicelib.settings import Settings
 from chalicelib.stores.cursors import CursorStore
@@ -27,7 +28,7 @@ from chalicelib.stores.queues import OutgoingMessage, Queues
 from chalicelib.stores.replies import ReplyStore
 
 OUTBOX = "outbox"
-MAX_LENGTH = {"x": 280, "facebook": 8000, "instagram": 2200, "messenger": 2000,
+MAX_LENGTH = {"facebook": 8000, "instagram": 2200, "messenger": 2000,
               "youtube": 10000, "slack": 40000}  # fmt: skip
 X_DM_MAX_LENGTH = 10_000
 CLIENTS: dict[str, Callable[[Reply, Mention, Settings], PostedReply]] = {
@@ -60,13 +61,17 @@ def check_reply(request: ReplyRequest, mention: Mention, now: datetime) -> str |
         raise MalformedRequest(
             f"Switchboard cannot post to {mention.platform}; answer there directly"
         )
-    limit = (
-        X_DM_MAX_LENGTH
-        if mention.platform == "x" and mention.kind == "dm"
-        else (MAX_LENGTH[mention.platform])
-    )
-    if len(text) > limit:
-        raise MalformedRequest(f"{len(text)} characters; {mention.platform} allows {limit}")
+    if mention.platform == "x" and mention.kind != "dm":
+        length = weighted_length(text)
+        if length > MAX_WEIGHTED_LENGTH:
+            raise MalformedRequest(
+                f"{length} characters as X counts them (a link 23, an emoji or a Chinese,"
+                f" Japanese or Korean character 2); x allows {MAX_WEIGHTED_LENGTH}"
+            )
+    else:
+        limit = X_DM_MAX_LENGTH if mention.platform == "x" else MAX_LENGTH[mention.platform]
+        if len(text) > limit:
+            raise MalformedRequest(f"{len(text)} characters; {mention.platform} allows {limit}")
     if request.private:
         if mention.platform not in ("facebook", "instagram") or mention.kind != "comment":
             raise MalformedRequest("private replies answer Facebook or Instagram comments only")

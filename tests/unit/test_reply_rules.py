@@ -21,6 +21,7 @@ from chalicelib.platforms.outbound import (
     retry_delay,
     translate_network_error,
 )
+from chalicelib.platforms.x_text import weighted_length
 from chalicelib.services.replies import check_reply, messaging_tag, reply_id_for
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -39,13 +40,54 @@ def test_messenger_windows() -> None:
         messaging_tag(dm(timedelta(days=8)), NOW)
 
 
+TWEET = Mention(id="x:1", platform="x", text="hi")
+HELP_LINK = "https://help.acme.example/articles/360012345678-how-to-track-your-order?utm_source=x"
+
+
 def test_x_length_counts_characters_after_trimming() -> None:
-    tweet = Mention(id="x:1", platform="x", text="hi")
     assert (
-        check_reply(ReplyRequest(mention_id="x:1", text=" " + "é" * 280 + " "), tweet, NOW) is None
+        check_reply(ReplyRequest(mention_id="x:1", text=" " + "é" * 280 + " "), TWEET, NOW) is None
     )
-    with pytest.raises(MalformedRequest, match="281 characters; x allows 280"):
-        check_reply(ReplyRequest(mention_id="x:1", text="é" * 281), tweet, NOW)
+    with pytest.raises(MalformedRequest, match=r"281 characters as X counts them.*x allows 280"):
+        check_reply(ReplyRequest(mention_id="x:1", text="é" * 281), TWEET, NOW)
+
+
+@pytest.mark.parametrize(
+    ("text", "fits"),
+    [
+        ("So sorry about the wait! " * 10 + HELP_LINK, True),  # 250 + a link counted 23
+        ("の" * 140, True),  # Japanese counts 2 a character
+        ("の" * 141, False),
+        ("Thank you! " + "🙏🏽" * 134, True),  # an emoji with its skin tone counts 2
+        ("Thank you! " + "🙏🏽" * 135, False),
+    ],
+)
+def test_x_counts_posts_the_way_x_does(text: str, fits: bool) -> None:
+    """A long help-centre link must not block a reply X would take, and Japanese or emoji
+    that X would refuse are refused at once, not by the platform after queueing."""
+    request = ReplyRequest(mention_id="x:1", text=text)
+    if fits:
+        assert check_reply(request, TWEET, NOW) is None
+    else:
+        with pytest.raises(MalformedRequest, match="x allows 280"):
+            check_reply(request, TWEET, NOW)
+
+
+@pytest.mark.parametrize(
+    ("text", "length"),
+    [
+        ("Hi http://test.co", 26),
+        ("Test https://test.com test https://test.com test.com test", 86),
+        ("H\U0001f431\u263a\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466", 7),
+        ("\U0001f64b\U0001f3fd\U0001f468\u200d\U0001f3a4", 4),  # skin tone; a ZWJ sequence
+        ("Unicode 9.0 emoji: \U0001f920; \U0001f483; \U0001f483\U0001f3fe", 29),
+        ("1\u20e3 \U0001f1ef\U0001f1f5", 5),  # a keycap, a flag
+        ("\uc800\ucc00\ucfff\ud0bf", 8),  # Hangul
+        ("Mr.Smith e.g. 9.0", 17),  # dots that are not links
+    ],
+)
+def test_weighted_length_follows_twitter_text_v3(text: str, length: int) -> None:
+    assert weighted_length(text) == length
 
 
 def test_x_direct_messages_may_be_longer_than_posts() -> None:

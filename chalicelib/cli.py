@@ -1,4 +1,5 @@
-"""The `switchboard` command: route offline, evaluate, read a department inbox, run the demo."""
+"""The `switchboard` command: route offline, evaluate, read a department inbox or a dead-letter
+queue, run the demo."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -161,47 +163,82 @@ def format_routed(message: RoutedMention) -> str:
     return "\n".join(lines)
 
 
-def cmd_inbox(args: argparse.Namespace, out: TextIO) -> int:
-    """Print the mentions waiting in a department queue (they stay queued unless --ack)."""
+def _queue_command(
+    name: str, known: list[str], kind: str, queue: str, read: Callable[[], int], out: TextIO
+) -> int:
+    """Run `read` once `name` is one of the `known`; an unreachable SQS is a clear error."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    settings = get_settings()
-    if args.department not in settings.departments:
-        print(f"unknown department {args.department!r}; one of {settings.departments}", file=out)
+    if name not in known:
+        print(f"unknown {kind} {name!r}; one of {known}", file=out)
         return 2
     try:
-        return _print_inbox(args, settings, out)
+        return read()
     except (BotoCoreError, ClientError) as exc:
-        queue = settings.queue_name(args.department)
         print(f"error: cannot read {queue}: {exc}. Is `make run` running?", file=sys.stderr)
         return 1
 
 
+def cmd_inbox(args: argparse.Namespace, out: TextIO) -> int:
+    """Print the mentions waiting in a department queue (they stay queued unless --ack)."""
+    settings = get_settings()
+    queue = settings.queue_name(args.department)
+    read = partial(_print_inbox, args, settings, out)
+    return _queue_command(args.department, settings.departments, "department", queue, read, out)
+
+
 def _print_inbox(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     from chalicelib import aws
-    from chalicelib.stores.queues import SqsQueues
+    from chalicelib.stores.queues import SqsQueues, receive_each
 
     client = aws.sqs()
     url = SqsQueues(client, settings).url(args.department)
-    seen: set[str] = set()
-    for _ in range(args.limit):
-        batch = client.receive_message(
-            QueueUrl=url,
-            MaxNumberOfMessages=10,
-            VisibilityTimeout=0 if not args.ack else 30,
-            MessageAttributeNames=["All"],
-            WaitTimeSeconds=0,
-        ).get("Messages", [])
-        fresh = [m for m in batch if m["MessageId"] not in seen]
-        if not fresh:
-            break
-        for message in fresh:
-            seen.add(message["MessageId"])
-            print(format_routed(RoutedMention.model_validate_json(message["Body"])), file=out)
-            print(file=out)
-            if args.ack:
-                client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    print(f"{len(seen)} mention(s) in {settings.queue_name(args.department)}", file=out)
+    shown = 0
+    for message in receive_each(client, url, args.limit, 30 if args.ack else 0):
+        print(format_routed(RoutedMention.model_validate_json(message["Body"])), file=out)
+        print(file=out)
+        shown += 1
+        if args.ack:
+            client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    print(f"{shown} mention(s) in {settings.queue_name(args.department)}", file=out)
+    return 0
+
+
+def cmd_dead_letters(args: argparse.Namespace, out: TextIO) -> int:
+    """Show what waits in a queue's dead-letter queue and why; with --redrive, move it back."""
+    settings = get_settings()
+    queue = settings.queue_name(f"{args.queue}-dlq")
+    read = partial(_dead_letters, args, settings, out)
+    return _queue_command(args.queue, settings.all_queues, "queue", queue, read, out)
+
+
+def _dead_letters(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from chalicelib import aws
+    from chalicelib.services.dead_letters import move_back, read_dead_letter
+    from chalicelib.stores.queues import SqsQueues, receive_each
+
+    client = aws.sqs()
+    queues = SqsQueues(client, settings)
+    dead_letter_url, source_url = queues.url(f"{args.queue}-dlq"), queues.url(args.queue)
+    count = 0
+    for message in receive_each(client, dead_letter_url, args.limit, 60 if args.redrive else 0):
+        letter = read_dead_letter(message)
+        print(
+            f"{letter.message_id}  dead-lettered {letter.sent_at:%Y-%m-%d %H:%M:%S} UTC", file=out
+        )
+        print(f"  {letter.summary}", file=out)
+        print(f"  why: {letter.reason}", file=out)
+        if args.redrive:
+            move_back(client, dead_letter_url, source_url, letter)
+            print(f"  moved back to {settings.queue_name(args.queue)}", file=out)
+        count += 1
+    where = settings.queue_name(f"{args.queue}-dlq")
+    done = (
+        f"moved {count} message(s) from {where}"
+        if args.redrive
+        else f"{count} message(s) in {where}"
+    )
+    print(done, file=out)
     return 0
 
 
@@ -396,6 +433,12 @@ def build_parser() -> argparse.ArgumentParser:
     inbox.add_argument("--ack", action="store_true", help="delete the messages once shown")
     inbox.add_argument("--limit", type=int, default=20, help="receive calls at most")
     inbox.set_defaults(func=cmd_inbox)
+
+    dead = sub.add_parser("dlq", help="show a dead-letter queue and why; --redrive moves it back")
+    dead.add_argument("queue", help="intake, outbox or a department")
+    dead.add_argument("--redrive", action="store_true", help="send each back to its queue")
+    dead.add_argument("--limit", type=int, default=20, help="receive calls at most")
+    dead.set_defaults(func=cmd_dead_letters)
 
     rules = sub.add_parser("rules", help="validate, diff, push, pull, test, history, rollback")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)

@@ -64,6 +64,27 @@ def _as_send_error(queue: str, sent: frozenset[int] = frozenset()) -> Iterator[N
         raise QueueSendError(f"cannot send to {queue}: {exc}", sent) from exc
 
 
+def receive_each(client: Any, url: str, limit: int, visibility: int) -> Iterator[dict[str, Any]]:
+    """Every message of a queue once (at most `limit` receive calls), attributes included;
+    with visibility 0 they stay where they are, for reading only."""
+    seen: set[str] = set()
+    for _ in range(limit):
+        batch = client.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=visibility,
+            MessageAttributeNames=["All"],
+            AttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+            WaitTimeSeconds=0,
+        ).get("Messages", [])
+        fresh = [m for m in batch if m["MessageId"] not in seen]
+        if not fresh:
+            return
+        for message in fresh:
+            seen.add(message["MessageId"])
+            yield message
+
+
 class SqsQueues:
     """Queues on Amazon SQS; URLs from settings, else looked up by name once."""
 

@@ -1,0 +1,80 @@
+"""Dead-letter queues for the operator: what is in one and why, and moving it back when fixed.
+
+A message reaches `<queue>-dlq` in one of two ways: a worker found it can never succeed and sent
+it there at once with the reason in its `error` attribute (a poison record), or it kept failing
+and SQS's redrive policy moved it after its fifth receive (the cause is in the worker's logs).
+Moving messages back is safe: routing and replies are idempotent per mention and per reply.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from chalicelib.models import RawDelivery, RoutedMention
+
+POISON_ATTRIBUTES = ("error", "message_id")  # set by services.batches, dropped when moved back
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One message of a dead-letter queue, as an operator reads it."""
+
+    message_id: str
+    reason: str
+    sent_at: datetime
+    summary: str
+    body: str
+    attributes: dict[str, Any] = field(default_factory=dict)
+    receipt_handle: str = ""
+
+
+def read_dead_letter(message: dict[str, Any]) -> DeadLetter:
+    """A received SQS message of a dead-letter queue, with its reason and what it carries."""
+    attributes = message.get("MessageAttributes", {})
+    error = attributes.get("error", {}).get("StringValue")
+    reason = error or (
+        "kept failing and was moved by the redrive policy; the worker's logs have the error"
+    )
+    sent = int(message.get("Attributes", {}).get("SentTimestamp", 0)) / 1000
+    return DeadLetter(
+        message_id=message["MessageId"],
+        reason=reason,
+        sent_at=datetime.fromtimestamp(sent, tz=UTC),
+        summary=summarise(message["Body"]),
+        body=message["Body"],
+        attributes=attributes,
+        receipt_handle=message.get("ReceiptHandle", ""),
+    )
+
+
+def summarise(body: str) -> str:
+    """What a queued body is: a platform delivery, a routed mention, a reply, or raw text."""
+    with contextlib.suppress(ValidationError):
+        delivery = RawDelivery.model_validate_json(body)
+        return f"{delivery.platform} delivery received {delivery.received_at.isoformat()}"
+    with contextlib.suppress(ValidationError):
+        routed = RoutedMention.model_validate_json(body)
+        return f"mention {routed.mention.id} routed to {routed.routing.department}"
+    with contextlib.suppress(ValueError):
+        payload = json.loads(body)
+        if isinstance(payload, dict) and isinstance(payload.get("reply_id"), str):
+            return f"reply {payload['reply_id']}"
+    return f"unreadable body: {body[:80]!r}"
+
+
+def move_back(client: Any, dead_letter_url: str, source_url: str, letter: DeadLetter) -> None:
+    """Send the message to its source queue without the poison attributes, then delete it from
+    the dead-letter queue (a failure in between leaves a copy in both, never none)."""
+    attributes = {
+        name: {"DataType": value["DataType"], "StringValue": value["StringValue"]}
+        for name, value in letter.attributes.items()
+        if name not in POISON_ATTRIBUTES and "StringValue" in value
+    }
+    client.send_message(QueueUrl=source_url, MessageBody=letter.body, MessageAttributes=attributes)
+    client.delete_message(QueueUrl=dead_letter_url, ReceiptHandle=letter.receipt_handle)

@@ -1,0 +1,70 @@
+"""The operator's dead letters: `switchboard dlq QUEUE` shows why, `--redrive` moves them back."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from chalicelib import aws
+from chalicelib.cli import main
+from chalicelib.stores.queues import receive_each
+from tests.helpers import sample_bytes
+from tests.integration.conftest import bodies, receive_all
+from tests.integration.test_routing_flow import drain_intake, raw
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(list(argv), out), out.getvalue()
+
+
+@pytest.fixture
+def dead_letters(stack: dict[str, str]) -> dict[str, str]:
+    """intake-dlq holds a poison record (sent there by the worker with its reason) and a good
+    delivery that failed five times while the support queue was gone (moved there by SQS)."""
+    from app import app
+
+    handler = app.handler_map["route_mentions"]
+    poison = {"messageId": "m-poison", "receiptHandle": "r1", "body": raw("myspace", "{}")}
+    assert handler({"Records": [poison]}, None) == {"batchItemFailures": []}
+    good = raw("x", sample_bytes("x_late_delivery.json").decode())
+    aws.sqs().send_message(
+        QueueUrl=stack["intake-dlq"],
+        MessageBody=good,
+        MessageAttributes={"platform": {"DataType": "String", "StringValue": "x"}},
+    )
+    return stack
+
+
+def test_dlq_shows_each_message_with_what_it_is_and_why(dead_letters: dict[str, str]) -> None:
+    code, out = run("dlq", "intake")
+    assert code == 0
+    assert "why: unknown platform 'myspace'" in out
+    assert "myspace delivery received 2026-11-22T09:00:00+00:00" in out
+    assert "why: kept failing and was moved by the redrive policy" in out
+    assert "x delivery received" in out
+    assert out.rstrip().endswith("2 message(s) in switchboard-intake-dlq")
+    assert len(receive_all(dead_letters["intake-dlq"])) == 2  # reading leaves them there
+
+
+def test_redrive_routes_what_can_be_routed_and_the_poison_comes_back_with_its_reason(
+    dead_letters: dict[str, str],
+) -> None:
+    code, out = run("dlq", "intake", "--redrive")
+    assert code == 0 and "moved 2 message(s) from switchboard-intake-dlq" in out
+    moved = list(receive_each(aws.sqs(), dead_letters["intake"], limit=5, visibility=0))
+    assert len(moved) == 2
+    assert all("error" not in m.get("MessageAttributes", {}) for m in moved)
+    assert receive_all(dead_letters["intake-dlq"]) == []
+    drain_intake(dead_letters)
+    [routed] = bodies(dead_letters["support"])
+    assert routed["mention"]["id"] == "x:1992000000000000001"
+    code, out = run("dlq", "intake")
+    assert "why: unknown platform 'myspace'" in out and "1 message(s)" in out
+
+
+def test_dlq_of_an_unknown_queue_names_the_known_ones(stack: dict[str, str]) -> None:
+    code, out = run("dlq", "sales")
+    assert code == 2
+    assert "unknown queue 'sales'" in out and "'intake'" in out and "'outbox'" in out

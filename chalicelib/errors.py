@@ -74,6 +74,13 @@ class IntakeUnavailable(SwitchboardError):
     code = "intake_unavailable"
 
 
+class OutboxUnavailable(SwitchboardError):
+    """A reply could not be written to the outbox queue; nothing was posted, the caller retries."""
+
+    status = 503
+    code = "outbox_unavailable"
+
+
 class PoisonRecord(Exception):
     """A queued record that can never succeed; it goes to the dead-letter queue with the reason."""
 

@@ -9,7 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from chalicelib.errors import Conflict, MalformedRequest, NotFound, PoisonRecord, RetryLater
+from chalicelib.errors import (
+    Conflict,
+    MalformedRequest,
+    NotFound,
+    OutboxUnavailable,
+    PoisonRecord,
+    RetryLater,
+)
 from chalicelib.models import Mention, MentionRecord, Reply, ReplyRequest, ReplyStatus
 from chalicelib.observability import logger, metrics
 from chalicelib.platforms import meta, slack, x, youtube
@@ -24,7 +31,7 @@ from chalicelib.services.polling import follow_thread
 from chalicelib.settings import Settings
 from chalicelib.stores.cursors import CursorStore
 from chalicelib.stores.mentions import MentionStore
-from chalicelib.stores.queues import OutgoingMessage, Queues
+from chalicelib.stores.queues import OutgoingMessage, Queues, QueueSendError
 from chalicelib.stores.replies import ReplyStore
 
 OUTBOX = "outbox"
@@ -127,9 +134,28 @@ class ReplyService:
             if request.private:
                 raise Conflict(f"{mention.id} already has a private reply ({stored.reply_id})")
             raise Conflict("this idempotency key was used for a different reply")
-        if stored.status == "queued" and stored is reply:
-            self.queues.send(OUTBOX, OutgoingMessage(json.dumps({"reply_id": reply.reply_id})))
+        if stored.status == "queued" and stored.attempts == 0:  # new, or its queueing failed
+            self._queue(stored, request, now)
         return stored
+
+    def _queue(self, reply: Reply, request: ReplyRequest, now: datetime) -> None:
+        """Put the reply on the outbox (a second message for one reply is harmless: it is posted
+        once). If the outbox fails, a reply the caller can ask for again under the same id (an
+        idempotency key, a private reply) stays queued for that retry; any other is failed."""
+        try:
+            self.queues.send(OUTBOX, OutgoingMessage(json.dumps({"reply_id": reply.reply_id})))
+        except QueueSendError as exc:
+            if not (request.private or request.idempotency_key):
+                self._mark_failed(reply.reply_id, now, f"the outbox could not take it: {exc}")
+            raise OutboxUnavailable(
+                "the reply could not be queued and nothing was posted; send the request again"
+            ) from exc
+
+    def _mark_failed(self, reply_id: str, now: datetime, reason: str) -> None:
+        """Fail a queued reply that will never be sent (claimed first, so only if still queued)."""
+        lease = timedelta(seconds=self.settings.reply_lease_seconds)
+        if self.replies.start_sending(reply_id, now, lease):
+            self.replies.finish(reply_id, "failed", last_error=reason)
 
     def _record(self, mention_id: str) -> MentionRecord:
         record = self.mentions.get(mention_id)
@@ -147,14 +173,13 @@ class ReplyService:
         if reply is None:
             raise PoisonRecord(f"no reply {reply_id}")
         now = self.clock()
-        lease = timedelta(seconds=self.settings.reply_lease_seconds)
         record = self.mentions.get(reply.mention_id)
         if record is None:
             reason = f"mention {reply.mention_id} is no longer stored"
-            if self.replies.start_sending(reply_id, now, lease):  # claimed only to mark it failed
-                self.replies.finish(reply_id, "failed", last_error=reason)
+            self._mark_failed(reply_id, now, reason)
             raise PoisonRecord(f"reply {reply_id}: {reason}")
         mention = record.message.mention
+        lease = timedelta(seconds=self.settings.reply_lease_seconds)
         if not self.replies.start_sending(reply_id, now, lease):
             self._not_queued(reply_id, now)
             return

@@ -260,6 +260,33 @@ def test_idempotency_key_and_one_private_reply_per_comment(
     assert len(fakes.accepted("x")) == 1 and len(fakes.accepted("graph")) == 1
 
 
+def test_a_reply_the_outbox_cannot_take_is_refused_and_a_retry_sends_it_once(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "x", "x_late_delivery.json")
+    aws.sqs().delete_queue(QueueUrl=stack["outbox"])
+    keyed = {"mention_id": "x:1992000000000000001", "text": "On it", "idempotency_key": "t-7"}
+    code, answer = reply(client, keyed)
+    assert code == 503 and answer["error"] == "outbox_unavailable"
+    assert "nothing was posted" in answer["message"]
+    code, answer = reply(client, {"mention_id": "x:1992000000000000001", "text": "Hello?"})
+    assert code == 503  # no key: that reply cannot be asked for again, so it is failed
+    assert fakes.accepted("x") == []
+    items = aws.dynamodb().scan(TableName=get_settings().replies_table)["Items"]
+    stored = [wiring.replies().get(item["reply_id"]["S"]) for item in items]
+    assert {(r.text, r.status) for r in stored if r} == {("On it", "queued"), ("Hello?", "failed")}
+
+    from chalicelib.stores.provision import create_queues
+
+    stack.update(create_queues(aws.sqs(), get_settings()))
+    wiring.reset()
+    code, answer = reply(client, keyed)  # the same request again, once the outbox is back
+    assert code == 202 and answer["status"] == "queued"
+    drain_outbox(stack)
+    assert [r.body["text"] for r in fakes.accepted("x")] == ["On it"]
+    assert get(client, f"/replies/{answer['reply_id']}")["status"] == "sent"
+
+
 def test_rate_limit_is_retried_after_the_reset(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:

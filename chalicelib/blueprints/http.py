@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalice import IAMAuthorizer, Response
-from chalice.app import Request
+from chalice.app import ChaliceViewError, Request
 
 from chalicelib.errors import MalformedRequest, SwitchboardError, Unauthorized
 from chalicelib.observability import logger
@@ -33,7 +33,8 @@ def error_response(error: SwitchboardError) -> Response:
 
 
 def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn SwitchboardErrors raised by a view into JSON error responses."""
+    """Turn SwitchboardErrors raised by a view into JSON error responses, and anything
+    unexpected (a store that failed) into a JSON 500 whose cause is logged, not shown."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -45,6 +46,12 @@ def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
             else:
                 logger.info(error.message, extra={"code": error.code, "status": error.status})
             return error_response(error)
+        except ChaliceViewError:
+            raise
+        except Exception:
+            logger.exception("unexpected error in a view")
+            body = {"error": "internal", "message": "an unexpected error; it has been logged"}
+            return json_response(body, 500)
 
     return wrapper
 

@@ -131,6 +131,17 @@ def test_mention_lookup_needs_the_token_and_says_when_unknown(client: Client) ->
     assert missing.status_code == 404
 
 
+def test_a_store_failure_is_a_json_500_that_shows_no_internals(client: Client) -> None:
+    aws.dynamodb().delete_table(TableName=get_settings().mentions_table)
+    response = client.http.get(
+        "/mentions/x:1", headers={"Authorization": "Bearer test-admin-token"}
+    )
+    assert response.status_code == 500
+    assert response.headers["Content-Type"] == "application/json"
+    body = json.loads(response.body)
+    assert body == {"error": "internal", "message": "an unexpected error; it has been logged"}
+
+
 def raw(platform: str, body: str) -> str:
     return RawDelivery(platform=platform, body=body, received_at=RECEIVED).to_json()
 

@@ -201,7 +201,11 @@ class XMentions:
             page = xapi.mentions_page(self.account, self.settings, saved, token)
             users = {str(u["id"]): u for u in (page.get("includes") or {}).get("users", [])}
             for tweet in page.get("data") or []:
-                mention = x.v2_mention(tweet, users, self.account, brand)
+                try:
+                    mention = x.v2_mention(tweet, users, self.account, brand)
+                except (KeyError, TypeError, ValueError, AttributeError):  # ValidationError too
+                    logger.warning("malformed X post skipped", extra={"source": self.name})
+                    continue
                 if mention is not None and (saved or _recent(mention, now)):
                     fresh.append(mention)
             meta = page.get("meta") or {}
@@ -286,8 +290,12 @@ class Poller:
         for source in self.sources:
             try:
                 queued += self.poll(source)
-            except PlatformError as exc:
-                logger.warning("poll failed", extra={"source": source.name, "reason": str(exc)})
+            except Exception as exc:  # one source's failure never holds back the others
+                logger.warning(
+                    "poll failed",
+                    extra={"source": source.name, "reason": str(exc)},
+                    exc_info=not isinstance(exc, PlatformError),  # unexpected: the traceback
+                )
                 metrics.add_metric(name="PollFailures", unit="Count", value=1)
         return queued
 

@@ -16,7 +16,7 @@ from chalicelib.fakeplatforms import FakePlatforms
 from tests.integration.test_instagram_mentions import routed_mentions
 from tests.integration.test_replies import routed
 from tests.integration.test_routing_flow import drain_intake
-from tests.integration.test_youtube_poller import poll
+from tests.integration.test_youtube_poller import CHANNEL, poll, thread
 
 BRAND = "2244994945"
 
@@ -99,6 +99,22 @@ def test_a_failing_source_does_not_hold_up_the_others(
     assert poll() == {"queued": 1}
     assert wiring.cursors().get("youtube:UCacmeChannel0000000000") is None  # retried next run
     assert wiring.cursors().get(f"x:{BRAND}") == "1992000000000000300"
+
+
+def test_a_malformed_post_is_skipped_and_the_poll_moves_on(
+    stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    """One post X sends without a readable date must not stop the account's polling for good
+    (its cursor would never move) nor the other sources of the run."""
+    enable_x_polling()
+    broken = post("1992000000000000321", "@AcmeHelp hello", timedelta(0))
+    broken["created_at"] = "yesterday"
+    fakes.x_mentions[BRAND] = [post("1992000000000000322", "@AcmeHelp hi", timedelta(0)), broken]
+    fakes.youtube_threads[CHANNEL] = [thread(1, "a channel comment", timedelta(0))]
+    assert poll() == {"queued": 2}
+    assert wiring.cursors().get(f"x:{BRAND}") == "1992000000000000322"
+    drain_intake(stack)
+    assert set(routed_mentions(stack)) == {"x:1992000000000000322", "youtube:Ugcomment1"}
 
 
 def test_a_polled_reply_that_only_tags_the_brand_along_is_not_routed(

@@ -10,6 +10,7 @@ from chalicelib.platforms import youtube
 from chalicelib.services.polling import (
     FOLLOWED_PER_RUN,
     Cursor,
+    Poller,
     YouTubeReplies,
     follow_thread,
     followed_threads,
@@ -17,6 +18,7 @@ from chalicelib.services.polling import (
 )
 from chalicelib.settings import Settings
 from chalicelib.stores.cursors import MemoryCursorStore
+from chalicelib.stores.queues import MemoryQueues
 
 AT = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
@@ -67,3 +69,29 @@ def test_youtube_threads_are_one_level_deep() -> None:
         id="youtube:Ugc1.r2", platform="youtube", kind="reply", text="?", in_reply_to="youtube:Ugc1"
     )
     assert youtube.thread_of(comment) == youtube.thread_of(follow_up) == "Ugc1"
+
+
+class Broken:
+    """A source whose answer the poller cannot read."""
+
+    name = "broken:1"
+
+    def fetch(self, saved: str | None, now: datetime) -> tuple[list[Mention], str]:
+        raise KeyError("items")
+
+
+class OneComment:
+    """A source with one new mention."""
+
+    name = "fine:1"
+
+    def fetch(self, saved: str | None, now: datetime) -> tuple[list[Mention], str]:
+        return [Mention(id="youtube:Ug1", platform="youtube", text="hello")], "cursor-1"
+
+
+def test_an_unexpected_failure_of_one_source_does_not_stop_the_run() -> None:
+    queues, cursors = MemoryQueues(["intake"]), MemoryCursorStore()
+    poller = Poller(queues, cursors, [Broken(), OneComment()], clock=lambda: AT)
+    assert poller.run() == 1
+    assert len(queues.messages["intake"]) == 1
+    assert cursors.get("fine:1") == "cursor-1" and cursors.get("broken:1") is None

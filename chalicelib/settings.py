@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, field_validator, model_validator
+
+from chalicelib.business_hours import BusinessHours
 
 DEFAULT_DEPARTMENTS = ("support", "pr", "marketing", "triage")
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -94,6 +96,26 @@ class Settings(BaseModel):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    # When set (chalicelib/business_hours.py), SLA minutes count only while the business is open
+    # (BUSINESS_TIMEZONE); urgent mentions keep a round-the-clock deadline.
+    sla_business_hours: str = ""
+
+    @field_validator("sla_business_hours")
+    @classmethod
+    def _readable_hours(cls, value: str) -> str:
+        if value.strip():
+            BusinessHours.parse(value)
+        return value
+
+    @cached_property
+    def business_hours(self) -> BusinessHours | None:
+        """The parsed SLA_BUSINESS_HOURS; None: the SLA clock runs around the clock."""
+        return (
+            BusinessHours.parse(self.sla_business_hours)
+            if self.sla_business_hours.strip()
+            else None
+        )
+
     # Where an overdue mention is copied, by department (default: its own department), with the
     # priority raised one level.
     escalations: dict[str, str] = Field(default_factory=dict)
@@ -135,7 +157,7 @@ class Settings(BaseModel):
 
     @property
     def timezone(self) -> ZoneInfo:
-        """The business time zone rules use for `hour` and `weekday`."""
+        """The business time zone: rules' `hour` and `weekday`, and SLA_BUSINESS_HOURS."""
         return ZoneInfo(self.business_timezone)
 
     def queue_name(self, logical: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -163,8 +164,22 @@ def format_routed(message: RoutedMention) -> str:
     return "\n".join(lines)
 
 
+def _queue_settings(args: argparse.Namespace) -> Settings:
+    """The settings, with a deployed stage's queue names (`switchboard-STAGE-…`) for --stage."""
+    settings = get_settings()
+    if args.stage:
+        return settings.model_copy(update={"queue_prefix": f"switchboard-{args.stage}-"})
+    return settings
+
+
 def _queue_command(
-    name: str, known: list[str], kind: str, queue: str, read: Callable[[], int], out: TextIO
+    args: argparse.Namespace,
+    name: str,
+    known: list[str],
+    kind: str,
+    queue: str,
+    read: Callable[[], int],
+    out: TextIO,
 ) -> int:
     """Run `read` once `name` is one of the `known`; an unreachable SQS is a clear error."""
     from botocore.exceptions import BotoCoreError, ClientError
@@ -175,16 +190,18 @@ def _queue_command(
     try:
         return read()
     except (BotoCoreError, ClientError) as exc:
-        print(f"error: cannot read {queue}: {exc}. Is `make run` running?", file=sys.stderr)
+        hint = "Check your AWS credentials and region" if args.stage else "Is `make run` running?"
+        print(f"error: cannot read {queue}: {exc}. {hint}", file=sys.stderr)
         return 1
 
 
 def cmd_inbox(args: argparse.Namespace, out: TextIO) -> int:
     """Print the mentions waiting in a department queue (they stay queued unless --ack)."""
-    settings = get_settings()
+    settings = _queue_settings(args)
     queue = settings.queue_name(args.department)
     read = partial(_print_inbox, args, settings, out)
-    return _queue_command(args.department, settings.departments, "department", queue, read, out)
+    known = settings.departments
+    return _queue_command(args, args.department, known, "department", queue, read, out)
 
 
 def _print_inbox(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
@@ -206,10 +223,10 @@ def _print_inbox(args: argparse.Namespace, settings: Settings, out: TextIO) -> i
 
 def cmd_dead_letters(args: argparse.Namespace, out: TextIO) -> int:
     """Show what waits in a queue's dead-letter queue and why; with --redrive, move it back."""
-    settings = get_settings()
+    settings = _queue_settings(args)
     queue = settings.queue_name(f"{args.queue}-dlq")
     read = partial(_dead_letters, args, settings, out)
-    return _queue_command(args.queue, settings.all_queues, "queue", queue, read, out)
+    return _queue_command(args, args.queue, settings.all_queues, "queue", queue, read, out)
 
 
 def _dead_letters(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
@@ -242,12 +259,25 @@ def _dead_letters(args: argparse.Namespace, settings: Settings, out: TextIO) -> 
     return 0
 
 
+_API_REGION = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com")
+
+
+def _api_region(url: str) -> str:
+    """The region SigV4 signs for: a deployed API's, from its URL, else the configured one."""
+    found = _API_REGION.search(url)
+    if found:
+        return found.group(1)
+    import boto3
+
+    return os.environ.get("AWS_DEFAULT_REGION") or boto3.Session().region_name or "us-east-1"
+
+
 def _client(args: argparse.Namespace) -> ApiClient:
     return ApiClient(
         base_url=args.url,
         token=os.environ.get("ADMIN_TOKEN", ""),
         iam=args.iam,
-        region=os.environ["AWS_DEFAULT_REGION"],
+        region=_api_region(args.url),
         author=os.environ.get("SWITCHBOARD_AUTHOR") or os.environ.get("USER"),
     )
 
@@ -428,13 +458,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(func=cmd_eval)
 
-    inbox = sub.add_parser("inbox", help="read a department queue")
+    deployed = argparse.ArgumentParser(add_help=False)
+    deployed.add_argument(
+        "--stage",
+        help="the queues of this deployed stage (switchboard-STAGE-…) with your AWS credentials,"
+        " not the local stack",
+    )
+    inbox = sub.add_parser("inbox", parents=[deployed], help="read a department queue")
     inbox.add_argument("department")
     inbox.add_argument("--ack", action="store_true", help="delete the messages once shown")
     inbox.add_argument("--limit", type=int, default=20, help="receive calls at most")
     inbox.set_defaults(func=cmd_inbox)
 
-    dead = sub.add_parser("dlq", help="show a dead-letter queue and why; --redrive moves it back")
+    dead = sub.add_parser(
+        "dlq", parents=[deployed], help="show a dead-letter queue and why; --redrive moves it back"
+    )
     dead.add_argument("queue", help="intake, outbox or a department")
     dead.add_argument("--redrive", action="store_true", help="send each back to its queue")
     dead.add_argument("--limit", type=int, default=20, help="receive calls at most")
@@ -499,8 +537,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Entry point of the `switchboard` console script."""
-    use_local_defaults()
     args = build_parser().parse_args(argv)
+    if not (getattr(args, "iam", False) or getattr(args, "stage", None)):
+        use_local_defaults()  # a deployed stack is reached with the caller's own AWS settings
     try:
         result: Any = args.func(args, out or sys.stdout)
     except RulesetInvalid as exc:

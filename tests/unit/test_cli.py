@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -259,6 +260,39 @@ def test_inbox_without_the_local_aws_is_a_clear_error(
         "error: cannot read switchboard-support: Could not connect to the endpoint URL:"
         ' "http://127.0.0.1:4566/". Is `make run` running?\n'
     )
+
+
+def test_a_deployed_stack_is_reached_with_the_callers_own_aws_settings(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--iam and --stage never get the local emulator's endpoint or its fake keys, which would
+    override the admin's profile; SigV4 signs for the region in the API's URL."""
+    from chalicelib.api_client import ApiClient, ApiError
+
+    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    used: list[ApiClient] = []
+
+    def refuse(client: ApiClient, method: str, path: str, body: object = None) -> None:
+        used.append(client)
+        raise ApiError(403, {"message": "stop here"})
+
+    monkeypatch.setattr(ApiClient, "call", refuse)
+    url = "https://a1b2c3.execute-api.eu-west-1.amazonaws.com/prod/"
+    assert run("rules", "pull", "--url", url, "--iam")[0] == 1
+    assert used[0].iam and used[0].region == "eu-west-1"
+
+    class Unreachable:
+        def get_queue_url(self, **_: object) -> None:
+            from botocore.exceptions import NoCredentialsError
+
+            raise NoCredentialsError()
+
+    monkeypatch.setattr("chalicelib.aws.sqs", Unreachable)
+    assert run("dlq", "intake", "--stage", "prod")[0] == 1
+    error = capsys.readouterr().err
+    assert "cannot read switchboard-prod-intake-dlq" in error and "AWS credentials" in error
+    assert not {"AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID"} & set(os.environ)
 
 
 def test_an_inbox_entry_shows_the_case_a_follow_up_continues() -> None:

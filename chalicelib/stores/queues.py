@@ -65,8 +65,8 @@ def _as_send_error(queue: str, sent: frozenset[int] = frozenset()) -> Iterator[N
 
 
 def receive_each(client: Any, url: str, limit: int, visibility: int) -> Iterator[dict[str, Any]]:
-    """Every message of a queue once (at most `limit` receive calls), attributes included;
-    with visibility 0 they stay where they are, for reading only."""
+    """Every message of a queue once (at most `limit` receive calls), with its attributes and
+    SentTimestamp; with visibility 0 they stay where they are, for reading only."""
     seen: set[str] = set()
     for _ in range(limit):
         batch = client.receive_message(
@@ -74,7 +74,7 @@ def receive_each(client: Any, url: str, limit: int, visibility: int) -> Iterator
             MaxNumberOfMessages=10,
             VisibilityTimeout=visibility,
             MessageAttributeNames=["All"],
-            AttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+            AttributeNames=["SentTimestamp"],
             WaitTimeSeconds=0,
         ).get("Messages", [])
         fresh = [m for m in batch if m["MessageId"] not in seen]

@@ -10,12 +10,13 @@ import json
 import os
 from collections.abc import Mapping
 from functools import cached_property, lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from chalicelib.business_hours import BusinessHours
+if TYPE_CHECKING:  # parsed only where SLA deadlines are computed, off the webhook path
+    from chalicelib.business_hours import BusinessHours
 
 DEFAULT_DEPARTMENTS = ("support", "pr", "marketing", "triage")
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -104,12 +105,16 @@ class Settings(BaseModel):
     @classmethod
     def _readable_hours(cls, value: str) -> str:
         if value.strip():
+            from chalicelib.business_hours import BusinessHours
+
             BusinessHours.parse(value)
         return value
 
     @cached_property
     def business_hours(self) -> BusinessHours | None:
         """The parsed SLA_BUSINESS_HOURS; None: the SLA clock runs around the clock."""
+        from chalicelib.business_hours import BusinessHours
+
         return (
             BusinessHours.parse(self.sla_business_hours)
             if self.sla_business_hours.strip()

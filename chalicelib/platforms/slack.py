@@ -54,8 +54,8 @@ def verify(body: bytes, headers: Mapping[str, str], settings: Settings, now: flo
     key = require_secret(settings.slack_signing_secret, "SLACK_SIGNING_SECRET")
     found = lower_headers(headers)
     stamp = found.get("x-slack-request-timestamp", "")
-    if not stamp.isdigit():
-        raise BadSignature("missing X-Slack-Request-Timestamp")
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):  # epoch seconds
+        raise BadSignature("missing or unreadable X-Slack-Request-Timestamp")
     if abs(now - int(stamp)) > settings.webhook_tolerance_seconds:
         raise BadSignature("X-Slack-Request-Timestamp is more than five minutes from now")
     expected = hex_signature(key, b"v0:" + stamp.encode() + b":" + body, prefix="v0=")

@@ -48,6 +48,15 @@ def test_slack_tampered_body_and_missing_timestamp_fail() -> None:
         slack.verify(SLACK_BODY, {"X-Slack-Signature": "v0=00"}, SETTINGS, SLACK_TS)
 
 
+@pytest.mark.parametrize("stamp", ["1" * 5000, "\u00b2", "\u0661\u0665\u0663", "-1531420618", " 1"])
+def test_slack_timestamps_that_are_not_epoch_seconds_are_refused(stamp: str) -> None:
+    """Digits Python's int() refuses (too many, superscripts) or reads as non-ASCII numerals are
+    a 401, not a crash of the acknowledgement."""
+    headers = {**SLACK_HEADERS, "X-Slack-Request-Timestamp": stamp}
+    with pytest.raises(BadSignature, match="unreadable X-Slack-Request-Timestamp"):
+        slack.verify(SLACK_BODY, headers, SETTINGS, SLACK_TS)
+
+
 def test_slack_url_verification_published_v5_is_answered_with_the_challenge() -> None:
     body = {"token": "Jhj5dZrVaK7ZwHHjRyZWjbDl",
             "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",

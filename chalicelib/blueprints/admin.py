@@ -40,7 +40,7 @@ def _int(value: Any, name: str) -> int | None:
         return None
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: Infinity, which JSON may carry
         raise MalformedRequest(f"{name} must be an integer") from None
 
 

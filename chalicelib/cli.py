@@ -10,6 +10,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
@@ -139,12 +140,23 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def format_routed(message: RoutedMention) -> str:
+def time_left(due: datetime | None, now: datetime) -> str:
+    """A deadline as an agent reads it: `<UTC time> (in 25 min)` or `(overdue by 2 h 5 min)`."""
+    if due is None:
+        return "-"
+    left = due - now
+    minutes = int(abs(left).total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    span = (f"{hours} h {minutes} min" if minutes else f"{hours} h") if hours else f"{minutes} min"
+    return f"{due.isoformat()} ({'in ' + span if left >= timedelta(0) else 'overdue by ' + span})"
+
+
+def format_routed(message: RoutedMention, now: datetime | None = None) -> str:
     """A routed mention as a few readable lines for a human reading an inbox."""
     mention, routing = message.mention, message.routing
     author = mention.author.handle or mention.author.name or mention.author.id or "unknown"
     reasons = "; ".join(f"{m.id}: {m.why}" for m in routing.matched_rules) or "no rule matched"
-    due = routing.sla_due_at.isoformat() if routing.sla_due_at else "-"
+    due = time_left(routing.sla_due_at, now or datetime.now(UTC))
     lines = [
         f"[{routing.priority.upper()}] {mention.id}  {mention.platform}/{mention.kind}"
         + (f" in {mention.lang}" if mention.lang else "")

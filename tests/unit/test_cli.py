@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -313,6 +314,21 @@ def test_an_inbox_entry_shows_the_case_a_follow_up_continues() -> None:
     ]
     alone = message.model_copy(update={"routing": Routing(department="pr")})
     assert not any("continues" in line for line in format_routed(alone).splitlines())
+
+
+@pytest.mark.parametrize(
+    ("minutes", "shown"),
+    [(25, "in 25 min"), (120, "in 2 h"), (-125, "overdue by 2 h 5 min"), (0, "in 0 min")],
+)
+def test_an_inbox_entry_says_how_long_is_left_to_reply(minutes: int, shown: str) -> None:
+    now = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+    due = now + timedelta(minutes=minutes)
+    message = RoutedMention(
+        mention=Mention(id="x:5", platform="x", text="hello?"),
+        routing=Routing(department="support", sla_due_at=due),
+        reply=ReplyPointer(mention_id="x:5"),
+    )
+    assert f"reply by: {due.isoformat()} ({shown})" in format_routed(message, now)
 
 
 def test_an_inbox_entry_names_the_language_when_known() -> None:

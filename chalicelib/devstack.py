@@ -12,6 +12,8 @@ import json
 import logging
 import os
 import signal
+import socket
+import sys
 import threading
 import time
 import uuid
@@ -143,16 +145,42 @@ class Scheduled(threading.Thread):
                 print(f"[{self.name}] {exc!r}", flush=True)
 
 
+def busy_ports(addresses: dict[str, tuple[str, int]]) -> list[str]:
+    """Which of the named (host, port) addresses another program already listens on."""
+    busy = []
+    for what, (host, port) in addresses.items():
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is free
+            try:
+                probe.bind((host, port))
+            except OSError:
+                busy.append(f"{what} {host}:{port}")
+    return busy
+
+
 def main() -> None:
     """Run the local stack until Ctrl-C."""
     use_local_defaults()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request lines
+    endpoint = urlparse(os.environ["AWS_ENDPOINT_URL"])
+    aws_address = (endpoint.hostname or "127.0.0.1", endpoint.port or 4566)
+    host, port = os.environ.get("SWITCHBOARD_HOST", "127.0.0.1"), 8000
+    fakes_port = int(os.environ.get("FAKE_PLATFORMS_PORT", "4580"))
+    busy = busy_ports(
+        {
+            "embedded AWS": aws_address,
+            "HTTP API": (host, port),
+            "fake platform APIs": ("127.0.0.1", fakes_port),
+        }
+    )
+    if busy:
+        sys.exit(
+            f"make run: {', '.join(busy)} already in use (is another `make run` going?);"
+            " stop it, or set AWS_ENDPOINT_URL / FAKE_PLATFORMS_PORT to free ports"
+        )
     from moto.server import ThreadedMotoServer
 
-    endpoint = urlparse(os.environ["AWS_ENDPOINT_URL"])
-    moto = ThreadedMotoServer(
-        ip_address=endpoint.hostname or "127.0.0.1", port=endpoint.port or 4566
-    )
+    moto = ThreadedMotoServer(ip_address=aws_address[0], port=aws_address[1])
     moto.start()
 
     from chalice.config import Config
@@ -163,7 +191,7 @@ def main() -> None:
     from chalicelib.settings import get_settings
     from chalicelib.stores.provision import create_queues, create_tables, seed_default_rules
 
-    fakes = FakePlatforms(port=int(os.environ.get("FAKE_PLATFORMS_PORT", "4580"))).start()
+    fakes = FakePlatforms(port=fakes_port).start()
     for variable, path in FAKE_BASE_URLS.items():
         os.environ.setdefault(variable, fakes.url + path)
     settings = get_settings()
@@ -177,7 +205,6 @@ def main() -> None:
         chalice_stage="dev",
         config_from_disk=json.loads((REPO_ROOT / ".chalice" / "config.json").read_text()),
     )
-    host, port = os.environ.get("SWITCHBOARD_HOST", "127.0.0.1"), 8000
     server = create_local_server(app, config, host, port)
     api = threading.Thread(target=server.serve_forever, daemon=True, name="api")
     api.start()

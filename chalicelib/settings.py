@@ -38,6 +38,12 @@ class Settings(BaseModel):
     replies_table: str = "switchboard-replies"
 
     x_consumer_secret: str = ""
+    # While a platform secret is rotated, the one it replaces: deliveries signed with either
+    # verify, so nothing is refused between the platform's switch and Switchboard's.
+    x_consumer_secret_previous: str = ""
+    meta_app_secret_previous: str = ""
+    slack_signing_secret_previous: str = ""
+    webhook_secret_previous: str = ""
     x_consumer_key: str = ""
     x_access_token: str = ""
     x_access_token_secret: str = ""
@@ -146,6 +152,15 @@ class Settings(BaseModel):
                         f"escalation {source} → {target}: {name!r} is not a department"
                     )
         return self
+
+    @field_validator("webhook_secret", "webhook_secret_previous")
+    @classmethod
+    def _standard_webhooks_secret(cls, value: str) -> str:
+        if value:
+            from chalicelib.platforms.signatures import standard_webhooks_secret
+
+            standard_webhooks_secret(value)  # ValueError when not base64: refused at start-up
+        return value
 
     @field_validator("business_timezone")
     @classmethod

@@ -82,6 +82,12 @@ def require_secret(secret: str, variable: str) -> bytes:
     return secret.encode()
 
 
+def signing_keys(secret: str, previous: str, variable: str) -> list[bytes]:
+    """The current secret (required) and, while it is being rotated, the previous one
+    (`<variable>_PREVIOUS`): a delivery signed with either verifies."""
+    return [require_secret(secret, variable), *([previous.encode()] if previous else [])]
+
+
 def require_object(payload: Any, platform: str) -> dict[str, Any]:
     """The delivery must be a JSON object."""
     if not isinstance(payload, dict):

@@ -17,7 +17,7 @@ from chalicelib.platforms.base import (
     json_body,
     load_body,
     no_handshake,
-    require_secret,
+    signing_keys,
 )
 from chalicelib.platforms.signatures import verify_standard_webhooks
 from chalicelib.settings import Settings
@@ -42,10 +42,9 @@ def handshake(
 
 def verify(body: bytes, headers: Mapping[str, str], settings: Settings, now: float) -> None:
     """webhook-id, webhook-timestamp (±tolerance) and any matching v1 webhook-signature."""
-    require_secret(settings.webhook_secret, "WEBHOOK_SECRET")
-    verify_standard_webhooks(
-        settings.webhook_secret, headers, body, now, settings.webhook_tolerance_seconds
-    )
+    keys = signing_keys(settings.webhook_secret, settings.webhook_secret_previous, "WEBHOOK_SECRET")
+    secrets = [key.decode() for key in keys]
+    verify_standard_webhooks(secrets, headers, body, now, settings.webhook_tolerance_seconds)
 
 
 def check(payload: Any) -> HandshakeReply | None:

@@ -21,7 +21,7 @@ from chalicelib.platforms.base import (
     json_body,
     load_body,
     require_object,
-    require_secret,
+    signing_keys,
 )
 from chalicelib.platforms.signatures import hex_signature, lower_headers, require_match
 from chalicelib.settings import Settings
@@ -52,13 +52,15 @@ def handshake(
 
 def verify(body: bytes, headers: Mapping[str, str], settings: Settings, now: float) -> None:
     """`X-Hub-Signature-256: sha256=<hex HMAC(app_secret, raw body)>`; legacy sha1 as fallback."""
-    key = require_secret(settings.meta_app_secret, "META_APP_SECRET")
+    keys = signing_keys(
+        settings.meta_app_secret, settings.meta_app_secret_previous, "META_APP_SECRET"
+    )
     found = lower_headers(headers)
     if "x-hub-signature-256" in found:
-        expected = hex_signature(key, body, "sha256", prefix="sha256=")
+        expected = [hex_signature(key, body, "sha256", prefix="sha256=") for key in keys]
         require_match(expected, found["x-hub-signature-256"], "X-Hub-Signature-256")
     elif "x-hub-signature" in found:
-        expected = hex_signature(key, body, "sha1", prefix="sha1=")
+        expected = [hex_signature(key, body, "sha1", prefix="sha1=") for key in keys]
         require_match(expected, found["x-hub-signature"], "X-Hub-Signature")
     else:
         raise BadSignature("missing X-Hub-Signature-256")

@@ -26,11 +26,15 @@ def b64_signature(key: bytes, message: bytes, algorithm: str = "sha256", prefix:
     return prefix + base64.b64encode(hmac_digest(key, message, algorithm)).decode("ascii")
 
 
-def require_match(expected: str, received: str | None, what: str) -> None:
-    """Raise BadSignature unless `received` equals `expected` (constant-time)."""
+def require_match(expected: str | list[str], received: str | None, what: str) -> None:
+    """Raise BadSignature unless `received` equals `expected`, or one of them (one per signing
+    key while a secret is rotated); every comparison runs, each in constant time."""
     if not received:
         raise BadSignature(f"missing {what}")
-    if not hmac.compare_digest(expected.encode(), received.strip().encode()):
+    given = received.strip().encode()
+    candidates = [expected] if isinstance(expected, str) else expected
+    matches = [hmac.compare_digest(candidate.encode(), given) for candidate in candidates]
+    if not any(matches):
         raise BadSignature(f"{what} does not match the body")
 
 
@@ -55,7 +59,11 @@ def standard_webhooks_sign(secret: str, msg_id: str, timestamp: int, body: bytes
 
 
 def verify_standard_webhooks(
-    secret: str, headers: Mapping[str, str], body: bytes, now: float, tolerance: int = 300
+    secret: str | list[str],
+    headers: Mapping[str, str],
+    body: bytes,
+    now: float,
+    tolerance: int = 300,
 ) -> str:
     """Verify a Standard Webhooks delivery; returns the `webhook-id`.
 
@@ -76,9 +84,10 @@ def verify_standard_webhooks(
         raise BadSignature("webhook-timestamp is too old")
     if timestamp > now + tolerance:
         raise BadSignature("webhook-timestamp is too new")
-    expected = standard_webhooks_sign(secret, msg_id, timestamp, body).encode()
+    secrets = [secret] if isinstance(secret, str) else secret
+    expected = [standard_webhooks_sign(s, msg_id, timestamp, body).encode() for s in secrets]
     for candidate in signatures.split():
         version, _, _ = candidate.partition(",")
-        if version == "v1" and hmac.compare_digest(expected, candidate.encode()):
+        if version == "v1" and any(hmac.compare_digest(e, candidate.encode()) for e in expected):
             return msg_id
     raise BadSignature("no webhook-signature matches the body")

@@ -22,7 +22,7 @@ from chalicelib.platforms.base import (
     load_body,
     no_handshake,
     require_object,
-    require_secret,
+    signing_keys,
 )
 from chalicelib.platforms.signatures import hex_signature, lower_headers, require_match
 from chalicelib.settings import Settings
@@ -51,14 +51,19 @@ def handshake(
 def verify(body: bytes, headers: Mapping[str, str], settings: Settings, now: float) -> None:
     """`X-Slack-Signature: v0=hex(HMAC-SHA256(secret, "v0:{timestamp}:{raw body}"))`, with the
     timestamp within the tolerance (replays are refused)."""
-    key = require_secret(settings.slack_signing_secret, "SLACK_SIGNING_SECRET")
+    keys = signing_keys(
+        settings.slack_signing_secret,
+        settings.slack_signing_secret_previous,
+        "SLACK_SIGNING_SECRET",
+    )
     found = lower_headers(headers)
     stamp = found.get("x-slack-request-timestamp", "")
     if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):  # epoch seconds
         raise BadSignature("missing or unreadable X-Slack-Request-Timestamp")
     if abs(now - int(stamp)) > settings.webhook_tolerance_seconds:
         raise BadSignature("X-Slack-Request-Timestamp is more than five minutes from now")
-    expected = hex_signature(key, b"v0:" + stamp.encode() + b":" + body, prefix="v0=")
+    signed = b"v0:" + stamp.encode() + b":" + body
+    expected = [hex_signature(key, signed, prefix="v0=") for key in keys]
     require_match(expected, found.get("x-slack-signature"), "X-Slack-Signature")
 
 

@@ -19,7 +19,7 @@ from chalicelib.platforms.base import (
     json_body,
     load_body,
     require_object,
-    require_secret,
+    signing_keys,
 )
 from chalicelib.platforms.signatures import b64_signature, lower_headers, require_match
 from chalicelib.settings import Settings
@@ -46,21 +46,27 @@ def handshake(
     token = query.get("crc_token")
     if not token:
         raise MalformedRequest("crc_token is required")
-    key = require_secret(settings.x_consumer_secret, "X_CONSUMER_SECRET")
+    keys = _keys(settings)
     received = lower_headers(headers).get(SIGNATURE_HEADER)
     if received is not None:
         signed = f"crc_token={token}" + (f"&nonce={query['nonce']}" if "nonce" in query else "")
-        expected = b64_signature(key, signed.encode(), prefix="sha256=")
+        expected = [b64_signature(key, signed.encode(), prefix="sha256=") for key in keys]
         require_match(expected, received, SIGNATURE_HEADER)
-    body = json.dumps({"response_token": b64_signature(key, token.encode(), prefix="sha256=")})
+    current = keys[0]  # the CRC proves the secret X holds now
+    body = json.dumps({"response_token": b64_signature(current, token.encode(), prefix="sha256=")})
     return HandshakeReply(body=body, content_type="application/json")
 
 
 def verify(body: bytes, headers: Mapping[str, str], settings: Settings, now: float) -> None:
     """`x-twitter-webhooks-signature: sha256=<b64 HMAC-SHA256(consumer_secret, raw body)>`."""
-    key = require_secret(settings.x_consumer_secret, "X_CONSUMER_SECRET")
-    expected = b64_signature(key, body, prefix="sha256=")
+    expected = [b64_signature(key, body, prefix="sha256=") for key in _keys(settings)]
     require_match(expected, lower_headers(headers).get(SIGNATURE_HEADER), SIGNATURE_HEADER)
+
+
+def _keys(settings: Settings) -> list[bytes]:
+    return signing_keys(
+        settings.x_consumer_secret, settings.x_consumer_secret_previous, "X_CONSUMER_SECRET"
+    )
 
 
 def check(payload: Any) -> HandshakeReply | None:

@@ -41,6 +41,11 @@ PLATFORM_SECRET_KEYS = (
     "SLACK_BOT_TOKEN",
     "YOUTUBE_ACCESS_TOKEN",
     "WEBHOOK_SECRET",
+    # set during a rotation to the secret being replaced (see README, Configuration)
+    "X_CONSUMER_SECRET_PREVIOUS",
+    "META_APP_SECRET_PREVIOUS",
+    "SLACK_SIGNING_SECRET_PREVIOUS",
+    "WEBHOOK_SECRET_PREVIOUS",
 )
 
 

@@ -48,6 +48,12 @@ def test_escalations_name_configured_departments(escalations: str) -> None:
     assert Settings.from_env({"ESCALATIONS": '{"support": "pr"}'}).escalations == {"support": "pr"}
 
 
+@pytest.mark.parametrize("variable", ["WEBHOOK_SECRET", "WEBHOOK_SECRET_PREVIOUS"])
+def test_a_standard_webhooks_secret_that_is_not_base64_fails_at_start_up(variable: str) -> None:
+    with pytest.raises(ValidationError, match="not valid base64"):
+        Settings.from_env({variable: "whsec_not base64!"})
+
+
 def test_score_per_class_and_macro() -> None:
     gold = ["support", "support", "pr", "marketing"]
     predicted = ["support", "pr", "pr", "triage"]

@@ -168,6 +168,15 @@ class MentionRecord(BaseModel):
     first_response_at: datetime | None = None
     response_seconds: float | None = None
     escalated_at: datetime | None = None
+    deleted_at: datetime | None = None  # its author deleted it: content emptied, no reply, no SLA
+
+    def redacted(self, at: datetime) -> MentionRecord:
+        """The record once the author deleted the mention: what they wrote is gone (text,
+        hashtags, @names, links); who, where and how it was routed stay."""
+        gone = {"text": "", "hashtags": [], "mentions": [], "urls": []}
+        mention = self.message.mention.model_copy(update=gone)
+        message = self.message.model_copy(update={"mention": mention})
+        return self.model_copy(update={"message": message, "deleted_at": at})
 
 
 ReplyStatus = Literal["queued", "sending", "sent", "failed", "uncertain"]

@@ -59,6 +59,10 @@ class Platform(Protocol):
         """Turn a delivery into mentions, dropping the brand's own echoes."""
         ...
 
+    def deleted(self, delivery: RawDelivery) -> list[str]:
+        """Ids of the mentions the delivery says their authors deleted."""
+        ...
+
 
 def no_handshake(platform: str) -> HandshakeReply:
     """For platforms that have no GET verification."""
@@ -73,6 +77,11 @@ def echo_challenge(challenge: object, field: str = "hub.challenge") -> Handshake
     if not isinstance(challenge, str) or not _SAFE_CHALLENGE.fullmatch(challenge):
         raise MalformedRequest(f"{field} must be 1-256 URL-safe characters")
     return HandshakeReply(body=challenge)
+
+
+def nothing_deleted(delivery: RawDelivery) -> list[str]:
+    """For platforms whose deliveries never announce a deleted mention."""
+    return []
 
 
 def require_secret(secret: str, variable: str) -> bytes:

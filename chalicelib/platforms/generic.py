@@ -17,6 +17,7 @@ from chalicelib.platforms.base import (
     json_body,
     load_body,
     no_handshake,
+    nothing_deleted,
     signing_keys,
 )
 from chalicelib.platforms.signatures import verify_standard_webhooks
@@ -30,6 +31,7 @@ KEPT_HEADERS: tuple[str, ...] = (
     "content-type",
 )
 decode = json_body
+deleted = nothing_deleted
 _MENTIONS = TypeAdapter(list[Mention])
 
 

@@ -87,6 +87,28 @@ def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention
         raise PoisonRecord(f"unreadable Meta delivery: {exc!r}") from exc
 
 
+def deleted(delivery: RawDelivery) -> list[str]:
+    """Page feed comments and posts removed (`verb: remove`), by their author or a moderator."""
+    payload = load_body(delivery)
+    try:
+        return [
+            f"facebook:{_feed_id(change['value'])}"
+            for entry in payload["entry"]
+            for change in entry.get("changes", [])
+            if payload["object"] == "page"
+            and change.get("field") == "feed"
+            and change["value"].get("verb") == "remove"
+            and _FEED_ITEMS.get(change["value"].get("item", "")) is not None
+        ]
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise PoisonRecord(f"unreadable Meta delivery: {exc!r}") from exc
+
+
+def _feed_id(value: dict[str, Any]) -> str:
+    """A feed item's own id: the comment's for a comment, else the post's."""
+    return str(value["comment_id"] if _FEED_ITEMS[value["item"]] == "comment" else value["post_id"])
+
+
 def _entry(obj: str, entry: dict[str, Any], own: frozenset[str]) -> Iterator[Mention]:
     account = str(entry["id"])
     for change in entry.get("changes", []):
@@ -113,7 +135,7 @@ def _feed(value: dict[str, Any], page: str) -> Mention | None:
     kind = _FEED_ITEMS.get(value.get("item", ""))
     if kind is None or value.get("verb") != "add":
         return None
-    native = value["comment_id"] if kind == "comment" else value["post_id"]
+    native = _feed_id(value)
     sender = value.get("from") or {}
     parent = value.get("parent_id") if kind == "comment" else None
     return Mention(

@@ -106,6 +106,18 @@ def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention
         raise PoisonRecord(f"unreadable Slack event: {exc!r}") from exc
 
 
+def deleted(delivery: RawDelivery) -> list[str]:
+    """A `message_deleted` event names the deleted message by channel and `deleted_ts`."""
+    payload = load_body(delivery)
+    try:
+        event = payload.get("event") or {}
+        if event.get("subtype") != "message_deleted":
+            return []
+        return [f"slack:{event['channel']}/{event['deleted_ts']}"]
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise PoisonRecord(f"unreadable Slack event: {exc!r}") from exc
+
+
 def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedReply:
     """`POST chat.postMessage` with `thread_ts` (bot token); Slack says `ok: false` on errors."""
     from chalicelib.platforms.outbound import (  # requests: off the webhook path

@@ -99,6 +99,16 @@ def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention
     return tweets + dms
 
 
+def deleted(delivery: RawDelivery) -> list[str]:
+    """The posts of `tweet_delete_events` (`{"status": {"id", "user_id"}, "timestamp_ms"}`):
+    X's developer terms ask that deleted posts be removed from what an app keeps."""
+    payload = load_body(delivery)
+    try:
+        return [f"x:{event['status']['id']}" for event in payload.get("tweet_delete_events", [])]
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise PoisonRecord(f"unreadable X delivery: {exc!r}") from exc
+
+
 def _author_id(tweet: dict[str, Any]) -> str:
     return str(tweet.get("user", {}).get("id_str", ""))
 

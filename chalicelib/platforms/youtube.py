@@ -18,7 +18,13 @@ from xml.etree import ElementTree
 from chalicelib.errors import BadSignature, MalformedRequest, NotFound
 from chalicelib.models import Author, Mention, MentionKind, RawDelivery, Reply, native_id
 from chalicelib.observability import logger
-from chalicelib.platforms.base import HandshakeReply, echo_challenge, engagement, require_secret
+from chalicelib.platforms.base import (
+    HandshakeReply,
+    echo_challenge,
+    engagement,
+    nothing_deleted,
+    require_secret,
+)
 from chalicelib.platforms.signatures import hex_signature, lower_headers, require_match
 from chalicelib.settings import Settings
 
@@ -31,6 +37,7 @@ TOPIC = "https://www.youtube.com/xml/feeds/videos.xml?channel_id="
 ATOM = "{http://www.w3.org/2005/Atom}"
 YT = "{http://www.youtube.com/xml/schemas/2015}"
 _METHODS = {"sha1", "sha256", "sha384", "sha512"}
+deleted = nothing_deleted  # comments are polled; a deleted one is simply not read again
 
 
 def handshake(

@@ -115,6 +115,8 @@ class ReplyService:
     def submit(self, request: ReplyRequest, author: str) -> Reply:
         """Validate, store (idempotently) and queue a reply."""
         record = self._record(request.mention_id)
+        if record.deleted_at is not None:
+            raise Conflict(f"{record.id} was deleted by its author; there is nothing to answer")
         mention = record.message.mention
         now = self.clock()
         tag = check_reply(request, mention, now)
@@ -174,8 +176,9 @@ class ReplyService:
             raise PoisonRecord(f"no reply {reply_id}")
         now = self.clock()
         record = self.mentions.get(reply.mention_id)
-        if record is None:
-            reason = f"mention {reply.mention_id} is no longer stored"
+        if record is None or record.deleted_at is not None:
+            gone = "was deleted by its author" if record else "is no longer stored"
+            reason = f"mention {reply.mention_id} {gone}"
             self._mark_failed(reply_id, now, reason)
             raise PoisonRecord(f"reply {reply_id}: {reason}")
         mention = record.message.mention

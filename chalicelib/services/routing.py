@@ -187,11 +187,14 @@ class RoutingService:
             raise PoisonRecord(exc.message) from None
         try:
             parsed = platform.parse(delivery, brand)
+            removed = platform.deleted(delivery)
         except MalformedRequest as exc:
             raise PoisonRecord(f"unreadable {delivery.platform} delivery: {exc.message}") from None
         mentions = list({m.id: m for m in parsed}.values())
         outcome = RoutingOutcome()
         now = self.clock()
+        for mention_id in removed:
+            self._forget(mention_id, now)
         claimed: list[tuple[Mention, Progress | None]] = []
         progress: dict[str, Progress] = {}
         try:
@@ -334,6 +337,15 @@ class RoutingService:
                 progress[mention_id] = replace(earlier, sent=earlier.sent | {queue})
         if failure is not None:
             raise failure
+
+    def _forget(self, mention_id: str, now: datetime) -> None:
+        """Its author deleted the mention: redact its record (no reply, no SLA escalation) and
+        its dry-run sample; one not routed yet never will be."""
+        record = self.mentions.mark_deleted(mention_id, now)
+        if record is not None and self.traffic is not None:
+            self.traffic.forget(mention_id, record.routed_at)
+        logger.info("mention deleted by its author", extra={"mention_id": mention_id})
+        metrics.add_metric(name="MentionsDeleted", unit="Count", value=1)
 
     def _complete(self, mention: Mention) -> Mention:
         """Fetch what the delivery left out (an Instagram @mention's text). Best effort: when the

@@ -71,6 +71,12 @@ class MentionStore(Protocol):
         """Record that an overdue mention was escalated (it leaves the overdue list)."""
         ...
 
+    def mark_deleted(self, mention_id: str, at: datetime) -> MentionRecord | None:
+        """The author deleted the mention: redact its record and take it off the SLA clock, or,
+        not routed yet, leave a tombstone so a late delivery of it is not routed; returns the
+        record as it was (None when there was none)."""
+        ...
+
     def link(self, key: str, mention_id: str, expires_at: datetime) -> None:
         """Remember that `key` (a brand reply's `platform:native` id, a direct-message sender)
         continues the conversation of `mention_id`, until `expires_at` (TTL)."""
@@ -224,6 +230,35 @@ class DynamoMentionStore:
             ExpressionAttributeValues={":at": {"S": at.isoformat()}},
         )
 
+    def mark_deleted(self, mention_id: str, at: datetime) -> MentionRecord | None:
+        """Rewrite the record redacted, out of the open index; else a `deleted` tombstone (a
+        day, like a claim) that later claims find done."""
+        record = self.get(mention_id)
+        if record is None:
+            with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
+                self._client.put_item(
+                    TableName=self._table,
+                    Item={
+                        "id": {"S": mention_id},
+                        "status": {"S": "deleted"},
+                        "deleted_at": {"S": at.isoformat()},
+                        "expires_at": {"N": str(int(at.timestamp()) + 86_400)},
+                    },
+                    ConditionExpression="attribute_not_exists(id)",
+                )
+            return None
+        self._client.update_item(
+            TableName=self._table,
+            Key={"id": {"S": mention_id}},
+            UpdateExpression="SET #record = :record, deleted_at = :at REMOVE #open",
+            ExpressionAttributeNames={"#record": "record", "#open": "open"},
+            ExpressionAttributeValues={
+                ":record": {"S": record.redacted(at).model_dump_json(by_alias=True)},
+                ":at": {"S": at.isoformat()},
+            },
+        )
+        return record
+
     def link(self, key: str, mention_id: str, expires_at: datetime) -> None:
         """An item `link#<key>` naming the mention (a later link for the same key replaces it)."""
         self._client.put_item(
@@ -274,12 +309,13 @@ class MemoryMentionStore:
         self.records: dict[str, MentionRecord] = {}
         self.links: dict[str, str] = {}
         self.progress: dict[str, Progress] = {}
+        self.tombstones: set[str] = set()
 
     def claim(
         self, mention_id: str, now: datetime, lease: timedelta
     ) -> tuple[Claim, Progress | None]:
-        """Claim unless completed or leased; hand over the progress a release left."""
-        if mention_id in self.records:
+        """Claim unless completed, deleted or leased; hand over the progress a release left."""
+        if mention_id in self.records or mention_id in self.tombstones:
             return Claim.DONE, None
         if mention_id in self.leases and self.leases[mention_id] >= now:
             return Claim.BUSY, None
@@ -320,6 +356,7 @@ class MemoryMentionStore:
             r
             for r in self.records.values()
             if r.status == "routed"
+            and r.deleted_at is None
             and r.first_response_at is None
             and r.escalated_at is None
             and r.message.routing.sla_due_at is not None
@@ -330,6 +367,15 @@ class MemoryMentionStore:
         """Set escalated_at."""
         record = self.records[mention_id]
         self.records[mention_id] = record.model_copy(update={"escalated_at": at})
+
+    def mark_deleted(self, mention_id: str, at: datetime) -> MentionRecord | None:
+        """Redact the record, or keep a tombstone (as a record-less done claim)."""
+        record = self.records.get(mention_id)
+        if record is None:
+            self.tombstones.add(mention_id)
+            return None
+        self.records[mention_id] = record.redacted(at)
+        return record
 
     def link(self, key: str, mention_id: str, expires_at: datetime) -> None:
         """Keep the link (expiry is not simulated)."""

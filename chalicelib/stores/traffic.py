@@ -38,6 +38,10 @@ class TrafficStore(Protocol):
         """Up to `limit` mentions of the last `days` days, newest first."""
         ...
 
+    def forget(self, mention_id: str, routed_at: datetime) -> None:
+        """Drop the mention routed at `routed_at` (its author deleted it)."""
+        ...
+
 
 class DynamoTrafficStore:
     """Traffic table on DynamoDB."""
@@ -75,12 +79,22 @@ class DynamoTrafficStore:
                         return found
         return found
 
+    def forget(self, mention_id: str, routed_at: datetime) -> None:
+        """DeleteItem on the mention's day and sort key."""
+        self._client.delete_item(TableName=self._table, Key=_key(mention_id, routed_at))
+
+
+def _key(mention_id: str, routed: datetime) -> dict[str, dict[str, str]]:
+    return {
+        "day": {"S": routed.date().isoformat()},
+        "sk": {"S": f"{routed.isoformat()}#{mention_id}"},
+    }
+
 
 def _item(observed: Observed, keep: timedelta) -> dict[str, Any]:
     routed = observed.routed_at
     item = {
-        "day": {"S": routed.date().isoformat()},
-        "sk": {"S": f"{routed.isoformat()}#{observed.mention.id}"},
+        **_key(observed.mention.id, routed),
         "mention": {"S": observed.mention.model_dump_json()},
         "signals": {"S": json.dumps(observed.signals)},
         "routed_at": {"S": routed.isoformat()},
@@ -119,3 +133,9 @@ class MemoryTrafficStore:
         since = now - timedelta(days=days)
         window = [o for o in self.observed if o.routed_at > since]
         return sorted(window, key=lambda o: o.routed_at, reverse=True)[:limit]
+
+    def forget(self, mention_id: str, routed_at: datetime) -> None:
+        """Drop it."""
+        self.observed = [
+            o for o in self.observed if (o.mention.id, o.routed_at) != (mention_id, routed_at)
+        ]

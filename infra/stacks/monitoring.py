@@ -60,6 +60,7 @@ class Monitoring(Construct):
             for name in (
                 "MentionsRouted",
                 "MentionsIgnored",
+                "MentionsDeleted",
                 "DuplicatesDropped",
                 "PoisonRecords",
                 "PolledMentions",

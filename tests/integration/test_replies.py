@@ -287,6 +287,44 @@ def test_a_reply_the_outbox_cannot_take_is_refused_and_a_retry_sends_it_once(
     assert get(client, f"/replies/{answer['reply_id']}")["status"] == "sent"
 
 
+def deletion(tweet_id: str) -> bytes:
+    """An Account Activity delivery saying its author deleted the post."""
+    event = {"status": {"id": tweet_id, "user_id": "3001969357"}, "timestamp_ms": "1795335700000"}
+    return json.dumps({"for_user_id": "2244994945", "tweet_delete_events": [event]}).encode()
+
+
+def test_a_post_its_author_deleted_is_redacted_unanswerable_and_never_escalated(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    from app import app
+
+    routed(client, stack, "x", "x_late_delivery.json")  # posted hours ago: overdue already
+    code, queued = reply(client, {"mention_id": "x:1992000000000000001", "text": "On it!"})
+    assert code == 202  # queued before the deletion arrives, sent after it
+    assert post_signed(client, "x", deletion("1992000000000000001")).status_code == 200
+    drain_intake(stack)
+    drain_outbox(stack)
+    assert fakes.accepted("x") == []
+    assert get(client, f"/replies/{queued['reply_id']}")["status"] == "failed"
+    record = get(client, "/mentions/x:1992000000000000001")
+    assert record["deleted_at"] and record["message"]["mention"]["text"] == ""
+    assert record["message"]["routing"]["department"] == "support"  # the case history stays
+    code, answer = reply(client, {"mention_id": "x:1992000000000000001", "text": "Sorry!"})
+    assert code == 409 and "deleted by its author" in answer["message"]
+    assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": []}
+    recent = wiring.traffic().recent(10, datetime.now(UTC), 7)
+    assert "x:1992000000000000001" not in [o.mention.id for o in recent]
+
+
+def test_a_post_deleted_before_its_delivery_is_routed_is_never_routed(
+    client: Client, stack: dict[str, str]
+) -> None:
+    assert post_signed(client, "x", deletion("1992000000000000004")).status_code == 200
+    drain_intake(stack)
+    routed(client, stack, "x", "x_praise_quote.json")  # arrives late, out of order
+    assert bodies(stack["marketing"]) == []
+
+
 def test_rate_limit_is_retried_after_the_reset(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:

@@ -134,6 +134,26 @@ def test_a_released_claim_hands_its_progress_to_the_retry(mentions: MentionStore
     assert mentions.claim("x:6", NOW, LEASE) == (Claim.CLAIMED, None)
 
 
+def test_a_deleted_mention_is_redacted_off_the_clock_and_never_routed_later(
+    mentions: MentionStore,
+) -> None:
+    due = Routing(department="support", sla_due_at=NOW + timedelta(hours=1))
+    base = record("x:7")
+    routed = base.model_copy(update={"message": base.message.model_copy(update={"routing": due})})
+    mentions.claim("x:7", NOW, LEASE)
+    mentions.complete(routed, NOW + timedelta(days=1))
+    later = NOW + timedelta(hours=3)
+    assert [r.id for r in mentions.overdue(later)] == ["x:7"]
+    before = mentions.mark_deleted("x:7", NOW + timedelta(minutes=5))
+    assert before is not None and before.message.mention.text == "hi"
+    stored = mentions.get("x:7")
+    assert stored is not None and stored.deleted_at == NOW + timedelta(minutes=5)
+    assert stored.message.mention.text == "" and stored.message.routing.department == "support"
+    assert mentions.overdue(later) == []  # never escalated
+    assert mentions.mark_deleted("x:8", NOW) is None  # deleted before it was routed
+    assert mentions.claim("x:8", NOW, LEASE) == (Claim.DONE, None)
+
+
 def test_release_never_removes_a_completed_record(mentions: MentionStore) -> None:
     mentions.claim("x:4", NOW, LEASE)
     mentions.complete(record("x:4"), NOW + timedelta(days=1))
@@ -200,6 +220,14 @@ def test_traffic_is_read_back_newest_first_within_the_window(traffic: TrafficSto
     assert recent[0].signals == {"sentiment": 0.2}
     assert recent[0].conversation is None and recent[1].conversation == follow_up.conversation
     assert traffic.recent(limit=1, now=NOW, days=7)[0].mention.id == "x:2"
+
+
+def test_traffic_forgets_a_deleted_mention(traffic: TrafficStore) -> None:
+    kept = Observed(Mention(id="x:20", platform="x", text="keep"), {}, NOW)
+    gone = Observed(Mention(id="x:21", platform="x", text="gone"), {}, NOW)
+    traffic.record([kept, gone], timedelta(days=7))
+    traffic.forget("x:21", NOW)
+    assert [o.mention.id for o in traffic.recent(10, NOW, 7)] == ["x:20"]
 
 
 def test_queue_send_and_unknown_queue(queues: Queues) -> None:

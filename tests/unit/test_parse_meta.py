@@ -108,3 +108,31 @@ def test_unreadable_entry_is_poison() -> None:
 def test_check_requires_object_and_entry(payload: object) -> None:
     with pytest.raises(MalformedRequest):
         meta.check(payload)
+
+
+def test_removed_feed_comments_and_posts_are_named() -> None:
+    def change(item: str, verb: str, **ids: str) -> dict[str, object]:
+        return {"field": "feed", "value": {"item": item, "verb": verb, **ids}}
+
+    payload = {
+        "object": "page",
+        "entry": [
+            {
+                "id": "448242228374517",
+                "time": 1,
+                "changes": [
+                    change("comment", "remove", comment_id="1_2", post_id="4_1"),
+                    change("status", "remove", post_id="4_5"),
+                    change("reaction", "remove", post_id="4_1"),
+                    change("comment", "add", comment_id="1_3", post_id="4_1", message="hi"),
+                ],
+            }
+        ],
+    }
+    assert meta.deleted(delivery("meta", payload)) == ["facebook:1_2", "facebook:4_5"]
+    with pytest.raises(PoisonRecord, match="unreadable Meta delivery"):
+        meta.deleted(
+            delivery(
+                "meta", {"object": "page", "entry": [{"changes": [change("comment", "remove")]}]}
+            )
+        )

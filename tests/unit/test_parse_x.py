@@ -195,3 +195,17 @@ def test_the_brands_other_accounts_count_as_the_brand() -> None:
     assert not mention.tagged_along
     [mention] = x.parse(delivery("x", typed), BRAND)  # 777 is somebody else's account
     assert mention.tagged_along
+
+
+def test_deleted_posts_are_named_and_are_not_mentions() -> None:
+    payload = {
+        "for_user_id": "2244994945",
+        "tweet_delete_events": [
+            {"status": {"id": "1992000000000000001", "user_id": "3001"}, "timestamp_ms": "1"}
+        ],
+    }
+    assert x.deleted(delivery("x", payload)) == ["x:1992000000000000001"]
+    assert x.parse(delivery("x", payload), BRAND) == []
+    assert x.deleted(delivery("x", "x_late_delivery.json")) == []
+    with pytest.raises(PoisonRecord, match="unreadable X delivery"):
+        x.deleted(delivery("x", {"for_user_id": "1", "tweet_delete_events": [{"id": "9"}]}))

@@ -144,3 +144,12 @@ def test_websub_notification_is_an_atom_feed_with_no_mentions() -> None:
         youtube.decode("{not xml")
     with pytest.raises(MalformedRequest, match="Atom"):
         youtube.check(youtube.decode("<rss/>"))
+
+
+def test_a_deleted_slack_message_is_named() -> None:
+    event = {"type": "message", "subtype": "message_deleted", "channel": "C0COMMUNITY",
+             "deleted_ts": "1795336000.000200", "ts": "1795336100.000100"}  # fmt: skip
+    payload = {"type": "event_callback", "event": event}
+    assert slack.deleted(delivery("slack", payload)) == ["slack:C0COMMUNITY/1795336000.000200"]
+    assert slack.parse(delivery("slack", payload), frozenset()) == []
+    assert slack.deleted(delivery("slack", "slack_app_mention.json")) == []

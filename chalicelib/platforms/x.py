@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from chalicelib.errors import MalformedRequest, PoisonRecord
 from chalicelib.models import Author, Mention, MentionKind, RawDelivery, Reply
+from chalicelib.observability import logger, metrics
 from chalicelib.platforms.base import (
     HandshakeReply,
     engagement,
@@ -78,8 +79,11 @@ def check(payload: Any) -> HandshakeReply | None:
 
 
 def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention]:
-    """Mentions from tweet_create_events and direct_message_events; other events are ignored."""
+    """Mentions from tweet_create_events and direct_message_events; other events are ignored,
+    except a revoked authorisation (`user_event.revoke`), which stops every delivery and is
+    raised as an alarm."""
     payload = load_body(delivery)
+    _alarm_if_revoked(payload)
     try:
         own = brand_accounts | {payload.get("for_user_id", "")}
         tweets = [
@@ -97,6 +101,17 @@ def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention
     except (KeyError, TypeError, AttributeError, ValueError, ValidationError) as exc:
         raise PoisonRecord(f"unreadable X delivery: {exc!r}") from exc
     return tweets + dms
+
+
+def _alarm_if_revoked(payload: Any) -> None:
+    revoke = (payload.get("user_event") or {}).get("revoke") if isinstance(payload, dict) else None
+    if not revoke:
+        return
+    logger.error(
+        "X access revoked: the account removed the app, so X sends no more of its activity",
+        extra={"for_user_id": payload.get("for_user_id"), "revoke": revoke},
+    )
+    metrics.add_metric(name="PlatformAccessRevoked", unit="Count", value=1)
 
 
 def deleted(delivery: RawDelivery) -> list[str]:

@@ -61,6 +61,7 @@ class Monitoring(Construct):
                 "MentionsRouted",
                 "MentionsIgnored",
                 "MentionsDeleted",
+                "PlatformAccessRevoked",
                 "DuplicatesDropped",
                 "PoisonRecords",
                 "PolledMentions",
@@ -79,6 +80,12 @@ class Monitoring(Construct):
             business["PollFailures"],
             1,
             "a poller could not read a platform (retried on its next run)",
+        )
+        self._alarm(
+            "PlatformAccessRevoked",
+            business["PlatformAccessRevoked"],
+            1,
+            "a platform account removed Switchboard's access: its deliveries have stopped",
         )
         self._alarm(
             "SlaEscalationFailures",

@@ -209,3 +209,24 @@ def test_deleted_posts_are_named_and_are_not_mentions() -> None:
     assert x.deleted(delivery("x", "x_late_delivery.json")) == []
     with pytest.raises(PoisonRecord, match="unreadable X delivery"):
         x.deleted(delivery("x", {"for_user_id": "1", "tweet_delete_events": [{"id": "9"}]}))
+
+
+def test_a_revoked_authorisation_raises_the_alarm_metric() -> None:
+    from chalicelib.observability import metrics
+
+    payload = {
+        "for_user_id": "2244994945",
+        "user_event": {
+            "revoke": {
+                "date_time": "2026-11-22T09:00:00.000Z",
+                "target": {"app_id": "13090192"},
+                "source": {"user_id": "2244994945"},
+            }
+        },
+    }
+    metrics.clear_metrics()
+    assert x.parse(delivery("x", payload), BRAND) == []
+    assert metrics.metric_set["PlatformAccessRevoked"]["Value"] == [1.0]
+    metrics.clear_metrics()
+    x.parse(delivery("x", "x_late_delivery.json"), BRAND)
+    assert "PlatformAccessRevoked" not in metrics.metric_set

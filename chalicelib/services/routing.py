@@ -173,7 +173,8 @@ class RoutingService:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def route_delivery(self, body: str) -> RoutingOutcome:
-        """Route every mention of one intake message.
+        """Route every mention of one intake message, and forget those it says their authors
+        deleted.
 
         Raises PoisonRecord for a message that can never be routed, anything else for a
         failure worth retrying (claims are released first, each with the queues that already

@@ -153,6 +153,19 @@ class Settings(BaseModel):
                     )
         return self
 
+    @field_validator("sla_minutes")
+    @classmethod
+    def _every_priority_has_minutes(cls, value: dict[str, int]) -> dict[str, int]:
+        missing = [p for p in PRIORITIES if p not in value]
+        if missing:
+            raise ValueError(f"SLA_MINUTES needs every priority; missing {', '.join(missing)}")
+        for key, minutes in value.items():
+            if key.rpartition(":")[2] not in PRIORITIES:
+                raise ValueError(f"SLA_MINUTES key {key!r}: a priority or 'platform:priority'")
+            if minutes <= 0:
+                raise ValueError(f"SLA_MINUTES {key!r}: minutes must be positive")
+        return value
+
     @field_validator("webhook_secret", "webhook_secret_previous")
     @classmethod
     def _standard_webhooks_secret(cls, value: str) -> str:

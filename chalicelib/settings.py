@@ -44,6 +44,7 @@ class Settings(BaseModel):
     meta_app_secret_previous: str = ""
     slack_signing_secret_previous: str = ""
     webhook_secret_previous: str = ""
+    websub_secret_previous: str = ""
     x_consumer_key: str = ""
     x_access_token: str = ""
     x_access_token_secret: str = ""

@@ -84,17 +84,12 @@ def nothing_deleted(delivery: RawDelivery) -> list[str]:
     return []
 
 
-def require_secret(secret: str, variable: str) -> bytes:
-    """The configured secret as bytes; a missing secret fails closed."""
+def signing_keys(secret: str, previous: str, variable: str) -> list[bytes]:
+    """The current secret, required (a missing one fails closed), and while it is being
+    rotated the previous one (`<variable>_PREVIOUS`): a delivery signed with either verifies."""
     if not secret:
         raise BadSignature(f"{variable} is not configured, so no delivery can be verified")
-    return secret.encode()
-
-
-def signing_keys(secret: str, previous: str, variable: str) -> list[bytes]:
-    """The current secret (required) and, while it is being rotated, the previous one
-    (`<variable>_PREVIOUS`): a delivery signed with either verifies."""
-    return [require_secret(secret, variable), *([previous.encode()] if previous else [])]
+    return [secret.encode(), *([previous.encode()] if previous else [])]
 
 
 def require_object(payload: Any, platform: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from chalicelib.platforms.base import (
     echo_challenge,
     engagement,
     nothing_deleted,
-    require_secret,
+    signing_keys,
 )
 from chalicelib.platforms.signatures import hex_signature, lower_headers, require_match
 from chalicelib.settings import Settings
@@ -58,14 +58,13 @@ def handshake(
 
 def verify(body: bytes, headers: Mapping[str, str], settings: Settings, now: float) -> None:
     """`X-Hub-Signature: method=hex(HMAC(hub.secret, body))`; Google's hub signs with sha1."""
-    key = require_secret(settings.websub_secret, "WEBSUB_SECRET")
+    keys = signing_keys(settings.websub_secret, settings.websub_secret_previous, "WEBSUB_SECRET")
     received = lower_headers(headers).get("x-hub-signature")
     method = (received or "").partition("=")[0]
     if method not in _METHODS:
         raise BadSignature("missing X-Hub-Signature (sha1=…)")
-    require_match(
-        hex_signature(key, body, method, prefix=f"{method}="), received, "X-Hub-Signature"
-    )
+    expected = [hex_signature(key, body, method, prefix=f"{method}=") for key in keys]
+    require_match(expected, received, "X-Hub-Signature")
 
 
 def decode(body: str) -> Any:

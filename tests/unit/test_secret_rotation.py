@@ -19,18 +19,20 @@ OLD = {
     "META_APP_SECRET": "old-meta-secret",
     "SLACK_SIGNING_SECRET": "old-slack-secret",
     "WEBHOOK_SECRET": "whsec_b2xkLXdlYmhvb2stc2VjcmV0",
+    "WEBSUB_SECRET": "old-websub-secret",
 }
 NEW = {
     "X_CONSUMER_SECRET": "new-x-secret",
     "META_APP_SECRET": "new-meta-secret",
     "SLACK_SIGNING_SECRET": "new-slack-secret",
     "WEBHOOK_SECRET": "whsec_bmV3LXdlYmhvb2stc2VjcmV0",
+    "WEBSUB_SECRET": "new-websub-secret",
 }
 ROTATING = Settings.from_env({**NEW, **{f"{name}_PREVIOUS": value for name, value in OLD.items()}})
 BODY = json.dumps({"for_user_id": "1", "object": "page", "type": "event_callback"}).encode()
 
 
-@pytest.mark.parametrize("platform", ["x", "meta", "slack", "generic"])
+@pytest.mark.parametrize("platform", ["x", "meta", "slack", "generic", "youtube"])
 def test_old_and_new_secrets_both_verify_while_rotating(platform: str) -> None:
     now = time.time()
     adapter = get_platform(platform)

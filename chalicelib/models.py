@@ -138,6 +138,14 @@ class RoutedMention(BaseModel):
         """The message body as sent to SQS."""
         return self.model_dump_json(by_alias=True)
 
+    def queue_attributes(self) -> dict[str, str]:
+        """The SQS message attributes consumers can filter on without reading the body."""
+        return {
+            "department": self.routing.department,
+            "priority": self.routing.priority,
+            "platform": self.mention.platform,
+        }
+
 
 class RawDelivery(BaseModel):
     """A verified webhook delivery as it sits on the intake queue, body untouched."""
@@ -169,6 +177,7 @@ class MentionRecord(BaseModel):
     response_seconds: float | None = None
     escalated_at: datetime | None = None
     deleted_at: datetime | None = None  # its author deleted it: content emptied, no reply, no SLA
+    edited_at: datetime | None = None  # its author last edited it (the text is the edited one)
 
     def redacted(self, at: datetime) -> MentionRecord:
         """The record once the author deleted the mention: what they wrote is gone (text,
@@ -177,6 +186,12 @@ class MentionRecord(BaseModel):
         mention = self.message.mention.model_copy(update=gone)
         message = self.message.model_copy(update={"mention": mention})
         return self.model_copy(update={"message": message, "deleted_at": at})
+
+    def edited(self, text: str, at: datetime) -> MentionRecord:
+        """The record with the text its author changed the mention to."""
+        mention = self.message.mention.model_copy(update={"text": text})
+        message = self.message.model_copy(update={"mention": mention})
+        return self.model_copy(update={"message": message, "edited_at": at})
 
 
 ReplyStatus = Literal["queued", "sending", "sent", "failed", "uncertain"]

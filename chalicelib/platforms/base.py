@@ -59,8 +59,8 @@ class Platform(Protocol):
         """Turn a delivery into mentions, dropping the brand's own echoes."""
         ...
 
-    def deleted(self, delivery: RawDelivery) -> list[str]:
-        """Ids of the mentions the delivery says their authors deleted."""
+    def changes(self, delivery: RawDelivery) -> list[Change]:
+        """What the delivery says authors did to mentions already posted: edits, deletions."""
         ...
 
 
@@ -79,8 +79,16 @@ def echo_challenge(challenge: object, field: str = "hub.challenge") -> Handshake
     return HandshakeReply(body=challenge)
 
 
-def nothing_deleted(delivery: RawDelivery) -> list[str]:
-    """For platforms whose deliveries never announce a deleted mention."""
+@dataclass(frozen=True)
+class Change:
+    """An author edited a mention (`text`: the new text) or deleted it (`text` None)."""
+
+    mention_id: str
+    text: str | None = None
+
+
+def no_changes(delivery: RawDelivery) -> list[Change]:
+    """For platforms whose deliveries never announce an edit or a deletion."""
     return []
 
 

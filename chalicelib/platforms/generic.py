@@ -16,8 +16,8 @@ from chalicelib.platforms.base import (
     HandshakeReply,
     json_body,
     load_body,
+    no_changes,
     no_handshake,
-    nothing_deleted,
     signing_keys,
 )
 from chalicelib.platforms.signatures import verify_standard_webhooks
@@ -31,7 +31,7 @@ KEPT_HEADERS: tuple[str, ...] = (
     "content-type",
 )
 decode = json_body
-deleted = nothing_deleted
+changes = no_changes
 _MENTIONS = TypeAdapter(list[Mention])
 
 

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from chalicelib.errors import BadSignature, Forbidden, MalformedRequest, PoisonRecord
 from chalicelib.models import Author, Mention, MentionKind, RawDelivery, Reply, native_id
 from chalicelib.platforms.base import (
+    Change,
     HandshakeReply,
     echo_challenge,
     engagement,
@@ -87,21 +88,22 @@ def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention
         raise PoisonRecord(f"unreadable Meta delivery: {exc!r}") from exc
 
 
-def deleted(delivery: RawDelivery) -> list[str]:
-    """Page feed comments and posts removed (`verb: remove`), by their author or a moderator."""
+def changes(delivery: RawDelivery) -> list[Change]:
+    """Page feed comments and posts edited (`verb: edited`, with the new `message`) or removed
+    (`verb: remove`, by their author or a moderator)."""
     payload = load_body(delivery)
+    found = []
     try:
-        return [
-            f"facebook:{_feed_id(change['value'])}"
-            for entry in payload["entry"]
-            for change in entry.get("changes", [])
-            if payload["object"] == "page"
-            and change.get("field") == "feed"
-            and change["value"].get("verb") == "remove"
-            and _FEED_ITEMS.get(change["value"].get("item", "")) is not None
-        ]
+        for entry in payload["entry"] if payload["object"] == "page" else []:
+            for change in entry.get("changes", []):
+                value = change["value"] if change.get("field") == "feed" else {}
+                verb = value.get("verb")
+                if verb in ("edited", "remove") and value.get("item") in _FEED_ITEMS:
+                    text = None if verb == "remove" else str(value.get("message", ""))
+                    found.append(Change(f"facebook:{_feed_id(value)}", text))
     except (KeyError, TypeError, AttributeError) as exc:
         raise PoisonRecord(f"unreadable Meta delivery: {exc!r}") from exc
+    return found
 
 
 def _feed_id(value: dict[str, Any]) -> str:

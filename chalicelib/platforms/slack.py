@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from chalicelib.errors import BadSignature, MalformedRequest, PoisonRecord
 from chalicelib.models import Author, Mention, RawDelivery, Reply
 from chalicelib.platforms.base import (
+    Change,
     HandshakeReply,
     echo_challenge,
     from_epoch,
@@ -106,14 +107,19 @@ def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention
         raise PoisonRecord(f"unreadable Slack event: {exc!r}") from exc
 
 
-def deleted(delivery: RawDelivery) -> list[str]:
-    """A `message_deleted` event names the deleted message by channel and `deleted_ts`."""
+def changes(delivery: RawDelivery) -> list[Change]:
+    """`message_changed` carries the edited message (`message.ts`, `message.text`);
+    `message_deleted` names the deleted one by `deleted_ts`."""
     payload = load_body(delivery)
     try:
         event = payload.get("event") or {}
-        if event.get("subtype") != "message_deleted":
-            return []
-        return [f"slack:{event['channel']}/{event['deleted_ts']}"]
+        subtype = event.get("subtype")
+        if subtype == "message_deleted":
+            return [Change(f"slack:{event['channel']}/{event['deleted_ts']}")]
+        if subtype == "message_changed":
+            message = event["message"]
+            return [Change(f"slack:{event['channel']}/{message['ts']}", str(message["text"]))]
+        return []
     except (KeyError, TypeError, AttributeError) as exc:
         raise PoisonRecord(f"unreadable Slack event: {exc!r}") from exc
 

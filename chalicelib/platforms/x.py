@@ -14,6 +14,7 @@ from chalicelib.errors import MalformedRequest, PoisonRecord
 from chalicelib.models import Author, Mention, MentionKind, RawDelivery, Reply
 from chalicelib.observability import logger, metrics
 from chalicelib.platforms.base import (
+    Change,
     HandshakeReply,
     engagement,
     from_epoch,
@@ -114,12 +115,15 @@ def _alarm_if_revoked(payload: Any) -> None:
     metrics.add_metric(name="PlatformAccessRevoked", unit="Count", value=1)
 
 
-def deleted(delivery: RawDelivery) -> list[str]:
+def changes(delivery: RawDelivery) -> list[Change]:
     """The posts of `tweet_delete_events` (`{"status": {"id", "user_id"}, "timestamp_ms"}`):
-    X's developer terms ask that deleted posts be removed from what an app keeps."""
+    X's developer terms ask that deleted posts be removed from what an app keeps. (An edited
+    post is a new post on X, with its own id.)"""
     payload = load_body(delivery)
     try:
-        return [f"x:{event['status']['id']}" for event in payload.get("tweet_delete_events", [])]
+        return [
+            Change(f"x:{event['status']['id']}") for event in payload.get("tweet_delete_events", [])
+        ]
     except (KeyError, TypeError, AttributeError) as exc:
         raise PoisonRecord(f"unreadable X delivery: {exc!r}") from exc
 

@@ -22,7 +22,7 @@ from chalicelib.platforms.base import (
     HandshakeReply,
     echo_challenge,
     engagement,
-    nothing_deleted,
+    no_changes,
     signing_keys,
 )
 from chalicelib.platforms.signatures import hex_signature, lower_headers, require_match
@@ -37,7 +37,7 @@ TOPIC = "https://www.youtube.com/xml/feeds/videos.xml?channel_id="
 ATOM = "{http://www.w3.org/2005/Atom}"
 YT = "{http://www.youtube.com/xml/schemas/2015}"
 _METHODS = {"sha1", "sha256", "sha384", "sha512"}
-deleted = nothing_deleted  # comments are polled; a deleted one is simply not read again
+changes = no_changes  # comments are polled: an edited or deleted one is not read again
 
 
 def handshake(

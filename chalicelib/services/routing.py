@@ -188,14 +188,17 @@ class RoutingService:
             raise PoisonRecord(exc.message) from None
         try:
             parsed = platform.parse(delivery, brand)
-            removed = platform.deleted(delivery)
+            changes = platform.changes(delivery)
         except MalformedRequest as exc:
             raise PoisonRecord(f"unreadable {delivery.platform} delivery: {exc.message}") from None
         mentions = list({m.id: m for m in parsed}.values())
         outcome = RoutingOutcome()
         now = self.clock()
-        for mention_id in removed:
-            self._forget(mention_id, now)
+        for change in changes:
+            if change.text is None:
+                self._forget(change.mention_id, now)
+            else:
+                self._edited(change.mention_id, change.text, now)
         claimed: list[tuple[Mention, Progress | None]] = []
         progress: dict[str, Progress] = {}
         try:
@@ -315,13 +318,8 @@ class RoutingService:
         the first failure is raised; `progress` notes each queue a message reached."""
         by_queue: dict[str, list[tuple[str, OutgoingMessage]]] = defaultdict(list)
         for message in messages:
-            attributes = {
-                "department": message.routing.department,
-                "priority": message.routing.priority,
-                "platform": message.mention.platform,
-            }
             so_far = progress[message.mention.id]
-            outgoing = OutgoingMessage(so_far.message, attributes)
+            outgoing = OutgoingMessage(so_far.message, message.queue_attributes())
             for queue in message.routing.queues:
                 if queue not in so_far.sent:
                     by_queue[queue].append((message.mention.id, outgoing))
@@ -347,6 +345,23 @@ class RoutingService:
             self.traffic.forget(mention_id, record.routed_at)
         logger.info("mention deleted by its author", extra={"mention_id": mention_id})
         metrics.add_metric(name="MentionsDeleted", unit="Count", value=1)
+
+    def _edited(self, mention_id: str, text: str, now: datetime) -> None:
+        """Its author edited a routed mention: the departments that have the case get a copy
+        with the new text, tagged `edited` (not routed again), then the record takes the text; a
+        redelivered edit finds the text already there and sends nothing more."""
+        record = self.mentions.get(mention_id)
+        if record is None or record.deleted_at is not None or record.message.mention.text == text:
+            return
+        changed = record.edited(text, now)
+        routing = changed.message.routing
+        copy = changed.message.model_copy(
+            update={"routing": routing.model_copy(update={"tags": [*routing.tags, "edited"]})}
+        )
+        for queue in routing.queues:
+            self.queues.send(queue, OutgoingMessage(copy.to_json(), copy.queue_attributes()))
+        self.mentions.rewrite(changed)
+        metrics.add_metric(name="MentionsEdited", unit="Count", value=1)
 
     def _complete(self, mention: Mention) -> Mention:
         """Fetch what the delivery left out (an Instagram @mention's text). Best effort: when the

@@ -54,9 +54,8 @@ class SlaCheck:
                 }
             )
             attributes = {
+                **copy.queue_attributes(),
                 "department": target,
-                "priority": copy.routing.priority,
-                "platform": message.mention.platform,
                 "escalated_from": routing.department,
             }
             try:

@@ -77,6 +77,10 @@ class MentionStore(Protocol):
         record as it was (None when there was none)."""
         ...
 
+    def rewrite(self, record: MentionRecord) -> None:
+        """Store a routed mention's record as changed (an edit); deadline and answer stay."""
+        ...
+
     def link(self, key: str, mention_id: str, expires_at: datetime) -> None:
         """Remember that `key` (a brand reply's `platform:native` id, a direct-message sender)
         continues the conversation of `mention_id`, until `expires_at` (TTL)."""
@@ -259,6 +263,17 @@ class DynamoMentionStore:
         )
         return record
 
+    def rewrite(self, record: MentionRecord) -> None:
+        """Replace the record's JSON only: the SLA index and response fields are untouched."""
+        self._client.update_item(
+            TableName=self._table,
+            Key={"id": {"S": record.id}},
+            UpdateExpression="SET #record = :record",
+            ConditionExpression="attribute_exists(#record)",
+            ExpressionAttributeNames={"#record": "record"},
+            ExpressionAttributeValues={":record": {"S": record.model_dump_json(by_alias=True)}},
+        )
+
     def link(self, key: str, mention_id: str, expires_at: datetime) -> None:
         """An item `link#<key>` naming the mention (a later link for the same key replaces it)."""
         self._client.put_item(
@@ -376,6 +391,12 @@ class MemoryMentionStore:
             return None
         self.records[mention_id] = record.redacted(at)
         return record
+
+    def rewrite(self, record: MentionRecord) -> None:
+        """Replace the record, keeping the response and escalation it has."""
+        stored = self.records[record.id]
+        kept = ("first_response_at", "response_seconds", "escalated_at")
+        self.records[record.id] = record.model_copy(update={k: getattr(stored, k) for k in kept})
 
     def link(self, key: str, mention_id: str, expires_at: datetime) -> None:
         """Keep the link (expiry is not simulated)."""

@@ -61,6 +61,7 @@ class Monitoring(Construct):
                 "MentionsRouted",
                 "MentionsIgnored",
                 "MentionsDeleted",
+                "MentionsEdited",
                 "PlatformAccessRevoked",
                 "DuplicatesDropped",
                 "PoisonRecords",

@@ -325,6 +325,28 @@ def test_a_post_deleted_before_its_delivery_is_routed_is_never_routed(
     assert bodies(stack["marketing"]) == []
 
 
+def test_an_edited_comment_reaches_the_departments_with_the_case_once(
+    client: Client, stack: dict[str, str]
+) -> None:
+    sample = json.loads(sample_bytes("meta_page_comments.json"))
+    routed(client, stack, "meta", "meta_page_comments.json")  # pr, copied to support
+    for department in ("pr", "support"):
+        assert len(receive_all(stack[department])) == 1  # the first routing, read and deleted
+    change = sample["entry"][0]["changes"][0]
+    change["value"] |= {"verb": "edited", "message": "UPDATE: the blender burned my hand."}
+    edit = json.dumps({"object": "page", "entry": [{**sample["entry"][0], "changes": [change]}]})
+    for _ in range(2):  # Meta retried the delivery: one copy each
+        assert post_signed(client, "meta", edit.encode()).status_code == 200
+        drain_intake(stack)
+    for department in ("pr", "support"):
+        [copy] = bodies(stack[department])
+        assert copy["mention"]["text"] == "UPDATE: the blender burned my hand."
+        assert "edited" in copy["routing"]["tags"] and copy["routing"]["department"] == "pr"
+    record = get(client, "/mentions/facebook:122131676912594941_1213590066982748")
+    assert record["edited_at"] and record["message"]["mention"]["text"].startswith("UPDATE")
+    assert "edited" not in record["message"]["routing"]["tags"]  # the case itself is unchanged
+
+
 def test_rate_limit_is_retried_after_the_reset(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:

@@ -154,6 +154,19 @@ def test_a_deleted_mention_is_redacted_off_the_clock_and_never_routed_later(
     assert mentions.claim("x:8", NOW, LEASE) == (Claim.DONE, None)
 
 
+def test_an_edit_rewrites_the_text_and_keeps_the_answer(mentions: MentionStore) -> None:
+    mentions.claim("x:9", NOW, LEASE)
+    mentions.complete(record("x:9"), NOW + timedelta(days=1))
+    mentions.record_response("x:9", NOW + timedelta(minutes=3))
+    stored = mentions.get("x:9")
+    assert stored is not None
+    mentions.rewrite(stored.edited("hi again", NOW + timedelta(minutes=5)))
+    edited = mentions.get("x:9")
+    assert edited is not None and edited.message.mention.text == "hi again"
+    assert edited.edited_at == NOW + timedelta(minutes=5)
+    assert edited.first_response_at == NOW + timedelta(minutes=3)
+
+
 def test_release_never_removes_a_completed_record(mentions: MentionStore) -> None:
     mentions.claim("x:4", NOW, LEASE)
     mentions.complete(record("x:4"), NOW + timedelta(days=1))

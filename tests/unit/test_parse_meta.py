@@ -8,6 +8,7 @@ import pytest
 
 from chalicelib.errors import MalformedRequest, PoisonRecord
 from chalicelib.platforms import meta
+from chalicelib.platforms.base import Change
 from tests.helpers import delivery, sample_bytes
 
 NONE: frozenset[str] = frozenset()
@@ -110,9 +111,9 @@ def test_check_requires_object_and_entry(payload: object) -> None:
         meta.check(payload)
 
 
-def test_removed_feed_comments_and_posts_are_named() -> None:
-    def change(item: str, verb: str, **ids: str) -> dict[str, object]:
-        return {"field": "feed", "value": {"item": item, "verb": verb, **ids}}
+def test_edited_and_removed_feed_comments_and_posts_are_named() -> None:
+    def change(item: str, verb: str, **fields: str) -> dict[str, object]:
+        return {"field": "feed", "value": {"item": item, "verb": verb, **fields}}
 
     payload = {
         "object": "page",
@@ -123,16 +124,18 @@ def test_removed_feed_comments_and_posts_are_named() -> None:
                 "changes": [
                     change("comment", "remove", comment_id="1_2", post_id="4_1"),
                     change("status", "remove", post_id="4_5"),
+                    change("comment", "edited", comment_id="1_6", post_id="4_1", message="v2"),
                     change("reaction", "remove", post_id="4_1"),
                     change("comment", "add", comment_id="1_3", post_id="4_1", message="hi"),
                 ],
             }
         ],
     }
-    assert meta.deleted(delivery("meta", payload)) == ["facebook:1_2", "facebook:4_5"]
+    assert meta.changes(delivery("meta", payload)) == [
+        Change("facebook:1_2"),
+        Change("facebook:4_5"),
+        Change("facebook:1_6", "v2"),
+    ]
+    broken = {"object": "page", "entry": [{"changes": [change("comment", "remove")]}]}
     with pytest.raises(PoisonRecord, match="unreadable Meta delivery"):
-        meta.deleted(
-            delivery(
-                "meta", {"object": "page", "entry": [{"changes": [change("comment", "remove")]}]}
-            )
-        )
+        meta.changes(delivery("meta", broken))

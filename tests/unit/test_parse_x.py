@@ -12,6 +12,7 @@ import pytest
 
 from chalicelib.errors import MalformedRequest, PoisonRecord
 from chalicelib.platforms import x
+from chalicelib.platforms.base import Change
 from tests.helpers import delivery, sample_bytes
 
 BRAND = frozenset({"2244994945"})
@@ -204,11 +205,11 @@ def test_deleted_posts_are_named_and_are_not_mentions() -> None:
             {"status": {"id": "1992000000000000001", "user_id": "3001"}, "timestamp_ms": "1"}
         ],
     }
-    assert x.deleted(delivery("x", payload)) == ["x:1992000000000000001"]
+    assert x.changes(delivery("x", payload)) == [Change("x:1992000000000000001")]
     assert x.parse(delivery("x", payload), BRAND) == []
-    assert x.deleted(delivery("x", "x_late_delivery.json")) == []
+    assert x.changes(delivery("x", "x_late_delivery.json")) == []
     with pytest.raises(PoisonRecord, match="unreadable X delivery"):
-        x.deleted(delivery("x", {"for_user_id": "1", "tweet_delete_events": [{"id": "9"}]}))
+        x.changes(delivery("x", {"for_user_id": "1", "tweet_delete_events": [{"id": "9"}]}))
 
 
 def test_a_revoked_authorisation_raises_the_alarm_metric() -> None:

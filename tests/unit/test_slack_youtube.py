@@ -9,6 +9,7 @@ import pytest
 
 from chalicelib.errors import BadSignature, MalformedRequest, NotFound, PoisonRecord
 from chalicelib.platforms import slack, youtube
+from chalicelib.platforms.base import Change
 from chalicelib.settings import Settings
 from tests.helpers import delivery, sample_bytes
 
@@ -146,10 +147,17 @@ def test_websub_notification_is_an_atom_feed_with_no_mentions() -> None:
         youtube.check(youtube.decode("<rss/>"))
 
 
-def test_a_deleted_slack_message_is_named() -> None:
-    event = {"type": "message", "subtype": "message_deleted", "channel": "C0COMMUNITY",
-             "deleted_ts": "1795336000.000200", "ts": "1795336100.000100"}  # fmt: skip
-    payload = {"type": "event_callback", "event": event}
-    assert slack.deleted(delivery("slack", payload)) == ["slack:C0COMMUNITY/1795336000.000200"]
+def test_edited_and_deleted_slack_messages_are_named() -> None:
+    deleted = {"type": "message", "subtype": "message_deleted", "channel": "C0COMMUNITY",
+               "deleted_ts": "1795336000.000200", "ts": "1795336100.000100"}  # fmt: skip
+    payload = {"type": "event_callback", "event": deleted}
+    assert slack.changes(delivery("slack", payload)) == [
+        Change("slack:C0COMMUNITY/1795336000.000200")
+    ]
     assert slack.parse(delivery("slack", payload), frozenset()) == []
-    assert slack.deleted(delivery("slack", "slack_app_mention.json")) == []
+    message = {"ts": "1795336000.000200", "text": "checkout is down again"}
+    changed = {"type": "message", "subtype": "message_changed", "channel": "C0COMMUNITY",
+               "message": message}  # fmt: skip
+    edited = slack.changes(delivery("slack", {"type": "event_callback", "event": changed}))
+    assert edited == [Change("slack:C0COMMUNITY/1795336000.000200", "checkout is down again")]
+    assert slack.changes(delivery("slack", "slack_app_mention.json")) == []

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from chalicelib.api_client import ApiClient, ApiError
 from chalicelib.errors import SwitchboardError
-from chalicelib.models import Mention, RoutedMention
+from chalicelib.models import Mention, MentionRecord, RoutedMention
 from chalicelib.rules import DEFAULT_RULES_PATH, Engine, RulesetInvalid, load_rules_file
 from chalicelib.settings import Settings, get_settings
 
@@ -424,6 +424,23 @@ def cmd_reply(args: argparse.Namespace, out: TextIO) -> int:
     return 0 if reply["status"] in ("sent", "queued", "sending") else 1
 
 
+def cmd_mention(args: argparse.Namespace, out: TextIO) -> int:
+    """Show a routed mention as the inbox does, then what happened to it since."""
+    record = MentionRecord.model_validate(_client(args).call("GET", f"/mentions/{args.mention_id}"))
+    print(format_routed(record.message), file=out)
+    events = [
+        ("routed", record.routed_at, record.status),
+        ("first response", record.first_response_at, f"after {record.response_seconds} s"),
+        ("escalated", record.escalated_at, "SLA breached"),
+        ("edited", record.edited_at, "by its author"),
+        ("deleted", record.deleted_at, "by its author: text removed, no reply possible"),
+    ]
+    for what, at, detail in events:
+        if at is not None:
+            print(f"  {what}: {at.isoformat()} ({detail})", file=out)
+    return 0
+
+
 def cmd_rules_schema(args: argparse.Namespace, out: TextIO) -> int:
     """Print the JSON Schema of a ruleset file."""
     from chalicelib.rules import Ruleset
@@ -537,6 +554,10 @@ def build_parser() -> argparse.ArgumentParser:
     reply.add_argument("--idempotency-key", help="retrying with the same key sends once")
     reply.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the send")
     reply.set_defaults(func=cmd_reply)
+
+    mention = sub.add_parser("mention", parents=[api], help="show a mention and its history")
+    mention.add_argument("mention_id")
+    mention.set_defaults(func=cmd_mention)
 
     demo = sub.add_parser("demo", help="send signed sample deliveries to a running make run")
     demo.add_argument("--url", default="http://127.0.0.1:8000", help="API base URL")

@@ -103,3 +103,26 @@ def test_schema_describes_the_rule_format() -> None:
     schema = json.loads(out)
     assert code == 0 and schema["type"] == "array"
     assert "Rule" in schema["$defs"] and "continue" in schema["$defs"]["Rule"]["properties"]
+
+
+def test_mention_shows_the_routed_case_and_what_happened_to_it(
+    api_url: str, stack: dict[str, str], client: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime
+
+    from chalice.test import Client
+
+    from chalicelib import wiring
+
+    assert isinstance(client, Client)
+    post_signed(client, "x", sample_bytes("x_late_delivery.json"))
+    drain_intake(stack)
+    code, out = run("mention", "x:1992000000000000001", "--url", api_url)
+    assert code == 0
+    assert out.startswith("[NORMAL] x:1992000000000000001  x/mention in en")
+    assert "  department: support" in out and "  routed: " in out and "deleted" not in out
+    wiring.mentions().mark_deleted("x:1992000000000000001", datetime.now(UTC))
+    code, out = run("mention", "x:1992000000000000001", "--url", api_url)
+    assert "  deleted: " in out and "no reply possible" in out
+    code, _ = run("mention", "x:404", "--url", api_url)
+    assert code == 1 and "no routed mention 'x:404'" in capsys.readouterr().err

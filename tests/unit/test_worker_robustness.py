@@ -1,0 +1,80 @@
+"""A signed delivery with any field of any type in any place never crashes the routing worker:
+it routes, or it is a poison record that goes to the DLQ with its reason (never a retry loop)."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chalicelib.errors import PoisonRecord
+from chalicelib.models import RawDelivery
+from chalicelib.services.routing import EngineCache, RoutingService
+from chalicelib.settings import Settings
+from chalicelib.stores.mentions import MemoryMentionStore
+from chalicelib.stores.queues import MemoryQueues
+from chalicelib.stores.rules import MemoryRulesStore
+from chalicelib.stores.traffic import MemoryTrafficStore
+from tests.conftest import EVENTS
+from tests.helpers import RECEIVED
+
+SAMPLES = [
+    (item["platform"], json.loads((EVENTS / item["file"]).read_text()))
+    for item in json.loads((EVENTS / "manifest.json").read_text())
+    if item["file"].endswith(".json")
+]
+ODD = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    st.lists(st.none(), max_size=2),
+    st.dictionaries(st.text(max_size=5), st.none(), max_size=2),
+)
+
+
+def paths(value: Any, here: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every place in a JSON document, the root included."""
+    yield here
+    if isinstance(value, dict | list):
+        for key, child in value.items() if isinstance(value, dict) else enumerate(value):
+            yield from paths(child, (*here, key))
+
+
+def replaced(document: Any, path: tuple[Any, ...], new: Any) -> Any:
+    if not path:
+        return new
+    result = copy.deepcopy(document)
+    parent = result
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = new
+    return result
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_any_mutated_delivery_routes_or_is_poison(data: st.DataObject) -> None:
+    platform, sample = data.draw(st.sampled_from(SAMPLES))
+    places = list(paths(sample))
+    body = sample
+    for _ in range(data.draw(st.integers(min_value=1, max_value=3))):
+        body = replaced(body, data.draw(st.sampled_from(places)), data.draw(ODD))
+        places = list(paths(body))
+    config = Settings()
+    service = RoutingService(
+        queues=MemoryQueues([*config.all_queues, *(f"{q}-dlq" for q in config.all_queues)]),
+        mentions=MemoryMentionStore(),
+        engines=EngineCache(MemoryRulesStore(), config),
+        settings=config,
+        traffic=MemoryTrafficStore(),
+    )
+    delivery = RawDelivery(platform=platform, body=json.dumps(body), received_at=RECEIVED)
+    with contextlib.suppress(PoisonRecord):  # dead-lettered with its reason: as it should be
+        service.route_delivery(delivery.to_json())  # anything else raised fails the test

@@ -279,9 +279,11 @@ def _api_region(url: str) -> str:
     found = _API_REGION.search(url)
     if found:
         return found.group(1)
-    import boto3
+    if os.environ.get("AWS_DEFAULT_REGION"):
+        return os.environ["AWS_DEFAULT_REGION"]
+    import boto3  # the profile's region
 
-    return os.environ.get("AWS_DEFAULT_REGION") or boto3.Session().region_name or "us-east-1"
+    return boto3.Session().region_name or "us-east-1"
 
 
 def _client(args: argparse.Namespace) -> ApiClient:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # parsed only where SLA deadlines are computed, off the webho
 
 DEFAULT_DEPARTMENTS = ("support", "pr", "marketing", "triage")
 PRIORITIES = ("low", "normal", "high", "urgent")
+BASE_SLA_MINUTES = {"urgent": 15, "high": 60, "normal": 240, "low": 1440}
 
 
 class Settings(BaseModel):
@@ -84,10 +85,7 @@ class Settings(BaseModel):
     # "platform:priority" entries override them (public posts are answered faster than DMs).
     sla_minutes: dict[str, int] = Field(
         default_factory=lambda: {
-            "urgent": 15,
-            "high": 60,
-            "normal": 240,
-            "low": 1440,
+            **BASE_SLA_MINUTES,
             "x:high": 30,
             "x:normal": 60,
             "x:low": 240,
@@ -157,15 +155,14 @@ class Settings(BaseModel):
     @field_validator("sla_minutes")
     @classmethod
     def _every_priority_has_minutes(cls, value: dict[str, int]) -> dict[str, int]:
-        missing = [p for p in PRIORITIES if p not in value]
-        if missing:
-            raise ValueError(f"SLA_MINUTES needs every priority; missing {', '.join(missing)}")
+        """Exactly the keys given (no default platform entry overrides them), and a priority
+        left out keeps its default minutes, so no mention is ever without a deadline."""
         for key, minutes in value.items():
             if key.rpartition(":")[2] not in PRIORITIES:
                 raise ValueError(f"SLA_MINUTES key {key!r}: a priority or 'platform:priority'")
-            if minutes <= 0:
-                raise ValueError(f"SLA_MINUTES {key!r}: minutes must be positive")
-        return value
+            if minutes < 0:
+                raise ValueError(f"SLA_MINUTES {key!r}: minutes cannot be negative")
+        return {**BASE_SLA_MINUTES, **value}
 
     @field_validator("webhook_secret", "webhook_secret_previous")
     @classmethod

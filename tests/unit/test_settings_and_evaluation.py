@@ -54,16 +54,18 @@ def test_a_standard_webhooks_secret_that_is_not_base64_fails_at_start_up(variabl
         Settings.from_env({variable: "whsec_not base64!"})
 
 
+def test_a_partial_sla_minutes_keeps_the_other_priorities_and_drops_platform_defaults() -> None:
+    """It used to replace the defaults whole: KeyError for every mention of a missing priority."""
+    settings = Settings.from_env({"SLA_MINUTES": '{"normal": 1}'})
+    assert settings.sla("x", "normal") == 1  # no default x:normal entry overrides what was set
+    assert settings.sla("x", "high") == 60 and settings.sla("facebook", "low") == 1440
+
+
 @pytest.mark.parametrize(
     ("minutes", "problem"),
-    [
-        ('{"urgent": 10}', "missing low, normal, high"),
-        ('{"urgent": 10, "high": 30, "normal": 60, "low": 600, "x:soon": 5}', "'x:soon'"),
-        ('{"urgent": 0, "high": 30, "normal": 60, "low": 600}', "must be positive"),
-    ],
+    [('{"x:soon": 5}', "'x:soon'"), ('{"urgent": -1}', "cannot be negative")],
 )
-def test_sla_minutes_that_would_fail_routing_fail_at_start_up(minutes: str, problem: str) -> None:
-    """A partial SLA_MINUTES used to raise KeyError for every mention of a missing priority."""
+def test_sla_minutes_that_make_no_sense_fail_at_start_up(minutes: str, problem: str) -> None:
     with pytest.raises(ValidationError, match=problem):
         Settings.from_env({"SLA_MINUTES": minutes})
 
@@ -82,9 +84,7 @@ def test_score_per_class_and_macro() -> None:
 
 
 def test_sla_by_platform_then_priority() -> None:
-    settings = Settings.from_env(
-        {"SLA_MINUTES": '{"urgent": 15, "high": 60, "normal": 240, "low": 1440, "x:normal": 60}'}
-    )
+    settings = Settings.from_env({"SLA_MINUTES": '{"urgent": 15, "normal": 240, "x:normal": 60}'})
     assert settings.sla("x", "normal") == 60
     assert settings.sla("facebook", "normal") == 240
     assert settings.sla("x", "urgent") == 15

@@ -237,11 +237,11 @@ def cmd_dead_letters(args: argparse.Namespace, out: TextIO) -> int:
     """Show what waits in a queue's dead-letter queue and why; with --redrive, move it back."""
     settings = _queue_settings(args)
     queue = settings.queue_name(f"{args.queue}-dlq")
-    read = partial(_dead_letters, args, settings, out)
+    read = partial(_dead_letters, args, settings, queue, out)
     return _queue_command(args, args.queue, settings.all_queues, "queue", queue, read, out)
 
 
-def _dead_letters(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+def _dead_letters(args: argparse.Namespace, settings: Settings, where: str, out: TextIO) -> int:
     from chalicelib import aws
     from chalicelib.services.dead_letters import move_back, read_dead_letter
     from chalicelib.stores.queues import SqsQueues, receive_each
@@ -261,7 +261,6 @@ def _dead_letters(args: argparse.Namespace, settings: Settings, out: TextIO) -> 
             move_back(client, dead_letter_url, source_url, letter)
             print(f"  moved back to {settings.queue_name(args.queue)}", file=out)
         count += 1
-    where = settings.queue_name(f"{args.queue}-dlq")
     done = (
         f"moved {count} message(s) from {where}"
         if args.redrive

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -183,15 +183,17 @@ class MentionRecord(BaseModel):
         """The record once the author deleted the mention: what they wrote is gone (text,
         hashtags, @names, links); who, where and how it was routed stay."""
         gone = {"text": "", "hashtags": [], "mentions": [], "urls": []}
-        mention = self.message.mention.model_copy(update=gone)
-        message = self.message.model_copy(update={"mention": mention})
-        return self.model_copy(update={"message": message, "deleted_at": at})
+        return self._changed(gone, deleted_at=at)
 
     def edited(self, text: str, at: datetime) -> MentionRecord:
         """The record with the text its author changed the mention to."""
-        mention = self.message.mention.model_copy(update={"text": text})
-        message = self.message.model_copy(update={"mention": mention})
-        return self.model_copy(update={"message": message, "edited_at": at})
+        return self._changed({"text": text}, edited_at=at)
+
+    def _changed(self, mention: dict[str, Any], **record: datetime) -> MentionRecord:
+        """A copy with these mention fields and record fields replaced."""
+        changed = self.message.mention.model_copy(update=mention)
+        message = self.message.model_copy(update={"mention": changed})
+        return self.model_copy(update={"message": message, **record})
 
 
 ReplyStatus = Literal["queued", "sending", "sent", "failed", "uncertain"]

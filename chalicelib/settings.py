@@ -154,7 +154,7 @@ class Settings(BaseModel):
 
     @field_validator("sla_minutes")
     @classmethod
-    def _every_priority_has_minutes(cls, value: dict[str, int]) -> dict[str, int]:
+    def _sla_minutes_for_every_priority(cls, value: dict[str, int]) -> dict[str, int]:
         """Exactly the keys given (no default platform entry overrides them), and a priority
         left out keeps its default minutes, so no mention is ever without a deadline."""
         for key, minutes in value.items():

@@ -58,6 +58,11 @@ class Mention(BaseModel):
         description="the brand's handle is only among the @names X puts in front of a reply to"
         " someone else: the author answered another user and never typed it",
     )
+    edit_of: str | None = Field(
+        default=None,
+        description="the post this one is an edited version of, where the platform gives every"
+        " edit an id of its own (X): it updates that post's case instead of opening another",
+    )
 
     @property
     def native_id(self) -> str:
@@ -178,6 +183,11 @@ class MentionRecord(BaseModel):
     escalated_at: datetime | None = None
     deleted_at: datetime | None = None  # its author deleted it: content emptied, no reply, no SLA
     edited_at: datetime | None = None  # its author last edited it (the text is the edited one)
+    versions: list[str] = Field(
+        default_factory=list,
+        description="the ids the platform gave the author's edits (X), oldest first: replies"
+        " answer the last, which is what people see",
+    )
 
     def redacted(self, at: datetime) -> MentionRecord:
         """The record once the author deleted the mention: what they wrote is gone (text,
@@ -188,6 +198,24 @@ class MentionRecord(BaseModel):
     def edited(self, text: str, at: datetime) -> MentionRecord:
         """The record with the text its author changed the mention to."""
         return self._changed({"text": text}, edited_at=at)
+
+    def with_version(self, version: Mention, at: datetime) -> MentionRecord:
+        """The record once its author edited the post into `version`, a post of its own (X):
+        its text, entities and link are the case's now, and replies answer it."""
+        fields = ("text", "lang", "url", "hashtags", "mentions", "urls")
+        changed = self._changed({name: getattr(version, name) for name in fields}, edited_at=at)
+        return changed.model_copy(update={"versions": [*self.versions, version.id]})
+
+    def names(self, mention_id: str) -> bool:
+        """Whether `mention_id` is this case's post in one of its versions: the first, a later
+        edit, or the unseen first version of the edit that opened the case."""
+        first = self.message.mention.edit_of
+        return mention_id == self.id or mention_id in self.versions or mention_id == first
+
+    def answerable(self) -> Mention:
+        """The mention as replies address it: under the id of its last version."""
+        mention = self.message.mention
+        return mention.model_copy(update={"id": self.versions[-1]}) if self.versions else mention
 
     def _changed(self, mention: dict[str, Any], **record: datetime) -> MentionRecord:
         """A copy with these mention fields and record fields replaced."""

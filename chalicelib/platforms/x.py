@@ -118,7 +118,7 @@ def _alarm_if_revoked(payload: Any) -> None:
 def changes(delivery: RawDelivery) -> list[Change]:
     """The posts of `tweet_delete_events` (`{"status": {"id", "user_id"}, "timestamp_ms"}`):
     X's developer terms ask that deleted posts be removed from what an app keeps. (An edited
-    post is a new post on X, with its own id.)"""
+    post is a new post on X, with its own id: a mention whose `edit_of` names the first.)"""
     payload = load_body(delivery)
     try:
         return [
@@ -167,7 +167,18 @@ def _tweet(tweet: dict[str, Any], brand: str, own: frozenset[str]) -> Mention:
         urls=urls,
         engagement=engagement(tweet, *_ENGAGEMENT_V1),
         tagged_along=kind == "mention" and tagged_along,
+        edit_of=_first_version(tweet_id, (tweet.get("edit_history") or {}).get("edit_tweet_ids")),
     )
+
+
+def _first_version(tweet_id: str, versions: Any) -> str | None:
+    """The post an edit was made from: an edited post is a new post on X, whose edit history
+    (v1.1 `edit_history.edit_tweet_ids`, v2 `edit_history_tweet_ids`) lists every version,
+    oldest first. None for a post never edited, or an unreadable history."""
+    if not isinstance(versions, list) or not versions or not isinstance(versions[0], str | int):
+        return None
+    first = str(versions[0])
+    return f"x:{first}" if first != tweet_id else None
 
 
 def _tagged_along(
@@ -304,6 +315,7 @@ def v2_mention(
         urls=[url.get("expanded_url") or url["url"] for url in entities.get("urls", [])],
         engagement=engagement(tweet.get("public_metrics"), *_ENGAGEMENT_V2),
         tagged_along=kind == "mention" and tagged_along,
+        edit_of=_first_version(str(tweet["id"]), tweet.get("edit_history_tweet_ids")),
     )
 
 

@@ -181,7 +181,7 @@ class ReplyService:
             reason = f"mention {reply.mention_id} {gone}"
             self._mark_failed(reply_id, now, reason)
             raise PoisonRecord(f"reply {reply_id}: {reason}")
-        mention = record.message.mention
+        mention = record.answerable()
         lease = timedelta(seconds=self.settings.reply_lease_seconds)
         if not self.replies.start_sending(reply_id, now, lease):
             self._not_queued(reply_id, now)

@@ -25,6 +25,7 @@ from chalicelib.models import (
     ReplyPointer,
     RoutedMention,
     Routing,
+    native_id,
 )
 from chalicelib.observability import logger, metrics
 from chalicelib.platforms import get_platform
@@ -131,6 +132,14 @@ def _decided(decision: Decision, department: str, by: str, why: str) -> Decision
     return decision
 
 
+def _later(version: str, than: str) -> bool:
+    """Whether post `version` is newer than `than`: X's ids grow with time, so a late retry of
+    an older edit cannot overwrite a newer one; ids that are not numbers are taken in order of
+    arrival."""
+    new, old = native_id(version), native_id(than)
+    return int(new) > int(old) if new.isdecimal() and old.isdecimal() else True
+
+
 def dm_sender(mention: Mention) -> str | None:
     """The conversation key of a direct message: its platform and sender."""
     if mention.kind != "dm" or not mention.author.id:
@@ -191,7 +200,6 @@ class RoutingService:
             changes = platform.changes(delivery)
         except MalformedRequest as exc:
             raise PoisonRecord(f"unreadable {delivery.platform} delivery: {exc.message}") from None
-        mentions = list({m.id: m for m in parsed}.values())
         outcome = RoutingOutcome()
         now = self.clock()
         for change in changes:
@@ -199,6 +207,8 @@ class RoutingService:
                 self._forget(change.mention_id, now)
             else:
                 self._edited(change.mention_id, change.text, now)
+        unique = {m.id: m for m in parsed}.values()
+        mentions = [m for m in unique if not (m.edit_of and self._new_version(m, m.edit_of, now))]
         claimed: list[tuple[Mention, Progress | None]] = []
         progress: dict[str, Progress] = {}
         try:
@@ -278,6 +288,9 @@ class RoutingService:
             record = MentionRecord(
                 id=message.mention.id, status=status, routed_at=now, message=message
             )
+            if message.mention.edit_of is not None:
+                # an edit of a post Switchboard never saw opened this case: later edits find it
+                self.mentions.link(message.mention.edit_of, record.id, expires)
             self.mentions.complete(record, expires)
             logger.info(
                 "routed",
@@ -339,10 +352,15 @@ class RoutingService:
 
     def _forget(self, mention_id: str, now: datetime) -> None:
         """Its author deleted the mention: redact its record (no reply, no SLA escalation) and
-        its dry-run sample; one not routed yet never will be."""
+        its dry-run sample; one not routed yet never will be. On X, deleting any version of an
+        edited post deletes them all, so the case of that post is redacted too."""
         record = self.mentions.mark_deleted(mention_id, now)
+        if record is None:
+            case = self.mentions.conversation_of(mention_id)
+            if case is not None and case.names(mention_id) and case.deleted_at is None:
+                record = self.mentions.mark_deleted(case.id, now)
         if record is not None and self.traffic is not None:
-            self.traffic.forget(mention_id, record.routed_at)
+            self.traffic.forget(record.id, record.routed_at)
         logger.info("mention deleted by its author", extra={"mention_id": mention_id})
         metrics.add_metric(name="MentionsDeleted", unit="Count", value=1)
 
@@ -353,7 +371,26 @@ class RoutingService:
         record = self.mentions.get(mention_id)
         if record is None or record.deleted_at is not None or record.message.mention.text == text:
             return
-        changed = record.edited(text, now)
+        self._send_edit(record.edited(text, now))
+
+    def _new_version(self, version: Mention, first: str, now: datetime) -> bool:
+        """An edit that is a post of its own (X) belongs to the case of the post it was made
+        from (`first`): the departments get it as an edit of that case and replies answer it; a
+        redelivered or superseded version, or one of a deleted post, changes nothing. False
+        when no case has that post (it predates Switchboard, or was edited to name the brand):
+        the version is routed as a mention of its own, which later edits then update."""
+        case = self.mentions.conversation_of(first)
+        if case is None or not case.names(first):
+            return False
+        latest = case.versions[-1] if case.versions else case.id
+        if case.deleted_at is None and not case.names(version.id) and _later(version.id, latest):
+            expires = now + timedelta(days=self.settings.mention_ttl_days)
+            self.mentions.link(version.id, case.id, expires)  # answers to it continue the case
+            self._send_edit(case.with_version(version, now))
+        return True
+
+    def _send_edit(self, changed: MentionRecord) -> None:
+        """Copy the edited case to the departments that have it, tagged `edited`, then store it."""
         routing = changed.message.routing
         copy = changed.message.model_copy(
             update={"routing": routing.model_copy(update={"tags": [*routing.tags, "edited"]})}

@@ -347,6 +347,82 @@ def test_an_edited_comment_reaches_the_departments_with_the_case_once(
     assert "edited" not in record["message"]["routing"]["tags"]  # the case itself is unchanged
 
 
+def x_edit(first: str, *later: str, text: str) -> bytes:
+    """An Account Activity delivery of the post `first` edited into `later[-1]` (X gives every
+    edit a new id and lists the versions, oldest first, in its edit history)."""
+    tweet = json.loads(sample_bytes("x_late_delivery.json"))["tweet_create_events"][0]
+    tweet |= {"id": int(later[-1]), "id_str": later[-1], "text": text}
+    tweet["edit_history"] = {"initial_tweet_id": first, "edit_tweet_ids": [first, *later]}
+    return json.dumps({"for_user_id": "2244994945", "tweet_create_events": [tweet]}).encode()
+
+
+def test_an_edited_x_post_updates_its_case_and_replies_answer_the_version_people_see(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    first, edit = "1992000000000000001", "1992000000000000009"
+    routed(client, stack, "x", "x_late_delivery.json")
+    assert len(receive_all(stack["support"])) == 1
+    edited = x_edit(first, edit, text="@AcmeHelp order #88213 is lost")
+    for _ in range(2):  # X retried the delivery: one copy
+        assert post_signed(client, "x", edited).status_code == 200
+        drain_intake(stack)
+    [copy] = bodies(stack["support"])
+    assert copy["mention"]["id"] == f"x:{first}" and "edited" in copy["routing"]["tags"]
+    assert copy["mention"]["text"] == "@AcmeHelp order #88213 is lost"
+    assert copy["mention"]["url"] == f"https://x.com/i/status/{edit}"
+    assert client.http.get(f"/mentions/x:{edit}", headers=AUTH).status_code == 404  # no new case
+    record = get(client, f"/mentions/x:{first}")
+    assert record["versions"] == [f"x:{edit}"] and record["message"]["mention"]["text"].endswith(
+        "lost"
+    )
+    reply(client, {"mention_id": f"x:{first}", "text": "Found it, sorry!"})
+    drain_outbox(stack)
+    [request] = fakes.accepted("x")
+    assert request.body["reply"] == {"in_reply_to_tweet_id": edit}
+    assert post_signed(client, "x", deletion(edit)).status_code == 200  # deletes every version
+    drain_intake(stack)
+    record = get(client, f"/mentions/x:{first}")
+    assert record["deleted_at"] and record["message"]["mention"]["text"] == ""
+    assert record["message"]["routing"]["department"] == "support"
+
+
+def test_a_late_retry_of_an_older_x_edit_does_not_undo_a_newer_one(
+    client: Client, stack: dict[str, str]
+) -> None:
+    first, edit, newer = "1992000000000000001", "1992000000000000009", "1992000000000000010"
+    routed(client, stack, "x", "x_late_delivery.json")
+    later = x_edit(first, edit, newer, text="@AcmeHelp order #88213 is lost, 3 weeks now")
+    earlier = x_edit(first, edit, text="@AcmeHelp order #88213 is lost")
+    for body in (later, earlier):
+        assert post_signed(client, "x", body).status_code == 200
+        drain_intake(stack)
+    [_, copy] = bodies(stack["support"])  # the case, then the newer edit only
+    assert copy["mention"]["text"].endswith("3 weeks now")
+    record = get(client, f"/mentions/x:{first}")
+    assert record["versions"] == [f"x:{newer}"]
+    assert record["message"]["mention"]["text"].endswith("3 weeks now")
+
+
+def test_an_edit_that_names_the_brand_opens_the_case_that_later_edits_update(
+    client: Client, stack: dict[str, str]
+) -> None:
+    first, named, newer = "1992000000000000020", "1992000000000000021", "1992000000000000022"
+    named_text = "@AcmeHelp my order #88213 never arrived. Where is it?"
+    assert post_signed(client, "x", x_edit(first, named, text=named_text)).status_code == 200
+    drain_intake(stack)  # the first version did not name the brand: X never sent it
+    [case] = bodies(stack["support"])
+    assert case["mention"]["id"] == f"x:{named}" and case["mention"]["edit_of"] == f"x:{first}"
+    final = x_edit(first, named, newer, text=f"{named_text} Still nothing.")
+    assert post_signed(client, "x", final).status_code == 200
+    drain_intake(stack)
+    [copy] = bodies(stack["support"])
+    assert copy["mention"]["id"] == f"x:{named}" and "edited" in copy["routing"]["tags"]
+    assert client.http.get(f"/mentions/x:{newer}", headers=AUTH).status_code == 404
+    assert post_signed(client, "x", deletion(first)).status_code == 200
+    drain_intake(stack)
+    assert get(client, f"/mentions/x:{named}")["deleted_at"]
+
+
 def test_rate_limit_is_retried_after_the_reset(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:

@@ -212,6 +212,24 @@ def test_deleted_posts_are_named_and_are_not_mentions() -> None:
         x.changes(delivery("x", {"for_user_id": "1", "tweet_delete_events": [{"id": "9"}]}))
 
 
+def test_an_edited_post_names_the_post_it_was_made_from() -> None:
+    payload = json.loads(sample_bytes("x_late_delivery.json"))
+    tweet = payload["tweet_create_events"][0]
+    tweet["edit_history"] = {
+        "initial_tweet_id": tweet["id_str"],
+        "edit_tweet_ids": [tweet["id_str"]],
+    }
+    [never_edited] = x.parse(delivery("x", payload), BRAND)
+    assert never_edited.edit_of is None
+    tweet |= {"id_str": "1992000000000000009"}
+    tweet["edit_history"]["edit_tweet_ids"].append("1992000000000000009")
+    [edit] = x.parse(delivery("x", payload), BRAND)
+    assert (edit.id, edit.edit_of) == ("x:1992000000000000009", "x:1992000000000000001")
+    tweet["edit_history"] = {"edit_tweet_ids": "not a list"}
+    [unreadable] = x.parse(delivery("x", payload), BRAND)  # an edit history is no reason to lose it
+    assert unreadable.edit_of is None
+
+
 def test_a_revoked_authorisation_raises_the_alarm_metric() -> None:
     from chalicelib.observability import metrics
 

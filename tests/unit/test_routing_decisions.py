@@ -296,6 +296,7 @@ def default_route(text: str) -> tuple[str, str]:
         # who it is sent to: a care account has cases, a regulator makes it a pr matter
         ("@AcmeSupport Yes. I do.", "support", "care-account"),
         ("@AskAcme as requested. https://t.co/abc1", "support", "care-account"),
+        ("@skincare as requested. https://t.co/abc1", "ignore", "link-share"),  # a word, no desk
         (
             "@Acme @FTC three months and still no refund for a kettle you never shipped",
             "pr",

@@ -107,3 +107,16 @@ def test_a_polled_reply_to_someone_else_tags_the_brand_along_as_its_webhook_twin
     # the brand's other accounts are the brand: a reply to one is not a reply to someone else
     other = {**reply(chat, 19), "in_reply_to_user_id": "777"}
     assert tagged_along(other) and not tagged_along(other, frozenset({"777"}))
+
+
+def test_a_polled_edit_names_the_post_it_was_made_from_as_its_webhook_twin_does() -> None:
+    first = {"id": "10", "text": "@AcmeHelp hi", "author_id": "3001",
+             "edit_history_tweet_ids": ["10"]}  # fmt: skip
+    edit = {
+        **first,
+        "id": "12",
+        "text": "@AcmeHelp hi, order 7",
+        "edit_history_tweet_ids": ["10", "12"],
+    }
+    assert v2_mention(first, USERS, BRAND).edit_of is None  # type: ignore[union-attr]
+    assert v2_mention(edit, USERS, BRAND).edit_of == "x:10"  # type: ignore[union-attr]

@@ -62,7 +62,7 @@ def spam_score(mention: Mention) -> float:
     folded = normalise_text(text)
     words = folded.split()
     score = 0.6 if _SPAM.search(folded) else 0.0
-    links = folded.count("http") + len(mention.urls)
+    links = max(folded.count("http"), len(mention.urls))  # X lists the text's links again
     score += 0.15 * min(links, 3)
     hashtags = folded.count("#")
     if words and hashtags / len(words) > 0.3:

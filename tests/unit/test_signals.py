@@ -171,6 +171,10 @@ def test_spam_score() -> None:
 
     assert by_account_opened(2) == pytest.approx(by_account_opened(400) + 0.2)
     assert by_account_opened(400) == score("Deals on watches http://a") == 0.15
+    as_x_sends_it = Mention(  # the link in the text, and again expanded in the entities
+        id="x:1", platform="x", text="Deals on watches https://t.co/a", urls=["https://a.example"]
+    )
+    assert spam_score(as_x_sends_it) == 0.15  # one link, counted once
 
 
 def test_fallback_department_for_unmatched_mentions() -> None:

@@ -90,20 +90,34 @@ def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention
 
 def changes(delivery: RawDelivery) -> list[Change]:
     """Page feed comments and posts edited (`verb: edited`, with the new `message`) or removed
-    (`verb: remove`, by their author or a moderator)."""
+    (`verb: remove`, by their author or a moderator); Messenger and Instagram messages edited
+    (`message_edit: {mid, text, num_edit}`, the `message_edits` field) or unsent (`message:
+    {mid, is_deleted: true}`, as Instagram says it)."""
     payload = load_body(delivery)
     found = []
     try:
-        for entry in payload["entry"] if payload["object"] == "page" else []:
-            for change in entry.get("changes", []):
+        page = payload["object"] == "page"
+        for entry in payload["entry"]:
+            for change in entry.get("changes", []) if page else []:
                 value = change["value"] if change.get("field") == "feed" else {}
                 verb = value.get("verb")
                 if verb in ("edited", "remove") and value.get("item") in _FEED_ITEMS:
                     text = None if verb == "remove" else str(value.get("message", ""))
                     found.append(Change(f"facebook:{_feed_id(value)}", text))
+            platform = "messenger" if page else "instagram"
+            for event in entry.get("messaging", []):
+                if edit := event.get("message_edit"):
+                    found.append(Change(f"{platform}:{edit['mid']}", str(edit.get("text", ""))))
+                if _unsent(event.get("message")):
+                    found.append(Change(f"{platform}:{event['message']['mid']}"))
     except (KeyError, TypeError, AttributeError) as exc:
         raise PoisonRecord(f"unreadable Meta delivery: {exc!r}") from exc
     return found
+
+
+def _unsent(message: Any) -> bool:
+    """Whether a messaging event says its author unsent the message (Instagram)."""
+    return isinstance(message, dict) and message.get("is_deleted") is True
 
 
 def _feed_id(value: dict[str, Any]) -> str:
@@ -128,7 +142,12 @@ def _entry(obj: str, entry: dict[str, Any], own: frozenset[str]) -> Iterator[Men
     platform = "messenger" if obj == "page" else "instagram"
     for event in entry.get("messaging", []):
         message = event.get("message")
-        if not message or message.get("is_echo") or event["sender"]["id"] in own:
+        if (
+            not message
+            or message.get("is_echo")
+            or _unsent(message)
+            or event["sender"]["id"] in own
+        ):
             continue
         yield _message(platform, event, message, account)
 

@@ -347,6 +347,25 @@ def test_an_edited_comment_reaches_the_departments_with_the_case_once(
     assert "edited" not in record["message"]["routing"]["tags"]  # the case itself is unchanged
 
 
+def test_an_edited_direct_message_reaches_its_case(client: Client, stack: dict[str, str]) -> None:
+    sample = json.loads(sample_bytes("meta_messenger.json"))
+    [first, _echo] = sample["entry"][0]["messaging"]
+    mid = first["message"]["mid"]
+    routed(client, stack, "meta", "meta_messenger.json")
+    assert len(receive_all(stack["support"])) == 1
+
+    def deliver(event: dict[str, Any]) -> None:
+        body = {"object": "page", "entry": [{**sample["entry"][0], "messaging": [event]}]}
+        assert post_signed(client, "meta", json.dumps(body).encode()).status_code == 200
+        drain_intake(stack)
+
+    who = {key: first[key] for key in ("sender", "recipient", "timestamp")}
+    deliver({**who, "message_edit": {"mid": mid, "text": "Order 5512, sorry", "num_edit": 1}})
+    [copy] = bodies(stack["support"])
+    assert copy["mention"]["text"] == "Order 5512, sorry" and "edited" in copy["routing"]["tags"]
+    assert get(client, f"/mentions/messenger:{mid}")["message"]["mention"]["text"].endswith("sorry")
+
+
 def x_edit(first: str, *later: str, text: str) -> bytes:
     """An Account Activity delivery of the post `first` edited into `later[-1]` (X gives every
     edit a new id and lists the versions, oldest first, in its edit history)."""

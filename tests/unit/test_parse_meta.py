@@ -139,3 +139,21 @@ def test_edited_and_removed_feed_comments_and_posts_are_named() -> None:
     broken = {"object": "page", "entry": [{"changes": [change("comment", "remove")]}]}
     with pytest.raises(PoisonRecord, match="unreadable Meta delivery"):
         meta.changes(delivery("meta", broken))
+
+
+def test_edited_and_unsent_direct_messages_are_named_and_are_not_mentions() -> None:
+    def messaging(obj: str, *events: dict[str, object]) -> dict[str, object]:
+        return {"object": obj, "entry": [{"id": "448242228374517", "messaging": list(events)}]}
+
+    who = {"sender": {"id": "6001"}, "recipient": {"id": "448242228374517"}, "timestamp": 1}
+    edit = {**who, "message_edit": {"mid": "m_1", "text": "order 42, not 24", "num_edit": 1}}
+    unsent = {**who, "message": {"mid": "m_2", "is_deleted": True}}
+    for obj, platform in (("page", "messenger"), ("instagram", "instagram")):
+        payload = messaging(obj, edit, unsent)
+        assert meta.changes(delivery("meta", payload)) == [
+            Change(f"{platform}:m_1", "order 42, not 24"),
+            Change(f"{platform}:m_2"),
+        ]
+        assert meta.parse(delivery("meta", payload), NONE) == []
+    with pytest.raises(PoisonRecord, match="unreadable Meta delivery"):
+        meta.changes(delivery("meta", messaging("page", {**who, "message_edit": {"text": "x"}})))

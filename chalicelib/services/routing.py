@@ -289,8 +289,10 @@ class RoutingService:
                 id=message.mention.id, status=status, routed_at=now, message=message
             )
             if message.mention.edit_of is not None:
-                # an edit of a post Switchboard never saw opened this case: later edits find it
+                # an edit of a post Switchboard never saw opened this case: later edits find it,
+                # and the post itself, should it come late, is not routed as another case
                 self.mentions.link(message.mention.edit_of, record.id, expires)
+                self.mentions.supersede(message.mention.edit_of, now)
             self.mentions.complete(record, expires)
             logger.info(
                 "routed",

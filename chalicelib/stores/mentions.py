@@ -81,6 +81,12 @@ class MentionStore(Protocol):
         """Store a routed mention's record as changed (an edit); deadline and answer stay."""
         ...
 
+    def supersede(self, mention_id: str, at: datetime) -> None:
+        """A later version of this post opened its case first (an edit routed before the post
+        it was made from): unless the post has a claim or a record already, leave a tombstone
+        so that it is not routed as a second case when it comes late."""
+        ...
+
     def link(self, key: str, mention_id: str, expires_at: datetime) -> None:
         """Remember that `key` (a brand reply's `platform:native` id, a direct-message sender)
         continues the conversation of `mention_id`, until `expires_at` (TTL)."""
@@ -239,17 +245,7 @@ class DynamoMentionStore:
         day, like a claim) that later claims find done."""
         record = self.get(mention_id)
         if record is None:
-            with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
-                self._client.put_item(
-                    TableName=self._table,
-                    Item={
-                        "id": {"S": mention_id},
-                        "status": {"S": "deleted"},
-                        "deleted_at": {"S": at.isoformat()},
-                        "expires_at": {"N": str(int(at.timestamp()) + 86_400)},
-                    },
-                    ConditionExpression="attribute_not_exists(id)",
-                )
+            self._tombstone(mention_id, "deleted", at)
             return None
         self._client.update_item(
             TableName=self._table,
@@ -273,6 +269,25 @@ class DynamoMentionStore:
             ExpressionAttributeNames={"#record": "record"},
             ExpressionAttributeValues={":record": {"S": record.model_dump_json(by_alias=True)}},
         )
+
+    def supersede(self, mention_id: str, at: datetime) -> None:
+        """A `superseded` tombstone, like a deletion's."""
+        self._tombstone(mention_id, "superseded", at)
+
+    def _tombstone(self, mention_id: str, status: str, at: datetime) -> None:
+        """A record-less item (a day, like a claim) that later claims find done; none where the
+        mention already has a claim or a record."""
+        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "id": {"S": mention_id},
+                    "status": {"S": status},
+                    f"{status}_at": {"S": at.isoformat()},
+                    "expires_at": {"N": str(int(at.timestamp()) + 86_400)},
+                },
+                ConditionExpression="attribute_not_exists(id)",
+            )
 
     def link(self, key: str, mention_id: str, expires_at: datetime) -> None:
         """An item `link#<key>` naming the mention (a later link for the same key replaces it)."""
@@ -391,6 +406,11 @@ class MemoryMentionStore:
             return None
         self.records[mention_id] = record.redacted(at)
         return record
+
+    def supersede(self, mention_id: str, at: datetime) -> None:
+        """A tombstone, unless the mention is claimed or routed."""
+        if not any(mention_id in held for held in (self.records, self.leases, self.progress)):
+            self.tombstones.add(mention_id)
 
     def rewrite(self, record: MentionRecord) -> None:
         """Replace the record, keeping the response and escalation it has."""

@@ -442,6 +442,19 @@ def test_an_edit_that_names_the_brand_opens_the_case_that_later_edits_update(
     assert get(client, f"/mentions/x:{named}")["deleted_at"]
 
 
+def test_a_post_that_arrives_after_its_own_edit_is_not_a_second_case(
+    client: Client, stack: dict[str, str]
+) -> None:
+    first, edit = "1992000000000000001", "1992000000000000009"
+    edited = x_edit(first, edit, text="@AcmeHelp order #88213 never arrived, 2 weeks now")
+    assert post_signed(client, "x", edited).status_code == 200
+    drain_intake(stack)  # the first version's delivery failed and is retried later
+    routed(client, stack, "x", "x_late_delivery.json")
+    [case] = bodies(stack["support"])
+    assert case["mention"]["id"] == f"x:{edit}"
+    assert client.http.get(f"/mentions/x:{first}", headers=AUTH).status_code == 404
+
+
 def test_rate_limit_is_retried_after_the_reset(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:

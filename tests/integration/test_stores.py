@@ -167,6 +167,24 @@ def test_an_edit_rewrites_the_text_and_keeps_the_answer(mentions: MentionStore) 
     assert edited.first_response_at == NOW + timedelta(minutes=3)
 
 
+def test_a_superseded_post_is_never_routed_but_one_claimed_or_routed_is_untouched(
+    mentions: MentionStore,
+) -> None:
+    mentions.supersede("x:20", NOW)  # its edit opened the case first
+    assert mentions.claim("x:20", NOW, LEASE) == (Claim.DONE, None)
+    mentions.claim("x:21", NOW, LEASE)  # being routed right now
+    mentions.supersede("x:21", NOW)
+    mentions.complete(record("x:21"), NOW + timedelta(days=1))
+    assert mentions.get("x:21") is not None
+    mentions.claim("x:22", NOW, LEASE)  # a failed attempt already sent it to support
+    mentions.release("x:22", Progress(record("x:22").message.to_json(), frozenset({"support"})))
+    mentions.supersede("x:22", NOW)
+    claim, progress = mentions.claim("x:22", NOW, LEASE)
+    assert claim is Claim.CLAIMED and progress is not None  # its retry still finishes the job
+    mentions.supersede("x:21", NOW)
+    assert mentions.get("x:21") is not None
+
+
 def test_release_never_removes_a_completed_record(mentions: MentionStore) -> None:
     mentions.claim("x:4", NOW, LEASE)
     mentions.complete(record("x:4"), NOW + timedelta(days=1))

@@ -433,13 +433,20 @@ def cmd_mention(args: argparse.Namespace, out: TextIO) -> int:
         ("routed", record.routed_at, record.status),
         ("first response", record.first_response_at, f"after {record.response_seconds} s"),
         ("escalated", record.escalated_at, "SLA breached"),
-        ("edited", record.edited_at, "by its author"),
+        ("edited", record.edited_at, "by its author" + _latest_version(record)),
         ("deleted", record.deleted_at, "by its author: text removed, no reply possible"),
     ]
     for what, at, detail in events:
         if at is not None:
             print(f"  {what}: {at.isoformat()} ({detail})", file=out)
     return 0
+
+
+def _latest_version(record: MentionRecord) -> str:
+    """Where an edit made a post of its own (X), the one replies answer."""
+    if not record.versions:
+        return ""
+    return f"; now {record.versions[-1]}, the version replies answer"
 
 
 def cmd_rules_schema(args: argparse.Namespace, out: TextIO) -> int:

@@ -402,13 +402,13 @@ class MemoryMentionStore:
         """Redact the record, or keep a tombstone (as a record-less done claim)."""
         record = self.records.get(mention_id)
         if record is None:
-            self.tombstones.add(mention_id)
+            self.supersede(mention_id, at)
             return None
         self.records[mention_id] = record.redacted(at)
         return record
 
     def supersede(self, mention_id: str, at: datetime) -> None:
-        """A tombstone, unless the mention is claimed or routed."""
+        """A tombstone (a deletion's too), unless the mention is claimed or routed."""
         if not any(mention_id in held for held in (self.records, self.leases, self.progress)):
             self.tombstones.add(mention_id)
 

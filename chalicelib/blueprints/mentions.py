@@ -7,6 +7,7 @@ from chalice import Blueprint, Response
 from chalicelib import wiring
 from chalicelib.blueprints.http import PROTECTED, json_errors, json_response, require_caller
 from chalicelib.errors import NotFound
+from chalicelib.stores.mentions import case_of
 
 mentions = Blueprint(__name__)
 
@@ -20,9 +21,10 @@ def health() -> dict[str, str]:
 @mentions.route("/mentions/{mention_id}", methods=["GET"], authorizer=PROTECTED)
 @json_errors
 def get_mention(mention_id: str) -> Response:
-    """The stored record of a routed mention: decision, reasons, SLA deadline."""
+    """The stored record of a routed mention: decision, reasons, SLA deadline (asked for by
+    the id of a later version of an edited post, the case of that post)."""
     require_caller(mentions.current_request)
-    record = wiring.mentions().get(mention_id)
+    record = case_of(wiring.mentions(), mention_id)
     if record is None:
         raise NotFound(f"no routed mention {mention_id!r}")
     return json_response(record.model_dump(mode="json", by_alias=True))

@@ -30,7 +30,7 @@ from chalicelib.platforms.x_text import MAX_WEIGHTED_LENGTH, weighted_length
 from chalicelib.services.polling import follow_thread
 from chalicelib.settings import Settings
 from chalicelib.stores.cursors import CursorStore
-from chalicelib.stores.mentions import MentionStore
+from chalicelib.stores.mentions import MentionStore, case_of
 from chalicelib.stores.queues import OutgoingMessage, Queues, QueueSendError
 from chalicelib.stores.replies import ReplyStore
 
@@ -160,7 +160,7 @@ class ReplyService:
             self.replies.finish(reply_id, "failed", last_error=reason)
 
     def _record(self, mention_id: str) -> MentionRecord:
-        record = self.mentions.get(mention_id)
+        record = case_of(self.mentions, mention_id)
         if record is None:
             raise NotFound(f"no routed mention {mention_id!r}")
         return record

@@ -38,7 +38,7 @@ from chalicelib.rules import (
 )
 from chalicelib.rules.engine import Decision
 from chalicelib.settings import Settings
-from chalicelib.stores.mentions import Claim, MentionStore, Progress
+from chalicelib.stores.mentions import Claim, MentionStore, Progress, case_of
 from chalicelib.stores.queues import OutgoingMessage, Queues, QueueSendError
 from chalicelib.stores.rules import RulesStore
 from chalicelib.stores.traffic import Observed, TrafficStore
@@ -358,8 +358,8 @@ class RoutingService:
         edited post deletes them all, so the case of that post is redacted too."""
         record = self.mentions.mark_deleted(mention_id, now)
         if record is None:
-            case = self.mentions.conversation_of(mention_id)
-            if case is not None and case.names(mention_id) and case.deleted_at is None:
+            case = case_of(self.mentions, mention_id)
+            if case is not None and case.deleted_at is None:
                 record = self.mentions.mark_deleted(case.id, now)
         if record is not None and self.traffic is not None:
             self.traffic.forget(record.id, record.routed_at)
@@ -381,8 +381,8 @@ class RoutingService:
         redelivered or superseded version, or one of a deleted post, changes nothing. False
         when no case has that post (it predates Switchboard, or was edited to name the brand):
         the version is routed as a mention of its own, which later edits then update."""
-        case = self.mentions.conversation_of(first)
-        if case is None or not case.names(first):
+        case = case_of(self.mentions, first)
+        if case is None:
             return False
         latest = case.versions[-1] if case.versions else case.id
         if case.deleted_at is None and not case.names(version.id) and _later(version.id, latest):

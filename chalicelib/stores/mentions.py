@@ -98,6 +98,14 @@ class MentionStore(Protocol):
         ...
 
 
+def case_of(store: MentionStore, mention_id: str) -> MentionRecord | None:
+    """The record of the case `mention_id` names: the mention's own, or, for a version of an
+    edited post (X gives each edit an id), the case of that post; None for anything else (a
+    brand reply linked to a case is not the case)."""
+    record = store.conversation_of(mention_id)
+    return record if record is not None and record.names(mention_id) else None
+
+
 OPEN_INDEX = "open-by-due"
 
 

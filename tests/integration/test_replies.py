@@ -95,6 +95,8 @@ def test_x_reply_is_posted_once_and_shown_with_first_response_time(
     sent = get(client, f"/replies/{queued['reply_id']}")
     assert sent["status"] == "sent" and sent["attempts"] == 1
     assert sent["platform_reply_url"] == f"https://x.com/i/status/{sent['platform_reply_id']}"
+    answer = client.http.get(f"/mentions/x:{sent['platform_reply_id']}", headers=AUTH)
+    assert answer.status_code == 404  # the brand's answer continues the case but is not it
     record = get(client, "/mentions/x:1992000000000000001")
     assert record["first_response_at"] and record["response_seconds"] > 0
 
@@ -389,12 +391,15 @@ def test_an_edited_x_post_updates_its_case_and_replies_answer_the_version_people
     assert copy["mention"]["id"] == f"x:{first}" and "edited" in copy["routing"]["tags"]
     assert copy["mention"]["text"] == "@AcmeHelp order #88213 is lost"
     assert copy["mention"]["url"] == f"https://x.com/i/status/{edit}"
-    assert client.http.get(f"/mentions/x:{edit}", headers=AUTH).status_code == 404  # no new case
+    assert get(client, f"/mentions/x:{edit}")["id"] == f"x:{first}"  # the case: no new one
     record = get(client, f"/mentions/x:{first}")
     assert record["versions"] == [f"x:{edit}"] and record["message"]["mention"]["text"].endswith(
         "lost"
     )
-    reply(client, {"mention_id": f"x:{first}", "text": "Found it, sorry!"})
+    code, queued = reply(client, {"mention_id": f"x:{edit}", "text": "Found it, sorry!"})
+    assert (
+        code == 202 and get(client, f"/replies/{queued['reply_id']}")["mention_id"] == f"x:{first}"
+    )
     drain_outbox(stack)
     [request] = fakes.accepted("x")
     assert request.body["reply"] == {"in_reply_to_tweet_id": edit}
@@ -436,7 +441,7 @@ def test_an_edit_that_names_the_brand_opens_the_case_that_later_edits_update(
     drain_intake(stack)
     [copy] = bodies(stack["support"])
     assert copy["mention"]["id"] == f"x:{named}" and "edited" in copy["routing"]["tags"]
-    assert client.http.get(f"/mentions/x:{newer}", headers=AUTH).status_code == 404
+    assert get(client, f"/mentions/x:{newer}")["id"] == f"x:{named}"
     assert post_signed(client, "x", deletion(first)).status_code == 200
     drain_intake(stack)
     assert get(client, f"/mentions/x:{named}")["deleted_at"]
@@ -452,7 +457,7 @@ def test_a_post_that_arrives_after_its_own_edit_is_not_a_second_case(
     routed(client, stack, "x", "x_late_delivery.json")
     [case] = bodies(stack["support"])
     assert case["mention"]["id"] == f"x:{edit}"
-    assert client.http.get(f"/mentions/x:{first}", headers=AUTH).status_code == 404
+    assert get(client, f"/mentions/x:{first}")["id"] == f"x:{edit}"  # the one case
 
 
 def test_rate_limit_is_retried_after_the_reset(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -117,8 +118,15 @@ def json_body(body: str) -> Any:
 
 def load_body(delivery: RawDelivery) -> Any:
     """Parse a queued delivery's body (checked at the acknowledgement; one put on the intake
-    queue by other means is not, so it can still be MalformedRequest)."""
-    return json_body(delivery.body)
+    queue by other means is not, so it can still be MalformedRequest). The routing worker asks
+    twice for each delivery (`parse`, then `changes`) and is given the same object the second
+    time, so adapters only read it."""
+    return _decoded(delivery.body)
+
+
+@functools.lru_cache(maxsize=1)
+def _decoded(body: str) -> Any:
+    return json_body(body)
 
 
 def engagement(counters: Any, *names: str) -> int:

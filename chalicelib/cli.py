@@ -171,9 +171,18 @@ def format_routed(message: RoutedMention, now: datetime | None = None) -> str:
     if routing.conversation is not None:
         case = routing.conversation
         lines.insert(2, f"  continues {case.mention_id} (routed to {case.department})")
+    if mention.quoted is not None:  # what the author is reacting to
+        by = f"@{mention.quoted.author}" if mention.quoted.author else mention.quoted.id
+        lines.insert(2, f"  quoting {by}: {_shortened(mention.quoted.text) or '(text not sent)'}")
     if mention.tagged_along:  # answer with care: the author was talking to someone else
         lines.insert(2, "  in someone else's thread: the brand was only tagged along")
     return "\n".join(lines)
+
+
+def _shortened(text: str, limit: int = 140) -> str:
+    """A quoted text on one line, cut at `limit` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _queue_settings(args: argparse.Namespace) -> Settings:

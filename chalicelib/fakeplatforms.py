@@ -85,6 +85,9 @@ class FakePlatforms:
         self.x_mentions: dict[str, list[dict[str, Any]]] = {}
         """Posts (v2 shape) mentioning each account, newest first, with an `author` user object
         (for `GET /2/users/:id/mentions`, which moves it to `includes.users`)."""
+        self.x_posts: dict[str, dict[str, Any]] = {}
+        """Other posts (v2 shape, with an `author`) by id, that mentions quote or answer (for
+        `includes.tweets` when `expansions` has `referenced_tweets.id`)."""
         self._failures: list[Failure] = []
         self._ids = itertools.count(1_000_000)
         self._lock = threading.Lock()
@@ -205,7 +208,9 @@ class FakePlatforms:
 
     def _x_read(self, path: str, query: dict[str, str], headers: dict[str, str]) -> tuple[int, Any]:
         """`GET /2/users/:id/mentions`: newest first, after `since_id`, paged by
-        `pagination_token`, authors in `includes.users` when `expansions=author_id`."""
+        `pagination_token`; with `expansions`, the authors (`author_id`), and the posts they
+        reference (`referenced_tweets.id`) with theirs (`referenced_tweets.id.author_id`), in
+        `includes`."""
         self._check_oauth1(f"http://{headers['host']}/x{path}", headers, "GET", query)
         segments = path.strip("/").split("/")
         if len(segments) != 4 or segments[:2] != ["2", "users"] or segments[3] != "mentions":
@@ -217,17 +222,32 @@ class FakePlatforms:
         posts = [p for p in self.x_mentions.get(segments[2], []) if int(p["id"]) > since]
         start = int(query.get("pagination_token", "0"))
         page = posts[start : start + size]
-        data = [{k: v for k, v in post.items() if k != "author"} for post in page]
         answer: dict[str, Any] = {"meta": {"result_count": len(page)}}
         if page:
-            answer["data"] = data
+            answer["data"] = [_without_author(post) for post in page]
             answer["meta"].update(newest_id=page[0]["id"], oldest_id=page[-1]["id"])
-            if query.get("expansions") == "author_id":
-                users = {post["author"]["id"]: post["author"] for post in page}
-                answer["includes"] = {"users": list(users.values())}
+            if includes := self._x_includes(page, query.get("expansions", "").split(",")):
+                answer["includes"] = includes
         if start + size < len(posts):
             answer["meta"]["next_token"] = str(start + size)
         return 200, answer
+
+    def _x_includes(self, page: list[dict[str, Any]], expansions: list[str]) -> dict[str, Any]:
+        referenced = [
+            self.x_posts[str(ref["id"])]
+            for post in page
+            for ref in post.get("referenced_tweets", [])
+            if "referenced_tweets.id" in expansions and str(ref["id"]) in self.x_posts
+        ]
+        authors = [post["author"] for post in page if "author_id" in expansions]
+        if "referenced_tweets.id.author_id" in expansions:
+            authors += [post["author"] for post in referenced]
+        includes: dict[str, Any] = {}
+        if authors:
+            includes["users"] = list({user["id"]: user for user in authors}.values())
+        if referenced:
+            includes["tweets"] = [_without_author(post) for post in referenced]
+        return includes
 
     def _check_oauth1(
         self,
@@ -384,3 +404,8 @@ class FakePlatforms:
         if not isinstance(body, dict) or not body.get("channel") or not body.get("text"):
             return 200, {"ok": False, "error": "no_text"}
         return 200, {"ok": True, "channel": body["channel"], "ts": f"{self._new_id()}.000100"}
+
+
+def _without_author(post: dict[str, Any]) -> dict[str, Any]:
+    """A fake's post as X sends it: the author in `includes`, only its id in the post."""
+    return {key: value for key, value in post.items() if key != "author"}

@@ -30,6 +30,14 @@ class Author(BaseModel):
     created_at: datetime | None = None  # when the account was opened, if the platform says
 
 
+class Quoted(BaseModel):
+    """The post a quote quotes: context for whoever answers, never read by the classifier."""
+
+    id: str
+    text: str = ""
+    author: str | None = Field(default=None, description="its author's handle")
+
+
 class Mention(BaseModel):
     """A normalised inbound message from any platform (DESIGN.md §4)."""
 
@@ -62,6 +70,11 @@ class Mention(BaseModel):
         default=None,
         description="the post this one is an edited version of, where the platform gives every"
         " edit an id of its own (X): it updates that post's case instead of opening another",
+    )
+    quoted: Quoted | None = Field(
+        default=None,
+        description="for a quote (X), the post it quotes, so the answer knows what the author"
+        " is reacting to; the signals read the author's own text only",
     )
 
     @property

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from chalicelib.errors import MalformedRequest, PoisonRecord
-from chalicelib.models import Author, Mention, MentionKind, RawDelivery, Reply
+from chalicelib.models import Author, Mention, MentionKind, Quoted, RawDelivery, Reply
 from chalicelib.observability import logger, metrics
 from chalicelib.platforms.base import (
     Change,
@@ -168,7 +168,32 @@ def _tweet(tweet: dict[str, Any], brand: str, own: frozenset[str]) -> Mention:
         engagement=engagement(tweet, *_ENGAGEMENT_V1),
         tagged_along=kind == "mention" and tagged_along,
         edit_of=_first_version(tweet_id, (tweet.get("edit_history") or {}).get("edit_tweet_ids")),
+        quoted=_quoted(tweet.get("quoted_status")) if tweet.get("is_quote_status") else None,
     )
+
+
+def _quoted(status: Any) -> Quoted | None:
+    """The quoted post of a v1.1 quote (`quoted_status`, a whole post); None when X left it out
+    (deleted, protected). What cannot be read of it is left empty: context is no reason to lose
+    the mention."""
+    if not isinstance(status, dict) or not isinstance(status.get("id_str"), str):
+        return None
+    text = _dict(status.get("extended_tweet")).get("full_text") or status.get("full_text")
+    return Quoted(
+        id=f"x:{status['id_str']}",
+        text=_str(text or status.get("text")) or "",
+        author=_str(_dict(status.get("user")).get("screen_name")),
+    )
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """An object of the payload, or an empty one where it is something else."""
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: Any) -> str | None:
+    """A string of the payload, or None where it is something else."""
+    return value if isinstance(value, str) else None
 
 
 def _first_version(tweet_id: str, versions: Any) -> str | None:
@@ -242,8 +267,8 @@ def _entities(entities: dict[str, Any]) -> tuple[list[str], list[str], list[str]
 def _tweet_kind(tweet: dict[str, Any], brand: str) -> MentionKind:
     if tweet.get("in_reply_to_user_id_str") == brand:
         return "reply"
-    quoted = tweet.get("quoted_status") or {}
-    if tweet.get("is_quote_status") and quoted.get("user", {}).get("id_str") == brand:
+    quoted = _dict(tweet.get("quoted_status"))
+    if tweet.get("is_quote_status") and _dict(quoted.get("user")).get("id_str") == brand:
         return "quote"
     return "mention"
 
@@ -263,10 +288,12 @@ def v2_mention(
     users: dict[str, Any],
     account: str,
     brand_accounts: frozenset[str] = frozenset(),
+    posts: dict[str, Any] | None = None,
 ) -> Mention | None:
-    """A post of `GET /2/users/:id/mentions` (v2 shape, authors from `includes.users`) as the
-    same mention its webhook delivery would give (same id, so the two are routed once); None for
-    the account's own posts. `brand_accounts`: the brand's other accounts on X."""
+    """A post of `GET /2/users/:id/mentions` (v2 shape, authors from `includes.users`, the
+    posts it quotes from `includes.tweets`: `posts`) as the same mention its webhook delivery
+    would give (same id, so the two are routed once); None for the account's own posts.
+    `brand_accounts`: the brand's other accounts on X."""
     author_id = str(tweet.get("author_id", ""))
     if author_id == account:
         return None
@@ -316,7 +343,18 @@ def v2_mention(
         engagement=engagement(tweet.get("public_metrics"), *_ENGAGEMENT_V2),
         tagged_along=kind == "mention" and tagged_along,
         edit_of=_first_version(str(tweet["id"]), tweet.get("edit_history_tweet_ids")),
+        quoted=_v2_quoted(referenced.get("quoted"), posts or {}, users),
     )
+
+
+def _v2_quoted(post_id: str | None, posts: dict[str, Any], users: dict[str, Any]) -> Quoted | None:
+    """The quoted post of a v2 quote, as far as the response's includes tell."""
+    if post_id is None:
+        return None
+    post = _dict(posts.get(post_id))
+    text = _dict(post.get("note_tweet")).get("text") or post.get("text")
+    author = _dict(users.get(str(post.get("author_id"))))
+    return Quoted(id=f"x:{post_id}", text=_str(text) or "", author=_str(author.get("username")))
 
 
 def _direct_message(event: dict[str, Any], users: dict[str, Any], brand: str) -> Mention:

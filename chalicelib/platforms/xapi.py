@@ -51,6 +51,8 @@ TWEET_FIELDS = [
     "display_text_range",
 ]
 USER_FIELDS = ["username", "name", "public_metrics", "verified", "created_at"]
+EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
+"""The authors, and the posts a page's posts quote or answer with their authors (`includes`)."""
 
 
 def _client(settings: Settings) -> tweepy.Client:
@@ -111,7 +113,7 @@ def mentions_page(
             pagination_token=token,
             max_results=100,
             tweet_fields=TWEET_FIELDS,
-            expansions=["author_id"],
+            expansions=EXPANSIONS,
             user_fields=USER_FIELDS,
             user_auth=True,
         )

@@ -199,10 +199,12 @@ class XMentions:
         token: str | None = None
         for _ in range(MAX_PAGES):
             page = xapi.mentions_page(self.account, self.settings, saved, token)
-            users = {str(u["id"]): u for u in (page.get("includes") or {}).get("users", [])}
+            includes = page.get("includes") or {}
+            users = {str(u["id"]): u for u in includes.get("users", [])}
+            posts = {str(p["id"]): p for p in includes.get("tweets", [])}
             for tweet in page.get("data") or []:
                 try:
-                    mention = x.v2_mention(tweet, users, self.account, brand)
+                    mention = x.v2_mention(tweet, users, self.account, brand, posts)
                 except (KeyError, TypeError, ValueError, AttributeError):  # ValidationError too
                     logger.warning("malformed X post skipped", extra={"source": self.name})
                     continue

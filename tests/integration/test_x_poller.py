@@ -87,7 +87,7 @@ def test_missed_posts_are_routed_once_and_the_next_poll_starts_after_them(
     assert first_read.path == second_read.path == f"/x/2/users/{BRAND}/mentions"
     assert "since_id" not in first_read.query
     assert second_read.query["since_id"] == "1992000000000000300"
-    assert second_read.query["expansions"] == "author_id"
+    assert second_read.query["expansions"].split(",")[0] == "author_id"
 
 
 def test_a_failing_source_does_not_hold_up_the_others(
@@ -147,3 +147,27 @@ def test_a_polled_reply_that_only_tags_the_brand_along_is_not_routed(
     assert set(routed_mentions(stack)) == {"x:1992000000000000311"}
     [read] = (r for r in fakes.accepted("x") if r.method == "GET")
     assert "display_text_range" in read.query["tweet.fields"].split(",")
+
+
+def test_a_polled_quote_reaches_its_department_with_the_post_it_quotes(
+    stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    enable_x_polling()
+    announcement = post("1992000000000000250", "Our winter menu is here!", timedelta(days=1), BRAND)
+    fakes.x_posts["1992000000000000250"] = announcement
+    quote = post("1992000000000000301", "Absolutely love it, best launch this year!", timedelta(0))
+    quote["referenced_tweets"] = [{"type": "quoted", "id": "1992000000000000250"}]
+    fakes.x_mentions[BRAND] = [quote]
+    assert poll() == {"queued": 1}
+    drain_intake(stack)
+    message = routed_mentions(stack)["x:1992000000000000301"]
+    assert message["mention"]["kind"] == "quote"
+    assert message["mention"]["quoted"] == {
+        "id": "x:1992000000000000250",
+        "text": "Our winter menu is here!",
+        "author": "user945",
+    }
+    [read] = (r for r in fakes.accepted("x") if r.method == "GET")
+    assert (
+        read.query["expansions"] == "author_id,referenced_tweets.id,referenced_tweets.id.author_id"
+    )

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.cli import format_routed, main
-from chalicelib.models import Conversation, Mention, ReplyPointer, RoutedMention, Routing
+from chalicelib.models import Conversation, Mention, Quoted, ReplyPointer, RoutedMention, Routing
 
 
 def run(*argv: str) -> tuple[int, str]:
@@ -360,3 +360,18 @@ def test_an_inbox_entry_says_when_the_brand_was_only_tagged_along() -> None:
         update={"mention": mention.model_copy(update={"tagged_along": False})}
     )
     assert not any("tagged along" in line for line in format_routed(addressed).splitlines())
+
+
+def test_an_inbox_entry_shows_what_a_quote_quotes() -> None:
+    quoted = Quoted(id="x:9", text="Our winter menu\nis here!", author="AcmeHelp")
+    mention = Mention(id="x:4", platform="x", kind="quote", text="lol no", quoted=quoted)
+    message = RoutedMention(
+        mention=mention, routing=Routing(department="pr"), reply=ReplyPointer(mention_id="x:4")
+    )
+    assert format_routed(message).splitlines()[1:3] == [
+        "  lol no",
+        "  quoting @AcmeHelp: Our winter menu is here!",
+    ]
+    unread = mention.model_copy(update={"quoted": Quoted(id="x:9", text="x" * 200)})
+    line = format_routed(message.model_copy(update={"mention": unread})).splitlines()[2]
+    assert line == "  quoting x:9: " + "x" * 139 + "…"

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from chalicelib.errors import MalformedRequest, PoisonRecord
+from chalicelib.models import Quoted
 from chalicelib.platforms import x
 from chalicelib.platforms.base import Change
 from tests.helpers import delivery, sample_bytes
@@ -59,6 +60,26 @@ def test_quote_of_the_brand() -> None:
     [mention] = x.parse(delivery("x", "x_praise_quote.json"), BRAND)
     assert mention.kind == "quote"
     assert mention.author.name == "Priya \u2728"
+    assert mention.quoted == Quoted(
+        id="x:1991000000000000000",
+        text="Our winter menu is here: spiced pear tarts and hot cocoa, in every store from today.",
+        author="AcmeHelp",
+    )
+    assert "winter menu is here" not in mention.text  # the signals read the author's words only
+
+
+@pytest.mark.parametrize(
+    "quoted_status",
+    [None, "gone", {"id_str": 5}, {"id_str": "9", "text": ["x"], "user": "AcmeHelp"}],
+)
+def test_a_quoted_post_x_left_out_or_garbled_is_no_reason_to_lose_the_quote(
+    quoted_status: object,
+) -> None:
+    payload = json.loads(sample_bytes("x_praise_quote.json"))
+    payload["tweet_create_events"][0]["quoted_status"] = quoted_status
+    [mention] = x.parse(delivery("x", payload), BRAND)  # whose post it quotes is unknown
+    assert (mention.id, mention.kind) == ("x:1992000000000000004", "mention")
+    assert mention.quoted in (None, Quoted(id="x:9"))
 
 
 def test_created_at_string_when_no_timestamp_ms() -> None:

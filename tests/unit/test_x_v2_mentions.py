@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from chalicelib.models import Quoted
 from chalicelib.platforms.x import v2_mention
 
 BRAND = "2244994945"
@@ -120,3 +121,16 @@ def test_a_polled_edit_names_the_post_it_was_made_from_as_its_webhook_twin_does(
     }
     assert v2_mention(first, USERS, BRAND).edit_of is None  # type: ignore[union-attr]
     assert v2_mention(edit, USERS, BRAND).edit_of == "x:10"  # type: ignore[union-attr]
+
+
+def test_a_polled_quote_carries_the_post_it_quotes_from_the_includes() -> None:
+    quote = {"id": "20", "text": "lol no", "author_id": "3001",
+             "referenced_tweets": [{"type": "quoted", "id": "19"}]}  # fmt: skip
+    quoted = {"id": "19", "text": "Our winter menu is here!", "author_id": BRAND}
+    users = {**USERS, BRAND: {"id": BRAND, "username": "AcmeHelp"}}
+    mention = v2_mention(quote, users, BRAND, posts={"19": quoted})
+    assert mention is not None and mention.quoted == Quoted(
+        id="x:19", text="Our winter menu is here!", author="AcmeHelp"
+    )
+    unseen = v2_mention(quote, users, BRAND)  # deleted or protected: X left it out
+    assert unseen is not None and unseen.quoted == Quoted(id="x:19")

@@ -18,6 +18,10 @@ from typing import Any, Protocol
 from chalicelib.models import MentionRecord
 
 
+class EditConflict(RuntimeError):
+    """The record changed (another edit, a deletion) since it was read: read it again."""
+
+
 class Claim(enum.Enum):
     """Outcome of trying to claim a mention for routing."""
 
@@ -77,8 +81,10 @@ class MentionStore(Protocol):
         record as it was (None when there was none)."""
         ...
 
-    def rewrite(self, record: MentionRecord) -> None:
-        """Store a routed mention's record as changed (an edit); deadline and answer stay."""
+    def rewrite(self, record: MentionRecord, since: datetime | None) -> None:
+        """Store a routed mention's record as changed (an edit); deadline and answer stay.
+        `since`: the `edited_at` of the record as it was read; raises EditConflict when it was
+        edited again or deleted meanwhile (a deleted mention's text never comes back)."""
         ...
 
     def supersede(self, mention_id: str, at: datetime) -> None:
@@ -267,16 +273,30 @@ class DynamoMentionStore:
         )
         return record
 
-    def rewrite(self, record: MentionRecord) -> None:
-        """Replace the record's JSON only: the SLA index and response fields are untouched."""
-        self._client.update_item(
-            TableName=self._table,
-            Key={"id": {"S": record.id}},
-            UpdateExpression="SET #record = :record",
-            ConditionExpression="attribute_exists(#record)",
-            ExpressionAttributeNames={"#record": "record"},
-            ExpressionAttributeValues={":record": {"S": record.model_dump_json(by_alias=True)}},
-        )
+    def rewrite(self, record: MentionRecord, since: datetime | None) -> None:
+        """Replace the record's JSON (the SLA index and response fields are untouched) on
+        condition that `edited_at` is still `since` and no deletion came first (records edited
+        before `edited_at` was kept beside the JSON pass either way)."""
+        values = {
+            ":record": {"S": record.model_dump_json(by_alias=True)},
+            ":edited": {"S": (record.edited_at or datetime.now(UTC)).isoformat()},
+        }
+        unchanged = "attribute_not_exists(edited_at)"
+        if since is not None:
+            unchanged = f"({unchanged} OR edited_at = :since)"
+            values[":since"] = {"S": since.isoformat()}
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"id": {"S": record.id}},
+                UpdateExpression="SET #record = :record, edited_at = :edited",
+                ConditionExpression="attribute_exists(#record) AND attribute_not_exists(deleted_at)"
+                f" AND {unchanged}",
+                ExpressionAttributeNames={"#record": "record"},
+                ExpressionAttributeValues=values,
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            raise EditConflict(f"{record.id} was edited or deleted meanwhile") from None
 
     def supersede(self, mention_id: str, at: datetime) -> None:
         """A `superseded` tombstone, like a deletion's."""
@@ -420,9 +440,12 @@ class MemoryMentionStore:
         if not any(mention_id in held for held in (self.records, self.leases, self.progress)):
             self.tombstones.add(mention_id)
 
-    def rewrite(self, record: MentionRecord) -> None:
-        """Replace the record, keeping the response and escalation it has."""
+    def rewrite(self, record: MentionRecord, since: datetime | None) -> None:
+        """Replace the record, keeping the response and escalation it has, unless it was
+        edited since `since` or deleted."""
         stored = self.records[record.id]
+        if stored.deleted_at is not None or stored.edited_at != since:
+            raise EditConflict(f"{record.id} was edited or deleted meanwhile")
         kept = ("first_response_at", "response_seconds", "escalated_at")
         self.records[record.id] = record.model_copy(update={k: getattr(stored, k) for k in kept})
 

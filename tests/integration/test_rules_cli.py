@@ -124,7 +124,7 @@ def test_mention_shows_the_routed_case_and_what_happened_to_it(
     record = wiring.mentions().get("x:1992000000000000001")
     assert record is not None
     edit = record.message.mention.model_copy(update={"id": "x:1992000000000000009"})
-    wiring.mentions().rewrite(record.with_version(edit, datetime.now(UTC)))
+    wiring.mentions().rewrite(record.with_version(edit, datetime.now(UTC)), None)
     code, out = run("mention", "x:1992000000000000001", "--url", api_url)
     assert "  edited: " in out and "now x:1992000000000000009, the version replies answer" in out
     wiring.mentions().mark_deleted("x:1992000000000000001", datetime.now(UTC))

@@ -21,7 +21,13 @@ from chalicelib.models import (
 )
 from chalicelib.settings import get_settings
 from chalicelib.stores.cursors import CursorStore, MemoryCursorStore
-from chalicelib.stores.mentions import Claim, MemoryMentionStore, MentionStore, Progress
+from chalicelib.stores.mentions import (
+    Claim,
+    EditConflict,
+    MemoryMentionStore,
+    MentionStore,
+    Progress,
+)
 from chalicelib.stores.queues import (
     MemoryQueues,
     OutgoingMessage,
@@ -160,11 +166,32 @@ def test_an_edit_rewrites_the_text_and_keeps_the_answer(mentions: MentionStore) 
     mentions.record_response("x:9", NOW + timedelta(minutes=3))
     stored = mentions.get("x:9")
     assert stored is not None
-    mentions.rewrite(stored.edited("hi again", NOW + timedelta(minutes=5)))
+    mentions.rewrite(stored.edited("hi again", NOW + timedelta(minutes=5)), None)
     edited = mentions.get("x:9")
     assert edited is not None and edited.message.mention.text == "hi again"
     assert edited.edited_at == NOW + timedelta(minutes=5)
     assert edited.first_response_at == NOW + timedelta(minutes=3)
+
+
+def test_an_edit_over_a_newer_edit_or_a_deletion_is_refused(mentions: MentionStore) -> None:
+    mentions.claim("x:30", NOW, LEASE)
+    mentions.complete(record("x:30"), NOW + timedelta(days=1))
+    read = mentions.get("x:30")
+    assert read is not None and read.edited_at is None
+    first, second = NOW + timedelta(minutes=1), NOW + timedelta(minutes=2)
+    mentions.rewrite(read.edited("first edit", first), read.edited_at)
+    with pytest.raises(EditConflict):  # a worker that read it before the first edit
+        mentions.rewrite(read.edited("stale edit", second), read.edited_at)
+    again = mentions.get("x:30")
+    assert again is not None and again.message.mention.text == "first edit"
+    mentions.rewrite(again.edited("second edit", second), again.edited_at)
+    latest = mentions.get("x:30")
+    assert latest is not None and latest.message.mention.text == "second edit"
+    mentions.mark_deleted("x:30", NOW + timedelta(minutes=3))
+    with pytest.raises(EditConflict):  # read before the deletion: its text never comes back
+        mentions.rewrite(latest.edited("back again", NOW + timedelta(minutes=4)), second)
+    gone = mentions.get("x:30")
+    assert gone is not None and gone.message.mention.text == "" and gone.deleted_at is not None
 
 
 def test_a_superseded_post_is_never_routed_but_one_claimed_or_routed_is_untouched(

@@ -373,7 +373,7 @@ class RoutingService:
         record = self.mentions.get(mention_id)
         if record is None or record.deleted_at is not None or record.message.mention.text == text:
             return
-        self._send_edit(record.edited(text, now), record.edited_at)
+        self._send_edit(record, record.edited(text, now))
 
     def _new_version(self, version: Mention, first: str, now: datetime) -> bool:
         """An edit that is a post of its own (X) belongs to the case of the post it was made
@@ -388,21 +388,21 @@ class RoutingService:
         if case.deleted_at is None and not case.names(version.id) and _later(version.id, latest):
             expires = now + timedelta(days=self.settings.mention_ttl_days)
             self.mentions.link(version.id, case.id, expires)  # answers to it continue the case
-            self._send_edit(case.with_version(version, now), case.edited_at)
+            self._send_edit(case, case.with_version(version, now))
         return True
 
-    def _send_edit(self, changed: MentionRecord, since: datetime | None) -> None:
-        """Copy the edited case to the departments that have it, tagged `edited`, then store it
-        unless it changed since it was read (last edited `since`): then EditConflict fails the
-        delivery, and its retry reads the case again (at worst a department gets a copy twice;
-        a deleted case is never written back)."""
+    def _send_edit(self, read: MentionRecord, changed: MentionRecord) -> None:
+        """Copy the edited case (`read` as it was read, `changed` as edited) to the departments
+        that have it, tagged `edited`, then store it unless it changed since it was read: then
+        EditConflict fails the delivery, and its retry reads the case again (at worst a
+        department gets a copy twice; a deleted case is never written back)."""
         routing = changed.message.routing
         copy = changed.message.model_copy(
             update={"routing": routing.model_copy(update={"tags": [*routing.tags, "edited"]})}
         )
         for queue in routing.queues:
             self.queues.send(queue, OutgoingMessage(copy.to_json(), copy.queue_attributes()))
-        self.mentions.rewrite(changed, since)
+        self.mentions.rewrite(changed, read.edited_at)
         metrics.add_metric(name="MentionsEdited", unit="Count", value=1)
 
     def _complete(self, mention: Mention) -> Mention:

@@ -84,8 +84,12 @@ class Mention(BaseModel):
 
     @model_validator(mode="after")
     def _id_names_platform(self) -> Mention:
-        if self.id.partition(":")[0] != self.platform or not self.native_id:
-            raise ValueError(f"id must look like '{self.platform}:<native-id>', got {self.id!r}")
+        for name, reference in (("id", self.id), ("edit_of", self.edit_of or self.id)):
+            platform, _, native = reference.partition(":")
+            if platform != self.platform or not native:
+                raise ValueError(
+                    f"{name} must look like '{self.platform}:<native-id>', got {reference!r}"
+                )
         return self
 
 

@@ -203,7 +203,7 @@ def _first_version(tweet_id: str, versions: Any) -> str | None:
     if not isinstance(versions, list) or not versions or not isinstance(versions[0], str | int):
         return None
     first = str(versions[0])
-    return f"x:{first}" if first != tweet_id else None
+    return f"x:{first}" if first and first != tweet_id else None
 
 
 def _tagged_along(

@@ -27,6 +27,8 @@ def test_list_and_brand_echo() -> None:
     [
         ({"platform": "reddit", "text": "x"}, "0.id: Field required"),
         ({**ONE, "id": "mastodon:1"}, "id must look like 'reddit:<native-id>'"),
+        ({**ONE, "edit_of": "x:1"}, "edit_of must look like 'reddit:<native-id>'"),  # not ours
+        ({**ONE, "quoted": {"text": "hi"}}, "0.quoted.id: Field required"),
         ({**ONE, "kind": "tweet"}, "0.kind"),
         ([ONE, {"id": "a:1", "platform": "a"}], "1.text: Field required"),
         ("just text", "0: Input should be a valid dictionary"),

@@ -246,9 +246,10 @@ def test_an_edited_post_names_the_post_it_was_made_from() -> None:
     tweet["edit_history"]["edit_tweet_ids"].append("1992000000000000009")
     [edit] = x.parse(delivery("x", payload), BRAND)
     assert (edit.id, edit.edit_of) == ("x:1992000000000000009", "x:1992000000000000001")
-    tweet["edit_history"] = {"edit_tweet_ids": "not a list"}
-    [unreadable] = x.parse(delivery("x", payload), BRAND)  # an edit history is no reason to lose it
-    assert unreadable.edit_of is None
+    for garbled in ("not a list", [""], [{"id": 1}]):  # an edit history is no reason to lose it
+        tweet["edit_history"] = {"edit_tweet_ids": garbled}
+        [unreadable] = x.parse(delivery("x", payload), BRAND)
+        assert unreadable.edit_of is None
 
 
 def test_a_revoked_authorisation_raises_the_alarm_metric() -> None:

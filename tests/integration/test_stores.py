@@ -15,6 +15,7 @@ from chalicelib.models import (
     Conversation,
     Mention,
     MentionRecord,
+    Reply,
     ReplyPointer,
     RoutedMention,
     Routing,
@@ -35,6 +36,7 @@ from chalicelib.stores.queues import (
     QueueSendError,
     SqsQueues,
 )
+from chalicelib.stores.replies import MemoryReplyStore, ReplyStore
 from chalicelib.stores.rules import MemoryRulesStore, RulesStore, VersionConflict
 from chalicelib.stores.traffic import MemoryTrafficStore, Observed, TrafficStore
 
@@ -217,6 +219,37 @@ def test_release_never_removes_a_completed_record(mentions: MentionStore) -> Non
     mentions.complete(record("x:4"), NOW + timedelta(days=1))
     mentions.release("x:4")
     assert mentions.get("x:4") is not None
+
+
+@pytest.fixture
+def replies(kind: str, request: pytest.FixtureRequest) -> ReplyStore:
+    return twin(kind, request, MemoryReplyStore, wiring.replies)
+
+
+def test_a_reply_is_sent_at_most_once_and_a_late_loser_changes_nothing(
+    replies: ReplyStore,
+) -> None:
+    first = Reply(reply_id="r_1", mention_id="x:1", platform="x", text="On it", created_at=NOW)
+    assert replies.create(first) == first
+    assert replies.create(first.model_copy(update={"text": "Other"})).text == "On it"
+    assert replies.start_sending("r_1", NOW, LEASE)
+    assert not replies.start_sending("r_1", NOW, LEASE)  # a second worker does not send it
+    assert not replies.lease_expired("r_1", NOW + LEASE / 2)
+    assert replies.lease_expired("r_1", NOW + LEASE * 2)
+    replies.finish("r_1", "queued", last_error="rate limited")  # nothing posted: back in line
+    waiting = replies.get("r_1")
+    assert waiting is not None and (waiting.status, waiting.attempts) == ("queued", 1)
+    assert waiting.last_error == "rate limited"
+    assert replies.start_sending("r_1", NOW, LEASE)
+    replies.finish("r_1", "sent", platform_reply_id="9", last_error=None)
+    replies.finish("r_1", "failed", last_error="too late")  # a worker that lost the race
+    sent = replies.get("r_1")
+    assert sent is not None and (sent.status, sent.attempts, sent.platform_reply_id) == (
+        "sent",
+        2,
+        "9",
+    )
+    assert replies.get("r_404") is None and not replies.start_sending("r_404", NOW, LEASE)
 
 
 def test_publish_versions_and_live_pointer(rules: RulesStore) -> None:

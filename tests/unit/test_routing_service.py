@@ -1,0 +1,54 @@
+"""The routing worker's service on the in-memory twins: what it does when another worker, or a
+best-effort store, gets in the way."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chalicelib.services.routing import EngineCache, MentionBusy, RoutingService
+from chalicelib.settings import Settings
+from chalicelib.stores.mentions import Claim, MemoryMentionStore
+from chalicelib.stores.queues import MemoryQueues
+from chalicelib.stores.rules import MemoryRulesStore
+from chalicelib.stores.traffic import MemoryTrafficStore, Observed
+from tests.helpers import delivery
+
+CONFIG = Settings()
+FRIEND, BRAND_NAMED = "x:1992000000000000201", "x:1992000000000000202"
+
+
+def service(
+    mentions: MemoryMentionStore, queues: MemoryQueues, traffic: MemoryTrafficStore | None = None
+) -> RoutingService:
+    engines = EngineCache(MemoryRulesStore(), CONFIG)
+    return RoutingService(queues, mentions, engines, CONFIG, traffic)
+
+
+def test_a_mention_another_worker_is_routing_sends_the_delivery_back_for_a_retry() -> None:
+    mentions = MemoryMentionStore()
+    now = datetime.now(UTC)
+    assert mentions.claim(BRAND_NAMED, now, timedelta(minutes=5))[0] is Claim.CLAIMED  # elsewhere
+    queues = MemoryQueues(CONFIG.all_queues)
+    with pytest.raises(MentionBusy):
+        service(mentions, queues).route_delivery(
+            delivery("x", "x_reply_to_a_friend.json").to_json()
+        )
+    assert not any(queues.messages.values())  # nothing sent before the retry
+    assert mentions.claim(FRIEND, now, timedelta(minutes=5)) == (Claim.CLAIMED, None)  # released
+
+
+class BrokenTraffic(MemoryTrafficStore):
+    def record(self, observed: list[Observed], keep: timedelta) -> None:
+        raise RuntimeError("traffic table throttled")
+
+
+def test_a_dry_run_sample_that_cannot_be_kept_never_fails_or_repeats_routing() -> None:
+    mentions = MemoryMentionStore()
+    queues = MemoryQueues(CONFIG.all_queues)
+    outcome = service(mentions, queues, BrokenTraffic()).route_delivery(
+        delivery("x", "x_reply_to_a_friend.json").to_json()
+    )
+    assert {m.mention.id for m in outcome.routed} == {FRIEND, BRAND_NAMED}
+    assert mentions.get(BRAND_NAMED) is not None and len(queues.messages["support"]) == 1

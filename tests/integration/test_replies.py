@@ -198,6 +198,35 @@ def test_youtube_and_slack_clients(
 
 
 @pytest.mark.parametrize(
+    ("error", "status", "reason"),
+    [
+        ("channel_not_found", "failed", "channel_not_found"),
+        ("ratelimited", "queued", "rate limited"),
+    ],
+)
+def test_a_slack_error_said_with_ok_false_fails_the_reply_or_waits_for_the_rate_limit(
+    client: Client,
+    stack: dict[str, str],
+    fakes: FakePlatforms,
+    error: str,
+    status: str,
+    reason: str,
+) -> None:
+    store(Mention(id="slack:C123/1712345678.000200", platform="slack", text="Is the API down?"))
+    _, queued = reply(client, {"mention_id": "slack:C123/1712345678.000200", "text": "Looking."})
+    fakes.fail_next(200, {"ok": False, "error": error})  # Slack answers 200 and says so inside
+    aws.sqs().set_queue_attributes(QueueUrl=stack["outbox"], Attributes={"VisibilityTimeout": "0"})
+    from app import app
+
+    worker = QueueWorker(
+        aws.sqs(), stack["outbox"], app.handler_map["send_replies"], "us-east-1", wait=0
+    )
+    assert worker.poll_once() == 1
+    answer = get(client, f"/replies/{queued['reply_id']}")
+    assert (answer["status"], answer["attempts"], answer["last_error"]) == (status, 1, reason)
+
+
+@pytest.mark.parametrize(
     ("body", "status", "message"),
     [
         ({"mention_id": "x:404", "text": "hi"}, 404, "no routed mention"),

@@ -68,3 +68,24 @@ def test_dlq_of_an_unknown_queue_names_the_known_ones(stack: dict[str, str]) -> 
     code, out = run("dlq", "sales")
     assert code == 2
     assert "unknown queue 'sales'" in out and "'intake'" in out and "'outbox'" in out
+
+
+def test_dlq_says_what_a_department_or_outbox_message_is(stack: dict[str, str]) -> None:
+    from chalicelib.models import RoutedMention
+
+    routed = RoutedMention.model_validate(
+        {
+            "mention": {"id": "x:7", "platform": "x", "text": "where is my order"},
+            "routing": {"department": "support"},
+            "reply": {"mention_id": "x:7"},
+        }
+    )
+    for queue, body in (
+        ("support-dlq", routed.to_json()),
+        ("outbox-dlq", '{"reply_id": "r_42"}'),
+        ("outbox-dlq", "not json at all"),
+    ):
+        aws.sqs().send_message(QueueUrl=stack[queue], MessageBody=body)
+    assert "mention x:7 routed to support" in run("dlq", "support")[1]
+    out = run("dlq", "outbox")[1]
+    assert "reply r_42" in out and "unreadable body: 'not json at all'" in out

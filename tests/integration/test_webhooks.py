@@ -138,6 +138,21 @@ def test_oversize_body_is_413(client: Client) -> None:
     assert error_of(response)["error"] == "payload_too_large"
 
 
+def test_a_body_that_would_not_fit_one_intake_message_is_413(client: Client) -> None:
+    # under the body limit, but every backslash doubles once the body is queued as JSON text
+    body = b'{"for_user_id":"1","pad":"' + b"\\\\" * 95_000 + b'"}'
+    assert len(body) < get_settings().max_body_bytes
+    response = post_signed(client, "x", body)
+    assert response.status_code == 413
+    assert "does not fit in one intake message" in error_of(response)["message"]
+
+
+def test_a_signed_body_that_is_not_utf8_is_400(client: Client) -> None:
+    response = post_signed(client, "x", b'{"for_user_id": "1", "x": "\xff\xfe"}')
+    assert response.status_code == 400
+    assert "not valid UTF-8" in error_of(response)["message"]
+
+
 def test_malformed_json_with_a_valid_signature_is_400(client: Client) -> None:
     response = post_signed(client, "x", b'{"for_user_id": "1", ')
     assert response.status_code == 400

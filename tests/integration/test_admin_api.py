@@ -120,6 +120,25 @@ def test_invalid_rules_are_never_published_through_any_route(client: Client) -> 
         assert json.loads(response.body)["message"] == "version must be an integer"
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "message"),
+    [
+        ("GET", "/admin/rules?version=999", None, 404, "no ruleset version 999"),
+        ("POST", "/admin/rules", ["not", "an", "object"], 400, "expected a JSON object"),
+        ("POST", "/admin/rules", {"comment": "no rules"}, 400, 'send {"rules": [...]}'),
+        ("POST", "/admin/rules/test", {"mentions": []}, 400, 'send {"rules": [...]'),
+        ("POST", "/admin/rules/test", {"rules": [], "mentions": {}}, 400, "must be a list"),
+        ("POST", "/admin/rules/test", {"rules": [], "mentions": [{"id": "x"}]}, 400, "invalid"),
+        ("POST", "/admin/rules/rollback", {"comment": "undo"}, 400, 'send {"version": N'),
+    ],
+)
+def test_an_admin_request_that_cannot_work_says_why(
+    client: Client, method: str, path: str, body: Any, status: int, message: str
+) -> None:
+    got, answer = call(client, method, path, body)
+    assert got == status and message in answer["message"]
+
+
 def test_publish_with_a_stale_expected_version_conflicts(client: Client) -> None:
     rules = live(client)["rules"]
     assert (

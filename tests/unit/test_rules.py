@@ -213,3 +213,19 @@ def test_rules_written_as_yaml_spell_out_shared_lists() -> None:
     uses = source.count("praise-words")  # the anchor and each alias
     assert "&id" not in text and "*id" not in text and text.count("- impressive\n") == uses >= 2
     assert yaml.safe_load(text) == rules
+
+
+def test_a_diff_says_what_was_added_removed_changed_and_reordered() -> None:
+    from chalicelib.rules.diff import diff_rulesets
+
+    spam = rule("spam", {"text": {"contains_any": ["free followers"]}})
+    press = rule("press", {"text": {"contains_any": ["journalist"]}})
+    legal = rule("legal", {"text": {"contains_any": ["lawsuit"]}})
+    wider = rule("press", {"text": {"contains_any": ["journalist", "reporter"]}})
+    assert diff_rulesets([spam, press], [spam, press]) == []
+    lines = diff_rulesets([spam, press, legal], [wider, spam])
+    assert lines[0] == "- removed rule legal"
+    assert lines[1] == "~ changed rule press"
+    assert "    +      - reporter" in lines and "    -      - journalist" not in lines
+    assert lines[-1] == "~ order: press, spam"
+    assert diff_rulesets([spam], [spam, legal])[0] == "+ added rule legal"

@@ -174,3 +174,26 @@ def test_graph_rate_limit_errors_mean_later_not_never() -> None:
     assert graph_throttled({"X-Business-Use-Case-Usage": "not json"}, page_limit) == 300
     assert graph_throttled(usage, {"error": {"message": "(#100) bad", "code": 100}}) is None
     assert graph_throttled(usage, "Service Unavailable") is None
+
+
+def test_a_refused_connection_is_retried_and_a_silent_platform_is_an_unknown_outcome() -> None:
+    import socket
+    import threading
+
+    from chalicelib.platforms.outbound import call
+
+    with socket.socket() as closed:  # a port nobody listens on: nothing was sent
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    with pytest.raises(PlatformRetryLater, match="could not connect"):
+        call("POST", f"http://127.0.0.1:{port}/me/messages", 2.0, json={"text": "hi"})
+
+    with socket.socket() as silent:  # takes the request, never answers: it may have been posted
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        accepted: list[socket.socket] = []
+        threading.Thread(target=lambda: accepted.append(silent.accept()[0]), daemon=True).start()
+        with pytest.raises(PlatformOutcomeUnknown, match="no answer"):
+            call("POST", f"http://127.0.0.1:{silent.getsockname()[1]}/x", 0.3, json={})
+        for connection in accepted:
+            connection.close()

@@ -1,0 +1,58 @@
+"""A department's workflow from the shell: `switchboard inbox` and `switchboard reply`."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from chalice.test import Client
+
+from chalicelib.fakeplatforms import FakePlatforms
+from tests.helpers import sample_bytes
+from tests.integration.conftest import post_signed
+from tests.integration.test_replies import drain_outbox
+from tests.integration.test_routing_flow import drain_intake
+from tests.integration.test_rules_cli import run
+
+LATE = "x:1992000000000000001"
+
+
+def test_inbox_shows_what_waits_and_ack_takes_it_off_the_queue(
+    client: Client, stack: dict[str, str]
+) -> None:
+    assert post_signed(client, "x", sample_bytes("x_late_delivery.json")).status_code == 200
+    drain_intake(stack)
+    code, out = run("inbox", "support")
+    assert code == 0 and out.startswith(f"[NORMAL] {LATE}  x/mention in en  by danakim")
+    assert out.rstrip().endswith("1 mention(s) in switchboard-support")
+    assert "1 mention(s)" in run("inbox", "support")[1]  # reading leaves it there
+    assert "1 mention(s)" in run("inbox", "support", "--ack")[1]
+    assert run("inbox", "support")[1].strip() == "0 mention(s) in switchboard-support"
+
+
+def test_reply_waits_for_the_send_and_says_where_it_went(
+    api_url: str,
+    client: Client,
+    stack: dict[str, str],
+    fakes: FakePlatforms,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert post_signed(client, "x", sample_bytes("x_late_delivery.json")).status_code == 200
+    drain_intake(stack)
+
+    def outbox_worker() -> None:  # what `make run` runs beside the API
+        time.sleep(0.5)
+        drain_outbox(stack)
+
+    worker = threading.Thread(target=outbox_worker)
+    worker.start()
+    code, out = run("reply", LATE, "Sorry Dana! DM us your order number.", "--url", api_url)
+    worker.join()
+    assert code == 0
+    queued, sent = out.splitlines()
+    assert queued.startswith("r_") and queued.endswith(": queued")
+    assert sent.startswith("sent to x: https://x.com/i/status/")
+    assert [r.body["text"] for r in fakes.accepted("x")] == ["Sorry Dana! DM us your order number."]
+    code, _ = run("reply", "x:404", "hi", "--url", api_url)
+    assert code == 1 and "no routed mention 'x:404'" in capsys.readouterr().err

@@ -81,6 +81,24 @@ def test_pull_edit_test_push_and_rollback(
     assert third.startswith("  v1") and "default ruleset" in third
 
 
+def test_a_candidate_is_tried_on_mentions_from_a_file(api_url: str, tmp_path: Path) -> None:
+    rules_file = tmp_path / "rules.yaml"
+    assert run("rules", "pull", "--url", api_url, "-o", str(rules_file))[0] == 0
+    rules = yaml.safe_load(rules_file.read_text())
+    to_marketing = {"platform": {"equals": "mastodon"}}
+    rules.insert(0, {"id": "fediverse", "when": to_marketing, "then": {"route_to": "marketing"}})
+    rules_file.write_text(yaml.safe_dump(rules, sort_keys=False))
+    mentions = tmp_path / "mentions.jsonl"
+    lines = [
+        {"id": "mastodon:1", "platform": "mastodon", "text": "my order never arrived"},
+        {"id": "x:2", "platform": "x", "text": "my order never arrived"},
+    ]
+    mentions.write_text("\n".join(json.dumps(line) for line in lines) + "\n\n")
+    code, out = run("rules", "test", "--url", api_url, str(rules_file), "--mentions", str(mentions))
+    assert code == 0 and "2 mentions, 1 would change (live is v1)" in out
+    assert "mastodon:1" in out and "candidate: marketing" in out and "x:2" not in out
+
+
 def test_invalid_file_is_refused_before_anything_is_sent(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

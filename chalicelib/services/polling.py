@@ -343,10 +343,13 @@ def _recent(mention: Mention, now: datetime) -> bool:
 
 
 def _page_limit(source: str) -> None:
+    """More new mentions than a run reads: the older ones are skipped (the cursor moves to the
+    newest), which is logged and alarmed (metric `PollPageLimit`)."""
     logger.warning(
         "poll stopped after the page limit; older new mentions are skipped",
         extra={"source": source, "pages": MAX_PAGES},
     )
+    metrics.add_metric(name="PollPageLimit", unit="Count", value=1)
 
 
 def _well_formed(

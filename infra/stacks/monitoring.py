@@ -67,6 +67,7 @@ class Monitoring(Construct):
                 "PoisonRecords",
                 "PolledMentions",
                 "PollFailures",
+                "PollPageLimit",
                 "MentionTextUnavailable",
                 "ReplyBookkeepingFailures",
                 "SlaBreaches",
@@ -81,6 +82,12 @@ class Monitoring(Construct):
             business["PollFailures"],
             1,
             "a poller could not read a platform (retried on its next run)",
+        )
+        self._alarm(
+            "PollPageLimit",
+            business["PollPageLimit"],
+            1,
+            "a poll found more new mentions than a run reads: the older ones were skipped",
         )
         self._alarm(
             "PlatformAccessRevoked",

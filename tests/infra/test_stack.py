@@ -195,6 +195,7 @@ def test_alarms_on_every_dead_letter_queue_and_worker(template: Template) -> Non
         "Throttles",
         "PoisonRecords",
         "PollFailures",
+        "PollPageLimit",
         "SlaEscalationFailures",
         "PlatformAccessRevoked",
     } <= metrics

@@ -4,10 +4,12 @@ routed twice."""
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from chalice.test import Client
 
 from chalicelib import wiring
@@ -171,3 +173,23 @@ def test_a_polled_quote_reaches_its_department_with_the_post_it_quotes(
     assert (
         read.query["expansions"] == "author_id,referenced_tweets.id,referenced_tweets.id.author_id"
     )
+
+
+def test_more_new_posts_than_a_run_reads_raise_the_alarm_metric(
+    stack: dict[str, str], fakes: FakePlatforms, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chalicelib.services.polling import MAX_PAGES
+
+    enable_x_polling()
+    fakes.x_mentions[BRAND] = [post("1992000000000000001", "@AcmeHelp hi", timedelta(0))]
+    assert poll() == {"queued": 1}  # the first poll sets the cursor
+    burst = [
+        post(str(1992000000000100000 + n), f"@AcmeHelp outage {n}", timedelta(0))
+        for n in range(MAX_PAGES * 100 + 20)
+    ]
+    fakes.x_mentions[BRAND] = burst[::-1] + fakes.x_mentions[BRAND]  # newest first
+    capsys.readouterr()
+    assert poll() == {"queued": MAX_PAGES * 100}  # the newest 500; the oldest 20 are skipped
+    flushed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
+    assert [m["PollPageLimit"] for m in flushed if "PollPageLimit" in m] == [[1.0]]
+    assert wiring.cursors().get(f"x:{BRAND}") == burst[-1]["id"]

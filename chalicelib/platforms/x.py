@@ -167,7 +167,7 @@ def _tweet(tweet: dict[str, Any], brand: str, own: frozenset[str]) -> Mention:
         urls=urls,
         engagement=engagement(tweet, *_ENGAGEMENT_V1),
         tagged_along=kind == "mention" and tagged_along,
-        edit_of=_first_version(tweet_id, (tweet.get("edit_history") or {}).get("edit_tweet_ids")),
+        edit_of=_first_version(tweet_id, _dict(tweet.get("edit_history")).get("edit_tweet_ids")),
         quoted=_quoted(tweet.get("quoted_status")) if tweet.get("is_quote_status") else None,
     )
 

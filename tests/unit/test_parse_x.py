@@ -246,8 +246,9 @@ def test_an_edited_post_names_the_post_it_was_made_from() -> None:
     tweet["edit_history"]["edit_tweet_ids"].append("1992000000000000009")
     [edit] = x.parse(delivery("x", payload), BRAND)
     assert (edit.id, edit.edit_of) == ("x:1992000000000000009", "x:1992000000000000001")
-    for garbled in ("not a list", [""], [{"id": 1}]):  # an edit history is no reason to lose it
-        tweet["edit_history"] = {"edit_tweet_ids": garbled}
+    garbled = [{"edit_tweet_ids": v} for v in ("not a list", [""], [{"id": 1}])] + ["?", [1]]
+    for history in garbled:  # an edit history is no reason to lose the post
+        tweet["edit_history"] = history
         [unreadable] = x.parse(delivery("x", payload), BRAND)
         assert unreadable.edit_of is None
 

@@ -220,6 +220,7 @@ class FakePlatforms:
             raise Rejection(400, {"detail": "max_results must be between 5 and 100"})
         since = int(query.get("since_id", "0"))
         posts = [p for p in self.x_mentions.get(segments[2], []) if int(p["id"]) > since]
+        posts = posts[:800]  # X pages through the 800 most recent only
         start = int(query.get("pagination_token", "0"))
         page = posts[start : start + size]
         answer: dict[str, Any] = {"meta": {"result_count": len(page)}}

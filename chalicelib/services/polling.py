@@ -33,7 +33,10 @@ from chalicelib.stores.cursors import CursorStore
 from chalicelib.stores.queues import OutgoingMessage, Queues
 
 MAX_PAGES = 5
-"""Pages (of 100) read per source and run; the rest waits for the next run."""
+"""Pages (of 100) read per YouTube source and run; more new comments than that and the older
+are skipped (alarmed: PollPageLimit)."""
+X_MAX_PAGES = 8
+"""Pages (of 100) of X mentions read per run: all the endpoint gives (its 800 most recent)."""
 FIRST_RUN_LOOKBACK = timedelta(days=1)
 """How far back the first poll of a source reaches (no cursor yet)."""
 FOLLOWED_THREADS = "youtube-threads"
@@ -122,7 +125,7 @@ class YouTubeComments:
             if len(new) < len(threads) or not token:
                 break  # newest first: the rest of the pages were seen before
         else:
-            _page_limit(self.name)
+            _page_limit(self.name, MAX_PAGES)
         return fresh, reached.dump()
 
 
@@ -171,7 +174,7 @@ class YouTubeReplies:
             if not token:
                 break
         else:
-            _page_limit(self.name)
+            _page_limit(self.name, MAX_PAGES)
         fresh.sort(key=lambda pair: pair[0], reverse=True)
         return [mention for _, mention in fresh], reached.dump()
 
@@ -197,11 +200,13 @@ class XMentions:
         brand = frozenset(self.settings.brand_accounts)
         newest = saved or ""
         token: str | None = None
-        for _ in range(MAX_PAGES):
+        read = 0
+        for _ in range(X_MAX_PAGES):
             page = xapi.mentions_page(self.account, self.settings, saved, token)
             includes = page.get("includes") or {}
             users = {str(u["id"]): u for u in includes.get("users", [])}
             posts = {str(p["id"]): p for p in includes.get("tweets", [])}
+            read += len(page.get("data") or [])
             for tweet in page.get("data") or []:
                 try:
                     mention = x.v2_mention(tweet, users, self.account, brand, posts)
@@ -216,8 +221,8 @@ class XMentions:
             token = meta.get("next_token")
             if saved is None or not token:
                 break
-        else:
-            _page_limit(self.name)
+        if read >= X_MAX_PAGES * 100:  # X stops there, whether or not older new posts exist
+            _page_limit(self.name, X_MAX_PAGES)
         return fresh, newest
 
 
@@ -342,12 +347,12 @@ def _recent(mention: Mention, now: datetime) -> bool:
     return mention.created_at is not None and mention.created_at >= now - FIRST_RUN_LOOKBACK
 
 
-def _page_limit(source: str) -> None:
+def _page_limit(source: str, pages: int) -> None:
     """More new mentions than a run reads: the older ones are skipped (the cursor moves to the
     newest), which is logged and alarmed (metric `PollPageLimit`)."""
     logger.warning(
         "poll stopped after the page limit; older new mentions are skipped",
-        extra={"source": source, "pages": MAX_PAGES},
+        extra={"source": source, "pages": pages},
     )
     metrics.add_metric(name="PollPageLimit", unit="Count", value=1)
 

@@ -175,21 +175,21 @@ def test_a_polled_quote_reaches_its_department_with_the_post_it_quotes(
     )
 
 
-def test_more_new_posts_than_a_run_reads_raise_the_alarm_metric(
+def test_more_new_posts_than_x_gives_raise_the_alarm_metric(
     stack: dict[str, str], fakes: FakePlatforms, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from chalicelib.services.polling import MAX_PAGES
+    from chalicelib.services.polling import X_MAX_PAGES
 
     enable_x_polling()
     fakes.x_mentions[BRAND] = [post("1992000000000000001", "@AcmeHelp hi", timedelta(0))]
     assert poll() == {"queued": 1}  # the first poll sets the cursor
     burst = [
         post(str(1992000000000100000 + n), f"@AcmeHelp outage {n}", timedelta(0))
-        for n in range(MAX_PAGES * 100 + 20)
+        for n in range(X_MAX_PAGES * 100 + 20)
     ]
     fakes.x_mentions[BRAND] = burst[::-1] + fakes.x_mentions[BRAND]  # newest first
     capsys.readouterr()
-    assert poll() == {"queued": MAX_PAGES * 100}  # the newest 500; the oldest 20 are skipped
+    assert poll() == {"queued": 800}  # all X's endpoint gives: its 800 most recent
     flushed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
     assert [m["PollPageLimit"] for m in flushed if "PollPageLimit" in m] == [[1.0]]
     assert wiring.cursors().get(f"x:{BRAND}") == burst[-1]["id"]

@@ -150,3 +150,18 @@ def test_mention_shows_the_routed_case_and_what_happened_to_it(
     assert "  deleted: " in out and "no reply possible" in out
     code, _ = run("mention", "x:404", "--url", api_url)
     assert code == 1 and "no routed mention 'x:404'" in capsys.readouterr().err
+
+
+def test_pull_without_a_file_prints_the_yaml(api_url: str) -> None:
+    code, out = run("rules", "pull", "--url", api_url)
+    assert code == 0 and out.startswith("# Switchboard ruleset v1")
+    assert any(rule["id"] == "care-account" for rule in yaml.safe_load(out))
+
+
+def test_a_rules_file_that_is_not_text_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_bytes(b"\xff\xfe- id: r\n")
+    assert run("rules", "validate", str(rules_file))[0] == 1
+    assert "the file is not UTF-8 text" in capsys.readouterr().err

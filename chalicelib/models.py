@@ -160,6 +160,12 @@ class RoutedMention(BaseModel):
         """The message body as sent to SQS."""
         return self.model_dump_json(by_alias=True)
 
+    def tagged(self, tag: str, **routing: Any) -> RoutedMention:
+        """A copy sent again for a reason (`tag`: `edited`, `sla-breach`), with these routing
+        fields replaced; the case itself is unchanged."""
+        update = {"tags": [*self.routing.tags, tag], **routing}
+        return self.model_copy(update={"routing": self.routing.model_copy(update=update)})
+
     def queue_attributes(self) -> dict[str, str]:
         """The SQS message attributes consumers can filter on without reading the body."""
         return {

@@ -206,8 +206,9 @@ class XMentions:
             includes = page.get("includes") or {}
             users = {str(u["id"]): u for u in includes.get("users", [])}
             posts = {str(p["id"]): p for p in includes.get("tweets", [])}
-            read += len(page.get("data") or [])
-            for tweet in page.get("data") or []:
+            data = page.get("data") or []
+            read += len(data)
+            for tweet in data:
                 try:
                     mention = x.v2_mention(tweet, users, self.account, brand, posts)
                 except (KeyError, TypeError, ValueError, AttributeError):  # ValidationError too

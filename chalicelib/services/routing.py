@@ -396,11 +396,8 @@ class RoutingService:
         that have it, tagged `edited`, then store it unless it changed since it was read: then
         EditConflict fails the delivery, and its retry reads the case again (at worst a
         department gets a copy twice; a deleted case is never written back)."""
-        routing = changed.message.routing
-        copy = changed.message.model_copy(
-            update={"routing": routing.model_copy(update={"tags": [*routing.tags, "edited"]})}
-        )
-        for queue in routing.queues:
+        copy = changed.message.tagged("edited")
+        for queue in changed.message.routing.queues:
             self.queues.send(queue, OutgoingMessage(copy.to_json(), copy.queue_attributes()))
         self.mentions.rewrite(changed, read.edited_at)
         metrics.add_metric(name="MentionsEdited", unit="Count", value=1)

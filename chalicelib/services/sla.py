@@ -43,16 +43,7 @@ class SlaCheck:
             message = record.message
             routing = message.routing
             target = self.settings.escalations.get(routing.department, routing.department)
-            copy = message.model_copy(
-                update={
-                    "routing": routing.model_copy(
-                        update={
-                            "priority": RAISED[routing.priority],
-                            "tags": [*routing.tags, "sla-breach"],
-                        }
-                    )
-                }
-            )
+            copy = message.tagged("sla-breach", priority=RAISED[routing.priority])
             attributes = {
                 **copy.queue_attributes(),
                 "department": target,

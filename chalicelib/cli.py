@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from chalicelib.api_client import ApiClient, ApiError
 from chalicelib.errors import SwitchboardError
-from chalicelib.models import Mention, MentionRecord, RoutedMention
+from chalicelib.models import ANSWERED, Mention, MentionRecord, RoutedMention
 from chalicelib.rules import DEFAULT_RULES_PATH, Engine, RulesetInvalid, load_rules_file
 from chalicelib.settings import Settings, get_settings
 
@@ -156,6 +156,12 @@ def format_routed(message: RoutedMention, now: datetime | None = None) -> str:
     mention, routing = message.mention, message.routing
     author = mention.author.handle or mention.author.name or mention.author.id or "unknown"
     reasons = "; ".join(f"{m.id}: {m.why}" for m in routing.matched_rules) or "no rule matched"
+    if ANSWERED in routing.tags:  # the brand answered it outside Switchboard: no work left
+        return (
+            f"[ANSWERED] {mention.id}  {mention.platform}/{mention.kind}  by {author}\n"
+            f"  {_shortened(mention.text)}\n"
+            "  answered on the platform, not through Switchboard: no reply needed"
+        )
     due = time_left(routing.sla_due_at, now or datetime.now(UTC))
     lines = [
         f"[{routing.priority.upper()}] {mention.id}  {mention.platform}/{mention.kind}"

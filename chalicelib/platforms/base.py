@@ -64,6 +64,11 @@ class Platform(Protocol):
         """What the delivery says authors did to mentions already posted: edits, deletions."""
         ...
 
+    def answers(self, delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answer]:
+        """The brand's own posts in the delivery that answer someone (its replies, its direct
+        messages), wherever they were written: the platform's app or another tool."""
+        ...
+
 
 def no_handshake(platform: str) -> HandshakeReply:
     """For platforms that have no GET verification."""
@@ -90,6 +95,22 @@ class Change:
 
 def no_changes(delivery: RawDelivery) -> list[Change]:
     """For platforms whose deliveries never announce an edit or a deletion."""
+    return []
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A post of the brand's that answers `to`: a mention's id (a public reply), or a direct
+    message conversation, `<platform>:dm/<customer id>` (as `dm_sender` names it). `post` is
+    the answer's own id, `at` when it was posted (None when the platform did not say)."""
+
+    to: str
+    post: str
+    at: datetime | None
+
+
+def no_answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answer]:
+    """For platforms whose deliveries never carry the brand's own posts."""
     return []
 
 

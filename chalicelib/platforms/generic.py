@@ -13,6 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 from chalicelib.errors import MalformedRequest, PoisonRecord
 from chalicelib.models import Mention, RawDelivery
 from chalicelib.platforms.base import (
+    Answer,
     HandshakeReply,
     json_body,
     load_body,
@@ -64,11 +65,25 @@ def check(payload: Any) -> HandshakeReply | None:
 
 def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention]:
     """The mentions of the body, minus those written by a brand account."""
+    return [m for m in _mentions(delivery) if m.author.id not in brand_accounts]
+
+
+def answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answer]:
+    """A listening tool's mention written by a brand account in reply to another (`in_reply_to`)
+    is the brand answering it."""
+    return [
+        Answer(m.in_reply_to, m.id, m.created_at)
+        for m in _mentions(delivery)
+        if m.author.id in brand_accounts and m.in_reply_to
+    ]
+
+
+def _mentions(delivery: RawDelivery) -> list[Mention]:
+    """The queued body's mentions (checked at the acknowledgement; PoisonRecord if not)."""
     try:
-        mentions = _validate(load_body(delivery))
+        return _validate(load_body(delivery))
     except ValidationError as exc:
         raise PoisonRecord(f"invalid mention: {exc}") from exc
-    return [m for m in mentions if m.author.id not in brand_accounts]
 
 
 def _validate(payload: Any) -> list[Mention]:

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from chalicelib.errors import BadSignature, Forbidden, MalformedRequest, PoisonRecord
 from chalicelib.models import Author, Mention, MentionKind, RawDelivery, Reply, native_id
 from chalicelib.platforms.base import (
+    Answer,
     Change,
     HandshakeReply,
     echo_challenge,
@@ -113,6 +114,47 @@ def changes(delivery: RawDelivery) -> list[Change]:
     except (KeyError, TypeError, AttributeError) as exc:
         raise PoisonRecord(f"unreadable Meta delivery: {exc!r}") from exc
     return found
+
+
+def answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answer]:
+    """The Page's or the Instagram account's own comments that reply to one (`parent_id`; on
+    Facebook a comment on a visitor's post names the post), and the messages it sent (echoes,
+    the `message_echoes` field), each answering the customer it writes to."""
+    payload = load_body(delivery)
+    found = []
+    try:
+        page = payload["object"] == "page"
+        for entry in payload["entry"]:
+            own = brand_accounts | {str(entry["id"])}
+            for change in entry.get("changes", []):
+                if answer := _own_comment(change, page, own):
+                    found.append(answer)
+            platform = "messenger" if page else "instagram"
+            for event in entry.get("messaging", []):
+                message = event.get("message") or {}
+                if message.get("is_echo") and not _unsent(message):
+                    to = f"{platform}:dm/{event['recipient']['id']}"
+                    at = from_epoch(event.get("timestamp"), millis=True)
+                    found.append(Answer(to, f"{platform}:{message['mid']}", at))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise PoisonRecord(f"unreadable Meta delivery: {exc!r}") from exc
+    return found
+
+
+def _own_comment(change: dict[str, Any], page: bool, own: frozenset[str]) -> Answer | None:
+    """A comment the brand's account added under another (or under a visitor's post)."""
+    value = change.get("value") or {}
+    if not value.get("parent_id") or str((value.get("from") or {}).get("id")) not in own:
+        return None
+    if page and change.get("field") == "feed" and value.get("item") == "comment":
+        if value.get("verb") != "add":
+            return None
+        at = from_epoch(value.get("created_time"))
+        return Answer(f"facebook:{value['parent_id']}", f"facebook:{value['comment_id']}", at)
+    if not page and change.get("field") in ("comments", "live_comments"):
+        comment = value.get("id") or value["comment_id"]
+        return Answer(f"instagram:{value['parent_id']}", f"instagram:{comment}", None)
+    return None
 
 
 def _unsent(message: Any) -> bool:

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from chalicelib.errors import BadSignature, MalformedRequest, PoisonRecord
 from chalicelib.models import Author, Mention, RawDelivery, Reply
 from chalicelib.platforms.base import (
+    Answer,
     Change,
     HandshakeReply,
     echo_challenge,
@@ -104,6 +105,27 @@ def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention
             )
         ]
     except (KeyError, TypeError, AttributeError, ValidationError) as exc:
+        raise PoisonRecord(f"unreadable Slack event: {exc!r}") from exc
+
+
+def answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answer]:
+    """A message of one of the brand's people (`BRAND_ACCOUNTS` user ids) in a thread answers
+    the thread's first message (Switchboard's own bot replies are recorded when sent)."""
+    payload = load_body(delivery)
+    try:
+        event = payload.get("event") or {}
+        channel, ts, thread = event.get("channel"), event.get("ts"), event.get("thread_ts")
+        if (
+            payload.get("type") != "event_callback"
+            or event.get("type") not in _MESSAGE_EVENTS
+            or event.get("subtype")
+            or event.get("user") not in brand_accounts
+            or not (channel and ts and thread)
+            or thread == ts
+        ):
+            return []
+        return [Answer(f"slack:{channel}/{thread}", f"slack:{channel}/{ts}", from_epoch(ts))]
+    except (TypeError, AttributeError) as exc:
         raise PoisonRecord(f"unreadable Slack event: {exc!r}") from exc
 
 

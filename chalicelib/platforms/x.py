@@ -14,6 +14,7 @@ from chalicelib.errors import MalformedRequest, PoisonRecord
 from chalicelib.models import Author, Mention, MentionKind, Quoted, RawDelivery, Reply
 from chalicelib.observability import logger, metrics
 from chalicelib.platforms.base import (
+    Answer,
     Change,
     HandshakeReply,
     engagement,
@@ -126,6 +127,37 @@ def changes(delivery: RawDelivery) -> list[Change]:
         ]
     except (KeyError, TypeError, AttributeError) as exc:
         raise PoisonRecord(f"unreadable X delivery: {exc!r}") from exc
+
+
+def answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answer]:
+    """The brand's replies (X sends the subscribed account's own posts back through the
+    webhook) and the direct messages it sent, each answering the post it replies to or the
+    customer it writes to."""
+    payload = load_body(delivery)
+    try:
+        own = brand_accounts | {payload["for_user_id"]}
+        replies = [
+            Answer(
+                f"x:{tweet['in_reply_to_status_id_str']}",
+                f"x:{tweet['id_str']}",
+                _x_time(tweet, "timestamp_ms"),
+            )
+            for tweet in payload.get("tweet_create_events", [])
+            if _author_id(tweet) in own and tweet.get("in_reply_to_status_id_str")
+        ]
+        sent = [
+            Answer(
+                f"x:dm/{event['message_create']['target']['recipient_id']}",
+                f"x:{event['id']}",
+                from_epoch(event.get("created_timestamp"), millis=True),
+            )
+            for event in payload.get("direct_message_events", [])
+            if event.get("type") == "message_create"
+            and event["message_create"].get("sender_id") in own
+        ]
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise PoisonRecord(f"unreadable X delivery: {exc!r}") from exc
+    return replies + sent
 
 
 def _author_id(tweet: dict[str, Any]) -> str:

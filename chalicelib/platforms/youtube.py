@@ -22,6 +22,7 @@ from chalicelib.platforms.base import (
     HandshakeReply,
     echo_challenge,
     engagement,
+    no_answers,
     no_changes,
     signing_keys,
 )
@@ -38,6 +39,7 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 YT = "{http://www.youtube.com/xml/schemas/2015}"
 _METHODS = {"sha1", "sha256", "sha384", "sha512"}
 changes = no_changes  # comments are polled: an edited or deleted one is not read again
+answers = no_answers  # a notification announces a video; the brand's comments are not polled
 
 
 def handshake(

@@ -30,7 +30,7 @@ from chalicelib.platforms.x_text import MAX_WEIGHTED_LENGTH, weighted_length
 from chalicelib.services.polling import follow_thread
 from chalicelib.settings import Settings
 from chalicelib.stores.cursors import CursorStore
-from chalicelib.stores.mentions import MentionStore, case_of
+from chalicelib.stores.mentions import MentionStore, case_of, unanswered
 from chalicelib.stores.queues import OutgoingMessage, Queues, QueueSendError
 from chalicelib.stores.replies import ReplyStore
 
@@ -212,10 +212,15 @@ class ReplyService:
         expires = sent_at + timedelta(days=self.settings.mention_ttl_days)
         post = f"{reply.platform}:{posted.id}"
         self._best_effort("reply link", lambda: self.mentions.link(post, reply.mention_id, expires))
-        seconds = self.mentions.record_response(reply.mention_id, sent_at)
-        if seconds is not None:
-            metrics.add_metric(name="FirstResponseSeconds", unit="Seconds", value=seconds)
+        self._best_effort("first response", lambda: self._answered(record, sent_at))
         logger.info("reply sent", extra={"reply_id": reply_id, "platform_reply_id": posted.id})
+
+    def _answered(self, record: MentionRecord, at: datetime) -> None:
+        """Stop the SLA clock of the mentions the reply answers (see `unanswered`)."""
+        for answered in unanswered(self.mentions, record):
+            seconds = self.mentions.record_response(answered.id, at)
+            if seconds is not None:
+                metrics.add_metric(name="FirstResponseSeconds", unit="Seconds", value=seconds)
 
     def _best_effort(self, what: str, record: Callable[[], None]) -> None:
         """Bookkeeping that must never hold up or repeat a reply: a failure is logged and

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from chalicelib.classify import compute_signals, enrich, fallback_department, in_models_language
 from chalicelib.errors import MalformedRequest, NotFound, PoisonRecord
 from chalicelib.models import (
+    ANSWERED,
     Conversation,
     Mention,
     MentionRecord,
@@ -29,6 +30,7 @@ from chalicelib.models import (
 )
 from chalicelib.observability import logger, metrics
 from chalicelib.platforms import get_platform
+from chalicelib.platforms.base import Answer
 from chalicelib.rules import (
     DEFAULT_RULES_PATH,
     Engine,
@@ -38,7 +40,7 @@ from chalicelib.rules import (
 )
 from chalicelib.rules.engine import Decision
 from chalicelib.settings import Settings
-from chalicelib.stores.mentions import Claim, MentionStore, Progress, case_of
+from chalicelib.stores.mentions import Claim, MentionStore, Progress, case_of, unanswered
 from chalicelib.stores.queues import OutgoingMessage, Queues, QueueSendError
 from chalicelib.stores.rules import RulesStore
 from chalicelib.stores.traffic import Observed, TrafficStore
@@ -182,8 +184,8 @@ class RoutingService:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def route_delivery(self, body: str) -> RoutingOutcome:
-        """Route every mention of one intake message, and forget those it says their authors
-        deleted.
+        """Route every mention of one intake message, forget those it says their authors
+        deleted, update those they edited, and note the ones the brand answered.
 
         Raises PoisonRecord for a message that can never be routed, anything else for a
         failure worth retrying (claims are released first, each with the queues that already
@@ -198,6 +200,7 @@ class RoutingService:
         try:
             parsed = platform.parse(delivery, brand)
             changes = platform.changes(delivery)
+            answers = platform.answers(delivery, brand)
         except MalformedRequest as exc:
             raise PoisonRecord(f"unreadable {delivery.platform} delivery: {exc.message}") from None
         outcome = RoutingOutcome()
@@ -228,6 +231,8 @@ class RoutingService:
             for mention, _ in claimed:
                 self.mentions.release(mention.id, progress.get(mention.id))
             raise
+        for answer in answers:  # after routing: a delivery can hold a message and its answer
+            self._answered(answer, now)
         return outcome
 
     def _conversation(self, mention: Mention, now: datetime) -> Conversation | None:
@@ -396,11 +401,37 @@ class RoutingService:
         that have it, tagged `edited`, then store it unless it changed since it was read: then
         EditConflict fails the delivery, and its retry reads the case again (at worst a
         department gets a copy twice; a deleted case is never written back)."""
-        copy = changed.message.tagged("edited")
-        for queue in changed.message.routing.queues:
-            self.queues.send(queue, OutgoingMessage(copy.to_json(), copy.queue_attributes()))
+        self._send_copy(changed.message.tagged("edited"))
         self.mentions.rewrite(changed, read.edited_at)
         metrics.add_metric(name="MentionsEdited", unit="Count", value=1)
+
+    def _send_copy(self, copy: RoutedMention) -> None:
+        """Send a copy of a case (edited, answered) to each department queue that has it."""
+        for queue in copy.routing.queues:
+            self.queues.send(queue, OutgoingMessage(copy.to_json(), copy.queue_attributes()))
+
+    def _answered(self, answer: Answer, now: datetime) -> None:
+        """The brand answered on the platform itself (its app, another tool): the case it
+        answers, and the customer's unanswered mentions before it, leave the SLA clock as
+        answered when the answer was posted; the departments that have them get a copy tagged
+        `answered`, so nobody answers twice; a customer answering the brand's post continues the
+        case. An answer Switchboard sent (the reply worker linked it) or one already handled
+        changes nothing; a copy that cannot be sent fails the delivery before anything is
+        recorded, so its retry sends it."""
+        if self.mentions.conversation_of(answer.post) is not None:
+            return
+        case = self.mentions.conversation_of(answer.to)
+        if case is None:
+            return
+        for record in unanswered(self.mentions, case):
+            self._send_copy(record.message.tagged(ANSWERED))
+            seconds = self.mentions.record_response(record.id, answer.at or now)
+            if seconds is not None:
+                metrics.add_metric(name="FirstResponseSeconds", unit="Seconds", value=seconds)
+                metrics.add_metric(name="AnsweredOnPlatform", unit="Count", value=1)
+        expires = now + timedelta(days=self.settings.mention_ttl_days)
+        self.mentions.link(answer.post, case.id, expires)
+        logger.info("answered on the platform", extra={"mention_id": case.id, "post": answer.post})
 
     def _complete(self, mention: Mention) -> Mention:
         """Fetch what the delivery left out (an Instagram @mention's text). Best effort: when the

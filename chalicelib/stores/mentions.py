@@ -112,6 +112,26 @@ def case_of(store: MentionStore, mention_id: str) -> MentionRecord | None:
     return record if record is not None and record.names(mention_id) else None
 
 
+def unanswered(store: MentionStore, record: MentionRecord, steps: int = 20) -> list[MentionRecord]:
+    """The routed mentions an answer to `record` answers: itself and what its author wrote
+    before it in the same conversation (each mention continues the one before: a second direct
+    message, a reply to their own post), back to the first the brand answered or one by someone
+    else; deleted ones left out. Empty when `record` was answered already."""
+    found: list[MentionRecord] = []
+    author = record.message.mention.author.id
+    current: MentionRecord | None = record
+    for _ in range(steps):
+        if current is None or current.first_response_at is not None:
+            break
+        if current.message.mention.author.id != author:
+            break
+        if current.status == "routed" and current.deleted_at is None:
+            found.append(current)
+        earlier = current.message.routing.conversation
+        current = store.get(earlier.mention_id) if earlier else None
+    return found
+
+
 OPEN_INDEX = "open-by-due"
 
 

@@ -62,6 +62,7 @@ class Monitoring(Construct):
                 "MentionsIgnored",
                 "MentionsDeleted",
                 "MentionsEdited",
+                "AnsweredOnPlatform",
                 "PlatformAccessRevoked",
                 "DuplicatesDropped",
                 "PoisonRecords",

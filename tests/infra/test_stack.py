@@ -204,6 +204,9 @@ def test_alarms_on_every_dead_letter_queue_and_worker(template: Template) -> Non
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"]
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+    [dashboard] = resources(template, "AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    assert all(name in body for name in ("MentionsEdited", "AnsweredOnPlatform", "SlaBreaches"))
 
 
 def test_adding_a_department_adds_its_queue_dlq_grants_alarms_and_map_entry() -> None:

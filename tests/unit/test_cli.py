@@ -11,7 +11,16 @@ from pathlib import Path
 import pytest
 
 from chalicelib.cli import format_routed, main
-from chalicelib.models import Conversation, Mention, Quoted, ReplyPointer, RoutedMention, Routing
+from chalicelib.models import (
+    ANSWERED,
+    Author,
+    Conversation,
+    Mention,
+    Quoted,
+    ReplyPointer,
+    RoutedMention,
+    Routing,
+)
 
 
 def run(*argv: str) -> tuple[int, str]:
@@ -375,3 +384,14 @@ def test_an_inbox_entry_shows_what_a_quote_quotes() -> None:
     unread = mention.model_copy(update={"quoted": Quoted(id="x:9", text="x" * 200)})
     line = format_routed(message.model_copy(update={"mention": unread})).splitlines()[2]
     assert line == "  quoting x:9: " + "x" * 139 + "…"
+
+
+def test_an_inbox_entry_the_brand_answered_on_the_platform_says_no_reply_is_needed() -> None:
+    mention = Mention(id="x:6", platform="x", text="where is my order?", author=Author(handle="jo"))
+    routing = Routing(department="support", sla_due_at=datetime(2026, 11, 22, 9, 0, tzinfo=UTC))
+    message = RoutedMention(mention=mention, routing=routing, reply=ReplyPointer(mention_id="x:6"))
+    assert format_routed(message.tagged(ANSWERED)).splitlines() == [
+        "[ANSWERED] x:6  x/mention  by jo",
+        "  where is my order?",
+        "  answered on the platform, not through Switchboard: no reply needed",
+    ]

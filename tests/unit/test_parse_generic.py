@@ -43,3 +43,10 @@ def test_check_says_what_is_wrong(body: object, problem: str) -> None:
 def test_invalid_queued_body_is_poison() -> None:
     with pytest.raises(PoisonRecord):
         generic.parse(delivery("generic", {"id": "x"}), frozenset())
+
+
+def test_a_brand_accounts_reply_answers_the_mention_it_replies_to() -> None:
+    answer = {**ONE, "id": "reddit:t1_a", "author": {"id": "brand"}, "in_reply_to": "reddit:t3_x"}
+    plain = {**ONE, "id": "reddit:t3_z", "author": {"id": "brand"}}  # a post of its own
+    [found] = generic.answers(delivery("generic", [ONE, answer, plain]), frozenset({"brand"}))
+    assert (found.to, found.post, found.at) == ("reddit:t3_x", "reddit:t1_a", None)

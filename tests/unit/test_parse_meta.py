@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from chalicelib.errors import MalformedRequest, PoisonRecord
 from chalicelib.platforms import meta
-from chalicelib.platforms.base import Change
+from chalicelib.platforms.base import Answer, Change
 from tests.helpers import delivery, sample_bytes
 
 NONE: frozenset[str] = frozenset()
@@ -157,3 +159,50 @@ def test_edited_and_unsent_direct_messages_are_named_and_are_not_mentions() -> N
         assert meta.parse(delivery("meta", payload), NONE) == []
     with pytest.raises(PoisonRecord, match="unreadable Meta delivery"):
         meta.changes(delivery("meta", messaging("page", {**who, "message_edit": {"text": "x"}})))
+
+
+def test_the_pages_own_comments_and_sent_messages_are_answers() -> None:
+    """A Page comment under a visitor's comment answers it; one under the Page's own post (to
+    everyone) names that post; a message the Page sent (an echo) answers its recipient."""
+    payload = json.loads(sample_bytes("meta_page_comments.json"))
+    [everyone] = meta.answers(delivery("meta", payload), NONE)
+    assert everyone.to == "facebook:448242228374517_122131676912594941"  # the Page's post
+    own = payload["entry"][0]["changes"][1]["value"]
+    own["parent_id"] = "122131676912594941_1213590066982748"  # Lee's comment
+    [answer] = meta.answers(delivery("meta", payload), NONE)
+    assert answer == Answer(
+        "facebook:122131676912594941_1213590066982748",
+        "facebook:122131676912594941_1213590066982799",
+        datetime.fromtimestamp(1795335595, tz=UTC),
+    )
+    own["verb"] = "edited"  # the Page editing its answer answers nothing new
+    assert meta.answers(delivery("meta", payload), NONE) == []
+    [echo] = meta.answers(delivery("meta", "meta_messenger.json"), NONE)
+    assert echo == Answer(
+        "messenger:dm/7010000000000001",
+        "messenger:m_echo_0001",
+        datetime.fromtimestamp(1795336039, tz=UTC),
+    )
+
+
+def test_an_instagram_accounts_reply_and_message_are_answers() -> None:
+    comment = {"from": {"id": "17841400000000001"}, "id": "c9", "parent_id": "c1", "text": "DM us!"}
+    echo: dict[str, Any] = {
+        "sender": {"id": "17841400000000001"},
+        "recipient": {"id": "igsid-5"},
+        "timestamp": 1795336039000,
+        "message": {"mid": "ig-m2", "text": "Hi!", "is_echo": True},
+    }
+    entry = {
+        "id": "17841400000000001",
+        "changes": [{"field": "comments", "value": comment}],
+        "messaging": [echo],
+    }
+    answers = meta.answers(delivery("meta", {"object": "instagram", "entry": [entry]}), NONE)
+    assert [(a.to, a.post) for a in answers] == [
+        ("instagram:c1", "instagram:c9"),
+        ("instagram:dm/igsid-5", "instagram:ig-m2"),
+    ]
+    comment["from"] = {"id": "customer"}  # a customer's reply is a mention, not an answer
+    echo["message"]["is_deleted"] = True  # and an unsent message answers nobody
+    assert meta.answers(delivery("meta", {"object": "instagram", "entry": [entry]}), NONE) == []

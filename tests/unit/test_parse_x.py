@@ -13,7 +13,7 @@ import pytest
 from chalicelib.errors import MalformedRequest, PoisonRecord
 from chalicelib.models import Quoted
 from chalicelib.platforms import x
-from chalicelib.platforms.base import Change
+from chalicelib.platforms.base import Answer, Change
 from tests.helpers import delivery, sample_bytes
 
 BRAND = frozenset({"2244994945"})
@@ -272,3 +272,26 @@ def test_a_revoked_authorisation_raises_the_alarm_metric() -> None:
     metrics.clear_metrics()
     x.parse(delivery("x", "x_late_delivery.json"), BRAND)
     assert "PlatformAccessRevoked" not in metrics.metric_set
+
+
+def test_the_brands_own_reply_and_direct_message_are_answers() -> None:
+    """X sends the subscribed account's own posts back: a reply, or a direct message it sent,
+    answers the post it replies to or the customer it writes to."""
+    [reply] = x.answers(delivery("x", "x_food_safety_thread.json"), frozenset())
+    assert reply == Answer(
+        "x:1992000000000000002", "x:1992000000000000003", datetime(2026, 11, 22, 8, 6, tzinfo=UTC)
+    )
+    [sent] = x.answers(delivery("x", "x_dm_refund.json"), BRAND)
+    assert sent == Answer(
+        "x:dm/3001969357", "x:1992000000000000101", datetime.fromtimestamp(1795335360, tz=UTC)
+    )
+    assert x.answers(delivery("x", "x_late_delivery.json"), BRAND) == []  # a customer's post
+
+
+def test_a_post_of_the_brands_that_replies_to_nothing_answers_nothing() -> None:
+    payload = json.loads(sample_bytes("x_food_safety_thread.json"))
+    payload["tweet_create_events"][1]["in_reply_to_status_id_str"] = None  # an announcement
+    assert x.answers(delivery("x", payload), BRAND) == []
+    payload["direct_message_events"] = [{"type": "message_create"}]  # whose message is it?
+    with pytest.raises(PoisonRecord, match="unreadable X delivery"):
+        x.answers(delivery("x", payload), BRAND)

@@ -161,3 +161,18 @@ def test_edited_and_deleted_slack_messages_are_named() -> None:
     edited = slack.changes(delivery("slack", {"type": "event_callback", "event": changed}))
     assert edited == [Change("slack:C0COMMUNITY/1795336000.000200", "checkout is down again")]
     assert slack.changes(delivery("slack", "slack_app_mention.json")) == []
+
+
+def test_a_brand_persons_message_in_a_thread_answers_it() -> None:
+    payload = json.loads(sample_bytes("slack_app_mention.json"))
+    payload["event"].update(
+        type="message", user="U0ACMESTAFF", ts="1795336100.000300", thread_ts="1795336000.000200"
+    )
+    staff = frozenset({"U0ACMESTAFF"})
+    [answer] = slack.answers(delivery("slack", payload), staff)
+    assert answer.to == "slack:C0COMMUNITY/1795336000.000200"
+    assert answer.post == "slack:C0COMMUNITY/1795336100.000300"
+    assert slack.answers(delivery("slack", payload), frozenset()) == []  # a customer's reply
+    payload["event"].pop("thread_ts")  # a message of their own, answering nobody
+    assert slack.answers(delivery("slack", payload), staff) == []
+    assert youtube.answers(delivery("youtube", "x"), staff) == []  # notifications are videos

@@ -1,0 +1,192 @@
+"""The brand answering on the platform itself (X's app, the Page inbox, another tool), not
+through Switchboard: the SLA clock stops, the departments hear of it, conversations continue.
+And, either way, one answer answers everything the customer wrote before it."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+
+from chalice.test import Client
+
+from chalicelib import aws, wiring
+from chalicelib.devstack import scheduled_event
+from chalicelib.fakeplatforms import FakePlatforms
+from chalicelib.stores.provision import create_queues
+from tests.helpers import sample_bytes
+from tests.integration.conftest import bodies, post_signed, receive_all
+from tests.integration.test_replies import drain_outbox, get, reply
+from tests.integration.test_routing_flow import drain_intake
+
+CASE = "x:1992000000000000002"  # the food-safety post: pr, copied to support
+BRAND_X = "2244994945"
+
+
+def deliver(client: Client, stack: dict[str, str], platform: str, body: bytes) -> None:
+    assert post_signed(client, platform, body).status_code == 200
+    drain_intake(stack)
+
+
+def thread(*keep: int) -> bytes:
+    """The food-safety sample's posts at these positions: 0 the customer's, 1 the brand's
+    answer (posted from X's app a minute later)."""
+    payload = json.loads(sample_bytes("x_food_safety_thread.json"))
+    payload["tweet_create_events"] = [payload["tweet_create_events"][i] for i in keep]
+    return json.dumps(payload).encode()
+
+
+def brand_post(post_id: str, replying_to: str, text: str) -> bytes:
+    """An Account Activity delivery of the brand's own reply."""
+    tweet = {
+        "created_at": "Sun Nov 22 08:30:00 +0000 2026",
+        "id_str": post_id,
+        "text": text,
+        "in_reply_to_status_id_str": replying_to,
+        "user": {"id_str": BRAND_X, "screen_name": "AcmeHelp"},
+    }
+    return json.dumps({"for_user_id": BRAND_X, "tweet_create_events": [tweet]}).encode()
+
+
+def test_an_answer_posted_on_x_stops_the_sla_clock_and_tells_the_departments(
+    client: Client, stack: dict[str, str]
+) -> None:
+    from app import app
+
+    deliver(client, stack, "x", thread(0))
+    assert len(receive_all(stack["pr"])) == len(receive_all(stack["support"])) == 1
+    for _ in range(2):  # X retried the brand's post: one copy each
+        deliver(client, stack, "x", thread(1))
+    for department in ("pr", "support"):
+        [copy] = bodies(stack[department])
+        assert copy["mention"]["id"] == CASE and "answered" in copy["routing"]["tags"]
+        assert copy["routing"]["department"] == "pr"  # the case, unchanged
+    record = get(client, f"/mentions/{CASE}")
+    assert record["first_response_at"] == "2026-11-22T08:06:00Z"  # when the brand posted
+    assert record["response_seconds"] == 60
+    # posted hours ago, so overdue by now, but answered: nothing to escalate
+    assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": []}
+
+
+def test_a_customer_answering_the_brands_post_continues_the_case(
+    client: Client, stack: dict[str, str]
+) -> None:
+    deliver(client, stack, "x", thread(0, 1))  # the post and the brand's answer, one delivery
+    follow_up = json.loads(sample_bytes("x_late_delivery.json"))
+    tweet = follow_up["tweet_create_events"][0]
+    tweet |= {
+        "id_str": "1992000000000000888",
+        "text": "@AcmeHelp sent you the receipt. Who pays the hospital bill?",
+        "in_reply_to_status_id_str": "1992000000000000003",  # the brand's answer
+        "in_reply_to_user_id_str": BRAND_X,
+    }
+    deliver(client, stack, "x", json.dumps(follow_up).encode())
+    routing = get(client, "/mentions/x:1992000000000000888")["message"]["routing"]
+    assert routing["conversation"] == {"mention_id": CASE, "department": "pr"}
+    assert routing["department"] == "pr"
+
+
+def test_answering_someone_who_joined_a_thread_leaves_the_first_customer_waiting(
+    client: Client, stack: dict[str, str]
+) -> None:
+    deliver(client, stack, "x", thread(0))
+    joined = json.loads(sample_bytes("x_late_delivery.json"))  # danakim, not samortega_news
+    joined["tweet_create_events"][0] |= {
+        "id_str": "1992000000000000889",
+        "text": "@samortega_news @AcmeHelp same here after the Leeds store, awful",
+        "in_reply_to_status_id_str": CASE[2:],
+    }
+    deliver(client, stack, "x", json.dumps(joined).encode())
+    joiner = get(client, "/mentions/x:1992000000000000889")
+    assert joiner["message"]["routing"]["conversation"]["mention_id"] == CASE
+    deliver(client, stack, "x", brand_post("1992000000000000890", "1992000000000000889", "DM us"))
+    assert get(client, "/mentions/x:1992000000000000889")["first_response_at"] is not None
+    assert get(client, f"/mentions/{CASE}")["first_response_at"] is None  # Sam still waits
+
+
+def test_the_echo_of_a_reply_sent_through_switchboard_is_no_news(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    deliver(client, stack, "x", thread(0))
+    receive_all(stack["pr"])
+    _, queued = reply(client, {"mention_id": CASE, "text": "So sorry. Please DM us."})
+    drain_outbox(stack)
+    sent = get(client, f"/replies/{queued['reply_id']}")
+    first = get(client, f"/mentions/{CASE}")["first_response_at"]
+    deliver(client, stack, "x", brand_post(sent["platform_reply_id"], CASE[2:], "So sorry."))
+    assert bodies(stack["pr"]) == []  # the department sent it: no "answered" copy
+    assert get(client, f"/mentions/{CASE}")["first_response_at"] == first
+
+
+def test_an_answer_to_anything_else_changes_nothing(client: Client, stack: dict[str, str]) -> None:
+    """The brand replying to a post Switchboard never routed (a friend's, its own)."""
+    deliver(client, stack, "x", brand_post("1992000000000000901", "1234", "Thanks Jo!"))
+    headers = {"Authorization": "Bearer test-admin-token"}
+    for post in ("x:1234", "x:1992000000000000901"):
+        assert client.http.get(f"/mentions/{post}", headers=headers).status_code == 404
+    assert all(bodies(stack[d]) == [] for d in ("pr", "support", "marketing", "triage"))
+
+
+def messenger(mid: str, text: str, minutes: int, echo: bool = False) -> bytes:
+    """A Messenger delivery: a customer's message, or (echo) the Page's message to them, sent
+    `minutes` after a moment an hour ago (inside Messenger's reply window)."""
+    at = int(time.time() - 3600) * 1000 + minutes * 60_000
+    customer, page = {"id": "7010000000000001"}, {"id": "448242228374517"}
+    message = {"mid": mid, "text": text} | ({"is_echo": True, "app_id": 1} if echo else {})
+    event = {
+        "sender": page if echo else customer,
+        "recipient": customer if echo else page,
+        "timestamp": at,
+        "message": message,
+    }
+    entry = {"id": page["id"], "time": at, "messaging": [event]}
+    return json.dumps({"object": "page", "entry": [entry]}).encode()
+
+
+def test_one_message_from_the_page_answers_everything_the_customer_wrote_before_it(
+    client: Client, stack: dict[str, str]
+) -> None:
+    deliver(client, stack, "meta", messenger("m1", "My parcel is lost, order 5521", 0))
+    deliver(client, stack, "meta", messenger("m2", "hello?? anyone there", 20))
+    deliver(client, stack, "meta", messenger("m3", "Sorry! Looking now", 30, echo=True))
+    for mid, seconds in (("m1", 1800), ("m2", 600)):
+        record = get(client, f"/mentions/messenger:{mid}")
+        assert record["response_seconds"] == seconds
+    copies = bodies(stack["support"])[-2:]  # the latest first, back along the conversation
+    assert [m["mention"]["id"] for m in copies] == ["messenger:m2", "messenger:m1"]
+    assert all(m["routing"]["tags"][-1] == "answered" for m in copies)
+
+
+def test_a_reply_through_switchboard_to_the_last_message_answers_the_earlier_ones_too(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    deliver(client, stack, "meta", messenger("m1", "My parcel is lost, order 5521", 0))
+    deliver(client, stack, "meta", messenger("m2", "hello?? anyone there", 20))
+    reply(client, {"mention_id": "messenger:m2", "text": "Sorry! Looking now."})
+    drain_outbox(stack)
+    assert len(fakes.accepted("graph")) == 1
+    for mid in ("m1", "m2"):
+        assert get(client, f"/mentions/messenger:{mid}")["first_response_at"] is not None
+    assert all("answered" not in m["routing"]["tags"] for m in bodies(stack["support"]))
+
+
+def test_an_answer_whose_copy_cannot_be_sent_is_retried_before_anything_is_recorded(
+    client: Client, stack: dict[str, str]
+) -> None:
+    from app import app
+
+    deliver(client, stack, "x", thread(0))
+    aws.sqs().delete_queue(QueueUrl=stack["support"])
+    handler = app.handler_map["route_mentions"]
+    body = json.dumps(
+        {"platform": "x", "body": thread(1).decode(), "received_at": datetime.now(UTC).isoformat()}
+    )
+    event = {"Records": [{"messageId": "a1", "receiptHandle": "r1", "body": body}]}
+    assert handler(event, None) == {"batchItemFailures": [{"itemIdentifier": "a1"}]}
+    assert get(client, f"/mentions/{CASE}")["first_response_at"] is None  # still on the clock
+
+    stack.update(create_queues(aws.sqs(), wiring.get_settings()))
+    wiring.reset()
+    assert handler(event, None) == {"batchItemFailures": []}
+    assert "answered" in bodies(stack["support"])[-1]["routing"]["tags"]
+    assert get(client, f"/mentions/{CASE}")["response_seconds"] == 60

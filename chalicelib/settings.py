@@ -131,6 +131,10 @@ class Settings(BaseModel):
     escalations: dict[str, str] = Field(default_factory=dict)
     reply_lease_seconds: int = 300
 
+    def escalation_target(self, department: str) -> str:
+        """The department an overdue mention of `department` is copied to."""
+        return self.escalations.get(department, department)
+
     @field_validator("queue_urls", "sla_minutes", "escalations", mode="before")
     @classmethod
     def _parse_json(cls, value: Any) -> Any:

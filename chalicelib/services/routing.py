@@ -39,6 +39,7 @@ from chalicelib.rules import (
     validate_ruleset,
 )
 from chalicelib.rules.engine import Decision
+from chalicelib.services.sla import escalation_copy
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import Claim, MentionStore, Progress, case_of, unanswered
 from chalicelib.stores.queues import OutgoingMessage, Queues, QueueSendError
@@ -401,14 +402,20 @@ class RoutingService:
         that have it, tagged `edited`, then store it unless it changed since it was read: then
         EditConflict fails the delivery, and its retry reads the case again (at worst a
         department gets a copy twice; a deleted case is never written back)."""
-        self._send_copy(changed.message.tagged("edited"))
+        self._send_copy(changed, "edited")
         self.mentions.rewrite(changed, read.edited_at)
         metrics.add_metric(name="MentionsEdited", unit="Count", value=1)
 
-    def _send_copy(self, copy: RoutedMention) -> None:
-        """Send a copy of a case (edited, answered) to each department queue that has it."""
-        for queue in copy.routing.queues:
+    def _send_copy(self, record: MentionRecord, tag: str) -> None:
+        """Send a copy of a case tagged `tag` (edited, answered) to each department queue that
+        has it: its departments and, once it was escalated, the escalation target's."""
+        copy = record.message.tagged(tag)
+        queues = copy.routing.queues
+        for queue in queues:
             self.queues.send(queue, OutgoingMessage(copy.to_json(), copy.queue_attributes()))
+        target = self.settings.escalation_target(copy.routing.department)
+        if record.escalated_at is not None and target not in queues:
+            self.queues.send(target, escalation_copy(copy, target))
 
     def _answered(self, answer: Answer, now: datetime) -> None:
         """The brand answered on the platform itself (its app, another tool): the case it
@@ -424,7 +431,7 @@ class RoutingService:
         if case is None:
             return
         for record in unanswered(self.mentions, case):
-            self._send_copy(record.message.tagged(ANSWERED))
+            self._send_copy(record, ANSWERED)
             seconds = self.mentions.record_response(record.id, answer.at or now)
             if seconds is not None:
                 metrics.add_metric(name="FirstResponseSeconds", unit="Seconds", value=seconds)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from chalicelib.models import Priority
+from chalicelib.models import Priority, RoutedMention
 from chalicelib.observability import logger, metrics
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore
@@ -24,6 +24,17 @@ RAISED: dict[Priority, Priority] = {
     "high": "urgent",
     "urgent": "urgent",
 }
+
+
+def escalation_copy(copy: RoutedMention, target: str) -> OutgoingMessage:
+    """A copy of a case as the escalation target's queue gets it: attributes `department` (the
+    target) and `escalated_from`."""
+    attributes = {
+        **copy.queue_attributes(),
+        "department": target,
+        "escalated_from": copy.routing.department,
+    }
+    return OutgoingMessage(copy.to_json(), attributes)
 
 
 @dataclass
@@ -42,15 +53,10 @@ class SlaCheck:
         for record in self.mentions.overdue(now, limit):
             message = record.message
             routing = message.routing
-            target = self.settings.escalations.get(routing.department, routing.department)
+            target = self.settings.escalation_target(routing.department)
             copy = message.tagged("sla-breach", priority=RAISED[routing.priority])
-            attributes = {
-                **copy.queue_attributes(),
-                "department": target,
-                "escalated_from": routing.department,
-            }
             try:
-                self.queues.send(target, OutgoingMessage(copy.to_json(), attributes))
+                self.queues.send(target, escalation_copy(copy, target))
             except QueueSendError:
                 logger.exception(
                     "SLA escalation not sent; tried again on the next run",

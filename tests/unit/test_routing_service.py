@@ -3,17 +3,19 @@ best-effort store, gets in the way."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from chalicelib.services.routing import EngineCache, MentionBusy, RoutingService
+from chalicelib.services.sla import SlaCheck
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import Claim, MemoryMentionStore
 from chalicelib.stores.queues import MemoryQueues
 from chalicelib.stores.rules import MemoryRulesStore
 from chalicelib.stores.traffic import MemoryTrafficStore, Observed
-from tests.helpers import delivery
+from tests.helpers import delivery, sample_bytes
 
 CONFIG = Settings()
 FRIEND, BRAND_NAMED = "x:1992000000000000201", "x:1992000000000000202"
@@ -52,3 +54,24 @@ def test_a_dry_run_sample_that_cannot_be_kept_never_fails_or_repeats_routing() -
     )
     assert {m.mention.id for m in outcome.routed} == {FRIEND, BRAND_NAMED}
     assert mentions.get(BRAND_NAMED) is not None and len(queues.messages["support"]) == 1
+
+
+def test_the_escalation_target_of_an_escalated_case_hears_that_it_was_answered() -> None:
+    settings = Settings(escalations={"pr": "triage"})
+    mentions, queues = MemoryMentionStore(), MemoryQueues(settings.all_queues)
+    routing = RoutingService(queues, mentions, EngineCache(MemoryRulesStore(), settings), settings)
+    thread = json.loads(sample_bytes("x_food_safety_thread.json"))
+    post, answer = thread["tweet_create_events"]
+    routing.route_delivery(delivery("x", {**thread, "tweet_create_events": [post]}).to_json())
+    SlaCheck(mentions, queues, settings).run()  # posted long ago: overdue, copied to triage
+    routing.route_delivery(delivery("x", {**thread, "tweet_create_events": [answer]}).to_json())
+    breach, answered = queues.messages["triage"]
+    assert json.loads(breach.body)["routing"]["tags"][-1] == "sla-breach"
+    assert json.loads(answered.body)["routing"]["tags"][-1] == "answered"
+    assert answered.attributes == {
+        "department": "triage",
+        "priority": "urgent",
+        "platform": "x",
+        "escalated_from": "pr",
+    }
+    assert [len(queues.messages[d]) for d in ("pr", "support")] == [2, 2]  # case, answered

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from chalicelib.api_client import ApiClient, ApiError
 from chalicelib.errors import SwitchboardError
-from chalicelib.models import ANSWERED, Mention, MentionRecord, RoutedMention
+from chalicelib.models import ANSWERED, HIDDEN, Mention, MentionRecord, RoutedMention
 from chalicelib.rules import DEFAULT_RULES_PATH, Engine, RulesetInvalid, load_rules_file
 from chalicelib.settings import Settings, get_settings
 
@@ -151,17 +151,23 @@ def time_left(due: datetime | None, now: datetime) -> str:
     return f"{due.isoformat()} ({'in ' + span if left >= timedelta(0) else 'overdue by ' + span})"
 
 
+_NOTHING_TO_DO = {
+    ANSWERED: "answered on the platform, not through Switchboard: no reply needed",
+    HIDDEN: "hidden by the Page's moderators: off the SLA clock, no reply needed",
+}
+
+
 def format_routed(message: RoutedMention, now: datetime | None = None) -> str:
     """A routed mention as a few readable lines for a human reading an inbox."""
     mention, routing = message.mention, message.routing
     author = mention.author.handle or mention.author.name or mention.author.id or "unknown"
     reasons = "; ".join(f"{m.id}: {m.why}" for m in routing.matched_rules) or "no rule matched"
-    if ANSWERED in routing.tags:  # the brand answered it outside Switchboard: no work left
-        return (
-            f"[ANSWERED] {mention.id}  {mention.platform}/{mention.kind}  by {author}\n"
-            f"  {_shortened(mention.text)}\n"
-            "  answered on the platform, not through Switchboard: no reply needed"
-        )
+    for tag, note in _NOTHING_TO_DO.items():  # news of a case that needs no reply any more
+        if tag in routing.tags:
+            return (
+                f"[{tag.upper()}] {mention.id}  {mention.platform}/{mention.kind}  by {author}\n"
+                f"  {_shortened(mention.text)}\n  {note}"
+            )
     due = time_left(routing.sla_due_at, now or datetime.now(UTC))
     lines = [
         f"[{routing.priority.upper()}] {mention.id}  {mention.platform}/{mention.kind}"
@@ -449,6 +455,7 @@ def cmd_mention(args: argparse.Namespace, out: TextIO) -> int:
         ("first response", record.first_response_at, f"after {record.response_seconds} s"),
         ("escalated", record.escalated_at, "SLA breached"),
         ("edited", record.edited_at, "by its author" + _latest_version(record)),
+        ("hidden", record.hidden_at, "by the Page's moderators: off the SLA clock"),
         ("deleted", record.deleted_at, "by its author: text removed, no reply possible"),
     ]
     for what, at, detail in events:

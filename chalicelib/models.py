@@ -177,6 +177,8 @@ class RoutedMention(BaseModel):
 
 ANSWERED = "answered"
 """The tag of the copy of a case the brand answered on the platform, outside Switchboard."""
+HIDDEN, UNHIDDEN = "hidden", "unhidden"
+"""The tags of the copies of a comment a Page moderator hid (off the SLA clock) or showed again."""
 
 
 class RawDelivery(BaseModel):
@@ -210,6 +212,7 @@ class MentionRecord(BaseModel):
     escalated_at: datetime | None = None
     deleted_at: datetime | None = None  # its author deleted it: content emptied, no reply, no SLA
     edited_at: datetime | None = None  # its author last edited it (the text is the edited one)
+    hidden_at: datetime | None = None  # a Page moderator (or its filters) hid it: off the clock
     versions: list[str] = Field(
         default_factory=list,
         description="the ids the platform gave the author's edits (X), oldest first: replies"

@@ -87,10 +87,12 @@ def echo_challenge(challenge: object, field: str = "hub.challenge") -> Handshake
 
 @dataclass(frozen=True)
 class Change:
-    """An author edited a mention (`text`: the new text) or deleted it (`text` None)."""
+    """An author edited a mention (`text`: the new text) or deleted it (`text` None); or, with
+    `hidden` set, a moderator hid it (True) or showed it again (False)."""
 
     mention_id: str
     text: str | None = None
+    hidden: bool | None = None
 
 
 def no_changes(delivery: RawDelivery) -> list[Change]:

@@ -90,8 +90,9 @@ def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention
 
 
 def changes(delivery: RawDelivery) -> list[Change]:
-    """Page feed comments and posts edited (`verb: edited`, with the new `message`) or removed
-    (`verb: remove`, by their author or a moderator); Messenger and Instagram messages edited
+    """Page feed comments and posts edited (`verb: edited`, with the new `message`), removed
+    (`verb: remove`, by their author or a moderator) or hidden and shown again by the Page's
+    moderators or filters (`verb: hide`, `unhide`); Messenger and Instagram messages edited
     (`message_edit: {mid, text, num_edit}`, the `message_edits` field) or unsent (`message:
     {mid, is_deleted: true}`, as Instagram says it)."""
     payload = load_body(delivery)
@@ -102,9 +103,13 @@ def changes(delivery: RawDelivery) -> list[Change]:
             for change in entry.get("changes", []) if page else []:
                 value = change["value"] if change.get("field") == "feed" else {}
                 verb = value.get("verb")
-                if verb in ("edited", "remove") and value.get("item") in _FEED_ITEMS:
+                if value.get("item") not in _FEED_ITEMS:
+                    continue
+                if verb in ("edited", "remove"):
                     text = None if verb == "remove" else str(value.get("message", ""))
                     found.append(Change(f"facebook:{_feed_id(value)}", text))
+                elif verb in ("hide", "unhide"):
+                    found.append(Change(f"facebook:{_feed_id(value)}", hidden=verb == "hide"))
             platform = "messenger" if page else "instagram"
             for event in entry.get("messaging", []):
                 if edit := event.get("message_edit"):

@@ -19,6 +19,8 @@ from chalicelib.classify import compute_signals, enrich, fallback_department, in
 from chalicelib.errors import MalformedRequest, NotFound, PoisonRecord
 from chalicelib.models import (
     ANSWERED,
+    HIDDEN,
+    UNHIDDEN,
     Conversation,
     Mention,
     MentionRecord,
@@ -186,7 +188,8 @@ class RoutingService:
 
     def route_delivery(self, body: str) -> RoutingOutcome:
         """Route every mention of one intake message, forget those it says their authors
-        deleted, update those they edited, and note the ones the brand answered.
+        deleted, update those they edited, take those a moderator hid off the SLA clock,
+        and note the ones the brand answered.
 
         Raises PoisonRecord for a message that can never be routed, anything else for a
         failure worth retrying (claims are released first, each with the queues that already
@@ -207,7 +210,9 @@ class RoutingService:
         outcome = RoutingOutcome()
         now = self.clock()
         for change in changes:
-            if change.text is None:
+            if change.hidden is not None:
+                self._hidden(change.mention_id, change.hidden, now)
+            elif change.text is None:
                 self._forget(change.mention_id, now)
             else:
                 self._edited(change.mention_id, change.text, now)
@@ -380,6 +385,22 @@ class RoutingService:
         if record is None or record.deleted_at is not None or record.message.mention.text == text:
             return
         self._send_edit(record, record.edited(text, now))
+
+    def _hidden(self, mention_id: str, hidden: bool, now: datetime) -> None:
+        """A Page moderator (or the Page's filters) hid a routed comment: it leaves the SLA
+        clock, and the departments that have it get a copy tagged `hidden`; shown again, it is
+        back on the clock (unless answered or escalated meanwhile), copy tagged `unhidden`. A
+        redelivery finds the record as it left it and sends nothing."""
+        record = self.mentions.get(mention_id)
+        if record is None or record.deleted_at is not None or record.status != "routed":
+            return
+        if hidden == (record.hidden_at is not None):
+            return
+        self._send_copy(record, HIDDEN if hidden else UNHIDDEN)
+        self.mentions.mark_hidden(mention_id, now if hidden else None)
+        logger.info(
+            "comment hidden" if hidden else "comment shown again", extra={"mention_id": mention_id}
+        )
 
     def _new_version(self, version: Mention, first: str, now: datetime) -> bool:
         """An edit that is a post of its own (X) belongs to the case of the post it was made

@@ -81,6 +81,11 @@ class MentionStore(Protocol):
         record as it was (None when there was none)."""
         ...
 
+    def mark_hidden(self, mention_id: str, at: datetime | None) -> None:
+        """A moderator hid the mention (`at`): it leaves the SLA clock; or showed it again
+        (None): back on the clock unless it was answered, escalated or deleted meanwhile."""
+        ...
+
     def rewrite(self, record: MentionRecord, since: datetime | None) -> None:
         """Store a routed mention's record as changed (an edit); deadline and answer stay.
         `since`: the `edited_at` of the record as it was read; raises EditConflict when it was
@@ -293,6 +298,35 @@ class DynamoMentionStore:
         )
         return record
 
+    def mark_hidden(self, mention_id: str, at: datetime | None) -> None:
+        """Set `hidden_at` and leave the open index; or remove it and, for a routed mention with
+        a deadline and no answer, escalation or deletion, rejoin the index."""
+        key = {"id": {"S": mention_id}}
+        if at is not None:
+            self._client.update_item(
+                TableName=self._table,
+                Key=key,
+                UpdateExpression="SET hidden_at = :at REMOVE #open",
+                ConditionExpression="attribute_exists(#record)",
+                ExpressionAttributeNames={"#open": "open", "#record": "record"},
+                ExpressionAttributeValues={":at": {"S": at.isoformat()}},
+            )
+            return
+        self._client.update_item(
+            TableName=self._table, Key=key, UpdateExpression="REMOVE hidden_at"
+        )
+        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
+            self._client.update_item(
+                TableName=self._table,
+                Key=key,
+                UpdateExpression="SET #open = :one",
+                ConditionExpression="#status = :routed AND attribute_exists(sla_due_at) AND "
+                "attribute_not_exists(first_response_at) AND attribute_not_exists(escalated_at)"
+                " AND attribute_not_exists(deleted_at)",
+                ExpressionAttributeNames={"#open": "open", "#status": "status"},
+                ExpressionAttributeValues={":one": {"S": "1"}, ":routed": {"S": "routed"}},
+            )
+
     def rewrite(self, record: MentionRecord, since: datetime | None) -> None:
         """Replace the record's JSON (the SLA index and response fields are untouched) on
         condition that `edited_at` is still `since` and no deletion came first (records edited
@@ -369,8 +403,9 @@ def _record(item: dict[str, Any]) -> MentionRecord:
     if "first_response_at" in item:
         updates["first_response_at"] = datetime.fromisoformat(item["first_response_at"]["S"])
         updates["response_seconds"] = float(item["response_seconds"]["N"])
-    if "escalated_at" in item:
-        updates["escalated_at"] = datetime.fromisoformat(item["escalated_at"]["S"])
+    for moment in ("escalated_at", "hidden_at"):
+        if moment in item:
+            updates[moment] = datetime.fromisoformat(item[moment]["S"])
     return record.model_copy(update=updates) if updates else record
 
 
@@ -437,6 +472,7 @@ class MemoryMentionStore:
             and r.deleted_at is None
             and r.first_response_at is None
             and r.escalated_at is None
+            and r.hidden_at is None
             and r.message.routing.sla_due_at is not None
             and due_key(r.message.routing.sla_due_at) < due_key(now)
         ][:limit]
@@ -455,6 +491,11 @@ class MemoryMentionStore:
         self.records[mention_id] = record.redacted(at)
         return record
 
+    def mark_hidden(self, mention_id: str, at: datetime | None) -> None:
+        """Set or clear hidden_at (`overdue` leaves hidden mentions out)."""
+        record = self.records[mention_id]
+        self.records[mention_id] = record.model_copy(update={"hidden_at": at})
+
     def supersede(self, mention_id: str, at: datetime) -> None:
         """A tombstone (a deletion's too), unless the mention is claimed or routed."""
         if not any(mention_id in held for held in (self.records, self.leases, self.progress)):
@@ -466,7 +507,7 @@ class MemoryMentionStore:
         stored = self.records[record.id]
         if stored.deleted_at is not None or stored.edited_at != since:
             raise EditConflict(f"{record.id} was edited or deleted meanwhile")
-        kept = ("first_response_at", "response_seconds", "escalated_at")
+        kept = ("first_response_at", "response_seconds", "escalated_at", "hidden_at")
         self.records[record.id] = record.model_copy(update={k: getattr(stored, k) for k in kept})
 
     def link(self, key: str, mention_id: str, expires_at: datetime) -> None:

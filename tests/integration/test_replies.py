@@ -378,6 +378,40 @@ def test_an_edited_comment_reaches_the_departments_with_the_case_once(
     assert "edited" not in record["message"]["routing"]["tags"]  # the case itself is unchanged
 
 
+def test_a_comment_the_page_hides_leaves_the_sla_clock_until_it_is_shown_again(
+    client: Client, stack: dict[str, str]
+) -> None:
+    from app import app
+
+    sample = json.loads(sample_bytes("meta_page_comments.json"))
+    routed(client, stack, "meta", "meta_page_comments.json")  # posted long ago: overdue
+    for department in ("pr", "support"):
+        receive_all(stack[department])  # the case itself, read
+    change = sample["entry"][0]["changes"][0]
+
+    def moderated(verb: str) -> None:
+        value = {**change["value"], "verb": verb}
+        body = {
+            "object": "page",
+            "entry": [{**sample["entry"][0], "changes": [{**change, "value": value}]}],
+        }
+        for _ in range(2):  # Meta retried the delivery: one copy
+            assert post_signed(client, "meta", json.dumps(body).encode()).status_code == 200
+            drain_intake(stack)
+
+    moderated("hide")
+    for department in ("pr", "support"):
+        [copy] = bodies(stack[department])
+        assert copy["routing"]["tags"][-1] == "hidden"
+    case = "facebook:122131676912594941_1213590066982748"
+    assert get(client, f"/mentions/{case}")["hidden_at"]
+    assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": []}
+    moderated("unhide")
+    assert [m["routing"]["tags"][-1] for m in bodies(stack["pr"])] == ["unhidden"]
+    assert get(client, f"/mentions/{case}")["hidden_at"] is None
+    assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": [case]}
+
+
 def test_an_edited_direct_message_reaches_its_case(client: Client, stack: dict[str, str]) -> None:
     sample = json.loads(sample_bytes("meta_messenger.json"))
     [first, _echo] = sample["entry"][0]["messaging"]

@@ -162,6 +162,26 @@ def test_a_deleted_mention_is_redacted_off_the_clock_and_never_routed_later(
     assert mentions.claim("x:8", NOW, LEASE) == (Claim.DONE, None)
 
 
+def test_a_hidden_mention_is_off_the_clock_until_shown_again(mentions: MentionStore) -> None:
+    due = Routing(department="support", sla_due_at=NOW + timedelta(hours=1))
+    later = NOW + timedelta(hours=3)
+    for mention_id in ("x:11", "x:12"):
+        base = record(mention_id)
+        message = base.message.model_copy(update={"routing": due})
+        mentions.claim(mention_id, NOW, LEASE)
+        mentions.complete(base.model_copy(update={"message": message}), NOW + timedelta(days=1))
+        mentions.mark_hidden(mention_id, NOW + timedelta(minutes=2))
+    stored = mentions.get("x:11")
+    assert stored is not None and stored.hidden_at == NOW + timedelta(minutes=2)
+    assert mentions.overdue(later) == []  # hidden: nobody needs to answer
+    mentions.mark_hidden("x:11", None)  # shown again: back on the clock
+    mentions.record_response("x:12", NOW + timedelta(minutes=30))
+    mentions.mark_hidden("x:12", None)  # answered while hidden: stays off
+    assert [r.id for r in mentions.overdue(later)] == ["x:11"]
+    shown = mentions.get("x:11")
+    assert shown is not None and shown.hidden_at is None
+
+
 def test_an_edit_rewrites_the_text_and_keeps_the_answer(mentions: MentionStore) -> None:
     mentions.claim("x:9", NOW, LEASE)
     mentions.complete(record("x:9"), NOW + timedelta(days=1))

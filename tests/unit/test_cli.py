@@ -13,6 +13,8 @@ import pytest
 from chalicelib.cli import format_routed, main
 from chalicelib.models import (
     ANSWERED,
+    HIDDEN,
+    UNHIDDEN,
     Author,
     Conversation,
     Mention,
@@ -386,7 +388,7 @@ def test_an_inbox_entry_shows_what_a_quote_quotes() -> None:
     assert line == "  quoting x:9: " + "x" * 139 + "…"
 
 
-def test_an_inbox_entry_the_brand_answered_on_the_platform_says_no_reply_is_needed() -> None:
+def test_an_inbox_entry_that_needs_no_reply_any_more_says_why() -> None:
     mention = Mention(id="x:6", platform="x", text="where is my order?", author=Author(handle="jo"))
     routing = Routing(department="support", sla_due_at=datetime(2026, 11, 22, 9, 0, tzinfo=UTC))
     message = RoutedMention(mention=mention, routing=routing, reply=ReplyPointer(mention_id="x:6"))
@@ -395,3 +397,9 @@ def test_an_inbox_entry_the_brand_answered_on_the_platform_says_no_reply_is_need
         "  where is my order?",
         "  answered on the platform, not through Switchboard: no reply needed",
     ]
+    assert format_routed(message.tagged(HIDDEN)).splitlines()[::2] == [
+        "[HIDDEN] x:6  x/mention  by jo",
+        "  hidden by the Page's moderators: off the SLA clock, no reply needed",
+    ]
+    shown = format_routed(message.tagged(UNHIDDEN), routing.sla_due_at)
+    assert "tags: unhidden  reply by: 2026-11-22T09:00:00+00:00 (in 0 min)" in shown

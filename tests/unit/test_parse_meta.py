@@ -206,3 +206,14 @@ def test_an_instagram_accounts_reply_and_message_are_answers() -> None:
     comment["from"] = {"id": "customer"}  # a customer's reply is a mention, not an answer
     echo["message"]["is_deleted"] = True  # and an unsent message answers nobody
     assert meta.answers(delivery("meta", {"object": "instagram", "entry": [entry]}), NONE) == []
+
+
+def test_a_comment_the_page_hides_or_shows_again_is_a_change() -> None:
+    payload = json.loads(sample_bytes("meta_page_comments.json"))
+    value = payload["entry"][0]["changes"][0]["value"]
+    case = "facebook:122131676912594941_1213590066982748"
+    for verb, hidden in (("hide", True), ("unhide", False)):
+        value["verb"] = verb
+        assert meta.changes(delivery("meta", payload)) == [Change(case, hidden=hidden)]
+    value["item"] = "reaction"  # a reaction hidden is not a mention hidden
+    assert meta.changes(delivery("meta", payload)) == []

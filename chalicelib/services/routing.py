@@ -152,6 +152,11 @@ def dm_sender(mention: Mention) -> str | None:
     return f"{mention.platform}:dm/{mention.author.id}"
 
 
+def follow_up(mention_id: str) -> str:
+    """The link key naming the latest mention that continues `mention_id`'s conversation."""
+    return f"follow-up/{mention_id}"
+
+
 def sla_due(
     routing: Routing, mention: Mention, received_at: datetime, settings: Settings
 ) -> datetime | None:
@@ -255,17 +260,23 @@ class RoutingService:
             return None
         return Conversation(mention_id=record.id, department=record.message.routing.department)
 
-    def _link_direct_messages(self, messages: list[RoutedMention], now: datetime) -> None:
-        """Best effort: each routed direct message becomes its sender's open conversation."""
+    def _link_conversations(self, messages: list[RoutedMention], now: datetime) -> None:
+        """Best effort: each routed direct message becomes its sender's open conversation, and
+        each mention that continues a case becomes that case's latest follow-up (`follow_up`)."""
         window = timedelta(hours=self.settings.dm_conversation_hours)
+        expires = now + timedelta(days=self.settings.mention_ttl_days)
         for message in messages:
+            links = []
             key = dm_sender(message.mention)
-            if key is None or not window or message.routing.department == "ignore":
-                continue
-            try:
-                self.mentions.link(key, message.mention.id, now + window)
-            except Exception:
-                logger.warning("could not link the direct message", exc_info=True)
+            if key is not None and window and message.routing.department != "ignore":
+                links.append((key, now + window))
+            if message.routing.conversation is not None:
+                links.append((follow_up(message.routing.conversation.mention_id), expires))
+            for key, until in links:
+                try:
+                    self.mentions.link(key, message.mention.id, until)
+                except Exception:
+                    logger.warning("could not link the conversation", exc_info=True)
 
     def _read(self, body: str) -> RawDelivery:
         try:
@@ -320,7 +331,7 @@ class RoutingService:
                 unit="Count",
                 value=1,
             )
-        self._link_direct_messages(messages, now)
+        self._link_conversations(messages, now)
         self._keep_for_dry_runs(messages, now)
         return messages
 
@@ -451,7 +462,7 @@ class RoutingService:
         case = self.mentions.conversation_of(answer.to)
         if case is None:
             return
-        for record in unanswered(self.mentions, case):
+        for record in unanswered(self.mentions, self._awaiting(case)):
             self._send_copy(record, ANSWERED)
             seconds = self.mentions.record_response(record.id, answer.at or now)
             if seconds is not None:
@@ -460,6 +471,20 @@ class RoutingService:
         expires = now + timedelta(days=self.settings.mention_ttl_days)
         self.mentions.link(answer.post, case.id, expires)
         logger.info("answered on the platform", extra={"mention_id": case.id, "post": answer.post})
+
+    def _awaiting(self, case: MentionRecord, steps: int = 20) -> MentionRecord:
+        """What an answer under `case` answers: the case, or once the case was answered, the
+        latest of the mentions that continue it still waiting (a Facebook answer to a follow-up
+        goes under the first comment, which the follow-up replied to)."""
+        current = case
+        for _ in range(steps):
+            if current.first_response_at is None:
+                break
+            latest = self.mentions.conversation_of(follow_up(current.id))
+            if latest is None or latest.id == current.id:
+                break
+            current = latest
+        return current
 
     def _complete(self, mention: Mention) -> Mention:
         """Fetch what the delivery left out (an Instagram @mention's text). Best effort: when the

@@ -190,3 +190,39 @@ def test_an_answer_whose_copy_cannot_be_sent_is_retried_before_anything_is_recor
     assert handler(event, None) == {"batchItemFailures": []}
     assert "answered" in bodies(stack["support"])[-1]["routing"]["tags"]
     assert get(client, f"/mentions/{CASE}")["response_seconds"] == 60
+
+
+LEE = "122131676912594941_1213590066982748"
+PAGE = {"id": "448242228374517", "name": "Acme"}
+
+
+def page_comment(comment_id: str, author: dict[str, str], text: str, minutes: int) -> bytes:
+    """A Page feed delivery: a comment under Lee's comment on the Page's post (Facebook threads
+    are two levels deep: every reply names the first comment as its parent)."""
+    sample = json.loads(sample_bytes("meta_page_comments.json"))
+    entry = sample["entry"][0]
+    value = {
+        **entry["changes"][0]["value"],
+        "from": author,
+        "comment_id": comment_id,
+        "message": text,
+        "parent_id": LEE,
+        "created_time": entry["changes"][0]["value"]["created_time"] + minutes * 60,
+    }
+    change = {"field": "feed", "value": value}
+    return json.dumps({"object": "page", "entry": [{**entry, "changes": [change]}]}).encode()
+
+
+def test_the_pages_second_answer_in_a_thread_answers_the_customers_follow_up(
+    client: Client, stack: dict[str, str]
+) -> None:
+    deliver(client, stack, "meta", sample_bytes("meta_page_comments.json"))  # Lee: pr, support
+    lee = {"id": "6543210987654321", "name": "Lee Brennan"}
+    deliver(client, stack, "meta", page_comment("122_1", PAGE, "So sorry Lee, DM us?", 5))
+    deliver(client, stack, "meta", page_comment("122_2", lee, "Sent. Still no answer!", 30))
+    follow_up = get(client, "/mentions/facebook:122_2")
+    assert follow_up["message"]["routing"]["conversation"]["mention_id"] == f"facebook:{LEE}"
+    assert follow_up["first_response_at"] is None
+    deliver(client, stack, "meta", page_comment("122_3", PAGE, "Got it, refund on its way", 40))
+    assert get(client, "/mentions/facebook:122_2")["response_seconds"] == 600
+    assert get(client, f"/mentions/facebook:{LEE}")["response_seconds"] == 300  # the first one

@@ -369,9 +369,12 @@ class FakePlatforms:
     def _youtube_read(
         self, path: str, query: dict[str, str], headers: dict[str, str]
     ) -> tuple[int, Any]:
-        """`commentThreads.list` by channel, newest first, and `comments.list` by `parentId`,
-        paged by `pageToken`."""
+        """`commentThreads.list` by channel, newest first, or by `id` with the replies (up to
+        five of each, as YouTube includes a subset), and `comments.list` by `parentId`, paged by
+        `pageToken`."""
         self._check_youtube_token(headers)
+        if path == "/v3/commentThreads" and "id" in query:
+            return 200, self._threads_by_id(query)
         size = int(query.get("maxResults", "20"))
         if query.get("part") != "snippet" or not 1 <= size <= 100:
             raise Rejection(400, {"error": {"code": 400, "message": "invalid parameters"}})
@@ -389,6 +392,22 @@ class FakePlatforms:
         if start + size < len(items):
             answer["nextPageToken"] = str(start + size)
         return 200, answer
+
+    def _threads_by_id(self, query: dict[str, str]) -> dict[str, Any]:
+        ids = query["id"].split(",")
+        if (
+            query.get("part") != "snippet,replies"
+            or not 1 <= len(ids) <= 50
+            or "maxResults" in query
+        ):
+            raise Rejection(400, {"error": {"code": 400, "message": "invalid parameters"}})
+        known = {t["id"]: t for threads in self.youtube_threads.values() for t in threads}
+        items = [
+            {**known[i], "replies": {"comments": self.youtube_replies.get(i, [])[:5]}}
+            for i in ids
+            if i in known
+        ]
+        return {"kind": "youtube#commentThreadListResponse", "items": items}
 
     # Slack Web API --------------------------------------------------------------------------
     def _slack(

@@ -131,6 +131,11 @@ class Settings(BaseModel):
     escalations: dict[str, str] = Field(default_factory=dict)
     reply_lease_seconds: int = 300
 
+    @property
+    def own_accounts(self) -> frozenset[str]:
+        """Every account of the brand's own: BRAND_ACCOUNTS and YOUTUBE_CHANNELS."""
+        return frozenset({*self.brand_accounts, *self.youtube_channels})
+
     def escalation_target(self, department: str) -> str:
         """The department an overdue mention of `department` is copied to."""
         return self.escalations.get(department, department)

@@ -4,7 +4,9 @@ to comments through the Data API (`comments.insert`).
 YouTube pushes new and updated videos only; comments are not pushed, so the `poll_platforms`
 schedule reads each channel's new comment threads (`commentThreads.list`) and, for the threads
 the brand answered, the replies that follow (`comments.list` by `parentId`), and queues them as
-`youtube:<comment-id>` mentions on the generic intake. Notifications are verified, queued and
+`youtube:<comment-id>` mentions on the generic intake; it also looks, in the threads still
+awaiting an answer, for the channel's own replies (`commentThreads.list` by `id`), the brand's
+answers written in YouTube Studio. Notifications are verified, queued and
 logged (they carry no mention to route).
 """
 
@@ -38,8 +40,10 @@ TOPIC = "https://www.youtube.com/xml/feeds/videos.xml?channel_id="
 ATOM = "{http://www.w3.org/2005/Atom}"
 YT = "{http://www.youtube.com/xml/schemas/2015}"
 _METHODS = {"sha1", "sha256", "sha384", "sha512"}
+THREADS_PER_CALL = 50
+"""Thread ids per `commentThreads.list` call by `id`."""
 changes = no_changes  # comments are polled: an edited or deleted one is not read again
-answers = no_answers  # a notification announces a video; the brand's comments are not polled
+answers = no_answers  # a notification announces a video; the poller finds the brand's answers
 
 
 def handshake(
@@ -135,6 +139,14 @@ def comment_replies(parent: str, settings: Settings, page_token: str | None) -> 
     return _data_api("GET", "comments", settings, params=params)
 
 
+def threads_by_id(threads: list[str], settings: Settings) -> dict[str, Any]:
+    """These comment threads (at most THREADS_PER_CALL) with the replies YouTube includes
+    (`commentThreads.list` by `id`, `part=snippet,replies`: 1 quota unit however many); a
+    deleted thread is missing from the answer. Raises Platform* errors."""
+    params = {"part": "snippet,replies", "id": ",".join(threads), "textFormat": "plainText"}
+    return _data_api("GET", "commentThreads", settings, params=params)
+
+
 def published(comment: dict[str, Any]) -> datetime:
     """When a comment was posted."""
     return datetime.fromisoformat(comment["snippet"]["publishedAt"])
@@ -148,6 +160,8 @@ def thread_published(thread: dict[str, Any]) -> datetime:
 def thread_mention(thread: dict[str, Any], channel: str) -> Mention | None:
     """A comment thread as the mention of its top-level comment; None for the channel's own."""
     comment = thread["snippet"]["topLevelComment"]
+    if _author(comment) == channel:
+        return None
     video = comment["snippet"].get("videoId") or thread["snippet"].get("videoId")
     in_reply_to = f"youtube:{video}" if video else None
     replies = engagement(thread["snippet"], "totalReplyCount")
@@ -156,6 +170,26 @@ def thread_mention(thread: dict[str, Any], channel: str) -> Mention | None:
 
 def reply_mention(comment: dict[str, Any], parent: str, channel: str) -> Mention | None:
     """A reply in the thread of top-level comment `parent`; None for the channel's own."""
+    return None if _author(comment) == channel else _reply(comment, parent, channel)
+
+
+def brand_answer(thread: dict[str, Any], channel: str, own: frozenset[str]) -> Mention | None:
+    """The first reply in a thread (of those `threads_by_id` includes) written by the channel
+    or another of `own`: a mention by that account, answering the thread's top-level comment
+    (the routing worker counts it as the brand's answer, not as a mention)."""
+    replies = (thread.get("replies") or {}).get("comments") or []
+    answers = [comment for comment in replies if _author(comment) in own]
+    if not answers:
+        return None
+    return _reply(min(answers, key=published), str(thread["id"]), channel)
+
+
+def _author(comment: dict[str, Any]) -> str | None:
+    """The channel that wrote a comment."""
+    return (comment["snippet"].get("authorChannelId") or {}).get("value")
+
+
+def _reply(comment: dict[str, Any], parent: str, channel: str) -> Mention:
     video = comment["snippet"].get("videoId")
     return _comment_mention(comment, channel, "reply", f"youtube:{parent}", video)
 
@@ -167,11 +201,9 @@ def _comment_mention(
     in_reply_to: str | None,
     video: str | None,
     replies: int = 0,
-) -> Mention | None:
+) -> Mention:
     snippet = comment["snippet"]
-    author = (snippet.get("authorChannelId") or {}).get("value")
-    if author == channel:
-        return None
+    author = _author(comment)
     return Mention(
         id=f"youtube:{comment['id']}",
         platform="youtube",

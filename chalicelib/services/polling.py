@@ -1,9 +1,12 @@
 """The pollers: what platforms do not push, read on a schedule and put on the intake queue.
 
 - YouTube pushes videos, not comments (platforms.md §3.1): each configured channel's comment
-  threads are read newest first down to the first one already seen. A thread the brand answered
-  is followed for YOUTUBE_FOLLOW_UP_DAYS: its new replies (the customer answering back) are read
-  too, a bounded number of threads per run, in turn.
+  threads are read newest first down to the first one already seen. Each new thread then awaits
+  the brand's answer: a bounded number of them per run, in turn, are read again for a reply of
+  the channel's own (written in YouTube Studio; the routing worker counts it as the answer). A
+  thread the brand answered, there or through Switchboard, is followed for
+  YOUTUBE_FOLLOW_UP_DAYS: its new replies (the customer answering back) are read too, a bounded
+  number of threads per run, in turn.
 - X's Account Activity webhook is the main X intake; `GET /2/users/:id/mentions` after the newest
   post seen catches what a failed or dropped delivery missed. Both give the same mention id, so
   the routing worker's per-mention claim routes each post once, whichever arrives first.
@@ -21,7 +24,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from chalicelib.models import Mention, RawDelivery
 from chalicelib.observability import logger, metrics
@@ -32,6 +35,7 @@ from chalicelib.settings import Settings
 from chalicelib.stores.cursors import CursorStore
 from chalicelib.stores.queues import OutgoingMessage, Queues
 
+T = TypeVar("T")
 MAX_PAGES = 5
 """Pages (of 100) read per YouTube source and run; more new comments than that and the older
 are skipped (alarmed: PollPageLimit)."""
@@ -42,6 +46,12 @@ FIRST_RUN_LOOKBACK = timedelta(days=1)
 FOLLOWED_THREADS = "youtube-threads"
 """The set, in the cursor store, of the YouTube threads the brand answered; each member is
 `<answered at> <channel> <thread>` (a thread answered twice has two)."""
+AWAITING = "youtube-awaiting"
+"""The set, in the cursor store, of the new YouTube threads awaiting the brand's answer; members
+as in FOLLOWED_THREADS, with the time the thread was posted."""
+AWAITING_MAX = 2000
+"""Threads awaiting an answer at most (the set is one DynamoDB item); past that the oldest stop
+being awaited."""
 FOLLOWED_PER_RUN = 25
 """Followed threads read per run (1 quota unit each; at one run every 5 minutes that is 7,200 of
 the 10,000 units a project gets a day by default); with more, each run takes the next ones."""
@@ -62,6 +72,10 @@ class Source(Protocol):
     def fetch(self, saved: str | None, now: datetime) -> tuple[list[Mention], str]:
         """The mentions after the saved cursor, newest first, and the cursor to save (empty:
         nothing to save)."""
+        ...
+
+    def commit(self) -> None:
+        """Once the fetched mentions are on the intake queue: what else the source keeps."""
         ...
 
 
@@ -96,10 +110,13 @@ class Cursor:
 
 @dataclass
 class YouTubeComments:
-    """New top-level comments on a channel's videos (`commentThreads.list`, newest first)."""
+    """New top-level comments on a channel's videos (`commentThreads.list`, newest first); each
+    then awaits the brand's answer (see YouTubeAnswers)."""
 
     channel: str
     settings: Settings
+    cursors: CursorStore
+    _awaiting: set[str] = field(default_factory=set, init=False)
 
     @property
     def name(self) -> str:
@@ -126,7 +143,15 @@ class YouTubeComments:
                 break  # newest first: the rest of the pages were seen before
         else:
             _page_limit(self.name, MAX_PAGES)
+        if self.settings.youtube_follow_up_days:
+            self._awaiting = {
+                _member(m.created_at or now, self.channel, m.native_id) for m in fresh
+            }
         return fresh, reached.dump()
+
+    def commit(self) -> None:
+        """The new threads await the brand's answer."""
+        self.cursors.add(AWAITING, self._awaiting)
 
 
 @dataclass
@@ -152,7 +177,7 @@ class YouTubeReplies:
         cursor = Cursor.load(saved) if saved else Cursor(self.since, frozenset())
         reached = cursor
         fresh: list[tuple[datetime, Mention]] = []
-        own = {*self.settings.youtube_channels, *self.settings.brand_accounts}
+        own = self.settings.own_accounts
         token: str | None = None
         for _ in range(MAX_PAGES):
             try:
@@ -177,6 +202,70 @@ class YouTubeReplies:
             _page_limit(self.name, MAX_PAGES)
         fresh.sort(key=lambda pair: pair[0], reverse=True)
         return [mention for _, mention in fresh], reached.dump()
+
+    def commit(self) -> None:
+        """Nothing beyond the cursor."""
+
+
+@dataclass
+class YouTubeAnswers:
+    """The brand's answers written on YouTube itself (YouTube Studio, the app): in this run's
+    turn of the threads awaiting an answer (one `commentThreads.list` call by `id`), the first
+    reply of the channel's own (or a BRAND_ACCOUNTS channel's) is queued as that account's
+    mention, which the routing worker counts as the case's answer, and the thread is followed
+    from then on like one answered through Switchboard. Threads YouTube no longer returns
+    (deleted) and those posted longer ago than YOUTUBE_FOLLOW_UP_DAYS stop being awaited; a
+    thread whose answer is beyond the replies YouTube includes is not seen answered."""
+
+    settings: Settings
+    cursors: CursorStore
+    _done: set[str] = field(default_factory=set, init=False)
+    _answered: list[Mention] = field(default_factory=list, init=False)
+
+    @property
+    def name(self) -> str:
+        """For the logs (it keeps no cursor)."""
+        return "youtube-answers"
+
+    def fetch(self, saved: str | None, now: datetime) -> tuple[list[Mention], str]:
+        """This run's turn of the awaited threads, read again; no cursor."""
+        window = timedelta(days=self.settings.youtube_follow_up_days)
+        self._done, self._answered = set(), []
+        live = []  # newest first
+        for thread, members in _threads(self.cursors, AWAITING):
+            (posted, channel, _), names = members[0], {member for *_, member in members}
+            if posted + window <= now:
+                self._done |= names
+            else:
+                live.append((posted, thread, channel, names))
+        live.sort(reverse=True)
+        for *_, names in live[AWAITING_MAX:]:  # too many: the oldest are no longer awaited
+            self._done |= names
+        turn = _turn(live[:AWAITING_MAX], youtube.THREADS_PER_CALL, now)
+        if not turn:
+            return [], ""
+        page = youtube.threads_by_id([thread for _, thread, _, _ in turn], self.settings)
+        found = {str(t.get("id")): t for t in page.get("items") or [] if isinstance(t, dict)}
+        for _, thread, channel, names in turn:
+            if thread not in found:
+                self._done |= names  # deleted
+                continue
+            try:
+                answer = youtube.brand_answer(found[thread], channel, self.settings.own_accounts)
+            except (KeyError, TypeError, ValueError):  # ValidationError too
+                logger.warning("malformed YouTube thread", extra={"thread": thread})
+                continue
+            if answer is not None:
+                self._answered.append(answer)
+                self._done |= names
+        return list(self._answered), ""
+
+    def commit(self) -> None:
+        """The answered threads are followed for the customer's answer back; they and the
+        expired or deleted ones are no longer awaited."""
+        for answer in self._answered:
+            follow_thread(self.cursors, answer, answer.created_at or datetime.now(UTC))
+        self.cursors.discard(AWAITING, self._done)
 
 
 @dataclass
@@ -226,24 +315,59 @@ class XMentions:
             _page_limit(self.name, X_MAX_PAGES)
         return fresh, newest
 
+    def commit(self) -> None:
+        """Nothing beyond the cursor."""
+
 
 def sources(settings: Settings, cursors: CursorStore, now: datetime) -> list[Source]:
     """Every source of this run: YOUTUBE_CHANNELS, X_POLL_ACCOUNTS and this run's turn of the
     followed YouTube threads."""
     found: list[Source] = [
-        YouTubeComments(channel, settings) for channel in settings.youtube_channels
+        YouTubeComments(channel, settings, cursors) for channel in settings.youtube_channels
     ]
     found.extend(XMentions(account, settings) for account in settings.x_poll_accounts)
+    if settings.youtube_channels and settings.youtube_follow_up_days:
+        found.append(YouTubeAnswers(settings, cursors))
     found.extend(followed_threads(settings, cursors, now))
     return found
 
 
 def follow_thread(cursors: CursorStore, mention: Mention, answered_at: datetime) -> None:
-    """Follow the thread of a YouTube mention the brand is answering."""
-    member = (
-        f"{answered_at.isoformat()} {mention.brand_account or '-'} {youtube.thread_of(mention)}"
-    )
-    cursors.add(FOLLOWED_THREADS, member)
+    """Follow the thread of a YouTube mention the brand is answering (no longer awaiting it)."""
+    thread = youtube.thread_of(mention)
+    cursors.add(FOLLOWED_THREADS, {_member(answered_at, mention.brand_account or "-", thread)})
+    cursors.discard(AWAITING, {m for m in cursors.members(AWAITING) if m.endswith(f" {thread}")})
+
+
+def _member(at: datetime, channel: str, thread: str) -> str:
+    """A thread as a member of a set of threads: `<time> <channel> <thread>`."""
+    return f"{at.isoformat()} {channel} {thread}"
+
+
+def _threads(cursors: CursorStore, name: str) -> list[tuple[str, list[tuple[datetime, str, str]]]]:
+    """The threads of a set, each with its members `(time, channel, member)` oldest first (a
+    followed thread answered twice has two); malformed members are logged and dropped."""
+    found: dict[str, list[tuple[datetime, str, str]]] = {}
+    for member in cursors.members(name):
+        try:
+            when, channel, thread = member.split(" ", 2)
+            at = datetime.fromisoformat(when)
+            if at.utcoffset() is None:
+                raise ValueError("no time zone")
+        except ValueError:
+            logger.warning("malformed thread member", extra={"set": name, "member": member})
+            cursors.discard(name, {member})
+            continue
+        found.setdefault(thread, []).append((at, channel, member))
+    return sorted((thread, sorted(members)) for thread, members in found.items())
+
+
+def _turn(items: list[T], size: int, now: datetime) -> list[T]:
+    """This run's `size` of `items`: the next ones each run (runs are 5 minutes apart)."""
+    if len(items) <= size:
+        return items
+    start = int(now.timestamp()) // 300 * size % len(items)
+    return (items[start:] + items[:start])[:size]
 
 
 def replies_cursor(thread: str) -> str:
@@ -255,21 +379,8 @@ def followed_threads(settings: Settings, cursors: CursorStore, now: datetime) ->
     """This run's turn of the followed threads; threads answered longer ago than
     YOUTUBE_FOLLOW_UP_DAYS are unfollowed and their cursors deleted."""
     window = timedelta(days=settings.youtube_follow_up_days)
-    answers: dict[str, list[tuple[datetime, str, str]]] = {}
-    for member in cursors.members(FOLLOWED_THREADS):
-        try:
-            when, channel, thread = member.split(" ", 2)
-            at = datetime.fromisoformat(when)
-            if at.utcoffset() is None:
-                raise ValueError("no time zone")
-        except ValueError:
-            logger.warning("malformed followed thread", extra={"member": member})
-            cursors.discard(FOLLOWED_THREADS, {member})
-            continue
-        answers.setdefault(thread, []).append((at, channel, member))
     live: list[Source] = []
-    for thread, answered in sorted(answers.items()):
-        answered.sort()
+    for thread, answered in _threads(cursors, FOLLOWED_THREADS):
         (first, channel, _), last = answered[0], answered[-1][0]
         members = {member for _, _, member in answered}
         if last + window <= now:
@@ -277,10 +388,7 @@ def followed_threads(settings: Settings, cursors: CursorStore, now: datetime) ->
         else:
             unfollow = functools.partial(_unfollow, cursors, thread, members)
             live.append(YouTubeReplies(thread, channel, first, settings, unfollow))
-    if len(live) <= FOLLOWED_PER_RUN:
-        return live
-    start = int(now.timestamp()) // 300 * FOLLOWED_PER_RUN % len(live)  # the next ones each run
-    return (live[start:] + live[:start])[:FOLLOWED_PER_RUN]
+    return _turn(live, FOLLOWED_PER_RUN, now)
 
 
 @dataclass
@@ -313,6 +421,7 @@ class Poller:
         saved = self.cursors.get(source.name)
         fresh, cursor = source.fetch(saved, now)
         self._queue(fresh, now)
+        source.commit()
         if cursor and cursor != saved:
             self.cursors.put(source.name, cursor)
         metrics.add_metric(name="PolledMentions", unit="Count", value=len(fresh))

@@ -201,7 +201,7 @@ class RoutingService:
         have its message, so the retry sends it to the others only).
         """
         delivery = self._read(body)
-        brand = frozenset(self.settings.brand_accounts)
+        brand = self.settings.own_accounts
         try:
             platform = get_platform(delivery.platform)
         except NotFound as exc:

@@ -1,5 +1,5 @@
 """Where each poller left off, so a poll asks only for what is new, and named sets of what it
-follows (the YouTube threads the brand answered).
+follows (the YouTube threads the brand answered, and those awaiting its answer).
 
 Kept as small items of the mentions table, id `poller#<name>` (never a mention id: those are
 `platform:native`), attribute `cursor` or the string set `members`; no TTL attribute, so they
@@ -26,8 +26,8 @@ class CursorStore(Protocol):
         """Forget a cursor or a set."""
         ...
 
-    def add(self, name: str, member: str) -> None:
-        """Add one member to the set `name` (atomic: concurrent adds are all kept)."""
+    def add(self, name: str, members: set[str]) -> None:
+        """Add members to the set `name` (atomic: concurrent adds are all kept)."""
         ...
 
     def members(self, name: str) -> set[str]:
@@ -64,9 +64,10 @@ class DynamoCursorStore:
         """Delete the item."""
         self._client.delete_item(TableName=self._table, Key=_key(name))
 
-    def add(self, name: str, member: str) -> None:
+    def add(self, name: str, members: set[str]) -> None:
         """`ADD members :m` on the item."""
-        self._update(name, "ADD", {member})
+        if members:
+            self._update(name, "ADD", members)
 
     def members(self, name: str) -> set[str]:
         """Consistent read of the set."""
@@ -107,9 +108,9 @@ class MemoryCursorStore:
         self.cursors.pop(name, None)
         self.sets.pop(name, None)
 
-    def add(self, name: str, member: str) -> None:
+    def add(self, name: str, members: set[str]) -> None:
         """Add to the set."""
-        self.sets.setdefault(name, set()).add(member)
+        self.sets.setdefault(name, set()).update(members)
 
     def members(self, name: str) -> set[str]:
         """A copy of the set."""

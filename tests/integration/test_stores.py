@@ -391,9 +391,9 @@ def test_cursors_start_empty_and_keep_the_last_position(cursors: CursorStore) ->
 
 def test_followed_sets_add_read_and_discard_members(cursors: CursorStore) -> None:
     assert cursors.members("youtube-threads") == set()
-    cursors.add("youtube-threads", "a")
-    cursors.add("youtube-threads", "b")
-    cursors.add("youtube-threads", "a")
+    cursors.add("youtube-threads", {"a"})
+    cursors.add("youtube-threads", {"b", "a"})
+    cursors.add("youtube-threads", set())  # nothing to add
     assert cursors.members("youtube-threads") == {"a", "b"}
     cursors.discard("youtube-threads", {"a", "gone"})
     cursors.discard("youtube-threads", set())

@@ -36,7 +36,7 @@ def thread(number: int, text: str, age: timedelta, author: str = "UCviewer") -> 
     published = (datetime.now(UTC) - age).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "kind": "youtube#commentThread",
-        "id": f"Ugthread{number}",
+        "id": f"Ugcomment{number}",  # a thread has the id of its top-level comment
         "snippet": {
             "channelId": CHANNEL,
             "videoId": "dQw4w9WgXcQ",
@@ -100,7 +100,15 @@ def test_new_comments_are_queued_once_and_routed(
     fakes.youtube_threads[CHANNEL].insert(0, thread(4, "How do I change my plan?", timedelta(0)))
     assert poll() == {"queued": 1}
     reads = [r for r in fakes.accepted("youtube") if r.method == "GET"]
-    assert len(reads) == 3 and all(r.path == "/youtube/v3/commentThreads" for r in reads)
+    assert all(r.path == "/youtube/v3/commentThreads" for r in reads)
+    listed = [r for r in reads if "allThreadsRelatedToChannelId" in r.query]
+    assert len(listed) == 3  # one page a run
+    awaiting = [r.query for r in reads if "id" in r.query]  # then the unanswered, read again
+    assert awaiting[-1] == {
+        "part": "snippet,replies",
+        "id": "Ugcomment4,Ugcomment3,Ugcomment1",  # newest first
+        "textFormat": "plainText",
+    }
 
 
 def test_many_new_comments_are_read_page_by_page(
@@ -112,7 +120,8 @@ def test_many_new_comments_are_read_page_by_page(
     assert poll() == {"queued": 150}
     messages = receive_all(stack["intake"])
     assert len(messages) == 3  # 50 mentions per intake message
-    assert len([r for r in fakes.accepted("youtube") if r.method == "GET"]) == 2
+    listed = [r for r in fakes.accepted("youtube") if "allThreadsRelatedToChannelId" in r.query]
+    assert len(listed) == 2
 
 
 def test_long_comments_are_split_across_intake_messages_that_fit_sqs(
@@ -231,8 +240,7 @@ def test_a_thread_is_unfollowed_after_the_follow_up_window(
     follow_thread(cursors, mention, answered)
     follow_thread(cursors, mention, answered - timedelta(hours=1))
     cursors.put(replies_cursor("Ugcomment1"), "position")
-    cursors.add(FOLLOWED_THREADS, "not a member")
-    cursors.add(FOLLOWED_THREADS, "2026-11-22T10:00:00 UC1 t9")  # no time zone
+    cursors.add(FOLLOWED_THREADS, {"not a member", "2026-11-22T10:00:00 UC1 t9"})  # no time zone
     assert followed_threads(settings, cursors, datetime.now(UTC)) == []
     assert cursors.members(FOLLOWED_THREADS) == set()
     assert cursors.get(replies_cursor("Ugcomment1")) is None
@@ -271,3 +279,54 @@ def test_the_brands_own_replies_are_never_follow_ups(
     assert poll() == {"queued": 1}
     drain_intake(stack)
     assert set(routed_mentions(stack)) == {"youtube:Ugcomment1.reply2"}
+
+
+def test_an_answer_written_in_youtube_studio_stops_the_clock_and_the_thread_is_followed(
+    stack: dict[str, str], fakes: FakePlatforms, client: Client
+) -> None:
+    fakes.youtube_threads[CHANNEL] = [
+        thread(1, "My order never arrived, where is it?", timedelta(minutes=30))
+    ]
+    assert poll() == {"queued": 1}
+    drain_intake(stack)
+    assert routed_mentions(stack)["youtube:Ugcomment1"]["routing"]["department"] == "support"
+    fakes.youtube_replies["Ugcomment1"] = [
+        reply_comment(1, "first!", timedelta(minutes=20)),  # a viewer, not an answer
+        reply_comment(2, "So sorry! Email us at help@acme.test", timedelta(minutes=10), CHANNEL),
+    ]
+    assert poll() == {"queued": 1}  # the channel's reply, as the brand's answer
+    drain_intake(stack)
+    [copy] = receive_all(stack["support"])
+    assert json.loads(copy["Body"])["routing"]["tags"][-1] == "answered"
+    record = wiring.mentions().get("youtube:Ugcomment1")
+    assert record is not None and record.response_seconds == 1200
+    assert wiring.cursors().members("youtube-awaiting") == set()  # answered: no longer awaited
+
+    fakes.youtube_replies["Ugcomment1"].append(
+        reply_comment(3, "Emailed, no answer yet", -timedelta(minutes=1))  # after the answer
+    )
+    assert poll() == {"queued": 1}  # the thread is followed now: the customer's answer back
+    drain_intake(stack)
+    follow_up = routed_mentions(stack)["youtube:Ugcomment1.reply3"]
+    assert follow_up["routing"]["conversation"]["mention_id"] == "youtube:Ugcomment1"
+
+
+def test_threads_deleted_or_past_the_window_are_no_longer_awaited(
+    stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    cursors = wiring.cursors()
+    now = datetime.now(UTC)
+    fakes.youtube_threads[CHANNEL] = [thread(2, "still there", timedelta(hours=1))]
+    members = {
+        f"{(now - timedelta(days=8)).isoformat()} {CHANNEL} Ugcomment1",  # a week and more
+        f"{(now - timedelta(hours=1)).isoformat()} {CHANNEL} Ugcomment2",
+        f"{(now - timedelta(hours=2)).isoformat()} {CHANNEL} Ugcomment9",  # deleted since
+    }
+    cursors.put(f"youtube:{CHANNEL}", json.dumps({"at": now.isoformat(), "ids": []}))
+    cursors.add("youtube-awaiting", members)
+    assert poll() == {"queued": 0}
+    [read] = [r.query for r in fakes.accepted("youtube") if "id" in r.query]
+    assert read["id"] == "Ugcomment2,Ugcomment9"  # last week's is not read again
+    assert cursors.members("youtube-awaiting") == {
+        f"{(now - timedelta(hours=1)).isoformat()} {CHANNEL} Ugcomment2"
+    }

@@ -79,19 +79,29 @@ class Broken:
     def fetch(self, saved: str | None, now: datetime) -> tuple[list[Mention], str]:
         raise KeyError("items")
 
+    def commit(self) -> None:
+        raise AssertionError("nothing fetched: nothing to keep")
+
 
 class OneComment:
     """A source with one new mention."""
 
     name = "fine:1"
 
+    committed = False
+
     def fetch(self, saved: str | None, now: datetime) -> tuple[list[Mention], str]:
         return [Mention(id="youtube:Ug1", platform="youtube", text="hello")], "cursor-1"
+
+    def commit(self) -> None:
+        self.committed = True
 
 
 def test_an_unexpected_failure_of_one_source_does_not_stop_the_run() -> None:
     queues, cursors = MemoryQueues(["intake"]), MemoryCursorStore()
-    poller = Poller(queues, cursors, [Broken(), OneComment()], clock=lambda: AT)
+    fine = OneComment()
+    poller = Poller(queues, cursors, [Broken(), fine], clock=lambda: AT)
     assert poller.run() == 1
+    assert fine.committed  # after its mentions were queued
     assert len(queues.messages["intake"]) == 1
     assert cursors.get("fine:1") == "cursor-1" and cursors.get("broken:1") is None

@@ -439,8 +439,9 @@ class RoutingService:
         metrics.add_metric(name="MentionsEdited", unit="Count", value=1)
 
     def _send_copy(self, record: MentionRecord, tag: str) -> None:
-        """Send a copy of a case tagged `tag` (edited, answered) to each department queue that
-        has it: its departments and, once it was escalated, the escalation target's."""
+        """Send a copy of a case tagged `tag` (edited, answered, hidden, unhidden) to each
+        department queue that has it: its departments and, once it was escalated, the
+        escalation target's."""
         copy = record.message.tagged(tag)
         queues = copy.routing.queues
         for queue in queues:

@@ -403,9 +403,12 @@ def _record(item: dict[str, Any]) -> MentionRecord:
     if "first_response_at" in item:
         updates["first_response_at"] = datetime.fromisoformat(item["first_response_at"]["S"])
         updates["response_seconds"] = float(item["response_seconds"]["N"])
-    for moment in ("escalated_at", "hidden_at"):
-        if moment in item:
-            updates[moment] = datetime.fromisoformat(item[moment]["S"])
+    if "escalated_at" in item:
+        updates["escalated_at"] = datetime.fromisoformat(item["escalated_at"]["S"])
+    # hidden_at comes and goes: the attribute alone says it (an edit's JSON may hold an old one)
+    hidden = item.get("hidden_at")
+    if hidden or record.hidden_at is not None:
+        updates["hidden_at"] = datetime.fromisoformat(hidden["S"]) if hidden else None
     return record.model_copy(update=updates) if updates else record
 
 

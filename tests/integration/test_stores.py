@@ -174,6 +174,9 @@ def test_a_hidden_mention_is_off_the_clock_until_shown_again(mentions: MentionSt
     stored = mentions.get("x:11")
     assert stored is not None and stored.hidden_at == NOW + timedelta(minutes=2)
     assert mentions.overdue(later) == []  # hidden: nobody needs to answer
+    hidden = mentions.get("x:11")
+    assert hidden is not None
+    mentions.rewrite(hidden.edited("hi, edited while hidden", NOW), None)
     mentions.mark_hidden("x:11", None)  # shown again: back on the clock
     mentions.record_response("x:12", NOW + timedelta(minutes=30))
     mentions.mark_hidden("x:12", None)  # answered while hidden: stays off

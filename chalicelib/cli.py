@@ -452,7 +452,7 @@ def cmd_mention(args: argparse.Namespace, out: TextIO) -> int:
     print(format_routed(record.message), file=out)
     events = [
         ("routed", record.routed_at, record.status),
-        ("first response", record.first_response_at, f"after {record.response_seconds} s"),
+        ("first response", record.first_response_at, _first_response(record)),
         ("escalated", record.escalated_at, "SLA breached"),
         ("edited", record.edited_at, "by its author" + _latest_version(record)),
         ("hidden", record.hidden_at, "by the Page's moderators: off the SLA clock"),
@@ -462,6 +462,12 @@ def cmd_mention(args: argparse.Namespace, out: TextIO) -> int:
         if at is not None:
             print(f"  {what}: {at.isoformat()} ({detail})", file=out)
     return 0
+
+
+def _first_response(record: MentionRecord) -> str:
+    """How long the first answer took, and which post of the brand's it was."""
+    post = f": {record.first_response_post}" if record.first_response_post else ""
+    return f"after {record.response_seconds} s{post}"
 
 
 def _latest_version(record: MentionRecord) -> str:

@@ -209,6 +209,11 @@ class MentionRecord(BaseModel):
     message: RoutedMention
     first_response_at: datetime | None = None
     response_seconds: float | None = None
+    first_response_post: str | None = Field(
+        default=None,
+        description="the brand's post that answered first (`platform:native-id`), sent through"
+        " Switchboard or written on the platform",
+    )
     escalated_at: datetime | None = None
     deleted_at: datetime | None = None  # its author deleted it: content emptied, no reply, no SLA
     edited_at: datetime | None = None  # its author last edited it (the text is the edited one)

@@ -212,13 +212,13 @@ class ReplyService:
         expires = sent_at + timedelta(days=self.settings.mention_ttl_days)
         post = f"{reply.platform}:{posted.id}"
         self._best_effort("reply link", lambda: self.mentions.link(post, reply.mention_id, expires))
-        self._best_effort("first response", lambda: self._answered(record, sent_at))
+        self._best_effort("first response", lambda: self._answered(record, sent_at, post))
         logger.info("reply sent", extra={"reply_id": reply_id, "platform_reply_id": posted.id})
 
-    def _answered(self, record: MentionRecord, at: datetime) -> None:
-        """Stop the SLA clock of the mentions the reply answers (see `unanswered`)."""
+    def _answered(self, record: MentionRecord, at: datetime, post: str) -> None:
+        """Stop the SLA clock of the mentions the reply (`post`) answers (see `unanswered`)."""
         for answered in unanswered(self.mentions, record):
-            seconds = self.mentions.record_response(answered.id, at)
+            seconds = self.mentions.record_response(answered.id, at, post)
             if seconds is not None:
                 metrics.add_metric(name="FirstResponseSeconds", unit="Seconds", value=seconds)
 

@@ -465,7 +465,7 @@ class RoutingService:
             return
         for record in unanswered(self.mentions, self._awaiting(case)):
             self._send_copy(record, ANSWERED)
-            seconds = self.mentions.record_response(record.id, answer.at or now)
+            seconds = self.mentions.record_response(record.id, answer.at or now, answer.post)
             if seconds is not None:
                 metrics.add_metric(name="FirstResponseSeconds", unit="Seconds", value=seconds)
                 metrics.add_metric(name="AnsweredOnPlatform", unit="Count", value=1)

@@ -62,9 +62,9 @@ class MentionStore(Protocol):
         """The completed record of a mention, if any."""
         ...
 
-    def record_response(self, mention_id: str, at: datetime) -> float | None:
-        """Set the first response time (only the first counts); returns the response time in
-        seconds when this was the first, else None."""
+    def record_response(self, mention_id: str, at: datetime, post: str) -> float | None:
+        """Set the first response, the brand's `post` at `at` (only the first counts); returns
+        the response time in seconds when this was the first, else None."""
         ...
 
     def overdue(self, now: datetime, limit: int = 100) -> list[MentionRecord]:
@@ -237,7 +237,7 @@ class DynamoMentionStore:
         ).get("Item")
         return _record(item) if item and "record" in item else None
 
-    def record_response(self, mention_id: str, at: datetime) -> float | None:
+    def record_response(self, mention_id: str, at: datetime, post: str) -> float | None:
         """Conditional update: only a routed mention's first response is kept."""
         record = self.get(mention_id)
         if record is None:
@@ -247,11 +247,16 @@ class DynamoMentionStore:
             self._client.update_item(
                 TableName=self._table,
                 Key={"id": {"S": mention_id}},
-                UpdateExpression="SET first_response_at = :at, response_seconds = :s REMOVE #open",
+                UpdateExpression="SET first_response_at = :at, response_seconds = :s,"
+                " first_response_post = :post REMOVE #open",
                 ConditionExpression="attribute_exists(#record) AND "
                 "attribute_not_exists(first_response_at)",
                 ExpressionAttributeNames={"#open": "open", "#record": "record"},
-                ExpressionAttributeValues={":at": {"S": at.isoformat()}, ":s": {"N": str(seconds)}},
+                ExpressionAttributeValues={
+                    ":at": {"S": at.isoformat()},
+                    ":s": {"N": str(seconds)},
+                    ":post": {"S": post},
+                },
             )
         except self._client.exceptions.ConditionalCheckFailedException:
             return None
@@ -403,6 +408,8 @@ def _record(item: dict[str, Any]) -> MentionRecord:
     if "first_response_at" in item:
         updates["first_response_at"] = datetime.fromisoformat(item["first_response_at"]["S"])
         updates["response_seconds"] = float(item["response_seconds"]["N"])
+        if "first_response_post" in item:
+            updates["first_response_post"] = item["first_response_post"]["S"]
     if "escalated_at" in item:
         updates["escalated_at"] = datetime.fromisoformat(item["escalated_at"]["S"])
     # hidden_at comes and goes: the attribute alone says it (an edit's JSON may hold an old one)
@@ -455,14 +462,18 @@ class MemoryMentionStore:
         """The record, if completed."""
         return self.records.get(mention_id)
 
-    def record_response(self, mention_id: str, at: datetime) -> float | None:
+    def record_response(self, mention_id: str, at: datetime, post: str) -> float | None:
         """First response only."""
         record = self.records.get(mention_id)
         if record is None or record.first_response_at is not None:
             return None
         seconds = (at - _clock_start(record)).total_seconds()
         self.records[mention_id] = record.model_copy(
-            update={"first_response_at": at, "response_seconds": seconds}
+            update={
+                "first_response_at": at,
+                "response_seconds": seconds,
+                "first_response_post": post,
+            }
         )
         return seconds
 
@@ -510,7 +521,13 @@ class MemoryMentionStore:
         stored = self.records[record.id]
         if stored.deleted_at is not None or stored.edited_at != since:
             raise EditConflict(f"{record.id} was edited or deleted meanwhile")
-        kept = ("first_response_at", "response_seconds", "escalated_at", "hidden_at")
+        kept = (
+            "first_response_at",
+            "response_seconds",
+            "first_response_post",
+            "escalated_at",
+            "hidden_at",
+        )
         self.records[record.id] = record.model_copy(update={k: getattr(stored, k) for k in kept})
 
     def link(self, key: str, mention_id: str, expires_at: datetime) -> None:

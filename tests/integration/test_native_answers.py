@@ -64,6 +64,7 @@ def test_an_answer_posted_on_x_stops_the_sla_clock_and_tells_the_departments(
     record = get(client, f"/mentions/{CASE}")
     assert record["first_response_at"] == "2026-11-22T08:06:00Z"  # when the brand posted
     assert record["response_seconds"] == 60
+    assert record["first_response_post"] == "x:1992000000000000003"  # and which post it was
     # posted hours ago, so overdue by now, but answered: nothing to escalate
     assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": []}
 

@@ -99,6 +99,7 @@ def test_x_reply_is_posted_once_and_shown_with_first_response_time(
     assert answer.status_code == 404  # the brand's answer continues the case but is not it
     record = get(client, "/mentions/x:1992000000000000001")
     assert record["first_response_at"] and record["response_seconds"] > 0
+    assert record["first_response_post"] == f"x:{sent['platform_reply_id']}"
 
 
 def test_x_dm_is_answered_by_direct_message(

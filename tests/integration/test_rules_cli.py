@@ -139,6 +139,12 @@ def test_mention_shows_the_routed_case_and_what_happened_to_it(
     assert code == 0
     assert out.startswith("[NORMAL] x:1992000000000000001  x/mention in en")
     assert "  department: support" in out and "  routed: " in out and "deleted" not in out
+    answered = datetime(2026, 11, 22, 8, 10, tzinfo=UTC)  # ten minutes after the post
+    wiring.mentions().record_response("x:1992000000000000001", answered, "x:1992000000000000700")
+    code, out = run("mention", "x:1992000000000000001", "--url", api_url)
+    assert (
+        "  first response: 2026-11-22T08:10:00+00:00 (after 600.0 s: x:1992000000000000700)" in out
+    )
     record = wiring.mentions().get("x:1992000000000000001")
     assert record is not None
     edit = record.message.mention.model_copy(update={"id": "x:1992000000000000009"})

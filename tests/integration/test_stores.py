@@ -118,15 +118,15 @@ def test_release_lets_a_retry_claim(mentions: MentionStore) -> None:
 
 
 def test_only_the_first_response_is_recorded(mentions: MentionStore) -> None:
-    assert mentions.record_response("x:none", NOW) is None
+    assert mentions.record_response("x:none", NOW, "x:answer") is None
     mentions.claim("x:5", NOW, LEASE)
     mentions.complete(record("x:5"), NOW + timedelta(days=1))
     later = NOW + timedelta(minutes=10)
-    assert mentions.record_response("x:5", later) == 600.0
-    assert mentions.record_response("x:5", later + timedelta(minutes=5)) is None
+    assert mentions.record_response("x:5", later, "x:answer") == 600.0
+    assert mentions.record_response("x:5", later + timedelta(minutes=5), "x:second") is None
     stored = mentions.get("x:5")
     assert stored is not None and stored.first_response_at == later
-    assert stored.response_seconds == 600.0
+    assert stored.response_seconds == 600.0 and stored.first_response_post == "x:answer"
 
 
 def test_a_released_claim_hands_its_progress_to_the_retry(mentions: MentionStore) -> None:
@@ -178,7 +178,7 @@ def test_a_hidden_mention_is_off_the_clock_until_shown_again(mentions: MentionSt
     assert hidden is not None
     mentions.rewrite(hidden.edited("hi, edited while hidden", NOW), None)
     mentions.mark_hidden("x:11", None)  # shown again: back on the clock
-    mentions.record_response("x:12", NOW + timedelta(minutes=30))
+    mentions.record_response("x:12", NOW + timedelta(minutes=30), "x:answer")
     mentions.mark_hidden("x:12", None)  # answered while hidden: stays off
     assert [r.id for r in mentions.overdue(later)] == ["x:11"]
     shown = mentions.get("x:11")
@@ -188,7 +188,7 @@ def test_a_hidden_mention_is_off_the_clock_until_shown_again(mentions: MentionSt
 def test_an_edit_rewrites_the_text_and_keeps_the_answer(mentions: MentionStore) -> None:
     mentions.claim("x:9", NOW, LEASE)
     mentions.complete(record("x:9"), NOW + timedelta(days=1))
-    mentions.record_response("x:9", NOW + timedelta(minutes=3))
+    mentions.record_response("x:9", NOW + timedelta(minutes=3), "x:answer")
     stored = mentions.get("x:9")
     assert stored is not None
     mentions.rewrite(stored.edited("hi again", NOW + timedelta(minutes=5)), None)

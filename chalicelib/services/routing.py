@@ -50,6 +50,8 @@ from chalicelib.stores.traffic import Observed, TrafficStore
 
 CLASSIFIER = "classifier"
 CONVERSATION = "conversation"
+HELD_ANSWER = timedelta(days=1)
+"""How long an answer whose case is not routed yet waits for it (see RoutingService._answered)."""
 
 
 class MentionBusy(RuntimeError):
@@ -332,6 +334,7 @@ class RoutingService:
                 value=1,
             )
         self._link_conversations(messages, now)
+        self._apply_held_answers(messages, now)
         self._keep_for_dry_runs(messages, now)
         return messages
 
@@ -457,11 +460,13 @@ class RoutingService:
         `answered`, so nobody answers twice; a customer answering the brand's post continues the
         case. An answer Switchboard sent (the reply worker linked it) or one already handled
         changes nothing; a copy that cannot be sent fails the delivery before anything is
-        recorded, so its retry sends it."""
+        recorded, so its retry sends it. One whose case is not routed yet is held for a day
+        (HELD_ANSWER) and answers the case when it is."""
         if self.mentions.conversation_of(answer.post) is not None:
             return
         case = self.mentions.conversation_of(answer.to)
-        if case is None:
+        if case is None:  # its case may come late (a retried delivery, the X poller's catch-up)
+            self.mentions.hold_answer(answer.to, answer.post, answer.at or now, now + HELD_ANSWER)
             return
         for record in unanswered(self.mentions, self._awaiting(case)):
             self._send_copy(record, ANSWERED)
@@ -472,6 +477,22 @@ class RoutingService:
         expires = now + timedelta(days=self.settings.mention_ttl_days)
         self.mentions.link(answer.post, case.id, expires)
         logger.info("answered on the platform", extra={"mention_id": case.id, "post": answer.post})
+
+    def _apply_held_answers(self, messages: list[RoutedMention], now: datetime) -> None:
+        """Best effort: an answer the brand posted before the mention was routed (held by
+        `_answered`, for a day) answers it now; for a direct message, one sent to its author
+        after it."""
+        for message in messages:
+            mention = message.mention
+            if message.routing.department == "ignore":
+                continue
+            for key in filter(None, (mention.id, dm_sender(mention))):
+                try:
+                    held = self.mentions.held_answer(key, now)
+                    if held is not None and (mention.created_at or held[1]) <= held[1]:
+                        self._answered(Answer(key, *held), now)
+                except Exception:
+                    logger.warning("a held answer could not be applied", exc_info=True)
 
     def _awaiting(self, case: MentionRecord, steps: int = 20) -> MentionRecord:
         """What an answer under `case` answers: the case, or once the case was answered, the

@@ -108,6 +108,15 @@ class MentionStore(Protocol):
         mention's id, else the one linked to `key`; None for others."""
         ...
 
+    def hold_answer(self, to: str, post: str, at: datetime, expires_at: datetime) -> None:
+        """Keep the brand's answer `post` (posted `at`) to `to`, a mention or a direct-message
+        conversation not routed yet, until `expires_at`; a later answer to `to` replaces it."""
+        ...
+
+    def held_answer(self, to: str, now: datetime) -> tuple[str, datetime] | None:
+        """The answer held for `to` and not expired at `now`: (post, posted at)."""
+        ...
+
 
 def case_of(store: MentionStore, mention_id: str) -> MentionRecord | None:
     """The record of the case `mention_id` names: the mention's own, or, for a version of an
@@ -397,6 +406,27 @@ class DynamoMentionStore:
         ).get("Item")
         return self.get(link["mention_id"]["S"]) if link else None
 
+    def hold_answer(self, to: str, post: str, at: datetime, expires_at: datetime) -> None:
+        """An item `answer#<to>` (TTL `expires_at`)."""
+        self._client.put_item(
+            TableName=self._table,
+            Item={
+                "id": {"S": f"answer#{to}"},
+                "post": {"S": post},
+                "at": {"S": at.isoformat()},
+                "expires_at": {"N": str(int(expires_at.timestamp()))},
+            },
+        )
+
+    def held_answer(self, to: str, now: datetime) -> tuple[str, datetime] | None:
+        """Read `answer#<to>`; one past its expiry (DynamoDB deletes them late) is none."""
+        item = self._client.get_item(
+            TableName=self._table, Key={"id": {"S": f"answer#{to}"}}, ConsistentRead=True
+        ).get("Item")
+        if not item or int(item["expires_at"]["N"]) <= now.timestamp():
+            return None
+        return item["post"]["S"], datetime.fromisoformat(item["at"]["S"])
+
 
 def _link_key(key: str) -> dict[str, dict[str, str]]:
     return {"id": {"S": f"link#{key}"}}  # never a mention id: those are platform:native
@@ -431,6 +461,7 @@ class MemoryMentionStore:
         self.leases: dict[str, datetime] = {}
         self.records: dict[str, MentionRecord] = {}
         self.links: dict[str, str] = {}
+        self.held: dict[str, tuple[str, datetime, datetime]] = {}
         self.progress: dict[str, Progress] = {}
         self.tombstones: set[str] = set()
 
@@ -537,3 +568,12 @@ class MemoryMentionStore:
     def conversation_of(self, key: str) -> MentionRecord | None:
         """The key's own record, else the linked one."""
         return self.records.get(key) or self.records.get(self.links.get(key, ""))
+
+    def hold_answer(self, to: str, post: str, at: datetime, expires_at: datetime) -> None:
+        """Keep it, with its expiry."""
+        self.held[to] = (post, at, expires_at)
+
+    def held_answer(self, to: str, now: datetime) -> tuple[str, datetime] | None:
+        """The held answer, unless expired."""
+        post, at, expires_at = self.held.get(to, ("", now, now))
+        return (post, at) if expires_at > now else None

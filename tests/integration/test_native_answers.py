@@ -227,3 +227,27 @@ def test_the_pages_second_answer_in_a_thread_answers_the_customers_follow_up(
     deliver(client, stack, "meta", page_comment("122_3", PAGE, "Got it, refund on its way", 40))
     assert get(client, "/mentions/facebook:122_2")["response_seconds"] == 600
     assert get(client, f"/mentions/facebook:{LEE}")["response_seconds"] == 300  # the first one
+
+
+def test_an_answer_handled_before_its_case_was_routed_answers_it_when_it_is(
+    client: Client, stack: dict[str, str]
+) -> None:
+    """The customer's delivery came late (retried, or the X poller caught it up): the brand's
+    answer, handled first, waits for it."""
+    deliver(client, stack, "x", thread(1))
+    deliver(client, stack, "x", thread(0))
+    record = get(client, f"/mentions/{CASE}")
+    assert record["response_seconds"] == 60
+    assert record["first_response_post"] == "x:1992000000000000003"
+    assert "answered" in bodies(stack["pr"])[-1]["routing"]["tags"]
+
+
+def test_a_message_sent_before_the_customers_does_not_answer_it(
+    client: Client, stack: dict[str, str]
+) -> None:
+    deliver(client, stack, "meta", messenger("m9", "Your refund is on its way", 0, echo=True))
+    deliver(client, stack, "meta", messenger("m1", "My parcel is lost, order 5521", 5))
+    assert get(client, "/mentions/messenger:m1")["first_response_at"] is None
+    deliver(client, stack, "meta", messenger("m10", "Sorry! Looking now", 9, echo=True))
+    deliver(client, stack, "meta", messenger("m2", "and the tracking page is down", 8))
+    assert get(client, "/mentions/messenger:m1")["response_seconds"] == 9 * 60 - 5 * 60

@@ -185,6 +185,20 @@ def test_a_hidden_mention_is_off_the_clock_until_shown_again(mentions: MentionSt
     assert shown is not None and shown.hidden_at is None
 
 
+def test_an_answer_is_held_for_a_case_not_routed_yet_until_it_expires(
+    mentions: MentionStore,
+) -> None:
+    tomorrow = NOW + timedelta(days=1)
+    assert mentions.held_answer("x:13", NOW) is None
+    mentions.hold_answer("x:13", "x:700", NOW, tomorrow)
+    mentions.hold_answer("x:13", "x:701", NOW + timedelta(minutes=1), tomorrow)  # a later one
+    assert mentions.held_answer("x:13", NOW) == ("x:701", NOW + timedelta(minutes=1))
+    assert mentions.held_answer("x:13", tomorrow) is None  # expired
+    assert mentions.get("answer#x:13") is None and mentions.claim("x:13", NOW, LEASE)[0] is (
+        Claim.CLAIMED  # holding an answer neither routes nor blocks the mention
+    )
+
+
 def test_an_edit_rewrites_the_text_and_keeps_the_answer(mentions: MentionStore) -> None:
     mentions.claim("x:9", NOW, LEASE)
     mentions.complete(record("x:9"), NOW + timedelta(days=1))

@@ -468,8 +468,10 @@ class RoutingService:
         if case is None:  # its case may come late (a retried delivery, the X poller's catch-up)
             self.mentions.hold_answer(answer.to, answer.post, answer.at or now, now + HELD_ANSWER)
             return
-        for record in unanswered(self.mentions, self._awaiting(case)):
+        waiting = unanswered(self.mentions, self._awaiting(case))
+        for record in waiting:  # every copy first: a retry finds them all still unanswered
             self._send_copy(record, ANSWERED)
+        for record in waiting:
             seconds = self.mentions.record_response(record.id, answer.at or now, answer.post)
             if seconds is not None:
                 metrics.add_metric(name="FirstResponseSeconds", unit="Seconds", value=seconds)

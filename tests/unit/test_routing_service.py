@@ -12,7 +12,7 @@ from chalicelib.services.routing import EngineCache, MentionBusy, RoutingService
 from chalicelib.services.sla import SlaCheck
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import Claim, MemoryMentionStore
-from chalicelib.stores.queues import MemoryQueues
+from chalicelib.stores.queues import MemoryQueues, OutgoingMessage, QueueSendError
 from chalicelib.stores.rules import MemoryRulesStore
 from chalicelib.stores.traffic import MemoryTrafficStore, Observed
 from tests.helpers import delivery, sample_bytes
@@ -75,3 +75,44 @@ def test_the_escalation_target_of_an_escalated_case_hears_that_it_was_answered()
         "escalated_from": "pr",
     }
     assert [len(queues.messages[d]) for d in ("pr", "support")] == [2, 2]  # case, answered
+
+
+class FlakyQueues(MemoryQueues):
+    """Refuses the send numbered `fail_at` (counting from 1), once."""
+
+    def __init__(self, names: list[str], fail_at: int) -> None:
+        super().__init__(names)
+        self.sends, self.fail_at = 0, fail_at
+
+    def send(self, queue: str, message: OutgoingMessage) -> str:
+        self.sends += 1
+        if self.sends == self.fail_at:
+            raise QueueSendError(f"{queue} throttled")
+        return super().send(queue, message)
+
+
+def test_an_answer_to_two_messages_whose_second_copy_fails_is_recorded_whole_on_the_retry() -> None:
+    def messenger(mid: str, minutes: int, echo: bool = False) -> str:
+        customer, page = {"id": "7010000000000001"}, {"id": "448242228374517"}
+        event = {
+            "sender": page if echo else customer,
+            "recipient": customer if echo else page,
+            "timestamp": 1795335000000 + minutes * 60_000,
+            "message": {"mid": mid, "text": "My parcel is lost", "is_echo": echo},
+        }
+        entry = {"id": page["id"], "messaging": [event]}
+        return delivery("meta", {"object": "page", "entry": [entry]}).to_json()
+
+    mentions, queues = MemoryMentionStore(), FlakyQueues(CONFIG.all_queues, fail_at=2)
+    routing = service(mentions, queues)
+    routing.route_delivery(messenger("m1", 0))
+    routing.route_delivery(messenger("m2", 10))
+    with pytest.raises(QueueSendError):  # the copy of m1 could not be sent
+        routing.route_delivery(messenger("m3", 20, echo=True))
+    for mid in ("m1", "m2"):  # neither recorded: the retry finds both still waiting
+        record = mentions.get(f"messenger:{mid}")
+        assert record is not None and record.first_response_at is None
+    routing.route_delivery(messenger("m3", 20, echo=True))  # the retry
+    for mid, minutes in (("m1", 20), ("m2", 10)):
+        record = mentions.get(f"messenger:{mid}")
+        assert record is not None and record.response_seconds == minutes * 60

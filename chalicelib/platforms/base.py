@@ -6,13 +6,14 @@ import contextlib
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from chalicelib.errors import BadSignature, MalformedRequest, MethodNotAllowed
 from chalicelib.models import Mention, RawDelivery
+from chalicelib.observability import logger
 from chalicelib.settings import Settings
 
 # Echoed challenges are reflected to the caller: keep them short and inert (WebSub §8.2).
@@ -114,6 +115,24 @@ class Answer:
 def no_answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answer]:
     """For platforms whose deliveries never carry the brand's own posts."""
     return []
+
+
+def read_answers(
+    items: Iterable[Any], read: Callable[[Any], Answer | None], platform: str
+) -> list[Answer]:
+    """Each item read into an answer (None: it answers nothing). One that cannot be read is
+    logged and skipped: an answer is bookkeeping, never a reason to lose the delivery's
+    mentions."""
+    found = []
+    for item in items:
+        try:
+            answer = read(item)
+        except (KeyError, TypeError, AttributeError, ValueError):
+            logger.warning("unreadable answer skipped", extra={"platform": platform})
+            continue
+        if answer is not None:
+            found.append(answer)
+    return found
 
 
 def signing_keys(secret: str, previous: str, variable: str) -> list[bytes]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hmac
 import json
 from collections.abc import Iterator, Mapping
@@ -22,6 +23,7 @@ from chalicelib.platforms.base import (
     from_epoch,
     json_body,
     load_body,
+    read_answers,
     require_object,
     signing_keys,
 )
@@ -129,21 +131,26 @@ def answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answe
     found = []
     try:
         page = payload["object"] == "page"
+        platform = "messenger" if page else "instagram"
         for entry in payload["entry"]:
             own = brand_accounts | {str(entry["id"])}
-            for change in entry.get("changes", []):
-                if answer := _own_comment(change, page, own):
-                    found.append(answer)
-            platform = "messenger" if page else "instagram"
-            for event in entry.get("messaging", []):
-                message = event.get("message") or {}
-                if message.get("is_echo") and not _unsent(message):
-                    to = f"{platform}:dm/{event['recipient']['id']}"
-                    at = from_epoch(event.get("timestamp"), millis=True)
-                    found.append(Answer(to, f"{platform}:{message['mid']}", at))
+            comment = functools.partial(_own_comment, page=page, own=own)
+            found += read_answers(entry.get("changes", []), comment, NAME)
+            found += read_answers(
+                entry.get("messaging", []), lambda event: _echo(event, platform), NAME
+            )
     except (KeyError, TypeError, AttributeError) as exc:
         raise PoisonRecord(f"unreadable Meta delivery: {exc!r}") from exc
     return found
+
+
+def _echo(event: dict[str, Any], platform: str) -> Answer | None:
+    """A message the brand's account sent (`is_echo`), answering its recipient."""
+    message = event.get("message") or {}
+    if not message.get("is_echo") or _unsent(message):
+        return None
+    at = from_epoch(event.get("timestamp"), millis=True)
+    return Answer(f"{platform}:dm/{event['recipient']['id']}", f"{platform}:{message['mid']}", at)
 
 
 def _own_comment(change: dict[str, Any], page: bool, own: frozenset[str]) -> Answer | None:

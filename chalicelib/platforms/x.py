@@ -21,6 +21,7 @@ from chalicelib.platforms.base import (
     from_epoch,
     json_body,
     load_body,
+    read_answers,
     require_object,
     signing_keys,
 )
@@ -136,28 +137,24 @@ def answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answe
     payload = load_body(delivery)
     try:
         own = brand_accounts | {payload["for_user_id"]}
-        replies = [
-            Answer(
-                f"x:{tweet['in_reply_to_status_id_str']}",
-                f"x:{tweet['id_str']}",
-                _x_time(tweet, "timestamp_ms"),
-            )
-            for tweet in payload.get("tweet_create_events", [])
-            if _author_id(tweet) in own and tweet.get("in_reply_to_status_id_str")
-        ]
-        sent = [
-            Answer(
-                f"x:dm/{event['message_create']['target']['recipient_id']}",
-                f"x:{event['id']}",
-                from_epoch(event.get("created_timestamp"), millis=True),
-            )
-            for event in payload.get("direct_message_events", [])
-            if event.get("type") == "message_create"
-            and event["message_create"].get("sender_id") in own
-        ]
+        tweets, events = payload.get("tweet_create_events"), payload.get("direct_message_events")
     except (KeyError, TypeError, AttributeError) as exc:
         raise PoisonRecord(f"unreadable X delivery: {exc!r}") from exc
-    return replies + sent
+
+    def reply(tweet: dict[str, Any]) -> Answer | None:
+        to = tweet.get("in_reply_to_status_id_str")
+        if _author_id(tweet) not in own or not to:
+            return None
+        return Answer(f"x:{to}", f"x:{tweet['id_str']}", _x_time(tweet, "timestamp_ms"))
+
+    def sent(event: dict[str, Any]) -> Answer | None:
+        create = event["message_create"] if event.get("type") == "message_create" else {}
+        if create.get("sender_id") not in own:
+            return None
+        at = from_epoch(event.get("created_timestamp"), millis=True)
+        return Answer(f"x:dm/{create['target']['recipient_id']}", f"x:{event['id']}", at)
+
+    return read_answers(tweets or [], reply, NAME) + read_answers(events or [], sent, NAME)
 
 
 def _author_id(tweet: dict[str, Any]) -> str:

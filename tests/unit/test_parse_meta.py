@@ -217,3 +217,11 @@ def test_a_comment_the_page_hides_or_shows_again_is_a_change() -> None:
         assert meta.changes(delivery("meta", payload)) == [Change(case, hidden=hidden)]
     value["item"] = "reaction"  # a reaction hidden is not a mention hidden
     assert meta.changes(delivery("meta", payload)) == []
+
+
+def test_an_echo_that_cannot_be_read_is_skipped_and_the_message_still_routed() -> None:
+    payload = json.loads(sample_bytes("meta_messenger.json"))
+    del payload["entry"][0]["messaging"][1]["recipient"]  # the Page's message, but to whom?
+    assert meta.answers(delivery("meta", payload), NONE) == []
+    [message] = meta.parse(delivery("meta", payload), NONE)
+    assert message.text.startswith("My parcel is lost")

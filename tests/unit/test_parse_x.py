@@ -292,6 +292,13 @@ def test_a_post_of_the_brands_that_replies_to_nothing_answers_nothing() -> None:
     payload = json.loads(sample_bytes("x_food_safety_thread.json"))
     payload["tweet_create_events"][1]["in_reply_to_status_id_str"] = None  # an announcement
     assert x.answers(delivery("x", payload), BRAND) == []
-    payload["direct_message_events"] = [{"type": "message_create"}]  # whose message is it?
-    with pytest.raises(PoisonRecord, match="unreadable X delivery"):
-        x.answers(delivery("x", payload), BRAND)
+
+
+def test_an_answer_that_cannot_be_read_is_skipped_and_loses_nothing_else() -> None:
+    payload = json.loads(sample_bytes("x_food_safety_thread.json"))
+    payload["direct_message_events"] = [
+        {"type": "message_create", "id": "7", "message_create": {"sender_id": "2244994945"}}
+    ]  # the brand's message, but to whom?
+    [reply] = x.answers(delivery("x", payload), BRAND)  # the brand's reply still counts
+    assert reply.post == "x:1992000000000000003"
+    assert [m.id for m in x.parse(delivery("x", payload), BRAND)] == ["x:1992000000000000002"]

@@ -128,10 +128,14 @@ def test_an_answer_to_anything_else_changes_nothing(client: Client, stack: dict[
     assert all(bodies(stack[d]) == [] for d in ("pr", "support", "marketing", "triage"))
 
 
+AN_HOUR_AGO = int(time.time() - 3600) * 1000  # one moment for every message of the module
+"""Epoch milliseconds the test conversations start at (inside Messenger's reply window)."""
+
+
 def messenger(mid: str, text: str, minutes: int, echo: bool = False) -> bytes:
     """A Messenger delivery: a customer's message, or (echo) the Page's message to them, sent
-    `minutes` after a moment an hour ago (inside Messenger's reply window)."""
-    at = int(time.time() - 3600) * 1000 + minutes * 60_000
+    `minutes` after AN_HOUR_AGO."""
+    at = AN_HOUR_AGO + minutes * 60_000
     customer, page = {"id": "7010000000000001"}, {"id": "448242228374517"}
     message = {"mid": mid, "text": text} | ({"is_echo": True, "app_id": 1} if echo else {})
     event = {

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from chalicelib.api_client import ApiClient, ApiError
 from chalicelib.errors import SwitchboardError
-from chalicelib.models import ANSWERED, HIDDEN, Mention, MentionRecord, RoutedMention
+from chalicelib.models import ANSWERED, CLOSED, HIDDEN, Mention, MentionRecord, RoutedMention
 from chalicelib.rules import DEFAULT_RULES_PATH, Engine, RulesetInvalid, load_rules_file
 from chalicelib.settings import Settings, get_settings
 
@@ -154,6 +154,7 @@ def time_left(due: datetime | None, now: datetime) -> str:
 _NOTHING_TO_DO = {
     ANSWERED: "answered on the platform, not through Switchboard: no reply needed",
     HIDDEN: "hidden by the Page's moderators: off the SLA clock, no reply needed",
+    CLOSED: "closed by a department without a reply: off the SLA clock, no reply needed",
 }
 
 
@@ -446,6 +447,20 @@ def cmd_reply(args: argparse.Namespace, out: TextIO) -> int:
     return 0 if reply["status"] in ("sent", "queued", "sending") else 1
 
 
+def cmd_close(args: argparse.Namespace, out: TextIO) -> int:
+    """Close a case without a reply: it leaves the SLA clock."""
+    path = f"/mentions/{args.mention_id}/close"
+    record = MentionRecord.model_validate(_client(args).call("POST", path, {"reason": args.reason}))
+    when = record.closed_at.isoformat() if record.closed_at else "-"
+    print(f"closed: {when} ({_closed_by(record)})", file=out)
+    return 0
+
+
+def _closed_by(record: MentionRecord) -> str:
+    """Who closed a case and why."""
+    return f"by {record.closed_by}: {record.closed_reason}"
+
+
 def cmd_mention(args: argparse.Namespace, out: TextIO) -> int:
     """Show a routed mention as the inbox does, then what happened to it since."""
     record = MentionRecord.model_validate(_client(args).call("GET", f"/mentions/{args.mention_id}"))
@@ -456,6 +471,7 @@ def cmd_mention(args: argparse.Namespace, out: TextIO) -> int:
         ("escalated", record.escalated_at, "SLA breached"),
         ("edited", record.edited_at, "by its author" + _latest_version(record)),
         ("hidden", record.hidden_at, "by the Page's moderators: off the SLA clock"),
+        ("closed", record.closed_at, _closed_by(record)),
         ("deleted", record.deleted_at, "by its author: text removed, no reply possible"),
     ]
     for what, at, detail in events:
@@ -594,6 +610,11 @@ def build_parser() -> argparse.ArgumentParser:
     mention = sub.add_parser("mention", parents=[api], help="show a mention and its history")
     mention.add_argument("mention_id")
     mention.set_defaults(func=cmd_mention)
+
+    close = sub.add_parser("close", parents=[api], help="close a case that needs no reply")
+    close.add_argument("mention_id")
+    close.add_argument("reason", help="why no reply is needed (answered by phone, a duplicate…)")
+    close.set_defaults(func=cmd_close)
 
     demo = sub.add_parser("demo", help="send signed sample deliveries to a running make run")
     demo.add_argument("--url", default="http://127.0.0.1:8000", help="API base URL")

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class SwitchboardError(Exception):
     """Base error; `status` is the HTTP status a client sees, `code` a stable identifier."""
@@ -16,6 +21,14 @@ class SwitchboardError(Exception):
     def to_body(self) -> dict[str, str]:
         """JSON error body for HTTP responses."""
         return {"error": self.code, "message": self.message}
+
+
+def problems(exc: ValidationError, limit: int = 5) -> str:
+    """What a pydantic validation error says is wrong, on one line: `field.path: message; …`."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in err['loc']) or 'body'}: {err['msg']}"
+        for err in exc.errors()[:limit]
+    )
 
 
 class MalformedRequest(SwitchboardError):

@@ -179,6 +179,8 @@ ANSWERED = "answered"
 """The tag of the copy of a case the brand answered on the platform, outside Switchboard."""
 HIDDEN, UNHIDDEN = "hidden", "unhidden"
 """The tags of the copies of a comment a Page moderator hid (off the SLA clock) or showed again."""
+CLOSED = "closed"
+"""The tag of the copy of a case a department closed without a reply (off the SLA clock)."""
 
 
 class RawDelivery(BaseModel):
@@ -218,6 +220,9 @@ class MentionRecord(BaseModel):
     deleted_at: datetime | None = None  # its author deleted it: content emptied, no reply, no SLA
     edited_at: datetime | None = None  # its author last edited it (the text is the edited one)
     hidden_at: datetime | None = None  # a Page moderator (or its filters) hid it: off the clock
+    closed_at: datetime | None = None  # a department closed it without a reply: off the clock
+    closed_by: str | None = None
+    closed_reason: str | None = None
     versions: list[str] = Field(
         default_factory=list,
         description="the ids the platform gave the author's edits (X), oldest first: replies"
@@ -257,6 +262,14 @@ class MentionRecord(BaseModel):
         changed = self.message.mention.model_copy(update=mention)
         message = self.message.model_copy(update={"mention": changed})
         return self.model_copy(update={"message": message, **record})
+
+
+class CloseRequest(BaseModel):
+    """Body of POST /mentions/{id}/close."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500, description="why no reply is needed")
 
 
 ReplyStatus = Literal["queued", "sending", "sent", "failed", "uncertain"]

@@ -7,14 +7,17 @@ import hmac
 import json
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from chalice import IAMAuthorizer, Response
 from chalice.app import ChaliceViewError, Request
+from pydantic import BaseModel, ValidationError
 
-from chalicelib.errors import MalformedRequest, SwitchboardError, Unauthorized
+from chalicelib.errors import MalformedRequest, SwitchboardError, Unauthorized, problems
 from chalicelib.observability import logger
 from chalicelib.settings import get_settings
+
+M = TypeVar("M", bound=BaseModel)
 
 # Deployed (AUTH_MODE=iam, set by infra/ before Chalice packages the app), API Gateway checks
 # SigV4 on the protected routes. Locally the routes have no authorizer and the bearer token is
@@ -80,6 +83,14 @@ def json_body(request: Request) -> Any:
         return json.loads(raw)
     except ValueError as exc:
         raise MalformedRequest(f"body is not valid JSON: {exc}") from None
+
+
+def request_model(request: Request, model: type[M]) -> M:
+    """The request's JSON body as `model`, or MalformedRequest saying what is wrong."""
+    try:
+        return model.model_validate(json_body(request))
+    except ValidationError as exc:
+        raise MalformedRequest(problems(exc)) from None
 
 
 def require_bearer(headers: Mapping[str, str]) -> None:

@@ -1,12 +1,20 @@
-"""Health and the routed-mention lookup."""
+"""Health, the routed-mention lookup, and closing a case that needs no reply."""
 
 from __future__ import annotations
 
 from chalice import Blueprint, Response
 
 from chalicelib import wiring
-from chalicelib.blueprints.http import PROTECTED, json_errors, json_response, require_caller
+from chalicelib.blueprints.http import (
+    PROTECTED,
+    json_errors,
+    json_response,
+    request_model,
+    require_caller,
+)
 from chalicelib.errors import NotFound
+from chalicelib.models import CloseRequest
+from chalicelib.settings import get_settings
 from chalicelib.stores.mentions import case_of
 
 mentions = Blueprint(__name__)
@@ -27,4 +35,18 @@ def get_mention(mention_id: str) -> Response:
     record = case_of(wiring.mentions(), mention_id)
     if record is None:
         raise NotFound(f"no routed mention {mention_id!r}")
+    return json_response(record.model_dump(mode="json", by_alias=True))
+
+
+@mentions.route("/mentions/{mention_id}/close", methods=["POST"], authorizer=PROTECTED)
+@json_errors
+def close_mention(mention_id: str) -> Response:
+    """Close a case without a reply, `{"reason": …}`: off the SLA clock; 200 with the record."""
+    request = mentions.current_request
+    by = require_caller(request)
+    body = request_model(request, CloseRequest)
+    from chalicelib.services.cases import CaseService  # the worker side: off the webhook path
+
+    service = CaseService(wiring.mentions(), wiring.queues(), get_settings())
+    record = service.close(mention_id, body.reason, by)
     return json_response(record.model_dump(mode="json", by_alias=True))

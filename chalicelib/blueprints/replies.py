@@ -5,17 +5,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalice import Blueprint, Response
-from pydantic import ValidationError
 
 from chalicelib import wiring
 from chalicelib.blueprints.http import (
     PROTECTED,
-    json_body,
     json_errors,
     json_response,
+    request_model,
     require_caller,
 )
-from chalicelib.errors import MalformedRequest, NotFound
+from chalicelib.errors import NotFound
 from chalicelib.models import ReplyRequest
 from chalicelib.settings import get_settings
 
@@ -39,13 +38,7 @@ def post_reply() -> Response:
     """Queue a reply: 202 {reply_id, status}."""
     request = replies.current_request
     author = require_caller(request)
-    try:
-        body = ReplyRequest.model_validate(json_body(request))
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
-        )
-        raise MalformedRequest(problems) from None
+    body = request_model(request, ReplyRequest)
     reply = _service().submit(body, author)
     return json_response({"reply_id": reply.reply_id, "status": reply.status}, 202)
 

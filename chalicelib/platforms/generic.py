@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from chalicelib.errors import MalformedRequest, PoisonRecord
+from chalicelib.errors import MalformedRequest, PoisonRecord, problems
 from chalicelib.models import Mention, RawDelivery
 from chalicelib.platforms.base import (
     Answer,
@@ -55,11 +55,7 @@ def check(payload: Any) -> HandshakeReply | None:
     try:
         _validate(payload)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
-            for err in exc.errors()[:5]
-        )
-        raise MalformedRequest(f"invalid mention: {problems}") from None
+        raise MalformedRequest(f"invalid mention: {problems(exc)}") from None
     return None
 
 

@@ -41,7 +41,7 @@ from chalicelib.rules import (
     validate_ruleset,
 )
 from chalicelib.rules.engine import Decision
-from chalicelib.services.sla import escalation_copy
+from chalicelib.services.cases import send_copy
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import Claim, MentionStore, Progress, case_of, unanswered
 from chalicelib.stores.queues import OutgoingMessage, Queues, QueueSendError
@@ -410,7 +410,7 @@ class RoutingService:
             return
         if hidden == (record.hidden_at is not None):
             return
-        self._send_copy(record, HIDDEN if hidden else UNHIDDEN)
+        send_copy(self.queues, self.settings, record, HIDDEN if hidden else UNHIDDEN)
         self.mentions.mark_hidden(mention_id, now if hidden else None)
         logger.info(
             "comment hidden" if hidden else "comment shown again", extra={"mention_id": mention_id}
@@ -437,21 +437,9 @@ class RoutingService:
         that have it, tagged `edited`, then store it unless it changed since it was read: then
         EditConflict fails the delivery, and its retry reads the case again (at worst a
         department gets a copy twice; a deleted case is never written back)."""
-        self._send_copy(changed, "edited")
+        send_copy(self.queues, self.settings, changed, "edited")
         self.mentions.rewrite(changed, read.edited_at)
         metrics.add_metric(name="MentionsEdited", unit="Count", value=1)
-
-    def _send_copy(self, record: MentionRecord, tag: str) -> None:
-        """Send a copy of a case tagged `tag` (edited, answered, hidden, unhidden) to each
-        department queue that has it: its departments and, once it was escalated, the
-        escalation target's."""
-        copy = record.message.tagged(tag)
-        queues = copy.routing.queues
-        for queue in queues:
-            self.queues.send(queue, OutgoingMessage(copy.to_json(), copy.queue_attributes()))
-        target = self.settings.escalation_target(copy.routing.department)
-        if record.escalated_at is not None and target not in queues:
-            self.queues.send(target, escalation_copy(copy, target))
 
     def _answered(self, answer: Answer, now: datetime) -> None:
         """The brand answered on the platform itself (its app, another tool): the case it
@@ -470,7 +458,7 @@ class RoutingService:
             return
         waiting = unanswered(self.mentions, self._awaiting(case))
         for record in waiting:  # every copy first: a retry finds them all still unanswered
-            self._send_copy(record, ANSWERED)
+            send_copy(self.queues, self.settings, record, ANSWERED)
         for record in waiting:
             seconds = self.mentions.record_response(record.id, answer.at or now, answer.post)
             if seconds is not None:

@@ -83,7 +83,13 @@ class MentionStore(Protocol):
 
     def mark_hidden(self, mention_id: str, at: datetime | None) -> None:
         """A moderator hid the mention (`at`): it leaves the SLA clock; or showed it again
-        (None): back on the clock unless it was answered, escalated or deleted meanwhile."""
+        (None): back on the clock unless it was answered, escalated, closed or deleted
+        meanwhile."""
+        ...
+
+    def mark_closed(self, mention_id: str, at: datetime, by: str, reason: str) -> None:
+        """A department closed the case without a reply: it leaves the SLA clock (closed once:
+        a second close keeps the first)."""
         ...
 
     def rewrite(self, record: MentionRecord, since: datetime | None) -> None:
@@ -336,9 +342,26 @@ class DynamoMentionStore:
                 UpdateExpression="SET #open = :one",
                 ConditionExpression="#status = :routed AND attribute_exists(sla_due_at) AND "
                 "attribute_not_exists(first_response_at) AND attribute_not_exists(escalated_at)"
-                " AND attribute_not_exists(deleted_at)",
+                " AND attribute_not_exists(deleted_at) AND attribute_not_exists(closed_at)",
                 ExpressionAttributeNames={"#open": "open", "#status": "status"},
                 ExpressionAttributeValues={":one": {"S": "1"}, ":routed": {"S": "routed"}},
+            )
+
+    def mark_closed(self, mention_id: str, at: datetime, by: str, reason: str) -> None:
+        """Set closed_at, closed_by and closed_reason and leave the open index, unless closed."""
+        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
+            self._client.update_item(
+                TableName=self._table,
+                Key={"id": {"S": mention_id}},
+                UpdateExpression="SET closed_at = :at, closed_by = :by, closed_reason = :why"
+                " REMOVE #open",
+                ConditionExpression="attribute_exists(#record) AND attribute_not_exists(closed_at)",
+                ExpressionAttributeNames={"#open": "open", "#record": "record"},
+                ExpressionAttributeValues={
+                    ":at": {"S": at.isoformat()},
+                    ":by": {"S": by},
+                    ":why": {"S": reason},
+                },
             )
 
     def rewrite(self, record: MentionRecord, since: datetime | None) -> None:
@@ -440,8 +463,12 @@ def _record(item: dict[str, Any]) -> MentionRecord:
         updates["response_seconds"] = float(item["response_seconds"]["N"])
         if "first_response_post" in item:
             updates["first_response_post"] = item["first_response_post"]["S"]
-    if "escalated_at" in item:
-        updates["escalated_at"] = datetime.fromisoformat(item["escalated_at"]["S"])
+    for moment in ("escalated_at", "closed_at"):
+        if moment in item:
+            updates[moment] = datetime.fromisoformat(item[moment]["S"])
+    for text in ("closed_by", "closed_reason"):
+        if text in item:
+            updates[text] = item[text]["S"]
     # hidden_at comes and goes: the attribute alone says it (an edit's JSON may hold an old one)
     hidden = item.get("hidden_at")
     if hidden or record.hidden_at is not None:
@@ -518,6 +545,7 @@ class MemoryMentionStore:
             and r.first_response_at is None
             and r.escalated_at is None
             and r.hidden_at is None
+            and r.closed_at is None
             and r.message.routing.sla_due_at is not None
             and due_key(r.message.routing.sla_due_at) < due_key(now)
         ][:limit]
@@ -541,6 +569,13 @@ class MemoryMentionStore:
         record = self.records[mention_id]
         self.records[mention_id] = record.model_copy(update={"hidden_at": at})
 
+    def mark_closed(self, mention_id: str, at: datetime, by: str, reason: str) -> None:
+        """Close it, unless closed."""
+        record = self.records[mention_id]
+        if record.closed_at is None:
+            closed = {"closed_at": at, "closed_by": by, "closed_reason": reason}
+            self.records[mention_id] = record.model_copy(update=closed)
+
     def supersede(self, mention_id: str, at: datetime) -> None:
         """A tombstone (a deletion's too), unless the mention is claimed or routed."""
         if not any(mention_id in held for held in (self.records, self.leases, self.progress)):
@@ -558,6 +593,9 @@ class MemoryMentionStore:
             "first_response_post",
             "escalated_at",
             "hidden_at",
+            "closed_at",
+            "closed_by",
+            "closed_reason",
         )
         self.records[record.id] = record.model_copy(update={k: getattr(stored, k) for k in kept})
 

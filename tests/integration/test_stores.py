@@ -199,6 +199,22 @@ def test_an_answer_is_held_for_a_case_not_routed_yet_until_it_expires(
     )
 
 
+def test_a_closed_case_is_off_the_clock_and_closed_once(mentions: MentionStore) -> None:
+    due = Routing(department="support", sla_due_at=NOW + timedelta(hours=1))
+    base = record("x:14")
+    mentions.claim("x:14", NOW, LEASE)
+    message = base.message.model_copy(update={"routing": due})
+    mentions.complete(base.model_copy(update={"message": message}), NOW + timedelta(days=1))
+    mentions.mark_closed("x:14", NOW, "maya", "answered by phone")
+    mentions.mark_closed("x:14", NOW + timedelta(minutes=1), "sam", "duplicate")
+    closed = mentions.get("x:14")
+    assert closed is not None and closed.closed_at == NOW
+    assert (closed.closed_by, closed.closed_reason) == ("maya", "answered by phone")
+    mentions.mark_hidden("x:14", NOW)
+    mentions.mark_hidden("x:14", None)  # shown again, but closed: stays off the clock
+    assert mentions.overdue(NOW + timedelta(hours=3)) == []
+
+
 def test_an_edit_rewrites_the_text_and_keeps_the_answer(mentions: MentionStore) -> None:
     mentions.claim("x:9", NOW, LEASE)
     mentions.complete(record("x:9"), NOW + timedelta(days=1))

@@ -1,0 +1,54 @@
+"""A routed case after its routing: copies of it to the departments that have it (edited,
+answered or hidden on the platform, closed), and a department closing it without a reply."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from chalicelib.errors import Conflict, NotFound
+from chalicelib.models import CLOSED, MentionRecord
+from chalicelib.services.sla import escalation_copy
+from chalicelib.settings import Settings
+from chalicelib.stores.mentions import MentionStore, case_of
+from chalicelib.stores.queues import OutgoingMessage, Queues
+
+
+def send_copy(queues: Queues, settings: Settings, record: MentionRecord, tag: str) -> None:
+    """Send a copy of a case tagged `tag` to each department queue that has it: its
+    departments and, once it was escalated, the escalation target's."""
+    copy = record.message.tagged(tag)
+    routed_to = copy.routing.queues
+    for queue in routed_to:
+        queues.send(queue, OutgoingMessage(copy.to_json(), copy.queue_attributes()))
+    target = settings.escalation_target(copy.routing.department)
+    if record.escalated_at is not None and target not in routed_to:
+        queues.send(target, escalation_copy(copy, target))
+
+
+@dataclass
+class CaseService:
+    """What departments do to a case besides answering it."""
+
+    mentions: MentionStore
+    queues: Queues
+    settings: Settings
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def close(self, mention_id: str, reason: str, by: str) -> MentionRecord:
+        """Close a case that needs no reply (answered by phone, a duplicate, a troll): it leaves
+        the SLA clock and the departments that have it get a copy tagged `closed`. Closing it
+        again changes nothing (the first reason stays). NotFound for an unknown mention,
+        Conflict for one that was ignored or deleted by its author (no case, or none left)."""
+        record = case_of(self.mentions, mention_id)
+        if record is None:
+            raise NotFound(f"no routed mention {mention_id!r}")
+        if record.status != "routed":
+            raise Conflict(f"{record.id} was ignored: there is no case to close")
+        if record.deleted_at is not None:
+            raise Conflict(f"{record.id} was deleted by its author: it is off the clock already")
+        if record.closed_at is None:
+            send_copy(self.queues, self.settings, record, CLOSED)  # first: a retry sends it
+            self.mentions.mark_closed(record.id, self.clock(), by, reason)
+        return self.mentions.get(record.id) or record

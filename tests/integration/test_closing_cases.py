@@ -1,0 +1,104 @@
+"""A department closes a case that needs no reply (answered by phone, a duplicate, a troll):
+POST /mentions/{id}/close and `switchboard close`."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from chalicelib import wiring
+from chalicelib.devstack import scheduled_event
+from tests.helpers import sample_bytes
+from tests.integration.conftest import bodies, post_signed, receive_all
+from tests.integration.test_routing_flow import drain_intake
+from tests.integration.test_rules_cli import run
+
+CASE = "facebook:122131676912594941_1213590066982748"  # the blender fire: pr, copied to support
+AUTH = {"Authorization": "Bearer test-admin-token", "Content-Type": "application/json"}
+
+
+def close(client: Client, mention_id: str, body: Any, **headers: str) -> tuple[int, Any]:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    response = client.http.post(
+        f"/mentions/{mention_id}/close", headers={**AUTH, **headers}, body=raw
+    )
+    return response.status_code, json.loads(response.body)
+
+
+@pytest.fixture
+def routed(client: Client, stack: dict[str, str]) -> None:
+    """The Page comments sample routed (posted long ago: overdue), its queues read."""
+    assert post_signed(client, "meta", sample_bytes("meta_page_comments.json")).status_code == 200
+    drain_intake(stack)
+    for department in ("pr", "support"):
+        receive_all(stack[department])
+
+
+@pytest.mark.usefixtures("routed")
+def test_a_closed_case_leaves_the_clock_and_its_departments_hear_why(
+    client: Client, stack: dict[str, str]
+) -> None:
+    from app import app
+
+    reason = "called Lee, replacement blender on its way"
+    status, record = close(client, CASE, {"reason": reason}, **{"X-Switchboard-Author": "maya"})
+    assert status == 200
+    assert (record["closed_by"], record["closed_reason"]) == ("maya", reason)
+    assert datetime.fromisoformat(record["closed_at"]) <= datetime.now(UTC)
+    for department in ("pr", "support"):
+        [copy] = bodies(stack[department])
+        assert copy["mention"]["id"] == CASE and copy["routing"]["tags"][-1] == "closed"
+    assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": []}
+
+    status, again = close(client, CASE, {"reason": "duplicate"})  # a retry, or a colleague
+    assert status == 200 and again["closed_reason"] == reason  # the first close stands
+    assert bodies(stack["pr"]) == []  # and nobody hears of it twice
+
+
+@pytest.mark.usefixtures("routed")
+@pytest.mark.parametrize(
+    ("body", "status", "says"),
+    [
+        ({}, 400, "reason: Field required"),
+        ({"reason": ""}, 400, "reason: String should have at least 1 character"),
+        ({"reason": "x" * 501}, 400, "reason: String should have at most 500 characters"),
+        ({"reason": "dup", "notify": True}, 400, "notify: Extra inputs are not permitted"),
+        (b"{not json", 400, "body is not valid JSON"),
+    ],
+)
+def test_a_close_that_cannot_work_says_why(
+    client: Client, body: Any, status: int, says: str
+) -> None:
+    code, answer = close(client, CASE, body)
+    assert code == status and says in answer["message"], answer
+    record = wiring.mentions().get(CASE)
+    assert record is not None and record.closed_at is None  # still on the clock
+
+
+def test_only_a_routed_case_still_there_can_be_closed(
+    client: Client, stack: dict[str, str]
+) -> None:
+    assert close(client, "x:404", {"reason": "dup"})[0] == 404
+    post_signed(client, "generic", sample_bytes("generic_listening.json"))  # spam: ignored
+    drain_intake(stack)
+    code, answer = close(client, "trustpilot:5f1e2d3c", {"reason": "dup"})
+    assert code == 409 and "was ignored" in answer["message"]
+    wiring.mentions().mark_deleted("reddit:t3_1abc23", datetime.now(UTC))
+    code, answer = close(client, "reddit:t3_1abc23", {"reason": "dup"})
+    assert code == 409 and "deleted by its author" in answer["message"]
+    unauthorised = client.http.post(
+        "/mentions/reddit:t3_1abc23/close", headers={"Content-Type": "application/json"}, body=b"{}"
+    )
+    assert unauthorised.status_code == 401
+
+
+@pytest.mark.usefixtures("routed")
+def test_switchboard_close_and_the_case_history(api_url: str) -> None:
+    code, out = run("close", CASE, "answered by phone", "--url", api_url)
+    assert code == 0 and out.startswith("closed: ") and "(by admin: answered by phone)" in out
+    code, out = run("mention", CASE, "--url", api_url)
+    assert code == 0 and "  closed: " in out and "by admin: answered by phone" in out

@@ -447,6 +447,24 @@ def cmd_reply(args: argparse.Namespace, out: TextIO) -> int:
     return 0 if reply["status"] in ("sent", "queued", "sending") else 1
 
 
+def cmd_waiting(args: argparse.Namespace, out: TextIO) -> int:
+    """List a department's cases waiting for a first response, soonest deadline first."""
+    path = f"/departments/{args.department}/waiting?limit={args.limit}"
+    listed = _client(args).call("GET", path)
+    records = [MentionRecord.model_validate(item) for item in listed["waiting"]]
+    print(f"{len(records)} waiting in {args.department}", file=out)
+    now = datetime.now(UTC)
+    for record in records:
+        mention, routing = record.message.mention, record.message.routing
+        escalated = "  (escalated)" if record.escalated_at else ""
+        print(
+            f"[{routing.priority.upper()}] {mention.id}  reply by: "
+            f"{time_left(routing.sla_due_at, now)}{escalated}\n  {_shortened(mention.text)}",
+            file=out,
+        )
+    return 0
+
+
 def cmd_close(args: argparse.Namespace, out: TextIO) -> int:
     """Close a case without a reply: it leaves the SLA clock."""
     path = f"/mentions/{args.mention_id}/close"
@@ -610,6 +628,13 @@ def build_parser() -> argparse.ArgumentParser:
     mention = sub.add_parser("mention", parents=[api], help="show a mention and its history")
     mention.add_argument("mention_id")
     mention.set_defaults(func=cmd_mention)
+
+    waiting = sub.add_parser(
+        "waiting", parents=[api], help="a department's cases still waiting for an answer"
+    )
+    waiting.add_argument("department")
+    waiting.add_argument("--limit", type=int, default=50, help="at most this many (up to 200)")
+    waiting.set_defaults(func=cmd_waiting)
 
     close = sub.add_parser("close", parents=[api], help="close a case that needs no reply")
     close.add_argument("mention_id")

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from chalice import Blueprint, Response
 
 from chalicelib import wiring
 from chalicelib.blueprints.http import (
     PROTECTED,
+    integer,
     json_body,
     json_errors,
     json_response,
+    query_param,
     require_caller,
 )
 from chalicelib.errors import MalformedRequest, NotFound
@@ -31,17 +33,7 @@ def _service() -> RulesAdmin:
 
 
 def _query(name: str) -> str | None:
-    params: dict[str, str] = dict(admin.current_request.query_params or {})
-    return params.get(name)
-
-
-def _int(value: Any, name: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError, OverflowError):  # OverflowError: Infinity, which JSON may carry
-        raise MalformedRequest(f"{name} must be an integer") from None
+    return query_param(admin.current_request, name)
 
 
 @admin.route("/admin/rules", methods=["GET"], authorizer=PROTECTED)
@@ -51,7 +43,7 @@ def get_rules() -> Response:
     request = admin.current_request
     require_caller(request)
     service = _service()
-    wanted = _int(_query("version"), "version")
+    wanted = integer(_query("version"), "version")
     version = service.live() if wanted is None else service.store.get(wanted)
     if version is None:
         raise NotFound(f"no ruleset version {wanted}")
@@ -74,7 +66,7 @@ def post_rules() -> Response:
             body["rules"],
             author,
             str(body.get("comment") or "published"),
-            _int(body.get("expected_version"), "expected_version"),
+            integer(body.get("expected_version"), "expected_version"),
         )
     elif "id" in body:
         version = service.put_rule(str(body["id"]), body, author, create_only=True)
@@ -100,7 +92,7 @@ def test_rules() -> Response:
             mentions = [Mention.model_validate(m) for m in body["mentions"]]
         except ValueError as exc:
             raise MalformedRequest(f"invalid mention: {exc}") from None
-    limit = _int(body.get("limit"), "limit") or 1000
+    limit = integer(body.get("limit"), "limit") or 1000
     report = _service().dry_run(body["rules"], mentions, limit)
     return json_response(report.to_dict())
 
@@ -111,7 +103,7 @@ def versions() -> Response:
     """Every published version, newest first: who, when, why, and which one is live."""
     request = admin.current_request
     require_caller(request)
-    limit = _int(_query("limit"), "limit") or 50
+    limit = integer(_query("limit"), "limit") or 50
     return json_response({"versions": _service().history(limit)})
 
 
@@ -122,7 +114,7 @@ def rollback() -> Response:
     request = admin.current_request
     author = require_caller(request)
     body = json_body(request)
-    version = _int(body.get("version") if isinstance(body, dict) else None, "version")
+    version = integer(body.get("version") if isinstance(body, dict) else None, "version")
     if version is None:
         raise MalformedRequest('send {"version": N, "comment": "..."}')
     new = _service().rollback(version, author, str(body.get("comment") or ""))

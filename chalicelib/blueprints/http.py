@@ -85,6 +85,22 @@ def json_body(request: Request) -> Any:
         raise MalformedRequest(f"body is not valid JSON: {exc}") from None
 
 
+def query_param(request: Request, name: str) -> str | None:
+    """One query-string parameter of the request, if given."""
+    params: dict[str, str] = dict(request.query_params or {})
+    return params.get(name)
+
+
+def integer(value: Any, name: str) -> int | None:
+    """A number from a query string or a JSON body (None when absent), or MalformedRequest."""
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: Infinity, which JSON may carry
+        raise MalformedRequest(f"{name} must be an integer") from None
+
+
 def request_model(request: Request, model: type[M]) -> M:
     """The request's JSON body as `model`, or MalformedRequest saying what is wrong."""
     try:

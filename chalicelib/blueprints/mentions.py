@@ -1,4 +1,5 @@
-"""Health, the routed-mention lookup, and closing a case that needs no reply."""
+"""Health, the routed-mention lookup, a department's waiting cases, and closing a case that
+needs no reply."""
 
 from __future__ import annotations
 
@@ -7,17 +8,20 @@ from chalice import Blueprint, Response
 from chalicelib import wiring
 from chalicelib.blueprints.http import (
     PROTECTED,
+    integer,
     json_errors,
     json_response,
+    query_param,
     request_model,
     require_caller,
 )
-from chalicelib.errors import NotFound
+from chalicelib.errors import MalformedRequest, NotFound
 from chalicelib.models import CloseRequest
 from chalicelib.settings import get_settings
 from chalicelib.stores.mentions import case_of
 
 mentions = Blueprint(__name__)
+MAX_WAITING = 200
 
 
 @mentions.route("/health", methods=["GET"])
@@ -50,3 +54,25 @@ def close_mention(mention_id: str) -> Response:
     service = CaseService(wiring.mentions(), wiring.queues(), get_settings())
     record = service.close(mention_id, body.reason, by)
     return json_response(record.model_dump(mode="json", by_alias=True))
+
+
+@mentions.route("/departments/{department}/waiting", methods=["GET"], authorizer=PROTECTED)
+@json_errors
+def waiting_cases(department: str) -> Response:
+    """A department's cases waiting for a first response, soonest deadline first (`limit`,
+    1-200, default 50): what is still to answer once the queue messages were read."""
+    request = mentions.current_request
+    require_caller(request)
+    if department not in get_settings().departments:
+        known = ", ".join(get_settings().departments)
+        raise NotFound(f"no department {department!r}; departments: {known}")
+    limit = integer(query_param(request, "limit"), "limit")
+    limit = 50 if limit is None else limit
+    if not 1 <= limit <= MAX_WAITING:
+        raise MalformedRequest(f"limit must be from 1 to {MAX_WAITING}")
+    records = wiring.mentions().waiting(department, limit)
+    body = {
+        "department": department,
+        "waiting": [record.model_dump(mode="json", by_alias=True) for record in records],
+    }
+    return json_response(body)

@@ -75,6 +75,11 @@ class MentionStore(Protocol):
         """Record that an overdue mention was escalated (it leaves the overdue list)."""
         ...
 
+    def waiting(self, department: str, limit: int = 50) -> list[MentionRecord]:
+        """The cases of `department` waiting for a first response, the soonest deadline first
+        (escalated ones stay; answered, closed, hidden and deleted ones leave)."""
+        ...
+
     def mark_deleted(self, mention_id: str, at: datetime) -> MentionRecord | None:
         """The author deleted the mention: redact its record and take it off the SLA clock, or,
         not routed yet, leave a tombstone so a late delivery of it is not routed; returns the
@@ -153,6 +158,7 @@ def unanswered(store: MentionStore, record: MentionRecord, steps: int = 20) -> l
 
 
 OPEN_INDEX = "open-by-due"
+WAITING_INDEX = "waiting-by-due"
 
 
 def due_key(moment: datetime) -> str:
@@ -243,6 +249,7 @@ class DynamoMentionStore:
             item["sla_due_at"] = {"S": due_key(routing.sla_due_at)}
             if record.status == "routed":
                 item["open"] = {"S": "1"}  # in the sparse index of mentions awaiting an answer
+                item["waiting"] = {"S": routing.department}  # and in its department's list
         self._client.put_item(TableName=self._table, Item=item)
 
     def get(self, mention_id: str) -> MentionRecord | None:
@@ -263,7 +270,7 @@ class DynamoMentionStore:
                 TableName=self._table,
                 Key={"id": {"S": mention_id}},
                 UpdateExpression="SET first_response_at = :at, response_seconds = :s,"
-                " first_response_post = :post REMOVE #open",
+                " first_response_post = :post REMOVE #open, waiting",
                 ConditionExpression="attribute_exists(#record) AND "
                 "attribute_not_exists(first_response_at)",
                 ExpressionAttributeNames={"#open": "open", "#record": "record"},
@@ -289,6 +296,17 @@ class DynamoMentionStore:
         )["Items"]
         return [_record(item) for item in items]
 
+    def waiting(self, department: str, limit: int = 50) -> list[MentionRecord]:
+        """Query the sparse index of waiting cases by department and deadline."""
+        items = self._client.query(
+            TableName=self._table,
+            IndexName=WAITING_INDEX,
+            KeyConditionExpression="waiting = :department",
+            ExpressionAttributeValues={":department": {"S": department}},
+            Limit=limit,
+        )["Items"]
+        return [_record(item) for item in items]
+
     def mark_escalated(self, mention_id: str, at: datetime) -> None:
         """Set escalated_at and leave the index."""
         self._client.update_item(
@@ -309,7 +327,7 @@ class DynamoMentionStore:
         self._client.update_item(
             TableName=self._table,
             Key={"id": {"S": mention_id}},
-            UpdateExpression="SET #record = :record, deleted_at = :at REMOVE #open",
+            UpdateExpression="SET #record = :record, deleted_at = :at REMOVE #open, waiting",
             ExpressionAttributeNames={"#record": "record", "#open": "open"},
             ExpressionAttributeValues={
                 ":record": {"S": record.redacted(at).model_dump_json(by_alias=True)},
@@ -326,7 +344,7 @@ class DynamoMentionStore:
             self._client.update_item(
                 TableName=self._table,
                 Key=key,
-                UpdateExpression="SET hidden_at = :at REMOVE #open",
+                UpdateExpression="SET hidden_at = :at REMOVE #open, waiting",
                 ConditionExpression="attribute_exists(#record)",
                 ExpressionAttributeNames={"#open": "open", "#record": "record"},
                 ExpressionAttributeValues={":at": {"S": at.isoformat()}},
@@ -335,34 +353,49 @@ class DynamoMentionStore:
         self._client.update_item(
             TableName=self._table, Key=key, UpdateExpression="REMOVE hidden_at"
         )
+        waiting = (
+            "#status = :routed AND attribute_exists(sla_due_at) AND attribute_not_exists"
+            "(first_response_at) AND attribute_not_exists(deleted_at) AND attribute_not_exists"
+            "(closed_at)"
+        )
+        status = {"#status": "status"}, {":routed": {"S": "routed"}}
+        self._update_if(key, "SET waiting = department", waiting, *status)
+        self._update_if(
+            key,
+            "SET #open = :one",
+            f"{waiting} AND attribute_not_exists(escalated_at)",
+            {**status[0], "#open": "open"},
+            {**status[1], ":one": {"S": "1"}},
+        )
+
+    def _update_if(
+        self,
+        key: dict[str, Any],
+        update: str,
+        condition: str,
+        names: dict[str, str],
+        values: dict[str, Any],
+    ) -> None:
+        """An update made only where `condition` holds (else nothing happens)."""
         with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
             self._client.update_item(
                 TableName=self._table,
                 Key=key,
-                UpdateExpression="SET #open = :one",
-                ConditionExpression="#status = :routed AND attribute_exists(sla_due_at) AND "
-                "attribute_not_exists(first_response_at) AND attribute_not_exists(escalated_at)"
-                " AND attribute_not_exists(deleted_at) AND attribute_not_exists(closed_at)",
-                ExpressionAttributeNames={"#open": "open", "#status": "status"},
-                ExpressionAttributeValues={":one": {"S": "1"}, ":routed": {"S": "routed"}},
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
             )
 
     def mark_closed(self, mention_id: str, at: datetime, by: str, reason: str) -> None:
-        """Set closed_at, closed_by and closed_reason and leave the open index, unless closed."""
-        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
-            self._client.update_item(
-                TableName=self._table,
-                Key={"id": {"S": mention_id}},
-                UpdateExpression="SET closed_at = :at, closed_by = :by, closed_reason = :why"
-                " REMOVE #open",
-                ConditionExpression="attribute_exists(#record) AND attribute_not_exists(closed_at)",
-                ExpressionAttributeNames={"#open": "open", "#record": "record"},
-                ExpressionAttributeValues={
-                    ":at": {"S": at.isoformat()},
-                    ":by": {"S": by},
-                    ":why": {"S": reason},
-                },
-            )
+        """Set closed_at, closed_by and closed_reason and leave the indexes, unless closed."""
+        self._update_if(
+            {"id": {"S": mention_id}},
+            "SET closed_at = :at, closed_by = :by, closed_reason = :why REMOVE #open, waiting",
+            "attribute_exists(#record) AND attribute_not_exists(closed_at)",
+            {"#open": "open", "#record": "record"},
+            {":at": {"S": at.isoformat()}, ":by": {"S": by}, ":why": {"S": reason}},
+        )
 
     def rewrite(self, record: MentionRecord, since: datetime | None) -> None:
         """Replace the record's JSON (the SLA index and response fields are untouched) on
@@ -549,6 +582,20 @@ class MemoryMentionStore:
             and r.message.routing.sla_due_at is not None
             and due_key(r.message.routing.sla_due_at) < due_key(now)
         ][:limit]
+
+    def waiting(self, department: str, limit: int = 50) -> list[MentionRecord]:
+        """Routed to `department` with a deadline, and not answered, closed, hidden or
+        deleted; by deadline."""
+        found = [
+            r
+            for r in self.records.values()
+            if r.status == "routed"
+            and r.message.routing.department == department
+            and r.message.routing.sla_due_at is not None
+            and not (r.first_response_at or r.closed_at or r.hidden_at or r.deleted_at)
+        ]
+        found.sort(key=lambda r: due_key(r.message.routing.sla_due_at or r.routed_at))
+        return found[:limit]
 
     def mark_escalated(self, mention_id: str, at: datetime) -> None:
         """Set escalated_at."""

@@ -11,7 +11,7 @@ from typing import Any
 
 from chalicelib.rules import DEFAULT_RULES_PATH, load_rules_file
 from chalicelib.settings import Settings
-from chalicelib.stores.mentions import OPEN_INDEX
+from chalicelib.stores.mentions import OPEN_INDEX, WAITING_INDEX
 from chalicelib.stores.rules import RulesStore
 
 MAX_RECEIVE_COUNT = 5
@@ -58,16 +58,17 @@ def create_tables(dynamodb: Any, settings: Settings) -> None:
         extra: dict[str, Any] = {}
         attributes = [name for name, _ in keys]
         if table == settings.mentions_table:
-            attributes += ["open", "sla_due_at"]
+            attributes += ["open", "waiting", "sla_due_at"]
             extra["GlobalSecondaryIndexes"] = [
                 {
-                    "IndexName": OPEN_INDEX,
+                    "IndexName": index,
                     "KeySchema": [
-                        {"AttributeName": "open", "KeyType": "HASH"},
+                        {"AttributeName": partition, "KeyType": "HASH"},
                         {"AttributeName": "sla_due_at", "KeyType": "RANGE"},
                     ],
                     "Projection": {"ProjectionType": "ALL"},
                 }
+                for index, partition in ((OPEN_INDEX, "open"), (WAITING_INDEX, "waiting"))
             ]
         dynamodb.create_table(
             TableName=table,

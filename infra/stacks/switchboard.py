@@ -17,7 +17,7 @@ from chalice.cdk import Chalice
 from constructs import Construct, Node
 
 from chalicelib.settings import DEFAULT_DEPARTMENTS
-from chalicelib.stores.mentions import OPEN_INDEX
+from chalicelib.stores.mentions import OPEN_INDEX, WAITING_INDEX
 from stacks.monitoring import Monitoring
 from stacks.queues import QueueWithDlq
 
@@ -115,12 +115,15 @@ class SwitchboardStack(cdk.Stack):
             "traffic": self._table("Traffic", "day", "sk", "expires_at", removal),
             "replies": self._table("Replies", "reply_id", None, None, removal),
         }
-        # Mentions awaiting a first response, by deadline (a sparse index: only open ones).
-        self.tables["mentions"].add_global_secondary_index(
-            index_name=OPEN_INDEX,
-            partition_key=dynamodb.Attribute(name="open", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="sla_due_at", type=dynamodb.AttributeType.STRING),
-        )
+        # Sparse indexes by deadline: mentions the SLA check has still to look at ("open"), and
+        # each department's cases waiting for a first response ("waiting", its department).
+        text = dynamodb.AttributeType.STRING
+        for index, partition in ((OPEN_INDEX, "open"), (WAITING_INDEX, "waiting")):
+            self.tables["mentions"].add_global_secondary_index(
+                index_name=index,
+                partition_key=dynamodb.Attribute(name=partition, type=text),
+                sort_key=dynamodb.Attribute(name="sla_due_at", type=text),
+            )
         self.secret = secretsmanager.Secret(
             self,
             "PlatformSecrets",

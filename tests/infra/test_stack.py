@@ -84,9 +84,14 @@ def test_tables_are_on_demand_with_pitr_and_ttl(template: Template) -> None:
     mentions = next(
         t for t in tables.values() if t["Properties"]["KeySchema"][0]["AttributeName"] == "id"
     )
-    [index] = mentions["Properties"]["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "open-by-due"
-    assert [k["AttributeName"] for k in index["KeySchema"]] == ["open", "sla_due_at"]
+    indexes = {
+        index["IndexName"]: [key["AttributeName"] for key in index["KeySchema"]]
+        for index in mentions["Properties"]["GlobalSecondaryIndexes"]
+    }
+    assert indexes == {
+        "open-by-due": ["open", "sla_due_at"],  # what the SLA check still has to look at
+        "waiting-by-due": ["waiting", "sla_due_at"],  # each department's unanswered cases
+    }
 
 
 @pytest.mark.parametrize("worker", ["RouteMentions", "SendReplies"])
@@ -130,13 +135,13 @@ def test_functions_use_the_cdk_role_and_no_sqs_or_dynamodb_grant_is_on_star(
                 )
 
 
-def test_admin_mention_and_reply_routes_need_iam_and_webhooks_are_public(
+def test_admin_mention_reply_and_department_routes_need_iam_and_webhooks_are_public(
     template: Template,
 ) -> None:
     api = resources(template, "AWS::Serverless::Api")["RestAPI"]["Properties"]
     for path, methods in api["DefinitionBody"]["paths"].items():
         for method, spec in methods.items():
-            protected = path.startswith(("/admin", "/mentions", "/replies"))
+            protected = path.startswith(("/admin", "/mentions", "/replies", "/departments"))
             assert (spec.get("security") == [{"sigv4": []}]) is protected, (path, method)
 
 

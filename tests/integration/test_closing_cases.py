@@ -102,3 +102,48 @@ def test_switchboard_close_and_the_case_history(api_url: str) -> None:
     assert code == 0 and out.startswith("closed: ") and "(by admin: answered by phone)" in out
     code, out = run("mention", CASE, "--url", api_url)
     assert code == 0 and "  closed: " in out and "by admin: answered by phone" in out
+
+
+def waiting(client: Client, department: str, query: str = "") -> tuple[int, Any]:
+    response = client.http.get(f"/departments/{department}/waiting{query}", headers=AUTH)
+    return response.status_code, json.loads(response.body)
+
+
+@pytest.mark.usefixtures("routed")
+def test_a_department_sees_what_still_waits_for_an_answer_until_it_is_closed(
+    client: Client, stack: dict[str, str]
+) -> None:
+    post_signed(client, "generic", sample_bytes("generic_listening.json"))  # a journalist: pr
+    drain_intake(stack)
+    status, listed = waiting(client, "pr")
+    assert status == 200 and listed["department"] == "pr"
+    assert [r["id"] for r in listed["waiting"]] == [CASE, "reddit:t3_1abc23"]  # by deadline
+    assert waiting(client, "pr", "?limit=1")[1]["waiting"][0]["id"] == CASE
+    close(client, CASE, {"reason": "called Lee"})
+    assert [r["id"] for r in waiting(client, "pr")[1]["waiting"]] == ["reddit:t3_1abc23"]
+    assert waiting(client, "support")[1]["waiting"] == []  # the copy's owner is pr
+
+
+@pytest.mark.parametrize(
+    ("department", "query", "status", "says"),
+    [
+        ("legal", "", 404, "no department 'legal'; departments: support, pr, marketing, triage"),
+        ("pr", "?limit=0", 400, "limit must be from 1 to 200"),
+        ("pr", "?limit=201", 400, "limit must be from 1 to 200"),
+        ("pr", "?limit=ten", 400, "limit must be an integer"),
+    ],
+)
+def test_a_waiting_list_that_cannot_be_read_says_why(
+    client: Client, department: str, query: str, status: int, says: str
+) -> None:
+    code, answer = waiting(client, department, query)
+    assert code == status and answer["message"] == says
+
+
+@pytest.mark.usefixtures("routed")
+def test_switchboard_waiting_lists_a_departments_open_cases(api_url: str) -> None:
+    code, out = run("waiting", "pr", "--url", api_url)
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == "1 waiting in pr"
+    assert lines[1].startswith(f"[URGENT] {CASE}  reply by: ") and "overdue by" in lines[1]
+    assert lines[2].startswith("  The blender I bought from you caught fire")

@@ -215,6 +215,37 @@ def test_a_closed_case_is_off_the_clock_and_closed_once(mentions: MentionStore) 
     assert mentions.overdue(NOW + timedelta(hours=3)) == []
 
 
+def test_a_departments_waiting_cases_are_the_unanswered_ones_by_deadline(
+    mentions: MentionStore,
+) -> None:
+    def routed(mention_id: str, department: str, due_in: int) -> None:
+        due = Routing(department=department, sla_due_at=NOW + timedelta(minutes=due_in))
+        base = record(mention_id)
+        mentions.claim(mention_id, NOW, LEASE)
+        message = base.message.model_copy(update={"routing": due})
+        mentions.complete(base.model_copy(update={"message": message}), NOW + timedelta(days=1))
+
+    for mention_id, department, due_in in [
+        ("x:20", "support", 60), ("x:21", "support", 15), ("x:22", "pr", 5),
+        ("x:23", "support", 30), ("x:24", "support", 45), ("x:25", "support", 50),
+        ("x:26", "support", 55), ("x:27", "support", 90),
+    ]:  # fmt: skip
+        routed(mention_id, department, due_in)
+    mentions.record_response("x:23", NOW, "x:answer")
+    mentions.mark_closed("x:24", NOW, "maya", "answered by phone")
+    mentions.mark_hidden("x:25", NOW)
+    mentions.mark_deleted("x:26", NOW)
+    mentions.mark_escalated("x:21", NOW)  # escalated, still waiting for its answer
+    mentions.mark_hidden("x:27", NOW)
+    mentions.mark_hidden("x:27", None)  # shown again: waiting again
+    assert [r.id for r in mentions.waiting("support")] == ["x:21", "x:20", "x:27"]
+    assert [r.id for r in mentions.waiting("support", limit=1)] == ["x:21"]
+    assert [r.id for r in mentions.waiting("pr")] == ["x:22"]
+    assert mentions.waiting("marketing") == []
+    overdue = {r.id for r in mentions.overdue(NOW + timedelta(hours=2))}
+    assert overdue == {"x:20", "x:22", "x:27"}  # the escalated one is not escalated again
+
+
 def test_an_edit_rewrites_the_text_and_keeps_the_answer(mentions: MentionStore) -> None:
     mentions.claim("x:9", NOW, LEASE)
     mentions.complete(record("x:9"), NOW + timedelta(days=1))

@@ -320,14 +320,16 @@ class XMentions:
 
 
 def sources(settings: Settings, cursors: CursorStore, now: datetime) -> list[Source]:
-    """Every source of this run: YOUTUBE_CHANNELS, X_POLL_ACCOUNTS and this run's turn of the
-    followed YouTube threads."""
-    found: list[Source] = [
-        YouTubeComments(channel, settings, cursors) for channel in settings.youtube_channels
-    ]
-    found.extend(XMentions(account, settings) for account in settings.x_poll_accounts)
+    """Every source of this run: this run's turn of the YouTube threads awaiting an answer
+    (first: a thread is read again a run after it was found, not at once), YOUTUBE_CHANNELS,
+    X_POLL_ACCOUNTS and this run's turn of the followed YouTube threads."""
+    found: list[Source] = []
     if settings.youtube_channels and settings.youtube_follow_up_days:
         found.append(YouTubeAnswers(settings, cursors))
+    found.extend(
+        YouTubeComments(channel, settings, cursors) for channel in settings.youtube_channels
+    )
+    found.extend(XMentions(account, settings) for account in settings.x_poll_accounts)
     found.extend(followed_threads(settings, cursors, now))
     return found
 

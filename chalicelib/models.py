@@ -161,8 +161,8 @@ class RoutedMention(BaseModel):
         return self.model_dump_json(by_alias=True)
 
     def tagged(self, tag: str, **routing: Any) -> RoutedMention:
-        """A copy sent again for a reason (`tag`: `edited`, `sla-breach`, ANSWERED), with these
-        routing fields replaced; the case itself is unchanged."""
+        """A copy sent again for a reason (`tag`: one of the tags below), with these routing
+        fields replaced; the case itself is unchanged."""
         update = {"tags": [*self.routing.tags, tag], **routing}
         return self.model_copy(update={"routing": self.routing.model_copy(update=update)})
 
@@ -175,6 +175,10 @@ class RoutedMention(BaseModel):
         }
 
 
+SLA_BREACH = "sla-breach"
+"""The tag of the copy of an overdue case sent to its escalation target, priority raised."""
+EDITED = "edited"
+"""The tag of the copy of a case its author edited (the new text)."""
 ANSWERED = "answered"
 """The tag of the copy of a case the brand answered on the platform, outside Switchboard."""
 HIDDEN, UNHIDDEN = "hidden", "unhidden"

@@ -19,6 +19,7 @@ from chalicelib.classify import compute_signals, enrich, fallback_department, in
 from chalicelib.errors import MalformedRequest, NotFound, PoisonRecord
 from chalicelib.models import (
     ANSWERED,
+    EDITED,
     HIDDEN,
     UNHIDDEN,
     Conversation,
@@ -437,7 +438,7 @@ class RoutingService:
         that have it, tagged `edited`, then store it unless it changed since it was read: then
         EditConflict fails the delivery, and its retry reads the case again (at worst a
         department gets a copy twice; a deleted case is never written back)."""
-        send_copy(self.queues, self.settings, changed, "edited")
+        send_copy(self.queues, self.settings, changed, EDITED)
         self.mentions.rewrite(changed, read.edited_at)
         metrics.add_metric(name="MentionsEdited", unit="Count", value=1)
 

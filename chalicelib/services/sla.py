@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from chalicelib.models import Priority, RoutedMention
+from chalicelib.models import SLA_BREACH, Priority, RoutedMention
 from chalicelib.observability import logger, metrics
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore
@@ -54,7 +54,7 @@ class SlaCheck:
             message = record.message
             routing = message.routing
             target = self.settings.escalation_target(routing.department)
-            copy = message.tagged("sla-breach", priority=RAISED[routing.priority])
+            copy = message.tagged(SLA_BREACH, priority=RAISED[routing.priority])
             try:
                 self.queues.send(target, escalation_copy(copy, target))
             except QueueSendError:

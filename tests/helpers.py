@@ -24,3 +24,11 @@ def delivery(platform: str, body: Any) -> RawDelivery:
     else:
         text = json.dumps(body)
     return RawDelivery(platform=platform, body=text, received_at=RECEIVED)
+
+
+def food_safety_thread(*keep: int) -> bytes:
+    """The food-safety sample's posts at these positions: 0 the customer's (pr, copied to
+    support), 1 the brand's answer, posted from X's app a minute later."""
+    payload = json.loads(sample_bytes("x_food_safety_thread.json"))
+    payload["tweet_create_events"] = [payload["tweet_create_events"][i] for i in keep]
+    return json.dumps(payload).encode()

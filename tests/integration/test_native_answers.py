@@ -14,7 +14,7 @@ from chalicelib import aws, wiring
 from chalicelib.devstack import scheduled_event
 from chalicelib.fakeplatforms import FakePlatforms
 from chalicelib.stores.provision import create_queues
-from tests.helpers import sample_bytes
+from tests.helpers import food_safety_thread, sample_bytes
 from tests.integration.conftest import bodies, post_signed, receive_all
 from tests.integration.test_replies import drain_outbox, get, reply
 from tests.integration.test_routing_flow import drain_intake
@@ -26,14 +26,6 @@ BRAND_X = "2244994945"
 def deliver(client: Client, stack: dict[str, str], platform: str, body: bytes) -> None:
     assert post_signed(client, platform, body).status_code == 200
     drain_intake(stack)
-
-
-def thread(*keep: int) -> bytes:
-    """The food-safety sample's posts at these positions: 0 the customer's, 1 the brand's
-    answer (posted from X's app a minute later)."""
-    payload = json.loads(sample_bytes("x_food_safety_thread.json"))
-    payload["tweet_create_events"] = [payload["tweet_create_events"][i] for i in keep]
-    return json.dumps(payload).encode()
 
 
 def brand_post(post_id: str, replying_to: str, text: str) -> bytes:
@@ -53,10 +45,10 @@ def test_an_answer_posted_on_x_stops_the_sla_clock_and_tells_the_departments(
 ) -> None:
     from app import app
 
-    deliver(client, stack, "x", thread(0))
+    deliver(client, stack, "x", food_safety_thread(0))
     assert len(receive_all(stack["pr"])) == len(receive_all(stack["support"])) == 1
     for _ in range(2):  # X retried the brand's post: one copy each
-        deliver(client, stack, "x", thread(1))
+        deliver(client, stack, "x", food_safety_thread(1))
     for department in ("pr", "support"):
         [copy] = bodies(stack[department])
         assert copy["mention"]["id"] == CASE and "answered" in copy["routing"]["tags"]
@@ -72,7 +64,9 @@ def test_an_answer_posted_on_x_stops_the_sla_clock_and_tells_the_departments(
 def test_a_customer_answering_the_brands_post_continues_the_case(
     client: Client, stack: dict[str, str]
 ) -> None:
-    deliver(client, stack, "x", thread(0, 1))  # the post and the brand's answer, one delivery
+    deliver(
+        client, stack, "x", food_safety_thread(0, 1)
+    )  # the post and the brand's answer, one delivery
     follow_up = json.loads(sample_bytes("x_late_delivery.json"))
     tweet = follow_up["tweet_create_events"][0]
     tweet |= {
@@ -90,7 +84,7 @@ def test_a_customer_answering_the_brands_post_continues_the_case(
 def test_answering_someone_who_joined_a_thread_leaves_the_first_customer_waiting(
     client: Client, stack: dict[str, str]
 ) -> None:
-    deliver(client, stack, "x", thread(0))
+    deliver(client, stack, "x", food_safety_thread(0))
     joined = json.loads(sample_bytes("x_late_delivery.json"))  # danakim, not samortega_news
     joined["tweet_create_events"][0] |= {
         "id_str": "1992000000000000889",
@@ -108,7 +102,7 @@ def test_answering_someone_who_joined_a_thread_leaves_the_first_customer_waiting
 def test_the_echo_of_a_reply_sent_through_switchboard_is_no_news(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:
-    deliver(client, stack, "x", thread(0))
+    deliver(client, stack, "x", food_safety_thread(0))
     receive_all(stack["pr"])
     _, queued = reply(client, {"mention_id": CASE, "text": "So sorry. Please DM us."})
     drain_outbox(stack)
@@ -180,11 +174,15 @@ def test_an_answer_whose_copy_cannot_be_sent_is_retried_before_anything_is_recor
 ) -> None:
     from app import app
 
-    deliver(client, stack, "x", thread(0))
+    deliver(client, stack, "x", food_safety_thread(0))
     aws.sqs().delete_queue(QueueUrl=stack["support"])
     handler = app.handler_map["route_mentions"]
     body = json.dumps(
-        {"platform": "x", "body": thread(1).decode(), "received_at": datetime.now(UTC).isoformat()}
+        {
+            "platform": "x",
+            "body": food_safety_thread(1).decode(),
+            "received_at": datetime.now(UTC).isoformat(),
+        }
     )
     event = {"Records": [{"messageId": "a1", "receiptHandle": "r1", "body": body}]}
     assert handler(event, None) == {"batchItemFailures": [{"itemIdentifier": "a1"}]}
@@ -238,8 +236,8 @@ def test_an_answer_handled_before_its_case_was_routed_answers_it_when_it_is(
 ) -> None:
     """The customer's delivery came late (retried, or the X poller caught it up): the brand's
     answer, handled first, waits for it."""
-    deliver(client, stack, "x", thread(1))
-    deliver(client, stack, "x", thread(0))
+    deliver(client, stack, "x", food_safety_thread(1))
+    deliver(client, stack, "x", food_safety_thread(0))
     record = get(client, f"/mentions/{CASE}")
     assert record["response_seconds"] == 60
     assert record["first_response_post"] == "x:1992000000000000003"

@@ -15,7 +15,7 @@ from chalicelib.devstack import QueueWorker
 from chalicelib.models import RawDelivery
 from chalicelib.services.routing import EngineCache, RoutingService
 from chalicelib.settings import get_settings
-from tests.helpers import RECEIVED, sample_bytes
+from tests.helpers import RECEIVED, food_safety_thread, sample_bytes
 from tests.integration.conftest import bodies, post_signed, receive_all
 
 SAMPLES = load_samples()
@@ -51,16 +51,8 @@ def test_sample_reaches_its_department(client: Client, stack: dict[str, str], sa
     assert decided == routed  # each in its own department's queue, echoes and ignored in none
 
 
-def food_safety_post() -> bytes:
-    """The food-safety thread's post alone (the sample also has the brand's answer, which
-    test_native_answers is about)."""
-    thread = json.loads(sample_bytes("x_food_safety_thread.json"))
-    thread["tweet_create_events"] = thread["tweet_create_events"][:1]
-    return json.dumps(thread).encode()
-
-
 def test_department_message_follows_the_contract(client: Client, stack: dict[str, str]) -> None:
-    post_signed(client, "x", food_safety_post())
+    post_signed(client, "x", food_safety_thread(0))  # without the brand's answer
     drain_intake(stack)
     [pr] = receive_all(stack["pr"])
     [support] = receive_all(stack["support"])
@@ -241,7 +233,7 @@ def test_a_retry_after_a_partial_fan_out_sends_only_the_missing_copy(
     from app import app
 
     handler = app.handler_map["route_mentions"]
-    body = raw("x", food_safety_post().decode())
+    body = raw("x", food_safety_thread(0).decode())  # without the brand's answer
     event = {"Records": [{"messageId": "m1", "receiptHandle": "r1", "body": body}]}
     aws.sqs().delete_queue(QueueUrl=stack["support"])
     assert handler(event, None) == {"batchItemFailures": [{"itemIdentifier": "m1"}]}

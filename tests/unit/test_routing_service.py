@@ -15,7 +15,7 @@ from chalicelib.stores.mentions import Claim, MemoryMentionStore
 from chalicelib.stores.queues import MemoryQueues, OutgoingMessage, QueueSendError
 from chalicelib.stores.rules import MemoryRulesStore
 from chalicelib.stores.traffic import MemoryTrafficStore, Observed
-from tests.helpers import delivery, sample_bytes
+from tests.helpers import delivery, food_safety_thread
 
 CONFIG = Settings()
 FRIEND, BRAND_NAMED = "x:1992000000000000201", "x:1992000000000000202"
@@ -60,11 +60,10 @@ def test_the_escalation_target_of_an_escalated_case_hears_that_it_was_answered()
     settings = Settings(escalations={"pr": "triage"})
     mentions, queues = MemoryMentionStore(), MemoryQueues(settings.all_queues)
     routing = RoutingService(queues, mentions, EngineCache(MemoryRulesStore(), settings), settings)
-    thread = json.loads(sample_bytes("x_food_safety_thread.json"))
-    post, answer = thread["tweet_create_events"]
-    routing.route_delivery(delivery("x", {**thread, "tweet_create_events": [post]}).to_json())
+    post, answer = (json.loads(food_safety_thread(i)) for i in (0, 1))
+    routing.route_delivery(delivery("x", post).to_json())
     SlaCheck(mentions, queues, settings).run()  # posted long ago: overdue, copied to triage
-    routing.route_delivery(delivery("x", {**thread, "tweet_create_events": [answer]}).to_json())
+    routing.route_delivery(delivery("x", answer).to_json())
     breach, answered = queues.messages["triage"]
     assert json.loads(breach.body)["routing"]["tags"][-1] == "sla-breach"
     assert json.loads(answered.body)["routing"]["tags"][-1] == "answered"

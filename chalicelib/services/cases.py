@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.models import CLOSED, MentionRecord
+from chalicelib.observability import logger, metrics
 from chalicelib.services.sla import escalation_copy
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore, case_of
@@ -51,4 +52,6 @@ class CaseService:
         if record.closed_at is None:
             send_copy(self.queues, self.settings, record, CLOSED)  # first: a retry sends it
             self.mentions.mark_closed(record.id, self.clock(), by, reason)
+            logger.info("case closed without a reply", extra={"mention_id": record.id, "by": by})
+            metrics.add_metric(name="CasesClosed", unit="Count", value=1)
         return self.mentions.get(record.id) or record

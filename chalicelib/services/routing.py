@@ -413,6 +413,9 @@ class RoutingService:
             return
         send_copy(self.queues, self.settings, record, HIDDEN if hidden else UNHIDDEN)
         self.mentions.mark_hidden(mention_id, now if hidden else None)
+        metrics.add_metric(
+            name="MentionsHidden" if hidden else "MentionsUnhidden", unit="Count", value=1
+        )
         logger.info(
             "comment hidden" if hidden else "comment shown again", extra={"mention_id": mention_id}
         )

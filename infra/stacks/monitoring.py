@@ -63,6 +63,8 @@ class Monitoring(Construct):
                 "MentionsDeleted",
                 "MentionsEdited",
                 "AnsweredOnPlatform",
+                "MentionsHidden",
+                "CasesClosed",
                 "PlatformAccessRevoked",
                 "DuplicatesDropped",
                 "PoisonRecords",

@@ -211,7 +211,8 @@ def test_alarms_on_every_dead_letter_queue_and_worker(template: Template) -> Non
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
     [dashboard] = resources(template, "AWS::CloudWatch::Dashboard").values()
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
-    assert all(name in body for name in ("MentionsEdited", "AnsweredOnPlatform", "SlaBreaches"))
+    shown = ("MentionsEdited", "AnsweredOnPlatform", "MentionsHidden", "CasesClosed", "SlaBreaches")
+    assert all(name in body for name in shown)
 
 
 def test_adding_a_department_adds_its_queue_dlq_grants_alarms_and_map_entry() -> None:

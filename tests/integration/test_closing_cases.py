@@ -12,6 +12,7 @@ from chalice.test import Client
 
 from chalicelib import wiring
 from chalicelib.devstack import scheduled_event
+from chalicelib.observability import metrics
 from tests.helpers import sample_bytes
 from tests.integration.conftest import bodies, post_signed, receive_all
 from tests.integration.test_routing_flow import drain_intake
@@ -45,7 +46,9 @@ def test_a_closed_case_leaves_the_clock_and_its_departments_hear_why(
     from app import app
 
     reason = "called Lee, replacement blender on its way"
+    metrics.clear_metrics()
     status, record = close(client, CASE, {"reason": reason}, **{"X-Switchboard-Author": "maya"})
+    assert metrics.metric_set["CasesClosed"]["Value"] == [1.0]
     assert status == 200
     assert (record["closed_by"], record["closed_reason"]) == ("maya", reason)
     assert datetime.fromisoformat(record["closed_at"]) <= datetime.now(UTC)
@@ -54,9 +57,11 @@ def test_a_closed_case_leaves_the_clock_and_its_departments_hear_why(
         assert copy["mention"]["id"] == CASE and copy["routing"]["tags"][-1] == "closed"
     assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": []}
 
+    metrics.clear_metrics()
     status, again = close(client, CASE, {"reason": "duplicate"})  # a retry, or a colleague
     assert status == 200 and again["closed_reason"] == reason  # the first close stands
     assert bodies(stack["pr"]) == []  # and nobody hears of it twice
+    assert "CasesClosed" not in metrics.metric_set
 
 
 @pytest.mark.usefixtures("routed")

@@ -5,9 +5,12 @@ And, either way, one answer answers everything the customer wrote before it."""
 from __future__ import annotations
 
 import json
+import os
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import pytest
 from chalice.test import Client
 
 from chalicelib import aws, wiring
@@ -253,3 +256,36 @@ def test_a_message_sent_before_the_customers_does_not_answer_it(
     deliver(client, stack, "meta", messenger("m10", "Sorry! Looking now", 9, echo=True))
     deliver(client, stack, "meta", messenger("m2", "and the tracking page is down", 8))
     assert get(client, "/mentions/messenger:m1")["response_seconds"] == 9 * 60 - 5 * 60
+
+
+@pytest.fixture
+def slack_staff() -> Iterator[None]:
+    """U0ACMESTAFF answers for the brand on Slack (BRAND_ACCOUNTS)."""
+    from chalicelib.blueprints import workers
+
+    os.environ["BRAND_ACCOUNTS"] = "U0ACMESTAFF"
+    wiring.reset()
+    workers.routing_service.cache_clear()
+    yield
+    workers.routing_service.cache_clear()  # the next test's worker reads its own environment
+
+
+@pytest.mark.usefixtures("slack_staff")
+def test_a_thread_reply_of_one_of_the_brands_people_on_slack_answers_the_message(
+    client: Client, stack: dict[str, str]
+) -> None:
+    deliver(client, stack, "slack", sample_bytes("slack_app_mention.json"))
+    payload = json.loads(sample_bytes("slack_app_mention.json"))
+    payload["event_id"] = "Ev0SLACK0002"
+    payload["event"] |= {
+        "type": "message",
+        "user": "U0ACMESTAFF",
+        "text": "Looking at it now, sorry! Which browser?",
+        "ts": "1795336300.000400",
+        "thread_ts": "1795336000.000200",
+    }
+    deliver(client, stack, "slack", json.dumps(payload).encode())
+    record = wiring.mentions().get("slack:C0COMMUNITY/1795336000.000200")
+    assert record is not None and round(record.response_seconds or 0) == 300  # five minutes
+    assert record.first_response_post == "slack:C0COMMUNITY/1795336300.000400"
+    assert wiring.mentions().get("slack:C0COMMUNITY/1795336300.000400") is None  # not a mention

@@ -3,6 +3,8 @@ needs no reply."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Blueprint, Response
 
 from chalicelib import wiring
@@ -16,7 +18,7 @@ from chalicelib.blueprints.http import (
     require_caller,
 )
 from chalicelib.errors import MalformedRequest, NotFound
-from chalicelib.models import CloseRequest
+from chalicelib.models import CloseRequest, MentionRecord
 from chalicelib.settings import get_settings
 from chalicelib.stores.mentions import case_of
 
@@ -39,7 +41,7 @@ def get_mention(mention_id: str) -> Response:
     record = case_of(wiring.mentions(), mention_id)
     if record is None:
         raise NotFound(f"no routed mention {mention_id!r}")
-    return json_response(record.model_dump(mode="json", by_alias=True))
+    return json_response(_shown(record))
 
 
 @mentions.route("/mentions/{mention_id}/close", methods=["POST"], authorizer=PROTECTED)
@@ -53,7 +55,7 @@ def close_mention(mention_id: str) -> Response:
 
     service = CaseService(wiring.mentions(), wiring.queues(), get_settings())
     record = service.close(mention_id, body.reason, by)
-    return json_response(record.model_dump(mode="json", by_alias=True))
+    return json_response(_shown(record))
 
 
 @mentions.route("/departments/{department}/waiting", methods=["GET"], authorizer=PROTECTED)
@@ -73,6 +75,11 @@ def waiting_cases(department: str) -> Response:
     records = wiring.mentions().waiting(department, limit)
     body = {
         "department": department,
-        "waiting": [record.model_dump(mode="json", by_alias=True) for record in records],
+        "waiting": [_shown(record) for record in records],
     }
     return json_response(body)
+
+
+def _shown(record: MentionRecord) -> dict[str, Any]:
+    """A mention record as the API shows it."""
+    return record.model_dump(mode="json", by_alias=True)

@@ -424,8 +424,10 @@ def cmd_rules_rollback(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_reply(args: argparse.Namespace, out: TextIO) -> int:
-    """Answer a mention; waits briefly and shows where the reply got to."""
+    """Answer a mention; waits briefly and shows where the reply got to. A case someone
+    answered or closed already is answered all the same, with a note saying so."""
     client = _client(args)
+    _note_if_handled(client, args.mention_id)
     body: dict[str, Any] = {"mention_id": args.mention_id, "text": args.text}
     if args.private:
         body["private"] = True
@@ -445,6 +447,23 @@ def cmd_reply(args: argparse.Namespace, out: TextIO) -> int:
     elif reply["status"] != "queued":
         print(f"{reply['status']}: {reply.get('last_error')}", file=out)
     return 0 if reply["status"] in ("sent", "queued", "sending") else 1
+
+
+def _note_if_handled(client: ApiClient, mention_id: str) -> None:
+    """Tell the agent on stderr when the case was answered or closed already (by a colleague,
+    on the platform): a second answer may still be meant, a follow-up."""
+    try:
+        record = MentionRecord.model_validate(client.call("GET", f"/mentions/{mention_id}"))
+    except ApiError:
+        return  # the reply itself says what is wrong
+    if record.first_response_at is not None:
+        by = f" ({record.first_response_post})" if record.first_response_post else ""
+        handled = f"answered at {record.first_response_at.isoformat()}{by}"
+    elif record.closed_at is not None:
+        handled = f"closed at {record.closed_at.isoformat()} {_closed_by(record)}"
+    else:
+        return
+    print(f"note: {record.id} was {handled}; this reply is sent as well", file=sys.stderr)
 
 
 def cmd_waiting(args: argparse.Namespace, out: TextIO) -> int:

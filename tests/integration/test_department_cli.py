@@ -31,6 +31,11 @@ def test_inbox_shows_what_waits_and_ack_takes_it_off_the_queue(
     assert run("inbox", "support")[1].strip() == "0 mention(s) in switchboard-support"
 
 
+def notes(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """The notes the CLI printed on stderr (the local server logs its requests there too)."""
+    return [line for line in capsys.readouterr().err.splitlines() if line.startswith("note:")]
+
+
 def test_reply_waits_for_the_send_and_says_where_it_went(
     api_url: str,
     client: Client,
@@ -54,5 +59,16 @@ def test_reply_waits_for_the_send_and_says_where_it_went(
     assert queued.startswith("r_") and queued.endswith(": queued")
     assert sent.startswith("sent to x: https://x.com/i/status/")
     assert [r.body["text"] for r in fakes.accepted("x")] == ["Sorry Dana! DM us your order number."]
+    assert notes(capsys) == []  # the first answer: nothing to say
+
+    worker = threading.Thread(target=outbox_worker)
+    worker.start()  # a colleague, a minute later
+    code, out = run("reply", LATE, "Hi Dana, any news?", "--url", api_url)
+    worker.join()
+    [note] = notes(capsys)
+    assert code == 0 and out.splitlines()[1].startswith("sent to x: ")  # sent all the same
+    assert note.startswith(f"note: {LATE} was answered at ") and "(x:" in note
+    assert note.endswith("this reply is sent as well")
+
     code, _ = run("reply", "x:404", "hi", "--url", api_url)
     assert code == 1 and "no routed mention 'x:404'" in capsys.readouterr().err

@@ -493,6 +493,20 @@ def cmd_close(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_reopen(args: argparse.Namespace, out: TextIO) -> int:
+    """Open a closed case again: back on the SLA clock."""
+    path = f"/mentions/{args.mention_id}/reopen"
+    record = MentionRecord.model_validate(_client(args).call("POST", path, {}))
+    if record.first_response_at is not None:
+        state = "answered already: off the SLA clock"
+    elif record.hidden_at is not None:
+        state = "hidden by the Page's moderators: off the SLA clock"
+    else:
+        state = f"reply by: {time_left(record.message.routing.sla_due_at, datetime.now(UTC))}"
+    print(f"reopened: {record.id} ({state})", file=out)
+    return 0
+
+
 def _closed_by(record: MentionRecord) -> str:
     """Who closed a case and why."""
     return f"by {record.closed_by}: {record.closed_reason}"
@@ -659,6 +673,10 @@ def build_parser() -> argparse.ArgumentParser:
     close.add_argument("mention_id")
     close.add_argument("reason", help="why no reply is needed (answered by phone, a duplicate…)")
     close.set_defaults(func=cmd_close)
+
+    reopen = sub.add_parser("reopen", parents=[api], help="open a closed case again")
+    reopen.add_argument("mention_id")
+    reopen.set_defaults(func=cmd_reopen)
 
     demo = sub.add_parser("demo", help="send signed sample deliveries to a running make run")
     demo.add_argument("--url", default="http://127.0.0.1:8000", help="API base URL")

@@ -183,8 +183,9 @@ ANSWERED = "answered"
 """The tag of the copy of a case the brand answered on the platform, outside Switchboard."""
 HIDDEN, UNHIDDEN = "hidden", "unhidden"
 """The tags of the copies of a comment a Page moderator hid (off the SLA clock) or showed again."""
-CLOSED = "closed"
-"""The tag of the copy of a case a department closed without a reply (off the SLA clock)."""
+CLOSED, REOPENED = "closed", "reopened"
+"""The tags of the copies of a case a department closed without a reply (off the SLA clock) or
+opened again."""
 
 
 class RawDelivery(BaseModel):

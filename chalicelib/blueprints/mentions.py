@@ -1,9 +1,9 @@
 """Health, the routed-mention lookup, a department's waiting cases, and closing a case that
-needs no reply."""
+needs no reply (and opening it again)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 
@@ -21,6 +21,9 @@ from chalicelib.errors import MalformedRequest, NotFound
 from chalicelib.models import CloseRequest, MentionRecord
 from chalicelib.settings import get_settings
 from chalicelib.stores.mentions import case_of
+
+if TYPE_CHECKING:
+    from chalicelib.services.cases import CaseService
 
 mentions = Blueprint(__name__)
 MAX_WAITING = 200
@@ -51,11 +54,22 @@ def close_mention(mention_id: str) -> Response:
     request = mentions.current_request
     by = require_caller(request)
     body = request_model(request, CloseRequest)
+    record = _cases().close(mention_id, body.reason, by)
+    return json_response(_shown(record))
+
+
+@mentions.route("/mentions/{mention_id}/reopen", methods=["POST"], authorizer=PROTECTED)
+@json_errors
+def reopen_mention(mention_id: str) -> Response:
+    """Open a closed case again: back on the SLA clock; 200 with the record."""
+    by = require_caller(mentions.current_request)
+    return json_response(_shown(_cases().reopen(mention_id, by)))
+
+
+def _cases() -> CaseService:
     from chalicelib.services.cases import CaseService  # the worker side: off the webhook path
 
-    service = CaseService(wiring.mentions(), wiring.queues(), get_settings())
-    record = service.close(mention_id, body.reason, by)
-    return json_response(_shown(record))
+    return CaseService(wiring.mentions(), wiring.queues(), get_settings())
 
 
 @mentions.route("/departments/{department}/waiting", methods=["GET"], authorizer=PROTECTED)

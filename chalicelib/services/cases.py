@@ -1,5 +1,6 @@
 """A routed case after its routing: copies of it to the departments that have it (edited,
-answered or hidden on the platform, closed), and a department closing it without a reply."""
+answered or hidden on the platform, closed, reopened), and a department closing it without a
+reply or opening it again."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from chalicelib.errors import Conflict, NotFound
-from chalicelib.models import CLOSED, MentionRecord
+from chalicelib.models import CLOSED, REOPENED, MentionRecord
 from chalicelib.observability import logger, metrics
 from chalicelib.services.sla import escalation_copy
 from chalicelib.settings import Settings
@@ -37,18 +38,34 @@ class CaseService:
     settings: Settings
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
-    def close(self, mention_id: str, reason: str, by: str) -> MentionRecord:
-        """Close a case that needs no reply (answered by phone, a duplicate, a troll): it leaves
-        the SLA clock and the departments that have it get a copy tagged `closed`. Closing it
-        again changes nothing (the first reason stays). NotFound for an unknown mention,
-        Conflict for one that was ignored or deleted by its author (no case, or none left)."""
+    def reopen(self, mention_id: str, by: str) -> MentionRecord:
+        """Open a closed case again (closed by mistake, or the customer still waits): back on
+        the SLA clock unless answered, hidden or deleted meanwhile, and the departments that
+        have it get a copy tagged `reopened`. One not closed is left as it is."""
+        record = self._case(mention_id)
+        if record.closed_at is not None:
+            send_copy(self.queues, self.settings, record, REOPENED)
+            self.mentions.reopen(record.id)
+            logger.info("case reopened", extra={"mention_id": record.id, "by": by})
+        return self.mentions.get(record.id) or record
+
+    def _case(self, mention_id: str) -> MentionRecord:
+        """The routed case `mention_id` names; NotFound for an unknown mention, Conflict for
+        one that was ignored or deleted by its author (no case, or none left)."""
         record = case_of(self.mentions, mention_id)
         if record is None:
             raise NotFound(f"no routed mention {mention_id!r}")
         if record.status != "routed":
-            raise Conflict(f"{record.id} was ignored: there is no case to close")
+            raise Conflict(f"{record.id} was ignored: it is no case")
         if record.deleted_at is not None:
-            raise Conflict(f"{record.id} was deleted by its author: it is off the clock already")
+            raise Conflict(f"{record.id} was deleted by its author: it is off the clock for good")
+        return record
+
+    def close(self, mention_id: str, reason: str, by: str) -> MentionRecord:
+        """Close a case that needs no reply (answered by phone, a duplicate, a troll): it leaves
+        the SLA clock and the departments that have it get a copy tagged `closed`. Closing it
+        again changes nothing (the first reason stays)."""
+        record = self._case(mention_id)
         if record.closed_at is None:
             send_copy(self.queues, self.settings, record, CLOSED)  # first: a retry sends it
             self.mentions.mark_closed(record.id, self.clock(), by, reason)

@@ -97,6 +97,11 @@ class MentionStore(Protocol):
         a second close keeps the first)."""
         ...
 
+    def reopen(self, mention_id: str) -> None:
+        """A closed case is open again: back on the SLA clock unless it was answered, hidden or
+        deleted meanwhile."""
+        ...
+
     def rewrite(self, record: MentionRecord, since: datetime | None) -> None:
         """Store a routed mention's record as changed (an edit); deadline and answer stay.
         `since`: the `edited_at` of the record as it was read; raises EditConflict when it was
@@ -353,10 +358,25 @@ class DynamoMentionStore:
         self._client.update_item(
             TableName=self._table, Key=key, UpdateExpression="REMOVE hidden_at"
         )
+        self._back_on_clock(key)
+
+    def reopen(self, mention_id: str) -> None:
+        """Remove closed_at, closed_by and closed_reason, then rejoin the indexes if waiting."""
+        key = {"id": {"S": mention_id}}
+        self._client.update_item(
+            TableName=self._table,
+            Key=key,
+            UpdateExpression="REMOVE closed_at, closed_by, closed_reason",
+        )
+        self._back_on_clock(key)
+
+    def _back_on_clock(self, key: dict[str, Any]) -> None:
+        """A routed mention with a deadline that nothing answered, closed, hid or deleted joins
+        its department's waiting list again, and, unless escalated already, the SLA check's."""
         waiting = (
             "#status = :routed AND attribute_exists(sla_due_at) AND attribute_not_exists"
             "(first_response_at) AND attribute_not_exists(deleted_at) AND attribute_not_exists"
-            "(closed_at)"
+            "(closed_at) AND attribute_not_exists(hidden_at)"
         )
         status = {"#status": "status"}, {":routed": {"S": "routed"}}
         self._update_if(key, "SET waiting = department", waiting, *status)
@@ -622,6 +642,12 @@ class MemoryMentionStore:
         if record.closed_at is None:
             closed = {"closed_at": at, "closed_by": by, "closed_reason": reason}
             self.records[mention_id] = record.model_copy(update=closed)
+
+    def reopen(self, mention_id: str) -> None:
+        """Clear the close (`overdue` and `waiting` read the fields)."""
+        record = self.records[mention_id]
+        reopened = {"closed_at": None, "closed_by": None, "closed_reason": None}
+        self.records[mention_id] = record.model_copy(update=reopened)
 
     def supersede(self, mention_id: str, at: datetime) -> None:
         """A tombstone (a deletion's too), unless the mention is claimed or routed."""

@@ -1,5 +1,6 @@
-"""A department closes a case that needs no reply (answered by phone, a duplicate, a troll):
-POST /mentions/{id}/close and `switchboard close`."""
+"""A department closes a case that needs no reply (answered by phone, a duplicate, a troll),
+or opens it again: POST /mentions/{id}/close and /reopen, `switchboard close` and `reopen`; and
+what still waits: GET /departments/{department}/waiting, `switchboard waiting`."""
 
 from __future__ import annotations
 
@@ -152,3 +153,27 @@ def test_switchboard_waiting_lists_a_departments_open_cases(api_url: str) -> Non
     assert code == 0 and lines[0] == "1 waiting in pr"
     assert lines[1].startswith(f"[URGENT] {CASE}  reply by: ") and "overdue by" in lines[1]
     assert lines[2].startswith("  The blender I bought from you caught fire")
+
+
+@pytest.mark.usefixtures("routed")
+def test_a_case_closed_by_mistake_is_reopened_and_back_on_the_clock(
+    client: Client, stack: dict[str, str], api_url: str
+) -> None:
+    from app import app
+
+    close(client, CASE, {"reason": "wrong case"})
+    for department in ("pr", "support"):
+        receive_all(stack[department])  # the closed copies, read
+    code, out = run("reopen", CASE, "--url", api_url)
+    assert code == 0 and out.startswith(f"reopened: {CASE} (reply by: ") and "overdue by" in out
+    record = wiring.mentions().get(CASE)
+    assert record is not None and record.closed_at is None and record.closed_reason is None
+    for department in ("pr", "support"):
+        [copy] = bodies(stack[department])
+        assert copy["routing"]["tags"][-1] == "reopened"
+    assert [r["id"] for r in waiting(client, "pr")[1]["waiting"]] == [CASE]
+    assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": [CASE]}
+    reopen = client.http.post(f"/mentions/{CASE}/reopen", headers=AUTH, body=b"")
+    assert reopen.status_code == 200  # open already: nothing changes
+    assert bodies(stack["pr"])[-1]["routing"]["tags"][-1] == "sla-breach"  # and no copy
+    assert client.http.post("/mentions/x:404/reopen", headers=AUTH, body=b"").status_code == 404

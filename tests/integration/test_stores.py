@@ -213,6 +213,15 @@ def test_a_closed_case_is_off_the_clock_and_closed_once(mentions: MentionStore) 
     mentions.mark_hidden("x:14", NOW)
     mentions.mark_hidden("x:14", None)  # shown again, but closed: stays off the clock
     assert mentions.overdue(NOW + timedelta(hours=3)) == []
+    mentions.reopen("x:14")  # closed by mistake: back on the clock
+    reopened = mentions.get("x:14")
+    assert reopened is not None and (reopened.closed_at, reopened.closed_by) == (None, None)
+    assert [r.id for r in mentions.overdue(NOW + timedelta(hours=3))] == ["x:14"]
+    assert [r.id for r in mentions.waiting("support")] == ["x:14"]
+    mentions.mark_closed("x:14", NOW, "maya", "duplicate")
+    mentions.mark_hidden("x:14", NOW)
+    mentions.reopen("x:14")  # reopened, but hidden meanwhile: stays off
+    assert mentions.overdue(NOW + timedelta(hours=3)) == mentions.waiting("support") == []
 
 
 def test_a_departments_waiting_cases_are_the_unanswered_ones_by_deadline(

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import quote
 
 from pydantic import ValidationError
 
@@ -449,11 +450,17 @@ def cmd_reply(args: argparse.Namespace, out: TextIO) -> int:
     return 0 if reply["status"] in ("sent", "queued", "sending") else 1
 
 
+def mention_path(mention_id: str, action: str = "") -> str:
+    """The API path of a mention (and of an action on it), its id encoded: a Slack id has a
+    `/` in it (`slack:<channel>/<ts>`)."""
+    return f"/mentions/{quote(mention_id, safe=':')}" + (f"/{action}" if action else "")
+
+
 def _note_if_handled(client: ApiClient, mention_id: str) -> None:
     """Tell the agent on stderr when the case was answered or closed already (by a colleague,
     on the platform): a second answer may still be meant, a follow-up."""
     try:
-        record = MentionRecord.model_validate(client.call("GET", f"/mentions/{mention_id}"))
+        record = MentionRecord.model_validate(client.call("GET", mention_path(mention_id)))
     except ApiError:
         return  # the reply itself says what is wrong
     if record.first_response_at is not None:
@@ -486,7 +493,7 @@ def cmd_waiting(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_close(args: argparse.Namespace, out: TextIO) -> int:
     """Close a case without a reply: it leaves the SLA clock."""
-    path = f"/mentions/{args.mention_id}/close"
+    path = mention_path(args.mention_id, "close")
     record = MentionRecord.model_validate(_client(args).call("POST", path, {"reason": args.reason}))
     when = record.closed_at.isoformat() if record.closed_at else "-"
     print(f"closed: {when} ({_closed_by(record)})", file=out)
@@ -495,7 +502,7 @@ def cmd_close(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_reopen(args: argparse.Namespace, out: TextIO) -> int:
     """Open a closed case again: back on the SLA clock."""
-    path = f"/mentions/{args.mention_id}/reopen"
+    path = mention_path(args.mention_id, "reopen")
     record = MentionRecord.model_validate(_client(args).call("POST", path, {}))
     if record.first_response_at is not None:
         state = "answered already: off the SLA clock"
@@ -514,7 +521,7 @@ def _closed_by(record: MentionRecord) -> str:
 
 def cmd_mention(args: argparse.Namespace, out: TextIO) -> int:
     """Show a routed mention as the inbox does, then what happened to it since."""
-    record = MentionRecord.model_validate(_client(args).call("GET", f"/mentions/{args.mention_id}"))
+    record = MentionRecord.model_validate(_client(args).call("GET", mention_path(args.mention_id)))
     print(format_routed(record.message), file=out)
     events = [
         ("routed", record.routed_at, record.status),

@@ -4,6 +4,7 @@ needs no reply (and opening it again)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from chalice import Blueprint, Response
 
@@ -41,6 +42,7 @@ def get_mention(mention_id: str) -> Response:
     """The stored record of a routed mention: decision, reasons, SLA deadline (asked for by
     the id of a later version of an edited post, the case of that post)."""
     require_caller(mentions.current_request)
+    mention_id = unquote(mention_id)  # a Slack id has a `/` in it, sent as %2F
     record = case_of(wiring.mentions(), mention_id)
     if record is None:
         raise NotFound(f"no routed mention {mention_id!r}")
@@ -54,7 +56,7 @@ def close_mention(mention_id: str) -> Response:
     request = mentions.current_request
     by = require_caller(request)
     body = request_model(request, CloseRequest)
-    record = _cases().close(mention_id, body.reason, by)
+    record = _cases().close(unquote(mention_id), body.reason, by)
     return json_response(_shown(record))
 
 
@@ -63,7 +65,7 @@ def close_mention(mention_id: str) -> Response:
 def reopen_mention(mention_id: str) -> Response:
     """Open a closed case again: back on the SLA clock; 200 with the record."""
     by = require_caller(mentions.current_request)
-    return json_response(_shown(_cases().reopen(mention_id, by)))
+    return json_response(_shown(_cases().reopen(unquote(mention_id), by)))
 
 
 def _cases() -> CaseService:

@@ -177,3 +177,21 @@ def test_a_case_closed_by_mistake_is_reopened_and_back_on_the_clock(
     assert reopen.status_code == 200  # open already: nothing changes
     assert bodies(stack["pr"])[-1]["routing"]["tags"][-1] == "sla-breach"  # and no copy
     assert client.http.post("/mentions/x:404/reopen", headers=AUTH, body=b"").status_code == 404
+
+
+def test_a_slack_case_whose_id_has_a_slash_is_found_closed_and_reopened(
+    client: Client, stack: dict[str, str], api_url: str
+) -> None:
+    """Slack ids are `slack:<channel>/<ts>`: the API takes them with the slash encoded, as the
+    CLI sends them."""
+    slack = "slack:C0COMMUNITY/1795336000.000200"
+    assert post_signed(client, "slack", sample_bytes("slack_app_mention.json")).status_code == 200
+    drain_intake(stack)
+    found = client.http.get("/mentions/slack:C0COMMUNITY%2F1795336000.000200", headers=AUTH)
+    assert found.status_code == 200 and json.loads(found.body)["id"] == slack
+    code, out = run("close", slack, "solved in the thread by a moderator", "--url", api_url)
+    assert code == 0 and out.startswith("closed: ")
+    code, out = run("mention", slack, "--url", api_url)
+    assert code == 0 and "  closed: " in out
+    code, out = run("reopen", slack, "--url", api_url)
+    assert code == 0 and out.startswith(f"reopened: {slack} (reply by: ")

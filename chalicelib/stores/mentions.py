@@ -529,6 +529,17 @@ def _record(item: dict[str, Any]) -> MentionRecord:
     return record.model_copy(update=updates) if updates else record
 
 
+def _waiting(record: MentionRecord) -> bool:
+    """Whether a record waits for a first response (the in-memory twin of the sparse indexes):
+    routed with a deadline, and not answered, closed, hidden or deleted."""
+    return (
+        record.status == "routed"
+        and record.message.routing.sla_due_at is not None
+        and not (record.first_response_at or record.closed_at or record.hidden_at)
+        and record.deleted_at is None
+    )
+
+
 def _clock_start(record: MentionRecord) -> datetime:
     """The SLA clock starts when the customer posted (else when Switchboard routed it)."""
     return record.message.mention.created_at or record.routed_at
@@ -589,30 +600,21 @@ class MemoryMentionStore:
         return seconds
 
     def overdue(self, now: datetime, limit: int = 100) -> list[MentionRecord]:
-        """Routed, unanswered, not escalated, past the deadline."""
+        """Waiting, not escalated, past the deadline."""
         return [
             r
             for r in self.records.values()
-            if r.status == "routed"
-            and r.deleted_at is None
-            and r.first_response_at is None
+            if _waiting(r)
             and r.escalated_at is None
-            and r.hidden_at is None
-            and r.closed_at is None
-            and r.message.routing.sla_due_at is not None
-            and due_key(r.message.routing.sla_due_at) < due_key(now)
+            and due_key(r.message.routing.sla_due_at or now) < due_key(now)
         ][:limit]
 
     def waiting(self, department: str, limit: int = 50) -> list[MentionRecord]:
-        """Routed to `department` with a deadline, and not answered, closed, hidden or
-        deleted; by deadline."""
+        """Waiting and routed to `department`; by deadline."""
         found = [
             r
             for r in self.records.values()
-            if r.status == "routed"
-            and r.message.routing.department == department
-            and r.message.routing.sla_due_at is not None
-            and not (r.first_response_at or r.closed_at or r.hidden_at or r.deleted_at)
+            if _waiting(r) and r.message.routing.department == department
         ]
         found.sort(key=lambda r: due_key(r.message.routing.sla_due_at or r.routed_at))
         return found[:limit]

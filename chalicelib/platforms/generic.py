@@ -61,26 +61,36 @@ def check(payload: Any) -> HandshakeReply | None:
 
 def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention]:
     """The mentions of the body, minus those written by a brand account."""
-    return [m for m in _mentions(delivery) if m.author.id not in brand_accounts]
+    return [m for m in _mentions(load_body(delivery)) if m.author.id not in brand_accounts]
 
 
 def answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answer]:
     """A listening tool's mention written by a brand account in reply to another (`in_reply_to`)
-    is the brand answering it."""
-    return [
-        Answer(m.in_reply_to, m.id, m.created_at)
-        for m in _mentions(delivery)
-        if m.author.id in brand_accounts and m.in_reply_to
-    ]
+    is the brand answering it. Only those items are validated (`parse` has the others)."""
+    own = [item for item in _items(load_body(delivery)) if _answering(item, brand_accounts)]
+    return [Answer(m.in_reply_to, m.id, m.created_at) for m in _mentions(own) if m.in_reply_to]
 
 
-def _mentions(delivery: RawDelivery) -> list[Mention]:
+def _answering(item: Any, brand_accounts: frozenset[str]) -> bool:
+    """Whether a raw item is written by a brand account and replies to something."""
+    author = item.get("author") if isinstance(item, dict) else None
+    author_id = author.get("id") if isinstance(author, dict) else None
+    replying = isinstance(item, dict) and bool(item.get("in_reply_to"))
+    return replying and isinstance(author_id, str) and author_id in brand_accounts
+
+
+def _mentions(payload: Any) -> list[Mention]:
     """The queued body's mentions (checked at the acknowledgement; PoisonRecord if not)."""
     try:
-        return _validate(load_body(delivery))
+        return _validate(payload)
     except ValidationError as exc:
         raise PoisonRecord(f"invalid mention: {exc}") from exc
 
 
+def _items(payload: Any) -> list[Any]:
+    """A body of one mention or a list of them, as a list."""
+    return payload if isinstance(payload, list) else [payload]
+
+
 def _validate(payload: Any) -> list[Mention]:
-    return _MENTIONS.validate_python(payload if isinstance(payload, list) else [payload])
+    return _MENTIONS.validate_python(_items(payload))

@@ -20,7 +20,16 @@ from pydantic import ValidationError
 
 from chalicelib.api_client import ApiClient, ApiError
 from chalicelib.errors import SwitchboardError
-from chalicelib.models import ANSWERED, CLOSED, HIDDEN, Mention, MentionRecord, RoutedMention
+from chalicelib.models import (
+    ANSWERED,
+    CLOSED,
+    HIDDEN,
+    HISTORY_LIMIT,
+    History,
+    Mention,
+    MentionRecord,
+    RoutedMention,
+)
 from chalicelib.rules import DEFAULT_RULES_PATH, Engine, RulesetInvalid, load_rules_file
 from chalicelib.settings import Settings, get_settings
 
@@ -182,6 +191,8 @@ def format_routed(message: RoutedMention, now: datetime | None = None) -> str:
         f"  why: {reasons}",
         f"  signals: {json.dumps(routing.signals)}",
     ]
+    if routing.history is not None:
+        lines.insert(2, _earlier_cases(routing.history))
     if routing.conversation is not None:
         case = routing.conversation
         lines.insert(2, f"  continues {case.mention_id} (routed to {case.department})")
@@ -191,6 +202,18 @@ def format_routed(message: RoutedMention, now: datetime | None = None) -> str:
     if mention.tagged_along:  # answer with care: the author was talking to someone else
         lines.insert(2, "  in someone else's thread: the brand was only tagged along")
     return "\n".join(lines)
+
+
+def _earlier_cases(history: History, shown: int = 3) -> str:
+    """The author's earlier cases in one line: how many, how many still wait, the latest."""
+    cases = history.cases
+    count = f"{len(cases)}{'+' if len(cases) >= HISTORY_LIMIT else ''}"
+    latest = ", ".join(f"{c.id} ({c.department}, {c.state})" for c in cases[:shown])
+    more = f" and {len(cases) - shown} more" if len(cases) > shown else ""
+    return (
+        f"  wrote before: {count} case(s) in {history.days} days, {history.waiting} still"
+        f" waiting: {latest}{more}"
+    )
 
 
 def _shortened(text: str, limit: int = 140) -> str:

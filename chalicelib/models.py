@@ -102,6 +102,42 @@ class Conversation(BaseModel):
     department: str
 
 
+CaseState = Literal["waiting", "answered", "closed", "hidden", "deleted"]
+
+
+class EarlierCase(BaseModel):
+    """One of an author's earlier cases, as a department message lists it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    department: str
+    routed_at: datetime
+    state: CaseState = Field(
+        description="waiting for a first response (escalated or not), answered, closed by a"
+        " department, hidden by a moderator, or deleted by its author"
+    )
+
+
+class History(BaseModel):
+    """The author's earlier cases on the same platform within `days`, newest first (at most
+    HISTORY_LIMIT): a customer writing again, maybe chasing an answer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    days: int
+    cases: list[EarlierCase]
+
+    @property
+    def waiting(self) -> int:
+        """How many of those cases still wait for a first response."""
+        return sum(case.state == "waiting" for case in self.cases)
+
+
+HISTORY_LIMIT = 10
+"""The most earlier cases of one author a department message lists (and `history.cases` counts)."""
+
+
 class MatchedRule(BaseModel):
     """A rule that fired, with the reason in words."""
 
@@ -124,6 +160,10 @@ class Routing(BaseModel):
     )
     sla_due_at: datetime | None = None
     conversation: Conversation | None = None  # the routed mention this one continues
+    history: History | None = Field(
+        default=None,
+        description="the author's earlier cases, when they opened any within AUTHOR_HISTORY_DAYS",
+    )
     confidence: float | None = Field(
         default=None,
         description="the department model's probability for its choice when no rule decided"

@@ -66,6 +66,8 @@ class Settings(BaseModel):
     x_poll_accounts: list[str] = Field(default_factory=list)
     youtube_follow_up_days: int = Field(default=7, ge=0, le=30)
     dm_conversation_hours: int = Field(default=72, ge=0)
+    # How far back a mention's author's earlier cases are looked up (0: not at all).
+    author_history_days: int = Field(default=30, ge=0, le=90)
     webhook_secret: str = ""
     admin_token: str = ""
     brand_accounts: list[str] = Field(default_factory=list)

@@ -37,6 +37,8 @@ FIELDS: dict[str, str] = {
     "rating": NUMBER,
     "engagement": NUMBER,
     "conversation.department": STRING,
+    "history.cases": NUMBER,
+    "history.waiting": NUMBER,
     "signals.lang": STRING,  # the one signal that is not a number: the mention's `lang`
     "hour": NUMBER,
     "weekday": STRING,

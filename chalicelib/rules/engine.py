@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from chalicelib.models import Conversation, MatchedRule, Mention, Priority, Routing
+from chalicelib.models import Conversation, History, MatchedRule, Mention, Priority, Routing
 from chalicelib.rules.conditions import HITS, SIGNAL_PREFIX, Context, gc_paused
 from chalicelib.rules.keywords import KeywordIndex, normalise_text
 from chalicelib.rules.schema import Rule, Ruleset
@@ -45,6 +45,7 @@ class Decision:
     decided_by: str | None = None  # the rule that chose the department (None: triage)
     conversation: Conversation | None = None  # the routed mention this one continues
     confidence: float | None = None  # the department model's probability, when it was asked
+    history: History | None = None  # the author's earlier cases
 
     def routing(self, lang: str | None) -> Routing:
         """The decision as the `routing` block of a department message; its signals block also
@@ -58,6 +59,7 @@ class Decision:
             matched_rules=[MatchedRule(id=rule, why=why) for rule, why in self.matched_rules],
             signals={**self.signals, "lang": lang},
             conversation=self.conversation,
+            history=self.history,
             confidence=self.confidence,
         )
 
@@ -134,9 +136,10 @@ class Engine:
         signals: dict[str, float],
         now: datetime | None = None,
         conversation: Conversation | None = None,
+        history: History | None = None,
     ) -> Decision:
         """Route one mention; with no deciding rule it goes to triage."""
-        context = MentionContext(mention, signals, self.tz, now, conversation)
+        context = MentionContext(mention, signals, self.tz, now, conversation, history)
         department: str | None = None
         also: list[str] = []
         tags: list[str] = []
@@ -174,6 +177,7 @@ class Engine:
             signals,
             decided_by,
             conversation,
+            history=history,
         )
 
 
@@ -198,7 +202,7 @@ class MentionContext(dict[str, Any]):
     """The field values rules see, computed on first use: text normalised, lists lower-cased,
     local hour and weekday; a field with no value (an absent signal) reads as None."""
 
-    __slots__ = ("conversation", "mention", "now", "signals", "tz")
+    __slots__ = ("conversation", "history", "mention", "now", "signals", "tz")
 
     def __init__(
         self,
@@ -207,12 +211,14 @@ class MentionContext(dict[str, Any]):
         tz: tzinfo = UTC,
         now: datetime | None = None,
         conversation: Conversation | None = None,
+        history: History | None = None,
     ) -> None:
         self.mention = mention
         self.signals = signals
         self.tz = tz
         self.now = now
         self.conversation = conversation
+        self.history = history
 
     def __missing__(self, key: str) -> Any:
         compute = _FIELDS.get(key)
@@ -255,6 +261,8 @@ _FIELDS: dict[str, Callable[[MentionContext], Any]] = {
     "rating": lambda c: c.mention.rating,
     "engagement": lambda c: c.mention.engagement,
     "conversation.department": lambda c: c.conversation and c.conversation.department,
+    "history.cases": lambda c: len(c.history.cases) if c.history else 0,
+    "history.waiting": lambda c: c.history.waiting if c.history else 0,
     "hour": lambda c: c.moment().hour,
     "weekday": lambda c: WEEKDAYS[c.moment().weekday()],
 }

@@ -21,8 +21,10 @@ from chalicelib.models import (
     ANSWERED,
     EDITED,
     HIDDEN,
+    HISTORY_LIMIT,
     UNHIDDEN,
     Conversation,
+    History,
     Mention,
     MentionRecord,
     RawDelivery,
@@ -44,7 +46,14 @@ from chalicelib.rules import (
 from chalicelib.rules.engine import Decision
 from chalicelib.services.cases import send_copy
 from chalicelib.settings import Settings
-from chalicelib.stores.mentions import Claim, MentionStore, Progress, case_of, unanswered
+from chalicelib.stores.mentions import (
+    Claim,
+    MentionStore,
+    Progress,
+    author_key,
+    case_of,
+    unanswered,
+)
 from chalicelib.stores.queues import OutgoingMessage, Queues, QueueSendError
 from chalicelib.stores.rules import RulesStore
 from chalicelib.stores.traffic import Observed, TrafficStore
@@ -101,6 +110,7 @@ def decide(
     signals: dict[str, float],
     now: datetime | None = None,
     conversation: Conversation | None = None,
+    history: History | None = None,
 ) -> Decision:
     """Rules first; a mention no rule decides that continues a conversation Switchboard routed
     (a reply to that mention or to the brand's answer) stays with that conversation's
@@ -108,7 +118,7 @@ def decide(
     cannot read the mention's language (it learned English), or there is no text to read (a
     picture-only message, an Instagram @mention whose text could not be fetched). The pure core
     shared by the worker, the CLI and dry-runs."""
-    decision = engine.decide(mention, signals, now, conversation)
+    decision = engine.decide(mention, signals, now, conversation, history)
     if decision.decided_by is not None:
         return decision
     if conversation is not None and conversation.department in settings.departments:
@@ -263,6 +273,18 @@ class RoutingService:
             return None
         return Conversation(mention_id=record.id, department=record.message.routing.department)
 
+    def _history(self, mention: Mention, now: datetime) -> History | None:
+        """The cases the author of a new case opened within AUTHOR_HISTORY_DAYS (None: none,
+        or an author the platform does not name)."""
+        days = self.settings.author_history_days
+        author = author_key(mention)
+        if not days or author is None:
+            return None
+        since = now - timedelta(days=days)
+        cases = self.mentions.earlier_cases(author, since, HISTORY_LIMIT + 1)
+        cases = [case for case in cases if case.id != mention.id][:HISTORY_LIMIT]
+        return History(days=days, cases=cases) if cases else None
+
     def _link_conversations(self, messages: list[RoutedMention], now: datetime) -> None:
         """Best effort: each routed direct message becomes its sender's open conversation, and
         each mention that continues a case becomes that case's latest follow-up (`follow_up`)."""
@@ -346,7 +368,9 @@ class RoutingService:
         mention = enrich(self._complete(mention))
         signals = compute_signals(mention)
         conversation = self._conversation(mention, now)
-        decision = decide(mention, engine, self.settings, signals, now, conversation)
+        # a follow-up is part of the case it continues, whose message had the author's history
+        history = None if conversation else self._history(mention, now)
+        decision = decide(mention, engine, self.settings, signals, now, conversation, history)
         routing = decision.routing(mention.lang)
         routing.sla_due_at = sla_due(routing, mention, received_at, self.settings)
         return RoutedMention(
@@ -528,6 +552,7 @@ class RoutingService:
                 {k: v for k, v in message.routing.signals.items() if isinstance(v, float | int)},
                 now,
                 message.routing.conversation,
+                message.routing.history,
             )
             for message in messages
         ]

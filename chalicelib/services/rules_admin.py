@@ -218,7 +218,7 @@ class RulesAdmin:
         report = DryRunReport(source=source, mentions=len(observed), live_version=live.version)
         for item in observed:
             now = item.routed_at
-            replay = (self.settings, item.signals, now, item.conversation)
+            replay = (self.settings, item.signals, now, item.conversation, item.history)
             old = decide(item.mention, live_engine, *replay)
             new = decide(item.mention, candidate_engine, *replay)
             report.live_totals[old.department] += 1

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
-from chalicelib.models import MentionRecord
+from chalicelib.models import CaseState, EarlierCase, Mention, MentionRecord
 
 
 class EditConflict(RuntimeError):
@@ -133,6 +135,22 @@ class MentionStore(Protocol):
         """The answer held for `to` and not expired at `now`: (post, posted at)."""
         ...
 
+    def earlier_cases(self, author: str, since: datetime, limit: int) -> list[EarlierCase]:
+        """The cases `author` (an `author_key`) opened since `since`, newest first, at most
+        `limit`."""
+        ...
+
+
+def author_key(mention: Mention) -> str | None:
+    """Who wrote a mention, as its platform knows them (`x:12345`); None when not said."""
+    return f"{mention.platform}:{mention.author.id}" if mention.author.id else None
+
+
+def opens_case(record: MentionRecord) -> bool:
+    """Whether a record is a case of its own: routed to a department, not a follow-up of another
+    (a reply in its conversation, another direct message within it)."""
+    return record.status == "routed" and record.message.routing.conversation is None
+
 
 def case_of(store: MentionStore, mention_id: str) -> MentionRecord | None:
     """The record of the case `mention_id` names: the mention's own, or, for a version of an
@@ -164,6 +182,28 @@ def unanswered(store: MentionStore, record: MentionRecord, steps: int = 20) -> l
 
 OPEN_INDEX = "open-by-due"
 WAITING_INDEX = "waiting-by-due"
+AUTHOR_INDEX = "cases-by-author"
+_ENDINGS: tuple[tuple[str, CaseState], ...] = (
+    ("deleted_at", "deleted"),
+    ("hidden_at", "hidden"),
+    ("closed_at", "closed"),
+    ("first_response_at", "answered"),
+)
+"""What ends a case's wait, by the record field that says it happened; the first that applies
+names its state."""
+AUTHOR_INDEX_ATTRIBUTES = ("department", *(field for field, _ in _ENDINGS))
+"""What the author index projects besides its keys (`author`, `routed_at`): enough to list an
+author's earlier cases (department, state) without reading their records."""
+
+
+def _has(record: MentionRecord, field: str) -> bool:
+    """Whether the record's `field` is set."""
+    return getattr(record, field) is not None
+
+
+def _case_state(happened: Callable[[str], bool]) -> CaseState:
+    """A case's state, given whether each of the `_ENDINGS` fields is set."""
+    return next((state for field, state in _ENDINGS if happened(field)), "waiting")
 
 
 def due_key(moment: datetime) -> str:
@@ -255,6 +295,9 @@ class DynamoMentionStore:
             if record.status == "routed":
                 item["open"] = {"S": "1"}  # in the sparse index of mentions awaiting an answer
                 item["waiting"] = {"S": routing.department}  # and in its department's list
+        author = author_key(record.message.mention)
+        if author is not None and opens_case(record):
+            item["author"] = {"S": author}  # in the sparse index of each author's cases
         self._client.put_item(TableName=self._table, Item=item)
 
     def get(self, mention_id: str) -> MentionRecord | None:
@@ -503,6 +546,30 @@ class DynamoMentionStore:
             return None
         return item["post"]["S"], datetime.fromisoformat(item["at"]["S"])
 
+    def earlier_cases(self, author: str, since: datetime, limit: int) -> list[EarlierCase]:
+        """Query the sparse index of cases by author, newest first."""
+        items = self._client.query(
+            TableName=self._table,
+            IndexName=AUTHOR_INDEX,
+            KeyConditionExpression="#author = :author AND routed_at >= :since",
+            ExpressionAttributeNames={"#author": "author"},
+            ExpressionAttributeValues={
+                ":author": {"S": author},
+                ":since": {"S": since.astimezone(UTC).isoformat()},
+            },
+            ScanIndexForward=False,
+            Limit=limit,
+        )["Items"]
+        return [
+            EarlierCase(
+                id=item["id"]["S"],
+                department=item["department"]["S"],
+                routed_at=datetime.fromisoformat(item["routed_at"]["S"]),
+                state=_case_state(item.__contains__),
+            )
+            for item in items
+        ]
+
 
 def _link_key(key: str) -> dict[str, dict[str, str]]:
     return {"id": {"S": f"link#{key}"}}  # never a mention id: those are platform:native
@@ -690,3 +757,21 @@ class MemoryMentionStore:
         """The held answer, unless expired."""
         post, at, expires_at = self.held.get(to, ("", now, now))
         return (post, at) if expires_at > now else None
+
+    def earlier_cases(self, author: str, since: datetime, limit: int) -> list[EarlierCase]:
+        """The records that open a case by `author` since `since`, newest first."""
+        found = [
+            r
+            for r in self.records.values()
+            if opens_case(r) and author_key(r.message.mention) == author and r.routed_at >= since
+        ]
+        found.sort(key=lambda r: r.routed_at, reverse=True)
+        return [
+            EarlierCase(
+                id=r.id,
+                department=r.message.routing.department,
+                routed_at=r.routed_at,
+                state=_case_state(partial(_has, r)),
+            )
+            for r in found[:limit]
+        ]

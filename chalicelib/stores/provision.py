@@ -11,7 +11,12 @@ from typing import Any
 
 from chalicelib.rules import DEFAULT_RULES_PATH, load_rules_file
 from chalicelib.settings import Settings
-from chalicelib.stores.mentions import OPEN_INDEX, WAITING_INDEX
+from chalicelib.stores.mentions import (
+    AUTHOR_INDEX,
+    AUTHOR_INDEX_ATTRIBUTES,
+    OPEN_INDEX,
+    WAITING_INDEX,
+)
 from chalicelib.stores.rules import RulesStore
 
 MAX_RECEIVE_COUNT = 5
@@ -43,7 +48,8 @@ def create_queues(sqs: Any, settings: Settings) -> dict[str, str]:
 
 
 def create_tables(dynamodb: Any, settings: Settings) -> None:
-    """Mentions (with the sparse index of open mentions by deadline), rules, traffic and replies
+    """Mentions (with its sparse indexes: open mentions and each department's waiting cases by
+    deadline, each author's cases by time), rules, traffic and replies
     tables, on demand, with TTL where records expire."""
     existing = set(dynamodb.list_tables()["TableNames"])
     tables = {
@@ -58,17 +64,11 @@ def create_tables(dynamodb: Any, settings: Settings) -> None:
         extra: dict[str, Any] = {}
         attributes = [name for name, _ in keys]
         if table == settings.mentions_table:
-            attributes += ["open", "waiting", "sla_due_at"]
+            attributes += ["open", "waiting", "sla_due_at", "author", "routed_at"]
             extra["GlobalSecondaryIndexes"] = [
-                {
-                    "IndexName": index,
-                    "KeySchema": [
-                        {"AttributeName": partition, "KeyType": "HASH"},
-                        {"AttributeName": "sla_due_at", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-                for index, partition in ((OPEN_INDEX, "open"), (WAITING_INDEX, "waiting"))
+                _index(OPEN_INDEX, "open", "sla_due_at"),
+                _index(WAITING_INDEX, "waiting", "sla_due_at"),
+                _index(AUTHOR_INDEX, "author", "routed_at", AUTHOR_INDEX_ATTRIBUTES),
             ]
         dynamodb.create_table(
             TableName=table,
@@ -83,6 +83,23 @@ def create_tables(dynamodb: Any, settings: Settings) -> None:
             TableName=table,
             TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
         )
+
+
+def _index(
+    name: str, partition: str, sort: str, projected: tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    """A global secondary index projecting every attribute, or only `projected` ones."""
+    projection: dict[str, Any] = {"ProjectionType": "ALL"}
+    if projected is not None:
+        projection = {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(projected)}
+    return {
+        "IndexName": name,
+        "KeySchema": [
+            {"AttributeName": partition, "KeyType": "HASH"},
+            {"AttributeName": sort, "KeyType": "RANGE"},
+        ],
+        "Projection": projection,
+    }
 
 
 def seed_default_rules(store: RulesStore, settings: Settings) -> int:

@@ -11,20 +11,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from chalicelib.models import Conversation, Mention
+from chalicelib.models import Conversation, History, Mention
 
 BATCH_WRITE_LIMIT = 25
 
 
 @dataclass(frozen=True)
 class Observed:
-    """A mention as it was routed: the text and the signals the rules saw, and the
-    conversation it continued."""
+    """A mention as it was routed: the text and the signals the rules saw, the conversation it
+    continued and its author's earlier cases."""
 
     mention: Mention
     signals: dict[str, float]
     routed_at: datetime
     conversation: Conversation | None = None
+    history: History | None = None
 
 
 class TrafficStore(Protocol):
@@ -100,8 +101,10 @@ def _item(observed: Observed, keep: timedelta) -> dict[str, Any]:
         "routed_at": {"S": routed.isoformat()},
         "expires_at": {"N": str(int((routed + keep).timestamp()))},
     }
-    if observed.conversation is not None:
-        item["conversation"] = {"S": observed.conversation.model_dump_json()}
+    for name in ("conversation", "history"):
+        value = getattr(observed, name)
+        if value is not None:
+            item[name] = {"S": value.model_dump_json()}
     return item
 
 
@@ -115,6 +118,7 @@ def _from_item(item: dict[str, Any]) -> Observed:
             if "conversation" in item
             else None
         ),
+        history=History.model_validate_json(item["history"]["S"]) if "history" in item else None,
     )
 
 

@@ -17,7 +17,12 @@ from chalice.cdk import Chalice
 from constructs import Construct, Node
 
 from chalicelib.settings import DEFAULT_DEPARTMENTS
-from chalicelib.stores.mentions import OPEN_INDEX, WAITING_INDEX
+from chalicelib.stores.mentions import (
+    AUTHOR_INDEX,
+    AUTHOR_INDEX_ATTRIBUTES,
+    OPEN_INDEX,
+    WAITING_INDEX,
+)
 from stacks.monitoring import Monitoring
 from stacks.queues import QueueWithDlq
 
@@ -124,6 +129,14 @@ class SwitchboardStack(cdk.Stack):
                 partition_key=dynamodb.Attribute(name=partition, type=text),
                 sort_key=dynamodb.Attribute(name="sla_due_at", type=text),
             )
+        # And each author's cases by time (the earlier cases a department message lists).
+        self.tables["mentions"].add_global_secondary_index(
+            index_name=AUTHOR_INDEX,
+            partition_key=dynamodb.Attribute(name="author", type=text),
+            sort_key=dynamodb.Attribute(name="routed_at", type=text),
+            projection_type=dynamodb.ProjectionType.INCLUDE,
+            non_key_attributes=list(AUTHOR_INDEX_ATTRIBUTES),
+        )
         self.secret = secretsmanager.Secret(
             self,
             "PlatformSecrets",

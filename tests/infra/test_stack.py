@@ -91,6 +91,7 @@ def test_tables_are_on_demand_with_pitr_and_ttl(template: Template) -> None:
     assert indexes == {
         "open-by-due": ["open", "sla_due_at"],  # what the SLA check still has to look at
         "waiting-by-due": ["waiting", "sla_due_at"],  # each department's unanswered cases
+        "cases-by-author": ["author", "routed_at"],  # each author's earlier cases
     }
 
 

@@ -306,3 +306,51 @@ def test_direct_messages_from_one_sender_stay_with_their_department_for_a_while(
     assert routing("x:dm2")["matched_rules"][-1]["id"] == "follow-up-pr"
     assert "follow-up" not in routing("x:dm3")["tags"]
     assert "follow-up" not in routing("x:dm4")["tags"]  # 80 hours later: a new case
+
+
+def test_a_customer_writing_again_comes_with_their_earlier_cases(
+    client: Client, stack: dict[str, str]
+) -> None:
+    def write(number: int, author: str, text: str, **more: str) -> None:
+        mention = {"id": f"reddit:t1_{number}", "platform": "reddit", "text": text,
+                   "author": {"id": author, "handle": author}, **more}  # fmt: skip
+        assert post_signed(client, "generic", json.dumps(mention).encode()).status_code == 200
+        drain_intake(stack)
+
+    write(501, "u7", "@Acme my order never arrived")
+    write(502, "u7", "@Acme still waiting on my order, anyone there?")
+    wiring.mentions().record_response("reddit:t1_501", datetime.now(UTC), "reddit:t1_900")
+    write(503, "u7", "@Acme and now the replacement order is lost too")
+    write(504, "u8", "@Acme my order never arrived")  # someone else: a first case
+    write(505, "u7", "order 1234, sent on Monday", in_reply_to="reddit:t1_503")  # in that case
+    first, again, third, other, follow_up = (m["routing"] for m in bodies(stack["support"]))
+    assert first["history"] is None and other["history"] is None
+    assert follow_up["history"] is None and "chasing" not in follow_up["tags"]  # part of a case
+    assert (first["priority"], again["priority"], third["priority"]) == ("normal", "high", "high")
+    assert again["tags"][0] == "chasing" and third["tags"][:2] == ["chasing", "repeat-contact"]
+    earlier = [(c["id"], c["department"], c["state"]) for c in third["history"]["cases"]]
+    assert earlier == [
+        ("reddit:t1_502", "support", "waiting"),
+        ("reddit:t1_501", "support", "answered"),
+    ]
+    assert third["history"]["days"] == 30
+    response = client.http.get(
+        "/mentions/reddit:t1_502", headers={"Authorization": "Bearer test-admin-token"}
+    )
+    assert json.loads(response.body)["message"]["routing"]["history"]["cases"][0]["state"] == (
+        "waiting"
+    )
+    # a dry-run replays each mention with the earlier cases it had: without the rule, the two
+    # later cases would have stayed at normal priority
+    rules = wiring.rules()
+    live = rules.get(rules.live_version() or 0)
+    assert live is not None
+    candidate = [rule for rule in live.rules if rule["id"] != "chasing"]
+    report = client.http.post(
+        "/admin/rules/test",
+        headers={"Authorization": "Bearer test-admin-token", "Content-Type": "application/json"},
+        body=json.dumps({"rules": candidate}),
+    )
+    changes = {c["id"]: c for c in json.loads(report.body)["changes"]}
+    assert set(changes) == {"reddit:t1_502", "reddit:t1_503"}
+    assert changes["reddit:t1_502"]["candidate"]["priority"] == "normal"

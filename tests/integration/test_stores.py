@@ -12,7 +12,10 @@ from botocore.stub import Stubber
 
 from chalicelib import wiring
 from chalicelib.models import (
+    Author,
     Conversation,
+    EarlierCase,
+    History,
     Mention,
     MentionRecord,
     Reply,
@@ -255,6 +258,48 @@ def test_a_departments_waiting_cases_are_the_unanswered_ones_by_deadline(
     assert overdue == {"x:20", "x:22", "x:27"}  # the escalated one is not escalated again
 
 
+def test_an_authors_earlier_cases_are_listed_newest_first_with_their_state(
+    mentions: MentionStore,
+) -> None:
+    def routed(mention_id: str, author: str | None, hours_ago: int, **routing: object) -> None:
+        base = record(mention_id)
+        mention = base.message.mention.model_copy(update={"author": Author(id=author)})
+        due = Routing.model_validate({"department": "support", "sla_due_at": NOW, **routing})
+        message = base.message.model_copy(update={"mention": mention, "routing": due})
+        routed_at = NOW - timedelta(hours=hours_ago)
+        done = base.model_copy(update={"message": message, "routed_at": routed_at})
+        mentions.claim(mention_id, routed_at, LEASE)
+        mentions.complete(done, NOW + timedelta(days=90))
+
+    routed("x:30", "42", 800)  # a month ago: outside the window
+    routed("x:31", "42", 50)
+    routed("x:32", "42", 40, department="pr")
+    routed("x:33", "42", 30)
+    routed("x:34", "42", 20)
+    routed("x:35", "42", 10)
+    routed("x:36", "42", 5, conversation=Conversation(mention_id="x:35", department="support"))
+    routed("x:37", "7", 3)  # someone else
+    routed("x:38", None, 2)  # an author the platform did not name
+    ignored = record("x:39").model_copy(update={"status": "ignored"})  # spam opens no case
+    mentions.complete(ignored, NOW + timedelta(days=90))
+    mentions.record_response("x:31", NOW, "x:answer")
+    mentions.mark_closed("x:32", NOW, "maya", "answered by phone")
+    mentions.mark_hidden("x:33", NOW)
+    mentions.mark_deleted("x:34", NOW)
+    since = NOW - timedelta(days=30)
+    cases = mentions.earlier_cases("x:42", since, limit=10)
+    assert [(c.id, c.department, c.state) for c in cases] == [
+        ("x:35", "support", "waiting"),  # x:36 continues it: not a case of its own
+        ("x:34", "support", "deleted"),
+        ("x:33", "support", "hidden"),
+        ("x:32", "pr", "closed"),
+        ("x:31", "support", "answered"),
+    ]
+    assert cases[0].routed_at == NOW - timedelta(hours=10)
+    assert [c.id for c in mentions.earlier_cases("x:42", since, limit=2)] == ["x:35", "x:34"]
+    assert mentions.earlier_cases("facebook:42", since, limit=10) == []  # per platform
+
+
 def test_an_edit_rewrites_the_text_and_keeps_the_answer(mentions: MentionStore) -> None:
     mentions.claim("x:9", NOW, LEASE)
     mentions.complete(record("x:9"), NOW + timedelta(days=1))
@@ -397,12 +442,15 @@ def test_traffic_is_read_back_newest_first_within_the_window(traffic: TrafficSto
         {},
         NOW - timedelta(hours=1),
         Conversation(mention_id="x:1", department="pr"),
-    )
+        History(days=30, cases=[EarlierCase(id="x:1", department="pr", routed_at=NOW,
+                                            state="waiting")]),
+    )  # fmt: skip
     traffic.record([follow_up], timedelta(days=7))
     recent = traffic.recent(limit=10, now=NOW, days=7)
     assert [o.mention.id for o in recent] == ["x:2", "x:4", "x:1"]
     assert recent[0].signals == {"sentiment": 0.2}
     assert recent[0].conversation is None and recent[1].conversation == follow_up.conversation
+    assert recent[0].history is None and recent[1].history == follow_up.history
     assert traffic.recent(limit=1, now=NOW, days=7)[0].mention.id == "x:2"
 
 

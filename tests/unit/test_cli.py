@@ -17,7 +17,10 @@ from chalicelib.models import (
     HIDDEN,
     UNHIDDEN,
     Author,
+    CaseState,
     Conversation,
+    EarlierCase,
+    History,
     Mention,
     Quoted,
     ReplyPointer,
@@ -326,6 +329,25 @@ def test_an_inbox_entry_shows_the_case_a_follow_up_continues() -> None:
     ]
     alone = message.model_copy(update={"routing": Routing(department="pr")})
     assert not any("continues" in line for line in format_routed(alone).splitlines())
+
+
+def test_an_inbox_entry_shows_the_authors_earlier_cases() -> None:
+    at = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    states: list[CaseState] = ["waiting", "answered", "closed", "waiting", "deleted"]
+    cases = [EarlierCase(id=f"x:{n}", department="support", routed_at=at, state=state)
+             for n, state in enumerate(states, start=1)]  # fmt: skip
+    message = RoutedMention(
+        mention=Mention(id="x:9", platform="x", text="@Acme hello?? still nothing"),
+        routing=Routing(department="support", history=History(days=30, cases=cases)),
+        reply=ReplyPointer(mention_id="x:9"),
+    )
+    assert format_routed(message).splitlines()[2] == (
+        "  wrote before: 5 case(s) in 30 days, 2 still waiting: x:1 (support, waiting),"
+        " x:2 (support, answered), x:3 (support, closed) and 2 more"
+    )
+    many = History(days=30, cases=cases * 2)  # as many as a message lists: maybe more
+    listed = message.model_copy(update={"routing": Routing(department="support", history=many)})
+    assert format_routed(listed).splitlines()[2].startswith("  wrote before: 10+ case(s)")
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from chalicelib.classify import compute_signals, enrich
-from chalicelib.models import Author, Conversation, Mention, Routing
+from chalicelib.models import (
+    Author,
+    CaseState,
+    Conversation,
+    EarlierCase,
+    History,
+    Mention,
+    Routing,
+)
 from chalicelib.rules import DEFAULT_RULES_PATH, Engine, Ruleset, load_rules_file
 from chalicelib.services.routing import EngineCache, decide, engine_for
 from chalicelib.settings import Settings
@@ -410,3 +420,47 @@ def test_criticism_with_a_large_audience_is_copied_to_pr_at_high_priority() -> N
     shared = routed("RT @jamie_r: Acme is the worst, never again", 100_000)
     assert [rule.id for rule in shared.matched_rules] == ["high-reach-criticism", "retweet-share"]
     assert shared.department == "ignore" and shared.queues == []
+
+
+def test_a_customer_writing_again_while_a_case_waits_is_raised_and_tagged() -> None:
+    settings = Settings()
+    engine = default_engine(settings)
+    week = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+    def history(*states: CaseState) -> History:
+        cases = [EarlierCase(id=f"x:{i}", department="support", routed_at=week, state=s)
+                 for i, s in enumerate(states)]  # fmt: skip
+        return History(days=30, cases=cases)
+
+    def routed(text: str, earlier: History | None) -> Routing:
+        mention = Mention(id="x:9", platform="x", text=text, author=Author(id="42"))
+        signals = compute_signals(mention)
+        return decide(mention, engine, settings, signals, None, None, earlier).routing(None)
+
+    chasing = "@Acme still no refund for my order, hello??"
+    first = routed(chasing, None)
+    assert (first.department, first.priority, first.tags) == ("support", "normal", ["problem"])
+    again = routed(chasing, history("waiting"))
+    assert (again.department, again.priority) == ("support", "high")
+    assert again.tags == ["chasing", "problem"]
+    assert again.matched_rules[0].why == "history.waiting 1 >= 1"
+    assert again.history == history("waiting")  # the department sees which cases
+    answered = routed(chasing, history("answered"))  # answered before: a new case like any
+    assert (answered.priority, answered.tags) == ("normal", ["problem"])
+    third = routed(chasing, history("answered", "closed"))
+    assert (third.priority, third.tags) == ("normal", ["repeat-contact", "problem"])
+    # a department still decides as for anyone; spam stays ignored
+    assert routed("@Acme love the new flavour!", history("waiting")).department == "marketing"
+    spam = routed("Follow me and I follow back! #followback", history("waiting"))
+    assert spam.department == "ignore" and spam.queues == []
+
+
+def test_rules_read_the_history_fields_as_zero_when_the_author_has_none() -> None:
+    settings = Settings()
+    rules = Ruleset.model_validate(
+        [{"id": "first-timers", "when": {"history.cases": {"equals": 0}}, "then": {"tags": ["new"]},
+          "continue": True}]
+    )  # fmt: skip
+    engine = engine_for(rules, 0, settings)
+    mention = Mention(id="x:9", platform="x", text="hi @Acme")
+    assert decide(mention, engine, settings, {}).tags == ["new"]

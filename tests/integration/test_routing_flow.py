@@ -354,3 +354,16 @@ def test_a_customer_writing_again_comes_with_their_earlier_cases(
     changes = {c["id"]: c for c in json.loads(report.body)["changes"]}
     assert set(changes) == {"reddit:t1_502", "reddit:t1_503"}
     assert changes["reddit:t1_502"]["candidate"]["priority"] == "normal"
+
+
+def test_the_demo_customer_chasing_her_late_order_is_raised(
+    client: Client, stack: dict[str, str]
+) -> None:
+    for sample in ("x_late_delivery.json", "x_chasing.json"):  # the demo's order
+        assert post_signed(client, "x", sample_bytes(sample)).status_code == 200
+        drain_intake(stack)
+    case, chasing = (m["routing"] for m in bodies(stack["support"]))
+    assert (case["priority"], chasing["priority"]) == ("normal", "high")
+    assert chasing["tags"][0] == "chasing"
+    [earlier] = chasing["history"]["cases"]
+    assert (earlier["id"], earlier["state"]) == ("x:1992000000000000001", "waiting")

@@ -405,7 +405,8 @@ def cmd_rules_test(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def format_dry_run(report: dict[str, Any], name: str) -> str:
-    """A dry-run report as a table of totals and one entry per changed mention."""
+    """A dry-run report: totals by department, the rules whose matches would change and those
+    the candidate never matches, then one entry per changed mention."""
     lines = [
         f"Dry run of {name} on {report['source']}: {report['mentions']} mentions,"
         f" {report['changed']} would change (live is v{report['live_version']})",
@@ -414,6 +415,16 @@ def format_dry_run(report: dict[str, Any], name: str) -> str:
     ]
     for department, totals in report["totals"].items():
         lines.append(f"{department:<14}{totals['live']:>8}{totals['candidate']:>11}")
+    rules = report.get("rules", [])
+    moved = [r for r in rules if r["live"] != r["candidate"]]
+    if moved:
+        lines += ["", f"{'rule (mentions matched)':<30}{'live':>8}{'candidate':>11}"]
+        for rule in moved:
+            live, candidate = (_count(rule[side]) for side in ("live", "candidate"))
+            lines.append(f"{rule['id']:<30}{live:>8}{candidate:>11}")
+    idle = [r["id"] for r in rules if r["candidate"] == 0]
+    if idle:
+        lines += ["", f"matched nothing here ({len(idle)}): {', '.join(idle)}"]
     for change in report["changes"]:
         text = change["text"].replace("\n", " ")
         lines += ["", f"{change['id']}  {text[:90]}{'…' if len(text) > 90 else ''}"]
@@ -421,8 +432,14 @@ def format_dry_run(report: dict[str, Any], name: str) -> str:
             decided = change[side]
             reason = f"{decided['rule']}: {decided['why']}" if decided["rule"] else "no rule"
             where = decided["department"] + "".join(f" + {d}" for d in decided["also"])
-            lines.append(f"  {side + ':':<11}{where} [{decided['priority']}]  ({reason})")
+            tags = f" tags: {', '.join(decided['tags'])}" if decided.get("tags") else ""
+            lines.append(f"  {side + ':':<11}{where} [{decided['priority']}]{tags}  ({reason})")
     return "\n".join(lines)
+
+
+def _count(matched: int | None) -> str:
+    """A rule's match count in one ruleset; `-` when the ruleset has no such rule."""
+    return "-" if matched is None else str(matched)
 
 
 def cmd_rules_history(args: argparse.Namespace, out: TextIO) -> int:

@@ -63,6 +63,7 @@ def _side(decision: Decision) -> dict[str, Any]:
         "department": decision.department,
         "also": decision.also,
         "priority": decision.priority,
+        "tags": decision.tags,
         "rule": decision.decided_by,
         "why": next(
             (why for rid, why in decision.matched_rules if rid == decision.decided_by), None
@@ -77,9 +78,22 @@ class DryRunReport:
     source: str
     mentions: int
     live_version: int
+    live_rules: list[str] = field(default_factory=list)
+    candidate_rules: list[str] = field(default_factory=list)
     live_totals: Counter[str] = field(default_factory=Counter)
     candidate_totals: Counter[str] = field(default_factory=Counter)
+    live_matches: Counter[str] = field(default_factory=Counter)
+    candidate_matches: Counter[str] = field(default_factory=Counter)
     changes: list[Change] = field(default_factory=list)
+
+    def add(self, mention: Mention, live: Decision, candidate: Decision) -> None:
+        """Count one mention's two decisions, and list it if they differ."""
+        self.live_totals[live.department] += 1
+        self.candidate_totals[candidate.department] += 1
+        self.live_matches.update(rule for rule, _ in live.matched_rules)
+        self.candidate_matches.update(rule for rule, _ in candidate.matched_rules)
+        if _outcome(live) != _outcome(candidate):
+            self.changes.append(Change(mention, live, candidate))
 
     def to_dict(self, limit: int = 200) -> dict[str, Any]:
         """JSON form; at most `limit` changes are listed (all are counted)."""
@@ -93,6 +107,16 @@ class DryRunReport:
                 d: {"live": self.live_totals[d], "candidate": self.candidate_totals[d]}
                 for d in departments
             },
+            "rules": [
+                {
+                    "id": rule,
+                    "live": self.live_matches[rule] if rule in self.live_rules else None,
+                    "candidate": (
+                        self.candidate_matches[rule] if rule in self.candidate_rules else None
+                    ),
+                }
+                for rule in dict.fromkeys([*self.candidate_rules, *self.live_rules])
+            ],
             "changes": [change.to_dict() for change in self.changes[:limit]],
         }
 
@@ -202,11 +226,14 @@ class RulesAdmin:
         self, candidate: Any, mentions: list[Mention] | None = None, limit: int = 1000
     ) -> DryRunReport:
         """Replay a candidate ruleset against recent traffic (or given mentions) and report
-        every mention whose department, copies or priority would change."""
+        every mention whose department, copies, priority or tags would change, and how many
+        mentions each rule matches under each ruleset."""
         limit = max(1, min(limit, MAX_DRY_RUN_MENTIONS))
-        candidate_engine = engine_for(self.validate(candidate), -1, self.settings)
+        candidate_rules = self.validate(candidate)
+        candidate_engine = engine_for(candidate_rules, -1, self.settings)
         live = self.live()
-        live_engine = engine_for(self.validate(live.rules), live.version, self.settings)
+        live_rules = self.validate(live.rules)
+        live_engine = engine_for(live_rules, live.version, self.settings)
         if mentions is None:
             observed = self.traffic.recent(limit, self.clock(), self.settings.traffic_keep_days)
             source = f"recent traffic (last {self.settings.traffic_keep_days} days)"
@@ -215,18 +242,28 @@ class RulesAdmin:
                 Observed(m, compute_signals(m), self.clock()) for m in map(enrich, mentions[:limit])
             ]
             source = "given mentions"
-        report = DryRunReport(source=source, mentions=len(observed), live_version=live.version)
+        report = DryRunReport(
+            source=source,
+            mentions=len(observed),
+            live_version=live.version,
+            live_rules=[rule.id for rule in live_rules.root],
+            candidate_rules=[rule.id for rule in candidate_rules.root],
+        )
         for item in observed:
-            now = item.routed_at
-            replay = (self.settings, item.signals, now, item.conversation, item.history)
-            old = decide(item.mention, live_engine, *replay)
-            new = decide(item.mention, candidate_engine, *replay)
-            report.live_totals[old.department] += 1
-            report.candidate_totals[new.department] += 1
-            if _outcome(old) != _outcome(new):
-                report.changes.append(Change(item.mention, old, new))
+            replay = (self.settings, item.signals, item.routed_at, item.conversation, item.history)
+            report.add(
+                item.mention,
+                decide(item.mention, live_engine, *replay),
+                decide(item.mention, candidate_engine, *replay),
+            )
         return report
 
 
-def _outcome(decision: Decision) -> tuple[str, tuple[str, ...], str]:
-    return decision.department, tuple(sorted(decision.also)), decision.priority
+def _outcome(decision: Decision) -> tuple[str, tuple[str, ...], str, tuple[str, ...]]:
+    """What a department sees of a decision: where, the copies, the priority and the tags."""
+    return (
+        decision.department,
+        tuple(sorted(decision.also)),
+        decision.priority,
+        tuple(sorted(decision.tags)),
+    )

@@ -170,11 +170,26 @@ def test_dry_run_on_recent_traffic_then_push_then_rollback(
         "department": "marketing",
         "also": [],
         "priority": "normal",
+        "tags": ["community"],
         "rule": "reddit-to-marketing",
         "why": "platform is 'reddit'",
     }
     assert report["totals"]["marketing"] == {"live": 0, "candidate": 1}
     assert report["totals"]["pr"] == {"live": 1, "candidate": 0}
+    matched = {rule["id"]: (rule["live"], rule["candidate"]) for rule in report["rules"]}
+    assert matched["reddit-to-marketing"] == (None, 1)  # not a live rule
+    assert matched["press-and-media"] == (1, 0)  # the new rule takes what it matched
+    assert matched["service-problem"] == (1, 1) and matched["chasing"] == (0, 0)
+    assert report["rules"][0]["id"] == "reddit-to-marketing"  # in the candidate's order
+
+    # a rule that only tags, copies or raises changes what departments see: it is listed too
+    tagging = {"id": "late-orders", "when": {"text": {"contains_any": ["never arrived"]}},
+               "then": {"tags": ["late"]}, "continue": True}  # fmt: skip
+    tagged = [tagging, *live(client)["rules"]]
+    report = call(client, "POST", "/admin/rules/test", {"rules": tagged})[1]
+    assert report["changed"] == 1 and report["changes"][0]["id"] == "x:1992000000000000001"
+    assert report["changes"][0]["candidate"]["tags"] == ["late", "problem"]
+    assert report["totals"]["support"] == {"live": 1, "candidate": 1}
 
     status, body = call(
         client, "POST", "/admin/rules", {"rules": candidate, "comment": "community to marketing"}

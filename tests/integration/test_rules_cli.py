@@ -58,8 +58,13 @@ def test_pull_edit_test_push_and_rollback(
     assert code == 0
     assert "2 mentions, 1 would change (live is v1)" in out
     assert "reddit:t3_1abc23" in out
-    assert "live:      pr [high]  (press-and-media: text contains 'journalist')" in out
+    assert "live:      pr [high] tags: media  (press-and-media: text contains 'journalist')" in out
     assert "candidate: marketing [normal]  (reddit-to-marketing: platform is 'reddit')" in out
+    # what each rule would match: the new one takes the journalist from press-and-media
+    assert "reddit-to-marketing                  -          1\n" in out
+    assert "press-and-media                      1          0\n" in out
+    idle = next(line for line in out.splitlines() if line.startswith("matched nothing here"))
+    assert "press-and-media" in idle and "reddit-to-marketing" not in idle
 
     code, out = run(
         "rules", "push", "--url", api_url, str(rules_file), "-m", "community to marketing"

@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-logger = Logger(service="switchboard")
-metrics = Metrics(namespace="Switchboard", service="switchboard")
+NAMESPACE, SERVICE = "Switchboard", "switchboard"
+QUEUED_MENTIONS = "QueuedMentions"
+"""Mentions that reached a department's queue (routed there or copied), by department: what
+the per-department surge alarms watch."""
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+
+def count_per_department(name: str, counts: Mapping[str, int]) -> None:
+    """Emit the metric `name` once per department, with the department as a dimension (the
+    shared `metrics` carry the service dimension only)."""
+    for department, count in counts.items():
+        dimensions = {"service": SERVICE, "department": department}
+        with single_metric(
+            name=name,
+            unit=MetricUnit.Count,
+            value=count,
+            namespace=NAMESPACE,
+            default_dimensions=dimensions,
+        ):
+            pass
 
 
 @contextlib.contextmanager

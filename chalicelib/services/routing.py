@@ -8,7 +8,7 @@ after some queues had a message leaves the retry that message and the queues sti
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -33,7 +33,7 @@ from chalicelib.models import (
     Routing,
     native_id,
 )
-from chalicelib.observability import logger, metrics
+from chalicelib.observability import QUEUED_MENTIONS, count_per_department, logger, metrics
 from chalicelib.platforms import get_platform
 from chalicelib.platforms.base import Answer
 from chalicelib.rules import (
@@ -356,6 +356,9 @@ class RoutingService:
                 unit="Count",
                 value=1,
             )
+        count_per_department(
+            QUEUED_MENTIONS, Counter(q for m in messages for q in m.routing.queues)
+        )
         self._link_conversations(messages, now)
         self._apply_held_answers(messages, now)
         self._keep_for_dry_runs(messages, now)

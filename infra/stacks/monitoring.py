@@ -1,4 +1,5 @@
-"""Alarms and a dashboard: dead letters, queue age, worker errors and throttles, business."""
+"""Alarms and a dashboard: dead letters, queue age, worker errors and throttles, business; and
+the departments' surge alarms."""
 
 from __future__ import annotations
 
@@ -9,14 +10,19 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from chalicelib.observability import NAMESPACE, QUEUED_MENTIONS, SERVICE
 from stacks.queues import QueueWithDlq
 
-METRICS_NAMESPACE = "Switchboard"
 PERIOD = cdk.Duration.minutes(5)
+SURGE_PERIOD = cdk.Duration.minutes(15)
+SURGE_STD_DEVS = 3
+"""How far above the volume CloudWatch expects for the time of day and week (its anomaly band,
+in standard deviations) a department's 15 minutes must be to count as a surge."""
 
 
 class Monitoring(Construct):
-    """Every alarm notifies one SNS topic; the dashboard shows the same signals."""
+    """Every operational alarm notifies one SNS topic, the departments' surges another; the
+    dashboard shows the same signals."""
 
     def __init__(
         self,
@@ -27,9 +33,12 @@ class Monitoring(Construct):
         queues: dict[str, QueueWithDlq],
         functions: dict[str, lambda_.IFunction],
         max_age_minutes: int,
+        departments: tuple[str, ...],
+        surge_min_mentions: int,
     ) -> None:
         super().__init__(scope, construct_id)
         self.topic = sns.Topic(self, "Alarms", display_name=f"Switchboard {stage} alarms")
+        self.surges = sns.Topic(self, "Surges", display_name=f"Switchboard {stage} surges")
         self.alarms: list[cloudwatch.Alarm] = []
         widgets: list[cloudwatch.IWidget] = []
         for name, pair in queues.items():
@@ -51,9 +60,9 @@ class Monitoring(Construct):
             widgets.append(cloudwatch.GraphWidget(title=name, left=[errors, throttles]))
         business = {
             name: cloudwatch.Metric(
-                namespace=METRICS_NAMESPACE,
+                namespace=NAMESPACE,
                 metric_name=name,
-                dimensions_map={"service": "switchboard"},
+                dimensions_map={"service": SERVICE},
                 statistic="Sum",
                 period=PERIOD,
             )
@@ -105,13 +114,22 @@ class Monitoring(Construct):
             "an overdue mention could not be copied to its escalation queue (tried every minute)",
         )
         widgets.append(cloudwatch.GraphWidget(title="Mentions", left=list(business.values())))
+        volumes = [self._surge_alarm(d, surge_min_mentions) for d in departments]
+        widgets.append(cloudwatch.GraphWidget(title="Mentions by department", left=volumes))
         self.dashboard = cloudwatch.Dashboard(
             self, "Dashboard", dashboard_name=f"switchboard-{stage}", widgets=[widgets]
         )
 
     def _alarm(
-        self, construct_id: str, metric: cloudwatch.IMetric, threshold: float, description: str
-    ) -> None:
+        self,
+        construct_id: str,
+        metric: cloudwatch.IMetric,
+        threshold: float,
+        description: str,
+        notify: bool = True,
+    ) -> cloudwatch.Alarm:
+        """An alarm at `threshold` or more in one period; with `notify`, one of the operators'
+        (on their topic), else a part of a composite alarm."""
         alarm = cloudwatch.Alarm(
             self,
             construct_id,
@@ -122,5 +140,47 @@ class Monitoring(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description=description,
         )
-        alarm.add_alarm_action(actions.SnsAction(self.topic))
-        self.alarms.append(alarm)
+        if notify:
+            alarm.add_alarm_action(actions.SnsAction(self.topic))
+            self.alarms.append(alarm)
+        return alarm
+
+    def _surge_alarm(self, department: str, at_least: int) -> cloudwatch.Metric:
+        """A surge in `department`: at least `at_least` mentions reached its queue in 15
+        minutes and that is far above what CloudWatch's anomaly detection expects then (both,
+        so a quiet department's few mentions never page anyone). Returns the volume metric, for the
+        dashboard."""
+        volume = cloudwatch.Metric(
+            namespace=NAMESPACE,
+            metric_name=QUEUED_MENTIONS,
+            dimensions_map={"service": SERVICE, "department": department},
+            statistic="Sum",
+            period=SURGE_PERIOD,
+        )
+        name = "".join(part.title() for part in department.replace("_", "-").split("-"))
+        unusual = cloudwatch.AnomalyDetectionAlarm(
+            self,
+            f"{name}UnusualVolume",
+            metric=volume,
+            evaluation_periods=1,
+            std_devs=SURGE_STD_DEVS,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_UPPER_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=f"{department}: more mentions than usual for the time",
+        )
+        busy = self._alarm(
+            f"{name}Busy",
+            volume,
+            at_least,
+            f"{department}: {at_least} or more mentions in 15 minutes",
+            notify=False,
+        )
+        surge = cloudwatch.CompositeAlarm(
+            self,
+            f"{name}Surge",
+            alarm_rule=cloudwatch.AlarmRule.all_of(unusual, busy),
+            alarm_description=f"{department}: a surge of mentions ({at_least} or more in 15"
+            " minutes, far above the usual for the time): a crisis, an outage or a campaign",
+        )
+        surge.add_alarm_action(actions.SnsAction(self.surges))
+        return volume.with_(label=department)

@@ -16,6 +16,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from chalice.cdk import Chalice
 from constructs import Construct, Node
 
+from chalicelib.observability import NAMESPACE
 from chalicelib.settings import DEFAULT_DEPARTMENTS
 from chalicelib.stores.mentions import (
     AUTHOR_INDEX,
@@ -68,6 +69,7 @@ class StageConfig:
     throttle_burst: int
     max_age_minutes: int
     retain_data: bool
+    surge_min_mentions: int
 
     @classmethod
     def for_stage(cls, stage: str, node: Node) -> StageConfig:
@@ -84,6 +86,7 @@ class StageConfig:
             throttle_burst=1000 if prod else 100,
             max_age_minutes=5 if prod else 15,
             retain_data=prod,
+            surge_min_mentions=int(node.try_get_context("surge_min_mentions") or 20),
         )
 
 
@@ -180,7 +183,7 @@ class SwitchboardStack(cdk.Stack):
                     "X_POLL_ACCOUNTS": config.x_poll_accounts,
                     "AUTH_MODE": "iam",
                     "POWERTOOLS_SERVICE_NAME": "switchboard",
-                    "POWERTOOLS_METRICS_NAMESPACE": "Switchboard",
+                    "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
                 },
             },
         )
@@ -207,8 +210,11 @@ class SwitchboardStack(cdk.Stack):
                 for name in ("APIHandler", *SQS_WORKERS, *SCHEDULED)
             },
             max_age_minutes=config.max_age_minutes,
+            departments=config.departments,
+            surge_min_mentions=config.surge_min_mentions,
         )
         cdk.CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
+        cdk.CfnOutput(self, "SurgeTopicArn", value=self.monitoring.surges.topic_arn)
         cdk.CfnOutput(self, "PlatformSecretArn", value=self.secret.secret_arn)
 
     def _table(

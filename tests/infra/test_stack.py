@@ -182,8 +182,19 @@ def test_settings_reach_the_functions_under_the_names_the_app_reads(template: Te
             assert name.lower() in Settings.model_fields
 
 
-def test_alarms_on_every_dead_letter_queue_and_worker(template: Template) -> None:
+def operational_alarms(template: Template) -> dict[str, Any]:
+    """The alarms that page the operators (not the parts of the departments' surge alarms)."""
     alarms = resources(template, "AWS::CloudWatch::Alarm")
+    return {
+        name: alarm
+        for name, alarm in alarms.items()
+        if alarm["Properties"].get("MetricName") != "QueuedMentions"
+        and "ThresholdMetricId" not in alarm["Properties"]
+    }
+
+
+def test_alarms_on_every_dead_letter_queue_and_worker(template: Template) -> None:
+    alarms = operational_alarms(template)
     dlq_alarms = [
         a
         for a in alarms.values()
@@ -214,6 +225,39 @@ def test_alarms_on_every_dead_letter_queue_and_worker(template: Template) -> Non
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
     shown = ("MentionsEdited", "AnsweredOnPlatform", "MentionsHidden", "CasesClosed", "SlaBreaches")
     assert all(name in body for name in shown)
+    assert "Mentions by department" in body and "QueuedMentions" in body
+
+
+def test_each_department_has_a_surge_alarm_for_its_leads(template: Template) -> None:
+    alarms = resources(template, "AWS::CloudWatch::Alarm")
+    unusual = [a["Properties"] for a in alarms.values() if "ThresholdMetricId" in a["Properties"]]
+    busy = [a["Properties"] for a in alarms.values()
+            if a["Properties"].get("MetricName") == "QueuedMentions"]  # fmt: skip
+    assert len(unusual) == len(busy) == len(DEPARTMENTS)
+    for props in unusual:
+        assert props["ComparisonOperator"] == "GreaterThanUpperThreshold"
+        band = next(m for m in props["Metrics"] if m["Id"] == props["ThresholdMetricId"])
+        assert band["Expression"].startswith("ANOMALY_DETECTION_BAND(") and band[
+            "Expression"
+        ].endswith(", 3)")
+        [stat] = [m["MetricStat"] for m in props["Metrics"] if "MetricStat" in m]
+        assert stat["Metric"]["MetricName"] == "QueuedMentions"
+        assert (stat["Period"], stat["Stat"]) == (900, "Sum")
+        assert "AlarmActions" not in props  # only the surge itself notifies
+    departments = {d["Value"] for a in busy for d in a["Dimensions"] if d["Name"] == "department"}
+    assert departments == set(DEPARTMENTS)
+    assert {(a["Threshold"], a["Period"], a["TreatMissingData"]) for a in busy} == {
+        (20, 900, "notBreaching")
+    }
+    surges = resources(template, "AWS::CloudWatch::CompositeAlarm")
+    assert len(surges) == len(DEPARTMENTS)
+    topics = resources(template, "AWS::SNS::Topic")
+    [surge_topic] = [n for n, t in topics.items() if "surges" in t["Properties"]["DisplayName"]]
+    for surge in surges.values():
+        rule = json.dumps(surge["Properties"]["AlarmRule"])
+        assert rule.count("ALARM(") == 2 and " AND " in rule  # unusual and busy, both
+        assert surge["Properties"]["AlarmActions"] == [{"Ref": surge_topic}]
+    template.has_output("SurgeTopicArn", {"Value": {"Ref": surge_topic}})
 
 
 def test_adding_a_department_adds_its_queue_dlq_grants_alarms_and_map_entry() -> None:

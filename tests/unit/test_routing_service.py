@@ -115,3 +115,20 @@ def test_an_answer_to_two_messages_whose_second_copy_fails_is_recorded_whole_on_
     for mid, minutes in (("m1", 20), ("m2", 10)):
         record = mentions.get(f"messenger:{mid}")
         assert record is not None and record.response_seconds == minutes * 60
+
+
+def test_each_departments_volume_is_counted_for_its_surge_alarm(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    mentions, queues = MemoryMentionStore(), MemoryQueues(CONFIG.all_queues)
+    capsys.readouterr()
+    post = json.loads(food_safety_thread(0))
+    service(mentions, queues).route_delivery(delivery("x", post).to_json())
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
+    volumes = {
+        blob["department"]: blob["QueuedMentions"] for blob in emitted if "QueuedMentions" in blob
+    }
+    assert volumes == {"pr": [1.0], "support": [1.0]}  # routed to pr, copied to support
+    [blob] = [b for b in emitted if b.get("department") == "pr"]
+    assert blob["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service", "department"]]
+    assert blob["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Switchboard"

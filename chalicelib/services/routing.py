@@ -60,8 +60,9 @@ from chalicelib.stores.traffic import Observed, TrafficStore
 
 CLASSIFIER = "classifier"
 CONVERSATION = "conversation"
-HELD_ANSWER = timedelta(days=1)
-"""How long an answer whose case is not routed yet waits for it (see RoutingService._answered)."""
+HOLD = timedelta(days=1)
+"""How long an answer or a hide whose mention is not routed yet waits for it (see
+RoutingService._answered and _hidden)."""
 
 
 class MentionBusy(RuntimeError):
@@ -168,6 +169,11 @@ def dm_sender(mention: Mention) -> str | None:
 def follow_up(mention_id: str) -> str:
     """The link key naming the latest mention that continues `mention_id`'s conversation."""
     return f"follow-up/{mention_id}"
+
+
+def hide_of(mention_id: str) -> str:
+    """The key a moderator's hide (or unhide) of a mention not routed yet is held under."""
+    return f"hide/{mention_id}"
 
 
 def sla_due(
@@ -360,7 +366,7 @@ class RoutingService:
             QUEUED_MENTIONS, Counter(q for m in messages for q in m.routing.queues)
         )
         self._link_conversations(messages, now)
-        self._apply_held_answers(messages, now)
+        self._apply_held(messages, now)
         self._keep_for_dry_runs(messages, now)
         return messages
 
@@ -432,9 +438,13 @@ class RoutingService:
         """A Page moderator (or the Page's filters) hid a routed comment: it leaves the SLA
         clock, and the departments that have it get a copy tagged `hidden`; shown again, it is
         back on the clock (unless answered or escalated meanwhile), copy tagged `unhidden`. A
-        redelivery finds the record as it left it and sends nothing."""
+        redelivery finds the record as it left it and sends nothing. One not routed yet is held
+        (HOLD) and applied when it is."""
         record = self.mentions.get(mention_id)
-        if record is None or record.deleted_at is not None or record.status != "routed":
+        if record is None:  # the comment's own delivery may come later (a retry, a race)
+            self.mentions.hold(hide_of(mention_id), HIDDEN if hidden else UNHIDDEN, now, now + HOLD)
+            return
+        if record.deleted_at is not None or record.status != "routed":
             return
         if hidden == (record.hidden_at is not None):
             return
@@ -480,12 +490,12 @@ class RoutingService:
         case. An answer Switchboard sent (the reply worker linked it) or one already handled
         changes nothing; a copy that cannot be sent fails the delivery before anything is
         recorded, so its retry sends it. One whose case is not routed yet is held for a day
-        (HELD_ANSWER) and answers the case when it is."""
+        (HOLD) and answers the case when it is."""
         if self.mentions.conversation_of(answer.post) is not None:
             return
         case = self.mentions.conversation_of(answer.to)
         if case is None:  # its case may come late (a retried delivery, the X poller's catch-up)
-            self.mentions.hold_answer(answer.to, answer.post, answer.at or now, now + HELD_ANSWER)
+            self.mentions.hold(answer.to, answer.post, answer.at or now, now + HOLD)
             return
         waiting = unanswered(self.mentions, self._awaiting(case))
         for record in waiting:  # every copy first: a retry finds them all still unanswered
@@ -499,21 +509,24 @@ class RoutingService:
         self.mentions.link(answer.post, case.id, expires)
         logger.info("answered on the platform", extra={"mention_id": case.id, "post": answer.post})
 
-    def _apply_held_answers(self, messages: list[RoutedMention], now: datetime) -> None:
-        """Best effort: an answer the brand posted before the mention was routed (held by
-        `_answered`, for a day) answers it now; for a direct message, one sent to its author
-        after it."""
+    def _apply_held(self, messages: list[RoutedMention], now: datetime) -> None:
+        """Best effort: what happened to a mention before it was routed (held by `_hidden` and
+        `_answered`, for a day) applies now: a moderator's hide, and the brand's answer (for a
+        direct message, one sent to its author after it)."""
         for message in messages:
             mention = message.mention
             if message.routing.department == "ignore":
                 continue
-            for key in filter(None, (mention.id, dm_sender(mention))):
-                try:
-                    held = self.mentions.held_answer(key, now)
+            try:
+                hide = self.mentions.held(hide_of(mention.id), now)
+                if hide is not None:
+                    self._hidden(mention.id, hide[0] == HIDDEN, hide[1])
+                for key in filter(None, (mention.id, dm_sender(mention))):
+                    held = self.mentions.held(key, now)
                     if held is not None and (mention.created_at or held[1]) <= held[1]:
                         self._answered(Answer(key, *held), now)
-                except Exception:
-                    logger.warning("a held answer could not be applied", exc_info=True)
+            except Exception:
+                logger.warning("what was held for a mention could not be applied", exc_info=True)
 
     def _awaiting(self, case: MentionRecord, steps: int = 20) -> MentionRecord:
         """What an answer under `case` answers: the case, or once the case was answered, the

@@ -126,13 +126,14 @@ class MentionStore(Protocol):
         mention's id, else the one linked to `key`; None for others."""
         ...
 
-    def hold_answer(self, to: str, post: str, at: datetime, expires_at: datetime) -> None:
-        """Keep the brand's answer `post` (posted `at`) to `to`, a mention or a direct-message
-        conversation not routed yet, until `expires_at`; a later answer to `to` replaces it."""
+    def hold(self, key: str, what: str, at: datetime, expires_at: datetime) -> None:
+        """Keep what happened (`at`) to a mention or conversation not routed yet (`key`: the
+        brand's answer post to it, a moderator hiding it) until `expires_at`; a later event
+        under the same key replaces it."""
         ...
 
-    def held_answer(self, to: str, now: datetime) -> tuple[str, datetime] | None:
-        """The answer held for `to` and not expired at `now`: (post, posted at)."""
+    def held(self, key: str, now: datetime) -> tuple[str, datetime] | None:
+        """What is held under `key` and not expired at `now`: (what, when it happened)."""
         ...
 
     def earlier_cases(self, author: str, since: datetime, limit: int) -> list[EarlierCase]:
@@ -525,26 +526,26 @@ class DynamoMentionStore:
         ).get("Item")
         return self.get(link["mention_id"]["S"]) if link else None
 
-    def hold_answer(self, to: str, post: str, at: datetime, expires_at: datetime) -> None:
-        """An item `answer#<to>` (TTL `expires_at`)."""
+    def hold(self, key: str, what: str, at: datetime, expires_at: datetime) -> None:
+        """An item `held#<key>` (TTL `expires_at`)."""
         self._client.put_item(
             TableName=self._table,
             Item={
-                "id": {"S": f"answer#{to}"},
-                "post": {"S": post},
+                "id": {"S": f"held#{key}"},
+                "what": {"S": what},
                 "at": {"S": at.isoformat()},
                 "expires_at": {"N": str(int(expires_at.timestamp()))},
             },
         )
 
-    def held_answer(self, to: str, now: datetime) -> tuple[str, datetime] | None:
-        """Read `answer#<to>`; one past its expiry (DynamoDB deletes them late) is none."""
+    def held(self, key: str, now: datetime) -> tuple[str, datetime] | None:
+        """Read `held#<key>`; one past its expiry (DynamoDB deletes them late) is none."""
         item = self._client.get_item(
-            TableName=self._table, Key={"id": {"S": f"answer#{to}"}}, ConsistentRead=True
+            TableName=self._table, Key={"id": {"S": f"held#{key}"}}, ConsistentRead=True
         ).get("Item")
         if not item or int(item["expires_at"]["N"]) <= now.timestamp():
             return None
-        return item["post"]["S"], datetime.fromisoformat(item["at"]["S"])
+        return item["what"]["S"], datetime.fromisoformat(item["at"]["S"])
 
     def earlier_cases(self, author: str, since: datetime, limit: int) -> list[EarlierCase]:
         """Query the sparse index of cases by author, newest first."""
@@ -619,7 +620,7 @@ class MemoryMentionStore:
         self.leases: dict[str, datetime] = {}
         self.records: dict[str, MentionRecord] = {}
         self.links: dict[str, str] = {}
-        self.held: dict[str, tuple[str, datetime, datetime]] = {}
+        self.holding: dict[str, tuple[str, datetime, datetime]] = {}
         self.progress: dict[str, Progress] = {}
         self.tombstones: set[str] = set()
 
@@ -749,14 +750,14 @@ class MemoryMentionStore:
         """The key's own record, else the linked one."""
         return self.records.get(key) or self.records.get(self.links.get(key, ""))
 
-    def hold_answer(self, to: str, post: str, at: datetime, expires_at: datetime) -> None:
+    def hold(self, key: str, what: str, at: datetime, expires_at: datetime) -> None:
         """Keep it, with its expiry."""
-        self.held[to] = (post, at, expires_at)
+        self.holding[key] = (what, at, expires_at)
 
-    def held_answer(self, to: str, now: datetime) -> tuple[str, datetime] | None:
-        """The held answer, unless expired."""
-        post, at, expires_at = self.held.get(to, ("", now, now))
-        return (post, at) if expires_at > now else None
+    def held(self, key: str, now: datetime) -> tuple[str, datetime] | None:
+        """What is held, unless expired."""
+        what, at, expires_at = self.holding.get(key, ("", now, now))
+        return (what, at) if expires_at > now else None
 
     def earlier_cases(self, author: str, since: datetime, limit: int) -> list[EarlierCase]:
         """The records that open a case by `author` since `since`, newest first."""

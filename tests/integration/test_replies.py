@@ -379,25 +379,27 @@ def test_an_edited_comment_reaches_the_departments_with_the_case_once(
     assert "edited" not in record["message"]["routing"]["tags"]  # the case itself is unchanged
 
 
+def moderation(verb: str) -> bytes:
+    """The Page feed delivery of the sample comment hidden (`hide`) or shown again (`unhide`)."""
+    sample = json.loads(sample_bytes("meta_page_comments.json"))
+    change = sample["entry"][0]["changes"][0]
+    value = {**change["value"], "verb": verb}
+    entry = {**sample["entry"][0], "changes": [{**change, "value": value}]}
+    return json.dumps({"object": "page", "entry": [entry]}).encode()
+
+
 def test_a_comment_the_page_hides_leaves_the_sla_clock_until_it_is_shown_again(
     client: Client, stack: dict[str, str]
 ) -> None:
     from app import app
 
-    sample = json.loads(sample_bytes("meta_page_comments.json"))
     routed(client, stack, "meta", "meta_page_comments.json")  # posted long ago: overdue
     for department in ("pr", "support"):
         receive_all(stack[department])  # the case itself, read
-    change = sample["entry"][0]["changes"][0]
 
     def moderated(verb: str) -> None:
-        value = {**change["value"], "verb": verb}
-        body = {
-            "object": "page",
-            "entry": [{**sample["entry"][0], "changes": [{**change, "value": value}]}],
-        }
         for _ in range(2):  # Meta retried the delivery: one copy
-            assert post_signed(client, "meta", json.dumps(body).encode()).status_code == 200
+            assert post_signed(client, "meta", moderation(verb)).status_code == 200
             drain_intake(stack)
 
     moderated("hide")
@@ -411,6 +413,24 @@ def test_a_comment_the_page_hides_leaves_the_sla_clock_until_it_is_shown_again(
     assert [m["routing"]["tags"][-1] for m in bodies(stack["pr"])] == ["unhidden"]
     assert get(client, f"/mentions/{case}")["hidden_at"] is None
     assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": [case]}
+
+
+def test_a_comment_hidden_before_its_own_delivery_is_routed_is_hidden_once_it_is(
+    client: Client, stack: dict[str, str]
+) -> None:
+    from app import app
+
+    assert post_signed(client, "meta", moderation("hide")).status_code == 200  # the filters
+    drain_intake(stack)  # hid it at once, and that delivery came first
+    assert bodies(stack["pr"]) == []
+    routed(client, stack, "meta", "meta_page_comments.json")  # posted long ago: overdue
+    for department in ("pr", "support"):
+        case, hidden = bodies(stack[department])  # the case, and right behind it the news
+        assert "hidden" not in case["routing"]["tags"]
+        assert hidden["routing"]["tags"][-1] == "hidden"
+    case_id = "facebook:122131676912594941_1213590066982748"
+    assert get(client, f"/mentions/{case_id}")["hidden_at"]
+    assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": []}
 
 
 def test_an_edited_direct_message_reaches_its_case(client: Client, stack: dict[str, str]) -> None:

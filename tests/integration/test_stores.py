@@ -192,12 +192,12 @@ def test_an_answer_is_held_for_a_case_not_routed_yet_until_it_expires(
     mentions: MentionStore,
 ) -> None:
     tomorrow = NOW + timedelta(days=1)
-    assert mentions.held_answer("x:13", NOW) is None
-    mentions.hold_answer("x:13", "x:700", NOW, tomorrow)
-    mentions.hold_answer("x:13", "x:701", NOW + timedelta(minutes=1), tomorrow)  # a later one
-    assert mentions.held_answer("x:13", NOW) == ("x:701", NOW + timedelta(minutes=1))
-    assert mentions.held_answer("x:13", tomorrow) is None  # expired
-    assert mentions.get("answer#x:13") is None and mentions.claim("x:13", NOW, LEASE)[0] is (
+    assert mentions.held("x:13", NOW) is None
+    mentions.hold("x:13", "x:700", NOW, tomorrow)
+    mentions.hold("x:13", "x:701", NOW + timedelta(minutes=1), tomorrow)  # a later one
+    assert mentions.held("x:13", NOW) == ("x:701", NOW + timedelta(minutes=1))
+    assert mentions.held("x:13", tomorrow) is None  # expired
+    assert mentions.get("held#x:13") is None and mentions.claim("x:13", NOW, LEASE)[0] is (
         Claim.CLAIMED  # holding an answer neither routes nor blocks the mention
     )
 

@@ -281,13 +281,20 @@ class RoutingService:
 
     def _history(self, mention: Mention, now: datetime) -> History | None:
         """The cases the author of a new case opened within AUTHOR_HISTORY_DAYS (None: none,
-        or an author the platform does not name)."""
+        an author the platform does not name, or an index that cannot be read: context is
+        worth less than the mention reaching its department, and the index is unreadable while
+        DynamoDB builds it after an upgrade)."""
         days = self.settings.author_history_days
         author = author_key(mention)
         if not days or author is None:
             return None
         since = now - timedelta(days=days)
-        cases = self.mentions.earlier_cases(author, since, HISTORY_LIMIT + 1)
+        try:
+            cases = self.mentions.earlier_cases(author, since, HISTORY_LIMIT + 1)
+        except Exception:
+            logger.warning("could not read the author's earlier cases", exc_info=True)
+            metrics.add_metric(name="HistoryUnavailable", unit="Count", value=1)
+            return None
         cases = [case for case in cases if case.id != mention.id][:HISTORY_LIMIT]
         return History(days=days, cases=cases) if cases else None
 

@@ -82,6 +82,7 @@ class Monitoring(Construct):
                 "PollPageLimit",
                 "MentionTextUnavailable",
                 "ReplyBookkeepingFailures",
+                "HistoryUnavailable",
                 "SlaBreaches",
                 "SlaEscalationFailures",
             )

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chalicelib.models import EarlierCase
 from chalicelib.services.routing import EngineCache, MentionBusy, RoutingService
 from chalicelib.services.sla import SlaCheck
 from chalicelib.settings import Settings
@@ -132,3 +133,18 @@ def test_each_departments_volume_is_counted_for_its_surge_alarm(
     [blob] = [b for b in emitted if b.get("department") == "pr"]
     assert blob["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service", "department"]]
     assert blob["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Switchboard"
+
+
+class IndexBeingBuilt(MemoryMentionStore):
+    def earlier_cases(self, author: str, since: datetime, limit: int) -> list[EarlierCase]:
+        raise RuntimeError("Cannot read from backfilling global secondary index")
+
+
+def test_a_mention_whose_authors_history_cannot_be_read_still_reaches_its_department() -> None:
+    mentions, queues = IndexBeingBuilt(), MemoryQueues(CONFIG.all_queues)
+    outcome = service(mentions, queues).route_delivery(
+        delivery("x", "x_late_delivery.json").to_json()
+    )
+    [message] = outcome.routed
+    assert message.routing.department == "support" and message.routing.history is None
+    assert len(queues.messages["support"]) == 1

@@ -71,6 +71,9 @@ class Settings(BaseModel):
     webhook_secret: str = ""
     admin_token: str = ""
     brand_accounts: list[str] = Field(default_factory=list)
+    # The apps whose messages are automated (a chatbot, an auto-responder, the Page's instant
+    # reply), by the id or name the platform gives: what they send the customer is no answer.
+    automated_apps: list[str] = Field(default_factory=list)
 
     max_body_bytes: int = 200_000
     webhook_tolerance_seconds: int = 300
@@ -96,7 +99,12 @@ class Settings(BaseModel):
     )
 
     @field_validator(
-        "departments", "brand_accounts", "youtube_channels", "x_poll_accounts", mode="before"
+        "departments",
+        "brand_accounts",
+        "automated_apps",
+        "youtube_channels",
+        "x_poll_accounts",
+        mode="before",
     )
     @classmethod
     def _split_csv(cls, value: Any) -> Any:

@@ -105,11 +105,14 @@ def no_changes(delivery: RawDelivery) -> list[Change]:
 class Answer:
     """A post of the brand's that answers `to`: a mention's id (a public reply), or a direct
     message conversation, `<platform>:dm/<customer id>` (as `dm_sender` names it). `post` is
-    the answer's own id, `at` when it was posted (None when the platform did not say)."""
+    the answer's own id, `at` when it was posted (None when the platform did not say), `via`
+    the app that sent it as the platform names it (its id, its name; empty when not said), so
+    a bot's or an auto-responder's message can be told from a person's (AUTOMATED_APPS)."""
 
     to: str
     post: str
     at: datetime | None
+    via: tuple[str, ...] = ()
 
 
 def no_answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answer]:

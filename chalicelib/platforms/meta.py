@@ -145,12 +145,19 @@ def answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answe
 
 
 def _echo(event: dict[str, Any], platform: str) -> Answer | None:
-    """A message the brand's account sent (`is_echo`), answering its recipient."""
+    """A message the brand's account sent (`is_echo`), answering its recipient, with the app
+    that sent it (`app_id`)."""
     message = event.get("message") or {}
     if not message.get("is_echo") or _unsent(message):
         return None
     at = from_epoch(event.get("timestamp"), millis=True)
-    return Answer(f"{platform}:dm/{event['recipient']['id']}", f"{platform}:{message['mid']}", at)
+    app = message.get("app_id")
+    return Answer(
+        f"{platform}:dm/{event['recipient']['id']}",
+        f"{platform}:{message['mid']}",
+        at,
+        (str(app),) if app is not None else (),
+    )
 
 
 def _own_comment(change: dict[str, Any], page: bool, own: frozenset[str]) -> Answer | None:

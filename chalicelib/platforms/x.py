@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -133,7 +134,8 @@ def changes(delivery: RawDelivery) -> list[Change]:
 def answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answer]:
     """The brand's replies (X sends the subscribed account's own posts back through the
     webhook) and the direct messages it sent, each answering the post it replies to or the
-    customer it writes to."""
+    customer it writes to, with the app that sent it (a post's `source`, a message's
+    `source_app_id` and its name in `apps`)."""
     payload = load_body(delivery)
     try:
         own = brand_accounts | {payload["for_user_id"]}
@@ -145,16 +147,32 @@ def answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answe
         to = tweet.get("in_reply_to_status_id_str")
         if _author_id(tweet) not in own or not to:
             return None
-        return Answer(f"x:{to}", f"x:{tweet['id_str']}", _x_time(tweet, "timestamp_ms"))
+        via = _source_app(tweet.get("source"))
+        return Answer(f"x:{to}", f"x:{tweet['id_str']}", _x_time(tweet, "timestamp_ms"), via)
 
     def sent(event: dict[str, Any]) -> Answer | None:
         create = event["message_create"] if event.get("type") == "message_create" else {}
         if create.get("sender_id") not in own:
             return None
         at = from_epoch(event.get("created_timestamp"), millis=True)
-        return Answer(f"x:dm/{create['target']['recipient_id']}", f"x:{event['id']}", at)
+        app = create.get("source_app_id")
+        name = ((payload.get("apps") or {}).get(app) or {}).get("name") if app else None
+        via = tuple(str(v) for v in (app, name) if v)
+        return Answer(f"x:dm/{create['target']['recipient_id']}", f"x:{event['id']}", at, via)
 
     return read_answers(tweets or [], reply, NAME) + read_answers(events or [], sent, NAME)
+
+
+_SOURCE_NAME = re.compile(r">([^<]+)</a>")
+
+
+def _source_app(source: Any) -> tuple[str, ...]:
+    """The app a post was written with, from its `source` (an HTML link: `<a href="…"
+    rel="nofollow">Sprout Social</a>`, or the bare name)."""
+    if not isinstance(source, str) or not source.strip():
+        return ()
+    named = _SOURCE_NAME.search(source)
+    return ((named.group(1) if named else source).strip(),)
 
 
 def _author_id(tweet: dict[str, Any]) -> str:

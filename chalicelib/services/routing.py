@@ -497,10 +497,18 @@ class RoutingService:
         case. An answer Switchboard sent (the reply worker linked it) or one already handled
         changes nothing; a copy that cannot be sent fails the delivery before anything is
         recorded, so its retry sends it. One whose case is not routed yet is held for a day
-        (HOLD) and answers the case when it is."""
+        (HOLD) and answers the case when it is. A message an automated app sent
+        (AUTOMATED_APPS: a chatbot, an instant reply) answers nothing."""
         if self.mentions.conversation_of(answer.post) is not None:
             return
         case = self.mentions.conversation_of(answer.to)
+        expires = now + timedelta(days=self.settings.mention_ttl_days)
+        if any(app in self.settings.automated_apps for app in answer.via):
+            why = {"post": answer.post, "to": answer.to, "via": answer.via}
+            logger.info("an automated message, not an answer", extra=why)
+            if case is not None:  # a customer answering the bot still continues the case
+                self.mentions.link(answer.post, case.id, expires)
+            return
         if case is None:  # its case may come late (a retried delivery, the X poller's catch-up)
             self.mentions.hold(answer.to, answer.post, answer.at or now, now + HOLD)
             return
@@ -512,9 +520,11 @@ class RoutingService:
             if seconds is not None:
                 metrics.add_metric(name="FirstResponseSeconds", unit="Seconds", value=seconds)
                 metrics.add_metric(name="AnsweredOnPlatform", unit="Count", value=1)
-        expires = now + timedelta(days=self.settings.mention_ttl_days)
         self.mentions.link(answer.post, case.id, expires)
-        logger.info("answered on the platform", extra={"mention_id": case.id, "post": answer.post})
+        logger.info(
+            "answered on the platform",
+            extra={"mention_id": case.id, "post": answer.post, "via": answer.via},
+        )
 
     def _apply_held(self, messages: list[RoutedMention], now: datetime) -> None:
         """Best effort: what happened to a mention before it was routed (held by `_hidden` and

@@ -63,6 +63,7 @@ class StageConfig:
     stage: str
     departments: tuple[str, ...]
     brand_accounts: str
+    automated_apps: str
     youtube_channels: str
     x_poll_accounts: str
     throttle_rate: int
@@ -80,6 +81,7 @@ class StageConfig:
             stage=stage,
             departments=tuple(departments.split(",")) if departments else DEFAULT_DEPARTMENTS,
             brand_accounts=node.try_get_context("brand_accounts") or "",
+            automated_apps=node.try_get_context("automated_apps") or "",
             youtube_channels=node.try_get_context("youtube_channels") or "",
             x_poll_accounts=node.try_get_context("x_poll_accounts") or "",
             throttle_rate=500 if prod else 50,
@@ -179,6 +181,7 @@ class SwitchboardStack(cdk.Stack):
                     "REPLIES_TABLE": self.tables["replies"].table_name,
                     "SECRETS_ARN": self.secret.secret_arn,
                     "BRAND_ACCOUNTS": config.brand_accounts,
+                    "AUTOMATED_APPS": config.automated_apps,
                     "YOUTUBE_CHANNELS": config.youtube_channels,
                     "X_POLL_ACCOUNTS": config.x_poll_accounts,
                     "AUTH_MODE": "iam",

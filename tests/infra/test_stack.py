@@ -169,6 +169,8 @@ def test_settings_reach_the_functions_under_the_names_the_app_reads(template: Te
             "REPLIES_TABLE",
             "SECRETS_ARN",
             "AUTH_MODE",
+            "BRAND_ACCOUNTS",
+            "AUTOMATED_APPS",
         } <= set(env)
         assert env["AUTH_MODE"] == "iam" and env["DEPARTMENTS"] == ",".join(DEPARTMENTS)
         for name in (
@@ -178,6 +180,8 @@ def test_settings_reach_the_functions_under_the_names_the_app_reads(template: Te
             "REPLIES_TABLE",
             "DEPARTMENTS",
             "AUTH_MODE",
+            "BRAND_ACCOUNTS",
+            "AUTOMATED_APPS",
         ):
             assert name.lower() in Settings.model_fields
 

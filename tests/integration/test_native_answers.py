@@ -129,12 +129,12 @@ AN_HOUR_AGO = int(time.time() - 3600) * 1000  # one moment for every message of 
 """Epoch milliseconds the test conversations start at (inside Messenger's reply window)."""
 
 
-def messenger(mid: str, text: str, minutes: int, echo: bool = False) -> bytes:
+def messenger(mid: str, text: str, minutes: int, echo: bool = False, app: int = 1) -> bytes:
     """A Messenger delivery: a customer's message, or (echo) the Page's message to them, sent
-    `minutes` after AN_HOUR_AGO."""
+    `minutes` after AN_HOUR_AGO (with `app`, the app that sent it)."""
     at = AN_HOUR_AGO + minutes * 60_000
     customer, page = {"id": "7010000000000001"}, {"id": "448242228374517"}
-    message = {"mid": mid, "text": text} | ({"is_echo": True, "app_id": 1} if echo else {})
+    message = {"mid": mid, "text": text} | ({"is_echo": True, "app_id": app} if echo else {})
     event = {
         "sender": page if echo else customer,
         "recipient": customer if echo else page,
@@ -258,16 +258,44 @@ def test_a_message_sent_before_the_customers_does_not_answer_it(
     assert get(client, "/mentions/messenger:m1")["response_seconds"] == 9 * 60 - 5 * 60
 
 
-@pytest.fixture
-def slack_staff() -> Iterator[None]:
-    """U0ACMESTAFF answers for the brand on Slack (BRAND_ACCOUNTS)."""
+def worker_environment(**settings: str) -> Iterator[None]:
+    """The routing worker reads these settings; the next test's worker reads its own."""
     from chalicelib.blueprints import workers
 
-    os.environ["BRAND_ACCOUNTS"] = "U0ACMESTAFF"
+    os.environ.update(settings)
     wiring.reset()
     workers.routing_service.cache_clear()
     yield
-    workers.routing_service.cache_clear()  # the next test's worker reads its own environment
+    workers.routing_service.cache_clear()
+
+
+@pytest.fixture
+def a_chatbot() -> Iterator[None]:
+    """The Page runs a chatbot, app 909 (AUTOMATED_APPS), beside its people in the inbox."""
+    yield from worker_environment(AUTOMATED_APPS="909")
+
+
+@pytest.mark.usefixtures("a_chatbot")
+def test_a_chatbots_greeting_is_no_answer_but_a_persons_message_is(
+    client: Client, stack: dict[str, str]
+) -> None:
+    deliver(client, stack, "meta", messenger("m1", "My parcel is lost, order 5521", 0))
+    greeting = "Thanks for your message! We usually reply within a few hours."
+    deliver(client, stack, "meta", messenger("m2", greeting, 0, echo=True, app=909))
+    case = get(client, "/mentions/messenger:m1")
+    assert case["first_response_at"] is None  # still waiting for a person
+    assert [m["routing"]["tags"] for m in bodies(stack["support"])] == [["problem"]]  # no news
+    waiting = get(client, "/departments/support/waiting")["waiting"]
+    assert [r["id"] for r in waiting] == ["messenger:m1"]  # on the clock
+    deliver(client, stack, "meta", messenger("m3", "So sorry! Checking now", 70, echo=True))
+    assert get(client, "/mentions/messenger:m1")["first_response_post"] == "messenger:m3"
+    assert get(client, "/departments/support/waiting")["waiting"] == []
+
+
+@pytest.fixture
+def slack_staff() -> Iterator[None]:
+    """U0ACMESTAFF answers for the brand on Slack (BRAND_ACCOUNTS)."""
+    yield from worker_environment(BRAND_ACCOUNTS="U0ACMESTAFF")
 
 
 @pytest.mark.usefixtures("slack_staff")

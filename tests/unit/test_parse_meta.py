@@ -182,6 +182,7 @@ def test_the_pages_own_comments_and_sent_messages_are_answers() -> None:
         "messenger:dm/7010000000000001",
         "messenger:m_echo_0001",
         datetime.fromtimestamp(1795336039, tz=UTC),
+        ("1517776481860111",),  # the app that sent it: a person in the inbox, or a bot?
     )
 
 

@@ -288,6 +288,25 @@ def test_the_brands_own_reply_and_direct_message_are_answers() -> None:
     assert x.answers(delivery("x", "x_late_delivery.json"), BRAND) == []  # a customer's post
 
 
+def test_an_answer_names_the_app_that_sent_it() -> None:
+    """So that an auto-responder's reply can be told from a person's (AUTOMATED_APPS)."""
+    thread = json.loads(sample_bytes("x_food_safety_thread.json"))
+    thread["tweet_create_events"][1]["source"] = (
+        '<a href="https://sproutsocial.com" rel="nofollow">Sprout Social</a>'
+    )
+    [reply] = x.answers(delivery("x", thread), BRAND)
+    assert reply.via == ("Sprout Social",)
+    thread["tweet_create_events"][1]["source"] = "Acme Bot"  # a bare name, as some payloads have
+    assert x.answers(delivery("x", thread), BRAND)[0].via == ("Acme Bot",)
+    dms = json.loads(sample_bytes("x_dm_refund.json"))
+    dms["direct_message_events"][1]["message_create"]["source_app_id"] = "13090192"
+    dms["apps"] = {"13090192": {"id": "13090192", "name": "AcmeCareBot", "url": "https://x.com"}}
+    [sent] = x.answers(delivery("x", dms), BRAND)
+    assert sent.via == ("13090192", "AcmeCareBot")
+    del dms["apps"]  # an app X did not describe: its id alone
+    assert x.answers(delivery("x", dms), BRAND)[0].via == ("13090192",)
+
+
 def test_a_post_of_the_brands_that_replies_to_nothing_answers_nothing() -> None:
     payload = json.loads(sample_bytes("x_food_safety_thread.json"))
     payload["tweet_create_events"][1]["in_reply_to_status_id_str"] = None  # an announcement

@@ -402,11 +402,11 @@ class FakePlatforms:
         ):
             raise Rejection(400, {"error": {"code": 400, "message": "invalid parameters"}})
         known = {t["id"]: t for threads in self.youtube_threads.values() for t in threads}
-        items = [
-            {**known[i], "replies": {"comments": self.youtube_replies.get(i, [])[:5]}}
-            for i in ids
-            if i in known
-        ]
+        items = []
+        for i in filter(known.__contains__, ids):
+            replies = self.youtube_replies.get(i, [])
+            snippet = {**known[i]["snippet"], "totalReplyCount": len(replies)}
+            items.append({**known[i], "snippet": snippet, "replies": {"comments": replies[:5]}})
         return {"kind": "youtube#commentThreadListResponse", "items": items}
 
     # Slack Web API --------------------------------------------------------------------------

@@ -173,15 +173,30 @@ def reply_mention(comment: dict[str, Any], parent: str, channel: str) -> Mention
     return None if _author(comment) == channel else _reply(comment, parent, channel)
 
 
-def brand_answer(thread: dict[str, Any], channel: str, own: frozenset[str]) -> Mention | None:
-    """The first reply in a thread (of those `threads_by_id` includes) written by the channel
-    or another of `own`: a mention by that account, answering the thread's top-level comment
-    (the routing worker counts it as the brand's answer, not as a mention)."""
-    replies = (thread.get("replies") or {}).get("comments") or []
+def brand_answer(
+    thread: dict[str, Any], channel: str, own: frozenset[str], replies: list[Any] | None = None
+) -> Mention | None:
+    """The first reply in a thread written by the channel or another of `own`, among
+    `replies` (by default those `threads_by_id` includes): a mention by that account,
+    answering the thread's top-level comment (the routing worker counts it as the brand's
+    answer, not as a mention)."""
+    if replies is None:
+        replies = included_replies(thread)
     answers = [comment for comment in replies if _author(comment) in own]
     if not answers:
         return None
     return _reply(min(answers, key=published), str(thread["id"]), channel)
+
+
+def included_replies(thread: dict[str, Any]) -> list[Any]:
+    """The replies `commentThreads.list` included with a thread (a few of them, at most)."""
+    return list((thread.get("replies") or {}).get("comments") or [])
+
+
+def has_more_replies(thread: dict[str, Any]) -> bool:
+    """Whether a thread has replies `commentThreads.list` left out (`comments.list` by
+    `parentId` has them all)."""
+    return engagement(thread["snippet"], "totalReplyCount") > len(included_replies(thread))
 
 
 def _author(comment: dict[str, Any]) -> str | None:

@@ -37,6 +37,9 @@ from chalicelib.stores.queues import OutgoingMessage, Queues
 
 T = TypeVar("T")
 MAX_PAGES = 5
+REPLY_PAGES_PER_RUN = 5
+"""How many pages of replies (1 quota unit each) a run reads to find the brand's answer in
+threads with more replies than YouTube includes: at most 1,440 units a day."""
 """Pages (of 100) read per YouTube source and run; more new comments than that and the older
 are skipped (alarmed: PollPageLimit)."""
 X_MAX_PAGES = 8
@@ -214,13 +217,14 @@ class YouTubeAnswers:
     reply of the channel's own (or a BRAND_ACCOUNTS channel's) is queued as that account's
     mention, which the routing worker counts as the case's answer, and the thread is followed
     from then on like one answered through Switchboard. Threads YouTube no longer returns
-    (deleted) and those posted longer ago than YOUTUBE_FOLLOW_UP_DAYS stop being awaited; a
-    thread whose answer is beyond the replies YouTube includes is not seen answered."""
+    (deleted) and those posted longer ago than YOUTUBE_FOLLOW_UP_DAYS stop being awaited; in a
+    thread with more replies than YouTube includes, all of them are read (`comments.list`)."""
 
     settings: Settings
     cursors: CursorStore
     _done: set[str] = field(default_factory=set, init=False)
     _answered: list[Mention] = field(default_factory=list, init=False)
+    _pages_left: int = field(default=0, init=False)
 
     @property
     def name(self) -> str:
@@ -230,7 +234,7 @@ class YouTubeAnswers:
     def fetch(self, saved: str | None, now: datetime) -> tuple[list[Mention], str]:
         """This run's turn of the awaited threads, read again; no cursor."""
         window = timedelta(days=self.settings.youtube_follow_up_days)
-        self._done, self._answered = set(), []
+        self._done, self._answered, self._pages_left = set(), [], REPLY_PAGES_PER_RUN
         live = []  # newest first
         for thread, members in _threads(self.cursors, AWAITING):
             (posted, channel, _), names = members[0], {member for *_, member in members}
@@ -251,7 +255,7 @@ class YouTubeAnswers:
                 self._done |= names  # deleted
                 continue
             try:
-                answer = youtube.brand_answer(found[thread], channel, self.settings.own_accounts)
+                answer = self._brand_answer(found[thread], channel)
             except (KeyError, TypeError, ValueError):  # ValidationError too
                 logger.warning("malformed YouTube thread", extra={"thread": thread})
                 continue
@@ -259,6 +263,29 @@ class YouTubeAnswers:
                 self._answered.append(answer)
                 self._done |= names
         return list(self._answered), ""
+
+    def _brand_answer(self, thread: dict[str, Any], channel: str) -> Mention | None:
+        """The brand's first reply in a thread: among the replies YouTube included with it,
+        else, when it left some out, among all of them (`comments.list` by `parentId`, within
+        the run's REPLY_PAGES_PER_RUN: a thread not read whole now, or whose replies cannot be
+        read, is looked at again on its next turn)."""
+        own = self.settings.own_accounts
+        answer = youtube.brand_answer(thread, channel, own)
+        if answer is not None or not youtube.has_more_replies(thread):
+            return answer
+        replies: list[Any] = []
+        token: str | None = None
+        try:
+            while self._pages_left:
+                self._pages_left -= 1
+                page = youtube.comment_replies(str(thread["id"]), self.settings, token)
+                replies += [c for c in page.get("items") or [] if isinstance(c, dict)]
+                token = page.get("nextPageToken")
+                if not token:
+                    return youtube.brand_answer(thread, channel, own, replies)
+        except PlatformError as exc:
+            logger.warning("could not read a thread's replies", extra={"error": str(exc)})
+        return None
 
     def commit(self) -> None:
         """The answered threads are followed for the customer's answer back; they and the

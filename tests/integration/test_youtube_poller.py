@@ -315,6 +315,43 @@ def test_an_answer_written_in_youtube_studio_stops_the_clock_and_the_thread_is_f
     assert follow_up["routing"]["conversation"]["mention_id"] == "youtube:Ugcomment1"
 
 
+def test_an_answer_among_more_replies_than_youtube_includes_is_found(
+    stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    fakes.youtube_threads[CHANNEL] = [
+        thread(1, "Is the recall for my model too?", timedelta(hours=1))
+    ]
+    assert poll() == {"queued": 1}
+    drain_intake(stack)
+    chatter = [reply_comment(n, f"same question {n}", timedelta(minutes=50 - n)) for n in range(7)]
+    answer = reply_comment(9, "Yes: models 2024-2025, see acme.test/recall", timedelta(minutes=5),
+                           CHANNEL)  # fmt: skip
+    fakes.youtube_replies["Ugcomment1"] = [*chatter, answer]  # YouTube includes the first 5
+    assert poll() == {"queued": 1}  # found among all the replies (comments.list by parentId)
+    drain_intake(stack)
+    record = wiring.mentions().get("youtube:Ugcomment1")
+    assert record is not None and record.first_response_post == "youtube:Ugcomment1.reply9"
+    reads = [r.query for r in fakes.accepted("youtube") if r.query.get("parentId") == "Ugcomment1"]
+    assert reads and all(q["maxResults"] == "100" for q in reads)
+
+
+def test_reading_busy_threads_whole_keeps_within_a_quota_budget_per_run(
+    stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    fakes.youtube_threads[CHANNEL] = [
+        thread(n, f"question {n}", timedelta(hours=1, minutes=n)) for n in range(1, 9)
+    ]
+    assert poll() == {"queued": 8}
+    for n in range(1, 9):  # eight busy threads, no answer in any: each is read whole
+        fakes.youtube_replies[f"Ugcomment{n}"] = [
+            reply_comment(r, "+1", timedelta(minutes=30)) for r in range(6)
+        ]
+    assert poll() == {"queued": 0}
+    whole = {r.query["parentId"] for r in fakes.accepted("youtube") if "parentId" in r.query}
+    assert len(whole) == 5  # REPLY_PAGES_PER_RUN; the others on a later turn
+    assert len(wiring.cursors().members("youtube-awaiting")) == 8  # all still awaited
+
+
 def test_threads_deleted_or_past_the_window_are_no_longer_awaited(
     stack: dict[str, str], fakes: FakePlatforms
 ) -> None:

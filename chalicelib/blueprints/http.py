@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import hmac
-import json
 import os
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -15,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from chalicelib.errors import MalformedRequest, SwitchboardError, Unauthorized, problems
 from chalicelib.observability import logger
+from chalicelib.platforms.base import json_body as strict_json
 from chalicelib.settings import get_settings
 
 M = TypeVar("M", bound=BaseModel)
@@ -78,11 +78,7 @@ def require_caller(request: Request) -> str:
 
 def json_body(request: Request) -> Any:
     """The request's JSON body, or MalformedRequest saying why it cannot be read."""
-    raw = request.raw_body or b"{}"
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise MalformedRequest(f"body is not valid JSON: {exc}") from None
+    return strict_json(request.raw_body or b"{}")
 
 
 def query_param(request: Request, name: str) -> str | None:
@@ -97,7 +93,7 @@ def integer(value: Any, name: str) -> int | None:
         return None
     try:
         return int(value)
-    except (TypeError, ValueError, OverflowError):  # OverflowError: Infinity, which JSON may carry
+    except (TypeError, ValueError):
         raise MalformedRequest(f"{name} must be an integer") from None
 
 

@@ -153,12 +153,17 @@ def require_object(payload: Any, platform: str) -> dict[str, Any]:
     return payload
 
 
-def json_body(body: str) -> Any:
-    """Parse a JSON delivery body, or say why it cannot be read."""
+def json_body(body: str | bytes) -> Any:
+    """Parse a JSON body, or say why it cannot be read. Strict: NaN and Infinity, which Python
+    reads but JSON does not have, are refused like any other invalid JSON."""
     try:
-        return json.loads(body)
+        return json.loads(body, parse_constant=_not_json)
     except ValueError as exc:
         raise MalformedRequest(f"body is not valid JSON: {exc}") from None
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 def load_body(delivery: RawDelivery) -> Any:

@@ -6,6 +6,7 @@ import json
 import time
 from typing import Any
 
+import pytest
 from chalice.test import Client
 
 from chalicelib import aws
@@ -153,8 +154,18 @@ def test_a_signed_body_that_is_not_utf8_is_400(client: Client) -> None:
     assert "not valid UTF-8" in error_of(response)["message"]
 
 
-def test_malformed_json_with_a_valid_signature_is_400(client: Client) -> None:
-    response = post_signed(client, "x", b'{"for_user_id": "1", ')
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"for_user_id": "1", ',
+        # Python reads NaN and Infinity, JSON has neither: a follower count of Infinity would
+        # otherwise reach the worker and fail every retry
+        b'{"for_user_id": "1", "tweet_create_events": [{"user": {"followers_count": Infinity}}]}',
+        b'{"for_user_id": "1", "x": NaN}',
+    ],
+)
+def test_malformed_json_with_a_valid_signature_is_400(client: Client, body: bytes) -> None:
+    response = post_signed(client, "x", body)
     assert response.status_code == 400
     assert "body is not valid JSON" in error_of(response)["message"]
 

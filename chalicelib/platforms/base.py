@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -155,15 +156,23 @@ def require_object(payload: Any, platform: str) -> dict[str, Any]:
 
 def json_body(body: str | bytes) -> Any:
     """Parse a JSON body, or say why it cannot be read. Strict: NaN and Infinity, which Python
-    reads but JSON does not have, are refused like any other invalid JSON."""
+    reads but JSON does not have, are refused like any other invalid JSON, and so is a number
+    too large for a float (1e400), which Python would read as infinity."""
     try:
-        return json.loads(body, parse_constant=_not_json)
+        return json.loads(body, parse_constant=_not_json, parse_float=_finite)
     except ValueError as exc:
         raise MalformedRequest(f"body is not valid JSON: {exc}") from None
 
 
 def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not a JSON value")
+
+
+def _finite(number: str) -> float:
+    value = float(number)
+    if not math.isfinite(value):
+        raise ValueError(f"{number} is too large a number")
+    return value
 
 
 def load_body(delivery: RawDelivery) -> Any:

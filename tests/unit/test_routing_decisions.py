@@ -422,7 +422,7 @@ def test_criticism_with_a_large_audience_is_copied_to_pr_at_high_priority() -> N
     assert shared.department == "ignore" and shared.queues == []
 
 
-def test_a_customer_writing_again_while_a_case_waits_is_raised_and_tagged() -> None:
+def test_a_customer_complaining_again_while_a_case_waits_is_raised_and_tagged() -> None:
     settings = Settings()
     engine = default_engine(settings)
     week = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -443,14 +443,15 @@ def test_a_customer_writing_again_while_a_case_waits_is_raised_and_tagged() -> N
     again = routed(chasing, history("waiting"))
     assert (again.department, again.priority) == ("support", "high")
     assert again.tags == ["chasing", "problem"]
-    assert again.matched_rules[0].why == "history.waiting 1 >= 1"
+    assert again.matched_rules[0].why == "history.waiting 1 >= 1 and signals.complaint 0.93 >= 0.5"
     assert again.history == history("waiting")  # the department sees which cases
     answered = routed(chasing, history("answered"))  # answered before: a new case like any
     assert (answered.priority, answered.tags) == ("normal", ["problem"])
     third = routed(chasing, history("answered", "closed"))
     assert (third.priority, third.tags) == ("normal", ["repeat-contact", "problem"])
-    # a department still decides as for anyone; spam stays ignored
-    assert routed("@Acme love the new flavour!", history("waiting")).department == "marketing"
+    # a department still decides as for anyone; a fan praising again is not chasing
+    fan = routed("@Acme love the new flavour!", history("waiting"))
+    assert (fan.department, fan.priority, fan.tags) == ("marketing", "low", ["praise"])
     spam = routed("Follow me and I follow back! #followback", history("waiting"))
     assert spam.department == "ignore" and spam.queues == []
 

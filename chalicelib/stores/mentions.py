@@ -142,6 +142,18 @@ class MentionStore(Protocol):
         ...
 
 
+def dm_sender(mention: Mention) -> str | None:
+    """The conversation key of a direct message: its platform and sender."""
+    if mention.kind != "dm" or not mention.author.id:
+        return None
+    return f"{mention.platform}:dm/{mention.author.id}"
+
+
+def follow_up(mention_id: str) -> str:
+    """The link key naming the latest mention that continues `mention_id`'s conversation."""
+    return f"follow-up/{mention_id}"
+
+
 def author_key(mention: Mention) -> str | None:
     """Who wrote a mention, as its platform knows them (`x:12345`); None when not said."""
     return f"{mention.platform}:{mention.author.id}" if mention.author.id else None

@@ -1,0 +1,206 @@
+"""What happens to a case after it was routed, as the platforms' own deliveries tell it: its
+author deletes or edits it (on X, a new version of the post), a Page moderator hides it or shows
+it again, the brand answers it on the platform itself. Each reaches the departments that have
+the case as a copy tagged with the news (`edited`, `hidden`, `unhidden`, `answered`), and its
+record takes it; what arrives before the case itself is routed (a late or retried delivery) is
+held for a day (HOLD) and applied once it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from chalicelib.models import (
+    ANSWERED,
+    EDITED,
+    HIDDEN,
+    UNHIDDEN,
+    Mention,
+    MentionRecord,
+    RoutedMention,
+    native_id,
+)
+from chalicelib.observability import logger, metrics
+from chalicelib.platforms.base import Answer, Change
+from chalicelib.services.cases import send_copy
+from chalicelib.settings import Settings
+from chalicelib.stores.mentions import MentionStore, case_of, dm_sender, follow_up, unanswered
+from chalicelib.stores.queues import Queues
+from chalicelib.stores.traffic import TrafficStore
+
+HOLD = timedelta(days=1)
+"""How long an answer or a hide whose mention is not routed yet waits for it."""
+
+
+def hide_of(mention_id: str) -> str:
+    """The key a moderator's hide (or unhide) of a mention not routed yet is held under."""
+    return f"hide/{mention_id}"
+
+
+def _later(version: str, than: str) -> bool:
+    """Whether post `version` is newer than `than`: X's ids grow with time, so a late retry of
+    an older edit cannot overwrite a newer one; ids that are not numbers are taken in order of
+    arrival."""
+    new, old = native_id(version), native_id(than)
+    return int(new) > int(old) if new.isdecimal() and old.isdecimal() else True
+
+
+@dataclass
+class CaseNews:
+    """The news of routed cases, applied to their records and sent to their departments."""
+
+    queues: Queues
+    mentions: MentionStore
+    settings: Settings
+    traffic: TrafficStore | None = None
+
+    def change(self, change: Change, now: datetime) -> None:
+        """Apply a change a delivery announces: a hide (or unhide), a deletion or an edit."""
+        if change.hidden is not None:
+            self.hidden(change.mention_id, change.hidden, now)
+        elif change.text is None:
+            self.forget(change.mention_id, now)
+        else:
+            self.edited(change.mention_id, change.text, now)
+
+    def forget(self, mention_id: str, now: datetime) -> None:
+        """Its author deleted the mention: redact its record (no reply, no SLA escalation) and
+        its dry-run sample; one not routed yet never will be. On X, deleting any version of an
+        edited post deletes them all, so the case of that post is redacted too."""
+        record = self.mentions.mark_deleted(mention_id, now)
+        if record is None:
+            case = case_of(self.mentions, mention_id)
+            if case is not None and case.deleted_at is None:
+                record = self.mentions.mark_deleted(case.id, now)
+        if record is not None and self.traffic is not None:
+            self.traffic.forget(record.id, record.routed_at)
+        logger.info("mention deleted by its author", extra={"mention_id": mention_id})
+        metrics.add_metric(name="MentionsDeleted", unit="Count", value=1)
+
+    def edited(self, mention_id: str, text: str, now: datetime) -> None:
+        """Its author edited a routed mention: the departments that have the case get a copy
+        with the new text, tagged `edited` (not routed again), then the record takes the text; a
+        redelivered edit finds the text already there and sends nothing more."""
+        record = self.mentions.get(mention_id)
+        if record is None or record.deleted_at is not None or record.message.mention.text == text:
+            return
+        self._send_edit(record, record.edited(text, now))
+
+    def hidden(self, mention_id: str, hidden: bool, now: datetime) -> None:
+        """A Page moderator (or the Page's filters) hid a routed comment: it leaves the SLA
+        clock, and the departments that have it get a copy tagged `hidden`; shown again, it is
+        back on the clock (unless answered or escalated meanwhile), copy tagged `unhidden`. A
+        redelivery finds the record as it left it and sends nothing. One not routed yet is held
+        (HOLD) and applied when it is."""
+        record = self.mentions.get(mention_id)
+        if record is None:  # the comment's own delivery may come later (a retry, a race)
+            self.mentions.hold(hide_of(mention_id), HIDDEN if hidden else UNHIDDEN, now, now + HOLD)
+            return
+        if record.deleted_at is not None or record.status != "routed":
+            return
+        if hidden == (record.hidden_at is not None):
+            return
+        send_copy(self.queues, self.settings, record, HIDDEN if hidden else UNHIDDEN)
+        self.mentions.mark_hidden(mention_id, now if hidden else None)
+        metrics.add_metric(
+            name="MentionsHidden" if hidden else "MentionsUnhidden", unit="Count", value=1
+        )
+        logger.info(
+            "comment hidden" if hidden else "comment shown again", extra={"mention_id": mention_id}
+        )
+
+    def new_version(self, version: Mention, first: str, now: datetime) -> bool:
+        """An edit that is a post of its own (X) belongs to the case of the post it was made
+        from (`first`): the departments get it as an edit of that case and replies answer it; a
+        redelivered or superseded version, or one of a deleted post, changes nothing. False
+        when no case has that post (it predates Switchboard, or was edited to name the brand):
+        the version is routed as a mention of its own, which later edits then update."""
+        case = case_of(self.mentions, first)
+        if case is None:
+            return False
+        latest = case.versions[-1] if case.versions else case.id
+        if case.deleted_at is None and not case.names(version.id) and _later(version.id, latest):
+            expires = now + timedelta(days=self.settings.mention_ttl_days)
+            self.mentions.link(version.id, case.id, expires)  # answers to it continue the case
+            self._send_edit(case, case.with_version(version, now))
+        return True
+
+    def _send_edit(self, read: MentionRecord, changed: MentionRecord) -> None:
+        """Copy the edited case (`read` as it was read, `changed` as edited) to the departments
+        that have it, tagged `edited`, then store it unless it changed since it was read: then
+        EditConflict fails the delivery, and its retry reads the case again (at worst a
+        department gets a copy twice; a deleted case is never written back)."""
+        send_copy(self.queues, self.settings, changed, EDITED)
+        self.mentions.rewrite(changed, read.edited_at)
+        metrics.add_metric(name="MentionsEdited", unit="Count", value=1)
+
+    def answered(self, answer: Answer, now: datetime) -> None:
+        """The brand answered on the platform itself (its app, another tool): the case it
+        answers, and the customer's unanswered mentions before it, leave the SLA clock as
+        answered when the answer was posted; the departments that have them get a copy tagged
+        `answered`, so nobody answers twice; a customer answering the brand's post continues the
+        case. An answer Switchboard sent (the reply worker linked it) or one already handled
+        changes nothing; a copy that cannot be sent fails the delivery before anything is
+        recorded, so its retry sends it. One whose case is not routed yet is held for a day
+        (HOLD) and answers the case when it is. A message an automated app sent
+        (AUTOMATED_APPS: a chatbot, an instant reply) answers nothing."""
+        if self.mentions.conversation_of(answer.post) is not None:
+            return
+        case = self.mentions.conversation_of(answer.to)
+        expires = now + timedelta(days=self.settings.mention_ttl_days)
+        if any(app in self.settings.automated_apps for app in answer.via):
+            why = {"post": answer.post, "to": answer.to, "via": answer.via}
+            logger.info("an automated message, not an answer", extra=why)
+            if case is not None:  # a customer answering the bot still continues the case
+                self.mentions.link(answer.post, case.id, expires)
+            return
+        if case is None:  # its case may come late (a retried delivery, the X poller's catch-up)
+            self.mentions.hold(answer.to, answer.post, answer.at or now, now + HOLD)
+            return
+        waiting = unanswered(self.mentions, self._awaiting(case))
+        for record in waiting:  # every copy first: a retry finds them all still unanswered
+            send_copy(self.queues, self.settings, record, ANSWERED)
+        for record in waiting:
+            seconds = self.mentions.record_response(record.id, answer.at or now, answer.post)
+            if seconds is not None:
+                metrics.add_metric(name="FirstResponseSeconds", unit="Seconds", value=seconds)
+                metrics.add_metric(name="AnsweredOnPlatform", unit="Count", value=1)
+        self.mentions.link(answer.post, case.id, expires)
+        logger.info(
+            "answered on the platform",
+            extra={"mention_id": case.id, "post": answer.post, "via": answer.via},
+        )
+
+    def apply_held(self, messages: list[RoutedMention], now: datetime) -> None:
+        """Best effort: what happened to a mention before it was routed (held by `hidden` and
+        `answered`, for a day) applies now: a moderator's hide, and the brand's answer (for a
+        direct message, one sent to its author after it)."""
+        for message in messages:
+            mention = message.mention
+            if message.routing.department == "ignore":
+                continue
+            try:
+                hide = self.mentions.held(hide_of(mention.id), now)
+                if hide is not None:
+                    self.hidden(mention.id, hide[0] == HIDDEN, hide[1])
+                for key in filter(None, (mention.id, dm_sender(mention))):
+                    held = self.mentions.held(key, now)
+                    if held is not None and (mention.created_at or held[1]) <= held[1]:
+                        self.answered(Answer(key, *held), now)
+            except Exception:
+                logger.warning("what was held for a mention could not be applied", exc_info=True)
+
+    def _awaiting(self, case: MentionRecord, steps: int = 20) -> MentionRecord:
+        """What an answer under `case` answers: the case, or once the case was answered, the
+        latest of the mentions that continue it still waiting (a Facebook answer to a follow-up
+        goes under the first comment, which the follow-up replied to)."""
+        current = case
+        for _ in range(steps):
+            if current.first_response_at is None:
+                break
+            latest = self.mentions.conversation_of(follow_up(current.id))
+            if latest is None or latest.id == current.id:
+                break
+            current = latest
+        return current

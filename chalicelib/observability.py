@@ -12,22 +12,22 @@ NAMESPACE, SERVICE = "Switchboard", "switchboard"
 QUEUED_MENTIONS = "QueuedMentions"
 """Mentions that reached a department's queue (routed there or copied), by department: what
 the per-department surge alarms watch."""
+FIRST_RESPONSE, SLA_BREACHES = "FirstResponseSeconds", "SlaBreaches"
+"""Also emitted by department, for the dashboard's per-department SLA view."""
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 
-def count_per_department(name: str, counts: Mapping[str, int]) -> None:
+def per_department(
+    name: str, values: Mapping[str, float], unit: MetricUnit = MetricUnit.Count
+) -> None:
     """Emit the metric `name` once per department, with the department as a dimension (the
     shared `metrics` carry the service dimension only)."""
-    for department, count in counts.items():
+    for department, value in values.items():
         dimensions = {"service": SERVICE, "department": department}
         with single_metric(
-            name=name,
-            unit=MetricUnit.Count,
-            value=count,
-            namespace=NAMESPACE,
-            default_dimensions=dimensions,
+            name=name, unit=unit, value=value, namespace=NAMESPACE, default_dimensions=dimensions
         ):
             pass
 

@@ -23,7 +23,7 @@ from chalicelib.models import (
 )
 from chalicelib.observability import logger, metrics
 from chalicelib.platforms.base import Answer, Change
-from chalicelib.services.cases import send_copy
+from chalicelib.services.cases import record_first_response, send_copy
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore, case_of, dm_sender, follow_up, unanswered
 from chalicelib.stores.queues import Queues
@@ -162,9 +162,7 @@ class CaseNews:
         for record in waiting:  # every copy first: a retry finds them all still unanswered
             send_copy(self.queues, self.settings, record, ANSWERED)
         for record in waiting:
-            seconds = self.mentions.record_response(record.id, answer.at or now, answer.post)
-            if seconds is not None:
-                metrics.add_metric(name="FirstResponseSeconds", unit="Seconds", value=seconds)
+            if record_first_response(self.mentions, record, answer.at or now, answer.post):
                 metrics.add_metric(name="AnsweredOnPlatform", unit="Count", value=1)
         self.mentions.link(answer.post, case.id, expires)
         logger.info(

@@ -8,13 +8,29 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.models import CLOSED, REOPENED, MentionRecord
-from chalicelib.observability import logger, metrics
+from chalicelib.observability import FIRST_RESPONSE, logger, metrics, per_department
 from chalicelib.services.sla import escalation_copy
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore, case_of
 from chalicelib.stores.queues import OutgoingMessage, Queues
+
+
+def record_first_response(
+    mentions: MentionStore, record: MentionRecord, at: datetime, post: str
+) -> bool:
+    """Record `post`, posted `at`, as the case's first response unless it has one; with the
+    response time as a metric, overall and for the case's department. False when answered
+    already."""
+    seconds = mentions.record_response(record.id, at, post)
+    if seconds is None:
+        return False
+    metrics.add_metric(name=FIRST_RESPONSE, unit="Seconds", value=seconds)
+    per_department(FIRST_RESPONSE, {record.message.routing.department: seconds}, MetricUnit.Seconds)
+    return True
 
 
 def send_copy(queues: Queues, settings: Settings, record: MentionRecord, tag: str) -> None:

@@ -27,6 +27,7 @@ from chalicelib.platforms.outbound import (
     PostedReply,
 )
 from chalicelib.platforms.x_text import MAX_WEIGHTED_LENGTH, weighted_length
+from chalicelib.services.cases import record_first_response
 from chalicelib.services.polling import follow_thread
 from chalicelib.settings import Settings
 from chalicelib.stores.cursors import CursorStore
@@ -218,9 +219,7 @@ class ReplyService:
     def _answered(self, record: MentionRecord, at: datetime, post: str) -> None:
         """Stop the SLA clock of the mentions the reply (`post`) answers (see `unanswered`)."""
         for answered in unanswered(self.mentions, record):
-            seconds = self.mentions.record_response(answered.id, at, post)
-            if seconds is not None:
-                metrics.add_metric(name="FirstResponseSeconds", unit="Seconds", value=seconds)
+            record_first_response(self.mentions, answered, at, post)
 
     def _best_effort(self, what: str, record: Callable[[], None]) -> None:
         """Bookkeeping that must never hold up or repeat a reply: a failure is logged and

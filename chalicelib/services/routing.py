@@ -28,7 +28,7 @@ from chalicelib.models import (
     RoutedMention,
     Routing,
 )
-from chalicelib.observability import QUEUED_MENTIONS, count_per_department, logger, metrics
+from chalicelib.observability import QUEUED_MENTIONS, logger, metrics, per_department
 from chalicelib.platforms import get_platform
 from chalicelib.rules import (
     DEFAULT_RULES_PATH,
@@ -335,9 +335,7 @@ class RoutingService:
                 unit="Count",
                 value=1,
             )
-        count_per_department(
-            QUEUED_MENTIONS, Counter(q for m in messages for q in m.routing.queues)
-        )
+        per_department(QUEUED_MENTIONS, Counter(q for m in messages for q in m.routing.queues))
         self._link_conversations(messages, now)
         self.news.apply_held(messages, now)
         self._keep_for_dry_runs(messages, now)

@@ -8,12 +8,13 @@ for the next run and does not hold back the others.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from chalicelib.models import SLA_BREACH, Priority, RoutedMention
-from chalicelib.observability import logger, metrics
+from chalicelib.observability import SLA_BREACHES, logger, metrics, per_department
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore
 from chalicelib.stores.queues import OutgoingMessage, Queues, QueueSendError
@@ -50,6 +51,7 @@ class SlaCheck:
         """Escalate up to `limit` overdue mentions; returns their ids."""
         now = self.clock()
         escalated = []
+        breaches: Counter[str] = Counter()  # by the department that missed the deadline
         for record in self.mentions.overdue(now, limit):
             message = record.message
             routing = message.routing
@@ -66,10 +68,12 @@ class SlaCheck:
                 continue
             self.mentions.mark_escalated(record.id, now)
             escalated.append(record.id)
+            breaches[routing.department] += 1
             logger.warning(
                 "SLA breached: escalated",
                 extra={"mention_id": record.id, "due": str(routing.sla_due_at), "to": target},
             )
         if escalated:
-            metrics.add_metric(name="SlaBreaches", unit="Count", value=len(escalated))
+            metrics.add_metric(name=SLA_BREACHES, unit="Count", value=len(escalated))
+            per_department(SLA_BREACHES, breaches)
         return escalated

@@ -10,7 +10,13 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from chalicelib.observability import NAMESPACE, QUEUED_MENTIONS, SERVICE
+from chalicelib.observability import (
+    FIRST_RESPONSE,
+    NAMESPACE,
+    QUEUED_MENTIONS,
+    SERVICE,
+    SLA_BREACHES,
+)
 from stacks.queues import QueueWithDlq
 
 PERIOD = cdk.Duration.minutes(5)
@@ -18,6 +24,19 @@ SURGE_PERIOD = cdk.Duration.minutes(15)
 SURGE_STD_DEVS = 3
 """How far above the volume CloudWatch expects for the time of day and week (its anomaly band,
 in standard deviations) a department's 15 minutes must be to count as a surge."""
+
+
+def by_department(
+    name: str, department: str, statistic: str, period: cdk.Duration
+) -> cloudwatch.Metric:
+    """One of the metrics the app emits per department (`per_department`)."""
+    return cloudwatch.Metric(
+        namespace=NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": SERVICE, "department": department},
+        statistic=statistic,
+        period=period,
+    )
 
 
 class Monitoring(Construct):
@@ -117,6 +136,16 @@ class Monitoring(Construct):
         widgets.append(cloudwatch.GraphWidget(title="Mentions", left=list(business.values())))
         volumes = [self._surge_alarm(d, surge_min_mentions) for d in departments]
         widgets.append(cloudwatch.GraphWidget(title="Mentions by department", left=volumes))
+        responses = [
+            by_department(FIRST_RESPONSE, d, "p90", PERIOD).with_(label=d) for d in departments
+        ]
+        breaches = [
+            by_department(SLA_BREACHES, d, "Sum", PERIOD).with_(label=d) for d in departments
+        ]
+        widgets.append(
+            cloudwatch.GraphWidget(title="First response by department (p90, s)", left=responses)
+        )
+        widgets.append(cloudwatch.GraphWidget(title="SLA breaches by department", left=breaches))
         self.dashboard = cloudwatch.Dashboard(
             self, "Dashboard", dashboard_name=f"switchboard-{stage}", widgets=[widgets]
         )
@@ -149,15 +178,9 @@ class Monitoring(Construct):
     def _surge_alarm(self, department: str, at_least: int) -> cloudwatch.Metric:
         """A surge in `department`: at least `at_least` mentions reached its queue in 15
         minutes and that is far above what CloudWatch's anomaly detection expects then (both,
-        so a quiet department's few mentions never page anyone). Returns the volume metric, for the
-        dashboard."""
-        volume = cloudwatch.Metric(
-            namespace=NAMESPACE,
-            metric_name=QUEUED_MENTIONS,
-            dimensions_map={"service": SERVICE, "department": department},
-            statistic="Sum",
-            period=SURGE_PERIOD,
-        )
+        so a quiet department's few mentions never page anyone). Returns the volume metric, for
+        the dashboard."""
+        volume = by_department(QUEUED_MENTIONS, department, "Sum", SURGE_PERIOD)
         name = "".join(part.title() for part in department.replace("_", "-").split("-"))
         unusual = cloudwatch.AnomalyDetectionAlarm(
             self,

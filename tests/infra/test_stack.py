@@ -230,6 +230,8 @@ def test_alarms_on_every_dead_letter_queue_and_worker(template: Template) -> Non
     shown = ("MentionsEdited", "AnsweredOnPlatform", "MentionsHidden", "CasesClosed", "SlaBreaches")
     assert all(name in body for name in shown)
     assert "Mentions by department" in body and "QueuedMentions" in body
+    for widget in ("First response by department (p90, s)", "SLA breaches by department"):
+        assert widget in body
 
 
 def test_each_department_has_a_surge_alarm_for_its_leads(template: Template) -> None:

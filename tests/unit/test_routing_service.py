@@ -118,6 +118,27 @@ def test_an_answer_to_two_messages_whose_second_copy_fails_is_recorded_whole_on_
         assert record is not None and record.response_seconds == minutes * 60
 
 
+def emitted_by_department(out: str, name: str) -> dict[str, list[float]]:
+    """The per-department values of metric `name` in the EMF lines printed."""
+    blobs = [json.loads(line) for line in out.splitlines() if "_aws" in line]
+    return {b["department"]: b[name] for b in blobs if name in b and "department" in b}
+
+
+def test_breaches_and_first_responses_are_counted_by_department(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    mentions, queues = MemoryMentionStore(), MemoryQueues(CONFIG.all_queues)
+    routing = service(mentions, queues)
+    post, answer = (json.loads(food_safety_thread(i)) for i in (0, 1))
+    routing.route_delivery(delivery("x", post).to_json())
+    capsys.readouterr()
+    SlaCheck(mentions, queues, CONFIG).run()  # posted long ago: pr missed its deadline
+    assert emitted_by_department(capsys.readouterr().out, "SlaBreaches") == {"pr": [1.0]}
+    routing.route_delivery(delivery("x", answer).to_json())  # answered a minute after it
+    responses = emitted_by_department(capsys.readouterr().out, "FirstResponseSeconds")
+    assert responses == {"pr": [60.0]}
+
+
 def test_each_departments_volume_is_counted_for_its_surge_alarm(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -125,12 +146,10 @@ def test_each_departments_volume_is_counted_for_its_surge_alarm(
     capsys.readouterr()
     post = json.loads(food_safety_thread(0))
     service(mentions, queues).route_delivery(delivery("x", post).to_json())
-    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
-    volumes = {
-        blob["department"]: blob["QueuedMentions"] for blob in emitted if "QueuedMentions" in blob
-    }
+    out = capsys.readouterr().out
+    volumes = emitted_by_department(out, "QueuedMentions")
     assert volumes == {"pr": [1.0], "support": [1.0]}  # routed to pr, copied to support
-    [blob] = [b for b in emitted if b.get("department") == "pr"]
+    [blob] = [json.loads(line) for line in out.splitlines() if '"department":"pr"' in line]
     assert blob["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service", "department"]]
     assert blob["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Switchboard"
 

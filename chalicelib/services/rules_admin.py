@@ -246,8 +246,8 @@ class RulesAdmin:
             source=source,
             mentions=len(observed),
             live_version=live.version,
-            live_rules=[rule.id for rule in live_rules.root],
-            candidate_rules=[rule.id for rule in candidate_rules.root],
+            live_rules=[rule.id for rule in live_rules.root if rule.enabled],
+            candidate_rules=[rule.id for rule in candidate_rules.root if rule.enabled],
         )
         for item in observed:
             replay = (self.settings, item.signals, item.routed_at, item.conversation, item.history)

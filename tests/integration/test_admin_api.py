@@ -193,6 +193,12 @@ def test_dry_run_on_recent_traffic_then_push_then_rollback(
     assert report["changed"] == 1 and report["changes"][0]["id"] == "x:1992000000000000001"
     assert report["changes"][0]["candidate"]["tags"] == ["late", "problem"]
     assert report["totals"]["support"] == {"live": 1, "candidate": 1}
+    # a rule switched off does not run: it is not the candidate's, and the mention moves
+    off = [{**rule, "enabled": False} if rule["id"] == "service-problem" else rule
+           for rule in live(client)["rules"]]  # fmt: skip
+    report = call(client, "POST", "/admin/rules/test", {"rules": off})[1]
+    matched = {rule["id"]: (rule["live"], rule["candidate"]) for rule in report["rules"]}
+    assert matched["service-problem"] == (1, None) and report["changed"] == 1
 
     status, body = call(
         client, "POST", "/admin/rules", {"rules": candidate, "comment": "community to marketing"}

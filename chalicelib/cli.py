@@ -476,9 +476,20 @@ def cmd_reply(args: argparse.Namespace, out: TextIO) -> int:
         body["idempotency_key"] = args.idempotency_key
     queued = client.call("POST", "/replies", body)
     print(f"{queued['reply_id']}: {queued['status']}", file=out)
-    reply = queued
-    for _ in range(int(args.wait * 2)):
-        reply = client.call("GET", f"/replies/{queued['reply_id']}")
+    if queued["status"] == "pending":
+        print(
+            f"waits for someone else's approval: switchboard approve {queued['reply_id']}",
+            file=out,
+        )
+        return 0
+    return _follow_reply(client, queued["reply_id"], args.wait, out)
+
+
+def _follow_reply(client: ApiClient, reply_id: str, wait: float, out: TextIO) -> int:
+    """Wait up to `wait` seconds for a queued reply to be sent, and say where it got to."""
+    reply: dict[str, Any] = {"status": "queued"}
+    for _ in range(max(1, int(wait * 2))):
+        reply = client.call("GET", f"/replies/{reply_id}")
         if reply["status"] not in ("queued", "sending"):
             break
         time.sleep(0.5)
@@ -488,6 +499,36 @@ def cmd_reply(args: argparse.Namespace, out: TextIO) -> int:
     elif reply["status"] != "queued":
         print(f"{reply['status']}: {reply.get('last_error')}", file=out)
     return 0 if reply["status"] in ("sent", "queued", "sending") else 1
+
+
+def cmd_approvals(args: argparse.Namespace, out: TextIO) -> int:
+    """List a department's replies waiting for approval, oldest first."""
+    path = f"/departments/{args.department}/approvals?limit={args.limit}"
+    pending = _client(args).call("GET", path)["pending"]
+    print(f"{len(pending)} waiting for approval in {args.department}", file=out)
+    for reply in pending:
+        print(
+            f"{reply['reply_id']}  to {reply['mention_id']}  by {reply['author']}"
+            f"  {reply['created_at']}\n  {_shortened(reply['text'])}",
+            file=out,
+        )
+    return 0
+
+
+def cmd_approve(args: argparse.Namespace, out: TextIO) -> int:
+    """Approve someone else's pending reply, then wait for it to be sent."""
+    client = _client(args)
+    approved = client.call("POST", f"/replies/{args.reply_id}/approve", {})
+    print(f"{args.reply_id}: approved by {approved['reviewed_by']}", file=out)
+    return _follow_reply(client, args.reply_id, args.wait, out)
+
+
+def cmd_reject(args: argparse.Namespace, out: TextIO) -> int:
+    """Turn down a pending reply: it is never posted."""
+    path = f"/replies/{args.reply_id}/reject"
+    rejected = _client(args).call("POST", path, {"reason": args.reason})
+    print(f"{args.reply_id}: rejected by {rejected['reviewed_by']}: {args.reason}", file=out)
+    return 0
 
 
 def mention_path(mention_id: str, action: str = "") -> str:
@@ -705,16 +746,28 @@ def build_parser() -> argparse.ArgumentParser:
     reply.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the send")
     reply.set_defaults(func=cmd_reply)
 
+    for name, what, func in (
+        ("waiting", "a department's cases still waiting for an answer", cmd_waiting),
+        ("approvals", "a department's replies waiting for approval", cmd_approvals),
+    ):
+        listing = sub.add_parser(name, parents=[api], help=what)
+        listing.add_argument("department")
+        listing.add_argument("--limit", type=int, default=50, help="at most this many (up to 200)")
+        listing.set_defaults(func=func)
+
+    approve = sub.add_parser("approve", parents=[api], help="approve someone else's reply")
+    approve.add_argument("reply_id")
+    approve.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the send")
+    approve.set_defaults(func=cmd_approve)
+
+    reject = sub.add_parser("reject", parents=[api], help="turn down a pending reply")
+    reject.add_argument("reply_id")
+    reject.add_argument("reason", help="why it must not be posted")
+    reject.set_defaults(func=cmd_reject)
+
     mention = sub.add_parser("mention", parents=[api], help="show a mention and its history")
     mention.add_argument("mention_id")
     mention.set_defaults(func=cmd_mention)
-
-    waiting = sub.add_parser(
-        "waiting", parents=[api], help="a department's cases still waiting for an answer"
-    )
-    waiting.add_argument("department")
-    waiting.add_argument("--limit", type=int, default=50, help="at most this many (up to 200)")
-    waiting.set_defaults(func=cmd_waiting)
 
     close = sub.add_parser("close", parents=[api], help="close a case that needs no reply")
     close.add_argument("mention_id")

@@ -309,15 +309,16 @@ class MentionRecord(BaseModel):
         return self.model_copy(update={"message": message, **record})
 
 
-class CloseRequest(BaseModel):
-    """Body of POST /mentions/{id}/close."""
+class ReasonRequest(BaseModel):
+    """Body of POST /mentions/{id}/close (why no reply is needed) and of POST
+    /replies/{id}/reject (why the reply must not be posted)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=500, description="why no reply is needed")
+    reason: str = Field(min_length=1, max_length=500)
 
 
-ReplyStatus = Literal["queued", "sending", "sent", "failed", "uncertain"]
+ReplyStatus = Literal["pending", "rejected", "queued", "sending", "sent", "failed", "uncertain"]
 
 
 class ReplyRequest(BaseModel):
@@ -350,3 +351,10 @@ class Reply(BaseModel):
     created_at: datetime
     sent_at: datetime | None = None
     messaging_tag: str | None = None
+    reviewed_by: str | None = Field(
+        default=None,
+        description="who approved (or rejected) a reply of a department whose replies wait for"
+        " a second person (APPROVAL_DEPARTMENTS)",
+    )
+    reviewed_at: datetime | None = None
+    rejected_reason: str | None = None

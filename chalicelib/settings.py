@@ -74,6 +74,8 @@ class Settings(BaseModel):
     # The apps whose messages are automated (a chatbot, an auto-responder, the Page's instant
     # reply), by the id or name the platform gives: what they send the customer is no answer.
     automated_apps: list[str] = Field(default_factory=list)
+    # Departments whose replies wait for a second person's approval before they are posted.
+    approval_departments: list[str] = Field(default_factory=list)
 
     max_body_bytes: int = 200_000
     webhook_tolerance_seconds: int = 300
@@ -102,6 +104,7 @@ class Settings(BaseModel):
         "departments",
         "brand_accounts",
         "automated_apps",
+        "approval_departments",
         "youtube_channels",
         "x_poll_accounts",
         mode="before",
@@ -169,6 +172,9 @@ class Settings(BaseModel):
                     raise ValueError(
                         f"escalation {source} → {target}: {name!r} is not a department"
                     )
+        for name in self.approval_departments:
+            if name not in self.departments:
+                raise ValueError(f"approval department {name!r} is not a department")
         return self
 
     @field_validator("sla_minutes")

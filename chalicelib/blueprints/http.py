@@ -12,7 +12,13 @@ from chalice import IAMAuthorizer, Response
 from chalice.app import ChaliceViewError, Request
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.errors import MalformedRequest, SwitchboardError, Unauthorized, problems
+from chalicelib.errors import (
+    MalformedRequest,
+    NotFound,
+    SwitchboardError,
+    Unauthorized,
+    problems,
+)
 from chalicelib.observability import logger
 from chalicelib.platforms.base import json_body as strict_json
 from chalicelib.settings import get_settings
@@ -95,6 +101,23 @@ def integer(value: Any, name: str) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         raise MalformedRequest(f"{name} must be an integer") from None
+
+
+def known_department(department: str) -> str:
+    """A configured department, or NotFound naming those there are."""
+    departments = get_settings().departments
+    if department not in departments:
+        raise NotFound(f"no department {department!r}; departments: {', '.join(departments)}")
+    return department
+
+
+def limit_param(request: Request, maximum: int, default: int = 50) -> int:
+    """The `limit` query parameter, from 1 to `maximum`, or MalformedRequest."""
+    limit = integer(query_param(request, "limit"), "limit")
+    limit = default if limit is None else limit
+    if not 1 <= limit <= maximum:
+        raise MalformedRequest(f"limit must be from 1 to {maximum}")
+    return limit
 
 
 def request_model(request: Request, model: type[M]) -> M:

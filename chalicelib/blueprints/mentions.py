@@ -11,15 +11,15 @@ from chalice import Blueprint, Response
 from chalicelib import wiring
 from chalicelib.blueprints.http import (
     PROTECTED,
-    integer,
     json_errors,
     json_response,
-    query_param,
+    known_department,
+    limit_param,
     request_model,
     require_caller,
 )
-from chalicelib.errors import MalformedRequest, NotFound
-from chalicelib.models import CloseRequest, MentionRecord
+from chalicelib.errors import NotFound
+from chalicelib.models import MentionRecord, ReasonRequest
 from chalicelib.settings import get_settings
 from chalicelib.stores.mentions import case_of
 
@@ -55,7 +55,7 @@ def close_mention(mention_id: str) -> Response:
     """Close a case without a reply, `{"reason": …}`: off the SLA clock; 200 with the record."""
     request = mentions.current_request
     by = require_caller(request)
-    body = request_model(request, CloseRequest)
+    body = request_model(request, ReasonRequest)
     record = _cases().close(unquote(mention_id), body.reason, by)
     return json_response(_shown(record))
 
@@ -81,14 +81,9 @@ def waiting_cases(department: str) -> Response:
     1-200, default 50): what is still to answer once the queue messages were read."""
     request = mentions.current_request
     require_caller(request)
-    if department not in get_settings().departments:
-        known = ", ".join(get_settings().departments)
-        raise NotFound(f"no department {department!r}; departments: {known}")
-    limit = integer(query_param(request, "limit"), "limit")
-    limit = 50 if limit is None else limit
-    if not 1 <= limit <= MAX_WAITING:
-        raise MalformedRequest(f"limit must be from 1 to {MAX_WAITING}")
-    records = wiring.mentions().waiting(department, limit)
+    records = wiring.mentions().waiting(
+        known_department(department), limit_param(request, MAX_WAITING)
+    )
     body = {
         "department": department,
         "waiting": [_shown(record) for record in records],

@@ -1,4 +1,5 @@
-"""Replies API: departments answer a mention; Switchboard posts it to the platform."""
+"""Replies API: departments answer a mention; Switchboard posts it to the platform (for a
+department whose replies need approval, once a second person approved it)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,20 @@ from chalicelib.blueprints.http import (
     PROTECTED,
     json_errors,
     json_response,
+    known_department,
+    limit_param,
     request_model,
     require_caller,
 )
 from chalicelib.errors import NotFound
-from chalicelib.models import ReplyRequest
+from chalicelib.models import ReasonRequest, ReplyRequest
 from chalicelib.settings import get_settings
 
 if TYPE_CHECKING:
     from chalicelib.services.replies import ReplyService
 
 replies = Blueprint(__name__)
+MAX_PENDING = 200
 
 
 def _service() -> ReplyService:
@@ -52,3 +56,36 @@ def get_reply(reply_id: str) -> Response:
     if reply is None:
         raise NotFound(f"no reply {reply_id!r}")
     return json_response(reply.model_dump(mode="json"))
+
+
+@replies.route("/replies/{reply_id}/approve", methods=["POST"], authorizer=PROTECTED)
+@json_errors
+def approve_reply(reply_id: str) -> Response:
+    """A second person approves a pending reply: it is queued and posted."""
+    reviewer = require_caller(replies.current_request)
+    reply = _service().approve(reply_id, reviewer)
+    return json_response(reply.model_dump(mode="json"))
+
+
+@replies.route("/replies/{reply_id}/reject", methods=["POST"], authorizer=PROTECTED)
+@json_errors
+def reject_reply(reply_id: str) -> Response:
+    """Turn down a pending reply, with the reason: it is never posted."""
+    request = replies.current_request
+    reviewer = require_caller(request)
+    body = request_model(request, ReasonRequest)
+    reply = _service().reject(reply_id, reviewer, body.reason)
+    return json_response(reply.model_dump(mode="json"))
+
+
+@replies.route("/departments/{department}/approvals", methods=["GET"], authorizer=PROTECTED)
+@json_errors
+def pending_replies(department: str) -> Response:
+    """A department's replies waiting for approval, oldest first (`limit`, 1-200)."""
+    request = replies.current_request
+    require_caller(request)
+    pending = wiring.replies().pending(
+        known_department(department), limit_param(request, MAX_PENDING)
+    )
+    body = {"department": department, "pending": [r.model_dump(mode="json") for r in pending]}
+    return json_response(body)

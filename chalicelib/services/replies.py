@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from chalicelib.errors import (
     Conflict,
+    Forbidden,
     MalformedRequest,
     NotFound,
     OutboxUnavailable,
@@ -114,21 +115,24 @@ class ReplyService:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def submit(self, request: ReplyRequest, author: str) -> Reply:
-        """Validate, store (idempotently) and queue a reply."""
+        """Validate, store (idempotently) and queue a reply; one of a department whose replies
+        need approval (APPROVAL_DEPARTMENTS) is stored pending, and queued once approved."""
         record = self._record(request.mention_id)
         if record.deleted_at is not None:
             raise Conflict(f"{record.id} was deleted by its author; there is nothing to answer")
         mention = record.message.mention
         now = self.clock()
         tag = check_reply(request, mention, now)
+        department = request.department or record.message.routing.department
         reply = Reply(
             reply_id=reply_id_for(request),
             mention_id=mention.id,
             platform=mention.platform,
             text=request.text.strip(),
-            department=request.department or record.message.routing.department,
+            department=department,
             author=author,
             private=request.private,
+            status="pending" if department in self.settings.approval_departments else "queued",
             created_at=now,
             messaging_tag=tag,
         )
@@ -138,17 +142,62 @@ class ReplyService:
                 raise Conflict(f"{mention.id} already has a private reply ({stored.reply_id})")
             raise Conflict("this idempotency key was used for a different reply")
         if stored.status == "queued" and stored.attempts == 0:  # new, or its queueing failed
-            self._queue(stored, request, now)
+            self._queue(stored, bool(request.private or request.idempotency_key), now)
         return stored
 
-    def _queue(self, reply: Reply, request: ReplyRequest, now: datetime) -> None:
+    def approve(self, reply_id: str, reviewer: str) -> Reply:
+        """A second person approves a pending reply: it is queued and posted. Its author cannot
+        approve it (403); one rejected, or already on its way, is a 409. Approving again an
+        approved reply the outbox could not take queues it again."""
+        reply = self._reply(reply_id)
+        now = self.clock()
+        if reply.status == "pending":
+            if reviewer == reply.author:
+                raise Forbidden("a reply is approved by someone other than its author")
+            approved = reply.model_copy(
+                update={"status": "queued", "reviewed_by": reviewer, "reviewed_at": now}
+            )
+            reply = approved if self.replies.review(approved) else self._reply(reply_id)
+        if reply.status != "queued" or reply.attempts or reply.reviewed_by is None:
+            if reply.reviewed_by is not None and reply.status != "rejected":
+                return reply  # approved already and on its way: nothing more to do
+            raise Conflict(f"reply {reply_id} is {reply.status}, not waiting for approval")
+        self._queue(reply, True, now)  # approving again re-queues it, should the outbox fail
+        return reply
+
+    def reject(self, reply_id: str, reviewer: str, reason: str) -> Reply:
+        """Turn down a pending reply (its author may withdraw it): it is never posted. One
+        approved already is a 409; rejecting again changes nothing."""
+        reply = self._reply(reply_id)
+        if reply.status == "pending":
+            rejected = reply.model_copy(
+                update={
+                    "status": "rejected",
+                    "reviewed_by": reviewer,
+                    "reviewed_at": self.clock(),
+                    "rejected_reason": reason,
+                }
+            )
+            reply = rejected if self.replies.review(rejected) else self._reply(reply_id)
+        if reply.status != "rejected":
+            raise Conflict(f"reply {reply_id} is {reply.status}, not waiting for approval")
+        return reply
+
+    def _reply(self, reply_id: str) -> Reply:
+        reply = self.replies.get(reply_id)
+        if reply is None:
+            raise NotFound(f"no reply {reply_id!r}")
+        return reply
+
+    def _queue(self, reply: Reply, retryable: bool, now: datetime) -> None:
         """Put the reply on the outbox (a second message for one reply is harmless: it is posted
         once). If the outbox fails, a reply the caller can ask for again under the same id (an
-        idempotency key, a private reply) stays queued for that retry; any other is failed."""
+        idempotency key, a private reply, an approval) stays queued for that retry; any other
+        is failed."""
         try:
             self.queues.send(OUTBOX, OutgoingMessage(json.dumps({"reply_id": reply.reply_id})))
         except QueueSendError as exc:
-            if not (request.private or request.idempotency_key):
+            if not retryable:
                 self._mark_failed(reply.reply_id, now, f"the outbox could not take it: {exc}")
             raise OutboxUnavailable(
                 "the reply could not be queued and nothing was posted; send the request again"

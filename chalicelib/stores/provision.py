@@ -17,6 +17,7 @@ from chalicelib.stores.mentions import (
     OPEN_INDEX,
     WAITING_INDEX,
 )
+from chalicelib.stores.replies import PENDING_INDEX
 from chalicelib.stores.rules import RulesStore
 
 MAX_RECEIVE_COUNT = 5
@@ -63,6 +64,9 @@ def create_tables(dynamodb: Any, settings: Settings) -> None:
             continue
         extra: dict[str, Any] = {}
         attributes = [name for name, _ in keys]
+        if table == settings.replies_table:
+            attributes += ["pending", "created_at"]
+            extra["GlobalSecondaryIndexes"] = [_index(PENDING_INDEX, "pending", "created_at")]
         if table == settings.mentions_table:
             attributes += ["open", "waiting", "sla_due_at", "author", "routed_at"]
             extra["GlobalSecondaryIndexes"] = [

@@ -1,8 +1,9 @@
 """Replies and their at-most-once state: DynamoDB and an in-memory twin.
 
 queued → sending (claimed, before the platform call) → sent | failed | uncertain; a failed
-attempt that certainly posted nothing goes back to queued. Every transition is conditional, so
-two workers can never both send the same reply.
+attempt that certainly posted nothing goes back to queued. A reply of a department whose replies
+need approval starts pending → queued (approved) | rejected. Every transition is conditional,
+so two workers can never both send the same reply, nor two reviewers both decide one.
 """
 
 from __future__ import annotations
@@ -36,6 +37,18 @@ class ReplyStore(Protocol):
     def finish(self, reply_id: str, status: ReplyStatus, **fields: Any) -> None:
         """Move a sending reply to `status` (queued, sent, failed, uncertain) with fields."""
         ...
+
+    def review(self, reviewed: Reply) -> bool:
+        """Store a pending reply's review (`reviewed`: queued or rejected, with who and when);
+        False when it is no longer pending (another reviewer was first)."""
+        ...
+
+    def pending(self, department: str, limit: int = 50) -> list[Reply]:
+        """The department's replies waiting for approval, oldest first."""
+        ...
+
+
+PENDING_INDEX = "pending-by-time"
 
 
 class DynamoReplyStore:
@@ -114,15 +127,44 @@ class DynamoReplyStore:
                 ExpressionAttributeValues={":sending": {"S": "sending"}},
             )
 
+    def review(self, reviewed: Reply) -> bool:
+        """Conditional on the reply still being `pending`; it leaves the pending index."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=self._item(reviewed),
+                ConditionExpression="#s = :pending",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":pending": {"S": "pending"}},
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def pending(self, department: str, limit: int = 50) -> list[Reply]:
+        """Query the sparse index of pending replies by department and time."""
+        items = self._client.query(
+            TableName=self._table,
+            IndexName=PENDING_INDEX,
+            KeyConditionExpression="pending = :department",
+            ExpressionAttributeValues={":department": {"S": department}},
+            Limit=limit,
+        )["Items"]
+        return [Reply.model_validate_json(item["doc"]["S"]) for item in items]
+
     @staticmethod
     def _item(reply: Reply) -> dict[str, Any]:
-        return {
+        item = {
             "reply_id": {"S": reply.reply_id},
             "status": {"S": reply.status},
             "attempts": {"N": str(reply.attempts)},
             "mention_id": {"S": reply.mention_id},
+            "created_at": {"S": reply.created_at.isoformat()},
             "doc": {"S": reply.model_dump_json()},
         }
+        if reply.status == "pending" and reply.department:  # in the index of those waiting
+            item["pending"] = {"S": reply.department}  # for approval, by department
+        return item
 
 
 class MemoryReplyStore:
@@ -160,3 +202,18 @@ class MemoryReplyStore:
         reply = self.replies.get(reply_id)
         if reply is not None and reply.status == "sending":
             self.replies[reply_id] = reply.model_copy(update={"status": status, **fields})
+
+    def review(self, reviewed: Reply) -> bool:
+        """Only from pending."""
+        reply = self.replies.get(reviewed.reply_id)
+        if reply is None or reply.status != "pending":
+            return False
+        self.replies[reviewed.reply_id] = reviewed
+        return True
+
+    def pending(self, department: str, limit: int = 50) -> list[Reply]:
+        """Pending replies of `department`, oldest first."""
+        found = [
+            r for r in self.replies.values() if r.status == "pending" and r.department == department
+        ]
+        return sorted(found, key=lambda r: r.created_at)[:limit]

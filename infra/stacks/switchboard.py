@@ -24,6 +24,7 @@ from chalicelib.stores.mentions import (
     OPEN_INDEX,
     WAITING_INDEX,
 )
+from chalicelib.stores.replies import PENDING_INDEX
 from stacks.monitoring import Monitoring
 from stacks.queues import QueueWithDlq
 
@@ -64,6 +65,7 @@ class StageConfig:
     departments: tuple[str, ...]
     brand_accounts: str
     automated_apps: str
+    approval_departments: str
     youtube_channels: str
     x_poll_accounts: str
     throttle_rate: int
@@ -82,6 +84,7 @@ class StageConfig:
             departments=tuple(departments.split(",")) if departments else DEFAULT_DEPARTMENTS,
             brand_accounts=node.try_get_context("brand_accounts") or "",
             automated_apps=node.try_get_context("automated_apps") or "",
+            approval_departments=node.try_get_context("approval_departments") or "",
             youtube_channels=node.try_get_context("youtube_channels") or "",
             x_poll_accounts=node.try_get_context("x_poll_accounts") or "",
             throttle_rate=500 if prod else 50,
@@ -134,6 +137,12 @@ class SwitchboardStack(cdk.Stack):
                 partition_key=dynamodb.Attribute(name=partition, type=text),
                 sort_key=dynamodb.Attribute(name="sla_due_at", type=text),
             )
+        # Each department's replies waiting for approval (APPROVAL_DEPARTMENTS), oldest first.
+        self.tables["replies"].add_global_secondary_index(
+            index_name=PENDING_INDEX,
+            partition_key=dynamodb.Attribute(name="pending", type=text),
+            sort_key=dynamodb.Attribute(name="created_at", type=text),
+        )
         # And each author's cases by time (the earlier cases a department message lists).
         self.tables["mentions"].add_global_secondary_index(
             index_name=AUTHOR_INDEX,
@@ -182,6 +191,7 @@ class SwitchboardStack(cdk.Stack):
                     "SECRETS_ARN": self.secret.secret_arn,
                     "BRAND_ACCOUNTS": config.brand_accounts,
                     "AUTOMATED_APPS": config.automated_apps,
+                    "APPROVAL_DEPARTMENTS": config.approval_departments,
                     "YOUTUBE_CHANNELS": config.youtube_channels,
                     "X_POLL_ACCOUNTS": config.x_poll_accounts,
                     "AUTH_MODE": "iam",

@@ -93,6 +93,12 @@ def test_tables_are_on_demand_with_pitr_and_ttl(template: Template) -> None:
         "waiting-by-due": ["waiting", "sla_due_at"],  # each department's unanswered cases
         "cases-by-author": ["author", "routed_at"],  # each author's earlier cases
     }
+    replies = next(
+        t for t in tables.values() if t["Properties"]["KeySchema"][0]["AttributeName"] == "reply_id"
+    )
+    [pending] = replies["Properties"]["GlobalSecondaryIndexes"]
+    assert pending["IndexName"] == "pending-by-time"  # each department's replies to approve
+    assert [key["AttributeName"] for key in pending["KeySchema"]] == ["pending", "created_at"]
 
 
 @pytest.mark.parametrize("worker", ["RouteMentions", "SendReplies"])
@@ -171,6 +177,7 @@ def test_settings_reach_the_functions_under_the_names_the_app_reads(template: Te
             "AUTH_MODE",
             "BRAND_ACCOUNTS",
             "AUTOMATED_APPS",
+            "APPROVAL_DEPARTMENTS",
         } <= set(env)
         assert env["AUTH_MODE"] == "iam" and env["DEPARTMENTS"] == ",".join(DEPARTMENTS)
         for name in (
@@ -182,6 +189,7 @@ def test_settings_reach_the_functions_under_the_names_the_app_reads(template: Te
             "AUTH_MODE",
             "BRAND_ACCOUNTS",
             "AUTOMATED_APPS",
+            "APPROVAL_DEPARTMENTS",
         ):
             assert name.lower() in Settings.model_fields
 

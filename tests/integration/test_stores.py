@@ -390,6 +390,29 @@ def test_a_reply_is_sent_at_most_once_and_a_late_loser_changes_nothing(
     assert replies.get("r_404") is None and not replies.start_sending("r_404", NOW, LEASE)
 
 
+def test_a_pending_reply_is_listed_until_one_reviewer_decides_it(replies: ReplyStore) -> None:
+    def draft(reply_id: str, department: str, minutes: int) -> Reply:
+        reply = Reply(reply_id=reply_id, mention_id="x:1", platform="x", text="Statement",
+                      department=department, status="pending",
+                      created_at=NOW + timedelta(minutes=minutes))  # fmt: skip
+        return replies.create(reply)
+
+    second, first = draft("r_2", "pr", 5), draft("r_1", "pr", 0)
+    draft("r_3", "legal", 1)
+    assert [r.reply_id for r in replies.pending("pr")] == ["r_1", "r_2"]  # oldest first
+    assert not replies.start_sending("r_1", NOW, LEASE)  # never sent while pending
+    approved = first.model_copy(update={"status": "queued", "reviewed_by": "sam"})
+    assert replies.review(approved)
+    rejected = first.model_copy(update={"status": "rejected", "reviewed_by": "lee"})
+    assert not replies.review(rejected)  # the second reviewer was too late
+    stored = replies.get("r_1")
+    assert stored is not None and (stored.status, stored.reviewed_by) == ("queued", "sam")
+    assert [r.reply_id for r in replies.pending("pr")] == ["r_2"]
+    assert replies.review(second.model_copy(update={"status": "rejected"}))
+    assert replies.pending("pr") == [] and [r.reply_id for r in replies.pending("legal")] == ["r_3"]
+    assert replies.start_sending("r_1", NOW, LEASE)  # approved: on its way
+
+
 def test_publish_versions_and_live_pointer(rules: RulesStore) -> None:
     before = rules.live_version() or 0
     first = rules.publish([{"id": "a"}], "ana", "first", NOW)

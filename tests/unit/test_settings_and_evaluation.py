@@ -48,6 +48,14 @@ def test_escalations_name_configured_departments(escalations: str) -> None:
     assert Settings.from_env({"ESCALATIONS": '{"support": "pr"}'}).escalations == {"support": "pr"}
 
 
+def test_approval_departments_name_configured_departments() -> None:
+    """A typo in APPROVAL_DEPARTMENTS would post PR's replies unapproved: it fails at start-up."""
+    with pytest.raises(ValidationError, match="approval department 'PR' is not a department"):
+        Settings.from_env({"APPROVAL_DEPARTMENTS": "PR"})
+    env = {"APPROVAL_DEPARTMENTS": "pr, legal", "DEPARTMENTS": "support,pr,legal,triage"}
+    assert Settings.from_env(env).approval_departments == ["pr", "legal"]
+
+
 @pytest.mark.parametrize("variable", ["WEBHOOK_SECRET", "WEBHOOK_SECRET_PREVIOUS"])
 def test_a_standard_webhooks_secret_that_is_not_base64_fails_at_start_up(variable: str) -> None:
     with pytest.raises(ValidationError, match="not valid base64"):

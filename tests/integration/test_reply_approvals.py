@@ -1,0 +1,146 @@
+"""Replies that need a second person's approval (APPROVAL_DEPARTMENTS): pending, approved and
+posted once, or rejected and never posted; over HTTP on moto, against the fake platform APIs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from chalicelib.fakeplatforms import FakePlatforms
+from tests.helpers import food_safety_thread
+from tests.integration.conftest import post_signed
+from tests.integration.test_native_answers import worker_environment
+from tests.integration.test_replies import AUTH, drain_outbox, get, reply, routed
+from tests.integration.test_routing_flow import drain_intake
+from tests.integration.test_rules_cli import run
+
+CASE = "x:1992000000000000002"  # the food-safety allegation: routed to pr
+
+
+@pytest.fixture(autouse=True)
+def pr_needs_approval() -> Iterator[None]:
+    """PR's statements are approved by a second person before they are posted."""
+    yield from worker_environment(APPROVAL_DEPARTMENTS="pr")
+
+
+def allegation(client: Client, stack: dict[str, str]) -> None:
+    """The food-safety post, routed to pr, without the brand's answer."""
+    assert post_signed(client, "x", food_safety_thread(0)).status_code == 200
+    drain_intake(stack)
+
+
+def as_(who: str) -> dict[str, str]:
+    return {**AUTH, "X-Switchboard-Author": who}
+
+
+def review(client: Client, reply_id: str, action: str, who: str, body: Any = None) -> Any:
+    response = client.http.post(
+        f"/replies/{reply_id}/{action}", headers=as_(who), body=json.dumps(body or {}).encode()
+    )
+    return response.status_code, json.loads(response.body)
+
+
+def drafted(client: Client, text: str, author: str = "maya") -> str:
+    response = client.http.post(
+        "/replies", headers=as_(author), body=json.dumps({"mention_id": CASE, "text": text})
+    )
+    assert response.status_code == 202
+    body = json.loads(response.body)
+    assert body["status"] == "pending"  # not posted, not queued
+    return str(body["reply_id"])
+
+
+def test_a_pr_reply_is_posted_only_once_a_second_person_approves_it(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    allegation(client, stack)
+    reply_id = drafted(client, "We are very sorry. Our safety team is investigating.")
+    drain_outbox(stack)
+    assert fakes.accepted("x") == []
+    [pending] = get(client, "/departments/pr/approvals")["pending"]
+    assert (pending["reply_id"], pending["author"], pending["status"]) == (
+        reply_id,
+        "maya",
+        "pending",
+    )
+    assert get(client, "/departments/support/approvals")["pending"] == []
+
+    status, answer = review(client, reply_id, "approve", "maya")
+    assert status == 403 and "someone other than its author" in answer["message"]
+    status, approved = review(client, reply_id, "approve", "sam")
+    assert status == 200 and approved["status"] == "queued" and approved["reviewed_by"] == "sam"
+    assert get(client, "/departments/pr/approvals")["pending"] == []
+    drain_outbox(stack)
+    [posted] = fakes.accepted("x")
+    assert posted.body["text"] == "We are very sorry. Our safety team is investigating."
+    sent = get(client, f"/replies/{reply_id}")
+    assert sent["status"] == "sent" and sent["reviewed_at"]
+    assert review(client, reply_id, "approve", "sam")[0] == 200  # again: nothing more happens
+    drain_outbox(stack)
+    assert len(fakes.accepted("x")) == 1
+    assert (
+        get(client, f"/mentions/{CASE}")["first_response_post"] == f"x:{sent['platform_reply_id']}"
+    )
+
+
+def test_a_rejected_reply_is_never_posted_and_the_case_keeps_waiting(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    allegation(client, stack)
+    reply_id = drafted(client, "lol not our fault")
+    status, rejected = review(client, reply_id, "reject", "sam", {"reason": "tone; legal first"})
+    assert status == 200 and rejected["status"] == "rejected"
+    assert (rejected["reviewed_by"], rejected["rejected_reason"]) == ("sam", "tone; legal first")
+    assert review(client, reply_id, "approve", "lee")[0] == 409
+    assert review(client, reply_id, "reject", "lee", {})[0] == 400  # a reason is required
+    drain_outbox(stack)
+    assert fakes.accepted("x") == []
+    assert get(client, f"/mentions/{CASE}")["first_response_at"] is None  # still to answer
+
+
+def test_replies_of_other_departments_and_unknown_ones_are_not_reviewed(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "x", "x_late_delivery.json")  # support: posted without approval
+    status, queued = reply(client, {"mention_id": "x:1992000000000000001", "text": "Sorry!"})
+    assert status == 202 and queued["status"] == "queued"
+    status, answer = review(client, queued["reply_id"], "approve", "sam")
+    assert status == 409 and "not waiting for approval" in answer["message"]
+    assert review(client, "r_nope", "approve", "sam")[0] == 404
+    response = client.http.get("/departments/legal/approvals", headers=AUTH)
+    assert response.status_code == 404
+
+
+def test_the_approval_flow_from_the_shell(
+    api_url: str,
+    client: Client,
+    stack: dict[str, str],
+    fakes: FakePlatforms,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    allegation(client, stack)
+    monkeypatch.setenv("SWITCHBOARD_AUTHOR", "maya")
+    code, out = run("reply", CASE, "We are investigating with the Leeds store.", "--url", api_url)
+    assert code == 0
+    pending, how = out.splitlines()
+    reply_id = pending.split(":")[0]
+    assert pending == f"{reply_id}: pending"
+    assert how == f"waits for someone else's approval: switchboard approve {reply_id}"
+    code, out = run("approvals", "pr", "--url", api_url)
+    assert code == 0 and out.splitlines()[0] == "1 waiting for approval in pr"
+    assert out.splitlines()[1].startswith(f"{reply_id}  to {CASE}  by maya")
+    code, _ = run("approve", reply_id, "--url", api_url)  # her own: refused
+    assert code != 0
+    monkeypatch.setenv("SWITCHBOARD_AUTHOR", "sam")
+    code, out = run("approve", reply_id, "--url", api_url, "--wait", "0")
+    assert code == 0 and out.splitlines()[0] == f"{reply_id}: approved by sam"
+    drain_outbox(stack)
+    [posted] = fakes.accepted("x")
+    assert posted.body["text"] == "We are investigating with the Leeds store."
+    second = drafted(client, "Another statement")
+    code, out = run("reject", second, "legal has not signed off", "--url", api_url)
+    assert (code, out.strip()) == (0, f"{second}: rejected by sam: legal has not signed off")

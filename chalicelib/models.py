@@ -351,10 +351,13 @@ class Reply(BaseModel):
     created_at: datetime
     sent_at: datetime | None = None
     messaging_tag: str | None = None
-    reviewed_by: str | None = Field(
+    approval_department: str | None = Field(
         default=None,
-        description="who approved (or rejected) a reply of a department whose replies wait for"
-        " a second person (APPROVAL_DEPARTMENTS)",
+        description="the department whose approval the reply needs (APPROVAL_DEPARTMENTS): the"
+        " case's, else the answering department's; null when it needs none",
+    )
+    reviewed_by: str | None = Field(
+        default=None, description="who approved (or rejected) a reply that needed approval"
     )
     reviewed_at: datetime | None = None
     rejected_reason: str | None = None

@@ -115,15 +115,21 @@ class ReplyService:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def submit(self, request: ReplyRequest, author: str) -> Reply:
-        """Validate, store (idempotently) and queue a reply; one of a department whose replies
-        need approval (APPROVAL_DEPARTMENTS) is stored pending, and queued once approved."""
+        """Validate, store (idempotently) and queue a reply; one to a case of a department whose
+        replies need approval (APPROVAL_DEPARTMENTS), or written for such a department, is
+        stored pending, and queued once approved."""
         record = self._record(request.mention_id)
         if record.deleted_at is not None:
             raise Conflict(f"{record.id} was deleted by its author; there is nothing to answer")
         mention = record.message.mention
         now = self.clock()
         tag = check_reply(request, mention, now)
-        department = request.department or record.message.routing.department
+        case_department = record.message.routing.department
+        department = request.department or case_department
+        approval = next(
+            (d for d in (case_department, department) if d in self.settings.approval_departments),
+            None,
+        )
         reply = Reply(
             reply_id=reply_id_for(request),
             mention_id=mention.id,
@@ -132,7 +138,8 @@ class ReplyService:
             department=department,
             author=author,
             private=request.private,
-            status="pending" if department in self.settings.approval_departments else "queued",
+            status="queued" if approval is None else "pending",
+            approval_department=approval,
             created_at=now,
             messaging_tag=tag,
         )

@@ -162,8 +162,8 @@ class DynamoReplyStore:
             "created_at": {"S": reply.created_at.isoformat()},
             "doc": {"S": reply.model_dump_json()},
         }
-        if reply.status == "pending" and reply.department:  # in the index of those waiting
-            item["pending"] = {"S": reply.department}  # for approval, by department
+        if reply.status == "pending" and reply.approval_department:  # in the index of those
+            item["pending"] = {"S": reply.approval_department}  # waiting, by department
         return item
 
 
@@ -214,6 +214,8 @@ class MemoryReplyStore:
     def pending(self, department: str, limit: int = 50) -> list[Reply]:
         """Pending replies of `department`, oldest first."""
         found = [
-            r for r in self.replies.values() if r.status == "pending" and r.department == department
+            r
+            for r in self.replies.values()
+            if r.status == "pending" and r.approval_department == department
         ]
         return sorted(found, key=lambda r: r.created_at)[:limit]

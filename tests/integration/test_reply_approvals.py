@@ -102,6 +102,15 @@ def test_a_rejected_reply_is_never_posted_and_the_case_keeps_waiting(
     assert get(client, f"/mentions/{CASE}")["first_response_at"] is None  # still to answer
 
 
+def test_a_pr_case_needs_approval_whoever_answers_it(client: Client, stack: dict[str, str]) -> None:
+    allegation(client, stack)
+    body = {"mention_id": CASE, "text": "DM us", "department": "support"}  # support answering
+    status, answer = reply(client, body)
+    assert status == 202 and answer["status"] == "pending"
+    [pending] = get(client, "/departments/pr/approvals")["pending"]  # PR approves it
+    assert (pending["department"], pending["approval_department"]) == ("support", "pr")
+
+
 def test_replies_of_other_departments_and_unknown_ones_are_not_reviewed(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:

@@ -393,7 +393,7 @@ def test_a_reply_is_sent_at_most_once_and_a_late_loser_changes_nothing(
 def test_a_pending_reply_is_listed_until_one_reviewer_decides_it(replies: ReplyStore) -> None:
     def draft(reply_id: str, department: str, minutes: int) -> Reply:
         reply = Reply(reply_id=reply_id, mention_id="x:1", platform="x", text="Statement",
-                      department=department, status="pending",
+                      department="support", approval_department=department, status="pending",
                       created_at=NOW + timedelta(minutes=minutes))  # fmt: skip
         return replies.create(reply)
 

@@ -154,8 +154,9 @@ class ReplyService:
 
     def approve(self, reply_id: str, reviewer: str) -> Reply:
         """A second person approves a pending reply: it is queued and posted. Its author cannot
-        approve it (403); one rejected, or already on its way, is a 409. Approving again an
-        approved reply the outbox could not take queues it again."""
+        approve it (403); one rejected, or one that never needed approval, is a 409. Approving
+        it again changes nothing, or queues it again while it is still queued (should the
+        outbox have refused it: a second outbox message is harmless, it is posted once)."""
         reply = self._reply(reply_id)
         now = self.clock()
         if reply.status == "pending":

@@ -502,14 +502,24 @@ def _follow_reply(client: ApiClient, reply_id: str, wait: float, out: TextIO) ->
 
 
 def cmd_approvals(args: argparse.Namespace, out: TextIO) -> int:
-    """List a department's replies waiting for approval, oldest first."""
+    """List a department's replies waiting for approval, oldest first, each with what it
+    answers, so the reviewer reads both."""
+    client = _client(args)
     path = f"/departments/{args.department}/approvals?limit={args.limit}"
-    pending = _client(args).call("GET", path)["pending"]
+    pending = client.call("GET", path)["pending"]
     print(f"{len(pending)} waiting for approval in {args.department}", file=out)
     for reply in pending:
+        try:
+            case = MentionRecord.model_validate(
+                client.call("GET", mention_path(reply["mention_id"]))
+            )
+            answering = _shortened(case.message.mention.text) or "(no text)"
+        except ApiError as exc:
+            answering = f"(the case cannot be read: {exc})"
         print(
             f"{reply['reply_id']}  to {reply['mention_id']}  by {reply['author']}"
-            f"  {reply['created_at']}\n  {_shortened(reply['text'])}",
+            f"  {reply['created_at']}\n  reply:     {_shortened(reply['text'])}"
+            f"\n  answering: {answering}",
             file=out,
         )
     return 0

@@ -142,6 +142,8 @@ def test_the_approval_flow_from_the_shell(
     code, out = run("approvals", "pr", "--url", api_url)
     assert code == 0 and out.splitlines()[0] == "1 waiting for approval in pr"
     assert out.splitlines()[1].startswith(f"{reply_id}  to {CASE}  by maya")
+    assert out.splitlines()[2] == "  reply:     We are investigating with the Leeds store."
+    assert out.splitlines()[3].startswith("  answering: @AcmeHelp Three of us ended up in hospital")
     code, _ = run("approve", reply_id, "--url", api_url)  # her own: refused
     assert code != 0
     monkeypatch.setenv("SWITCHBOARD_AUTHOR", "sam")

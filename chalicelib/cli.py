@@ -508,12 +508,14 @@ def cmd_approvals(args: argparse.Namespace, out: TextIO) -> int:
     path = f"/departments/{args.department}/approvals?limit={args.limit}"
     pending = client.call("GET", path)["pending"]
     print(f"{len(pending)} waiting for approval in {args.department}", file=out)
+    now = datetime.now(UTC)
     for reply in pending:
         try:
             case = MentionRecord.model_validate(
                 client.call("GET", mention_path(reply["mention_id"]))
             )
-            answering = _shortened(case.message.mention.text) or "(no text)"
+            due = time_left(case.message.routing.sla_due_at, now)
+            answering = f"{_shortened(case.message.mention.text) or '(no text)'}\n  reply by: {due}"
         except ApiError as exc:
             answering = f"(the case cannot be read: {exc})"
         print(

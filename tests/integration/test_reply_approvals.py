@@ -144,6 +144,7 @@ def test_the_approval_flow_from_the_shell(
     assert out.splitlines()[1].startswith(f"{reply_id}  to {CASE}  by maya")
     assert out.splitlines()[2] == "  reply:     We are investigating with the Leeds store."
     assert out.splitlines()[3].startswith("  answering: @AcmeHelp Three of us ended up in hospital")
+    assert out.splitlines()[4].startswith("  reply by: 2026-11-22T08:20:00+00:00 (overdue by ")
     code, _ = run("approve", reply_id, "--url", api_url)  # her own: refused
     assert code != 0
     monkeypatch.setenv("SWITCHBOARD_AUTHOR", "sam")

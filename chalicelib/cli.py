@@ -22,6 +22,7 @@ from chalicelib.api_client import ApiClient, ApiError
 from chalicelib.errors import SwitchboardError
 from chalicelib.models import (
     ANSWERED,
+    AWAITING_APPROVAL,
     CLOSED,
     HIDDEN,
     HISTORY_LIMIT,
@@ -161,11 +162,13 @@ def time_left(due: datetime | None, now: datetime) -> str:
     return f"{due.isoformat()} ({'in ' + span if left >= timedelta(0) else 'overdue by ' + span})"
 
 
-_NOTHING_TO_DO = {
+_NEWS_ONLY = {
     ANSWERED: "answered on the platform, not through Switchboard: no reply needed",
     HIDDEN: "hidden by the Page's moderators: off the SLA clock, no reply needed",
     CLOSED: "closed by a department without a reply: off the SLA clock, no reply needed",
+    AWAITING_APPROVAL: "a reply to it waits for your approval: switchboard approvals",
 }
+"""Copies that only bring news of a case, shown in three lines."""
 
 
 def format_routed(message: RoutedMention, now: datetime | None = None) -> str:
@@ -173,7 +176,7 @@ def format_routed(message: RoutedMention, now: datetime | None = None) -> str:
     mention, routing = message.mention, message.routing
     author = mention.author.handle or mention.author.name or mention.author.id or "unknown"
     reasons = "; ".join(f"{m.id}: {m.why}" for m in routing.matched_rules) or "no rule matched"
-    for tag, note in _NOTHING_TO_DO.items():  # news of a case that needs no reply any more
+    for tag, note in _NEWS_ONLY.items():
         if tag in routing.tags:
             return (
                 f"[{tag.upper()}] {mention.id}  {mention.platform}/{mention.kind}  by {author}\n"

@@ -226,6 +226,8 @@ HIDDEN, UNHIDDEN = "hidden", "unhidden"
 CLOSED, REOPENED = "closed", "reopened"
 """The tags of the copies of a case a department closed without a reply (off the SLA clock) or
 opened again."""
+AWAITING_APPROVAL = "awaiting-approval"
+"""The tag of the copy of a case sent to the department whose approval a reply to it needs."""
 
 
 class RawDelivery(BaseModel):

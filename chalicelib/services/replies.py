@@ -18,7 +18,14 @@ from chalicelib.errors import (
     PoisonRecord,
     RetryLater,
 )
-from chalicelib.models import Mention, MentionRecord, Reply, ReplyRequest, ReplyStatus
+from chalicelib.models import (
+    AWAITING_APPROVAL,
+    Mention,
+    MentionRecord,
+    Reply,
+    ReplyRequest,
+    ReplyStatus,
+)
 from chalicelib.observability import logger, metrics
 from chalicelib.platforms import meta, slack, x, youtube
 from chalicelib.platforms.outbound import (
@@ -150,7 +157,17 @@ class ReplyService:
             raise Conflict("this idempotency key was used for a different reply")
         if stored.status == "queued" and stored.attempts == 0:  # new, or its queueing failed
             self._queue(stored, bool(request.private or request.idempotency_key), now)
+        elif stored is reply and reply.approval_department is not None:
+            self._best_effort("approval notice", lambda: self._ask_approval(record, reply))
         return stored
+
+    def _ask_approval(self, record: MentionRecord, reply: Reply) -> None:
+        """Tell the approving department, through its queue, that a reply to the case waits:
+        a copy of the case tagged `awaiting-approval` (the approvals list has it all the same)."""
+        copy = record.message.tagged(AWAITING_APPROVAL)
+        department = reply.approval_department or copy.routing.department
+        attributes = {**copy.queue_attributes(), "department": department}
+        self.queues.send(department, OutgoingMessage(copy.to_json(), attributes))
 
     def approve(self, reply_id: str, reviewer: str) -> Reply:
         """A second person approves a pending reply: it is queued and posted. Its author cannot

@@ -12,7 +12,7 @@ from chalice.test import Client
 
 from chalicelib.fakeplatforms import FakePlatforms
 from tests.helpers import food_safety_thread
-from tests.integration.conftest import post_signed
+from tests.integration.conftest import bodies, post_signed
 from tests.integration.test_native_answers import worker_environment
 from tests.integration.test_replies import AUTH, drain_outbox, get, reply, routed
 from tests.integration.test_routing_flow import drain_intake
@@ -61,6 +61,9 @@ def test_a_pr_reply_is_posted_only_once_a_second_person_approves_it(
     reply_id = drafted(client, "We are very sorry. Our safety team is investigating.")
     drain_outbox(stack)
     assert fakes.accepted("x") == []
+    case, notice = bodies(stack["pr"])  # the case, then news that a reply to it waits
+    assert notice["mention"]["id"] == CASE and notice["routing"]["tags"][-1] == "awaiting-approval"
+    assert "awaiting-approval" not in case["routing"]["tags"]
     [pending] = get(client, "/departments/pr/approvals")["pending"]
     assert (pending["reply_id"], pending["author"], pending["status"]) == (
         reply_id,

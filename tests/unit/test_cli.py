@@ -13,6 +13,7 @@ import pytest
 from chalicelib.cli import format_routed, main
 from chalicelib.models import (
     ANSWERED,
+    AWAITING_APPROVAL,
     CLOSED,
     HIDDEN,
     UNHIDDEN,
@@ -427,6 +428,10 @@ def test_an_inbox_entry_that_needs_no_reply_any_more_says_why() -> None:
     assert format_routed(message.tagged(CLOSED)).splitlines()[::2] == [
         "[CLOSED] x:6  x/mention  by jo",
         "  closed by a department without a reply: off the SLA clock, no reply needed",
+    ]
+    assert format_routed(message.tagged(AWAITING_APPROVAL)).splitlines()[::2] == [
+        "[AWAITING-APPROVAL] x:6  x/mention  by jo",
+        "  a reply to it waits for your approval: switchboard approvals",
     ]
     shown = format_routed(message.tagged(UNHIDDEN), routing.sla_due_at)
     assert "tags: unhidden  reply by: 2026-11-22T09:00:00+00:00 (in 0 min)" in shown

@@ -125,6 +125,14 @@ def test_replies_of_other_departments_and_unknown_ones_are_not_reviewed(
     assert review(client, "r_nope", "approve", "sam")[0] == 404
     response = client.http.get("/departments/legal/approvals", headers=AUTH)
     assert response.status_code == 404
+    for limit in ("0", "201", "ten"):
+        response = client.http.get(f"/departments/pr/approvals?limit={limit}", headers=AUTH)
+        assert response.status_code == 400, limit
+        assert json.loads(response.body)["error"] == "malformed"
+    response = client.http.post("/replies/r_1/reject", headers=AUTH, body=b"{not json")
+    assert response.status_code == 400
+    unauthenticated = client.http.post("/replies/r_1/approve", body=b"{}")
+    assert unauthenticated.status_code == 401
 
 
 def test_the_approval_flow_from_the_shell(

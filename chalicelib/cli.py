@@ -587,6 +587,19 @@ def cmd_waiting(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_cases(args: argparse.Namespace, out: TextIO) -> int:
+    """List the cases an author opened, newest first, with each one's department and state."""
+    path = f"/authors/{quote(args.author, safe=':')}/cases?limit={args.limit}"
+    cases = _client(args).call("GET", path)["cases"]
+    print(f"{len(cases)} case(s) opened by {args.author}", file=out)
+    for case in cases:
+        print(
+            f"{case['id']}  {case['department']}  {case['state']}  routed {case['routed_at']}",
+            file=out,
+        )
+    return 0
+
+
 def cmd_close(args: argparse.Namespace, out: TextIO) -> int:
     """Close a case without a reply: it leaves the SLA clock."""
     path = mention_path(args.mention_id, "close")
@@ -783,6 +796,11 @@ def build_parser() -> argparse.ArgumentParser:
     mention = sub.add_parser("mention", parents=[api], help="show a mention and its history")
     mention.add_argument("mention_id")
     mention.set_defaults(func=cmd_mention)
+
+    cases = sub.add_parser("cases", parents=[api], help="the cases an author opened")
+    cases.add_argument("author", help="<platform>:<author id>, as a message's history names it")
+    cases.add_argument("--limit", type=int, default=50, help="at most this many (up to 200)")
+    cases.set_defaults(func=cmd_cases)
 
     close = sub.add_parser("close", parents=[api], help="close a case that needs no reply")
     close.add_argument("mention_id")

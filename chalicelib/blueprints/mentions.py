@@ -1,8 +1,9 @@
-"""Health, the routed-mention lookup, a department's waiting cases, and closing a case that
-needs no reply (and opening it again)."""
+"""Health, the routed-mention lookup, a department's waiting cases, an author's cases, and
+closing a case that needs no reply (and opening it again)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -18,7 +19,7 @@ from chalicelib.blueprints.http import (
     request_model,
     require_caller,
 )
-from chalicelib.errors import NotFound
+from chalicelib.errors import MalformedRequest, NotFound
 from chalicelib.models import MentionRecord, ReasonRequest
 from chalicelib.settings import get_settings
 from chalicelib.stores.mentions import case_of
@@ -66,6 +67,24 @@ def reopen_mention(mention_id: str) -> Response:
     """Open a closed case again: back on the SLA clock; 200 with the record."""
     by = require_caller(mentions.current_request)
     return json_response(_shown(_cases().reopen(unquote(mention_id), by)))
+
+
+@mentions.route("/authors/{author}/cases", methods=["GET"], authorizer=PROTECTED)
+@json_errors
+def author_cases(author: str) -> Response:
+    """The cases an author (`<platform>:<author id>`, as `routing.history` keys them) opened
+    while their records are kept (90 days), newest first, each with its department and
+    state (`limit`, 1-200, default 50)."""
+    request = mentions.current_request
+    require_caller(request)
+    author = unquote(author)
+    platform, _, native = author.partition(":")
+    if not platform or not native:
+        raise MalformedRequest(f"an author is '<platform>:<author id>', got {author!r}")
+    since = datetime.now(UTC) - timedelta(days=get_settings().mention_ttl_days)
+    cases = wiring.mentions().earlier_cases(author, since, limit_param(request, MAX_WAITING))
+    body = {"author": author, "cases": [case.model_dump(mode="json") for case in cases]}
+    return json_response(body)
 
 
 def _cases() -> CaseService:

@@ -142,13 +142,15 @@ def test_functions_use_the_cdk_role_and_no_sqs_or_dynamodb_grant_is_on_star(
                 )
 
 
-def test_admin_mention_reply_and_department_routes_need_iam_and_webhooks_are_public(
+def test_every_route_but_the_webhooks_and_health_needs_iam(
     template: Template,
 ) -> None:
     api = resources(template, "AWS::Serverless::Api")["RestAPI"]["Properties"]
     for path, methods in api["DefinitionBody"]["paths"].items():
         for method, spec in methods.items():
-            protected = path.startswith(("/admin", "/mentions", "/replies", "/departments"))
+            protected = path.startswith(
+                ("/admin", "/mentions", "/replies", "/departments", "/authors")
+            )
             assert (spec.get("security") == [{"sigv4": []}]) is protected, (path, method)
 
 

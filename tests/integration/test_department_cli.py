@@ -72,3 +72,17 @@ def test_reply_waits_for_the_send_and_says_where_it_went(
 
     code, _ = run("reply", "x:404", "hi", "--url", api_url)
     assert code == 1 and "no routed mention 'x:404'" in capsys.readouterr().err
+
+
+def test_cases_lists_what_an_author_opened(
+    api_url: str, client: Client, stack: dict[str, str]
+) -> None:
+    for sample in ("x_late_delivery.json", "x_chasing.json"):  # Dana, twice
+        assert post_signed(client, "x", sample_bytes(sample)).status_code == 200
+        drain_intake(stack)
+    code, out = run("cases", "x:1158276305785221121", "--url", api_url)
+    assert code == 0
+    title, newest, first = out.splitlines()
+    assert title == "2 case(s) opened by x:1158276305785221121"
+    assert newest.startswith("x:1992000000000000005  support  waiting  routed ")
+    assert first.startswith(f"{LATE}  support  waiting  routed ")

@@ -340,6 +340,18 @@ def test_a_customer_writing_again_comes_with_their_earlier_cases(
     assert json.loads(response.body)["message"]["routing"]["history"]["cases"][0]["state"] == (
         "waiting"
     )
+    # everything the author opened, newest first (the follow-up is part of its case)
+    response = client.http.get(
+        "/authors/reddit:u7/cases", headers={"Authorization": "Bearer test-admin-token"}
+    )
+    listed = [(c["id"], c["state"]) for c in json.loads(response.body)["cases"]]
+    assert listed == [
+        ("reddit:t1_503", "waiting"),
+        ("reddit:t1_502", "waiting"),
+        ("reddit:t1_501", "answered"),
+    ]
+    bad = client.http.get("/authors/u7/cases", headers={"Authorization": "Bearer test-admin-token"})
+    assert bad.status_code == 400 and "<platform>:<author id>" in json.loads(bad.body)["message"]
     # a dry-run replays each mention with the earlier cases it had: without the rule, the two
     # later cases would have stayed at normal priority
     rules = wiring.rules()

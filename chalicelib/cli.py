@@ -549,7 +549,12 @@ def cmd_reject(args: argparse.Namespace, out: TextIO) -> int:
 def mention_path(mention_id: str, action: str = "") -> str:
     """The API path of a mention (and of an action on it), its id encoded: a Slack id has a
     `/` in it (`slack:<channel>/<ts>`)."""
-    return f"/mentions/{quote(mention_id, safe=':')}" + (f"/{action}" if action else "")
+    return f"/mentions/{_encoded(mention_id)}" + (f"/{action}" if action else "")
+
+
+def _encoded(reference: str) -> str:
+    """A `platform:id` reference as one path segment (a `/` in it sent as %2F)."""
+    return quote(reference, safe=":")
 
 
 def _note_if_handled(client: ApiClient, mention_id: str) -> None:
@@ -589,7 +594,7 @@ def cmd_waiting(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_cases(args: argparse.Namespace, out: TextIO) -> int:
     """List the cases an author opened, newest first, with each one's department and state."""
-    path = f"/authors/{quote(args.author, safe=':')}/cases?limit={args.limit}"
+    path = f"/authors/{_encoded(args.author)}/cases?limit={args.limit}"
     cases = _client(args).call("GET", path)["cases"]
     print(f"{len(cases)} case(s) opened by {args.author}", file=out)
     for case in cases:
@@ -774,12 +779,16 @@ def build_parser() -> argparse.ArgumentParser:
     reply.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the send")
     reply.set_defaults(func=cmd_reply)
 
-    for name, what, func in (
-        ("waiting", "a department's cases still waiting for an answer", cmd_waiting),
-        ("approvals", "a department's replies waiting for approval", cmd_approvals),
-    ):
+    by_author = "<platform>:<author id>, as a message's history names it"
+    for name, of, of_help, what, func in (
+        ("waiting", "department", None, "a department's cases still waiting for an answer",
+         cmd_waiting),
+        ("approvals", "department", None, "a department's replies waiting for approval",
+         cmd_approvals),
+        ("cases", "author", by_author, "the cases an author opened", cmd_cases),
+    ):  # fmt: skip
         listing = sub.add_parser(name, parents=[api], help=what)
-        listing.add_argument("department")
+        listing.add_argument(of, help=of_help)
         listing.add_argument("--limit", type=int, default=50, help="at most this many (up to 200)")
         listing.set_defaults(func=func)
 
@@ -796,11 +805,6 @@ def build_parser() -> argparse.ArgumentParser:
     mention = sub.add_parser("mention", parents=[api], help="show a mention and its history")
     mention.add_argument("mention_id")
     mention.set_defaults(func=cmd_mention)
-
-    cases = sub.add_parser("cases", parents=[api], help="the cases an author opened")
-    cases.add_argument("author", help="<platform>:<author id>, as a message's history names it")
-    cases.add_argument("--limit", type=int, default=50, help="at most this many (up to 200)")
-    cases.set_defaults(func=cmd_cases)
 
     close = sub.add_parser("close", parents=[api], help="close a case that needs no reply")
     close.add_argument("mention_id")

@@ -24,12 +24,14 @@ from chalicelib.models import (
     ANSWERED,
     AWAITING_APPROVAL,
     CLOSED,
+    HANDED_OVER,
     HIDDEN,
     HISTORY_LIMIT,
     History,
     Mention,
     MentionRecord,
     RoutedMention,
+    Routing,
 )
 from chalicelib.rules import DEFAULT_RULES_PATH, Engine, RulesetInvalid, load_rules_file
 from chalicelib.settings import Settings, get_settings
@@ -176,7 +178,13 @@ def format_routed(message: RoutedMention, now: datetime | None = None) -> str:
     mention, routing = message.mention, message.routing
     author = mention.author.handle or mention.author.name or mention.author.id or "unknown"
     reasons = "; ".join(f"{m.id}: {m.why}" for m in routing.matched_rules) or "no rule matched"
-    for tag, note in _NEWS_ONLY.items():
+    news = {**_NEWS_ONLY}
+    if routing.transfers:
+        last = routing.transfers[-1]
+        news[HANDED_OVER] = (
+            f"handed over to {last.to_department} by {last.by}: {last.reason}; no longer yours"
+        )
+    for tag, note in news.items():
         if tag in routing.tags:
             return (
                 f"[{tag.upper()}] {mention.id}  {mention.platform}/{mention.kind}  by {author}\n"
@@ -194,6 +202,8 @@ def format_routed(message: RoutedMention, now: datetime | None = None) -> str:
         f"  why: {reasons}",
         f"  signals: {json.dumps(routing.signals)}",
     ]
+    if routing.transfers:
+        lines.insert(2, f"  {_transfer_line(routing)}")
     if routing.history is not None:
         lines.insert(2, _earlier_cases(routing.history))
     if routing.conversation is not None:
@@ -428,9 +438,17 @@ def format_dry_run(report: dict[str, Any], name: str) -> str:
     idle = [r["id"] for r in rules if r["candidate"] == 0]
     if idle:
         lines += ["", f"matched nothing here ({len(idle)}): {', '.join(idle)}"]
+    corrected = report.get("corrections") or {}
+    if corrected.get("mentions"):
+        lines += [
+            "",
+            f"handed over by a department: {corrected['mentions']}; sent where it was handed:"
+            f" live {corrected['live']}, candidate {corrected['candidate']}",
+        ]
     for change in report["changes"]:
         text = change["text"].replace("\n", " ")
-        lines += ["", f"{change['id']}  {text[:90]}{'…' if len(text) > 90 else ''}"]
+        handed = f"  (handed over to {change['corrected']})" if change.get("corrected") else ""
+        lines += ["", f"{change['id']}  {text[:90]}{'…' if len(text) > 90 else ''}{handed}"]
         for side in ("live", "candidate"):
             decided = change[side]
             reason = f"{decided['rule']}: {decided['why']}" if decided["rule"] else "no rule"
@@ -628,6 +646,22 @@ def cmd_reopen(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_transfer(args: argparse.Namespace, out: TextIO) -> int:
+    """Hand a case over to another department."""
+    path = mention_path(args.mention_id, "transfer")
+    body = {"to": args.department, "reason": args.reason}
+    record = MentionRecord.model_validate(_client(args).call("POST", path, body))
+    routing = record.message.routing
+    print(f"{record.id} is {routing.department}'s now, {_transfer_line(routing)}", file=out)
+    return 0
+
+
+def _transfer_line(routing: Routing) -> str:
+    """The last hand-over of a case: from whom, by whom and why."""
+    last = routing.transfers[-1]
+    return f"handed over by {last.from_department} ({last.by}): {last.reason}"
+
+
 def _closed_by(record: MentionRecord) -> str:
     """Who closed a case and why."""
     return f"by {record.closed_by}: {record.closed_reason}"
@@ -639,6 +673,14 @@ def cmd_mention(args: argparse.Namespace, out: TextIO) -> int:
     print(format_routed(record.message), file=out)
     events = [
         ("routed", record.routed_at, record.status),
+        *(
+            (
+                "handed over",
+                t.at,
+                f"by {t.from_department} ({t.by}) to {t.to_department}: {t.reason}",
+            )
+            for t in record.message.routing.transfers
+        ),
         ("first response", record.first_response_at, _first_response(record)),
         ("escalated", record.escalated_at, "SLA breached"),
         ("edited", record.edited_at, "by its author" + _latest_version(record)),
@@ -810,6 +852,12 @@ def build_parser() -> argparse.ArgumentParser:
     close.add_argument("mention_id")
     close.add_argument("reason", help="why no reply is needed (answered by phone, a duplicate…)")
     close.set_defaults(func=cmd_close)
+
+    transfer = sub.add_parser("transfer", parents=[api], help="hand a case over to a department")
+    transfer.add_argument("mention_id")
+    transfer.add_argument("department", help="the department that should have it")
+    transfer.add_argument("reason", help="why it is theirs (a legal threat, not a support case…)")
+    transfer.set_defaults(func=cmd_transfer)
 
     reopen = sub.add_parser("reopen", parents=[api], help="open a closed case again")
     reopen.add_argument("mention_id")

@@ -138,6 +138,18 @@ HISTORY_LIMIT = 10
 """The most earlier cases of one author a department message lists (and `history.cases` counts)."""
 
 
+class Transfer(BaseModel):
+    """A department handing a case over to another: who, when and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    from_department: str
+    to_department: str
+    by: str
+    at: datetime
+    reason: str
+
+
 class MatchedRule(BaseModel):
     """A rule that fired, with the reason in words."""
 
@@ -169,6 +181,11 @@ class Routing(BaseModel):
         description="the department model's probability for its choice when no rule decided"
         " (under the threshold: the mention went to triage); null when a rule or a conversation"
         " decided",
+    )
+    transfers: list[Transfer] = Field(
+        default_factory=list,
+        description="the departments that handed the case over since it was routed, oldest"
+        " first: `department` is where the last one sent it",
     )
 
     @property
@@ -228,6 +245,9 @@ CLOSED, REOPENED = "closed", "reopened"
 opened again."""
 AWAITING_APPROVAL = "awaiting-approval"
 """The tag of the copy of a case sent to the department whose approval a reply to it needs."""
+TRANSFERRED, HANDED_OVER = "transferred", "handed-over"
+"""The tags of the copies of a case a department handed over to another: the whole case for the
+department that has it now, and news of it for the one that let it go."""
 
 
 class RawDelivery(BaseModel):
@@ -299,6 +319,18 @@ class MentionRecord(BaseModel):
         first = self.message.mention.edit_of
         return mention_id == self.id or mention_id in self.versions or mention_id == first
 
+    def transferred(self, transfer: Transfer) -> MentionRecord:
+        """The record once its department handed it over: the new department has it (no longer
+        as a copy, if it had one), and the hand-over joins the routing's transfers."""
+        routing = self.message.routing
+        update = {
+            "department": transfer.to_department,
+            "also": [d for d in routing.also if d != transfer.to_department],
+            "transfers": [*routing.transfers, transfer],
+        }
+        message = self.message.model_copy(update={"routing": routing.model_copy(update=update)})
+        return self.model_copy(update={"message": message})
+
     def answerable(self) -> Mention:
         """The mention as replies address it: under the id of its last version."""
         mention = self.message.mention
@@ -309,6 +341,15 @@ class MentionRecord(BaseModel):
         changed = self.message.mention.model_copy(update=mention)
         message = self.message.model_copy(update={"mention": changed})
         return self.model_copy(update={"message": message, **record})
+
+
+class TransferRequest(BaseModel):
+    """Body of POST /mentions/{id}/transfer: the department to hand the case over to, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: str = Field(min_length=1)
+    reason: str = Field(min_length=1, max_length=500)
 
 
 class ReasonRequest(BaseModel):

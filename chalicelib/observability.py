@@ -14,6 +14,9 @@ QUEUED_MENTIONS = "QueuedMentions"
 the per-department surge alarms watch."""
 FIRST_RESPONSE, SLA_BREACHES = "FirstResponseSeconds", "SlaBreaches"
 """Also emitted by department, for the dashboard's per-department SLA view."""
+TRANSFERS = "CasesTransferred"
+"""Hand-overs, also by the department that let the case go: how often routing sends a
+department mentions that are not its own."""
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)

@@ -1,5 +1,5 @@
-"""Health, the routed-mention lookup, a department's waiting cases, an author's cases, and
-closing a case that needs no reply (and opening it again)."""
+"""Health, the routed-mention lookup, a department's waiting cases, an author's cases, closing a
+case that needs no reply (and opening it again) and handing a case over to another department."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from chalicelib.blueprints.http import (
     require_caller,
 )
 from chalicelib.errors import MalformedRequest, NotFound
-from chalicelib.models import MentionRecord, ReasonRequest
+from chalicelib.models import MentionRecord, ReasonRequest, TransferRequest
 from chalicelib.settings import get_settings
 from chalicelib.stores.mentions import case_of
 
@@ -69,6 +69,17 @@ def reopen_mention(mention_id: str) -> Response:
     return json_response(_shown(_cases().reopen(unquote(mention_id), by)))
 
 
+@mentions.route("/mentions/{mention_id}/transfer", methods=["POST"], authorizer=PROTECTED)
+@json_errors
+def transfer_mention(mention_id: str) -> Response:
+    """Hand a case over to another department, `{"to": …, "reason": …}`: 200 with the record."""
+    request = mentions.current_request
+    by = require_caller(request)
+    body = request_model(request, TransferRequest)
+    record = _cases().transfer(unquote(mention_id), body.to, body.reason, by)
+    return json_response(_shown(record))
+
+
 @mentions.route("/authors/{author}/cases", methods=["GET"], authorizer=PROTECTED)
 @json_errors
 def author_cases(author: str) -> Response:
@@ -90,7 +101,7 @@ def author_cases(author: str) -> Response:
 def _cases() -> CaseService:
     from chalicelib.services.cases import CaseService  # the worker side: off the webhook path
 
-    return CaseService(wiring.mentions(), wiring.queues(), get_settings())
+    return CaseService(wiring.mentions(), wiring.queues(), get_settings(), wiring.traffic())
 
 
 @mentions.route("/departments/{department}/waiting", methods=["GET"], authorizer=PROTECTED)

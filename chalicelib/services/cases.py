@@ -1,6 +1,6 @@
 """A routed case after its routing: copies of it to the departments that have it (edited,
 answered or hidden on the platform, closed, reopened), and a department closing it without a
-reply or opening it again."""
+reply, opening it again or handing it over to another."""
 
 from __future__ import annotations
 
@@ -10,13 +10,29 @@ from datetime import UTC, datetime
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from chalicelib.errors import Conflict, NotFound
-from chalicelib.models import CLOSED, REOPENED, MentionRecord
-from chalicelib.observability import FIRST_RESPONSE, logger, metrics, per_department
+from chalicelib.errors import Conflict, MalformedRequest, NotFound
+from chalicelib.models import (
+    CLOSED,
+    HANDED_OVER,
+    REOPENED,
+    TRANSFERRED,
+    MentionRecord,
+    RoutedMention,
+    Transfer,
+)
+from chalicelib.observability import FIRST_RESPONSE, TRANSFERS, logger, metrics, per_department
 from chalicelib.services.sla import escalation_copy
 from chalicelib.settings import Settings
-from chalicelib.stores.mentions import MentionStore, case_of
+from chalicelib.stores.mentions import (
+    EditConflict,
+    MentionStore,
+    case_of,
+    follow_up,
+    opens_case,
+    unanswered,
+)
 from chalicelib.stores.queues import OutgoingMessage, Queues
+from chalicelib.stores.traffic import TrafficStore
 
 
 def record_first_response(
@@ -33,13 +49,17 @@ def record_first_response(
     return True
 
 
+def _send(queues: Queues, department: str, message: RoutedMention) -> None:
+    queues.send(department, OutgoingMessage(message.to_json(), message.queue_attributes()))
+
+
 def send_copy(queues: Queues, settings: Settings, record: MentionRecord, tag: str) -> None:
     """Send a copy of a case tagged `tag` to each department queue that has it: its
     departments and, once it was escalated, the escalation target's."""
     copy = record.message.tagged(tag)
     routed_to = copy.routing.queues
     for queue in routed_to:
-        queues.send(queue, OutgoingMessage(copy.to_json(), copy.queue_attributes()))
+        _send(queues, queue, copy)
     target = settings.escalation_target(copy.routing.department)
     if record.escalated_at is not None and target not in routed_to:
         queues.send(target, escalation_copy(copy, target))
@@ -52,6 +72,7 @@ class CaseService:
     mentions: MentionStore
     queues: Queues
     settings: Settings
+    traffic: TrafficStore | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def reopen(self, mention_id: str, by: str) -> MentionRecord:
@@ -88,3 +109,66 @@ class CaseService:
             logger.info("case closed without a reply", extra={"mention_id": record.id, "by": by})
             metrics.add_metric(name="CasesClosed", unit="Count", value=1)
         return self.mentions.get(record.id) or record
+
+    def transfer(self, mention_id: str, to: str, reason: str, by: str) -> MentionRecord:
+        """Hand a case over to department `to` (routed to the wrong one, or it needs another):
+        `to` has it from now on, the customer's deadline unchanged, and so have the mentions
+        continuing it that still wait; `to`'s queue gets each tagged `transferred`, the
+        department that let it go news of each tagged `handed-over`. Its author's later
+        messages follow it; dry-runs count `to` as where the case should have gone. Conflict
+        for the department that has it already, unless a transfer brought it there: repeated
+        (a retry), it sends the case's messages again."""
+        if to not in self.settings.departments:
+            known = ", ".join(self.settings.departments)
+            raise MalformedRequest(f"no department {to!r} to hand it over to; departments: {known}")
+        record = self._case(mention_id)
+        routing = record.message.routing
+        if routing.department == to:
+            last = routing.transfers[-1] if routing.transfers else None
+            if last is None or last.to_department != to:
+                raise Conflict(f"{record.id} is {to}'s already")
+            self._announce(record, last)
+            return record
+        handover = Transfer(
+            from_department=routing.department,
+            to_department=to,
+            by=by,
+            at=self.clock(),
+            reason=reason,
+        )
+        for case in [record, *self._waiting_with(record)]:
+            if case.message.routing.department == handover.from_department:
+                self._hand_over(case, handover)
+        return self.mentions.get(record.id) or record
+
+    def _waiting_with(self, record: MentionRecord) -> list[MentionRecord]:
+        """The other mentions of `record`'s conversation that still wait with it: its author's
+        unanswered ones, from the latest that continues it back."""
+        latest = self.mentions.conversation_of(follow_up(record.id)) or record
+        return [r for r in unanswered(self.mentions, latest) if r.id != record.id]
+
+    def _hand_over(self, case: MentionRecord, handover: Transfer) -> None:
+        """Move one record and tell both departments; a case (not a follow-up) is noted as a
+        correction for dry-runs."""
+        moved = case.transferred(handover)
+        try:
+            self.mentions.transfer(moved, handover.from_department)
+        except EditConflict:
+            raise Conflict(f"{case.id} changed meanwhile: read it again") from None
+        self._announce(moved, handover)
+        metrics.add_metric(name=TRANSFERS, unit="Count", value=1)
+        per_department(TRANSFERS, {handover.from_department: 1}, MetricUnit.Count)
+        logger.info(
+            "case handed over",
+            extra={"mention_id": case.id, "from": handover.from_department, "by": handover.by},
+        )
+        if self.traffic is not None and opens_case(case):
+            try:
+                self.traffic.correct(case.id, case.routed_at, handover.to_department)
+            except Exception:  # a dry-run sample is worth less than the hand-over
+                logger.warning("could not note the hand-over for dry-runs", exc_info=True)
+
+    def _announce(self, record: MentionRecord, handover: Transfer) -> None:
+        """The case to the department that has it now, news of it to the one that let it go."""
+        _send(self.queues, handover.to_department, record.message.tagged(TRANSFERRED))
+        _send(self.queues, handover.from_department, record.message.tagged(HANDED_OVER))

@@ -47,6 +47,7 @@ class Change:
     mention: Mention
     live: Decision
     candidate: Decision
+    corrected: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for the API and the CLI."""
@@ -55,6 +56,7 @@ class Change:
             "text": self.mention.text,
             "live": _side(self.live),
             "candidate": _side(self.candidate),
+            "corrected": self.corrected,
         }
 
 
@@ -85,15 +87,23 @@ class DryRunReport:
     live_matches: Counter[str] = field(default_factory=Counter)
     candidate_matches: Counter[str] = field(default_factory=Counter)
     changes: list[Change] = field(default_factory=list)
+    corrected: Counter[str] = field(default_factory=Counter)
 
-    def add(self, mention: Mention, live: Decision, candidate: Decision) -> None:
-        """Count one mention's two decisions, and list it if they differ."""
+    def add(
+        self, mention: Mention, live: Decision, candidate: Decision, corrected: str | None = None
+    ) -> None:
+        """Count one mention's two decisions, and list it if they differ; `corrected`, the
+        department a person handed it over to, scores both."""
+        if corrected is not None:
+            self.corrected["mentions"] += 1
+            self.corrected["live"] += live.department == corrected
+            self.corrected["candidate"] += candidate.department == corrected
         self.live_totals[live.department] += 1
         self.candidate_totals[candidate.department] += 1
         self.live_matches.update(rule for rule, _ in live.matched_rules)
         self.candidate_matches.update(rule for rule, _ in candidate.matched_rules)
         if _outcome(live) != _outcome(candidate):
-            self.changes.append(Change(mention, live, candidate))
+            self.changes.append(Change(mention, live, candidate, corrected))
 
     def to_dict(self, limit: int = 200) -> dict[str, Any]:
         """JSON form; at most `limit` changes are listed (all are counted)."""
@@ -117,6 +127,9 @@ class DryRunReport:
                 }
                 for rule in dict.fromkeys([*self.candidate_rules, *self.live_rules])
             ],
+            "corrections": {
+                name: self.corrected[name] for name in ("mentions", "live", "candidate")
+            },
             "changes": [change.to_dict() for change in self.changes[:limit]],
         }
 
@@ -226,8 +239,9 @@ class RulesAdmin:
         self, candidate: Any, mentions: list[Mention] | None = None, limit: int = 1000
     ) -> DryRunReport:
         """Replay a candidate ruleset against recent traffic (or given mentions) and report
-        every mention whose department, copies, priority or tags would change, and how many
-        mentions each rule matches under each ruleset."""
+        every mention whose department, copies, priority or tags would change, how many
+        mentions each rule matches under each ruleset and, among the cases departments handed
+        over, how many each ruleset sends where they were handed."""
         limit = max(1, min(limit, MAX_DRY_RUN_MENTIONS))
         candidate_rules = self.validate(candidate)
         candidate_engine = engine_for(candidate_rules, -1, self.settings)
@@ -255,6 +269,7 @@ class RulesAdmin:
                 item.mention,
                 decide(item.mention, live_engine, *replay),
                 decide(item.mention, candidate_engine, *replay),
+                item.corrected,
             )
         return report
 

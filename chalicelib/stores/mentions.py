@@ -107,7 +107,14 @@ class MentionStore(Protocol):
     def rewrite(self, record: MentionRecord, since: datetime | None) -> None:
         """Store a routed mention's record as changed (an edit); deadline and answer stay.
         `since`: the `edited_at` of the record as it was read; raises EditConflict when it was
-        edited again or deleted meanwhile (a deleted mention's text never comes back)."""
+        edited again, deleted (a deleted mention's text never comes back) or handed over to
+        another department meanwhile."""
+        ...
+
+    def transfer(self, record: MentionRecord, from_department: str) -> None:
+        """Store `record`, handed over from `from_department` to its department now: the
+        waiting list it is on (if any) and the author index follow. EditConflict when it left
+        `from_department`, was edited or was deleted meanwhile."""
         ...
 
     def supersede(self, mention_id: str, at: datetime) -> None:
@@ -475,11 +482,43 @@ class DynamoMentionStore:
 
     def rewrite(self, record: MentionRecord, since: datetime | None) -> None:
         """Replace the record's JSON (the SLA index and response fields are untouched) on
-        condition that `edited_at` is still `since` and no deletion came first (records edited
-        before `edited_at` was kept beside the JSON pass either way)."""
+        condition that `edited_at` is still `since`, no deletion came first and no hand-over
+        moved it (records edited before `edited_at` was kept beside the JSON pass either
+        way)."""
+        self._replace(
+            record,
+            since,
+            record.message.routing.department,
+            "SET #record = :record, edited_at = :edited",
+            {":edited": {"S": (record.edited_at or datetime.now(UTC)).isoformat()}},
+        )
+
+    def transfer(self, record: MentionRecord, from_department: str) -> None:
+        """Replace the record's JSON and its `department` on condition that it is still
+        `from_department`'s and unedited, undeleted since read; then its `waiting` entry,
+        where it has one."""
+        to = {":to": {"S": record.message.routing.department}}
+        self._replace(
+            record, record.edited_at, from_department, "SET #record = :record, department = :to", to
+        )
+        self._update_if(
+            {"id": {"S": record.id}}, "SET waiting = :to", "attribute_exists(waiting)", {}, to
+        )
+
+    def _replace(
+        self,
+        record: MentionRecord,
+        since: datetime | None,
+        department: str,
+        update: str,
+        values: dict[str, Any],
+    ) -> None:
+        """Update the record's item with its JSON as `:record`, on condition that it exists,
+        was not deleted, was last edited at `since` (or never) and is still `department`'s."""
         values = {
+            **values,
             ":record": {"S": record.model_dump_json(by_alias=True)},
-            ":edited": {"S": (record.edited_at or datetime.now(UTC)).isoformat()},
+            ":department": {"S": department},
         }
         unchanged = "attribute_not_exists(edited_at)"
         if since is not None:
@@ -489,14 +528,14 @@ class DynamoMentionStore:
             self._client.update_item(
                 TableName=self._table,
                 Key={"id": {"S": record.id}},
-                UpdateExpression="SET #record = :record, edited_at = :edited",
+                UpdateExpression=update,
                 ConditionExpression="attribute_exists(#record) AND attribute_not_exists(deleted_at)"
-                f" AND {unchanged}",
+                f" AND {unchanged} AND department = :department",
                 ExpressionAttributeNames={"#record": "record"},
                 ExpressionAttributeValues=values,
             )
         except self._client.exceptions.ConditionalCheckFailedException:
-            raise EditConflict(f"{record.id} was edited or deleted meanwhile") from None
+            raise EditConflict(f"{record.id} was changed or deleted meanwhile") from None
 
     def supersede(self, mention_id: str, at: datetime) -> None:
         """A `superseded` tombstone, like a deletion's."""
@@ -739,9 +778,19 @@ class MemoryMentionStore:
     def rewrite(self, record: MentionRecord, since: datetime | None) -> None:
         """Replace the record, keeping the response and escalation it has, unless it was
         edited since `since` or deleted."""
+        self._replace(record, since, record.message.routing.department)
+
+    def transfer(self, record: MentionRecord, from_department: str) -> None:
+        """Replace the record as `rewrite` does, unless it left `from_department` meanwhile."""
+        self._replace(record, record.edited_at, from_department)
+
+    def _replace(self, record: MentionRecord, since: datetime | None, department: str) -> None:
+        """Replace the record, keeping what the store tracks beside it, unless it was edited
+        since `since`, deleted, or is no longer `department`'s."""
         stored = self.records[record.id]
-        if stored.deleted_at is not None or stored.edited_at != since:
-            raise EditConflict(f"{record.id} was edited or deleted meanwhile")
+        moved = stored.message.routing.department != department
+        if stored.deleted_at is not None or stored.edited_at != since or moved:
+            raise EditConflict(f"{record.id} was changed or deleted meanwhile")
         kept = (
             "first_response_at",
             "response_seconds",

@@ -16,6 +16,7 @@ from chalicelib.observability import (
     QUEUED_MENTIONS,
     SERVICE,
     SLA_BREACHES,
+    TRANSFERS,
 )
 from stacks.queues import QueueWithDlq
 
@@ -136,16 +137,13 @@ class Monitoring(Construct):
         widgets.append(cloudwatch.GraphWidget(title="Mentions", left=list(business.values())))
         volumes = [self._surge_alarm(d, surge_min_mentions) for d in departments]
         widgets.append(cloudwatch.GraphWidget(title="Mentions by department", left=volumes))
-        responses = [
-            by_department(FIRST_RESPONSE, d, "p90", PERIOD).with_(label=d) for d in departments
-        ]
-        breaches = [
-            by_department(SLA_BREACHES, d, "Sum", PERIOD).with_(label=d) for d in departments
-        ]
-        widgets.append(
-            cloudwatch.GraphWidget(title="First response by department (p90, s)", left=responses)
-        )
-        widgets.append(cloudwatch.GraphWidget(title="SLA breaches by department", left=breaches))
+        for title, metric, stat in (
+            ("First response by department (p90, s)", FIRST_RESPONSE, "p90"),
+            ("SLA breaches by department", SLA_BREACHES, "Sum"),
+            ("Cases handed over, by the department that let them go", TRANSFERS, "Sum"),
+        ):
+            lines = [by_department(metric, d, stat, PERIOD).with_(label=d) for d in departments]
+            widgets.append(cloudwatch.GraphWidget(title=title, left=lines))
         self.dashboard = cloudwatch.Dashboard(
             self, "Dashboard", dashboard_name=f"switchboard-{stage}", widgets=[widgets]
         )

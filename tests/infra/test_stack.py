@@ -240,8 +240,13 @@ def test_alarms_on_every_dead_letter_queue_and_worker(template: Template) -> Non
     shown = ("MentionsEdited", "AnsweredOnPlatform", "MentionsHidden", "CasesClosed", "SlaBreaches")
     assert all(name in body for name in shown)
     assert "Mentions by department" in body and "QueuedMentions" in body
-    for widget in ("First response by department (p90, s)", "SLA breaches by department"):
+    for widget in (
+        "First response by department (p90, s)",
+        "SLA breaches by department",
+        "Cases handed over, by the department that let them go",
+    ):
         assert widget in body
+    assert "CasesTransferred" in body
 
 
 def test_each_department_has_a_surge_alarm_for_its_leads(template: Template) -> None:

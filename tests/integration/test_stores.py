@@ -22,6 +22,7 @@ from chalicelib.models import (
     ReplyPointer,
     RoutedMention,
     Routing,
+    Transfer,
 )
 from chalicelib.settings import get_settings
 from chalicelib.stores.cursors import CursorStore, MemoryCursorStore
@@ -334,6 +335,67 @@ def test_an_edit_over_a_newer_edit_or_a_deletion_is_refused(mentions: MentionSto
     assert gone is not None and gone.message.mention.text == "" and gone.deleted_at is not None
 
 
+def test_a_handed_over_case_moves_to_its_new_departments_lists(mentions: MentionStore) -> None:
+    for mention_id in ("x:40", "x:41"):
+        base = record(mention_id)
+        mention = base.message.mention.model_copy(update={"author": Author(id="42")})
+        routing = Routing(department="support", also=["pr"], sla_due_at=NOW)
+        message = base.message.model_copy(update={"mention": mention, "routing": routing})
+        mentions.claim(mention_id, NOW, LEASE)
+        mentions.complete(base.model_copy(update={"message": message}), NOW + timedelta(days=1))
+    mentions.record_response("x:41", NOW, "x:answer")  # answered: on no waiting list
+    handover = Transfer(
+        from_department="support", to_department="pr", by="maya", at=NOW, reason="legal threat"
+    )
+    for mention_id in ("x:40", "x:41"):
+        read = mentions.get(mention_id)
+        assert read is not None
+        mentions.transfer(read.transferred(handover), "support")
+    moved = mentions.get("x:40")
+    assert moved is not None and moved.message.routing.department == "pr"
+    assert moved.message.routing.also == [] and moved.message.routing.transfers == [handover]
+    assert mentions.waiting("support") == []
+    assert [r.id for r in mentions.waiting("pr")] == ["x:40"]  # the answered one waits nowhere
+    assert [r.id for r in mentions.overdue(NOW + timedelta(minutes=1))] == ["x:40"]
+    cases = mentions.earlier_cases("x:42", NOW - timedelta(days=1), limit=10)
+    assert {(c.id, c.department) for c in cases} == {("x:40", "pr"), ("x:41", "pr")}
+    answered = mentions.get("x:41")
+    assert answered is not None and answered.first_response_at == NOW  # kept beside it
+
+
+def test_a_hand_over_from_a_stale_read_is_refused(mentions: MentionStore) -> None:
+    mentions.claim("x:45", NOW, LEASE)
+    mentions.complete(record("x:45"), NOW + timedelta(days=1))
+    read = mentions.get("x:45")
+    assert read is not None
+
+    def to(department: str, source: MentionRecord) -> MentionRecord:
+        return source.transferred(
+            Transfer(from_department="support", to_department=department, by="maya", at=NOW,
+                     reason="not ours")
+        )  # fmt: skip
+
+    mentions.transfer(to("pr", read), "support")
+    with pytest.raises(EditConflict):  # a colleague sent it to marketing from the same read
+        mentions.transfer(to("marketing", read), "support")
+    edited_read = mentions.get("x:45")
+    assert edited_read is not None and edited_read.message.routing.department == "pr"
+    mentions.rewrite(edited_read.edited("edited", NOW), None)
+    with pytest.raises(EditConflict):  # its author edited it after it was read: the text stays
+        mentions.transfer(edited_read.transferred(edited_read.message.routing.transfers[0]), "pr")
+    kept = mentions.get("x:45")
+    assert kept is not None and kept.message.mention.text == "edited"
+    mentions.claim("x:46", NOW, LEASE)
+    mentions.complete(record("x:46"), NOW + timedelta(days=1))
+    before = mentions.get("x:46")
+    assert before is not None
+    mentions.transfer(to("pr", before), "support")
+    with pytest.raises(EditConflict):  # an edit read before the hand-over: it reads it again
+        mentions.rewrite(before.edited("edited", NOW), None)
+    moved = mentions.get("x:46")
+    assert moved is not None and moved.message.routing.department == "pr"
+
+
 def test_a_superseded_post_is_never_routed_but_one_claimed_or_routed_is_untouched(
     mentions: MentionStore,
 ) -> None:
@@ -483,6 +545,14 @@ def test_traffic_forgets_a_deleted_mention(traffic: TrafficStore) -> None:
     traffic.record([kept, gone], timedelta(days=7))
     traffic.forget("x:21", NOW)
     assert [o.mention.id for o in traffic.recent(10, NOW, 7)] == ["x:20"]
+
+
+def test_traffic_notes_where_a_department_handed_a_mention(traffic: TrafficStore) -> None:
+    traffic.record([Observed(Mention(id="x:50", platform="x", text="t"), {}, NOW)], timedelta(7))
+    traffic.correct("x:50", NOW, "pr")
+    traffic.correct("x:51", NOW, "pr")  # no longer kept: nothing is made up for it
+    [kept] = traffic.recent(10, NOW, 7)
+    assert (kept.mention.id, kept.corrected) == ("x:50", "pr")
 
 
 def test_queue_send_and_unknown_queue(queues: Queues) -> None:

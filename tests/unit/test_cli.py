@@ -15,7 +15,9 @@ from chalicelib.models import (
     ANSWERED,
     AWAITING_APPROVAL,
     CLOSED,
+    HANDED_OVER,
     HIDDEN,
+    TRANSFERRED,
     UNHIDDEN,
     Author,
     CaseState,
@@ -27,6 +29,7 @@ from chalicelib.models import (
     ReplyPointer,
     RoutedMention,
     Routing,
+    Transfer,
 )
 
 
@@ -410,6 +413,26 @@ def test_an_inbox_entry_shows_what_a_quote_quotes() -> None:
     unread = mention.model_copy(update={"quoted": Quoted(id="x:9", text="x" * 200)})
     line = format_routed(message.model_copy(update={"mention": unread})).splitlines()[2]
     assert line == "  quoting x:9: " + "x" * 139 + "…"
+
+
+def test_an_inbox_entry_of_a_handed_over_case_says_by_whom_and_why() -> None:
+    mention = Mention(
+        id="x:7", platform="x", text="my lawyer will call", author=Author(handle="jo")
+    )
+    at = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+    handover = Transfer(
+        from_department="support", to_department="pr", by="maya", at=at, reason="legal threat"
+    )
+    routing = Routing(department="pr", tags=["order"], transfers=[handover])
+    message = RoutedMention(mention=mention, routing=routing, reply=ReplyPointer(mention_id="x:7"))
+    arrived = format_routed(message.tagged(TRANSFERRED)).splitlines()
+    assert arrived[2] == "  handed over by support (maya): legal threat"
+    assert arrived[3].startswith("  department: pr  tags: order, transferred")
+    assert format_routed(message.tagged(HANDED_OVER)).splitlines() == [
+        "[HANDED-OVER] x:7  x/mention  by jo",
+        "  my lawyer will call",
+        "  handed over to pr by maya: legal threat; no longer yours",
+    ]
 
 
 def test_an_inbox_entry_that_needs_no_reply_any_more_says_why() -> None:

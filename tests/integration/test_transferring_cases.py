@@ -1,0 +1,200 @@
+"""A department hands a case over to another (POST /mentions/{id}/transfer, `switchboard
+transfer`): the case, what continues it and its customer's next messages follow; both
+departments hear of it; dry-runs score rulesets on the hand-overs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from chalice.test import Client
+
+from chalicelib import wiring
+from chalicelib.observability import metrics
+from tests.helpers import sample_bytes
+from tests.integration.conftest import bodies, receive_all
+from tests.integration.test_native_answers import deliver
+from tests.integration.test_replies import get
+from tests.integration.test_rules_cli import run
+
+CASE = "x:1992000000000000001"  # "my order #88213 never arrived…": support
+CUSTOMER = "1158276305785221121"
+AUTH = {"Authorization": "Bearer test-admin-token", "Content-Type": "application/json"}
+REASON = "threatens to sue: legal goes through PR"
+ORDER_LEGAL = {
+    "id": "order-legal",
+    "order": 0,
+    "when": {"text": {"contains_any": ["never arrived"]}},
+    "then": {"route_to": "pr"},
+}
+"""A candidate rule that sends the case where the department handed it."""
+
+
+def transfer(client: Client, mention_id: str, body: Any, **headers: str) -> tuple[int, Any]:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    response = client.http.post(
+        f"/mentions/{mention_id}/transfer", headers={**AUTH, **headers}, body=raw
+    )
+    return response.status_code, json.loads(response.body)
+
+
+def customer_tweet(post_id: str, text: str, replying_to: str | None) -> bytes:
+    """The late-delivery customer writing again, in reply to `replying_to`."""
+    delivery = json.loads(sample_bytes("x_late_delivery.json"))
+    del delivery["tweet_create_events"][0]["edit_history"]  # a post of its own, not an edit
+    delivery["tweet_create_events"][0] |= {
+        "id_str": post_id,
+        "text": text,
+        "in_reply_to_status_id_str": replying_to,
+        "in_reply_to_user_id_str": CUSTOMER if replying_to else None,
+    }
+    return json.dumps(delivery).encode()
+
+
+@pytest.fixture
+def routed(client: Client, stack: dict[str, str]) -> None:
+    """The late delivery routed to support, its queue read."""
+    deliver(client, stack, "x", sample_bytes("x_late_delivery.json"))
+    receive_all(stack["support"])
+
+
+def waiting_ids(client: Client, department: str) -> list[str]:
+    return [r["id"] for r in get(client, f"/departments/{department}/waiting")["waiting"]]
+
+
+@pytest.mark.usefixtures("routed")
+def test_a_handed_over_case_is_the_new_departments_and_both_hear_of_it(
+    client: Client, stack: dict[str, str]
+) -> None:
+    follow_up = "x:1992000000000000777"
+    text = "@AcmeHelp still nothing, two weeks now"
+    deliver(client, stack, "x", customer_tweet(follow_up[2:], text, CASE[2:]))
+    assert [json.loads(m["Body"])["mention"]["id"] for m in receive_all(stack["support"])] == [
+        follow_up
+    ]
+    metrics.clear_metrics()
+    status, record = transfer(client, CASE, {"to": "pr", "reason": REASON}, **{
+        "X-Switchboard-Author": "maya"})  # fmt: skip
+    assert status == 200, record
+    routing = record["message"]["routing"]
+    assert routing["department"] == "pr"
+    [handover] = routing["transfers"]
+    assert handover["from_department"] == "support" and handover["to_department"] == "pr"
+    assert (handover["by"], handover["reason"]) == ("maya", REASON)
+    assert routing["sla_due_at"] == get(client, f"/mentions/{CASE}")["message"]["routing"][
+        "sla_due_at"]  # fmt: skip
+    # PR gets the case and the customer's follow-up, support news that both left it
+    arrived = bodies(stack["pr"])
+    assert [(m["mention"]["id"], m["routing"]["tags"][-1]) for m in arrived] == [
+        (CASE, "transferred"),
+        (follow_up, "transferred"),
+    ]
+    assert all(m["routing"]["department"] == "pr" for m in arrived)
+    left = bodies(stack["support"])
+    assert [(m["mention"]["id"], m["routing"]["tags"][-1]) for m in left] == [
+        (CASE, "handed-over"),
+        (follow_up, "handed-over"),
+    ]
+    assert waiting_ids(client, "support") == []
+    assert set(waiting_ids(client, "pr")) == {CASE, follow_up}
+    assert metrics.metric_set["CasesTransferred"]["Value"] == [1.0, 1.0]
+    # the customer's next message goes where the case went
+    deliver(
+        client, stack, "x", customer_tweet("1992000000000000778", "@AcmeHelp ??", follow_up[2:])
+    )
+    later = get(client, "/mentions/x:1992000000000000778")["message"]["routing"]
+    assert later["department"] == "pr" and later["conversation"]["department"] == "pr"
+
+
+@pytest.mark.usefixtures("routed")
+def test_a_repeated_hand_over_sends_again_and_changes_nothing_else(
+    client: Client, stack: dict[str, str]
+) -> None:
+    first = transfer(client, CASE, {"to": "pr", "reason": REASON})[1]
+    receive_all(stack["pr"])
+    receive_all(stack["support"])
+    status, again = transfer(client, CASE, {"to": "pr", "reason": "retry"})  # a lost answer
+    assert status == 200 and again["message"]["routing"]["transfers"] == first["message"][
+        "routing"]["transfers"]  # fmt: skip
+    assert [m["routing"]["tags"][-1] for m in bodies(stack["pr"])] == ["transferred"]
+    assert [m["routing"]["tags"][-1] for m in bodies(stack["support"])] == ["handed-over"]
+    status, back = transfer(client, CASE, {"to": "support", "reason": "not a real threat"})
+    assert status == 200 and back["message"]["routing"]["department"] == "support"
+    assert [t["to_department"] for t in back["message"]["routing"]["transfers"]] == [
+        "pr",
+        "support",
+    ]
+
+
+@pytest.mark.usefixtures("routed")
+@pytest.mark.parametrize(
+    ("body", "status", "says"),
+    [
+        ({"to": "legal", "reason": "x"}, 400,
+         "no department 'legal' to hand it over to; departments: support, pr, marketing, triage"),
+        ({"to": "ignore", "reason": "spam"}, 400, "no department 'ignore'"),
+        ({"to": "support", "reason": "x"}, 409, f"{CASE} is support's already"),
+        ({"to": "pr"}, 400, "reason: Field required"),
+        ({"to": "pr", "reason": ""}, 400, "reason: String should have at least 1 character"),
+        ({"to": "pr", "reason": "x", "notify": 1}, 400, "notify: Extra inputs are not permitted"),
+        (b"[1", 400, "body is not valid JSON"),
+    ],
+)  # fmt: skip
+def test_a_hand_over_that_cannot_work_says_why(
+    client: Client, stack: dict[str, str], body: Any, status: int, says: str
+) -> None:
+    code, answer = transfer(client, CASE, body)
+    assert code == status and says in answer["message"], answer
+    record = wiring.mentions().get(CASE)
+    assert record is not None and record.message.routing.department == "support"
+    assert bodies(stack["pr"]) == bodies(stack["support"]) == []
+
+
+def test_only_a_routed_case_can_be_handed_over(client: Client, stack: dict[str, str]) -> None:
+    assert transfer(client, "x:404", {"to": "pr", "reason": "x"})[0] == 404
+    deliver(client, stack, "generic", sample_bytes("generic_listening.json"))  # spam: ignored
+    code, answer = transfer(client, "trustpilot:5f1e2d3c", {"to": "pr", "reason": "x"})
+    assert code == 409 and "was ignored" in answer["message"]
+    unauthorised = client.http.post(
+        f"/mentions/{CASE}/transfer", headers={"Content-Type": "application/json"}, body=b"{}"
+    )
+    assert unauthorised.status_code == 401
+
+
+@pytest.mark.usefixtures("routed")
+def test_dry_runs_score_rulesets_on_what_departments_handed_over(client: Client) -> None:
+    transfer(client, CASE, {"to": "pr", "reason": REASON})
+    live = get(client, "/admin/rules")["rules"]
+    for candidate, right in ((live, 0), ([ORDER_LEGAL, *live], 1)):
+        response = client.http.post(
+            "/admin/rules/test", headers=AUTH, body=json.dumps({"rules": candidate}).encode()
+        )
+        report = json.loads(response.body)
+        assert report["corrections"] == {"mentions": 1, "live": 0, "candidate": right}
+    [change] = report["changes"]
+    assert (change["id"], change["corrected"]) == (CASE, "pr")
+
+
+@pytest.mark.usefixtures("routed")
+def test_switchboard_transfer_the_case_history_and_the_dry_run(
+    api_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run("transfer", CASE, "pr", REASON, "--url", api_url)
+    assert code == 0
+    assert out.strip() == f"{CASE} is pr's now, handed over by support (admin): {REASON}"
+    code, out = run("mention", CASE, "--url", api_url)
+    assert code == 0 and f"  handed over by support (admin): {REASON}" in out
+    assert f"(by support (admin) to pr: {REASON})" in out
+    rules_file = tmp_path / "rules.yaml"
+    assert run("rules", "pull", "--url", api_url, "-o", str(rules_file))[0] == 0
+    rules = [ORDER_LEGAL, *yaml.safe_load(rules_file.read_text())]
+    rules_file.write_text(yaml.safe_dump(rules, sort_keys=False))
+    code, out = run("rules", "test", "--url", api_url, str(rules_file))
+    assert code == 0 and f"{CASE}  @AcmeHelp my order" in out and "(handed over to pr)" in out
+    assert "handed over by a department: 1; sent where it was handed: live 0, candidate 1" in out
+    capsys.readouterr()
+    code, _ = run("transfer", CASE, "legal", "x", "--url", api_url)
+    assert code == 2 and "error: HTTP 400: no department 'legal'" in capsys.readouterr().err

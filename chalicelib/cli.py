@@ -9,6 +9,7 @@ import os
 import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -623,6 +624,39 @@ def cmd_cases(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_handed_over(args: argparse.Namespace, out: TextIO) -> int:
+    """List the cases routed to a department that people handed over, newest first, with where
+    they went and which rule had sent them: where routing goes wrong."""
+    path = f"/departments/{args.department}/handed-over?days={args.days}&limit={args.limit}"
+    records = [
+        MentionRecord.model_validate(item) for item in _client(args).call("GET", path)["cases"]
+    ]
+    where = Counter(f"to {r.message.routing.department}" for r in records)
+    rules = Counter(r.message.routing.decided_by or "nothing (triage)" for r in records)
+    print(
+        f"{len(records)} case(s) routed to {args.department} in the last {args.days} days were"
+        f" handed over{_tally(where, ': ')}",
+        file=out,
+    )
+    if records:
+        print(f"routed there by{_tally(rules, ': ')}", file=out)
+    for record in records:
+        routing = record.message.routing
+        first = routing.transfers[0]
+        print(
+            f"{record.id}  → {routing.department}  by {first.by} {first.at:%Y-%m-%d %H:%M}:"
+            f" {first.reason}  (routed by {routing.decided_by or 'nothing'})\n"
+            f"  {_shortened(record.message.mention.text)}",
+            file=out,
+        )
+    return 0
+
+
+def _tally(counts: Counter[str], lead: str) -> str:
+    """`lead` and the counts, most first (`to pr 2, to marketing 1`); nothing for none."""
+    return lead + ", ".join(f"{key} {n}" for key, n in counts.most_common()) if counts else ""
+
+
 def cmd_close(args: argparse.Namespace, out: TextIO) -> int:
     """Close a case without a reply: it leaves the SLA clock."""
     path = mention_path(args.mention_id, "close")
@@ -828,11 +862,16 @@ def build_parser() -> argparse.ArgumentParser:
         ("approvals", "department", None, "a department's replies waiting for approval",
          cmd_approvals),
         ("cases", "author", by_author, "the cases an author opened", cmd_cases),
+        ("handed-over", "department", None, "a department's cases people handed to another",
+         cmd_handed_over),
     ):  # fmt: skip
         listing = sub.add_parser(name, parents=[api], help=what)
         listing.add_argument(of, help=of_help)
         listing.add_argument("--limit", type=int, default=50, help="at most this many (up to 200)")
         listing.set_defaults(func=func)
+    sub.choices["handed-over"].add_argument(
+        "--days", type=int, default=30, help="routed within the last N days (up to 90)"
+    )
 
     approve = sub.add_parser("approve", parents=[api], help="approve someone else's reply")
     approve.add_argument("reply_id")

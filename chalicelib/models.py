@@ -182,6 +182,12 @@ class Routing(BaseModel):
         " (under the threshold: the mention went to triage); null when a rule or a conversation"
         " decided",
     )
+    decided_by: str | None = Field(
+        default=None,
+        description="what chose the department: a rule's id, `classifier` (the department"
+        " model) or `conversation` (the conversation it continues); null when nothing did and"
+        " the mention went to triage",
+    )
     transfers: list[Transfer] = Field(
         default_factory=list,
         description="the departments that handed the case over since it was routed, oldest"

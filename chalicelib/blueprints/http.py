@@ -111,13 +111,14 @@ def known_department(department: str) -> str:
     return department
 
 
-def limit_param(request: Request, maximum: int, default: int = 50) -> int:
-    """The `limit` query parameter, from 1 to `maximum`, or MalformedRequest."""
-    limit = integer(query_param(request, "limit"), "limit")
-    limit = default if limit is None else limit
-    if not 1 <= limit <= maximum:
-        raise MalformedRequest(f"limit must be from 1 to {maximum}")
-    return limit
+def limit_param(request: Request, maximum: int, default: int = 50, name: str = "limit") -> int:
+    """A count in the query string (`limit`, or `name`), from 1 to `maximum`, or
+    MalformedRequest."""
+    count = integer(query_param(request, name), name)
+    count = default if count is None else count
+    if not 1 <= count <= maximum:
+        raise MalformedRequest(f"{name} must be from 1 to {maximum}")
+    return count
 
 
 def request_model(request: Request, model: type[M]) -> M:

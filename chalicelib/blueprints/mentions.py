@@ -1,5 +1,6 @@
 """Health, the routed-mention lookup, a department's waiting cases, an author's cases, closing a
-case that needs no reply (and opening it again) and handing a case over to another department."""
+case that needs no reply (and opening it again), handing a case over to another department, and
+the cases handed over."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 mentions = Blueprint(__name__)
 MAX_WAITING = 200
+HANDED_OVER_DAYS = 30
 
 
 @mentions.route("/health", methods=["GET"])
@@ -118,6 +120,23 @@ def waiting_cases(department: str) -> Response:
         "department": department,
         "waiting": [_shown(record) for record in records],
     }
+    return json_response(body)
+
+
+@mentions.route("/departments/{department}/handed-over", methods=["GET"], authorizer=PROTECTED)
+@json_errors
+def handed_over_cases(department: str) -> Response:
+    """The cases routed to a department that people handed over to another within `days` (1
+    up to the 90 days records are kept, default 30), newest first (`limit`, 1-200, default 50):
+    where routing went wrong, in the words of those who corrected it."""
+    request = mentions.current_request
+    require_caller(request)
+    days = limit_param(request, get_settings().mention_ttl_days, HANDED_OVER_DAYS, "days")
+    since = datetime.now(UTC) - timedelta(days=days)
+    records = wiring.mentions().handed_over(
+        known_department(department), since, limit_param(request, MAX_WAITING)
+    )
+    body = {"department": department, "days": days, "cases": [_shown(r) for r in records]}
     return json_response(body)
 
 

@@ -61,6 +61,7 @@ class Decision:
             conversation=self.conversation,
             history=self.history,
             confidence=self.confidence,
+            decided_by=self.decided_by,
         )
 
 

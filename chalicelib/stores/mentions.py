@@ -117,6 +117,11 @@ class MentionStore(Protocol):
         `from_department`, was edited or was deleted meanwhile."""
         ...
 
+    def handed_over(self, department: str, since: datetime, limit: int) -> list[MentionRecord]:
+        """The cases routed to `department` since `since` that people handed over to another
+        (where they are now, by whom and why in their transfers), newest first."""
+        ...
+
     def supersede(self, mention_id: str, at: datetime) -> None:
         """A later version of this post opened its case first (an edit routed before the post
         it was made from): unless the post has a claim or a record already, leave a tombstone
@@ -203,6 +208,7 @@ def unanswered(store: MentionStore, record: MentionRecord, steps: int = 20) -> l
 OPEN_INDEX = "open-by-due"
 WAITING_INDEX = "waiting-by-due"
 AUTHOR_INDEX = "cases-by-author"
+HANDED_INDEX = "handed-over-by-department"
 _ENDINGS: tuple[tuple[str, CaseState], ...] = (
     ("deleted_at", "deleted"),
     ("hidden_at", "hidden"),
@@ -498,9 +504,10 @@ class DynamoMentionStore:
         `from_department`'s and unedited, undeleted since read; then its `waiting` entry,
         where it has one."""
         to = {":to": {"S": record.message.routing.department}}
-        self._replace(
-            record, record.edited_at, from_department, "SET #record = :record, department = :to", to
-        )
+        update = "SET #record = :record, department = :to"
+        if opens_case(record):  # in the sparse index of the cases handed over, by first department
+            update += ", handed_from = if_not_exists(handed_from, :department)"
+        self._replace(record, record.edited_at, from_department, update, to)
         self._update_if(
             {"id": {"S": record.id}}, "SET waiting = :to", "attribute_exists(waiting)", {}, to
         )
@@ -597,6 +604,21 @@ class DynamoMentionStore:
         if not item or int(item["expires_at"]["N"]) <= now.timestamp():
             return None
         return item["what"]["S"], datetime.fromisoformat(item["at"]["S"])
+
+    def handed_over(self, department: str, since: datetime, limit: int) -> list[MentionRecord]:
+        """Query the sparse index of handed-over cases by the department they were routed to."""
+        items = self._client.query(
+            TableName=self._table,
+            IndexName=HANDED_INDEX,
+            KeyConditionExpression="handed_from = :department AND routed_at >= :since",
+            ExpressionAttributeValues={
+                ":department": {"S": department},
+                ":since": {"S": since.astimezone(UTC).isoformat()},
+            },
+            ScanIndexForward=False,
+            Limit=limit,
+        )["Items"]
+        return [_record(item) for item in items]
 
     def earlier_cases(self, author: str, since: datetime, limit: int) -> list[EarlierCase]:
         """Query the sparse index of cases by author, newest first."""
@@ -819,6 +841,18 @@ class MemoryMentionStore:
         """What is held, unless expired."""
         what, at, expires_at = self.holding.get(key, ("", now, now))
         return (what, at) if expires_at > now else None
+
+    def handed_over(self, department: str, since: datetime, limit: int) -> list[MentionRecord]:
+        """The cases whose first hand-over took them from `department`, newest first."""
+        found = [
+            r
+            for r in self.records.values()
+            if opens_case(r)
+            and r.message.routing.transfers
+            and r.message.routing.transfers[0].from_department == department
+            and r.routed_at >= since
+        ]
+        return sorted(found, key=lambda r: r.routed_at, reverse=True)[:limit]
 
     def earlier_cases(self, author: str, since: datetime, limit: int) -> list[EarlierCase]:
         """The records that open a case by `author` since `since`, newest first."""

@@ -92,6 +92,7 @@ def test_tables_are_on_demand_with_pitr_and_ttl(template: Template) -> None:
         "open-by-due": ["open", "sla_due_at"],  # what the SLA check still has to look at
         "waiting-by-due": ["waiting", "sla_due_at"],  # each department's unanswered cases
         "cases-by-author": ["author", "routed_at"],  # each author's earlier cases
+        "handed-over-by-department": ["handed_from", "routed_at"],  # routing's misses
     }
     replies = next(
         t for t in tables.values() if t["Properties"]["KeySchema"][0]["AttributeName"] == "reply_id"

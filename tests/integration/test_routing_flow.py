@@ -85,6 +85,8 @@ def test_department_message_follows_the_contract(client: Client, stack: dict[str
     assert "hospital" in routing["matched_rules"][1]["why"]
     assert routing["tags"] == ["high-reach", "safety"]
     assert routing["confidence"] is None  # a rule decided, not the department model
+    assert routing["decided_by"] == "health-and-safety"  # the other one only tags and raises
+    assert routing["transfers"] == []  # nobody handed it over
     signals = routing["signals"]
     assert set(signals) == {  # the contract's signals block
         *("sentiment", "complaint", "severity", "influence", "spam", "readable", "addressed"),

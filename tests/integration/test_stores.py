@@ -361,6 +361,11 @@ def test_a_handed_over_case_moves_to_its_new_departments_lists(mentions: Mention
     assert {(c.id, c.department) for c in cases} == {("x:40", "pr"), ("x:41", "pr")}
     answered = mentions.get("x:41")
     assert answered is not None and answered.first_response_at == NOW  # kept beside it
+    since = NOW - timedelta(days=1)
+    assert {r.id for r in mentions.handed_over("support", since, 10)} == {"x:40", "x:41"}
+    assert mentions.handed_over("pr", since, 10) == []  # listed under the department routed to
+    assert mentions.handed_over("support", NOW + timedelta(hours=1), 10) == []
+    assert len(mentions.handed_over("support", since, 1)) == 1
 
 
 def test_a_hand_over_from_a_stale_read_is_refused(mentions: MentionStore) -> None:

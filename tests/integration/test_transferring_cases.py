@@ -101,6 +101,11 @@ def test_a_handed_over_case_is_the_new_departments_and_both_hear_of_it(
     assert waiting_ids(client, "support") == []
     assert set(waiting_ids(client, "pr")) == {CASE, follow_up}
     assert metrics.metric_set["CasesTransferred"]["Value"] == [1.0, 1.0]
+    # listed among support's cases handed over (the follow-up belongs to the case)
+    listed = get(client, "/departments/support/handed-over")
+    assert (listed["days"], [r["id"] for r in listed["cases"]]) == (30, [CASE])
+    assert listed["cases"][0]["message"]["routing"]["decided_by"] == "service-problem"
+    assert get(client, "/departments/pr/handed-over")["cases"] == []
     # the customer's next message goes where the case went
     deliver(
         client, stack, "x", customer_tweet("1992000000000000778", "@AcmeHelp ??", follow_up[2:])
@@ -153,6 +158,22 @@ def test_a_hand_over_that_cannot_work_says_why(
     assert bodies(stack["pr"]) == bodies(stack["support"]) == []
 
 
+@pytest.mark.parametrize(
+    ("path", "status", "says"),
+    [
+        ("/departments/legal/handed-over", 404, "no department 'legal'"),
+        ("/departments/support/handed-over?days=0", 400, "days must be from 1 to 90"),
+        ("/departments/support/handed-over?days=91", 400, "days must be from 1 to 90"),
+        ("/departments/support/handed-over?limit=201", 400, "limit must be from 1 to 200"),
+    ],
+)
+def test_a_handed_over_list_that_cannot_be_read_says_why(
+    client: Client, path: str, status: int, says: str
+) -> None:
+    response = client.http.get(path, headers=AUTH)
+    assert response.status_code == status and says in json.loads(response.body)["message"]
+
+
 def test_only_a_routed_case_can_be_handed_over(client: Client, stack: dict[str, str]) -> None:
     assert transfer(client, "x:404", {"to": "pr", "reason": "x"})[0] == 404
     deliver(client, stack, "generic", sample_bytes("generic_listening.json"))  # spam: ignored
@@ -188,6 +209,21 @@ def test_switchboard_transfer_the_case_history_and_the_dry_run(
     code, out = run("mention", CASE, "--url", api_url)
     assert code == 0 and f"  handed over by support (admin): {REASON}" in out
     assert f"(by support (admin) to pr: {REASON})" in out
+    code, out = run("handed-over", "support", "--url", api_url)
+    lines = out.splitlines()
+    assert code == 0 and lines[:2] == [
+        "1 case(s) routed to support in the last 30 days were handed over: to pr 1",
+        "routed there by: service-problem 1",
+    ]
+    assert lines[2].startswith(f"{CASE}  → pr  by admin 20") and lines[2].endswith(
+        f": {REASON}  (routed by service-problem)"
+    )
+    assert (
+        lines[3]
+        == "  @AcmeHelp my order #88213 never arrived and nobody answers my emails. Where is it?"
+    )
+    code, out = run("handed-over", "pr", "--days", "7", "--url", api_url)
+    assert out == "0 case(s) routed to pr in the last 7 days were handed over\n"
     rules_file = tmp_path / "rules.yaml"
     assert run("rules", "pull", "--url", api_url, "-o", str(rules_file))[0] == 0
     rules = [ORDER_LEGAL, *yaml.safe_load(rules_file.read_text())]

@@ -42,6 +42,7 @@ def test_no_rule_means_the_department_model_decides_and_says_so() -> None:
     assert decision.department == "marketing" and decision.decided_by == "classifier"
     assert decision.matched_rules[-1][1].startswith("department model: marketing with probability")
     confidence = decision.routing(PRAISE.lang).confidence  # the message carries it as a number
+    assert decision.routing(PRAISE.lang).decided_by == "classifier"  # and what decided
     assert confidence is not None and 0.5 <= confidence <= 1
     assert f"with probability {confidence:.2f}" in decision.matched_rules[-1][1]
 
@@ -57,6 +58,7 @@ def test_unsure_model_leaves_the_mention_to_triage_and_says_so() -> None:
     settings = Settings(classifier_threshold=1.0)
     decision = decide(PRAISE, engine_for(NO_RULES, 0, settings), settings, compute_signals(PRAISE))
     assert decision.department == "triage" and decision.decided_by is None
+    assert decision.routing(None).decided_by is None  # nothing decided: triage
     assert decision.matched_rules[-1][1].endswith(", under 1.0: left to triage")
     assert decision.confidence is not None and decision.confidence < 1.0
 

@@ -652,6 +652,25 @@ def cmd_handed_over(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_ignored(args: argparse.Namespace, out: TextIO) -> int:
+    """List what routing ignored, newest first, with the rule that decided each: where to look
+    for a mention that deserved an answer (`switchboard transfer` rescues it)."""
+    path = f"/ignored?days={args.days}&limit={args.limit}"
+    listed = _client(args).call("GET", path)["ignored"]
+    print(f"{len(listed)} mention(s) ignored in the last {args.days} days", file=out)
+    for record in (MentionRecord.model_validate(item) for item in listed):
+        mention, routing = record.message.mention, record.message.routing
+        author = mention.author.handle or mention.author.name or mention.author.id or "unknown"
+        why = dict((m.id, m.why) for m in routing.matched_rules).get(routing.decided_by or "")
+        decided = f"{routing.decided_by}: {why}" if why else routing.decided_by or "no rule"
+        print(
+            f"{mention.id}  {mention.platform}/{mention.kind}  by {author}  ({decided})\n"
+            f"  {_shortened(mention.text)}",
+            file=out,
+        )
+    return 0
+
+
 def _tally(counts: Counter[str], lead: str) -> str:
     """`lead` and the counts, most first (`to pr 2, to marketing 1`); nothing for none."""
     return lead + ", ".join(f"{key} {n}" for key, n in counts.most_common()) if counts else ""
@@ -872,6 +891,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.choices["handed-over"].add_argument(
         "--days", type=int, default=30, help="routed within the last N days (up to 90)"
     )
+    ignored = sub.add_parser("ignored", parents=[api], help="what routing ignored, to rescue from")
+    ignored.add_argument("--days", type=int, default=7, help="within the last N days (up to 90)")
+    ignored.add_argument("--limit", type=int, default=50, help="at most this many (up to 200)")
+    ignored.set_defaults(func=cmd_ignored)
 
     approve = sub.add_parser("approve", parents=[api], help="approve someone else's reply")
     approve.add_argument("reply_id")

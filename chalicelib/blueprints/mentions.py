@@ -1,6 +1,6 @@
 """Health, the routed-mention lookup, a department's waiting cases, an author's cases, closing a
 case that needs no reply (and opening it again), handing a case over to another department, and
-the cases handed over."""
+the cases handed over, and what routing ignored."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from chalice import Blueprint, Response
+from chalice.app import Request
 
 from chalicelib import wiring
 from chalicelib.blueprints.http import (
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 mentions = Blueprint(__name__)
 MAX_WAITING = 200
-HANDED_OVER_DAYS = 30
+LISTED_DAYS, IGNORED_DAYS = 30, 7
 
 
 @mentions.route("/health", methods=["GET"])
@@ -126,18 +127,37 @@ def waiting_cases(department: str) -> Response:
 @mentions.route("/departments/{department}/handed-over", methods=["GET"], authorizer=PROTECTED)
 @json_errors
 def handed_over_cases(department: str) -> Response:
-    """The cases routed to a department that people handed over to another within `days` (1
-    up to the 90 days records are kept, default 30), newest first (`limit`, 1-200, default 50):
-    where routing went wrong, in the words of those who corrected it."""
+    """The cases routed to a department (or `ignore`d) that people handed over to another
+    within `days` (1 up to the 90 days records are kept, default 30), newest first (`limit`,
+    1-200, default 50): where routing went wrong, in the words of those who corrected it."""
     request = mentions.current_request
     require_caller(request)
-    days = limit_param(request, get_settings().mention_ttl_days, HANDED_OVER_DAYS, "days")
-    since = datetime.now(UTC) - timedelta(days=days)
-    records = wiring.mentions().handed_over(
-        known_department(department), since, limit_param(request, MAX_WAITING)
-    )
+    if department != "ignore":  # `ignore`: the ignored mentions people rescued
+        known_department(department)
+    days, since, limit = _window(request, LISTED_DAYS)
+    records = wiring.mentions().handed_over(department, since, limit)
     body = {"department": department, "days": days, "cases": [_shown(r) for r in records]}
     return json_response(body)
+
+
+@mentions.route("/ignored", methods=["GET"], authorizer=PROTECTED)
+@json_errors
+def ignored_mentions() -> Response:
+    """The mentions routing ignored within `days` (1-90, default 7), newest first (`limit`,
+    1-200, default 50), each with the rule that decided it: what to look through for one that
+    deserved an answer (`POST /mentions/{id}/transfer` rescues it)."""
+    request = mentions.current_request
+    require_caller(request)
+    days, since, limit = _window(request, IGNORED_DAYS)
+    records = wiring.mentions().ignored(since, limit)
+    return json_response({"days": days, "ignored": [_shown(r) for r in records]})
+
+
+def _window(request: Request, default_days: int) -> tuple[int, datetime, int]:
+    """A listing's `days` (1 up to the days records are kept) with the moment they start, and
+    its `limit` (1-200)."""
+    days = limit_param(request, get_settings().mention_ttl_days, default_days, "days")
+    return days, datetime.now(UTC) - timedelta(days=days), limit_param(request, MAX_WAITING)
 
 
 def _shown(record: MentionRecord) -> dict[str, Any]:

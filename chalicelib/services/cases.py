@@ -21,7 +21,7 @@ from chalicelib.models import (
     Transfer,
 )
 from chalicelib.observability import FIRST_RESPONSE, TRANSFERS, logger, metrics, per_department
-from chalicelib.services.sla import escalation_copy
+from chalicelib.services.sla import escalation_copy, sla_due
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import (
     EditConflict,
@@ -86,13 +86,14 @@ class CaseService:
             logger.info("case reopened", extra={"mention_id": record.id, "by": by})
         return self.mentions.get(record.id) or record
 
-    def _case(self, mention_id: str) -> MentionRecord:
-        """The routed case `mention_id` names; NotFound for an unknown mention, Conflict for
-        one that was ignored or deleted by its author (no case, or none left)."""
+    def _case(self, mention_id: str, ignored: bool = False) -> MentionRecord:
+        """The routed case `mention_id` names (or, with `ignored`, the ignored mention);
+        NotFound for an unknown mention, Conflict for one that was ignored or deleted by its
+        author (no case, or none left)."""
         record = case_of(self.mentions, mention_id)
         if record is None:
             raise NotFound(f"no routed mention {mention_id!r}")
-        if record.status != "routed":
+        if record.status != "routed" and not ignored:
             raise Conflict(f"{record.id} was ignored: it is no case")
         if record.deleted_at is not None:
             raise Conflict(f"{record.id} was deleted by its author: it is off the clock for good")
@@ -115,13 +116,14 @@ class CaseService:
         `to` has it from now on, the customer's deadline unchanged, and so have the mentions
         continuing it that still wait; `to`'s queue gets each tagged `transferred`, the
         department that let it go news of each tagged `handed-over`. Its author's later
-        messages follow it; dry-runs count `to` as where the case should have gone. Conflict
-        for the department that has it already, unless a transfer brought it there: repeated
-        (a retry), it sends the case's messages again."""
+        messages follow it; dry-runs count `to` as where the case should have gone. A mention
+        routing ignored is rescued the same way: a case from then on, due as if `to` had had it
+        from the start. Conflict for the department that has it already, unless a transfer
+        brought it there: repeated (a retry), it sends the case's messages again."""
         if to not in self.settings.departments:
             known = ", ".join(self.settings.departments)
             raise MalformedRequest(f"no department {to!r} to hand it over to; departments: {known}")
-        record = self._case(mention_id)
+        record = self._case(mention_id, ignored=True)
         routing = record.message.routing
         if routing.department == to:
             last = routing.transfers[-1] if routing.transfers else None
@@ -148,11 +150,15 @@ class CaseService:
         return [r for r in unanswered(self.mentions, latest) if r.id != record.id]
 
     def _hand_over(self, case: MentionRecord, handover: Transfer) -> None:
-        """Move one record and tell both departments; a case (not a follow-up) is noted as a
-        correction for dry-runs."""
+        """Move one record (an ignored one becomes a case) and tell both departments; a case
+        (not a follow-up) is noted as a correction for dry-runs."""
         moved = case.transferred(handover)
         try:
-            self.mentions.transfer(moved, handover.from_department)
+            if case.status == "ignored":
+                moved = self._routed(moved)
+                self.mentions.rescue(moved)
+            else:
+                self.mentions.transfer(moved, handover.from_department)
         except EditConflict:
             raise Conflict(f"{case.id} changed meanwhile: read it again") from None
         self._announce(moved, handover)
@@ -162,13 +168,24 @@ class CaseService:
             "case handed over",
             extra={"mention_id": case.id, "from": handover.from_department, "by": handover.by},
         )
-        if self.traffic is not None and opens_case(case):
+        if self.traffic is not None and opens_case(moved):
             try:
                 self.traffic.correct(case.id, case.routed_at, handover.to_department)
             except Exception:  # a dry-run sample is worth less than the hand-over
                 logger.warning("could not note the hand-over for dry-runs", exc_info=True)
 
+    def _routed(self, rescued: MentionRecord) -> MentionRecord:
+        """An ignored mention's record as a routed case, with the deadline routing would have
+        given it (counted from when its author posted it)."""
+        message = rescued.message
+        due = sla_due(message.routing, message.mention, rescued.routed_at, self.settings)
+        routing = message.routing.model_copy(update={"sla_due_at": due})
+        update = {"message": message.model_copy(update={"routing": routing}), "status": "routed"}
+        return rescued.model_copy(update=update)
+
     def _announce(self, record: MentionRecord, handover: Transfer) -> None:
-        """The case to the department that has it now, news of it to the one that let it go."""
+        """The case to the department that has it now, news of it to the one that let it go
+        (none for `ignore`, which has no queue)."""
         _send(self.queues, handover.to_department, record.message.tagged(TRANSFERRED))
-        _send(self.queues, handover.from_department, record.message.tagged(HANDED_OVER))
+        if handover.from_department != "ignore":
+            _send(self.queues, handover.from_department, record.message.tagged(HANDED_OVER))

@@ -26,7 +26,6 @@ from chalicelib.models import (
     RawDelivery,
     ReplyPointer,
     RoutedMention,
-    Routing,
 )
 from chalicelib.observability import QUEUED_MENTIONS, logger, metrics, per_department
 from chalicelib.platforms import get_platform
@@ -39,6 +38,7 @@ from chalicelib.rules import (
 )
 from chalicelib.rules.engine import Decision
 from chalicelib.services.case_news import CaseNews
+from chalicelib.services.sla import sla_due
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import (
     Claim,
@@ -140,21 +140,6 @@ def _decided(decision: Decision, department: str, by: str, why: str) -> Decision
     decision.also = [d for d in decision.also if d != department]
     decision.matched_rules.append((by, why))
     return decision
-
-
-def sla_due(
-    routing: Routing, mention: Mention, received_at: datetime, settings: Settings
-) -> datetime | None:
-    """First-response deadline from the platform and priority, counted from when the customer
-    posted: within business hours when they are set, except for urgent mentions."""
-    if routing.department == "ignore":
-        return None
-    start = mention.created_at or received_at
-    minutes = settings.sla(mention.platform, routing.priority)
-    hours = settings.business_hours
-    if hours is None or routing.priority == "urgent":
-        return start + timedelta(minutes=minutes)
-    return hours.deadline(start, minutes, settings.timezone)
 
 
 @dataclass

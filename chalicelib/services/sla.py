@@ -1,4 +1,5 @@
-"""The SLA check: mentions past their first-response deadline are escalated, once each.
+"""First-response deadlines, and the SLA check: mentions past their deadline are escalated,
+once each.
 
 An overdue mention is copied to its department's escalation target (ESCALATIONS, default: the
 same department) with the priority raised one level and the tag `sla-breach`, so it rises to the
@@ -11,9 +12,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from chalicelib.models import SLA_BREACH, Priority, RoutedMention
+from chalicelib.models import SLA_BREACH, Mention, Priority, RoutedMention, Routing
 from chalicelib.observability import SLA_BREACHES, logger, metrics, per_department
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore
@@ -25,6 +26,21 @@ RAISED: dict[Priority, Priority] = {
     "high": "urgent",
     "urgent": "urgent",
 }
+
+
+def sla_due(
+    routing: Routing, mention: Mention, received_at: datetime, settings: Settings
+) -> datetime | None:
+    """First-response deadline from the platform and priority, counted from when the customer
+    posted: within business hours when they are set, except for urgent mentions."""
+    if routing.department == "ignore":
+        return None
+    start = mention.created_at or received_at
+    minutes = settings.sla(mention.platform, routing.priority)
+    hours = settings.business_hours
+    if hours is None or routing.priority == "urgent":
+        return start + timedelta(minutes=minutes)
+    return hours.deadline(start, minutes, settings.timezone)
 
 
 def escalation_copy(copy: RoutedMention, target: str) -> OutgoingMessage:

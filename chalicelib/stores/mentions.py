@@ -122,6 +122,16 @@ class MentionStore(Protocol):
         (where they are now, by whom and why in their transfers), newest first."""
         ...
 
+    def rescue(self, record: MentionRecord) -> None:
+        """Store `record`, an ignored mention a person sent to a department, as routed: on that
+        department's waiting list and the SLA check's, among its author's cases and the cases
+        handed over from `ignore`. EditConflict when it is no longer ignored."""
+        ...
+
+    def ignored(self, since: datetime, limit: int) -> list[MentionRecord]:
+        """The mentions routing ignored since `since` (and nobody rescued), newest first."""
+        ...
+
     def supersede(self, mention_id: str, at: datetime) -> None:
         """A later version of this post opened its case first (an edit routed before the post
         it was made from): unless the post has a claim or a record already, leave a tombstone
@@ -208,7 +218,19 @@ def unanswered(store: MentionStore, record: MentionRecord, steps: int = 20) -> l
 OPEN_INDEX = "open-by-due"
 WAITING_INDEX = "waiting-by-due"
 AUTHOR_INDEX = "cases-by-author"
-HANDED_INDEX = "handed-over-by-department"
+LIST_INDEX = "listed-by-time"
+"""One sparse index by `routed_at` for two lists a record is in one of at most (one index: a
+CloudFormation update adds no more than one to a table): `listed` is `ignored` for what
+routing ignored, `handed-over:<department>` for a case people handed over from the department
+routing chose (`handed-over:ignore` for an ignored one they rescued)."""
+IGNORED = "ignored"
+
+
+def handed_over_list(department: str) -> str:
+    """The `listed` value of the cases handed over from `department`."""
+    return f"handed-over:{department}"
+
+
 _ENDINGS: tuple[tuple[str, CaseState], ...] = (
     ("deleted_at", "deleted"),
     ("hidden_at", "hidden"),
@@ -324,6 +346,8 @@ class DynamoMentionStore:
         author = author_key(record.message.mention)
         if author is not None and opens_case(record):
             item["author"] = {"S": author}  # in the sparse index of each author's cases
+        if record.status == "ignored":
+            item["listed"] = {"S": IGNORED}  # in the list of what routing ignored
         self._client.put_item(TableName=self._table, Item=item)
 
     def get(self, mention_id: str) -> MentionRecord | None:
@@ -504,10 +528,11 @@ class DynamoMentionStore:
         `from_department`'s and unedited, undeleted since read; then its `waiting` entry,
         where it has one."""
         to = {":to": {"S": record.message.routing.department}}
-        update = "SET #record = :record, department = :to"
-        if opens_case(record):  # in the sparse index of the cases handed over, by first department
-            update += ", handed_from = if_not_exists(handed_from, :department)"
-        self._replace(record, record.edited_at, from_department, update, to)
+        update, values = "SET #record = :record, department = :to", dict(to)
+        if opens_case(record):  # on the list of the department routing chose (the first)
+            update += ", listed = if_not_exists(listed, :listed)"
+            values[":listed"] = {"S": handed_over_list(from_department)}
+        self._replace(record, record.edited_at, from_department, update, values)
         self._update_if(
             {"id": {"S": record.id}}, "SET waiting = :to", "attribute_exists(waiting)", {}, to
         )
@@ -607,33 +632,71 @@ class DynamoMentionStore:
 
     def handed_over(self, department: str, since: datetime, limit: int) -> list[MentionRecord]:
         """Query the sparse index of handed-over cases by the department they were routed to."""
-        items = self._client.query(
+        items = self._newest(LIST_INDEX, "listed", handed_over_list(department), since, limit)
+        return [_record(item) for item in items]
+
+    def ignored(self, since: datetime, limit: int) -> list[MentionRecord]:
+        """Query the sparse index of ignored mentions."""
+        return [_record(item) for item in self._newest(LIST_INDEX, "listed", IGNORED, since, limit)]
+
+    def _newest(
+        self, index: str, partition: str, value: str, since: datetime, limit: int
+    ) -> list[dict[str, Any]]:
+        """The items of one partition of an index sorted by `routed_at` since `since`, newest
+        first."""
+        return self._client.query(
             TableName=self._table,
-            IndexName=HANDED_INDEX,
-            KeyConditionExpression="handed_from = :department AND routed_at >= :since",
+            IndexName=index,
+            KeyConditionExpression="#partition = :value AND routed_at >= :since",
+            ExpressionAttributeNames={"#partition": partition},
             ExpressionAttributeValues={
-                ":department": {"S": department},
+                ":value": {"S": value},
                 ":since": {"S": since.astimezone(UTC).isoformat()},
             },
             ScanIndexForward=False,
             Limit=limit,
         )["Items"]
-        return [_record(item) for item in items]
+
+    def rescue(self, record: MentionRecord) -> None:
+        """Make the ignored item routed, on condition that it is still ignored: the record, its
+        department and the attributes of the sparse indexes a routed case is in."""
+        routing = record.message.routing
+        names = {"#status": "status", "#record": "record"}
+        values = {
+            ":routed": {"S": "routed"},
+            ":ignored": {"S": "ignored"},
+            ":record": {"S": record.model_dump_json(by_alias=True)},
+            ":to": {"S": routing.department},
+        }
+        sets = ["#status = :routed", "#record = :record", "department = :to"]
+        if routing.sla_due_at is not None:
+            names["#open"] = "open"
+            values |= {":due": {"S": due_key(routing.sla_due_at)}, ":one": {"S": "1"}}
+            sets += ["sla_due_at = :due", "#open = :one", "waiting = :to"]
+        author = author_key(record.message.mention)
+        removed = " REMOVE listed"  # off the ignored list
+        if opens_case(record):  # a case of its own, not a follow-up: listed as rescued
+            values[":listed"] = {"S": handed_over_list("ignore")}
+            sets.append("listed = :listed")
+            removed = ""
+            if author is not None:
+                values[":author"] = {"S": author}
+                sets.append("author = :author")
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"id": {"S": record.id}},
+                UpdateExpression=f"SET {', '.join(sets)}{removed}",
+                ConditionExpression="#status = :ignored AND attribute_exists(#record)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            raise EditConflict(f"{record.id} is no longer ignored") from None
 
     def earlier_cases(self, author: str, since: datetime, limit: int) -> list[EarlierCase]:
         """Query the sparse index of cases by author, newest first."""
-        items = self._client.query(
-            TableName=self._table,
-            IndexName=AUTHOR_INDEX,
-            KeyConditionExpression="#author = :author AND routed_at >= :since",
-            ExpressionAttributeNames={"#author": "author"},
-            ExpressionAttributeValues={
-                ":author": {"S": author},
-                ":since": {"S": since.astimezone(UTC).isoformat()},
-            },
-            ScanIndexForward=False,
-            Limit=limit,
-        )["Items"]
+        items = self._newest(AUTHOR_INDEX, "author", author, since, limit)
         return [
             EarlierCase(
                 id=item["id"]["S"],
@@ -844,15 +907,31 @@ class MemoryMentionStore:
 
     def handed_over(self, department: str, since: datetime, limit: int) -> list[MentionRecord]:
         """The cases whose first hand-over took them from `department`, newest first."""
-        found = [
-            r
-            for r in self.records.values()
-            if opens_case(r)
-            and r.message.routing.transfers
-            and r.message.routing.transfers[0].from_department == department
-            and r.routed_at >= since
-        ]
+        return self._newest(
+            lambda r: (
+                opens_case(r)
+                and bool(r.message.routing.transfers)
+                and r.message.routing.transfers[0].from_department == department
+            ),
+            since,
+            limit,
+        )
+
+    def ignored(self, since: datetime, limit: int) -> list[MentionRecord]:
+        """The ignored records, newest first."""
+        return self._newest(lambda r: r.status == "ignored", since, limit)
+
+    def _newest(
+        self, kept: Callable[[MentionRecord], bool], since: datetime, limit: int
+    ) -> list[MentionRecord]:
+        found = [r for r in self.records.values() if kept(r) and r.routed_at >= since]
         return sorted(found, key=lambda r: r.routed_at, reverse=True)[:limit]
+
+    def rescue(self, record: MentionRecord) -> None:
+        """Replace the ignored record with the routed one."""
+        if self.records[record.id].status != "ignored":
+            raise EditConflict(f"{record.id} is no longer ignored")
+        self.records[record.id] = record
 
     def earlier_cases(self, author: str, since: datetime, limit: int) -> list[EarlierCase]:
         """The records that open a case by `author` since `since`, newest first."""

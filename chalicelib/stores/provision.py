@@ -14,7 +14,7 @@ from chalicelib.settings import Settings
 from chalicelib.stores.mentions import (
     AUTHOR_INDEX,
     AUTHOR_INDEX_ATTRIBUTES,
-    HANDED_INDEX,
+    LIST_INDEX,
     OPEN_INDEX,
     WAITING_INDEX,
 )
@@ -69,12 +69,13 @@ def create_tables(dynamodb: Any, settings: Settings) -> None:
             attributes += ["pending", "created_at"]
             extra["GlobalSecondaryIndexes"] = [_index(PENDING_INDEX, "pending", "created_at")]
         if table == settings.mentions_table:
-            attributes += ["open", "waiting", "sla_due_at", "author", "routed_at", "handed_from"]
+            attributes += ["open", "waiting", "sla_due_at", "author", "routed_at"]
+            attributes.append("listed")
             extra["GlobalSecondaryIndexes"] = [
                 _index(OPEN_INDEX, "open", "sla_due_at"),
                 _index(WAITING_INDEX, "waiting", "sla_due_at"),
                 _index(AUTHOR_INDEX, "author", "routed_at", AUTHOR_INDEX_ATTRIBUTES),
-                _index(HANDED_INDEX, "handed_from", "routed_at"),
+                _index(LIST_INDEX, "listed", "routed_at"),
             ]
         dynamodb.create_table(
             TableName=table,

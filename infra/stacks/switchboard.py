@@ -21,7 +21,7 @@ from chalicelib.settings import DEFAULT_DEPARTMENTS
 from chalicelib.stores.mentions import (
     AUTHOR_INDEX,
     AUTHOR_INDEX_ATTRIBUTES,
-    HANDED_INDEX,
+    LIST_INDEX,
     OPEN_INDEX,
     WAITING_INDEX,
 )
@@ -152,10 +152,11 @@ class SwitchboardStack(cdk.Stack):
             projection_type=dynamodb.ProjectionType.INCLUDE,
             non_key_attributes=list(AUTHOR_INDEX_ATTRIBUTES),
         )
-        # And the cases people handed over to another department, by the one routing chose.
+        # And two lists by time, in one index: the mentions routing ignored, and the cases
+        # people handed over, by the department routing chose.
         self.tables["mentions"].add_global_secondary_index(
-            index_name=HANDED_INDEX,
-            partition_key=dynamodb.Attribute(name="handed_from", type=text),
+            index_name=LIST_INDEX,
+            partition_key=dynamodb.Attribute(name="listed", type=text),
             sort_key=dynamodb.Attribute(name="routed_at", type=text),
         )
         self.secret = secretsmanager.Secret(

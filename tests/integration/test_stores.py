@@ -368,6 +368,46 @@ def test_a_handed_over_case_moves_to_its_new_departments_lists(mentions: Mention
     assert len(mentions.handed_over("support", since, 1)) == 1
 
 
+def test_an_ignored_mention_is_listed_until_it_is_rescued(mentions: MentionStore) -> None:
+    for mention_id, hours_ago in (("x:60", 3), ("x:61", 2), ("x:62", 1)):
+        base = record(mention_id)
+        mention = base.message.mention.model_copy(update={"author": Author(id="42")})
+        message = base.message.model_copy(
+            update={"mention": mention, "routing": Routing(department="ignore")}
+        )
+        at = NOW - timedelta(hours=hours_ago)
+        mentions.claim(mention_id, at, LEASE)
+        ignored = base.model_copy(update={"message": message, "status": "ignored", "routed_at": at})
+        mentions.complete(ignored, NOW + timedelta(days=1))
+    mentions.claim("x:63", NOW, LEASE)
+    mentions.complete(record("x:63"), NOW + timedelta(days=1))  # routed: not listed
+    since = NOW - timedelta(days=1)
+    assert [r.id for r in mentions.ignored(since, 10)] == ["x:62", "x:61", "x:60"]
+    assert [r.id for r in mentions.ignored(NOW - timedelta(minutes=90), 10)] == ["x:62"]
+    assert [r.id for r in mentions.ignored(since, 2)] == ["x:62", "x:61"]
+    read = mentions.get("x:61")
+    assert read is not None
+    handover = Transfer(
+        from_department="ignore", to_department="support", by="maya", at=NOW, reason="outage"
+    )
+    moved = read.transferred(handover)
+    due = moved.message.routing.model_copy(update={"sla_due_at": NOW})
+    rescued = moved.model_copy(
+        update={"status": "routed", "message": moved.message.model_copy(update={"routing": due})}
+    )
+    mentions.rescue(rescued)
+    with pytest.raises(EditConflict):  # a second rescue from the same read
+        mentions.rescue(rescued)
+    assert [r.id for r in mentions.ignored(since, 10)] == ["x:62", "x:60"]
+    assert [r.id for r in mentions.handed_over("ignore", since, 10)] == ["x:61"]
+    assert [r.id for r in mentions.waiting("support")] == ["x:61"]
+    assert [r.id for r in mentions.overdue(NOW + timedelta(minutes=1))] == ["x:61"]
+    assert [c.id for c in mentions.earlier_cases("x:42", since, 10)] == ["x:61"]
+    stored = mentions.get("x:61")
+    assert stored is not None and stored.status == "routed"
+    assert stored.message.routing.department == "support"
+
+
 def test_a_hand_over_from_a_stale_read_is_refused(mentions: MentionStore) -> None:
     mentions.claim("x:45", NOW, LEASE)
     mentions.complete(record("x:45"), NOW + timedelta(days=1))

@@ -5,6 +5,7 @@ departments hear of it; dry-runs score rulesets on the hand-overs."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +166,8 @@ def test_a_hand_over_that_cannot_work_says_why(
         ("/departments/support/handed-over?days=0", 400, "days must be from 1 to 90"),
         ("/departments/support/handed-over?days=91", 400, "days must be from 1 to 90"),
         ("/departments/support/handed-over?limit=201", 400, "limit must be from 1 to 200"),
+        ("/ignored?days=ten", 400, "days must be an integer"),
+        ("/ignored?days=91", 400, "days must be from 1 to 90"),
     ],
 )
 def test_a_handed_over_list_that_cannot_be_read_says_why(
@@ -174,11 +177,18 @@ def test_a_handed_over_list_that_cannot_be_read_says_why(
     assert response.status_code == status and says in json.loads(response.body)["message"]
 
 
-def test_only_a_routed_case_can_be_handed_over(client: Client, stack: dict[str, str]) -> None:
+@pytest.mark.parametrize("path", ["/ignored", "/departments/support/handed-over"])
+def test_the_lists_need_the_token(client: Client, path: str) -> None:
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        assert client.http.get(path, headers=headers).status_code == 401
+
+
+def test_only_a_case_still_there_can_be_handed_over(client: Client, stack: dict[str, str]) -> None:
     assert transfer(client, "x:404", {"to": "pr", "reason": "x"})[0] == 404
-    deliver(client, stack, "generic", sample_bytes("generic_listening.json"))  # spam: ignored
-    code, answer = transfer(client, "trustpilot:5f1e2d3c", {"to": "pr", "reason": "x"})
-    assert code == 409 and "was ignored" in answer["message"]
+    deliver(client, stack, "x", sample_bytes("x_late_delivery.json"))
+    wiring.mentions().mark_deleted(CASE, datetime.now(UTC))
+    code, answer = transfer(client, CASE, {"to": "pr", "reason": "x"})
+    assert code == 409 and "deleted by its author" in answer["message"]
     unauthorised = client.http.post(
         f"/mentions/{CASE}/transfer", headers={"Content-Type": "application/json"}, body=b"{}"
     )
@@ -234,3 +244,63 @@ def test_switchboard_transfer_the_case_history_and_the_dry_run(
     capsys.readouterr()
     code, _ = run("transfer", CASE, "legal", "x", "--url", api_url)
     assert code == 2 and "error: HTTP 400: no department 'legal'" in capsys.readouterr().err
+
+
+UNADDRESSED: dict[str, Any] = {  # a complaint that never @-names the brand: rules ignore it
+    "id": "x:1992000000000000950",
+    "platform": "x",
+    "text": "acme broadband dead for the third evening this week #acme",
+    "created_at": "2026-11-22T20:00:00Z",
+    "author": {"id": "56", "handle": "kofi_a"},
+}
+
+
+def test_a_mention_routing_ignored_is_listed_and_rescued(
+    client: Client, stack: dict[str, str]
+) -> None:
+    deliver(client, stack, "generic", json.dumps(UNADDRESSED).encode())
+    ignored = get(client, "/ignored")
+    assert ignored["days"] == 7 and [r["id"] for r in ignored["ignored"]] == [UNADDRESSED["id"]]
+    assert ignored["ignored"][0]["message"]["routing"]["decided_by"] == "not-addressed"
+    status, record = transfer(client, UNADDRESSED["id"], {"to": "support", "reason": "outage"})
+    assert status == 200 and record["status"] == "routed", record
+    routing = record["message"]["routing"]
+    assert routing["department"] == "support"
+    assert routing["transfers"][0]["from_department"] == "ignore"
+    assert routing["sla_due_at"] is not None  # on the clock, due as routing would have made it
+    [arrived] = bodies(stack["support"])
+    assert arrived["mention"]["id"] == UNADDRESSED["id"]
+    assert arrived["routing"]["tags"][-1] == "transferred"
+    assert waiting_ids(client, "support") == [UNADDRESSED["id"]]
+    assert get(client, "/ignored")["ignored"] == []  # rescued: no longer among the ignored
+    rescued = get(client, "/departments/ignore/handed-over")["cases"]
+    assert [r["id"] for r in rescued] == [UNADDRESSED["id"]]
+    cases = get(client, "/authors/x:56/cases")["cases"]
+    assert [(c["id"], c["department"]) for c in cases] == [(UNADDRESSED["id"], "support")]
+    # the dry-run counts the rescue: no ruleset here sends it to support
+    live = get(client, "/admin/rules")["rules"]
+    response = client.http.post(
+        "/admin/rules/test", headers=AUTH, body=json.dumps({"rules": live}).encode()
+    )
+    assert json.loads(response.body)["corrections"] == {"mentions": 1, "live": 0, "candidate": 0}
+
+
+def test_switchboard_ignored_lists_what_to_rescue(
+    client: Client, stack: dict[str, str], api_url: str
+) -> None:
+    deliver(client, stack, "generic", json.dumps(UNADDRESSED).encode())
+    code, out = run("ignored", "--url", api_url)
+    assert code == 0 and out.splitlines() == [
+        "1 mention(s) ignored in the last 7 days",
+        f"{UNADDRESSED['id']}  x/mention  by kofi_a  (not-addressed: platform is 'x' and kind is"
+        " 'mention' and not text matches /@\\w/ and signals.question 0 <= 0 and"
+        " signals.readable 1 >= 1 and signals.complaint 0.379 <= 0.5 and signals.sentiment"
+        " -0.649 <= 0.5)",
+        f"  {UNADDRESSED['text']}",
+    ]
+    run("transfer", UNADDRESSED["id"], "support", "an outage report", "--url", api_url)
+    code, out = run("handed-over", "ignore", "--url", api_url)
+    assert out.splitlines()[:2] == [
+        "1 case(s) routed to ignore in the last 30 days were handed over: to support 1",
+        "routed there by: not-addressed 1",
+    ]

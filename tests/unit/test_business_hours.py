@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from chalicelib.business_hours import BusinessHours
 from chalicelib.models import Mention, Routing
-from chalicelib.services.routing import sla_due
+from chalicelib.services.sla import sla_due
 from chalicelib.settings import Settings
 
 LONDON = ZoneInfo("Europe/London")

@@ -710,9 +710,10 @@ def cmd_transfer(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _transfer_line(routing: Routing) -> str:
-    """The last hand-over of a case: from whom, by whom and why."""
+    """The last hand-over of a case: from which department, by whom and why."""
     last = routing.transfers[-1]
-    return f"handed over by {last.from_department} ({last.by}): {last.reason}"
+    verb = "rescued" if last.from_department == "ignore" else "handed over"
+    return f"{verb} from {last.from_department} by {last.by}: {last.reason}"
 
 
 def _closed_by(record: MentionRecord) -> str:
@@ -730,7 +731,7 @@ def cmd_mention(args: argparse.Namespace, out: TextIO) -> int:
             (
                 "handed over",
                 t.at,
-                f"by {t.from_department} ({t.by}) to {t.to_department}: {t.reason}",
+                f"from {t.from_department} to {t.to_department} by {t.by}: {t.reason}",
             )
             for t in record.message.routing.transfers
         ),
@@ -950,6 +951,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         if problems:
             print("  " + "\n  ".join(problems), file=sys.stderr)
         return 2 if exc.status in (400, 409) else 1
+    except BrokenPipeError:  # whoever read the output stopped (`| head`): nothing went wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own recipe
+        return 0
     except (SwitchboardError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

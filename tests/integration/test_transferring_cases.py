@@ -215,10 +215,10 @@ def test_switchboard_transfer_the_case_history_and_the_dry_run(
 ) -> None:
     code, out = run("transfer", CASE, "pr", REASON, "--url", api_url)
     assert code == 0
-    assert out.strip() == f"{CASE} is pr's now, handed over by support (admin): {REASON}"
+    assert out.strip() == f"{CASE} is pr's now, handed over from support by admin: {REASON}"
     code, out = run("mention", CASE, "--url", api_url)
-    assert code == 0 and f"  handed over by support (admin): {REASON}" in out
-    assert f"(by support (admin) to pr: {REASON})" in out
+    assert code == 0 and f"  handed over from support by admin: {REASON}" in out
+    assert f"(from support to pr by admin: {REASON})" in out
     code, out = run("handed-over", "support", "--url", api_url)
     lines = out.splitlines()
     assert code == 0 and lines[:2] == [
@@ -299,6 +299,8 @@ def test_switchboard_ignored_lists_what_to_rescue(
         f"  {UNADDRESSED['text']}",
     ]
     run("transfer", UNADDRESSED["id"], "support", "an outage report", "--url", api_url)
+    code, out = run("mention", UNADDRESSED["id"], "--url", api_url)
+    assert "  rescued from ignore by admin: an outage report" in out.splitlines()
     code, out = run("handed-over", "ignore", "--url", api_url)
     assert out.splitlines()[:2] == [
         "1 case(s) routed to ignore in the last 30 days were handed over: to support 1",

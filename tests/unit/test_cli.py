@@ -426,7 +426,7 @@ def test_an_inbox_entry_of_a_handed_over_case_says_by_whom_and_why() -> None:
     routing = Routing(department="pr", tags=["order"], transfers=[handover])
     message = RoutedMention(mention=mention, routing=routing, reply=ReplyPointer(mention_id="x:7"))
     arrived = format_routed(message.tagged(TRANSFERRED)).splitlines()
-    assert arrived[2] == "  handed over by support (maya): legal threat"
+    assert arrived[2] == "  handed over from support by maya: legal threat"
     assert arrived[3].startswith("  department: pr  tags: order, transferred")
     assert format_routed(message.tagged(HANDED_OVER)).splitlines() == [
         "[HANDED-OVER] x:7  x/mention  by jo",
@@ -458,3 +458,26 @@ def test_an_inbox_entry_that_needs_no_reply_any_more_says_why() -> None:
     ]
     shown = format_routed(message.tagged(UNHIDDEN), routing.sla_due_at)
     assert "tags: unhidden  reply by: 2026-11-22T09:00:00+00:00 (in 0 min)" in shown
+
+
+def test_output_cut_short_by_its_reader_is_no_error(tmp_path: Path) -> None:
+    """`switchboard route big.jsonl | head -1`: the reader stops, the command ends quietly."""
+    import subprocess
+    import sys
+
+    mentions = tmp_path / "big.jsonl"
+    line = {"platform": "x", "text": "@Acme where is my order? it never arrived"}
+    mentions.write_text("".join(json.dumps({**line, "id": f"x:{i}"}) + "\n" for i in range(400)))
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from chalicelib.cli import main; sys.exit(main())",
+    ]
+    reader = subprocess.Popen(
+        [*command, "route", str(mentions)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert reader.stdout is not None and reader.stderr is not None
+    assert json.loads(reader.stdout.readline())["id"] == "x:0"
+    reader.stdout.close()  # as `head -1` does
+    assert reader.wait(timeout=60) == 0
+    assert reader.stderr.read() == b""

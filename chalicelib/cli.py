@@ -496,6 +496,8 @@ def cmd_reply(args: argparse.Namespace, out: TextIO) -> int:
         body["private"] = True
     if args.idempotency_key:
         body["idempotency_key"] = args.idempotency_key
+    if args.force:
+        body["force"] = True
     queued = client.call("POST", "/replies", body)
     print(f"{queued['reply_id']}: {queued['status']}", file=out)
     if queued["status"] == "pending":
@@ -603,6 +605,8 @@ def cmd_waiting(args: argparse.Namespace, out: TextIO) -> int:
     for record in records:
         mention, routing = record.message.mention, record.message.routing
         escalated = "  (escalated)" if record.escalated_at else ""
+        if record.taker(now) is not None:
+            escalated += f"  (taken by {record.taken_by} until {_until(record)})"
         print(
             f"[{routing.priority.upper()}] {mention.id}  reply by: "
             f"{time_left(routing.sla_due_at, now)}{escalated}\n  {_shortened(mention.text)}",
@@ -699,6 +703,30 @@ def cmd_reopen(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_take(args: argparse.Namespace, out: TextIO) -> int:
+    """Take a case to answer it: others' replies are refused until the take ends."""
+    path = mention_path(args.mention_id, "take")
+    record = MentionRecord.model_validate(
+        _client(args).call("POST", path, {"minutes": args.minutes})
+    )
+    print(f"{record.id} is yours until {_until(record)}: others' replies wait for you", file=out)
+    return 0
+
+
+def cmd_leave(args: argparse.Namespace, out: TextIO) -> int:
+    """Give back a case you took."""
+    record = MentionRecord.model_validate(
+        _client(args).call("POST", mention_path(args.mention_id, "leave"), {})
+    )
+    print(f"{record.id} is free for anyone to take or answer", file=out)
+    return 0
+
+
+def _until(record: MentionRecord) -> str:
+    """When a take ends, as an agent reads it."""
+    return time_left(record.taken_until, datetime.now(UTC))
+
+
 def cmd_transfer(args: argparse.Namespace, out: TextIO) -> int:
     """Hand a case over to another department."""
     path = mention_path(args.mention_id, "transfer")
@@ -725,6 +753,7 @@ def cmd_mention(args: argparse.Namespace, out: TextIO) -> int:
     """Show a routed mention as the inbox does, then what happened to it since."""
     record = MentionRecord.model_validate(_client(args).call("GET", mention_path(args.mention_id)))
     print(format_routed(record.message), file=out)
+    now = datetime.now(UTC)
     events = [
         ("routed", record.routed_at, record.status),
         *(
@@ -740,6 +769,7 @@ def cmd_mention(args: argparse.Namespace, out: TextIO) -> int:
         ("edited", record.edited_at, "by its author" + _latest_version(record)),
         ("hidden", record.hidden_at, "by the Page's moderators: off the SLA clock"),
         ("closed", record.closed_at, _closed_by(record)),
+        ("taken until", record.taken_until if record.taker(now) else None, f"by {record.taken_by}"),
         ("deleted", record.deleted_at, "by its author: text removed, no reply possible"),
     ]
     for what, at, detail in events:
@@ -872,6 +902,9 @@ def build_parser() -> argparse.ArgumentParser:
     reply.add_argument("text")
     reply.add_argument("--private", action="store_true", help="private reply to a comment")
     reply.add_argument("--idempotency-key", help="retrying with the same key sends once")
+    reply.add_argument(
+        "--force", action="store_true", help="answer even though someone else took the case"
+    )
     reply.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the send")
     reply.set_defaults(func=cmd_reply)
 
@@ -907,24 +940,23 @@ def build_parser() -> argparse.ArgumentParser:
     reject.add_argument("reason", help="why it must not be posted")
     reject.set_defaults(func=cmd_reject)
 
-    mention = sub.add_parser("mention", parents=[api], help="show a mention and its history")
-    mention.add_argument("mention_id")
-    mention.set_defaults(func=cmd_mention)
-
-    close = sub.add_parser("close", parents=[api], help="close a case that needs no reply")
-    close.add_argument("mention_id")
-    close.add_argument("reason", help="why no reply is needed (answered by phone, a duplicate…)")
-    close.set_defaults(func=cmd_close)
-
-    transfer = sub.add_parser("transfer", parents=[api], help="hand a case over to a department")
-    transfer.add_argument("mention_id")
-    transfer.add_argument("department", help="the department that should have it")
-    transfer.add_argument("reason", help="why it is theirs (a legal threat, not a support case…)")
-    transfer.set_defaults(func=cmd_transfer)
-
-    reopen = sub.add_parser("reopen", parents=[api], help="open a closed case again")
-    reopen.add_argument("mention_id")
-    reopen.set_defaults(func=cmd_reopen)
+    why_closed = "why no reply is needed (answered by phone, a duplicate…)"
+    why_theirs = "why it is theirs (a legal threat, not a support case…)"
+    for name, what, func, positional in (
+        ("mention", "show a mention and its history", cmd_mention, ()),
+        ("close", "close a case that needs no reply", cmd_close, (("reason", why_closed),)),
+        ("reopen", "open a closed case again", cmd_reopen, ()),
+        ("take", "take a case to answer it", cmd_take, ()),
+        ("leave", "give back a case you took", cmd_leave, ()),
+        ("transfer", "hand a case over to a department", cmd_transfer,
+         (("department", "the department that should have it"), ("reason", why_theirs))),
+    ):  # fmt: skip
+        one = sub.add_parser(name, parents=[api], help=what)
+        one.add_argument("mention_id")
+        for argument, argument_help in positional:
+            one.add_argument(argument, help=argument_help)
+        one.set_defaults(func=func)
+    sub.choices["take"].add_argument("--minutes", type=int, default=30, help="for how long (1-480)")
 
     demo = sub.add_parser("demo", help="send signed sample deliveries to a running make run")
     demo.add_argument("--url", default="http://127.0.0.1:8000", help="API base URL")

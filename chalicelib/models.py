@@ -296,6 +296,12 @@ class MentionRecord(BaseModel):
     closed_at: datetime | None = None  # a department closed it without a reply: off the clock
     closed_by: str | None = None
     closed_reason: str | None = None
+    taken_by: str | None = Field(
+        default=None,
+        description="who took the case to answer it (`POST /mentions/{id}/take`): others'"
+        " replies are refused until `taken_until` unless forced",
+    )
+    taken_until: datetime | None = None
     versions: list[str] = Field(
         default_factory=list,
         description="the ids the platform gave the author's edits (X), oldest first: replies"
@@ -337,6 +343,11 @@ class MentionRecord(BaseModel):
         message = self.message.model_copy(update={"routing": routing.model_copy(update=update)})
         return self.model_copy(update={"message": message})
 
+    def taker(self, now: datetime) -> str | None:
+        """Who has the case taken to answer it at `now` (a take ends by itself)."""
+        until = self.taken_until
+        return self.taken_by if until is not None and until > now else None
+
     def answerable(self) -> Mention:
         """The mention as replies address it: under the id of its last version."""
         mention = self.message.mention
@@ -356,6 +367,14 @@ class TransferRequest(BaseModel):
 
     to: str = Field(min_length=1)
     reason: str = Field(min_length=1, max_length=500)
+
+
+class TakeRequest(BaseModel):
+    """Body of POST /mentions/{id}/take: for how long (a take ends by itself)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    minutes: int = Field(default=30, ge=1, le=480)
 
 
 class ReasonRequest(BaseModel):
@@ -380,6 +399,9 @@ class ReplyRequest(BaseModel):
     department: str | None = None
     idempotency_key: str | None = Field(default=None, max_length=200)
     private: bool = Field(default=False, description="answer a public comment by private message")
+    force: bool = Field(
+        default=False, description="answer even though someone else took the case to answer it"
+    )
 
 
 class Reply(BaseModel):

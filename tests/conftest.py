@@ -27,6 +27,8 @@ TEST_ENV = {
 os.environ.update(TEST_ENV)
 os.environ.pop("AWS_ENDPOINT_URL", None)  # moto's in-process mock, never a real endpoint
 os.environ.pop("INTAKE_QUEUE_ARN", None)
+for name in ("SWITCHBOARD_AUTHOR", "USER"):  # the CLI names its caller from these: tests see
+    os.environ.pop(name, None)  # the API's default, `admin`, whoever runs them
 
 EVENTS = Path(__file__).parent / "events"
 SHARED = Path(__file__).resolve().parents[2] / "shared"

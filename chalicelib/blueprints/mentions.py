@@ -1,6 +1,6 @@
 """Health, the routed-mention lookup, a department's waiting cases, an author's cases, closing a
-case that needs no reply (and opening it again), handing a case over to another department, and
-the cases handed over, and what routing ignored."""
+case that needs no reply (and opening it again), taking one to answer it, handing one over to
+another department, the cases handed over, and what routing ignored."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from chalicelib.blueprints.http import (
     require_caller,
 )
 from chalicelib.errors import MalformedRequest, NotFound
-from chalicelib.models import MentionRecord, ReasonRequest, TransferRequest
+from chalicelib.models import MentionRecord, ReasonRequest, TakeRequest, TransferRequest
 from chalicelib.settings import get_settings
 from chalicelib.stores.mentions import case_of
 
@@ -81,6 +81,24 @@ def transfer_mention(mention_id: str) -> Response:
     body = request_model(request, TransferRequest)
     record = _cases().transfer(unquote(mention_id), body.to, body.reason, by)
     return json_response(_shown(record))
+
+
+@mentions.route("/mentions/{mention_id}/take", methods=["POST"], authorizer=PROTECTED)
+@json_errors
+def take_mention(mention_id: str) -> Response:
+    """Take a case to answer it, `{"minutes": 1-480}` (default 30): 200 with the record."""
+    request = mentions.current_request
+    by = require_caller(request)
+    body = request_model(request, TakeRequest)
+    return json_response(_shown(_cases().take(unquote(mention_id), by, body.minutes)))
+
+
+@mentions.route("/mentions/{mention_id}/leave", methods=["POST"], authorizer=PROTECTED)
+@json_errors
+def leave_mention(mention_id: str) -> Response:
+    """Give back a case you took: 200 with the record."""
+    by = require_caller(mentions.current_request)
+    return json_response(_shown(_cases().leave(unquote(mention_id), by)))
 
 
 @mentions.route("/authors/{author}/cases", methods=["GET"], authorizer=PROTECTED)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -189,3 +189,30 @@ class CaseService:
         _send(self.queues, handover.to_department, record.message.tagged(TRANSFERRED))
         if handover.from_department != "ignore":
             _send(self.queues, handover.from_department, record.message.tagged(HANDED_OVER))
+
+    def take(self, mention_id: str, by: str, minutes: int) -> MentionRecord:
+        """`by` takes a case to answer it for `minutes` (taking it again extends the take):
+        replies by others are refused meanwhile unless forced, and the waiting list shows who
+        is on it. Conflict while someone else has it."""
+        record = self._case(mention_id)
+        now = self.clock()
+        if not self.mentions.take(record.id, by, now, now + timedelta(minutes=minutes)):
+            current = self.mentions.get(record.id) or record
+            raise Conflict(f"{record.id} {taken_note(current, now)}")
+        return self.mentions.get(record.id) or record
+
+    def leave(self, mention_id: str, by: str) -> MentionRecord:
+        """`by` gives back a case they took; one nobody has is left as it is. Conflict for one
+        someone else has."""
+        record = self._case(mention_id)
+        if not self.mentions.leave(record.id, by) and record.taker(self.clock()) is not None:
+            raise Conflict(f"{record.id} {taken_note(record, self.clock())}, not by {by}")
+        return self.mentions.get(record.id) or record
+
+
+def taken_note(record: MentionRecord, now: datetime) -> str:
+    """Who has a case taken, until when."""
+    taker = record.taker(now)
+    if taker is None or record.taken_until is None:  # given back just now
+        return "was taken and given back meanwhile: try again"
+    return f"is taken by {taker} until {record.taken_until.isoformat()}"

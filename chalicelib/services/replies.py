@@ -35,7 +35,7 @@ from chalicelib.platforms.outbound import (
     PostedReply,
 )
 from chalicelib.platforms.x_text import MAX_WEIGHTED_LENGTH, weighted_length
-from chalicelib.services.cases import record_first_response
+from chalicelib.services.cases import record_first_response, taken_note
 from chalicelib.services.polling import follow_thread
 from chalicelib.settings import Settings
 from chalicelib.stores.cursors import CursorStore
@@ -124,12 +124,17 @@ class ReplyService:
     def submit(self, request: ReplyRequest, author: str) -> Reply:
         """Validate, store (idempotently) and queue a reply; one to a case of a department whose
         replies need approval (APPROVAL_DEPARTMENTS), or written for such a department, is
-        stored pending, and queued once approved."""
+        stored pending, and queued once approved. One to a case someone else took to answer
+        is a Conflict unless forced."""
         record = self._record(request.mention_id)
         if record.deleted_at is not None:
             raise Conflict(f"{record.id} was deleted by its author; there is nothing to answer")
         mention = record.message.mention
         now = self.clock()
+        taker = record.taker(now)
+        if taker not in (None, author) and not request.force:
+            note = taken_note(record, now)
+            raise Conflict(f"{record.id} {note} to answer it: send with force to answer anyway")
         tag = check_reply(request, mention, now)
         case_department = record.message.routing.department
         department = request.department or case_department

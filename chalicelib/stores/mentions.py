@@ -122,6 +122,15 @@ class MentionStore(Protocol):
         (where they are now, by whom and why in their transfers), newest first."""
         ...
 
+    def take(self, mention_id: str, by: str, now: datetime, until: datetime) -> bool:
+        """`by` takes the mention to answer it until `until`, unless someone else's take runs
+        past `now` (then False; their own take is extended)."""
+        ...
+
+    def leave(self, mention_id: str, by: str) -> bool:
+        """`by` gives back a mention they took (False: they do not hold it)."""
+        ...
+
     def rescue(self, record: MentionRecord) -> None:
         """Store `record`, an ignored mention a person sent to a department, as routed: on that
         department's waiting list and the SLA check's, among its author's cases and the cases
@@ -510,6 +519,40 @@ class DynamoMentionStore:
             {":at": {"S": at.isoformat()}, ":by": {"S": by}, ":why": {"S": reason}},
         )
 
+    def take(self, mention_id: str, by: str, now: datetime, until: datetime) -> bool:
+        """Set taken_by and taken_until, on condition that nobody else's take runs past now."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"id": {"S": mention_id}},
+                UpdateExpression="SET taken_by = :by, taken_until = :until",
+                ConditionExpression="attribute_exists(#record) AND (attribute_not_exists(taken_by)"
+                " OR taken_by = :by OR taken_until <= :now)",
+                ExpressionAttributeNames={"#record": "record"},
+                ExpressionAttributeValues={
+                    ":by": {"S": by},
+                    ":until": {"S": due_key(until)},
+                    ":now": {"S": due_key(now)},
+                },
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def leave(self, mention_id: str, by: str) -> bool:
+        """Remove taken_by and taken_until, on condition that `by` holds them."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"id": {"S": mention_id}},
+                UpdateExpression="REMOVE taken_by, taken_until",
+                ConditionExpression="taken_by = :by",
+                ExpressionAttributeValues={":by": {"S": by}},
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
     def rewrite(self, record: MentionRecord, since: datetime | None) -> None:
         """Replace the record's JSON (the SLA index and response fields are untouched) on
         condition that `edited_at` is still `since`, no deletion came first and no hand-over
@@ -726,6 +769,10 @@ def _record(item: dict[str, Any]) -> MentionRecord:
     for text in ("closed_by", "closed_reason"):
         if text in item:
             updates[text] = item[text]["S"]
+    taken = item.get("taken_by")  # comes and goes too, beside the JSON
+    if taken or record.taken_by is not None:
+        updates["taken_by"] = taken["S"] if taken else None
+        updates["taken_until"] = datetime.fromisoformat(item["taken_until"]["S"]) if taken else None
     # hidden_at comes and goes: the attribute alone says it (an edit's JSON may hold an old one)
     hidden = item.get("hidden_at")
     if hidden or record.hidden_at is not None:
@@ -855,6 +902,24 @@ class MemoryMentionStore:
         reopened = {"closed_at": None, "closed_by": None, "closed_reason": None}
         self.records[mention_id] = record.model_copy(update=reopened)
 
+    def take(self, mention_id: str, by: str, now: datetime, until: datetime) -> bool:
+        """Take it, unless someone else's take runs past `now`."""
+        record = self.records[mention_id]
+        if record.taken_by not in (None, by) and record.taken_until and record.taken_until > now:
+            return False
+        self.records[mention_id] = record.model_copy(
+            update={"taken_by": by, "taken_until": until.replace(microsecond=0)}
+        )
+        return True
+
+    def leave(self, mention_id: str, by: str) -> bool:
+        """Give it back, if `by` holds it."""
+        record = self.records[mention_id]
+        if record.taken_by != by:
+            return False
+        self.records[mention_id] = record.model_copy(update={"taken_by": None, "taken_until": None})
+        return True
+
     def supersede(self, mention_id: str, at: datetime) -> None:
         """A tombstone (a deletion's too), unless the mention is claimed or routed."""
         if not any(mention_id in held for held in (self.records, self.leases, self.progress)):
@@ -885,6 +950,8 @@ class MemoryMentionStore:
             "closed_at",
             "closed_by",
             "closed_reason",
+            "taken_by",
+            "taken_until",
         )
         self.records[record.id] = record.model_copy(update={k: getattr(stored, k) for k in kept})
 

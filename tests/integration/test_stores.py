@@ -408,6 +408,31 @@ def test_an_ignored_mention_is_listed_until_it_is_rescued(mentions: MentionStore
     assert stored.message.routing.department == "support"
 
 
+def test_a_case_taken_to_answer_is_held_until_its_take_ends(mentions: MentionStore) -> None:
+    mentions.claim("x:70", NOW, LEASE)
+    mentions.complete(record("x:70"), NOW + timedelta(days=1))
+    until = NOW + timedelta(minutes=30)
+    assert mentions.take("x:70", "maya", NOW, until)
+    assert not mentions.take("x:70", "sam", NOW + timedelta(minutes=5), until)  # maya has it
+    assert mentions.take("x:70", "maya", NOW + timedelta(minutes=5), until + timedelta(minutes=5))
+    taken = mentions.get("x:70")
+    assert taken is not None and taken.taken_by == "maya"
+    assert taken.taken_until == until + timedelta(minutes=5)
+    assert taken.taker(NOW) == "maya" and taken.taker(until + timedelta(minutes=5)) is None
+    assert not mentions.leave("x:70", "sam")  # not sam's to give back
+    # an edit rewrites the record, not the take
+    mentions.rewrite(taken.edited("edited", NOW), None)
+    kept = mentions.get("x:70")
+    assert kept is not None and kept.taken_by == "maya"
+    assert mentions.leave("x:70", "maya")
+    left = mentions.get("x:70")
+    assert left is not None and (left.taken_by, left.taken_until) == (None, None)
+    assert not mentions.leave("x:70", "maya")  # nothing left to give back
+    assert mentions.take("x:70", "sam", NOW, until)
+    later = until + timedelta(seconds=1)  # sam's take ended: maya can take it
+    assert mentions.take("x:70", "maya", later, later + timedelta(minutes=30))
+
+
 def test_a_hand_over_from_a_stale_read_is_refused(mentions: MentionStore) -> None:
     mentions.claim("x:45", NOW, LEASE)
     mentions.complete(record("x:45"), NOW + timedelta(days=1))

@@ -1,0 +1,109 @@
+"""An agent takes a case to answer it (POST /mentions/{id}/take, `switchboard take`), so that two
+people do not answer one customer: others' replies are refused until the take ends, unless
+forced, and the waiting list shows who is on it."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from tests.helpers import sample_bytes
+from tests.integration.test_native_answers import deliver
+from tests.integration.test_replies import get
+from tests.integration.test_rules_cli import run
+
+CASE = "x:1992000000000000001"  # the late delivery: support
+AUTH = {"Authorization": "Bearer test-admin-token", "Content-Type": "application/json"}
+
+
+def post(client: Client, path: str, body: Any, by: str) -> tuple[int, Any]:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {**AUTH, "X-Switchboard-Author": by}
+    response = client.http.post(path, headers=headers, body=raw)
+    return response.status_code, json.loads(response.body)
+
+
+@pytest.fixture
+def routed(client: Client, stack: dict[str, str]) -> None:
+    deliver(client, stack, "x", sample_bytes("x_late_delivery.json"))
+
+
+@pytest.mark.usefixtures("routed")
+def test_a_taken_case_is_answered_by_whoever_took_it(client: Client) -> None:
+    status, record = post(client, f"/mentions/{CASE}/take", {"minutes": 20}, "maya")
+    assert status == 200 and record["taken_by"] == "maya"
+    until = datetime.fromisoformat(record["taken_until"])
+    assert timedelta(minutes=19) < until - datetime.now(UTC) <= timedelta(minutes=20)
+    status, answer = post(client, f"/mentions/{CASE}/take", {}, "sam")
+    assert status == 409 and answer["message"].startswith(f"{CASE} is taken by maya until ")
+    status, answer = post(client, "/replies", {"mention_id": CASE, "text": "On it!"}, "sam")
+    assert status == 409 and "send with force to answer anyway" in answer["message"]
+    [waiting] = get(client, "/departments/support/waiting")["waiting"]
+    assert waiting["taken_by"] == "maya"  # the list says who is on it
+    status, answer = post(client, f"/mentions/{CASE}/leave", b"", "sam")
+    assert status == 409 and "not by sam" in answer["message"]
+    status, again = post(client, f"/mentions/{CASE}/take", {"minutes": 45}, "maya")  # longer
+    assert status == 200 and datetime.fromisoformat(again["taken_until"]) > until
+    status, queued = post(client, "/replies", {"mention_id": CASE, "text": "Sorry Dana!"}, "maya")
+    assert status == 202 and queued["status"] == "queued"
+
+
+@pytest.mark.usefixtures("routed")
+def test_a_reply_can_be_forced_and_a_take_given_back(client: Client) -> None:
+    post(client, f"/mentions/{CASE}/take", {}, "maya")
+    body = {"mention_id": CASE, "text": "Sorry Dana, DM us", "force": True}
+    status, queued = post(client, "/replies", body, "sam")  # maya went home without leaving it
+    assert status == 202 and queued["status"] == "queued"
+    status, record = post(client, f"/mentions/{CASE}/leave", b"", "maya")
+    assert status == 200 and record["taken_by"] is None and record["taken_until"] is None
+    assert post(client, f"/mentions/{CASE}/leave", b"", "maya")[0] == 200  # nothing to give back
+    assert post(client, f"/mentions/{CASE}/take", {}, "sam")[0] == 200  # free to take
+
+
+@pytest.mark.usefixtures("routed")
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({"minutes": 0}, "minutes: Input should be greater than or equal to 1"),
+        ({"minutes": 481}, "minutes: Input should be less than or equal to 480"),
+        ({"minutes": "soon"}, "minutes: Input should be a valid integer"),
+        ({"for": 5}, "for: Extra inputs are not permitted"),
+        (b"{", "body is not valid JSON"),
+    ],
+)
+def test_a_take_that_cannot_work_says_why(client: Client, body: Any, says: str) -> None:
+    status, answer = post(client, f"/mentions/{CASE}/take", body, "maya")
+    assert status == 400 and says in answer["message"], answer
+    assert get(client, f"/mentions/{CASE}")["taken_by"] is None
+
+
+def test_only_a_case_can_be_taken(client: Client) -> None:
+    assert post(client, "/mentions/x:404/take", {}, "maya")[0] == 404
+    assert post(client, "/mentions/x:404/leave", b"", "maya")[0] == 404
+    for path in (f"/mentions/{CASE}/take", f"/mentions/{CASE}/leave"):
+        assert client.http.post(path, headers={}, body=b"{}").status_code == 401
+
+
+@pytest.mark.usefixtures("routed")
+def test_switchboard_take_leave_and_the_waiting_list(
+    api_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out = run("take", CASE, "--minutes", "15", "--url", api_url)
+    assert code == 0 and out.startswith(f"{CASE} is yours until ") and "(in 1" in out
+    code, out = run("waiting", "support", "--url", api_url)
+    assert "(taken by admin until " in out.splitlines()[1]
+    code, out = run("mention", CASE, "--url", api_url)
+    assert "  taken until: " in out and "(by admin)" in out
+    monkeypatch.setenv("SWITCHBOARD_AUTHOR", "sam")
+    capsys.readouterr()
+    code, _ = run("reply", CASE, "Sorry!", "--url", api_url)
+    assert code == 2 and "is taken by admin until" in capsys.readouterr().err
+    code, out = run("reply", CASE, "Sorry!", "--force", "--wait", "0", "--url", api_url)
+    assert code == 0 and ": queued" in out.splitlines()[0]
+    monkeypatch.delenv("SWITCHBOARD_AUTHOR")
+    code, out = run("leave", CASE, "--url", api_url)
+    assert (code, out.strip()) == (0, f"{CASE} is free for anyone to take or answer")

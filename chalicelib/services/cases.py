@@ -1,6 +1,7 @@
 """A routed case after its routing: copies of it to the departments that have it (edited,
-answered or hidden on the platform, closed, reopened), and a department closing it without a
-reply, opening it again or handing it over to another."""
+answered or hidden on the platform, closed, reopened), and what people do with it: close it
+without a reply, open it again, take it to answer it, hand it over to another department (or
+rescue a mention routing ignored)."""
 
 from __future__ import annotations
 

@@ -113,8 +113,9 @@ class MentionStore(Protocol):
 
     def transfer(self, record: MentionRecord, from_department: str) -> None:
         """Store `record`, handed over from `from_department` to its department now: the
-        waiting list it is on (if any) and the author index follow. EditConflict when it left
-        `from_department`, was edited or was deleted meanwhile."""
+        waiting list it is on (if any) and the author index follow, and whoever took it in
+        `from_department` has it no more. EditConflict when it left `from_department`, was
+        edited or was deleted meanwhile."""
         ...
 
     def handed_over(self, department: str, since: datetime, limit: int) -> list[MentionRecord]:
@@ -575,6 +576,7 @@ class DynamoMentionStore:
         if opens_case(record):  # on the list of the department routing chose (the first)
             update += ", listed = if_not_exists(listed, :listed)"
             values[":listed"] = {"S": handed_over_list(from_department)}
+        update += " REMOVE taken_by, taken_until"  # whoever took it in the old department
         self._replace(record, record.edited_at, from_department, update, values)
         self._update_if(
             {"id": {"S": record.id}}, "SET waiting = :to", "attribute_exists(waiting)", {}, to
@@ -931,8 +933,11 @@ class MemoryMentionStore:
         self._replace(record, since, record.message.routing.department)
 
     def transfer(self, record: MentionRecord, from_department: str) -> None:
-        """Replace the record as `rewrite` does, unless it left `from_department` meanwhile."""
+        """Replace the record as `rewrite` does, unless it left `from_department` meanwhile;
+        the take, if any, ends."""
         self._replace(record, record.edited_at, from_department)
+        untaken = {"taken_by": None, "taken_until": None}
+        self.records[record.id] = self.records[record.id].model_copy(update=untaken)
 
     def _replace(self, record: MentionRecord, since: datetime | None, department: str) -> None:
         """Replace the record, keeping what the store tracks beside it, unless it was edited

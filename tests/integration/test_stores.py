@@ -344,6 +344,7 @@ def test_a_handed_over_case_moves_to_its_new_departments_lists(mentions: Mention
         mentions.claim(mention_id, NOW, LEASE)
         mentions.complete(base.model_copy(update={"message": message}), NOW + timedelta(days=1))
     mentions.record_response("x:41", NOW, "x:answer")  # answered: on no waiting list
+    mentions.take("x:40", "maya", NOW, NOW + timedelta(minutes=30))  # in support
     handover = Transfer(
         from_department="support", to_department="pr", by="maya", at=NOW, reason="legal threat"
     )
@@ -354,6 +355,7 @@ def test_a_handed_over_case_moves_to_its_new_departments_lists(mentions: Mention
     moved = mentions.get("x:40")
     assert moved is not None and moved.message.routing.department == "pr"
     assert moved.message.routing.also == [] and moved.message.routing.transfers == [handover]
+    assert moved.taken_by is None  # pr's agents can answer it
     assert mentions.waiting("support") == []
     assert [r.id for r in mentions.waiting("pr")] == ["x:40"]  # the answered one waits nowhere
     assert [r.id for r in mentions.overdue(NOW + timedelta(minutes=1))] == ["x:40"]

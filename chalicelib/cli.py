@@ -439,17 +439,20 @@ def format_dry_run(report: dict[str, Any], name: str) -> str:
     idle = [r["id"] for r in rules if r["candidate"] == 0]
     if idle:
         lines += ["", f"matched nothing here ({len(idle)}): {', '.join(idle)}"]
-    corrected = report.get("corrections") or {}
-    if corrected.get("mentions"):
+    people = report.get("by_people") or {}
+    if people.get("mentions"):
+        live, candidate = people["live"], people["candidate"]
         lines += [
             "",
-            f"handed over by a department: {corrected['mentions']}; sent where it was handed:"
-            f" live {corrected['live']}, candidate {corrected['candidate']}",
+            f"cases people answered or handed over: {people['mentions']}"
+            f" ({people['handed_over']} handed over); sent where they belonged:"
+            f" live {live['right']} (macro F1 {live['macro_f1']:.3f}),"
+            f" candidate {candidate['right']} (macro F1 {candidate['macro_f1']:.3f})",
         ]
     for change in report["changes"]:
         text = change["text"].replace("\n", " ")
-        handed = f"  (handed over to {change['corrected']})" if change.get("corrected") else ""
-        lines += ["", f"{change['id']}  {text[:90]}{'…' if len(text) > 90 else ''}{handed}"]
+        belongs = f"  (belongs to {change['people']}, people say)" if change.get("people") else ""
+        lines += ["", f"{change['id']}  {text[:90]}{'…' if len(text) > 90 else ''}{belongs}"]
         for side in ("live", "candidate"):
             decided = change[side]
             reason = f"{decided['rule']}: {decided['why']}" if decided["rule"] else "no rule"

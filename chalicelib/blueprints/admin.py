@@ -29,7 +29,7 @@ admin = Blueprint(__name__)
 def _service() -> RulesAdmin:
     from chalicelib.services.rules_admin import RulesAdmin  # the engine and models load here
 
-    return RulesAdmin(wiring.rules(), wiring.traffic(), get_settings())
+    return RulesAdmin(wiring.rules(), wiring.traffic(), get_settings(), wiring.mentions())
 
 
 def _query(name: str) -> str | None:

@@ -122,7 +122,7 @@ def author_cases(author: str) -> Response:
 def _cases() -> CaseService:
     from chalicelib.services.cases import CaseService  # the worker side: off the webhook path
 
-    return CaseService(wiring.mentions(), wiring.queues(), get_settings(), wiring.traffic())
+    return CaseService(wiring.mentions(), wiring.queues(), get_settings())
 
 
 @mentions.route("/departments/{department}/waiting", methods=["GET"], authorizer=PROTECTED)

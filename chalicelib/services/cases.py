@@ -29,11 +29,9 @@ from chalicelib.stores.mentions import (
     MentionStore,
     case_of,
     follow_up,
-    opens_case,
     unanswered,
 )
 from chalicelib.stores.queues import OutgoingMessage, Queues
-from chalicelib.stores.traffic import TrafficStore
 
 
 def record_first_response(
@@ -73,7 +71,6 @@ class CaseService:
     mentions: MentionStore
     queues: Queues
     settings: Settings
-    traffic: TrafficStore | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def reopen(self, mention_id: str, by: str) -> MentionRecord:
@@ -151,8 +148,7 @@ class CaseService:
         return [r for r in unanswered(self.mentions, latest) if r.id != record.id]
 
     def _hand_over(self, case: MentionRecord, handover: Transfer) -> None:
-        """Move one record (an ignored one becomes a case) and tell both departments; a case
-        (not a follow-up) is noted as a correction for dry-runs."""
+        """Move one record (an ignored one becomes a case) and tell both departments."""
         moved = case.transferred(handover)
         try:
             if case.status == "ignored":
@@ -169,11 +165,6 @@ class CaseService:
             "case handed over",
             extra={"mention_id": case.id, "from": handover.from_department, "by": handover.by},
         )
-        if self.traffic is not None and opens_case(moved):
-            try:
-                self.traffic.correct(case.id, case.routed_at, handover.to_department)
-            except Exception:  # a dry-run sample is worth less than the hand-over
-                logger.warning("could not note the hand-over for dry-runs", exc_info=True)
 
     def _routed(self, rescued: MentionRecord) -> MentionRecord:
         """An ignored mention's record as a routed case, with the deadline routing would have

@@ -14,11 +14,13 @@ from typing import Any
 
 from chalicelib.classify import compute_signals, enrich
 from chalicelib.errors import Conflict, MalformedRequest, NotFound, SwitchboardError
-from chalicelib.models import Mention
+from chalicelib.evaluation import score
+from chalicelib.models import Mention, MentionRecord
 from chalicelib.rules import DEFAULT_RULES_PATH, Ruleset, load_rules_file, validate_ruleset
 from chalicelib.rules.engine import Decision
 from chalicelib.services.routing import decide, engine_for
 from chalicelib.settings import Settings
+from chalicelib.stores.mentions import MentionStore, opens_case
 from chalicelib.stores.rules import RulesetVersion, RulesStore, VersionConflict
 from chalicelib.stores.traffic import Observed, TrafficStore
 
@@ -41,13 +43,33 @@ class InvalidRuleset(SwitchboardError):
 
 
 @dataclass(frozen=True)
+class Verdict:
+    """Where the people who worked a case say it belonged: the department that has it now,
+    for a case they answered or handed over."""
+
+    department: str
+    handed_over: bool
+
+    @classmethod
+    def of(cls, record: MentionRecord | None) -> Verdict | None:
+        """The verdict on a case (None: nobody answered it or moved it yet, it was closed
+        without a reply, ignored, deleted, or it is a follow-up, which goes with its case)."""
+        if record is None or not opens_case(record) or record.deleted_at is not None:
+            return None
+        routing = record.message.routing
+        if record.first_response_at is None and not routing.transfers:
+            return None
+        return cls(routing.department, bool(routing.transfers))
+
+
+@dataclass(frozen=True)
 class Change:
     """A mention the candidate ruleset routes differently from the live one."""
 
     mention: Mention
     live: Decision
     candidate: Decision
-    corrected: str | None = None
+    people: Verdict | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for the API and the CLI."""
@@ -56,7 +78,7 @@ class Change:
             "text": self.mention.text,
             "live": _side(self.live),
             "candidate": _side(self.candidate),
-            "corrected": self.corrected,
+            "people": self.people.department if self.people else None,
         }
 
 
@@ -87,23 +109,21 @@ class DryRunReport:
     live_matches: Counter[str] = field(default_factory=Counter)
     candidate_matches: Counter[str] = field(default_factory=Counter)
     changes: list[Change] = field(default_factory=list)
-    corrected: Counter[str] = field(default_factory=Counter)
+    verdicts: list[tuple[Verdict, str, str]] = field(default_factory=list)
 
     def add(
-        self, mention: Mention, live: Decision, candidate: Decision, corrected: str | None = None
+        self, mention: Mention, live: Decision, candidate: Decision, people: Verdict | None = None
     ) -> None:
-        """Count one mention's two decisions, and list it if they differ; `corrected`, the
-        department a person handed it over to, scores both."""
-        if corrected is not None:
-            self.corrected["mentions"] += 1
-            self.corrected["live"] += live.department == corrected
-            self.corrected["candidate"] += candidate.department == corrected
+        """Count one mention's two decisions, and list it if they differ; the people's
+        verdict on its case, when there is one, scores both."""
+        if people is not None:
+            self.verdicts.append((people, live.department, candidate.department))
         self.live_totals[live.department] += 1
         self.candidate_totals[candidate.department] += 1
         self.live_matches.update(rule for rule, _ in live.matched_rules)
         self.candidate_matches.update(rule for rule, _ in candidate.matched_rules)
         if _outcome(live) != _outcome(candidate):
-            self.changes.append(Change(mention, live, candidate, corrected))
+            self.changes.append(Change(mention, live, candidate, people))
 
     def to_dict(self, limit: int = 200) -> dict[str, Any]:
         """JSON form; at most `limit` changes are listed (all are counted)."""
@@ -127,11 +147,22 @@ class DryRunReport:
                 }
                 for rule in dict.fromkeys([*self.candidate_rules, *self.live_rules])
             ],
-            "corrections": {
-                name: self.corrected[name] for name in ("mentions", "live", "candidate")
-            },
+            "by_people": self._by_people(),
             "changes": [change.to_dict() for change in self.changes[:limit]],
         }
+
+    def _by_people(self) -> dict[str, Any]:
+        """How many cases people answered or handed over, and how many of them each ruleset
+        sends where they belonged, with its macro F1 over those departments."""
+        gold = [verdict.department for verdict, _, _ in self.verdicts]
+        sides: dict[str, Any] = {}
+        for index, side in ((1, "live"), (2, "candidate")):
+            routed = [str(entry[index]) for entry in self.verdicts]
+            report = score(gold, routed, sorted(set(gold)))
+            right = sum(g == r for g, r in zip(gold, routed, strict=True))
+            sides[side] = {"right": right, "macro_f1": round(report.macro_f1, 3)}
+        handed = sum(verdict.handed_over for verdict, _, _ in self.verdicts)
+        return {"mentions": len(gold), "handed_over": handed, **sides}
 
 
 @dataclass
@@ -141,6 +172,7 @@ class RulesAdmin:
     store: RulesStore
     traffic: TrafficStore
     settings: Settings
+    mentions: MentionStore | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def live(self) -> RulesetVersion:
@@ -240,17 +272,21 @@ class RulesAdmin:
     ) -> DryRunReport:
         """Replay a candidate ruleset against recent traffic (or given mentions) and report
         every mention whose department, copies, priority or tags would change, how many
-        mentions each rule matches under each ruleset and, among the cases departments handed
-        over, how many each ruleset sends where they were handed."""
+        mentions each rule matches under each ruleset and, among the replayed cases people
+        answered or handed over (their records say), how many each ruleset sends where the
+        people said they belonged."""
         limit = max(1, min(limit, MAX_DRY_RUN_MENTIONS))
         candidate_rules = self.validate(candidate)
         candidate_engine = engine_for(candidate_rules, -1, self.settings)
         live = self.live()
         live_rules = self.validate(live.rules)
         live_engine = engine_for(live_rules, live.version, self.settings)
+        cases: dict[str, MentionRecord] = {}
         if mentions is None:
             observed = self.traffic.recent(limit, self.clock(), self.settings.traffic_keep_days)
             source = f"recent traffic (last {self.settings.traffic_keep_days} days)"
+            if self.mentions is not None:
+                cases = self.mentions.get_many([item.mention.id for item in observed])
         else:
             observed = [
                 Observed(m, compute_signals(m), self.clock()) for m in map(enrich, mentions[:limit])
@@ -269,7 +305,7 @@ class RulesAdmin:
                 item.mention,
                 decide(item.mention, live_engine, *replay),
                 decide(item.mention, candidate_engine, *replay),
-                item.corrected,
+                Verdict.of(cases.get(item.mention.id)),
             )
         return report
 

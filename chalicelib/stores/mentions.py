@@ -64,6 +64,10 @@ class MentionStore(Protocol):
         """The completed record of a mention, if any."""
         ...
 
+    def get_many(self, mention_ids: list[str]) -> dict[str, MentionRecord]:
+        """The completed records of these mentions, by id (those without one left out)."""
+        ...
+
     def record_response(self, mention_id: str, at: datetime, post: str) -> float | None:
         """Set the first response, the brand's `post` at `at` (only the first counts); returns
         the response time in seconds when this was the first, else None."""
@@ -228,6 +232,7 @@ def unanswered(store: MentionStore, record: MentionRecord, steps: int = 20) -> l
 OPEN_INDEX = "open-by-due"
 WAITING_INDEX = "waiting-by-due"
 AUTHOR_INDEX = "cases-by-author"
+BATCH_GET_LIMIT = 100
 LIST_INDEX = "listed-by-time"
 """One sparse index by `routed_at` for two lists a record is in one of at most (one index: a
 CloudFormation update adds no more than one to a table): `listed` is `ignored` for what
@@ -366,6 +371,24 @@ class DynamoMentionStore:
             TableName=self._table, Key={"id": {"S": mention_id}}, ConsistentRead=True
         ).get("Item")
         return _record(item) if item and "record" in item else None
+
+    def get_many(self, mention_ids: list[str]) -> dict[str, MentionRecord]:
+        """BatchGetItem, 100 keys a call; keys DynamoDB leaves unprocessed are asked again
+        (three times at most: then they count as not found)."""
+        found: dict[str, MentionRecord] = {}
+        unique = list(dict.fromkeys(mention_ids))
+        for start in range(0, len(unique), BATCH_GET_LIMIT):
+            keys = [{"id": {"S": i}} for i in unique[start : start + BATCH_GET_LIMIT]]
+            request: dict[str, Any] = {self._table: {"Keys": keys}}
+            for _ in range(3):
+                answer = self._client.batch_get_item(RequestItems=request)
+                for item in answer["Responses"].get(self._table, []):
+                    if "record" in item:
+                        found[item["id"]["S"]] = _record(item)
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+        return found
 
     def record_response(self, mention_id: str, at: datetime, post: str) -> float | None:
         """Conditional update: only a routed mention's first response is kept."""
@@ -836,6 +859,10 @@ class MemoryMentionStore:
     def get(self, mention_id: str) -> MentionRecord | None:
         """The record, if completed."""
         return self.records.get(mention_id)
+
+    def get_many(self, mention_ids: list[str]) -> dict[str, MentionRecord]:
+        """The records there are, by id."""
+        return {i: self.records[i] for i in mention_ids if i in self.records}
 
     def record_response(self, mention_id: str, at: datetime, post: str) -> float | None:
         """First response only."""

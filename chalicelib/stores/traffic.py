@@ -6,9 +6,8 @@ attribute `expires_at`. Reading walks back day by day, newest first.
 
 from __future__ import annotations
 
-import contextlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -27,8 +26,6 @@ class Observed:
     routed_at: datetime
     conversation: Conversation | None = None
     history: History | None = None
-    corrected: str | None = None
-    """The department a person handed it over to (the routing was wrong, they said)."""
 
 
 class TrafficStore(Protocol):
@@ -44,11 +41,6 @@ class TrafficStore(Protocol):
 
     def forget(self, mention_id: str, routed_at: datetime) -> None:
         """Drop the mention routed at `routed_at` (its author deleted it)."""
-        ...
-
-    def correct(self, mention_id: str, routed_at: datetime, department: str) -> None:
-        """Note that a person handed the mention routed at `routed_at` over to `department`
-        (nothing when it is no longer kept)."""
         ...
 
 
@@ -92,17 +84,6 @@ class DynamoTrafficStore:
         """DeleteItem on the mention's day and sort key."""
         self._client.delete_item(TableName=self._table, Key=_key(mention_id, routed_at))
 
-    def correct(self, mention_id: str, routed_at: datetime, department: str) -> None:
-        """UpdateItem on condition that the item is still there (no stub is created)."""
-        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
-            self._client.update_item(
-                TableName=self._table,
-                Key=_key(mention_id, routed_at),
-                UpdateExpression="SET corrected = :department",
-                ConditionExpression="attribute_exists(sk)",
-                ExpressionAttributeValues={":department": {"S": department}},
-            )
-
 
 def _key(mention_id: str, routed: datetime) -> dict[str, dict[str, str]]:
     return {
@@ -138,7 +119,6 @@ def _from_item(item: dict[str, Any]) -> Observed:
             else None
         ),
         history=History.model_validate_json(item["history"]["S"]) if "history" in item else None,
-        corrected=item["corrected"]["S"] if "corrected" in item else None,
     )
 
 
@@ -162,12 +142,4 @@ class MemoryTrafficStore:
         """Drop it."""
         self.observed = [
             o for o in self.observed if (o.mention.id, o.routed_at) != (mention_id, routed_at)
-        ]
-
-    def correct(self, mention_id: str, routed_at: datetime, department: str) -> None:
-        """Note the department on the mention, if kept."""
-        key = (mention_id, routed_at)
-        self.observed = [
-            replace(o, corrected=department) if (o.mention.id, o.routed_at) == key else o
-            for o in self.observed
         ]

@@ -301,6 +301,19 @@ def test_an_authors_earlier_cases_are_listed_newest_first_with_their_state(
     assert mentions.earlier_cases("facebook:42", since, limit=10) == []  # per platform
 
 
+def test_many_records_are_read_at_once(mentions: MentionStore) -> None:
+    for mention_id in ("x:80", "x:81", "x:82"):
+        mentions.claim(mention_id, NOW, LEASE)
+        mentions.complete(record(mention_id), NOW + timedelta(days=1))
+    mentions.claim("x:83", NOW, LEASE)  # claimed, never completed: no record
+    mentions.record_response("x:81", NOW, "x:answer")
+    asked = ["x:82", "x:80", "x:83", "x:80", *(f"x:9{i:03}" for i in range(150)), "x:81"]
+    found = mentions.get_many(asked)  # more than one BatchGetItem's worth of keys
+    assert sorted(found) == ["x:80", "x:81", "x:82"]
+    assert found["x:81"].first_response_at == NOW  # what the store keeps beside the JSON too
+    assert mentions.get_many([]) == {}
+
+
 def test_an_edit_rewrites_the_text_and_keeps_the_answer(mentions: MentionStore) -> None:
     mentions.claim("x:9", NOW, LEASE)
     mentions.complete(record("x:9"), NOW + timedelta(days=1))
@@ -617,14 +630,6 @@ def test_traffic_forgets_a_deleted_mention(traffic: TrafficStore) -> None:
     traffic.record([kept, gone], timedelta(days=7))
     traffic.forget("x:21", NOW)
     assert [o.mention.id for o in traffic.recent(10, NOW, 7)] == ["x:20"]
-
-
-def test_traffic_notes_where_a_department_handed_a_mention(traffic: TrafficStore) -> None:
-    traffic.record([Observed(Mention(id="x:50", platform="x", text="t"), {}, NOW)], timedelta(7))
-    traffic.correct("x:50", NOW, "pr")
-    traffic.correct("x:51", NOW, "pr")  # no longer kept: nothing is made up for it
-    [kept] = traffic.recent(10, NOW, 7)
-    assert (kept.mention.id, kept.corrected) == ("x:50", "pr")
 
 
 def test_queue_send_and_unknown_queue(queues: Queues) -> None:

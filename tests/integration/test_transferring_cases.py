@@ -195,18 +195,38 @@ def test_only_a_case_still_there_can_be_handed_over(client: Client, stack: dict[
     assert unauthorised.status_code == 401
 
 
+def dry_run(client: Client, rules: list[Any]) -> dict[str, Any]:
+    response = client.http.post(
+        "/admin/rules/test", headers=AUTH, body=json.dumps({"rules": rules}).encode()
+    )
+    assert response.status_code == 200, response.body
+    return dict(json.loads(response.body))
+
+
+def scored(right: int, macro_f1: float) -> dict[str, Any]:
+    return {"right": right, "macro_f1": macro_f1}
+
+
 @pytest.mark.usefixtures("routed")
-def test_dry_runs_score_rulesets_on_what_departments_handed_over(client: Client) -> None:
-    transfer(client, CASE, {"to": "pr", "reason": REASON})
+def test_dry_runs_score_rulesets_on_what_people_did_with_the_cases(
+    client: Client, stack: dict[str, str]
+) -> None:
     live = get(client, "/admin/rules")["rules"]
-    for candidate, right in ((live, 0), ([ORDER_LEGAL, *live], 1)):
-        response = client.http.post(
-            "/admin/rules/test", headers=AUTH, body=json.dumps({"rules": candidate}).encode()
-        )
-        report = json.loads(response.body)
-        assert report["corrections"] == {"mentions": 1, "live": 0, "candidate": right}
+    nothing_yet = dry_run(client, live)["by_people"]  # nobody answered or moved it yet
+    assert nothing_yet == {"mentions": 0, "handed_over": 0, "live": scored(0, 0.0),
+                           "candidate": scored(0, 0.0)}  # fmt: skip
+    deliver(client, stack, "x", sample_bytes("x_dm_refund.json"))  # answered in the sample
+    transfer(client, CASE, {"to": "pr", "reason": REASON})
+    for candidate, right in ((live, 1), ([ORDER_LEGAL, *live], 2)):
+        report = dry_run(client, candidate)
+        assert report["by_people"] == {
+            "mentions": 2,  # the refund DM, answered in support; the order, handed to pr
+            "handed_over": 1,
+            "live": scored(1, 0.333),  # support right; pr's case sent to support
+            "candidate": scored(right, 1.0 if right == 2 else 0.333),
+        }
     [change] = report["changes"]
-    assert (change["id"], change["corrected"]) == (CASE, "pr")
+    assert (change["id"], change["people"]) == (CASE, "pr")
 
 
 @pytest.mark.usefixtures("routed")
@@ -239,8 +259,12 @@ def test_switchboard_transfer_the_case_history_and_the_dry_run(
     rules = [ORDER_LEGAL, *yaml.safe_load(rules_file.read_text())]
     rules_file.write_text(yaml.safe_dump(rules, sort_keys=False))
     code, out = run("rules", "test", "--url", api_url, str(rules_file))
-    assert code == 0 and f"{CASE}  @AcmeHelp my order" in out and "(handed over to pr)" in out
-    assert "handed over by a department: 1; sent where it was handed: live 0, candidate 1" in out
+    assert code == 0 and f"{CASE}  @AcmeHelp my order" in out
+    assert "(belongs to pr, people say)" in out
+    assert (
+        "cases people answered or handed over: 1 (1 handed over); sent where they belonged:"
+        " live 0 (macro F1 0.000), candidate 1 (macro F1 1.000)"
+    ) in out
     capsys.readouterr()
     code, _ = run("transfer", CASE, "legal", "x", "--url", api_url)
     assert code == 2 and "error: HTTP 400: no department 'legal'" in capsys.readouterr().err
@@ -282,7 +306,9 @@ def test_a_mention_routing_ignored_is_listed_and_rescued(
     response = client.http.post(
         "/admin/rules/test", headers=AUTH, body=json.dumps({"rules": live}).encode()
     )
-    assert json.loads(response.body)["corrections"] == {"mentions": 1, "live": 0, "candidate": 0}
+    assert json.loads(response.body)["by_people"] == {
+        "mentions": 1, "handed_over": 1, "live": scored(0, 0.0), "candidate": scored(0, 0.0)
+    }  # fmt: skip
 
 
 def test_switchboard_ignored_lists_what_to_rescue(

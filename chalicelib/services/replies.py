@@ -131,10 +131,8 @@ class ReplyService:
             raise Conflict(f"{record.id} was deleted by its author; there is nothing to answer")
         mention = record.message.mention
         now = self.clock()
-        taker = record.taker(now)
-        if taker not in (None, author) and not request.force:
-            note = taken_note(record, now)
-            raise Conflict(f"{record.id} {note} to answer it: send with force to answer anyway")
+        if not request.force:
+            self._check_not_taken(record, author, now)
         tag = check_reply(request, mention, now)
         case_department = record.message.routing.department
         department = request.department or case_department
@@ -165,6 +163,16 @@ class ReplyService:
         elif stored is reply and reply.approval_department is not None:
             self._best_effort("approval notice", lambda: self._ask_approval(record, reply))
         return stored
+
+    def _check_not_taken(self, record: MentionRecord, author: str, now: datetime) -> None:
+        """Conflict when someone other than `author` took the mention, or one of the earlier
+        ones a reply to it answers with it (the case a follow-up continues), to answer it."""
+        for mention in [record, *unanswered(self.mentions, record)]:
+            if mention.taker(now) not in (None, author):
+                raise Conflict(
+                    f"{mention.id} {taken_note(mention, now)} to answer it: send with force to"
+                    " answer anyway"
+                )
 
     def _ask_approval(self, record: MentionRecord, reply: Reply) -> None:
         """Tell the approving department, through its queue, that a reply to the case waits:

@@ -15,6 +15,7 @@ from tests.helpers import sample_bytes
 from tests.integration.test_native_answers import deliver
 from tests.integration.test_replies import get
 from tests.integration.test_rules_cli import run
+from tests.integration.test_transferring_cases import customer_tweet
 
 CASE = "x:1992000000000000001"  # the late delivery: support
 AUTH = {"Authorization": "Bearer test-admin-token", "Content-Type": "application/json"}
@@ -62,6 +63,17 @@ def test_a_reply_can_be_forced_and_a_take_given_back(client: Client) -> None:
     assert status == 200 and record["taken_by"] is None and record["taken_until"] is None
     assert post(client, f"/mentions/{CASE}/leave", b"", "maya")[0] == 200  # nothing to give back
     assert post(client, f"/mentions/{CASE}/take", {}, "sam")[0] == 200  # free to take
+
+
+@pytest.mark.usefixtures("routed")
+def test_a_take_covers_the_customers_follow_ups(client: Client, stack: dict[str, str]) -> None:
+    post(client, f"/mentions/{CASE}/take", {}, "maya")
+    follow_up = "x:1992000000000000778"
+    deliver(client, stack, "x", customer_tweet(follow_up[2:], "@AcmeHelp hello??", CASE[2:]))
+    body = {"mention_id": follow_up, "text": "Sorry for the wait!"}
+    status, answer = post(client, "/replies", body, "sam")  # it would answer maya's case too
+    assert status == 409 and answer["message"].startswith(f"{CASE} is taken by maya until ")
+    assert post(client, "/replies", body, "maya")[0] == 202
 
 
 @pytest.mark.usefixtures("routed")

@@ -6,7 +6,7 @@ schedule reads each channel's new comment threads (`commentThreads.list`) and, f
 the brand answered, the replies that follow (`comments.list` by `parentId`), and queues them as
 `youtube:<comment-id>` mentions on the generic intake; it also looks, in the threads still
 awaiting an answer, for the channel's own replies (`commentThreads.list` by `id`), the brand's
-answers written in YouTube Studio. Notifications are verified, queued and
+answers written in YouTube Studio, and for what the customer added under their comment. Notifications are verified, queued and
 logged (they carry no mention to route).
 """
 
@@ -160,7 +160,7 @@ def thread_published(thread: dict[str, Any]) -> datetime:
 def thread_mention(thread: dict[str, Any], channel: str) -> Mention | None:
     """A comment thread as the mention of its top-level comment; None for the channel's own."""
     comment = thread["snippet"]["topLevelComment"]
-    if _author(comment) == channel:
+    if comment_author(comment) == channel:
         return None
     video = comment["snippet"].get("videoId") or thread["snippet"].get("videoId")
     in_reply_to = f"youtube:{video}" if video else None
@@ -170,7 +170,7 @@ def thread_mention(thread: dict[str, Any], channel: str) -> Mention | None:
 
 def reply_mention(comment: dict[str, Any], parent: str, channel: str) -> Mention | None:
     """A reply in the thread of top-level comment `parent`; None for the channel's own."""
-    return None if _author(comment) == channel else _reply(comment, parent, channel)
+    return None if comment_author(comment) == channel else _reply(comment, parent, channel)
 
 
 def brand_answer(
@@ -182,7 +182,7 @@ def brand_answer(
     answer, not as a mention)."""
     if replies is None:
         replies = included_replies(thread)
-    answers = [comment for comment in replies if _author(comment) in own]
+    answers = [comment for comment in replies if comment_author(comment) in own]
     if not answers:
         return None
     return _reply(min(answers, key=published), str(thread["id"]), channel)
@@ -199,9 +199,14 @@ def has_more_replies(thread: dict[str, Any]) -> bool:
     return engagement(thread["snippet"], "totalReplyCount") > len(included_replies(thread))
 
 
-def _author(comment: dict[str, Any]) -> str | None:
+def comment_author(comment: dict[str, Any]) -> str | None:
     """The channel that wrote a comment."""
     return (comment["snippet"].get("authorChannelId") or {}).get("value")
+
+
+def thread_author(thread: dict[str, Any]) -> str | None:
+    """The channel that wrote a thread's top-level comment."""
+    return comment_author(thread["snippet"]["topLevelComment"])
 
 
 def _reply(comment: dict[str, Any], parent: str, channel: str) -> Mention:
@@ -218,7 +223,7 @@ def _comment_mention(
     replies: int = 0,
 ) -> Mention:
     snippet = comment["snippet"]
-    author = _author(comment)
+    author = comment_author(comment)
     return Mention(
         id=f"youtube:{comment['id']}",
         platform="youtube",

@@ -3,7 +3,8 @@
 - YouTube pushes videos, not comments (platforms.md §3.1): each configured channel's comment
   threads are read newest first down to the first one already seen. Each new thread then awaits
   the brand's answer: a bounded number of them per run, in turn, are read again for a reply of
-  the channel's own (written in YouTube Studio; the routing worker counts it as the answer). A
+  the channel's own (written in YouTube Studio; the routing worker counts it as the answer) and
+  for the replies the customer added meanwhile (follow-ups of their case). A
   thread the brand answered, there or through Switchboard, is followed for
   YOUTUBE_FOLLOW_UP_DAYS: its new replies (the customer answering back) are read too, a bounded
   number of threads per run, in turn.
@@ -37,11 +38,11 @@ from chalicelib.stores.queues import OutgoingMessage, Queues
 
 T = TypeVar("T")
 MAX_PAGES = 5
+"""Pages (of 100) read per YouTube source and run; more new comments than that and the older
+are skipped (alarmed: PollPageLimit)."""
 REPLY_PAGES_PER_RUN = 5
 """How many pages of replies (1 quota unit each) a run reads to find the brand's answer in
 threads with more replies than YouTube includes: at most 1,440 units a day."""
-"""Pages (of 100) read per YouTube source and run; more new comments than that and the older
-are skipped (alarmed: PollPageLimit)."""
 X_MAX_PAGES = 8
 """Pages (of 100) of X mentions read per run: all the endpoint gives (its 800 most recent)."""
 FIRST_RUN_LOOKBACK = timedelta(days=1)
@@ -212,18 +213,22 @@ class YouTubeReplies:
 
 @dataclass
 class YouTubeAnswers:
-    """The brand's answers written on YouTube itself (YouTube Studio, the app): in this run's
-    turn of the threads awaiting an answer (one `commentThreads.list` call by `id`), the first
-    reply of the channel's own (or a BRAND_ACCOUNTS channel's) is queued as that account's
-    mention, which the routing worker counts as the case's answer, and the thread is followed
-    from then on like one answered through Switchboard. Threads YouTube no longer returns
+    """The threads awaiting the brand's answer, this run's turn of them read again (one
+    `commentThreads.list` call by `id`). The brand's answers written on YouTube itself (YouTube
+    Studio, the app): the first reply of the channel's own (or a BRAND_ACCOUNTS channel's) is
+    queued as that account's mention, which the routing worker counts as the case's answer, and
+    the thread is followed from then on like one answered through Switchboard. What the
+    customer adds meanwhile ("hello?? anyone?"): their own replies before that answer are queued
+    once each (a cursor per thread), follow-ups of their case. Threads YouTube no longer returns
     (deleted) and those posted longer ago than YOUTUBE_FOLLOW_UP_DAYS stop being awaited; in a
     thread with more replies than YouTube includes, all of them are read (`comments.list`)."""
 
     settings: Settings
     cursors: CursorStore
     _done: set[str] = field(default_factory=set, init=False)
+    _ended: set[str] = field(default_factory=set, init=False)
     _answered: list[Mention] = field(default_factory=list, init=False)
+    _seen: dict[str, str] = field(default_factory=dict, init=False)
     _pages_left: int = field(default=0, init=False)
 
     @property
@@ -234,45 +239,54 @@ class YouTubeAnswers:
     def fetch(self, saved: str | None, now: datetime) -> tuple[list[Mention], str]:
         """This run's turn of the awaited threads, read again; no cursor."""
         window = timedelta(days=self.settings.youtube_follow_up_days)
-        self._done, self._answered, self._pages_left = set(), [], REPLY_PAGES_PER_RUN
+        self._done, self._ended, self._answered, self._seen = set(), set(), [], {}
+        self._pages_left = REPLY_PAGES_PER_RUN
         live = []  # newest first
         for thread, members in _threads(self.cursors, AWAITING):
             (posted, channel, _), names = members[0], {member for *_, member in members}
             if posted + window <= now:
-                self._done |= names
+                self._end(thread, names)
             else:
                 live.append((posted, thread, channel, names))
         live.sort(reverse=True)
-        for *_, names in live[AWAITING_MAX:]:  # too many: the oldest are no longer awaited
-            self._done |= names
+        for _, thread, _, names in live[AWAITING_MAX:]:  # too many: the oldest are not awaited
+            self._end(thread, names)
         turn = _turn(live[:AWAITING_MAX], youtube.THREADS_PER_CALL, now)
         if not turn:
             return [], ""
         page = youtube.threads_by_id([thread for _, thread, _, _ in turn], self.settings)
         found = {str(t.get("id")): t for t in page.get("items") or [] if isinstance(t, dict)}
+        added: list[Mention] = []
         for _, thread, channel, names in turn:
             if thread not in found:
-                self._done |= names  # deleted
+                self._end(thread, names)  # deleted
                 continue
             try:
-                answer = self._brand_answer(found[thread], channel)
+                answer, replies = self._read(found[thread], channel)
+                added += self._customers_replies(found[thread], channel, replies, answer)
             except (KeyError, TypeError, ValueError):  # ValidationError too
                 logger.warning("malformed YouTube thread", extra={"thread": thread})
                 continue
             if answer is not None:
                 self._answered.append(answer)
-                self._done |= names
-        return list(self._answered), ""
+                self._end(thread, names)
+        return [*added, *self._answered], ""
 
-    def _brand_answer(self, thread: dict[str, Any], channel: str) -> Mention | None:
-        """The brand's first reply in a thread: among the replies YouTube included with it,
-        else, when it left some out, among all of them (`comments.list` by `parentId`, within
-        the run's REPLY_PAGES_PER_RUN: a thread not read whole now, or whose replies cannot be
-        read, is looked at again on its next turn)."""
+    def _end(self, thread: str, names: set[str]) -> None:
+        """The thread is awaited no more (answered, deleted, too old)."""
+        self._done |= names
+        self._ended.add(thread)
+
+    def _read(self, thread: dict[str, Any], channel: str) -> tuple[Mention | None, list[Any]]:
+        """The brand's first reply in a thread, and the replies looked at: those YouTube
+        included with it, or, when it left some out and none of them is the brand's, all of
+        them (`comments.list` by `parentId`, within the run's REPLY_PAGES_PER_RUN: a thread not
+        read whole now, or whose replies cannot be read, is looked at again on its next turn)."""
         own = self.settings.own_accounts
+        included = youtube.included_replies(thread)
         answer = youtube.brand_answer(thread, channel, own)
         if answer is not None or not youtube.has_more_replies(thread):
-            return answer
+            return answer, included
         replies: list[Any] = []
         token: str | None = None
         try:
@@ -282,14 +296,43 @@ class YouTubeAnswers:
                 replies += [c for c in page.get("items") or [] if isinstance(c, dict)]
                 token = page.get("nextPageToken")
                 if not token:
-                    return youtube.brand_answer(thread, channel, own, replies)
+                    return youtube.brand_answer(thread, channel, own, replies), replies
         except PlatformError as exc:
             logger.warning("could not read a thread's replies", extra={"error": str(exc)})
-        return None
+        return None, included
+
+    def _customers_replies(
+        self, thread: dict[str, Any], channel: str, replies: list[Any], answer: Mention | None
+    ) -> list[Mention]:
+        """The replies the thread's author wrote before the brand's answer that this thread's
+        cursor has not seen (others' replies in an unanswered thread are not followed)."""
+        thread_id, author = str(thread["id"]), youtube.thread_author(thread)
+        saved = self.cursors.get(replies_cursor(thread_id))
+        cursor = (
+            Cursor.load(saved) if saved else Cursor(youtube.thread_published(thread), frozenset())
+        )
+        reached, fresh = cursor, []
+        for at, key, comment in _well_formed(replies, self.name, youtube.published):
+            before_answer = answer is None or answer.created_at is None or at < answer.created_at
+            if (
+                youtube.comment_author(comment) == author
+                and before_answer
+                and cursor.before(at, key)
+            ):
+                reached = reached.advanced(at, key)
+                fresh.append(youtube.reply_mention(comment, thread_id, channel))
+        if reached != cursor:
+            self._seen[replies_cursor(thread_id)] = reached.dump()
+        return [mention for mention in fresh if mention is not None]
 
     def commit(self) -> None:
-        """The answered threads are followed for the customer's answer back; they and the
-        expired or deleted ones are no longer awaited."""
+        """The customers' replies are seen; the answered threads are followed for the
+        customer's answer back (from the answer on: the cursor the thread had while awaited
+        goes); they and the expired or deleted ones are no longer awaited."""
+        for name, value in self._seen.items():
+            self.cursors.put(name, value)
+        for thread in self._ended:
+            self.cursors.delete(replies_cursor(thread))
         for answer in self._answered:
             follow_thread(self.cursors, answer, answer.created_at or datetime.now(UTC))
         self.cursors.discard(AWAITING, self._done)

@@ -293,7 +293,7 @@ def test_an_answer_written_in_youtube_studio_stops_the_clock_and_the_thread_is_f
     drain_intake(stack)
     assert routed_mentions(stack)["youtube:Ugcomment1"]["routing"]["department"] == "support"
     fakes.youtube_replies["Ugcomment1"] = [
-        reply_comment(1, "first!", timedelta(minutes=20)),  # a viewer, not an answer
+        reply_comment(1, "first!", timedelta(minutes=20), "UCother"),  # another viewer
         reply_comment(2, "So sorry! Email us at help@acme.test", timedelta(minutes=10), CHANNEL),
     ]
     assert poll() == {"queued": 1}  # the channel's reply, as the brand's answer
@@ -323,7 +323,8 @@ def test_an_answer_among_more_replies_than_youtube_includes_is_found(
     ]
     assert poll() == {"queued": 1}
     drain_intake(stack)
-    chatter = [reply_comment(n, f"same question {n}", timedelta(minutes=50 - n)) for n in range(7)]
+    chatter = [reply_comment(n, f"same question {n}", timedelta(minutes=50 - n), "UCother")
+               for n in range(7)]  # fmt: skip
     answer = reply_comment(9, "Yes: models 2024-2025, see acme.test/recall", timedelta(minutes=5),
                            CHANNEL)  # fmt: skip
     fakes.youtube_replies["Ugcomment1"] = [*chatter, answer]  # YouTube includes the first 5
@@ -344,7 +345,7 @@ def test_reading_busy_threads_whole_keeps_within_a_quota_budget_per_run(
     assert poll() == {"queued": 8}
     for n in range(1, 9):  # eight busy threads, no answer in any: each is read whole
         fakes.youtube_replies[f"Ugcomment{n}"] = [
-            reply_comment(r, "+1", timedelta(minutes=30)) for r in range(6)
+            reply_comment(r, "+1", timedelta(minutes=30), "UCother") for r in range(6)
         ]
     assert poll() == {"queued": 0}
     whole = {r.query["parentId"] for r in fakes.accepted("youtube") if "parentId" in r.query}
@@ -371,3 +372,35 @@ def test_threads_deleted_or_past_the_window_are_no_longer_awaited(
     assert cursors.members("youtube-awaiting") == {
         f"{(now - timedelta(hours=1)).isoformat()} {CHANNEL} Ugcomment2"
     }
+
+
+def test_what_the_customer_adds_before_an_answer_is_routed_once_with_the_case(
+    stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    fakes.youtube_threads[CHANNEL] = [
+        thread(1, "My order never arrived, where is it?", timedelta(hours=2))
+    ]
+    assert poll() == {"queued": 1}
+    drain_intake(stack)
+    fakes.youtube_replies["Ugcomment1"] = [
+        reply_comment(1, "hello?? anyone?", timedelta(minutes=50)),  # the customer again
+        reply_comment(2, "same here", timedelta(minutes=40), "UCother"),  # someone else
+    ]
+    assert poll() == {"queued": 1}  # the customer's reply, not the other viewer's
+    drain_intake(stack)
+    follow_up = routed_mentions(stack)["youtube:Ugcomment1.reply1"]
+    assert follow_up["routing"]["conversation"]["mention_id"] == "youtube:Ugcomment1"
+    assert follow_up["routing"]["department"] == "support"
+    assert poll() == {"queued": 0}  # seen: not queued again while the thread is awaited
+    fakes.youtube_replies["Ugcomment1"] += [
+        reply_comment(3, "still waiting, 2 weeks now", timedelta(minutes=20)),
+        reply_comment(4, "So sorry! DM us", timedelta(minutes=10), CHANNEL),
+        reply_comment(5, "DMed you", timedelta(minutes=5)),  # after the answer
+    ]
+    assert poll() == {"queued": 2}  # the customer's new reply and the brand's answer
+    drain_intake(stack)
+    routed = routed_mentions(stack)
+    assert "youtube:Ugcomment1.reply3" in routed and "youtube:Ugcomment1.reply5" not in routed
+    cursors = wiring.cursors()
+    assert cursors.get(replies_cursor("Ugcomment1")) is None  # answered: followed from the answer
+    assert poll() == {"queued": 1}  # followed now: the reply after the answer, once

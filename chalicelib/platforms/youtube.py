@@ -6,8 +6,8 @@ schedule reads each channel's new comment threads (`commentThreads.list`) and, f
 the brand answered, the replies that follow (`comments.list` by `parentId`), and queues them as
 `youtube:<comment-id>` mentions on the generic intake; it also looks, in the threads still
 awaiting an answer, for the channel's own replies (`commentThreads.list` by `id`), the brand's
-answers written in YouTube Studio, and for what the customer added under their comment. Notifications are verified, queued and
-logged (they carry no mention to route).
+answers written in YouTube Studio, and for what the customer added under their comment.
+Notifications are verified, queued and logged (they carry no mention to route).
 """
 
 from __future__ import annotations

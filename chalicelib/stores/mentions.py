@@ -449,16 +449,18 @@ class DynamoMentionStore:
         )
 
     def mark_deleted(self, mention_id: str, at: datetime) -> MentionRecord | None:
-        """Rewrite the record redacted, out of the open index; else a `deleted` tombstone (a
-        day, like a claim) that later claims find done."""
+        """Rewrite the record redacted, out of the open index (and, ignored, off the ignored
+        list: nothing is left to rescue); else a `deleted` tombstone (a day, like a claim) that
+        later claims find done."""
         record = self.get(mention_id)
         if record is None:
             self._tombstone(mention_id, "deleted", at)
             return None
+        removed = "#open, waiting, listed" if record.status == "ignored" else "#open, waiting"
         self._client.update_item(
             TableName=self._table,
             Key={"id": {"S": mention_id}},
-            UpdateExpression="SET #record = :record, deleted_at = :at REMOVE #open, waiting",
+            UpdateExpression=f"SET #record = :record, deleted_at = :at REMOVE {removed}",
             ExpressionAttributeNames={"#record": "record", "#open": "open"},
             ExpressionAttributeValues={
                 ":record": {"S": record.redacted(at).model_dump_json(by_alias=True)},
@@ -1018,7 +1020,7 @@ class MemoryMentionStore:
 
     def ignored(self, since: datetime, limit: int) -> list[MentionRecord]:
         """The ignored records, newest first."""
-        return self._newest(lambda r: r.status == "ignored", since, limit)
+        return self._newest(lambda r: r.status == "ignored" and r.deleted_at is None, since, limit)
 
     def _newest(
         self, kept: Callable[[MentionRecord], bool], since: datetime, limit: int

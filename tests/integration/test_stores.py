@@ -400,6 +400,8 @@ def test_an_ignored_mention_is_listed_until_it_is_rescued(mentions: MentionStore
     assert [r.id for r in mentions.ignored(since, 10)] == ["x:62", "x:61", "x:60"]
     assert [r.id for r in mentions.ignored(NOW - timedelta(minutes=90), 10)] == ["x:62"]
     assert [r.id for r in mentions.ignored(since, 2)] == ["x:62", "x:61"]
+    mentions.mark_deleted("x:62", NOW)  # its author deleted it: nothing left to rescue
+    assert [r.id for r in mentions.ignored(since, 10)] == ["x:61", "x:60"]
     read = mentions.get("x:61")
     assert read is not None
     handover = Transfer(
@@ -413,7 +415,7 @@ def test_an_ignored_mention_is_listed_until_it_is_rescued(mentions: MentionStore
     mentions.rescue(rescued)
     with pytest.raises(EditConflict):  # a second rescue from the same read
         mentions.rescue(rescued)
-    assert [r.id for r in mentions.ignored(since, 10)] == ["x:62", "x:60"]
+    assert [r.id for r in mentions.ignored(since, 10)] == ["x:60"]
     assert [r.id for r in mentions.handed_over("ignore", since, 10)] == ["x:61"]
     assert [r.id for r in mentions.waiting("support")] == ["x:61"]
     assert [r.id for r in mentions.overdue(NOW + timedelta(minutes=1))] == ["x:61"]

@@ -639,7 +639,7 @@ def cmd_handed_over(args: argparse.Namespace, out: TextIO) -> int:
         MentionRecord.model_validate(item) for item in _client(args).call("GET", path)["cases"]
     ]
     where = Counter(f"to {r.message.routing.department}" for r in records)
-    rules = Counter(r.message.routing.decided_by or "nothing (triage)" for r in records)
+    rules = Counter(_decider(r.message.routing) for r in records)
     print(
         f"{len(records)} case(s) routed to {args.department} in the last {args.days} days were"
         f" handed over{_tally(where, ': ')}",
@@ -652,7 +652,7 @@ def cmd_handed_over(args: argparse.Namespace, out: TextIO) -> int:
         first = routing.transfers[0]
         print(
             f"{record.id}  → {routing.department}  by {first.by} {first.at:%Y-%m-%d %H:%M}:"
-            f" {first.reason}  (routed by {routing.decided_by or 'nothing'})\n"
+            f" {first.reason}  (routed by {_decider(routing)})\n"
             f"  {_shortened(record.message.mention.text)}",
             file=out,
         )
@@ -676,6 +676,11 @@ def cmd_ignored(args: argparse.Namespace, out: TextIO) -> int:
             file=out,
         )
     return 0
+
+
+def _decider(routing: Routing) -> str:
+    """What chose a mention's department, as a listing names it."""
+    return routing.decided_by or "nothing (triage)"
 
 
 def _tally(counts: Counter[str], lead: str) -> str:

@@ -492,9 +492,13 @@ def cmd_rules_rollback(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_reply(args: argparse.Namespace, out: TextIO) -> int:
     """Answer a mention; waits briefly and shows where the reply got to. A case someone
     answered or closed already is answered all the same, with a note saying so."""
+    if (args.text is None) == (args.template is None):
+        print("error: give the reply's TEXT or --template, one of them", file=sys.stderr)
+        return 2
     client = _client(args)
     _note_if_handled(client, args.mention_id)
-    body: dict[str, Any] = {"mention_id": args.mention_id, "text": args.text}
+    body: dict[str, Any] = {"mention_id": args.mention_id}
+    body |= {"text": args.text} if args.text is not None else {"template": args.template}
     if args.private:
         body["private"] = True
     if args.idempotency_key:
@@ -711,6 +715,29 @@ def cmd_reopen(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_templates(args: argparse.Namespace, out: TextIO) -> int:
+    """List the saved replies: id, who saved it and when, then its text."""
+    for template in _client(args).call("GET", "/templates")["templates"]:
+        print(f"{template['id']}  ({template['updated_by']}, {template['updated_at']})", file=out)
+        print(f"  {template['text']}", file=out)
+    return 0
+
+
+def cmd_templates_set(args: argparse.Namespace, out: TextIO) -> int:
+    """Add or replace a saved reply."""
+    path = f"/templates/{quote(args.template_id, safe='')}"
+    saved = _client(args).call("PUT", path, {"text": args.text})
+    print(f"saved {saved['id']}", file=out)
+    return 0
+
+
+def cmd_templates_delete(args: argparse.Namespace, out: TextIO) -> int:
+    """Remove a saved reply."""
+    path = f"/templates/{quote(args.template_id, safe='')}"
+    print(f"deleted {_client(args).call('DELETE', path)['deleted']}", file=out)
+    return 0
+
+
 def cmd_take(args: argparse.Namespace, out: TextIO) -> int:
     """Take a case to answer it: others' replies are refused until the take ends."""
     path = mention_path(args.mention_id, "take")
@@ -907,7 +934,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     reply = sub.add_parser("reply", parents=[api], help="answer a mention through Switchboard")
     reply.add_argument("mention_id")
-    reply.add_argument("text")
+    reply.add_argument("text", nargs="?", help="what to answer (or --template)")
+    reply.add_argument("--template", help="answer with this saved reply, filled in for them")
     reply.add_argument("--private", action="store_true", help="private reply to a comment")
     reply.add_argument("--idempotency-key", help="retrying with the same key sends once")
     reply.add_argument(
@@ -915,6 +943,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reply.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the send")
     reply.set_defaults(func=cmd_reply)
+
+    templates = sub.add_parser("templates", parents=[api], help="list, set or delete saved replies")
+    templates.set_defaults(func=cmd_templates)
+    templates_sub = templates.add_subparsers(dest="templates_command")
+    command = templates_sub.add_parser("set", parents=[api], help="add or replace a saved reply")
+    command.add_argument("template_id", help="lowercase letters, digits and dashes")
+    command.add_argument("text", help="placeholders: {name}, {handle}")
+    command.set_defaults(func=cmd_templates_set)
+    command = templates_sub.add_parser("delete", parents=[api], help="remove a saved reply")
+    command.add_argument("template_id")
+    command.set_defaults(func=cmd_templates_delete)
 
     by_author = "<platform>:<author id>, as a message's history names it"
     for name, of, of_help, what, func in (

@@ -389,19 +389,48 @@ class ReasonRequest(BaseModel):
 ReplyStatus = Literal["pending", "rejected", "queued", "sending", "sent", "failed", "uncertain"]
 
 
+TEMPLATE_ID = r"^[a-z0-9][a-z0-9-]{0,63}$"
+
+
+class ReplyTemplate(BaseModel):
+    """A saved reply departments answer with (`{name}` and `{handle}` filled in per mention)."""
+
+    id: str = Field(pattern=TEMPLATE_ID)
+    text: str = Field(min_length=1, max_length=10_000)
+    updated_by: str
+    updated_at: datetime
+
+
+class TemplateRequest(BaseModel):
+    """Body of PUT /templates/{id}."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=10_000)
+
+
 class ReplyRequest(BaseModel):
-    """Body of POST /replies."""
+    """Body of POST /replies: the `text`, or the `template` to answer with."""
 
     model_config = ConfigDict(extra="forbid")
 
     mention_id: str
-    text: str
+    text: str = ""
+    template: str | None = Field(default=None, description="a saved reply's id, instead of text")
     department: str | None = None
     idempotency_key: str | None = Field(default=None, max_length=200)
     private: bool = Field(default=False, description="answer a public comment by private message")
     force: bool = Field(
         default=False, description="answer even though someone else took the case to answer it"
     )
+
+    @model_validator(mode="after")
+    def _text_or_template(self) -> ReplyRequest:
+        if self.template is not None and self.text.strip():
+            raise ValueError("send text or a template, not both")
+        if self.template is None and not self.text:
+            raise ValueError("send the reply's text, or a template to answer with")
+        return self
 
 
 class Reply(BaseModel):
@@ -411,6 +440,7 @@ class Reply(BaseModel):
     mention_id: str
     platform: str
     text: str
+    template: str | None = Field(default=None, description="the saved reply it was written from")
     department: str | None = None
     author: str = "admin"
     private: bool = False

@@ -11,6 +11,7 @@ from chalicelib.stores.mentions import DynamoMentionStore, MentionStore
 from chalicelib.stores.queues import Queues, SqsQueues
 from chalicelib.stores.replies import DynamoReplyStore, ReplyStore
 from chalicelib.stores.rules import DynamoRulesStore, RulesStore
+from chalicelib.stores.templates import DynamoTemplateStore, TemplateStore
 from chalicelib.stores.traffic import DynamoTrafficStore, TrafficStore
 
 
@@ -45,6 +46,12 @@ def replies() -> ReplyStore:
 
 
 @lru_cache(maxsize=1)
+def templates() -> TemplateStore:
+    """The saved replies (kept in the rules table)."""
+    return DynamoTemplateStore(aws.dynamodb(), get_settings().rules_table)
+
+
+@lru_cache(maxsize=1)
 def cursors() -> CursorStore:
     """The pollers' positions (kept in the mentions table)."""
     return DynamoCursorStore(aws.dynamodb(), get_settings().mentions_table)
@@ -54,5 +61,5 @@ def reset() -> None:
     """Forget settings, clients and stores (after the environment changed)."""
     get_settings.cache_clear()
     aws.reset()
-    for factory in (queues, mentions, rules, traffic, replies, cursors):
+    for factory in (queues, mentions, rules, traffic, replies, templates, cursors):
         factory.cache_clear()

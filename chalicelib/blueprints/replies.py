@@ -1,11 +1,14 @@
-"""Replies API: departments answer a mention; Switchboard posts it to the platform (for a
-department whose replies need approval, once a second person approved it)."""
+"""Replies API: departments answer a mention, in their own words or from a saved reply;
+Switchboard posts it to the platform (for a department whose replies need approval, once a
+second person approved it)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from chalice import Blueprint, Response
+from pydantic import ValidationError
 
 from chalicelib import wiring
 from chalicelib.blueprints.http import (
@@ -17,8 +20,9 @@ from chalicelib.blueprints.http import (
     request_model,
     require_caller,
 )
-from chalicelib.errors import NotFound
-from chalicelib.models import ReasonRequest, ReplyRequest
+from chalicelib.errors import MalformedRequest, NotFound
+from chalicelib.models import ReasonRequest, ReplyRequest, ReplyTemplate, TemplateRequest
+from chalicelib.services.templates import check_placeholders
 from chalicelib.settings import get_settings
 
 if TYPE_CHECKING:
@@ -32,7 +36,12 @@ def _service() -> ReplyService:
     from chalicelib.services.replies import ReplyService  # platform clients load here
 
     return ReplyService(
-        wiring.replies(), wiring.mentions(), wiring.queues(), wiring.cursors(), get_settings()
+        wiring.replies(),
+        wiring.mentions(),
+        wiring.queues(),
+        wiring.cursors(),
+        get_settings(),
+        wiring.templates(),
     )
 
 
@@ -89,3 +98,42 @@ def pending_replies(department: str) -> Response:
     )
     body = {"department": department, "pending": [r.model_dump(mode="json") for r in pending]}
     return json_response(body)
+
+
+@replies.route("/templates", methods=["GET"], authorizer=PROTECTED)
+@json_errors
+def list_templates() -> Response:
+    """The saved replies, by id."""
+    require_caller(replies.current_request)
+    saved = wiring.templates().all()
+    return json_response({"templates": [t.model_dump(mode="json") for t in saved]})
+
+
+@replies.route("/templates/{template_id}", methods=["PUT"], authorizer=PROTECTED)
+@json_errors
+def put_template(template_id: str) -> Response:
+    """Add or replace a saved reply, `{"text": …}` (placeholders `{name}`, `{handle}`): 200."""
+    request = replies.current_request
+    author = require_caller(request)
+    body = request_model(request, TemplateRequest)
+    check_placeholders(body.text)
+    try:
+        template = ReplyTemplate(
+            id=template_id, text=body.text, updated_by=author, updated_at=datetime.now(UTC)
+        )
+    except ValidationError:
+        raise MalformedRequest(
+            "a template id is 1-64 lowercase letters, digits and dashes, a letter or digit first"
+        ) from None
+    wiring.templates().put(template)
+    return json_response(template.model_dump(mode="json"))
+
+
+@replies.route("/templates/{template_id}", methods=["DELETE"], authorizer=PROTECTED)
+@json_errors
+def delete_template(template_id: str) -> Response:
+    """Remove a saved reply (replies written from it keep their text): 200."""
+    require_caller(replies.current_request)
+    if not wiring.templates().delete(template_id):
+        raise NotFound(f"no template {template_id!r}")
+    return json_response({"deleted": template_id})

@@ -37,11 +37,13 @@ from chalicelib.platforms.outbound import (
 from chalicelib.platforms.x_text import MAX_WEIGHTED_LENGTH, weighted_length
 from chalicelib.services.cases import record_first_response, taken_note
 from chalicelib.services.polling import follow_thread
+from chalicelib.services.templates import render
 from chalicelib.settings import Settings
 from chalicelib.stores.cursors import CursorStore
 from chalicelib.stores.mentions import MentionStore, case_of, unanswered
 from chalicelib.stores.queues import OutgoingMessage, Queues, QueueSendError
 from chalicelib.stores.replies import ReplyStore
+from chalicelib.stores.templates import TemplateStore
 
 OUTBOX = "outbox"
 MAX_LENGTH = {"facebook": 8000, "instagram": 2200, "messenger": 2000,
@@ -119,6 +121,7 @@ class ReplyService:
     queues: Queues
     cursors: CursorStore
     settings: Settings
+    templates: TemplateStore | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def submit(self, request: ReplyRequest, author: str) -> Reply:
@@ -131,6 +134,8 @@ class ReplyService:
             raise Conflict(f"{record.id} was deleted by its author; there is nothing to answer")
         mention = record.message.mention
         now = self.clock()
+        if request.template is not None:
+            request = self._written_from(request, mention)
         if not request.force:
             self._check_not_taken(record, author, now)
         tag = check_reply(request, mention, now)
@@ -145,6 +150,7 @@ class ReplyService:
             mention_id=mention.id,
             platform=mention.platform,
             text=request.text.strip(),
+            template=request.template,
             department=department,
             author=author,
             private=request.private,
@@ -163,6 +169,15 @@ class ReplyService:
         elif stored is reply and reply.approval_department is not None:
             self._best_effort("approval notice", lambda: self._ask_approval(record, reply))
         return stored
+
+    def _written_from(self, request: ReplyRequest, mention: Mention) -> ReplyRequest:
+        """The request with its template's text filled in for the mention's author; NotFound
+        for a template there is not."""
+        template = request.template or ""
+        saved = self.templates.get(template) if self.templates is not None else None
+        if saved is None:
+            raise NotFound(f"no template {request.template!r}: switchboard templates lists them")
+        return request.model_copy(update={"text": render(saved.text, mention)})
 
     def _check_not_taken(self, record: MentionRecord, author: str, now: datetime) -> None:
         """Conflict when someone other than `author` took the mention, or one of the earlier

@@ -238,7 +238,7 @@ def test_a_slack_error_said_with_ok_false_fails_the_reply_or_waits_for_the_rate_
             400,
             "private replies",
         ),
-        ({"mention_id": "x:1992000000000000001"}, 400, "text: Field required"),
+        ({"mention_id": "x:1992000000000000001"}, 400, "send the reply's text, or a template"),
         ({"mention_id": "reddit:t3_1abc23", "text": "hi"}, 400, "cannot post to reddit"),
     ],
 )

@@ -20,6 +20,7 @@ from chalicelib.models import (
     MentionRecord,
     Reply,
     ReplyPointer,
+    ReplyTemplate,
     RoutedMention,
     Routing,
     Transfer,
@@ -42,6 +43,7 @@ from chalicelib.stores.queues import (
 )
 from chalicelib.stores.replies import MemoryReplyStore, ReplyStore
 from chalicelib.stores.rules import MemoryRulesStore, RulesStore, VersionConflict
+from chalicelib.stores.templates import MemoryTemplateStore, TemplateStore
 from chalicelib.stores.traffic import MemoryTrafficStore, Observed, TrafficStore
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -632,6 +634,29 @@ def test_traffic_forgets_a_deleted_mention(traffic: TrafficStore) -> None:
     traffic.record([kept, gone], timedelta(days=7))
     traffic.forget("x:21", NOW)
     assert [o.mention.id for o in traffic.recent(10, NOW, 7)] == ["x:20"]
+
+
+@pytest.fixture
+def templates(kind: str, request: pytest.FixtureRequest) -> TemplateStore:
+    return twin(kind, request, MemoryTemplateStore, wiring.templates)
+
+
+def test_saved_replies_are_kept_replaced_listed_and_removed(
+    templates: TemplateStore, rules: RulesStore
+) -> None:
+    def saved(template_id: str, text: str, by: str) -> ReplyTemplate:
+        return ReplyTemplate(id=template_id, text=text, updated_by=by, updated_at=NOW)
+
+    versions = [v.version for v in rules.history()]
+    templates.put(saved("late-delivery", "Sorry {name}!", "maya"))
+    templates.put(saved("thanks", "Thank you {handle}!", "sam"))
+    templates.put(saved("late-delivery", "So sorry {name}, DM us", "sam"))  # replaced
+    assert [t.id for t in templates.all()] == ["late-delivery", "thanks"]
+    assert templates.get("late-delivery") == saved("late-delivery", "So sorry {name}, DM us", "sam")
+    assert templates.get("nope") is None
+    assert templates.delete("thanks") and not templates.delete("thanks")
+    assert [t.id for t in templates.all()] == ["late-delivery"]
+    assert [v.version for v in rules.history()] == versions  # beside the rulesets, not among
 
 
 def test_queue_send_and_unknown_queue(queues: Queues) -> None:

@@ -1,0 +1,35 @@
+"""Saved replies: checking a template's placeholders, and filling them in for one mention."""
+
+from __future__ import annotations
+
+from string import Formatter
+
+from chalicelib.errors import MalformedRequest
+from chalicelib.models import Mention
+
+PLACEHOLDERS = ("name", "handle")
+"""What a template may name: `{name}` (the author's display name, else their handle) and
+`{handle}` (`@handle` where the platform has handles, else the name); `{{` and `}}` are braces."""
+
+
+def check_placeholders(text: str) -> None:
+    """MalformedRequest naming what a template's text cannot have: unknown placeholders, format
+    specs or conversions, unbalanced braces."""
+    try:
+        fields = list(Formatter().parse(text))
+    except ValueError as exc:
+        raise MalformedRequest(f"template text: {exc} (write {{{{ and }}}} for braces)") from None
+    for _, name, spec, conversion in fields:
+        if name is None:
+            continue
+        if name not in PLACEHOLDERS or spec or conversion:
+            known = ", ".join(f"{{{p}}}" for p in PLACEHOLDERS)
+            raise MalformedRequest(f"template text: unknown placeholder {{{name}}}; use {known}")
+
+
+def render(text: str, mention: Mention) -> str:
+    """A template's text for one mention's author."""
+    author = mention.author
+    name = author.name or author.handle or "there"
+    handle = f"@{author.handle}" if author.handle else name
+    return text.format(name=name, handle=handle)

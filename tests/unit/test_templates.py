@@ -1,0 +1,48 @@
+"""Saved replies: what a template may say, and how it reads for one customer."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.errors import MalformedRequest
+from chalicelib.models import Author, Mention
+from chalicelib.services.templates import check_placeholders, render
+
+DANA = Mention(id="x:1", platform="x", text="?", author=Author(handle="danakim", name="Dana Kim"))
+
+
+def test_a_template_is_filled_in_for_its_customer() -> None:
+    text = "Hi {name}! Sorry {handle}, DM us {{order number}}"
+    check_placeholders(text)
+    assert render(text, DANA) == "Hi Dana Kim! Sorry @danakim, DM us {order number}"
+
+
+@pytest.mark.parametrize(
+    ("author", "shown"),
+    [
+        (Author(handle="danakim"), "danakim / @danakim"),  # no display name: the handle
+        (Author(name="Dana Kim"), "Dana Kim / Dana Kim"),  # no handle (Messenger): the name
+        (Author(), "there / there"),  # nobody named: "Hi there"
+    ],
+)
+def test_a_customer_the_platform_names_less_still_reads_well(author: Author, shown: str) -> None:
+    mention = DANA.model_copy(update={"author": author})
+    assert render("{name} / {handle}", mention) == shown
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("Hi {order}", "unknown placeholder {order}; use {name}, {handle}"),
+        ("Hi {name!r}", "unknown placeholder {name}"),
+        ("Hi {name:>20}", "unknown placeholder {name}"),
+        ("Hi {name", "expected '}' before end of string"),
+        ("Hi name}", "Single '}' encountered"),
+        ("Hi {0}", "unknown placeholder {0}"),
+        ("Hi {}", "unknown placeholder {}"),
+    ],
+)
+def test_a_template_that_would_not_fill_in_is_refused(text: str, says: str) -> None:
+    with pytest.raises(MalformedRequest, match=None) as raised:
+        check_placeholders(text)
+    assert says in raised.value.message

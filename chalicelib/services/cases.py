@@ -28,6 +28,7 @@ from chalicelib.stores.mentions import (
     EditConflict,
     MentionStore,
     case_of,
+    dm_sender,
     follow_up,
     unanswered,
 )
@@ -154,6 +155,7 @@ class CaseService:
             if case.status == "ignored":
                 moved = self._routed(moved)
                 self.mentions.rescue(moved)
+                self._open_conversation(moved)
             else:
                 self.mentions.transfer(moved, handover.from_department)
         except EditConflict:
@@ -174,6 +176,17 @@ class CaseService:
         routing = message.routing.model_copy(update={"sla_due_at": due})
         update = {"message": message.model_copy(update={"routing": routing}), "status": "routed"}
         return rescued.model_copy(update=update)
+
+    def _open_conversation(self, rescued: MentionRecord) -> None:
+        """A rescued direct message becomes its sender's open conversation, as routing would
+        have made it (their next message continues it), unless a later one of theirs is."""
+        key = dm_sender(rescued.message.mention)
+        hours = self.settings.dm_conversation_hours
+        if key is None or not hours:
+            return
+        current = self.mentions.conversation_of(key)
+        if current is None or current.routed_at <= rescued.routed_at:
+            self.mentions.link(key, rescued.id, self.clock() + timedelta(hours=hours))
 
     def _announce(self, record: MentionRecord, handover: Transfer) -> None:
         """The case to the department that has it now, news of it to the one that let it go

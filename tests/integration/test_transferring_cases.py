@@ -332,3 +332,20 @@ def test_switchboard_ignored_lists_what_to_rescue(
         "1 case(s) routed to ignore in the last 30 days were handed over: to support 1",
         "routed there by: not-addressed 1",
     ]
+
+
+def test_a_rescued_direct_message_is_its_senders_open_conversation(
+    client: Client, stack: dict[str, str]
+) -> None:
+    now = datetime.now(UTC)
+    first: dict[str, Any] = {"id": "x:1992000000000000961", "platform": "x", "kind": "dm",
+             "text": "Follow back for free followers!!! then pls check my order 88213",
+             "created_at": now.isoformat(), "author": {"id": "57", "handle": "ama_k"}}  # fmt: skip
+    deliver(client, stack, "generic", json.dumps(first).encode())
+    assert get(client, f"/mentions/{first['id']}")["status"] == "ignored"  # the spam rule
+    assert transfer(client, first["id"], {"to": "support", "reason": "a customer"})[0] == 200
+    second = {**first, "id": "x:1992000000000000962", "text": "hello? any news?"}
+    deliver(client, stack, "generic", json.dumps(second).encode())
+    routing = get(client, f"/mentions/{second['id']}")["message"]["routing"]
+    assert routing["conversation"] == {"mention_id": first["id"], "department": "support"}
+    assert routing["department"] == "support"

@@ -398,11 +398,28 @@ def cmd_rules_diff(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_rules_push(args: argparse.Namespace, out: TextIO) -> int:
-    """Publish a ruleset file as the new live version."""
+    """Publish a ruleset file as the new live version; with --no-worse, only if it sends at
+    least as many of the cases people answered or handed over where they belonged as the live
+    ruleset does (the version compared with is the one replaced)."""
+    client = _client(args)
     body: dict[str, Any] = {"rules": _rules_file(args.file), "comment": args.message}
     if args.expected_version is not None:
         body["expected_version"] = args.expected_version
-    answer = _client(args).call("POST", "/admin/rules", body)
+    if args.no_worse:
+        report = client.call("POST", "/admin/rules/test", {"rules": body["rules"]})
+        people = report["by_people"]
+        live, candidate = people["live"]["right"], people["candidate"]["right"]
+        if candidate < live:
+            print(
+                f"refused: of the {people['mentions']} cases people answered or handed over,"
+                f" {args.file} sends {candidate} where they belonged, v{report['live_version']}"
+                f" {live} (`switchboard rules test {args.file}` lists them)",
+                file=sys.stderr,
+            )
+            return 1
+        if report["live_version"]:  # 0: the built-in default, nothing published yet
+            body.setdefault("expected_version", report["live_version"])
+    answer = client.call("POST", "/admin/rules", body)
     print(f"published v{answer['version']}: {args.message}", file=out)
     return 0
 
@@ -916,6 +933,11 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("file", type=Path)
     command.add_argument("-m", "--message", required=True, help="why (kept in the history)")
     command.add_argument("--expected-version", type=int, help="refuse if live moved on")
+    command.add_argument(
+        "--no-worse",
+        action="store_true",
+        help="refuse a file that routes fewer of the cases people worked where they belonged",
+    )
     command.set_defaults(func=cmd_rules_push)
     command = rules_sub.add_parser("test", parents=[api], help="dry-run a file on real traffic")
     command.add_argument("file", type=Path)

@@ -349,3 +349,31 @@ def test_a_rescued_direct_message_is_its_senders_open_conversation(
     routing = get(client, f"/mentions/{second['id']}")["message"]["routing"]
     assert routing["conversation"] == {"mention_id": first["id"], "department": "support"}
     assert routing["department"] == "support"
+
+
+def test_a_ruleset_that_routes_worse_by_the_peoples_verdicts_is_not_pushed_with_no_worse(
+    client: Client,
+    stack: dict[str, str],
+    api_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    deliver(client, stack, "x", sample_bytes("x_dm_refund.json"))  # answered by support
+    rules_file = tmp_path / "rules.yaml"
+    assert run("rules", "pull", "--url", api_url, "-o", str(rules_file))[0] == 0
+    live = yaml.safe_load(rules_file.read_text())
+    dms_to_marketing = {
+        "id": "dms-to-marketing",
+        "order": 0,
+        "when": {"kind": {"equals": "dm"}},
+        "then": {"route_to": "marketing"},
+    }
+    rules_file.write_text(yaml.safe_dump([dms_to_marketing, *live], sort_keys=False))
+    capsys.readouterr()
+    code, _ = run("rules", "push", str(rules_file), "-m", "DMs", "--no-worse", "--url", api_url)
+    assert code == 1
+    assert "refused: of the 1 cases people answered or handed over" in capsys.readouterr().err
+    assert get(client, "/admin/rules")["version"] == 1  # nothing published
+    rules_file.write_text(yaml.safe_dump([{**dms_to_marketing, "enabled": False}, *live]))
+    code, out = run("rules", "push", str(rules_file), "-m", "later", "--no-worse", "--url", api_url)
+    assert (code, out.strip()) == (0, "published v2: later")  # no worse: published

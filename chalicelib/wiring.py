@@ -7,7 +7,8 @@ from functools import lru_cache
 from chalicelib import aws
 from chalicelib.settings import get_settings
 from chalicelib.stores.cursors import CursorStore, DynamoCursorStore
-from chalicelib.stores.mentions import DynamoMentionStore, MentionStore
+from chalicelib.stores.mentions import MentionStore
+from chalicelib.stores.mentions_dynamo import DynamoMentionStore
 from chalicelib.stores.queues import Queues, SqsQueues
 from chalicelib.stores.replies import DynamoReplyStore, ReplyStore
 from chalicelib.stores.rules import DynamoRulesStore, RulesStore

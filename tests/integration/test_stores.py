@@ -27,13 +27,8 @@ from chalicelib.models import (
 )
 from chalicelib.settings import get_settings
 from chalicelib.stores.cursors import CursorStore, MemoryCursorStore
-from chalicelib.stores.mentions import (
-    Claim,
-    EditConflict,
-    MemoryMentionStore,
-    MentionStore,
-    Progress,
-)
+from chalicelib.stores.mentions import Claim, EditConflict, MentionStore, Progress
+from chalicelib.stores.mentions_memory import MemoryMentionStore
 from chalicelib.stores.queues import (
     MemoryQueues,
     OutgoingMessage,

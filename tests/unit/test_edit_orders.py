@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from chalicelib.models import RawDelivery
 from chalicelib.services.routing import EngineCache, RoutingService
 from chalicelib.settings import Settings
-from chalicelib.stores.mentions import MemoryMentionStore
+from chalicelib.stores.mentions_memory import MemoryMentionStore
 from chalicelib.stores.queues import MemoryQueues
 from chalicelib.stores.rules import MemoryRulesStore
 from tests.helpers import RECEIVED, sample_bytes

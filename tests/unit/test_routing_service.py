@@ -12,7 +12,8 @@ from chalicelib.models import EarlierCase
 from chalicelib.services.routing import EngineCache, MentionBusy, RoutingService
 from chalicelib.services.sla import SlaCheck
 from chalicelib.settings import Settings
-from chalicelib.stores.mentions import Claim, MemoryMentionStore
+from chalicelib.stores.mentions import Claim
+from chalicelib.stores.mentions_memory import MemoryMentionStore
 from chalicelib.stores.queues import MemoryQueues, OutgoingMessage, QueueSendError
 from chalicelib.stores.rules import MemoryRulesStore
 from chalicelib.stores.traffic import MemoryTrafficStore, Observed

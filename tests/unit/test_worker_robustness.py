@@ -16,7 +16,7 @@ from chalicelib.errors import PoisonRecord
 from chalicelib.models import RawDelivery
 from chalicelib.services.routing import EngineCache, RoutingService
 from chalicelib.settings import Settings
-from chalicelib.stores.mentions import MemoryMentionStore
+from chalicelib.stores.mentions_memory import MemoryMentionStore
 from chalicelib.stores.queues import MemoryQueues
 from chalicelib.stores.rules import MemoryRulesStore
 from chalicelib.stores.traffic import MemoryTrafficStore

@@ -1,0 +1,562 @@
+"""Mention records on DynamoDB: partition key `id`, TTL `expires_at`, and the sparse indexes
+the waiting lists, the SLA check, the author history and the listings read."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chalicelib.models import EarlierCase, MentionRecord
+from chalicelib.stores.mentions import (
+    AUTHOR_INDEX,
+    IGNORED,
+    LIST_INDEX,
+    OPEN_INDEX,
+    WAITING_INDEX,
+    Claim,
+    EditConflict,
+    Progress,
+    author_key,
+    case_state,
+    clock_start,
+    due_key,
+    handed_over_list,
+    opens_case,
+)
+
+BATCH_GET_LIMIT = 100
+"""Keys per BatchGetItem call (DynamoDB's limit)."""
+
+
+class DynamoMentionStore:
+    """Mentions table: partition key `id`, TTL attribute `expires_at`."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def claim(
+        self, mention_id: str, now: datetime, lease: timedelta
+    ) -> tuple[Claim, Progress | None]:
+        """Conditional put: absent, or claimed with an expired lease (or released)."""
+        stamp = int(now.timestamp())
+        try:
+            response = self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "id": {"S": mention_id},
+                    "status": {"S": "claimed"},
+                    "lease_until": {"N": str(stamp + int(lease.total_seconds()))},
+                    "expires_at": {"N": str(stamp + 86_400)},
+                },
+                ConditionExpression="attribute_not_exists(id) OR "
+                "(#status = :claimed AND lease_until < :now)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":claimed": {"S": "claimed"}, ":now": {"N": str(stamp)}},
+                ReturnValues="ALL_OLD",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException as exc:
+            old = exc.response.get("Item", {})
+            busy = old.get("status", {}).get("S") == "claimed"
+            return (Claim.BUSY if busy else Claim.DONE), None
+        old = response.get("Attributes", {})
+        if "pending" not in old:
+            return Claim.CLAIMED, None
+        return Claim.CLAIMED, Progress(old["pending"]["S"], frozenset(old["sent"]["SS"]))
+
+    def release(self, mention_id: str, progress: Progress | None = None) -> None:
+        """Delete the claim if it is still only a claim; with progress, keep it on the claim
+        and end the lease instead."""
+        condition = {
+            "ConditionExpression": "#status = :claimed",
+            "ExpressionAttributeNames": {"#status": "status"},
+        }
+        claimed = {":claimed": {"S": "claimed"}}
+        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
+            if progress is None or not progress.sent:
+                self._client.delete_item(
+                    TableName=self._table,
+                    Key={"id": {"S": mention_id}},
+                    ExpressionAttributeValues=claimed,
+                    **condition,
+                )
+                return
+            self._client.update_item(
+                TableName=self._table,
+                Key={"id": {"S": mention_id}},
+                UpdateExpression="SET lease_until = :zero, pending = :message, sent = :sent",
+                ExpressionAttributeValues={
+                    **claimed,
+                    ":zero": {"N": "0"},
+                    ":message": {"S": progress.message},
+                    ":sent": {"SS": sorted(progress.sent)},
+                },
+                **condition,
+            )
+
+    def complete(self, record: MentionRecord, expires_at: datetime) -> None:
+        """Overwrite the claim with the routed record."""
+        routing = record.message.routing
+        item = {
+            "id": {"S": record.id},
+            "status": {"S": record.status},
+            "department": {"S": routing.department},
+            "priority": {"S": routing.priority},
+            "routed_at": {"S": record.routed_at.isoformat()},
+            "record": {"S": record.model_dump_json(by_alias=True)},
+            "expires_at": {"N": str(int(expires_at.timestamp()))},
+        }
+        if routing.sla_due_at is not None:
+            item["sla_due_at"] = {"S": due_key(routing.sla_due_at)}
+            if record.status == "routed":
+                item["open"] = {"S": "1"}  # in the sparse index of mentions awaiting an answer
+                item["waiting"] = {"S": routing.department}  # and in its department's list
+        author = author_key(record.message.mention)
+        if author is not None and opens_case(record):
+            item["author"] = {"S": author}  # in the sparse index of each author's cases
+        if record.status == "ignored":
+            item["listed"] = {"S": IGNORED}  # in the list of what routing ignored
+        self._client.put_item(TableName=self._table, Item=item)
+
+    def get(self, mention_id: str) -> MentionRecord | None:
+        """Read a completed record."""
+        item = self._client.get_item(
+            TableName=self._table, Key={"id": {"S": mention_id}}, ConsistentRead=True
+        ).get("Item")
+        return _record(item) if item and "record" in item else None
+
+    def get_many(self, mention_ids: list[str]) -> dict[str, MentionRecord]:
+        """BatchGetItem, 100 keys a call; keys DynamoDB leaves unprocessed are asked again
+        (three times at most: then they count as not found)."""
+        found: dict[str, MentionRecord] = {}
+        unique = list(dict.fromkeys(mention_ids))
+        for start in range(0, len(unique), BATCH_GET_LIMIT):
+            keys = [{"id": {"S": i}} for i in unique[start : start + BATCH_GET_LIMIT]]
+            request: dict[str, Any] = {self._table: {"Keys": keys}}
+            for _ in range(3):
+                answer = self._client.batch_get_item(RequestItems=request)
+                for item in answer["Responses"].get(self._table, []):
+                    if "record" in item:
+                        found[item["id"]["S"]] = _record(item)
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+        return found
+
+    def record_response(self, mention_id: str, at: datetime, post: str) -> float | None:
+        """Conditional update: only a routed mention's first response is kept."""
+        record = self.get(mention_id)
+        if record is None:
+            return None
+        seconds = (at - clock_start(record)).total_seconds()
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"id": {"S": mention_id}},
+                UpdateExpression="SET first_response_at = :at, response_seconds = :s,"
+                " first_response_post = :post REMOVE #open, waiting",
+                ConditionExpression="attribute_exists(#record) AND "
+                "attribute_not_exists(first_response_at)",
+                ExpressionAttributeNames={"#open": "open", "#record": "record"},
+                ExpressionAttributeValues={
+                    ":at": {"S": at.isoformat()},
+                    ":s": {"N": str(seconds)},
+                    ":post": {"S": post},
+                },
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return None
+        return seconds
+
+    def overdue(self, now: datetime, limit: int = 100) -> list[MentionRecord]:
+        """Query the sparse index of open mentions by deadline."""
+        items = self._client.query(
+            TableName=self._table,
+            IndexName=OPEN_INDEX,
+            KeyConditionExpression="#open = :one AND sla_due_at < :now",
+            ExpressionAttributeNames={"#open": "open"},
+            ExpressionAttributeValues={":one": {"S": "1"}, ":now": {"S": due_key(now)}},
+            Limit=limit,
+        )["Items"]
+        return [_record(item) for item in items]
+
+    def waiting(self, department: str, limit: int = 50) -> list[MentionRecord]:
+        """Query the sparse index of waiting cases by department and deadline."""
+        items = self._client.query(
+            TableName=self._table,
+            IndexName=WAITING_INDEX,
+            KeyConditionExpression="waiting = :department",
+            ExpressionAttributeValues={":department": {"S": department}},
+            Limit=limit,
+        )["Items"]
+        return [_record(item) for item in items]
+
+    def mark_escalated(self, mention_id: str, at: datetime) -> None:
+        """Set escalated_at and leave the index."""
+        self._client.update_item(
+            TableName=self._table,
+            Key={"id": {"S": mention_id}},
+            UpdateExpression="SET escalated_at = :at REMOVE #open",
+            ExpressionAttributeNames={"#open": "open"},
+            ExpressionAttributeValues={":at": {"S": at.isoformat()}},
+        )
+
+    def mark_deleted(self, mention_id: str, at: datetime) -> MentionRecord | None:
+        """Rewrite the record redacted, out of the open index (and, ignored, off the ignored
+        list: nothing is left to rescue); else a `deleted` tombstone (a day, like a claim) that
+        later claims find done."""
+        record = self.get(mention_id)
+        if record is None:
+            self._tombstone(mention_id, "deleted", at)
+            return None
+        removed = "#open, waiting, listed" if record.status == "ignored" else "#open, waiting"
+        self._client.update_item(
+            TableName=self._table,
+            Key={"id": {"S": mention_id}},
+            UpdateExpression=f"SET #record = :record, deleted_at = :at REMOVE {removed}",
+            ExpressionAttributeNames={"#record": "record", "#open": "open"},
+            ExpressionAttributeValues={
+                ":record": {"S": record.redacted(at).model_dump_json(by_alias=True)},
+                ":at": {"S": at.isoformat()},
+            },
+        )
+        return record
+
+    def mark_hidden(self, mention_id: str, at: datetime | None) -> None:
+        """Set `hidden_at` and leave the open index; or remove it and, for a routed mention with
+        a deadline and no answer, escalation or deletion, rejoin the index."""
+        key = {"id": {"S": mention_id}}
+        if at is not None:
+            self._client.update_item(
+                TableName=self._table,
+                Key=key,
+                UpdateExpression="SET hidden_at = :at REMOVE #open, waiting",
+                ConditionExpression="attribute_exists(#record)",
+                ExpressionAttributeNames={"#open": "open", "#record": "record"},
+                ExpressionAttributeValues={":at": {"S": at.isoformat()}},
+            )
+            return
+        self._client.update_item(
+            TableName=self._table, Key=key, UpdateExpression="REMOVE hidden_at"
+        )
+        self._back_on_clock(key)
+
+    def reopen(self, mention_id: str) -> None:
+        """Remove closed_at, closed_by and closed_reason, then rejoin the indexes if waiting."""
+        key = {"id": {"S": mention_id}}
+        self._client.update_item(
+            TableName=self._table,
+            Key=key,
+            UpdateExpression="REMOVE closed_at, closed_by, closed_reason",
+        )
+        self._back_on_clock(key)
+
+    def _back_on_clock(self, key: dict[str, Any]) -> None:
+        """A routed mention with a deadline that nothing answered, closed, hid or deleted joins
+        its department's waiting list again, and, unless escalated already, the SLA check's."""
+        waiting = (
+            "#status = :routed AND attribute_exists(sla_due_at) AND attribute_not_exists"
+            "(first_response_at) AND attribute_not_exists(deleted_at) AND attribute_not_exists"
+            "(closed_at) AND attribute_not_exists(hidden_at)"
+        )
+        status = {"#status": "status"}, {":routed": {"S": "routed"}}
+        self._update_if(key, "SET waiting = department", waiting, *status)
+        self._update_if(
+            key,
+            "SET #open = :one",
+            f"{waiting} AND attribute_not_exists(escalated_at)",
+            {**status[0], "#open": "open"},
+            {**status[1], ":one": {"S": "1"}},
+        )
+
+    def _update_if(
+        self,
+        key: dict[str, Any],
+        update: str,
+        condition: str,
+        names: dict[str, str],
+        values: dict[str, Any],
+    ) -> None:
+        """An update made only where `condition` holds (else nothing happens)."""
+        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
+            self._client.update_item(
+                TableName=self._table,
+                Key=key,
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+
+    def mark_closed(self, mention_id: str, at: datetime, by: str, reason: str) -> None:
+        """Set closed_at, closed_by and closed_reason and leave the indexes, unless closed."""
+        self._update_if(
+            {"id": {"S": mention_id}},
+            "SET closed_at = :at, closed_by = :by, closed_reason = :why REMOVE #open, waiting",
+            "attribute_exists(#record) AND attribute_not_exists(closed_at)",
+            {"#open": "open", "#record": "record"},
+            {":at": {"S": at.isoformat()}, ":by": {"S": by}, ":why": {"S": reason}},
+        )
+
+    def take(self, mention_id: str, by: str, now: datetime, until: datetime) -> bool:
+        """Set taken_by and taken_until, on condition that nobody else's take runs past now."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"id": {"S": mention_id}},
+                UpdateExpression="SET taken_by = :by, taken_until = :until",
+                ConditionExpression="attribute_exists(#record) AND (attribute_not_exists(taken_by)"
+                " OR taken_by = :by OR taken_until <= :now)",
+                ExpressionAttributeNames={"#record": "record"},
+                ExpressionAttributeValues={
+                    ":by": {"S": by},
+                    ":until": {"S": due_key(until)},
+                    ":now": {"S": due_key(now)},
+                },
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def leave(self, mention_id: str, by: str) -> bool:
+        """Remove taken_by and taken_until, on condition that `by` holds them."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"id": {"S": mention_id}},
+                UpdateExpression="REMOVE taken_by, taken_until",
+                ConditionExpression="taken_by = :by",
+                ExpressionAttributeValues={":by": {"S": by}},
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def rewrite(self, record: MentionRecord, since: datetime | None) -> None:
+        """Replace the record's JSON (the SLA index and response fields are untouched) on
+        condition that `edited_at` is still `since`, no deletion came first and no hand-over
+        moved it (records edited before `edited_at` was kept beside the JSON pass either
+        way)."""
+        self._replace(
+            record,
+            since,
+            record.message.routing.department,
+            "SET #record = :record, edited_at = :edited",
+            {":edited": {"S": (record.edited_at or datetime.now(UTC)).isoformat()}},
+        )
+
+    def transfer(self, record: MentionRecord, from_department: str) -> None:
+        """Replace the record's JSON and its `department` on condition that it is still
+        `from_department`'s and unedited, undeleted since read; then its `waiting` entry,
+        where it has one."""
+        to = {":to": {"S": record.message.routing.department}}
+        update, values = "SET #record = :record, department = :to", dict(to)
+        if opens_case(record):  # on the list of the department routing chose (the first)
+            update += ", listed = if_not_exists(listed, :listed)"
+            values[":listed"] = {"S": handed_over_list(from_department)}
+        update += " REMOVE taken_by, taken_until"  # whoever took it in the old department
+        self._replace(record, record.edited_at, from_department, update, values)
+        self._update_if(
+            {"id": {"S": record.id}}, "SET waiting = :to", "attribute_exists(waiting)", {}, to
+        )
+
+    def _replace(
+        self,
+        record: MentionRecord,
+        since: datetime | None,
+        department: str,
+        update: str,
+        values: dict[str, Any],
+    ) -> None:
+        """Update the record's item with its JSON as `:record`, on condition that it exists,
+        was not deleted, was last edited at `since` (or never) and is still `department`'s."""
+        values = {
+            **values,
+            ":record": {"S": record.model_dump_json(by_alias=True)},
+            ":department": {"S": department},
+        }
+        unchanged = "attribute_not_exists(edited_at)"
+        if since is not None:
+            unchanged = f"({unchanged} OR edited_at = :since)"
+            values[":since"] = {"S": since.isoformat()}
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"id": {"S": record.id}},
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(#record) AND attribute_not_exists(deleted_at)"
+                f" AND {unchanged} AND department = :department",
+                ExpressionAttributeNames={"#record": "record"},
+                ExpressionAttributeValues=values,
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            raise EditConflict(f"{record.id} was changed or deleted meanwhile") from None
+
+    def supersede(self, mention_id: str, at: datetime) -> None:
+        """A `superseded` tombstone, like a deletion's."""
+        self._tombstone(mention_id, "superseded", at)
+
+    def _tombstone(self, mention_id: str, status: str, at: datetime) -> None:
+        """A record-less item (a day, like a claim) that later claims find done; none where the
+        mention already has a claim or a record."""
+        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "id": {"S": mention_id},
+                    "status": {"S": status},
+                    f"{status}_at": {"S": at.isoformat()},
+                    "expires_at": {"N": str(int(at.timestamp()) + 86_400)},
+                },
+                ConditionExpression="attribute_not_exists(id)",
+            )
+
+    def link(self, key: str, mention_id: str, expires_at: datetime) -> None:
+        """An item `link#<key>` naming the mention (a later link for the same key replaces it)."""
+        self._client.put_item(
+            TableName=self._table,
+            Item={
+                **_link_key(key),
+                "mention_id": {"S": mention_id},
+                "expires_at": {"N": str(int(expires_at.timestamp()))},
+            },
+        )
+
+    def conversation_of(self, key: str) -> MentionRecord | None:
+        """The key's own record, else the one its link names."""
+        record = self.get(key)
+        if record is not None:
+            return record
+        link = self._client.get_item(
+            TableName=self._table, Key=_link_key(key), ConsistentRead=True
+        ).get("Item")
+        return self.get(link["mention_id"]["S"]) if link else None
+
+    def hold(self, key: str, what: str, at: datetime, expires_at: datetime) -> None:
+        """An item `held#<key>` (TTL `expires_at`)."""
+        self._client.put_item(
+            TableName=self._table,
+            Item={
+                "id": {"S": f"held#{key}"},
+                "what": {"S": what},
+                "at": {"S": at.isoformat()},
+                "expires_at": {"N": str(int(expires_at.timestamp()))},
+            },
+        )
+
+    def held(self, key: str, now: datetime) -> tuple[str, datetime] | None:
+        """Read `held#<key>`; one past its expiry (DynamoDB deletes them late) is none."""
+        item = self._client.get_item(
+            TableName=self._table, Key={"id": {"S": f"held#{key}"}}, ConsistentRead=True
+        ).get("Item")
+        if not item or int(item["expires_at"]["N"]) <= now.timestamp():
+            return None
+        return item["what"]["S"], datetime.fromisoformat(item["at"]["S"])
+
+    def handed_over(self, department: str, since: datetime, limit: int) -> list[MentionRecord]:
+        """Query the sparse index of handed-over cases by the department they were routed to."""
+        items = self._newest(LIST_INDEX, "listed", handed_over_list(department), since, limit)
+        return [_record(item) for item in items]
+
+    def ignored(self, since: datetime, limit: int) -> list[MentionRecord]:
+        """Query the sparse index of ignored mentions."""
+        return [_record(item) for item in self._newest(LIST_INDEX, "listed", IGNORED, since, limit)]
+
+    def _newest(
+        self, index: str, partition: str, value: str, since: datetime, limit: int
+    ) -> list[dict[str, Any]]:
+        """The items of one partition of an index sorted by `routed_at` since `since`, newest
+        first."""
+        return self._client.query(
+            TableName=self._table,
+            IndexName=index,
+            KeyConditionExpression="#partition = :value AND routed_at >= :since",
+            ExpressionAttributeNames={"#partition": partition},
+            ExpressionAttributeValues={
+                ":value": {"S": value},
+                ":since": {"S": since.astimezone(UTC).isoformat()},
+            },
+            ScanIndexForward=False,
+            Limit=limit,
+        )["Items"]
+
+    def rescue(self, record: MentionRecord) -> None:
+        """Make the ignored item routed, on condition that it is still ignored: the record, its
+        department and the attributes of the sparse indexes a routed case is in."""
+        routing = record.message.routing
+        names = {"#status": "status", "#record": "record"}
+        values = {
+            ":routed": {"S": "routed"},
+            ":ignored": {"S": "ignored"},
+            ":record": {"S": record.model_dump_json(by_alias=True)},
+            ":to": {"S": routing.department},
+        }
+        sets = ["#status = :routed", "#record = :record", "department = :to"]
+        if routing.sla_due_at is not None:
+            names["#open"] = "open"
+            values |= {":due": {"S": due_key(routing.sla_due_at)}, ":one": {"S": "1"}}
+            sets += ["sla_due_at = :due", "#open = :one", "waiting = :to"]
+        author = author_key(record.message.mention)
+        removed = " REMOVE listed"  # off the ignored list
+        if opens_case(record):  # a case of its own, not a follow-up: listed as rescued
+            values[":listed"] = {"S": handed_over_list("ignore")}
+            sets.append("listed = :listed")
+            removed = ""
+            if author is not None:
+                values[":author"] = {"S": author}
+                sets.append("author = :author")
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"id": {"S": record.id}},
+                UpdateExpression=f"SET {', '.join(sets)}{removed}",
+                ConditionExpression="#status = :ignored AND attribute_exists(#record)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            raise EditConflict(f"{record.id} is no longer ignored") from None
+
+    def earlier_cases(self, author: str, since: datetime, limit: int) -> list[EarlierCase]:
+        """Query the sparse index of cases by author, newest first."""
+        items = self._newest(AUTHOR_INDEX, "author", author, since, limit)
+        return [
+            EarlierCase(
+                id=item["id"]["S"],
+                department=item["department"]["S"],
+                routed_at=datetime.fromisoformat(item["routed_at"]["S"]),
+                state=case_state(item.__contains__),
+            )
+            for item in items
+        ]
+
+
+def _link_key(key: str) -> dict[str, dict[str, str]]:
+    return {"id": {"S": f"link#{key}"}}  # never a mention id: those are platform:native
+
+
+def _record(item: dict[str, Any]) -> MentionRecord:
+    record = MentionRecord.model_validate_json(item["record"]["S"])
+    updates: dict[str, Any] = {}
+    if "first_response_at" in item:
+        updates["first_response_at"] = datetime.fromisoformat(item["first_response_at"]["S"])
+        updates["response_seconds"] = float(item["response_seconds"]["N"])
+        if "first_response_post" in item:
+            updates["first_response_post"] = item["first_response_post"]["S"]
+    for moment in ("escalated_at", "closed_at"):
+        if moment in item:
+            updates[moment] = datetime.fromisoformat(item[moment]["S"])
+    for text in ("closed_by", "closed_reason"):
+        if text in item:
+            updates[text] = item[text]["S"]
+    taken = item.get("taken_by")  # comes and goes too, beside the JSON
+    if taken or record.taken_by is not None:
+        updates["taken_by"] = taken["S"] if taken else None
+        updates["taken_until"] = datetime.fromisoformat(item["taken_until"]["S"]) if taken else None
+    # hidden_at comes and goes: the attribute alone says it (an edit's JSON may hold an old one)
+    hidden = item.get("hidden_at")
+    if hidden or record.hidden_at is not None:
+        updates["hidden_at"] = datetime.fromisoformat(hidden["S"]) if hidden else None
+    return record.model_copy(update=updates) if updates else record

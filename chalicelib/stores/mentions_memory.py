@@ -1,0 +1,265 @@
+"""The in-memory twin of the DynamoDB mention store, run through the same tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import partial
+
+from chalicelib.models import EarlierCase, MentionRecord
+from chalicelib.stores.mentions import (
+    Claim,
+    EditConflict,
+    Progress,
+    author_key,
+    case_state,
+    clock_start,
+    due_key,
+    opens_case,
+)
+
+
+def _has(record: MentionRecord, field: str) -> bool:
+    """Whether the record's `field` is set."""
+    return getattr(record, field) is not None
+
+
+def _waiting(record: MentionRecord) -> bool:
+    """Whether a record waits for a first response (the in-memory twin of the sparse indexes):
+    routed with a deadline, and not answered, closed, hidden or deleted."""
+    return (
+        record.status == "routed"
+        and record.message.routing.sla_due_at is not None
+        and not (record.first_response_at or record.closed_at or record.hidden_at)
+        and record.deleted_at is None
+    )
+
+
+class MemoryMentionStore:
+    """In-memory twin of DynamoMentionStore."""
+
+    def __init__(self) -> None:
+        self.leases: dict[str, datetime] = {}
+        self.records: dict[str, MentionRecord] = {}
+        self.links: dict[str, str] = {}
+        self.holding: dict[str, tuple[str, datetime, datetime]] = {}
+        self.progress: dict[str, Progress] = {}
+        self.tombstones: set[str] = set()
+
+    def claim(
+        self, mention_id: str, now: datetime, lease: timedelta
+    ) -> tuple[Claim, Progress | None]:
+        """Claim unless completed, deleted or leased; hand over the progress a release left."""
+        if mention_id in self.records or mention_id in self.tombstones:
+            return Claim.DONE, None
+        if mention_id in self.leases and self.leases[mention_id] >= now:
+            return Claim.BUSY, None
+        self.leases[mention_id] = now + lease
+        return Claim.CLAIMED, self.progress.pop(mention_id, None)
+
+    def release(self, mention_id: str, progress: Progress | None = None) -> None:
+        """Drop the lease; keep the progress, if any queue has the message."""
+        if mention_id in self.records:
+            return
+        self.leases.pop(mention_id, None)
+        if progress is not None and progress.sent:
+            self.progress[mention_id] = progress
+
+    def complete(self, record: MentionRecord, expires_at: datetime) -> None:
+        """Keep the record (expiry is not simulated)."""
+        self.leases.pop(record.id, None)
+        self.records[record.id] = record
+
+    def get(self, mention_id: str) -> MentionRecord | None:
+        """The record, if completed."""
+        return self.records.get(mention_id)
+
+    def get_many(self, mention_ids: list[str]) -> dict[str, MentionRecord]:
+        """The records there are, by id."""
+        return {i: self.records[i] for i in mention_ids if i in self.records}
+
+    def record_response(self, mention_id: str, at: datetime, post: str) -> float | None:
+        """First response only."""
+        record = self.records.get(mention_id)
+        if record is None or record.first_response_at is not None:
+            return None
+        seconds = (at - clock_start(record)).total_seconds()
+        self.records[mention_id] = record.model_copy(
+            update={
+                "first_response_at": at,
+                "response_seconds": seconds,
+                "first_response_post": post,
+            }
+        )
+        return seconds
+
+    def overdue(self, now: datetime, limit: int = 100) -> list[MentionRecord]:
+        """Waiting, not escalated, past the deadline."""
+        return [
+            r
+            for r in self.records.values()
+            if _waiting(r)
+            and r.escalated_at is None
+            and due_key(r.message.routing.sla_due_at or now) < due_key(now)
+        ][:limit]
+
+    def waiting(self, department: str, limit: int = 50) -> list[MentionRecord]:
+        """Waiting and routed to `department`; by deadline."""
+        found = [
+            r
+            for r in self.records.values()
+            if _waiting(r) and r.message.routing.department == department
+        ]
+        found.sort(key=lambda r: due_key(r.message.routing.sla_due_at or r.routed_at))
+        return found[:limit]
+
+    def mark_escalated(self, mention_id: str, at: datetime) -> None:
+        """Set escalated_at."""
+        record = self.records[mention_id]
+        self.records[mention_id] = record.model_copy(update={"escalated_at": at})
+
+    def mark_deleted(self, mention_id: str, at: datetime) -> MentionRecord | None:
+        """Redact the record, or keep a tombstone (as a record-less done claim)."""
+        record = self.records.get(mention_id)
+        if record is None:
+            self.supersede(mention_id, at)
+            return None
+        self.records[mention_id] = record.redacted(at)
+        return record
+
+    def mark_hidden(self, mention_id: str, at: datetime | None) -> None:
+        """Set or clear hidden_at (`overdue` leaves hidden mentions out)."""
+        record = self.records[mention_id]
+        self.records[mention_id] = record.model_copy(update={"hidden_at": at})
+
+    def mark_closed(self, mention_id: str, at: datetime, by: str, reason: str) -> None:
+        """Close it, unless closed."""
+        record = self.records[mention_id]
+        if record.closed_at is None:
+            closed = {"closed_at": at, "closed_by": by, "closed_reason": reason}
+            self.records[mention_id] = record.model_copy(update=closed)
+
+    def reopen(self, mention_id: str) -> None:
+        """Clear the close (`overdue` and `waiting` read the fields)."""
+        record = self.records[mention_id]
+        reopened = {"closed_at": None, "closed_by": None, "closed_reason": None}
+        self.records[mention_id] = record.model_copy(update=reopened)
+
+    def take(self, mention_id: str, by: str, now: datetime, until: datetime) -> bool:
+        """Take it, unless someone else's take runs past `now`."""
+        record = self.records[mention_id]
+        if record.taken_by not in (None, by) and record.taken_until and record.taken_until > now:
+            return False
+        self.records[mention_id] = record.model_copy(
+            update={"taken_by": by, "taken_until": until.replace(microsecond=0)}
+        )
+        return True
+
+    def leave(self, mention_id: str, by: str) -> bool:
+        """Give it back, if `by` holds it."""
+        record = self.records[mention_id]
+        if record.taken_by != by:
+            return False
+        self.records[mention_id] = record.model_copy(update={"taken_by": None, "taken_until": None})
+        return True
+
+    def supersede(self, mention_id: str, at: datetime) -> None:
+        """A tombstone (a deletion's too), unless the mention is claimed or routed."""
+        if not any(mention_id in held for held in (self.records, self.leases, self.progress)):
+            self.tombstones.add(mention_id)
+
+    def rewrite(self, record: MentionRecord, since: datetime | None) -> None:
+        """Replace the record, keeping the response and escalation it has, unless it was
+        edited since `since` or deleted."""
+        self._replace(record, since, record.message.routing.department)
+
+    def transfer(self, record: MentionRecord, from_department: str) -> None:
+        """Replace the record as `rewrite` does, unless it left `from_department` meanwhile;
+        the take, if any, ends."""
+        self._replace(record, record.edited_at, from_department)
+        untaken = {"taken_by": None, "taken_until": None}
+        self.records[record.id] = self.records[record.id].model_copy(update=untaken)
+
+    def _replace(self, record: MentionRecord, since: datetime | None, department: str) -> None:
+        """Replace the record, keeping what the store tracks beside it, unless it was edited
+        since `since`, deleted, or is no longer `department`'s."""
+        stored = self.records[record.id]
+        moved = stored.message.routing.department != department
+        if stored.deleted_at is not None or stored.edited_at != since or moved:
+            raise EditConflict(f"{record.id} was changed or deleted meanwhile")
+        kept = (
+            "first_response_at",
+            "response_seconds",
+            "first_response_post",
+            "escalated_at",
+            "hidden_at",
+            "closed_at",
+            "closed_by",
+            "closed_reason",
+            "taken_by",
+            "taken_until",
+        )
+        self.records[record.id] = record.model_copy(update={k: getattr(stored, k) for k in kept})
+
+    def link(self, key: str, mention_id: str, expires_at: datetime) -> None:
+        """Keep the link (expiry is not simulated)."""
+        self.links[key] = mention_id
+
+    def conversation_of(self, key: str) -> MentionRecord | None:
+        """The key's own record, else the linked one."""
+        return self.records.get(key) or self.records.get(self.links.get(key, ""))
+
+    def hold(self, key: str, what: str, at: datetime, expires_at: datetime) -> None:
+        """Keep it, with its expiry."""
+        self.holding[key] = (what, at, expires_at)
+
+    def held(self, key: str, now: datetime) -> tuple[str, datetime] | None:
+        """What is held, unless expired."""
+        what, at, expires_at = self.holding.get(key, ("", now, now))
+        return (what, at) if expires_at > now else None
+
+    def handed_over(self, department: str, since: datetime, limit: int) -> list[MentionRecord]:
+        """The cases whose first hand-over took them from `department`, newest first."""
+        return self._newest(
+            lambda r: (
+                opens_case(r)
+                and bool(r.message.routing.transfers)
+                and r.message.routing.transfers[0].from_department == department
+            ),
+            since,
+            limit,
+        )
+
+    def ignored(self, since: datetime, limit: int) -> list[MentionRecord]:
+        """The ignored records, newest first."""
+        return self._newest(lambda r: r.status == "ignored" and r.deleted_at is None, since, limit)
+
+    def _newest(
+        self, kept: Callable[[MentionRecord], bool], since: datetime, limit: int
+    ) -> list[MentionRecord]:
+        found = [r for r in self.records.values() if kept(r) and r.routed_at >= since]
+        return sorted(found, key=lambda r: r.routed_at, reverse=True)[:limit]
+
+    def rescue(self, record: MentionRecord) -> None:
+        """Replace the ignored record with the routed one."""
+        if self.records[record.id].status != "ignored":
+            raise EditConflict(f"{record.id} is no longer ignored")
+        self.records[record.id] = record
+
+    def earlier_cases(self, author: str, since: datetime, limit: int) -> list[EarlierCase]:
+        """The records that open a case by `author` since `since`, newest first."""
+        found = [
+            r
+            for r in self.records.values()
+            if opens_case(r) and author_key(r.message.mention) == author and r.routed_at >= since
+        ]
+        found.sort(key=lambda r: r.routed_at, reverse=True)
+        return [
+            EarlierCase(
+                id=r.id,
+                department=r.message.routing.department,
+                routed_at=r.routed_at,
+                state=case_state(partial(_has, r)),
+            )
+            for r in found[:limit]
+        ]

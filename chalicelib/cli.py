@@ -11,7 +11,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
@@ -20,19 +20,21 @@ from urllib.parse import quote
 from pydantic import ValidationError
 
 from chalicelib.api_client import ApiClient, ApiError
+from chalicelib.cli_text import (
+    closed_by,
+    decider,
+    format_dry_run,
+    format_routed,
+    shortened,
+    tally,
+    time_left,
+    transfer_line,
+)
 from chalicelib.errors import SwitchboardError
 from chalicelib.models import (
-    ANSWERED,
-    AWAITING_APPROVAL,
-    CLOSED,
-    HANDED_OVER,
-    HIDDEN,
-    HISTORY_LIMIT,
-    History,
     Mention,
     MentionRecord,
     RoutedMention,
-    Routing,
 )
 from chalicelib.rules import DEFAULT_RULES_PATH, Engine, RulesetInvalid, load_rules_file
 from chalicelib.settings import Settings, get_settings
@@ -152,88 +154,6 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         ]
         print(f"\n{format_misses(misses)}", file=out)
     return 0
-
-
-def time_left(due: datetime | None, now: datetime) -> str:
-    """A deadline as an agent reads it: `<UTC time> (in 25 min)` or `(overdue by 2 h 5 min)`."""
-    if due is None:
-        return "-"
-    left = due - now
-    minutes = int(abs(left).total_seconds() // 60)
-    hours, minutes = divmod(minutes, 60)
-    span = (f"{hours} h {minutes} min" if minutes else f"{hours} h") if hours else f"{minutes} min"
-    return f"{due.isoformat()} ({'in ' + span if left >= timedelta(0) else 'overdue by ' + span})"
-
-
-_NEWS_ONLY = {
-    ANSWERED: "answered on the platform, not through Switchboard: no reply needed",
-    HIDDEN: "hidden by the Page's moderators: off the SLA clock, no reply needed",
-    CLOSED: "closed by a department without a reply: off the SLA clock, no reply needed",
-    AWAITING_APPROVAL: "a reply to it waits for your approval: switchboard approvals",
-}
-"""Copies that only bring news of a case, shown in three lines."""
-
-
-def format_routed(message: RoutedMention, now: datetime | None = None) -> str:
-    """A routed mention as a few readable lines for a human reading an inbox."""
-    mention, routing = message.mention, message.routing
-    author = mention.author.handle or mention.author.name or mention.author.id or "unknown"
-    reasons = "; ".join(f"{m.id}: {m.why}" for m in routing.matched_rules) or "no rule matched"
-    news = {**_NEWS_ONLY}
-    if routing.transfers:
-        last = routing.transfers[-1]
-        news[HANDED_OVER] = (
-            f"handed over to {last.to_department} by {last.by}: {last.reason}; no longer yours"
-        )
-    for tag, note in news.items():
-        if tag in routing.tags:
-            return (
-                f"[{tag.upper()}] {mention.id}  {mention.platform}/{mention.kind}  by {author}\n"
-                f"  {_shortened(mention.text)}\n  {note}"
-            )
-    due = time_left(routing.sla_due_at, now or datetime.now(UTC))
-    lines = [
-        f"[{routing.priority.upper()}] {mention.id}  {mention.platform}/{mention.kind}"
-        + (f" in {mention.lang}" if mention.lang else "")
-        + f"  by {author} ({mention.author.followers} followers)",
-        f"  {mention.text}",
-        f"  department: {routing.department}"
-        + (f" (also {', '.join(routing.also)})" if routing.also else "")
-        + f"  tags: {', '.join(routing.tags) or '-'}  reply by: {due}",
-        f"  why: {reasons}",
-        f"  signals: {json.dumps(routing.signals)}",
-    ]
-    if routing.transfers:
-        lines.insert(2, f"  {_transfer_line(routing)}")
-    if routing.history is not None:
-        lines.insert(2, _earlier_cases(routing.history))
-    if routing.conversation is not None:
-        case = routing.conversation
-        lines.insert(2, f"  continues {case.mention_id} (routed to {case.department})")
-    if mention.quoted is not None:  # what the author is reacting to
-        by = f"@{mention.quoted.author}" if mention.quoted.author else mention.quoted.id
-        lines.insert(2, f"  quoting {by}: {_shortened(mention.quoted.text) or '(text not sent)'}")
-    if mention.tagged_along:  # answer with care: the author was talking to someone else
-        lines.insert(2, "  in someone else's thread: the brand was only tagged along")
-    return "\n".join(lines)
-
-
-def _earlier_cases(history: History, shown: int = 3) -> str:
-    """The author's earlier cases in one line: how many, how many still wait, the latest."""
-    cases = history.cases
-    count = f"{len(cases)}{'+' if len(cases) >= HISTORY_LIMIT else ''}"
-    latest = ", ".join(f"{c.id} ({c.department}, {c.state})" for c in cases[:shown])
-    more = f" and {len(cases) - shown} more" if len(cases) > shown else ""
-    return (
-        f"  wrote before: {count} case(s) in {history.days} days, {history.waiting} still"
-        f" waiting: {latest}{more}"
-    )
-
-
-def _shortened(text: str, limit: int = 140) -> str:
-    """A quoted text on one line, cut at `limit` characters."""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _queue_settings(args: argparse.Namespace) -> Settings:
@@ -435,55 +355,6 @@ def cmd_rules_test(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def format_dry_run(report: dict[str, Any], name: str) -> str:
-    """A dry-run report: totals by department, the rules whose matches would change and those
-    the candidate never matches, then one entry per changed mention."""
-    lines = [
-        f"Dry run of {name} on {report['source']}: {report['mentions']} mentions,"
-        f" {report['changed']} would change (live is v{report['live_version']})",
-        "",
-        f"{'department':<14}{'live':>8}{'candidate':>11}",
-    ]
-    for department, totals in report["totals"].items():
-        lines.append(f"{department:<14}{totals['live']:>8}{totals['candidate']:>11}")
-    rules = report.get("rules", [])
-    moved = [r for r in rules if r["live"] != r["candidate"]]
-    if moved:
-        lines += ["", f"{'rule (mentions matched)':<30}{'live':>8}{'candidate':>11}"]
-        for rule in moved:
-            live, candidate = (_count(rule[side]) for side in ("live", "candidate"))
-            lines.append(f"{rule['id']:<30}{live:>8}{candidate:>11}")
-    idle = [r["id"] for r in rules if r["candidate"] == 0]
-    if idle:
-        lines += ["", f"matched nothing here ({len(idle)}): {', '.join(idle)}"]
-    people = report.get("by_people") or {}
-    if people.get("mentions"):
-        live, candidate = people["live"], people["candidate"]
-        lines += [
-            "",
-            f"cases people answered or handed over: {people['mentions']}"
-            f" ({people['handed_over']} handed over); sent where they belonged:"
-            f" live {live['right']} (macro F1 {live['macro_f1']:.3f}),"
-            f" candidate {candidate['right']} (macro F1 {candidate['macro_f1']:.3f})",
-        ]
-    for change in report["changes"]:
-        text = change["text"].replace("\n", " ")
-        belongs = f"  (belongs to {change['people']}, people say)" if change.get("people") else ""
-        lines += ["", f"{change['id']}  {text[:90]}{'…' if len(text) > 90 else ''}{belongs}"]
-        for side in ("live", "candidate"):
-            decided = change[side]
-            reason = f"{decided['rule']}: {decided['why']}" if decided["rule"] else "no rule"
-            where = decided["department"] + "".join(f" + {d}" for d in decided["also"])
-            tags = f" tags: {', '.join(decided['tags'])}" if decided.get("tags") else ""
-            lines.append(f"  {side + ':':<11}{where} [{decided['priority']}]{tags}  ({reason})")
-    return "\n".join(lines)
-
-
-def _count(matched: int | None) -> str:
-    """A rule's match count in one ruleset; `-` when the ruleset has no such rule."""
-    return "-" if matched is None else str(matched)
-
-
 def cmd_rules_history(args: argparse.Namespace, out: TextIO) -> int:
     """List published versions, newest first."""
     versions = _client(args).call("GET", f"/admin/rules/versions?limit={args.limit}")["versions"]
@@ -563,12 +434,12 @@ def cmd_approvals(args: argparse.Namespace, out: TextIO) -> int:
                 client.call("GET", mention_path(reply["mention_id"]))
             )
             due = time_left(case.message.routing.sla_due_at, now)
-            answering = f"{_shortened(case.message.mention.text) or '(no text)'}\n  reply by: {due}"
+            answering = f"{shortened(case.message.mention.text) or '(no text)'}\n  reply by: {due}"
         except ApiError as exc:
             answering = f"(the case cannot be read: {exc})"
         print(
             f"{reply['reply_id']}  to {reply['mention_id']}  by {reply['author']}"
-            f"  {reply['created_at']}\n  reply:     {_shortened(reply['text'])}"
+            f"  {reply['created_at']}\n  reply:     {shortened(reply['text'])}"
             f"\n  answering: {answering}",
             file=out,
         )
@@ -613,7 +484,7 @@ def _note_if_handled(client: ApiClient, mention_id: str) -> None:
         by = f" ({record.first_response_post})" if record.first_response_post else ""
         handled = f"answered at {record.first_response_at.isoformat()}{by}"
     elif record.closed_at is not None:
-        handled = f"closed at {record.closed_at.isoformat()} {_closed_by(record)}"
+        handled = f"closed at {record.closed_at.isoformat()} {closed_by(record)}"
     else:
         return
     print(f"note: {record.id} was {handled}; this reply is sent as well", file=sys.stderr)
@@ -633,7 +504,7 @@ def cmd_waiting(args: argparse.Namespace, out: TextIO) -> int:
             escalated += f"  (taken by {record.taken_by} until {_until(record)})"
         print(
             f"[{routing.priority.upper()}] {mention.id}  reply by: "
-            f"{time_left(routing.sla_due_at, now)}{escalated}\n  {_shortened(mention.text)}",
+            f"{time_left(routing.sla_due_at, now)}{escalated}\n  {shortened(mention.text)}",
             file=out,
         )
     return 0
@@ -660,21 +531,21 @@ def cmd_handed_over(args: argparse.Namespace, out: TextIO) -> int:
         MentionRecord.model_validate(item) for item in _client(args).call("GET", path)["cases"]
     ]
     where = Counter(f"to {r.message.routing.department}" for r in records)
-    rules = Counter(_decider(r.message.routing) for r in records)
+    rules = Counter(decider(r.message.routing) for r in records)
     print(
         f"{len(records)} case(s) routed to {args.department} in the last {args.days} days were"
-        f" handed over{_tally(where, ': ')}",
+        f" handed over{tally(where, ': ')}",
         file=out,
     )
     if records:
-        print(f"routed there by{_tally(rules, ': ')}", file=out)
+        print(f"routed there by{tally(rules, ': ')}", file=out)
     for record in records:
         routing = record.message.routing
         first = routing.transfers[0]
         print(
             f"{record.id}  → {routing.department}  by {first.by} {first.at:%Y-%m-%d %H:%M}:"
-            f" {first.reason}  (routed by {_decider(routing)})\n"
-            f"  {_shortened(record.message.mention.text)}",
+            f" {first.reason}  (routed by {decider(routing)})\n"
+            f"  {shortened(record.message.mention.text)}",
             file=out,
         )
     return 0
@@ -693,20 +564,10 @@ def cmd_ignored(args: argparse.Namespace, out: TextIO) -> int:
         decided = f"{routing.decided_by}: {why}" if why else routing.decided_by or "no rule"
         print(
             f"{mention.id}  {mention.platform}/{mention.kind}  by {author}  ({decided})\n"
-            f"  {_shortened(mention.text)}",
+            f"  {shortened(mention.text)}",
             file=out,
         )
     return 0
-
-
-def _decider(routing: Routing) -> str:
-    """What chose a mention's department, as a listing names it."""
-    return routing.decided_by or "nothing (triage)"
-
-
-def _tally(counts: Counter[str], lead: str) -> str:
-    """`lead` and the counts, most first (`to pr 2, to marketing 1`); nothing for none."""
-    return lead + ", ".join(f"{key} {n}" for key, n in counts.most_common()) if counts else ""
 
 
 def cmd_close(args: argparse.Namespace, out: TextIO) -> int:
@@ -714,7 +575,7 @@ def cmd_close(args: argparse.Namespace, out: TextIO) -> int:
     path = mention_path(args.mention_id, "close")
     record = MentionRecord.model_validate(_client(args).call("POST", path, {"reason": args.reason}))
     when = record.closed_at.isoformat() if record.closed_at else "-"
-    print(f"closed: {when} ({_closed_by(record)})", file=out)
+    print(f"closed: {when} ({closed_by(record)})", file=out)
     return 0
 
 
@@ -785,20 +646,8 @@ def cmd_transfer(args: argparse.Namespace, out: TextIO) -> int:
     body = {"to": args.department, "reason": args.reason}
     record = MentionRecord.model_validate(_client(args).call("POST", path, body))
     routing = record.message.routing
-    print(f"{record.id} is {routing.department}'s now, {_transfer_line(routing)}", file=out)
+    print(f"{record.id} is {routing.department}'s now, {transfer_line(routing)}", file=out)
     return 0
-
-
-def _transfer_line(routing: Routing) -> str:
-    """The last hand-over of a case: from which department, by whom and why."""
-    last = routing.transfers[-1]
-    verb = "rescued" if last.from_department == "ignore" else "handed over"
-    return f"{verb} from {last.from_department} by {last.by}: {last.reason}"
-
-
-def _closed_by(record: MentionRecord) -> str:
-    """Who closed a case and why."""
-    return f"by {record.closed_by}: {record.closed_reason}"
 
 
 def cmd_mention(args: argparse.Namespace, out: TextIO) -> int:
@@ -820,7 +669,7 @@ def cmd_mention(args: argparse.Namespace, out: TextIO) -> int:
         ("escalated", record.escalated_at, "SLA breached"),
         ("edited", record.edited_at, "by its author" + _latest_version(record)),
         ("hidden", record.hidden_at, "by the Page's moderators: off the SLA clock"),
-        ("closed", record.closed_at, _closed_by(record)),
+        ("closed", record.closed_at, closed_by(record)),
         ("taken until", record.taken_until if record.taker(now) else None, f"by {record.taken_by}"),
         ("deleted", record.deleted_at, "by its author: text removed, no reply possible"),
     ]

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.cli import format_routed, main
+from chalicelib.cli import main
+from chalicelib.cli_text import format_routed
 from chalicelib.models import (
     ANSWERED,
     AWAITING_APPROVAL,

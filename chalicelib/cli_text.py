@@ -1,0 +1,175 @@
+"""How the `switchboard` command shows things: a routed mention as an inbox entry, a case's
+hand-overs and close, a dry-run report, tallies and deadlines as an agent reads them."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chalicelib.models import (
+    ANSWERED,
+    AWAITING_APPROVAL,
+    CLOSED,
+    HANDED_OVER,
+    HIDDEN,
+    HISTORY_LIMIT,
+    History,
+    MentionRecord,
+    RoutedMention,
+    Routing,
+)
+
+
+def time_left(due: datetime | None, now: datetime) -> str:
+    """A deadline as an agent reads it: `<UTC time> (in 25 min)` or `(overdue by 2 h 5 min)`."""
+    if due is None:
+        return "-"
+    left = due - now
+    minutes = int(abs(left).total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    span = (f"{hours} h {minutes} min" if minutes else f"{hours} h") if hours else f"{minutes} min"
+    return f"{due.isoformat()} ({'in ' + span if left >= timedelta(0) else 'overdue by ' + span})"
+
+
+_NEWS_ONLY = {
+    ANSWERED: "answered on the platform, not through Switchboard: no reply needed",
+    HIDDEN: "hidden by the Page's moderators: off the SLA clock, no reply needed",
+    CLOSED: "closed by a department without a reply: off the SLA clock, no reply needed",
+    AWAITING_APPROVAL: "a reply to it waits for your approval: switchboard approvals",
+}
+"""Copies that only bring news of a case, shown in three lines."""
+
+
+def format_routed(message: RoutedMention, now: datetime | None = None) -> str:
+    """A routed mention as a few readable lines for a human reading an inbox."""
+    mention, routing = message.mention, message.routing
+    author = mention.author.handle or mention.author.name or mention.author.id or "unknown"
+    reasons = "; ".join(f"{m.id}: {m.why}" for m in routing.matched_rules) or "no rule matched"
+    news = {**_NEWS_ONLY}
+    if routing.transfers:
+        last = routing.transfers[-1]
+        news[HANDED_OVER] = (
+            f"handed over to {last.to_department} by {last.by}: {last.reason}; no longer yours"
+        )
+    for tag, note in news.items():
+        if tag in routing.tags:
+            return (
+                f"[{tag.upper()}] {mention.id}  {mention.platform}/{mention.kind}  by {author}\n"
+                f"  {shortened(mention.text)}\n  {note}"
+            )
+    due = time_left(routing.sla_due_at, now or datetime.now(UTC))
+    lines = [
+        f"[{routing.priority.upper()}] {mention.id}  {mention.platform}/{mention.kind}"
+        + (f" in {mention.lang}" if mention.lang else "")
+        + f"  by {author} ({mention.author.followers} followers)",
+        f"  {mention.text}",
+        f"  department: {routing.department}"
+        + (f" (also {', '.join(routing.also)})" if routing.also else "")
+        + f"  tags: {', '.join(routing.tags) or '-'}  reply by: {due}",
+        f"  why: {reasons}",
+        f"  signals: {json.dumps(routing.signals)}",
+    ]
+    if routing.transfers:
+        lines.insert(2, f"  {transfer_line(routing)}")
+    if routing.history is not None:
+        lines.insert(2, _earlier_cases(routing.history))
+    if routing.conversation is not None:
+        case = routing.conversation
+        lines.insert(2, f"  continues {case.mention_id} (routed to {case.department})")
+    if mention.quoted is not None:  # what the author is reacting to
+        by = f"@{mention.quoted.author}" if mention.quoted.author else mention.quoted.id
+        lines.insert(2, f"  quoting {by}: {shortened(mention.quoted.text) or '(text not sent)'}")
+    if mention.tagged_along:  # answer with care: the author was talking to someone else
+        lines.insert(2, "  in someone else's thread: the brand was only tagged along")
+    return "\n".join(lines)
+
+
+def _earlier_cases(history: History, shown: int = 3) -> str:
+    """The author's earlier cases in one line: how many, how many still wait, the latest."""
+    cases = history.cases
+    count = f"{len(cases)}{'+' if len(cases) >= HISTORY_LIMIT else ''}"
+    latest = ", ".join(f"{c.id} ({c.department}, {c.state})" for c in cases[:shown])
+    more = f" and {len(cases) - shown} more" if len(cases) > shown else ""
+    return (
+        f"  wrote before: {count} case(s) in {history.days} days, {history.waiting} still"
+        f" waiting: {latest}{more}"
+    )
+
+
+def shortened(text: str, limit: int = 140) -> str:
+    """A quoted text on one line, cut at `limit` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def format_dry_run(report: dict[str, Any], name: str) -> str:
+    """A dry-run report: totals by department, the rules whose matches would change and those
+    the candidate never matches, then one entry per changed mention."""
+    lines = [
+        f"Dry run of {name} on {report['source']}: {report['mentions']} mentions,"
+        f" {report['changed']} would change (live is v{report['live_version']})",
+        "",
+        f"{'department':<14}{'live':>8}{'candidate':>11}",
+    ]
+    for department, totals in report["totals"].items():
+        lines.append(f"{department:<14}{totals['live']:>8}{totals['candidate']:>11}")
+    rules = report.get("rules", [])
+    moved = [r for r in rules if r["live"] != r["candidate"]]
+    if moved:
+        lines += ["", f"{'rule (mentions matched)':<30}{'live':>8}{'candidate':>11}"]
+        for rule in moved:
+            live, candidate = (_count(rule[side]) for side in ("live", "candidate"))
+            lines.append(f"{rule['id']:<30}{live:>8}{candidate:>11}")
+    idle = [r["id"] for r in rules if r["candidate"] == 0]
+    if idle:
+        lines += ["", f"matched nothing here ({len(idle)}): {', '.join(idle)}"]
+    people = report.get("by_people") or {}
+    if people.get("mentions"):
+        live, candidate = people["live"], people["candidate"]
+        lines += [
+            "",
+            f"cases people answered or handed over: {people['mentions']}"
+            f" ({people['handed_over']} handed over); sent where they belonged:"
+            f" live {live['right']} (macro F1 {live['macro_f1']:.3f}),"
+            f" candidate {candidate['right']} (macro F1 {candidate['macro_f1']:.3f})",
+        ]
+    for change in report["changes"]:
+        text = change["text"].replace("\n", " ")
+        belongs = f"  (belongs to {change['people']}, people say)" if change.get("people") else ""
+        lines += ["", f"{change['id']}  {text[:90]}{'…' if len(text) > 90 else ''}{belongs}"]
+        for side in ("live", "candidate"):
+            decided = change[side]
+            reason = f"{decided['rule']}: {decided['why']}" if decided["rule"] else "no rule"
+            where = decided["department"] + "".join(f" + {d}" for d in decided["also"])
+            tags = f" tags: {', '.join(decided['tags'])}" if decided.get("tags") else ""
+            lines.append(f"  {side + ':':<11}{where} [{decided['priority']}]{tags}  ({reason})")
+    return "\n".join(lines)
+
+
+def _count(matched: int | None) -> str:
+    """A rule's match count in one ruleset; `-` when the ruleset has no such rule."""
+    return "-" if matched is None else str(matched)
+
+
+def decider(routing: Routing) -> str:
+    """What chose a mention's department, as a listing names it."""
+    return routing.decided_by or "nothing (triage)"
+
+
+def tally(counts: Counter[str], lead: str) -> str:
+    """`lead` and the counts, most first (`to pr 2, to marketing 1`); nothing for none."""
+    return lead + ", ".join(f"{key} {n}" for key, n in counts.most_common()) if counts else ""
+
+
+def transfer_line(routing: Routing) -> str:
+    """The last hand-over of a case: from which department, by whom and why."""
+    last = routing.transfers[-1]
+    verb = "rescued" if last.from_department == "ignore" else "handed over"
+    return f"{verb} from {last.from_department} by {last.by}: {last.reason}"
+
+
+def closed_by(record: MentionRecord) -> str:
+    """Who closed a case and why."""
+    return f"by {record.closed_by}: {record.closed_reason}"

@@ -17,7 +17,7 @@ from chalice.cdk import Chalice
 from constructs import Construct, Node
 
 from chalicelib.observability import NAMESPACE
-from chalicelib.settings import DEFAULT_DEPARTMENTS
+from chalicelib.settings import DEFAULT_DEPARTMENTS, Settings
 from chalicelib.stores.mentions import (
     AUTHOR_INDEX,
     AUTHOR_INDEX_ATTRIBUTES,
@@ -58,6 +58,40 @@ PLATFORM_SECRET_KEYS = (
 )
 
 
+POLICY_SETTINGS = (
+    "sla_minutes",
+    "sla_business_hours",
+    "business_timezone",
+    "escalations",
+    "classifier_threshold",
+    "author_history_days",
+    "dm_conversation_hours",
+    "youtube_follow_up_days",
+    "traffic_keep_days",
+)
+"""The app's policies a stage sets with `-c <name>=<value>`: the same values as the environment
+variables of the same names, upper-cased (a JSON one as a JSON string or, in cdk.json, as JSON);
+checked by the app's own settings when the stack is synthesized, so a typo fails `cdk synth`,
+not the functions."""
+
+
+def _policies(node: Node, departments: tuple[str, ...], approval: str) -> dict[str, str]:
+    """The POLICY_SETTINGS given as context, as environment variables, once the app's settings
+    accept them (ValueError naming what is wrong)."""
+    given = {name: node.try_get_context(name) for name in POLICY_SETTINGS}
+    env = {
+        name.upper(): value if isinstance(value, str) else json.dumps(value)
+        for name, value in given.items()
+        if value not in (None, "")
+    }
+    context = {"DEPARTMENTS": ",".join(departments), "APPROVAL_DEPARTMENTS": approval}
+    try:
+        Settings.from_env({**env, **context})
+    except ValueError as exc:
+        raise ValueError(f"a -c setting of this stage is not valid: {exc}") from None
+    return env
+
+
 @dataclass(frozen=True)
 class StageConfig:
     """What differs between stages (dev, prod), from CDK context."""
@@ -74,18 +108,21 @@ class StageConfig:
     max_age_minutes: int
     retain_data: bool
     surge_min_mentions: int
+    policies: dict[str, str]
 
     @classmethod
     def for_stage(cls, stage: str, node: Node) -> StageConfig:
         """Defaults per stage; `-c departments=support,pr,…` and others override."""
-        departments = node.try_get_context("departments")
+        given = node.try_get_context("departments")
+        departments = tuple(given.split(",")) if given else DEFAULT_DEPARTMENTS
+        approval = node.try_get_context("approval_departments") or ""
         prod = stage == "prod"
         return cls(
             stage=stage,
-            departments=tuple(departments.split(",")) if departments else DEFAULT_DEPARTMENTS,
+            departments=departments,
             brand_accounts=node.try_get_context("brand_accounts") or "",
             automated_apps=node.try_get_context("automated_apps") or "",
-            approval_departments=node.try_get_context("approval_departments") or "",
+            approval_departments=approval,
             youtube_channels=node.try_get_context("youtube_channels") or "",
             x_poll_accounts=node.try_get_context("x_poll_accounts") or "",
             throttle_rate=500 if prod else 50,
@@ -93,6 +130,7 @@ class StageConfig:
             max_age_minutes=5 if prod else 15,
             retain_data=prod,
             surge_min_mentions=int(node.try_get_context("surge_min_mentions") or 20),
+            policies=_policies(node, departments, approval),
         )
 
 
@@ -205,6 +243,7 @@ class SwitchboardStack(cdk.Stack):
                     "AUTH_MODE": "iam",
                     "POWERTOOLS_SERVICE_NAME": "switchboard",
                     "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
+                    **config.policies,
                 },
             },
         )

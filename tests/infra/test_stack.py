@@ -22,16 +22,26 @@ INFRA = Path(__file__).resolve().parents[2] / "infra"
 DEPARTMENTS = ["support", "pr", "marketing", "triage"]
 
 
-@cache
-def synth(departments: str = "") -> dict[str, Any]:
-    """The CloudFormation template of Switchboard-dev."""
-    out = INFRA / "cdk.out" / ("test-" + (departments.replace(",", "-") or "default"))
+def run_synth(
+    name: str, context: Mapping[str, Any]
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """Synthesize the app with this CDK context into `cdk.out/test-<name>`."""
+    out = INFRA / "cdk.out" / f"test-{name}"
     command = [sys.executable, "cdk_app.py"]
     env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "CDK_OUTDIR": str(out)}
     env.pop("AWS_ENDPOINT_URL", None)
-    if departments:
-        env["CDK_CONTEXT_JSON"] = json.dumps({"departments": departments})
-    subprocess.run(command, cwd=INFRA, env=env, check=True, capture_output=True)
+    if context:
+        env["CDK_CONTEXT_JSON"] = json.dumps(context)
+    done = subprocess.run(command, cwd=INFRA, env=env, capture_output=True, text=True)
+    return done, out
+
+
+@cache
+def synth(departments: str = "") -> dict[str, Any]:
+    """The CloudFormation template of Switchboard-dev."""
+    context = {"departments": departments} if departments else {}
+    done, out = run_synth(departments.replace(",", "-") or "default", context)
+    assert done.returncode == 0, done.stderr
     return json.loads((out / "Switchboard-dev.template.json").read_text())
 
 
@@ -294,3 +304,39 @@ def test_adding_a_department_adds_its_queue_dlq_grants_alarms_and_map_entry() ->
         [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
     )
     assert "DepartmentlegalQueue" in policies and "DepartmentlegalDlq" in policies
+
+
+def test_a_stage_sets_its_sla_and_routing_policies_with_context() -> None:
+    context = {
+        "sla_business_hours": "mon-fri 09:00-17:00",
+        "business_timezone": "Europe/London",
+        "escalations": {"support": "pr"},  # as cdk.json would hold it
+        "sla_minutes": '{"high": 45}',  # as -c gives it
+        "classifier_threshold": "0.55",
+    }
+    done, out = run_synth("policies", context)
+    assert done.returncode == 0, done.stderr
+    template = Template.from_json(json.loads((out / "Switchboard-dev.template.json").read_text()))
+    for function in resources(template, "AWS::Serverless::Function").values():
+        env = function["Properties"]["Environment"]["Variables"]
+        assert env["SLA_BUSINESS_HOURS"] == "mon-fri 09:00-17:00"
+        assert env["BUSINESS_TIMEZONE"] == "Europe/London"
+        assert json.loads(env["ESCALATIONS"]) == {"support": "pr"}
+        assert json.loads(env["SLA_MINUTES"]) == {"high": 45}
+        assert env["CLASSIFIER_THRESHOLD"] == "0.55"
+
+
+@pytest.mark.parametrize(
+    ("context", "says"),
+    [
+        ({"sla_business_hours": "whenever"}, "sla_business_hours"),
+        ({"escalations": {"support": "legal"}}, "legal"),
+        ({"business_timezone": "Mars/Olympus"}, "Mars/Olympus"),
+    ],
+)
+def test_a_stage_policy_the_app_would_refuse_fails_the_synth(
+    context: dict[str, Any], says: str
+) -> None:
+    done, _ = run_synth("bad-policy", context)
+    assert done.returncode != 0
+    assert "a -c setting of this stage is not valid" in done.stderr and says in done.stderr

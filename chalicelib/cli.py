@@ -491,13 +491,16 @@ def _note_if_handled(client: ApiClient, mention_id: str) -> None:
 
 
 def cmd_waiting(args: argparse.Namespace, out: TextIO) -> int:
-    """List a department's cases waiting for a first response, soonest deadline first."""
+    """List a department's cases waiting for a first response, soonest deadline first (with
+    --free, those nobody has taken: the next to pick up)."""
     path = f"/departments/{args.department}/waiting?limit={args.limit}"
     listed = _client(args).call("GET", path)
     records = [MentionRecord.model_validate(item) for item in listed["waiting"]]
-    print(f"{len(records)} waiting in {args.department}", file=out)
     now = datetime.now(UTC)
-    for record in records:
+    free = [record for record in records if record.taker(now) is None]
+    taken = f", {len(records) - len(free)} taken" if len(free) < len(records) else ""
+    print(f"{len(records)} waiting in {args.department}{taken}", file=out)
+    for record in free if args.free else records:
         mention, routing = record.message.mention, record.message.routing
         escalated = "  (escalated)" if record.escalated_at else ""
         if record.taker(now) is not None:
@@ -840,6 +843,9 @@ def build_parser() -> argparse.ArgumentParser:
         listing.add_argument(of, help=of_help)
         listing.add_argument("--limit", type=int, default=50, help="at most this many (up to 200)")
         listing.set_defaults(func=func)
+    sub.choices["waiting"].add_argument(
+        "--free", action="store_true", help="only those nobody has taken: the next to pick up"
+    )
     sub.choices["handed-over"].add_argument(
         "--days", type=int, default=30, help="routed within the last N days (up to 90)"
     )

@@ -107,7 +107,10 @@ def test_switchboard_take_leave_and_the_waiting_list(
     code, out = run("take", CASE, "--minutes", "15", "--url", api_url)
     assert code == 0 and out.startswith(f"{CASE} is yours until ") and "(in 1" in out
     code, out = run("waiting", "support", "--url", api_url)
+    assert out.splitlines()[0] == "1 waiting in support, 1 taken"
     assert "(taken by admin until " in out.splitlines()[1]
+    code, out = run("waiting", "support", "--free", "--url", api_url)
+    assert out.splitlines() == ["1 waiting in support, 1 taken"]  # nothing left to pick up
     code, out = run("mention", CASE, "--url", api_url)
     assert "  taken until: " in out and "(by admin)" in out
     monkeypatch.setenv("SWITCHBOARD_AUTHOR", "sam")

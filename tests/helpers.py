@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,3 +34,45 @@ def food_safety_thread(*keep: int) -> bytes:
     payload = json.loads(sample_bytes("x_food_safety_thread.json"))
     payload["tweet_create_events"] = [payload["tweet_create_events"][i] for i in keep]
     return json.dumps(payload).encode()
+
+
+_TIME_FIELDS = {"time", "timestamp", "created_time"}
+_MILLISECONDS = 10**12
+"""Epoch times past this are in milliseconds."""
+
+
+def recent_sample(name: str, hours_ago: float = 1) -> bytes:
+    """A Meta sample as if it were sent `hours_ago` hours ago: its times (`time`, `timestamp`,
+    `created_time`, in seconds or milliseconds) moved together, so that windows counted from
+    when the customer wrote (Messenger's 24 hours, private replies' 7 days) hold whenever the
+    suite runs."""
+    payload = json.loads(sample_bytes(name))
+    earliest = min(_seconds(payload))
+    return json.dumps(_moved(payload, int(time.time() - hours_ago * 3600) - earliest)).encode()
+
+
+def _seconds(node: Any) -> Iterator[int]:
+    """Every time in a payload, in seconds."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _TIME_FIELDS and isinstance(value, int):
+                yield value // 1000 if value >= _MILLISECONDS else value
+            else:
+                yield from _seconds(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _seconds(item)
+
+
+def _moved(node: Any, shift: int) -> Any:
+    """The payload with every time moved by `shift` seconds."""
+    if isinstance(node, dict):
+        return {
+            key: value + (shift * 1000 if value >= _MILLISECONDS else shift)
+            if key in _TIME_FIELDS and isinstance(value, int)
+            else _moved(value, shift)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_moved(item, shift) for item in node]
+    return node

@@ -17,7 +17,7 @@ from chalicelib.models import Author, Mention, MentionRecord, ReplyPointer, Rout
 from chalicelib.observability import metrics
 from chalicelib.services import replies as replies_service
 from chalicelib.settings import get_settings
-from tests.helpers import sample_bytes
+from tests.helpers import recent_sample, sample_bytes
 from tests.integration.conftest import bodies, post_signed, receive_all
 from tests.integration.test_admin_api import call, live
 from tests.integration.test_routing_flow import drain_intake
@@ -116,9 +116,9 @@ def test_x_dm_is_answered_by_direct_message(
 def test_meta_comments_and_messages(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:
-    routed(client, stack, "meta", "meta_page_comments.json")
-    routed(client, stack, "meta", "meta_instagram_comment.json")
-    routed(client, stack, "meta", "meta_messenger.json")
+    for sample in ("meta_page_comments.json", "meta_instagram_comment.json", "meta_messenger.json"):
+        assert post_signed(client, "meta", recent_sample(sample)).status_code == 200
+    drain_intake(stack)  # written an hour ago: within Messenger's 24 hours
     comment = "facebook:122131676912594941_1213590066982748"
     reply(client, {"mention_id": comment, "text": "We're calling you now."})
     reply(client, {"mention_id": comment, "text": "Details by message.", "private": True})
@@ -279,7 +279,8 @@ def test_idempotency_key_and_one_private_reply_per_comment(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:
     routed(client, stack, "x", "x_late_delivery.json")
-    routed(client, stack, "meta", "meta_page_comments.json")
+    post_signed(client, "meta", recent_sample("meta_page_comments.json"))  # within 7 days
+    drain_intake(stack)
     body = {"mention_id": "x:1992000000000000001", "text": "On it", "idempotency_key": "ticket-42"}
     first, second = reply(client, body), reply(client, body)
     assert first == second and first[0] == 202

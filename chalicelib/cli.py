@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from chalicelib.api_client import ApiClient, ApiError
 from chalicelib.cli_text import (
+    author_of,
     closed_by,
     decider,
     format_dry_run,
@@ -490,12 +491,16 @@ def _note_if_handled(client: ApiClient, mention_id: str) -> None:
     print(f"note: {record.id} was {handled}; this reply is sent as well", file=sys.stderr)
 
 
+def _records(args: argparse.Namespace, path: str, key: str) -> list[MentionRecord]:
+    """The mention records an API listing returns under `key`."""
+    return [MentionRecord.model_validate(item) for item in _client(args).call("GET", path)[key]]
+
+
 def cmd_waiting(args: argparse.Namespace, out: TextIO) -> int:
     """List a department's cases waiting for a first response, soonest deadline first (with
     --free, those nobody has taken: the next to pick up)."""
     path = f"/departments/{args.department}/waiting?limit={args.limit}"
-    listed = _client(args).call("GET", path)
-    records = [MentionRecord.model_validate(item) for item in listed["waiting"]]
+    records = _records(args, path, "waiting")
     now = datetime.now(UTC)
     free = [record for record in records if record.taker(now) is None]
     taken = f", {len(records) - len(free)} taken" if len(free) < len(records) else ""
@@ -530,18 +535,16 @@ def cmd_handed_over(args: argparse.Namespace, out: TextIO) -> int:
     """List the cases routed to a department that people handed over, newest first, with where
     they went and which rule had sent them: where routing goes wrong."""
     path = f"/departments/{args.department}/handed-over?days={args.days}&limit={args.limit}"
-    records = [
-        MentionRecord.model_validate(item) for item in _client(args).call("GET", path)["cases"]
-    ]
+    records = _records(args, path, "cases")
     where = Counter(f"to {r.message.routing.department}" for r in records)
     rules = Counter(decider(r.message.routing) for r in records)
     print(
         f"{len(records)} case(s) routed to {args.department} in the last {args.days} days were"
-        f" handed over{tally(where, ': ')}",
+        f" handed over{tally(where)}",
         file=out,
     )
     if records:
-        print(f"routed there by{tally(rules, ': ')}", file=out)
+        print(f"routed there by{tally(rules)}", file=out)
     for record in records:
         routing = record.message.routing
         first = routing.transfers[0]
@@ -558,11 +561,11 @@ def cmd_ignored(args: argparse.Namespace, out: TextIO) -> int:
     """List what routing ignored, newest first, with the rule that decided each: where to look
     for a mention that deserved an answer (`switchboard transfer` rescues it)."""
     path = f"/ignored?days={args.days}&limit={args.limit}"
-    listed = _client(args).call("GET", path)["ignored"]
-    print(f"{len(listed)} mention(s) ignored in the last {args.days} days", file=out)
-    for record in (MentionRecord.model_validate(item) for item in listed):
+    records = _records(args, path, "ignored")
+    print(f"{len(records)} mention(s) ignored in the last {args.days} days", file=out)
+    for record in records:
         mention, routing = record.message.mention, record.message.routing
-        author = mention.author.handle or mention.author.name or mention.author.id or "unknown"
+        author = author_of(mention)
         why = dict((m.id, m.why) for m in routing.matched_rules).get(routing.decided_by or "")
         decided = f"{routing.decided_by}: {why}" if why else routing.decided_by or "no rule"
         print(

@@ -16,6 +16,7 @@ from chalicelib.models import (
     HIDDEN,
     HISTORY_LIMIT,
     History,
+    Mention,
     MentionRecord,
     RoutedMention,
     Routing,
@@ -45,7 +46,7 @@ _NEWS_ONLY = {
 def format_routed(message: RoutedMention, now: datetime | None = None) -> str:
     """A routed mention as a few readable lines for a human reading an inbox."""
     mention, routing = message.mention, message.routing
-    author = mention.author.handle or mention.author.name or mention.author.id or "unknown"
+    author = author_of(mention)
     reasons = "; ".join(f"{m.id}: {m.why}" for m in routing.matched_rules) or "no rule matched"
     news = {**_NEWS_ONLY}
     if routing.transfers:
@@ -158,9 +159,14 @@ def decider(routing: Routing) -> str:
     return routing.decided_by or "nothing (triage)"
 
 
-def tally(counts: Counter[str], lead: str) -> str:
-    """`lead` and the counts, most first (`to pr 2, to marketing 1`); nothing for none."""
-    return lead + ", ".join(f"{key} {n}" for key, n in counts.most_common()) if counts else ""
+def tally(counts: Counter[str]) -> str:
+    """The counts after a colon, most first (`: to pr 2, to marketing 1`); nothing for none."""
+    return ": " + ", ".join(f"{key} {n}" for key, n in counts.most_common()) if counts else ""
+
+
+def author_of(mention: Mention) -> str:
+    """Who wrote a mention, as an agent reads it."""
+    return mention.author.handle or mention.author.name or mention.author.id or "unknown"
 
 
 def transfer_line(routing: Routing) -> str:

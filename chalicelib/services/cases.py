@@ -210,8 +210,9 @@ class CaseService:
         """`by` gives back a case they took; one nobody has is left as it is. Conflict for one
         someone else has."""
         record = self._case(mention_id)
-        if not self.mentions.leave(record.id, by) and record.taker(self.clock()) is not None:
-            raise Conflict(f"{record.id} {taken_note(record, self.clock())}, not by {by}")
+        now = self.clock()
+        if not self.mentions.leave(record.id, by) and record.taker(now) is not None:
+            raise Conflict(f"{record.id} {taken_note(record, now)}, not by {by}")
         return self.mentions.get(record.id) or record
 
 

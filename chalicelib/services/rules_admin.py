@@ -155,9 +155,12 @@ class DryRunReport:
         """How many cases people answered or handed over, and how many of them each ruleset
         sends where they belonged, with its macro F1 over those departments."""
         gold = [verdict.department for verdict, _, _ in self.verdicts]
+        routed_by = {
+            "live": [live for _, live, _ in self.verdicts],
+            "candidate": [candidate for _, _, candidate in self.verdicts],
+        }
         sides: dict[str, Any] = {}
-        for index, side in ((1, "live"), (2, "candidate")):
-            routed = [str(entry[index]) for entry in self.verdicts]
+        for side, routed in routed_by.items():
             report = score(gold, routed, sorted(set(gold)))
             right = sum(g == r for g, r in zip(gold, routed, strict=True))
             sides[side] = {"right": right, "macro_f1": round(report.macro_f1, 3)}

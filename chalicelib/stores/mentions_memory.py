@@ -148,7 +148,7 @@ class MemoryMentionStore:
     def take(self, mention_id: str, by: str, now: datetime, until: datetime) -> bool:
         """Take it, unless someone else's take runs past `now`."""
         record = self.records[mention_id]
-        if record.taken_by not in (None, by) and record.taken_until and record.taken_until > now:
+        if record.taker(now) not in (None, by):
             return False
         self.records[mention_id] = record.model_copy(
             update={"taken_by": by, "taken_until": until.replace(microsecond=0)}

@@ -394,6 +394,8 @@ def cmd_reply(args: argparse.Namespace, out: TextIO) -> int:
         body["idempotency_key"] = args.idempotency_key
     if args.force:
         body["force"] = True
+    if args.language:
+        body["language"] = args.language
     queued = client.call("POST", "/replies", body)
     print(f"{queued['reply_id']}: {queued['status']}", file=out)
     if queued["status"] == "pending":
@@ -603,15 +605,20 @@ def cmd_templates(args: argparse.Namespace, out: TextIO) -> int:
     """List the saved replies: id, who saved it and when, then its text."""
     for template in _client(args).call("GET", "/templates")["templates"]:
         print(f"{template['id']}  ({template['updated_by']}, {template['updated_at']})", file=out)
-        print(f"  {template['text']}", file=out)
+        language = f"{template['language']}: " if template.get("language") else ""
+        print(f"  {language}{template['text']}", file=out)
+        for language, text in sorted(template.get("translations", {}).items()):
+            print(f"  {language}: {text}", file=out)
     return 0
 
 
 def cmd_templates_set(args: argparse.Namespace, out: TextIO) -> int:
     """Add or replace a saved reply."""
     path = f"/templates/{quote(args.template_id, safe='')}"
-    saved = _client(args).call("PUT", path, {"text": args.text})
-    print(f"saved {saved['id']}", file=out)
+    body = {"text": args.text, "language": args.language, "translations": dict(args.translation)}
+    saved = _client(args).call("PUT", path, body)
+    translations = ", ".join(sorted(saved["translations"]))
+    print(f"saved {saved['id']}" + (f", in {translations} too" if translations else ""), file=out)
     return 0
 
 
@@ -813,6 +820,9 @@ def build_parser() -> argparse.ArgumentParser:
     reply.add_argument("mention_id")
     reply.add_argument("text", nargs="?", help="what to answer (or --template)")
     reply.add_argument("--template", help="answer with this saved reply, filled in for them")
+    reply.add_argument(
+        "--language", help="with --template: answer in this language, not the mention's"
+    )
     reply.add_argument("--private", action="store_true", help="private reply to a comment")
     reply.add_argument("--idempotency-key", help="retrying with the same key sends once")
     reply.add_argument(
@@ -827,6 +837,15 @@ def build_parser() -> argparse.ArgumentParser:
     command = templates_sub.add_parser("set", parents=[api], help="add or replace a saved reply")
     command.add_argument("template_id", help="lowercase letters, digits and dashes")
     command.add_argument("text", help="placeholders: {name}, {handle}")
+    command.add_argument("--language", help="the language TEXT is in (ISO 639-1: en, es…)")
+    command.add_argument(
+        "--translation",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("LANG", "TEXT"),
+        help="the same reply in another language, for customers writing in it (repeatable)",
+    )
     command.set_defaults(func=cmd_templates_set)
     command = templates_sub.add_parser("delete", parents=[api], help="remove a saved reply")
     command.add_argument("template_id")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 ROUTED_MENTION_SCHEMA = "switchboard.routed-mention/v1"
 RAW_DELIVERY_SCHEMA = "switchboard.raw-delivery/v1"
@@ -390,15 +391,20 @@ ReplyStatus = Literal["pending", "rejected", "queued", "sending", "sent", "faile
 
 
 TEMPLATE_ID = r"^[a-z0-9][a-z0-9-]{0,63}$"
+MAX_TRANSLATIONS = 50
 
 
-class ReplyTemplate(BaseModel):
-    """A saved reply departments answer with (`{name}` and `{handle}` filled in per mention)."""
+def _language_code(code: str) -> str:
+    if not re.fullmatch(r"[a-z]{2}", code):
+        raise ValueError("a language is its ISO 639-1 code, as signals.lang has it: es, pt, fr")
+    return code
 
-    id: str = Field(pattern=TEMPLATE_ID)
-    text: str = Field(min_length=1, max_length=10_000)
-    updated_by: str
-    updated_at: datetime
+
+TemplateText = Annotated[str, Field(min_length=1, max_length=10_000)]
+Translations = Annotated[
+    dict[Annotated[str, AfterValidator(_language_code)], TemplateText],
+    Field(max_length=MAX_TRANSLATIONS),
+]
 
 
 class TemplateRequest(BaseModel):
@@ -406,7 +412,40 @@ class TemplateRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=10_000)
+    text: TemplateText
+    language: Annotated[str, AfterValidator(_language_code)] | None = Field(
+        default=None, description="the language `text` is in, if it matters"
+    )
+    translations: Translations = Field(
+        default_factory=dict, description="the same reply in other languages, by ISO 639-1 code"
+    )
+
+    @model_validator(mode="after")
+    def _translations_are_other_languages(self) -> TemplateRequest:
+        if self.language is not None and self.language in self.translations:
+            raise ValueError(f"text is in {self.language} already: translate it into others")
+        return self
+
+
+class ReplyTemplate(TemplateRequest):
+    """A saved reply departments answer with (`{name}` and `{handle}` filled in per mention):
+    `text`, and the same in other languages, `translations` by language code."""
+
+    id: str = Field(pattern=TEMPLATE_ID)
+    updated_by: str
+    updated_at: datetime
+
+    def in_language(self, lang: str | None) -> tuple[str, str | None]:
+        """The text to answer someone writing in `lang` with, and its language: a translation
+        into `lang` if there is one, else `text` (in `language`, maybe None)."""
+        if lang is not None and lang in self.translations:
+            return self.translations[lang], lang
+        return self.text, self.language
+
+    @property
+    def languages(self) -> list[str]:
+        """The languages it is known to be written in: `language`, then the translations'."""
+        return [*([self.language] if self.language else []), *sorted(self.translations)]
 
 
 class ReplyRequest(BaseModel):
@@ -417,6 +456,10 @@ class ReplyRequest(BaseModel):
     mention_id: str
     text: str = ""
     template: str | None = Field(default=None, description="a saved reply's id, instead of text")
+    language: str | None = Field(
+        default=None,
+        description="with a template: the language to answer in, instead of the mention's",
+    )
     department: str | None = None
     idempotency_key: str | None = Field(default=None, max_length=200)
     private: bool = Field(default=False, description="answer a public comment by private message")
@@ -430,6 +473,8 @@ class ReplyRequest(BaseModel):
             raise ValueError("send text or a template, not both")
         if self.template is None and not self.text:
             raise ValueError("send the reply's text, or a template to answer with")
+        if self.language is not None and self.template is None:
+            raise ValueError("a language chooses a template's translation: send a template")
         return self
 
 
@@ -441,6 +486,9 @@ class Reply(BaseModel):
     platform: str
     text: str
     template: str | None = Field(default=None, description="the saved reply it was written from")
+    template_language: str | None = Field(
+        default=None, description="the template's language it was written in, if named"
+    )
     department: str | None = None
     author: str = "admin"
     private: bool = False

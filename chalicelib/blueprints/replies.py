@@ -112,14 +112,17 @@ def list_templates() -> Response:
 @replies.route("/templates/{template_id}", methods=["PUT"], authorizer=PROTECTED)
 @json_errors
 def put_template(template_id: str) -> Response:
-    """Add or replace a saved reply, `{"text": …}` (placeholders `{name}`, `{handle}`): 200."""
+    """Add or replace a saved reply, `{"text", "language"?, "translations"?}` (placeholders
+    `{name}`, `{handle}`): 200."""
     request = replies.current_request
     author = require_caller(request)
     body = request_model(request, TemplateRequest)
     check_placeholders(body.text)
+    for language, text in body.translations.items():
+        check_placeholders(text, f"translations.{language}")
     try:
         template = ReplyTemplate(
-            id=template_id, text=body.text, updated_by=author, updated_at=datetime.now(UTC)
+            id=template_id, updated_by=author, updated_at=datetime.now(UTC), **dict(body)
         )
     except ValidationError:
         raise MalformedRequest(

@@ -135,7 +135,7 @@ class ReplyService:
         mention = record.message.mention
         now = self.clock()
         if request.template is not None:
-            request = self._written_from(request, mention)
+            request = self._written_from(request, record)
         if not request.force:
             self._check_not_taken(record, author, now)
         tag = check_reply(request, mention, now)
@@ -151,6 +151,7 @@ class ReplyService:
             platform=mention.platform,
             text=request.text.strip(),
             template=request.template,
+            template_language=request.language,
             department=department,
             author=author,
             private=request.private,
@@ -170,14 +171,25 @@ class ReplyService:
             self._best_effort("approval notice", lambda: self._ask_approval(record, reply))
         return stored
 
-    def _written_from(self, request: ReplyRequest, mention: Mention) -> ReplyRequest:
-        """The request with its template's text filled in for the mention's author; NotFound
-        for a template there is not."""
+    def _written_from(self, request: ReplyRequest, record: MentionRecord) -> ReplyRequest:
+        """The request with its template's text filled in for the mention's author, in the
+        language asked for, else the mention's if the template has it (`language`: the one
+        used, if known); NotFound for a template there is not, MalformedRequest for a language
+        it is not written in."""
         template = request.template or ""
         saved = self.templates.get(template) if self.templates is not None else None
         if saved is None:
             raise NotFound(f"no template {request.template!r}: switchboard templates lists them")
-        return request.model_copy(update={"text": render(saved.text, mention)})
+        if request.language is not None and request.language not in saved.languages:
+            written = ", ".join(saved.languages) or "a language it does not name"
+            raise MalformedRequest(
+                f"template {template!r} is not written in {request.language!r}, only in {written}"
+            )
+        lang = record.message.routing.signals.get("lang")
+        wanted = request.language or (lang if isinstance(lang, str) else None)
+        text, language = saved.in_language(wanted)
+        filled = render(text, record.message.mention)
+        return request.model_copy(update={"text": filled, "language": language})
 
     def _check_not_taken(self, record: MentionRecord, author: str, now: datetime) -> None:
         """Conflict when someone other than `author` took the mention, or one of the earlier

@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -249,6 +250,24 @@ class RoutingService:
         cases = [case for case in cases if case.id != mention.id][:HISTORY_LIMIT]
         return History(days=days, cases=cases) if cases else None
 
+    def _take_of_case(self, message: RoutedMention, now: datetime) -> dict[str, Any]:
+        """A follow-up its author sends while someone has their case taken, and that stays in
+        the case's department, is taken by them too, until the same time (best effort: the
+        follow-up is routed all the same, untaken, if the case cannot be read)."""
+        conversation = message.routing.conversation
+        if conversation is None or conversation.department != message.routing.department:
+            return {}
+        try:
+            case = self.mentions.get(conversation.mention_id)
+        except Exception:
+            logger.warning("could not read the case a follow-up continues", exc_info=True)
+            return {}
+        if case is None or case.taker(now) is None:
+            return {}
+        if case.message.mention.author.id != message.mention.author.id:
+            return {}  # someone else joined the thread: not the customer the take is for
+        return {"taken_by": case.taken_by, "taken_until": case.taken_until}
+
     def _link_conversations(self, messages: list[RoutedMention], now: datetime) -> None:
         """Best effort: each routed direct message becomes its sender's open conversation, and
         each mention that continues a case becomes that case's latest follow-up (`follow_up`)."""
@@ -297,7 +316,11 @@ class RoutingService:
         for message in messages:
             status = "ignored" if message.routing.department == "ignore" else "routed"
             record = MentionRecord(
-                id=message.mention.id, status=status, routed_at=now, message=message
+                id=message.mention.id,
+                status=status,
+                routed_at=now,
+                message=message,
+                **self._take_of_case(message, now),
             )
             if message.mention.edit_of is not None:
                 # an edit of a post Switchboard never saw opened this case: later edits find it,

@@ -12,19 +12,20 @@ PLACEHOLDERS = ("name", "handle")
 `{handle}` (`@handle` where the platform has handles, else the name); `{{` and `}}` are braces."""
 
 
-def check_placeholders(text: str) -> None:
-    """MalformedRequest naming what a template's text cannot have: unknown placeholders, format
-    specs or conversions, unbalanced braces."""
+def check_placeholders(text: str, field: str = "text") -> None:
+    """MalformedRequest naming what a template's text (its `field`) cannot have: unknown
+    placeholders, format specs or conversions, unbalanced braces."""
     try:
         fields = list(Formatter().parse(text))
     except ValueError as exc:
-        raise MalformedRequest(f"template text: {exc} (write {{{{ and }}}} for braces)") from None
+        braces = "write {{ and }} for braces"
+        raise MalformedRequest(f"template {field}: {exc} ({braces})") from None
     for _, name, spec, conversion in fields:
         if name is None:
             continue
         if name not in PLACEHOLDERS or spec or conversion:
             known = ", ".join(f"{{{p}}}" for p in PLACEHOLDERS)
-            raise MalformedRequest(f"template text: unknown placeholder {{{name}}}; use {known}")
+            raise MalformedRequest(f"template {field}: unknown placeholder {{{name}}}; use {known}")
 
 
 def render(text: str, mention: Mention) -> str:

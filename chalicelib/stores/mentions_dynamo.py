@@ -118,6 +118,9 @@ class DynamoMentionStore:
             item["author"] = {"S": author}  # in the sparse index of each author's cases
         if record.status == "ignored":
             item["listed"] = {"S": IGNORED}  # in the list of what routing ignored
+        if record.taken_by is not None and record.taken_until is not None:  # the case's take
+            item["taken_by"] = {"S": record.taken_by}
+            item["taken_until"] = {"S": due_key(record.taken_until)}
         self._client.put_item(TableName=self._table, Item=item)
 
     def get(self, mention_id: str) -> MentionRecord | None:

@@ -39,12 +39,15 @@ class DynamoTemplateStore:
 
     def put(self, template: ReplyTemplate) -> None:
         """PutItem."""
-        item = {
+        item: dict[str, Any] = {
             **_key(template.id),
             "text": {"S": template.text},
+            "translations": {"M": {k: {"S": v} for k, v in template.translations.items()}},
             "updated_by": {"S": template.updated_by},
             "updated_at": {"S": template.updated_at.isoformat()},
         }
+        if template.language is not None:
+            item["language"] = {"S": template.language}
         self._client.put_item(TableName=self._table, Item=item)
 
     def get(self, template_id: str) -> ReplyTemplate | None:
@@ -77,6 +80,8 @@ def _template(item: dict[str, Any]) -> ReplyTemplate:
     return ReplyTemplate(
         id=item["sk"]["S"],
         text=item["text"]["S"],
+        language=item.get("language", {}).get("S"),
+        translations={k: v["S"] for k, v in item.get("translations", {}).get("M", {}).items()},
         updated_by=item["updated_by"]["S"],
         updated_at=datetime.fromisoformat(item["updated_at"]["S"]),
     )

@@ -15,6 +15,7 @@ from tests.helpers import sample_bytes
 from tests.integration.test_native_answers import deliver
 from tests.integration.test_replies import drain_outbox, get
 from tests.integration.test_rules_cli import run
+from tests.integration.test_transferring_cases import customer_tweet
 
 CASE = "x:1992000000000000001"  # the late delivery, by Dana Kim (@danakim)
 AUTH = {"Authorization": "Bearer test-admin-token", "Content-Type": "application/json"}
@@ -51,6 +52,27 @@ def test_a_saved_reply_is_kept_listed_replaced_and_removed(client: Client) -> No
         ("/templates/late", {"text": ""}, "text: String should have at least 1 character"),
         ("/templates/late", {"text": "Hi", "tags": []}, "tags: Extra inputs are not permitted"),
         ("/templates/late", b"{", "body is not valid JSON"),
+        (
+            "/templates/late",
+            {"text": "Hi", "translations": {"es": "Hola {nombre}"}},
+            "template translations.es: unknown placeholder {nombre}",
+        ),
+        (
+            "/templates/late",
+            {"text": "Hi", "translations": {"ES": "Hola"}},
+            "translations.ES.[key]: Value error, a language is its ISO 639-1 code",
+        ),
+        (
+            "/templates/late",
+            {"text": "Hi", "translations": {"es": ""}},
+            "translations.es: String should have at least 1 character",
+        ),
+        (
+            "/templates/late",
+            {"text": "Hola", "language": "es", "translations": {"es": "Hola"}},
+            "text is in es already: translate it into others",
+        ),
+        ("/templates/late", {"text": "Hi", "language": "english"}, "language: Value error"),
     ],
 )
 def test_a_saved_reply_that_cannot_work_is_refused(
@@ -78,9 +100,67 @@ def test_a_customer_is_answered_with_a_saved_reply(
     assert posted.body["text"] == expected
 
 
+SPANISH = "Lo siento {name}. Envíanos tu número de pedido por DM, {handle}, y lo buscamos."
+SPANISH_CASE = "x:1992000000000000077"
+
+
+def spanish_late_delivery() -> bytes:
+    """The late-delivery customer writing again, in Spanish."""
+    text = "@AcmeHelp mi pedido #88213 nunca llegó y nadie contesta. ¿Dónde está?"
+    payload = json.loads(customer_tweet(SPANISH_CASE[2:], text, None))
+    payload["tweet_create_events"][0]["lang"] = "es"
+    return json.dumps(payload).encode()
+
+
+def test_a_customer_is_answered_in_their_language_when_the_saved_reply_has_it(
+    client: Client, stack: dict[str, str]
+) -> None:
+    deliver(client, stack, "x", sample_bytes("x_late_delivery.json"))
+    deliver(client, stack, "x", spanish_late_delivery())
+    template = {"text": LATE, "language": "en", "translations": {"es": SPANISH}}
+    status, saved = call(client, "PUT", "/templates/late-delivery", template)
+    assert status == 200 and (saved["language"], saved["translations"]) == ("en", {"es": SPANISH})
+
+    def answer(mention_id: str, **extra: str) -> tuple[str, str]:
+        body = {"mention_id": mention_id, "template": "late-delivery", **extra}
+        status, queued = call(client, "POST", "/replies", body)
+        assert status == 202, queued
+        reply = get(client, f"/replies/{queued['reply_id']}")
+        return reply["template_language"], reply["text"]
+
+    assert answer(SPANISH_CASE) == ("es", SPANISH.format(name="Dana Kim", handle="@danakim"))
+    assert answer(CASE)[0] == "en"
+    assert answer(SPANISH_CASE, language="en") == (
+        "en",
+        LATE.format(name="Dana Kim", handle="@danakim"),
+    )
+    status, refused = call(
+        client,
+        "POST",
+        "/replies",
+        {"mention_id": CASE, "template": "late-delivery", "language": "de"},
+    )
+    assert (status, refused["message"]) == (
+        400,
+        "template 'late-delivery' is not written in 'de', only in en, es",
+    )
+
+
+def test_a_saved_reply_in_a_language_nobody_named_answers_everyone_else(
+    client: Client, stack: dict[str, str]
+) -> None:
+    deliver(client, stack, "x", sample_bytes("x_late_delivery.json"))
+    call(client, "PUT", "/templates/late-delivery", {"text": LATE, "translations": {"es": SPANISH}})
+    body = {"mention_id": CASE, "template": "late-delivery"}
+    reply = get(client, f"/replies/{call(client, 'POST', '/replies', body)[1]['reply_id']}")
+    assert (reply["template_language"], reply["text"][:17]) == (None, "So sorry Dana Kim")
+
+
 @pytest.mark.parametrize(
     ("body", "status", "says"),
     [
+        ({"template": "late-delivery", "language": "fr"}, 400, "not written in 'fr', only in es"),
+        ({"text": "Hi", "language": "es"}, 400, "a language chooses a template's translation"),
         ({"template": "nope"}, 404, "no template 'nope': switchboard templates lists them"),
         ({"template": "late-delivery", "text": "Hi"}, 400, "send text or a template, not both"),
         ({"template": "long"}, 400, "characters as X counts them"),
@@ -90,7 +170,7 @@ def test_a_reply_from_a_saved_reply_is_checked_like_any_reply(
     client: Client, stack: dict[str, str], body: dict[str, Any], status: int, says: str
 ) -> None:
     deliver(client, stack, "x", sample_bytes("x_late_delivery.json"))
-    call(client, "PUT", "/templates/late-delivery", {"text": LATE})
+    call(client, "PUT", "/templates/late-delivery", {"text": LATE, "translations": {"es": SPANISH}})
     call(client, "PUT", "/templates/long", {"text": "{name} " + "x" * 280})
     code, answer = call(client, "POST", "/replies", {"mention_id": CASE, **body})
     assert code == status and says in answer["message"], answer
@@ -102,13 +182,29 @@ def test_switchboard_templates_and_reply_with_one(
     deliver(client, stack, "x", sample_bytes("x_late_delivery.json"))
     code, out = run("templates", "set", "late-delivery", LATE, "--url", api_url)
     assert (code, out.strip()) == (0, "saved late-delivery")
+    spanish = ["--translation", "es", "¡Gracias {name}!"]
+    french = ["--translation", "fr", "Merci {name} !"]
+    code, out = run(
+        "templates", "set", "thanks", "Thanks {name}!", "--language", "en", *spanish, *french,
+        "--url", api_url,
+    )  # fmt: skip
+    assert (code, out.strip()) == (0, "saved thanks, in es, fr too")
     code, out = run("templates", "--url", api_url)
-    assert code == 0 and out.splitlines() == [
-        "late-delivery  (admin, " + out.splitlines()[0].split("(admin, ")[1],
+    lines = out.splitlines()
+    assert code == 0 and lines == [
+        "late-delivery  (admin, " + lines[0].split("(admin, ")[1],
         f"  {LATE}",
+        "thanks  (admin, " + lines[2].split("(admin, ")[1],
+        "  en: Thanks {name}!",
+        "  es: ¡Gracias {name}!",
+        "  fr: Merci {name} !",
     ]
     code, out = run("reply", CASE, "--template", "late-delivery", "--wait", "0", "--url", api_url)
     assert code == 0 and ": queued" in out.splitlines()[0]
+    code, out = run("reply", CASE, "--template", "thanks", "--language", "fr", "--wait", "0",
+                    "--force", "--url", api_url)  # fmt: skip
+    reply = get(client, f"/replies/{out.split(':')[0]}")
+    assert (reply["text"], reply["template_language"]) == ("Merci Dana Kim !", "fr")
     code, out = run("templates", "delete", "late-delivery", "--url", api_url)
     assert (code, out.strip()) == (0, "deleted late-delivery")
     capsys.readouterr()

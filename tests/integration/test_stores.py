@@ -652,6 +652,12 @@ def test_saved_replies_are_kept_replaced_listed_and_removed(
     assert templates.delete("thanks") and not templates.delete("thanks")
     assert [t.id for t in templates.all()] == ["late-delivery"]
     assert [v.version for v in rules.history()] == versions  # beside the rulesets, not among
+    translated = saved("thanks", "Thank you {handle}!", "sam").model_copy(
+        update={"language": "en", "translations": {"es": "¡Gracias {handle}!", "fr": "Merci !"}}
+    )
+    templates.put(translated)
+    assert templates.get("thanks") == translated
+    assert templates.all()[1].in_language("fr") == ("Merci !", "fr")
 
 
 def test_queue_send_and_unknown_queue(queues: Queues) -> None:

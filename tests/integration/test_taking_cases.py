@@ -13,7 +13,7 @@ from chalice.test import Client
 
 from tests.helpers import sample_bytes
 from tests.integration.test_native_answers import deliver
-from tests.integration.test_replies import get
+from tests.integration.test_replies import drain_outbox, get
 from tests.integration.test_rules_cli import run
 from tests.integration.test_transferring_cases import customer_tweet
 
@@ -72,8 +72,42 @@ def test_a_take_covers_the_customers_follow_ups(client: Client, stack: dict[str,
     deliver(client, stack, "x", customer_tweet(follow_up[2:], "@AcmeHelp hello??", CASE[2:]))
     body = {"mention_id": follow_up, "text": "Sorry for the wait!"}
     status, answer = post(client, "/replies", body, "sam")  # it would answer maya's case too
-    assert status == 409 and answer["message"].startswith(f"{CASE} is taken by maya until ")
+    assert status == 409 and answer["message"].startswith(f"{follow_up} is taken by maya until ")
     assert post(client, "/replies", body, "maya")[0] == 202
+
+
+@pytest.mark.usefixtures("routed", "fakes")
+def test_what_the_customer_writes_while_a_case_is_taken_is_taken_too(
+    client: Client, stack: dict[str, str]
+) -> None:
+    _, taken = post(client, f"/mentions/{CASE}/take", {"minutes": 30}, "maya")
+    post(client, "/replies", {"mention_id": CASE, "text": "Sorry Dana, checking"}, "maya")
+    drain_outbox(stack)  # answered: the customer's next message is a case of its own
+    follow_up = "x:1992000000000000778"
+    deliver(client, stack, "x", customer_tweet(follow_up[2:], "@AcmeHelp still nothing", CASE[2:]))
+    record = get(client, f"/mentions/{follow_up}")
+    assert (record["taken_by"], record["taken_until"]) == ("maya", taken["taken_until"])
+    [waiting] = get(client, "/departments/support/waiting")["waiting"]
+    assert (waiting["id"], waiting["taken_by"]) == (follow_up, "maya")
+    body = {"mention_id": follow_up, "text": "Let me check"}
+    status, answer = post(client, "/replies", body, "sam")
+    assert status == 409 and answer["message"].startswith(f"{follow_up} is taken by maya until ")
+    post(client, f"/mentions/{follow_up}/leave", b"", "maya")
+    post(client, f"/mentions/{CASE}/leave", b"", "maya")
+    later = "x:1992000000000000779"  # once she gave the case back, the next one is anyone's
+    deliver(client, stack, "x", customer_tweet(later[2:], "@AcmeHelp hello??", follow_up[2:]))
+    assert get(client, f"/mentions/{later}")["taken_by"] is None
+
+
+@pytest.mark.usefixtures("routed")
+def test_someone_else_joining_the_thread_is_not_taken_with_the_case(
+    client: Client, stack: dict[str, str]
+) -> None:
+    post(client, f"/mentions/{CASE}/take", {}, "maya")
+    payload = json.loads(customer_tweet("1992000000000000780", "@AcmeHelp same here!", CASE[2:]))
+    payload["tweet_create_events"][0]["user"] |= {"id_str": "42", "screen_name": "otherone"}
+    deliver(client, stack, "x", json.dumps(payload).encode())
+    assert get(client, "/mentions/x:1992000000000000780")["taken_by"] is None
 
 
 @pytest.mark.usefixtures("routed")

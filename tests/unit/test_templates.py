@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from chalicelib.errors import MalformedRequest
-from chalicelib.models import Author, Mention
+from chalicelib.models import Author, Mention, ReplyTemplate
 from chalicelib.services.templates import check_placeholders, render
 
 DANA = Mention(id="x:1", platform="x", text="?", author=Author(handle="danakim", name="Dana Kim"))
@@ -46,3 +48,20 @@ def test_a_template_that_would_not_fill_in_is_refused(text: str, says: str) -> N
     with pytest.raises(MalformedRequest, match=None) as raised:
         check_placeholders(text)
     assert says in raised.value.message
+
+
+def test_a_template_answers_in_the_customers_language_where_it_has_one() -> None:
+    template = ReplyTemplate(
+        id="thanks",
+        text="Thank you!",
+        language="en",
+        translations={"es": "¡Gracias!", "pt": "Obrigado!"},
+        updated_by="sam",
+        updated_at=datetime(2026, 11, 23, tzinfo=UTC),
+    )
+    assert template.in_language("pt") == ("Obrigado!", "pt")
+    assert template.in_language("de") == ("Thank you!", "en")  # none in German: the main text
+    assert template.in_language(None) == ("Thank you!", "en")  # language unknown
+    assert template.languages == ["en", "es", "pt"]
+    unnamed = template.model_copy(update={"language": None})
+    assert (unnamed.in_language("de"), unnamed.languages) == (("Thank you!", None), ["es", "pt"])

@@ -653,6 +653,15 @@ def _until(record: MentionRecord) -> str:
     return time_left(record.taken_until, datetime.now(UTC))
 
 
+def cmd_note(args: argparse.Namespace, out: TextIO) -> int:
+    """Note something on a mention for colleagues."""
+    path = mention_path(args.mention_id, "notes")
+    record = MentionRecord.model_validate(_client(args).call("POST", path, {"text": args.text}))
+    count = len(record.notes)
+    print(f"noted on {record.id} ({count} note{'s' if count > 1 else ''})", file=out)
+    return 0
+
+
 def cmd_transfer(args: argparse.Namespace, out: TextIO) -> int:
     """Hand a case over to another department."""
     path = mention_path(args.mention_id, "transfer")
@@ -668,16 +677,23 @@ def cmd_mention(args: argparse.Namespace, out: TextIO) -> int:
     record = MentionRecord.model_validate(_client(args).call("GET", mention_path(args.mention_id)))
     print(format_routed(record.message), file=out)
     now = datetime.now(UTC)
+    said = sorted(
+        [
+            *(
+                (
+                    "handed over",
+                    t.at,
+                    f"from {t.from_department} to {t.to_department} by {t.by}: {t.reason}",
+                )
+                for t in record.message.routing.transfers
+            ),
+            *(("note", note.at, f"{note.by}: {note.text}") for note in record.notes),
+        ],
+        key=lambda event: event[1],
+    )
     events = [
         ("routed", record.routed_at, record.status),
-        *(
-            (
-                "handed over",
-                t.at,
-                f"from {t.from_department} to {t.to_department} by {t.by}: {t.reason}",
-            )
-            for t in record.message.routing.transfers
-        ),
+        *said,
         ("first response", record.first_response_at, _first_response(record)),
         ("escalated", record.escalated_at, "SLA breached"),
         ("edited", record.edited_at, "by its author" + _latest_version(record)),
@@ -896,6 +912,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("leave", "give back a case you took", cmd_leave, ()),
         ("transfer", "hand a case over to a department", cmd_transfer,
          (("department", "the department that should have it"), ("reason", why_theirs))),
+        ("note", "note something on a mention for colleagues", cmd_note,
+         (("text", "what they should know (never sent to the customer)"),)),
     ):  # fmt: skip
         one = sub.add_parser(name, parents=[api], help=what)
         one.add_argument("mention_id")

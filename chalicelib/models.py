@@ -276,6 +276,18 @@ class RawDelivery(BaseModel):
 MentionStatus = Literal["routed", "ignored"]
 
 
+MAX_NOTES = 50
+"""Notes a case keeps (with the record's 400 KB item limit in mind)."""
+
+
+class Note(BaseModel):
+    """An internal note on a case, by a person, for the people working it."""
+
+    by: str
+    at: datetime
+    text: str
+
+
 class MentionRecord(BaseModel):
     """What Switchboard remembers about a routed mention (GET /mentions/{id})."""
 
@@ -303,6 +315,11 @@ class MentionRecord(BaseModel):
         " replies are refused until `taken_until` unless forced",
     )
     taken_until: datetime | None = None
+    notes: list[Note] = Field(
+        default_factory=list,
+        description="what people working the case noted for each other, oldest first"
+        " (`POST /mentions/{id}/notes`); never sent to the customer",
+    )
     versions: list[str] = Field(
         default_factory=list,
         description="the ids the platform gave the author's edits (X), oldest first: replies"
@@ -376,6 +393,14 @@ class TakeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     minutes: int = Field(default=30, ge=1, le=480)
+
+
+class NoteRequest(BaseModel):
+    """Body of POST /mentions/{id}/notes."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    text: str = Field(min_length=1, max_length=2_000)
 
 
 class ReasonRequest(BaseModel):

@@ -1,6 +1,6 @@
 """Health, the routed-mention lookup, a department's waiting cases, an author's cases, closing a
 case that needs no reply (and opening it again), taking one to answer it, handing one over to
-another department, the cases handed over, and what routing ignored."""
+another department, notes on one, the cases handed over, and what routing ignored."""
 
 from __future__ import annotations
 
@@ -22,7 +22,13 @@ from chalicelib.blueprints.http import (
     require_caller,
 )
 from chalicelib.errors import MalformedRequest, NotFound
-from chalicelib.models import MentionRecord, ReasonRequest, TakeRequest, TransferRequest
+from chalicelib.models import (
+    MentionRecord,
+    NoteRequest,
+    ReasonRequest,
+    TakeRequest,
+    TransferRequest,
+)
 from chalicelib.settings import get_settings
 from chalicelib.stores.mentions import case_of
 
@@ -99,6 +105,16 @@ def leave_mention(mention_id: str) -> Response:
     """Give back a case you took: 200 with the record."""
     by = require_caller(mentions.current_request)
     return json_response(_shown(_cases().leave(unquote(mention_id), by)))
+
+
+@mentions.route("/mentions/{mention_id}/notes", methods=["POST"], authorizer=PROTECTED)
+@json_errors
+def note_mention(mention_id: str) -> Response:
+    """Note something on a mention for colleagues, `{"text": …}`: 200 with the record."""
+    request = mentions.current_request
+    by = require_caller(request)
+    body = request_model(request, NoteRequest)
+    return json_response(_shown(_cases().note(unquote(mention_id), by, body.text)))
 
 
 @mentions.route("/authors/{author}/cases", methods=["GET"], authorizer=PROTECTED)

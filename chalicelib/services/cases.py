@@ -1,7 +1,7 @@
 """A routed case after its routing: copies of it to the departments that have it (edited,
 answered or hidden on the platform, closed, reopened), and what people do with it: close it
 without a reply, open it again, take it to answer it, hand it over to another department (or
-rescue a mention routing ignored)."""
+rescue a mention routing ignored), note something on it for colleagues."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from chalicelib.errors import Conflict, MalformedRequest, NotFound
 from chalicelib.models import (
     CLOSED,
     HANDED_OVER,
+    MAX_NOTES,
     REOPENED,
     TRANSFERRED,
     MentionRecord,
+    Note,
     RoutedMention,
     Transfer,
 )
@@ -204,6 +206,17 @@ class CaseService:
         if not self.mentions.take(record.id, by, now, now + timedelta(minutes=minutes)):
             current = self.mentions.get(record.id) or record
             raise Conflict(f"{record.id} {taken_note(current, now)}")
+        return self.mentions.get(record.id) or record
+
+    def note(self, mention_id: str, by: str, text: str) -> MentionRecord:
+        """`by` notes something on a mention for the people working it (what was done off the
+        platform, what to watch for): kept on its record, never sent. Conflict once it has
+        MAX_NOTES."""
+        record = case_of(self.mentions, mention_id)
+        if record is None:
+            raise NotFound(f"no routed mention {mention_id!r}")
+        if not self.mentions.add_note(record.id, Note(by=by, at=self.clock(), text=text)):
+            raise Conflict(f"{record.id} has {MAX_NOTES} notes, as many as a mention keeps")
         return self.mentions.get(record.id) or record
 
     def leave(self, mention_id: str, by: str) -> MentionRecord:

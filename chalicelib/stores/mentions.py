@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from chalicelib.models import CaseState, EarlierCase, Mention, MentionRecord
+from chalicelib.models import CaseState, EarlierCase, Mention, MentionRecord, Note
 
 
 class EditConflict(RuntimeError):
@@ -135,6 +135,10 @@ class MentionStore(Protocol):
 
     def leave(self, mention_id: str, by: str) -> bool:
         """`by` gives back a mention they took (False: they do not hold it)."""
+        ...
+
+    def add_note(self, mention_id: str, note: Note) -> bool:
+        """Add a note to a stored record, unless it has MAX_NOTES already (then False)."""
         ...
 
     def rescue(self, record: MentionRecord) -> None:

@@ -7,7 +7,7 @@ import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib.models import EarlierCase, MentionRecord
+from chalicelib.models import MAX_NOTES, EarlierCase, MentionRecord, Note
 from chalicelib.stores.mentions import (
     AUTHOR_INDEX,
     IGNORED,
@@ -105,7 +105,7 @@ class DynamoMentionStore:
             "department": {"S": routing.department},
             "priority": {"S": routing.priority},
             "routed_at": {"S": record.routed_at.isoformat()},
-            "record": {"S": record.model_dump_json(by_alias=True)},
+            "record": {"S": _json(record)},
             "expires_at": {"N": str(int(expires_at.timestamp()))},
         }
         if routing.sla_due_at is not None:
@@ -221,7 +221,7 @@ class DynamoMentionStore:
             UpdateExpression=f"SET #record = :record, deleted_at = :at REMOVE {removed}",
             ExpressionAttributeNames={"#record": "record", "#open": "open"},
             ExpressionAttributeValues={
-                ":record": {"S": record.redacted(at).model_dump_json(by_alias=True)},
+                ":record": {"S": _json(record.redacted(at))},
                 ":at": {"S": at.isoformat()},
             },
         )
@@ -281,17 +281,23 @@ class DynamoMentionStore:
         condition: str,
         names: dict[str, str],
         values: dict[str, Any],
-    ) -> None:
-        """An update made only where `condition` holds (else nothing happens)."""
-        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
+    ) -> bool:
+        """An update made only where `condition` holds (else nothing happens: False). Empty
+        `names` or `values` are left out, as DynamoDB refuses them (moto does not)."""
+        request: dict[str, Any] = {"ExpressionAttributeNames": names} if names else {}
+        if values:
+            request["ExpressionAttributeValues"] = values
+        try:
             self._client.update_item(
                 TableName=self._table,
                 Key=key,
                 UpdateExpression=update,
                 ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
+                **request,
             )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def mark_closed(self, mention_id: str, at: datetime, by: str, reason: str) -> None:
         """Set closed_at, closed_by and closed_reason and leave the indexes, unless closed."""
@@ -305,37 +311,24 @@ class DynamoMentionStore:
 
     def take(self, mention_id: str, by: str, now: datetime, until: datetime) -> bool:
         """Set taken_by and taken_until, on condition that nobody else's take runs past now."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"id": {"S": mention_id}},
-                UpdateExpression="SET taken_by = :by, taken_until = :until",
-                ConditionExpression="attribute_exists(#record) AND (attribute_not_exists(taken_by)"
-                " OR taken_by = :by OR taken_until <= :now)",
-                ExpressionAttributeNames={"#record": "record"},
-                ExpressionAttributeValues={
-                    ":by": {"S": by},
-                    ":until": {"S": due_key(until)},
-                    ":now": {"S": due_key(now)},
-                },
-            )
-        except self._client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+        return self._update_if(
+            {"id": {"S": mention_id}},
+            "SET taken_by = :by, taken_until = :until",
+            "attribute_exists(#record) AND (attribute_not_exists(taken_by) OR taken_by = :by"
+            " OR taken_until <= :now)",
+            {"#record": "record"},
+            {":by": {"S": by}, ":until": {"S": due_key(until)}, ":now": {"S": due_key(now)}},
+        )
 
     def leave(self, mention_id: str, by: str) -> bool:
         """Remove taken_by and taken_until, on condition that `by` holds them."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"id": {"S": mention_id}},
-                UpdateExpression="REMOVE taken_by, taken_until",
-                ConditionExpression="taken_by = :by",
-                ExpressionAttributeValues={":by": {"S": by}},
-            )
-        except self._client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+        return self._update_if(
+            {"id": {"S": mention_id}},
+            "REMOVE taken_by, taken_until",
+            "taken_by = :by",
+            {},
+            {":by": {"S": by}},
+        )
 
     def rewrite(self, record: MentionRecord, since: datetime | None) -> None:
         """Replace the record's JSON (the SLA index and response fields are untouched) on
@@ -348,6 +341,18 @@ class DynamoMentionStore:
             record.message.routing.department,
             "SET #record = :record, edited_at = :edited",
             {":edited": {"S": (record.edited_at or datetime.now(UTC)).isoformat()}},
+        )
+
+    def add_note(self, mention_id: str, note: Note) -> bool:
+        """Append to the `notes` attribute (beside the JSON, which other writes replace), on
+        condition that the record exists with fewer than MAX_NOTES."""
+        entry = {"by": {"S": note.by}, "at": {"S": note.at.isoformat()}, "text": {"S": note.text}}
+        return self._update_if(
+            {"id": {"S": mention_id}},
+            "SET notes = list_append(if_not_exists(notes, :none), :note)",
+            "attribute_exists(#record) AND (attribute_not_exists(notes) OR size(notes) < :most)",
+            {"#record": "record"},
+            {":none": {"L": []}, ":note": {"L": [{"M": entry}]}, ":most": {"N": str(MAX_NOTES)}},
         )
 
     def transfer(self, record: MentionRecord, from_department: str) -> None:
@@ -377,7 +382,7 @@ class DynamoMentionStore:
         was not deleted, was last edited at `since` (or never) and is still `department`'s."""
         values = {
             **values,
-            ":record": {"S": record.model_dump_json(by_alias=True)},
+            ":record": {"S": _json(record)},
             ":department": {"S": department},
         }
         unchanged = "attribute_not_exists(edited_at)"
@@ -493,7 +498,7 @@ class DynamoMentionStore:
         values = {
             ":routed": {"S": "routed"},
             ":ignored": {"S": "ignored"},
-            ":record": {"S": record.model_dump_json(by_alias=True)},
+            ":record": {"S": _json(record)},
             ":to": {"S": routing.department},
         }
         sets = ["#status = :routed", "#record = :record", "department = :to"]
@@ -540,6 +545,12 @@ def _link_key(key: str) -> dict[str, dict[str, str]]:
     return {"id": {"S": f"link#{key}"}}  # never a mention id: those are platform:native
 
 
+def _json(record: MentionRecord) -> str:
+    """The record as its item's `record` attribute keeps it: without the notes, which an
+    attribute of their own holds (appended to, never rewritten)."""
+    return record.model_dump_json(by_alias=True, exclude={"notes"})
+
+
 def _record(item: dict[str, Any]) -> MentionRecord:
     record = MentionRecord.model_validate_json(item["record"]["S"])
     updates: dict[str, Any] = {}
@@ -558,6 +569,15 @@ def _record(item: dict[str, Any]) -> MentionRecord:
     if taken or record.taken_by is not None:
         updates["taken_by"] = taken["S"] if taken else None
         updates["taken_until"] = datetime.fromisoformat(item["taken_until"]["S"]) if taken else None
+    if "notes" in item:  # appended beside the JSON
+        updates["notes"] = [
+            Note(
+                by=note["by"]["S"],
+                at=datetime.fromisoformat(note["at"]["S"]),
+                text=note["text"]["S"],
+            )
+            for note in (entry["M"] for entry in item["notes"]["L"])
+        ]
     # hidden_at comes and goes: the attribute alone says it (an edit's JSON may hold an old one)
     hidden = item.get("hidden_at")
     if hidden or record.hidden_at is not None:

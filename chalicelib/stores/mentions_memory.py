@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 
-from chalicelib.models import EarlierCase, MentionRecord
+from chalicelib.models import MAX_NOTES, EarlierCase, MentionRecord, Note
 from chalicelib.stores.mentions import (
     Claim,
     EditConflict,
@@ -163,6 +163,14 @@ class MemoryMentionStore:
         self.records[mention_id] = record.model_copy(update={"taken_by": None, "taken_until": None})
         return True
 
+    def add_note(self, mention_id: str, note: Note) -> bool:
+        """Add it, unless the record has MAX_NOTES."""
+        record = self.records[mention_id]
+        if len(record.notes) >= MAX_NOTES:
+            return False
+        self.records[mention_id] = record.model_copy(update={"notes": [*record.notes, note]})
+        return True
+
     def supersede(self, mention_id: str, at: datetime) -> None:
         """A tombstone (a deletion's too), unless the mention is claimed or routed."""
         if not any(mention_id in held for held in (self.records, self.leases, self.progress)):
@@ -198,6 +206,7 @@ class MemoryMentionStore:
             "closed_reason",
             "taken_by",
             "taken_until",
+            "notes",
         )
         self.records[record.id] = record.model_copy(update={k: getattr(stored, k) for k in kept})
 
@@ -244,7 +253,7 @@ class MemoryMentionStore:
         """Replace the ignored record with the routed one."""
         if self.records[record.id].status != "ignored":
             raise EditConflict(f"{record.id} is no longer ignored")
-        self.records[record.id] = record
+        self.records[record.id] = record.model_copy(update={"notes": self.records[record.id].notes})
 
     def earlier_cases(self, author: str, since: datetime, limit: int) -> list[EarlierCase]:
         """The records that open a case by `author` since `since`, newest first."""

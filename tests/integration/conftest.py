@@ -19,11 +19,22 @@ from chalicelib.settings import get_settings
 from chalicelib.stores.provision import create_queues, create_tables, seed_default_rules
 
 
+def refuse_empty_expression_maps(params: dict[str, Any], model: Any, **_: Any) -> None:
+    """What DynamoDB refuses and moto lets through: an empty ExpressionAttributeNames or
+    ExpressionAttributeValues ("must not be empty", a ValidationException)."""
+    for key in ("ExpressionAttributeNames", "ExpressionAttributeValues"):
+        if key in params and not params[key]:
+            raise AssertionError(f"{model.name} with an empty {key}: DynamoDB refuses it")
+
+
 @pytest.fixture
 def stack() -> Iterator[dict[str, str]]:
     """Every queue and table, the default ruleset published; yields logical name → queue URL."""
     with mock_aws():
         wiring.reset()
+        aws.dynamodb().meta.events.register(
+            "provide-client-params.dynamodb.*", refuse_empty_expression_maps
+        )
         settings = get_settings()
         urls = create_queues(aws.sqs(), settings)
         create_tables(aws.dynamodb(), settings)

@@ -12,12 +12,14 @@ from botocore.stub import Stubber
 
 from chalicelib import wiring
 from chalicelib.models import (
+    MAX_NOTES,
     Author,
     Conversation,
     EarlierCase,
     History,
     Mention,
     MentionRecord,
+    Note,
     Reply,
     ReplyPointer,
     ReplyTemplate,
@@ -445,6 +447,22 @@ def test_a_case_taken_to_answer_is_held_until_its_take_ends(mentions: MentionSto
     assert mentions.take("x:70", "sam", NOW, until)
     later = until + timedelta(seconds=1)  # sam's take ended: maya can take it
     assert mentions.take("x:70", "maya", later, later + timedelta(minutes=30))
+
+
+def test_notes_are_kept_beside_the_record_up_to_a_limit(mentions: MentionStore) -> None:
+    mentions.claim("x:71", NOW, LEASE)
+    mentions.complete(record("x:71"), NOW + timedelta(days=1))
+    read = mentions.get("x:71")
+    assert read is not None and read.notes == []
+    first = Note(by="maya", at=NOW, text="called her: refund on its way")
+    assert mentions.add_note("x:71", first)
+    mentions.rewrite(read.edited("edited", NOW), None)  # from a read before the note: kept
+    for n in range(1, MAX_NOTES):
+        assert mentions.add_note("x:71", Note(by="sam", at=NOW, text=f"n{n}"))
+    assert not mentions.add_note("x:71", Note(by="sam", at=NOW, text="one too many"))
+    kept = mentions.get("x:71")
+    assert kept is not None and len(kept.notes) == MAX_NOTES and kept.notes[0] == first
+    assert kept.message.mention.text == "edited"
 
 
 def test_a_hand_over_from_a_stale_read_is_refused(mentions: MentionStore) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,13 +19,28 @@ from chalicelib.fakeplatforms import Credentials, FakePlatforms
 from chalicelib.settings import get_settings
 from chalicelib.stores.provision import create_queues, create_tables, seed_default_rules
 
+EXPRESSIONS = (
+    "UpdateExpression",
+    "ConditionExpression",
+    "KeyConditionExpression",
+    "FilterExpression",
+    "ProjectionExpression",
+)
 
-def refuse_empty_expression_maps(params: dict[str, Any], model: Any, **_: Any) -> None:
-    """What DynamoDB refuses and moto lets through: an empty ExpressionAttributeNames or
-    ExpressionAttributeValues ("must not be empty", a ValidationException)."""
+
+def refuse_what_dynamodb_refuses(params: dict[str, Any], model: Any, **_: Any) -> None:
+    """Expression maps DynamoDB refuses with a ValidationException and moto lets through: an
+    empty ExpressionAttributeNames or ExpressionAttributeValues ("must not be empty"), or one
+    with a name or value no expression uses ("unused in expressions")."""
+    used = " ".join(str(params.get(name, "")) for name in EXPRESSIONS)
     for key in ("ExpressionAttributeNames", "ExpressionAttributeValues"):
-        if key in params and not params[key]:
+        if key not in params:
+            continue
+        if not params[key]:
             raise AssertionError(f"{model.name} with an empty {key}: DynamoDB refuses it")
+        unused = [k for k in params[key] if not re.search(rf"{re.escape(k)}(?!\w)", used)]
+        if unused:
+            raise AssertionError(f"{model.name}: {key} {unused} unused: DynamoDB refuses it")
 
 
 @pytest.fixture
@@ -33,7 +49,7 @@ def stack() -> Iterator[dict[str, str]]:
     with mock_aws():
         wiring.reset()
         aws.dynamodb().meta.events.register(
-            "provide-client-params.dynamodb.*", refuse_empty_expression_maps
+            "provide-client-params.dynamodb.*", refuse_what_dynamodb_refuses
         )
         settings = get_settings()
         urls = create_queues(aws.sqs(), settings)

@@ -13,6 +13,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalicelib.settings import Settings
 
 SQS_BATCH_LIMIT = 10
+SQS_BATCH_BYTES = 262_144
+"""What one SendMessageBatch may carry in all (bodies and attributes), as a queue's default
+MaximumMessageSize allows one message."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,29 @@ class Queues(Protocol):
     def delay_retry(self, queue: str, receipt_handle: str, seconds: int) -> None:
         """Make a received message visible again only after `seconds` (backoff)."""
         ...
+
+
+def batches(messages: list[OutgoingMessage]) -> Iterator[tuple[int, list[OutgoingMessage]]]:
+    """The messages in SendMessageBatch calls, each with the position of its first: at most
+    ten a call, and no more than SQS_BATCH_BYTES together (one bigger than that goes alone, for
+    SQS to refuse by itself)."""
+    start, size = 0, 0
+    chunk: list[OutgoingMessage] = []
+    for position, message in enumerate(messages):
+        weight = _size(message)
+        if chunk and (len(chunk) == SQS_BATCH_LIMIT or size + weight > SQS_BATCH_BYTES):
+            yield start, chunk
+            start, chunk, size = position, [], 0
+        chunk.append(message)
+        size += weight
+    if chunk:
+        yield start, chunk
+
+
+def _size(message: OutgoingMessage) -> int:
+    """What SQS counts of a message: its body and each attribute's name, type and value."""
+    attributes = sum(len(f"{k}String{v}".encode()) for k, v in message.attributes.items())
+    return len(message.body.encode()) + attributes
 
 
 def _attributes(message: OutgoingMessage) -> dict[str, dict[str, str]]:
@@ -111,9 +137,9 @@ class SqsQueues:
         return str(response["MessageId"])
 
     def send_batch(self, queue: str, messages: list[OutgoingMessage]) -> None:
-        """SendMessageBatch in chunks of ten; any failed entry raises QueueSendError."""
-        for start in range(0, len(messages), SQS_BATCH_LIMIT):
-            chunk = messages[start : start + SQS_BATCH_LIMIT]
+        """SendMessageBatch in as few calls as SQS's limits allow (`batches`); any failed entry
+        raises QueueSendError."""
+        for start, chunk in batches(messages):
             with _as_send_error(queue, frozenset(range(start))):
                 response = self._client.send_message_batch(
                     QueueUrl=self.url(queue),

@@ -26,10 +26,10 @@ from typing import Any
 
 import rule_engine
 
-from bench.timing import percentile
 from chalicelib.models import Author, Mention
 from chalicelib.rules import Engine
 from chalicelib.rules.schema import validate_ruleset
+from chalicelib.stats import percentile
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEPARTMENTS = ["support", "pr", "marketing", "triage"]

@@ -14,12 +14,13 @@ from collections import Counter
 from collections.abc import Callable
 
 from bench.rules import load_texts
-from bench.timing import cold_start_ms, percentile
+from bench.timing import cold_start_ms
 from chalicelib.classify import compute_signals, enrich
 from chalicelib.classify.language import detect_language
 from chalicelib.classify.sentiment import sentiment
 from chalicelib.classify.text_model import load_model
 from chalicelib.models import Author, Mention
+from chalicelib.stats import percentile
 
 COLD_START = {
     "vader alone": "from chalicelib.classify.sentiment import sentiment; sentiment('warm up')",

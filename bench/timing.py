@@ -8,12 +8,6 @@ import sys
 import time
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The q-quantile of values (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def cold_start_ms(statement: str, runs: int = 5) -> float:
     """Median wall time of a fresh interpreter running `statement`, minus an empty one's."""
 

@@ -13,11 +13,12 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from bench.timing import cold_start_ms, percentile
+from bench.timing import cold_start_ms
 from chalicelib.demo import load_samples, signed_headers
 from chalicelib.platforms.signatures import b64_signature
 from chalicelib.services.intake import accept_delivery
 from chalicelib.settings import Settings
+from chalicelib.stats import percentile
 from chalicelib.stores.queues import MemoryQueues
 
 FLOOR = "import chalice.app, boto3, pydantic"

@@ -25,6 +25,7 @@ from chalicelib.cli_text import (
     closed_by,
     decider,
     format_dry_run,
+    format_report,
     format_routed,
     shortened,
     tally,
@@ -33,6 +34,7 @@ from chalicelib.cli_text import (
 )
 from chalicelib.errors import SwitchboardError
 from chalicelib.models import (
+    DepartmentReport,
     Mention,
     MentionRecord,
     RoutedMention,
@@ -559,6 +561,13 @@ def cmd_handed_over(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
+    """How a department did over the last days: answered, on time, still waiting."""
+    path = f"/departments/{quote(args.department, safe='')}/report?days={args.days}"
+    print(format_report(DepartmentReport.model_validate(_client(args).call("GET", path))), file=out)
+    return 0
+
+
 def cmd_ignored(args: argparse.Namespace, out: TextIO) -> int:
     """List what routing ignored, newest first, with the rule that decided each: where to look
     for a mention that deserved an answer (`switchboard transfer` rescues it)."""
@@ -887,6 +896,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.choices["handed-over"].add_argument(
         "--days", type=int, default=30, help="routed within the last N days (up to 90)"
     )
+    report = sub.add_parser("report", parents=[api], help="how a department did: on time, waiting")
+    report.add_argument("department")
+    report.add_argument("--days", type=int, default=7, help="the last N days (up to 90)")
+    report.set_defaults(func=cmd_report)
     ignored = sub.add_parser("ignored", parents=[api], help="what routing ignored, to rescue from")
     ignored.add_argument("--days", type=int, default=7, help="within the last N days (up to 90)")
     ignored.add_argument("--limit", type=int, default=50, help="at most this many (up to 200)")

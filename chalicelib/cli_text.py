@@ -15,6 +15,7 @@ from chalicelib.models import (
     HANDED_OVER,
     HIDDEN,
     HISTORY_LIMIT,
+    DepartmentReport,
     History,
     Mention,
     MentionRecord,
@@ -28,10 +29,37 @@ def time_left(due: datetime | None, now: datetime) -> str:
     if due is None:
         return "-"
     left = due - now
-    minutes = int(abs(left).total_seconds() // 60)
-    hours, minutes = divmod(minutes, 60)
-    span = (f"{hours} h {minutes} min" if minutes else f"{hours} h") if hours else f"{minutes} min"
+    span = lasting(abs(left).total_seconds())
     return f"{due.isoformat()} ({'in ' + span if left >= timedelta(0) else 'overdue by ' + span})"
+
+
+def lasting(seconds: float) -> str:
+    """A span of time in hours and minutes: `2 h 5 min`, `3 h`, `25 min`."""
+    hours, minutes = divmod(int(seconds // 60), 60)
+    return (f"{hours} h {minutes} min" if minutes else f"{hours} h") if hours else f"{minutes} min"
+
+
+def format_report(report: DepartmentReport) -> str:
+    """A department's report as a lead reads it."""
+    responses = "-"
+    if report.first_response_p50 is not None and report.first_response_p90 is not None:
+        responses = (
+            f"median {lasting(report.first_response_p50)},"
+            f" 90% within {lasting(report.first_response_p90)}"
+        )
+    met = "-" if report.sla_met is None else f"{report.sla_met:.0%}"
+    lines = [
+        f"{report.department}, the last {report.days} days (since {report.since:%Y-%m-%d %H:%M}"
+        f" UTC){': the newest only, more than a report reads' if report.truncated else ''}",
+        f"  mentions        {report.mentions}",
+        f"  answered        {report.answered}  (first response: {responses})",
+        f"  on time         {met}  ({report.on_time} of the {report.due} due)",
+        f"  waiting now     {report.waiting}  ({report.overdue} overdue)",
+        f"  escalated       {report.escalated}",
+        f"  closed          {report.closed}  (no reply needed)",
+        f"  withdrawn       {report.withdrawn}  (hidden or deleted)",
+    ]
+    return "\n".join(lines)
 
 
 _NEWS_ONLY = {

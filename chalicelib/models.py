@@ -120,6 +120,33 @@ class EarlierCase(BaseModel):
     )
 
 
+class DepartmentReport(BaseModel):
+    """How a department did with the mentions routed to it within `days` (GET
+    /departments/{department}/report): answered, on time, still waiting."""
+
+    department: str
+    days: int
+    since: datetime
+    mentions: int = Field(description="mentions routed to it (or handed over to it) since then")
+    answered: int = Field(description="of those, answered (through Switchboard or on the platform)")
+    on_time: int = Field(description="answered by their deadline")
+    due: int = Field(
+        description="answered, or past their deadline unanswered: the mentions the SLA was"
+        " decided on"
+    )
+    sla_met: float | None = Field(description="on_time / due; null when nothing was due")
+    first_response_p50: float | None = Field(description="median seconds to a first response")
+    first_response_p90: float | None = Field(description="90th percentile, seconds")
+    waiting: int = Field(description="still unanswered, not closed, hidden or deleted")
+    overdue: int = Field(description="of those, past their deadline")
+    escalated: int = Field(description="copied to the escalation target when overdue")
+    closed: int = Field(description="closed without a reply")
+    withdrawn: int = Field(description="hidden by a moderator or deleted by their author")
+    truncated: bool = Field(
+        description="more mentions than one report reads: the figures cover the newest"
+    )
+
+
 class History(BaseModel):
     """The author's earlier cases on the same platform within `days`, newest first (at most
     HISTORY_LIMIT): a customer writing again, maybe chasing an answer."""

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 mentions = Blueprint(__name__)
 MAX_WAITING = 200
-LISTED_DAYS, IGNORED_DAYS = 30, 7
+LISTED_DAYS, IGNORED_DAYS, REPORT_DAYS = 30, 7, 7
 
 
 @mentions.route("/health", methods=["GET"])
@@ -172,6 +172,20 @@ def handed_over_cases(department: str) -> Response:
     records = wiring.mentions().handed_over(department, since, limit)
     body = {"department": department, "days": days, "cases": [_shown(r) for r in records]}
     return json_response(body)
+
+
+@mentions.route("/departments/{department}/report", methods=["GET"], authorizer=PROTECTED)
+@json_errors
+def department_report(department: str) -> Response:
+    """How a department did with the mentions routed to it within `days` (1 up to the 90 days
+    records are kept, default 7): answered, on time, still waiting, escalated, closed."""
+    from chalicelib.services.reports import report_of  # off the webhook path
+
+    request = mentions.current_request
+    require_caller(request)
+    days = limit_param(request, get_settings().mention_ttl_days, REPORT_DAYS, "days")
+    report = report_of(wiring.mentions(), known_department(department), days, datetime.now(UTC))
+    return json_response(report.model_dump(mode="json"))
 
 
 @mentions.route("/ignored", methods=["GET"], authorizer=PROTECTED)

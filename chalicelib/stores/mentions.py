@@ -34,6 +34,19 @@ class Claim(enum.Enum):
 
 
 @dataclass(frozen=True)
+class CaseTimes:
+    """What a department's report needs of one routed mention: when it was routed and due, its
+    state, and, once answered, when and how long after the customer wrote."""
+
+    routed_at: datetime
+    due: datetime | None
+    state: CaseState
+    answered_at: datetime | None
+    response_seconds: float | None
+    escalated: bool
+
+
+@dataclass(frozen=True)
 class Progress:
     """How far a failed attempt at routing a mention got: the message it decided (RoutedMention
     JSON) and the queues that already have it."""
@@ -141,6 +154,11 @@ class MentionStore(Protocol):
         """Add a note to a stored record, unless it has MAX_NOTES already (then False)."""
         ...
 
+    def department_cases(self, department: str, since: datetime, limit: int) -> list[CaseTimes]:
+        """The mentions routed to `department` (where a hand-over took them, if one did) since
+        `since`, newest first, at most `limit`."""
+        ...
+
     def rescue(self, record: MentionRecord) -> None:
         """Store `record`, an ignored mention a person sent to a department, as routed: on that
         department's waiting list and the SLA check's, among its author's cases and the cases
@@ -243,6 +261,9 @@ CloudFormation update adds no more than one to a table): `listed` is `ignored` f
 routing ignored, `handed-over:<department>` for a case people handed over from the department
 routing chose (`handed-over:ignore` for an ignored one they rescued)."""
 IGNORED = "ignored"
+REPORT_INDEX = "department-by-time"
+"""Every record by `department` and `routed_at`, projecting REPORT_INDEX_ATTRIBUTES only: a
+department's report reads its mentions of the last days without reading their records."""
 
 
 def handed_over_list(department: str) -> str:
@@ -261,11 +282,30 @@ names its state."""
 AUTHOR_INDEX_ATTRIBUTES = ("department", *(field for field, _ in _ENDINGS))
 """What the author index projects besides its keys (`author`, `routed_at`): enough to list an
 author's earlier cases (department, state) without reading their records."""
+REPORT_INDEX_ATTRIBUTES = (
+    "sla_due_at",
+    "response_seconds",
+    "escalated_at",
+    *(field for field, _ in _ENDINGS),
+)
+"""What the report index projects besides its keys (`department`, `routed_at`)."""
 
 
 def case_state(happened: Callable[[str], bool]) -> CaseState:
     """A case's state, given whether each of the `_ENDINGS` fields is set."""
     return next((state for field, state in _ENDINGS if happened(field)), "waiting")
+
+
+def case_times(record: MentionRecord) -> CaseTimes:
+    """What a report needs of a record."""
+    return CaseTimes(
+        routed_at=record.routed_at,
+        due=record.message.routing.sla_due_at,
+        state=case_state(lambda field: getattr(record, field) is not None),
+        answered_at=record.first_response_at,
+        response_seconds=record.response_seconds,
+        escalated=record.escalated_at is not None,
+    )
 
 
 def due_key(moment: datetime) -> str:

@@ -13,7 +13,9 @@ from chalicelib.stores.mentions import (
     IGNORED,
     LIST_INDEX,
     OPEN_INDEX,
+    REPORT_INDEX,
     WAITING_INDEX,
+    CaseTimes,
     Claim,
     EditConflict,
     Progress,
@@ -472,6 +474,21 @@ class DynamoMentionStore:
         """Query the sparse index of ignored mentions."""
         return [_record(item) for item in self._newest(LIST_INDEX, "listed", IGNORED, since, limit)]
 
+    def department_cases(self, department: str, since: datetime, limit: int) -> list[CaseTimes]:
+        """Query the report index's partition of `department`, page after page."""
+        pages = self._client.get_paginator("query").paginate(
+            TableName=self._table,
+            IndexName=REPORT_INDEX,
+            KeyConditionExpression="department = :department AND routed_at >= :since",
+            ExpressionAttributeValues={
+                ":department": {"S": department},
+                ":since": {"S": since.astimezone(UTC).isoformat()},
+            },
+            ScanIndexForward=False,
+            PaginationConfig={"MaxItems": limit},
+        )
+        return [_times(item) for page in pages for item in page["Items"]]
+
     def _newest(
         self, index: str, partition: str, value: str, since: datetime, limit: int
     ) -> list[dict[str, Any]]:
@@ -543,6 +560,23 @@ class DynamoMentionStore:
 
 def _link_key(key: str) -> dict[str, dict[str, str]]:
     return {"id": {"S": f"link#{key}"}}  # never a mention id: those are platform:native
+
+
+def _times(item: dict[str, Any]) -> CaseTimes:
+    """A report index item as the report reads it."""
+
+    def moment(name: str) -> datetime | None:
+        return datetime.fromisoformat(item[name]["S"]) if name in item else None
+
+    seconds = item.get("response_seconds")
+    return CaseTimes(
+        routed_at=datetime.fromisoformat(item["routed_at"]["S"]),
+        due=moment("sla_due_at"),
+        state=case_state(item.__contains__),
+        answered_at=moment("first_response_at"),
+        response_seconds=float(seconds["N"]) if seconds else None,
+        escalated="escalated_at" in item,
+    )
 
 
 def _json(record: MentionRecord) -> str:

@@ -8,11 +8,13 @@ from functools import partial
 
 from chalicelib.models import MAX_NOTES, EarlierCase, MentionRecord, Note
 from chalicelib.stores.mentions import (
+    CaseTimes,
     Claim,
     EditConflict,
     Progress,
     author_key,
     case_state,
+    case_times,
     clock_start,
     due_key,
     opens_case,
@@ -242,6 +244,15 @@ class MemoryMentionStore:
     def ignored(self, since: datetime, limit: int) -> list[MentionRecord]:
         """The ignored records, newest first."""
         return self._newest(lambda r: r.status == "ignored" and r.deleted_at is None, since, limit)
+
+    def department_cases(self, department: str, since: datetime, limit: int) -> list[CaseTimes]:
+        """The routed records of `department`, newest first."""
+        routed = self._newest(
+            lambda r: r.status == "routed" and r.message.routing.department == department,
+            since,
+            limit,
+        )
+        return [case_times(r) for r in routed]
 
     def _newest(
         self, kept: Callable[[MentionRecord], bool], since: datetime, limit: int

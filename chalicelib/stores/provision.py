@@ -16,6 +16,8 @@ from chalicelib.stores.mentions import (
     AUTHOR_INDEX_ATTRIBUTES,
     LIST_INDEX,
     OPEN_INDEX,
+    REPORT_INDEX,
+    REPORT_INDEX_ATTRIBUTES,
     WAITING_INDEX,
 )
 from chalicelib.stores.replies import PENDING_INDEX
@@ -70,12 +72,13 @@ def create_tables(dynamodb: Any, settings: Settings) -> None:
             extra["GlobalSecondaryIndexes"] = [_index(PENDING_INDEX, "pending", "created_at")]
         if table == settings.mentions_table:
             attributes += ["open", "waiting", "sla_due_at", "author", "routed_at"]
-            attributes.append("listed")
+            attributes += ["listed", "department"]
             extra["GlobalSecondaryIndexes"] = [
                 _index(OPEN_INDEX, "open", "sla_due_at"),
                 _index(WAITING_INDEX, "waiting", "sla_due_at"),
                 _index(AUTHOR_INDEX, "author", "routed_at", AUTHOR_INDEX_ATTRIBUTES),
                 _index(LIST_INDEX, "listed", "routed_at"),
+                _index(REPORT_INDEX, "department", "routed_at", REPORT_INDEX_ATTRIBUTES),
             ]
         dynamodb.create_table(
             TableName=table,

@@ -23,6 +23,8 @@ from chalicelib.stores.mentions import (
     AUTHOR_INDEX_ATTRIBUTES,
     LIST_INDEX,
     OPEN_INDEX,
+    REPORT_INDEX,
+    REPORT_INDEX_ATTRIBUTES,
     WAITING_INDEX,
 )
 from chalicelib.stores.replies import PENDING_INDEX
@@ -182,21 +184,24 @@ class SwitchboardStack(cdk.Stack):
             partition_key=dynamodb.Attribute(name="pending", type=text),
             sort_key=dynamodb.Attribute(name="created_at", type=text),
         )
-        # And each author's cases by time (the earlier cases a department message lists).
-        self.tables["mentions"].add_global_secondary_index(
-            index_name=AUTHOR_INDEX,
-            partition_key=dynamodb.Attribute(name="author", type=text),
-            sort_key=dynamodb.Attribute(name="routed_at", type=text),
-            projection_type=dynamodb.ProjectionType.INCLUDE,
-            non_key_attributes=list(AUTHOR_INDEX_ATTRIBUTES),
-        )
-        # And two lists by time, in one index: the mentions routing ignored, and the cases
-        # people handed over, by the department routing chose.
-        self.tables["mentions"].add_global_secondary_index(
-            index_name=LIST_INDEX,
-            partition_key=dynamodb.Attribute(name="listed", type=text),
-            sort_key=dynamodb.Attribute(name="routed_at", type=text),
-        )
+        # And three by time: each author's cases (the earlier cases a department message
+        # lists); two lists in one index, the mentions routing ignored and the cases people
+        # handed over, by the department routing chose; and every mention by department, its
+        # deadline and what became of it only (the departments' reports).
+        for index, partition, projected in (
+            (AUTHOR_INDEX, "author", AUTHOR_INDEX_ATTRIBUTES),
+            (LIST_INDEX, "listed", None),
+            (REPORT_INDEX, "department", REPORT_INDEX_ATTRIBUTES),
+        ):
+            self.tables["mentions"].add_global_secondary_index(
+                index_name=index,
+                partition_key=dynamodb.Attribute(name=partition, type=text),
+                sort_key=dynamodb.Attribute(name="routed_at", type=text),
+                projection_type=dynamodb.ProjectionType.INCLUDE
+                if projected
+                else dynamodb.ProjectionType.ALL,
+                non_key_attributes=list(projected) if projected else None,
+            )
         self.secret = secretsmanager.Secret(
             self,
             "PlatformSecrets",

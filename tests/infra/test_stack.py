@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from chalicelib.stores.mentions import REPORT_INDEX_ATTRIBUTES
+
 pytestmark = pytest.mark.infra
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 DEPARTMENTS = ["support", "pr", "marketing", "triage"]
@@ -103,6 +105,16 @@ def test_tables_are_on_demand_with_pitr_and_ttl(template: Template) -> None:
         "waiting-by-due": ["waiting", "sla_due_at"],  # each department's unanswered cases
         "cases-by-author": ["author", "routed_at"],  # each author's earlier cases
         "listed-by-time": ["listed", "routed_at"],  # what routing ignored or people moved
+        "department-by-time": ["department", "routed_at"],  # the departments' reports
+    }
+    [report] = [
+        index
+        for index in mentions["Properties"]["GlobalSecondaryIndexes"]
+        if index["IndexName"] == "department-by-time"
+    ]
+    assert report["Projection"] == {  # what a report reads, not the records
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": list(REPORT_INDEX_ATTRIBUTES),
     }
     replies = next(
         t for t in tables.values() if t["Properties"]["KeySchema"][0]["AttributeName"] == "reply_id"

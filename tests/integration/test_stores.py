@@ -465,6 +465,38 @@ def test_notes_are_kept_beside_the_record_up_to_a_limit(mentions: MentionStore) 
     assert kept.message.mention.text == "edited"
 
 
+def test_a_department_report_reads_its_mentions_of_the_last_days(mentions: MentionStore) -> None:
+    def routed(mention_id: str, hours_ago: int, department: str = "support") -> MentionRecord:
+        base = record(mention_id)
+        routing = base.message.routing.model_copy(
+            update={"department": department, "sla_due_at": NOW + timedelta(minutes=30)}
+        )
+        message = base.message.model_copy(update={"routing": routing})
+        at = NOW - timedelta(hours=hours_ago)
+        return base.model_copy(update={"message": message, "routed_at": at})
+
+    for mention_id, hours_ago, department in [
+        ("x:81", 1, "support"),
+        ("x:82", 2, "support"),
+        ("x:83", 3, "pr"),
+        ("x:84", 24 * 8, "support"),  # before the report's days
+    ]:
+        mentions.claim(mention_id, NOW, LEASE)
+        mentions.complete(routed(mention_id, hours_ago, department), NOW + timedelta(days=90))
+    mentions.claim("x:85", NOW, LEASE)  # being routed: not yet anyone's
+    mentions.record_response("x:82", NOW - timedelta(minutes=90), "x:900")
+    mentions.mark_escalated("x:81", NOW)
+    cases = mentions.department_cases("support", NOW - timedelta(days=7), 10)
+    assert [(c.routed_at, c.state, c.escalated) for c in cases] == [
+        (NOW - timedelta(hours=1), "waiting", True),  # newest first
+        (NOW - timedelta(hours=2), "answered", False),
+    ]
+    assert cases[0].due == NOW + timedelta(minutes=30)
+    assert cases[1].answered_at == NOW - timedelta(minutes=90)
+    assert cases[1].response_seconds == 30 * 60  # from when it was routed (no post time)
+    assert len(mentions.department_cases("support", NOW - timedelta(days=7), 1)) == 1
+
+
 def test_a_hand_over_from_a_stale_read_is_refused(mentions: MentionStore) -> None:
     mentions.claim("x:45", NOW, LEASE)
     mentions.complete(record("x:45"), NOW + timedelta(days=1))

@@ -1,0 +1,58 @@
+"""A department's report: what happened to the mentions routed to it over the last days."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from chalicelib.models import DepartmentReport
+from chalicelib.stats import percentile
+from chalicelib.stores.mentions import CaseTimes, MentionStore
+
+MAX_REPORTED = 200_000
+"""Mentions one report reads at most (the newest): a few seconds of index pages."""
+
+
+def report_of(store: MentionStore, department: str, days: int, now: datetime) -> DepartmentReport:
+    """The report of `department` over the `days` before `now`."""
+    since = now - timedelta(days=days)
+    cases = store.department_cases(department, since, MAX_REPORTED + 1)
+    return summarise(department, days, since, cases[:MAX_REPORTED], now, len(cases) > MAX_REPORTED)
+
+
+def summarise(
+    department: str,
+    days: int,
+    since: datetime,
+    cases: list[CaseTimes],
+    now: datetime,
+    truncated: bool = False,
+) -> DepartmentReport:
+    """The figures of a report, from the mentions it covers."""
+    answered = [c for c in cases if c.state == "answered"]
+    on_time = [c for c in answered if c.due is None or _on_time(c)]
+    waiting = [c for c in cases if c.state == "waiting"]
+    overdue = [c for c in waiting if c.due is not None and c.due < now]
+    due = len(answered) + len(overdue)
+    seconds = [c.response_seconds for c in answered if c.response_seconds is not None]
+    return DepartmentReport(
+        department=department,
+        days=days,
+        since=since,
+        mentions=len(cases),
+        answered=len(answered),
+        on_time=len(on_time),
+        due=due,
+        sla_met=round(len(on_time) / due, 4) if due else None,
+        first_response_p50=percentile(seconds, 0.5) if seconds else None,
+        first_response_p90=percentile(seconds, 0.9) if seconds else None,
+        waiting=len(waiting),
+        overdue=len(overdue),
+        escalated=sum(c.escalated for c in cases),
+        closed=sum(c.state == "closed" for c in cases),
+        withdrawn=sum(c.state in ("hidden", "deleted") for c in cases),
+        truncated=truncated,
+    )
+
+
+def _on_time(case: CaseTimes) -> bool:
+    return case.answered_at is not None and case.due is not None and case.answered_at <= case.due

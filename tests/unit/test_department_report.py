@@ -1,0 +1,68 @@
+"""A department's report from the mentions it had: answered, on time, waiting, overdue."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from chalicelib.models import CaseState
+from chalicelib.services.reports import summarise
+from chalicelib.stores.mentions import CaseTimes
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+SINCE = NOW - timedelta(days=7)
+
+
+def case(
+    state: CaseState = "waiting",
+    due_in: float | None = 60,
+    answered_after: float | None = None,
+    escalated: bool = False,
+) -> CaseTimes:
+    """A mention routed two hours ago, due `due_in` minutes from now, answered after
+    `answered_after` minutes (from when it was routed)."""
+    routed = NOW - timedelta(hours=2)
+    answered = routed + timedelta(minutes=answered_after) if answered_after is not None else None
+    return CaseTimes(
+        routed_at=routed,
+        due=NOW + timedelta(minutes=due_in) if due_in is not None else None,
+        state=state,
+        answered_at=answered,
+        response_seconds=answered_after * 60 if answered_after is not None else None,
+        escalated=escalated,
+    )
+
+
+def test_a_report_says_how_many_were_answered_on_time_and_how_many_wait() -> None:
+    cases = [
+        case("answered", due_in=-60, answered_after=10),  # due an hour ago, answered in time
+        case("answered", due_in=-60, answered_after=30),
+        case("answered", due_in=-90, answered_after=100, escalated=True),  # late
+        case("waiting", due_in=-5, escalated=True),  # overdue
+        case("waiting", due_in=30),  # still in time
+        case("closed", due_in=-60),  # no reply needed: not counted against the deadline
+        case("hidden", due_in=-60),
+        case("deleted", due_in=-60),
+    ]
+    report = summarise("support", 7, SINCE, cases, NOW)
+    assert (report.mentions, report.answered, report.on_time, report.due) == (8, 3, 2, 4)
+    assert report.sla_met == 0.5  # two in time of the four whose deadline decided
+    assert (report.waiting, report.overdue, report.escalated) == (2, 1, 2)
+    assert (report.closed, report.withdrawn, report.truncated) == (1, 2, False)
+    assert (report.first_response_p50, report.first_response_p90) == (1800.0, 6000.0)
+
+
+def test_a_quiet_week_has_no_rates_to_report() -> None:
+    report = summarise("pr", 7, SINCE, [case("waiting", due_in=30)], NOW)
+    assert (report.sla_met, report.first_response_p50, report.first_response_p90) == (
+        None,
+        None,
+        None,
+    )
+    assert (report.mentions, report.waiting, report.overdue) == (1, 1, 0)
+
+
+def test_a_mention_without_a_deadline_answered_counts_as_on_time() -> None:
+    report = summarise(
+        "marketing", 7, SINCE, [case("answered", due_in=None, answered_after=5)], NOW
+    )
+    assert (report.on_time, report.due, report.sla_met) == (1, 1, 1.0)

@@ -58,6 +58,7 @@ def format_report(report: DepartmentReport) -> str:
         f"  escalated       {report.escalated}",
         f"  closed          {report.closed}  (no reply needed)",
         f"  withdrawn       {report.withdrawn}  (hidden or deleted)",
+        f"  handed over     {report.handed_over}  (to other departments: counted there)",
     ]
     return "\n".join(lines)
 

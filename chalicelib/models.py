@@ -142,6 +142,10 @@ class DepartmentReport(BaseModel):
     escalated: int = Field(description="copied to the escalation target when overdue")
     closed: int = Field(description="closed without a reply")
     withdrawn: int = Field(description="hidden by a moderator or deleted by their author")
+    handed_over: int = Field(
+        description="cases routed to it in those days that people handed over to another"
+        " department (counted there, not here)",
+    )
     truncated: bool = Field(
         description="more mentions than one report reads: the figures cover the newest"
     )

@@ -16,7 +16,9 @@ def report_of(store: MentionStore, department: str, days: int, now: datetime) ->
     """The report of `department` over the `days` before `now`."""
     since = now - timedelta(days=days)
     cases = store.department_cases(department, since, MAX_REPORTED + 1)
-    return summarise(department, days, since, cases[:MAX_REPORTED], now, len(cases) > MAX_REPORTED)
+    handed_over = store.handed_over_count(department, since)
+    truncated = len(cases) > MAX_REPORTED
+    return summarise(department, days, since, cases[:MAX_REPORTED], now, handed_over, truncated)
 
 
 def summarise(
@@ -25,6 +27,7 @@ def summarise(
     since: datetime,
     cases: list[CaseTimes],
     now: datetime,
+    handed_over: int = 0,
     truncated: bool = False,
 ) -> DepartmentReport:
     """The figures of a report, from the mentions it covers."""
@@ -50,6 +53,7 @@ def summarise(
         escalated=sum(c.escalated for c in cases),
         closed=sum(c.state == "closed" for c in cases),
         withdrawn=sum(c.state in ("hidden", "deleted") for c in cases),
+        handed_over=handed_over,
         truncated=truncated,
     )
 

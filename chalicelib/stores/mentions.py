@@ -141,6 +141,10 @@ class MentionStore(Protocol):
         (where they are now, by whom and why in their transfers), newest first."""
         ...
 
+    def handed_over_count(self, department: str, since: datetime) -> int:
+        """How many cases routed to `department` since `since` people handed over to another."""
+        ...
+
     def take(self, mention_id: str, by: str, now: datetime, until: datetime) -> bool:
         """`by` takes the mention to answer it until `until`, unless someone else's take runs
         past `now` (then False; their own take is extended)."""

@@ -470,6 +470,20 @@ class DynamoMentionStore:
         items = self._newest(LIST_INDEX, "listed", handed_over_list(department), since, limit)
         return [_record(item) for item in items]
 
+    def handed_over_count(self, department: str, since: datetime) -> int:
+        """Count the partition of the list index, page after page (Select COUNT)."""
+        pages = self._client.get_paginator("query").paginate(
+            TableName=self._table,
+            IndexName=LIST_INDEX,
+            KeyConditionExpression="listed = :listed AND routed_at >= :since",
+            ExpressionAttributeValues={
+                ":listed": {"S": handed_over_list(department)},
+                ":since": {"S": since.astimezone(UTC).isoformat()},
+            },
+            Select="COUNT",
+        )
+        return sum(page["Count"] for page in pages)
+
     def ignored(self, since: datetime, limit: int) -> list[MentionRecord]:
         """Query the sparse index of ignored mentions."""
         return [_record(item) for item in self._newest(LIST_INDEX, "listed", IGNORED, since, limit)]

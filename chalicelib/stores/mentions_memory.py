@@ -241,6 +241,10 @@ class MemoryMentionStore:
             limit,
         )
 
+    def handed_over_count(self, department: str, since: datetime) -> int:
+        """How many `handed_over` lists."""
+        return len(self.handed_over(department, since, len(self.records)))
+
     def ignored(self, since: datetime, limit: int) -> list[MentionRecord]:
         """The ignored records, newest first."""
         return self._newest(lambda r: r.status == "ignored" and r.deleted_at is None, since, limit)

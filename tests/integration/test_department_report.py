@@ -36,6 +36,11 @@ def test_a_department_sees_how_its_week_went(client: Client) -> None:
     assert report["on_time"] == 0 and report["due"] >= 1  # the sample was posted long ago
     assert report["sla_met"] == 0.0 and report["first_response_p50"] > 0
     assert get(client, "/departments/pr/report")["mentions"] == 0
+    body = json.dumps({"to": "pr", "reason": "press"}).encode()
+    client.http.post("/mentions/x:1992000000000000990/transfer", headers=AUTH, body=body)
+    after = get(client, "/departments/support/report")
+    assert (after["mentions"], after["waiting"], after["handed_over"]) == (1, 0, 1)
+    assert get(client, "/departments/pr/report")["mentions"] == 1  # counted where it went
     assert get(client, "/departments/support/report?days=1")["days"] == 1
 
 
@@ -68,4 +73,5 @@ def test_switchboard_report(api_url: str) -> None:
         "  escalated       0",
         "  closed          0  (no reply needed)",
         "  withdrawn       0  (hidden or deleted)",
+        "  handed over     0  (to other departments: counted there)",
     ]

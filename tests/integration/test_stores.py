@@ -380,6 +380,8 @@ def test_a_handed_over_case_moves_to_its_new_departments_lists(mentions: Mention
     assert mentions.handed_over("pr", since, 10) == []  # listed under the department routed to
     assert mentions.handed_over("support", NOW + timedelta(hours=1), 10) == []
     assert len(mentions.handed_over("support", since, 1)) == 1
+    assert mentions.handed_over_count("support", since) == 2  # what the report counts
+    assert mentions.handed_over_count("support", NOW + timedelta(hours=1)) == 0
 
 
 def test_an_ignored_mention_is_listed_until_it_is_rescued(mentions: MentionStore) -> None:

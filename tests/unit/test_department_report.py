@@ -43,8 +43,9 @@ def test_a_report_says_how_many_were_answered_on_time_and_how_many_wait() -> Non
         case("hidden", due_in=-60),
         case("deleted", due_in=-60),
     ]
-    report = summarise("support", 7, SINCE, cases, NOW)
+    report = summarise("support", 7, SINCE, cases, NOW, handed_over=2)
     assert (report.mentions, report.answered, report.on_time, report.due) == (8, 3, 2, 4)
+    assert report.handed_over == 2  # gone to other departments: not among the 8
     assert report.sla_met == 0.5  # two in time of the four whose deadline decided
     assert (report.waiting, report.overdue, report.escalated) == (2, 1, 2)
     assert (report.closed, report.withdrawn, report.truncated) == (1, 2, False)

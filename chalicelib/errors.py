@@ -94,6 +94,14 @@ class OutboxUnavailable(SwitchboardError):
     code = "outbox_unavailable"
 
 
+class IndexNotReady(SwitchboardError):
+    """A DynamoDB index an upgrade added is still being filled from its table: no list or
+    report can read it yet."""
+
+    status = 503
+    code = "index_building"
+
+
 class PoisonRecord(Exception):
     """A queued record that can never succeed; it goes to the dead-letter queue with the reason."""
 

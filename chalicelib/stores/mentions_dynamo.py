@@ -1,12 +1,16 @@
-"""Mention records on DynamoDB: partition key `id`, TTL `expires_at`, and the sparse indexes
-the waiting lists, the SLA check, the author history and the listings read."""
+"""Mention records on DynamoDB: partition key `id`, TTL `expires_at`, and the indexes the
+waiting lists, the SLA check, the author history, the listings and the reports read."""
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from chalicelib.errors import IndexNotReady
 from chalicelib.models import MAX_NOTES, EarlierCase, MentionRecord, Note
 from chalicelib.stores.mentions import (
     AUTHOR_INDEX,
@@ -471,17 +475,9 @@ class DynamoMentionStore:
         return [_record(item) for item in items]
 
     def handed_over_count(self, department: str, since: datetime) -> int:
-        """Count the partition of the list index, page after page (Select COUNT)."""
-        pages = self._client.get_paginator("query").paginate(
-            TableName=self._table,
-            IndexName=LIST_INDEX,
-            KeyConditionExpression="listed = :listed AND routed_at >= :since",
-            ExpressionAttributeValues={
-                ":listed": {"S": handed_over_list(department)},
-                ":since": {"S": since.astimezone(UTC).isoformat()},
-            },
-            Select="COUNT",
-        )
+        """Count the partition of the list index (Select COUNT)."""
+        value = handed_over_list(department)
+        pages = self._pages(LIST_INDEX, "listed", value, since, Select="COUNT")
         return sum(page["Count"] for page in pages)
 
     def ignored(self, since: datetime, limit: int) -> list[MentionRecord]:
@@ -489,26 +485,24 @@ class DynamoMentionStore:
         return [_record(item) for item in self._newest(LIST_INDEX, "listed", IGNORED, since, limit)]
 
     def department_cases(self, department: str, since: datetime, limit: int) -> list[CaseTimes]:
-        """Query the report index's partition of `department`, page after page."""
-        pages = self._client.get_paginator("query").paginate(
-            TableName=self._table,
-            IndexName=REPORT_INDEX,
-            KeyConditionExpression="department = :department AND routed_at >= :since",
-            ExpressionAttributeValues={
-                ":department": {"S": department},
-                ":since": {"S": since.astimezone(UTC).isoformat()},
-            },
-            ScanIndexForward=False,
-            PaginationConfig={"MaxItems": limit},
-        )
-        return [_times(item) for page in pages for item in page["Items"]]
+        """Query the report index's partition of `department`."""
+        items = self._newest(REPORT_INDEX, "department", department, since, limit)
+        return [_times(item) for item in items]
 
     def _newest(
         self, index: str, partition: str, value: str, since: datetime, limit: int
     ) -> list[dict[str, Any]]:
         """The items of one partition of an index sorted by `routed_at` since `since`, newest
-        first."""
-        return self._client.query(
+        first, at most `limit`."""
+        pages = self._pages(index, partition, value, since, PaginationConfig={"MaxItems": limit})
+        return [item for page in pages for item in page["Items"]]
+
+    def _pages(
+        self, index: str, partition: str, value: str, since: datetime, **extra: Any
+    ) -> Iterator[dict[str, Any]]:
+        """The Query pages of one partition of an index by `routed_at` since `since`, newest
+        first; IndexNotReady while DynamoDB still fills the index after an upgrade added it."""
+        pages = self._client.get_paginator("query").paginate(
             TableName=self._table,
             IndexName=index,
             KeyConditionExpression="#partition = :value AND routed_at >= :since",
@@ -518,8 +512,17 @@ class DynamoMentionStore:
                 ":since": {"S": since.astimezone(UTC).isoformat()},
             },
             ScanIndexForward=False,
-            Limit=limit,
-        )["Items"]
+            **extra,
+        )
+        try:
+            yield from pages
+        except ClientError as exc:
+            if "backfilling" not in exc.response.get("Error", {}).get("Message", ""):
+                raise
+            raise IndexNotReady(
+                f"the {index} index is still being filled after an upgrade added it (DynamoDB"
+                " builds it from the table, minutes to hours): try again later"
+            ) from None
 
     def rescue(self, record: MentionRecord) -> None:
         """Make the ignored item routed, on condition that it is still ignored: the record, its

@@ -8,9 +8,11 @@ from typing import TypeVar
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from chalicelib import wiring
+from chalicelib.errors import IndexNotReady
 from chalicelib.models import (
     MAX_NOTES,
     Author,
@@ -30,6 +32,7 @@ from chalicelib.models import (
 from chalicelib.settings import get_settings
 from chalicelib.stores.cursors import CursorStore, MemoryCursorStore
 from chalicelib.stores.mentions import Claim, EditConflict, MentionStore, Progress
+from chalicelib.stores.mentions_dynamo import DynamoMentionStore
 from chalicelib.stores.mentions_memory import MemoryMentionStore
 from chalicelib.stores.queues import (
     MemoryQueues,
@@ -497,6 +500,29 @@ def test_a_department_report_reads_its_mentions_of_the_last_days(mentions: Menti
     assert cases[1].answered_at == NOW - timedelta(minutes=90)
     assert cases[1].response_seconds == 30 * 60  # from when it was routed (no post time)
     assert len(mentions.department_cases("support", NOW - timedelta(days=7), 1)) == 1
+
+
+def test_an_index_an_upgrade_is_still_filling_is_a_503_to_retry_not_a_500() -> None:
+    """After an upgrade adds an index, DynamoDB refuses to read it until it has filled it from
+    the table; the report and the listings say so instead of failing."""
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    store = DynamoMentionStore(client, "switchboard-mentions")
+    with Stubber(client) as stub:
+        for _ in range(2):
+            stub.add_client_error(
+                "query",
+                service_error_code="ValidationException",
+                service_message="Cannot read from backfilling global secondary index:"
+                " department-by-time",
+            )
+        with pytest.raises(IndexNotReady, match="department-by-time index is still") as raised:
+            store.department_cases("support", NOW, 10)
+        assert raised.value.status == 503
+        with pytest.raises(IndexNotReady):
+            store.handed_over_count("support", NOW)
+        stub.add_client_error("query", service_error_code="ValidationException")
+        with pytest.raises(ClientError):  # any other refusal is a failure, as before
+            store.ignored(NOW, 10)
 
 
 def test_a_hand_over_from_a_stale_read_is_refused(mentions: MentionStore) -> None:

@@ -264,7 +264,8 @@ class RoutingService:
             return {}
         if case is None or case.taker(now) is None:
             return {}
-        if case.message.mention.author.id != message.mention.author.id:
+        author = message.mention.author.id
+        if author is None or case.message.mention.author.id != author:
             return {}  # someone else joined the thread: not the customer the take is for
         return {"taken_by": case.taken_by, "taken_until": case.taken_until}
 

@@ -10,6 +10,15 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 ROUTED_MENTION_SCHEMA = "switchboard.routed-mention/v1"
 RAW_DELIVERY_SCHEMA = "switchboard.raw-delivery/v1"
+_REFUSED_BY_SQS = str.maketrans({"\ufffe": "\\ufffe", "\uffff": "\\uffff"})
+"""The two characters SQS refuses in a message body that JSON writes as they are (it escapes
+control characters, and a body has no lone surrogates): as escapes they read back the same."""
+
+
+def sqs_json(model: BaseModel) -> str:
+    """A model as JSON that SQS accepts as a message body."""
+    return model.model_dump_json(by_alias=True).translate(_REFUSED_BY_SQS)
+
 
 MentionKind = Literal["mention", "reply", "quote", "dm", "comment", "post", "review"]
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -253,7 +262,7 @@ class RoutedMention(BaseModel):
 
     def to_json(self) -> str:
         """The message body as sent to SQS."""
-        return self.model_dump_json(by_alias=True)
+        return sqs_json(self)
 
     def tagged(self, tag: str, **routing: Any) -> RoutedMention:
         """A copy sent again for a reason (`tag`: one of the tags below), with these routing
@@ -301,7 +310,7 @@ class RawDelivery(BaseModel):
 
     def to_json(self) -> str:
         """The message body as sent to the intake queue."""
-        return self.model_dump_json(by_alias=True)
+        return sqs_json(self)
 
 
 MentionStatus = Literal["routed", "ignored"]

@@ -172,11 +172,36 @@ _STRICT_JSON = json.JSONDecoder(parse_constant=_not_json, parse_float=_finite)
 def json_body(body: str | bytes) -> Any:
     """Parse a JSON body (bytes as UTF-8), or say why it cannot be read. Strict: NaN and
     Infinity, which Python reads but JSON does not have, are refused like any other invalid
-    JSON, and so is a number too large for a float (1e400), which Python reads as infinity."""
+    JSON, and so is a number too large for a float (1e400), which Python reads as infinity.
+    A lone surrogate it escapes becomes U+FFFD (`text_of`)."""
     try:
-        return _STRICT_JSON.decode(body.decode() if isinstance(body, bytes) else body)
+        text = body.decode() if isinstance(body, bytes) else body
+        return text_of(_STRICT_JSON.decode(text), text)
     except ValueError as exc:  # UnicodeDecodeError too
         raise MalformedRequest(f"body is not valid JSON: {exc}") from None
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def text_of(value: Any, raw: str) -> Any:
+    """A value decoded from the JSON text `raw` with each lone surrogate (a `\\ud83d` escape
+    no other completes: valid JSON, but no character, which nothing can store or send on)
+    replaced by U+FFFD, as a decoder does with broken bytes; as it came when `raw` has none."""
+    if not _SURROGATE_ESCAPE.search(raw):
+        return value
+    return _replaced(value)
+
+
+def _replaced(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_replaced(item) for item in value]
+    if isinstance(value, dict):
+        return {_replaced(key): _replaced(item) for key, item in value.items()}
+    return value
 
 
 def load_body(delivery: RawDelivery) -> Any:

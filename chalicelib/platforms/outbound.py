@@ -16,6 +16,8 @@ from typing import Any
 import requests
 from urllib3.exceptions import NewConnectionError
 
+from chalicelib.platforms.base import text_of
+
 DEFAULT_RETRY_SECONDS = 30
 MAX_RETRY_SECONDS = 900
 
@@ -116,7 +118,7 @@ def call(
     except requests.RequestException as exc:
         raise translate_network_error(exc) from exc
     try:
-        body: Any = response.json()
+        body: Any = text_of(response.json(), response.text)
     except ValueError:
         body = response.text
     if response.status_code >= 400 and throttled is not None:

@@ -43,6 +43,21 @@ def refuse_what_dynamodb_refuses(params: dict[str, Any], model: Any, **_: Any) -
             raise AssertionError(f"{model.name}: {key} {unused} unused: DynamoDB refuses it")
 
 
+NOT_IN_SQS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""What SQS refuses in a message body (InvalidMessageContents) and moto lets through."""
+
+
+def refuse_what_sqs_refuses(params: dict[str, Any], model: Any, **_: Any) -> None:
+    """A message body with a character SQS does not allow: U+FFFE, U+FFFF, a control
+    character, a lone surrogate."""
+    bodies = [params.get("MessageBody", "")]
+    bodies += [entry.get("MessageBody", "") for entry in params.get("Entries", [])]
+    for body in bodies:
+        found = NOT_IN_SQS.search(body)
+        if found:
+            raise AssertionError(f"{model.name}: SQS refuses {found.group()!r} in a body")
+
+
 @pytest.fixture
 def stack() -> Iterator[dict[str, str]]:
     """Every queue and table, the default ruleset published; yields logical name → queue URL."""
@@ -51,6 +66,7 @@ def stack() -> Iterator[dict[str, str]]:
         aws.dynamodb().meta.events.register(
             "provide-client-params.dynamodb.*", refuse_what_dynamodb_refuses
         )
+        aws.sqs().meta.events.register("provide-client-params.sqs.*", refuse_what_sqs_refuses)
         settings = get_settings()
         urls = create_queues(aws.sqs(), settings)
         create_tables(aws.dynamodb(), settings)

@@ -381,3 +381,29 @@ def test_the_demo_customer_chasing_her_late_order_is_raised(
     assert chasing["tags"][0] == "chasing"
     [earlier] = chasing["history"]["cases"]
     assert (earlier["id"], earlier["state"]) == ("x:1992000000000000001", "waiting")
+
+
+def test_characters_sqs_refuses_are_routed_not_lost(client: Client, stack: dict[str, str]) -> None:
+    """U+FFFF is a character SQS refuses in a message body, and a lone surrogate escape
+    ("\\ud83d" with nothing after it) is valid JSON but no character at all: a mention with
+    either is still acknowledged, queued and routed (the stack's SQS client refuses such
+    bodies, as SQS does)."""
+    tweet = json.loads(sample_bytes("x_late_delivery.json"))
+    tweet["tweet_create_events"][0]["text"] = "@AcmeHelp where is my order \uffff\ufffe"
+    body = json.dumps(tweet, ensure_ascii=False).encode()
+    assert post_signed(client, "x", body).status_code == 200
+    mentions = [
+        {
+            "id": "forum:1",
+            "platform": "forum",
+            "text": "my order never came \ud83d and nobody answers",
+        }
+    ]
+    generic = json.dumps(mentions).encode()  # ASCII, the surrogate as an escape
+    assert b"\\ud83d" in generic
+    assert post_signed(client, "generic", generic).status_code == 200
+    drain_intake(stack)
+    routed = {m["mention"]["id"]: m["mention"]["text"] for m in bodies(stack["support"])}
+    assert routed["x:1992000000000000001"].endswith("order \uffff\ufffe")  # as the author wrote
+    assert routed["forum:1"] == "my order never came \ufffd and nobody answers"
+    assert receive_all(stack["intake-dlq"]) == []

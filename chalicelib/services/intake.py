@@ -15,9 +15,13 @@ from chalicelib.platforms import get_platform
 from chalicelib.platforms.base import HandshakeReply
 from chalicelib.platforms.signatures import lower_headers
 from chalicelib.settings import Settings
-from chalicelib.stores.queues import OutgoingMessage, Queues, QueueSendError
+from chalicelib.stores.queues import (
+    SQS_MAX_MESSAGE_BYTES,
+    OutgoingMessage,
+    Queues,
+    QueueSendError,
+)
 
-SQS_MAX_MESSAGE_BYTES = 262_144
 INTAKE_QUEUE = "intake"
 
 

@@ -31,10 +31,10 @@ from chalicelib.models import Mention, RawDelivery
 from chalicelib.observability import logger, metrics
 from chalicelib.platforms import x, youtube
 from chalicelib.platforms.outbound import PlatformError, PlatformGone
-from chalicelib.services.intake import INTAKE_QUEUE, SQS_MAX_MESSAGE_BYTES
+from chalicelib.services.intake import INTAKE_QUEUE
 from chalicelib.settings import Settings
 from chalicelib.stores.cursors import CursorStore
-from chalicelib.stores.queues import OutgoingMessage, Queues
+from chalicelib.stores.queues import SQS_MAX_MESSAGE_BYTES, OutgoingMessage, Queues
 
 T = TypeVar("T")
 MAX_PAGES = 5

@@ -13,9 +13,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalicelib.settings import Settings
 
 SQS_BATCH_LIMIT = 10
-SQS_BATCH_BYTES = 262_144
-"""What one SendMessageBatch may carry in all (bodies and attributes), as a queue's default
-MaximumMessageSize allows one message."""
+SQS_MAX_MESSAGE_BYTES = 262_144
+"""A queue's default MaximumMessageSize, and what one SendMessageBatch may carry in all (bodies
+and attributes)."""
 
 
 @dataclass(frozen=True)
@@ -54,13 +54,13 @@ class Queues(Protocol):
 
 def batches(messages: list[OutgoingMessage]) -> Iterator[tuple[int, list[OutgoingMessage]]]:
     """The messages in SendMessageBatch calls, each with the position of its first: at most
-    ten a call, and no more than SQS_BATCH_BYTES together (one bigger than that goes alone, for
-    SQS to refuse by itself)."""
+    ten a call, and no more than SQS_MAX_MESSAGE_BYTES together (one bigger than that goes
+    alone, for SQS to refuse by itself)."""
     start, size = 0, 0
     chunk: list[OutgoingMessage] = []
     for position, message in enumerate(messages):
         weight = _size(message)
-        if chunk and (len(chunk) == SQS_BATCH_LIMIT or size + weight > SQS_BATCH_BYTES):
+        if chunk and (len(chunk) == SQS_BATCH_LIMIT or size + weight > SQS_MAX_MESSAGE_BYTES):
             yield start, chunk
             start, chunk, size = position, [], 0
         chunk.append(message)

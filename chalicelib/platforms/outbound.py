@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from json import loads
 from typing import Any
 
 import requests
@@ -117,10 +118,11 @@ def call(
         )
     except requests.RequestException as exc:
         raise translate_network_error(exc) from exc
+    raw = response.text  # decoded once, for the JSON and the lone surrogates it may escape
     try:
-        body: Any = text_of(response.json(), response.text)
+        body: Any = text_of(loads(raw), raw)
     except ValueError:
-        body = response.text
+        body = raw
     if response.status_code >= 400 and throttled is not None:
         delay = throttled(response.headers, body)
         if delay is not None:

@@ -119,3 +119,9 @@ class Conflict(SwitchboardError):
 
     status = 409
     code = "conflict"
+
+
+class RecordFull(Conflict):
+    """A case's item would pass DynamoDB's 400 KB limit: what was asked cannot be kept on it."""
+
+    code = "record_full"

@@ -318,6 +318,10 @@ MentionStatus = Literal["routed", "ignored"]
 
 MAX_NOTES = 50
 """Notes a case keeps (with the record's 400 KB item limit in mind)."""
+MAX_NOTES_BYTES = 100_000
+"""What the notes of a case may say in all, in UTF-8 bytes: 50 notes of 2,000 plain characters
+(fewer in emoji or CJK); with the record (at most a 200,000-byte delivery's text) it leaves room
+within DynamoDB's 400 KB item for hand-overs and edits."""
 
 
 class Note(BaseModel):
@@ -326,6 +330,11 @@ class Note(BaseModel):
     by: str
     at: datetime
     text: str
+
+    @property
+    def size(self) -> int:
+        """What its text counts against MAX_NOTES_BYTES."""
+        return len(self.text.encode())
 
 
 class MentionRecord(BaseModel):
@@ -365,6 +374,18 @@ class MentionRecord(BaseModel):
         description="the ids the platform gave the author's edits (X), oldest first: replies"
         " answer the last, which is what people see",
     )
+
+    def no_room_for(self, note: Note) -> str | None:
+        """Why the case cannot keep one more note (MAX_NOTES, MAX_NOTES_BYTES), or None."""
+        if len(self.notes) >= MAX_NOTES:
+            return f"{self.id} has {MAX_NOTES} notes, as many as a mention keeps"
+        used = sum(n.size for n in self.notes)
+        if used + note.size > MAX_NOTES_BYTES:
+            return (
+                f"{self.id}'s notes hold {used:,} bytes of the {MAX_NOTES_BYTES:,} a mention"
+                f" keeps: this one ({note.size:,} bytes) does not fit"
+            )
+        return None
 
     def redacted(self, at: datetime) -> MentionRecord:
         """The record once the author deleted the mention: what they wrote is gone (text,

@@ -15,7 +15,6 @@ from chalicelib.errors import Conflict, MalformedRequest, NotFound
 from chalicelib.models import (
     CLOSED,
     HANDED_OVER,
-    MAX_NOTES,
     REOPENED,
     TRANSFERRED,
     MentionRecord,
@@ -211,12 +210,15 @@ class CaseService:
     def note(self, mention_id: str, by: str, text: str) -> MentionRecord:
         """`by` notes something on a mention for the people working it (what was done off the
         platform, what to watch for): kept on its record, never sent. Conflict once it has
-        MAX_NOTES."""
+        MAX_NOTES, or MAX_NOTES_BYTES with this one."""
         record = case_of(self.mentions, mention_id)
         if record is None:
             raise NotFound(f"no routed mention {mention_id!r}")
-        if not self.mentions.add_note(record.id, Note(by=by, at=self.clock(), text=text)):
-            raise Conflict(f"{record.id} has {MAX_NOTES} notes, as many as a mention keeps")
+        note = Note(by=by, at=self.clock(), text=text)
+        if not self.mentions.add_note(record.id, note):
+            current = self.mentions.get(record.id) or record
+            why = current.no_room_for(note) or f"{record.id} has no room for another note"
+            raise Conflict(why)
         return self.mentions.get(record.id) or record
 
     def leave(self, mention_id: str, by: str) -> MentionRecord:

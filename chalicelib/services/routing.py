@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from chalicelib.classify import compute_signals, enrich, fallback_department, in_models_language
-from chalicelib.errors import MalformedRequest, NotFound, PoisonRecord
+from chalicelib.errors import MalformedRequest, NotFound, PoisonRecord, RecordFull
 from chalicelib.models import (
     HISTORY_LIMIT,
     Conversation,
@@ -171,10 +171,17 @@ class RoutingService:
         deleted, update those they edited, take those a moderator hid off the SLA clock,
         and note the ones the brand answered.
 
-        Raises PoisonRecord for a message that can never be routed, anything else for a
-        failure worth retrying (claims are released first, each with the queues that already
-        have its message, so the retry sends it to the others only).
+        Raises PoisonRecord for a message that can never be routed (one a case's record
+        cannot take in, too), anything else for a failure worth retrying (claims are released
+        first, each with the queues that already have its message, so the retry sends it to
+        the others only).
         """
+        try:
+            return self._route_delivery(body)
+        except RecordFull as exc:
+            raise PoisonRecord(exc.message) from None
+
+    def _route_delivery(self, body: str) -> RoutingOutcome:
         delivery = self._read(body)
         brand = self.settings.own_accounts
         try:

@@ -155,7 +155,8 @@ class MentionStore(Protocol):
         ...
 
     def add_note(self, mention_id: str, note: Note) -> bool:
-        """Add a note to a stored record, unless it has MAX_NOTES already (then False)."""
+        """Add a note to a stored record, unless it has no room for it (MAX_NOTES notes, or
+        MAX_NOTES_BYTES with it): then False."""
         ...
 
     def department_cases(self, department: str, since: datetime, limit: int) -> list[CaseTimes]:

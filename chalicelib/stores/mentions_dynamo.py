@@ -10,8 +10,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.errors import IndexNotReady
-from chalicelib.models import MAX_NOTES, EarlierCase, MentionRecord, Note
+from chalicelib.errors import IndexNotReady, RecordFull
+from chalicelib.models import MAX_NOTES, MAX_NOTES_BYTES, EarlierCase, MentionRecord, Note
 from chalicelib.stores.mentions import (
     AUTHOR_INDEX,
     IGNORED,
@@ -127,7 +127,8 @@ class DynamoMentionStore:
         if record.taken_by is not None and record.taken_until is not None:  # the case's take
             item["taken_by"] = {"S": record.taken_by}
             item["taken_until"] = {"S": due_key(record.taken_until)}
-        self._client.put_item(TableName=self._table, Item=item)
+        with _within_item_limit(record.id):
+            self._client.put_item(TableName=self._table, Item=item)
 
     def get(self, mention_id: str) -> MentionRecord | None:
         """Read a completed record."""
@@ -294,13 +295,14 @@ class DynamoMentionStore:
         if values:
             request["ExpressionAttributeValues"] = values
         try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=key,
-                UpdateExpression=update,
-                ConditionExpression=condition,
-                **request,
-            )
+            with _within_item_limit(key["id"]["S"]):
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=key,
+                    UpdateExpression=update,
+                    ConditionExpression=condition,
+                    **request,
+                )
         except self._client.exceptions.ConditionalCheckFailedException:
             return False
         return True
@@ -350,15 +352,25 @@ class DynamoMentionStore:
         )
 
     def add_note(self, mention_id: str, note: Note) -> bool:
-        """Append to the `notes` attribute (beside the JSON, which other writes replace), on
-        condition that the record exists with fewer than MAX_NOTES."""
+        """Append to the `notes` attribute (beside the JSON, which other writes replace) and
+        add its size to `notes_bytes`, on condition that the record exists with fewer than
+        MAX_NOTES and room for it within MAX_NOTES_BYTES."""
         entry = {"by": {"S": note.by}, "at": {"S": note.at.isoformat()}, "text": {"S": note.text}}
         return self._update_if(
             {"id": {"S": mention_id}},
-            "SET notes = list_append(if_not_exists(notes, :none), :note)",
-            "attribute_exists(#record) AND (attribute_not_exists(notes) OR size(notes) < :most)",
+            "SET notes = list_append(if_not_exists(notes, :none), :note),"
+            " notes_bytes = if_not_exists(notes_bytes, :zero) + :bytes",
+            "attribute_exists(#record) AND (attribute_not_exists(notes) OR size(notes) < :most)"
+            " AND (attribute_not_exists(notes_bytes) OR notes_bytes <= :room)",
             {"#record": "record"},
-            {":none": {"L": []}, ":note": {"L": [{"M": entry}]}, ":most": {"N": str(MAX_NOTES)}},
+            {
+                ":none": {"L": []},
+                ":note": {"L": [{"M": entry}]},
+                ":most": {"N": str(MAX_NOTES)},
+                ":zero": {"N": "0"},
+                ":bytes": {"N": str(note.size)},
+                ":room": {"N": str(MAX_NOTES_BYTES - note.size)},
+            },
         )
 
     def transfer(self, record: MentionRecord, from_department: str) -> None:
@@ -396,15 +408,16 @@ class DynamoMentionStore:
             unchanged = f"({unchanged} OR edited_at = :since)"
             values[":since"] = {"S": since.isoformat()}
         try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"id": {"S": record.id}},
-                UpdateExpression=update,
-                ConditionExpression="attribute_exists(#record) AND attribute_not_exists(deleted_at)"
-                f" AND {unchanged} AND department = :department",
-                ExpressionAttributeNames={"#record": "record"},
-                ExpressionAttributeValues=values,
-            )
+            with _within_item_limit(record.id):
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"id": {"S": record.id}},
+                    UpdateExpression=update,
+                    ConditionExpression="attribute_exists(#record) AND attribute_not_exists"
+                    f"(deleted_at) AND {unchanged} AND department = :department",
+                    ExpressionAttributeNames={"#record": "record"},
+                    ExpressionAttributeValues=values,
+                )
         except self._client.exceptions.ConditionalCheckFailedException:
             raise EditConflict(f"{record.id} was changed or deleted meanwhile") from None
 
@@ -550,14 +563,15 @@ class DynamoMentionStore:
                 values[":author"] = {"S": author}
                 sets.append("author = :author")
         try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"id": {"S": record.id}},
-                UpdateExpression=f"SET {', '.join(sets)}{removed}",
-                ConditionExpression="#status = :ignored AND attribute_exists(#record)",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
+            with _within_item_limit(record.id):
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"id": {"S": record.id}},
+                    UpdateExpression=f"SET {', '.join(sets)}{removed}",
+                    ConditionExpression="#status = :ignored AND attribute_exists(#record)",
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                )
         except self._client.exceptions.ConditionalCheckFailedException:
             raise EditConflict(f"{record.id} is no longer ignored") from None
 
@@ -573,6 +587,21 @@ class DynamoMentionStore:
             )
             for item in items
         ]
+
+
+@contextlib.contextmanager
+def _within_item_limit(mention_id: str) -> Iterator[None]:
+    """DynamoDB's refusal of a write that would take the item past 400 KB, as RecordFull."""
+    try:
+        yield
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        if "exceeded the maximum allowed size" not in error.get("Message", ""):
+            raise
+        raise RecordFull(
+            f"{mention_id}'s record would pass DynamoDB's 400 KB item limit: this cannot be kept"
+            " on it"
+        ) from None
 
 
 def _link_key(key: str) -> dict[str, dict[str, str]]:

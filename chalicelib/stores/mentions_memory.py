@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 
-from chalicelib.models import MAX_NOTES, EarlierCase, MentionRecord, Note
+from chalicelib.models import EarlierCase, MentionRecord, Note
 from chalicelib.stores.mentions import (
     CaseTimes,
     Claim,
@@ -166,9 +166,9 @@ class MemoryMentionStore:
         return True
 
     def add_note(self, mention_id: str, note: Note) -> bool:
-        """Add it, unless the record has MAX_NOTES."""
+        """Add it, unless the record has no room for it (MAX_NOTES, MAX_NOTES_BYTES)."""
         record = self.records[mention_id]
-        if len(record.notes) >= MAX_NOTES:
+        if record.no_room_for(note) is not None:
             return False
         self.records[mention_id] = record.model_copy(update={"notes": [*record.notes, note]})
         return True

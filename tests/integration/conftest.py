@@ -48,14 +48,19 @@ NOT_IN_SQS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 
 
 def refuse_what_sqs_refuses(params: dict[str, Any], model: Any, **_: Any) -> None:
-    """A message body with a character SQS does not allow: U+FFFE, U+FFFF, a control
-    character, a lone surrogate."""
-    bodies = [params.get("MessageBody", "")]
-    bodies += [entry.get("MessageBody", "") for entry in params.get("Entries", [])]
-    for body in bodies:
+    """Messages SQS refuses and moto lets through: a body that is empty or has a character SQS
+    does not allow (U+FFFE, U+FFFF, a control character, a lone surrogate), more than ten
+    message attributes, an attribute with an empty value."""
+    messages = {"SendMessage": [params], "SendMessageBatch": params.get("Entries", [])}
+    for message in messages.get(model.name, []):
+        body = message.get("MessageBody", "")
         found = NOT_IN_SQS.search(body)
-        if found:
-            raise AssertionError(f"{model.name}: SQS refuses {found.group()!r} in a body")
+        if not body or found:
+            raise AssertionError(f"{model.name}: SQS refuses a body {body[:40]!r}")
+        attributes = message.get("MessageAttributes", {})
+        empty = [name for name, value in attributes.items() if not value.get("StringValue")]
+        if len(attributes) > 10 or empty:
+            raise AssertionError(f"{model.name}: SQS refuses attributes {sorted(attributes)}")
 
 
 @pytest.fixture

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from chalice.test import Client
 
+from chalicelib import wiring
 from chalicelib.fakeplatforms import FakePlatforms
-from chalicelib.models import MAX_NOTES
+from chalicelib.models import MAX_NOTES, MAX_NOTES_BYTES
 from tests.helpers import sample_bytes
 from tests.integration.test_native_answers import deliver
 from tests.integration.test_replies import get
@@ -65,6 +66,32 @@ def test_a_case_keeps_a_bounded_number_of_notes(client: Client) -> None:
         409,
         f"{CASE} has {MAX_NOTES} notes, as many as a mention keeps",
     )
+
+
+@pytest.mark.usefixtures("routed")
+def test_notes_in_emoji_or_cjk_run_out_by_size_first(client: Client) -> None:
+    wide = "😀" * 2_000  # 8,000 bytes: a case keeps twelve of these
+    for _ in range(MAX_NOTES_BYTES // 8_000):
+        assert post(client, f"/mentions/{CASE}/notes", {"text": wide}, "maya")[0] == 200
+    status, answer = post(client, f"/mentions/{CASE}/notes", {"text": wide}, "maya")
+    assert (status, answer["message"]) == (
+        409,
+        f"{CASE}'s notes hold 96,000 bytes of the 100,000 a mention keeps: this one (8,000"
+        " bytes) does not fit",
+    )
+    assert post(client, f"/mentions/{CASE}/notes", {"text": "refund sent"}, "sam")[0] == 200
+
+
+@pytest.mark.usefixtures("routed")
+def test_a_case_at_dynamodbs_item_limit_says_so_not_500(client: Client) -> None:
+    mentions = wiring.mentions()
+    record = mentions.get(CASE)
+    assert record is not None
+    mentions.rewrite(record.edited("a" * 400_000, record.routed_at), None)  # a long Page post
+    status, answer = post(client, f"/mentions/{CASE}/notes", {"text": "😀" * 2_000}, "maya")
+    assert (status, answer["error"]) == (409, "record_full"), answer
+    assert "400 KB item limit" in answer["message"]
+    assert get(client, f"/mentions/{CASE}")["notes"] == []
 
 
 def test_an_ignored_mention_takes_notes_too(client: Client, stack: dict[str, str]) -> None:

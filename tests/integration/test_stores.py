@@ -12,9 +12,10 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from chalicelib import wiring
-from chalicelib.errors import IndexNotReady
+from chalicelib.errors import IndexNotReady, RecordFull
 from chalicelib.models import (
     MAX_NOTES,
+    MAX_NOTES_BYTES,
     Author,
     Conversation,
     EarlierCase,
@@ -468,6 +469,51 @@ def test_notes_are_kept_beside_the_record_up_to_a_limit(mentions: MentionStore) 
     kept = mentions.get("x:71")
     assert kept is not None and len(kept.notes) == MAX_NOTES and kept.notes[0] == first
     assert kept.message.mention.text == "edited"
+
+
+def test_notes_are_bounded_in_bytes_too(mentions: MentionStore) -> None:
+    mentions.claim("x:72", NOW, LEASE)
+    mentions.complete(record("x:72"), NOW + timedelta(days=1))
+    wide = Note(by="maya", at=NOW, text="😀" * 2_000)  # as long as a note may be: 8,000 bytes
+    for _ in range(MAX_NOTES_BYTES // wide.size):
+        assert mentions.add_note("x:72", wide)
+    assert not mentions.add_note("x:72", wide)
+    assert mentions.add_note("x:72", Note(by="sam", at=NOW, text="ok"))  # what still fits
+    kept = mentions.get("x:72")
+    assert kept is not None and len(kept.notes) == MAX_NOTES_BYTES // wide.size + 1
+    assert kept.no_room_for(wide) == (
+        "x:72's notes hold 96,002 bytes of the 100,000 a mention keeps: this one (8,000 bytes)"
+        " does not fit"
+    )
+
+
+def test_a_record_past_dynamodbs_item_limit_is_refused_as_record_full(
+    stack: dict[str, str],
+) -> None:
+    """DynamoDB refuses an item over 400 KB; the store says so as a 409 the API can show."""
+    mentions = wiring.mentions()
+    base = record("x:73")
+    message = base.message.model_copy(
+        update={"mention": base.message.mention.model_copy(update={"text": "a" * 403_000})}
+    )
+    mentions.claim("x:73", NOW, LEASE)
+    mentions.complete(base.model_copy(update={"message": message}), NOW + timedelta(days=1))
+    read = mentions.get("x:73")
+    assert read is not None
+    handover = Transfer(
+        from_department="support", to_department="pr", by="maya", at=NOW, reason="b" * 10_000
+    )
+    with pytest.raises(RecordFull, match="x:73's record would pass DynamoDB's 400 KB") as full:
+        mentions.transfer(read.transferred(handover), "support")
+    assert full.value.status == 409
+    with pytest.raises(RecordFull):
+        mentions.add_note("x:73", Note(by="maya", at=NOW, text="c" * 8_000))
+    kept = mentions.get("x:73")
+    assert kept is not None and kept.message.routing.department == "support" and not kept.notes
+    mentions.claim("x:74", NOW, LEASE)
+    huge = base.model_copy(update={"id": "x:74", "closed_reason": "d" * 10_000})
+    with pytest.raises(RecordFull):
+        mentions.complete(huge.model_copy(update={"message": message}), NOW)
 
 
 def test_a_department_report_reads_its_mentions_of_the_last_days(mentions: MentionStore) -> None:

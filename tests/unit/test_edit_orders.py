@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.models import RawDelivery
+from chalicelib.errors import PoisonRecord, RecordFull
+from chalicelib.models import MentionRecord, RawDelivery
 from chalicelib.services.routing import EngineCache, RoutingService
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions_memory import MemoryMentionStore
@@ -44,3 +46,21 @@ def test_any_order_of_versions_is_one_case_that_reads_as_the_newest(arrivals: li
     routed = [json.loads(m.body) for sent in queues.messages.values() for m in sent]
     first = [m for m in routed if "edited" not in m["routing"]["tags"]]  # not the edited copies
     assert len(first) == 1
+
+
+class FullRecords(MemoryMentionStore):
+    """A store whose records have reached DynamoDB's item limit: no edit fits any more."""
+
+    def rewrite(self, record: MentionRecord, since: Any) -> None:
+        raise RecordFull(f"{record.id}'s record would pass DynamoDB's 400 KB item limit")
+
+
+def test_an_edit_its_case_cannot_take_in_is_dead_lettered_with_the_reason() -> None:
+    service = RoutingService(MemoryQueues(CONFIG.all_queues), FullRecords(), ENGINES, CONFIG)
+    first, edit = (
+        RawDelivery(platform="x", body=json.dumps(version(n)), received_at=RECEIVED).to_json()
+        for n in range(2)
+    )
+    service.route_delivery(first)
+    with pytest.raises(PoisonRecord, match="400 KB item limit"):  # not retried for ever
+        service.route_delivery(edit)

@@ -478,6 +478,8 @@ ReplyStatus = Literal["pending", "rejected", "queued", "sending", "sent", "faile
 
 TEMPLATE_ID = r"^[a-z0-9][a-z0-9-]{0,63}$"
 MAX_TRANSLATIONS = 50
+MAX_TEMPLATE_BYTES = 100_000
+"""What a saved reply's text and translations may take in all (UTF-8), within its DynamoDB item."""
 
 
 def _language_code(code: str) -> str:
@@ -510,6 +512,12 @@ class TemplateRequest(BaseModel):
     def _translations_are_other_languages(self) -> TemplateRequest:
         if self.language is not None and self.language in self.translations:
             raise ValueError(f"text is in {self.language} already: translate it into others")
+        size = sum(len(text.encode()) for text in [self.text, *self.translations.values()])
+        if size > MAX_TEMPLATE_BYTES:
+            raise ValueError(
+                f"text and translations take {size:,} bytes; a saved reply holds at most"
+                f" {MAX_TEMPLATE_BYTES:,}"
+            )
         return self
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -140,6 +141,31 @@ def test_an_admin_request_that_cannot_work_says_why(
 ) -> None:
     got, answer = call(client, method, path, body)
     assert got == status and message in answer["message"]
+
+
+def keyword_rules(count: int, per_rule: int) -> list[dict[str, Any]]:
+    """`count` rules each matching its own `per_rule` made-up words (which do not compress)."""
+    words = [hashlib.sha256(str(n).encode()).hexdigest()[:24] for n in range(count * per_rule)]
+    return [
+        {
+            "id": f"campaign-{n}",
+            "order": n + 1,
+            "when": {"text": {"contains_any": words[n * per_rule : (n + 1) * per_rule]}},
+            "then": {"route_to": "marketing", "tags": ["campaign"]},
+        }
+        for n in range(count)
+    ]
+
+
+def test_thousands_of_rules_publish_and_one_too_large_says_so(client: Client) -> None:
+    many = keyword_rules(3_000, 3)  # 650 KB of JSON, more than one DynamoDB item holds as it is
+    assert call(client, "POST", "/admin/rules", {"rules": many}) == (201, {"version": 2})
+    body = live(client)
+    assert body["version"] == 2 and [r["id"] for r in body["rules"]] == [r["id"] for r in many]
+    status, answer = call(client, "POST", "/admin/rules", {"rules": keyword_rules(4_000, 8)})
+    assert (status, answer["error"]) == (413, "payload_too_large"), answer
+    assert "4,000 rules gzip'd" in answer["message"] and "at most 380,000" in answer["message"]
+    assert live(client)["version"] == 2
 
 
 def test_publish_with_a_stale_expected_version_conflicts(client: Client) -> None:

@@ -19,6 +19,7 @@ from tests.integration.test_transferring_cases import customer_tweet
 
 CASE = "x:1992000000000000001"  # the late delivery, by Dana Kim (@danakim)
 AUTH = {"Authorization": "Bearer test-admin-token", "Content-Type": "application/json"}
+LANGUAGES = ["de", "es", "fr", "it", "ja", "pt"]
 LATE = "So sorry {name}! Please DM us your order number, {handle}, and we will chase it."
 
 
@@ -73,6 +74,11 @@ def test_a_saved_reply_is_kept_listed_replaced_and_removed(client: Client) -> No
             "text is in es already: translate it into others",
         ),
         ("/templates/late", {"text": "Hi", "language": "english"}, "language: Value error"),
+        (
+            "/templates/late",
+            {"text": "Hi", "translations": dict.fromkeys(LANGUAGES, "日本" * 3_000)},
+            "text and translations take 108,002 bytes; a saved reply holds at most 100,000",
+        ),
     ],
 )
 def test_a_saved_reply_that_cannot_work_is_refused(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -11,8 +12,8 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from chalicelib import wiring
-from chalicelib.errors import IndexNotReady, RecordFull
+from chalicelib import aws, wiring
+from chalicelib.errors import IndexNotReady, PayloadTooLarge, RecordFull
 from chalicelib.models import (
     MAX_NOTES,
     MAX_NOTES_BYTES,
@@ -713,6 +714,44 @@ def test_publish_based_on_a_stale_version_conflicts(rules: RulesStore) -> None:
     with pytest.raises(VersionConflict):
         rules.publish([{"id": "c"}], "cy", "stale", NOW, expected_live=base)
     assert rules.get(rules.live_version() or 0).rules == [{"id": "b"}]  # type: ignore[union-attr]
+
+
+def test_a_large_ruleset_is_kept_whole_and_one_too_large_for_a_version_is_refused(
+    rules: RulesStore,
+) -> None:
+    keywords = [hashlib.sha256(str(n).encode()).hexdigest() for n in range(12_000)]
+    large = [
+        {"id": f"r{n}", "when": {"text": {"contains_any": keywords[n : n + 3]}}}
+        for n in range(3_000)  # 600 KB of JSON: more than a DynamoDB item holds as it is
+    ]
+    version = rules.publish(large, "ana", "3,000 rules", NOW)
+    stored = rules.get(version)
+    assert stored is not None and stored.rules == large
+    assert [v.version for v in rules.history(limit=1)] == [version]
+    huge = [
+        {"id": f"r{n}", "when": {"text": {"contains_any": [k]}}} for n, k in enumerate(keywords)
+    ]
+    with pytest.raises(PayloadTooLarge, match=r"would take \d{3},\d{3} bytes \(its 12,000 rules"):
+        rules.publish(huge, "ana", "12,000 rules of random words", NOW)
+    assert rules.live_version() == version
+    assert rules.publish([{"id": "a"}], "ana", "next", NOW) == version + 1  # took no number
+
+
+def test_a_version_written_before_rulesets_were_gzipd_still_reads(stack: dict[str, str]) -> None:
+    aws.dynamodb().put_item(
+        TableName=get_settings().rules_table,
+        Item={
+            "pk": {"S": "version"},
+            "sk": {"S": f"{77:010d}"},
+            "version": {"N": "77"},
+            "rules": {"S": '[{"id": "old"}]'},
+            "author": {"S": "ana"},
+            "comment": {"S": "from last year"},
+            "published_at": {"S": NOW.isoformat()},
+        },
+    )
+    stored = wiring.rules().get(77)
+    assert stored is not None and stored.rules == [{"id": "old"}]
 
 
 @pytest.fixture

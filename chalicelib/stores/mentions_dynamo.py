@@ -182,26 +182,29 @@ class DynamoMentionStore:
 
     def overdue(self, now: datetime, limit: int = 100) -> list[MentionRecord]:
         """Query the sparse index of open mentions by deadline."""
-        items = self._client.query(
-            TableName=self._table,
+        return self._first(
+            limit,
             IndexName=OPEN_INDEX,
             KeyConditionExpression="#open = :one AND sla_due_at < :now",
             ExpressionAttributeNames={"#open": "open"},
             ExpressionAttributeValues={":one": {"S": "1"}, ":now": {"S": due_key(now)}},
-            Limit=limit,
-        )["Items"]
-        return [_record(item) for item in items]
+        )
 
     def waiting(self, department: str, limit: int = 50) -> list[MentionRecord]:
         """Query the sparse index of waiting cases by department and deadline."""
-        items = self._client.query(
-            TableName=self._table,
+        return self._first(
+            limit,
             IndexName=WAITING_INDEX,
             KeyConditionExpression="waiting = :department",
             ExpressionAttributeValues={":department": {"S": department}},
-            Limit=limit,
-        )["Items"]
-        return [_record(item) for item in items]
+        )
+
+    def _first(self, limit: int, **query: Any) -> list[MentionRecord]:
+        """The first `limit` records a Query finds, across its 1 MB pages."""
+        pages = self._client.get_paginator("query").paginate(
+            TableName=self._table, PaginationConfig={"MaxItems": limit}, **query
+        )
+        return [_record(item) for page in pages for item in page["Items"]]
 
     def mark_escalated(self, mention_id: str, at: datetime) -> None:
         """Set escalated_at and leave the index."""

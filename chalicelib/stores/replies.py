@@ -142,15 +142,16 @@ class DynamoReplyStore:
         return True
 
     def pending(self, department: str, limit: int = 50) -> list[Reply]:
-        """Query the sparse index of pending replies by department and time."""
-        items = self._client.query(
+        """Query the sparse index of pending replies by department and time (across 1 MB
+        pages until `limit`)."""
+        pages = self._client.get_paginator("query").paginate(
             TableName=self._table,
             IndexName=PENDING_INDEX,
             KeyConditionExpression="pending = :department",
             ExpressionAttributeValues={":department": {"S": department}},
-            Limit=limit,
-        )["Items"]
-        return [Reply.model_validate_json(item["doc"]["S"]) for item in items]
+            PaginationConfig={"MaxItems": limit},
+        )
+        return [Reply.model_validate_json(item["doc"]["S"]) for p in pages for item in p["Items"]]
 
     @staticmethod
     def _item(reply: Reply) -> dict[str, Any]:

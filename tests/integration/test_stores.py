@@ -263,6 +263,21 @@ def test_a_departments_waiting_cases_are_the_unanswered_ones_by_deadline(
     assert overdue == {"x:20", "x:22", "x:27"}  # the escalated one is not escalated again
 
 
+def test_long_posts_fill_the_waiting_list_past_a_query_page(mentions: MentionStore) -> None:
+    """DynamoDB answers a Query 1 MB at a time: five 300 KB posts are two pages, one list."""
+    for n in range(5):
+        base = record(f"x:3{n}")
+        mention = base.message.mention.model_copy(update={"text": "a" * 300_000})
+        routing = Routing(department="support", sla_due_at=NOW + timedelta(minutes=n))
+        message = base.message.model_copy(update={"mention": mention, "routing": routing})
+        mentions.claim(base.id, NOW, LEASE)
+        mentions.complete(base.model_copy(update={"message": message}), NOW + timedelta(days=1))
+    expected = [f"x:3{n}" for n in range(5)]
+    assert [r.id for r in mentions.waiting("support")] == expected
+    assert [r.id for r in mentions.overdue(NOW + timedelta(hours=1))] == expected
+    assert len(mentions.waiting("support", limit=4)) == 4
+
+
 def test_an_authors_earlier_cases_are_listed_newest_first_with_their_state(
     mentions: MentionStore,
 ) -> None:
@@ -682,6 +697,14 @@ def test_a_pending_reply_is_listed_until_one_reviewer_decides_it(replies: ReplyS
     assert replies.review(second.model_copy(update={"status": "rejected"}))
     assert replies.pending("pr") == [] and [r.reply_id for r in replies.pending("legal")] == ["r_3"]
     assert replies.start_sending("r_1", NOW, LEASE)  # approved: on its way
+
+
+def test_pending_replies_are_listed_past_a_query_page(replies: ReplyStore) -> None:
+    for n in range(4):  # 1.4 MB: two pages of a DynamoDB Query
+        reply = Reply(reply_id=f"r_{n}", mention_id="x:1", platform="x", text="a" * 350_000,
+                      approval_department="pr", status="pending", created_at=NOW)  # fmt: skip
+        replies.create(reply)
+    assert sorted(r.reply_id for r in replies.pending("pr")) == ["r_0", "r_1", "r_2", "r_3"]
 
 
 def test_publish_versions_and_live_pointer(rules: RulesStore) -> None:

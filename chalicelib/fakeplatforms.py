@@ -2,8 +2,9 @@
 way the platform documents it (path, auth header, body fields) and answers like the platform.
 
 Base URLs (point X_API_BASE_URL etc. at them): `{url}/x`, `{url}/graph`, `{url}/youtube/v3`,
-`{url}/slack/api`. Every request is recorded in `requests`; `fail_next` injects errors.
-Platform API hosts cannot be reached from here, so this is where request shapes are proven.
+`{url}/slack/api`, and Google's OAuth token endpoint `{url}/google/token`. Every request is
+recorded in `requests`; `fail_next` injects errors. Platform API hosts cannot be reached from
+here, so this is where request shapes are proven.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import itertools
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
@@ -37,6 +39,9 @@ class Credentials:
     x_access_token_secret: str = "local-x-access-secret"
     meta_page_access_token: str = "local-meta-page-token"
     youtube_access_token: str = "local-youtube-token"
+    youtube_client_id: str = "local-youtube-client.apps.googleusercontent.com"
+    youtube_client_secret: str = "local-youtube-client-secret"
+    youtube_refresh_token: str = "1//local-youtube-refresh-token"
     slack_bot_token: str = "xoxb-local-slack-token"
 
 
@@ -88,6 +93,8 @@ class FakePlatforms:
         self.x_posts: dict[str, dict[str, Any]] = {}
         """Other posts (v2 shape, with an `author`) by id, that mentions quote or answer (for
         `includes.tweets` when `expansions` has `referenced_tweets.id`)."""
+        self.google_tokens: dict[str, float] = {}
+        """The access tokens Google's token endpoint issued, with when each expires (epoch s)."""
         self._failures: list[Failure] = []
         self._ids = itertools.count(1_000_000)
         self._lock = threading.Lock()
@@ -133,7 +140,7 @@ class FakePlatforms:
         try:
             body = self._body(headers, raw)
             route = {"x": self._x, "graph": self._graph, "youtube": self._youtube,
-                     "slack": self._slack}.get(platform)  # fmt: skip
+                     "slack": self._slack, "google": self._google}.get(platform)  # fmt: skip
             if route is None:
                 raise Rejection(404, {"error": f"unknown API {platform}"})
             reader = {
@@ -363,8 +370,48 @@ class FakePlatforms:
         return 200, {"kind": "youtube#comment", "id": f"Ug{self._new_id()}", "snippet": snippet}
 
     def _check_youtube_token(self, headers: dict[str, str]) -> None:
-        if headers.get("authorization") != f"Bearer {self.credentials.youtube_access_token}":
+        """The fixed token, or one the token endpoint issued that has not expired."""
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        issued = self.google_tokens.get(token, 0) > time.time()
+        if scheme != "Bearer" or (token != self.credentials.youtube_access_token and not issued):
             raise Rejection(401, {"error": {"code": 401, "message": "Invalid Credentials"}})
+
+    # Google OAuth 2.0 token endpoint ------------------------------------------------------------
+    def _google(
+        self,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: Any,
+    ) -> tuple[int, Any]:
+        """`POST /token`, form-encoded `grant_type=refresh_token` with the refresh token and
+        the OAuth client it was issued to → a Bearer access token for an hour."""
+        if path != "/token":
+            raise Rejection(404, {"error": "not_found"})
+        if not headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            raise Rejection(400, {"error": "invalid_request", "error_description": "form body"})
+        if body.get("grant_type") != "refresh_token":
+            raise Rejection(400, {"error": "unsupported_grant_type"})
+        expected = (self.credentials.youtube_client_id, self.credentials.youtube_client_secret)
+        if (body.get("client_id"), body.get("client_secret")) != expected:
+            raise Rejection(401, {"error": "invalid_client", "error_description": "Unauthorized"})
+        if body.get("refresh_token") != self.credentials.youtube_refresh_token:
+            raise Rejection(
+                400,
+                {
+                    "error": "invalid_grant",
+                    "error_description": "Token has been expired or revoked.",
+                },
+            )
+        token = f"ya29.local-{self._new_id()}"
+        self.google_tokens[token] = time.time() + 3599
+        scope = "https://www.googleapis.com/auth/youtube.force-ssl"
+        return 200, {
+            "access_token": token,
+            "expires_in": 3599,
+            "scope": scope,
+            "token_type": "Bearer",
+        }
 
     def _youtube_read(
         self, path: str, query: dict[str, str], headers: dict[str, str]

@@ -51,6 +51,12 @@ class Settings(BaseModel):
     x_access_token_secret: str = ""
     meta_page_access_token: str = ""
     youtube_access_token: str = ""
+    # A deployed stage's YouTube credentials: the brand account's OAuth refresh token and the
+    # client it was issued to (access tokens live an hour; see platforms/google_oauth.py).
+    youtube_refresh_token: str = ""
+    youtube_client_id: str = ""
+    youtube_client_secret: str = ""
+    google_token_url: str = "https://oauth2.googleapis.com/token"
     slack_bot_token: str = ""
     x_api_base_url: str = "https://api.x.com"
     graph_api_base_url: str = "https://graph.facebook.com"

@@ -39,6 +39,10 @@ class PlatformRejected(PlatformError):
     """The platform refused the reply; retrying cannot help."""
 
 
+class PlatformUnauthorized(PlatformRejected):
+    """The platform did not accept the credentials (HTTP 401): expired, revoked or wrong."""
+
+
 class PlatformGone(PlatformRejected):
     """What the call was about no longer exists (HTTP 404 or 410), e.g. a deleted comment."""
 
@@ -76,6 +80,8 @@ def raise_for_status(status: int, headers: Mapping[str, str], body: Any) -> None
         raise PlatformRetryLater(f"platform error {status}: {_describe(body)}")
     if status in (404, 410):
         raise PlatformGone(f"{status}: {_describe(body)}")
+    if status == 401:
+        raise PlatformUnauthorized(f"{status}: {_describe(body)}")
     raise PlatformRejected(f"{status}: {_describe(body)}")
 
 

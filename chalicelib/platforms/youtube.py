@@ -103,16 +103,25 @@ def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention
 
 
 def _data_api(method: str, resource: str, settings: Settings, **request: Any) -> dict[str, Any]:
-    """One YouTube Data API call with the OAuth bearer token; raises Platform* errors."""
-    from chalicelib.platforms.outbound import call  # requests: off the webhook path
+    """One YouTube Data API call with the OAuth bearer token (`google_oauth.bearer`); a token
+    Google refuses before its time is refreshed once. Raises Platform* errors."""
+    from chalicelib.platforms import google_oauth  # requests: off the webhook path
+    from chalicelib.platforms.outbound import PlatformUnauthorized, call
 
-    return call(
-        method,
-        f"{settings.youtube_api_base_url.rstrip('/')}/{resource}",
-        settings.platform_timeout_seconds,
-        headers={"Authorization": f"Bearer {settings.youtube_access_token}"},
-        **request,
-    )
+    url = f"{settings.youtube_api_base_url.rstrip('/')}/{resource}"
+
+    def attempt() -> dict[str, Any]:
+        token = google_oauth.bearer(settings)
+        headers = {"Authorization": f"Bearer {token}"}
+        return call(method, url, settings.platform_timeout_seconds, headers=headers, **request)
+
+    try:
+        return attempt()
+    except PlatformUnauthorized:
+        if not settings.youtube_refresh_token:
+            raise
+        google_oauth.forget(settings)  # nothing was posted with a refused token
+        return attempt()
 
 
 def comment_threads(channel: str, settings: Settings, page_token: str | None) -> dict[str, Any]:

@@ -38,7 +38,7 @@ WORKER_TIMEOUT_SECONDS = 60
 WORKER_VISIBILITY = cdk.Duration.seconds(6 * WORKER_TIMEOUT_SECONDS)
 SQS_WORKERS = ("RouteMentions", "SendReplies")
 SCHEDULED = ("CheckSla", "PollPlatforms")
-PLATFORM_SECRET_KEYS = (
+PLATFORM_SECRET_KEYS = (  # frozen: CloudFormation regenerates the secret when this changes
     "X_CONSUMER_SECRET",
     "X_CONSUMER_KEY",
     "X_ACCESS_TOKEN",

@@ -165,6 +165,22 @@ def test_functions_use_the_cdk_role_and_no_sqs_or_dynamodb_grant_is_on_star(
                 )
 
 
+def test_the_secrets_template_never_changes(template: Template) -> None:
+    """CloudFormation regenerates a secret whose SecretStringTemplate changes: the next deploy
+    would wipe every credential a stage keeps there and its ADMIN_TOKEN. New keys (the YouTube
+    refresh token and its client) are added to the secret by hand, never to this template."""
+    [secret] = resources(template, "AWS::SecretsManager::Secret").values()
+    generated = secret["Properties"]["GenerateSecretString"]
+    assert generated["GenerateStringKey"] == "ADMIN_TOKEN"
+    assert list(json.loads(generated["SecretStringTemplate"])) == [
+        "X_CONSUMER_SECRET", "X_CONSUMER_KEY", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET",
+        "META_APP_SECRET", "META_VERIFY_TOKEN", "META_PAGE_ACCESS_TOKEN", "SLACK_SIGNING_SECRET",
+        "WEBSUB_SECRET", "SLACK_BOT_TOKEN", "YOUTUBE_ACCESS_TOKEN", "WEBHOOK_SECRET",
+        "X_CONSUMER_SECRET_PREVIOUS", "META_APP_SECRET_PREVIOUS", "SLACK_SIGNING_SECRET_PREVIOUS",
+        "WEBHOOK_SECRET_PREVIOUS", "WEBSUB_SECRET_PREVIOUS",
+    ]  # fmt: skip
+
+
 def test_every_route_but_the_webhooks_and_health_needs_iam(
     template: Template,
 ) -> None:

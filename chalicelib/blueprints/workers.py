@@ -100,8 +100,14 @@ def poll_platforms(event: CloudWatchEvent) -> dict[str, Any]:
     answered, X mentions a webhook missed."""
     from chalicelib.services.polling import Poller, sources
 
+    context: Any = event.context  # the Lambda context (None when run locally)
+    settings = get_settings()
     with metrics_flushed():
         cursors = wiring.cursors()
-        found = sources(get_settings(), cursors, datetime.now(UTC))
-        queued = Poller(wiring.queues(), cursors, found).run()
+        found = sources(settings, cursors, datetime.now(UTC))
+        poller = Poller(wiring.queues(), cursors, found)
+        poller.reserve = 2 * settings.platform_timeout_seconds + 5
+        if context is not None:
+            poller.time_left = lambda: context.get_remaining_time_in_millis() / 1000
+        queued = poller.run()
     return {"queued": queued}

@@ -390,16 +390,16 @@ class XMentions:
 
 
 def sources(settings: Settings, cursors: CursorStore, now: datetime) -> list[Source]:
-    """Every source of this run: this run's turn of the YouTube threads awaiting an answer
-    (first: a thread is read again a run after it was found, not at once), YOUTUBE_CHANNELS,
-    X_POLL_ACCOUNTS and this run's turn of the followed YouTube threads."""
-    found: list[Source] = []
+    """Every source of this run, in the order they are read: X_POLL_ACCOUNTS (a slow YouTube
+    never holds them back), this run's turn of the YouTube threads awaiting an answer (before
+    the channels: a thread is read again a run after it was found, not at once),
+    YOUTUBE_CHANNELS and this run's turn of the followed YouTube threads."""
+    found: list[Source] = [XMentions(account, settings) for account in settings.x_poll_accounts]
     if settings.youtube_channels and settings.youtube_follow_up_days:
         found.append(YouTubeAnswers(settings, cursors))
     found.extend(
         YouTubeComments(channel, settings, cursors) for channel in settings.youtube_channels
     )
-    found.extend(XMentions(account, settings) for account in settings.x_poll_accounts)
     found.extend(followed_threads(settings, cursors, now))
     return found
 
@@ -471,11 +471,21 @@ class Poller:
     cursors: CursorStore
     sources: list[Source]
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    time_left: Callable[[], float] | None = None
+    """Seconds the run has before the Lambda is stopped (None: no limit)."""
+    reserve: float = 25.0
+    """No source is started with less time left: two calls that time out, and the queueing."""
 
     def run(self) -> int:
-        """Poll every source; returns how many new mentions were queued."""
+        """Poll every source while there is time; returns how many new mentions were queued.
+        Those left for want of time are read on the next run (metric `PollsDeferred`)."""
         queued = 0
-        for source in self.sources:
+        for done, source in enumerate(self.sources):
+            if self.time_left is not None and self.time_left() < self.reserve:
+                left = [s.name for s in self.sources[done:]]
+                logger.warning("poll out of time", extra={"deferred": left})
+                metrics.add_metric(name="PollsDeferred", unit="Count", value=len(left))
+                break
             try:
                 queued += self.poll(source)
             except Exception as exc:  # one source's failure never holds back the others

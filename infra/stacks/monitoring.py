@@ -100,6 +100,7 @@ class Monitoring(Construct):
                 "PolledMentions",
                 "PollFailures",
                 "PollPageLimit",
+                "PollsDeferred",
                 "MentionTextUnavailable",
                 "ReplyBookkeepingFailures",
                 "HistoryUnavailable",
@@ -121,6 +122,12 @@ class Monitoring(Construct):
             business["PollPageLimit"],
             1,
             "a poll found more new mentions than a run reads: the older ones were skipped",
+        )
+        self._alarm(
+            "PollsDeferred",
+            business["PollsDeferred"],
+            1,
+            "a poll ran out of time: its last sources wait for the next run (a slow platform API)",
         )
         self._alarm(
             "PlatformAccessRevoked",

@@ -264,6 +264,7 @@ def test_alarms_on_every_dead_letter_queue_and_worker(template: Template) -> Non
         "PoisonRecords",
         "PollFailures",
         "PollPageLimit",
+        "PollsDeferred",
         "SlaEscalationFailures",
         "PlatformAccessRevoked",
     } <= metrics

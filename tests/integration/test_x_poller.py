@@ -97,10 +97,11 @@ def test_a_failing_source_does_not_hold_up_the_others(
 ) -> None:
     enable_x_polling()
     fakes.x_mentions[BRAND] = [post("1992000000000000300", "@AcmeHelp hi", timedelta(0))]
-    fakes.fail_next(503, {"error": {"code": 503, "message": "backendError"}})  # YouTube, read first
+    fakes.youtube_threads[CHANNEL] = [thread(1, "a channel comment", timedelta(0))]
+    fakes.fail_next(503, {"title": "Service Unavailable"})  # X, read first
     assert poll() == {"queued": 1}
-    assert wiring.cursors().get("youtube:UCacmeChannel0000000000") is None  # retried next run
-    assert wiring.cursors().get(f"x:{BRAND}") == "1992000000000000300"
+    assert wiring.cursors().get(f"x:{BRAND}") is None  # retried next run
+    assert wiring.cursors().get(f"youtube:{CHANNEL}") is not None
 
 
 def test_a_malformed_post_is_skipped_and_the_poll_moves_on(
@@ -193,3 +194,32 @@ def test_more_new_posts_than_x_gives_raise_the_alarm_metric(
     flushed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
     assert [m["PollPageLimit"] for m in flushed if "PollPageLimit" in m] == [[1.0]]
     assert wiring.cursors().get(f"x:{BRAND}") == burst[-1]["id"]
+
+
+class LambdaContext:
+    """What the Lambda runtime passes: here, a run that is slower than its schedule allows."""
+
+    def __init__(self, *seconds_left: float) -> None:
+        self._left = list(seconds_left)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self._left.pop(0) if len(self._left) > 1 else self._left[0]) * 1000)
+
+
+def test_a_run_short_of_time_reads_x_first_and_leaves_youtube_for_the_next(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    from app import app
+    from chalicelib.devstack import scheduled_event
+
+    enable_x_polling()
+    fakes.x_mentions[BRAND] = [post("1992000000000000300", "@AcmeHelp refund?", timedelta(0))]
+    fakes.youtube_threads[CHANNEL] = [thread(1, "Where is part 2?", timedelta(0))]
+    handler = app.handler_map["poll_platforms"]
+    handler(scheduled_event(), LambdaContext(58, 8))  # after X, less than two timeouts (2 s) + 5
+    drain_intake(stack)
+    assert set(routed_mentions(stack)) == {"x:1992000000000000300"}
+    assert not fakes.accepted("youtube")  # deferred, its cursor untouched
+    handler(scheduled_event(), LambdaContext(58))
+    drain_intake(stack)
+    assert set(routed_mentions(stack)) == {"youtube:Ugcomment1"}

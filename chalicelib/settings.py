@@ -151,6 +151,12 @@ class Settings(BaseModel):
     reply_lease_seconds: int = 300
 
     @property
+    def platform_call_reserve(self) -> float:
+        """Seconds a worker keeps in hand before it starts more platform calls: two that time
+        out, and its bookkeeping."""
+        return 2 * self.platform_timeout_seconds + 5
+
+    @property
     def own_accounts(self) -> frozenset[str]:
         """Every account of the brand's own: BRAND_ACCOUNTS and YOUTUBE_CHANNELS."""
         return frozenset({*self.brand_accounts, *self.youtube_channels})

@@ -76,3 +76,15 @@ def _moved(node: Any, shift: int) -> Any:
     if isinstance(node, list):
         return [_moved(item, shift) for item in node]
     return node
+
+
+class LambdaContext:
+    """What the Lambda runtime passes a handler, as far as Switchboard reads it: the time left,
+    here the given seconds one call after another (the last one from then on)."""
+
+    def __init__(self, *seconds_left: float) -> None:
+        self._left = list(seconds_left)
+
+    def get_remaining_time_in_millis(self) -> int:
+        left = self._left.pop(0) if len(self._left) > 1 else self._left[0]
+        return int(left * 1000)

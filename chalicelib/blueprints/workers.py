@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,13 @@ def routing_service() -> RoutingService:
     )
 
 
+def _time_left(context: Any) -> Callable[[], float] | None:
+    """Seconds the invocation has left, from the Lambda context (None when run locally)."""
+    if context is None:
+        return None
+    return lambda: float(context.get_remaining_time_in_millis()) / 1000
+
+
 _INTAKE = _source("intake")
 _OUTBOX = _source("outbox")
 
@@ -56,6 +64,7 @@ def route_mentions(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.services.batches import process_batch
 
     service = routing_service()
+    service.time_left = _time_left(event.context)
     with metrics_flushed():
         return process_batch(
             event.to_dict(), service.route_delivery, service.queues, "intake", event.context
@@ -100,14 +109,10 @@ def poll_platforms(event: CloudWatchEvent) -> dict[str, Any]:
     answered, X mentions a webhook missed."""
     from chalicelib.services.polling import Poller, sources
 
-    context: Any = event.context  # the Lambda context (None when run locally)
     settings = get_settings()
     with metrics_flushed():
         cursors = wiring.cursors()
         found = sources(settings, cursors, datetime.now(UTC))
-        poller = Poller(wiring.queues(), cursors, found)
-        poller.reserve = 2 * settings.platform_timeout_seconds + 5
-        if context is not None:
-            poller.time_left = lambda: context.get_remaining_time_in_millis() / 1000
-        queued = poller.run()
+        time_left, reserve = _time_left(event.context), settings.platform_call_reserve
+        queued = Poller(wiring.queues(), cursors, found, time_left=time_left, reserve=reserve).run()
     return {"queued": queued}

@@ -285,16 +285,21 @@ def _mention_ids(mention: Mention) -> tuple[str, str | None]:
     return mention.native_id, None
 
 
-def with_text(mention: Mention, settings: Settings) -> Mention:
-    """The mention with the text its webhook left out: an Instagram @mention's, read from the
-    Graph API (`mentioned_comment` or `mentioned_media` of the brand's IG user) when a Page token
-    is configured; any other mention as it is. Raises Platform* errors."""
-    if not (
+def lacks_text(mention: Mention, settings: Settings) -> bool:
+    """An Instagram @mention whose webhook left its text out, and a Page token to read it."""
+    return (
         mention.platform == "instagram"
         and mention.kind == "mention"
         and not mention.text
-        and settings.meta_page_access_token
-    ):
+        and bool(settings.meta_page_access_token)
+    )
+
+
+def with_text(mention: Mention, settings: Settings) -> Mention:
+    """The mention with the text its webhook left out (`lacks_text`), read from the Graph API
+    (`mentioned_comment` or `mentioned_media` of the brand's IG user); any other mention as it
+    is. Raises Platform* errors."""
+    if not lacks_text(mention, settings):
         return mention
     media, comment = _mention_ids(mention)
     if comment is not None:

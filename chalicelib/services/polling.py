@@ -473,8 +473,8 @@ class Poller:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     time_left: Callable[[], float] | None = None
     """Seconds the run has before the Lambda is stopped (None: no limit)."""
-    reserve: float = 25.0
-    """No source is started with less time left: two calls that time out, and the queueing."""
+    reserve: float = 0.0
+    """No source is started with less time left (`Settings.platform_call_reserve`)."""
 
     def run(self) -> int:
         """Poll every source while there is time; returns how many new mentions were queued.

@@ -161,6 +161,10 @@ class RoutingService:
     settings: Settings
     traffic: TrafficStore | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    time_left: Callable[[], float] | None = None
+    """Seconds the invocation has left (None: no limit): platform reads are skipped, not
+    started, with less than `Settings.platform_call_reserve`, so a slow platform never stops a
+    batch mid-way."""
     news: CaseNews = field(init=False)
 
     def __post_init__(self) -> None:
@@ -400,19 +404,25 @@ class RoutingService:
 
     def _complete(self, mention: Mention) -> Mention:
         """Fetch what the delivery left out (an Instagram @mention's text). Best effort: when the
-        platform fails, the mention is still routed, with its ids and no text."""
-        from chalicelib.platforms.meta import with_text
+        platform fails, or the invocation is too short of time to ask it, the mention is still
+        routed, with its ids and no text."""
+        from chalicelib.platforms.meta import lacks_text, with_text
         from chalicelib.platforms.outbound import PlatformError
 
-        try:
-            return with_text(mention, self.settings)
-        except PlatformError as exc:
-            logger.warning(
-                "mention text unavailable",
-                extra={"mention_id": mention.id, "reason": str(exc)},
-            )
-            metrics.add_metric(name="MentionTextUnavailable", unit="Count", value=1)
+        if not lacks_text(mention, self.settings):
             return mention
+        if self.time_left is not None and self.time_left() < self.settings.platform_call_reserve:
+            reason = "too little time left in this invocation to read it"
+        else:
+            try:
+                return with_text(mention, self.settings)
+            except PlatformError as exc:
+                reason = str(exc)
+        logger.warning(
+            "mention text unavailable", extra={"mention_id": mention.id, "reason": reason}
+        )
+        metrics.add_metric(name="MentionTextUnavailable", unit="Count", value=1)
+        return mention
 
     def _keep_for_dry_runs(self, messages: list[RoutedMention], now: datetime) -> None:
         """Best effort: losing a dry-run sample must never fail or repeat routing."""

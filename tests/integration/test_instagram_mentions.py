@@ -8,9 +8,12 @@ from typing import Any
 
 from chalice.test import Client
 
-from chalicelib import wiring
+from chalicelib import aws, wiring
 from chalicelib.blueprints import workers
+from chalicelib.devstack import lambda_sqs_event
 from chalicelib.fakeplatforms import FakePlatforms
+from tests.helpers import LambdaContext, sample_bytes
+from tests.integration.conftest import post_signed
 from tests.integration.test_replies import drain_outbox, reply, routed
 from tests.integration.test_routing_flow import department_bodies
 
@@ -104,3 +107,26 @@ def test_without_a_graph_token_nothing_is_read(
     # Nothing to read: a human looks at them in triage rather than the model guessing "ignore".
     departments = {m["routing"]["department"] for m in routed_mentions(stack).values()}
     assert departments == {"triage"}
+
+
+def test_a_batch_short_of_time_routes_mentions_without_reading_their_text(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    """A slow Graph API must not hold a batch past its Lambda's timeout (the whole batch would
+    come back, again and again): with too little time left, nothing is read, all is routed."""
+    from app import app
+
+    fakes.instagram[COMMENT] = {"text": "@brand my order never arrived"}
+    assert (
+        post_signed(client, "meta", sample_bytes("meta_instagram_mention.json")).status_code == 200
+    )
+    received = aws.sqs().receive_message(
+        QueueUrl=stack["intake"], MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    )["Messages"]
+    event = lambda_sqs_event(received, "arn:aws:sqs:us-east-1:123456789012:intake", "us-east-1")
+    answer = app.handler_map["route_mentions"](event, LambdaContext(8))  # under 2 timeouts + 5
+    assert answer == {"batchItemFailures": []}
+    assert fakes.requests == []
+    unread = routed_mentions(stack)
+    assert {m["mention"]["text"] for m in unread.values()} == {""}
+    assert {m["routing"]["department"] for m in unread.values()} == {"triage"}

@@ -15,6 +15,7 @@ from chalice.test import Client
 from chalicelib import wiring
 from chalicelib.blueprints import workers
 from chalicelib.fakeplatforms import FakePlatforms
+from tests.helpers import LambdaContext
 from tests.integration.test_instagram_mentions import routed_mentions
 from tests.integration.test_replies import routed
 from tests.integration.test_routing_flow import drain_intake
@@ -194,16 +195,6 @@ def test_more_new_posts_than_x_gives_raise_the_alarm_metric(
     flushed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
     assert [m["PollPageLimit"] for m in flushed if "PollPageLimit" in m] == [[1.0]]
     assert wiring.cursors().get(f"x:{BRAND}") == burst[-1]["id"]
-
-
-class LambdaContext:
-    """What the Lambda runtime passes: here, a run that is slower than its schedule allows."""
-
-    def __init__(self, *seconds_left: float) -> None:
-        self._left = list(seconds_left)
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self._left.pop(0) if len(self._left) > 1 else self._left[0]) * 1000)
 
 
 def test_a_run_short_of_time_reads_x_first_and_leaves_youtube_for_the_next(

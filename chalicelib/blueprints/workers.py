@@ -89,6 +89,7 @@ def send_replies(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.services.batches import process_batch
 
     service = reply_service()
+    service.time_left = _time_left(event.context)
     with metrics_flushed():
         return process_batch(event.to_dict(), service.send, service.queues, "outbox", event.context)
 

@@ -123,6 +123,10 @@ class ReplyService:
     settings: Settings
     templates: TemplateStore | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    time_left: Callable[[], float] | None = None
+    """Seconds the invocation has left (None: no limit): with less than
+    `Settings.platform_call_reserve`, a reply is put back for the next invocation rather than
+    started, so a post is never cut off midway (which would leave it `uncertain`)."""
 
     def submit(self, request: ReplyRequest, author: str) -> Reply:
         """Validate, store (idempotently) and queue a reply; one to a case of a department whose
@@ -297,6 +301,8 @@ class ReplyService:
             self._mark_failed(reply_id, now, reason)
             raise PoisonRecord(f"reply {reply_id}: {reason}")
         mention = record.answerable()
+        if self.time_left is not None and self.time_left() < self.settings.platform_call_reserve:
+            raise RetryLater(f"reply {reply_id}: too little time left in this invocation", 1)
         lease = timedelta(seconds=self.settings.reply_lease_seconds)
         if not self.replies.start_sending(reply_id, now, lease):
             self._not_queued(reply_id, now)

@@ -11,13 +11,13 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import aws, wiring
-from chalicelib.devstack import QueueWorker, scheduled_event
+from chalicelib.devstack import QueueWorker, lambda_sqs_event, scheduled_event
 from chalicelib.fakeplatforms import FakePlatforms
 from chalicelib.models import Author, Mention, MentionRecord, ReplyPointer, RoutedMention, Routing
 from chalicelib.observability import metrics
 from chalicelib.services import replies as replies_service
 from chalicelib.settings import get_settings
-from tests.helpers import recent_sample, sample_bytes
+from tests.helpers import LambdaContext, recent_sample, sample_bytes
 from tests.integration.conftest import bodies, post_signed, receive_all
 from tests.integration.test_admin_api import call, live
 from tests.integration.test_routing_flow import drain_intake
@@ -803,3 +803,23 @@ def test_a_reply_is_sent_once_even_when_its_bookkeeping_fails(
     assert get(client, f"/replies/{queued['reply_id']}")["status"] == "sent"
     assert len(fakes.accepted("youtube")) == 1
     assert metrics.metric_set["ReplyBookkeepingFailures"]["Value"] == [1.0, 1.0]
+
+
+def test_a_reply_is_not_started_without_time_to_finish_it(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    """The last replies of a batch slowed down by the platform go back to the outbox untouched
+    rather than being cut off mid-post by the function's timeout (and left `uncertain`)."""
+    from app import app
+
+    routed(client, stack, "x", "x_late_delivery.json")
+    _, queued = reply(client, {"mention_id": "x:1992000000000000001", "text": "On it!"})
+    received = aws.sqs().receive_message(QueueUrl=stack["outbox"], MessageAttributeNames=["All"])
+    event = lambda_sqs_event(received["Messages"], "arn:aws:sqs:::outbox", "us-east-1")
+    answer = app.handler_map["send_replies"](event, LambdaContext(8))  # under 2 timeouts + 5
+    assert answer["batchItemFailures"] == [{"itemIdentifier": received["Messages"][0]["MessageId"]}]
+    assert fakes.accepted("x") == []
+    assert get(client, f"/replies/{queued['reply_id']}")["status"] == "queued"
+    reply_service().send(received["Messages"][0]["Body"])  # the next invocation, with time
+    assert get(client, f"/replies/{queued['reply_id']}")["status"] == "sent"
+    assert len(fakes.accepted("x")) == 1

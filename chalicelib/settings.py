@@ -60,7 +60,7 @@ class Settings(BaseModel):
     slack_bot_token: str = ""
     x_api_base_url: str = "https://api.x.com"
     graph_api_base_url: str = "https://graph.facebook.com"
-    graph_api_version: str = "v21.0"
+    graph_api_version: str = "v25.0"
     youtube_api_base_url: str = "https://www.googleapis.com/youtube/v3"
     slack_api_base_url: str = "https://slack.com/api"
     platform_timeout_seconds: float = 10.0

@@ -44,7 +44,7 @@ def test_mention_text_is_fetched_and_routes_the_mention(
     routed(client, stack, "meta", "meta_instagram_mention.json")
 
     reads = [r for r in fakes.accepted("graph") if r.method == "GET"]
-    assert {r.path for r in reads} == {f"/graph/v21.0/{IG_USER}"}
+    assert {r.path for r in reads} == {f"/graph/v25.0/{IG_USER}"}
     messages = routed_mentions(stack)
     comment = messages[f"instagram:{COMMENT}"]
     assert comment["mention"]["text"].startswith("@brand my order never arrived")
@@ -72,11 +72,11 @@ def test_replies_to_mentions_use_the_brand_mentions_edge(
     posts = [r for r in fakes.accepted("graph") if r.method == "POST"]
     assert [(r.path, r.body) for r in posts] == [
         (
-            f"/graph/v21.0/{IG_USER}/mentions",
+            f"/graph/v25.0/{IG_USER}/mentions",
             {"media_id": MEDIA, "message": "Sorry! Check your DMs.", "comment_id": COMMENT},
         ),
         (
-            f"/graph/v21.0/{IG_USER}/mentions",
+            f"/graph/v25.0/{IG_USER}/mentions",
             {"media_id": CAPTION_MEDIA, "message": "Looking good!"},
         ),
     ]

@@ -133,14 +133,14 @@ def test_meta_comments_and_messages(
     reply(client, {"mention_id": messenger, "text": "Tracking shows a depot delay."})
     drain_outbox(stack)
     sent = {r.path: r.body for r in fakes.accepted("graph")}
-    assert sent["/graph/v21.0/122131676912594941_1213590066982748/comments"] == {
+    assert sent["/graph/v25.0/122131676912594941_1213590066982748/comments"] == {
         "message": "We're calling you now."
     }
-    assert sent["/graph/v21.0/17865799348089039/replies"] == {
+    assert sent["/graph/v25.0/17865799348089039/replies"] == {
         "message": "In stores in Canada next week!"
     }
     messages = [
-        r.body for r in fakes.accepted("graph") if r.path == "/graph/v21.0/448242228374517/messages"
+        r.body for r in fakes.accepted("graph") if r.path == "/graph/v25.0/448242228374517/messages"
     ]
     assert {
         "recipient": {"comment_id": "122131676912594941_1213590066982748"},

@@ -152,7 +152,7 @@ def test_fake_x_refuses_what_x_refuses() -> None:
             f"{fake.url}/x/2/tweets", json={"text": "a", "in_reply_to_tweet_id": "1"}
         )
         assert top_level.status_code == 401  # no OAuth 1.0a user context at all
-        graph = requests.post(f"{fake.url}/graph/v21.0/123/comments", data={"message": "hi"})
+        graph = requests.post(f"{fake.url}/graph/v25.0/123/comments", data={"message": "hi"})
         assert graph.status_code == 400 and graph.json()["error"]["code"] == 190
         slack = requests.post(
             f"{fake.url}/slack/api/chat.postMessage", json={"channel": "C", "text": "t"}

@@ -19,6 +19,7 @@ from chalicelib.platforms.signatures import b64_signature
 from chalicelib.services.intake import accept_delivery
 from chalicelib.settings import Settings
 from chalicelib.stats import percentile
+from chalicelib.stores.payloads import MemoryPayloads
 from chalicelib.stores.queues import MemoryQueues
 
 FLOOR = "import chalice.app, boto3, pydantic"
@@ -35,11 +36,11 @@ def run() -> int:
     settings = Settings(x_consumer_secret="bench-secret")
     sample = next(s for s in load_samples() if s.platform == "x")
     headers = signed_headers("x", sample.body, settings, time.time())
-    queues = MemoryQueues(["intake"])
+    queues, payloads = MemoryQueues(["intake"]), MemoryPayloads()
     ack, hmac_only = [], []
     for _ in range(2000):
         start = time.perf_counter()
-        accept_delivery("x", sample.body, headers, settings, queues, datetime.now(UTC))
+        accept_delivery("x", sample.body, headers, settings, queues, payloads, datetime.now(UTC))
         ack.append((time.perf_counter() - start) * 1e6)
         start = time.perf_counter()
         b64_signature(b"bench-secret", sample.body, prefix="sha256=")

@@ -24,7 +24,14 @@ def dynamodb() -> Any:
     return boto3.client("dynamodb", config=_CONFIG)
 
 
+@lru_cache(maxsize=1)
+def s3() -> Any:
+    """The S3 client (deliveries too large for an SQS message)."""
+    return boto3.client("s3", config=_CONFIG)
+
+
 def reset() -> None:
     """Forget cached clients (tests switch endpoints and credentials)."""
     sqs.cache_clear()
     dynamodb.cache_clear()
+    s3.cache_clear()

@@ -189,7 +189,12 @@ def main() -> None:
     from chalicelib import aws, wiring
     from chalicelib.fakeplatforms import FakePlatforms
     from chalicelib.settings import get_settings
-    from chalicelib.stores.provision import create_queues, create_tables, seed_default_rules
+    from chalicelib.stores.provision import (
+        create_bucket,
+        create_queues,
+        create_tables,
+        seed_default_rules,
+    )
 
     fakes = FakePlatforms(port=fakes_port).start()
     for variable, path in FAKE_BASE_URLS.items():
@@ -197,6 +202,7 @@ def main() -> None:
     settings = get_settings()
     urls = create_queues(aws.sqs(), settings)
     create_tables(aws.dynamodb(), settings)
+    create_bucket(aws.s3(), settings)
     version = seed_default_rules(wiring.rules(), settings)
 
     from app import app
@@ -227,6 +233,7 @@ def main() -> None:
         " (each with a -dlq)\n"
         f"  tables                {settings.mentions_table}, {settings.rules_table}"
         f" (ruleset v{version} live)\n"
+        f"  payload bucket        {settings.payload_bucket} (deliveries too large for a message)\n"
         f"  workers               route_mentions <- {settings.queue_name('intake')},"
         f" send_replies <- {settings.queue_name('outbox')}, check_sla every {SLA_CHECK_SECONDS} s,"
         f" poll_platforms every {POLL_SECONDS} s\n"

@@ -305,6 +305,11 @@ class RawDelivery(BaseModel):
     body: str
     headers: dict[str, str] = Field(default_factory=dict)
     received_at: datetime
+    body_key: str | None = Field(
+        default=None,
+        description="where the body waits in the payload bucket when it was too large for an"
+        " SQS message (then `body` is empty)",
+    )
 
     model_config = ConfigDict(populate_by_name=True)
 

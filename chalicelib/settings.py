@@ -37,6 +37,8 @@ class Settings(BaseModel):
     traffic_table: str = "switchboard-traffic"
 
     replies_table: str = "switchboard-replies"
+    # Where deliveries too large for an SQS message wait for the routing worker (claim check).
+    payload_bucket: str = "switchboard-payloads"
 
     x_consumer_secret: str = ""
     # While a platform secret is rotated, the one it replaces: deliveries signed with either
@@ -83,7 +85,9 @@ class Settings(BaseModel):
     # Departments whose replies wait for a second person's approval before they are posted.
     approval_departments: list[str] = Field(default_factory=list)
 
-    max_body_bytes: int = 200_000
+    # A delivery larger than an SQS message waits in the payload bucket; this bounds it well
+    # under the 6 MB a Lambda invocation can carry (its body JSON-escaped in the event).
+    max_body_bytes: int = 3_000_000
     webhook_tolerance_seconds: int = 300
     claim_lease_seconds: int = 120
     mention_ttl_days: int = 90

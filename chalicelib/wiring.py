@@ -9,6 +9,7 @@ from chalicelib.settings import get_settings
 from chalicelib.stores.cursors import CursorStore, DynamoCursorStore
 from chalicelib.stores.mentions import MentionStore
 from chalicelib.stores.mentions_dynamo import DynamoMentionStore
+from chalicelib.stores.payloads import Payloads, S3Payloads
 from chalicelib.stores.queues import Queues, SqsQueues
 from chalicelib.stores.replies import DynamoReplyStore, ReplyStore
 from chalicelib.stores.rules import DynamoRulesStore, RulesStore
@@ -20,6 +21,12 @@ from chalicelib.stores.traffic import DynamoTrafficStore, TrafficStore
 def queues() -> Queues:
     """Switchboard's SQS queues."""
     return SqsQueues(aws.sqs(), get_settings())
+
+
+@lru_cache(maxsize=1)
+def payloads() -> Payloads:
+    """The payload bucket (its S3 client made on first use)."""
+    return S3Payloads(aws.s3, get_settings().payload_bucket)
 
 
 @lru_cache(maxsize=1)
@@ -62,5 +69,5 @@ def reset() -> None:
     """Forget settings, clients and stores (after the environment changed)."""
     get_settings.cache_clear()
     aws.reset()
-    for factory in (queues, mentions, rules, traffic, replies, templates, cursors):
+    for factory in (queues, payloads, mentions, rules, traffic, replies, templates, cursors):
         factory.cache_clear()

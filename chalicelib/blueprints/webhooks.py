@@ -49,6 +49,7 @@ def deliver(platform: str) -> Response:
         request.headers,
         get_settings(),
         wiring.queues(),
+        wiring.payloads(),
         datetime.now(UTC),
     )
     if isinstance(accepted, HandshakeReply):

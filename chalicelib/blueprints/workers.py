@@ -42,6 +42,7 @@ def routing_service() -> RoutingService:
         engines=EngineCache(wiring.rules(), settings),
         settings=settings,
         traffic=wiring.traffic(),
+        payloads=wiring.payloads(),
     )
 
 

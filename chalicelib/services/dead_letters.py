@@ -57,7 +57,10 @@ def summarise(body: str) -> str:
     """What a queued body is: a platform delivery, a routed mention, a reply, or raw text."""
     with contextlib.suppress(ValidationError):
         delivery = RawDelivery.model_validate_json(body)
-        return f"{delivery.platform} delivery received {delivery.received_at.isoformat()}"
+        summary = f"{delivery.platform} delivery received {delivery.received_at.isoformat()}"
+        if delivery.body_key:
+            summary += f" (its body in the payload bucket: {delivery.body_key})"
+        return summary
     with contextlib.suppress(ValidationError):
         routed = RoutedMention.model_validate_json(body)
         return f"mention {routed.mention.id} routed to {routed.routing.department}"

@@ -1,12 +1,15 @@
 """The acknowledgement path: verify, then put the raw delivery on the intake queue, then 200.
 
-Nothing else happens before the acknowledgement; parsing and routing run in the worker.
+Nothing else happens before the acknowledgement; parsing and routing run in the worker. A body
+too large for an SQS message (a Meta batch of up to 1,000 changes) is kept in the payload bucket
+first and the intake message carries its key.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from uuid import uuid4
 
 from chalicelib.errors import IntakeUnavailable, MalformedRequest, PayloadTooLarge
 from chalicelib.models import RawDelivery
@@ -15,6 +18,7 @@ from chalicelib.platforms import get_platform
 from chalicelib.platforms.base import HandshakeReply
 from chalicelib.platforms.signatures import lower_headers
 from chalicelib.settings import Settings
+from chalicelib.stores.payloads import Payloads, PayloadUnavailable
 from chalicelib.stores.queues import (
     SQS_MAX_MESSAGE_BYTES,
     OutgoingMessage,
@@ -38,13 +42,15 @@ def accept_delivery(
     headers: Mapping[str, str],
     settings: Settings,
     queues: Queues,
+    payloads: Payloads,
     now: datetime,
 ) -> str | HandshakeReply:
-    """Verify a delivery over its raw bytes and queue it; returns the intake message id, or
-    the answer a platform expects instead of an acknowledgement (Slack url_verification).
+    """Verify a delivery over its raw bytes and queue it (its body in `payloads` when too large
+    for SQS); returns the intake message id, or the answer a platform expects instead of an
+    acknowledgement (Slack url_verification).
 
     Raises NotFound (unknown platform), PayloadTooLarge, BadSignature, MalformedRequest, or
-    IntakeUnavailable when the queue write fails, so the platform retries.
+    IntakeUnavailable when a write fails, so the platform retries.
     """
     adapter = get_platform(platform)
     if len(body) > settings.max_body_bytes:
@@ -66,7 +72,13 @@ def accept_delivery(
     )
     message = delivery.to_json()
     if len(message.encode()) > SQS_MAX_MESSAGE_BYTES:
-        raise PayloadTooLarge("the delivery does not fit in one intake message")
+        key = f"intake/{now:%Y/%m/%d}/{platform}-{uuid4().hex}"
+        try:
+            payloads.put(key, text)
+        except PayloadUnavailable as exc:
+            logger.exception("payload write failed", extra={"platform": platform})
+            raise IntakeUnavailable("the delivery could not be kept; retry later") from exc
+        message = delivery.model_copy(update={"body": "", "body_key": key}).to_json()
     try:
         return queues.send(INTAKE_QUEUE, OutgoingMessage(message, {"platform": platform}))
     except QueueSendError as exc:

@@ -49,6 +49,7 @@ from chalicelib.stores.mentions import (
     dm_sender,
     follow_up,
 )
+from chalicelib.stores.payloads import MemoryPayloads, PayloadGone, Payloads
 from chalicelib.stores.queues import OutgoingMessage, Queues, QueueSendError
 from chalicelib.stores.rules import RulesStore
 from chalicelib.stores.traffic import Observed, TrafficStore
@@ -160,6 +161,8 @@ class RoutingService:
     engines: EngineCache
     settings: Settings
     traffic: TrafficStore | None = None
+    payloads: Payloads = field(default_factory=MemoryPayloads)
+    """Where bodies too large for an intake message wait (`RawDelivery.body_key`)."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     time_left: Callable[[], float] | None = None
     """Seconds the invocation has left (None: no limit): platform reads are skipped, not
@@ -299,10 +302,19 @@ class RoutingService:
                     logger.warning("could not link the conversation", exc_info=True)
 
     def _read(self, body: str) -> RawDelivery:
+        """The delivery an intake message carries, its body fetched from the payload bucket
+        when it waits there (a failing read is retried; a body gone for good is poison)."""
         try:
-            return RawDelivery.model_validate_json(body)
+            delivery = RawDelivery.model_validate_json(body)
         except ValidationError as exc:
             raise PoisonRecord(f"not a raw delivery: {exc}") from None
+        if delivery.body_key is None:
+            return delivery
+        try:
+            kept = self.payloads.get(delivery.body_key)
+        except PayloadGone as exc:
+            raise PoisonRecord(str(exc)) from None
+        return delivery.model_copy(update={"body": kept})
 
     def _route(
         self,

@@ -112,6 +112,17 @@ def _index(
     }
 
 
+def create_bucket(s3: Any, settings: Settings) -> None:
+    """The payload bucket (deliveries too large for an SQS message), unless it exists."""
+    existing = {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}
+    if settings.payload_bucket in existing:
+        return
+    region = s3.meta.region_name
+    placed = {} if region == "us-east-1" else {"LocationConstraint": region}  # us-east-1: none
+    extra = {"CreateBucketConfiguration": placed} if placed else {}
+    s3.create_bucket(Bucket=settings.payload_bucket, **extra)
+
+
 def seed_default_rules(store: RulesStore, settings: Settings) -> int:
     """Publish the repository's default ruleset unless a version is already live."""
     live = store.live_version()

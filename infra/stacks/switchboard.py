@@ -12,6 +12,7 @@ from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from chalice.cdk import Chalice
 from constructs import Construct, Node
@@ -37,6 +38,7 @@ WORKER_TIMEOUT_SECONDS = 60
 # AWS: an SQS event source's queue visibility should be at least six times the function timeout.
 WORKER_VISIBILITY = cdk.Duration.seconds(6 * WORKER_TIMEOUT_SECONDS)
 SQS_WORKERS = ("RouteMentions", "SendReplies")
+PAYLOAD_DAYS = cdk.Duration.days(30)
 SCHEDULED = ("CheckSla", "PollPlatforms")
 PLATFORM_SECRET_KEYS = (  # frozen: CloudFormation regenerates the secret when this changes
     "X_CONSUMER_SECRET",
@@ -202,6 +204,17 @@ class SwitchboardStack(cdk.Stack):
                 else dynamodb.ProjectionType.ALL,
                 non_key_attributes=list(projected) if projected else None,
             )
+        # Delivery bodies too large for an SQS message wait here, their key on the intake queue;
+        # kept past what any queue (14 days) or a redrive from a dead-letter queue needs.
+        self.payloads = s3.Bucket(
+            self,
+            "Payloads",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            lifecycle_rules=[s3.LifecycleRule(expiration=PAYLOAD_DAYS)],
+            removal_policy=removal,
+        )
         self.secret = secretsmanager.Secret(
             self,
             "PlatformSecrets",
@@ -239,6 +252,7 @@ class SwitchboardStack(cdk.Stack):
                     "RULES_TABLE": self.tables["rules"].table_name,
                     "TRAFFIC_TABLE": self.tables["traffic"].table_name,
                     "REPLIES_TABLE": self.tables["replies"].table_name,
+                    "PAYLOAD_BUCKET": self.payloads.bucket_name,
                     "SECRETS_ARN": self.secret.secret_arn,
                     "BRAND_ACCOUNTS": config.brand_accounts,
                     "AUTOMATED_APPS": config.automated_apps,
@@ -326,6 +340,8 @@ class SwitchboardStack(cdk.Stack):
                 pair.queue.grant_consume_messages(role)
         for table in self.tables.values():
             table.grant_read_write_data(role)
+        self.payloads.grant_put(role)
+        self.payloads.grant_read(role)
         self.secret.grant_read(role)
         return role
 

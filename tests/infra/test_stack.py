@@ -165,6 +165,33 @@ def test_functions_use_the_cdk_role_and_no_sqs_or_dynamodb_grant_is_on_star(
                 )
 
 
+def test_large_deliveries_wait_in_a_private_bucket_that_forgets_them(
+    template: Template,
+) -> None:
+    [(name, bucket)] = resources(template, "AWS::S3::Bucket").items()
+    props = bucket["Properties"]
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    [encryption] = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    [rule] = props["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] == 30 and rule["Status"] == "Enabled"
+    [policy] = resources(template, "AWS::S3::BucketPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert any(
+        st["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(st) for st in statements
+    )
+    for function in resources(template, "AWS::Serverless::Function").values():
+        env = function["Properties"]["Environment"]["Variables"]
+        assert env["PAYLOAD_BUCKET"] == {"Ref": name}
+    granted = json.dumps(resources(template, "AWS::IAM::Policy"))
+    assert "s3:PutObject" in granted and "s3:GetObject*" in granted
+
+
 def test_the_secrets_template_never_changes(template: Template) -> None:
     """CloudFormation regenerates a secret whose SecretStringTemplate changes: the next deploy
     would wipe every credential a stage keeps there and its ADMIN_TOKEN. New keys (the YouTube

@@ -17,7 +17,12 @@ from chalicelib import aws, wiring
 from chalicelib.demo import signed_headers
 from chalicelib.fakeplatforms import Credentials, FakePlatforms
 from chalicelib.settings import get_settings
-from chalicelib.stores.provision import create_queues, create_tables, seed_default_rules
+from chalicelib.stores.provision import (
+    create_bucket,
+    create_queues,
+    create_tables,
+    seed_default_rules,
+)
 
 EXPRESSIONS = (
     "UpdateExpression",
@@ -75,6 +80,7 @@ def stack() -> Iterator[dict[str, str]]:
         settings = get_settings()
         urls = create_queues(aws.sqs(), settings)
         create_tables(aws.dynamodb(), settings)
+        create_bucket(aws.s3(), settings)
         seed_default_rules(wiring.rules(), settings)
         yield urls
 

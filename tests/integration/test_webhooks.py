@@ -139,13 +139,18 @@ def test_oversize_body_is_413(client: Client) -> None:
     assert error_of(response)["error"] == "payload_too_large"
 
 
-def test_a_body_that_would_not_fit_one_intake_message_is_413(client: Client) -> None:
-    # under the body limit, but every backslash doubles once the body is queued as JSON text
+def test_a_body_that_would_not_fit_one_intake_message_waits_in_the_payload_bucket(
+    client: Client, stack: dict[str, str]
+) -> None:
+    # under SQS's limit, but every backslash doubles once the body is queued as JSON text
     body = b'{"for_user_id":"1","pad":"' + b"\\\\" * 95_000 + b'"}'
-    assert len(body) < get_settings().max_body_bytes
+    assert len(body) < 262_144
     response = post_signed(client, "x", body)
-    assert response.status_code == 413
-    assert "does not fit in one intake message" in error_of(response)["message"]
+    assert response.status_code == 200
+    [message] = receive_all(stack["intake"])
+    key = json.loads(message["Body"])["body_key"]
+    kept = aws.s3().get_object(Bucket=get_settings().payload_bucket, Key=key)
+    assert kept["Body"].read() == body
 
 
 def test_a_signed_body_that_is_not_utf8_is_400(client: Client) -> None:

@@ -7,12 +7,12 @@ first and the intake message carries its key.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from uuid import uuid4
 
 from chalicelib.errors import IntakeUnavailable, MalformedRequest, PayloadTooLarge
-from chalicelib.models import RawDelivery
+from chalicelib.models import Mention, RawDelivery
 from chalicelib.observability import logger
 from chalicelib.platforms import get_platform
 from chalicelib.platforms.base import HandshakeReply
@@ -27,6 +27,11 @@ from chalicelib.stores.queues import (
 )
 
 INTAKE_QUEUE = "intake"
+MENTIONS_PER_MESSAGE = 50
+MESSAGE_BUDGET_BYTES = SQS_MAX_MESSAGE_BYTES // 2
+"""A generic delivery Switchboard queues itself takes up to 50 mentions and, counting each twice
+for the escaping of the delivery body, half the SQS size limit (a YouTube comment can be 10,000
+characters)."""
 
 
 def answer_handshake(
@@ -70,17 +75,54 @@ def accept_delivery(
         headers={name: found[name] for name in adapter.KEPT_HEADERS if name in found},
         received_at=now,
     )
-    message = delivery.to_json()
-    if len(message.encode()) > SQS_MAX_MESSAGE_BYTES:
-        key = f"intake/{now:%Y/%m/%d}/{platform}-{uuid4().hex}"
-        try:
-            payloads.put(key, text)
-        except PayloadUnavailable as exc:
-            logger.exception("payload write failed", extra={"platform": platform})
-            raise IntakeUnavailable("the delivery could not be kept; retry later") from exc
-        message = delivery.model_copy(update={"body": "", "body_key": key}).to_json()
+    try:
+        message = intake_message(delivery, payloads)
+    except PayloadUnavailable as exc:
+        logger.exception("payload write failed", extra={"platform": platform})
+        raise IntakeUnavailable("the delivery could not be kept; retry later") from exc
     try:
         return queues.send(INTAKE_QUEUE, OutgoingMessage(message, {"platform": platform}))
     except QueueSendError as exc:
         logger.exception("intake write failed", extra={"platform": platform})
         raise IntakeUnavailable("the delivery could not be queued; retry later") from exc
+
+
+def intake_message(delivery: RawDelivery, payloads: Payloads) -> str:
+    """The intake message of a delivery: the delivery itself or, too large for SQS, a pointer
+    (`body_key`) to its body, kept in `payloads` first. Raises PayloadUnavailable."""
+    message = delivery.to_json()
+    if len(message.encode()) <= SQS_MAX_MESSAGE_BYTES:
+        return message
+    key = f"intake/{delivery.received_at:%Y/%m/%d}/{delivery.platform}-{uuid4().hex}"
+    payloads.put(key, delivery.body)
+    return delivery.model_copy(update={"body": "", "body_key": key}).to_json()
+
+
+def queue_mentions(
+    queues: Queues, payloads: Payloads, mentions: Iterable[Mention], now: datetime, origin: str
+) -> None:
+    """Put mentions on the intake queue, in this order, as generic deliveries of up to
+    MENTIONS_PER_MESSAGE within MESSAGE_BUDGET_BYTES (their attribute `platform` is `origin`).
+    They come from Switchboard itself, so nothing verifies them again. Raises QueueSendError or
+    PayloadUnavailable."""
+    chunk: list[str] = []
+    size = 0
+    for mention in mentions:
+        encoded = mention.model_dump_json(exclude_none=True)
+        cost = 2 * len(encoded.encode())
+        if chunk and (len(chunk) == MENTIONS_PER_MESSAGE or size + cost > MESSAGE_BUDGET_BYTES):
+            _send_generic(queues, payloads, chunk, now, origin)
+            chunk, size = [], 0
+        chunk.append(encoded)
+        size += cost
+    if chunk:
+        _send_generic(queues, payloads, chunk, now, origin)
+
+
+def _send_generic(
+    queues: Queues, payloads: Payloads, encoded: list[str], now: datetime, origin: str
+) -> None:
+    delivery = RawDelivery(platform="generic", body="[" + ",".join(encoded) + "]", received_at=now)
+    queues.send(
+        INTAKE_QUEUE, OutgoingMessage(intake_message(delivery, payloads), {"platform": origin})
+    )

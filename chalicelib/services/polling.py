@@ -27,14 +27,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from chalicelib.models import Mention, RawDelivery
+from chalicelib.models import Mention
 from chalicelib.observability import logger, metrics
 from chalicelib.platforms import x, youtube
 from chalicelib.platforms.outbound import PlatformError, PlatformGone
-from chalicelib.services.intake import INTAKE_QUEUE
+from chalicelib.services.intake import queue_mentions
 from chalicelib.settings import Settings
 from chalicelib.stores.cursors import CursorStore
-from chalicelib.stores.queues import SQS_MAX_MESSAGE_BYTES, OutgoingMessage, Queues
+from chalicelib.stores.payloads import MemoryPayloads, Payloads
+from chalicelib.stores.queues import Queues
 
 T = TypeVar("T")
 MAX_PAGES = 5
@@ -59,10 +60,6 @@ being awaited."""
 FOLLOWED_PER_RUN = 25
 """Followed threads read per run (1 quota unit each; at one run every 5 minutes that is 7,200 of
 the 10,000 units a project gets a day by default); with more, each run takes the next ones."""
-MENTIONS_PER_MESSAGE = 50
-MESSAGE_BUDGET_BYTES = SQS_MAX_MESSAGE_BYTES // 2
-"""An intake message takes up to 50 mentions and, counting each twice for the escaping of the
-delivery body, half the SQS size limit (a YouTube comment can be 10,000 characters)."""
 
 
 class Source(Protocol):
@@ -471,6 +468,8 @@ class Poller:
     cursors: CursorStore
     sources: list[Source]
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    payloads: Payloads = field(default_factory=MemoryPayloads)
+    """Where a message too large for SQS waits (a 25,000-character X post in a full batch)."""
     time_left: Callable[[], float] | None = None
     """Seconds the run has before the Lambda is stopped (None: no limit)."""
     reserve: float = 0.0
@@ -502,32 +501,12 @@ class Poller:
         now = self.clock()
         saved = self.cursors.get(source.name)
         fresh, cursor = source.fetch(saved, now)
-        self._queue(fresh, now)
+        queue_mentions(self.queues, self.payloads, reversed(fresh), now, "poller")  # oldest first
         source.commit()
         if cursor and cursor != saved:
             self.cursors.put(source.name, cursor)
         metrics.add_metric(name="PolledMentions", unit="Count", value=len(fresh))
         return len(fresh)
-
-    def _queue(self, mentions: list[Mention], now: datetime) -> None:
-        """Generic deliveries of the mentions, oldest first, within the message budget."""
-        chunk: list[str] = []
-        size = 0
-        for mention in reversed(mentions):
-            encoded = mention.model_dump_json(exclude_none=True)
-            cost = 2 * len(encoded.encode())
-            if chunk and (len(chunk) == MENTIONS_PER_MESSAGE or size + cost > MESSAGE_BUDGET_BYTES):
-                self._send(chunk, now)
-                chunk, size = [], 0
-            chunk.append(encoded)
-            size += cost
-        if chunk:
-            self._send(chunk, now)
-
-    def _send(self, encoded: list[str], now: datetime) -> None:
-        body = "[" + ",".join(encoded) + "]"
-        delivery = RawDelivery(platform="generic", body=body, received_at=now)
-        self.queues.send(INTAKE_QUEUE, OutgoingMessage(delivery.to_json(), {"platform": "poller"}))
 
 
 def _unfollow(cursors: CursorStore, thread: str, members: set[str]) -> None:

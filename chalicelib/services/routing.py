@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from chalicelib.classify import compute_signals, enrich, fallback_department, in_models_language
-from chalicelib.errors import MalformedRequest, NotFound, PoisonRecord, RecordFull
+from chalicelib.errors import MalformedRequest, NotFound, PoisonRecord, RecordFull, RetryLater
 from chalicelib.models import (
     HISTORY_LIMIT,
     Conversation,
@@ -39,6 +39,7 @@ from chalicelib.rules import (
 )
 from chalicelib.rules.engine import Decision
 from chalicelib.services.case_news import CaseNews
+from chalicelib.services.intake import MENTIONS_PER_MESSAGE, queue_mentions
 from chalicelib.services.sla import sla_due
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import (
@@ -150,6 +151,9 @@ class RoutingOutcome:
 
     routed: list[RoutedMention] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
+    fanned_out: int = 0
+    """Mentions put back on the intake queue in generic deliveries of MENTIONS_PER_MESSAGE, to
+    be routed by later invocations (a delivery with more than that)."""
 
 
 @dataclass
@@ -165,9 +169,9 @@ class RoutingService:
     """Where bodies too large for an intake message wait (`RawDelivery.body_key`)."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     time_left: Callable[[], float] | None = None
-    """Seconds the invocation has left (None: no limit): platform reads are skipped, not
-    started, with less than `Settings.platform_call_reserve`, so a slow platform never stops a
-    batch mid-way."""
+    """Seconds the invocation has left (None: no limit): with less than
+    `Settings.platform_call_reserve` no delivery is started and no platform read, so a slow
+    platform never stops a batch mid-way."""
     news: CaseNews = field(init=False)
 
     def __post_init__(self) -> None:
@@ -183,6 +187,8 @@ class RoutingService:
         first, each with the queues that already have its message, so the retry sends it to
         the others only).
         """
+        if self.time_left is not None and self.time_left() < self.settings.platform_call_reserve:
+            raise RetryLater("too little time left in this invocation to route it", 1)
         try:
             return self._route_delivery(body)
         except RecordFull as exc:
@@ -208,6 +214,10 @@ class RoutingService:
         unique = {m.id: m for m in parsed}.values()
         new_version = self.news.new_version
         mentions = [m for m in unique if not (m.edit_of and new_version(m, m.edit_of, now))]
+        if len(mentions) > MENTIONS_PER_MESSAGE:  # a Meta batch of 1,000: more than one run routes
+            queue_mentions(self.queues, self.payloads, mentions, now, "fan-out")
+            outcome.fanned_out, mentions = len(mentions), []
+            metrics.add_metric(name="MentionsFannedOut", unit="Count", value=outcome.fanned_out)
         claimed: list[tuple[Mention, Progress | None]] = []
         progress: dict[str, Progress] = {}
         try:

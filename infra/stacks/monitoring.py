@@ -96,6 +96,7 @@ class Monitoring(Construct):
                 "CasesClosed",
                 "PlatformAccessRevoked",
                 "DuplicatesDropped",
+                "MentionsFannedOut",
                 "PoisonRecords",
                 "PolledMentions",
                 "PollFailures",

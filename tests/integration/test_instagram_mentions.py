@@ -124,7 +124,7 @@ def test_a_batch_short_of_time_routes_mentions_without_reading_their_text(
         QueueUrl=stack["intake"], MaxNumberOfMessages=10, MessageAttributeNames=["All"]
     )["Messages"]
     event = lambda_sqs_event(received, "arn:aws:sqs:us-east-1:123456789012:intake", "us-east-1")
-    answer = app.handler_map["route_mentions"](event, LambdaContext(8))  # under 2 timeouts + 5
+    answer = app.handler_map["route_mentions"](event, LambdaContext(58, 8))  # then too little
     assert answer == {"batchItemFailures": []}
     assert fakes.requests == []
     unread = routed_mentions(stack)

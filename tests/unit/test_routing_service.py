@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chalicelib.errors import RetryLater
 from chalicelib.models import EarlierCase
 from chalicelib.services.routing import EngineCache, MentionBusy, RoutingService
 from chalicelib.services.sla import SlaCheck
@@ -168,3 +169,34 @@ def test_a_mention_whose_authors_history_cannot_be_read_still_reaches_its_depart
     [message] = outcome.routed
     assert message.routing.department == "support" and message.routing.history is None
     assert len(queues.messages["support"]) == 1
+
+
+def test_a_delivery_with_more_mentions_than_one_run_routes_is_fanned_out_then_routed_once() -> None:
+    """A Meta batch can carry 1,000 changes: routed in one go it would outlast its function. Its
+    mentions go back on the intake in deliveries of 50, which later invocations route."""
+    mentions, queues = MemoryMentionStore(), MemoryQueues(CONFIG.all_queues)
+    routing = service(mentions, queues)
+    many = [
+        {"id": f"generic:{n}", "platform": "generic", "text": f"my order {n} never came"}
+        for n in range(120)
+    ]
+    outcome = routing.route_delivery(delivery("generic", many).to_json())
+    assert (outcome.fanned_out, outcome.routed) == (120, [])
+    assert not mentions.records  # nothing routed, nothing claimed yet
+    fanned = queues.messages["intake"]
+    assert [m.attributes for m in fanned] == [{"platform": "fan-out"}] * 3
+    assert [len(json.loads(json.loads(m.body)["body"])) for m in fanned] == [50, 50, 20]
+    for message in list(fanned):
+        assert routing.route_delivery(message.body).fanned_out == 0
+    assert len(mentions.records) == 120 and len(queues.messages["support"]) == 120
+    again = routing.route_delivery(fanned[0].body)  # a redelivery: nothing routed twice
+    assert len(again.duplicates) == 50 and len(queues.messages["support"]) == 120
+
+
+def test_a_delivery_is_not_started_without_time_to_route_it() -> None:
+    mentions, queues = MemoryMentionStore(), MemoryQueues(CONFIG.all_queues)
+    routing = service(mentions, queues)
+    routing.time_left = lambda: CONFIG.platform_call_reserve - 1
+    with pytest.raises(RetryLater):
+        routing.route_delivery(delivery("x", "x_reply_to_a_friend.json").to_json())
+    assert not mentions.records and not any(queues.messages.values())

@@ -99,30 +99,35 @@ def intake_message(delivery: RawDelivery, payloads: Payloads) -> str:
 
 
 def queue_mentions(
-    queues: Queues, payloads: Payloads, mentions: Iterable[Mention], now: datetime, origin: str
+    queues: Queues,
+    payloads: Payloads,
+    mentions: Iterable[Mention],
+    received_at: datetime,
+    origin: str,
 ) -> None:
     """Put mentions on the intake queue, in this order, as generic deliveries of up to
-    MENTIONS_PER_MESSAGE within MESSAGE_BUDGET_BYTES (their attribute `platform` is `origin`).
-    They come from Switchboard itself, so nothing verifies them again. Raises QueueSendError or
-    PayloadUnavailable."""
+    MENTIONS_PER_MESSAGE within MESSAGE_BUDGET_BYTES, received at `received_at` (their attribute
+    `platform` is `origin`). They come from Switchboard itself, so nothing verifies them again.
+    Raises QueueSendError or PayloadUnavailable."""
     chunk: list[str] = []
     size = 0
     for mention in mentions:
         encoded = mention.model_dump_json(exclude_none=True)
         cost = 2 * len(encoded.encode())
         if chunk and (len(chunk) == MENTIONS_PER_MESSAGE or size + cost > MESSAGE_BUDGET_BYTES):
-            _send_generic(queues, payloads, chunk, now, origin)
+            _send_generic(queues, payloads, chunk, received_at, origin)
             chunk, size = [], 0
         chunk.append(encoded)
         size += cost
     if chunk:
-        _send_generic(queues, payloads, chunk, now, origin)
+        _send_generic(queues, payloads, chunk, received_at, origin)
 
 
 def _send_generic(
-    queues: Queues, payloads: Payloads, encoded: list[str], now: datetime, origin: str
+    queues: Queues, payloads: Payloads, encoded: list[str], received_at: datetime, origin: str
 ) -> None:
-    delivery = RawDelivery(platform="generic", body="[" + ",".join(encoded) + "]", received_at=now)
+    body = "[" + ",".join(encoded) + "]"
+    delivery = RawDelivery(platform="generic", body=body, received_at=received_at)
     queues.send(
         INTAKE_QUEUE, OutgoingMessage(intake_message(delivery, payloads), {"platform": origin})
     )

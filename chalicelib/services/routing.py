@@ -215,7 +215,7 @@ class RoutingService:
         new_version = self.news.new_version
         mentions = [m for m in unique if not (m.edit_of and new_version(m, m.edit_of, now))]
         if len(mentions) > MENTIONS_PER_MESSAGE:  # a Meta batch of 1,000: more than one run routes
-            queue_mentions(self.queues, self.payloads, mentions, now, "fan-out")
+            queue_mentions(self.queues, self.payloads, mentions, delivery.received_at, "fan-out")
             outcome.fanned_out, mentions = len(mentions), []
             metrics.add_metric(name="MentionsFannedOut", unit="Count", value=outcome.fanned_out)
         claimed: list[tuple[Mention, Progress | None]] = []

@@ -115,6 +115,8 @@ def poll_platforms(event: CloudWatchEvent) -> dict[str, Any]:
     with metrics_flushed():
         cursors = wiring.cursors()
         found = sources(settings, cursors, datetime.now(UTC))
-        time_left, reserve = _time_left(event.context), settings.platform_call_reserve
-        queued = Poller(wiring.queues(), cursors, found, time_left=time_left, reserve=reserve).run()
+        poller = Poller(wiring.queues(), cursors, found, payloads=wiring.payloads())
+        poller.time_left = _time_left(event.context)
+        poller.reserve = settings.platform_call_reserve
+        queued = poller.run()
     return {"queued": queued}

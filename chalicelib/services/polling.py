@@ -34,7 +34,7 @@ from chalicelib.platforms.outbound import PlatformError, PlatformGone
 from chalicelib.services.intake import queue_mentions
 from chalicelib.settings import Settings
 from chalicelib.stores.cursors import CursorStore
-from chalicelib.stores.payloads import MemoryPayloads, Payloads
+from chalicelib.stores.payloads import Payloads
 from chalicelib.stores.queues import Queues
 
 T = TypeVar("T")
@@ -468,7 +468,7 @@ class Poller:
     cursors: CursorStore
     sources: list[Source]
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    payloads: Payloads = field(default_factory=MemoryPayloads)
+    payloads: Payloads = field(kw_only=True)
     """Where a message too large for SQS waits (a 25,000-character X post in a full batch)."""
     time_left: Callable[[], float] | None = None
     """Seconds the run has before the Lambda is stopped (None: no limit)."""

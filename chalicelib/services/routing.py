@@ -50,7 +50,7 @@ from chalicelib.stores.mentions import (
     dm_sender,
     follow_up,
 )
-from chalicelib.stores.payloads import MemoryPayloads, PayloadGone, Payloads
+from chalicelib.stores.payloads import PayloadGone, Payloads
 from chalicelib.stores.queues import OutgoingMessage, Queues, QueueSendError
 from chalicelib.stores.rules import RulesStore
 from chalicelib.stores.traffic import Observed, TrafficStore
@@ -165,7 +165,7 @@ class RoutingService:
     engines: EngineCache
     settings: Settings
     traffic: TrafficStore | None = None
-    payloads: Payloads = field(default_factory=MemoryPayloads)
+    payloads: Payloads = field(kw_only=True)
     """Where bodies too large for an intake message wait (`RawDelivery.body_key`)."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     time_left: Callable[[], float] | None = None

@@ -281,7 +281,11 @@ def test_direct_messages_from_one_sender_stay_with_their_department_for_a_while(
 ) -> None:
     settings = get_settings()
     service = RoutingService(
-        wiring.queues(), wiring.mentions(), EngineCache(wiring.rules(), settings), settings
+        wiring.queues(),
+        wiring.mentions(),
+        EngineCache(wiring.rules(), settings),
+        settings,
+        payloads=wiring.payloads(),
     )
     first = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 

@@ -15,6 +15,7 @@ from chalicelib.models import MentionRecord, RawDelivery
 from chalicelib.services.routing import EngineCache, RoutingService
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions_memory import MemoryMentionStore
+from chalicelib.stores.payloads import MemoryPayloads
 from chalicelib.stores.queues import MemoryQueues
 from chalicelib.stores.rules import MemoryRulesStore
 from tests.helpers import RECEIVED, sample_bytes
@@ -37,7 +38,7 @@ def version(n: int) -> dict[str, Any]:
 def test_any_order_of_versions_is_one_case_that_reads_as_the_newest(arrivals: list[int]) -> None:
     queues = MemoryQueues(CONFIG.all_queues)
     mentions = MemoryMentionStore()
-    service = RoutingService(queues, mentions, ENGINES, CONFIG)
+    service = RoutingService(queues, mentions, ENGINES, CONFIG, payloads=MemoryPayloads())
     for n in arrivals:
         delivery = RawDelivery(platform="x", body=json.dumps(version(n)), received_at=RECEIVED)
         service.route_delivery(delivery.to_json())
@@ -56,7 +57,8 @@ class FullRecords(MemoryMentionStore):
 
 
 def test_an_edit_its_case_cannot_take_in_is_dead_lettered_with_the_reason() -> None:
-    service = RoutingService(MemoryQueues(CONFIG.all_queues), FullRecords(), ENGINES, CONFIG)
+    queues = MemoryQueues(CONFIG.all_queues)
+    service = RoutingService(queues, FullRecords(), ENGINES, CONFIG, payloads=MemoryPayloads())
     first, edit = (
         RawDelivery(platform="x", body=json.dumps(version(n)), received_at=RECEIVED).to_json()
         for n in range(2)

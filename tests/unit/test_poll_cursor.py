@@ -18,6 +18,7 @@ from chalicelib.services.polling import (
 )
 from chalicelib.settings import Settings
 from chalicelib.stores.cursors import MemoryCursorStore
+from chalicelib.stores.payloads import MemoryPayloads
 from chalicelib.stores.queues import MemoryQueues
 
 AT = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -100,7 +101,7 @@ class OneComment:
 def test_an_unexpected_failure_of_one_source_does_not_stop_the_run() -> None:
     queues, cursors = MemoryQueues(["intake"]), MemoryCursorStore()
     fine = OneComment()
-    poller = Poller(queues, cursors, [Broken(), fine], clock=lambda: AT)
+    poller = Poller(queues, cursors, [Broken(), fine], clock=lambda: AT, payloads=MemoryPayloads())
     assert poller.run() == 1
     assert fine.committed  # after its mentions were queued
     assert len(queues.messages["intake"]) == 1

@@ -15,6 +15,7 @@ from chalicelib.services.sla import SlaCheck
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import Claim
 from chalicelib.stores.mentions_memory import MemoryMentionStore
+from chalicelib.stores.payloads import MemoryPayloads
 from chalicelib.stores.queues import MemoryQueues, OutgoingMessage, QueueSendError
 from chalicelib.stores.rules import MemoryRulesStore
 from chalicelib.stores.traffic import MemoryTrafficStore, Observed
@@ -28,7 +29,7 @@ def service(
     mentions: MemoryMentionStore, queues: MemoryQueues, traffic: MemoryTrafficStore | None = None
 ) -> RoutingService:
     engines = EngineCache(MemoryRulesStore(), CONFIG)
-    return RoutingService(queues, mentions, engines, CONFIG, traffic)
+    return RoutingService(queues, mentions, engines, CONFIG, traffic, payloads=MemoryPayloads())
 
 
 def test_a_mention_another_worker_is_routing_sends_the_delivery_back_for_a_retry() -> None:
@@ -62,7 +63,8 @@ def test_a_dry_run_sample_that_cannot_be_kept_never_fails_or_repeats_routing() -
 def test_the_escalation_target_of_an_escalated_case_hears_that_it_was_answered() -> None:
     settings = Settings(escalations={"pr": "triage"})
     mentions, queues = MemoryMentionStore(), MemoryQueues(settings.all_queues)
-    routing = RoutingService(queues, mentions, EngineCache(MemoryRulesStore(), settings), settings)
+    engines = EngineCache(MemoryRulesStore(), settings)
+    routing = RoutingService(queues, mentions, engines, settings, payloads=MemoryPayloads())
     post, answer = (json.loads(food_safety_thread(i)) for i in (0, 1))
     routing.route_delivery(delivery("x", post).to_json())
     SlaCheck(mentions, queues, settings).run()  # posted long ago: overdue, copied to triage

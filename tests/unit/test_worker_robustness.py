@@ -17,6 +17,7 @@ from chalicelib.models import RawDelivery
 from chalicelib.services.routing import EngineCache, RoutingService
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions_memory import MemoryMentionStore
+from chalicelib.stores.payloads import MemoryPayloads
 from chalicelib.stores.queues import MemoryQueues
 from chalicelib.stores.rules import MemoryRulesStore
 from chalicelib.stores.traffic import MemoryTrafficStore
@@ -74,6 +75,7 @@ def test_any_mutated_delivery_routes_or_is_poison(data: st.DataObject) -> None:
         engines=EngineCache(MemoryRulesStore(), config),
         settings=config,
         traffic=MemoryTrafficStore(),
+        payloads=MemoryPayloads(),
     )
     delivery = RawDelivery(platform=platform, body=json.dumps(body), received_at=RECEIVED)
     with contextlib.suppress(PoisonRecord):  # dead-lettered with its reason: as it should be

@@ -50,12 +50,23 @@ def verify(body: bytes, headers: Mapping[str, str], settings: Settings, now: flo
     verify_standard_webhooks(secrets, headers, body, now, settings.webhook_tolerance_seconds)
 
 
+MAX_TEXT_CHARS = 64_000
+"""The longest text a generic mention may carry: more than any platform's longest post (a
+Facebook post, 63,206 characters), and its department message still fits in SQS."""
+
+
 def check(payload: Any) -> HandshakeReply | None:
     """Each mention must validate now, so the sender learns at once what is wrong."""
     try:
-        _validate(payload)
+        mentions = _validate(payload)
     except ValidationError as exc:
         raise MalformedRequest(f"invalid mention: {problems(exc)}") from None
+    for mention in mentions:
+        if len(mention.text) > MAX_TEXT_CHARS:
+            raise MalformedRequest(
+                f"invalid mention: {mention.id}: text is {len(mention.text):,} characters; at"
+                f" most {MAX_TEXT_CHARS:,}"
+            )
     return None
 
 

@@ -51,12 +51,32 @@ from chalicelib.stores.mentions import (
     follow_up,
 )
 from chalicelib.stores.payloads import PayloadGone, Payloads
-from chalicelib.stores.queues import OutgoingMessage, Queues, QueueSendError
+from chalicelib.stores.queues import (
+    SQS_MAX_MESSAGE_BYTES,
+    OutgoingMessage,
+    Queues,
+    QueueSendError,
+    message_size,
+)
 from chalicelib.stores.rules import RulesStore
 from chalicelib.stores.traffic import Observed, TrafficStore
 
 CLASSIFIER = "classifier"
 CONVERSATION = "conversation"
+
+
+def _sendable(message: RoutedMention) -> str:
+    """The department message as queued; PoisonRecord when SQS could never take it (a text of
+    hundreds of kilobytes), which no retry would change."""
+    body = message.to_json()
+    size = message_size(OutgoingMessage(body, message.queue_attributes()))
+    if size > SQS_MAX_MESSAGE_BYTES:
+        raise PoisonRecord(
+            f"{message.mention.id}: its department message would be {size:,} bytes (a text of"
+            f" {len(message.mention.text):,} characters), more than SQS takes"
+            f" ({SQS_MAX_MESSAGE_BYTES:,})"
+        )
+    return body
 
 
 class MentionBusy(RuntimeError):
@@ -340,7 +360,7 @@ class RoutingService:
         for mention, earlier in claimed:
             if earlier is None:
                 message = self._decide(mention, engine, received_at, now)
-                progress[mention.id] = Progress(message.to_json(), frozenset())
+                progress[mention.id] = Progress(_sendable(message), frozenset())
             else:
                 message = RoutedMention.model_validate_json(earlier.message)
                 progress[mention.id] = earlier

@@ -59,7 +59,7 @@ def batches(messages: list[OutgoingMessage]) -> Iterator[tuple[int, list[Outgoin
     start, size = 0, 0
     chunk: list[OutgoingMessage] = []
     for position, message in enumerate(messages):
-        weight = _size(message)
+        weight = message_size(message)
         if chunk and (len(chunk) == SQS_BATCH_LIMIT or size + weight > SQS_MAX_MESSAGE_BYTES):
             yield start, chunk
             start, chunk, size = position, [], 0
@@ -69,7 +69,7 @@ def batches(messages: list[OutgoingMessage]) -> Iterator[tuple[int, list[Outgoin
         yield start, chunk
 
 
-def _size(message: OutgoingMessage) -> int:
+def message_size(message: OutgoingMessage) -> int:
     """What SQS counts of a message: its body and each attribute's name, type and value."""
     attributes = sum(len(f"{k}String{v}".encode()) for k, v in message.attributes.items())
     return len(message.body.encode()) + attributes

@@ -183,6 +183,18 @@ def test_invalid_generic_mention_is_400_saying_which_field(client: Client) -> No
     assert "0.text: Field required" in error_of(response)["message"]
 
 
+def test_a_generic_mention_longer_than_any_platform_post_is_400(
+    client: Client, stack: dict[str, str]
+) -> None:
+    article = {"id": "news:1", "platform": "news", "text": "word " * 12_801}  # 64,005 characters
+    response = post_signed(client, "generic", json.dumps(article).encode())
+    assert response.status_code == 400
+    assert error_of(response)["message"] == (
+        "invalid mention: news:1: text is 64,005 characters; at most 64,000"
+    )
+    assert receive_all(stack["intake"]) == []
+
+
 def test_unsupported_content_type_is_rejected(client: Client) -> None:
     response = post_signed(client, "x", b"{}", **{"Content-Type": "application/xml"})
     assert response.status_code == 415

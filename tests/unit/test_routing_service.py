@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.errors import RetryLater
+from chalicelib.errors import PoisonRecord, RetryLater
 from chalicelib.models import EarlierCase
 from chalicelib.services.routing import EngineCache, MentionBusy, RoutingService
 from chalicelib.services.sla import SlaCheck
@@ -202,3 +202,14 @@ def test_a_delivery_is_not_started_without_time_to_route_it() -> None:
     with pytest.raises(RetryLater):
         routing.route_delivery(delivery("x", "x_reply_to_a_friend.json").to_json())
     assert not mentions.records and not any(queues.messages.values())
+
+
+def test_a_mention_sqs_could_never_carry_is_dead_lettered_with_the_reason_not_retried() -> None:
+    """The generic webhook refuses such a text; a delivery queued before that check, or any
+    other way to a department message over 256 KiB, must not loop through retries."""
+    mentions, queues = MemoryMentionStore(), MemoryQueues(CONFIG.all_queues)
+    huge = {"id": "news:1", "platform": "news", "text": "my order never came " * 15_000}
+    with pytest.raises(PoisonRecord, match=r"news:1: its department message would be 3\d\d,"):
+        service(mentions, queues).route_delivery(delivery("generic", [huge]).to_json())
+    assert not any(queues.messages.values()) and not mentions.records
+    assert mentions.claim("news:1", datetime.now(UTC), timedelta(minutes=1))[0] is Claim.CLAIMED

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import hmac
+import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from chalice import IAMAuthorizer, Response
@@ -34,6 +35,24 @@ PROTECTED = IAMAuthorizer() if os.environ.get("AUTH_MODE") == "iam" else None
 def json_response(body: Any, status: int = 200) -> Response:
     """A JSON response that says so in its Content-Type."""
     return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+
+
+RESPONSE_BUDGET_BYTES = 5_000_000
+"""A Lambda answers with 6 MB at most (API Gateway would turn more into a bare 502): a listing
+keeps what fits in this, the rest left for a narrower request."""
+
+
+def listing(key: str, items: Iterable[dict[str, Any]], **fields: Any) -> Response:
+    """A JSON listing `{**fields, key: [...]}` of the items, in order, that fit in
+    RESPONSE_BUDGET_BYTES as JSON; `"truncated": true` when some were left out."""
+    kept: list[dict[str, Any]] = []
+    size = 0
+    for item in items:
+        size += len(json.dumps(item, separators=(",", ":"))) + 1
+        if size > RESPONSE_BUDGET_BYTES:
+            return json_response({**fields, key: kept, "truncated": True})
+        kept.append(item)
+    return json_response({**fields, key: kept})
 
 
 def error_response(error: SwitchboardError) -> Response:

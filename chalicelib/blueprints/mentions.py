@@ -18,6 +18,7 @@ from chalicelib.blueprints.http import (
     json_response,
     known_department,
     limit_param,
+    listing,
     request_model,
     require_caller,
 )
@@ -151,11 +152,7 @@ def waiting_cases(department: str) -> Response:
     records = wiring.mentions().waiting(
         known_department(department), limit_param(request, MAX_WAITING)
     )
-    body = {
-        "department": department,
-        "waiting": [_shown(record) for record in records],
-    }
-    return json_response(body)
+    return listing("waiting", map(_shown, records), department=department)
 
 
 @mentions.route("/departments/{department}/handed-over", methods=["GET"], authorizer=PROTECTED)
@@ -170,8 +167,7 @@ def handed_over_cases(department: str) -> Response:
         known_department(department)
     days, since, limit = _window(request, LISTED_DAYS)
     records = wiring.mentions().handed_over(department, since, limit)
-    body = {"department": department, "days": days, "cases": [_shown(r) for r in records]}
-    return json_response(body)
+    return listing("cases", map(_shown, records), department=department, days=days)
 
 
 @mentions.route("/departments/{department}/report", methods=["GET"], authorizer=PROTECTED)
@@ -198,7 +194,7 @@ def ignored_mentions() -> Response:
     require_caller(request)
     days, since, limit = _window(request, IGNORED_DAYS)
     records = wiring.mentions().ignored(since, limit)
-    return json_response({"days": days, "ignored": [_shown(r) for r in records]})
+    return listing("ignored", map(_shown, records), days=days)
 
 
 def _window(request: Request, default_days: int) -> tuple[int, datetime, int]:

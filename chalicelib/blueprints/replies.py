@@ -17,6 +17,7 @@ from chalicelib.blueprints.http import (
     json_response,
     known_department,
     limit_param,
+    listing,
     request_model,
     require_caller,
 )
@@ -96,8 +97,8 @@ def pending_replies(department: str) -> Response:
     pending = wiring.replies().pending(
         known_department(department), limit_param(request, MAX_PENDING)
     )
-    body = {"department": department, "pending": [r.model_dump(mode="json") for r in pending]}
-    return json_response(body)
+    shown = (r.model_dump(mode="json") for r in pending)
+    return listing("pending", shown, department=department)
 
 
 @replies.route("/templates", methods=["GET"], authorizer=PROTECTED)
@@ -106,7 +107,7 @@ def list_templates() -> Response:
     """The saved replies, by id."""
     require_caller(replies.current_request)
     saved = wiring.templates().all()
-    return json_response({"templates": [t.model_dump(mode="json") for t in saved]})
+    return listing("templates", (t.model_dump(mode="json") for t in saved))
 
 
 @replies.route("/templates/{template_id}", methods=["PUT"], authorizer=PROTECTED)

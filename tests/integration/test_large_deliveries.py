@@ -12,10 +12,12 @@ from typing import Any
 from chalice.test import Client
 
 from chalicelib import aws, wiring
+from chalicelib.models import Mention
 from chalicelib.services.dead_letters import read_dead_letter
 from chalicelib.settings import get_settings
 from tests.integration.conftest import post_signed, receive_all
 from tests.integration.test_instagram_mentions import routed_mentions
+from tests.integration.test_replies import AUTH, store
 from tests.integration.test_routing_flow import drain_intake
 from tests.integration.test_webhooks import error_of
 
@@ -90,3 +92,19 @@ def test_a_body_gone_from_the_bucket_is_dead_lettered_with_the_reason(
     letter = read_dead_letter(dead)
     assert key in letter.reason and "gone" in letter.reason
     assert f"its body in the payload bucket: {key}" in letter.summary
+
+
+def test_a_listing_of_long_posts_is_cut_to_what_a_lambda_can_answer(
+    client: Client, stack: dict[str, str]
+) -> None:
+    """Thirty waiting cases of 200,000 characters each are 6 MB of JSON, more than a Lambda may
+    answer (API Gateway would return a bare 502): the list keeps what fits, and says so."""
+    for n in range(30):
+        store(Mention(id=f"generic:{n}", platform="generic", text="a" * 200_000))
+    response = client.http.get("/departments/support/waiting?limit=50", headers=AUTH)
+    assert response.status_code == 200
+    assert len(response.body) < 6_000_000
+    listed = json.loads(response.body)
+    assert listed["truncated"] is True and 20 <= len(listed["waiting"]) < 30
+    short = json.loads(client.http.get("/departments/support/waiting?limit=5", headers=AUTH).body)
+    assert len(short["waiting"]) == 5 and "truncated" not in short

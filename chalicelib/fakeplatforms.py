@@ -23,6 +23,8 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 from oauthlib.oauth1.rfc5849 import utils as oauth_utils
 
+from chalicelib.platforms.signatures import hex_signature
+
 _MENTIONED = re.compile(
     r"(?P<edge>mentioned_comment\.comment_id|mentioned_media\.media_id)"
     r"\((?P<id>\d+)\)\{(?P<fields>[a-z_]+(?:,[a-z_]+)*)\}"
@@ -38,6 +40,8 @@ class Credentials:
     x_access_token: str = "local-x-access-token"
     x_access_token_secret: str = "local-x-access-secret"
     meta_page_access_token: str = "local-meta-page-token"
+    meta_app_secret: str = "local-meta-secret"
+    """The app "Requires App Secret" (Meta's advice): every Graph call carries its proof."""
     youtube_access_token: str = "local-youtube-token"
     youtube_client_id: str = "local-youtube-client.apps.googleusercontent.com"
     youtube_client_secret: str = "local-youtube-client-secret"
@@ -315,8 +319,15 @@ class FakePlatforms:
         raise Rejection(400, {"error": {"message": f"Unknown edge {edge}", "code": 100}})
 
     def _check_graph_token(self, query: dict[str, str]) -> None:
-        if query.get("access_token") != self.credentials.meta_page_access_token:
+        token = self.credentials.meta_page_access_token
+        if query.get("access_token") != token:
             raise Rejection(400, {"error": {"message": "Invalid OAuth access token", "code": 190}})
+        proof = hex_signature(self.credentials.meta_app_secret.encode(), token.encode())
+        if query.get("appsecret_proof") != proof:
+            message = "API calls from the server require an appsecret_proof argument"
+            if "appsecret_proof" in query:
+                message = "Invalid appsecret_proof provided in the API argument"
+            raise Rejection(400, {"error": {"message": message, "code": 100}})
 
     def _graph_read(
         self, path: str, query: dict[str, str], headers: dict[str, str]

@@ -356,14 +356,20 @@ def _graph(
     params: Mapping[str, str] | None = None,
     **body: Any,
 ) -> dict[str, Any]:
-    """One Graph API call with the Page token; rate-limit errors become PlatformRetryLater."""
+    """One Graph API call with the Page token and its `appsecret_proof`, the hex HMAC-SHA256 of
+    the token keyed with the app secret (which an app that "Requires App Secret", as Meta
+    recommends, demands of every call); rate-limit errors become PlatformRetryLater."""
     from chalicelib.platforms.outbound import call  # requests: off the webhook path
 
+    token = settings.meta_page_access_token
+    auth = {"access_token": token}
+    if settings.meta_app_secret:
+        auth["appsecret_proof"] = hex_signature(settings.meta_app_secret.encode(), token.encode())
     return call(
         method,
         f"{settings.graph_api_base_url.rstrip('/')}/{settings.graph_api_version}/{path}",
         settings.platform_timeout_seconds,
-        params={**(params or {}), "access_token": settings.meta_page_access_token},
+        params={**(params or {}), **auth},
         throttled=graph_throttled,
         **body,
     )

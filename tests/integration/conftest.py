@@ -85,7 +85,7 @@ def stack() -> Iterator[dict[str, str]]:
         yield urls
 
 
-CREDENTIALS = Credentials(x_consumer_secret="test-x-secret")
+CREDENTIALS = Credentials(x_consumer_secret="test-x-secret", meta_app_secret="test-meta-secret")
 
 
 @pytest.fixture

@@ -154,6 +154,17 @@ def test_fake_x_refuses_what_x_refuses() -> None:
         assert top_level.status_code == 401  # no OAuth 1.0a user context at all
         graph = requests.post(f"{fake.url}/graph/v25.0/123/comments", data={"message": "hi"})
         assert graph.status_code == 400 and graph.json()["error"]["code"] == 190
+        token = fake.credentials.meta_page_access_token
+        for proof, says in [
+            ({}, "require an appsecret_proof"),
+            ({"appsecret_proof": "0"}, "Invalid"),
+        ]:
+            graph = requests.post(
+                f"{fake.url}/graph/v25.0/123/comments",
+                params={"access_token": token, **proof},
+                data={"message": "hi"},
+            )
+            assert graph.status_code == 400 and says in graph.json()["error"]["message"]
         slack = requests.post(
             f"{fake.url}/slack/api/chat.postMessage", json={"channel": "C", "text": "t"}
         )

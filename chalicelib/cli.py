@@ -495,16 +495,24 @@ def _note_if_handled(client: ApiClient, mention_id: str) -> None:
     print(f"note: {record.id} was {handled}; this reply is sent as well", file=sys.stderr)
 
 
-def _records(args: argparse.Namespace, path: str, key: str) -> list[MentionRecord]:
-    """The mention records an API listing returns under `key`."""
-    return [MentionRecord.model_validate(item) for item in _client(args).call("GET", path)[key]]
+def _records(args: argparse.Namespace, path: str, key: str, out: TextIO) -> list[MentionRecord]:
+    """The mention records an API listing returns under `key` (saying so when the API left some
+    out: more than one answer holds)."""
+    answer = _client(args).call("GET", path)
+    if answer.get("truncated"):
+        print(
+            f"(the first {len(answer[key])} only, all one answer holds: ask for fewer with"
+            " --limit)",
+            file=out,
+        )
+    return [MentionRecord.model_validate(item) for item in answer[key]]
 
 
 def cmd_waiting(args: argparse.Namespace, out: TextIO) -> int:
     """List a department's cases waiting for a first response, soonest deadline first (with
     --free, those nobody has taken: the next to pick up)."""
     path = f"/departments/{args.department}/waiting?limit={args.limit}"
-    records = _records(args, path, "waiting")
+    records = _records(args, path, "waiting", out)
     now = datetime.now(UTC)
     free = [record for record in records if record.taker(now) is None]
     taken = f", {len(records) - len(free)} taken" if len(free) < len(records) else ""
@@ -539,7 +547,7 @@ def cmd_handed_over(args: argparse.Namespace, out: TextIO) -> int:
     """List the cases routed to a department that people handed over, newest first, with where
     they went and which rule had sent them: where routing goes wrong."""
     path = f"/departments/{args.department}/handed-over?days={args.days}&limit={args.limit}"
-    records = _records(args, path, "cases")
+    records = _records(args, path, "cases", out)
     where = Counter(f"to {r.message.routing.department}" for r in records)
     rules = Counter(decider(r.message.routing) for r in records)
     print(
@@ -572,7 +580,7 @@ def cmd_ignored(args: argparse.Namespace, out: TextIO) -> int:
     """List what routing ignored, newest first, with the rule that decided each: where to look
     for a mention that deserved an answer (`switchboard transfer` rescues it)."""
     path = f"/ignored?days={args.days}&limit={args.limit}"
-    records = _records(args, path, "ignored")
+    records = _records(args, path, "ignored", out)
     print(f"{len(records)} mention(s) ignored in the last {args.days} days", file=out)
     for record in records:
         mention, routing = record.message.mention, record.message.routing

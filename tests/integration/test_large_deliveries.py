@@ -19,6 +19,7 @@ from tests.integration.conftest import post_signed, receive_all
 from tests.integration.test_instagram_mentions import routed_mentions
 from tests.integration.test_replies import AUTH, store
 from tests.integration.test_routing_flow import drain_intake
+from tests.integration.test_rules_cli import run
 from tests.integration.test_webhooks import error_of
 
 PAGE, POST = "448242228374517", "448242228374517_122131676912594941"
@@ -95,7 +96,7 @@ def test_a_body_gone_from_the_bucket_is_dead_lettered_with_the_reason(
 
 
 def test_a_listing_of_long_posts_is_cut_to_what_a_lambda_can_answer(
-    client: Client, stack: dict[str, str]
+    client: Client, stack: dict[str, str], api_url: str
 ) -> None:
     """Thirty waiting cases of 200,000 characters each are 6 MB of JSON, more than a Lambda may
     answer (API Gateway would return a bare 502): the list keeps what fits, and says so."""
@@ -108,3 +109,5 @@ def test_a_listing_of_long_posts_is_cut_to_what_a_lambda_can_answer(
     assert listed["truncated"] is True and 20 <= len(listed["waiting"]) < 30
     short = json.loads(client.http.get("/departments/support/waiting?limit=5", headers=AUTH).body)
     assert len(short["waiting"]) == 5 and "truncated" not in short
+    code, out = run("waiting", "support", "--limit", "50", "--url", api_url)
+    assert code == 0 and out.startswith(f"(the first {len(listed['waiting'])} only")

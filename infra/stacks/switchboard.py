@@ -38,6 +38,10 @@ WORKER_TIMEOUT_SECONDS = 60
 # AWS: an SQS event source's queue visibility should be at least six times the function timeout.
 WORKER_VISIBILITY = cdk.Duration.seconds(6 * WORKER_TIMEOUT_SECONDS)
 SQS_WORKERS = ("RouteMentions", "SendReplies")
+WORKER_CONCURRENCY = {"RouteMentions": 20, "SendReplies": 5}
+"""At most this many of each SQS worker at once (the event sources' MaximumConcurrency): a
+surge of deliveries never takes the account's Lambda concurrency from the webhook API, whose
+acknowledgements the platforms wait for; five reply senders keep within the platforms' rates."""
 PAYLOAD_DAYS = cdk.Duration.days(30)
 SCHEDULED = ("CheckSla", "PollPlatforms")
 PLATFORM_SECRET_KEYS = (  # frozen: CloudFormation regenerates the secret when this changes
@@ -272,6 +276,10 @@ class SwitchboardStack(cdk.Stack):
             resource.add_property_override(
                 f"Events.{worker}SqsEventSource.Properties.FunctionResponseTypes",
                 ["ReportBatchItemFailures"],
+            )
+            resource.add_property_override(
+                f"Events.{worker}SqsEventSource.Properties.ScalingConfig",
+                {"MaximumConcurrency": WORKER_CONCURRENCY[worker]},
             )
         for scheduled in SCHEDULED:
             self.chalice.get_resource(scheduled).add_property_override(

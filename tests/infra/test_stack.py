@@ -124,12 +124,19 @@ def test_tables_are_on_demand_with_pitr_and_ttl(template: Template) -> None:
     assert [key["AttributeName"] for key in pending["KeySchema"]] == ["pending", "created_at"]
 
 
-@pytest.mark.parametrize("worker", ["RouteMentions", "SendReplies"])
-def test_sqs_event_sources_report_partial_batch_failures(template: Template, worker: str) -> None:
+@pytest.mark.parametrize(("worker", "most"), [("RouteMentions", 20), ("SendReplies", 5)])
+def test_sqs_event_sources_report_partial_batch_failures_and_leave_the_api_room(
+    template: Template, worker: str, most: int
+) -> None:
     events = {
         f"{worker}SqsEventSource": {
             "Type": "SQS",
-            "Properties": Match.object_like({"FunctionResponseTypes": ["ReportBatchItemFailures"]}),
+            "Properties": Match.object_like(
+                {
+                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                    "ScalingConfig": {"MaximumConcurrency": most},
+                }
+            ),
         }
     }
     template.has_resource_properties("AWS::Serverless::Function", {"Events": events})

@@ -101,7 +101,9 @@ def check_sla(event: CloudWatchEvent) -> dict[str, Any]:
     from chalicelib.services.sla import SlaCheck
 
     with metrics_flushed():
-        escalated = SlaCheck(wiring.mentions(), wiring.queues(), get_settings()).run()
+        check = SlaCheck(wiring.mentions(), wiring.queues(), get_settings())
+        check.time_left = _time_left(event.context)
+        escalated = check.run()
     return {"escalated": escalated}
 
 

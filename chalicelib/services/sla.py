@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from chalicelib.models import SLA_BREACH, Mention, Priority, RoutedMention, Routing
+from chalicelib.models import SLA_BREACH, Mention, MentionRecord, Priority, RoutedMention, Routing
 from chalicelib.observability import SLA_BREACHES, logger, metrics, per_department
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore
@@ -62,13 +62,32 @@ class SlaCheck:
     queues: Queues
     settings: Settings
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    time_left: Callable[[], float] | None = None
+    """Seconds the run has left (None: no limit); another page is started only with more than
+    `Settings.platform_call_reserve`."""
 
     def run(self, limit: int = 100) -> list[str]:
-        """Escalate up to `limit` overdue mentions; returns their ids."""
+        """Escalate the overdue mentions, `limit` at a time, while every one of a page could be
+        escalated and there is time for another (a surge of thousands is not left to wait
+        minute after minute); returns their ids."""
         now = self.clock()
+        escalated: list[str] = []
+        while True:
+            page = self.mentions.overdue(now, limit)
+            done = self._escalate(page, now)
+            escalated += done
+            if len(done) < limit or self._short_of_time():
+                return escalated
+
+    def _short_of_time(self) -> bool:
+        return self.time_left is not None and self.time_left() < self.settings.platform_call_reserve
+
+    def _escalate(self, page: list[MentionRecord], now: datetime) -> list[str]:
+        """Copy each to its escalation target and mark it escalated; returns their ids (one
+        whose copy could not be sent waits for the next run)."""
         escalated = []
         breaches: Counter[str] = Counter()  # by the department that missed the deadline
-        for record in self.mentions.overdue(now, limit):
+        for record in page:
             message = record.message
             routing = message.routing
             target = self.settings.escalation_target(routing.department)

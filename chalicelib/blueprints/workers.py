@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -13,6 +12,7 @@ from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib import wiring
 from chalicelib.observability import metrics_flushed
+from chalicelib.services.time_budget import from_context
 from chalicelib.settings import get_settings
 
 if TYPE_CHECKING:
@@ -46,13 +46,6 @@ def routing_service() -> RoutingService:
     )
 
 
-def _time_left(context: Any) -> Callable[[], float] | None:
-    """Seconds the invocation has left, from the Lambda context (None when run locally)."""
-    if context is None:
-        return None
-    return lambda: float(context.get_remaining_time_in_millis()) / 1000
-
-
 _INTAKE = _source("intake")
 _OUTBOX = _source("outbox")
 
@@ -65,7 +58,7 @@ def route_mentions(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.services.batches import process_batch
 
     service = routing_service()
-    service.time_left = _time_left(event.context)
+    service.time_left = from_context(event.context)
     with metrics_flushed():
         return process_batch(
             event.to_dict(), service.route_delivery, service.queues, "intake", event.context
@@ -90,7 +83,7 @@ def send_replies(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.services.batches import process_batch
 
     service = reply_service()
-    service.time_left = _time_left(event.context)
+    service.time_left = from_context(event.context)
     with metrics_flushed():
         return process_batch(event.to_dict(), service.send, service.queues, "outbox", event.context)
 
@@ -102,7 +95,7 @@ def check_sla(event: CloudWatchEvent) -> dict[str, Any]:
 
     with metrics_flushed():
         check = SlaCheck(wiring.mentions(), wiring.queues(), get_settings())
-        check.time_left = _time_left(event.context)
+        check.time_left = from_context(event.context)
         escalated = check.run()
     return {"escalated": escalated}
 
@@ -118,7 +111,7 @@ def poll_platforms(event: CloudWatchEvent) -> dict[str, Any]:
         cursors = wiring.cursors()
         found = sources(settings, cursors, datetime.now(UTC))
         poller = Poller(wiring.queues(), cursors, found, payloads=wiring.payloads())
-        poller.time_left = _time_left(event.context)
+        poller.time_left = from_context(event.context)
         poller.reserve = settings.platform_call_reserve
         queued = poller.run()
     return {"queued": queued}

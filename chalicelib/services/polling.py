@@ -32,6 +32,7 @@ from chalicelib.observability import logger, metrics
 from chalicelib.platforms import x, youtube
 from chalicelib.platforms.outbound import PlatformError, PlatformGone
 from chalicelib.services.intake import queue_mentions
+from chalicelib.services.time_budget import TimeLeft, short_of_time
 from chalicelib.settings import Settings
 from chalicelib.stores.cursors import CursorStore
 from chalicelib.stores.payloads import Payloads
@@ -470,7 +471,7 @@ class Poller:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     payloads: Payloads = field(kw_only=True)
     """Where a message too large for SQS waits (a 25,000-character X post in a full batch)."""
-    time_left: Callable[[], float] | None = None
+    time_left: TimeLeft | None = None
     """Seconds the run has before the Lambda is stopped (None: no limit)."""
     reserve: float = 0.0
     """No source is started with less time left (`Settings.platform_call_reserve`)."""
@@ -480,7 +481,7 @@ class Poller:
         Those left for want of time are read on the next run (metric `PollsDeferred`)."""
         queued = 0
         for done, source in enumerate(self.sources):
-            if self.time_left is not None and self.time_left() < self.reserve:
+            if short_of_time(self.time_left, self.reserve):
                 left = [s.name for s in self.sources[done:]]
                 logger.warning("poll out of time", extra={"deferred": left})
                 metrics.add_metric(name="PollsDeferred", unit="Count", value=len(left))

@@ -38,6 +38,7 @@ from chalicelib.platforms.x_text import MAX_WEIGHTED_LENGTH, weighted_length
 from chalicelib.services.cases import record_first_response, taken_note
 from chalicelib.services.polling import follow_thread
 from chalicelib.services.templates import render
+from chalicelib.services.time_budget import TimeLeft, short_of_time
 from chalicelib.settings import Settings
 from chalicelib.stores.cursors import CursorStore
 from chalicelib.stores.mentions import MentionStore, case_of, unanswered
@@ -123,7 +124,7 @@ class ReplyService:
     settings: Settings
     templates: TemplateStore | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    time_left: Callable[[], float] | None = None
+    time_left: TimeLeft | None = None
     """Seconds the invocation has left (None: no limit): with less than
     `Settings.platform_call_reserve`, a reply is put back for the next invocation rather than
     started, so a post is never cut off midway (which would leave it `uncertain`)."""
@@ -301,7 +302,7 @@ class ReplyService:
             self._mark_failed(reply_id, now, reason)
             raise PoisonRecord(f"reply {reply_id}: {reason}")
         mention = record.answerable()
-        if self.time_left is not None and self.time_left() < self.settings.platform_call_reserve:
+        if short_of_time(self.time_left, self.settings.platform_call_reserve):
             raise RetryLater(f"reply {reply_id}: too little time left in this invocation", 1)
         lease = timedelta(seconds=self.settings.reply_lease_seconds)
         if not self.replies.start_sending(reply_id, now, lease):

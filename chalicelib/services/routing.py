@@ -41,6 +41,7 @@ from chalicelib.rules.engine import Decision
 from chalicelib.services.case_news import CaseNews
 from chalicelib.services.intake import MENTIONS_PER_MESSAGE, queue_mentions
 from chalicelib.services.sla import sla_due
+from chalicelib.services.time_budget import TimeLeft, short_of_time
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import (
     Claim,
@@ -188,7 +189,7 @@ class RoutingService:
     payloads: Payloads = field(kw_only=True)
     """Where bodies too large for an intake message wait (`RawDelivery.body_key`)."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    time_left: Callable[[], float] | None = None
+    time_left: TimeLeft | None = None
     """Seconds the invocation has left (None: no limit): with less than
     `Settings.platform_call_reserve` no delivery is started and no platform read, so a slow
     platform never stops a batch mid-way."""
@@ -207,7 +208,7 @@ class RoutingService:
         first, each with the queues that already have its message, so the retry sends it to
         the others only).
         """
-        if self.time_left is not None and self.time_left() < self.settings.platform_call_reserve:
+        if short_of_time(self.time_left, self.settings.platform_call_reserve):
             raise RetryLater("too little time left in this invocation to route it", 1)
         try:
             return self._route_delivery(body)
@@ -453,7 +454,7 @@ class RoutingService:
 
         if not lacks_text(mention, self.settings):
             return mention
-        if self.time_left is not None and self.time_left() < self.settings.platform_call_reserve:
+        if short_of_time(self.time_left, self.settings.platform_call_reserve):
             reason = "too little time left in this invocation to read it"
         else:
             try:

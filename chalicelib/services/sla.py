@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from chalicelib.models import SLA_BREACH, Mention, MentionRecord, Priority, RoutedMention, Routing
 from chalicelib.observability import SLA_BREACHES, logger, metrics, per_department
+from chalicelib.services.time_budget import TimeLeft, short_of_time
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore
 from chalicelib.stores.queues import OutgoingMessage, Queues, QueueSendError
@@ -62,7 +63,7 @@ class SlaCheck:
     queues: Queues
     settings: Settings
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    time_left: Callable[[], float] | None = None
+    time_left: TimeLeft | None = None
     """Seconds the run has left (None: no limit); another page is started only with more than
     `Settings.platform_call_reserve`."""
 
@@ -76,11 +77,10 @@ class SlaCheck:
             page = self.mentions.overdue(now, limit)
             done = self._escalate(page, now)
             escalated += done
-            if len(done) < limit or self._short_of_time():
+            if len(done) < limit or short_of_time(
+                self.time_left, self.settings.platform_call_reserve
+            ):
                 return escalated
-
-    def _short_of_time(self) -> bool:
-        return self.time_left is not None and self.time_left() < self.settings.platform_call_reserve
 
     def _escalate(self, page: list[MentionRecord], now: datetime) -> list[str]:
         """Copy each to its escalation target and mark it escalated; returns their ids (one

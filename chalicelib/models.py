@@ -325,8 +325,8 @@ MAX_NOTES = 50
 """Notes a case keeps (with the record's 400 KB item limit in mind)."""
 MAX_NOTES_BYTES = 100_000
 """What the notes of a case may say in all, in UTF-8 bytes: 50 notes of 2,000 plain characters
-(fewer in emoji or CJK); with the record (at most a 200,000-byte delivery's text) it leaves room
-within DynamoDB's 400 KB item for hand-overs and edits."""
+(fewer in emoji or CJK); beside the record (a post of at most some 64,000 characters, Facebook's
+longest) it leaves room within DynamoDB's 400 KB item for hand-overs and edits."""
 
 
 class Note(BaseModel):

@@ -303,7 +303,8 @@ class ReplyService:
             raise PoisonRecord(f"reply {reply_id}: {reason}")
         mention = record.answerable()
         if short_of_time(self.time_left, self.settings.platform_call_reserve):
-            raise RetryLater(f"reply {reply_id}: too little time left in this invocation", 1)
+            self.queues.send(OUTBOX, OutgoingMessage(body))  # for the next invocation, as is
+            return
         lease = timedelta(seconds=self.settings.reply_lease_seconds)
         if not self.replies.start_sending(reply_id, now, lease):
             self._not_queued(reply_id, now)

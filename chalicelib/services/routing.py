@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from chalicelib.classify import compute_signals, enrich, fallback_department, in_models_language
-from chalicelib.errors import MalformedRequest, NotFound, PoisonRecord, RecordFull, RetryLater
+from chalicelib.errors import MalformedRequest, NotFound, PoisonRecord, RecordFull
 from chalicelib.models import (
     HISTORY_LIMIT,
     Conversation,
@@ -39,7 +39,7 @@ from chalicelib.rules import (
 )
 from chalicelib.rules.engine import Decision
 from chalicelib.services.case_news import CaseNews
-from chalicelib.services.intake import MENTIONS_PER_MESSAGE, queue_mentions
+from chalicelib.services.intake import INTAKE_QUEUE, MENTIONS_PER_MESSAGE, queue_mentions
 from chalicelib.services.sla import sla_due
 from chalicelib.services.time_budget import TimeLeft, short_of_time
 from chalicelib.settings import Settings
@@ -175,6 +175,8 @@ class RoutingOutcome:
     fanned_out: int = 0
     """Mentions put back on the intake queue in generic deliveries of MENTIONS_PER_MESSAGE, to
     be routed by later invocations (a delivery with more than that)."""
+    deferred: bool = False
+    """The delivery was queued again, untouched, for an invocation with time to route it."""
 
 
 @dataclass
@@ -209,7 +211,10 @@ class RoutingService:
         the others only).
         """
         if short_of_time(self.time_left, self.settings.platform_call_reserve):
-            raise RetryLater("too little time left in this invocation to route it", 1)
+            # queued anew for the next invocation: a failed record would count a receive, and
+            # five of those in a surge would dead-letter a delivery nothing was wrong with
+            self.queues.send(INTAKE_QUEUE, OutgoingMessage(body, {"platform": "deferred"}))
+            return RoutingOutcome(deferred=True)
         try:
             return self._route_delivery(body)
         except RecordFull as exc:

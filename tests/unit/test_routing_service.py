@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.errors import PoisonRecord, RetryLater
+from chalicelib.errors import PoisonRecord
 from chalicelib.models import EarlierCase
 from chalicelib.services.routing import EngineCache, MentionBusy, RoutingService
 from chalicelib.services.sla import SlaCheck
@@ -199,9 +199,13 @@ def test_a_delivery_is_not_started_without_time_to_route_it() -> None:
     mentions, queues = MemoryMentionStore(), MemoryQueues(CONFIG.all_queues)
     routing = service(mentions, queues)
     routing.time_left = lambda: CONFIG.platform_call_reserve - 1
-    with pytest.raises(RetryLater):
-        routing.route_delivery(delivery("x", "x_reply_to_a_friend.json").to_json())
-    assert not mentions.records and not any(queues.messages.values())
+    body = delivery("x", "x_reply_to_a_friend.json").to_json()
+    assert routing.route_delivery(body).deferred
+    assert not mentions.records
+    [again] = queues.messages["intake"]  # queued anew, not failed: no receive counted against it
+    assert again.body == body and not any(queues.messages[d] for d in CONFIG.departments)
+    routing.time_left = None
+    assert len(routing.route_delivery(again.body).routed) == 2
 
 
 def test_a_mention_sqs_could_never_carry_is_dead_lettered_with_the_reason_not_retried() -> None:

@@ -94,8 +94,12 @@ def check_sla(event: CloudWatchEvent) -> dict[str, Any]:
     from chalicelib.services.sla import SlaCheck
 
     with metrics_flushed():
-        check = SlaCheck(wiring.mentions(), wiring.queues(), get_settings())
-        check.time_left = from_context(event.context)
+        check = SlaCheck(
+            wiring.mentions(),
+            wiring.queues(),
+            get_settings(),
+            time_left=from_context(event.context),
+        )
         escalated = check.run()
     return {"escalated": escalated}
 
@@ -110,8 +114,13 @@ def poll_platforms(event: CloudWatchEvent) -> dict[str, Any]:
     with metrics_flushed():
         cursors = wiring.cursors()
         found = sources(settings, cursors, datetime.now(UTC))
-        poller = Poller(wiring.queues(), cursors, found, payloads=wiring.payloads())
-        poller.time_left = from_context(event.context)
-        poller.reserve = settings.platform_call_reserve
+        poller = Poller(
+            wiring.queues(),
+            cursors,
+            found,
+            payloads=wiring.payloads(),
+            time_left=from_context(event.context),
+            reserve=settings.platform_call_reserve,
+        )
         queued = poller.run()
     return {"queued": queued}

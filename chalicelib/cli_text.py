@@ -113,6 +113,8 @@ def format_routed(message: RoutedMention, now: datetime | None = None) -> str:
         lines.insert(2, f"  quoting {by}: {shortened(mention.quoted.text) or '(text not sent)'}")
     if mention.tagged_along:  # answer with care: the author was talking to someone else
         lines.insert(2, "  in someone else's thread: the brand was only tagged along")
+    if mention.standby:  # a chatbot or Meta's inbox may be answering too
+        lines.insert(2, "  another app holds this conversation: a reply takes it over")
     return "\n".join(lines)
 
 

@@ -97,6 +97,9 @@ class FakePlatforms:
         self.x_posts: dict[str, dict[str, Any]] = {}
         """Other posts (v2 shape, with an `author`) by id, that mentions quote or answer (for
         `includes.tweets` when `expansions` has `referenced_tweets.id`)."""
+        self.held_threads: dict[str, bool] = {}
+        """Messenger and Instagram conversations (by the person's id) another app holds, and
+        whether Switchboard may take them over (idle, or Switchboard the Primary Receiver)."""
         self.google_tokens: dict[str, float] = {}
         """The access tokens Google's token endpoint issued, with when each expires (epoch s)."""
         self._failures: list[Failure] = []
@@ -316,6 +319,8 @@ class FakePlatforms:
             return 200, {"id": f"{node}_{self._new_id()}"}
         if edge == "messages":
             return 200, self._send_api(body)
+        if edge == "take_thread_control":
+            return 200, self._take_thread(body)
         raise Rejection(400, {"error": {"message": f"Unknown edge {edge}", "code": 100}})
 
     def _check_graph_token(self, query: dict[str, str]) -> None:
@@ -357,12 +362,33 @@ class FakePlatforms:
             return {"recipient_id": "psid-from-comment", "message_id": f"m_{self._new_id()}"}
         if "id" not in recipient:
             raise Rejection(400, {"error": {"message": "(#100) recipient is required"}})
+        if recipient["id"] in self.held_threads:
+            message = (
+                "(#10) Message failed to send because another app is controlling this thread now."
+            )
+            raise Rejection(
+                400, {"error": {"message": message, "code": 10, "error_subcode": 2018300}}
+            )
         kind = body.get("messaging_type")
         if kind not in ("RESPONSE", "UPDATE", "MESSAGE_TAG"):
             raise Rejection(400, {"error": {"message": "(#100) messaging_type is required"}})
         if kind == "MESSAGE_TAG" and body.get("tag") != "HUMAN_AGENT":
             raise Rejection(400, {"error": {"message": "(#100) tag must be HUMAN_AGENT"}})
         return {"recipient_id": recipient["id"], "message_id": f"m_{self._new_id()}"}
+
+    def _take_thread(self, body: Any) -> dict[str, bool]:
+        """Handover protocol: an app takes an idle conversation, or, as the Primary Receiver,
+        one another app holds."""
+        person = ((body.get("recipient") or {}) if isinstance(body, dict) else {}).get("id")
+        if not person:
+            raise Rejection(400, {"error": {"message": "(#100) recipient is required"}})
+        if not self.held_threads.get(person, True):
+            message = (
+                "(#10) Only the Primary Receiver can take control of this thread"  # wording ours
+            )
+            raise Rejection(400, {"error": {"message": message, "code": 10}})
+        self.held_threads.pop(person, None)
+        return {"success": True}
 
     # YouTube Data API -----------------------------------------------------------------------
     def _youtube(

@@ -76,6 +76,12 @@ class Mention(BaseModel):
         description="the brand's handle is only among the @names X puts in front of a reply to"
         " someone else: the author answered another user and never typed it",
     )
+    standby: bool = Field(
+        default=False,
+        description="a Messenger or Instagram message Meta delivered on the standby channel:"
+        " another app (a chatbot, Meta's own inbox or agent) holds the conversation; a reply"
+        " takes it over",
+    )
     edit_of: str | None = Field(
         default=None,
         description="the post this one is an edited version of, where the platform gives every"

@@ -37,6 +37,13 @@ NAME = "meta"
 KEPT_HEADERS: tuple[str, ...] = ("x-hub-signature-256", "x-hub-signature", "content-type")
 decode = json_body
 _FEED_ITEMS = {"comment": "comment", "post": "post", "status": "post", "photo": "post"}
+STANDBY = "standby"
+_CHANNELS = ("messaging", STANDBY)
+"""Where an entry carries Messenger and Instagram messaging events: `messaging` while
+Switchboard's app owns the conversation, `standby` while another app does (Meta's handover
+protocol and conversation routing: a chatbot, Meta's inbox or its business agent)."""
+THREAD_HELD = 2018300
+"""Send API error subcode: "another app is controlling this thread now"."""
 
 
 def handshake(
@@ -113,7 +120,7 @@ def changes(delivery: RawDelivery) -> list[Change]:
                 elif verb in ("hide", "unhide"):
                     found.append(Change(f"facebook:{_feed_id(value)}", hidden=verb == "hide"))
             platform = "messenger" if page else "instagram"
-            for event in entry.get("messaging", []):
+            for event, _ in _messaging(entry):
                 if edit := event.get("message_edit"):
                     found.append(Change(f"{platform}:{edit['mid']}", str(edit.get("text", ""))))
                 if _unsent(event.get("message")):
@@ -136,9 +143,8 @@ def answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answe
             own = brand_accounts | {str(entry["id"])}
             comment = functools.partial(_own_comment, page=page, own=own)
             found += read_answers(entry.get("changes", []), comment, NAME)
-            found += read_answers(
-                entry.get("messaging", []), lambda event: _echo(event, platform), NAME
-            )
+            events = [event for event, _ in _messaging(entry)]
+            found += read_answers(events, lambda event: _echo(event, platform), NAME)
     except (KeyError, TypeError, AttributeError) as exc:
         raise PoisonRecord(f"unreadable Meta delivery: {exc!r}") from exc
     return found
@@ -201,8 +207,8 @@ def _entry(obj: str, entry: dict[str, Any], own: frozenset[str]) -> Iterator[Men
         if mention is not None and mention.author.id not in own:
             yield mention
     platform = "messenger" if obj == "page" else "instagram"
-    for event in entry.get("messaging", []):
-        message = event.get("message")
+    for event, standby in _messaging(entry):
+        message = _said(event)
         if (
             not message
             or message.get("is_echo")
@@ -210,7 +216,25 @@ def _entry(obj: str, entry: dict[str, Any], own: frozenset[str]) -> Iterator[Men
             or event["sender"]["id"] in own
         ):
             continue
-        yield _message(platform, event, message, account)
+        yield _message(platform, event, message, account, standby)
+
+
+def _messaging(entry: dict[str, Any]) -> Iterator[tuple[dict[str, Any], bool]]:
+    """Each messaging event of an entry, and whether it came on the standby channel."""
+    for channel in _CHANNELS:
+        for event in entry.get(channel, []):
+            yield event, channel == STANDBY
+
+
+def _said(event: dict[str, Any]) -> dict[str, Any] | None:
+    """What the person sent: a message, or the button they tapped (a postback: Get Started, a
+    persistent-menu item, a button the brand sent), as a message with the button's title."""
+    if event.get("message"):
+        return event["message"]
+    postback = event.get("postback")
+    if isinstance(postback, dict) and postback.get("mid"):
+        return {"mid": postback["mid"], "text": str(postback.get("title") or "")}
+    return None
 
 
 def _feed(value: dict[str, Any], page: str) -> Mention | None:
@@ -262,7 +286,7 @@ def _instagram_mention(value: dict[str, Any], account: str) -> Mention:
 
 
 def _message(
-    platform: str, event: dict[str, Any], message: dict[str, Any], account: str
+    platform: str, event: dict[str, Any], message: dict[str, Any], account: str, standby: bool
 ) -> Mention:
     attachments = message.get("attachments") or []
     return Mention(
@@ -275,6 +299,7 @@ def _message(
         author=Author(id=str(event["sender"]["id"])),
         brand_account=str(event.get("recipient", {}).get("id", account)),
         urls=[a["payload"]["url"] for a in attachments if (a.get("payload") or {}).get("url")],
+        standby=standby,
     )
 
 
@@ -375,6 +400,32 @@ def _graph(
     )
 
 
+def _send(account: str, body: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """A Send API call. Where another app holds the conversation (its messages came on the
+    standby channel), Switchboard takes it over (`take_thread_control`, what "take over" in an
+    inbox does) and sends again; if it may not, the reply fails saying where to answer."""
+    from chalicelib.platforms.outbound import PlatformRejected  # requests: off the webhook path
+
+    try:
+        return _graph("POST", f"{account}/messages", settings, json=body)
+    except PlatformRejected as exc:
+        error = exc.answer.get("error") if isinstance(exc.answer, dict) else None
+        held = isinstance(error, dict) and error.get("error_subcode") == THREAD_HELD
+        if not held or "id" not in body["recipient"]:
+            raise
+    take = {"recipient": body["recipient"], "metadata": "a person answers through Switchboard"}
+    try:
+        _graph("POST", f"{account}/take_thread_control", settings, json=take)
+    except PlatformRejected as exc:
+        raise PlatformRejected(
+            f"another app holds this conversation and Switchboard may not take it over ({exc}):"
+            " answer it in that app, or give Switchboard's app control of the Page's"
+            " conversations (Meta Business Suite, conversation routing)",
+            exc.answer,
+        ) from exc
+    return _graph("POST", f"{account}/messages", settings, json=body)
+
+
 def _kind(kind: str) -> MentionKind:
     return "comment" if kind == "comment" else "post"
 
@@ -394,7 +445,7 @@ def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedRepl
             body["messaging_type"] = "MESSAGE_TAG" if reply.messaging_tag else "RESPONSE"
             if reply.messaging_tag:
                 body["tag"] = reply.messaging_tag
-        answer = _graph("POST", f"{account}/messages", settings, json=body)
+        answer = _send(account, body, settings)
         return PostedReply(str(answer.get("message_id") or answer.get("id")))
     if mention.platform == "instagram" and mention.kind == "mention":
         # The brand does not own a comment or caption it is @mentioned in: reply through its

@@ -36,7 +36,11 @@ class PlatformRetryLater(PlatformError):
 
 
 class PlatformRejected(PlatformError):
-    """The platform refused the reply; retrying cannot help."""
+    """The platform refused the reply; retrying cannot help. `answer`: what it said."""
+
+    def __init__(self, reason: str, answer: Any = None) -> None:
+        super().__init__(reason)
+        self.answer = answer
 
 
 class PlatformUnauthorized(PlatformRejected):
@@ -79,10 +83,10 @@ def raise_for_status(status: int, headers: Mapping[str, str], body: Any) -> None
     if status >= 500:
         raise PlatformRetryLater(f"platform error {status}: {_describe(body)}")
     if status in (404, 410):
-        raise PlatformGone(f"{status}: {_describe(body)}")
+        raise PlatformGone(f"{status}: {_describe(body)}", body)
     if status == 401:
-        raise PlatformUnauthorized(f"{status}: {_describe(body)}")
-    raise PlatformRejected(f"{status}: {_describe(body)}")
+        raise PlatformUnauthorized(f"{status}: {_describe(body)}", body)
+    raise PlatformRejected(f"{status}: {_describe(body)}", body)
 
 
 def _describe(body: Any) -> str:

@@ -36,6 +36,7 @@ FIELDS: dict[str, str] = {
     "urls": LIST,
     "rating": NUMBER,
     "engagement": NUMBER,
+    "standby": BOOL,
     "conversation.department": STRING,
     "history.cases": NUMBER,
     "history.waiting": NUMBER,

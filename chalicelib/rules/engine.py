@@ -261,6 +261,7 @@ _FIELDS: dict[str, Callable[[MentionContext], Any]] = {
     "urls": lambda c: [url.casefold() for url in c.mention.urls],
     "rating": lambda c: c.mention.rating,
     "engagement": lambda c: c.mention.engagement,
+    "standby": lambda c: c.mention.standby,
     "conversation.department": lambda c: c.conversation and c.conversation.department,
     "history.cases": lambda c: len(c.history.cases) if c.history else 0,
     "history.waiting": lambda c: c.history.waiting if c.history else 0,

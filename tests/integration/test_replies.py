@@ -176,6 +176,45 @@ def test_messenger_after_24_hours_uses_the_human_agent_tag(
     }
 
 
+@pytest.mark.parametrize("takeable", [True, False])
+def test_a_reply_in_a_conversation_another_app_holds_takes_it_over_or_says_where_to_answer(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms, takeable: bool
+) -> None:
+    """A chatbot or Meta's inbox holds the conversation (its messages came on the standby
+    channel): the Send API refuses with subcode 2018300; Switchboard takes the thread, as
+    "take over" in an inbox does, and sends again, or fails the reply saying what to do."""
+    text = "I need a person, the bot keeps looping"
+    store(
+        Mention(
+            id="messenger:m_sb",
+            platform="messenger",
+            kind="dm",
+            text=text,
+            created_at=datetime.now(UTC),
+            author=Author(id="77"),
+            brand_account="448242228374517",
+            standby=True,
+        )
+    )
+    fakes.held_threads["77"] = takeable
+    _, queued = reply(client, {"mention_id": "messenger:m_sb", "text": "Hi, Dana here."})
+    drain_outbox(stack)
+    calls = [(r.path.rsplit("/", 1)[1], r.status) for r in fakes.requests]
+    answered = get(client, f"/replies/{queued['reply_id']}")
+    if takeable:
+        assert calls == [("messages", 400), ("take_thread_control", 200), ("messages", 200)]
+        assert fakes.requests[1].body == {
+            "recipient": {"id": "77"},
+            "metadata": "a person answers through Switchboard",
+        }
+        assert answered["status"] == "sent"
+    else:
+        assert calls == [("messages", 400), ("take_thread_control", 400)]
+        assert answered["status"] == "failed"
+        assert "another app holds this conversation" in answered["last_error"]
+        assert "conversation routing" in answered["last_error"]
+
+
 def test_youtube_and_slack_clients(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:

@@ -401,6 +401,20 @@ def test_an_inbox_entry_says_when_the_brand_was_only_tagged_along() -> None:
     assert not any("tagged along" in line for line in format_routed(addressed).splitlines())
 
 
+def test_an_inbox_entry_says_when_another_app_holds_the_conversation() -> None:
+    mention = Mention(id="messenger:m_1", platform="messenger", kind="dm", text="hi", standby=True)
+    message = RoutedMention(
+        mention=mention,
+        routing=Routing(department="support"),
+        reply=ReplyPointer(mention_id="messenger:m_1"),
+    )
+    assert format_routed(message).splitlines()[2] == (
+        "  another app holds this conversation: a reply takes it over"
+    )
+    owned = message.model_copy(update={"mention": mention.model_copy(update={"standby": False})})
+    assert not any("another app" in line for line in format_routed(owned).splitlines())
+
+
 def test_an_inbox_entry_shows_what_a_quote_quotes() -> None:
     quoted = Quoted(id="x:9", text="Our winter menu\nis here!", author="AcmeHelp")
     mention = Mention(id="x:4", platform="x", kind="quote", text="lol no", quoted=quoted)

@@ -161,6 +161,54 @@ def test_edited_and_unsent_direct_messages_are_named_and_are_not_mentions() -> N
         meta.changes(delivery("meta", messaging("page", {**who, "message_edit": {"text": "x"}})))
 
 
+def test_messages_on_the_standby_channel_are_mentions_marked_so_and_their_echoes_answers() -> None:
+    """While another app holds a conversation (a chatbot, Meta's inbox), Meta delivers its
+    events under `standby` instead of `messaging`: nothing there may be lost."""
+    page = "448242228374517"
+    person = {"sender": {"id": "6001"}, "recipient": {"id": page}, "timestamp": 1795336039000}
+    said = {**person, "message": {"mid": "m_sb1", "text": "the bot does not get it, a human pls"}}
+    bot = {
+        "sender": {"id": page},
+        "recipient": {"id": "6001"},
+        "timestamp": 1795336040000,
+        "message": {"mid": "m_sb2", "text": "Pick an option", "is_echo": True, "app_id": 555},
+    }
+    edit = {**person, "message_edit": {"mid": "m_sb1", "text": "a human please", "num_edit": 1}}
+    direct = {**person, "message": {"mid": "m_own", "text": "hello"}}
+    for obj, platform in (("page", "messenger"), ("instagram", "instagram")):
+        entry = {"id": page, "messaging": [direct], "standby": [said, bot, edit]}
+        raw = delivery("meta", {"object": obj, "entry": [entry]})
+        mentions = meta.parse(raw, NONE)
+        assert [(m.id, m.standby) for m in mentions] == [
+            (f"{platform}:m_own", False),
+            (f"{platform}:m_sb1", True),
+        ]
+        assert mentions[1].text == "the bot does not get it, a human pls"
+        assert mentions[1].kind == "dm" and mentions[1].author.id == "6001"
+        [answer] = meta.answers(raw, NONE)
+        assert (answer.to, answer.post, answer.via) == (
+            f"{platform}:dm/6001",
+            f"{platform}:m_sb2",
+            ("555",),  # the bot: in AUTOMATED_APPS it answers nothing
+        )
+        assert meta.changes(raw) == [Change(f"{platform}:m_sb1", "a human please")]
+
+
+def test_a_tapped_button_is_a_message_with_its_title() -> None:
+    """A postback (Get Started, a persistent-menu item, a button the brand sent) is what the
+    person said; on the standby channel it comes without its payload, still with its title."""
+    who = {"sender": {"id": "6001"}, "recipient": {"id": "1"}, "timestamp": 1795336039000}
+    tapped = {**who, "postback": {"mid": "m_pb", "title": "Talk to an agent", "payload": "AGENT"}}
+    no_id = {**who, "postback": {"title": "Get Started"}}  # nothing to name it by: not a case
+    standby = {**who, "postback": {"mid": "m_pb2", "title": "Track my order"}}
+    entry = {"id": "1", "messaging": [tapped, no_id], "standby": [standby]}
+    mentions = meta.parse(delivery("meta", {"object": "page", "entry": [entry]}), NONE)
+    assert [(m.id, m.text, m.kind, m.standby) for m in mentions] == [
+        ("messenger:m_pb", "Talk to an agent", "dm", False),
+        ("messenger:m_pb2", "Track my order", "dm", True),
+    ]
+
+
 def test_the_pages_own_comments_and_sent_messages_are_answers() -> None:
     """A Page comment under a visitor's comment answers it; one under the Page's own post (to
     everyone) names that post; a message the Page sent (an echo) answers its recipient."""

@@ -135,6 +135,14 @@ def test_a_rule_can_read_how_far_a_post_has_spread() -> None:
     assert route(e, mention("this is a disgrace", engagement=3), {}).department == "triage"
 
 
+def test_a_rule_can_leave_conversations_another_app_holds_to_it() -> None:
+    e = engine(rule("bot-has-it", {"standby": {"equals": True}}, skip=True))
+    decision = route(e, mention("where is my order", standby=True), {})
+    assert decision.department == "ignore"
+    assert decision.matched_rules[0].why == "standby is True"
+    assert route(e, mention("where is my order"), {}).department == "triage"
+
+
 def test_numbers_in_and_local_time() -> None:
     e = engine(
         rule("weekend", {"weekday": {"in": ["sat", "sun"]}}, route_to="triage"),

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
-from functools import cached_property, lru_cache
+import time
+from collections.abc import Callable, Mapping
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -258,13 +259,40 @@ class Settings(BaseModel):
 def _secret_values(arn: str) -> dict[str, str]:
     from aws_lambda_powertools.utilities import parameters
 
-    secret = parameters.get_secret(arn, transform="json", max_age=300)
+    secret = parameters.get_secret(arn, transform="json", force_fetch=True)
     if not isinstance(secret, dict):
         raise ValueError(f"secret {arn} must be a JSON object of variable names to values")
     return {str(k): str(v) for k, v in secret.items()}
 
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings, read once on first use."""
-    return Settings.from_env()
+SECRET_MAX_AGE_SECONDS = 300.0
+"""How long a process keeps the values it read from the stage's secret: one changed in Secrets
+Manager (a rotated signing secret, a new Page token) reaches warm functions within this time."""
+_loaded: list[tuple[float, Settings]] = []
+
+
+def get_settings(clock: Callable[[], float] = time.monotonic) -> Settings:
+    """The process-wide settings, read on first use; where a secret supplies values (SECRETS_ARN,
+    deployed), read again once SECRET_MAX_AGE_SECONDS old. A secret that cannot be read then
+    leaves the values read before (logged; tried again on the next call)."""
+    now = clock()
+    if _loaded:
+        read_at, settings = _loaded[0]
+        if not os.environ.get("SECRETS_ARN") or now - read_at < SECRET_MAX_AGE_SECONDS:
+            return settings
+        try:
+            fresh = Settings.from_env()
+        except Exception:  # Secrets Manager out of reach, throttled: keep serving
+            from chalicelib.observability import logger
+
+            logger.exception("the platform secret could not be read again; values kept")
+            return settings
+        _loaded[0] = (now, fresh)
+        return fresh
+    _loaded.append((now, Settings.from_env()))
+    return _loaded[0][1]
+
+
+def forget_settings() -> None:
+    """Read the settings anew on the next get_settings (after the environment changed)."""
+    _loaded.clear()

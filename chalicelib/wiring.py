@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from chalicelib import aws
-from chalicelib.settings import get_settings
+from chalicelib.settings import forget_settings, get_settings
 from chalicelib.stores.cursors import CursorStore, DynamoCursorStore
 from chalicelib.stores.mentions import MentionStore
 from chalicelib.stores.mentions_dynamo import DynamoMentionStore
@@ -67,7 +67,7 @@ def cursors() -> CursorStore:
 
 def reset() -> None:
     """Forget settings, clients and stores (after the environment changed)."""
-    get_settings.cache_clear()
+    forget_settings()
     aws.reset()
     for factory in (queues, payloads, mentions, rules, traffic, replies, templates, cursors):
         factory.cache_clear()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice import Blueprint, Rate
 from chalice.app import CloudWatchEvent, SQSEvent
@@ -13,13 +13,25 @@ from chalice.app import CloudWatchEvent, SQSEvent
 from chalicelib import wiring
 from chalicelib.observability import metrics_flushed
 from chalicelib.services.time_budget import from_context
-from chalicelib.settings import get_settings
+from chalicelib.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from chalicelib.services.replies import ReplyService
     from chalicelib.services.routing import RoutingService
 
 workers = Blueprint(__name__)
+Service = TypeVar("Service", "RoutingService", "ReplyService")
+_built: dict[str, Any] = {}
+
+
+def _current(name: str, build: Callable[[Settings], Service]) -> Service:
+    """One service per container, built again whenever the settings are read anew (a value
+    changed in the stage's secret, a new token, must reach a warm worker)."""
+    settings = get_settings()
+    service = _built.get(name)
+    if service is None or service.settings is not settings:
+        service = _built[name] = build(settings)
+    return service
 
 
 def _source(logical: str) -> dict[str, Any]:
@@ -30,20 +42,21 @@ def _source(logical: str) -> dict[str, Any]:
     return {"queue": os.environ.get("QUEUE_PREFIX", "switchboard-") + logical, "queue_arn": None}
 
 
-@lru_cache(maxsize=1)
 def routing_service() -> RoutingService:
-    """The routing service with the real stores (one per container)."""
+    """The routing service with the real stores and the current settings."""
     from chalicelib.services.routing import EngineCache, RoutingService
 
-    settings = get_settings()
-    return RoutingService(
-        queues=wiring.queues(),
-        mentions=wiring.mentions(),
-        engines=EngineCache(wiring.rules(), settings),
-        settings=settings,
-        traffic=wiring.traffic(),
-        payloads=wiring.payloads(),
-    )
+    def build(settings: Settings) -> RoutingService:
+        return RoutingService(
+            queues=wiring.queues(),
+            mentions=wiring.mentions(),
+            engines=EngineCache(wiring.rules(), settings),
+            settings=settings,
+            traffic=wiring.traffic(),
+            payloads=wiring.payloads(),
+        )
+
+    return _current("routing", build)
 
 
 _INTAKE = _source("intake")
@@ -65,14 +78,16 @@ def route_mentions(event: SQSEvent) -> dict[str, Any]:
         )
 
 
-@lru_cache(maxsize=1)
 def reply_service() -> ReplyService:
-    """The reply service with the real stores (one per container)."""
+    """The reply service with the real stores and the current settings."""
     from chalicelib.services.replies import ReplyService
 
-    return ReplyService(
-        wiring.replies(), wiring.mentions(), wiring.queues(), wiring.cursors(), get_settings()
-    )
+    def build(settings: Settings) -> ReplyService:
+        return ReplyService(
+            wiring.replies(), wiring.mentions(), wiring.queues(), wiring.cursors(), settings
+        )
+
+    return _current("replies", build)
 
 
 @workers.on_sqs_message(

@@ -15,6 +15,7 @@ from chalicelib.platforms.outbound import (
     PlatformOutcomeUnknown,
     PlatformRejected,
     PlatformRetryLater,
+    PlatformUnauthorized,
     call,
 )
 from chalicelib.settings import Settings
@@ -62,7 +63,7 @@ def _refresh(settings: Settings, now: float) -> _Token:
     """`POST {google_token_url}` (form: grant_type=refresh_token, refresh_token, client_id,
     client_secret) → `{"access_token", "expires_in", "token_type": "Bearer", …}`."""
     if not (settings.youtube_client_id and settings.youtube_client_secret):
-        raise PlatformRejected(
+        raise PlatformUnauthorized(
             "YOUTUBE_REFRESH_TOKEN needs YOUTUBE_CLIENT_ID and YOUTUBE_CLIENT_SECRET, the OAuth"
             " client it was issued to"
         )
@@ -79,7 +80,7 @@ def _refresh(settings: Settings, now: float) -> _Token:
     except PlatformOutcomeUnknown as exc:
         raise PlatformRetryLater(f"no YouTube access token: {exc}") from exc
     except PlatformRejected as exc:
-        raise PlatformRejected(
+        raise PlatformUnauthorized(
             f"Google refused the YouTube refresh token ({exc}): authorise the brand's YouTube"
             " account again and store the new YOUTUBE_REFRESH_TOKEN"
         ) from exc

@@ -42,6 +42,8 @@ _CHANNELS = ("messaging", STANDBY)
 """Where an entry carries Messenger and Instagram messaging events: `messaging` while
 Switchboard's app owns the conversation, `standby` while another app does (Meta's handover
 protocol and conversation routing: a chatbot, Meta's inbox or its business agent)."""
+TOKEN_REFUSED = 190
+"""Graph error code of an access token that is invalid, expired or revoked (said with HTTP 400)."""
 THREAD_HELD = 2018300
 """Send API error subcode: "another app is controlling this thread now"."""
 
@@ -383,21 +385,37 @@ def _graph(
 ) -> dict[str, Any]:
     """One Graph API call with the Page token and its `appsecret_proof`, the hex HMAC-SHA256 of
     the token keyed with the app secret (which an app that "Requires App Secret", as Meta
-    recommends, demands of every call); rate-limit errors become PlatformRetryLater."""
-    from chalicelib.platforms.outbound import call  # requests: off the webhook path
+    recommends, demands of every call); rate-limit errors become PlatformRetryLater, a refused
+    token (code 190) PlatformUnauthorized."""
+    from chalicelib.platforms.outbound import (  # requests: off the webhook path
+        PlatformRejected,
+        PlatformUnauthorized,
+        call,
+    )
 
     token = settings.meta_page_access_token
     auth = {"access_token": token}
     if settings.meta_app_secret:
         auth["appsecret_proof"] = hex_signature(settings.meta_app_secret.encode(), token.encode())
-    return call(
-        method,
-        f"{settings.graph_api_base_url.rstrip('/')}/{settings.graph_api_version}/{path}",
-        settings.platform_timeout_seconds,
-        params={**(params or {}), **auth},
-        throttled=graph_throttled,
-        **body,
-    )
+    try:
+        return call(
+            method,
+            f"{settings.graph_api_base_url.rstrip('/')}/{settings.graph_api_version}/{path}",
+            settings.platform_timeout_seconds,
+            params={**(params or {}), **auth},
+            throttled=graph_throttled,
+            **body,
+        )
+    except PlatformRejected as exc:
+        if _graph_error(exc.answer).get("code") == TOKEN_REFUSED:
+            raise PlatformUnauthorized(f"the Page token: {exc}", exc.answer) from exc
+        raise
+
+
+def _graph_error(answer: Any) -> dict[str, Any]:
+    """The `error` object of a Graph answer (empty when there is none)."""
+    error = answer.get("error") if isinstance(answer, dict) else None
+    return error if isinstance(error, dict) else {}
 
 
 def _send(account: str, body: dict[str, Any], settings: Settings) -> dict[str, Any]:
@@ -409,8 +427,7 @@ def _send(account: str, body: dict[str, Any], settings: Settings) -> dict[str, A
     try:
         return _graph("POST", f"{account}/messages", settings, json=body)
     except PlatformRejected as exc:
-        error = exc.answer.get("error") if isinstance(exc.answer, dict) else None
-        held = isinstance(error, dict) and error.get("error_subcode") == THREAD_HELD
+        held = _graph_error(exc.answer).get("error_subcode") == THREAD_HELD
         if not held or "id" not in body["recipient"]:
             raise
     take = {"recipient": body["recipient"], "metadata": "a person answers through Switchboard"}

@@ -44,7 +44,8 @@ class PlatformRejected(PlatformError):
 
 
 class PlatformUnauthorized(PlatformRejected):
-    """The platform did not accept the credentials (HTTP 401): expired, revoked or wrong."""
+    """The platform did not accept Switchboard's credentials (HTTP 401, or its own way of saying
+    so): expired, revoked, wrong or missing. Not the reply's fault: replies wait for new ones."""
 
 
 class PlatformGone(PlatformRejected):

@@ -41,6 +41,10 @@ KEPT_HEADERS: tuple[str, ...] = (
 )
 decode = json_body
 _MESSAGE_EVENTS = {"app_mention": "mention", "message": "post"}
+TOKEN_REFUSED = frozenset(
+    {"not_authed", "invalid_auth", "account_inactive", "token_revoked", "token_expired"}
+)
+"""Slack errors that refuse the bot token itself, not the message."""
 
 
 def handshake(
@@ -151,6 +155,7 @@ def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedRepl
     from chalicelib.platforms.outbound import (  # requests: off the webhook path
         PlatformRejected,
         PlatformRetryLater,
+        PlatformUnauthorized,
         PostedReply,
         call,
     )
@@ -167,5 +172,7 @@ def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedRepl
         error = str(answer.get("error"))
         if error == "ratelimited":
             raise PlatformRetryLater("rate limited")
+        if error in TOKEN_REFUSED:
+            raise PlatformUnauthorized(error)
         raise PlatformRejected(error)
     return PostedReply(f"{channel}/{answer['ts']}")

@@ -13,6 +13,7 @@ from chalicelib.models import Mention, Reply
 from chalicelib.platforms.outbound import (
     PlatformRejected,
     PlatformRetryLater,
+    PlatformUnauthorized,
     PostedReply,
     retry_delay,
     translate_network_error,
@@ -75,6 +76,8 @@ def _calling(action: Callable[[], Any]) -> Any:
         raise PlatformRetryLater(f"rate limited: {exc}", retry_delay(exc.response.headers)) from exc
     except tweepy.TwitterServerError as exc:
         raise PlatformRetryLater(f"X server error: {exc}") from exc
+    except tweepy.Unauthorized as exc:
+        raise PlatformUnauthorized(f"401: {exc}") from exc
     except tweepy.HTTPException as exc:
         raise PlatformRejected(f"{exc.response.status_code}: {exc}") from exc
     except requests.RequestException as exc:

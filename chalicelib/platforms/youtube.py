@@ -110,18 +110,18 @@ def _data_api(method: str, resource: str, settings: Settings, **request: Any) ->
 
     url = f"{settings.youtube_api_base_url.rstrip('/')}/{resource}"
 
-    def attempt() -> dict[str, Any]:
-        token = google_oauth.bearer(settings)
+    def attempt(token: str) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {token}"}
         return call(method, url, settings.platform_timeout_seconds, headers=headers, **request)
 
+    token = google_oauth.bearer(settings)  # a refresh token Google refuses raises here, once
     try:
-        return attempt()
+        return attempt(token)
     except PlatformUnauthorized:
         if not settings.youtube_refresh_token:
             raise
         google_oauth.forget(settings)  # nothing was posted with a refused token
-        return attempt()
+        return attempt(google_oauth.bearer(settings))
 
 
 def comment_threads(channel: str, settings: Settings, page_token: str | None) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NoReturn
 
 from chalicelib.errors import (
     Conflict,
@@ -32,6 +33,7 @@ from chalicelib.platforms.outbound import (
     PlatformOutcomeUnknown,
     PlatformRejected,
     PlatformRetryLater,
+    PlatformUnauthorized,
     PostedReply,
 )
 from chalicelib.platforms.x_text import MAX_WEIGHTED_LENGTH, weighted_length
@@ -60,6 +62,11 @@ CLIENTS: dict[str, Callable[[Reply, Mention, Settings], PostedReply]] = {
 }
 STANDARD_WINDOW = timedelta(hours=24)  # Messenger / Instagram messaging window
 HUMAN_AGENT_WINDOW = timedelta(days=7)  # HUMAN_AGENT tag, and private replies to comments
+CREDENTIALS_RETRY_SECONDS = 900
+CREDENTIALS_ATTEMPTS = 4
+"""A reply the platform refuses Switchboard's credentials for is tried this many times, 15 minutes
+apart (a token just replaced in the secret reaches the workers within 5), then dead-lettered
+still queued: redriven once working credentials are stored, it is posted."""
 
 
 def messaging_tag(mention: Mention, now: datetime) -> str | None:
@@ -273,6 +280,21 @@ class ReplyService:
                 "the reply could not be queued and nothing was posted; send the request again"
             ) from exc
 
+    def _wait_for_credentials(self, reply: Reply, exc: PlatformUnauthorized) -> NoReturn:
+        """The platform refused Switchboard's credentials, not the reply: it stays queued and
+        is tried again, then waits in the outbox's dead-letter queue for a redrive."""
+        reason = (
+            f"{reply.platform} refused Switchboard's credentials ({exc}): store working ones in"
+            " the platform secret; the reply stays queued"
+        )
+        self.replies.finish(reply.reply_id, "queued", last_error=reason)
+        metrics.add_metric(name="PlatformCredentialsRefused", unit="Count", value=1)
+        if reply.attempts + 1 < CREDENTIALS_ATTEMPTS:
+            raise RetryLater(reason, CREDENTIALS_RETRY_SECONDS) from exc
+        raise PoisonRecord(
+            f"reply {reply.reply_id}: {reason}, then `switchboard dlq outbox --redrive` posts it"
+        ) from exc
+
     def _mark_failed(self, reply_id: str, now: datetime, reason: str) -> None:
         """Fail a queued reply that will never be sent (claimed first, so only if still queued)."""
         lease = timedelta(seconds=self.settings.reply_lease_seconds)
@@ -317,6 +339,8 @@ class ReplyService:
             self.replies.finish(reply_id, "queued", last_error=str(exc))
             delay = max(exc.delay, min(900, 30 * 2 ** (reply.attempts)))
             raise RetryLater(str(exc), delay) from exc
+        except PlatformUnauthorized as exc:
+            self._wait_for_credentials(reply, exc)
         except (PlatformRejected, PlatformOutcomeUnknown) as exc:
             status: ReplyStatus = "failed" if isinstance(exc, PlatformRejected) else "uncertain"
             self.replies.finish(reply_id, status, last_error=str(exc))

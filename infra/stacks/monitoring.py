@@ -95,6 +95,8 @@ class Monitoring(Construct):
                 "MentionsHidden",
                 "CasesClosed",
                 "PlatformAccessRevoked",
+                "PlatformCredentialsRefused",
+                "RepliesFailed",
                 "DuplicatesDropped",
                 "MentionsFannedOut",
                 "PoisonRecords",
@@ -135,6 +137,13 @@ class Monitoring(Construct):
             business["PlatformAccessRevoked"],
             1,
             "a platform account removed Switchboard's access: its deliveries have stopped",
+        )
+        self._alarm(
+            "PlatformCredentialsRefused",
+            business["PlatformCredentialsRefused"],
+            1,
+            "a platform refused Switchboard's credentials: replies wait until working ones are in"
+            " the platform secret (then redrive the outbox's dead-letter queue)",
         )
         self._alarm(
             "SlaEscalationFailures",

@@ -301,6 +301,7 @@ def test_alarms_on_every_dead_letter_queue_and_worker(template: Template) -> Non
         "PollsDeferred",
         "SlaEscalationFailures",
         "PlatformAccessRevoked",
+        "PlatformCredentialsRefused",
     } <= metrics
     errors = [a for a in alarms.values() if a["Properties"]["MetricName"] == "Errors"]
     assert len(errors) == 5  # API, route_mentions, send_replies, check_sla, poll_platforms

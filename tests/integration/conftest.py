@@ -108,14 +108,8 @@ def fakes(stack: dict[str, str]) -> Iterator[FakePlatforms]:
         }
     )
     wiring.reset()
-    from chalicelib.blueprints import workers
-
-    workers.reply_service.cache_clear()
-    workers.routing_service.cache_clear()
     yield fake
     fake.stop()
-    workers.reply_service.cache_clear()
-    workers.routing_service.cache_clear()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from typing import Any
 from chalice.test import Client
 
 from chalicelib import aws, wiring
-from chalicelib.blueprints import workers
 from chalicelib.devstack import lambda_sqs_event
 from chalicelib.fakeplatforms import FakePlatforms
 from tests.helpers import LambdaContext, sample_bytes
@@ -101,7 +100,6 @@ def test_without_a_graph_token_nothing_is_read(
 ) -> None:
     os.environ["META_PAGE_ACCESS_TOKEN"] = ""
     wiring.reset()
-    workers.routing_service.cache_clear()
     routed(client, stack, "meta", "meta_instagram_mention.json")
     assert fakes.requests == []
     # Nothing to read: a human looks at them in triage rather than the model guessing "ignore".

@@ -260,13 +260,9 @@ def test_a_message_sent_before_the_customers_does_not_answer_it(
 
 def worker_environment(**settings: str) -> Iterator[None]:
     """The routing worker reads these settings; the next test's worker reads its own."""
-    from chalicelib.blueprints import workers
-
     os.environ.update(settings)
     wiring.reset()
-    workers.routing_service.cache_clear()
     yield
-    workers.routing_service.cache_clear()
 
 
 @pytest.fixture

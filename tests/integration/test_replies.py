@@ -215,6 +215,49 @@ def test_a_reply_in_a_conversation_another_app_holds_takes_it_over_or_says_where
         assert "conversation routing" in answered["last_error"]
 
 
+@pytest.mark.parametrize(
+    ("mention", "variable"),
+    [
+        (
+            Mention(id="x:1992000000000000009", platform="x", text="@AcmeHelp hello?"),
+            "X_ACCESS_TOKEN",
+        ),
+        (
+            Mention(id="facebook:1_2", platform="facebook", kind="comment", text="hello?"),
+            "META_PAGE_ACCESS_TOKEN",
+        ),
+        (
+            Mention(id="slack:C123/1712345678.000200", platform="slack", text="Is the API down?"),
+            "SLACK_BOT_TOKEN",
+        ),
+    ],
+)
+def test_credentials_a_platform_refuses_keep_the_reply_queued_and_raise_the_alarm(
+    client: Client,
+    stack: dict[str, str],
+    fakes: FakePlatforms,
+    capsys: pytest.CaptureFixture[str],
+    mention: Mention,
+    variable: str,
+) -> None:
+    """A token revoked or replaced on the platform (X 401, Graph code 190, Slack invalid_auth)
+    is no fault of the reply: it stays queued, tried again in 15 minutes, and the operators hear
+    of it (`PlatformCredentialsRefused`), instead of every reply failing until someone notices."""
+    from chalicelib.errors import RetryLater
+
+    store(mention)
+    os.environ[variable] = "revoked"
+    wiring.reset()
+    _, queued = reply(client, {"mention_id": mention.id, "text": "On it."})
+    with pytest.raises(RetryLater):
+        reply_service().send(json.dumps({"reply_id": queued["reply_id"]}))
+    metrics.flush_metrics()
+    waiting = get(client, f"/replies/{queued['reply_id']}")
+    assert waiting["status"] == "queued" and waiting["platform_reply_id"] is None
+    assert f"{mention.platform} refused Switchboard's credentials" in waiting["last_error"]
+    assert '"PlatformCredentialsRefused":[1.0]' in capsys.readouterr().out
+
+
 def test_youtube_and_slack_clients(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:

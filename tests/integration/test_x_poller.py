@@ -13,7 +13,6 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import wiring
-from chalicelib.blueprints import workers
 from chalicelib.fakeplatforms import FakePlatforms
 from tests.helpers import LambdaContext
 from tests.integration.test_instagram_mentions import routed_mentions
@@ -46,7 +45,6 @@ def post(post_id: str, text: str, age: timedelta, author: str = "3001969357") ->
 def enable_x_polling() -> None:
     os.environ["X_POLL_ACCOUNTS"] = BRAND
     wiring.reset()
-    workers.routing_service.cache_clear()
 
 
 def test_missed_posts_are_routed_once_and_the_next_poll_starts_after_them(

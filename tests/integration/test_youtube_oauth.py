@@ -17,9 +17,9 @@ from chalicelib import wiring
 from chalicelib.fakeplatforms import FakePlatforms
 from chalicelib.models import Mention
 from chalicelib.platforms import google_oauth
-from tests.integration.conftest import CREDENTIALS, receive_all
+from tests.integration.conftest import CREDENTIALS
 from tests.integration.test_instagram_mentions import routed_mentions
-from tests.integration.test_replies import drain_outbox, get, reply, store
+from tests.integration.test_replies import drain_outbox, get, reply, reply_service, store
 from tests.integration.test_routing_flow import drain_intake
 from tests.integration.test_youtube_poller import CHANNEL, poll, thread
 
@@ -39,9 +39,7 @@ def refreshing(fakes: FakePlatforms) -> FakePlatforms:
         }
     )
     wiring.reset()
-    from chalicelib.blueprints import workers
 
-    workers.reply_service.cache_clear()
     return fakes
 
 
@@ -109,18 +107,38 @@ def test_a_token_google_refuses_early_is_refreshed_once_and_the_reply_posted_onc
     assert len(token_requests(refreshing)) == 2 and len(refreshing.accepted("youtube")) == 2
 
 
-def test_a_revoked_refresh_token_fails_the_reply_saying_what_to_do(
+def test_a_revoked_refresh_token_keeps_the_reply_queued_until_a_new_one_is_stored(
     client: Client, stack: dict[str, str], refreshing: FakePlatforms
 ) -> None:
+    """Credentials refused are no fault of the reply: it stays queued saying what to do, is
+    tried again 15 minutes apart, then waits in the dead-letter queue; redriven once a working
+    refresh token is stored, it is posted, once."""
+    from chalicelib.errors import PoisonRecord, RetryLater
+    from chalicelib.services.replies import CREDENTIALS_ATTEMPTS, CREDENTIALS_RETRY_SECONDS
+
     comment()
     os.environ["YOUTUBE_REFRESH_TOKEN"] = "1//revoked-when-the-password-changed"
     wiring.reset()
-    failed = answer(client, stack, "Next Friday!")
-    assert failed["status"] == "failed" and refreshing.accepted("youtube") == []
-    assert "invalid_grant" in failed["last_error"]
-    assert "store the new YOUTUBE_REFRESH_TOKEN" in failed["last_error"]
-    [dead] = receive_all(stack["outbox-dlq"])
-    assert "invalid_grant" in dead["MessageAttributes"]["error"]["StringValue"]
+    _, queued = reply(client, {"mention_id": COMMENT, "text": "Next Friday!"})
+    body = json.dumps({"reply_id": queued["reply_id"]})
+    for attempt in range(1, CREDENTIALS_ATTEMPTS + 1):
+        if attempt < CREDENTIALS_ATTEMPTS:
+            with pytest.raises(RetryLater) as later:
+                reply_service().send(body)
+            assert later.value.delay == CREDENTIALS_RETRY_SECONDS == 900
+        else:
+            with pytest.raises(PoisonRecord, match="switchboard dlq outbox --redrive"):
+                reply_service().send(body)
+        waiting = get(client, f"/replies/{queued['reply_id']}")
+        assert (waiting["status"], waiting["attempts"]) == ("queued", attempt)
+        assert "invalid_grant" in waiting["last_error"]
+        assert "store the new YOUTUBE_REFRESH_TOKEN" in waiting["last_error"]
+    assert refreshing.accepted("youtube") == []
+    os.environ["YOUTUBE_REFRESH_TOKEN"] = CREDENTIALS.youtube_refresh_token  # stored anew
+    wiring.reset()
+    reply_service().send(body)  # redriven
+    assert get(client, f"/replies/{queued['reply_id']}")["status"] == "sent"
+    assert len(refreshing.accepted("youtube")) == 1
 
 
 def test_a_token_endpoint_that_fails_leaves_the_reply_queued_for_a_retry(
@@ -129,8 +147,6 @@ def test_a_token_endpoint_that_fails_leaves_the_reply_queued_for_a_retry(
     """Nothing was posted without a token: a retry, never `uncertain`."""
     comment()
     refreshing.fail_next(503, {"error": "backend_error"})
-    from tests.integration.test_replies import reply_service
-
     _, queued = reply(client, {"mention_id": COMMENT, "text": "Next Friday!"})
     body = json.dumps({"reply_id": queued["reply_id"]})
     with pytest.raises(Exception, match="platform error 503"):

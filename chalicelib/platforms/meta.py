@@ -211,12 +211,7 @@ def _entry(obj: str, entry: dict[str, Any], own: frozenset[str]) -> Iterator[Men
     platform = "messenger" if obj == "page" else "instagram"
     for event, standby in _messaging(entry):
         message = _said(event)
-        if (
-            not message
-            or message.get("is_echo")
-            or _unsent(message)
-            or event["sender"]["id"] in own
-        ):
+        if not message or message.get("is_echo") or _unsent(message) or _sender(event) in own:
             continue
         yield _message(platform, event, message, account, standby)
 
@@ -226,6 +221,13 @@ def _messaging(entry: dict[str, Any]) -> Iterator[tuple[dict[str, Any], bool]]:
     for channel in _CHANNELS:
         for event in entry.get(channel, []):
             yield event, channel == STANDBY
+
+
+def _sender(event: dict[str, Any]) -> str | None:
+    """The id of who sent a messaging event; None where Meta names them otherwise (a plugin's
+    `user_ref`): the message is still routed, with no author to answer."""
+    found = (event.get("sender") or {}).get("id")
+    return str(found) if found is not None else None
 
 
 def _said(event: dict[str, Any]) -> dict[str, Any] | None:
@@ -298,7 +300,7 @@ def _message(
         text=message.get("text", ""),
         created_at=from_epoch(event.get("timestamp"), millis=True),
         public=False,
-        author=Author(id=str(event["sender"]["id"])),
+        author=Author(id=_sender(event)),
         brand_account=str(event.get("recipient", {}).get("id", account)),
         urls=[a["payload"]["url"] for a in attachments if (a.get("payload") or {}).get("url")],
         standby=standby,

@@ -104,6 +104,11 @@ def check_reply(request: ReplyRequest, mention: Mention, now: datetime) -> str |
         if mention.created_at and now - mention.created_at > HUMAN_AGENT_WINDOW:
             raise MalformedRequest("private replies must be sent within 7 days of the comment")
         return None
+    if mention.kind == "dm" and not mention.author.id:
+        raise MalformedRequest(
+            f"{mention.platform} named no sender of this message Switchboard can write to;"
+            " answer it where it was sent"
+        )
     if mention.platform in ("messenger", "instagram") and mention.kind == "dm":
         return messaging_tag(mention, now)
     return None

@@ -357,6 +357,16 @@ def test_messenger_window_closes_after_seven_days(
     assert code == 400 and "over 7 days" in answer["message"]
 
 
+def test_a_message_with_no_sender_to_write_to_is_refused_at_once(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    """A button tapped in a plugin names its person by `user_ref`, not an id the Send API takes."""
+    store(Mention(id="messenger:m_ref", platform="messenger", kind="dm", text="Opening hours"))
+    code, answer = reply(client, {"mention_id": "messenger:m_ref", "text": "9 to 5!"})
+    assert code == 400 and "named no sender" in answer["message"]
+    assert receive_all(stack["outbox"]) == []
+
+
 def test_idempotency_key_and_one_private_reply_per_comment(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:

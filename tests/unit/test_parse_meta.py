@@ -201,11 +201,18 @@ def test_a_tapped_button_is_a_message_with_its_title() -> None:
     tapped = {**who, "postback": {"mid": "m_pb", "title": "Talk to an agent", "payload": "AGENT"}}
     no_id = {**who, "postback": {"title": "Get Started"}}  # nothing to name it by: not a case
     standby = {**who, "postback": {"mid": "m_pb2", "title": "Track my order"}}
-    entry = {"id": "1", "messaging": [tapped, no_id], "standby": [standby]}
+    plugin = {  # Meta's own example names the sender by a plugin's user_ref
+        "sender": {"user_ref": "USER-REF-ID"},
+        "recipient": {"id": "1"},
+        "timestamp": 1795336039000,
+        "postback": {"mid": "m_pb3", "title": "Opening hours", "payload": "HOURS"},
+    }
+    entry = {"id": "1", "messaging": [tapped, no_id, plugin], "standby": [standby]}
     mentions = meta.parse(delivery("meta", {"object": "page", "entry": [entry]}), NONE)
-    assert [(m.id, m.text, m.kind, m.standby) for m in mentions] == [
-        ("messenger:m_pb", "Talk to an agent", "dm", False),
-        ("messenger:m_pb2", "Track my order", "dm", True),
+    assert [(m.id, m.text, m.kind, m.standby, m.author.id) for m in mentions] == [
+        ("messenger:m_pb", "Talk to an agent", "dm", False, "6001"),
+        ("messenger:m_pb3", "Opening hours", "dm", False, None),
+        ("messenger:m_pb2", "Track my order", "dm", True, "6001"),
     ]
 
 

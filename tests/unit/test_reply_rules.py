@@ -11,7 +11,7 @@ import requests
 from urllib3.exceptions import NewConnectionError
 
 from chalicelib.errors import MalformedRequest
-from chalicelib.models import Mention, ReplyRequest
+from chalicelib.models import Author, Mention, ReplyRequest
 from chalicelib.platforms.meta import graph_throttled
 from chalicelib.platforms.outbound import (
     PlatformOutcomeUnknown,
@@ -91,10 +91,15 @@ def test_weighted_length_follows_twitter_text_v3(text: str, length: int) -> None
 
 
 def test_x_direct_messages_may_be_longer_than_posts() -> None:
-    direct = Mention(id="x:9", platform="x", kind="dm", text="hi", public=False)
+    direct = Mention(
+        id="x:9", platform="x", kind="dm", text="hi", public=False, author=Author(id="42")
+    )
     assert check_reply(ReplyRequest(mention_id="x:9", text="a" * 1000), direct, NOW) is None
     with pytest.raises(MalformedRequest, match="x allows 10000"):
         check_reply(ReplyRequest(mention_id="x:9", text="a" * 10_001), direct, NOW)
+    nobody = direct.model_copy(update={"author": Author()})
+    with pytest.raises(MalformedRequest, match="named no sender"):
+        check_reply(ReplyRequest(mention_id="x:9", text="hi"), nobody, NOW)
 
 
 def test_private_replies_only_for_recent_comments() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -104,6 +104,15 @@ class IndexNotReady(SwitchboardError):
 
 class PoisonRecord(Exception):
     """A queued record that can never succeed; it goes to the dead-letter queue with the reason."""
+
+
+class PartlyUnreadable(PoisonRecord):
+    """A delivery some of whose items cannot be read: the `readable` mentions are routed, then
+    the delivery is dead-lettered with the reason (routed again, it finds those done)."""
+
+    def __init__(self, reason: str, readable: list[Any]) -> None:
+        super().__init__(reason)
+        self.readable = readable
 
 
 class RetryLater(Exception):

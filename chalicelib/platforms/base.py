@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from chalicelib.errors import BadSignature, MalformedRequest, MethodNotAllowed
+from chalicelib.errors import BadSignature, MalformedRequest, MethodNotAllowed, PartlyUnreadable
 from chalicelib.models import Mention, RawDelivery
 from chalicelib.observability import logger
 from chalicelib.settings import Settings
@@ -119,6 +119,34 @@ class Answer:
 def no_answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answer]:
     """For platforms whose deliveries never carry the brand's own posts."""
     return []
+
+
+UNREADABLE = (KeyError, TypeError, AttributeError, ValueError)
+"""What reading a platform's JSON of an unexpected shape raises (pydantic's ValidationError is a
+ValueError)."""
+
+
+def read_mentions(
+    items: Iterable[Any], read: Callable[[Any], Iterable[Mention]], platform: str
+) -> list[Mention]:
+    """The mentions each item of a delivery holds. An item that cannot be read never holds back
+    the others: they are raised with it as PartlyUnreadable, routed, and the delivery
+    dead-lettered saying what could not be read."""
+    found: list[Mention] = []
+    problems = []
+    for item in items:
+        try:
+            found.extend(read(item))
+        except UNREADABLE as exc:
+            problems.append(repr(exc))
+    if problems:
+        shown = "; ".join(problems[:3]) + ("; …" if len(problems) > 3 else "")
+        raise PartlyUnreadable(
+            f"unreadable {platform} delivery: {len(problems)} item(s) could not be read"
+            f" ({shown}); the {len(found)} mention(s) of the rest were routed",
+            found,
+        )
+    return found
 
 
 def read_answers(

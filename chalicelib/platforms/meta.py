@@ -10,11 +10,10 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
 from chalicelib.errors import BadSignature, Forbidden, MalformedRequest, PoisonRecord
 from chalicelib.models import Author, Mention, MentionKind, RawDelivery, Reply, native_id
 from chalicelib.platforms.base import (
+    UNREADABLE,
     Answer,
     Change,
     HandshakeReply,
@@ -24,6 +23,7 @@ from chalicelib.platforms.base import (
     json_body,
     load_body,
     read_answers,
+    read_mentions,
     require_object,
     signing_keys,
 )
@@ -88,16 +88,18 @@ def check(payload: Any) -> HandshakeReply | None:
 
 
 def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention]:
-    """Every entry, every change and every messaging event; echoes and non-mentions dropped."""
+    """Every entry, every change and every messaging event; echoes and non-mentions dropped.
+    An entry that cannot be read holds back none of the others (PartlyUnreadable)."""
     payload = load_body(delivery)
     try:
-        return [
-            mention
-            for entry in payload["entry"]
-            for mention in _entry(payload["object"], entry, brand_accounts | {str(entry["id"])})
-        ]
-    except (KeyError, TypeError, AttributeError, ValueError, ValidationError) as exc:
+        obj, entries = payload["object"], list(payload["entry"])
+    except UNREADABLE as exc:
         raise PoisonRecord(f"unreadable Meta delivery: {exc!r}") from exc
+
+    def read(entry: dict[str, Any]) -> list[Mention]:
+        return list(_entry(obj, entry, brand_accounts | {str(entry["id"])}))
+
+    return read_mentions(entries, read, "Meta")
 
 
 def changes(delivery: RawDelivery) -> list[Change]:

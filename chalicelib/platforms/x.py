@@ -9,12 +9,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
 from chalicelib.errors import MalformedRequest, PoisonRecord
 from chalicelib.models import Author, Mention, MentionKind, Quoted, RawDelivery, Reply
 from chalicelib.observability import logger, metrics
 from chalicelib.platforms.base import (
+    UNREADABLE,
     Answer,
     Change,
     HandshakeReply,
@@ -23,6 +22,7 @@ from chalicelib.platforms.base import (
     json_body,
     load_body,
     read_answers,
+    read_mentions,
     require_object,
     signing_keys,
 )
@@ -89,22 +89,29 @@ def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention
     payload = load_body(delivery)
     _alarm_if_revoked(payload)
     try:
-        own = brand_accounts | {payload.get("for_user_id", "")}
-        tweets = [
-            _tweet(tweet, payload["for_user_id"], own)
-            for tweet in payload.get("tweet_create_events", [])
-            if _author_id(tweet) not in own and "retweeted_status" not in tweet
-        ]
+        user = payload["for_user_id"]
+        own = brand_accounts | {user}
         users = payload.get("users", {})
-        dms = [
-            _direct_message(event, users, payload["for_user_id"])
-            for event in payload.get("direct_message_events", [])
-            if event.get("type") == "message_create"
-            and event["message_create"].get("sender_id") not in own
+        events = [
+            *((True, tweet) for tweet in payload.get("tweet_create_events", [])),
+            *((False, event) for event in payload.get("direct_message_events", [])),
         ]
-    except (KeyError, TypeError, AttributeError, ValueError, ValidationError) as exc:
+    except UNREADABLE as exc:
         raise PoisonRecord(f"unreadable X delivery: {exc!r}") from exc
-    return tweets + dms
+
+    def read(item: tuple[bool, dict[str, Any]]) -> list[Mention]:
+        is_tweet, event = item
+        if is_tweet:
+            if _author_id(event) in own or "retweeted_status" in event:
+                return []
+            return [_tweet(event, user, own)]
+        if event.get("type") != "message_create":
+            return []
+        if event["message_create"].get("sender_id") in own:
+            return []
+        return [_direct_message(event, users, user)]
+
+    return read_mentions(events, read, "X")
 
 
 def _alarm_if_revoked(payload: Any) -> None:

@@ -17,7 +17,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from chalicelib.classify import compute_signals, enrich, fallback_department, in_models_language
-from chalicelib.errors import MalformedRequest, NotFound, PoisonRecord, RecordFull
+from chalicelib.errors import (
+    MalformedRequest,
+    NotFound,
+    PartlyUnreadable,
+    PoisonRecord,
+    RecordFull,
+)
 from chalicelib.models import (
     HISTORY_LIMIT,
     Conversation,
@@ -227,8 +233,12 @@ class RoutingService:
             platform = get_platform(delivery.platform)
         except NotFound as exc:
             raise PoisonRecord(exc.message) from None
+        unreadable: PartlyUnreadable | None = None
         try:
-            parsed = platform.parse(delivery, brand)
+            try:
+                parsed = platform.parse(delivery, brand)
+            except PartlyUnreadable as exc:  # the rest is routed, then the delivery dead-lettered
+                parsed, unreadable = exc.readable, exc
             changes = platform.changes(delivery)
             answers = platform.answers(delivery, brand)
         except MalformedRequest as exc:
@@ -265,6 +275,8 @@ class RoutingService:
             raise
         for answer in answers:  # after routing: a delivery can hold a message and its answer
             self.news.answered(answer, now)
+        if unreadable is not None:
+            raise unreadable
         return outcome
 
     def _conversation(self, mention: Mention, now: datetime) -> Conversation | None:

@@ -148,6 +148,28 @@ def raw(platform: str, body: str) -> str:
     return RawDelivery(platform=platform, body=body, received_at=RECEIVED).to_json()
 
 
+def test_an_unreadable_event_holds_back_none_of_its_deliverys_others(
+    stack: dict[str, str], client: Client
+) -> None:
+    """One event of an odd shape in a batch (Meta sends up to 1,000 changes at once): the others
+    reach their departments, and the delivery is dead-lettered saying what could not be read;
+    redriven, it routes nothing twice."""
+    from app import app
+
+    tweets = json.loads(sample_bytes("x_late_delivery.json"))
+    tweets["tweet_create_events"].append({"text": "no id, no user"})
+    body = raw("x", json.dumps(tweets))
+    record = {"messageId": "partly", "receiptHandle": "r1", "body": body, "attributes": {}}
+    event = {"Records": [{**record, "messageAttributes": {}, "eventSource": "aws:sqs"}]}
+    assert app.handler_map["route_mentions"](event, None) == {"batchItemFailures": []}
+    assert [m["mention"]["id"] for m in bodies(stack["support"])] == ["x:1992000000000000001"]
+    [dead] = receive_all(stack["intake-dlq"])
+    reason = dead["MessageAttributes"]["error"]["StringValue"]
+    assert "1 item(s) could not be read" in reason and "1 mention(s) of the rest" in reason
+    app.handler_map["route_mentions"](event, None)  # redriven: the readable one is done
+    assert bodies(stack["support"]) == []
+
+
 def test_poison_record_goes_to_the_dlq_while_its_batch_routes(
     stack: dict[str, str], client: Client
 ) -> None:

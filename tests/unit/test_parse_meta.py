@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.errors import MalformedRequest, PoisonRecord
+from chalicelib.errors import MalformedRequest, PartlyUnreadable, PoisonRecord
 from chalicelib.platforms import meta
 from chalicelib.platforms.base import Answer, Change
 from tests.helpers import delivery, sample_bytes
@@ -105,6 +105,15 @@ def test_unreadable_entry_is_poison() -> None:
     payload = {"object": "page", "entry": [{"changes": []}]}
     with pytest.raises(PoisonRecord):
         meta.parse(delivery("meta", payload), NONE)
+
+
+def test_an_entry_that_cannot_be_read_holds_back_none_of_the_others() -> None:
+    good = json.loads(sample_bytes("meta_messenger.json"))["entry"][0]
+    odd = {"id": "2", "messaging": [{"sender": {"id": "9"}, "message": {"text": "no mid"}}]}
+    with pytest.raises(PartlyUnreadable) as raised:
+        meta.parse(delivery("meta", {"object": "page", "entry": [odd, good, odd]}), NONE)
+    assert [m.author.id for m in raised.value.readable] == ["7010000000000001"]
+    assert "2 item(s) could not be read" in str(raised.value)
 
 
 @pytest.mark.parametrize("payload", [[], {"object": "page"}, {"entry": []}])

@@ -10,12 +10,14 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from chalicelib.errors import BadSignature, MalformedRequest, MethodNotAllowed, PartlyUnreadable
 from chalicelib.models import Mention, RawDelivery
 from chalicelib.observability import logger
 from chalicelib.settings import Settings
+
+T = TypeVar("T")
 
 # Echoed challenges are reflected to the caller: keep them short and inert (WebSub §8.2).
 _SAFE_CHALLENGE = re.compile(r"[A-Za-z0-9._~\-]{1,256}")
@@ -126,13 +128,11 @@ UNREADABLE = (KeyError, TypeError, AttributeError, ValueError)
 ValueError)."""
 
 
-def read_mentions(
-    items: Iterable[Any], read: Callable[[Any], Iterable[Mention]], platform: str
-) -> list[Mention]:
-    """The mentions each item of a delivery holds. An item that cannot be read never holds back
-    the others: they are raised with it as PartlyUnreadable, routed, and the delivery
-    dead-lettered saying what could not be read."""
-    found: list[Mention] = []
+def read_each(items: Iterable[Any], read: Callable[[Any], Iterable[T]], platform: str) -> list[T]:
+    """What each item of a delivery holds (its mentions, its edits and deletions). An item that
+    cannot be read never holds back the others: they are raised with it as PartlyUnreadable,
+    handled, and the delivery dead-lettered saying what could not be read."""
+    found: list[T] = []
     problems = []
     for item in items:
         try:
@@ -143,7 +143,7 @@ def read_mentions(
         shown = "; ".join(problems[:3]) + ("; …" if len(problems) > 3 else "")
         raise PartlyUnreadable(
             f"unreadable {platform} delivery: {len(problems)} item(s) could not be read"
-            f" ({shown}); the {len(found)} mention(s) of the rest were routed",
+            f" ({shown}); what the rest held ({len(found)}) was handled",
             found,
         )
     return found

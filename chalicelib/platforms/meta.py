@@ -23,7 +23,7 @@ from chalicelib.platforms.base import (
     json_body,
     load_body,
     read_answers,
-    read_mentions,
+    read_each,
     require_object,
     signing_keys,
 )
@@ -99,7 +99,7 @@ def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention
     def read(entry: dict[str, Any]) -> list[Mention]:
         return list(_entry(obj, entry, brand_accounts | {str(entry["id"])}))
 
-    return read_mentions(entries, read, "Meta")
+    return read_each(entries, read, "Meta")
 
 
 def changes(delivery: RawDelivery) -> list[Change]:
@@ -109,29 +109,32 @@ def changes(delivery: RawDelivery) -> list[Change]:
     (`message_edit: {mid, text, num_edit}`, the `message_edits` field) or unsent (`message:
     {mid, is_deleted: true}`, as Instagram says it)."""
     payload = load_body(delivery)
-    found = []
     try:
-        page = payload["object"] == "page"
-        for entry in payload["entry"]:
-            for change in entry.get("changes", []) if page else []:
-                value = change["value"] if change.get("field") == "feed" else {}
-                verb = value.get("verb")
-                if value.get("item") not in _FEED_ITEMS:
-                    continue
-                if verb in ("edited", "remove"):
-                    text = None if verb == "remove" else str(value.get("message", ""))
-                    found.append(Change(f"facebook:{_feed_id(value)}", text))
-                elif verb in ("hide", "unhide"):
-                    found.append(Change(f"facebook:{_feed_id(value)}", hidden=verb == "hide"))
-            platform = "messenger" if page else "instagram"
-            for event, _ in _messaging(entry):
-                if edit := event.get("message_edit"):
-                    found.append(Change(f"{platform}:{edit['mid']}", str(edit.get("text", ""))))
-                if _unsent(event.get("message")):
-                    found.append(Change(f"{platform}:{event['message']['mid']}"))
-    except (KeyError, TypeError, AttributeError) as exc:
+        page, entries = payload["object"] == "page", list(payload["entry"])
+    except UNREADABLE as exc:
         raise PoisonRecord(f"unreadable Meta delivery: {exc!r}") from exc
-    return found
+
+    def read(entry: dict[str, Any]) -> list[Change]:
+        found = []
+        for change in entry.get("changes", []) if page else []:
+            value = change["value"] if change.get("field") == "feed" else {}
+            verb = value.get("verb")
+            if value.get("item") not in _FEED_ITEMS:
+                continue
+            if verb in ("edited", "remove"):
+                text = None if verb == "remove" else str(value.get("message", ""))
+                found.append(Change(f"facebook:{_feed_id(value)}", text))
+            elif verb in ("hide", "unhide"):
+                found.append(Change(f"facebook:{_feed_id(value)}", hidden=verb == "hide"))
+        platform = "messenger" if page else "instagram"
+        for event, _ in _messaging(entry):
+            if edit := event.get("message_edit"):
+                found.append(Change(f"{platform}:{edit['mid']}", str(edit.get("text", ""))))
+            if _unsent(event.get("message")):
+                found.append(Change(f"{platform}:{event['message']['mid']}"))
+        return found
+
+    return read_each(entries, read, "Meta")
 
 
 def answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answer]:

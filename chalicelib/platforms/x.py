@@ -22,7 +22,7 @@ from chalicelib.platforms.base import (
     json_body,
     load_body,
     read_answers,
-    read_mentions,
+    read_each,
     require_object,
     signing_keys,
 )
@@ -111,7 +111,7 @@ def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention
             return []
         return [_direct_message(event, users, user)]
 
-    return read_mentions(events, read, "X")
+    return read_each(events, read, "X")
 
 
 def _alarm_if_revoked(payload: Any) -> None:
@@ -131,11 +131,10 @@ def changes(delivery: RawDelivery) -> list[Change]:
     post is a new post on X, with its own id: a mention whose `edit_of` names the first.)"""
     payload = load_body(delivery)
     try:
-        return [
-            Change(f"x:{event['status']['id']}") for event in payload.get("tweet_delete_events", [])
-        ]
-    except (KeyError, TypeError, AttributeError) as exc:
+        deletions = list(payload.get("tweet_delete_events", []))
+    except UNREADABLE as exc:
         raise PoisonRecord(f"unreadable X delivery: {exc!r}") from exc
+    return read_each(deletions, lambda event: [Change(f"x:{event['status']['id']}")], "X")
 
 
 def answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answer]:

@@ -36,6 +36,7 @@ from chalicelib.models import (
 )
 from chalicelib.observability import QUEUED_MENTIONS, logger, metrics, per_department
 from chalicelib.platforms import get_platform
+from chalicelib.platforms.base import Change
 from chalicelib.rules import (
     DEFAULT_RULES_PATH,
     Engine,
@@ -233,13 +234,19 @@ class RoutingService:
             platform = get_platform(delivery.platform)
         except NotFound as exc:
             raise PoisonRecord(exc.message) from None
-        unreadable: PartlyUnreadable | None = None
-        try:
+        unreadable: list[PartlyUnreadable] = []
+
+        def readable(read: Callable[[], list[Any]]) -> list[Any]:
+            """What could be read (the rest is handled, then the delivery dead-lettered)."""
             try:
-                parsed = platform.parse(delivery, brand)
-            except PartlyUnreadable as exc:  # the rest is routed, then the delivery dead-lettered
-                parsed, unreadable = exc.readable, exc
-            changes = platform.changes(delivery)
+                return read()
+            except PartlyUnreadable as exc:
+                unreadable.append(exc)
+                return exc.readable
+
+        try:
+            parsed: list[Mention] = readable(lambda: platform.parse(delivery, brand))
+            changes: list[Change] = readable(lambda: platform.changes(delivery))
             answers = platform.answers(delivery, brand)
         except MalformedRequest as exc:
             raise PoisonRecord(f"unreadable {delivery.platform} delivery: {exc.message}") from None
@@ -275,8 +282,8 @@ class RoutingService:
             raise
         for answer in answers:  # after routing: a delivery can hold a message and its answer
             self.news.answered(answer, now)
-        if unreadable is not None:
-            raise unreadable
+        if unreadable:
+            raise PoisonRecord("; ".join(str(exc) for exc in unreadable))
         return outcome
 
     def _conversation(self, mention: Mention, now: datetime) -> Conversation | None:

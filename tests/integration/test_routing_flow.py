@@ -165,7 +165,7 @@ def test_an_unreadable_event_holds_back_none_of_its_deliverys_others(
     assert [m["mention"]["id"] for m in bodies(stack["support"])] == ["x:1992000000000000001"]
     [dead] = receive_all(stack["intake-dlq"])
     reason = dead["MessageAttributes"]["error"]["StringValue"]
-    assert "1 item(s) could not be read" in reason and "1 mention(s) of the rest" in reason
+    assert "1 item(s) could not be read" in reason and "what the rest held (1)" in reason
     app.handler_map["route_mentions"](event, None)  # redriven: the readable one is done
     assert bodies(stack["support"]) == []
 

@@ -166,8 +166,12 @@ def test_edited_and_unsent_direct_messages_are_named_and_are_not_mentions() -> N
             Change(f"{platform}:m_2"),
         ]
         assert meta.parse(delivery("meta", payload), NONE) == []
-    with pytest.raises(PoisonRecord, match="unreadable Meta delivery"):
-        meta.changes(delivery("meta", messaging("page", {**who, "message_edit": {"text": "x"}})))
+    odd = {"id": "2", "messaging": [{**who, "message_edit": {"text": "no mid"}}]}
+    payload = messaging("page", edit)
+    payload["entry"].append(odd)  # type: ignore[attr-defined]
+    with pytest.raises(PartlyUnreadable, match="unreadable Meta delivery") as raised:
+        meta.changes(delivery("meta", payload))
+    assert raised.value.readable == [Change("messenger:m_1", "order 42, not 24")]
 
 
 def test_messages_on_the_standby_channel_are_mentions_marked_so_and_their_echoes_answers() -> None:

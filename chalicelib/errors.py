@@ -107,8 +107,9 @@ class PoisonRecord(Exception):
 
 
 class PartlyUnreadable(PoisonRecord):
-    """A delivery some of whose items cannot be read: the `readable` mentions are routed, then
-    the delivery is dead-lettered with the reason (routed again, it finds those done)."""
+    """A delivery some of whose items cannot be read: what the others hold (`readable`: their
+    mentions, edits, deletions) is handled, then the delivery is dead-lettered with the reason
+    (routed again, it finds those done)."""
 
     def __init__(self, reason: str, readable: list[Any]) -> None:
         super().__init__(reason)

@@ -268,13 +268,15 @@ def _secret_values(arn: str) -> dict[str, str]:
 SECRET_MAX_AGE_SECONDS = 300.0
 """How long a process keeps the values it read from the stage's secret: one changed in Secrets
 Manager (a rotated signing secret, a new Page token) reaches warm functions within this time."""
+SECRET_RETRY_SECONDS = 30.0
 _loaded: list[tuple[float, Settings]] = []
 
 
 def get_settings(clock: Callable[[], float] = time.monotonic) -> Settings:
     """The process-wide settings, read on first use; where a secret supplies values (SECRETS_ARN,
     deployed), read again once SECRET_MAX_AGE_SECONDS old. A secret that cannot be read then
-    leaves the values read before (logged; tried again on the next call)."""
+    leaves the values read before (logged; tried again SECRET_RETRY_SECONDS later, not on every
+    request)."""
     now = clock()
     if _loaded:
         read_at, settings = _loaded[0]
@@ -286,6 +288,7 @@ def get_settings(clock: Callable[[], float] = time.monotonic) -> Settings:
             from chalicelib.observability import logger
 
             logger.exception("the platform secret could not be read again; values kept")
+            _loaded[0] = (now - SECRET_MAX_AGE_SECONDS + SECRET_RETRY_SECONDS, settings)
             return settings
         _loaded[0] = (now, fresh)
         return fresh

@@ -90,11 +90,7 @@ def check(payload: Any) -> HandshakeReply | None:
 def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention]:
     """Every entry, every change and every messaging event; echoes and non-mentions dropped.
     An entry that cannot be read holds back none of the others (PartlyUnreadable)."""
-    payload = load_body(delivery)
-    try:
-        obj, entries = payload["object"], list(payload["entry"])
-    except UNREADABLE as exc:
-        raise PoisonRecord(f"unreadable Meta delivery: {exc!r}") from exc
+    obj, entries = _entries(delivery)
 
     def read(entry: dict[str, Any]) -> list[Mention]:
         return list(_entry(obj, entry, brand_accounts | {str(entry["id"])}))
@@ -108,11 +104,8 @@ def changes(delivery: RawDelivery) -> list[Change]:
     moderators or filters (`verb: hide`, `unhide`); Messenger and Instagram messages edited
     (`message_edit: {mid, text, num_edit}`, the `message_edits` field) or unsent (`message:
     {mid, is_deleted: true}`, as Instagram says it)."""
-    payload = load_body(delivery)
-    try:
-        page, entries = payload["object"] == "page", list(payload["entry"])
-    except UNREADABLE as exc:
-        raise PoisonRecord(f"unreadable Meta delivery: {exc!r}") from exc
+    obj, entries = _entries(delivery)
+    page = obj == "page"
 
     def read(entry: dict[str, Any]) -> list[Change]:
         found = []
@@ -135,6 +128,15 @@ def changes(delivery: RawDelivery) -> list[Change]:
         return found
 
     return read_each(entries, read, "Meta")
+
+
+def _entries(delivery: RawDelivery) -> tuple[str, list[dict[str, Any]]]:
+    """A delivery's `object` and its entries; PoisonRecord when it has neither."""
+    payload = load_body(delivery)
+    try:
+        return str(payload["object"]), list(payload["entry"])
+    except UNREADABLE as exc:
+        raise PoisonRecord(f"unreadable Meta delivery: {exc!r}") from exc
 
 
 def answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answer]:

@@ -89,8 +89,7 @@ def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention
     payload = load_body(delivery)
     _alarm_if_revoked(payload)
     try:
-        user = payload["for_user_id"]
-        own = brand_accounts | {user}
+        own = brand_accounts | {payload.get("for_user_id", "")}
         users = payload.get("users", {})
         events = [
             *((True, tweet) for tweet in payload.get("tweet_create_events", [])),
@@ -104,12 +103,12 @@ def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention
         if is_tweet:
             if _author_id(event) in own or "retweeted_status" in event:
                 return []
-            return [_tweet(event, user, own)]
+            return [_tweet(event, payload["for_user_id"], own)]
         if event.get("type") != "message_create":
             return []
         if event["message_create"].get("sender_id") in own:
             return []
-        return [_direct_message(event, users, user)]
+        return [_direct_message(event, users, payload["for_user_id"])]
 
     return read_each(events, read, "X")
 

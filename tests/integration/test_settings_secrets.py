@@ -54,6 +54,13 @@ def test_a_changed_secret_reaches_a_warm_function_within_five_minutes(
             assert get_settings(clock=lambda: 1300.0).meta_page_access_token == "new-token"
             client.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
             assert get_settings(clock=lambda: 1700.0).meta_page_access_token == "new-token"
+            client.create_secret(  # back, with another token: read again 30 s later, not sooner
+                Name="switchboard/dev/platform",
+                SecretString=json.dumps({"META_PAGE_ACCESS_TOKEN": "newer-token"}),
+            )
+            monkeypatch.setenv("SECRETS_ARN", "switchboard/dev/platform")
+            assert get_settings(clock=lambda: 1729.0).meta_page_access_token == "new-token"
+            assert get_settings(clock=lambda: 1730.0).meta_page_access_token == "newer-token"
         finally:
             monkeypatch.delenv("SECRETS_ARN")
             forget_settings()

@@ -60,6 +60,7 @@ LOCAL_DEFAULTS = {
     "X_ACCESS_TOKEN": "local-x-access-token",
     "X_ACCESS_TOKEN_SECRET": "local-x-access-secret",
     "META_PAGE_ACCESS_TOKEN": "local-meta-page-token",
+    "WHATSAPP_ACCESS_TOKEN": "local-whatsapp-token",
     "YOUTUBE_ACCESS_TOKEN": "local-youtube-token",
     "SLACK_BOT_TOKEN": "xoxb-local-slack-token",
 }

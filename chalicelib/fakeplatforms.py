@@ -40,6 +40,7 @@ class Credentials:
     x_access_token: str = "local-x-access-token"
     x_access_token_secret: str = "local-x-access-secret"
     meta_page_access_token: str = "local-meta-page-token"
+    whatsapp_access_token: str = "local-whatsapp-token"
     meta_app_secret: str = "local-meta-secret"
     """The app "Requires App Secret" (Meta's advice): every Graph call carries its proof."""
     youtube_access_token: str = "local-youtube-token"
@@ -304,11 +305,16 @@ class FakePlatforms:
         headers: dict[str, str],
         body: Any,
     ) -> tuple[int, Any]:
-        self._check_graph_token(query)
+        whatsapp = isinstance(body, dict) and body.get("messaging_product") == "whatsapp"
+        creds = self.credentials
+        token = creds.whatsapp_access_token if whatsapp else creds.meta_page_access_token
+        self._check_graph_token(query, token)
         segments = path.strip("/").split("/")
         if len(segments) != 3 or not segments[0].startswith("v"):
             raise Rejection(400, {"error": {"message": f"Unknown path {path}", "code": 2500}})
         _, node, edge = segments
+        if whatsapp and edge == "messages":
+            return 200, self._whatsapp_send(body)
         if edge == "mentions":  # a reply to a comment or caption that @mentions the brand
             if not isinstance(body, dict) or not body.get("message") or not body.get("media_id"):
                 raise Rejection(400, {"error": {"message": "(#100) media_id and message required"}})
@@ -323,8 +329,8 @@ class FakePlatforms:
             return 200, self._take_thread(body)
         raise Rejection(400, {"error": {"message": f"Unknown edge {edge}", "code": 100}})
 
-    def _check_graph_token(self, query: dict[str, str]) -> None:
-        token = self.credentials.meta_page_access_token
+    def _check_graph_token(self, query: dict[str, str], token: str | None = None) -> None:
+        token = token or self.credentials.meta_page_access_token
         if query.get("access_token") != token:
             raise Rejection(400, {"error": {"message": "Invalid OAuth access token", "code": 190}})
         proof = hex_signature(self.credentials.meta_app_secret.encode(), token.encode())
@@ -375,6 +381,19 @@ class FakePlatforms:
         if kind == "MESSAGE_TAG" and body.get("tag") != "HUMAN_AGENT":
             raise Rejection(400, {"error": {"message": "(#100) tag must be HUMAN_AGENT"}})
         return {"recipient_id": recipient["id"], "message_id": f"m_{self._new_id()}"}
+
+    def _whatsapp_send(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Cloud API: a text message to one WhatsApp user, 4,096 characters at most."""
+        text = (body.get("text") or {}).get("body") if body.get("type") == "text" else None
+        if not body.get("to") or not text:
+            raise Rejection(400, {"error": {"message": "(#100) to and text.body are required"}})
+        if len(text) > 4096:
+            raise Rejection(400, {"error": {"message": "(#100) text.body is too long"}})
+        return {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+            "messages": [{"id": f"wamid.{self._new_id()}"}],
+        }
 
     def _take_thread(self, body: Any) -> dict[str, bool]:
         """Handover protocol: an app takes an idle conversation, or, as the Primary Receiver,

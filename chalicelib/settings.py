@@ -53,6 +53,7 @@ class Settings(BaseModel):
     x_access_token: str = ""
     x_access_token_secret: str = ""
     meta_page_access_token: str = ""
+    whatsapp_access_token: str = ""  # a system user's token for the WhatsApp Cloud API
     youtube_access_token: str = ""
     # A deployed stage's YouTube credentials: the brand account's OAuth refresh token and the
     # client it was issued to (access tokens live an hour; see platforms/google_oauth.py).

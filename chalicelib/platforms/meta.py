@@ -1,4 +1,5 @@
-"""Meta webhooks: Facebook Page feed, Instagram comments and mentions, Messenger and IG DMs."""
+"""Meta webhooks: Facebook Page feed, Instagram comments and mentions, Messenger and IG DMs,
+WhatsApp Cloud API messages."""
 
 from __future__ import annotations
 
@@ -44,6 +45,8 @@ Switchboard's app owns the conversation, `standby` while another app does (Meta'
 protocol and conversation routing: a chatbot, Meta's inbox or its business agent)."""
 TOKEN_REFUSED = 190
 """Graph error code of an access token that is invalid, expired or revoked (said with HTTP 400)."""
+WHATSAPP = "whatsapp_business_account"
+_WHATSAPP_MEDIA = ("image", "video", "document", "audio", "sticker")
 THREAD_HELD = 2018300
 """Send API error subcode: "another app is controlling this thread now"."""
 
@@ -205,6 +208,10 @@ def _entry(obj: str, entry: dict[str, Any], own: frozenset[str]) -> Iterator[Men
     account = str(entry["id"])
     for change in entry.get("changes", []):
         value, field = change.get("value", {}), change.get("field")
+        if obj == WHATSAPP:
+            if field == "messages":  # also delivery statuses of what the brand sent: no mentions
+                yield from _whatsapp(value, own)
+            continue
         if obj == "page" and field == "feed":
             mention = _feed(value, account)
         elif obj == "instagram" and field in ("comments", "live_comments"):
@@ -314,6 +321,48 @@ def _message(
     )
 
 
+def _whatsapp(value: dict[str, Any], own: frozenset[str]) -> Iterator[Mention]:
+    """The customers' messages of a WhatsApp `messages` change, to the business phone number
+    (`metadata.phone_number_id`, the account replies are sent from), with each sender's
+    profile name from `contacts`; reactions are no messages."""
+    account = str(value["metadata"]["phone_number_id"])
+    contacts = value.get("contacts", [])
+    names = {c.get("wa_id"): (c.get("profile") or {}).get("name") for c in contacts}
+    for message in value.get("messages", []):
+        sender = str(message["from"])
+        if message.get("type") == "reaction" or sender in own:
+            continue
+        yield Mention(
+            id=f"whatsapp:{message['id']}",
+            platform="whatsapp",
+            kind="dm",
+            text=_whatsapp_text(message),
+            created_at=from_epoch(message.get("timestamp")),
+            public=False,
+            author=Author(id=sender, name=names.get(sender)),
+            brand_account=account,
+        )
+
+
+def _whatsapp_text(message: dict[str, Any]) -> str:
+    """What a WhatsApp message says: its text, the title of the button or list item tapped,
+    a media file's caption, a shared location's name and address (else nothing)."""
+    kind = message.get("type")
+    if kind == "text":
+        return str(message["text"]["body"])
+    if kind == "button":
+        return str(message["button"].get("text", ""))
+    if kind == "interactive":
+        tapped = message["interactive"]
+        return str((tapped.get("button_reply") or tapped.get("list_reply") or {}).get("title", ""))
+    if kind in _WHATSAPP_MEDIA:
+        return str(message[kind].get("caption", ""))
+    if kind == "location":
+        place = message["location"]
+        return " ".join(str(place[k]) for k in ("name", "address") if place.get(k))
+    return ""
+
+
 def _mention_ids(mention: Mention) -> tuple[str, str | None]:
     """(media id, comment id) of an Instagram @mention: in a comment, or in a caption."""
     if mention.in_reply_to:
@@ -357,9 +406,10 @@ def with_text(mention: Mention, settings: Settings) -> Mention:
     return mention.model_copy(update=update)
 
 
-THROTTLING_CODES = frozenset({4, 17, 32, 613, 80001, 80002, 80006})
+THROTTLING_CODES = frozenset({4, 17, 32, 613, 80001, 80002, 80006, 80007, 130429, 131056})
 """Graph error codes of the app, user, Page, custom and business-use-case (Pages, Instagram,
-Messenger) rate limits: answered with HTTP 400/403, they mean "later", not "never"."""
+Messenger, WhatsApp) rate limits and WhatsApp's throughput and per-recipient limits: answered
+with HTTP 400/403/429, they mean "later", not "never"."""
 DEFAULT_THROTTLE_SECONDS = 300
 
 
@@ -390,19 +440,20 @@ def _graph(
     path: str,
     settings: Settings,
     params: Mapping[str, str] | None = None,
+    token: str | None = None,
     **body: Any,
 ) -> dict[str, Any]:
-    """One Graph API call with the Page token and its `appsecret_proof`, the hex HMAC-SHA256 of
-    the token keyed with the app secret (which an app that "Requires App Secret", as Meta
-    recommends, demands of every call); rate-limit errors become PlatformRetryLater, a refused
-    token (code 190) PlatformUnauthorized."""
+    """One Graph API call with the Page token (or `token`) and its `appsecret_proof`, the hex
+    HMAC-SHA256 of the token keyed with the app secret (which an app that "Requires App
+    Secret", as Meta recommends, demands of every call); rate-limit errors become
+    PlatformRetryLater, a refused token (code 190) PlatformUnauthorized."""
     from chalicelib.platforms.outbound import (  # requests: off the webhook path
         PlatformRejected,
         PlatformUnauthorized,
         call,
     )
 
-    token = settings.meta_page_access_token
+    token = token or settings.meta_page_access_token
     auth = {"access_token": token}
     if settings.meta_app_secret:
         auth["appsecret_proof"] = hex_signature(settings.meta_app_secret.encode(), token.encode())
@@ -452,6 +503,31 @@ def _send(account: str, body: dict[str, Any], settings: Settings) -> dict[str, A
     return _graph("POST", f"{account}/messages", settings, json=body)
 
 
+def _whatsapp_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedReply:
+    """Cloud API `POST /{phone-number-id}/messages`, a text message to the customer, with the
+    system user's token (WHATSAPP_ACCESS_TOKEN)."""
+    from chalicelib.platforms.outbound import (  # requests: off the webhook path
+        PlatformRejected,
+        PlatformUnauthorized,
+        PostedReply,
+    )
+
+    if not settings.whatsapp_access_token:
+        raise PlatformUnauthorized("WHATSAPP_ACCESS_TOKEN is not set")
+    if not mention.brand_account:
+        raise PlatformRejected("the message names no business phone number to answer from")
+    body = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": mention.author.id,
+        "type": "text",
+        "text": {"body": reply.text},
+    }
+    path = f"{mention.brand_account}/messages"
+    answer = _graph("POST", path, settings, token=settings.whatsapp_access_token, json=body)
+    return PostedReply(str(answer["messages"][0]["id"]))
+
+
 def _kind(kind: str) -> MentionKind:
     return "comment" if kind == "comment" else "post"
 
@@ -462,6 +538,8 @@ def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedRepl
     (`/{account}/messages`, with the HUMAN_AGENT tag after the 24-hour window)."""
     from chalicelib.platforms.outbound import PostedReply  # requests: off the webhook path
 
+    if mention.platform == "whatsapp":
+        return _whatsapp_reply(reply, mention, settings)
     native = mention.native_id
     account = mention.brand_account or "me"
     if mention.kind == "dm" or reply.private:

@@ -49,7 +49,7 @@ from chalicelib.stores.replies import ReplyStore
 from chalicelib.stores.templates import TemplateStore
 
 OUTBOX = "outbox"
-MAX_LENGTH = {"facebook": 8000, "instagram": 2200, "messenger": 2000,
+MAX_LENGTH = {"facebook": 8000, "instagram": 2200, "messenger": 2000, "whatsapp": 4096,
               "youtube": 10000, "slack": 40000}  # fmt: skip
 X_DM_MAX_LENGTH = 10_000
 CLIENTS: dict[str, Callable[[Reply, Mention, Settings], PostedReply]] = {
@@ -57,10 +57,11 @@ CLIENTS: dict[str, Callable[[Reply, Mention, Settings], PostedReply]] = {
     "facebook": meta.post_reply,
     "instagram": meta.post_reply,
     "messenger": meta.post_reply,
+    "whatsapp": meta.post_reply,
     "youtube": youtube.post_reply,
     "slack": slack.post_reply,
 }
-STANDARD_WINDOW = timedelta(hours=24)  # Messenger / Instagram messaging window
+STANDARD_WINDOW = timedelta(hours=24)  # Messenger, Instagram and WhatsApp messaging window
 HUMAN_AGENT_WINDOW = timedelta(days=7)  # HUMAN_AGENT tag, and private replies to comments
 CREDENTIALS_RETRY_SECONDS = 900
 CREDENTIALS_ATTEMPTS = 4
@@ -108,6 +109,12 @@ def check_reply(request: ReplyRequest, mention: Mention, now: datetime) -> str |
         raise MalformedRequest(
             f"{mention.platform} named no sender of this message Switchboard can write to;"
             " answer it where it was sent"
+        )
+    late = mention.created_at is not None and now - mention.created_at > STANDARD_WINDOW
+    if mention.platform == "whatsapp" and late:
+        raise MalformedRequest(
+            "WhatsApp takes free-form replies within 24 hours of the customer's message;"
+            " after that only a template approved in WhatsApp Manager, sent from there"
         )
     if mention.platform in ("messenger", "instagram") and mention.kind == "dm":
         return messaging_tag(mention, now)

@@ -102,6 +102,7 @@ def fakes(stack: dict[str, str]) -> Iterator[FakePlatforms]:
             "X_ACCESS_TOKEN": CREDENTIALS.x_access_token,
             "X_ACCESS_TOKEN_SECRET": CREDENTIALS.x_access_token_secret,
             "META_PAGE_ACCESS_TOKEN": CREDENTIALS.meta_page_access_token,
+            "WHATSAPP_ACCESS_TOKEN": CREDENTIALS.whatsapp_access_token,
             "YOUTUBE_ACCESS_TOKEN": CREDENTIALS.youtube_access_token,
             "SLACK_BOT_TOKEN": CREDENTIALS.slack_bot_token,
             "PLATFORM_TIMEOUT_SECONDS": "2",

@@ -18,7 +18,7 @@ from chalicelib.observability import metrics
 from chalicelib.services import replies as replies_service
 from chalicelib.settings import get_settings
 from tests.helpers import LambdaContext, recent_sample, sample_bytes
-from tests.integration.conftest import bodies, post_signed, receive_all
+from tests.integration.conftest import CREDENTIALS, bodies, post_signed, receive_all
 from tests.integration.test_admin_api import call, live
 from tests.integration.test_routing_flow import drain_intake
 
@@ -256,6 +256,35 @@ def test_credentials_a_platform_refuses_keep_the_reply_queued_and_raise_the_alar
     assert waiting["status"] == "queued" and waiting["platform_reply_id"] is None
     assert f"{mention.platform} refused Switchboard's credentials" in waiting["last_error"]
     assert '"PlatformCredentialsRefused":[1.0]' in capsys.readouterr().out
+
+
+def test_whatsapp_replies_go_from_the_business_number_within_24_hours(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "meta", "meta_whatsapp.json")
+    [message] = bodies(stack["support"])
+    mention_id = message["mention"]["id"]
+    record = wiring.mentions().get(mention_id)
+    assert record is not None
+    recent = record.message.mention.model_copy(update={"created_at": datetime.now(UTC)})
+    store(recent)
+    _, queued = reply(client, {"mention_id": mention_id, "text": "Sorry Priya, checking now."})
+    drain_outbox(stack)
+    [sent] = fakes.accepted("graph")
+    assert sent.path == "/graph/v25.0/106540352242922/messages"
+    assert sent.query["access_token"] == CREDENTIALS.whatsapp_access_token
+    assert sent.body == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": "447700900123",
+        "type": "text",
+        "text": {"body": "Sorry Priya, checking now."},
+    }
+    answered = get(client, f"/replies/{queued['reply_id']}")
+    assert answered["status"] == "sent" and answered["platform_reply_id"].startswith("wamid.")
+    store(recent.model_copy(update={"created_at": datetime.now(UTC) - timedelta(hours=25)}))
+    code, refused = reply(client, {"mention_id": mention_id, "text": "Any news?"})
+    assert code == 400 and "only a template approved in WhatsApp Manager" in refused["message"]
 
 
 def test_youtube_and_slack_clients(

@@ -88,6 +88,44 @@ def test_messenger_message_is_private_and_echo_dropped() -> None:
     assert message.text.startswith("My parcel is lost")
 
 
+def test_whatsapp_messages_are_direct_messages_to_the_business_number() -> None:
+    """Cloud API `messages` changes: the customer's text with their profile name; delivery
+    statuses and reactions are no mentions."""
+    [message] = meta.parse(delivery("meta", "meta_whatsapp.json"), NONE)
+    assert message.id.startswith("whatsapp:wamid.") and message.platform == "whatsapp"
+    assert (message.kind, message.public) == ("dm", False)
+    assert message.text.startswith("Hi, my order 1182 never arrived")
+    assert (message.author.id, message.author.name) == ("447700900123", "Priya Nair")
+    assert message.brand_account == "106540352242922"  # the phone number replies go from
+    assert message.created_at == datetime.fromtimestamp(1795336100, tz=UTC)
+    assert meta.changes(delivery("meta", "meta_whatsapp.json")) == []
+    assert meta.answers(delivery("meta", "meta_whatsapp.json"), NONE) == []
+
+
+@pytest.mark.parametrize(
+    ("message", "text"),
+    [
+        ({"type": "interactive", "interactive": {"type": "button_reply",
+          "button_reply": {"id": "track", "title": "Track my order"}}}, "Track my order"),
+        ({"type": "interactive", "interactive": {"type": "list_reply",
+          "list_reply": {"id": "r", "title": "Returns", "description": "…"}}}, "Returns"),
+        ({"type": "button", "button": {"payload": "STOP", "text": "Stop promotions"}},
+         "Stop promotions"),
+        ({"type": "image", "image": {"id": "m1", "mime_type": "image/jpeg",
+          "caption": "the box arrived like this"}}, "the box arrived like this"),
+        ({"type": "location", "location": {"latitude": 51.5, "longitude": -0.1,
+          "name": "Acme Leeds", "address": "1 Briggate"}}, "Acme Leeds 1 Briggate"),
+        ({"type": "audio", "audio": {"id": "m2", "mime_type": "audio/ogg"}}, ""),
+    ],
+)  # fmt: skip
+def test_what_a_whatsapp_message_says(message: dict[str, Any], text: str) -> None:
+    payload = json.loads(sample_bytes("meta_whatsapp.json"))
+    value = payload["entry"][0]["changes"][0]["value"]
+    value["messages"] = [{"from": "447700900123", "id": "wamid.X", "timestamp": "1", **message}]
+    [mention] = meta.parse(delivery("meta", payload), NONE)
+    assert mention.text == text
+
+
 def test_batched_entries_are_all_read() -> None:
     one = json.loads(sample_bytes("meta_page_comments.json"))["entry"][0]
     two = json.loads(sample_bytes("meta_messenger.json"))["entry"][0]

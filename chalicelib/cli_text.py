@@ -15,6 +15,7 @@ from chalicelib.models import (
     HANDED_OVER,
     HIDDEN,
     HISTORY_LIMIT,
+    UNDELIVERED,
     DepartmentReport,
     History,
     Mention,
@@ -68,6 +69,7 @@ _NEWS_ONLY = {
     HIDDEN: "hidden by the Page's moderators: off the SLA clock, no reply needed",
     CLOSED: "closed by a department without a reply: off the SLA clock, no reply needed",
     AWAITING_APPROVAL: "a reply to it waits for your approval: switchboard approvals",
+    UNDELIVERED: "the reply never reached the customer (the platform could not deliver it)",
 }
 """Copies that only bring news of a case, shown in three lines."""
 

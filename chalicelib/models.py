@@ -293,6 +293,8 @@ ANSWERED = "answered"
 """The tag of the copy of a case the brand answered on the platform, outside Switchboard."""
 HIDDEN, UNHIDDEN = "hidden", "unhidden"
 """The tags of the copies of a comment a Page moderator hid (off the SLA clock) or showed again."""
+UNDELIVERED = "reply-undelivered"
+"""The tag of the copy of a case whose reply the platform accepted but could not deliver."""
 CLOSED, REOPENED = "closed", "reopened"
 """The tags of the copies of a case a department closed without a reply (off the SLA clock) or
 opened again."""

@@ -92,11 +92,13 @@ def echo_challenge(challenge: object, field: str = "hub.challenge") -> Handshake
 @dataclass(frozen=True)
 class Change:
     """An author edited a mention (`text`: the new text) or deleted it (`text` None); or, with
-    `hidden` set, a moderator hid it (True) or showed it again (False)."""
+    `hidden` set, a moderator hid it (True) or showed it again (False); or, with `undelivered`,
+    the platform could not deliver the brand's message `mention_id` (a reply it accepted)."""
 
     mention_id: str
     text: str | None = None
     hidden: bool | None = None
+    undelivered: str | None = None
 
 
 def no_changes(delivery: RawDelivery) -> list[Change]:

@@ -111,6 +111,8 @@ def changes(delivery: RawDelivery) -> list[Change]:
     page = obj == "page"
 
     def read(entry: dict[str, Any]) -> list[Change]:
+        if obj == WHATSAPP:
+            return _undelivered(entry)
         found = []
         for change in entry.get("changes", []) if page else []:
             value = change["value"] if change.get("field") == "feed" else {}
@@ -131,6 +133,23 @@ def changes(delivery: RawDelivery) -> list[Change]:
         return found
 
     return read_each(entries, read, "Meta")
+
+
+def _undelivered(entry: dict[str, Any]) -> list[Change]:
+    """The business's WhatsApp messages the Cloud API accepted and then could not deliver
+    (`statuses[]` with `status: failed` and its `errors`: blocked, not on WhatsApp…)."""
+    found = []
+    for change in entry.get("changes", []):
+        for status in (change.get("value") or {}).get("statuses", []):
+            if status.get("status") != "failed":
+                continue
+            errors = status.get("errors") or [{}]
+            why = "; ".join(
+                f"{e.get('code', '?')} {e.get('title') or e.get('message') or ''}".strip()
+                for e in errors
+            )
+            found.append(Change(f"whatsapp:{status['id']}", undelivered=why))
+    return found
 
 
 def _entries(delivery: RawDelivery) -> tuple[str, list[dict[str, Any]]]:

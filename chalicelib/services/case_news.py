@@ -15,6 +15,7 @@ from chalicelib.models import (
     ANSWERED,
     EDITED,
     HIDDEN,
+    UNDELIVERED,
     UNHIDDEN,
     Mention,
     MentionRecord,
@@ -57,7 +58,9 @@ class CaseNews:
 
     def change(self, change: Change, now: datetime) -> None:
         """Apply a change a delivery announces: a hide (or unhide), a deletion or an edit."""
-        if change.hidden is not None:
+        if change.undelivered is not None:
+            self.undelivered(change.mention_id, change.undelivered, now)
+        elif change.hidden is not None:
             self.hidden(change.mention_id, change.hidden, now)
         elif change.text is None:
             self.forget(change.mention_id, now)
@@ -108,6 +111,22 @@ class CaseNews:
         )
         logger.info(
             "comment hidden" if hidden else "comment shown again", extra={"mention_id": mention_id}
+        )
+
+    def undelivered(self, post: str, why: str, now: datetime) -> None:
+        """A reply Switchboard posted (`post`, the platform's id for it) never reached the
+        customer: the departments that have its case get a copy tagged `reply-undelivered`, once
+        (a redelivered status finds it sent). Not a reply of Switchboard's: nothing to do."""
+        case = self.mentions.conversation_of(post)
+        news = f"undelivered/{post}"
+        if case is None or self.mentions.held(news, now) is not None:
+            return
+        send_copy(self.queues, self.settings, case, UNDELIVERED)
+        expires = now + timedelta(days=self.settings.mention_ttl_days)
+        self.mentions.hold(news, why, now, expires)
+        metrics.add_metric(name="RepliesUndelivered", unit="Count", value=1)
+        logger.warning(
+            "a reply was not delivered", extra={"mention_id": case.id, "post": post, "why": why}
         )
 
     def new_version(self, version: Mention, first: str, now: datetime) -> bool:

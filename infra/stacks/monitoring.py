@@ -97,6 +97,7 @@ class Monitoring(Construct):
                 "PlatformAccessRevoked",
                 "PlatformCredentialsRefused",
                 "RepliesFailed",
+                "RepliesUndelivered",
                 "DuplicatesDropped",
                 "MentionsFannedOut",
                 "PoisonRecords",

@@ -286,6 +286,21 @@ def test_whatsapp_replies_go_from_the_business_number_within_24_hours(
     code, refused = reply(client, {"mention_id": mention_id, "text": "Any news?"})
     assert code == 400 and "only a template approved in WhatsApp Manager" in refused["message"]
 
+    # WhatsApp accepted the reply, then could not deliver it (the customer blocked the number):
+    # the department hears of it once, however often Meta sends the status
+    receive_all(stack["support"])
+    failed = json.loads(sample_bytes("meta_whatsapp.json"))
+    failed["entry"][0]["changes"] = failed["entry"][0]["changes"][1:]
+    [status] = failed["entry"][0]["changes"][0]["value"]["statuses"]
+    status.update(id=answered["platform_reply_id"], status="failed")
+    status["errors"] = [{"code": 131026, "title": "Message undeliverable"}]
+    for _ in range(2):
+        assert post_signed(client, "meta", json.dumps(failed).encode()).status_code == 200
+        drain_intake(stack)
+    [copy] = bodies(stack["support"])
+    assert copy["mention"]["id"] == mention_id
+    assert copy["routing"]["tags"][-1] == "reply-undelivered"
+
 
 def test_youtube_and_slack_clients(
     client: Client, stack: dict[str, str], fakes: FakePlatforms

@@ -19,6 +19,7 @@ from chalicelib.models import (
     HANDED_OVER,
     HIDDEN,
     TRANSFERRED,
+    UNDELIVERED,
     UNHIDDEN,
     Author,
     CaseState,
@@ -470,6 +471,10 @@ def test_an_inbox_entry_that_needs_no_reply_any_more_says_why() -> None:
     assert format_routed(message.tagged(AWAITING_APPROVAL)).splitlines()[::2] == [
         "[AWAITING-APPROVAL] x:6  x/mention  by jo",
         "  a reply to it waits for your approval: switchboard approvals",
+    ]
+    assert format_routed(message.tagged(UNDELIVERED)).splitlines()[::2] == [
+        "[REPLY-UNDELIVERED] x:6  x/mention  by jo",
+        "  the reply never reached the customer (the platform could not deliver it)",
     ]
     shown = format_routed(message.tagged(UNHIDDEN), routing.sla_due_at)
     assert "tags: unhidden  reply by: 2026-11-22T09:00:00+00:00 (in 0 min)" in shown

@@ -102,6 +102,17 @@ def test_whatsapp_messages_are_direct_messages_to_the_business_number() -> None:
     assert meta.answers(delivery("meta", "meta_whatsapp.json"), NONE) == []
 
 
+def test_a_whatsapp_message_that_could_not_be_delivered_is_news_of_its_case() -> None:
+    payload = json.loads(sample_bytes("meta_whatsapp.json"))
+    [status] = payload["entry"][0]["changes"][1]["value"]["statuses"]
+    assert meta.changes(delivery("meta", payload)) == []  # read: nothing to tell
+    status["status"] = "failed"
+    status["errors"] = [{"code": 131026, "title": "Message undeliverable"}]
+    assert meta.changes(delivery("meta", payload)) == [
+        Change(f"whatsapp:{status['id']}", undelivered="131026 Message undeliverable")
+    ]
+
+
 @pytest.mark.parametrize(
     ("message", "text"),
     [

@@ -109,6 +109,7 @@ class Settings(BaseModel):
             "x:normal": 60,
             "x:low": 240,
             "messenger:normal": 120,
+            "whatsapp:normal": 120,  # a chat: answered within 24 hours or only by template
         }
     )
 

@@ -96,6 +96,9 @@ def test_sla_by_platform_then_priority() -> None:
     assert settings.sla("x", "normal") == 60
     assert settings.sla("facebook", "normal") == 240
     assert settings.sla("x", "urgent") == 15
+    chats = Settings()  # the defaults: a chat is answered sooner than a comment
+    assert chats.sla("whatsapp", "normal") == chats.sla("messenger", "normal") == 120
+    assert chats.sla("facebook", "normal") == 240
 
 
 @pytest.mark.parametrize("platform", ["x", "messenger", "facebook", "youtube"])

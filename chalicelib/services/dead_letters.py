@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from chalicelib.models import RawDelivery, RoutedMention
+from chalicelib.stores.queues import move
 
 POISON_ATTRIBUTES = ("error", "message_id")  # set by services.batches, dropped when moved back
 
@@ -74,10 +75,9 @@ def summarise(body: str) -> str:
 def move_back(client: Any, dead_letter_url: str, source_url: str, letter: DeadLetter) -> None:
     """Send the message to its source queue without the poison attributes, then delete it from
     the dead-letter queue (a failure in between leaves a copy in both, never none)."""
-    attributes = {
-        name: {"DataType": value["DataType"], "StringValue": value["StringValue"]}
-        for name, value in letter.attributes.items()
-        if name not in POISON_ATTRIBUTES and "StringValue" in value
+    received = {
+        "Body": letter.body,
+        "MessageAttributes": letter.attributes,
+        "ReceiptHandle": letter.receipt_handle,
     }
-    client.send_message(QueueUrl=source_url, MessageBody=letter.body, MessageAttributes=attributes)
-    client.delete_message(QueueUrl=dead_letter_url, ReceiptHandle=letter.receipt_handle)
+    move(client, received, dead_letter_url, source_url, POISON_ATTRIBUTES)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -90,9 +90,13 @@ def _as_send_error(queue: str, sent: frozenset[int] = frozenset()) -> Iterator[N
         raise QueueSendError(f"cannot send to {queue}: {exc}", sent) from exc
 
 
+PEEK_SECONDS = 30
+"""How long reading a queue holds each message it shows: the next receive returns others."""
+
+
 def receive_each(client: Any, url: str, limit: int, visibility: int) -> Iterator[dict[str, Any]]:
-    """Every message of a queue once (at most `limit` receive calls), with its attributes and
-    SentTimestamp; with visibility 0 they stay where they are, for reading only."""
+    """Every message of a queue once (at most `limit` receive calls), each hidden from other
+    readers for `visibility` seconds, with its attributes, SentTimestamp and receive count."""
     seen: set[str] = set()
     for _ in range(limit):
         batch = client.receive_message(
@@ -100,7 +104,7 @@ def receive_each(client: Any, url: str, limit: int, visibility: int) -> Iterator
             MaxNumberOfMessages=10,
             VisibilityTimeout=visibility,
             MessageAttributeNames=["All"],
-            AttributeNames=["SentTimestamp"],
+            AttributeNames=["SentTimestamp", "ApproximateReceiveCount"],
             WaitTimeSeconds=0,
         ).get("Messages", [])
         fresh = [m for m in batch if m["MessageId"] not in seen]
@@ -109,6 +113,55 @@ def receive_each(client: Any, url: str, limit: int, visibility: int) -> Iterator
         for message in fresh:
             seen.add(message["MessageId"])
             yield message
+
+
+def peek_each(client: Any, url: str, limit: int) -> Iterator[dict[str, Any]]:
+    """Every message of a queue once, for reading only. Each is held for PEEK_SECONDS while the
+    rest are read (a message shown at once again would hide the others), then released; as a
+    receive counts towards the queue's redrive policy, one received before is queued anew
+    instead (its receive count back to none), so reading a queue never dead-letters it."""
+    redrive = client.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])
+    counted = "RedrivePolicy" in redrive.get("Attributes", {})
+    held: list[dict[str, Any]] = []
+    try:
+        for message in receive_each(client, url, limit, PEEK_SECONDS):
+            held.append(message)
+            yield message
+    finally:
+        for message in held:
+            if counted and int(message["Attributes"].get("ApproximateReceiveCount", 1)) > 1:
+                move(client, message, url, url)  # to the back of the queue, counted afresh
+            else:
+                client.change_message_visibility(
+                    QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
+
+
+def read_each(client: Any, url: str, limit: int, take: bool) -> Iterator[dict[str, Any]]:
+    """A queue's messages to take (held PEEK_SECONDS each, for the caller to delete or move)
+    or, without `take`, to read only (`peek_each`)."""
+    if take:
+        return receive_each(client, url, limit, PEEK_SECONDS)
+    return peek_each(client, url, limit)
+
+
+def move(
+    client: Any,
+    message: dict[str, Any],
+    from_url: str,
+    to_url: str,
+    leave_out: Collection[str] = (),
+) -> None:
+    """Send a received message (`Body`, its string `MessageAttributes` but `leave_out`) to
+    `to_url`, then delete it from `from_url` by its `ReceiptHandle`: a failure in between leaves
+    a copy in both, never none."""
+    attributes = {
+        name: {"DataType": value["DataType"], "StringValue": value["StringValue"]}
+        for name, value in message.get("MessageAttributes", {}).items()
+        if name not in leave_out and "StringValue" in value
+    }
+    client.send_message(QueueUrl=to_url, MessageBody=message["Body"], MessageAttributes=attributes)
+    client.delete_message(QueueUrl=from_url, ReceiptHandle=message["ReceiptHandle"])
 
 
 class SqsQueues:

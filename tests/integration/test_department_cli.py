@@ -8,9 +8,11 @@ import time
 import pytest
 from chalice.test import Client
 
+from chalicelib import aws
 from chalicelib.fakeplatforms import FakePlatforms
+from chalicelib.models import Mention, ReplyPointer, RoutedMention, Routing
 from tests.helpers import sample_bytes
-from tests.integration.conftest import post_signed
+from tests.integration.conftest import post_signed, receive_all
 from tests.integration.test_replies import drain_outbox
 from tests.integration.test_routing_flow import drain_intake
 from tests.integration.test_rules_cli import run
@@ -28,6 +30,31 @@ def test_inbox_shows_what_waits_and_ack_takes_it_off_the_queue(
     assert out.rstrip().endswith("1 mention(s) in switchboard-support")
     assert "1 mention(s)" in run("inbox", "support")[1]  # reading leaves it there
     assert "1 mention(s)" in run("inbox", "support", "--ack")[1]
+    assert run("inbox", "support")[1].strip() == "0 mention(s) in switchboard-support"
+
+
+def test_reading_an_inbox_shows_all_of_it_and_never_dead_letters_it(
+    client: Client, stack: dict[str, str]
+) -> None:
+    """A receive counts towards the queue's redrive policy (5): a lead who looked at the inbox
+    five times used to send every waiting mention to the dead-letter queue; and a queue read
+    without holding what it showed returned the same ten messages each time."""
+    sqs = aws.sqs()
+    message = RoutedMention(
+        mention=Mention(id="x:1", platform="x", text="where is my order?"),
+        routing=Routing(department="support"),
+        reply=ReplyPointer(mention_id="x:1"),
+    )
+    for n in range(25):
+        copy = message.model_copy(
+            update={"mention": message.mention.model_copy(update={"id": f"x:{n}"})}
+        )
+        sqs.send_message(QueueUrl=stack["support"], MessageBody=copy.model_dump_json())
+    for _ in range(7):
+        assert run("inbox", "support")[1].rstrip().endswith("25 mention(s) in switchboard-support")
+    assert receive_all(stack["support-dlq"]) == []
+    shown = run("inbox", "support", "--ack")[1]
+    assert len({line.split()[1] for line in shown.splitlines() if line.startswith("[")}) == 25
     assert run("inbox", "support")[1].strip() == "0 mention(s) in switchboard-support"
 
 

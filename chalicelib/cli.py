@@ -202,12 +202,12 @@ def cmd_inbox(args: argparse.Namespace, out: TextIO) -> int:
 
 def _print_inbox(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     from chalicelib import aws
-    from chalicelib.stores.queues import SqsQueues, read_each
+    from chalicelib.stores.queues import SqsQueues, read_queue
 
     client = aws.sqs()
     url = SqsQueues(client, settings).url(args.department)
     shown = 0
-    for message in read_each(client, url, args.limit, take=args.ack):
+    for message in read_queue(client, url, args.limit, take=args.ack):
         print(format_routed(RoutedMention.model_validate_json(message["Body"])), file=out)
         print(file=out)
         shown += 1
@@ -228,13 +228,13 @@ def cmd_dead_letters(args: argparse.Namespace, out: TextIO) -> int:
 def _dead_letters(args: argparse.Namespace, settings: Settings, where: str, out: TextIO) -> int:
     from chalicelib import aws
     from chalicelib.services.dead_letters import move_back, read_dead_letter
-    from chalicelib.stores.queues import SqsQueues, read_each
+    from chalicelib.stores.queues import SqsQueues, read_queue
 
     client = aws.sqs()
     queues = SqsQueues(client, settings)
     dead_letter_url, source_url = queues.url(f"{args.queue}-dlq"), queues.url(args.queue)
     count = 0
-    for message in read_each(client, dead_letter_url, args.limit, take=args.redrive):
+    for message in read_queue(client, dead_letter_url, args.limit, take=args.redrive):
         letter = read_dead_letter(message)
         print(
             f"{letter.message_id}  dead-lettered {letter.sent_at:%Y-%m-%d %H:%M:%S} UTC", file=out

@@ -137,7 +137,7 @@ def peek_each(client: Any, url: str, limit: int) -> Iterator[dict[str, Any]]:
                 )
 
 
-def read_each(client: Any, url: str, limit: int, take: bool) -> Iterator[dict[str, Any]]:
+def read_queue(client: Any, url: str, limit: int, take: bool) -> Iterator[dict[str, Any]]:
     """A queue's messages to take (held PEEK_SECONDS each, for the caller to delete or move)
     or, without `take`, to read only (`peek_each`)."""
     if take:

@@ -41,6 +41,9 @@ KEPT_HEADERS: tuple[str, ...] = (
 )
 decode = json_body
 _MESSAGE_EVENTS = {"app_mention": "mention", "message": "post"}
+_SAID = frozenset({None, "file_share", "thread_broadcast", "me_message"})
+"""Message subtypes a person writes (plain, with a file, a thread reply sent to the channel too,
+a /me): the others are bots, joins, topics, edits and deletions."""
 TOKEN_REFUSED = frozenset(
     {"not_authed", "invalid_auth", "account_inactive", "token_revoked", "token_expired"}
 )
@@ -92,7 +95,9 @@ def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention
         kind = _MESSAGE_EVENTS.get(event.get("type", ""))
         if payload.get("type") != "event_callback" or kind is None:
             return []
-        if event.get("bot_id") or event.get("subtype") or event.get("user") in brand_accounts:
+        if event.get("bot_id") or event.get("subtype") not in _SAID:
+            return []
+        if event.get("user") in brand_accounts:
             return []
         channel, ts = event["channel"], event["ts"]
         thread = event.get("thread_ts")
@@ -106,6 +111,7 @@ def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention
                 author=Author(id=event.get("user")),
                 in_reply_to=f"slack:{channel}/{thread}" if thread and thread != ts else None,
                 brand_account=payload.get("team_id"),
+                urls=[f["permalink"] for f in event.get("files", []) if f.get("permalink")],
             )
         ]
     except (KeyError, TypeError, AttributeError, ValidationError) as exc:
@@ -122,7 +128,7 @@ def answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answe
         if (
             payload.get("type") != "event_callback"
             or event.get("type") not in _MESSAGE_EVENTS
-            or event.get("subtype")
+            or event.get("subtype") not in _SAID
             or event.get("user") not in brand_accounts
             or not (channel and ts and thread)
             or thread == ts

@@ -103,6 +103,28 @@ def test_slack_thread_message_is_a_reply() -> None:
     assert reply.kind == "reply" and reply.in_reply_to == "slack:C0COMMUNITY/1795336000.000200"
 
 
+@pytest.mark.parametrize(
+    ("subtype", "routed"),
+    [
+        ("file_share", True),  # a screenshot of the error, with the words
+        ("thread_broadcast", True),  # a thread reply also sent to the channel
+        ("me_message", True),
+        ("channel_join", False),
+        ("bot_message", False),
+    ],
+)
+def test_what_a_person_writes_with_a_file_or_to_the_channel_is_a_message(
+    subtype: str, routed: bool
+) -> None:
+    payload = json.loads(sample_bytes("slack_app_mention.json"))
+    link = "https://acme.slack.com/files/U0CUSTOMER/F0SHOT/checkout.png"
+    payload["event"].update(
+        type="message", subtype=subtype, files=[{"id": "F0SHOT", "permalink": link}]
+    )
+    found = slack.parse(delivery("slack", payload), frozenset())
+    assert [m.urls for m in found] == ([[link]] if routed else [])
+
+
 def query(**extra: str) -> dict[str, str]:
     return {
         "hub.mode": "subscribe",
@@ -145,6 +167,17 @@ def test_websub_notification_is_an_atom_feed_with_no_mentions() -> None:
         youtube.decode("{not xml")
     with pytest.raises(MalformedRequest, match="Atom"):
         youtube.check(youtube.decode("<rss/>"))
+
+
+def test_a_brand_persons_thread_reply_sent_to_the_channel_too_answers_the_thread() -> None:
+    payload = json.loads(sample_bytes("slack_app_mention.json"))
+    thread = payload["event"]["ts"]
+    payload["event"].update(
+        type="message", subtype="thread_broadcast", user="U0AGENT", ts="1795336200.000100",
+        thread_ts=thread,
+    )  # fmt: skip
+    [answer] = slack.answers(delivery("slack", payload), frozenset({"U0AGENT"}))
+    assert answer.to == f"slack:C0COMMUNITY/{thread}"
 
 
 def test_edited_and_deleted_slack_messages_are_named() -> None:

@@ -37,7 +37,13 @@ if TYPE_CHECKING:
 NAME = "meta"
 KEPT_HEADERS: tuple[str, ...] = ("x-hub-signature-256", "x-hub-signature", "content-type")
 decode = json_body
-_FEED_ITEMS = {"comment": "comment", "post": "post", "status": "post", "photo": "post"}
+_FEED_ITEMS = {
+    "comment": "comment",
+    "post": "post",
+    "status": "post",
+    "photo": "post",
+    "video": "post",  # a visitor's video on the Page, its words in `message`
+}
 STANDBY = "standby"
 _CHANNELS = ("messaging", STANDBY)
 """Where an entry carries Messenger and Instagram messaging events: `messaging` while

@@ -49,6 +49,13 @@ def test_visitor_post_and_edits() -> None:
     }
     [post] = meta.parse(delivery("meta", payload), NONE)
     assert (post.id, post.kind) == ("facebook:1_2", "post")
+    video = {**value, "item": "video", "post_id": "1_4", "message": "watch it fall apart"}
+    only_video = {
+        "object": "page",
+        "entry": [{"id": "1", "changes": [{"field": "feed", "value": video}]}],
+    }
+    [posted] = meta.parse(delivery("meta", only_video), NONE)
+    assert (posted.id, posted.kind, posted.text) == ("facebook:1_4", "post", "watch it fall apart")
 
 
 def test_instagram_comment_keeps_unicode_from_escaped_body() -> None:

@@ -129,12 +129,14 @@ def peek_each(client: Any, url: str, limit: int) -> Iterator[dict[str, Any]]:
             yield message
     finally:
         for message in held:
-            if counted and int(message["Attributes"].get("ApproximateReceiveCount", 1)) > 1:
-                move(client, message, url, url)  # to the back of the queue, counted afresh
-            else:
-                client.change_message_visibility(
-                    QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                )
+            # best effort: a message not released shows again by itself within PEEK_SECONDS
+            with contextlib.suppress(BotoCoreError, ClientError):
+                if counted and int(message["Attributes"].get("ApproximateReceiveCount", 1)) > 1:
+                    move(client, message, url, url)  # to the back of the queue, counted afresh
+                else:
+                    client.change_message_visibility(
+                        QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                    )
 
 
 def read_queue(client: Any, url: str, limit: int, take: bool) -> Iterator[dict[str, Any]]:

@@ -116,12 +116,14 @@ class CaseNews:
     def undelivered(self, post: str, why: str, now: datetime) -> None:
         """A reply Switchboard posted (`post`, the platform's id for it) never reached the
         customer: the departments that have its case get a copy tagged `reply-undelivered`, once
-        (a redelivered status finds it sent). Not a reply of Switchboard's: nothing to do."""
+        (a redelivered status finds it sent), and a case it was the first response of is back
+        on the SLA clock. Not a reply of Switchboard's: nothing to do."""
         case = self.mentions.conversation_of(post)
         news = f"undelivered/{post}"
         if case is None or self.mentions.held(news, now) is not None:
             return
         send_copy(self.queues, self.settings, case, UNDELIVERED)
+        self.mentions.unanswer(case.id, post)
         expires = now + timedelta(days=self.settings.mention_ttl_days)
         self.mentions.hold(news, why, now, expires)
         metrics.add_metric(name="RepliesUndelivered", unit="Count", value=1)

@@ -122,6 +122,12 @@ class MentionStore(Protocol):
         deleted meanwhile."""
         ...
 
+    def unanswer(self, mention_id: str, post: str) -> bool:
+        """Its first response `post` never reached the customer: forget it, and the case is back
+        on the SLA clock (its deadline as it was) unless closed, hidden or deleted. False when
+        `post` is not its first response."""
+        ...
+
     def rewrite(self, record: MentionRecord, since: datetime | None) -> None:
         """Store a routed mention's record as changed (an edit); deadline and answer stay.
         `since`: the `edited_at` of the record as it was read; raises EditConflict when it was

@@ -266,6 +266,22 @@ class DynamoMentionStore:
         )
         self._back_on_clock(key)
 
+    def unanswer(self, mention_id: str, post: str) -> bool:
+        """Conditional on `post` being the first response; then rejoin the indexes."""
+        key = {"id": {"S": mention_id}}
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=key,
+                UpdateExpression="REMOVE first_response_at, response_seconds, first_response_post",
+                ConditionExpression="first_response_post = :post",
+                ExpressionAttributeValues={":post": {"S": post}},
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        self._back_on_clock(key)
+        return True
+
     def _back_on_clock(self, key: dict[str, Any]) -> None:
         """A routed mention with a deadline that nothing answered, closed, hid or deleted joins
         its department's waiting list again, and, unless escalated already, the SLA check's."""

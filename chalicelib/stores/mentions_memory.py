@@ -147,6 +147,15 @@ class MemoryMentionStore:
         reopened = {"closed_at": None, "closed_by": None, "closed_reason": None}
         self.records[mention_id] = record.model_copy(update=reopened)
 
+    def unanswer(self, mention_id: str, post: str) -> bool:
+        """Clear the first response if it is `post` (`overdue` and `waiting` read the fields)."""
+        record = self.records.get(mention_id)
+        if record is None or record.first_response_post != post:
+            return False
+        cleared = {"first_response_at": None, "response_seconds": None, "first_response_post": None}
+        self.records[mention_id] = record.model_copy(update=cleared)
+        return True
+
     def take(self, mention_id: str, by: str, now: datetime, until: datetime) -> bool:
         """Take it, unless someone else's take runs past `now`."""
         record = self.records[mention_id]

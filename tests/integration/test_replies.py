@@ -282,9 +282,7 @@ def test_whatsapp_replies_go_from_the_business_number_within_24_hours(
     }
     answered = get(client, f"/replies/{queued['reply_id']}")
     assert answered["status"] == "sent" and answered["platform_reply_id"].startswith("wamid.")
-    store(recent.model_copy(update={"created_at": datetime.now(UTC) - timedelta(hours=25)}))
-    code, refused = reply(client, {"mention_id": mention_id, "text": "Any news?"})
-    assert code == 400 and "only a template approved in WhatsApp Manager" in refused["message"]
+    assert get(client, f"/mentions/{mention_id}")["first_response_at"] is not None
 
     # WhatsApp accepted the reply, then could not deliver it (the customer blocked the number):
     # the department hears of it once, however often Meta sends the status
@@ -300,6 +298,12 @@ def test_whatsapp_replies_go_from_the_business_number_within_24_hours(
     [copy] = bodies(stack["support"])
     assert copy["mention"]["id"] == mention_id
     assert copy["routing"]["tags"][-1] == "reply-undelivered"
+    case = get(client, f"/mentions/{mention_id}")
+    assert case["first_response_at"] is None  # back on the clock: nobody has answered her
+
+    store(recent.model_copy(update={"created_at": datetime.now(UTC) - timedelta(hours=25)}))
+    code, refused = reply(client, {"mention_id": mention_id, "text": "Any news?"})
+    assert code == 400 and "only a template approved in WhatsApp Manager" in refused["message"]
 
 
 def test_youtube_and_slack_clients(

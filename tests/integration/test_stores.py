@@ -263,6 +263,30 @@ def test_a_departments_waiting_cases_are_the_unanswered_ones_by_deadline(
     assert overdue == {"x:20", "x:22", "x:27"}  # the escalated one is not escalated again
 
 
+def test_a_first_response_that_never_arrived_puts_the_case_back_on_the_clock(
+    mentions: MentionStore,
+) -> None:
+    due = Routing(department="support", sla_due_at=NOW + timedelta(minutes=30))
+    base = record("x:60")
+    mentions.claim("x:60", NOW, LEASE)
+    mentions.complete(
+        base.model_copy(update={"message": base.message.model_copy(update={"routing": due})}),
+        NOW + timedelta(days=1),
+    )
+    mentions.record_response("x:60", NOW + timedelta(minutes=5), "whatsapp:wamid.A")
+    assert mentions.waiting("support") == []
+    assert not mentions.unanswer("x:60", "whatsapp:wamid.B")  # not its first response
+    assert mentions.unanswer("x:60", "whatsapp:wamid.A")
+    again = mentions.get("x:60")
+    assert again is not None and (again.first_response_at, again.first_response_post) == (
+        None,
+        None,
+    )
+    assert [r.id for r in mentions.waiting("support")] == ["x:60"]
+    assert [r.id for r in mentions.overdue(NOW + timedelta(hours=1))] == ["x:60"]
+    assert not mentions.unanswer("x:60", "whatsapp:wamid.A")  # once
+
+
 def test_long_posts_fill_the_waiting_list_past_a_query_page(mentions: MentionStore) -> None:
     """DynamoDB answers a Query 1 MB at a time: five 300 KB posts are two pages, one list."""
     for n in range(5):

@@ -120,8 +120,10 @@ def peek_each(client: Any, url: str, limit: int) -> Iterator[dict[str, Any]]:
     rest are read (a message shown at once again would hide the others), then released; as a
     receive counts towards the queue's redrive policy, one received before is queued anew
     instead (its receive count back to none), so reading a queue never dead-letters it."""
-    redrive = client.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])
-    counted = "RedrivePolicy" in redrive.get("Attributes", {})
+    counted = True  # unless the queue says it has no redrive policy (a dead-letter queue)
+    with contextlib.suppress(BotoCoreError, ClientError):
+        redrive = client.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])
+        counted = "RedrivePolicy" in redrive.get("Attributes", {})
     held: list[dict[str, Any]] = []
     try:
         for message in receive_each(client, url, limit, PEEK_SECONDS):

@@ -130,7 +130,7 @@ def changes(delivery: RawDelivery) -> list[Change]:
                 found.append(Change(f"facebook:{_feed_id(value)}", text))
             elif verb in ("hide", "unhide"):
                 found.append(Change(f"facebook:{_feed_id(value)}", hidden=verb == "hide"))
-        platform = "messenger" if page else "instagram"
+        platform = _dm_platform(obj)
         for event, _ in _messaging(entry):
             if edit := event.get("message_edit"):
                 found.append(Change(f"{platform}:{edit['mid']}", str(edit.get("text", ""))))
@@ -171,12 +171,11 @@ def answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answe
     """The Page's or the Instagram account's own comments that reply to one (`parent_id`; on
     Facebook a comment on a visitor's post names the post), and the messages it sent (echoes,
     the `message_echoes` field), each answering the customer it writes to."""
-    payload = load_body(delivery)
+    obj, entries = _entries(delivery)
+    page, platform = obj == "page", _dm_platform(obj)
     found = []
     try:
-        page = payload["object"] == "page"
-        platform = "messenger" if page else "instagram"
-        for entry in payload["entry"]:
+        for entry in entries:
             own = brand_accounts | {str(entry["id"])}
             comment = functools.partial(_own_comment, page=page, own=own)
             found += read_answers(entry.get("changes", []), comment, NAME)
@@ -247,12 +246,17 @@ def _entry(obj: str, entry: dict[str, Any], own: frozenset[str]) -> Iterator[Men
             continue
         if mention is not None and mention.author.id not in own:
             yield mention
-    platform = "messenger" if obj == "page" else "instagram"
+    platform = _dm_platform(obj)
     for event, standby in _messaging(entry):
         message = _said(event)
         if not message or message.get("is_echo") or _unsent(message) or _sender(event) in own:
             continue
         yield _message(platform, event, message, account, standby)
+
+
+def _dm_platform(obj: str) -> str:
+    """The platform of an entry's messaging events: Messenger for a Page, else Instagram."""
+    return "messenger" if obj == "page" else "instagram"
 
 
 def _messaging(entry: dict[str, Any]) -> Iterator[tuple[dict[str, Any], bool]]:

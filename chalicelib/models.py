@@ -486,7 +486,9 @@ class ReasonRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
 
 
-ReplyStatus = Literal["pending", "rejected", "queued", "sending", "sent", "failed", "uncertain"]
+ReplyStatus = Literal[
+    "pending", "rejected", "queued", "sending", "sent", "failed", "uncertain", "undelivered"
+]
 
 
 TEMPLATE_ID = r"^[a-z0-9][a-z0-9-]{0,63}$"

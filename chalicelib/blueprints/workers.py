@@ -54,6 +54,7 @@ def routing_service() -> RoutingService:
             settings=settings,
             traffic=wiring.traffic(),
             payloads=wiring.payloads(),
+            replies=wiring.replies(),
         )
 
     return _current("routing", build)

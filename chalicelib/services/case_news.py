@@ -28,6 +28,7 @@ from chalicelib.services.cases import record_first_response, send_copy
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore, case_of, dm_sender, follow_up, unanswered
 from chalicelib.stores.queues import Queues
+from chalicelib.stores.replies import ReplyStore, posted_as
 from chalicelib.stores.traffic import TrafficStore
 
 HOLD = timedelta(days=1)
@@ -55,6 +56,7 @@ class CaseNews:
     mentions: MentionStore
     settings: Settings
     traffic: TrafficStore | None = None
+    replies: ReplyStore | None = None
 
     def change(self, change: Change, now: datetime) -> None:
         """Apply a change a delivery announces: a hide (or unhide), a deletion or an edit."""
@@ -115,13 +117,17 @@ class CaseNews:
 
     def undelivered(self, post: str, why: str, now: datetime) -> None:
         """A reply Switchboard posted (`post`, the platform's id for it) never reached the
-        customer: the departments that have its case get a copy tagged `reply-undelivered`, once
-        (a redelivered status finds it sent), and a case it was the first response of is back
-        on the SLA clock. Not a reply of Switchboard's: nothing to do."""
+        customer: the reply reads `undelivered`, with why; the departments that have its case
+        get a copy tagged `reply-undelivered`, once (a redelivered status finds it sent), and a
+        case it was the first response of is back on the SLA clock. Not a reply of
+        Switchboard's: nothing to do."""
         case = self.mentions.conversation_of(post)
         news = f"undelivered/{post}"
         if case is None or self.mentions.held(news, now) is not None:
             return
+        reply = self.mentions.held(posted_as(post), now)
+        if reply is not None and self.replies is not None:
+            self.replies.finish(reply[0], "undelivered", was="sent", last_error=why)
         send_copy(self.queues, self.settings, case, UNDELIVERED)
         self.mentions.unanswer(case.id, post)
         expires = now + timedelta(days=self.settings.mention_ttl_days)

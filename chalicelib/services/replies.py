@@ -43,9 +43,9 @@ from chalicelib.services.templates import render
 from chalicelib.services.time_budget import TimeLeft, short_of_time
 from chalicelib.settings import Settings
 from chalicelib.stores.cursors import CursorStore
-from chalicelib.stores.mentions import MentionStore, case_of, unanswered
+from chalicelib.stores.mentions import MentionStore, case_of, last_heard, unanswered
 from chalicelib.stores.queues import OutgoingMessage, Queues, QueueSendError
-from chalicelib.stores.replies import ReplyStore
+from chalicelib.stores.replies import REPORTS_DELIVERY, ReplyStore, posted_as
 from chalicelib.stores.templates import TemplateStore
 
 OUTBOX = "outbox"
@@ -162,7 +162,8 @@ class ReplyService:
             request = self._written_from(request, record)
         if not request.force:
             self._check_not_taken(record, author, now)
-        tag = check_reply(request, mention, now)
+        # A direct message's window runs from the customer's last message, whichever is answered
+        tag = check_reply(request, last_heard(self.mentions, record).message.mention, now)
         case_department = record.message.routing.department
         department = request.department or case_department
         approval = next(
@@ -371,13 +372,22 @@ class ReplyService:
         expires = sent_at + timedelta(days=self.settings.mention_ttl_days)
         post = f"{reply.platform}:{posted.id}"
         self._best_effort("reply link", lambda: self.mentions.link(post, reply.mention_id, expires))
+        if reply.platform in REPORTS_DELIVERY:  # its failure to deliver finds the reply
+            self._best_effort(
+                "reply of the post",
+                lambda: self.mentions.hold(posted_as(post), reply_id, sent_at, expires),
+            )
         self._best_effort("first response", lambda: self._answered(record, sent_at, post))
         logger.info("reply sent", extra={"reply_id": reply_id, "platform_reply_id": posted.id})
 
     def _answered(self, record: MentionRecord, at: datetime, post: str) -> None:
-        """Stop the SLA clock of the mentions the reply (`post`) answers (see `unanswered`)."""
-        for answered in unanswered(self.mentions, record):
-            record_first_response(self.mentions, answered, at, post)
+        """Stop the SLA clock of the mentions the reply (`post`) answers (see `unanswered`): in
+        a direct conversation, what the customer wrote since in it, too."""
+        since = unanswered(self.mentions, last_heard(self.mentions, record))
+        waiting = unanswered(self.mentions, record)
+        answered = since if any(r.id == record.id for r in since) else waiting
+        for each in answered:
+            record_first_response(self.mentions, each, at, post)
 
     def _best_effort(self, what: str, record: Callable[[], None]) -> None:
         """Bookkeeping that must never hold up or repeat a reply: a failure is logged and

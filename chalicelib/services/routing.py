@@ -66,6 +66,7 @@ from chalicelib.stores.queues import (
     QueueSendError,
     message_size,
 )
+from chalicelib.stores.replies import ReplyStore
 from chalicelib.stores.rules import RulesStore
 from chalicelib.stores.traffic import Observed, TrafficStore
 
@@ -196,6 +197,8 @@ class RoutingService:
     settings: Settings
     traffic: TrafficStore | None = None
     payloads: Payloads = field(kw_only=True)
+    replies: ReplyStore | None = field(default=None, kw_only=True)
+    """Where a reply a platform could not deliver is marked so (CaseNews.undelivered)."""
     """Where bodies too large for an intake message wait (`RawDelivery.body_key`)."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     time_left: TimeLeft | None = None
@@ -205,7 +208,7 @@ class RoutingService:
     news: CaseNews = field(init=False)
 
     def __post_init__(self) -> None:
-        self.news = CaseNews(self.queues, self.mentions, self.settings, self.traffic)
+        self.news = CaseNews(self.queues, self.mentions, self.settings, self.traffic, self.replies)
 
     def route_delivery(self, body: str) -> RoutingOutcome:
         """Route every mention of one intake message, forget those it says their authors

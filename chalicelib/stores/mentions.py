@@ -219,6 +219,18 @@ def dm_sender(mention: Mention) -> str | None:
     return f"{mention.platform}:dm/{mention.author.id}"
 
 
+def last_heard(store: MentionStore, record: MentionRecord) -> MentionRecord:
+    """The latest direct message `record`'s sender wrote to the same account, from which the
+    platforms' messaging windows run: `record` itself unless a later one was routed since."""
+    mention = record.message.mention
+    key = dm_sender(mention)
+    latest = store.conversation_of(key) if key is not None else None
+    if latest is None or latest.message.mention.brand_account != mention.brand_account:
+        return record
+    heard, written = latest.message.mention.created_at, mention.created_at
+    return latest if heard and written and heard > written else record
+
+
 def follow_up(mention_id: str) -> str:
     """The link key naming the latest mention that continues `mention_id`'s conversation."""
     return f"follow-up/{mention_id}"

@@ -1,7 +1,8 @@
 """Replies and their at-most-once state: DynamoDB and an in-memory twin.
 
 queued → sending (claimed, before the platform call) → sent | failed | uncertain; a failed
-attempt that certainly posted nothing goes back to queued. A reply of a department whose replies
+attempt that certainly posted nothing goes back to queued; a sent reply the platform then could
+not deliver (WhatsApp says so) ends undelivered. A reply of a department whose replies
 need approval starts pending → queued (approved) | rejected. Every transition is conditional,
 so two workers can never both send the same reply, nor two reviewers both decide one.
 """
@@ -34,8 +35,11 @@ class ReplyStore(Protocol):
         """Whether a `sending` reply's worker has had more than its lease."""
         ...
 
-    def finish(self, reply_id: str, status: ReplyStatus, **fields: Any) -> None:
-        """Move a sending reply to `status` (queued, sent, failed, uncertain) with fields."""
+    def finish(
+        self, reply_id: str, status: ReplyStatus, was: ReplyStatus = "sending", **fields: Any
+    ) -> None:
+        """Move a reply that is `was` (sending: to queued, sent, failed, uncertain; sent: to
+        undelivered) to `status` with fields; one that is not is left as it is."""
         ...
 
     def review(self, reviewed: Reply) -> bool:
@@ -49,6 +53,16 @@ class ReplyStore(Protocol):
 
 
 PENDING_INDEX = "pending-by-time"
+
+
+def posted_as(post: str) -> str:
+    """The key the mention store holds the id of the reply posted as `post` under, for a
+    platform that reports later what became of it (REPORTS_DELIVERY)."""
+    return f"reply/{post}"
+
+
+REPORTS_DELIVERY = frozenset({"whatsapp"})
+"""Platforms whose webhooks say when a reply they accepted could not be delivered."""
 
 
 class DynamoReplyStore:
@@ -111,8 +125,10 @@ class DynamoReplyStore:
         ).get("Item", {})
         return int(item.get("lease_until", {}).get("N", "0")) < now.timestamp()
 
-    def finish(self, reply_id: str, status: ReplyStatus, **fields: Any) -> None:
-        """Conditional on the reply still being `sending`."""
+    def finish(
+        self, reply_id: str, status: ReplyStatus, was: ReplyStatus = "sending", **fields: Any
+    ) -> None:
+        """Conditional on the reply still being `was`."""
         reply = self.get(reply_id)
         if reply is None:
             return
@@ -122,9 +138,9 @@ class DynamoReplyStore:
             self._client.put_item(
                 TableName=self._table,
                 Item=self._item(done),
-                ConditionExpression="#s = :sending",
+                ConditionExpression="#s = :was",
                 ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":sending": {"S": "sending"}},
+                ExpressionAttributeValues={":was": {"S": was}},
             )
 
     def review(self, reviewed: Reply) -> bool:
@@ -198,10 +214,12 @@ class MemoryReplyStore:
         """Compare the lease with `now`."""
         return self.leases.get(reply_id, now) < now or reply_id not in self.leases
 
-    def finish(self, reply_id: str, status: ReplyStatus, **fields: Any) -> None:
-        """Only from sending."""
+    def finish(
+        self, reply_id: str, status: ReplyStatus, was: ReplyStatus = "sending", **fields: Any
+    ) -> None:
+        """Only from `was`."""
         reply = self.replies.get(reply_id)
-        if reply is not None and reply.status == "sending":
+        if reply is not None and reply.status == was:
             self.replies[reply_id] = reply.model_copy(update={"status": status, **fields})
 
     def review(self, reviewed: Reply) -> bool:

@@ -300,6 +300,9 @@ def test_whatsapp_replies_go_from_the_business_number_within_24_hours(
     assert copy["routing"]["tags"][-1] == "reply-undelivered"
     case = get(client, f"/mentions/{mention_id}")
     assert case["first_response_at"] is None  # back on the clock: nobody has answered her
+    undelivered = get(client, f"/replies/{queued['reply_id']}")
+    assert undelivered["status"] == "undelivered"
+    assert undelivered["last_error"] == "131026 Message undeliverable"
 
     store(recent.model_copy(update={"created_at": datetime.now(UTC) - timedelta(hours=25)}))
     code, refused = reply(client, {"mention_id": mention_id, "text": "Any news?"})
@@ -965,3 +968,40 @@ def test_a_reply_is_not_started_without_time_to_finish_it(
     reply_service().send(again["Body"])  # the next invocation, with time
     assert get(client, f"/replies/{queued['reply_id']}")["status"] == "sent"
     assert len(fakes.accepted("x")) == 1
+
+
+def whatsapp_message(text: str, hours_ago: float) -> bytes:
+    """The sample's customer writing `text`, `hours_ago`, as one message of its own."""
+    delivery = json.loads(sample_bytes("meta_whatsapp.json"))
+    value = delivery["entry"][0]["changes"][0]["value"]
+    sent = datetime.now(UTC) - timedelta(hours=hours_ago)
+    value["messages"] = [
+        {
+            "from": "447700900123",
+            "id": f"wamid.{int(sent.timestamp())}",
+            "timestamp": str(int(sent.timestamp())),
+            "type": "text",
+            "text": {"body": text},
+        }
+    ]
+    delivery["entry"][0]["changes"] = delivery["entry"][0]["changes"][:1]
+    return json.dumps(delivery).encode()
+
+
+def test_a_direct_message_answered_late_counts_the_window_from_the_customers_last_message(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    """WhatsApp's 24 hours (Messenger's too) run from the customer's latest message: an answer
+    to the case they opened yesterday goes out when they wrote again an hour ago, and it
+    answers both messages."""
+    for text, hours_ago in (("My order 1182 never arrived.", 30), ("Hello?? Anyone?", 1)):
+        assert post_signed(client, "meta", whatsapp_message(text, hours_ago)).status_code == 200
+        drain_intake(stack)
+    first, again = bodies(stack["support"])
+    assert again["routing"]["conversation"]["mention_id"] == first["mention"]["id"]
+    code, queued = reply(client, {"mention_id": first["mention"]["id"], "text": "Sorry, on it."})
+    assert code == 202, queued
+    drain_outbox(stack)
+    assert get(client, f"/replies/{queued['reply_id']}")["status"] == "sent"
+    for message in (first, again):
+        assert get(client, f"/mentions/{message['mention']['id']}")["first_response_at"]

@@ -384,21 +384,38 @@ def cmd_rules_rollback(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_reply(args: argparse.Namespace, out: TextIO) -> int:
     """Answer a mention; waits briefly and shows where the reply got to. A case someone
     answered or closed already is answered all the same, with a note saying so."""
-    if (args.text is None) == (args.template is None):
-        print("error: give the reply's TEXT or --template, one of them", file=sys.stderr)
+    given = [args.text, args.template, args.whatsapp_template]
+    if sum(value is not None for value in given) != 1:
+        print(
+            "error: give the reply's TEXT, --template or --whatsapp-template, one of them",
+            file=sys.stderr,
+        )
+        return 2
+    if args.whatsapp_template is not None and not args.language:
+        print(
+            "error: --whatsapp-template needs the --language it was approved in (en_US)",
+            file=sys.stderr,
+        )
         return 2
     client = _client(args)
     _note_if_handled(client, args.mention_id)
     body: dict[str, Any] = {"mention_id": args.mention_id}
-    body |= {"text": args.text} if args.text is not None else {"template": args.template}
+    if args.whatsapp_template is not None:
+        body["whatsapp_template"] = {
+            "name": args.whatsapp_template,
+            "language": args.language,
+            "parameters": args.param,
+        }
+    else:
+        body |= {"text": args.text} if args.text is not None else {"template": args.template}
+        if args.language:
+            body["language"] = args.language
     if args.private:
         body["private"] = True
     if args.idempotency_key:
         body["idempotency_key"] = args.idempotency_key
     if args.force:
         body["force"] = True
-    if args.language:
-        body["language"] = args.language
     queued = client.call("POST", "/replies", body)
     print(f"{queued['reply_id']}: {queued['status']}", file=out)
     if queued["status"] == "pending":
@@ -855,7 +872,21 @@ def build_parser() -> argparse.ArgumentParser:
     reply.add_argument("text", nargs="?", help="what to answer (or --template)")
     reply.add_argument("--template", help="answer with this saved reply, filled in for them")
     reply.add_argument(
-        "--language", help="with --template: answer in this language, not the mention's"
+        "--language",
+        help="with --template: answer in this language, not the mention's; with"
+        " --whatsapp-template: the language it was approved in (en_US, pt_BR)",
+    )
+    reply.add_argument(
+        "--whatsapp-template",
+        metavar="NAME",
+        help="a WhatsApp message template approved in WhatsApp Manager (after 24 hours, the"
+        " only way to write to a WhatsApp customer)",
+    )
+    reply.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        help="with --whatsapp-template: the value of its next variable ({{1}}, {{2}}…)",
     )
     reply.add_argument("--private", action="store_true", help="private reply to a comment")
     reply.add_argument("--idempotency-key", help="retrying with the same key sends once")

@@ -103,6 +103,9 @@ class FakePlatforms:
         whether Switchboard may take them over (idle, or Switchboard the Primary Receiver)."""
         self.google_tokens: dict[str, float] = {}
         """The access tokens Google's token endpoint issued, with when each expires (epoch s)."""
+        self.whatsapp_templates: dict[tuple[str, str], int] = {("order_update", "en_US"): 2}
+        """The message templates approved in WhatsApp Manager, by (name, language), with how
+        many variables their body has."""
         self._failures: list[Failure] = []
         self._ids = itertools.count(1_000_000)
         self._lock = threading.Lock()
@@ -383,17 +386,35 @@ class FakePlatforms:
         return {"recipient_id": recipient["id"], "message_id": f"m_{self._new_id()}"}
 
     def _whatsapp_send(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Cloud API: a text message to one WhatsApp user, 4,096 characters at most."""
-        text = (body.get("text") or {}).get("body") if body.get("type") == "text" else None
-        if not body.get("to") or not text:
-            raise Rejection(400, {"error": {"message": "(#100) to and text.body are required"}})
-        if len(text) > 4096:
-            raise Rejection(400, {"error": {"message": "(#100) text.body is too long"}})
+        """Cloud API: a text message to one WhatsApp user, 4,096 characters at most, or one of
+        the approved message templates with a value for each of its variables."""
+        if body.get("type") == "template":
+            self._check_template(body.get("template") or {})
+        else:
+            text = (body.get("text") or {}).get("body") if body.get("type") == "text" else None
+            if not text:
+                raise Rejection(400, {"error": {"message": "(#100) text.body is required"}})
+            if len(text) > 4096:
+                raise Rejection(400, {"error": {"message": "(#100) text.body is too long"}})
+        if not body.get("to"):
+            raise Rejection(400, {"error": {"message": "(#100) to is required"}})
         return {
             "messaging_product": "whatsapp",
             "contacts": [{"input": body["to"], "wa_id": body["to"]}],
             "messages": [{"id": f"wamid.{self._new_id()}"}],
         }
+
+    def _check_template(self, template: dict[str, Any]) -> None:
+        """The template exists in that language, and its body gets a text for each variable."""
+        key = (template.get("name"), (template.get("language") or {}).get("code"))
+        if key not in self.whatsapp_templates:
+            message = "(#132001) Template name does not exist in the translation"
+            raise Rejection(404, {"error": {"message": message, "code": 132001}})
+        body = [c for c in template.get("components", []) if c.get("type") == "body"]
+        values = [p for c in body for p in c.get("parameters", []) if p.get("text")]
+        if len(values) != self.whatsapp_templates[key]:
+            message = "(#132000) Number of parameters does not match the expected number of params"
+            raise Rejection(400, {"error": {"message": message, "code": 132000}})
 
     def _take_thread(self, body: Any) -> dict[str, bool]:
         """Handover protocol: an app takes an idle conversation, or, as the Primary Receiver,

@@ -557,8 +557,39 @@ class ReplyTemplate(TemplateRequest):
         return [*([self.language] if self.language else []), *sorted(self.translations)]
 
 
+def _template_parameter(value: str) -> str:
+    if not value.strip() or re.search(r"[\n\t]| {5}", value):
+        raise ValueError(
+            "a WhatsApp template parameter is some text without new lines, tabs or more than"
+            " four spaces in a row (WhatsApp refuses those)"
+        )
+    return value
+
+
+class WhatsAppTemplate(BaseModel):
+    """A message template approved in WhatsApp Manager, the only message WhatsApp lets a
+    business send more than 24 hours after the customer last wrote: its name, the language it
+    was approved in, and the values of its body's variables ({{1}}, {{2}}…) in order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9_]{1,512}$", description="as approved: order_update")
+    language: str = Field(
+        pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$", description="as approved: en_US, pt_BR, es"
+    )
+    parameters: list[Annotated[str, AfterValidator(_template_parameter)]] = Field(
+        default_factory=list, max_length=100
+    )
+
+    def describe(self) -> str:
+        """How the reply reads in Switchboard (WhatsApp alone knows the template's wording)."""
+        values = f": {' | '.join(self.parameters)}" if self.parameters else ""
+        return f"[WhatsApp template {self.name} ({self.language})]{values}"
+
+
 class ReplyRequest(BaseModel):
-    """Body of POST /replies: the `text`, or the `template` to answer with."""
+    """Body of POST /replies: the `text`, the `template` (a saved reply) to answer with, or,
+    for WhatsApp, the `whatsapp_template`."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -575,12 +606,16 @@ class ReplyRequest(BaseModel):
     force: bool = Field(
         default=False, description="answer even though someone else took the case to answer it"
     )
+    whatsapp_template: WhatsAppTemplate | None = Field(
+        default=None, description="a WhatsApp message template to send, instead of text"
+    )
 
     @model_validator(mode="after")
     def _text_or_template(self) -> ReplyRequest:
-        if self.template is not None and self.text.strip():
-            raise ValueError("send text or a template, not both")
-        if self.template is None and not self.text:
+        given = [bool(self.text.strip()), self.template is not None, self.whatsapp_template]
+        if sum(map(bool, given)) > 1:
+            raise ValueError("send text, a template or a WhatsApp template: one of them")
+        if self.template is None and self.whatsapp_template is None and not self.text:
             raise ValueError("send the reply's text, or a template to answer with")
         if self.language is not None and self.template is None:
             raise ValueError("a language chooses a template's translation: send a template")
@@ -597,6 +632,9 @@ class Reply(BaseModel):
     template: str | None = Field(default=None, description="the saved reply it was written from")
     template_language: str | None = Field(
         default=None, description="the template's language it was written in, if named"
+    )
+    whatsapp_template: WhatsAppTemplate | None = Field(
+        default=None, description="the WhatsApp message template sent; `text` describes it"
     )
     department: str | None = None
     author: str = "admin"

@@ -533,8 +533,8 @@ def _send(account: str, body: dict[str, Any], settings: Settings) -> dict[str, A
 
 
 def _whatsapp_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedReply:
-    """Cloud API `POST /{phone-number-id}/messages`, a text message to the customer, with the
-    system user's token (WHATSAPP_ACCESS_TOKEN)."""
+    """Cloud API `POST /{phone-number-id}/messages`, a text message to the customer (or the
+    message template the reply names), with the system user's token (WHATSAPP_ACCESS_TOKEN)."""
     from chalicelib.platforms.outbound import (  # requests: off the webhook path
         PlatformRejected,
         PlatformUnauthorized,
@@ -545,13 +545,21 @@ def _whatsapp_reply(reply: Reply, mention: Mention, settings: Settings) -> Poste
         raise PlatformUnauthorized("WHATSAPP_ACCESS_TOKEN is not set")
     if not mention.brand_account:
         raise PlatformRejected("the message names no business phone number to answer from")
-    body = {
+    body: dict[str, Any] = {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": mention.author.id,
-        "type": "text",
-        "text": {"body": reply.text},
     }
+    if template := reply.whatsapp_template:
+        values = [{"type": "text", "text": value} for value in template.parameters]
+        body["type"] = "template"
+        body["template"] = {
+            "name": template.name,
+            "language": {"policy": "deterministic", "code": template.language},
+            "components": [{"type": "body", "parameters": values}] if values else [],
+        }
+    else:
+        body |= {"type": "text", "text": {"body": reply.text}}
     path = f"{mention.brand_account}/messages"
     answer = _graph("POST", path, settings, token=settings.whatsapp_access_token, json=body)
     return PostedReply(str(answer["messages"][0]["id"]))

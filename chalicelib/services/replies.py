@@ -110,11 +110,14 @@ def check_reply(request: ReplyRequest, mention: Mention, now: datetime) -> str |
             f"{mention.platform} named no sender of this message Switchboard can write to;"
             " answer it where it was sent"
         )
+    if request.whatsapp_template is not None and mention.platform != "whatsapp":
+        raise MalformedRequest("a WhatsApp template answers a WhatsApp message only")
     late = mention.created_at is not None and now - mention.created_at > STANDARD_WINDOW
-    if mention.platform == "whatsapp" and late:
+    if mention.platform == "whatsapp" and late and request.whatsapp_template is None:
         raise MalformedRequest(
-            "WhatsApp takes free-form replies within 24 hours of the customer's message;"
-            " after that only a template approved in WhatsApp Manager, sent from there"
+            "WhatsApp takes free-form replies within 24 hours of the customer's last message;"
+            " after that only a message template approved in WhatsApp Manager: send it as"
+            " whatsapp_template (its name, language and parameters)"
         )
     if mention.platform in ("messenger", "instagram") and mention.kind == "dm":
         return messaging_tag(mention, now)
@@ -160,6 +163,8 @@ class ReplyService:
         now = self.clock()
         if request.template is not None:
             request = self._written_from(request, record)
+        if request.whatsapp_template is not None:
+            request = request.model_copy(update={"text": request.whatsapp_template.describe()})
         if not request.force:
             self._check_not_taken(record, author, now)
         # A direct message's window runs from the customer's last message, whichever is answered
@@ -177,6 +182,7 @@ class ReplyService:
             text=request.text.strip(),
             template=request.template,
             template_language=request.language,
+            whatsapp_template=request.whatsapp_template,
             department=department,
             author=author,
             private=request.private,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -63,6 +64,18 @@ def notes(capsys: pytest.CaptureFixture[str]) -> list[str]:
     return [line for line in capsys.readouterr().err.splitlines() if line.startswith("note:")]
 
 
+def outbox_worker(stack: dict[str, str]) -> threading.Thread:
+    """What `make run` runs beside the API: sends what the outbox has half a second later."""
+
+    def send() -> None:
+        time.sleep(0.5)
+        drain_outbox(stack)
+
+    worker = threading.Thread(target=send)
+    worker.start()
+    return worker
+
+
 def test_reply_waits_for_the_send_and_says_where_it_went(
     api_url: str,
     client: Client,
@@ -72,13 +85,7 @@ def test_reply_waits_for_the_send_and_says_where_it_went(
 ) -> None:
     assert post_signed(client, "x", sample_bytes("x_late_delivery.json")).status_code == 200
     drain_intake(stack)
-
-    def outbox_worker() -> None:  # what `make run` runs beside the API
-        time.sleep(0.5)
-        drain_outbox(stack)
-
-    worker = threading.Thread(target=outbox_worker)
-    worker.start()
+    worker = outbox_worker(stack)
     code, out = run("reply", LATE, "Sorry Dana! DM us your order number.", "--url", api_url)
     worker.join()
     assert code == 0
@@ -88,8 +95,7 @@ def test_reply_waits_for_the_send_and_says_where_it_went(
     assert [r.body["text"] for r in fakes.accepted("x")] == ["Sorry Dana! DM us your order number."]
     assert notes(capsys) == []  # the first answer: nothing to say
 
-    worker = threading.Thread(target=outbox_worker)
-    worker.start()  # a colleague, a minute later
+    worker = outbox_worker(stack)  # a colleague, a minute later
     code, out = run("reply", LATE, "Hi Dana, any news?", "--url", api_url)
     worker.join()
     [note] = notes(capsys)
@@ -99,6 +105,30 @@ def test_reply_waits_for_the_send_and_says_where_it_went(
 
     code, _ = run("reply", "x:404", "hi", "--url", api_url)
     assert code == 1 and "no routed mention 'x:404'" in capsys.readouterr().err
+
+
+def test_reply_sends_a_whatsapp_template_after_24_hours(
+    api_url: str, client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    assert post_signed(client, "meta", sample_bytes("meta_whatsapp.json")).status_code == 200
+    drain_intake(stack)
+    [message] = receive_all(stack["support"])
+    mention_id = json.loads(message["Body"])["mention"]["id"]
+    code, _ = run("reply", mention_id, "--whatsapp-template", "order_update", "--url", api_url)
+    assert code == 2  # no language: nothing sent
+    worker = outbox_worker(stack)
+    template = ("--whatsapp-template", "order_update", "--language", "en_US")
+    code, out = run(
+        "reply", mention_id, *template, "--param", "Priya", "--param", "1182", "--url", api_url
+    )
+    worker.join()
+    assert code == 0 and out.splitlines()[1].startswith("sent to whatsapp: wamid.")
+    [sent] = fakes.accepted("graph")
+    assert sent.body["template"]["name"] == "order_update"
+    assert [p["text"] for p in sent.body["template"]["components"][0]["parameters"]] == [
+        "Priya",
+        "1182",
+    ]
 
 
 def test_cases_lists_what_an_author_opened(

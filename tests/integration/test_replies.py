@@ -306,7 +306,79 @@ def test_whatsapp_replies_go_from_the_business_number_within_24_hours(
 
     store(recent.model_copy(update={"created_at": datetime.now(UTC) - timedelta(hours=25)}))
     code, refused = reply(client, {"mention_id": mention_id, "text": "Any news?"})
-    assert code == 400 and "only a template approved in WhatsApp Manager" in refused["message"]
+    assert code == 400 and "only a message template approved in WhatsApp" in refused["message"]
+
+
+def test_after_24_hours_whatsapp_customers_are_written_to_with_an_approved_template(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    """Past WhatsApp's 24 hours (a message on Friday night, answered on Monday) a business may
+    send only a message template approved in WhatsApp Manager: Switchboard sends it, with the
+    values of its variables, and one WhatsApp does not know fails with WhatsApp's reason."""
+    routed(client, stack, "meta", "meta_whatsapp.json")  # written long ago
+    [message] = bodies(stack["support"])
+    mention_id = message["mention"]["id"]
+    template = {"name": "order_update", "language": "en_US", "parameters": ["Priya", "1182"]}
+    code, queued = reply(client, {"mention_id": mention_id, "whatsapp_template": template})
+    assert code == 202, queued
+    drain_outbox(stack)
+    [sent] = fakes.accepted("graph")
+    assert sent.body == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": "447700900123",
+        "type": "template",
+        "template": {
+            "name": "order_update",
+            "language": {"policy": "deterministic", "code": "en_US"},
+            "components": [
+                {
+                    "type": "body",
+                    "parameters": [
+                        {"type": "text", "text": "Priya"},
+                        {"type": "text", "text": "1182"},
+                    ],
+                }
+            ],
+        },
+    }
+    answered = get(client, f"/replies/{queued['reply_id']}")
+    assert answered["status"] == "sent" and answered["whatsapp_template"] == template
+    assert answered["text"] == "[WhatsApp template order_update (en_US)]: Priya | 1182"
+    assert get(client, f"/mentions/{mention_id}")["first_response_at"] is not None
+
+    unknown = {**template, "language": "de"}
+    _, queued = reply(client, {"mention_id": mention_id, "whatsapp_template": unknown})
+    drain_outbox(stack)
+    failed = get(client, f"/replies/{queued['reply_id']}")
+    assert failed["status"] == "failed" and "132001" in failed["last_error"]
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (
+            {"mention_id": "x:1", "whatsapp_template": {"name": "hi", "language": "en"}},
+            "answers a WhatsApp message only",
+        ),
+        (
+            {"text": "Hi", "whatsapp_template": {"name": "hi", "language": "en"}},
+            "one of them",
+        ),
+        (
+            {"whatsapp_template": {"name": "hi", "language": "en", "parameters": ["a\nb"]}},
+            "without new lines",
+        ),
+        ({"whatsapp_template": {"name": "Order Update", "language": "en"}}, "name"),
+    ],
+)
+def test_whatsapp_templates_that_cannot_be_sent_are_refused_saying_why(
+    client: Client, stack: dict[str, str], body: dict[str, Any], says: str
+) -> None:
+    store(Mention(id="x:1", platform="x", text="@brand hi"))
+    store(Mention(id="whatsapp:wamid.1", platform="whatsapp", kind="dm", text="hi"))
+    code, refused = reply(client, {"mention_id": "whatsapp:wamid.1", **body})
+    assert code == 400 and says in json.dumps(refused), refused
 
 
 def test_youtube_and_slack_clients(

@@ -561,6 +561,15 @@ def cmd_cases(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_attachment(args: argparse.Namespace, out: TextIO) -> int:
+    """Print what a file a customer sent with a mention is, and a link to open it."""
+    found = _client(args).call("GET", mention_path(args.mention_id, f"attachments/{args.number}"))
+    what = " ".join(str(found[k]) for k in ("kind", "filename", "mime_type") if found.get(k))
+    until = f" (until {found['expires_at']})" if found.get("expires_at") else ""
+    print(f"{what}: {found['url']}{until}", file=out)
+    return 0
+
+
 def cmd_handed_over(args: argparse.Namespace, out: TextIO) -> int:
     """List the cases routed to a department that people handed over, newest first, with where
     they went and which rule had sent them: where routing goes wrong."""
@@ -936,6 +945,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.choices["handed-over"].add_argument(
         "--days", type=int, default=30, help="routed within the last N days (up to 90)"
     )
+    attachment = sub.add_parser(
+        "attachment", parents=[api], help="a link to a file a customer sent with a mention"
+    )
+    attachment.add_argument("mention_id")
+    attachment.add_argument("number", nargs="?", type=int, default=1, help="which (from 1)")
+    attachment.set_defaults(func=cmd_attachment)
     report = sub.add_parser("report", parents=[api], help="how a department did: on time, waiting")
     report.add_argument("department")
     report.add_argument("--days", type=int, default=7, help="the last N days (up to 90)")

@@ -103,6 +103,12 @@ def format_routed(message: RoutedMention, now: datetime | None = None) -> str:
         f"  why: {reasons}",
         f"  signals: {json.dumps(routing.signals)}",
     ]
+    if mention.attachments:
+        files = ", ".join(
+            f"{n} {a.kind}" + (f" {a.filename}" if a.filename else "")
+            for n, a in enumerate(mention.attachments, 1)
+        )
+        lines.insert(2, f"  attached: {files} (switchboard attachment {mention.id} N)")
     if routing.transfers:
         lines.insert(2, f"  {transfer_line(routing)}")
     if routing.history is not None:

@@ -94,6 +94,21 @@ class OutboxUnavailable(SwitchboardError):
     code = "outbox_unavailable"
 
 
+class PlatformUnavailable(SwitchboardError):
+    """A platform Switchboard asked on a caller's behalf did not give what it keeps (it failed,
+    or refused Switchboard's credentials); the message says which."""
+
+    status = 502
+    code = "platform_unavailable"
+
+
+class Gone(SwitchboardError):
+    """What was asked for existed once and no longer does (a platform keeps it only so long)."""
+
+    status = 410
+    code = "gone"
+
+
 class IndexNotReady(SwitchboardError):
     """A DynamoDB index an upgrade added is still being filled from its table: no list or
     report can read it yet."""

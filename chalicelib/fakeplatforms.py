@@ -9,6 +9,7 @@ here, so this is where request shapes are proven.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import re
@@ -103,6 +104,8 @@ class FakePlatforms:
         whether Switchboard may take them over (idle, or Switchboard the Primary Receiver)."""
         self.google_tokens: dict[str, float] = {}
         """The access tokens Google's token endpoint issued, with when each expires (epoch s)."""
+        self.whatsapp_media: dict[str, tuple[bytes, str]] = {}
+        """The files customers sent on WhatsApp, by media id, with their MIME type."""
         self.whatsapp_templates: dict[tuple[str, str], int] = {("order_update", "en_US"): 2}
         """The message templates approved in WhatsApp Manager, by (name, language), with how
         many variables their body has."""
@@ -152,16 +155,17 @@ class FakePlatforms:
             body = self._body(headers, raw)
             route = {"x": self._x, "graph": self._graph, "youtube": self._youtube,
                      "slack": self._slack, "google": self._google}.get(platform)  # fmt: skip
-            if route is None:
-                raise Rejection(404, {"error": f"unknown API {platform}"})
             reader = {
                 "graph": self._graph_read,
                 "youtube": self._youtube_read,
                 "x": self._x_read,
+                "whatsapp-media": self._whatsapp_download,
             }.get(platform)
+            if route is None and reader is None:
+                raise Rejection(404, {"error": f"unknown API {platform}"})
             if handler.command == "GET" and reader is not None:
                 status, answer = reader("/" + rest, query, headers)
-            elif handler.command == "POST":
+            elif handler.command == "POST" and route is not None:
                 status, answer = route("/" + rest, query, headers, body)
             else:
                 raise Rejection(405, {"error": f"{handler.command} is not served for {platform}"})
@@ -176,9 +180,10 @@ class FakePlatforms:
             self.requests.append(
                 Recorded(platform, handler.command, parts.path, headers, body, status, query)
             )
-        payload = json.dumps(answer).encode()
+        kind = "application/octet-stream" if isinstance(answer, bytes) else "application/json"
+        payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
         handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Type", kind)
         handler.send_header("Content-Length", str(len(payload)))
         for name, value in extra.items():
             handler.send_header(name, value)
@@ -347,9 +352,27 @@ class FakePlatforms:
         self, path: str, query: dict[str, str], headers: dict[str, str]
     ) -> tuple[int, Any]:
         """`GET /{ig-user-id}?fields=mentioned_comment.comment_id(ID){...}` (or
-        `mentioned_media.media_id(ID){...}`): the fields asked for of that comment or caption."""
-        self._check_graph_token(query)
+        `mentioned_media.media_id(ID){...}`): the fields asked for of that comment or caption;
+        `GET /{media-id}` with the WhatsApp token: where to download a customer's file."""
         segments = path.strip("/").split("/")
+        whatsapp = self.credentials.whatsapp_access_token
+        if len(segments) == 2 and query.get("access_token") == whatsapp:
+            self._check_graph_token(query, whatsapp)
+            if segments[1] not in self.whatsapp_media:  # never sent, or over 30 days old
+                message = f"Unsupported get request. Object with ID '{segments[1]}' does not exist"
+                raise Rejection(
+                    400, {"error": {"message": message, "code": 100, "error_subcode": 33}}
+                )
+            content, mime_type = self.whatsapp_media[segments[1]]
+            return 200, {
+                "messaging_product": "whatsapp",
+                "url": f"{self.url}/whatsapp-media/{segments[1]}",
+                "mime_type": mime_type,
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "file_size": len(content),
+                "id": segments[1],
+            }
+        self._check_graph_token(query)
         if len(segments) != 2 or not segments[0].startswith("v"):
             raise Rejection(400, {"error": {"message": f"Unknown path {path}", "code": 2500}})
         fields = query.get("fields", "")
@@ -403,6 +426,17 @@ class FakePlatforms:
             "contacts": [{"input": body["to"], "wa_id": body["to"]}],
             "messages": [{"id": f"wamid.{self._new_id()}"}],
         }
+
+    def _whatsapp_download(
+        self, path: str, query: dict[str, str], headers: dict[str, str]
+    ) -> tuple[int, bytes]:
+        """A customer's file, to a caller with the WhatsApp token as a Bearer header."""
+        if headers.get("authorization") != f"Bearer {self.credentials.whatsapp_access_token}":
+            raise Rejection(401, {"error": {"message": "Invalid OAuth access token", "code": 190}})
+        found = self.whatsapp_media.get(path.strip("/"))
+        if found is None:
+            raise Rejection(404, {"error": {"message": "media not found"}})
+        return 200, found[0]
 
     def _check_template(self, template: dict[str, Any]) -> None:
         """The template exists in that language, and its body gets a text for each variable."""

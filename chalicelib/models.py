@@ -48,6 +48,18 @@ class Quoted(BaseModel):
     author: str | None = Field(default=None, description="its author's handle")
 
 
+class Attachment(BaseModel):
+    """A file a customer sent with a message (a photo of the damage, a voice note, an invoice):
+    what it is, and where to see it (`url`), or, where the platform keeps it behind its API
+    (WhatsApp), its `media_id` there: GET /mentions/{id}/attachments/{n} fetches it."""
+
+    kind: str = Field(description="image, video, audio, voice, document, sticker, file…")
+    url: str | None = None
+    media_id: str | None = None
+    mime_type: str | None = None
+    filename: str | None = None
+
+
 class Mention(BaseModel):
     """A normalised inbound message from any platform (DESIGN.md §4)."""
 
@@ -91,6 +103,9 @@ class Mention(BaseModel):
         default=None,
         description="for a quote (X), the post it quotes, so the answer knows what the author"
         " is reacting to; the signals read the author's own text only",
+    )
+    attachments: list[Attachment] = Field(
+        default_factory=list, description="the files sent with it (direct messages)"
     )
 
     @property
@@ -402,8 +417,8 @@ class MentionRecord(BaseModel):
 
     def redacted(self, at: datetime) -> MentionRecord:
         """The record once the author deleted the mention: what they wrote is gone (text,
-        hashtags, @names, links); who, where and how it was routed stay."""
-        gone = {"text": "", "hashtags": [], "mentions": [], "urls": []}
+        hashtags, @names, links, files); who, where and how it was routed stay."""
+        gone = {"text": "", "hashtags": [], "mentions": [], "urls": [], "attachments": []}
         return self._changed(gone, deleted_at=at)
 
     def edited(self, text: str, at: datetime) -> MentionRecord:

@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from chalicelib import aws
 from chalicelib.settings import forget_settings, get_settings
+from chalicelib.stores.attachments import AttachmentFiles
 from chalicelib.stores.cursors import CursorStore, DynamoCursorStore
 from chalicelib.stores.mentions import MentionStore
 from chalicelib.stores.mentions_dynamo import DynamoMentionStore
@@ -27,6 +28,12 @@ def queues() -> Queues:
 def payloads() -> Payloads:
     """The payload bucket (its S3 client made on first use)."""
     return S3Payloads(aws.s3, get_settings().payload_bucket)
+
+
+@lru_cache(maxsize=1)
+def attachments() -> AttachmentFiles:
+    """Customers' files fetched from WhatsApp, in the payload bucket."""
+    return AttachmentFiles(aws.s3, get_settings().payload_bucket)
 
 
 @lru_cache(maxsize=1)
@@ -69,5 +76,6 @@ def reset() -> None:
     """Forget settings, clients and stores (after the environment changed)."""
     forget_settings()
     aws.reset()
-    for factory in (queues, payloads, mentions, rules, traffic, replies, templates, cursors):
+    stores = (queues, payloads, attachments, mentions, rules, traffic, replies, templates, cursors)
+    for factory in stores:
         factory.cache_clear()

@@ -60,6 +60,27 @@ def get_mention(mention_id: str) -> Response:
     return json_response(_shown(record))
 
 
+@mentions.route(
+    "/mentions/{mention_id}/attachments/{number}", methods=["GET"], authorizer=PROTECTED
+)
+@json_errors
+def get_attachment(mention_id: str, number: str) -> Response:
+    """What the `number`th file (from 1) a customer sent with the mention is, and a link to it;
+    a WhatsApp file is fetched from WhatsApp first (404 none such, 410 WhatsApp no longer has
+    it, 502 WhatsApp would not give it)."""
+    from chalicelib.services.attachments import AttachmentLinks  # requests: off other routes
+
+    require_caller(mentions.current_request)
+    mention_id = unquote(mention_id)
+    record = case_of(wiring.mentions(), mention_id)
+    if record is None:
+        raise NotFound(f"no routed mention {mention_id!r}")
+    if not number.isdecimal():
+        raise MalformedRequest(f"an attachment is numbered from 1, not {number!r}")
+    links = AttachmentLinks(wiring.attachments(), get_settings())
+    return json_response(links.link(record, int(number)))
+
+
 @mentions.route("/mentions/{mention_id}/close", methods=["POST"], authorizer=PROTECTED)
 @json_errors
 def close_mention(mention_id: str) -> Response:

@@ -9,10 +9,18 @@ import hmac
 import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from chalicelib.errors import BadSignature, Forbidden, MalformedRequest, PoisonRecord
-from chalicelib.models import Author, Mention, MentionKind, RawDelivery, Reply, native_id
+from chalicelib.models import (
+    Attachment,
+    Author,
+    Mention,
+    MentionKind,
+    RawDelivery,
+    Reply,
+    native_id,
+)
 from chalicelib.platforms.base import (
     UNREADABLE,
     Answer,
@@ -346,6 +354,11 @@ def _message(
         author=Author(id=_sender(event)),
         brand_account=str(event.get("recipient", {}).get("id", account)),
         urls=[a["payload"]["url"] for a in attachments if (a.get("payload") or {}).get("url")],
+        attachments=[
+            Attachment(kind=str(a.get("type", "file")), url=a["payload"]["url"])
+            for a in attachments
+            if (a.get("payload") or {}).get("url")
+        ],
         standby=standby,
     )
 
@@ -370,7 +383,24 @@ def _whatsapp(value: dict[str, Any], own: frozenset[str]) -> Iterator[Mention]:
             public=False,
             author=Author(id=sender, name=names.get(sender)),
             brand_account=account,
+            attachments=_whatsapp_media(message),
         )
+
+
+def _whatsapp_media(message: dict[str, Any]) -> list[Attachment]:
+    """The file a WhatsApp message carries, kept by WhatsApp under its media id (for 30 days)."""
+    kind = message.get("type")
+    media = message.get(kind) if kind in _WHATSAPP_MEDIA else None
+    if not isinstance(media, dict) or not media.get("id"):
+        return []
+    return [
+        Attachment(
+            kind="voice" if kind == "audio" and media.get("voice") else str(kind),
+            media_id=str(media["id"]),
+            mime_type=media.get("mime_type"),
+            filename=media.get("filename"),
+        )
+    ]
 
 
 def _whatsapp_text(message: dict[str, Any]) -> str:
@@ -563,6 +593,22 @@ def _whatsapp_reply(reply: Reply, mention: Mention, settings: Settings) -> Poste
     path = f"{mention.brand_account}/messages"
     answer = _graph("POST", path, settings, token=settings.whatsapp_access_token, json=body)
     return PostedReply(str(answer["messages"][0]["id"]))
+
+
+def open_whatsapp_media(media_id: str, settings: Settings) -> tuple[BinaryIO, str | None]:
+    """A customer's file WhatsApp keeps (30 days): Cloud API `GET /{media-id}` gives the URL
+    it serves the file from for five minutes, fetched with the same token; the open stream of
+    its bytes and their MIME type. PlatformRejected when WhatsApp no longer has it."""
+    from chalicelib.platforms.outbound import PlatformUnauthorized, open_stream
+
+    token = settings.whatsapp_access_token
+    if not token:
+        raise PlatformUnauthorized("WHATSAPP_ACCESS_TOKEN is not set")
+    found = _graph("GET", media_id, settings, token=token)
+    auth = {"Authorization": f"Bearer {token}"}
+    return open_stream(str(found["url"]), settings.platform_timeout_seconds, auth), found.get(
+        "mime_type"
+    )
 
 
 def _kind(kind: str) -> MentionKind:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from json import loads
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import requests
 from urllib3.exceptions import NewConnectionError
@@ -140,3 +140,15 @@ def call(
             raise PlatformRetryLater(f"rate limited: {_describe(body)}", delay)
     raise_for_status(response.status_code, response.headers, body)
     return body if isinstance(body, dict) else {"body": body}
+
+
+def open_stream(url: str, timeout: float, headers: Mapping[str, str]) -> BinaryIO:
+    """GET a platform's file; the open stream of its body, or a Platform* error."""
+    try:
+        response = requests.get(url, headers=headers, timeout=timeout, stream=True)
+    except requests.RequestException as exc:
+        raise translate_network_error(exc) from exc
+    if response.status_code >= 400:
+        raise_for_status(response.status_code, response.headers, response.text)
+    response.raw.decode_content = True
+    return cast(BinaryIO, response.raw)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from chalicelib.errors import MalformedRequest, PartlyUnreadable, PoisonRecord
+from chalicelib.models import Attachment, Mention
 from chalicelib.platforms import meta
 from chalicelib.platforms.base import Answer, Change
 from tests.helpers import delivery, sample_bytes
@@ -137,11 +138,36 @@ def test_a_whatsapp_message_that_could_not_be_delivered_is_news_of_its_case() ->
     ],
 )  # fmt: skip
 def test_what_a_whatsapp_message_says(message: dict[str, Any], text: str) -> None:
+    assert whatsapp_message(message).text == text
+
+
+def whatsapp_message(message: dict[str, Any]) -> Mention:
     payload = json.loads(sample_bytes("meta_whatsapp.json"))
     value = payload["entry"][0]["changes"][0]["value"]
     value["messages"] = [{"from": "447700900123", "id": "wamid.X", "timestamp": "1", **message}]
     [mention] = meta.parse(delivery("meta", payload), NONE)
-    assert mention.text == text
+    return mention
+
+
+@pytest.mark.parametrize(
+    ("message", "attached"),
+    [
+        ({"type": "image", "image": {"id": "m1", "mime_type": "image/jpeg"}},
+         Attachment(kind="image", media_id="m1", mime_type="image/jpeg")),
+        ({"type": "audio", "audio": {"id": "m2", "mime_type": "audio/ogg", "voice": True}},
+         Attachment(kind="voice", media_id="m2", mime_type="audio/ogg")),
+        ({"type": "document", "document": {"id": "m3", "mime_type": "application/pdf",
+          "filename": "invoice-1182.pdf", "caption": "wrong amount"}},
+         Attachment(kind="document", media_id="m3", mime_type="application/pdf",
+                    filename="invoice-1182.pdf")),
+        ({"type": "sticker", "sticker": {"id": "m4", "mime_type": "image/webp"}},
+         Attachment(kind="sticker", media_id="m4", mime_type="image/webp")),
+    ],
+)  # fmt: skip
+def test_the_file_a_whatsapp_message_carries_is_kept_by_its_media_id(
+    message: dict[str, Any], attached: Attachment
+) -> None:
+    assert whatsapp_message(message).attachments == [attached]
 
 
 def test_batched_entries_are_all_read() -> None:

@@ -96,7 +96,7 @@ def format_routed(message: RoutedMention, now: datetime | None = None) -> str:
         f"[{routing.priority.upper()}] {mention.id}  {mention.platform}/{mention.kind}"
         + (f" in {mention.lang}" if mention.lang else "")
         + f"  by {author} ({mention.author.followers} followers)",
-        f"  {mention.text}",
+        f"  {mention.text or '(no text)'}",
         f"  department: {routing.department}"
         + (f" (also {', '.join(routing.also)})" if routing.also else "")
         + f"  tags: {', '.join(routing.tags) or '-'}  reply by: {due}",

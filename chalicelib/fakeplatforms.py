@@ -104,8 +104,11 @@ class FakePlatforms:
         whether Switchboard may take them over (idle, or Switchboard the Primary Receiver)."""
         self.google_tokens: dict[str, float] = {}
         """The access tokens Google's token endpoint issued, with when each expires (epoch s)."""
-        self.whatsapp_media: dict[str, tuple[bytes, str]] = {}
-        """The files customers sent on WhatsApp, by media id, with their MIME type."""
+        self.whatsapp_media: dict[str, tuple[bytes, str]] = {
+            "1037543291543636": (b"OggS (a stand-in for the demo's voice note)", "audio/ogg")
+        }
+        """The files customers sent on WhatsApp, by media id, with their MIME type (the demo's
+        voice note, tests/events/meta_whatsapp_voice.json)."""
         self.whatsapp_templates: dict[tuple[str, str], int] = {("order_update", "en_US"): 2}
         """The message templates approved in WhatsApp Manager, by (name, language), with how
         many variables their body has."""

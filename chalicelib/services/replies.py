@@ -117,7 +117,8 @@ def check_reply(request: ReplyRequest, mention: Mention, now: datetime) -> str |
         raise MalformedRequest(
             "WhatsApp takes free-form replies within 24 hours of the customer's last message;"
             " after that only a message template approved in WhatsApp Manager: send it as"
-            " whatsapp_template (its name, language and parameters)"
+            " whatsapp_template (its name, language and parameters; switchboard reply"
+            " --whatsapp-template NAME --language L --param VALUE…)"
         )
     if mention.platform in ("messenger", "instagram") and mention.kind == "dm":
         return messaging_tag(mention, now)

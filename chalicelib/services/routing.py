@@ -197,9 +197,9 @@ class RoutingService:
     settings: Settings
     traffic: TrafficStore | None = None
     payloads: Payloads = field(kw_only=True)
+    """Where bodies too large for an intake message wait (`RawDelivery.body_key`)."""
     replies: ReplyStore | None = field(default=None, kw_only=True)
     """Where a reply a platform could not deliver is marked so (CaseNews.undelivered)."""
-    """Where bodies too large for an intake message wait (`RawDelivery.body_key`)."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     time_left: TimeLeft | None = None
     """Seconds the invocation has left (None: no limit): with less than

@@ -94,7 +94,9 @@ def test_switchboard_attachment_prints_the_link_and_the_inbox_says_what_is_attac
     drain_intake(stack)
     code, out = run("inbox", "triage")
     assert code == 0
-    assert "  attached: 1 voice (switchboard attachment whatsapp:wamid.voice1 N)" in out
+    assert (
+        "  (no text)\n  attached: 1 voice (switchboard attachment whatsapp:wamid.voice1 N)" in out
+    )
     code, out = run("attachment", "whatsapp:wamid.voice1", "--url", api_url)
     assert code == 0 and out.startswith("voice audio/ogg; codecs=opus: http")
     link = out.split(": ", 1)[1].split(" (until ")[0]

@@ -105,7 +105,7 @@ class Mention(BaseModel):
         " is reacting to; the signals read the author's own text only",
     )
     attachments: list[Attachment] = Field(
-        default_factory=list, description="the files sent with it (direct messages)"
+        default_factory=list, description="the files sent with it (direct messages, Slack)"
     )
 
     @property

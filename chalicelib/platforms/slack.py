@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from chalicelib.errors import BadSignature, MalformedRequest, PoisonRecord
-from chalicelib.models import Author, Mention, RawDelivery, Reply
+from chalicelib.models import Attachment, Author, Mention, RawDelivery, Reply
 from chalicelib.platforms.base import (
     Answer,
     Change,
@@ -101,6 +101,7 @@ def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention
             return []
         channel, ts = event["channel"], event["ts"]
         thread = event.get("thread_ts")
+        files = [f for f in event.get("files", []) if f.get("permalink")]
         return [
             Mention(
                 id=f"slack:{channel}/{ts}",
@@ -111,11 +112,26 @@ def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention
                 author=Author(id=event.get("user")),
                 in_reply_to=f"slack:{channel}/{thread}" if thread and thread != ts else None,
                 brand_account=payload.get("team_id"),
-                urls=[f["permalink"] for f in event.get("files", []) if f.get("permalink")],
+                urls=[f["permalink"] for f in files],
+                attachments=[
+                    Attachment(
+                        kind=_file_kind(f.get("mimetype")),
+                        url=f["permalink"],
+                        mime_type=f.get("mimetype"),
+                        filename=f.get("name"),
+                    )
+                    for f in files
+                ],
             )
         ]
     except (KeyError, TypeError, AttributeError, ValidationError) as exc:
         raise PoisonRecord(f"unreadable Slack event: {exc!r}") from exc
+
+
+def _file_kind(mime_type: str | None) -> str:
+    """What a Slack file is, from its MIME type: image, video, audio, else file."""
+    kind = (mime_type or "").partition("/")[0]
+    return kind if kind in ("image", "video", "audio") else "file"
 
 
 def answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answer]:

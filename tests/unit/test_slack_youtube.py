@@ -8,6 +8,7 @@ import time
 import pytest
 
 from chalicelib.errors import BadSignature, MalformedRequest, NotFound, PoisonRecord
+from chalicelib.models import Attachment
 from chalicelib.platforms import slack, youtube
 from chalicelib.platforms.base import Change
 from chalicelib.settings import Settings
@@ -118,11 +119,12 @@ def test_what_a_person_writes_with_a_file_or_to_the_channel_is_a_message(
 ) -> None:
     payload = json.loads(sample_bytes("slack_app_mention.json"))
     link = "https://acme.slack.com/files/U0CUSTOMER/F0SHOT/checkout.png"
-    payload["event"].update(
-        type="message", subtype=subtype, files=[{"id": "F0SHOT", "permalink": link}]
-    )
+    shot = {"id": "F0SHOT", "name": "checkout.png", "mimetype": "image/png", "permalink": link}
+    payload["event"].update(type="message", subtype=subtype, files=[shot])
     found = slack.parse(delivery("slack", payload), frozenset())
     assert [m.urls for m in found] == ([[link]] if routed else [])
+    screenshot = Attachment(kind="image", url=link, mime_type="image/png", filename="checkout.png")
+    assert [m.attachments for m in found] == ([[screenshot]] if routed else [])
 
 
 def query(**extra: str) -> dict[str, str]:

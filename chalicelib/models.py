@@ -661,6 +661,12 @@ class Reply(BaseModel):
     platform_reply_url: str | None = None
     created_at: datetime
     sent_at: datetime | None = None
+    delivered_at: datetime | None = Field(
+        default=None, description="when it reached the customer's phone, where the platform says"
+    )
+    read_at: datetime | None = Field(
+        default=None, description="when the customer read it, where the platform says (WhatsApp)"
+    )
     messaging_tag: str | None = None
     approval_department: str | None = Field(
         default=None,

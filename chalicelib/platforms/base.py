@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from chalicelib.errors import BadSignature, MalformedRequest, MethodNotAllowed, PartlyUnreadable
 from chalicelib.models import Mention, RawDelivery
@@ -93,12 +93,15 @@ def echo_challenge(challenge: object, field: str = "hub.challenge") -> Handshake
 class Change:
     """An author edited a mention (`text`: the new text) or deleted it (`text` None); or, with
     `hidden` set, a moderator hid it (True) or showed it again (False); or, with `undelivered`,
-    the platform could not deliver the brand's message `mention_id` (a reply it accepted)."""
+    the platform could not deliver the brand's message `mention_id` (a reply it accepted); or,
+    with `seen`, it was delivered to the customer's phone, or they read it, `at` then."""
 
     mention_id: str
     text: str | None = None
     hidden: bool | None = None
     undelivered: str | None = None
+    seen: Literal["delivered", "read"] | None = None
+    at: datetime | None = None
 
 
 def no_changes(delivery: RawDelivery) -> list[Change]:

@@ -126,7 +126,7 @@ def changes(delivery: RawDelivery) -> list[Change]:
 
     def read(entry: dict[str, Any]) -> list[Change]:
         if obj == WHATSAPP:
-            return _undelivered(entry)
+            return _reply_statuses(entry)
         found = []
         for change in entry.get("changes", []) if page else []:
             value = change["value"] if change.get("field") == "feed" else {}
@@ -149,20 +149,25 @@ def changes(delivery: RawDelivery) -> list[Change]:
     return read_each(entries, read, "Meta")
 
 
-def _undelivered(entry: dict[str, Any]) -> list[Change]:
-    """The business's WhatsApp messages the Cloud API accepted and then could not deliver
-    (`statuses[]` with `status: failed` and its `errors`: blocked, not on WhatsApp…)."""
+def _reply_statuses(entry: dict[str, Any]) -> list[Change]:
+    """What became of the business's WhatsApp messages (`statuses[]`): delivered to the
+    customer's phone, read (blue ticks, where they allow read receipts), or accepted by the
+    Cloud API and then not delivered (`failed`, with its `errors`: blocked, not on WhatsApp…)."""
     found = []
     for change in entry.get("changes", []):
         for status in (change.get("value") or {}).get("statuses", []):
-            if status.get("status") != "failed":
+            post, state = f"whatsapp:{status['id']}", status.get("status")
+            if state in ("delivered", "read"):
+                at = from_epoch(status.get("timestamp"))
+                found.append(Change(post, seen=state, at=at))
+            if state != "failed":
                 continue
             errors = status.get("errors") or [{}]
             why = "; ".join(
                 f"{e.get('code', '?')} {e.get('title') or e.get('message') or ''}".strip()
                 for e in errors
             )
-            found.append(Change(f"whatsapp:{status['id']}", undelivered=why))
+            found.append(Change(post, undelivered=why))
     return found
 
 

@@ -60,7 +60,9 @@ class CaseNews:
 
     def change(self, change: Change, now: datetime) -> None:
         """Apply a change a delivery announces: a hide (or unhide), a deletion or an edit."""
-        if change.undelivered is not None:
+        if change.seen is not None:
+            self.seen(change.mention_id, change.seen, change.at or now, now)
+        elif change.undelivered is not None:
             self.undelivered(change.mention_id, change.undelivered, now)
         elif change.hidden is not None:
             self.hidden(change.mention_id, change.hidden, now)
@@ -136,6 +138,14 @@ class CaseNews:
         logger.warning(
             "a reply was not delivered", extra={"mention_id": case.id, "post": post, "why": why}
         )
+
+    def seen(self, post: str, receipt: str, at: datetime, now: datetime) -> None:
+        """A reply Switchboard posted (`post`) reached the customer's phone (`delivered`) or
+        was read (`read`) at `at`: the reply says when. Not a reply of Switchboard's (or one
+        since found undelivered): nothing to do."""
+        reply = self.mentions.held(posted_as(post), now)
+        if reply is not None and self.replies is not None:
+            self.replies.finish(reply[0], "sent", was="sent", **{f"{receipt}_at": at})
 
     def new_version(self, version: Mention, first: str, now: datetime) -> bool:
         """An edit that is a post of its own (X) belongs to the case of the post it was made

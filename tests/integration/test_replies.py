@@ -347,6 +347,21 @@ def test_after_24_hours_whatsapp_customers_are_written_to_with_an_approved_templ
     assert answered["text"] == "[WhatsApp template order_update (en_US)]: Priya | 1182"
     assert get(client, f"/mentions/{mention_id}")["first_response_at"] is not None
 
+    # on her phone, then read (blue ticks): the reply says when
+    receipt = json.loads(sample_bytes("meta_whatsapp.json"))
+    receipt["entry"][0]["changes"] = receipt["entry"][0]["changes"][1:]
+    [status] = receipt["entry"][0]["changes"][0]["value"]["statuses"]
+    for state, at in (("delivered", 1795400000), ("read", 1795400600)):
+        status.update(id=answered["platform_reply_id"], status=state, timestamp=str(at))
+        assert post_signed(client, "meta", json.dumps(receipt).encode()).status_code == 200
+        drain_intake(stack)
+    seen = get(client, f"/replies/{queued['reply_id']}")
+    assert seen["status"] == "sent"
+    assert (seen["delivered_at"], seen["read_at"]) == (
+        "2026-11-23T02:13:20Z",
+        "2026-11-23T02:23:20Z",
+    )
+
     unknown = {**template, "language": "de"}
     _, queued = reply(client, {"mention_id": mention_id, "whatsapp_template": unknown})
     drain_outbox(stack)

@@ -106,14 +106,19 @@ def test_whatsapp_messages_are_direct_messages_to_the_business_number() -> None:
     assert (message.author.id, message.author.name) == ("447700900123", "Priya Nair")
     assert message.brand_account == "106540352242922"  # the phone number replies go from
     assert message.created_at == datetime.fromtimestamp(1795336100, tz=UTC)
-    assert meta.changes(delivery("meta", "meta_whatsapp.json")) == []
     assert meta.answers(delivery("meta", "meta_whatsapp.json"), NONE) == []
 
 
-def test_a_whatsapp_message_that_could_not_be_delivered_is_news_of_its_case() -> None:
+def test_what_became_of_the_business_whatsapp_messages_is_news_of_their_replies() -> None:
     payload = json.loads(sample_bytes("meta_whatsapp.json"))
     [status] = payload["entry"][0]["changes"][1]["value"]["statuses"]
-    assert meta.changes(delivery("meta", payload)) == []  # read: nothing to tell
+    read = datetime.fromtimestamp(1795336090, tz=UTC)
+    post = f"whatsapp:{status['id']}"
+    assert meta.changes(delivery("meta", payload)) == [Change(post, seen="read", at=read)]
+    status["status"] = "delivered"
+    assert meta.changes(delivery("meta", payload)) == [Change(post, seen="delivered", at=read)]
+    status["status"] = "sent"
+    assert meta.changes(delivery("meta", payload)) == []  # Switchboard knows it sent it
     status["status"] = "failed"
     status["errors"] = [{"code": 131026, "title": "Message undeliverable"}]
     assert meta.changes(delivery("meta", payload)) == [

@@ -410,7 +410,9 @@ def _whatsapp_media(message: dict[str, Any]) -> list[Attachment]:
 
 def _whatsapp_text(message: dict[str, Any]) -> str:
     """What a WhatsApp message says: its text, the title of the button or list item tapped,
-    a media file's caption, a shared location's name and address (else nothing)."""
+    a media file's caption, a shared location's name and address, a cart sent from the
+    business's catalog (with the customer's note), a contact card shared, what WhatsApp says
+    changed (a new number); else nothing."""
     kind = message.get("type")
     if kind == "text":
         return str(message["text"]["body"])
@@ -424,7 +426,29 @@ def _whatsapp_text(message: dict[str, Any]) -> str:
     if kind == "location":
         place = message["location"]
         return " ".join(str(place[k]) for k in ("name", "address") if place.get(k))
+    if kind == "order":
+        return _whatsapp_order(message["order"])
+    if kind == "contacts":
+        cards = [
+            " ".join([(c.get("name") or {}).get("formatted_name", "")]
+                     + [str(p.get("phone")) for p in c.get("phones", []) if p.get("phone")])
+            for c in message["contacts"]
+        ]  # fmt: skip
+        return f"shared a contact: {'; '.join(cards)}"
+    if kind == "system":
+        return str(message["system"].get("body", ""))
     return ""
+
+
+def _whatsapp_order(order: dict[str, Any]) -> str:
+    """A cart sent from the catalog: the customer's note, then each product, its quantity and
+    price."""
+    items = "; ".join(
+        f"{i.get('quantity', 1)} × {i.get('product_retailer_id')} at {i.get('item_price')}"
+        f" {i.get('currency', '')}".rstrip()
+        for i in order.get("product_items", [])
+    )
+    return f"{order.get('text', '')} (order from the catalog: {items})".strip()
 
 
 def _mention_ids(mention: Mention) -> tuple[str, str | None]:

@@ -140,6 +140,20 @@ def test_what_became_of_the_business_whatsapp_messages_is_news_of_their_replies(
         ({"type": "location", "location": {"latitude": 51.5, "longitude": -0.1,
           "name": "Acme Leeds", "address": "1 Briggate"}}, "Acme Leeds 1 Briggate"),
         ({"type": "audio", "audio": {"id": "m2", "mime_type": "audio/ogg"}}, ""),
+        ({"type": "order", "order": {"catalog_id": "c1", "text": "before Friday please",
+          "product_items": [{"product_retailer_id": "tee-blue-m", "quantity": 2,
+                             "item_price": 19.99, "currency": "GBP"},
+                            {"product_retailer_id": "socks-3", "quantity": 1,
+                             "item_price": 5, "currency": "GBP"}]}},
+         "before Friday please (order from the catalog: 2 × tee-blue-m at 19.99 GBP;"
+         " 1 × socks-3 at 5 GBP)"),
+        ({"type": "contacts", "contacts": [{"name": {"formatted_name": "Ana Silva"},
+          "phones": [{"phone": "+351 912 000 111", "type": "CELL"}]}]},
+         "shared a contact: Ana Silva +351 912 000 111"),
+        ({"type": "system", "system": {"body": "Priya changed their phone number",
+          "wa_id": "447700900999", "type": "user_changed_number"}},
+         "Priya changed their phone number"),
+        ({"type": "unsupported", "errors": [{"code": 131051}]}, ""),
     ],
 )  # fmt: skip
 def test_what_a_whatsapp_message_says(message: dict[str, Any], text: str) -> None:

@@ -209,14 +209,21 @@ class SwitchboardStack(cdk.Stack):
                 non_key_attributes=list(projected) if projected else None,
             )
         # Delivery bodies too large for an SQS message wait here, their key on the intake queue;
-        # kept past what any queue (14 days) or a redrive from a dead-letter queue needs.
+        # kept past what any queue (14 days) or a redrive from a dead-letter queue needs. The
+        # customers' files fetched from WhatsApp (`attachments/`) are kept as long as WhatsApp
+        # keeps them; a copy an API call ran out of time for leaves no parts behind.
         self.payloads = s3.Bucket(
             self,
             "Payloads",
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
-            lifecycle_rules=[s3.LifecycleRule(expiration=PAYLOAD_DAYS)],
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=PAYLOAD_DAYS,
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+                )
+            ],
             removal_policy=removal,
         )
         self.secret = secretsmanager.Secret(

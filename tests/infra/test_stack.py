@@ -187,6 +187,7 @@ def test_large_deliveries_wait_in_a_private_bucket_that_forgets_them(
     assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     [rule] = props["LifecycleConfiguration"]["Rules"]
     assert rule["ExpirationInDays"] == 30 and rule["Status"] == "Enabled"
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
     [policy] = resources(template, "AWS::S3::BucketPolicy").values()
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     assert any(

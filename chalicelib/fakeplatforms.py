@@ -95,7 +95,8 @@ class FakePlatforms:
         """Comment threads by channel id, newest first (for `commentThreads.list`)."""
         self.x_mentions: dict[str, list[dict[str, Any]]] = {}
         """Posts (v2 shape) mentioning each account, newest first, with an `author` user object
-        (for `GET /2/users/:id/mentions`, which moves it to `includes.users`)."""
+        and their `media` objects (for `GET /2/users/:id/mentions`, which moves them to
+        `includes.users` and `includes.media`)."""
         self.x_posts: dict[str, dict[str, Any]] = {}
         """Other posts (v2 shape, with an `author`) by id, that mentions quote or answer (for
         `includes.tweets` when `expansions` has `referenced_tweets.id`)."""
@@ -269,9 +270,12 @@ class FakePlatforms:
         authors = [post["author"] for post in page if "author_id" in expansions]
         if "referenced_tweets.id.author_id" in expansions:
             authors += [post["author"] for post in referenced]
+        media = [m for post in page for m in post.get("media", [])]
         includes: dict[str, Any] = {}
         if authors:
             includes["users"] = list({user["id"]: user for user in authors}.values())
+        if media and "attachments.media_keys" in expansions:
+            includes["media"] = media
         if referenced:
             includes["tweets"] = [_without_author(post) for post in referenced]
         return includes
@@ -588,5 +592,6 @@ class FakePlatforms:
 
 
 def _without_author(post: dict[str, Any]) -> dict[str, Any]:
-    """A fake's post as X sends it: the author in `includes`, only its id in the post."""
-    return {key: value for key, value in post.items() if key != "author"}
+    """A fake's post as X sends it: the author and the photos and videos (`media`) in
+    `includes`, only their ids (`author_id`, `attachments.media_keys`) in the post."""
+    return {key: value for key, value in post.items() if key not in ("author", "media")}

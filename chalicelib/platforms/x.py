@@ -10,7 +10,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import MalformedRequest, PoisonRecord
-from chalicelib.models import Author, Mention, MentionKind, Quoted, RawDelivery, Reply
+from chalicelib.models import (
+    Attachment,
+    Author,
+    Mention,
+    MentionKind,
+    Quoted,
+    RawDelivery,
+    Reply,
+)
 from chalicelib.observability import logger, metrics
 from chalicelib.platforms.base import (
     UNREADABLE,
@@ -221,7 +229,37 @@ def _tweet(tweet: dict[str, Any], brand: str, own: frozenset[str]) -> Mention:
         tagged_along=kind == "mention" and tagged_along,
         edit_of=_first_version(tweet_id, _dict(tweet.get("edit_history")).get("edit_tweet_ids")),
         quoted=_quoted(tweet.get("quoted_status")) if tweet.get("is_quote_status") else None,
+        attachments=_media(extended.get("extended_entities") or tweet.get("extended_entities")),
     )
+
+
+_MEDIA_KINDS = {"photo": "image", "animated_gif": "gif", "video": "video"}
+
+
+def _media(entities: Any) -> list[Attachment]:
+    """The photos, videos and GIFs of a v1.1 post (`extended_entities.media`)."""
+    return [
+        _medium(m.get("type"), m.get("media_url_https"), m.get("video_info"), "bitrate",
+                m.get("expanded_url"))
+        for m in _dict(entities).get("media", [])
+    ]  # fmt: skip
+
+
+def _medium(kind: Any, photo: Any, video: Any, rate: str, page: Any = None) -> Attachment:
+    """A photo where X serves it, a video or GIF as its best MP4 (of `video["variants"]`, by
+    `rate`: v1.1's `bitrate`, v2's `bit_rate`), else the `page` X shows it on, if named."""
+    name = _MEDIA_KINDS.get(kind, "video")
+    if name == "image" and _str(photo):
+        return Attachment(kind=name, url=photo)
+    mp4 = [
+        v
+        for v in _dict(video).get("variants", [])
+        if v.get("content_type") == "video/mp4" and _str(v.get("url"))
+    ]
+    if mp4 and name != "image":
+        best = max(mp4, key=lambda v: v.get(rate) or 0)["url"]
+        return Attachment(kind=name, url=best, mime_type="video/mp4")
+    return Attachment(kind=name, url=_str(page))
 
 
 def _quoted(status: Any) -> Quoted | None:
@@ -341,9 +379,11 @@ def v2_mention(
     account: str,
     brand_accounts: frozenset[str] = frozenset(),
     posts: dict[str, Any] | None = None,
+    media: dict[str, Any] | None = None,
 ) -> Mention | None:
     """A post of `GET /2/users/:id/mentions` (v2 shape, authors from `includes.users`, the
-    posts it quotes from `includes.tweets`: `posts`) as the same mention its webhook delivery
+    posts it quotes from `includes.tweets`: `posts`, its photos and videos from
+    `includes.media`: `media`, by key) as the same mention its webhook delivery
     would give (same id, so the two are routed once); None for the account's own posts.
     `brand_accounts`: the brand's other accounts on X."""
     author_id = str(tweet.get("author_id", ""))
@@ -396,7 +436,18 @@ def v2_mention(
         tagged_along=kind == "mention" and tagged_along,
         edit_of=_first_version(str(tweet["id"]), tweet.get("edit_history_tweet_ids")),
         quoted=_v2_quoted(referenced.get("quoted"), posts or {}, users),
+        attachments=[
+            _medium(item.get("type"), item.get("url"), item, "bit_rate")
+            for item in (_dict((media or {}).get(key)) for key in _media_keys(tweet))
+            if item
+        ],
     )
+
+
+def _media_keys(tweet: dict[str, Any]) -> list[Any]:
+    """The keys of a v2 post's photos and videos (`attachments.media_keys`)."""
+    keys = _dict(tweet.get("attachments")).get("media_keys")
+    return keys if isinstance(keys, list) else []
 
 
 def _v2_quoted(post_id: str | None, posts: dict[str, Any], users: dict[str, Any]) -> Quoted | None:

@@ -52,8 +52,15 @@ TWEET_FIELDS = [
     "display_text_range",
 ]
 USER_FIELDS = ["username", "name", "public_metrics", "verified", "created_at"]
-EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
-"""The authors, and the posts a page's posts quote or answer with their authors (`includes`)."""
+EXPANSIONS = [
+    "author_id",
+    "referenced_tweets.id",
+    "referenced_tweets.id.author_id",
+    "attachments.media_keys",
+]
+"""The authors, the posts a page's posts quote or answer with their authors, and their photos
+and videos (`includes`)."""
+MEDIA_FIELDS = ["type", "url", "preview_image_url", "variants"]
 
 
 def _client(settings: Settings) -> tweepy.Client:
@@ -118,6 +125,7 @@ def mentions_page(
             tweet_fields=TWEET_FIELDS,
             expansions=EXPANSIONS,
             user_fields=USER_FIELDS,
+            media_fields=MEDIA_FIELDS,
             user_auth=True,
         )
     )

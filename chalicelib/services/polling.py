@@ -363,11 +363,12 @@ class XMentions:
             includes = page.get("includes") or {}
             users = {str(u["id"]): u for u in includes.get("users", [])}
             posts = {str(p["id"]): p for p in includes.get("tweets", [])}
+            media = {str(m["media_key"]): m for m in includes.get("media", [])}
             data = page.get("data") or []
             read += len(data)
             for tweet in data:
                 try:
-                    mention = x.v2_mention(tweet, users, self.account, brand, posts)
+                    mention = x.v2_mention(tweet, users, self.account, brand, posts, media)
                 except (KeyError, TypeError, ValueError, AttributeError):  # ValidationError too
                     logger.warning("malformed X post skipped", extra={"source": self.name})
                     continue

@@ -170,9 +170,26 @@ def test_a_polled_quote_reaches_its_department_with_the_post_it_quotes(
         "author": "user945",
     }
     [read] = (r for r in fakes.accepted("x") if r.method == "GET")
-    assert (
-        read.query["expansions"] == "author_id,referenced_tweets.id,referenced_tweets.id.author_id"
+    assert read.query["expansions"] == (
+        "author_id,referenced_tweets.id,referenced_tweets.id.author_id,attachments.media_keys"
     )
+
+
+def test_a_polled_post_brings_its_photo(stack: dict[str, str], fakes: FakePlatforms) -> None:
+    enable_x_polling()
+    photo = "https://pbs.twimg.com/media/GdAmG3pWkAAx1yZ.jpg"
+    damaged = post("1992000000000000302", "@AcmeHelp this is how it arrived", timedelta(0))
+    damaged["attachments"] = {"media_keys": ["3_1992000000000000302"]}
+    damaged["media"] = [{"media_key": "3_1992000000000000302", "type": "photo", "url": photo}]
+    fakes.x_mentions[BRAND] = [damaged]
+    assert poll() == {"queued": 1}
+    drain_intake(stack)
+    message = routed_mentions(stack)["x:1992000000000000302"]
+    assert message["mention"]["attachments"] == [
+        {"kind": "image", "url": photo, "media_id": None, "mime_type": None, "filename": None}
+    ]
+    [read] = (r for r in fakes.accepted("x") if r.method == "GET")
+    assert read.query["media.fields"] == "type,url,preview_image_url,variants"
 
 
 def test_more_new_posts_than_x_gives_raise_the_alarm_metric(

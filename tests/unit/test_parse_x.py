@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from chalicelib.errors import MalformedRequest, PoisonRecord
-from chalicelib.models import Quoted
+from chalicelib.models import Attachment, Quoted
 from chalicelib.platforms import x
 from chalicelib.platforms.base import Answer, Change
 from tests.helpers import delivery, sample_bytes
@@ -41,6 +41,34 @@ def test_engagement_counts_a_tweets_reposts_quotes_replies_and_likes() -> None:
     tweet.update(retweet_count=12, quote_count=3, reply_count=5, favorite_count=80)
     [mention] = x.parse(delivery("x", payload), BRAND)
     assert mention.engagement == 100
+
+
+def test_the_photos_and_videos_of_a_post_are_its_attachments() -> None:
+    """A photo of the damaged parcel, where X serves it; a video as its best MP4."""
+    payload = json.loads(sample_bytes("x_late_delivery.json"))
+    photo = "https://pbs.twimg.com/media/GdAmG3pWkAAx1yZ.jpg"
+    clip = "https://video.twimg.com/ext_tw_video/1/pu/vid/1280x720/clip.mp4"
+    payload["tweet_create_events"][0]["extended_entities"] = {
+        "media": [
+            {"type": "photo", "media_url_https": photo},
+            {
+                "type": "video",
+                "media_url_https": "https://pbs.twimg.com/ext_tw_video_thumb/1/pu/img/t.jpg",
+                "video_info": {
+                    "variants": [
+                        {"content_type": "application/x-mpegURL", "url": "https://v/pl.m3u8"},
+                        {"content_type": "video/mp4", "bitrate": 256000, "url": "https://v/s.mp4"},
+                        {"content_type": "video/mp4", "bitrate": 2176000, "url": clip},
+                    ]
+                },
+            },
+        ]
+    }
+    [mention] = x.parse(delivery("x", payload), BRAND)
+    assert mention.attachments == [
+        Attachment(kind="image", url=photo),
+        Attachment(kind="video", url=clip, mime_type="video/mp4"),
+    ]
 
 
 def test_truncated_tweet_uses_extended_text_and_entities_and_drops_brand_reply() -> None:

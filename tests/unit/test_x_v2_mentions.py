@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from chalicelib.models import Quoted
+from chalicelib.models import Attachment, Quoted
 from chalicelib.platforms.x import v2_mention
 
 BRAND = "2244994945"
@@ -134,3 +134,23 @@ def test_a_polled_quote_carries_the_post_it_quotes_from_the_includes() -> None:
     )
     unseen = v2_mention(quote, users, BRAND)  # deleted or protected: X left it out
     assert unseen is not None and unseen.quoted == Quoted(id="x:19")
+
+
+def test_the_videos_of_a_v2_post_are_its_attachments_as_their_best_mp4() -> None:
+    clip = "https://video.twimg.com/amplify_video/1/vid/avc1/1280x720/clip.mp4"
+    post = {"id": "20", "text": "@AcmeHelp look", "author_id": "3001969357",
+            "attachments": {"media_keys": ["7_20", "7_gone"]}}  # fmt: skip
+    media = {
+        "7_20": {
+            "media_key": "7_20",
+            "type": "video",
+            "variants": [
+                {"content_type": "video/mp4", "bit_rate": 632000, "url": "https://v/s.mp4"},
+                {"content_type": "video/mp4", "bit_rate": 2176000, "url": clip},
+                {"content_type": "application/x-mpegURL", "url": "https://v/pl.m3u8"},
+            ],
+        }
+    }
+    mention = v2_mention(post, USERS, BRAND, media=media)
+    assert mention is not None
+    assert mention.attachments == [Attachment(kind="video", url=clip, mime_type="video/mp4")]

@@ -431,7 +431,7 @@ def _whatsapp_text(message: dict[str, Any]) -> str:
     if kind == "contacts":
         cards = [
             " ".join([(c.get("name") or {}).get("formatted_name", "")]
-                     + [str(p.get("phone")) for p in c.get("phones", []) if p.get("phone")])
+                     + [str(p.get("phone")) for p in c.get("phones", []) if p.get("phone")]).strip()
             for c in message["contacts"]
         ]  # fmt: skip
         return f"shared a contact: {'; '.join(cards)}"

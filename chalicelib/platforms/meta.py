@@ -348,7 +348,11 @@ def _instagram_mention(value: dict[str, Any], account: str) -> Mention:
 def _message(
     platform: str, event: dict[str, Any], message: dict[str, Any], account: str, standby: bool
 ) -> Mention:
-    attachments = message.get("attachments") or []
+    files = [
+        Attachment(kind=str(a.get("type", "file")), url=a["payload"]["url"])
+        for a in message.get("attachments") or []
+        if (a.get("payload") or {}).get("url")
+    ]
     return Mention(
         id=f"{platform}:{message['mid']}",
         platform=platform,
@@ -358,12 +362,8 @@ def _message(
         public=False,
         author=Author(id=_sender(event)),
         brand_account=str(event.get("recipient", {}).get("id", account)),
-        urls=[a["payload"]["url"] for a in attachments if (a.get("payload") or {}).get("url")],
-        attachments=[
-            Attachment(kind=str(a.get("type", "file")), url=a["payload"]["url"])
-            for a in attachments
-            if (a.get("payload") or {}).get("url")
-        ],
+        urls=[str(f.url) for f in files],
+        attachments=files,
         standby=standby,
     )
 
@@ -591,17 +591,24 @@ def _send(account: str, body: dict[str, Any], settings: Settings) -> dict[str, A
     return _graph("POST", f"{account}/messages", settings, json=body)
 
 
+def _whatsapp_token(settings: Settings) -> str:
+    """The system user's token every Cloud API call takes; PlatformUnauthorized when unset."""
+    from chalicelib.platforms.outbound import PlatformUnauthorized
+
+    if not settings.whatsapp_access_token:
+        raise PlatformUnauthorized("WHATSAPP_ACCESS_TOKEN is not set")
+    return settings.whatsapp_access_token
+
+
 def _whatsapp_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedReply:
     """Cloud API `POST /{phone-number-id}/messages`, a text message to the customer (or the
     message template the reply names), with the system user's token (WHATSAPP_ACCESS_TOKEN)."""
     from chalicelib.platforms.outbound import (  # requests: off the webhook path
         PlatformRejected,
-        PlatformUnauthorized,
         PostedReply,
     )
 
-    if not settings.whatsapp_access_token:
-        raise PlatformUnauthorized("WHATSAPP_ACCESS_TOKEN is not set")
+    token = _whatsapp_token(settings)
     if not mention.brand_account:
         raise PlatformRejected("the message names no business phone number to answer from")
     body: dict[str, Any] = {
@@ -620,7 +627,7 @@ def _whatsapp_reply(reply: Reply, mention: Mention, settings: Settings) -> Poste
     else:
         body |= {"type": "text", "text": {"body": reply.text}}
     path = f"{mention.brand_account}/messages"
-    answer = _graph("POST", path, settings, token=settings.whatsapp_access_token, json=body)
+    answer = _graph("POST", path, settings, token=token, json=body)
     return PostedReply(str(answer["messages"][0]["id"]))
 
 
@@ -628,11 +635,9 @@ def open_whatsapp_media(media_id: str, settings: Settings) -> tuple[BinaryIO, st
     """A customer's file WhatsApp keeps (30 days): Cloud API `GET /{media-id}` gives the URL
     it serves the file from for five minutes, fetched with the same token; the open stream of
     its bytes and their MIME type. PlatformRejected when WhatsApp no longer has it."""
-    from chalicelib.platforms.outbound import PlatformUnauthorized, open_stream
+    from chalicelib.platforms.outbound import open_stream
 
-    token = settings.whatsapp_access_token
-    if not token:
-        raise PlatformUnauthorized("WHATSAPP_ACCESS_TOKEN is not set")
+    token = _whatsapp_token(settings)
     found = _graph("GET", media_id, settings, token=token)
     auth = {"Authorization": f"Bearer {token}"}
     return open_stream(str(found["url"]), settings.platform_timeout_seconds, auth), found.get(

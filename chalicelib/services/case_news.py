@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from chalicelib.models import (
     ANSWERED,
@@ -19,6 +20,7 @@ from chalicelib.models import (
     UNHIDDEN,
     Mention,
     MentionRecord,
+    ReplyStatus,
     RoutedMention,
     native_id,
 )
@@ -127,9 +129,7 @@ class CaseNews:
         news = f"undelivered/{post}"
         if case is None or self.mentions.held(news, now) is not None:
             return
-        reply = self.mentions.held(posted_as(post), now)
-        if reply is not None and self.replies is not None:
-            self.replies.finish(reply[0], "undelivered", was="sent", last_error=why)
+        self._finish_reply(post, now, "undelivered", last_error=why)
         send_copy(self.queues, self.settings, case, UNDELIVERED)
         self.mentions.unanswer(case.id, post)
         expires = now + timedelta(days=self.settings.mention_ttl_days)
@@ -143,9 +143,13 @@ class CaseNews:
         """A reply Switchboard posted (`post`) reached the customer's phone (`delivered`) or
         was read (`read`) at `at`: the reply says when. Not a reply of Switchboard's (or one
         since found undelivered): nothing to do."""
+        self._finish_reply(post, now, "sent", **{f"{receipt}_at": at})
+
+    def _finish_reply(self, post: str, now: datetime, status: ReplyStatus, **fields: Any) -> None:
+        """Move Switchboard's sent reply posted as `post` (if it is one) to `status`."""
         reply = self.mentions.held(posted_as(post), now)
         if reply is not None and self.replies is not None:
-            self.replies.finish(reply[0], "sent", was="sent", **{f"{receipt}_at": at})
+            self.replies.finish(reply[0], status, was="sent", **fields)
 
     def new_version(self, version: Mention, first: str, now: datetime) -> bool:
         """An edit that is a post of its own (X) belongs to the case of the post it was made

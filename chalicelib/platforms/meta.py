@@ -541,6 +541,7 @@ def _graph(
         call,
     )
 
+    which = "the token" if token else "the Page token"
     token = token or settings.meta_page_access_token
     auth = {"access_token": token}
     if settings.meta_app_secret:
@@ -556,7 +557,7 @@ def _graph(
         )
     except PlatformRejected as exc:
         if _graph_error(exc.answer).get("code") == TOKEN_REFUSED:
-            raise PlatformUnauthorized(f"the Page token: {exc}", exc.answer) from exc
+            raise PlatformUnauthorized(f"{which}: {exc}", exc.answer) from exc
         raise
 
 

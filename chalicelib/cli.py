@@ -28,6 +28,7 @@ from chalicelib.cli_text import (
     format_report,
     format_routed,
     shortened,
+    stamp,
     tally,
     time_left,
     transfer_line,
@@ -505,9 +506,9 @@ def _note_if_handled(client: ApiClient, mention_id: str) -> None:
         return  # the reply itself says what is wrong
     if record.first_response_at is not None:
         by = f" ({record.first_response_post})" if record.first_response_post else ""
-        handled = f"answered at {record.first_response_at.isoformat()}{by}"
+        handled = f"answered at {stamp(record.first_response_at)}{by}"
     elif record.closed_at is not None:
-        handled = f"closed at {record.closed_at.isoformat()} {closed_by(record)}"
+        handled = f"closed at {stamp(record.closed_at)} {closed_by(record)}"
     else:
         return
     print(f"note: {record.id} was {handled}; this reply is sent as well", file=sys.stderr)
@@ -626,7 +627,7 @@ def cmd_close(args: argparse.Namespace, out: TextIO) -> int:
     """Close a case without a reply: it leaves the SLA clock."""
     path = mention_path(args.mention_id, "close")
     record = MentionRecord.model_validate(_client(args).call("POST", path, {"reason": args.reason}))
-    when = record.closed_at.isoformat() if record.closed_at else "-"
+    when = stamp(record.closed_at) if record.closed_at else "-"
     print(f"closed: {when} ({closed_by(record)})", file=out)
     return 0
 
@@ -748,7 +749,7 @@ def cmd_mention(args: argparse.Namespace, out: TextIO) -> int:
     ]
     for what, at, detail in events:
         if at is not None:
-            print(f"  {what}: {at.isoformat()} ({detail})", file=out)
+            print(f"  {what}: {stamp(at)} ({detail})", file=out)
     return 0
 
 

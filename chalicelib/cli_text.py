@@ -25,13 +25,18 @@ from chalicelib.models import (
 )
 
 
+def stamp(at: datetime) -> str:
+    """A time as agents read it: to the second (a Slack message's time has microseconds)."""
+    return at.isoformat(timespec="seconds")
+
+
 def time_left(due: datetime | None, now: datetime) -> str:
     """A deadline as an agent reads it: `<UTC time> (in 25 min)` or `(overdue by 2 h 5 min)`."""
     if due is None:
         return "-"
     left = due - now
     span = lasting(abs(left).total_seconds())
-    return f"{due.isoformat()} ({'in ' + span if left >= timedelta(0) else 'overdue by ' + span})"
+    return f"{stamp(due)} ({'in ' + span if left >= timedelta(0) else 'overdue by ' + span})"
 
 
 def lasting(seconds: float) -> str:

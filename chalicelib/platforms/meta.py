@@ -183,12 +183,17 @@ def _entries(delivery: RawDelivery) -> tuple[str, list[dict[str, Any]]]:
 def answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answer]:
     """The Page's or the Instagram account's own comments that reply to one (`parent_id`; on
     Facebook a comment on a visitor's post names the post), and the messages it sent (echoes,
-    the `message_echoes` field), each answering the customer it writes to."""
+    the `message_echoes` field; for a WhatsApp number also used in the WhatsApp Business app,
+    what the business wrote there, the `smb_message_echoes` field), each answering the customer
+    it writes to."""
     obj, entries = _entries(delivery)
     page, platform = obj == "page", _dm_platform(obj)
     found = []
     try:
         for entry in entries:
+            if obj == WHATSAPP:
+                found += read_answers(_whatsapp_echoes(entry), _whatsapp_echo, NAME)
+                continue
             own = brand_accounts | {str(entry["id"])}
             comment = functools.partial(_own_comment, page=page, own=own)
             found += read_answers(entry.get("changes", []), comment, NAME)
@@ -213,6 +218,25 @@ def _echo(event: dict[str, Any], platform: str) -> Answer | None:
         at,
         (str(app),) if app is not None else (),
     )
+
+
+def _whatsapp_echoes(entry: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The messages of an entry's `smb_message_echoes` changes."""
+    for change in entry.get("changes", []):
+        if change.get("field") == "smb_message_echoes":
+            yield from (change.get("value") or {}).get("message_echoes", [])
+
+
+def _whatsapp_echo(echo: dict[str, Any]) -> Answer | None:
+    """A message the business sent from the WhatsApp Business app (or a linked device),
+    answering the customer it was sent to (`to`: their number, as the business typed it, so
+    `+44 7700…` is read as the `447700…` their own messages come from); deleting a message
+    (`revoke`) or reacting to one answers nothing."""
+    if echo.get("type") in ("revoke", "reaction"):
+        return None
+    customer = "".join(ch for ch in str(echo["to"]) if ch.isdigit())
+    at = from_epoch(echo.get("timestamp"))
+    return Answer(f"whatsapp:dm/{customer}", f"whatsapp:{echo['id']}", at)
 
 
 def _own_comment(change: dict[str, Any], page: bool, own: frozenset[str]) -> Answer | None:

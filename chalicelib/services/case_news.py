@@ -28,7 +28,13 @@ from chalicelib.observability import logger, metrics
 from chalicelib.platforms.base import Answer, Change
 from chalicelib.services.cases import record_first_response, send_copy
 from chalicelib.settings import Settings
-from chalicelib.stores.mentions import MentionStore, case_of, dm_sender, follow_up, unanswered
+from chalicelib.stores.mentions import (
+    MentionStore,
+    answered_with,
+    case_of,
+    dm_sender,
+    follow_up,
+)
 from chalicelib.stores.queues import Queues
 from chalicelib.stores.replies import ReplyStore, posted_as
 from chalicelib.stores.traffic import TrafficStore
@@ -177,15 +183,15 @@ class CaseNews:
         metrics.add_metric(name="MentionsEdited", unit="Count", value=1)
 
     def answered(self, answer: Answer, now: datetime) -> None:
-        """The brand answered on the platform itself (its app, another tool): the case it
-        answers, and the customer's unanswered mentions before it, leave the SLA clock as
-        answered when the answer was posted; the departments that have them get a copy tagged
-        `answered`, so nobody answers twice; a customer answering the brand's post continues the
-        case. An answer Switchboard sent (the reply worker linked it) or one already handled
-        changes nothing; a copy that cannot be sent fails the delivery before anything is
-        recorded, so its retry sends it. One whose case is not routed yet is held for a day
-        (HOLD) and answers the case when it is. A message an automated app sent
-        (AUTOMATED_APPS: a chatbot, an instant reply) answers nothing."""
+        """The brand answered on the platform itself (its app, another tool): the case it answers,
+        the customer's unanswered mentions before it and the earlier cases it chases
+        (`answered_with`) leave the SLA clock as answered when the answer was posted; the
+        departments that have them get a copy tagged `answered`, so nobody answers twice; a customer
+        answering the brand's post continues the case. An answer Switchboard sent (the reply worker
+        linked it) or one already handled changes nothing; a copy that cannot be sent fails the
+        delivery before anything is recorded, so its retry sends it. One whose case is not routed
+        yet is held for a day (HOLD) and answers the case when it is. A message an automated app
+        sent (AUTOMATED_APPS: a chatbot, an instant reply) answers nothing."""
         if self.mentions.conversation_of(answer.post) is not None:
             return
         case = self.mentions.conversation_of(answer.to)
@@ -199,7 +205,7 @@ class CaseNews:
         if case is None:  # its case may come late (a retried delivery, the X poller's catch-up)
             self.mentions.hold(answer.to, answer.post, answer.at or now, now + HOLD)
             return
-        waiting = unanswered(self.mentions, self._awaiting(case))
+        waiting = answered_with(self.mentions, self._awaiting(case))
         for record in waiting:  # every copy first: a retry finds them all still unanswered
             send_copy(self.queues, self.settings, record, ANSWERED)
         for record in waiting:

@@ -43,7 +43,7 @@ from chalicelib.services.templates import render
 from chalicelib.services.time_budget import TimeLeft, short_of_time
 from chalicelib.settings import Settings
 from chalicelib.stores.cursors import CursorStore
-from chalicelib.stores.mentions import MentionStore, case_of, last_heard, unanswered
+from chalicelib.stores.mentions import MentionStore, answered_with, case_of, last_heard
 from chalicelib.stores.queues import OutgoingMessage, Queues, QueueSendError
 from chalicelib.stores.replies import REPORTS_DELIVERY, ReplyStore, posted_as
 from chalicelib.stores.templates import TemplateStore
@@ -225,8 +225,9 @@ class ReplyService:
 
     def _check_not_taken(self, record: MentionRecord, author: str, now: datetime) -> None:
         """Conflict when someone other than `author` took the mention, or one of the earlier
-        ones a reply to it answers with it (the case a follow-up continues), to answer it."""
-        for mention in [record, *unanswered(self.mentions, record)]:
+        ones a reply to it answers with it (the case a follow-up continues, a case it chases), to
+        answer it."""
+        for mention in [record, *answered_with(self.mentions, record)]:
             if mention.taker(now) not in (None, author):
                 raise Conflict(
                     f"{mention.id} {taken_note(mention, now)} to answer it: send with force to"
@@ -388,10 +389,10 @@ class ReplyService:
         logger.info("reply sent", extra={"reply_id": reply_id, "platform_reply_id": posted.id})
 
     def _answered(self, record: MentionRecord, at: datetime, post: str) -> None:
-        """Stop the SLA clock of the mentions the reply (`post`) answers (see `unanswered`): in
-        a direct conversation, what the customer wrote since in it, too."""
-        since = unanswered(self.mentions, last_heard(self.mentions, record))
-        waiting = unanswered(self.mentions, record)
+        """Stop the SLA clock of the mentions the reply (`post`) answers (see `answered_with`):
+        in a direct conversation, what the customer wrote since in it, too."""
+        since = answered_with(self.mentions, last_heard(self.mentions, record))
+        waiting = answered_with(self.mentions, record)
         answered = since if any(r.id == record.id for r in since) else waiting
         for each in answered:
             record_first_response(self.mentions, each, at, post)

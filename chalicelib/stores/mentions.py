@@ -275,6 +275,23 @@ def unanswered(store: MentionStore, record: MentionRecord, steps: int = 20) -> l
     return found
 
 
+def answered_with(store: MentionStore, record: MentionRecord) -> list[MentionRecord]:
+    """What an answer to `record` answers: the `unanswered` mentions of its conversation, and
+    the cases each of those chases: the author's cases still waiting in the same department
+    when it was routed (its history), with what they wrote after each in its conversation."""
+    found = unanswered(store, record)
+    for chaser in list(found):
+        routing = chaser.message.routing
+        for case in routing.history.cases if routing.history is not None else []:
+            earlier = store.get(case.id) if case.state == "waiting" else None
+            if earlier is None or earlier.message.routing.department != routing.department:
+                continue
+            latest = store.conversation_of(follow_up(earlier.id)) or earlier
+            seen = {each.id for each in found}
+            found += [each for each in unanswered(store, latest) if each.id not in seen]
+    return found
+
+
 OPEN_INDEX = "open-by-due"
 WAITING_INDEX = "waiting-by-due"
 AUTHOR_INDEX = "cases-by-author"

@@ -9,6 +9,7 @@ import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from chalice.test import Client
@@ -19,7 +20,7 @@ from chalicelib.fakeplatforms import FakePlatforms
 from chalicelib.stores.provision import create_queues
 from tests.helpers import food_safety_thread, sample_bytes
 from tests.integration.conftest import bodies, post_signed, receive_all
-from tests.integration.test_replies import drain_outbox, get, reply
+from tests.integration.test_replies import AUTH, drain_outbox, get, reply
 from tests.integration.test_routing_flow import drain_intake
 
 CASE = "x:1992000000000000002"  # the food-safety post: pr, copied to support
@@ -31,10 +32,10 @@ def deliver(client: Client, stack: dict[str, str], platform: str, body: bytes) -
     drain_intake(stack)
 
 
-def brand_post(post_id: str, replying_to: str, text: str) -> bytes:
-    """An Account Activity delivery of the brand's own reply."""
+def brand_post(post_id: str, replying_to: str, text: str, at: str = "08:30") -> bytes:
+    """An Account Activity delivery of the brand's own reply, posted `at` on 22 November."""
     tweet = {
-        "created_at": "Sun Nov 22 08:30:00 +0000 2026",
+        "created_at": f"Sun Nov 22 {at}:00 +0000 2026",
         "id_str": post_id,
         "text": text,
         "in_reply_to_status_id_str": replying_to,
@@ -170,6 +171,108 @@ def test_a_reply_through_switchboard_to_the_last_message_answers_the_earlier_one
     for mid in ("m1", "m2"):
         assert get(client, f"/mentions/messenger:{mid}")["first_response_at"] is not None
     assert all("answered" not in m["routing"]["tags"] for m in bodies(stack["support"]))
+
+
+PRIYA = "whatsapp:wamid.HBgMNDQ3NzAwOTAwMTIzFQIAEhggQkQ3RjE0MkE1QjQ2RjlDMzA5QTk1RkE2OTdDNTZEMEEA"
+
+
+def business_app_echoes(*echoes: dict[str, Any]) -> bytes:
+    """A WhatsApp `smb_message_echoes` delivery: what the business wrote in the WhatsApp
+    Business app on the number it also uses through the Cloud API (as Meta documents it)."""
+    number = {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"}
+    value = {"messaging_product": "whatsapp", "metadata": number, "message_echoes": list(echoes)}
+    change = {"field": "smb_message_echoes", "value": value}
+    entry = {"id": "102290129340398", "changes": [change]}
+    return json.dumps({"object": "whatsapp_business_account", "entry": [entry]}).encode()
+
+
+def test_a_whatsapp_answer_written_in_the_business_app_stops_the_clock(
+    client: Client, stack: dict[str, str]
+) -> None:
+    deliver(client, stack, "meta", sample_bytes("meta_whatsapp.json"))  # Priya's lost order
+    receive_all(stack["support"])
+    sent: dict[str, Any] = {"from": "15550783881", "to": "+44 7700 900123"}  # as typed
+    unsent = {**sent, "id": "wamid.E1", "timestamp": "1795336400", "type": "revoke"}
+    unsent["revoke"] = {"original_message_id": "wamid.E0"}
+    liked = {**sent, "id": "wamid.E3", "timestamp": "1795336500", "type": "reaction"}
+    liked["reaction"] = {"message_id": PRIYA.removeprefix("whatsapp:"), "emoji": "\U0001f44d"}
+    sent["type"] = "text"
+    answer = {**sent, "id": "wamid.E2", "timestamp": "1795336700", "text": {"body": "On it!"}}
+    deliver(client, stack, "meta", business_app_echoes(unsent, liked, answer))
+    record = get(client, f"/mentions/{PRIYA}")
+    assert (record["response_seconds"], record["first_response_post"]) == (600, "whatsapp:wamid.E2")
+    [copy] = bodies(stack["support"])
+    assert copy["mention"]["id"] == PRIYA and copy["routing"]["tags"][-1] == "answered"
+
+
+DANA, CHASE = "x:1992000000000000001", "x:1992000000000000005"  # her late order, chased
+
+
+@pytest.fixture
+def chased(client: Client, stack: dict[str, str]) -> None:
+    """Dana's late order (support), then her new post chasing it before anyone answered."""
+    for sample in ("x_late_delivery.json", "x_chasing.json"):
+        deliver(client, stack, "x", sample_bytes(sample))
+    receive_all(stack["support"])
+
+
+@pytest.mark.usefixtures("chased")
+def test_answering_a_customer_who_chased_answers_the_case_she_chased(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    reply(client, {"mention_id": CHASE, "text": "Sorry Dana, order 88213 ships today."})
+    drain_outbox(stack)
+    [posted] = fakes.accepted("x")
+    assert posted.body["reply"] == {"in_reply_to_tweet_id": CHASE[2:]}  # one answer, to the chase
+    [answer] = {get(client, f"/mentions/{case}")["first_response_post"] for case in (DANA, CHASE)}
+    assert answer is not None and answer.startswith("x:")
+    assert get(client, "/departments/support/waiting")["waiting"] == []
+
+
+@pytest.mark.usefixtures("chased")
+def test_the_brands_answer_on_x_to_the_chase_tells_support_both_are_answered(
+    client: Client, stack: dict[str, str]
+) -> None:
+    deliver(client, stack, "x", brand_post("1992000000000000950", CHASE[2:], "On it!", "09:50"))
+    copies = bodies(stack["support"])
+    assert [m["mention"]["id"] for m in copies] == [CHASE, DANA]
+    assert all(m["routing"]["tags"][-1] == "answered" for m in copies)
+    assert get(client, f"/mentions/{DANA}")["first_response_at"] == "2026-11-22T09:50:00Z"
+
+
+def test_a_chased_case_in_another_department_still_waits_for_its_own_answer(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    deliver(client, stack, "x", sample_bytes("x_late_delivery.json"))
+    handover = json.dumps({"to": "pr", "reason": "she is a journalist"}).encode()
+    assert (
+        client.http.post(f"/mentions/{DANA}/transfer", headers=AUTH, body=handover).status_code
+        == 200
+    )
+    deliver(client, stack, "x", sample_bytes("x_chasing.json"))
+    assert (
+        get(client, f"/mentions/{CHASE}")["message"]["routing"]["history"]["cases"][0]["department"]
+        == "pr"
+    )
+    reply(client, {"mention_id": CHASE, "text": "Sorry Dana, order 88213 ships today."})
+    drain_outbox(stack)
+    assert get(client, f"/mentions/{DANA}")["first_response_at"] is None  # PR still answers hers
+    [waiting] = get(client, "/departments/pr/waiting")["waiting"]
+    assert waiting["id"] == DANA
+
+
+@pytest.mark.usefixtures("chased")
+def test_a_chased_case_someone_took_is_not_answered_by_someone_else(client: Client) -> None:
+    headers = {**AUTH, "X-Switchboard-Author": "maya"}
+    assert (
+        client.http.post(f"/mentions/{DANA}/take", headers=headers, body=b"{}").status_code == 200
+    )
+    body = json.dumps({"mention_id": CHASE, "text": "On it"}).encode()
+    response = client.http.post(
+        "/replies", headers={**AUTH, "X-Switchboard-Author": "sam"}, body=body
+    )
+    assert response.status_code == 409
+    assert json.loads(response.body)["message"].startswith(f"{DANA} is taken by maya until ")
 
 
 def test_an_answer_whose_copy_cannot_be_sent_is_retried_before_anything_is_recorded(

@@ -371,6 +371,17 @@ def test_an_inbox_entry_says_how_long_is_left_to_reply(minutes: int, shown: str)
     assert f"reply by: {due.isoformat()} ({shown})" in format_routed(message, now)
 
 
+def test_deadlines_are_shown_to_the_second_even_from_a_slack_message_time() -> None:
+    """A Slack message's time (its `ts`, 1795336000.000200) has microseconds: nobody reads them."""
+    now = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+    message = RoutedMention(
+        mention=Mention(id="slack:C1/1795336000.000200", platform="slack", text="help"),
+        routing=Routing(department="support", sla_due_at=now + timedelta(microseconds=200)),
+        reply=ReplyPointer(mention_id="slack:C1/1795336000.000200"),
+    )
+    assert "reply by: 2026-11-22T09:00:00+00:00 (in 0 min)" in format_routed(message, now)
+
+
 def test_an_inbox_entry_names_the_language_when_known() -> None:
     mention = Mention(id="x:3", platform="x", text="Mi pedido no ha llegado", lang="es")
     message = RoutedMention(

@@ -27,6 +27,7 @@ from chalicelib.cli_text import (
     format_dry_run,
     format_report,
     format_routed,
+    gist,
     shortened,
     stamp,
     tally,
@@ -458,12 +459,12 @@ def cmd_approvals(args: argparse.Namespace, out: TextIO) -> int:
                 client.call("GET", mention_path(reply["mention_id"]))
             )
             due = time_left(case.message.routing.sla_due_at, now)
-            answering = f"{shortened(case.message.mention.text) or '(no text)'}\n  reply by: {due}"
+            answering = f"{gist(case.message.mention)}\n  reply by: {due}"
         except ApiError as exc:
             answering = f"(the case cannot be read: {exc})"
         print(
             f"{reply['reply_id']}  to {reply['mention_id']}  by {reply['author']}"
-            f"  {reply['created_at']}\n  reply:     {shortened(reply['text'])}"
+            f"  {_stamp(reply['created_at'])}\n  reply:     {shortened(reply['text'])}"
             f"\n  answering: {answering}",
             file=out,
         )
@@ -543,7 +544,7 @@ def cmd_waiting(args: argparse.Namespace, out: TextIO) -> int:
             escalated += f"  (taken by {record.taken_by} until {_until(record)})"
         print(
             f"[{routing.priority.upper()}] {mention.id}  reply by: "
-            f"{time_left(routing.sla_due_at, now)}{escalated}\n  {shortened(mention.text)}",
+            f"{time_left(routing.sla_due_at, now)}{escalated}\n  {gist(mention)}",
             file=out,
         )
     return 0
@@ -556,7 +557,8 @@ def cmd_cases(args: argparse.Namespace, out: TextIO) -> int:
     print(f"{len(cases)} case(s) opened by {args.author}", file=out)
     for case in cases:
         print(
-            f"{case['id']}  {case['department']}  {case['state']}  routed {case['routed_at']}",
+            f"{case['id']}  {case['department']}  {case['state']}"
+            f"  routed {_stamp(case['routed_at'])}",
             file=out,
         )
     return 0
@@ -566,7 +568,7 @@ def cmd_attachment(args: argparse.Namespace, out: TextIO) -> int:
     """Print what a file a customer sent with a mention is, and a link to open it."""
     found = _client(args).call("GET", mention_path(args.mention_id, f"attachments/{args.number}"))
     what = " ".join(str(found[k]) for k in ("kind", "filename", "mime_type") if found.get(k))
-    until = f" (until {found['expires_at']})" if found.get("expires_at") else ""
+    until = f" (until {_stamp(found['expires_at'])})" if found.get("expires_at") else ""
     print(f"{what}: {found['url']}{until}", file=out)
     return 0
 
@@ -591,7 +593,7 @@ def cmd_handed_over(args: argparse.Namespace, out: TextIO) -> int:
         print(
             f"{record.id}  → {routing.department}  by {first.by} {first.at:%Y-%m-%d %H:%M}:"
             f" {first.reason}  (routed by {decider(routing)})\n"
-            f"  {shortened(record.message.mention.text)}",
+            f"  {gist(record.message.mention)}",
             file=out,
         )
     return 0
@@ -617,7 +619,7 @@ def cmd_ignored(args: argparse.Namespace, out: TextIO) -> int:
         decided = f"{routing.decided_by}: {why}" if why else routing.decided_by or "no rule"
         print(
             f"{mention.id}  {mention.platform}/{mention.kind}  by {author}  ({decided})\n"
-            f"  {shortened(mention.text)}",
+            f"  {gist(mention)}",
             file=out,
         )
     return 0
@@ -691,6 +693,11 @@ def cmd_leave(args: argparse.Namespace, out: TextIO) -> int:
     )
     print(f"{record.id} is free for anyone to take or answer", file=out)
     return 0
+
+
+def _stamp(iso: str) -> str:
+    """An API's ISO time as agents read it (`stamp`)."""
+    return stamp(datetime.fromisoformat(iso))
 
 
 def _until(record: MentionRecord) -> str:

@@ -94,7 +94,7 @@ def format_routed(message: RoutedMention, now: datetime | None = None) -> str:
         if tag in routing.tags:
             return (
                 f"[{tag.upper()}] {mention.id}  {mention.platform}/{mention.kind}  by {author}\n"
-                f"  {shortened(mention.text)}\n  {note}"
+                f"  {gist(mention)}\n  {note}"
             )
     due = time_left(routing.sla_due_at, now or datetime.now(UTC))
     lines = [
@@ -141,6 +141,15 @@ def _earlier_cases(history: History, shown: int = 3) -> str:
         f"  wrote before: {count} case(s) in {history.days} days, {history.waiting} still"
         f" waiting: {latest}{more}"
     )
+
+
+def gist(mention: Mention) -> str:
+    """A mention on one line, as lists show it: its text shortened, or what it carries instead
+    (`(no text; attached: voice)`)."""
+    if mention.text.strip():
+        return shortened(mention.text)
+    files = ", ".join(attachment.kind for attachment in mention.attachments)
+    return f"(no text; attached: {files})" if files else "(no text)"
 
 
 def shortened(text: str, limit: int = 140) -> str:

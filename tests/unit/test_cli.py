@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.cli import main
-from chalicelib.cli_text import format_routed
+from chalicelib.cli_text import format_routed, gist
 from chalicelib.models import (
     ANSWERED,
     AWAITING_APPROVAL,
@@ -21,6 +21,7 @@ from chalicelib.models import (
     TRANSFERRED,
     UNDELIVERED,
     UNHIDDEN,
+    Attachment,
     Author,
     CaseState,
     Conversation,
@@ -369,6 +370,16 @@ def test_an_inbox_entry_says_how_long_is_left_to_reply(minutes: int, shown: str)
         reply=ReplyPointer(mention_id="x:5"),
     )
     assert f"reply by: {due.isoformat()} ({shown})" in format_routed(message, now)
+
+
+def test_lists_show_a_message_with_only_a_file_by_what_it_carries() -> None:
+    """The waiting list, the approvals, the ignored and handed-over lists show one line a case:
+    a WhatsApp voice note has no text to show, so the line says what came instead."""
+    voice = Attachment(kind="voice", media_id="1037543291543636", mime_type="audio/ogg")
+    note = Mention(id="whatsapp:w1", platform="whatsapp", text="", attachments=[voice])
+    assert gist(note) == "(no text; attached: voice)"
+    assert gist(Mention(id="x:1", platform="x", text=" \n")) == "(no text)"
+    assert gist(Mention(id="x:2", platform="x", text="where is\n my order")) == "where is my order"
 
 
 def test_deadlines_are_shown_to_the_second_even_from_a_slack_message_time() -> None:

@@ -94,7 +94,9 @@ class Change:
     """An author edited a mention (`text`: the new text) or deleted it (`text` None); or, with
     `hidden` set, a moderator hid it (True) or showed it again (False); or, with `undelivered`,
     the platform could not deliver the brand's message `mention_id` (a reply it accepted); or,
-    with `seen`, it was delivered to the customer's phone, or they read it, `at` then."""
+    with `seen`, it was delivered to the customer's phone, or they read it, `at` then; for a
+    direct conversation (`mention_id` `<platform>:dm/<customer>`, as `dm_sender` names it),
+    everything the brand sent there until `upto`."""
 
     mention_id: str
     text: str | None = None
@@ -102,6 +104,7 @@ class Change:
     undelivered: str | None = None
     seen: Literal["delivered", "read"] | None = None
     at: datetime | None = None
+    upto: datetime | None = None
 
 
 def no_changes(delivery: RawDelivery) -> list[Change]:

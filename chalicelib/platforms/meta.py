@@ -9,7 +9,7 @@ import hmac
 import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from chalicelib.errors import BadSignature, Forbidden, MalformedRequest, PoisonRecord
 from chalicelib.models import (
@@ -140,6 +140,8 @@ def changes(delivery: RawDelivery) -> list[Change]:
                 found.append(Change(f"facebook:{_feed_id(value)}", hidden=verb == "hide"))
         platform = _dm_platform(obj)
         for event, _ in _messaging(entry):
+            if receipt := _receipt(event, platform):
+                found.append(receipt)
             if edit := event.get("message_edit"):
                 found.append(Change(f"{platform}:{edit['mid']}", str(edit.get("text", ""))))
             if _unsent(event.get("message")):
@@ -147,6 +149,26 @@ def changes(delivery: RawDelivery) -> list[Change]:
         return found
 
     return read_each(entries, read, "Meta")
+
+
+_RECEIPTS: tuple[tuple[Literal["delivered", "read"], str], ...] = (
+    ("read", "read"),
+    ("delivered", "delivery"),
+)
+"""A messaging event's receipt of what the account sent, and the event's field for it."""
+
+
+def _receipt(event: dict[str, Any], platform: str) -> Change | None:
+    """A customer's receipt of a direct conversation: Messenger's `read` and `delivery`
+    (`message_reads`, `message_deliveries`: what the Page sent until the `watermark`),
+    Instagram's `read` of a message (`messaging_seen`: what was sent until they saw it)."""
+    sender, at = _sender(event), from_epoch(event.get("timestamp"), millis=True)
+    for receipt, field in _RECEIPTS:
+        said = event.get(field)
+        upto = from_epoch(said.get("watermark"), millis=True) if isinstance(said, dict) else None
+        if isinstance(said, dict) and sender is not None and (upto or at) is not None:
+            return Change(f"{platform}:dm/{sender}", seen=receipt, at=at or upto, upto=upto or at)
+    return None
 
 
 def _reply_statuses(entry: dict[str, Any]) -> list[Change]:

@@ -47,6 +47,9 @@ SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 KEPT_HEADERS: tuple[str, ...] = (SIGNATURE_HEADER, "content-type")
 decode = json_body
 _TWEET_TIME = "%a %b %d %H:%M:%S %z %Y"
+X_EPOCH_MS = 1288834974657
+"""X ids (posts, direct message events) begin with the milliseconds since this moment (in
+November 2010), shifted left by 22 bits."""
 
 
 def handshake(
@@ -135,13 +138,29 @@ def _alarm_if_revoked(payload: Any) -> None:
 def changes(delivery: RawDelivery) -> list[Change]:
     """The posts of `tweet_delete_events` (`{"status": {"id", "user_id"}, "timestamp_ms"}`):
     X's developer terms ask that deleted posts be removed from what an app keeps. (An edited
-    post is a new post on X, with its own id: a mention whose `edit_of` names the first.)"""
+    post is a new post on X, with its own id: a mention whose `edit_of` names the first.) And
+    a customer reading the account's direct messages (`direct_message_mark_read_events`)."""
     payload = load_body(delivery)
     try:
         deletions = list(payload.get("tweet_delete_events", []))
+        reads = list(payload.get("direct_message_mark_read_events", []))
+        account = payload.get("for_user_id")
     except UNREADABLE as exc:
         raise PoisonRecord(f"unreadable X delivery: {exc!r}") from exc
-    return read_each(deletions, lambda event: [Change(f"x:{event['status']['id']}")], "X")
+    deleted = read_each(deletions, lambda event: [Change(f"x:{event['status']['id']}")], "X")
+    return deleted + read_each(reads, lambda event: _read(event, account), "X")
+
+
+def _read(event: dict[str, Any], account: Any) -> list[Change]:
+    """Someone read a direct conversation up to a message (`last_read_event_id`, whose id
+    says when it was sent): the customer the account writes to, not the account itself (a
+    receipt without them is no news)."""
+    reader, last = event.get("sender_id"), str(event.get("last_read_event_id"))
+    if reader is None or str(reader) == str(account) or not last.isdecimal():
+        return []
+    upto = from_epoch((int(last) >> 22) + X_EPOCH_MS, millis=True)
+    at = from_epoch(event.get("created_timestamp"), millis=True)
+    return [Change(f"x:dm/{reader}", seen="read", at=at or upto, upto=upto)]
 
 
 def answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answer]:

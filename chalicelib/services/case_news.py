@@ -36,7 +36,7 @@ from chalicelib.stores.mentions import (
     follow_up,
 )
 from chalicelib.stores.queues import Queues
-from chalicelib.stores.replies import ReplyStore, posted_as
+from chalicelib.stores.replies import ReplyStore, posted_as, replied_in
 from chalicelib.stores.traffic import TrafficStore
 
 HOLD = timedelta(days=1)
@@ -68,7 +68,9 @@ class CaseNews:
 
     def change(self, change: Change, now: datetime) -> None:
         """Apply a change a delivery announces: a hide (or unhide), a deletion or an edit."""
-        if change.seen is not None:
+        if change.seen is not None and change.upto is not None:
+            self.seen_up_to(change.mention_id, change.seen, change.upto, change.at or now, now)
+        elif change.seen is not None:
             self.seen(change.mention_id, change.seen, change.at or now, now)
         elif change.undelivered is not None:
             self.undelivered(change.mention_id, change.undelivered, now)
@@ -150,6 +152,20 @@ class CaseNews:
         was read (`read`) at `at`: the reply says when. Not a reply of Switchboard's (or one
         since found undelivered): nothing to do."""
         self._finish_reply(post, now, "sent", **{f"{receipt}_at": at})
+
+    def seen_up_to(
+        self, conversation: str, receipt: str, upto: datetime, at: datetime, now: datetime
+    ) -> None:
+        """The customer of a direct conversation received (`delivered`) or read (`read`), at
+        `at`, everything the brand sent there until `upto`: Switchboard's latest reply in it,
+        if its sending began by then, says when, the first time only (Messenger says it again
+        each time the customer opens the conversation)."""
+        held = self.mentions.held(replied_in(conversation), now)
+        if held is None or held[1] > upto or self.replies is None:
+            return
+        reply = self.replies.get(held[0])
+        if reply is not None and getattr(reply, f"{receipt}_at") is None:
+            self.replies.finish(reply.reply_id, "sent", was="sent", **{f"{receipt}_at": at})
 
     def _finish_reply(self, post: str, now: datetime, status: ReplyStatus, **fields: Any) -> None:
         """Move Switchboard's sent reply posted as `post` (if it is one) to `status`."""

@@ -43,9 +43,21 @@ from chalicelib.services.templates import render
 from chalicelib.services.time_budget import TimeLeft, short_of_time
 from chalicelib.settings import Settings
 from chalicelib.stores.cursors import CursorStore
-from chalicelib.stores.mentions import MentionStore, answered_with, case_of, last_heard
+from chalicelib.stores.mentions import (
+    MentionStore,
+    answered_with,
+    case_of,
+    dm_sender,
+    last_heard,
+)
 from chalicelib.stores.queues import OutgoingMessage, Queues, QueueSendError
-from chalicelib.stores.replies import REPORTS_DELIVERY, ReplyStore, posted_as
+from chalicelib.stores.replies import (
+    RECEIPTS_UP_TO,
+    REPORTS_DELIVERY,
+    ReplyStore,
+    posted_as,
+    replied_in,
+)
 from chalicelib.stores.templates import TemplateStore
 
 OUTBOX = "outbox"
@@ -384,6 +396,12 @@ class ReplyService:
             self._best_effort(
                 "reply of the post",
                 lambda: self.mentions.hold(posted_as(post), reply_id, sent_at, expires),
+            )
+        conversation = dm_sender(mention)
+        if conversation and reply.platform in RECEIPTS_UP_TO:  # receipts up to a time find it
+            self._best_effort(
+                "reply of the conversation",
+                lambda: self.mentions.hold(replied_in(conversation), reply_id, now, expires),
             )
         self._best_effort("first response", lambda: self._answered(record, sent_at, post))
         logger.info("reply sent", extra={"reply_id": reply_id, "platform_reply_id": posted.id})

@@ -65,6 +65,18 @@ REPORTS_DELIVERY = frozenset({"whatsapp"})
 """Platforms whose webhooks say when a reply they accepted could not be delivered."""
 
 
+def replied_in(conversation: str) -> str:
+    """The key the mention store holds the latest reply sent in a direct conversation under
+    (`<platform>:dm/<customer>`), with when its sending began, for a platform that says up to
+    when the customer has received or read the conversation (RECEIPTS_UP_TO)."""
+    return f"replied/{conversation}"
+
+
+RECEIPTS_UP_TO = frozenset({"messenger", "instagram", "x"})
+"""Platforms whose webhooks say up to which time or message a customer has received or read a
+direct conversation (Messenger's watermarks, Instagram's seen message, X's last read event)."""
+
+
 class DynamoReplyStore:
     """Replies table, key `reply_id`; the reply is kept as attributes plus its JSON."""
 

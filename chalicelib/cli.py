@@ -39,6 +39,7 @@ from chalicelib.models import (
     DepartmentReport,
     Mention,
     MentionRecord,
+    Reply,
     RoutedMention,
 )
 from chalicelib.rules import DEFAULT_RULES_PATH, Engine, RulesetInvalid, load_rules_file
@@ -440,6 +441,9 @@ def _follow_reply(client: ApiClient, reply_id: str, wait: float, out: TextIO) ->
     if reply["status"] == "sent":
         where = reply.get("platform_reply_url") or reply.get("platform_reply_id")
         print(f"sent to {reply['platform']}: {where}", file=out)
+        also = [each for each in reply.get("answered", []) if each != reply["mention_id"]]
+        if also:
+            print(f"answered with it (off the SLA clock too): {', '.join(also)}", file=out)
     elif reply["status"] != "queued":
         print(f"{reply['status']}: {reply.get('last_error')}", file=out)
     return 0 if reply["status"] in ("sent", "queued", "sending") else 1
@@ -725,12 +729,21 @@ def cmd_transfer(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_mention(args: argparse.Namespace, out: TextIO) -> int:
-    """Show a routed mention as the inbox does, then what happened to it since."""
-    record = MentionRecord.model_validate(_client(args).call("GET", mention_path(args.mention_id)))
+    """Show a routed mention as the inbox does, then what happened to it since, the replies
+    written to it among it."""
+    client = _client(args)
+    record = MentionRecord.model_validate(client.call("GET", mention_path(args.mention_id)))
     print(format_routed(record.message), file=out)
     now = datetime.now(UTC)
+    try:
+        written = client.call("GET", mention_path(record.id, "replies"))["replies"]
+    except ApiError as exc:  # the mention is worth showing all the same
+        print(f"note: its replies cannot be read now: {exc}", file=sys.stderr)
+        written = []
+    replies = [Reply.model_validate(each) for each in written]
     said = sorted(
         [
+            *(("reply", reply.created_at, _reply_line(reply)) for reply in replies),
             *(
                 (
                     "handed over",
@@ -758,6 +771,16 @@ def cmd_mention(args: argparse.Namespace, out: TextIO) -> int:
         if at is not None:
             print(f"  {what}: {stamp(at)} ({detail})", file=out)
     return 0
+
+
+def _reply_line(reply: Reply) -> str:
+    """A reply as the mention's history shows it: who, what became of it, what it said."""
+    seen = "".join(
+        f", {what} {stamp(at)}"
+        for what, at in (("delivered", reply.delivered_at), ("read", reply.read_at))
+        if at is not None
+    )
+    return f"{reply.reply_id} by {reply.author}: {reply.status}{seen}: {shortened(reply.text)}"
 
 
 def _first_response(record: MentionRecord) -> str:

@@ -661,6 +661,12 @@ class Reply(BaseModel):
     platform_reply_url: str | None = None
     created_at: datetime
     sent_at: datetime | None = None
+    answered: list[str] = Field(
+        default_factory=list,
+        description="once sent, the mentions whose SLA clock it stopped: the one it answers and"
+        " what it answers with it (what the customer wrote before it in the conversation, the"
+        " earlier cases they chased)",
+    )
     delivered_at: datetime | None = Field(
         default=None, description="when it reached the customer's phone, where the platform says"
     )

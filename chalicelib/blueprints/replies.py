@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from chalice import Blueprint, Response
 from pydantic import ValidationError
@@ -25,12 +26,13 @@ from chalicelib.errors import MalformedRequest, NotFound
 from chalicelib.models import ReasonRequest, ReplyRequest, ReplyTemplate, TemplateRequest
 from chalicelib.services.templates import check_placeholders
 from chalicelib.settings import get_settings
+from chalicelib.stores.mentions import case_of
 
 if TYPE_CHECKING:
     from chalicelib.services.replies import ReplyService
 
 replies = Blueprint(__name__)
-MAX_PENDING = 200
+MAX_LISTED = 200
 
 
 def _service() -> ReplyService:
@@ -68,6 +70,21 @@ def get_reply(reply_id: str) -> Response:
     return json_response(reply.model_dump(mode="json"))
 
 
+@replies.route("/mentions/{mention_id}/replies", methods=["GET"], authorizer=PROTECTED)
+@json_errors
+def replies_to_mention(mention_id: str) -> Response:
+    """What was answered to a mention: its replies, whatever became of them, oldest first
+    (`limit`, 1-200)."""
+    request = replies.current_request
+    require_caller(request)
+    mention_id = unquote(mention_id)  # a Slack id has a `/` in it, sent as %2F
+    record = case_of(wiring.mentions(), mention_id)
+    if record is None:
+        raise NotFound(f"no routed mention {mention_id!r}")
+    found = wiring.replies().to_mention(record.id, limit_param(request, MAX_LISTED))
+    return listing("replies", (r.model_dump(mode="json") for r in found), mention_id=record.id)
+
+
 @replies.route("/replies/{reply_id}/approve", methods=["POST"], authorizer=PROTECTED)
 @json_errors
 def approve_reply(reply_id: str) -> Response:
@@ -95,7 +112,7 @@ def pending_replies(department: str) -> Response:
     request = replies.current_request
     require_caller(request)
     pending = wiring.replies().pending(
-        known_department(department), limit_param(request, MAX_PENDING)
+        known_department(department), limit_param(request, MAX_LISTED)
     )
     shown = (r.model_dump(mode="json") for r in pending)
     return listing("pending", shown, department=department)

@@ -175,7 +175,7 @@ class ReplyService:
         mention = record.message.mention
         now = self.clock()
         if request.template is not None:
-            request = self._written_from(request, record)
+            request = self._written_from(request, record, author)
         if request.whatsapp_template is not None:
             request = request.model_copy(update={"text": request.whatsapp_template.describe()})
         if not request.force:
@@ -215,8 +215,11 @@ class ReplyService:
             self._best_effort("approval notice", lambda: self._ask_approval(record, reply))
         return stored
 
-    def _written_from(self, request: ReplyRequest, record: MentionRecord) -> ReplyRequest:
-        """The request with its template's text filled in for the mention's author, in the
+    def _written_from(
+        self, request: ReplyRequest, record: MentionRecord, author: str
+    ) -> ReplyRequest:
+        """The request with its template's text filled in for the mention's author by the
+        reply's `author`, in the
         language asked for, else the mention's if the template has it (`language`: the one
         used, if known); NotFound for a template there is not, MalformedRequest for a language
         it is not written in."""
@@ -232,7 +235,7 @@ class ReplyService:
         lang = record.message.routing.signals.get("lang")
         wanted = request.language or (lang if isinstance(lang, str) else None)
         text, language = saved.in_language(wanted)
-        filled = render(text, record.message.mention)
+        filled = render(text, record.message.mention, author)
         return request.model_copy(update={"text": filled, "language": language})
 
     def _check_not_taken(self, record: MentionRecord, author: str, now: datetime) -> None:
@@ -357,6 +360,7 @@ class ReplyService:
             self._mark_failed(reply_id, now, reason)
             raise PoisonRecord(f"reply {reply_id}: {reason}")
         mention = record.answerable()
+        answers = self._answers(record)  # read before the claim: a failure leaves it queued
         if short_of_time(self.time_left, self.settings.platform_call_reserve):
             self.queues.send(OUTBOX, OutgoingMessage(body))  # for the next invocation, as is
             return
@@ -387,6 +391,7 @@ class ReplyService:
             platform_reply_url=posted.url,
             sent_at=sent_at,
             last_error=None,
+            answered=[each.id for each in answers],
         )
         # A customer answering this reply continues the mention's conversation (see routing).
         expires = sent_at + timedelta(days=self.settings.mention_ttl_days)
@@ -403,17 +408,20 @@ class ReplyService:
                 "reply of the conversation",
                 lambda: self.mentions.hold(replied_in(conversation), reply_id, now, expires),
             )
-        self._best_effort("first response", lambda: self._answered(record, sent_at, post))
+        self._best_effort("first response", lambda: self._stop_clocks(answers, sent_at, post))
         logger.info("reply sent", extra={"reply_id": reply_id, "platform_reply_id": posted.id})
 
-    def _answered(self, record: MentionRecord, at: datetime, post: str) -> None:
-        """Stop the SLA clock of the mentions the reply (`post`) answers (see `answered_with`):
-        in a direct conversation, what the customer wrote since in it, too."""
+    def _stop_clocks(self, answers: list[MentionRecord], at: datetime, post: str) -> None:
+        """Record the reply (`post`, sent `at`) as the first response of what it answers."""
+        for each in answers:
+            record_first_response(self.mentions, each, at, post)
+
+    def _answers(self, record: MentionRecord) -> list[MentionRecord]:
+        """The mentions a reply to `record` answers (see `answered_with`): in a direct
+        conversation, what the customer wrote since in it, too."""
         since = answered_with(self.mentions, last_heard(self.mentions, record))
         waiting = answered_with(self.mentions, record)
-        answered = since if any(r.id == record.id for r in since) else waiting
-        for each in answered:
-            record_first_response(self.mentions, each, at, post)
+        return since if any(r.id == record.id for r in since) else waiting
 
     def _best_effort(self, what: str, record: Callable[[], None]) -> None:
         """Bookkeeping that must never hold up or repeat a reply: a failure is logged and

@@ -7,9 +7,10 @@ from string import Formatter
 from chalicelib.errors import MalformedRequest
 from chalicelib.models import Mention
 
-PLACEHOLDERS = ("name", "handle")
-"""What a template may name: `{name}` (the author's display name, else their handle) and
-`{handle}` (`@handle` where the platform has handles, else the name); `{{` and `}}` are braces."""
+PLACEHOLDERS = ("name", "handle", "agent")
+"""What a template may name: `{name}` (the author's display name, else their handle),
+`{handle}` (`@handle` where the platform has handles, else the name) and `{agent}` (who sends
+the reply, for a signature such as `^{agent}`); `{{` and `}}` are braces."""
 
 
 def check_placeholders(text: str, field: str = "text") -> None:
@@ -28,9 +29,10 @@ def check_placeholders(text: str, field: str = "text") -> None:
             raise MalformedRequest(f"template {field}: unknown placeholder {{{name}}}; use {known}")
 
 
-def render(text: str, mention: Mention) -> str:
-    """A template's text for one mention's author."""
+def render(text: str, mention: Mention, agent: str) -> str:
+    """A template's text for one mention's author, sent by `agent` (the caller: a name, or
+    an IAM identity, of which the last part of its ARN, the user or session name, is shown)."""
     author = mention.author
     name = author.name or author.handle or "there"
     handle = f"@{author.handle}" if author.handle else name
-    return text.format(name=name, handle=handle)
+    return text.format(name=name, handle=handle, agent=agent.rsplit("/", 1)[-1])

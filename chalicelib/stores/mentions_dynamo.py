@@ -10,8 +10,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.errors import IndexNotReady, RecordFull
+from chalicelib.errors import RecordFull
 from chalicelib.models import MAX_NOTES, MAX_NOTES_BYTES, EarlierCase, MentionRecord, Note
+from chalicelib.stores.indexes import filled
 from chalicelib.stores.mentions import (
     AUTHOR_INDEX,
     IGNORED,
@@ -546,15 +547,7 @@ class DynamoMentionStore:
             ScanIndexForward=False,
             **extra,
         )
-        try:
-            yield from pages
-        except ClientError as exc:
-            if "backfilling" not in exc.response.get("Error", {}).get("Message", ""):
-                raise
-            raise IndexNotReady(
-                f"the {index} index is still being filled after an upgrade added it (DynamoDB"
-                " builds it from the table, minutes to hours): try again later"
-            ) from None
+        yield from filled(pages, index)
 
     def rescue(self, record: MentionRecord) -> None:
         """Make the ignored item routed, on condition that it is still ignored: the record, its

@@ -20,7 +20,7 @@ from chalicelib.stores.mentions import (
     REPORT_INDEX_ATTRIBUTES,
     WAITING_INDEX,
 )
-from chalicelib.stores.replies import PENDING_INDEX
+from chalicelib.stores.replies import MENTION_INDEX, PENDING_INDEX
 from chalicelib.stores.rules import RulesStore
 
 MAX_RECEIVE_COUNT = 5
@@ -68,8 +68,11 @@ def create_tables(dynamodb: Any, settings: Settings) -> None:
         extra: dict[str, Any] = {}
         attributes = [name for name, _ in keys]
         if table == settings.replies_table:
-            attributes += ["pending", "created_at"]
-            extra["GlobalSecondaryIndexes"] = [_index(PENDING_INDEX, "pending", "created_at")]
+            attributes += ["pending", "created_at", "mention_id"]
+            extra["GlobalSecondaryIndexes"] = [
+                _index(PENDING_INDEX, "pending", "created_at"),
+                _index(MENTION_INDEX, "mention_id", "created_at"),
+            ]
         if table == settings.mentions_table:
             attributes += ["open", "waiting", "sla_due_at", "author", "routed_at"]
             attributes += ["listed", "department"]

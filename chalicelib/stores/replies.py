@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.models import Reply, ReplyStatus
+from chalicelib.stores.indexes import filled
 
 
 class ReplyStore(Protocol):
@@ -51,8 +52,14 @@ class ReplyStore(Protocol):
         """The department's replies waiting for approval, oldest first."""
         ...
 
+    def to_mention(self, mention_id: str, limit: int = 50) -> list[Reply]:
+        """The replies written to a mention, whatever became of them, oldest first."""
+        ...
+
 
 PENDING_INDEX = "pending-by-time"
+MENTION_INDEX = "by-mention"
+"""Every reply by the mention it answers and its time (`mention_id`, `created_at`)."""
 
 
 def posted_as(post: str) -> str:
@@ -170,16 +177,26 @@ class DynamoReplyStore:
         return True
 
     def pending(self, department: str, limit: int = 50) -> list[Reply]:
-        """Query the sparse index of pending replies by department and time (across 1 MB
-        pages until `limit`)."""
+        """Query the sparse index of pending replies by department and time."""
+        return self._query(PENDING_INDEX, "pending", department, limit)
+
+    def to_mention(self, mention_id: str, limit: int = 50) -> list[Reply]:
+        """Query the index of replies by mention and time."""
+        return self._query(MENTION_INDEX, "mention_id", mention_id, limit)
+
+    def _query(self, index: str, partition: str, value: str, limit: int) -> list[Reply]:
+        """The replies of one partition of an index, oldest first (across 1 MB pages until
+        `limit`)."""
         pages = self._client.get_paginator("query").paginate(
             TableName=self._table,
-            IndexName=PENDING_INDEX,
-            KeyConditionExpression="pending = :department",
-            ExpressionAttributeValues={":department": {"S": department}},
+            IndexName=index,
+            KeyConditionExpression="#partition = :value",
+            ExpressionAttributeNames={"#partition": partition},
+            ExpressionAttributeValues={":value": {"S": value}},
             PaginationConfig={"MaxItems": limit},
         )
-        return [Reply.model_validate_json(item["doc"]["S"]) for p in pages for item in p["Items"]]
+        items = (item for page in filled(pages, index) for item in page["Items"])
+        return [Reply.model_validate_json(item["doc"]["S"]) for item in items]
 
     @staticmethod
     def _item(reply: Reply) -> dict[str, Any]:
@@ -249,4 +266,9 @@ class MemoryReplyStore:
             for r in self.replies.values()
             if r.status == "pending" and r.approval_department == department
         ]
+        return sorted(found, key=lambda r: r.created_at)[:limit]
+
+    def to_mention(self, mention_id: str, limit: int = 50) -> list[Reply]:
+        """The mention's replies, oldest first."""
+        found = [r for r in self.replies.values() if r.mention_id == mention_id]
         return sorted(found, key=lambda r: r.created_at)[:limit]

@@ -28,7 +28,7 @@ from chalicelib.stores.mentions import (
     REPORT_INDEX_ATTRIBUTES,
     WAITING_INDEX,
 )
-from chalicelib.stores.replies import PENDING_INDEX
+from chalicelib.stores.replies import MENTION_INDEX, PENDING_INDEX
 from stacks.monitoring import Monitoring
 from stacks.queues import QueueWithDlq
 
@@ -184,12 +184,14 @@ class SwitchboardStack(cdk.Stack):
                 partition_key=dynamodb.Attribute(name=partition, type=text),
                 sort_key=dynamodb.Attribute(name="sla_due_at", type=text),
             )
-        # Each department's replies waiting for approval (APPROVAL_DEPARTMENTS), oldest first.
-        self.tables["replies"].add_global_secondary_index(
-            index_name=PENDING_INDEX,
-            partition_key=dynamodb.Attribute(name="pending", type=text),
-            sort_key=dynamodb.Attribute(name="created_at", type=text),
-        )
+        # Each department's replies waiting for approval (APPROVAL_DEPARTMENTS), oldest first;
+        # and every reply by the mention it answers (what was said to the customer).
+        for index, partition in ((PENDING_INDEX, "pending"), (MENTION_INDEX, "mention_id")):
+            self.tables["replies"].add_global_secondary_index(
+                index_name=index,
+                partition_key=dynamodb.Attribute(name=partition, type=text),
+                sort_key=dynamodb.Attribute(name="created_at", type=text),
+            )
         # And three by time: each author's cases (the earlier cases a department message
         # lists); two lists in one index, the mentions routing ignored and the cases people
         # handed over, by the department routing chose; and every mention by department, its

@@ -119,9 +119,13 @@ def test_tables_are_on_demand_with_pitr_and_ttl(template: Template) -> None:
     replies = next(
         t for t in tables.values() if t["Properties"]["KeySchema"][0]["AttributeName"] == "reply_id"
     )
-    [pending] = replies["Properties"]["GlobalSecondaryIndexes"]
-    assert pending["IndexName"] == "pending-by-time"  # each department's replies to approve
-    assert [key["AttributeName"] for key in pending["KeySchema"]] == ["pending", "created_at"]
+    assert {
+        index["IndexName"]: [key["AttributeName"] for key in index["KeySchema"]]
+        for index in replies["Properties"]["GlobalSecondaryIndexes"]
+    } == {
+        "pending-by-time": ["pending", "created_at"],  # each department's replies to approve
+        "by-mention": ["mention_id", "created_at"],  # what was said to a customer
+    }
 
 
 @pytest.mark.parametrize(("worker", "most"), [("RouteMentions", 20), ("SendReplies", 5)])

@@ -107,6 +107,23 @@ def test_reply_waits_for_the_send_and_says_where_it_went(
     assert code == 1 and "no routed mention 'x:404'" in capsys.readouterr().err
 
 
+def test_a_reply_to_a_customer_chasing_says_it_answered_her_earlier_case_too(
+    api_url: str, client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    for sample in ("x_late_delivery.json", "x_chasing.json"):
+        assert post_signed(client, "x", sample_bytes(sample)).status_code == 200
+        drain_intake(stack)
+    worker = outbox_worker(stack)
+    code, out = run("reply", "x:1992000000000000005", "Sorry Dana, it ships", "--url", api_url)
+    worker.join()
+    _, sent, also = out.splitlines()
+    assert code == 0 and sent.startswith("sent to x: ")
+    assert also == f"answered with it (off the SLA clock too): {LATE}"
+    code, out = run("mention", "x:1992000000000000005", "--url", api_url)
+    [said] = [line for line in out.splitlines() if line.startswith("  reply: ")]
+    assert code == 0 and said.endswith(" by admin: sent: Sorry Dana, it ships)")  # what she read
+
+
 def test_reply_sends_a_whatsapp_template_after_24_hours(
     api_url: str, client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:

@@ -165,8 +165,10 @@ def test_a_reply_through_switchboard_to_the_last_message_answers_the_earlier_one
 ) -> None:
     deliver(client, stack, "meta", messenger("m1", "My parcel is lost, order 5521", 0))
     deliver(client, stack, "meta", messenger("m2", "hello?? anyone there", 20))
-    reply(client, {"mention_id": "messenger:m2", "text": "Sorry! Looking now."})
+    _, queued = reply(client, {"mention_id": "messenger:m2", "text": "Sorry! Looking now."})
     drain_outbox(stack)
+    answered = get(client, f"/replies/{queued['reply_id']}")["answered"]
+    assert answered == ["messenger:m2", "messenger:m1"]
     assert len(fakes.accepted("graph")) == 1
     for mid in ("m1", "m2"):
         assert get(client, f"/mentions/messenger:{mid}")["first_response_at"] is not None
@@ -220,8 +222,9 @@ def chased(client: Client, stack: dict[str, str]) -> None:
 def test_answering_a_customer_who_chased_answers_the_case_she_chased(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:
-    reply(client, {"mention_id": CHASE, "text": "Sorry Dana, order 88213 ships today."})
+    _, queued = reply(client, {"mention_id": CHASE, "text": "Sorry Dana, order 88213 ships today."})
     drain_outbox(stack)
+    assert get(client, f"/replies/{queued['reply_id']}")["answered"] == [CHASE, DANA]
     [posted] = fakes.accepted("x")
     assert posted.body["reply"] == {"in_reply_to_tweet_id": CHASE[2:]}  # one answer, to the chase
     [answer] = {get(client, f"/mentions/{case}")["first_response_post"] for case in (DANA, CHASE)}

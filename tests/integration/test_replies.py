@@ -102,6 +102,23 @@ def test_x_reply_is_posted_once_and_shown_with_first_response_time(
     assert record["first_response_post"] == f"x:{sent['platform_reply_id']}"
 
 
+def test_what_was_answered_to_a_mention_is_listed_oldest_first(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "x", "x_late_delivery.json")
+    first = reply(client, {"mention_id": "x:1992000000000000001", "text": "Sorry! DM us."})[1]
+    drain_outbox(stack)
+    second = reply(client, {"mention_id": "x:1992000000000000001", "text": "Any news, Dana?"})[1]
+    listed = get(client, "/mentions/x:1992000000000000001/replies")
+    assert listed["mention_id"] == "x:1992000000000000001"
+    assert [(r["reply_id"], r["status"], r["text"]) for r in listed["replies"]] == [
+        (first["reply_id"], "sent", "Sorry! DM us."),
+        (second["reply_id"], "queued", "Any news, Dana?"),
+    ]
+    missing = client.http.get("/mentions/x:404/replies", headers=AUTH)
+    assert missing.status_code == 404 and "no routed mention" in missing.body.decode()
+
+
 def test_x_dm_is_answered_by_direct_message(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:
@@ -885,6 +902,29 @@ def test_crash_after_the_platform_call_never_posts_twice(
         service.send(body)
     assert len(fakes.accepted("x")) == 1
     assert get(client, f"/replies/{queued['reply_id']}")["status"] == "uncertain"
+
+
+def test_a_store_failure_before_the_platform_call_leaves_the_reply_queued_for_a_retry(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading what the reply answers comes before the claim: nothing was posted, so the retry
+    sends it (a claim left behind would turn it `uncertain`, never sent)."""
+    routed(client, stack, "x", "x_late_delivery.json")
+    _, queued = reply(client, {"mention_id": "x:1992000000000000001", "text": "Hi"})
+    service = reply_service()
+    body = json.dumps({"reply_id": queued["reply_id"]})
+
+    def unreadable(*_: Any) -> None:
+        raise ConnectionError("DynamoDB unreachable")
+
+    monkeypatch.setattr(replies_service, "answered_with", unreadable)
+    with pytest.raises(ConnectionError):
+        service.send(body)
+    monkeypatch.undo()
+    assert get(client, f"/replies/{queued['reply_id']}")["status"] == "queued"
+    service.send(body)  # SQS redelivers it
+    assert get(client, f"/replies/{queued['reply_id']}")["status"] == "sent"
+    assert len(fakes.accepted("x")) == 1
 
 
 def test_reply_to_a_mention_no_longer_stored_is_dead_lettered_unsent(

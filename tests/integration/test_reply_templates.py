@@ -93,14 +93,17 @@ def test_a_customer_is_answered_with_a_saved_reply(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:
     deliver(client, stack, "x", sample_bytes("x_late_delivery.json"))
-    call(client, "PUT", "/templates/late-delivery", {"text": LATE})
-    status, queued = call(
-        client, "POST", "/replies", {"mention_id": CASE, "template": "late-delivery"}
-    )
-    assert status == 202, queued
+    call(client, "PUT", "/templates/late-delivery", {"text": LATE + " ^{agent}"})
+    body = json.dumps({"mention_id": CASE, "template": "late-delivery"}).encode()
+    headers = {**AUTH, "X-Switchboard-Author": "MK"}  # signed by whoever sends it
+    response = client.http.post("/replies", headers=headers, body=body)
+    queued = json.loads(response.body)
+    assert response.status_code == 202, queued
     drain_outbox(stack)
     sent = get(client, f"/replies/{queued['reply_id']}")
-    expected = "So sorry Dana Kim! Please DM us your order number, @danakim, and we will chase it."
+    expected = (
+        "So sorry Dana Kim! Please DM us your order number, @danakim, and we will chase it. ^MK"
+    )
     assert (sent["status"], sent["text"], sent["template"]) == ("sent", expected, "late-delivery")
     [posted] = [r for r in fakes.accepted("x") if r.path == "/x/2/tweets"]
     assert posted.body["text"] == expected

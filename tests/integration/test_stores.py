@@ -43,7 +43,7 @@ from chalicelib.stores.queues import (
     QueueSendError,
     SqsQueues,
 )
-from chalicelib.stores.replies import MemoryReplyStore, ReplyStore
+from chalicelib.stores.replies import DynamoReplyStore, MemoryReplyStore, ReplyStore
 from chalicelib.stores.rules import MemoryRulesStore, RulesStore, VersionConflict
 from chalicelib.stores.templates import MemoryTemplateStore, TemplateStore
 from chalicelib.stores.traffic import MemoryTrafficStore, Observed, TrafficStore
@@ -609,6 +609,14 @@ def test_an_index_an_upgrade_is_still_filling_is_a_503_to_retry_not_a_500() -> N
         stub.add_client_error("query", service_error_code="ValidationException")
         with pytest.raises(ClientError):  # any other refusal is a failure, as before
             store.ignored(NOW, 10)
+        stub.add_client_error(
+            "query",
+            service_error_code="ValidationException",
+            service_message="Cannot read from backfilling global secondary index: by-mention",
+        )
+        replies = DynamoReplyStore(client, "switchboard-replies")
+        with pytest.raises(IndexNotReady, match="by-mention index is still"):
+            replies.to_mention("x:1")
 
 
 def test_a_hand_over_from_a_stale_read_is_refused(mentions: MentionStore) -> None:
@@ -729,6 +737,19 @@ def test_pending_replies_are_listed_past_a_query_page(replies: ReplyStore) -> No
                       approval_department="pr", status="pending", created_at=NOW)  # fmt: skip
         replies.create(reply)
     assert sorted(r.reply_id for r in replies.pending("pr")) == ["r_0", "r_1", "r_2", "r_3"]
+
+
+def test_a_mentions_replies_are_listed_oldest_first_whatever_became_of_them(
+    replies: ReplyStore,
+) -> None:
+    for n, status in enumerate(("sent", "rejected", "queued")):
+        reply = Reply(reply_id=f"r_{n}", mention_id="x:7", platform="x", text=f"answer {n}",
+                      status=status, created_at=NOW + timedelta(minutes=10 - n))  # fmt: skip
+        replies.create(reply)
+    replies.create(Reply(reply_id="r_9", mention_id="x:8", platform="x", text="", created_at=NOW))
+    assert [r.reply_id for r in replies.to_mention("x:7")] == ["r_2", "r_1", "r_0"]
+    assert [r.reply_id for r in replies.to_mention("x:7", limit=1)] == ["r_2"]
+    assert replies.to_mention("x:404") == []
 
 
 def test_publish_versions_and_live_pointer(rules: RulesStore) -> None:

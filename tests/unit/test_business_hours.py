@@ -52,9 +52,29 @@ def test_open_all_day_counts_elapsed_time_across_a_clock_change() -> None:
     assert always.deadline(before, 120, LONDON) == datetime(2026, 3, 29, 2, 30, tzinfo=UTC)
 
 
+def test_holidays_and_special_hours_override_their_weekday() -> None:
+    """Christmas Eve closes at 13:00, Christmas and Boxing Day are closed: a comment posted on
+    the 24th at noon with four hours to go is due on the 28th (Monday) at 12:00, not at 16:00
+    that day, and nothing escalates over the holiday."""
+    hours = BusinessHours.parse(
+        "mon-fri 09:00-17:00; 2026-12-24 09:00-13:00; 2026-12-25..2026-12-26 closed"
+    )
+    eve = datetime(2026, 12, 24, 12, 0, tzinfo=UTC)  # a Thursday; 1 h left that day
+    assert hours.deadline(eve, 240, LONDON) == datetime(2026, 12, 28, 12, 0, tzinfo=UTC)
+    assert OFFICE.deadline(eve, 240, LONDON) == datetime(2026, 12, 24, 16, 0, tzinfo=UTC)
+    new_year = BusinessHours.parse("mon-fri 09:00-17:00; 2026-12-31,2027-01-01 closed")
+    assert new_year.open_on(datetime(2027, 1, 1).date()) == ()
+    assert new_year.open_on(datetime(2027, 1, 4).date()) == ((540, 1020),)  # a Monday
+
+
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
+        ("mon-fri 09:00-17:00; 2026-12-25 closed; 2026-13-01 closed", "dates are YYYY-MM-DD"),
+        ("mon-fri 09:00-17:00; 2026-12-26..2026-12-24 closed", "runs forward"),
+        ("mon-fri 09:00-17:00; 2026-01-01..2036-01-01 closed", "at most 366 days"),
+        ("mon-fri 09:00-17:00; sat closed", "closed by leaving it out"),
+        ("2026-12-24 09:00-13:00", "at least one day"),
         ("mon-fri", "give days then hours"),
         ("mon-fri 9-5", "HH:MM-HH:MM"),
         ("funday 09:00-17:00", "days are mon"),

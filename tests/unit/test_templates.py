@@ -14,9 +14,11 @@ DANA = Mention(id="x:1", platform="x", text="?", author=Author(handle="danakim",
 
 
 def test_a_template_is_filled_in_for_its_customer() -> None:
-    text = "Hi {name}! Sorry {handle}, DM us {{order number}}"
+    text = "Hi {name}! Sorry {handle}, DM us {{order number}} ^{agent}"
     check_placeholders(text)
-    assert render(text, DANA) == "Hi Dana Kim! Sorry @danakim, DM us {order number}"
+    assert render(text, DANA, "MK") == "Hi Dana Kim! Sorry @danakim, DM us {order number} ^MK"
+    deployed = "arn:aws:sts::123456789012:assumed-role/SupportAgents/maya"  # an IAM caller
+    assert render("^{agent}", DANA, deployed) == "^maya"
 
 
 @pytest.mark.parametrize(
@@ -29,13 +31,13 @@ def test_a_template_is_filled_in_for_its_customer() -> None:
 )
 def test_a_customer_the_platform_names_less_still_reads_well(author: Author, shown: str) -> None:
     mention = DANA.model_copy(update={"author": author})
-    assert render("{name} / {handle}", mention) == shown
+    assert render("{name} / {handle}", mention, "MK") == shown
 
 
 @pytest.mark.parametrize(
     ("text", "says"),
     [
-        ("Hi {order}", "unknown placeholder {order}; use {name}, {handle}"),
+        ("Hi {order}", "unknown placeholder {order}; use {name}, {handle}, {agent}"),
         ("Hi {name!r}", "unknown placeholder {name}"),
         ("Hi {name:>20}", "unknown placeholder {name}"),
         ("Hi {name", "expected '}' before end of string"),

@@ -28,6 +28,7 @@ from chalicelib.cli_text import (
     format_report,
     format_routed,
     gist,
+    lasting,
     shortened,
     stamp,
     tally,
@@ -786,7 +787,7 @@ def _reply_line(reply: Reply) -> str:
 def _first_response(record: MentionRecord) -> str:
     """How long the first answer took, and which post of the brand's it was."""
     post = f": {record.first_response_post}" if record.first_response_post else ""
-    return f"after {record.response_seconds} s{post}"
+    return f"after {lasting(record.response_seconds or 0)}{post}"
 
 
 def _latest_version(record: MentionRecord) -> str:

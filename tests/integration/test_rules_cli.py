@@ -148,7 +148,7 @@ def test_mention_shows_the_routed_case_and_what_happened_to_it(
     wiring.mentions().record_response("x:1992000000000000001", answered, "x:1992000000000000700")
     code, out = run("mention", "x:1992000000000000001", "--url", api_url)
     assert (
-        "  first response: 2026-11-22T08:10:00+00:00 (after 600.0 s: x:1992000000000000700)" in out
+        "  first response: 2026-11-22T08:10:00+00:00 (after 10 min: x:1992000000000000700)" in out
     )
     record = wiring.mentions().get("x:1992000000000000001")
     assert record is not None

@@ -141,16 +141,35 @@ class Settings(BaseModel):
             BusinessHours.parse(value)
         return value
 
+    # A department's own opening hours (JSON, department → the same format; "" for one that
+    # answers around the clock), instead of SLA_BUSINESS_HOURS.
+    sla_department_hours: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("sla_department_hours")
+    @classmethod
+    def _readable_department_hours(cls, value: dict[str, str]) -> dict[str, str]:
+        for department, hours in value.items():
+            try:
+                cls._readable_hours(hours)
+            except ValueError as exc:
+                raise ValueError(f"SLA_DEPARTMENT_HOURS {department!r}: {exc}") from None
+        return value
+
+    def business_hours(self, department: str) -> BusinessHours | None:
+        """The opening hours a department's SLA clock counts in (its own, else
+        SLA_BUSINESS_HOURS); None: the clock runs around the clock."""
+        return self._parsed_hours.get(department, self._parsed_hours.get(""))
+
     @cached_property
-    def business_hours(self) -> BusinessHours | None:
-        """The parsed SLA_BUSINESS_HOURS; None: the SLA clock runs around the clock."""
+    def _parsed_hours(self) -> dict[str, BusinessHours | None]:
+        """Every department's hours read once ("" for SLA_BUSINESS_HOURS)."""
         from chalicelib.business_hours import BusinessHours
 
-        return (
-            BusinessHours.parse(self.sla_business_hours)
-            if self.sla_business_hours.strip()
-            else None
-        )
+        given = {"": self.sla_business_hours, **self.sla_department_hours}
+        return {
+            name: BusinessHours.parse(text) if text.strip() else None
+            for name, text in given.items()
+        }
 
     # Where an overdue mention is copied, by department (default: its own department), with the
     # priority raised one level.
@@ -172,7 +191,9 @@ class Settings(BaseModel):
         """The department an overdue mention of `department` is copied to."""
         return self.escalations.get(department, department)
 
-    @field_validator("queue_urls", "sla_minutes", "escalations", mode="before")
+    @field_validator(
+        "queue_urls", "sla_minutes", "escalations", "sla_department_hours", mode="before"
+    )
     @classmethod
     def _parse_json(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -194,6 +215,9 @@ class Settings(BaseModel):
         for name in self.approval_departments:
             if name not in self.departments:
                 raise ValueError(f"approval department {name!r} is not a department")
+        for name in self.sla_department_hours:
+            if name not in self.departments:
+                raise ValueError(f"SLA_DEPARTMENT_HOURS: {name!r} is not a department")
         return self
 
     @field_validator("sla_minutes")

@@ -33,12 +33,13 @@ def sla_due(
     routing: Routing, mention: Mention, received_at: datetime, settings: Settings
 ) -> datetime | None:
     """First-response deadline from the platform and priority, counted from when the customer
-    posted: within business hours when they are set, except for urgent mentions."""
+    posted: within the department's business hours when they are set, except for urgent
+    mentions."""
     if routing.department == "ignore":
         return None
     start = mention.created_at or received_at
     minutes = settings.sla(mention.platform, routing.priority)
-    hours = settings.business_hours
+    hours = settings.business_hours(routing.department)
     if hours is None or routing.priority == "urgent":
         return start + timedelta(minutes=minutes)
     return hours.deadline(start, minutes, settings.timezone)

@@ -69,6 +69,7 @@ PLATFORM_SECRET_KEYS = (  # frozen: CloudFormation regenerates the secret when t
 POLICY_SETTINGS = (
     "sla_minutes",
     "sla_business_hours",
+    "sla_department_hours",
     "business_timezone",
     "escalations",
     "classifier_threshold",

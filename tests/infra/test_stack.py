@@ -377,7 +377,8 @@ def test_adding_a_department_adds_its_queue_dlq_grants_alarms_and_map_entry() ->
 
 def test_a_stage_sets_its_sla_and_routing_policies_with_context() -> None:
     context = {
-        "sla_business_hours": "mon-fri 09:00-17:00",
+        "sla_business_hours": "mon-fri 09:00-17:00; 2026-12-25 closed",
+        "sla_department_hours": {"support": ""},  # support: around the clock
         "business_timezone": "Europe/London",
         "escalations": {"support": "pr"},  # as cdk.json would hold it
         "sla_minutes": '{"high": 45}',  # as -c gives it
@@ -388,7 +389,8 @@ def test_a_stage_sets_its_sla_and_routing_policies_with_context() -> None:
     template = Template.from_json(json.loads((out / "Switchboard-dev.template.json").read_text()))
     for function in resources(template, "AWS::Serverless::Function").values():
         env = function["Properties"]["Environment"]["Variables"]
-        assert env["SLA_BUSINESS_HOURS"] == "mon-fri 09:00-17:00"
+        assert env["SLA_BUSINESS_HOURS"] == "mon-fri 09:00-17:00; 2026-12-25 closed"
+        assert json.loads(env["SLA_DEPARTMENT_HOURS"]) == {"support": ""}
         assert env["BUSINESS_TIMEZONE"] == "Europe/London"
         assert json.loads(env["ESCALATIONS"]) == {"support": "pr"}
         assert json.loads(env["SLA_MINUTES"]) == {"high": 45}
@@ -400,6 +402,7 @@ def test_a_stage_sets_its_sla_and_routing_policies_with_context() -> None:
     [
         ({"sla_business_hours": "whenever"}, "sla_business_hours"),
         ({"escalations": {"support": "legal"}}, "legal"),
+        ({"sla_department_hours": {"pr": "2026-12-25 closed"}}, "at least one day"),
         ({"business_timezone": "Mars/Olympus"}, "Mars/Olympus"),
     ],
 )

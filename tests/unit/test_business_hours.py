@@ -104,3 +104,36 @@ def test_urgent_mentions_keep_a_round_the_clock_deadline() -> None:
     assert sla_due(Routing(department="support"), mention, saturday, Settings()) == datetime(
         2026, 11, 21, 15, 0, tzinfo=UTC
     )  # unset: around the clock
+
+
+def test_each_department_can_keep_its_own_hours() -> None:
+    """Support answers around the clock, PR only in office hours, marketing also on Saturday
+    mornings: the same Saturday comment is due at a different time in each."""
+    settings = Settings.from_env(
+        {
+            "SLA_BUSINESS_HOURS": "mon-fri 09:00-17:00",
+            "SLA_DEPARTMENT_HOURS": '{"support": "", "marketing": "mon-sat 09:00-13:00"}',
+            "BUSINESS_TIMEZONE": "Europe/London",
+        }
+    )
+    saturday = datetime(2026, 11, 21, 11, 0, tzinfo=UTC)
+    mention = Mention(id="facebook:2", platform="facebook", text="hi", created_at=saturday)
+
+    def due(department: str) -> datetime | None:
+        return sla_due(Routing(department=department), mention, saturday, settings)
+
+    assert due("support") == datetime(2026, 11, 21, 15, 0, tzinfo=UTC)  # around the clock
+    assert due("pr") == datetime(2026, 11, 23, 13, 0, tzinfo=UTC)  # SLA_BUSINESS_HOURS
+    assert due("marketing") == datetime(2026, 11, 23, 11, 0, tzinfo=UTC)  # 2 h Sat, 2 h Mon
+
+
+@pytest.mark.parametrize(
+    ("hours", "problem"),
+    [
+        ('{"legal": "mon-fri 09:00-17:00"}', "'legal' is not a department"),
+        ('{"pr": "mon-fri 9-5"}', "SLA_DEPARTMENT_HOURS 'pr': '9-5': opening hours are HH:MM"),
+    ],
+)
+def test_department_hours_that_cannot_work_stop_the_app(hours: str, problem: str) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        Settings.from_env({"SLA_DEPARTMENT_HOURS": hours})

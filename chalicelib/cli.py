@@ -731,7 +731,7 @@ def cmd_transfer(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_mention(args: argparse.Namespace, out: TextIO) -> int:
     """Show a routed mention as the inbox does, then what happened to it since, the replies
-    written to it among it."""
+    written to it included."""
     client = _client(args)
     record = MentionRecord.model_validate(client.call("GET", mention_path(args.mention_id)))
     print(format_routed(record.message), file=out)

@@ -232,6 +232,19 @@ def test_answering_a_customer_who_chased_answers_the_case_she_chased(
     assert get(client, "/departments/support/waiting")["waiting"] == []
 
 
+@pytest.mark.usefixtures("chased", "fakes")
+def test_answering_the_earlier_case_leaves_the_later_one_waiting(
+    client: Client, stack: dict[str, str]
+) -> None:
+    """Whoever answers the earlier case has not read the later post, which may ask something
+    new: it keeps its own place on the clock (nothing a customer asked is dropped unread)."""
+    _, queued = reply(client, {"mention_id": DANA, "text": "Sorry Dana, it ships today."})
+    drain_outbox(stack)
+    assert get(client, f"/replies/{queued['reply_id']}")["answered"] == [DANA]
+    [waiting] = get(client, "/departments/support/waiting")["waiting"]
+    assert waiting["id"] == CHASE
+
+
 @pytest.mark.usefixtures("chased")
 def test_the_brands_answer_on_x_to_the_chase_tells_support_both_are_answered(
     client: Client, stack: dict[str, str]

@@ -444,10 +444,21 @@ def _follow_reply(client: ApiClient, reply_id: str, wait: float, out: TextIO) ->
         print(f"sent to {reply['platform']}: {where}", file=out)
         also = [each for each in reply.get("answered", []) if each != reply["mention_id"]]
         if also:
-            print(f"answered with it (off the SLA clock too): {', '.join(also)}", file=out)
+            print("answered with it (off the SLA clock too):", file=out)
+        for mention_id in also:  # what they said, so a different question is not missed
+            print(f"  {mention_id}  {_said(client, mention_id)}", file=out)
     elif reply["status"] != "queued":
         print(f"{reply['status']}: {reply.get('last_error')}", file=out)
     return 0 if reply["status"] in ("sent", "queued", "sending") else 1
+
+
+def _said(client: ApiClient, mention_id: str) -> str:
+    """What a mention says, on one line; why not, when it cannot be read."""
+    try:
+        record = MentionRecord.model_validate(client.call("GET", mention_path(mention_id)))
+    except ApiError as exc:
+        return f"(cannot be read: {exc})"
+    return gist(record.message.mention)
 
 
 def cmd_approvals(args: argparse.Namespace, out: TextIO) -> int:

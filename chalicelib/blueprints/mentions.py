@@ -53,11 +53,17 @@ def get_mention(mention_id: str) -> Response:
     """The stored record of a routed mention: decision, reasons, SLA deadline (asked for by
     the id of a later version of an edited post, the case of that post)."""
     require_caller(mentions.current_request)
-    mention_id = unquote(mention_id)  # a Slack id has a `/` in it, sent as %2F
+    return json_response(_shown(routed_case(mention_id)))
+
+
+def routed_case(mention_id: str) -> MentionRecord:
+    """The case a path's mention id names (a Slack id's `/` sent as %2F; a later version of an
+    edited post names its post's case); NotFound when there is none."""
+    mention_id = unquote(mention_id)
     record = case_of(wiring.mentions(), mention_id)
     if record is None:
         raise NotFound(f"no routed mention {mention_id!r}")
-    return json_response(_shown(record))
+    return record
 
 
 @mentions.route(
@@ -71,10 +77,7 @@ def get_attachment(mention_id: str, number: str) -> Response:
     from chalicelib.services.attachments import AttachmentLinks  # requests: off other routes
 
     require_caller(mentions.current_request)
-    mention_id = unquote(mention_id)
-    record = case_of(wiring.mentions(), mention_id)
-    if record is None:
-        raise NotFound(f"no routed mention {mention_id!r}")
+    record = routed_case(mention_id)
     if not number.isdecimal():
         raise MalformedRequest(f"an attachment is numbered from 1, not {number!r}")
     links = AttachmentLinks(wiring.attachments(), get_settings())

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
-from urllib.parse import unquote
 
 from chalice import Blueprint, Response
 from pydantic import ValidationError
@@ -22,11 +21,11 @@ from chalicelib.blueprints.http import (
     request_model,
     require_caller,
 )
+from chalicelib.blueprints.mentions import routed_case
 from chalicelib.errors import MalformedRequest, NotFound
 from chalicelib.models import ReasonRequest, ReplyRequest, ReplyTemplate, TemplateRequest
 from chalicelib.services.templates import check_placeholders
 from chalicelib.settings import get_settings
-from chalicelib.stores.mentions import case_of
 
 if TYPE_CHECKING:
     from chalicelib.services.replies import ReplyService
@@ -77,10 +76,7 @@ def replies_to_mention(mention_id: str) -> Response:
     (`limit`, 1-200)."""
     request = replies.current_request
     require_caller(request)
-    mention_id = unquote(mention_id)  # a Slack id has a `/` in it, sent as %2F
-    record = case_of(wiring.mentions(), mention_id)
-    if record is None:
-        raise NotFound(f"no routed mention {mention_id!r}")
+    record = routed_case(mention_id)
     found = wiring.replies().to_mention(record.id, limit_param(request, MAX_LISTED))
     return listing("replies", (r.model_dump(mode="json") for r in found), mention_id=record.id)
 

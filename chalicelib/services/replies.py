@@ -419,9 +419,11 @@ class ReplyService:
     def _answers(self, record: MentionRecord) -> list[MentionRecord]:
         """The mentions a reply to `record` answers (see `answered_with`): in a direct
         conversation, what the customer wrote since in it, too."""
-        since = answered_with(self.mentions, last_heard(self.mentions, record))
-        waiting = answered_with(self.mentions, record)
-        return since if any(r.id == record.id for r in since) else waiting
+        heard = last_heard(self.mentions, record)
+        since = answered_with(self.mentions, heard)
+        if heard.id == record.id or any(r.id == record.id for r in since):
+            return since
+        return answered_with(self.mentions, record)
 
     def _best_effort(self, what: str, record: Callable[[], None]) -> None:
         """Bookkeeping that must never hold up or repeat a reply: a failure is logged and

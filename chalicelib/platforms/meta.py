@@ -163,11 +163,15 @@ def _receipt(event: dict[str, Any], platform: str) -> Change | None:
     (`message_reads`, `message_deliveries`: what the Page sent until the `watermark`),
     Instagram's `read` of a message (`messaging_seen`: what was sent until they saw it)."""
     sender, at = _sender(event), from_epoch(event.get("timestamp"), millis=True)
+    if sender is None:
+        return None
     for receipt, field in _RECEIPTS:
         said = event.get(field)
-        upto = from_epoch(said.get("watermark"), millis=True) if isinstance(said, dict) else None
-        if isinstance(said, dict) and sender is not None and (upto or at) is not None:
-            return Change(f"{platform}:dm/{sender}", seen=receipt, at=at or upto, upto=upto or at)
+        if not isinstance(said, dict):
+            continue
+        upto = from_epoch(said.get("watermark"), millis=True) or at
+        if upto is not None:
+            return Change(f"{platform}:dm/{sender}", seen=receipt, at=at or upto, upto=upto)
     return None
 
 

@@ -731,12 +731,13 @@ def cmd_note(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_transfer(args: argparse.Namespace, out: TextIO) -> int:
-    """Hand a case over to another department."""
+    """Hand a case over to another department, and say when it is due there."""
     path = mention_path(args.mention_id, "transfer")
     body = {"to": args.department, "reason": args.reason}
     record = MentionRecord.model_validate(_client(args).call("POST", path, body))
     routing = record.message.routing
     print(f"{record.id} is {routing.department}'s now, {transfer_line(routing)}", file=out)
+    print(f"  reply by: {time_left(routing.sla_due_at, datetime.now(UTC))}", file=out)
     return 0
 
 

@@ -113,8 +113,9 @@ class CaseService:
 
     def transfer(self, mention_id: str, to: str, reason: str, by: str) -> MentionRecord:
         """Hand a case over to department `to` (routed to the wrong one, or it needs another):
-        `to` has it from now on, the customer's deadline unchanged, and so have the mentions
-        continuing it that still wait; `to`'s queue gets each tagged `transferred`, the
+        `to` has it from now on, due as if routing had chosen `to` (counted from when the
+        customer posted, in `to`'s business hours), and so have the mentions continuing it
+        that still wait; `to`'s queue gets each tagged `transferred`, the
         department that let it go news of each tagged `handed-over`. Its author's later
         messages follow it; dry-runs count `to` as where the case should have gone. A mention
         routing ignored is rescued the same way: a case from then on, due as if `to` had had it
@@ -151,10 +152,10 @@ class CaseService:
 
     def _hand_over(self, case: MentionRecord, handover: Transfer) -> None:
         """Move one record (an ignored one becomes a case) and tell both departments."""
-        moved = case.transferred(handover)
+        moved = self._due_again(case.transferred(handover))
         try:
             if case.status == "ignored":
-                moved = self._routed(moved)
+                moved = moved.model_copy(update={"status": "routed"})
                 self.mentions.rescue(moved)
                 self._open_conversation(moved)
             else:
@@ -169,14 +170,14 @@ class CaseService:
             extra={"mention_id": case.id, "from": handover.from_department, "by": handover.by},
         )
 
-    def _routed(self, rescued: MentionRecord) -> MentionRecord:
-        """An ignored mention's record as a routed case, with the deadline routing would have
-        given it (counted from when its author posted it)."""
-        message = rescued.message
-        due = sla_due(message.routing, message.mention, rescued.routed_at, self.settings)
+    def _due_again(self, moved: MentionRecord) -> MentionRecord:
+        """The record with the deadline routing would have given it had it chosen the
+        department that has it now (counted from when its author posted, in that department's
+        business hours)."""
+        message = moved.message
+        due = sla_due(message.routing, message.mention, moved.routed_at, self.settings)
         routing = message.routing.model_copy(update={"sla_due_at": due})
-        update = {"message": message.model_copy(update={"routing": routing}), "status": "routed"}
-        return rescued.model_copy(update=update)
+        return moved.model_copy(update={"message": message.model_copy(update={"routing": routing})})
 
     def _open_conversation(self, rescued: MentionRecord) -> None:
         """A rescued direct message becomes its sender's open conversation, as routing would

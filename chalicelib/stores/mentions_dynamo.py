@@ -394,11 +394,15 @@ class DynamoMentionStore:
         )
 
     def transfer(self, record: MentionRecord, from_department: str) -> None:
-        """Replace the record's JSON and its `department` on condition that it is still
-        `from_department`'s and unedited, undeleted since read; then its `waiting` entry,
+        """Replace the record's JSON, its `department` and deadline on condition that it is
+        still `from_department`'s and unedited, undeleted since read; then its `waiting` entry,
         where it has one."""
-        to = {":to": {"S": record.message.routing.department}}
+        routing = record.message.routing
+        to = {":to": {"S": routing.department}}
         update, values = "SET #record = :record, department = :to", dict(to)
+        if routing.sla_due_at is not None:
+            update += ", sla_due_at = :due"
+            values[":due"] = {"S": due_key(routing.sla_due_at)}
         if opens_case(record):  # on the list of the department routing chose (the first)
             update += ", listed = if_not_exists(listed, :listed)"
             values[":listed"] = {"S": handed_over_list(from_department)}

@@ -136,6 +136,31 @@ def test_a_repeated_hand_over_sends_again_and_changes_nothing_else(
 
 
 @pytest.mark.usefixtures("routed")
+def test_a_case_handed_to_a_department_with_office_hours_is_due_in_them(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Posted on Sunday at 08:00 and due within the hour in support (around the clock), the
+    case is due on Monday morning once PR, which works office hours, has it: PR's hours count,
+    from when the customer posted, so the SLA check does not escalate it over the weekend."""
+    monkeypatch.setenv("SLA_DEPARTMENT_HOURS", '{"pr": "mon-fri 09:00-17:00"}')
+    wiring.reset()
+    sunday_noon = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    routed = get(client, f"/mentions/{CASE}")["message"]["routing"]
+    assert routed["sla_due_at"] == "2026-11-22T09:00:00Z"
+    assert [r.id for r in wiring.mentions().overdue(sunday_noon)] == [CASE]
+    status, record = transfer(client, CASE, {"to": "pr", "reason": REASON})
+    assert status == 200, record
+    assert record["message"]["routing"]["sla_due_at"] == "2026-11-23T10:00:00Z"
+    assert wiring.mentions().overdue(sunday_noon) == []
+    [waiting] = get(client, "/departments/pr/waiting")["waiting"]
+    assert waiting["message"]["routing"]["sla_due_at"] == "2026-11-23T10:00:00Z"
+    monday = datetime(2026, 11, 23, 10, 1, tzinfo=UTC)
+    assert [r.id for r in wiring.mentions().overdue(monday)] == [CASE]
+    status, back = transfer(client, CASE, {"to": "support", "reason": "not a real threat"})
+    assert back["message"]["routing"]["sla_due_at"] == "2026-11-22T09:00:00Z"  # its own again
+
+
+@pytest.mark.usefixtures("routed")
 @pytest.mark.parametrize(
     ("body", "status", "says"),
     [
@@ -235,7 +260,9 @@ def test_switchboard_transfer_the_case_history_and_the_dry_run(
 ) -> None:
     code, out = run("transfer", CASE, "pr", REASON, "--url", api_url)
     assert code == 0
-    assert out.strip() == f"{CASE} is pr's now, handed over from support by admin: {REASON}"
+    said, due = out.splitlines()
+    assert said == f"{CASE} is pr's now, handed over from support by admin: {REASON}"
+    assert due.startswith("  reply by: 2026-11-22T09:00:00+00:00 (overdue by ")
     code, out = run("mention", CASE, "--url", api_url)
     assert code == 0 and f"  handed over from support by admin: {REASON}" in out
     assert f"(from support to pr by admin: {REASON})" in out

@@ -37,6 +37,7 @@ from chalicelib.cli_text import (
 )
 from chalicelib.errors import SwitchboardError
 from chalicelib.models import (
+    CloseMatchingResult,
     DepartmentReport,
     Mention,
     MentionRecord,
@@ -650,6 +651,43 @@ def cmd_close(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_close_matching(args: argparse.Namespace, out: TextIO) -> int:
+    """Close a department's waiting cases that a condition matches: without --yes, only say
+    which; with it, close them, a call at a time until none is left."""
+    import yaml  # only this command reads a condition given on the command line
+
+    try:
+        when = yaml.safe_load(args.when)
+    except yaml.YAMLError as exc:
+        raise SwitchboardError(f"cannot read the condition: {exc}") from None
+    path = f"/departments/{quote(args.department, safe='')}/close"
+    body = {"when": when, "reason": args.reason, "dry_run": not args.yes, "limit": args.limit}
+
+    def call() -> CloseMatchingResult:
+        return CloseMatchingResult.model_validate(_client(args).call("POST", path, body))
+
+    calls = [call()]
+    while args.yes and calls[-1].more and calls[-1].closed:
+        calls.append(call())
+    first, last = calls[0], calls[-1]
+    swept = [case for result in calls for case in result.closed]
+    of = f"of the {first.waiting} waiting in {first.department}"
+    if args.yes:
+        print(f"closed {len(swept)} {of}: {first.reason}", file=out)
+    else:
+        more = " (and more)" if last.more else ""
+        print(f"{len(swept)}{more} {of} match; to close them, run it again with --yes", file=out)
+    for case in swept:
+        print(f"{case.mention.id}  {case.why}\n  {gist(case.mention)}", file=out)
+    for case in last.taken:
+        print(f"left to {case.taken_by}: {case.mention.id}  {gist(case.mention)}", file=out)
+    if args.yes and last.more:
+        print("(out of time with more to close: run it again)", file=out)
+    if not last.all_read:
+        print(f"(only the first {last.waiting} waiting were read)", file=out)
+    return 0
+
+
 def cmd_reopen(args: argparse.Namespace, out: TextIO) -> int:
     """Open a closed case again: back on the SLA clock."""
     path = mention_path(args.mention_id, "reopen")
@@ -1013,6 +1051,16 @@ def build_parser() -> argparse.ArgumentParser:
     reject.add_argument("reply_id")
     reject.add_argument("reason", help="why it must not be posted")
     reject.set_defaults(func=cmd_reject)
+
+    sweep = sub.add_parser(
+        "close-matching", parents=[api], help="close the waiting cases a condition matches"
+    )
+    sweep.add_argument("department")
+    sweep.add_argument("when", help="a rule's `when`, in YAML: 'text: {contains_any: [outage]}'")
+    sweep.add_argument("reason", help="why none needs a reply (answered by the status page…)")
+    sweep.add_argument("--yes", action="store_true", help="close them (without: only list them)")
+    sweep.add_argument("--limit", type=int, default=100, help="at most this many a call (1-200)")
+    sweep.set_defaults(func=cmd_close_matching)
 
     why_closed = "why no reply is needed (answered by phone, a duplicate…)"
     why_theirs = "why it is theirs (a legal threat, not a support case…)"

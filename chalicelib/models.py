@@ -256,6 +256,10 @@ class Routing(BaseModel):
         " first: `department` is where the last one sent it",
     )
 
+    def numeric_signals(self) -> dict[str, float]:
+        """The signals rules compare as numbers (all but `lang`)."""
+        return {k: v for k, v in self.signals.items() if isinstance(v, float | int)}
+
     @property
     def queues(self) -> list[str]:
         """Departments whose queue receives the mention (none when ignored)."""
@@ -499,6 +503,36 @@ class ReasonRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=500)
+
+
+class CloseMatchingRequest(ReasonRequest):
+    """Body of POST /departments/{department}/close: which waiting cases to close (a rule's
+    `when`), why, at most how many, and whether only to say which (`dry_run`)."""
+
+    when: dict[str, Any] = Field(min_length=1)
+    dry_run: bool = False
+    limit: int = Field(default=100, ge=1, le=200)
+
+
+class SweptCase(BaseModel):
+    """A waiting case a condition matched: what it says and why it matched."""
+
+    mention: Mention
+    why: str
+    taken_by: str | None = Field(default=None, description="who has it taken (left alone)")
+
+
+class CloseMatchingResult(BaseModel):
+    """Answer of POST /departments/{department}/close."""
+
+    department: str
+    dry_run: bool
+    reason: str
+    waiting: int = Field(description="waiting cases read, soonest deadline first")
+    all_read: bool = Field(description="false: more wait than one call reads")
+    closed: list[SweptCase] = Field(description="closed (a dry run: would be)")
+    taken: list[SweptCase] = Field(description="matching, but someone has them taken: left")
+    more: bool = Field(description="more match than `limit`: call again")
 
 
 ReplyStatus = Literal[

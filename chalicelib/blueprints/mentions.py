@@ -1,6 +1,7 @@
 """Health, the routed-mention lookup, a department's waiting cases, an author's cases, closing a
-case that needs no reply (and opening it again), taking one to answer it, handing one over to
-another department, notes on one, the cases handed over, and what routing ignored."""
+case that needs no reply (and opening it again; or every waiting case a condition matches),
+taking one to answer it, handing one over to another department, notes on one, the cases
+handed over, and what routing ignored."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from chalicelib.blueprints.http import (
 )
 from chalicelib.errors import MalformedRequest, NotFound
 from chalicelib.models import (
+    CloseMatchingRequest,
     MentionRecord,
     NoteRequest,
     ReasonRequest,
@@ -177,6 +179,22 @@ def waiting_cases(department: str) -> Response:
         known_department(department), limit_param(request, MAX_WAITING)
     )
     return listing("waiting", map(_shown, records), department=department)
+
+
+@mentions.route("/departments/{department}/close", methods=["POST"], authorizer=PROTECTED)
+@json_errors
+def close_matching_cases(department: str) -> Response:
+    """Close the department's waiting cases a condition matches, `{"when": …, "reason": …}`
+    (`dry_run`: only say which): 200 with what was closed and what was left."""
+    from chalicelib.services.sweeps import close_matching  # the rules engine: off other routes
+    from chalicelib.services.time_budget import from_context
+
+    request = mentions.current_request
+    by = require_caller(request)
+    body = request_model(request, CloseMatchingRequest)
+    time_left = from_context(mentions.lambda_context)
+    result = close_matching(_cases(), known_department(department), body, by, time_left)
+    return json_response(result.model_dump(mode="json"))
 
 
 @mentions.route("/departments/{department}/handed-over", methods=["GET"], authorizer=PROTECTED)

@@ -501,7 +501,7 @@ class RoutingService:
         observed = [
             Observed(
                 message.mention,
-                {k: v for k, v in message.routing.signals.items() if isinstance(v, float | int)},
+                message.routing.numeric_signals(),
                 now,
                 message.routing.conversation,
                 message.routing.history,

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 from urllib.parse import quote
 
 from pydantic import ValidationError
@@ -39,6 +39,7 @@ from chalicelib.errors import SwitchboardError
 from chalicelib.models import (
     CloseMatchingResult,
     DepartmentReport,
+    ForgetResult,
     Mention,
     MentionRecord,
     Reply,
@@ -581,6 +582,31 @@ def cmd_cases(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_forget(args: argparse.Namespace, out: TextIO) -> int:
+    """Erase what an author wrote and who they are, at their request: without --yes, only say
+    what Switchboard keeps of them; with it, erase it, a call at a time until none is left."""
+    path = f"/authors/{_encoded(args.author)}/forget"
+    body = {"reason": args.reason, "dry_run": not args.yes}
+
+    def call() -> ForgetResult:
+        return ForgetResult.model_validate(_client(args).call("POST", path, body))
+
+    calls = _until_done(call, lambda last: args.yes and last.more and bool(last.mentions))
+    found = [mention_id for result in calls for mention_id in result.mentions]
+    replies = sum(result.replies for result in calls)
+    kept = f"{len(found)} mention(s) by {args.author} and the text of {replies} reply(ies) to them"
+    if args.yes:
+        print(f"erased {kept}: {args.reason}", file=out)
+    else:
+        more = " (at least)" if calls[-1].more else ""
+        print(f"Switchboard keeps{more} {kept}; to erase them, run it again with --yes", file=out)
+    for mention_id in found:
+        print(f"  {mention_id}", file=out)
+    if args.yes and calls[-1].more:
+        print("(out of time with more to erase: run it again)", file=out)
+    return 0
+
+
 def cmd_attachment(args: argparse.Namespace, out: TextIO) -> int:
     """Print what a file a customer sent with a mention is, and a link to open it."""
     found = _client(args).call("GET", mention_path(args.mention_id, f"attachments/{args.number}"))
@@ -651,6 +677,18 @@ def cmd_close(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+Answer = TypeVar("Answer")
+
+
+def _until_done(call: Callable[[], Answer], again: Callable[[Answer], bool]) -> list[Answer]:
+    """The answers of `call`, made again while the last one says to (a job the API does a
+    call's time at a time)."""
+    answers = [call()]
+    while again(answers[-1]):
+        answers.append(call())
+    return answers
+
+
 def cmd_close_matching(args: argparse.Namespace, out: TextIO) -> int:
     """Close a department's waiting cases that a condition matches: without --yes, only say
     which; with it, close them, a call at a time until none is left."""
@@ -666,9 +704,7 @@ def cmd_close_matching(args: argparse.Namespace, out: TextIO) -> int:
     def call() -> CloseMatchingResult:
         return CloseMatchingResult.model_validate(_client(args).call("POST", path, body))
 
-    calls = [call()]
-    while args.yes and calls[-1].more and calls[-1].closed:
-        calls.append(call())
+    calls = _until_done(call, lambda last: args.yes and last.more and bool(last.closed))
     first, last = calls[0], calls[-1]
     swept = [case for result in calls for case in result.closed]
     of = f"of the {first.waiting} waiting in {first.department}"
@@ -1051,6 +1087,14 @@ def build_parser() -> argparse.ArgumentParser:
     reject.add_argument("reply_id")
     reject.add_argument("reason", help="why it must not be posted")
     reject.set_defaults(func=cmd_reject)
+
+    forget = sub.add_parser(
+        "forget", parents=[api], help="erase what an author wrote, at their request"
+    )
+    forget.add_argument("author", help="<platform>:<author id>, as `switchboard cases` takes")
+    forget.add_argument("reason", help="the request's reference (never their name)")
+    forget.add_argument("--yes", action="store_true", help="erase (without: only say what)")
+    forget.set_defaults(func=cmd_forget)
 
     sweep = sub.add_parser(
         "close-matching", parents=[api], help="close the waiting cases a condition matches"

@@ -369,6 +369,10 @@ class Note(BaseModel):
         return len(self.text.encode())
 
 
+ERASED = "(erased at the author's request)"
+"""What is left of something people wrote about a customer who asked to be forgotten."""
+
+
 class MentionRecord(BaseModel):
     """What Switchboard remembers about a routed mention (GET /mentions/{id})."""
 
@@ -385,6 +389,11 @@ class MentionRecord(BaseModel):
     )
     escalated_at: datetime | None = None
     deleted_at: datetime | None = None  # its author deleted it: content emptied, no reply, no SLA
+    forgotten_at: datetime | None = Field(
+        default=None,
+        description="its author asked to be forgotten (POST /authors/{author}/forget): deleted"
+        " as above, and who they are, the quoted post, the link and the notes are gone too",
+    )
     edited_at: datetime | None = None  # its author last edited it (the text is the edited one)
     hidden_at: datetime | None = None  # a Page moderator (or its filters) hid it: off the clock
     closed_at: datetime | None = None  # a department closed it without a reply: off the clock
@@ -424,6 +433,29 @@ class MentionRecord(BaseModel):
         hashtags, @names, links, files); who, where and how it was routed stay."""
         gone = {"text": "", "hashtags": [], "mentions": [], "urls": [], "attachments": []}
         return self._changed(gone, deleted_at=at)
+
+    def forgotten(self, at: datetime) -> MentionRecord:
+        """The record once its author asked to be forgotten: redacted as a deleted one, and who
+        wrote it (name, handle, id), what it quoted and its link gone too, with what people
+        wrote about them (notes, why it was closed or handed over); how it was routed and
+        answered stays, for the reports."""
+        gone = {"author": Author(), "quoted": None, "url": None}
+        redacted = self.redacted(self.deleted_at or at)._changed(gone, forgotten_at=at)
+        routing = redacted.message.routing
+        transfers = [t.model_copy(update={"reason": ERASED}) for t in routing.transfers]
+        message = redacted.message.model_copy(
+            update={"routing": routing.model_copy(update={"transfers": transfers})}
+        )
+        closed = ERASED if self.closed_reason is not None else None
+        update = {"message": message, "notes": [], "closed_reason": closed}
+        return redacted.model_copy(update=update)
+
+    @property
+    def gone(self) -> str | None:
+        """Why the mention is no longer there to answer (deleted, or its author forgotten)."""
+        if self.forgotten_at is not None:
+            return "was erased at its author's request"
+        return "was deleted by its author" if self.deleted_at is not None else None
 
     def edited(self, text: str, at: datetime) -> MentionRecord:
         """The record with the text its author changed the mention to."""
@@ -503,6 +535,26 @@ class ReasonRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=500)
+
+
+class ForgetRequest(ReasonRequest):
+    """Body of POST /authors/{author}/forget: why (the request's reference), and whether only to
+    say what would be erased (`dry_run`)."""
+
+    dry_run: bool = False
+
+
+class ForgetResult(BaseModel):
+    """Answer of POST /authors/{author}/forget."""
+
+    author: str
+    dry_run: bool
+    mentions: list[str] = Field(description="the author's mentions erased (a dry run: found)")
+    replies: int = Field(description="replies to them whose text was erased (a dry run: found)")
+    more: bool = Field(
+        description="there may be more (the API ran out of time, or found a call's 200): call"
+        " again for the rest"
+    )
 
 
 class CloseMatchingRequest(ReasonRequest):
@@ -671,6 +723,10 @@ class ReplyRequest(BaseModel):
         return self
 
 
+UNSENT: tuple[ReplyStatus, ...] = ("pending", "queued")
+"""Reply states nothing has been posted from yet, nor begun to be."""
+
+
 class Reply(BaseModel):
     """A reply on its way to, or at, the platform (GET /replies/{id})."""
 
@@ -718,3 +774,10 @@ class Reply(BaseModel):
     )
     reviewed_at: datetime | None = None
     rejected_reason: str | None = None
+
+    def erased(self, why: str) -> Reply:
+        """The reply once the customer it answers asked to be forgotten: what it says (text,
+        template parameters) is gone, and one not posted yet (pending, queued) never will be
+        (`failed`, `why`)."""
+        stopped = {"status": "failed", "last_error": why} if self.status in UNSENT else {}
+        return self.model_copy(update={"text": "", "whatsapp_template": None, **stopped})

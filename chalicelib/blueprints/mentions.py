@@ -1,7 +1,7 @@
-"""Health, the routed-mention lookup, a department's waiting cases, an author's cases, closing a
-case that needs no reply (and opening it again; or every waiting case a condition matches),
-taking one to answer it, handing one over to another department, notes on one, the cases
-handed over, and what routing ignored."""
+"""Health, the routed-mention lookup, a department's waiting cases, an author's cases (and
+forgetting an author at their request), closing a case that needs no reply (and opening it
+again; or every waiting case a condition matches), taking one to answer it, handing one over to
+another department, notes on one, the cases handed over, and what routing ignored."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from chalicelib.blueprints.http import (
 from chalicelib.errors import MalformedRequest, NotFound
 from chalicelib.models import (
     CloseMatchingRequest,
+    ForgetRequest,
     MentionRecord,
     NoteRequest,
     ReasonRequest,
@@ -152,14 +153,42 @@ def author_cases(author: str) -> Response:
     state (`limit`, 1-200, default 50)."""
     request = mentions.current_request
     require_caller(request)
-    author = unquote(author)
-    platform, _, native = author.partition(":")
-    if not platform or not native:
-        raise MalformedRequest(f"an author is '<platform>:<author id>', got {author!r}")
+    author = _author(author)
     since = datetime.now(UTC) - timedelta(days=get_settings().mention_ttl_days)
     cases = wiring.mentions().earlier_cases(author, since, limit_param(request, MAX_WAITING))
     body = {"author": author, "cases": [case.model_dump(mode="json") for case in cases]}
     return json_response(body)
+
+
+@mentions.route("/authors/{author}/forget", methods=["POST"], authorizer=PROTECTED)
+@json_errors
+def forget_author(author: str) -> Response:
+    """Erase what an author wrote and who they are, at their request, `{"reason": …}`
+    (`dry_run`: only say what is kept): 200 with what was erased."""
+    from chalicelib.services.erasure import Erasure  # off the webhook path
+    from chalicelib.services.time_budget import from_context
+
+    request = mentions.current_request
+    by = require_caller(request)
+    body = request_model(request, ForgetRequest)
+    erasure = Erasure(
+        wiring.mentions(),
+        wiring.replies(),
+        wiring.traffic(),
+        wiring.attachments(),
+        time_left=from_context(mentions.lambda_context),
+    )
+    result = erasure.forget(_author(author), by, body.reason, body.dry_run)
+    return json_response(result.model_dump(mode="json"))
+
+
+def _author(author: str) -> str:
+    """A path's author, `<platform>:<author id>`, or MalformedRequest."""
+    author = unquote(author)
+    platform, _, native = author.partition(":")
+    if not platform or not native:
+        raise MalformedRequest(f"an author is '<platform>:<author id>', got {author!r}")
+    return author
 
 
 def _cases() -> CaseService:

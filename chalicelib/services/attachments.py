@@ -17,7 +17,7 @@ from chalicelib.platforms.outbound import (
     PlatformUnauthorized,
 )
 from chalicelib.settings import Settings
-from chalicelib.stores.attachments import AttachmentFiles
+from chalicelib.stores.attachments import AttachmentFiles, files_of
 
 LINK_SECONDS = 900
 """How long a link to a fetched file works."""
@@ -42,7 +42,7 @@ class AttachmentLinks:
         shown = attachment.model_dump(exclude={"url"}, exclude_none=True)
         if attachment.url is not None or attachment.media_id is None:
             return {**shown, "url": attachment.url}
-        key = f"attachments/{record.id}/{number}"
+        key = f"{files_of(record.id)}{number}"
         if not self.files.has(key):
             self._fetch(attachment, key)
         expires = datetime.now(UTC) + timedelta(seconds=LINK_SECONDS)

@@ -95,8 +95,8 @@ class CaseService:
             raise NotFound(f"no routed mention {mention_id!r}")
         if record.status != "routed" and not ignored:
             raise Conflict(f"{record.id} was ignored: it is no case")
-        if record.deleted_at is not None:
-            raise Conflict(f"{record.id} was deleted by its author: it is off the clock for good")
+        if record.gone is not None:
+            raise Conflict(f"{record.id} {record.gone}: it is off the clock for good")
         return record
 
     def close(self, mention_id: str, reason: str, by: str) -> MentionRecord:

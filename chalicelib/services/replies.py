@@ -170,8 +170,8 @@ class ReplyService:
         stored pending, and queued once approved. One to a case someone else took to answer
         is a Conflict unless forced."""
         record = self._record(request.mention_id)
-        if record.deleted_at is not None:
-            raise Conflict(f"{record.id} was deleted by its author; there is nothing to answer")
+        if record.gone is not None:
+            raise Conflict(f"{record.id} {record.gone}; there is nothing to answer")
         mention = record.message.mention
         now = self.clock()
         if request.template is not None:
@@ -354,8 +354,8 @@ class ReplyService:
             raise PoisonRecord(f"no reply {reply_id}")
         now = self.clock()
         record = self.mentions.get(reply.mention_id)
-        if record is None or record.deleted_at is not None:
-            gone = "was deleted by its author" if record else "is no longer stored"
+        if record is None or record.gone is not None:
+            gone = record.gone if record else "is no longer stored"
             reason = f"mention {reply.mention_id} {gone}"
             self._mark_failed(reply_id, now, reason)
             raise PoisonRecord(f"reply {reply_id}: {reason}")

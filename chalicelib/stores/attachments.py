@@ -10,6 +10,11 @@ from typing import Any, BinaryIO
 from botocore.exceptions import ClientError
 
 
+def files_of(mention_id: str) -> str:
+    """The key prefix of the files kept for one mention (`attachments/<id>/<n>`)."""
+    return f"attachments/{mention_id}/"
+
+
 class AttachmentFiles:
     """Files as objects of the payload bucket; the client is made on first use."""
 
@@ -39,3 +44,12 @@ class AttachmentFiles:
                 "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=seconds
             )
         )
+
+    def forget(self, prefix: str) -> None:
+        """Delete every file kept under `prefix` (a thousand a call, DeleteObjects' limit)."""
+        client = self._client()
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=prefix)
+        for page in pages:
+            keys = [{"Key": found["Key"]} for found in page.get("Contents", [])]
+            if keys:
+                client.delete_objects(Bucket=self._bucket, Delete={"Objects": keys})

@@ -106,6 +106,21 @@ class MentionStore(Protocol):
         record as it was (None when there was none)."""
         ...
 
+    def said_by(self, author: str, limit: int) -> list[str]:
+        """The ids of the records of everything `author` (`x:12345`) wrote that Switchboard
+        still keeps and has not forgotten: cases, follow-ups, ignored mentions."""
+        ...
+
+    def forget(self, mention_id: str, at: datetime) -> MentionRecord | None:
+        """Its author asked to be forgotten: rewrite the record as `MentionRecord.forgotten`
+        has it, out of every list and index that names them; returns the record as it was
+        (None when there is none, or it was forgotten already)."""
+        ...
+
+    def drop(self, key: str) -> None:
+        """Remove the link and the hold kept under `key`, if any (they name a customer)."""
+        ...
+
     def mark_hidden(self, mention_id: str, at: datetime | None) -> None:
         """A moderator hid the mention (`at`): it leaves the SLA clock; or showed it again
         (None): back on the clock unless it was answered, escalated, closed or deleted
@@ -295,6 +310,9 @@ def answered_with(store: MentionStore, record: MentionRecord) -> list[MentionRec
 OPEN_INDEX = "open-by-due"
 WAITING_INDEX = "waiting-by-due"
 AUTHOR_INDEX = "cases-by-author"
+SAID_INDEX = "said-by-author"
+"""Every record by `said_by` (its author, `x:12345`; keys only): what to erase when an author
+asks to be forgotten."""
 LIST_INDEX = "listed-by-time"
 """One sparse index by `routed_at` for two lists a record is in one of at most (one index: a
 CloudFormation update adds no more than one to a table): `listed` is `ignored` for what

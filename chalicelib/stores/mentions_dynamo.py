@@ -19,6 +19,7 @@ from chalicelib.stores.mentions import (
     LIST_INDEX,
     OPEN_INDEX,
     REPORT_INDEX,
+    SAID_INDEX,
     WAITING_INDEX,
     CaseTimes,
     Claim,
@@ -32,6 +33,8 @@ from chalicelib.stores.mentions import (
     opens_case,
 )
 
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+"""Before anything Switchboard stored: an index read from it reads all."""
 BATCH_GET_LIMIT = 100
 """Keys per BatchGetItem call (DynamoDB's limit)."""
 
@@ -121,8 +124,10 @@ class DynamoMentionStore:
                 item["open"] = {"S": "1"}  # in the sparse index of mentions awaiting an answer
                 item["waiting"] = {"S": routing.department}  # and in its department's list
         author = author_key(record.message.mention)
-        if author is not None and opens_case(record):
-            item["author"] = {"S": author}  # in the sparse index of each author's cases
+        if author is not None:
+            item["said_by"] = {"S": author}  # in the index of all each author wrote
+            if opens_case(record):
+                item["author"] = {"S": author}  # and in the sparse index of their cases
         if record.status == "ignored":
             item["listed"] = {"S": IGNORED}  # in the list of what routing ignored
         if record.taken_by is not None and record.taken_until is not None:  # the case's take
@@ -235,6 +240,40 @@ class DynamoMentionStore:
                 ":record": {"S": _json(record.redacted(at))},
                 ":at": {"S": at.isoformat()},
             },
+        )
+        return record
+
+    def said_by(self, author: str, limit: int) -> list[str]:
+        """Query the index of all each author wrote, and the index of their cases (records
+        stored before the first had `said_by`); forgotten records are in neither."""
+        found: dict[str, None] = {}
+        for index, partition in ((SAID_INDEX, "said_by"), (AUTHOR_INDEX, "author")):
+            for item in self._newest(index, partition, author, EPOCH, limit):
+                found[item["id"]["S"]] = None
+        return list(found)[:limit]
+
+    def forget(self, mention_id: str, at: datetime) -> MentionRecord | None:
+        """Rewrite the record forgotten, out of every index that lists it by author or waits on
+        it (the report index keeps its department and times)."""
+        record = self.get(mention_id)
+        if record is None or record.forgotten_at is not None:
+            return None
+        forgotten = record.forgotten(at)
+        values = {
+            ":record": {"S": _json(forgotten)},
+            ":deleted": {"S": (record.deleted_at or at).isoformat()},
+        }
+        sets = "SET #record = :record, deleted_at = :deleted"
+        if forgotten.closed_reason is not None:  # kept beside the JSON
+            sets += ", closed_reason = :why"
+            values[":why"] = {"S": forgotten.closed_reason}
+        self._client.update_item(
+            TableName=self._table,
+            Key={"id": {"S": mention_id}},
+            UpdateExpression=f"{sets} REMOVE #open, waiting, listed, author, said_by, taken_by,"
+            " taken_until, notes, notes_bytes",
+            ExpressionAttributeNames={"#record": "record", "#open": "open"},
+            ExpressionAttributeValues=values,
         )
         return record
 
@@ -496,6 +535,11 @@ class DynamoMentionStore:
                 "expires_at": {"N": str(int(expires_at.timestamp()))},
             },
         )
+
+    def drop(self, key: str) -> None:
+        """Delete the items `link#<key>` and `held#<key>`."""
+        for item_id in (f"link#{key}", f"held#{key}"):
+            self._client.delete_item(TableName=self._table, Key={"id": {"S": item_id}})
 
     def held(self, key: str, now: datetime) -> tuple[str, datetime] | None:
         """Read `held#<key>`; one past its expiry (DynamoDB deletes them late) is none."""

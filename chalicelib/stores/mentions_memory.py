@@ -129,6 +129,26 @@ class MemoryMentionStore:
         self.records[mention_id] = record.redacted(at)
         return record
 
+    def said_by(self, author: str, limit: int) -> list[str]:
+        """The records whose mention `author` wrote, newest first (forgotten ones name none)."""
+        found = [r for r in self.records.values() if author_key(r.message.mention) == author]
+        found.sort(key=lambda r: r.routed_at, reverse=True)
+        return [r.id for r in found[:limit]]
+
+    def forget(self, mention_id: str, at: datetime) -> MentionRecord | None:
+        """Rewrite it forgotten, its take ended (`waiting` and the lists read the fields)."""
+        record = self.records.get(mention_id)
+        if record is None or record.forgotten_at is not None:
+            return None
+        untaken = {"taken_by": None, "taken_until": None}
+        self.records[mention_id] = record.forgotten(at).model_copy(update=untaken)
+        return record
+
+    def drop(self, key: str) -> None:
+        """Forget the link and the hold."""
+        self.links.pop(key, None)
+        self.holding.pop(key, None)
+
     def mark_hidden(self, mention_id: str, at: datetime | None) -> None:
         """Set or clear hidden_at (`overdue` leaves hidden mentions out)."""
         record = self.records[mention_id]
@@ -243,6 +263,7 @@ class MemoryMentionStore:
         return self._newest(
             lambda r: (
                 opens_case(r)
+                and r.forgotten_at is None
                 and bool(r.message.routing.transfers)
                 and r.message.routing.transfers[0].from_department == department
             ),

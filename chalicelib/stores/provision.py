@@ -18,6 +18,7 @@ from chalicelib.stores.mentions import (
     OPEN_INDEX,
     REPORT_INDEX,
     REPORT_INDEX_ATTRIBUTES,
+    SAID_INDEX,
     WAITING_INDEX,
 )
 from chalicelib.stores.replies import MENTION_INDEX, PENDING_INDEX
@@ -75,13 +76,14 @@ def create_tables(dynamodb: Any, settings: Settings) -> None:
             ]
         if table == settings.mentions_table:
             attributes += ["open", "waiting", "sla_due_at", "author", "routed_at"]
-            attributes += ["listed", "department"]
+            attributes += ["listed", "department", "said_by"]
             extra["GlobalSecondaryIndexes"] = [
                 _index(OPEN_INDEX, "open", "sla_due_at"),
                 _index(WAITING_INDEX, "waiting", "sla_due_at"),
                 _index(AUTHOR_INDEX, "author", "routed_at", AUTHOR_INDEX_ATTRIBUTES),
                 _index(LIST_INDEX, "listed", "routed_at"),
                 _index(REPORT_INDEX, "department", "routed_at", REPORT_INDEX_ATTRIBUTES),
+                _index(SAID_INDEX, "said_by", "routed_at", ()),
             ]
         dynamodb.create_table(
             TableName=table,
@@ -101,9 +103,12 @@ def create_tables(dynamodb: Any, settings: Settings) -> None:
 def _index(
     name: str, partition: str, sort: str, projected: tuple[str, ...] | None = None
 ) -> dict[str, Any]:
-    """A global secondary index projecting every attribute, or only `projected` ones."""
+    """A global secondary index projecting every attribute, or only `projected` ones (none:
+    the keys only)."""
     projection: dict[str, Any] = {"ProjectionType": "ALL"}
-    if projected is not None:
+    if projected == ():
+        projection = {"ProjectionType": "KEYS_ONLY"}
+    elif projected is not None:
         projection = {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(projected)}
     return {
         "IndexName": name,

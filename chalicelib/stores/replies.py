@@ -56,6 +56,11 @@ class ReplyStore(Protocol):
         """The replies written to a mention, whatever became of them, oldest first."""
         ...
 
+    def erase(self, reply_id: str, why: str) -> None:
+        """Store the reply as `Reply.erased` has it (its customer asked to be forgotten); out of
+        the pending index."""
+        ...
+
 
 PENDING_INDEX = "pending-by-time"
 MENTION_INDEX = "by-mention"
@@ -176,6 +181,23 @@ class DynamoReplyStore:
             return False
         return True
 
+    def erase(self, reply_id: str, why: str) -> None:
+        """Rewrite its JSON and status in place (a sending reply keeps its lease)."""
+        reply = self.get(reply_id)
+        if reply is None:
+            return
+        erased = reply.erased(why)
+        self._client.update_item(
+            TableName=self._table,
+            Key={"reply_id": {"S": reply_id}},
+            UpdateExpression="SET doc = :doc, #s = :status REMOVE pending",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":doc": {"S": erased.model_dump_json()},
+                ":status": {"S": erased.status},
+            },
+        )
+
     def pending(self, department: str, limit: int = 50) -> list[Reply]:
         """Query the sparse index of pending replies by department and time."""
         return self._query(PENDING_INDEX, "pending", department, limit)
@@ -258,6 +280,12 @@ class MemoryReplyStore:
             return False
         self.replies[reviewed.reply_id] = reviewed
         return True
+
+    def erase(self, reply_id: str, why: str) -> None:
+        """Replace it erased."""
+        reply = self.replies.get(reply_id)
+        if reply is not None:
+            self.replies[reply_id] = reply.erased(why)
 
     def pending(self, department: str, limit: int = 50) -> list[Reply]:
         """Pending replies of `department`, oldest first."""

@@ -26,6 +26,7 @@ from chalicelib.stores.mentions import (
     OPEN_INDEX,
     REPORT_INDEX,
     REPORT_INDEX_ATTRIBUTES,
+    SAID_INDEX,
     WAITING_INDEX,
 )
 from chalicelib.stores.replies import MENTION_INDEX, PENDING_INDEX
@@ -99,6 +100,13 @@ def _policies(node: Node, departments: tuple[str, ...], approval: str) -> dict[s
     except ValueError as exc:
         raise ValueError(f"a -c setting of this stage is not valid: {exc}") from None
     return env
+
+
+def _projection(projected: tuple[str, ...] | None) -> dynamodb.ProjectionType:
+    """How an index projects: every attribute (None), the keys only (()), or some."""
+    if projected is None:
+        return dynamodb.ProjectionType.ALL
+    return dynamodb.ProjectionType.INCLUDE if projected else dynamodb.ProjectionType.KEYS_ONLY
 
 
 @dataclass(frozen=True)
@@ -193,22 +201,22 @@ class SwitchboardStack(cdk.Stack):
                 partition_key=dynamodb.Attribute(name=partition, type=text),
                 sort_key=dynamodb.Attribute(name="created_at", type=text),
             )
-        # And three by time: each author's cases (the earlier cases a department message
+        # And four by time: each author's cases (the earlier cases a department message
         # lists); two lists in one index, the mentions routing ignored and the cases people
-        # handed over, by the department routing chose; and every mention by department, its
-        # deadline and what became of it only (the departments' reports).
+        # handed over, by the department routing chose; every mention by department, its
+        # deadline and what became of it only (the departments' reports); and every mention by
+        # its author, keys only (what to erase when they ask to be forgotten).
         for index, partition, projected in (
             (AUTHOR_INDEX, "author", AUTHOR_INDEX_ATTRIBUTES),
             (LIST_INDEX, "listed", None),
             (REPORT_INDEX, "department", REPORT_INDEX_ATTRIBUTES),
+            (SAID_INDEX, "said_by", ()),
         ):
             self.tables["mentions"].add_global_secondary_index(
                 index_name=index,
                 partition_key=dynamodb.Attribute(name=partition, type=text),
                 sort_key=dynamodb.Attribute(name="routed_at", type=text),
-                projection_type=dynamodb.ProjectionType.INCLUDE
-                if projected
-                else dynamodb.ProjectionType.ALL,
+                projection_type=_projection(projected),
                 non_key_attributes=list(projected) if projected else None,
             )
         # Delivery bodies too large for an SQS message wait here, their key on the intake queue;

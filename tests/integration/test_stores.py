@@ -170,6 +170,55 @@ def test_a_deleted_mention_is_redacted_off_the_clock_and_never_routed_later(
     assert mentions.claim("x:8", NOW, LEASE) == (Claim.DONE, None)
 
 
+def test_an_author_asking_to_be_forgotten_is_found_in_everything_and_erased(
+    mentions: MentionStore,
+) -> None:
+    """Cases, follow-ups and ignored mentions alike; nobody else's; once."""
+    made = []
+    for n, (status, follows) in enumerate(
+        (("routed", False), ("routed", True), ("ignored", False))
+    ):
+        base = record(f"x:{n}")
+        mention = base.message.mention.model_copy(
+            update={"author": Author(id="42", handle="dana", name="Dana Kim"), "text": "my order"}
+        )
+        conversation = Conversation(mention_id="x:0", department="support") if follows else None
+        routing = Routing(department="support", sla_due_at=NOW, conversation=conversation)
+        message = base.message.model_copy(update={"mention": mention, "routing": routing})
+        made.append(base.model_copy(update={"status": status, "message": message,
+                                            "routed_at": NOW + timedelta(minutes=n)}))  # fmt: skip
+    for each in [*made, record("x:9")]:
+        mentions.complete(each, NOW + timedelta(days=1))
+    mentions.add_note("x:0", Note(by="maya", at=NOW, text="lives at 4 Elm St"))
+    mentions.mark_closed("x:0", NOW, "maya", "called Dana on 07700 900123")
+    assert mentions.said_by("x:42", 10) == ["x:2", "x:1", "x:0"]
+    assert [r.id for r in mentions.waiting("support")] == ["x:1"]  # x:0 closed
+    assert mentions.said_by("x:42", 2) == ["x:2", "x:1"]
+    before = mentions.forget("x:0", NOW + timedelta(hours=1))
+    assert before is not None and before.message.mention.text == "my order"
+    erased = mentions.get("x:0")
+    assert erased is not None and erased.forgotten_at == NOW + timedelta(hours=1)
+    assert erased.message.mention.author == Author() and erased.message.mention.text == ""
+    assert erased.notes == [] and erased.gone == "was erased at its author's request"
+    assert (erased.closed_by, erased.closed_reason) == ("maya", "(erased at the author's request)")
+    assert [r.id for r in mentions.waiting("support")] == ["x:1"]
+    assert mentions.earlier_cases("x:42", NOW - timedelta(days=1), 10) == []
+    assert mentions.forget("x:0", NOW) is None  # once
+    assert mentions.said_by("x:42", 10) == ["x:2", "x:1"]
+    assert mentions.forget("x:1", NOW) is not None and mentions.waiting("support") == []
+    assert mentions.forget("x:404", NOW) is None
+
+
+def test_a_dropped_key_names_no_conversation_and_holds_nothing(mentions: MentionStore) -> None:
+    mentions.complete(record("x:7"), NOW + timedelta(days=1))
+    mentions.link("x:dm/42", "x:7", NOW + timedelta(days=1))
+    mentions.hold("x:dm/42", "r_1", NOW, NOW + timedelta(days=1))
+    mentions.drop("x:dm/42")
+    assert mentions.conversation_of("x:dm/42") is None
+    assert mentions.held("x:dm/42", NOW) is None
+    mentions.drop("x:dm/404")  # nothing there: nothing to do
+
+
 def test_a_hidden_mention_is_off_the_clock_until_shown_again(mentions: MentionStore) -> None:
     due = Routing(department="support", sla_due_at=NOW + timedelta(hours=1))
     later = NOW + timedelta(hours=3)
@@ -750,6 +799,21 @@ def test_a_mentions_replies_are_listed_oldest_first_whatever_became_of_them(
     assert [r.reply_id for r in replies.to_mention("x:7")] == ["r_2", "r_1", "r_0"]
     assert [r.reply_id for r in replies.to_mention("x:7", limit=1)] == ["r_2"]
     assert replies.to_mention("x:404") == []
+
+
+def test_an_erased_reply_says_nothing_and_one_unsent_never_will_be(replies: ReplyStore) -> None:
+    for n, status in enumerate(("sent", "pending", "queued")):
+        replies.create(Reply(reply_id=f"r_{n}", mention_id="x:7", platform="x", text="Hi Dana",
+                             status=status, approval_department="pr", created_at=NOW))  # fmt: skip
+        replies.erase(f"r_{n}", "forgotten")
+    erased = [replies.get(f"r_{n}") for n in range(3)]
+    assert [(r.text, r.status) for r in erased if r] == [
+        ("", "sent"),
+        ("", "failed"),
+        ("", "failed"),
+    ]
+    assert replies.pending("pr") == [] and not replies.start_sending("r_2", NOW, timedelta(1))
+    replies.erase("r_404", "forgotten")  # nothing to erase
 
 
 def test_publish_versions_and_live_pointer(rules: RulesStore) -> None:

@@ -854,6 +854,8 @@ def cmd_mention(args: argparse.Namespace, out: TextIO) -> int:
         ("taken until", record.taken_until if record.taker(now) else None, f"by {record.taken_by}"),
         ("deleted", record.deleted_at, "by its author: text removed, no reply possible"),
     ]
+    if record.forgotten_at is not None:  # deleted too, but not by the author's own hand
+        events[-1] = ("erased", record.forgotten_at, "at its author's request: who and what")
     for what, at, detail in events:
         if at is not None:
             print(f"  {what}: {stamp(at)} ({detail})", file=out)
@@ -867,7 +869,8 @@ def _reply_line(reply: Reply) -> str:
         for what, at in (("delivered", reply.delivered_at), ("read", reply.read_at))
         if at is not None
     )
-    return f"{reply.reply_id} by {reply.author}: {reply.status}{seen}: {shortened(reply.text)}"
+    said = shortened(reply.text) if reply.text else "(text erased)"
+    return f"{reply.reply_id} by {reply.author}: {reply.status}{seen}: {said}"
 
 
 def _first_response(record: MentionRecord) -> str:

@@ -437,15 +437,17 @@ class MentionRecord(BaseModel):
     def forgotten(self, at: datetime) -> MentionRecord:
         """The record once its author asked to be forgotten: redacted as a deleted one, and who
         wrote it (name, handle, id), what it quoted and its link gone too, with what people
-        wrote about them (notes, why it was closed or handed over); how it was routed and
-        answered stays, for the reports."""
+        wrote about them (notes, why it was closed or handed over) and the rules' reasons (which
+        can quote the text); where it was routed, by which rules, and how it was answered stay,
+        for the reports."""
         gone = {"author": Author(), "quoted": None, "url": None}
         redacted = self.redacted(self.deleted_at or at)._changed(gone, forgotten_at=at)
         routing = redacted.message.routing
-        transfers = [t.model_copy(update={"reason": ERASED}) for t in routing.transfers]
-        message = redacted.message.model_copy(
-            update={"routing": routing.model_copy(update={"transfers": transfers})}
-        )
+        kept = {
+            "transfers": [t.model_copy(update={"reason": ERASED}) for t in routing.transfers],
+            "matched_rules": [MatchedRule(id=m.id, why=ERASED) for m in routing.matched_rules],
+        }  # a rule's why can quote the text (`text matches /…/ at '…'`)
+        message = redacted.message.model_copy(update={"routing": routing.model_copy(update=kept)})
         closed = ERASED if self.closed_reason is not None else None
         update = {"message": message, "notes": [], "closed_reason": closed}
         return redacted.model_copy(update=update)

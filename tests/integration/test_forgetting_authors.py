@@ -14,6 +14,7 @@ from chalice.test import Client
 
 from chalicelib import aws, wiring
 from chalicelib.fakeplatforms import FakePlatforms
+from chalicelib.models import ERASED
 from chalicelib.settings import get_settings
 from chalicelib.stores.attachments import files_of
 from tests.helpers import sample_bytes
@@ -86,7 +87,9 @@ def test_everything_an_author_wrote_and_who_they_are_is_erased(
         )
         assert mention["author"]["name"] is None and mention["url"] is None
         assert record["notes"] == [] and record["forgotten_at"] and record["deleted_at"]
-        assert record["message"]["routing"]["department"] == "support"  # for the reports
+        routing = record["message"]["routing"]
+        assert routing["department"] == "support"  # for the reports
+        assert {m["why"] for m in routing["matched_rules"]} == {ERASED}  # may quote the text
     sent, queued = (get(client, f"/replies/{dana[k]}") for k in ("sent", "queued"))
     assert (sent["text"], sent["status"]) == ("", "sent")
     assert (queued["text"], queued["status"]) == ("", "failed")  # never to be posted
@@ -173,6 +176,10 @@ def test_switchboard_forget_says_what_first_and_erases_with_yes(api_url: str) ->
     )
     code, out = run("forget", DANA_AUTHOR, REQUEST, "--url", api_url)
     assert out.startswith(f"Switchboard keeps 0 mention(s) by {DANA_AUTHOR}")
+    code, out = run("mention", CHASE, "--url", api_url)
+    assert "  (no text)\n" in out and "by admin: sent: (text erased)" in out
+    assert "  erased: " in out and "(at its author's request: who and what)" in out
+    assert "deleted:" not in out
 
 
 def test_the_conversation_a_direct_message_opened_no_longer_names_its_sender(

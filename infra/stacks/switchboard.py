@@ -19,6 +19,7 @@ from constructs import Construct, Node
 
 from chalicelib.observability import NAMESPACE
 from chalicelib.settings import DEFAULT_DEPARTMENTS, Settings
+from chalicelib.stores.attachments import files_of
 from chalicelib.stores.mentions import (
     AUTHOR_INDEX,
     AUTHOR_INDEX_ATTRIBUTES,
@@ -368,6 +369,7 @@ class SwitchboardStack(cdk.Stack):
             table.grant_read_write_data(role)
         self.payloads.grant_put(role)
         self.payloads.grant_read(role)
+        self.payloads.grant_delete(role, f"{files_of('*')}*")  # an erased customer's files
         self.secret.grant_read(role)
         return role
 

@@ -203,6 +203,13 @@ def test_large_deliveries_wait_in_a_private_bucket_that_forgets_them(
         assert env["PAYLOAD_BUCKET"] == {"Ref": name}
     granted = json.dumps(resources(template, "AWS::IAM::Policy"))
     assert "s3:PutObject" in granted and "s3:GetObject*" in granted
+    statements = [
+        st
+        for policy in resources(template, "AWS::IAM::Policy").values()
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    [delete] = [st for st in statements if st["Action"] == "s3:DeleteObject*"]
+    assert json.dumps(delete["Resource"]).endswith('"/attachments/*/*"]]}')  # only the files
 
 
 def test_the_secrets_template_never_changes(template: Template) -> None:

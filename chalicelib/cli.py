@@ -597,6 +597,8 @@ def cmd_forget(args: argparse.Namespace, out: TextIO) -> int:
     kept = f"{len(found)} mention(s) by {args.author} and the text of {replies} reply(ies) to them"
     if args.yes:
         print(f"erased {kept}: {args.reason}", file=out)
+    elif not found:
+        print(f"Switchboard keeps nothing {args.author} wrote", file=out)
     else:
         more = " (at least)" if calls[-1].more else ""
         print(f"Switchboard keeps{more} {kept}; to erase them, run it again with --yes", file=out)
@@ -852,10 +854,10 @@ def cmd_mention(args: argparse.Namespace, out: TextIO) -> int:
         ("hidden", record.hidden_at, "by the Page's moderators: off the SLA clock"),
         ("closed", record.closed_at, closed_by(record)),
         ("taken until", record.taken_until if record.taker(now) else None, f"by {record.taken_by}"),
-        ("deleted", record.deleted_at, "by its author: text removed, no reply possible"),
+        ("erased", record.forgotten_at, "at its author's request: who and what")
+        if record.forgotten_at  # deleted too, but not by the author's own hand
+        else ("deleted", record.deleted_at, "by its author: text removed, no reply possible"),
     ]
-    if record.forgotten_at is not None:  # deleted too, but not by the author's own hand
-        events[-1] = ("erased", record.forgotten_at, "at its author's request: who and what")
     for what, at, detail in events:
         if at is not None:
             print(f"  {what}: {stamp(at)} ({detail})", file=out)

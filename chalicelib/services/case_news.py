@@ -36,7 +36,7 @@ from chalicelib.stores.mentions import (
     follow_up,
 )
 from chalicelib.stores.queues import Queues
-from chalicelib.stores.replies import ReplyStore, posted_as, replied_in
+from chalicelib.stores.replies import ReplyStore, conversation_replies, posted_as, replied_in
 from chalicelib.stores.traffic import TrafficStore
 
 HOLD = timedelta(days=1)
@@ -157,15 +157,21 @@ class CaseNews:
         self, conversation: str, receipt: str, upto: datetime, at: datetime, now: datetime
     ) -> None:
         """The customer of a direct conversation received (`delivered`) or read (`read`), at
-        `at`, everything the brand sent there until `upto`: Switchboard's latest reply in it,
-        if its sending began by then, says when, the first time only (Messenger says it again
-        each time the customer opens the conversation)."""
-        held = self.mentions.held(replied_in(conversation), now)
-        if held is None or held[1] > upto or self.replies is None:
+        `at`, everything the brand sent there until `upto`: each of Switchboard's latest replies
+        in it whose sending began by then says when, the first time only (Messenger says it
+        again each time the customer opens the conversation). The latest first, down to one
+        that says so already: those before it did when it did."""
+        if self.replies is None:
             return
-        reply = self.replies.get(held[0])
-        if reply is not None and getattr(reply, f"{receipt}_at") is None:
-            self.replies.finish(reply.reply_id, "sent", was="sent", **{f"{receipt}_at": at})
+        held = self.mentions.held(replied_in(conversation), now)
+        for reply_id, began in conversation_replies(held):
+            if began > upto:
+                continue
+            reply = self.replies.get(reply_id)
+            if reply is not None and getattr(reply, f"{receipt}_at") is not None:
+                return
+            if reply is not None:
+                self.replies.finish(reply_id, "sent", was="sent", **{f"{receipt}_at": at})
 
     def _finish_reply(self, post: str, now: datetime, status: ReplyStatus, **fields: Any) -> None:
         """Move Switchboard's sent reply posted as `post` (if it is one) to `status`."""

@@ -57,6 +57,7 @@ from chalicelib.stores.replies import (
     ReplyStore,
     posted_as,
     replied_in,
+    with_reply,
 )
 from chalicelib.stores.templates import TemplateStore
 
@@ -404,9 +405,12 @@ class ReplyService:
             )
         conversation = dm_sender(mention)
         if conversation and reply.platform in RECEIPTS_UP_TO:  # receipts up to a time find it
+            key = replied_in(conversation)
             self._best_effort(
                 "reply of the conversation",
-                lambda: self.mentions.hold(replied_in(conversation), reply_id, now, expires),
+                lambda: self.mentions.hold(
+                    key, with_reply(self.mentions.held(key, now), reply_id, now), now, expires
+                ),
             )
         self._best_effort("first response", lambda: self._stop_clocks(answers, sent_at, post))
         logger.info("reply sent", extra={"reply_id": reply_id, "platform_reply_id": posted.id})

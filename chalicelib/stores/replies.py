@@ -78,10 +78,34 @@ REPORTS_DELIVERY = frozenset({"whatsapp"})
 
 
 def replied_in(conversation: str) -> str:
-    """The key the mention store holds the latest reply sent in a direct conversation under
-    (`<platform>:dm/<customer>`), with when its sending began, for a platform that says up to
-    when the customer has received or read the conversation (RECEIPTS_UP_TO)."""
+    """The key the mention store holds the latest replies sent in a direct conversation under
+    (`<platform>:dm/<customer>`), with when the sending of each began (`conversation_replies`),
+    for a platform that says up to when the customer has received or read the conversation
+    (RECEIPTS_UP_TO)."""
     return f"replied/{conversation}"
+
+
+RECEIPT_REPLIES = 10
+"""The latest replies of a direct conversation its receipts can still mark."""
+
+
+def conversation_replies(held: tuple[str, datetime] | None) -> list[tuple[str, datetime]]:
+    """The replies a conversation's hold lists, the latest first, each with when its sending
+    began (`r_2@<time> r_1@<time>`; a hold of one id alone began at the hold's time)."""
+    if held is None:
+        return []
+    listed, at = held
+    found = []
+    for entry in listed.split():
+        reply_id, _, began = entry.partition("@")
+        found.append((reply_id, datetime.fromisoformat(began) if began else at))
+    return found
+
+
+def with_reply(held: tuple[str, datetime] | None, reply_id: str, began: datetime) -> str:
+    """A conversation's hold with a new reply first (the oldest beyond RECEIPT_REPLIES gone)."""
+    listed = [(reply_id, began), *conversation_replies(held)][:RECEIPT_REPLIES]
+    return " ".join(f"{each}@{at.isoformat()}" for each, at in listed)
 
 
 RECEIPTS_UP_TO = frozenset({"messenger", "instagram", "x"})

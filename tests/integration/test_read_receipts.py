@@ -65,6 +65,32 @@ def test_messenger_watermarks_say_when_the_reply_was_delivered_and_first_read(
 
 
 @pytest.mark.usefixtures("fakes")
+def test_a_watermark_marks_every_reply_it_covers_not_only_the_latest(
+    client: Client, stack: dict[str, str]
+) -> None:
+    """Two answers in a row ("sorry!", then "refund issued"): a receipt up to the first marks
+    the first; one up to both marks the second, and the first keeps its own time."""
+    deliver(client, stack, "meta", messenger("m1", "My parcel is lost, order 5521", 0))
+    first, between = sent_reply(client, stack, "messenger:m1")
+    time.sleep(max(0.0, between / 1000 - time.time()) + 0.05)  # the second begins after it
+    second, after = sent_reply(client, stack, "messenger:m1")
+    deliver(
+        client, stack, "meta", receipt("page", CUSTOMER, PAGE, between, read={"watermark": between})
+    )
+    assert get(client, f"/replies/{first}")["read_at"] == iso(between)
+    assert get(client, f"/replies/{second}")["read_at"] is None
+    later = after + 2_000
+    for body in (
+        receipt("page", CUSTOMER, PAGE, later, read={"watermark": after}),
+        receipt("page", CUSTOMER, PAGE, later, delivery={"watermark": after}),
+    ):
+        deliver(client, stack, "meta", body)
+    assert get(client, f"/replies/{second}")["read_at"] == iso(later)
+    assert get(client, f"/replies/{first}")["read_at"] == iso(between)  # its own, kept
+    assert get(client, f"/replies/{first}")["delivered_at"] == iso(later)  # both delivered
+
+
+@pytest.mark.usefixtures("fakes")
 def test_instagram_seen_says_when_the_reply_was_read(client: Client, stack: dict[str, str]) -> None:
     account = "17841400000000001"
     store(

@@ -746,6 +746,11 @@ class Reply(BaseModel):
     department: str | None = None
     author: str = "admin"
     private: bool = False
+    automatic: bool = Field(
+        default=False,
+        description="sent by Switchboard itself (AWAY_MESSAGE): it answers nothing, the SLA"
+        " clock runs on",
+    )
     status: ReplyStatus = "queued"
     attempts: int = 0
     last_error: str | None = None

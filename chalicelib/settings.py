@@ -155,6 +155,24 @@ class Settings(BaseModel):
                 raise ValueError(f"SLA_DEPARTMENT_HOURS {department!r}: {exc}") from None
         return value
 
+    # An automatic answer to a direct message that comes while its department is closed
+    # (chalicelib/services/away.py); "" sends none.
+    away_message: str = ""
+
+    @field_validator("away_message")
+    @classmethod
+    def _fillable_away_message(cls, value: str) -> str:
+        if value.strip():
+            from chalicelib.errors import SwitchboardError
+            from chalicelib.services.away import AWAY_PLACEHOLDERS
+            from chalicelib.services.templates import check_placeholders
+
+            try:
+                check_placeholders(value, "AWAY_MESSAGE", AWAY_PLACEHOLDERS)
+            except SwitchboardError as exc:
+                raise ValueError(exc.message) from None
+        return value.strip()
+
     def business_hours(self, department: str) -> BusinessHours | None:
         """The opening hours a department's SLA clock counts in (its own, else
         SLA_BUSINESS_HOURS); None: the clock runs around the clock."""

@@ -26,6 +26,7 @@ from chalicelib.models import (
 )
 from chalicelib.observability import logger, metrics
 from chalicelib.platforms.base import Answer, Change
+from chalicelib.services.away import away_key
 from chalicelib.services.cases import record_first_response, send_copy
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import (
@@ -173,6 +174,16 @@ class CaseNews:
             if reply is not None:
                 self.replies.finish(reply_id, "sent", was="sent", **{f"{receipt}_at": at})
 
+    def _away_echo(self, answer: Answer, now: datetime) -> bool:
+        """Whether a message in a direct conversation is the platform's echo of the away message
+        Switchboard is posting there right now (the reply worker links the post only once the
+        platform has answered, and the echo can come first): not an answer."""
+        held = self.mentions.held(away_key(answer.to), now)
+        if held is None or self.replies is None:
+            return False
+        reply = self.replies.get(held[0])
+        return reply is not None and reply.status == "sending"
+
     def _finish_reply(self, post: str, now: datetime, status: ReplyStatus, **fields: Any) -> None:
         """Move Switchboard's sent reply posted as `post` (if it is one) to `status`."""
         reply = self.mentions.held(posted_as(post), now)
@@ -213,8 +224,9 @@ class CaseNews:
         linked it) or one already handled changes nothing; a copy that cannot be sent fails the
         delivery before anything is recorded, so its retry sends it. One whose case is not routed
         yet is held for a day (HOLD) and answers the case when it is. A message an automated app
-        sent (AUTOMATED_APPS: a chatbot, an instant reply) answers nothing."""
-        if self.mentions.conversation_of(answer.post) is not None:
+        sent (AUTOMATED_APPS: a chatbot, an instant reply) answers nothing, nor does the echo of
+        Switchboard's own away message."""
+        if self.mentions.conversation_of(answer.post) is not None or self._away_echo(answer, now):
             return
         case = self.mentions.conversation_of(answer.to)
         expires = now + timedelta(days=self.settings.mention_ttl_days)

@@ -3,12 +3,12 @@ delete): what they wrote and who they are, wherever Switchboard keeps it.
 
 For each of the author's mentions still kept: the text of the replies written to it (one not
 posted yet never will be), the files copied from the platform, its dry-run sample, the
-conversation link and receipt hold that name them by id, then its record, redacted as a deleted
-post's and stripped of who wrote it, what it quoted, its link and the notes on it. The record
-goes last, so a call cut short finds the rest again. How each was routed and answered stays,
-without the person, for the departments' reports. Copies already delivered to a department
-queue cannot be recalled (they expire with the queue's 14 days), nor can a raw delivery in the
-payload bucket be cut apart (it expires after 30 days).
+conversation link and the receipt and away-message holds that name them by id, then its record,
+redacted as a deleted post's and stripped of who wrote it, what it quoted, its link and what
+people and rules wrote about it. The record goes last, so a call cut short finds the rest again.
+How each was routed and answered stays, without the person, for the departments' reports.
+Copies already delivered to a department queue cannot be recalled (they expire with the queue's
+14 days), nor can a raw delivery in the payload bucket be cut apart (it expires after 30 days).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 from chalicelib.models import ForgetResult
 from chalicelib.observability import logger
+from chalicelib.services.away import away_key
 from chalicelib.services.time_budget import TimeLeft, short_of_time
 from chalicelib.stores.attachments import AttachmentFiles, files_of
 from chalicelib.stores.mentions import MentionStore, dm_sender
@@ -79,6 +80,6 @@ class Erasure:
         self.traffic.forget(mention_id, record.routed_at)
         conversation = dm_sender(record.message.mention)
         if conversation is not None:  # keys that name them by id
-            for key in (conversation, replied_in(conversation)):
+            for key in (conversation, replied_in(conversation), away_key(conversation)):
                 self.mentions.drop(key)
         self.mentions.forget(mention_id, self.clock())

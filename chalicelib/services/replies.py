@@ -52,16 +52,17 @@ from chalicelib.stores.mentions import (
 )
 from chalicelib.stores.queues import OutgoingMessage, Queues, QueueSendError
 from chalicelib.stores.replies import (
+    OUTBOX,
     RECEIPTS_UP_TO,
     REPORTS_DELIVERY,
     ReplyStore,
+    outbox_message,
     posted_as,
     replied_in,
     with_reply,
 )
 from chalicelib.stores.templates import TemplateStore
 
-OUTBOX = "outbox"
 MAX_LENGTH = {"facebook": 8000, "instagram": 2200, "messenger": 2000, "whatsapp": 4096,
               "youtube": 10000, "slack": 40000}  # fmt: skip
 X_DM_MAX_LENGTH = 10_000
@@ -309,7 +310,7 @@ class ReplyService:
         idempotency key, a private reply, an approval) stays queued for that retry; any other
         is failed."""
         try:
-            self.queues.send(OUTBOX, OutgoingMessage(json.dumps({"reply_id": reply.reply_id})))
+            self.queues.send(OUTBOX, outbox_message(reply.reply_id))
         except QueueSendError as exc:
             if not retryable:
                 self._mark_failed(reply.reply_id, now, f"the outbox could not take it: {exc}")
@@ -361,7 +362,8 @@ class ReplyService:
             self._mark_failed(reply_id, now, reason)
             raise PoisonRecord(f"reply {reply_id}: {reason}")
         mention = record.answerable()
-        answers = self._answers(record)  # read before the claim: a failure leaves it queued
+        # read before the claim: a failure leaves it queued; an away message answers nothing
+        answers = [] if reply.automatic else self._answers(record)
         if short_of_time(self.time_left, self.settings.platform_call_reserve):
             self.queues.send(OUTBOX, OutgoingMessage(body))  # for the next invocation, as is
             return

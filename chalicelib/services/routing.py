@@ -45,6 +45,7 @@ from chalicelib.rules import (
     validate_ruleset,
 )
 from chalicelib.rules.engine import Decision
+from chalicelib.services.away import say_away
 from chalicelib.services.case_news import CaseNews
 from chalicelib.services.intake import INTAKE_QUEUE, MENTIONS_PER_MESSAGE, queue_mentions
 from chalicelib.services.sla import sla_due
@@ -428,6 +429,8 @@ class RoutingService:
         per_department(QUEUED_MENTIONS, Counter(q for m in messages for q in m.routing.queues))
         self._link_conversations(messages, now)
         self.news.apply_held(messages, now)
+        if self.replies is not None:
+            say_away(messages, self.mentions, self.replies, self.queues, self.settings, now)
         self._keep_for_dry_runs(messages, now)
         return messages
 

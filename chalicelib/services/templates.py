@@ -13,9 +13,11 @@ PLACEHOLDERS = ("name", "handle", "agent")
 the reply, for a signature such as `^{agent}`); `{{` and `}}` are braces."""
 
 
-def check_placeholders(text: str, field: str = "text") -> None:
-    """MalformedRequest naming what a template's text (its `field`) cannot have: unknown
-    placeholders, format specs or conversions, unbalanced braces."""
+def check_placeholders(
+    text: str, field: str = "text", allowed: tuple[str, ...] = PLACEHOLDERS
+) -> None:
+    """MalformedRequest naming what a template's text (its `field`) cannot have: placeholders
+    other than `allowed`, format specs or conversions, unbalanced braces."""
     try:
         fields = list(Formatter().parse(text))
     except ValueError as exc:
@@ -24,8 +26,8 @@ def check_placeholders(text: str, field: str = "text") -> None:
     for _, name, spec, conversion in fields:
         if name is None:
             continue
-        if name not in PLACEHOLDERS or spec or conversion:
-            known = ", ".join(f"{{{p}}}" for p in PLACEHOLDERS)
+        if name not in allowed or spec or conversion:
+            known = ", ".join(f"{{{p}}}" for p in allowed)
             raise MalformedRequest(f"template {field}: unknown placeholder {{{name}}}; use {known}")
 
 

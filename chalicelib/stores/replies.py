@@ -10,11 +10,13 @@ so two workers can never both send the same reply, nor two reviewers both decide
 from __future__ import annotations
 
 import contextlib
+import json
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.models import Reply, ReplyStatus
 from chalicelib.stores.indexes import filled
+from chalicelib.stores.queues import OutgoingMessage
 
 
 class ReplyStore(Protocol):
@@ -65,6 +67,15 @@ class ReplyStore(Protocol):
 PENDING_INDEX = "pending-by-time"
 MENTION_INDEX = "by-mention"
 """Every reply by the mention it answers and its time (`mention_id`, `created_at`)."""
+
+
+OUTBOX = "outbox"
+"""The queue the reply worker reads."""
+
+
+def outbox_message(reply_id: str) -> OutgoingMessage:
+    """The outbox message that has the reply worker post a stored reply."""
+    return OutgoingMessage(json.dumps({"reply_id": reply_id}))
 
 
 def posted_as(post: str) -> str:

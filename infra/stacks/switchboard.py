@@ -79,6 +79,7 @@ POLICY_SETTINGS = (
     "dm_conversation_hours",
     "youtube_follow_up_days",
     "traffic_keep_days",
+    "away_message",
 )
 """The app's policies a stage sets with `-c <name>=<value>`: the same values as the environment
 variables of the same names, upper-cased (a JSON one as a JSON string or, in cdk.json, as JSON);

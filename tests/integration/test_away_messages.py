@@ -1,0 +1,130 @@
+"""A customer writing in a direct conversation while the department is closed gets the away
+message (AWAY_MESSAGE) at once, saying when it opens; the case stays on the clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from chalice.test import Client
+
+from chalicelib import wiring
+from chalicelib.fakeplatforms import FakePlatforms
+from chalicelib.settings import Settings
+from tests.helpers import sample_bytes
+from tests.integration.test_native_answers import deliver, messenger
+from tests.integration.test_replies import drain_outbox, get
+
+AWAY = "Hi {name}, thanks for writing! We're closed now and answer from {opens}."
+CUSTOMER, PAGE = "7010000000000001", "448242228374517"
+SENT_TO = "/graph/v25.0/448242228374517/messages"
+
+
+def opening_in_three_days() -> tuple[str, datetime]:
+    """Support's hours (UTC): one day a week, three days from today, so it is closed now
+    whenever the test runs; and when it opens next."""
+    today = datetime.now(UTC)
+    day = today + timedelta(days=3)
+    weekday = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[day.weekday()]
+    opens = day.replace(hour=9, minute=0, second=0, microsecond=0)
+    return f"{weekday} 09:00-17:00", opens
+
+
+@pytest.fixture
+def closed(monkeypatch: pytest.MonkeyPatch, fakes: FakePlatforms) -> datetime:
+    """Support closed until three days from now, with an away message; when it opens."""
+    hours, opens = opening_in_three_days()
+    monkeypatch.setenv("SLA_DEPARTMENT_HOURS", f'{{"support": "{hours}"}}')
+    monkeypatch.setenv("AWAY_MESSAGE", AWAY)
+    wiring.reset()
+    return opens
+
+
+def away_messages(fakes: FakePlatforms) -> list[str]:
+    return [
+        r.body["message"]["text"]
+        for r in fakes.accepted("graph")
+        if r.path == SENT_TO and r.body["recipient"] == {"id": CUSTOMER}
+    ]
+
+
+def test_a_message_while_closed_is_answered_at_once_and_stays_on_the_clock(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms, closed: datetime
+) -> None:
+    deliver(client, stack, "meta", messenger("m1", "My parcel is lost, order 5521", 55))
+    drain_outbox(stack)
+    when = f"{closed:%A} {closed.day} {closed:%B} at 09:00"
+    assert away_messages(fakes) == [
+        f"Hi there, thanks for writing! We're closed now and answer from {when}."
+    ]
+    [said] = get(client, "/mentions/messenger:m1/replies")["replies"]
+    assert (said["author"], said["automatic"], said["status"]) == ("away-message", True, "sent")
+    assert said["answered"] == []
+    case = get(client, "/mentions/messenger:m1")
+    assert case["first_response_at"] is None  # nobody has answered yet
+    assert [r["id"] for r in get(client, "/departments/support/waiting")["waiting"]] == [
+        "messenger:m1"
+    ]
+    deliver(client, stack, "meta", messenger("m2", "hello??", 56))  # before the opening
+    drain_outbox(stack)
+    assert len(away_messages(fakes)) == 1  # one a closed spell
+
+
+def test_the_echo_of_the_away_message_in_flight_answers_nothing(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms, closed: datetime
+) -> None:
+    """Messenger echoes the Page's message, maybe before the worker has linked its post."""
+    deliver(client, stack, "meta", messenger("m1", "My parcel is lost, order 5521", 55))
+    [reply] = wiring.replies().to_mention("messenger:m1")
+    assert wiring.replies().start_sending(reply.reply_id, datetime.now(UTC), timedelta(minutes=1))
+    deliver(client, stack, "meta", messenger("m_echo", reply.text, 56, echo=True))
+    assert get(client, "/mentions/messenger:m1")["first_response_at"] is None
+
+
+@pytest.mark.usefixtures("closed")
+def test_public_posts_get_no_away_message(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    deliver(client, stack, "x", sample_bytes("x_late_delivery.json"))
+    drain_outbox(stack)
+    assert fakes.accepted("x") == [] and wiring.replies().to_mention("x:1992000000000000001") == []
+
+
+def test_a_department_open_around_the_clock_sends_none(
+    client: Client,
+    stack: dict[str, str],
+    fakes: FakePlatforms,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWAY_MESSAGE", AWAY)  # and no business hours
+    wiring.reset()
+    deliver(client, stack, "meta", messenger("m1", "My parcel is lost, order 5521", 55))
+    drain_outbox(stack)
+    assert away_messages(fakes) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("Back at {open}", "unknown placeholder {open}; use {name}, {handle}, {opens}"),
+        ("Thanks ^{agent}", "unknown placeholder {agent}"),
+        ("Closed {", "Single '{' encountered"),
+    ],
+)
+def test_an_away_message_that_cannot_be_filled_stops_the_app(text: str, problem: str) -> None:
+    with pytest.raises(ValueError, match="AWAY_MESSAGE") as raised:
+        Settings.from_env({"AWAY_MESSAGE": text})
+    assert problem in str(raised.value)
+
+
+def test_forgetting_the_customer_drops_the_hold_that_names_them(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms, closed: datetime
+) -> None:
+    from chalicelib.services.away import away_key
+    from tests.integration.test_forgetting_authors import forget
+
+    deliver(client, stack, "meta", messenger("m1", "My parcel is lost, order 5521", 55))
+    key, now = away_key(f"messenger:dm/{CUSTOMER}"), datetime.now(UTC)
+    assert wiring.mentions().held(key, now) is not None
+    assert forget(client, f"messenger:{CUSTOMER}", {"reason": "request #7"})[0] == 200
+    assert wiring.mentions().held(key, now) is None

@@ -18,6 +18,7 @@ from datetime import datetime
 
 from chalicelib.models import Reply, RoutedMention
 from chalicelib.observability import logger
+from chalicelib.services.templates import addressed
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore, dm_sender
 from chalicelib.stores.queues import Queues
@@ -50,13 +51,9 @@ def closed_until(message: RoutedMention, settings: Settings, now: datetime) -> d
 def away_reply(message: RoutedMention, opens: datetime, settings: Settings, now: datetime) -> Reply:
     """The away message to a routed direct message, saying when its department `opens`."""
     mention = message.mention
-    author = mention.author
-    name = author.name or author.handle or "there"
     local = opens.astimezone(settings.timezone)
     text = settings.away_message.format(
-        name=name,
-        handle=f"@{author.handle}" if author.handle else name,
-        opens=f"{local:%A} {local.day} {local:%B} at {local:%H:%M}",
+        **addressed(mention), opens=f"{local:%A} {local.day} {local:%B} at {local:%H:%M}"
     )
     return Reply(
         reply_id="r_" + hashlib.sha256(f"away|{mention.id}".encode()).hexdigest()[:32],

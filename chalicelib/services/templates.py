@@ -34,7 +34,12 @@ def check_placeholders(
 def render(text: str, mention: Mention, agent: str) -> str:
     """A template's text for one mention's author, sent by `agent` (the caller: a name, or
     an IAM identity, of which the last part of its ARN, the user or session name, is shown)."""
+    return text.format(**addressed(mention), agent=agent.rsplit("/", 1)[-1])
+
+
+def addressed(mention: Mention) -> dict[str, str]:
+    """How a reply names the mention's author: `name` (display name, else handle, else
+    "there") and `handle` (`@handle`, else the name)."""
     author = mention.author
     name = author.name or author.handle or "there"
-    handle = f"@{author.handle}" if author.handle else name
-    return text.format(name=name, handle=handle, agent=agent.rsplit("/", 1)[-1])
+    return {"name": name, "handle": f"@{author.handle}" if author.handle else name}

@@ -769,12 +769,20 @@ def cmd_templates_delete(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_take(args: argparse.Namespace, out: TextIO) -> int:
-    """Take a case to answer it: others' replies are refused until the take ends."""
+    """Take a case to answer it, or give it to a colleague (--for): others' replies are refused
+    until the take ends."""
     path = mention_path(args.mention_id, "take")
-    record = MentionRecord.model_validate(
-        _client(args).call("POST", path, {"minutes": args.minutes})
+    body: dict[str, Any] = {"minutes": args.minutes}
+    if args.assignee:
+        body["for"] = args.assignee
+    record = MentionRecord.model_validate(_client(args).call("POST", path, body))
+    if args.assignee:
+        whose, wait = f"{args.assignee}'s", "them"
+    else:
+        whose, wait = "yours", "you"
+    print(
+        f"{record.id} is {whose} until {_until(record)}: others' replies wait for {wait}", file=out
     )
-    print(f"{record.id} is yours until {_until(record)}: others' replies wait for you", file=out)
     return 0
 
 
@@ -1130,6 +1138,9 @@ def build_parser() -> argparse.ArgumentParser:
             one.add_argument(argument, help=argument_help)
         one.set_defaults(func=func)
     sub.choices["take"].add_argument("--minutes", type=int, default=30, help="for how long (1-480)")
+    sub.choices["take"].add_argument(
+        "--for", dest="assignee", help="give it to a colleague instead (their name)"
+    )
 
     demo = sub.add_parser("demo", help="send signed sample deliveries to a running make run")
     demo.add_argument("--url", default="http://127.0.0.1:8000", help="API base URL")

@@ -515,11 +515,13 @@ class TransferRequest(BaseModel):
 
 
 class TakeRequest(BaseModel):
-    """Body of POST /mentions/{id}/take: for how long (a take ends by itself)."""
+    """Body of POST /mentions/{id}/take: for how long (a take ends by itself), and for whom
+    (`for`: a lead handing the case to a colleague; else the caller)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     minutes: int = Field(default=30, ge=1, le=480)
+    assignee: str | None = Field(default=None, alias="for", min_length=1, max_length=100)
 
 
 class NoteRequest(BaseModel):

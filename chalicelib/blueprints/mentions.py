@@ -120,11 +120,13 @@ def transfer_mention(mention_id: str) -> Response:
 @mentions.route("/mentions/{mention_id}/take", methods=["POST"], authorizer=PROTECTED)
 @json_errors
 def take_mention(mention_id: str) -> Response:
-    """Take a case to answer it, `{"minutes": 1-480}` (default 30): 200 with the record."""
+    """Take a case to answer it, `{"minutes": 1-480}` (default 30), or give it to a colleague
+    (`"for"`): 200 with the record."""
     request = mentions.current_request
     by = require_caller(request)
     body = request_model(request, TakeRequest)
-    return json_response(_shown(_cases().take(unquote(mention_id), by, body.minutes)))
+    taker = body.assignee or by
+    return json_response(_shown(_cases().take(unquote(mention_id), taker, body.minutes, by)))
 
 
 @mentions.route("/mentions/{mention_id}/leave", methods=["POST"], authorizer=PROTECTED)

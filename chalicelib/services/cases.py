@@ -197,15 +197,20 @@ class CaseService:
         if handover.from_department != "ignore":
             _send(self.queues, handover.from_department, record.message.tagged(HANDED_OVER))
 
-    def take(self, mention_id: str, by: str, minutes: int) -> MentionRecord:
-        """`by` takes a case to answer it for `minutes` (taking it again extends the take):
-        replies by others are refused meanwhile unless forced, and the waiting list shows who
-        is on it. Conflict while someone else has it."""
+    def take(
+        self, mention_id: str, by: str, minutes: int, given_by: str | None = None
+    ) -> MentionRecord:
+        """`by` takes a case to answer it for `minutes` (taking it again extends the take), or
+        is given it by `given_by` (a lead sharing out the work): replies by others are refused
+        meanwhile unless forced, and the waiting list shows who is on it. Conflict while
+        someone else has it."""
         record = self._case(mention_id)
         now = self.clock()
         if not self.mentions.take(record.id, by, now, now + timedelta(minutes=minutes)):
             current = self.mentions.get(record.id) or record
             raise Conflict(f"{record.id} {taken_note(current, now)}")
+        if given_by not in (None, by):
+            logger.info("case given", extra={"mention_id": record.id, "to": by, "by": given_by})
         return self.mentions.get(record.id) or record
 
     def note(self, mention_id: str, by: str, text: str) -> MentionRecord:

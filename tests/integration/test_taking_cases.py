@@ -111,13 +111,27 @@ def test_someone_else_joining_the_thread_is_not_taken_with_the_case(
 
 
 @pytest.mark.usefixtures("routed")
+def test_a_lead_gives_a_case_to_a_colleague(client: Client) -> None:
+    status, record = post(client, f"/mentions/{CASE}/take", {"for": "maya", "minutes": 60}, "lee")
+    assert status == 200 and record["taken_by"] == "maya"
+    status, answer = post(client, "/replies", {"mention_id": CASE, "text": "On it!"}, "lee")
+    assert status == 409 and "is taken by maya until" in answer["message"]
+    status, answer = post(client, f"/mentions/{CASE}/take", {"for": "sam"}, "lee")
+    assert status == 409 and "is taken by maya until" in answer["message"]  # not from under her
+    status, queued = post(client, "/replies", {"mention_id": CASE, "text": "Sorry Dana!"}, "maya")
+    assert status == 202 and queued["status"] == "queued"
+
+
+@pytest.mark.usefixtures("routed")
 @pytest.mark.parametrize(
     ("body", "says"),
     [
         ({"minutes": 0}, "minutes: Input should be greater than or equal to 1"),
         ({"minutes": 481}, "minutes: Input should be less than or equal to 480"),
         ({"minutes": "soon"}, "minutes: Input should be a valid integer"),
-        ({"for": 5}, "for: Extra inputs are not permitted"),
+        ({"for": 5}, "for: Input should be a valid string"),
+        ({"for": ""}, "for: String should have at least 1 character"),
+        ({"who": "maya"}, "who: Extra inputs are not permitted"),
         (b"{", "body is not valid JSON"),
     ],
 )
@@ -156,3 +170,6 @@ def test_switchboard_take_leave_and_the_waiting_list(
     monkeypatch.delenv("SWITCHBOARD_AUTHOR")
     code, out = run("leave", CASE, "--url", api_url)
     assert (code, out.strip()) == (0, f"{CASE} is free for anyone to take or answer")
+    code, out = run("take", CASE, "--for", "maya", "--url", api_url)
+    assert code == 0 and out.startswith(f"{CASE} is maya's until ")
+    assert out.rstrip().endswith("others' replies wait for them")

@@ -548,13 +548,16 @@ def _records(args: argparse.Namespace, path: str, key: str, out: TextIO) -> list
 
 def cmd_waiting(args: argparse.Namespace, out: TextIO) -> int:
     """List a department's cases waiting for a first response, soonest deadline first (with
-    --free, those nobody has taken: the next to pick up)."""
+    --free, those nobody has taken: the next to pick up; with --mine, those the caller has)."""
     path = f"/departments/{args.department}/waiting?limit={args.limit}"
+    if args.mine:
+        path += "&mine=true"
     records = _records(args, path, "waiting", out)
     now = datetime.now(UTC)
     free = [record for record in records if record.taker(now) is None]
     taken = f", {len(records) - len(free)} taken" if len(free) < len(records) else ""
-    print(f"{len(records)} waiting in {args.department}{taken}", file=out)
+    yours = " by you" if args.mine else ""
+    print(f"{len(records)} waiting in {args.department}{taken}{yours}", file=out)
     for record in free if args.free else records:
         mention, routing = record.message.mention, record.message.routing
         escalated = "  (escalated)" if record.escalated_at else ""
@@ -1070,8 +1073,12 @@ def build_parser() -> argparse.ArgumentParser:
         listing.add_argument(of, help=of_help)
         listing.add_argument("--limit", type=int, default=50, help="at most this many (up to 200)")
         listing.set_defaults(func=func)
-    sub.choices["waiting"].add_argument(
+    mine_or_free = sub.choices["waiting"].add_mutually_exclusive_group()
+    mine_or_free.add_argument(
         "--free", action="store_true", help="only those nobody has taken: the next to pick up"
+    )
+    mine_or_free.add_argument(
+        "--mine", action="store_true", help="only those you took or were given"
     )
     sub.choices["handed-over"].add_argument(
         "--days", type=int, default=30, help="routed within the last N days (up to 90)"

@@ -20,6 +20,7 @@ from chalicelib.blueprints.http import (
     known_department,
     limit_param,
     listing,
+    query_param,
     request_model,
     require_caller,
 )
@@ -203,12 +204,19 @@ def _cases() -> CaseService:
 @json_errors
 def waiting_cases(department: str) -> Response:
     """A department's cases waiting for a first response, soonest deadline first (`limit`,
-    1-200, default 50): what is still to answer once the queue messages were read."""
+    1-200, default 50): what is still to answer once the queue messages were read; with
+    `mine=true`, of those, the ones the caller took or was given."""
     request = mentions.current_request
-    require_caller(request)
+    caller = require_caller(request)
     records = wiring.mentions().waiting(
         known_department(department), limit_param(request, MAX_WAITING)
     )
+    mine = query_param(request, "mine")
+    if mine not in (None, "true", "false"):
+        raise MalformedRequest(f"mine must be true or false, not {mine!r}")
+    if mine == "true":
+        now = datetime.now(UTC)
+        records = [record for record in records if record.taker(now) == caller]
     return listing("waiting", map(_shown, records), department=department)
 
 

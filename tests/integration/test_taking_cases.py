@@ -54,6 +54,24 @@ def test_a_taken_case_is_answered_by_whoever_took_it(client: Client) -> None:
 
 
 @pytest.mark.usefixtures("routed")
+def test_an_agent_lists_the_cases_they_have(client: Client, stack: dict[str, str]) -> None:
+    deliver(client, stack, "x", sample_bytes("x_dm_refund.json"))  # answered on X already
+    deliver(client, stack, "x", sample_bytes("x_chasing.json"))  # Dana's second case
+    post(client, f"/mentions/{CASE}/take", {"for": "maya"}, "lee")
+
+    def mine(who: str, query: str = "mine=true") -> Any:
+        headers = {**AUTH, "X-Switchboard-Author": who}
+        response = client.http.get(f"/departments/support/waiting?{query}", headers=headers)
+        return response.status_code, json.loads(response.body)
+
+    assert [r["id"] for r in mine("maya")[1]["waiting"]] == [CASE]
+    assert mine("sam")[1]["waiting"] == []
+    assert len(mine("sam", "mine=false")[1]["waiting"]) == 2
+    status, answer = mine("sam", "mine=yes")
+    assert status == 400 and answer["message"] == "mine must be true or false, not 'yes'"
+
+
+@pytest.mark.usefixtures("routed")
 def test_a_reply_can_be_forced_and_a_take_given_back(client: Client) -> None:
     post(client, f"/mentions/{CASE}/take", {}, "maya")
     body = {"mention_id": CASE, "text": "Sorry Dana, DM us", "force": True}
@@ -173,3 +191,9 @@ def test_switchboard_take_leave_and_the_waiting_list(
     code, out = run("take", CASE, "--for", "maya", "--url", api_url)
     assert code == 0 and out.startswith(f"{CASE} is maya's until ")
     assert out.rstrip().endswith("others' replies wait for them")
+    monkeypatch.setenv("SWITCHBOARD_AUTHOR", "maya")
+    code, out = run("waiting", "support", "--mine", "--url", api_url)
+    lines = out.splitlines()
+    assert lines[0] == "1 waiting in support, 1 taken by you" and lines[1].startswith(
+        f"[NORMAL] {CASE}"
+    )

@@ -42,6 +42,8 @@ from chalicelib.stores.traffic import TrafficStore
 
 HOLD = timedelta(days=1)
 """How long an answer or a hide whose mention is not routed yet waits for it."""
+CLOCK_SKEW = timedelta(seconds=5)
+"""How far a platform's timestamps may be from Switchboard's clock."""
 
 
 def hide_of(mention_id: str) -> str:
@@ -177,9 +179,13 @@ class CaseNews:
     def _away_echo(self, answer: Answer, now: datetime) -> bool:
         """Whether a message in a direct conversation is the platform's echo of the away message
         Switchboard is posting there right now (the reply worker links the post only once the
-        platform has answered, and the echo can come first): not an answer."""
+        platform has answered, and the echo can come first): not an answer. A message posted
+        before the away message was queued (the platform's clock a few seconds either way) is
+        someone's answer all the same."""
         held = self.mentions.held(away_key(answer.to), now)
         if held is None or self.replies is None:
+            return False
+        if answer.at is not None and answer.at < held[1] - CLOCK_SKEW:
             return False
         reply = self.replies.get(held[0])
         return reply is not None and reply.status == "sending"

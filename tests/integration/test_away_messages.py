@@ -3,6 +3,8 @@ message (AWAY_MESSAGE) at once, saying when it opens; the case stays on the cloc
 
 from __future__ import annotations
 
+import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -77,8 +79,28 @@ def test_the_echo_of_the_away_message_in_flight_answers_nothing(
     deliver(client, stack, "meta", messenger("m1", "My parcel is lost, order 5521", 55))
     [reply] = wiring.replies().to_mention("messenger:m1")
     assert wiring.replies().start_sending(reply.reply_id, datetime.now(UTC), timedelta(minutes=1))
-    deliver(client, stack, "meta", messenger("m_echo", reply.text, 56, echo=True))
+    deliver(client, stack, "meta", page_message("m_echo", reply.text, time.time()))
     assert get(client, "/mentions/messenger:m1")["first_response_at"] is None
+
+
+def test_an_answer_written_before_the_away_message_is_an_answer(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms, closed: datetime
+) -> None:
+    """The agent on call answered in Meta's inbox a minute before Switchboard routed the
+    message: a delivery that comes while the away message is being posted is still theirs."""
+    deliver(client, stack, "meta", messenger("m1", "My parcel is lost, order 5521", 55))
+    [reply] = wiring.replies().to_mention("messenger:m1")
+    assert wiring.replies().start_sending(reply.reply_id, datetime.now(UTC), timedelta(minutes=1))
+    deliver(client, stack, "meta", page_message("m_agent", "On it, Dana", time.time() - 60))
+    assert get(client, "/mentions/messenger:m1")["first_response_at"] is not None
+
+
+def page_message(mid: str, text: str, at: float) -> bytes:
+    """The Page's message to the customer (Messenger's echo of it), sent at `at` (epoch s)."""
+    delivery = json.loads(messenger(mid, text, 0, echo=True))
+    moment = int(at * 1000)
+    delivery["entry"][0]["time"] = delivery["entry"][0]["messaging"][0]["timestamp"] = moment
+    return json.dumps(delivery).encode()
 
 
 @pytest.mark.usefixtures("closed")

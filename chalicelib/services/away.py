@@ -7,14 +7,15 @@ replies, author `away-message`) except that it answers nothing: the SLA clock ru
 case stays on the department's waiting list. One a closed spell per conversation (the
 customer's next messages before the opening get none); none for an urgent case (someone answers
 those around the clock), a message another app holds (`standby`: a reply would take the
-conversation over), one routing ignored, or a department that keeps no hours. Best effort: it
-never holds up or repeats routing.
+conversation over), one routing ignored, one more than an hour old when routed (a late
+delivery), or a department that keeps no hours. Best effort: it never holds up or repeats
+routing.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chalicelib.models import Reply, RoutedMention
 from chalicelib.observability import logger
@@ -26,6 +27,8 @@ from chalicelib.stores.replies import OUTBOX, ReplyStore, outbox_message
 
 AWAY_PLACEHOLDERS = ("name", "handle", "opens")
 AWAY_AUTHOR = "away-message"
+FRESH = timedelta(hours=1)
+"""How recent a message must be to get the away message: an older one is old news to answer."""
 
 
 def away_key(conversation: str) -> str:
@@ -39,6 +42,8 @@ def closed_until(message: RoutedMention, settings: Settings, now: datetime) -> d
     mention, routing = message.mention, message.routing
     if not settings.away_message or mention.kind != "dm" or mention.standby:
         return None
+    if mention.created_at is not None and now - mention.created_at > FRESH:
+        return None  # a late delivery (a retry, a poller catching up): "we're closed" is news
     if routing.department == "ignore" or routing.priority == "urgent":
         return None
     hours = settings.business_hours(routing.department)

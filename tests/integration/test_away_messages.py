@@ -104,6 +104,16 @@ def page_message(mid: str, text: str, at: float) -> bytes:
 
 
 @pytest.mark.usefixtures("closed")
+def test_a_message_delivered_late_gets_no_away_message(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    """X's DM from Sunday morning, delivered now: "we're closed" would be news to no one."""
+    deliver(client, stack, "x", sample_bytes("x_dm_refund.json"))
+    drain_outbox(stack)
+    assert wiring.replies().to_mention("x:1992000000000000100") == []
+
+
+@pytest.mark.usefixtures("closed")
 def test_public_posts_get_no_away_message(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:

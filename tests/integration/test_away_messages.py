@@ -104,22 +104,21 @@ def page_message(mid: str, text: str, at: float) -> bytes:
 
 
 @pytest.mark.usefixtures("closed")
-def test_a_message_delivered_late_gets_no_away_message(
-    client: Client, stack: dict[str, str], fakes: FakePlatforms
+@pytest.mark.parametrize(
+    ("sample", "mention_id"),
+    [
+        # X's DM from Sunday morning, delivered now: "we're closed" would be news to no one
+        ("x_dm_refund.json", "x:1992000000000000100"),
+        ("x_late_delivery.json", "x:1992000000000000001"),  # a public post
+    ],
+    ids=["delivered late", "public"],
+)
+def test_late_messages_and_public_posts_get_no_away_message(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms, sample: str, mention_id: str
 ) -> None:
-    """X's DM from Sunday morning, delivered now: "we're closed" would be news to no one."""
-    deliver(client, stack, "x", sample_bytes("x_dm_refund.json"))
+    deliver(client, stack, "x", sample_bytes(sample))
     drain_outbox(stack)
-    assert wiring.replies().to_mention("x:1992000000000000100") == []
-
-
-@pytest.mark.usefixtures("closed")
-def test_public_posts_get_no_away_message(
-    client: Client, stack: dict[str, str], fakes: FakePlatforms
-) -> None:
-    deliver(client, stack, "x", sample_bytes("x_late_delivery.json"))
-    drain_outbox(stack)
-    assert fakes.accepted("x") == [] and wiring.replies().to_mention("x:1992000000000000001") == []
+    assert fakes.accepted("x") == [] and wiring.replies().to_mention(mention_id) == []
 
 
 def test_a_department_open_around_the_clock_sends_none(

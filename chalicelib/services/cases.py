@@ -101,14 +101,22 @@ class CaseService:
 
     def close(self, mention_id: str, reason: str, by: str) -> MentionRecord:
         """Close a case that needs no reply (answered by phone, a duplicate, a troll): it leaves
-        the SLA clock and the departments that have it get a copy tagged `closed`. Closing it
-        again changes nothing (the first reason stays)."""
+        the SLA clock, with the customer's follow-ups to it that wait in the same department (as
+        an answer would take them), and the departments that have each get a copy tagged
+        `closed`. Closing it again changes nothing (the first reason stays)."""
         record = self._case(mention_id)
-        if record.closed_at is None:
-            send_copy(self.queues, self.settings, record, CLOSED)  # first: a retry sends it
-            self.mentions.mark_closed(record.id, self.clock(), by, reason)
-            logger.info("case closed without a reply", extra={"mention_id": record.id, "by": by})
-            metrics.add_metric(name="CasesClosed", unit="Count", value=1)
+        department = record.message.routing.department
+        later = [
+            each
+            for each in self._waiting_with(record)
+            if each.routed_at > record.routed_at and each.message.routing.department == department
+        ]
+        for case in [record, *later]:
+            if case.closed_at is None:
+                send_copy(self.queues, self.settings, case, CLOSED)  # first: a retry sends it
+                self.mentions.mark_closed(case.id, self.clock(), by, reason)
+                logger.info("case closed without a reply", extra={"mention_id": case.id, "by": by})
+                metrics.add_metric(name="CasesClosed", unit="Count", value=1)
         return self.mentions.get(record.id) or record
 
     def transfer(self, mention_id: str, to: str, reason: str, by: str) -> MentionRecord:

@@ -195,3 +195,29 @@ def test_a_slack_case_whose_id_has_a_slash_is_found_closed_and_reopened(
     assert code == 0 and "  closed: " in out
     code, out = run("reopen", slack, "--url", api_url)
     assert code == 0 and out.startswith(f"reopened: {slack} (reply by: ")
+
+
+def test_closing_a_case_closes_the_follow_ups_that_wait_with_it(
+    client: Client, stack: dict[str, str]
+) -> None:
+    """Dana was called about her order; her "still nothing" before the call needs nothing more.
+    Closing her follow-up alone leaves the case she followed up on waiting."""
+    from tests.integration.test_native_answers import deliver
+    from tests.integration.test_transferring_cases import customer_tweet
+
+    case, follow_up = "x:1992000000000000001", "x:1992000000000000777"
+    deliver(client, stack, "x", sample_bytes("x_late_delivery.json"))
+    deliver(client, stack, "x", customer_tweet(follow_up[2:], "@AcmeHelp still nothing", case[2:]))
+    receive_all(stack["support"])
+    assert close(client, follow_up, {"reason": "duplicate"})[0] == 200
+    assert [r["id"] for r in waiting(client, "support")[1]["waiting"]] == [case]
+    assert close(client, follow_up, {"reason": "duplicate"})[0] == 200  # again: nothing more
+    deliver(client, stack, "x", customer_tweet("1992000000000000778", "@AcmeHelp ??", case[2:]))
+    receive_all(stack["support"])
+    status, record = close(client, case, {"reason": "called Dana: parcel re-sent"})
+    assert status == 200 and record["closed_reason"] == "called Dana: parcel re-sent"
+    assert waiting(client, "support")[1]["waiting"] == []
+    assert [(m["mention"]["id"], m["routing"]["tags"][-1]) for m in bodies(stack["support"])] == [
+        (case, "closed"),
+        ("x:1992000000000000778", "closed"),
+    ]

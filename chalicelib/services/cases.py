@@ -103,7 +103,8 @@ class CaseService:
         """Close a case that needs no reply (answered by phone, a duplicate, a troll): it leaves
         the SLA clock, with the customer's follow-ups to it that wait in the same department (as
         an answer would take them), and the departments that have each get a copy tagged
-        `closed`. Closing it again changes nothing (the first reason stays)."""
+        `closed`. Closing it again keeps the first reason (and closes only follow-ups that
+        came since)."""
         record = self._case(mention_id)
         department = record.message.routing.department
         later = [

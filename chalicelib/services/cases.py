@@ -78,12 +78,20 @@ class CaseService:
     def reopen(self, mention_id: str, by: str) -> MentionRecord:
         """Open a closed case again (closed by mistake, or the customer still waits): back on
         the SLA clock unless answered, hidden or deleted meanwhile, and the departments that
-        have it get a copy tagged `reopened`. One not closed is left as it is."""
+        have it get a copy tagged `reopened`; so are the follow-ups closed with it. One not
+        closed is left as it is."""
         record = self._case(mention_id)
-        if record.closed_at is not None:
-            send_copy(self.queues, self.settings, record, REOPENED)
-            self.mentions.reopen(record.id)
-            logger.info("case reopened", extra={"mention_id": record.id, "by": by})
+        if record.closed_at is None:
+            return record
+        closed_with = [
+            each
+            for each in self._follow_ups(record)
+            if (each.closed_at, each.closed_reason) == (record.closed_at, record.closed_reason)
+        ]
+        for case in [record, *closed_with]:
+            send_copy(self.queues, self.settings, case, REOPENED)
+            self.mentions.reopen(case.id)
+            logger.info("case reopened", extra={"mention_id": case.id, "by": by})
         return self.mentions.get(record.id) or record
 
     def _case(self, mention_id: str, ignored: bool = False) -> MentionRecord:
@@ -106,19 +114,23 @@ class CaseService:
         `closed`. Closing it again keeps the first reason (and closes only follow-ups that
         came since)."""
         record = self._case(mention_id)
+        now = self.clock()  # one moment for all: reopening the case finds what closed with it
+        for case in [record, *self._follow_ups(record)]:
+            if case.closed_at is None:
+                send_copy(self.queues, self.settings, case, CLOSED)  # first: a retry sends it
+                self.mentions.mark_closed(case.id, now, by, reason)
+                logger.info("case closed without a reply", extra={"mention_id": case.id, "by": by})
+                metrics.add_metric(name="CasesClosed", unit="Count", value=1)
+        return self.mentions.get(record.id) or record
+
+    def _follow_ups(self, record: MentionRecord) -> list[MentionRecord]:
+        """The customer's unanswered follow-ups to `record` in its department (after it)."""
         department = record.message.routing.department
-        later = [
+        return [
             each
             for each in self._waiting_with(record)
             if each.routed_at > record.routed_at and each.message.routing.department == department
         ]
-        for case in [record, *later]:
-            if case.closed_at is None:
-                send_copy(self.queues, self.settings, case, CLOSED)  # first: a retry sends it
-                self.mentions.mark_closed(case.id, self.clock(), by, reason)
-                logger.info("case closed without a reply", extra={"mention_id": case.id, "by": by})
-                metrics.add_metric(name="CasesClosed", unit="Count", value=1)
-        return self.mentions.get(record.id) or record
 
     def transfer(self, mention_id: str, to: str, reason: str, by: str) -> MentionRecord:
         """Hand a case over to department `to` (routed to the wrong one, or it needs another):

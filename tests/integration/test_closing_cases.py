@@ -200,8 +200,9 @@ def test_a_slack_case_whose_id_has_a_slash_is_found_closed_and_reopened(
 def test_closing_a_case_closes_the_follow_ups_that_wait_with_it(
     client: Client, stack: dict[str, str]
 ) -> None:
-    """Dana was called about her order; her "still nothing" before the call needs nothing more.
-    Closing her follow-up alone leaves the case she followed up on waiting."""
+    """Dana was called about her order; her "??" before the call needs nothing more. Closing
+    her follow-up alone leaves the case she followed up on waiting; reopening the case reopens
+    what closed with it."""
     from tests.integration.test_native_answers import deliver
     from tests.integration.test_transferring_cases import customer_tweet
 
@@ -221,3 +222,9 @@ def test_closing_a_case_closes_the_follow_ups_that_wait_with_it(
         (case, "closed"),
         ("x:1992000000000000778", "closed"),
     ]
+    reopened = client.http.post(f"/mentions/{case}/reopen", headers=AUTH, body=b"{}")
+    assert reopened.status_code == 200  # closed by mistake: what closed with it opens with it
+    assert sorted(r["id"] for r in waiting(client, "support")[1]["waiting"]) == [
+        case,
+        "x:1992000000000000778",
+    ]  # the duplicate closed on its own stays closed

@@ -164,8 +164,7 @@ class Settings(BaseModel):
     def _fillable_away_message(cls, value: str) -> str:
         if value.strip():
             from chalicelib.errors import SwitchboardError
-            from chalicelib.services.away import AWAY_PLACEHOLDERS
-            from chalicelib.services.templates import check_placeholders
+            from chalicelib.services.templates import AWAY_PLACEHOLDERS, check_placeholders
 
             try:
                 check_placeholders(value, "AWAY_MESSAGE", AWAY_PLACEHOLDERS)

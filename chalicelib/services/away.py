@@ -25,7 +25,6 @@ from chalicelib.stores.mentions import MentionStore, dm_sender
 from chalicelib.stores.queues import Queues
 from chalicelib.stores.replies import OUTBOX, ReplyStore, outbox_message
 
-AWAY_PLACEHOLDERS = ("name", "handle", "opens")
 AWAY_AUTHOR = "away-message"
 FRESH = timedelta(hours=1)
 """How recent a message must be to get the away message: an older one is old news to answer."""

@@ -13,6 +13,11 @@ PLACEHOLDERS = ("name", "handle", "agent")
 the reply, for a signature such as `^{agent}`); `{{` and `}}` are braces."""
 
 
+AWAY_PLACEHOLDERS = ("name", "handle", "opens")
+"""What AWAY_MESSAGE may name: the customer as a template does, and `{opens}`, when the
+department opens next (chalicelib/services/away.py)."""
+
+
 def check_placeholders(
     text: str, field: str = "text", allowed: tuple[str, ...] = PLACEHOLDERS
 ) -> None:

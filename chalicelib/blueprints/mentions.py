@@ -208,12 +208,12 @@ def waiting_cases(department: str) -> Response:
     `mine=true`, of those, the ones the caller took or was given."""
     request = mentions.current_request
     caller = require_caller(request)
-    records = wiring.mentions().waiting(
-        known_department(department), limit_param(request, MAX_WAITING)
-    )
     mine = query_param(request, "mine")
     if mine not in (None, "true", "false"):
         raise MalformedRequest(f"mine must be true or false, not {mine!r}")
+    records = wiring.mentions().waiting(
+        known_department(department), limit_param(request, MAX_WAITING)
+    )
     if mine == "true":
         now = datetime.now(UTC)
         records = [record for record in records if record.taker(now) == caller]

@@ -171,10 +171,11 @@ class CaseNews:
             if began > upto:
                 continue
             reply = self.replies.get(reply_id)
-            if reply is not None and getattr(reply, f"{receipt}_at") is not None:
+            if reply is None:
+                continue
+            if getattr(reply, f"{receipt}_at") is not None:
                 return
-            if reply is not None:
-                self.replies.finish(reply_id, "sent", was="sent", **{f"{receipt}_at": at})
+            self.replies.finish(reply_id, "sent", was="sent", **{f"{receipt}_at": at})
 
     def _away_echo(self, answer: Answer, now: datetime) -> bool:
         """Whether a message in a direct conversation is the platform's echo of the away message

@@ -422,6 +422,8 @@ def cmd_reply(args: argparse.Namespace, out: TextIO) -> int:
         body["idempotency_key"] = args.idempotency_key
     if args.force:
         body["force"] = True
+    if args.survey:
+        body["survey"] = True
     queued = client.call("POST", "/replies", body)
     print(f"{queued['reply_id']}: {queued['status']}", file=out)
     if queued["status"] == "pending":
@@ -449,6 +451,8 @@ def _follow_reply(client: ApiClient, reply_id: str, wait: float, out: TextIO) ->
             print("answered with it (off the SLA clock too):", file=out)
         for mention_id in also:  # what they said, so a different question is not missed
             print(f"  {mention_id}  {_said(client, mention_id)}", file=out)
+        if reply.get("survey"):
+            print("the satisfaction survey follows: their rating goes on the case", file=out)
     elif reply["status"] != "queued":
         print(f"{reply['status']}: {reply.get('last_error')}", file=out)
     return 0 if reply["status"] in ("sent", "queued", "sending") else 1
@@ -864,6 +868,7 @@ def cmd_mention(args: argparse.Namespace, out: TextIO) -> int:
         ("edited", record.edited_at, "by its author" + _latest_version(record)),
         ("hidden", record.hidden_at, "by the Page's moderators: off the SLA clock"),
         ("closed", record.closed_at, closed_by(record)),
+        ("rated", record.rated_at, f"{record.rating} of 5 by the customer, asked by the survey"),
         ("taken until", record.taken_until if record.taker(now) else None, f"by {record.taken_by}"),
         ("erased", record.forgotten_at, "at its author's request: who and what")
         if record.forgotten_at  # deleted too, but not by the author's own hand
@@ -1035,6 +1040,12 @@ def build_parser() -> argparse.ArgumentParser:
     reply.add_argument("--idempotency-key", help="retrying with the same key sends once")
     reply.add_argument(
         "--force", action="store_true", help="answer even though someone else took the case"
+    )
+    reply.add_argument(
+        "--survey",
+        action="store_true",
+        help="once posted, ask the customer to rate the help from 1 to 5 (SATISFACTION_SURVEY;"
+        " direct messages)",
     )
     reply.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the send")
     reply.set_defaults(func=cmd_reply)

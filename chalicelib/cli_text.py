@@ -65,8 +65,19 @@ def format_report(report: DepartmentReport) -> str:
         f"  closed          {report.closed}  (no reply needed)",
         f"  withdrawn       {report.withdrawn}  (hidden or deleted)",
         f"  handed over     {report.handed_over}  (to other departments: counted there)",
+        f"  satisfaction    {_satisfaction(report)}",
     ]
     return "\n".join(lines)
+
+
+def _satisfaction(report: DepartmentReport) -> str:
+    """What the customers who answered the satisfaction survey said, as a report line."""
+    if report.satisfaction is None or report.satisfied is None:
+        return "-  (no survey answers)"
+    return (
+        f"{report.satisfied:.0%} satisfied (4 or 5 of 5), average {report.satisfaction:.1f}"
+        f"  ({report.rated} answer{'s' if report.rated != 1 else ''} to the survey)"
+    )
 
 
 _NEWS_ONLY = {

@@ -176,6 +176,15 @@ class DepartmentReport(BaseModel):
         description="cases routed to it in those days that people handed over to another"
         " department (counted there, not here)",
     )
+    rated: int = Field(
+        default=0, description="satisfaction survey answers in those days about its cases"
+    )
+    satisfaction: float | None = Field(
+        default=None, description="their average score, 1 (poor) to 5 (great); null for none"
+    )
+    satisfied: float | None = Field(
+        default=None, description="the share of them scoring 4 or 5 (CSAT); null for none"
+    )
     truncated: bool = Field(
         description="more mentions than one report reads: the figures cover the newest"
     )
@@ -210,6 +219,17 @@ class Transfer(BaseModel):
     by: str
     at: datetime
     reason: str
+
+
+class Rating(BaseModel):
+    """A customer's answer to the satisfaction survey (SATISFACTION_SURVEY): how they rate the
+    help with a case, from 1 (poor) to 5 (great)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case: str = Field(description="the case rated: the mention that opened it")
+    score: int = Field(ge=1, le=5)
+    department: str = Field(description="the department that had the case when it was rated")
 
 
 class MatchedRule(BaseModel):
@@ -254,6 +274,11 @@ class Routing(BaseModel):
         default_factory=list,
         description="the departments that handed the case over since it was routed, oldest"
         " first: `department` is where the last one sent it",
+    )
+    rates: Rating | None = Field(
+        default=None,
+        description="the mention answers the satisfaction survey: how its author rates the case"
+        " (a bare rating goes to no department; one with more to say goes on like any message)",
     )
 
     def numeric_signals(self) -> dict[str, float]:
@@ -405,6 +430,12 @@ class MentionRecord(BaseModel):
         " replies are refused until `taken_until` unless forced",
     )
     taken_until: datetime | None = None
+    rating: int | None = Field(
+        default=None,
+        description="how the customer rated the help with the case (1-5), asked by the"
+        " satisfaction survey",
+    )
+    rated_at: datetime | None = None
     notes: list[Note] = Field(
         default_factory=list,
         description="what people working the case noted for each other, oldest first"
@@ -714,6 +745,11 @@ class ReplyRequest(BaseModel):
     whatsapp_template: WhatsAppTemplate | None = Field(
         default=None, description="a WhatsApp message template to send, instead of text"
     )
+    survey: bool = Field(
+        default=False,
+        description="once the reply is posted, ask the customer to rate the help"
+        " (SATISFACTION_SURVEY; in a direct conversation)",
+    )
 
     @model_validator(mode="after")
     def _text_or_template(self) -> ReplyRequest:
@@ -750,8 +786,11 @@ class Reply(BaseModel):
     private: bool = False
     automatic: bool = Field(
         default=False,
-        description="sent by Switchboard itself (AWAY_MESSAGE): it answers nothing, the SLA"
-        " clock runs on",
+        description="sent by Switchboard itself (AWAY_MESSAGE, SATISFACTION_SURVEY): it answers"
+        " nothing, the SLA clock runs on",
+    )
+    survey: bool = Field(
+        default=False, description="the satisfaction survey follows it once it is posted"
     )
     status: ReplyStatus = "queued"
     attempts: int = 0

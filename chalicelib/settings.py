@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 if TYPE_CHECKING:  # parsed only where SLA deadlines are computed, off the webhook path
     from chalicelib.business_hours import BusinessHours
@@ -158,16 +158,20 @@ class Settings(BaseModel):
     # An automatic answer to a direct message that comes while its department is closed
     # (chalicelib/services/away.py); "" sends none.
     away_message: str = ""
+    # The question a reply sent with `survey` is followed by, asking the customer to rate the
+    # help from 1 to 5 (chalicelib/services/survey.py); "" asks none.
+    satisfaction_survey: str = ""
 
-    @field_validator("away_message")
+    @field_validator("away_message", "satisfaction_survey")
     @classmethod
-    def _fillable_away_message(cls, value: str) -> str:
+    def _fillable_message(cls, value: str, info: ValidationInfo) -> str:
         if value.strip():
             from chalicelib.errors import SwitchboardError
-            from chalicelib.services.templates import AWAY_PLACEHOLDERS, check_placeholders
+            from chalicelib.services.templates import AUTOMATIC_PLACEHOLDERS, check_placeholders
 
+            name = str(info.field_name)
             try:
-                check_placeholders(value, "AWAY_MESSAGE", AWAY_PLACEHOLDERS)
+                check_placeholders(value, name.upper(), AUTOMATIC_PLACEHOLDERS[name])
             except SwitchboardError as exc:
                 raise ValueError(exc.message) from None
         return value.strip()

@@ -14,7 +14,6 @@ routing.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
 
 from chalicelib.models import Reply, RoutedMention
@@ -23,7 +22,7 @@ from chalicelib.services.templates import addressed
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore, dm_sender
 from chalicelib.stores.queues import Queues
-from chalicelib.stores.replies import OUTBOX, ReplyStore, outbox_message
+from chalicelib.stores.replies import ReplyStore, reply_id_of, send_automatic
 
 AWAY_AUTHOR = "away-message"
 FRESH = timedelta(hours=1)
@@ -60,7 +59,7 @@ def away_reply(message: RoutedMention, opens: datetime, settings: Settings, now:
         **addressed(mention), opens=f"{local:%A} {local.day} {local:%B} at {local:%H:%M}"
     )
     return Reply(
-        reply_id="r_" + hashlib.sha256(f"away|{mention.id}".encode()).hexdigest()[:32],
+        reply_id=reply_id_of(f"away|{mention.id}"),
         mention_id=mention.id,
         platform=mention.platform,
         text=text,
@@ -92,8 +91,7 @@ def say_away(
             if mentions.held(key, now) is not None:
                 continue
             mentions.hold(key, reply.reply_id, now, opens)  # first: at most one, even on a retry
-            replies.create(reply)
-            queues.send(OUTBOX, outbox_message(reply.reply_id))
+            send_automatic(replies, queues, reply)
         except Exception:
             logger.warning("could not send the away message", exc_info=True)
             continue

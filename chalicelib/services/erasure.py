@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from chalicelib.models import ForgetResult
 from chalicelib.observability import logger
 from chalicelib.services.away import away_key
+from chalicelib.services.survey import rating_key
 from chalicelib.services.time_budget import TimeLeft, short_of_time
 from chalicelib.stores.attachments import AttachmentFiles, files_of
 from chalicelib.stores.mentions import MentionStore, dm_sender
@@ -80,6 +81,11 @@ class Erasure:
         self.traffic.forget(mention_id, record.routed_at)
         conversation = dm_sender(record.message.mention)
         if conversation is not None:  # keys that name them by id
-            for key in (conversation, replied_in(conversation), away_key(conversation)):
+            for key in (
+                conversation,
+                replied_in(conversation),
+                away_key(conversation),
+                rating_key(conversation),
+            ):
                 self.mentions.drop(key)
         self.mentions.forget(mention_id, self.clock())

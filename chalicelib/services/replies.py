@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from collections.abc import Callable
@@ -39,6 +38,7 @@ from chalicelib.platforms.outbound import (
 from chalicelib.platforms.x_text import MAX_WEIGHTED_LENGTH, weighted_length
 from chalicelib.services.cases import record_first_response, taken_note
 from chalicelib.services.polling import follow_thread
+from chalicelib.services.survey import RATING_WINDOW, check_survey, rating_key, survey_reply
 from chalicelib.services.templates import render
 from chalicelib.services.time_budget import TimeLeft, short_of_time
 from chalicelib.settings import Settings
@@ -47,6 +47,7 @@ from chalicelib.stores.mentions import (
     MentionStore,
     answered_with,
     case_of,
+    case_opened_by,
     dm_sender,
     last_heard,
 )
@@ -59,6 +60,8 @@ from chalicelib.stores.replies import (
     outbox_message,
     posted_as,
     replied_in,
+    reply_id_of,
+    send_automatic,
     with_reply,
 )
 from chalicelib.stores.templates import TemplateStore
@@ -142,12 +145,10 @@ def check_reply(request: ReplyRequest, mention: Mention, now: datetime) -> str |
 def reply_id_for(request: ReplyRequest) -> str:
     """Deterministic for an idempotency key or a private reply (one per comment), else random."""
     if request.private:
-        seed = f"private|{request.mention_id}"
-    elif request.idempotency_key:
-        seed = f"key|{request.mention_id}|{request.idempotency_key}"
-    else:
-        return f"r_{uuid.uuid4().hex}"
-    return "r_" + hashlib.sha256(seed.encode()).hexdigest()[:32]
+        return reply_id_of(f"private|{request.mention_id}")
+    if request.idempotency_key:
+        return reply_id_of(f"key|{request.mention_id}|{request.idempotency_key}")
+    return f"r_{uuid.uuid4().hex}"
 
 
 @dataclass
@@ -184,6 +185,9 @@ class ReplyService:
             self._check_not_taken(record, author, now)
         # A direct message's window runs from the customer's last message, whichever is answered
         tag = check_reply(request, last_heard(self.mentions, record).message.mention, now)
+        late = tag is not None or request.whatsapp_template is not None
+        if request.survey and (no_survey := check_survey(record, self.settings, late)):
+            raise MalformedRequest(no_survey)
         case_department = record.message.routing.department
         department = request.department or case_department
         approval = next(
@@ -205,6 +209,7 @@ class ReplyService:
             approval_department=approval,
             created_at=now,
             messaging_tag=tag,
+            survey=request.survey,
         )
         stored = self.replies.create(reply)
         if stored is not reply and (stored.text, stored.private) != (reply.text, reply.private):
@@ -415,7 +420,22 @@ class ReplyService:
                 ),
             )
         self._best_effort("first response", lambda: self._stop_clocks(answers, sent_at, post))
+        if reply.survey:
+            self._best_effort(
+                "satisfaction survey", lambda: self._ask_rating(reply, record, sent_at)
+            )
         logger.info("reply sent", extra={"reply_id": reply_id, "platform_reply_id": posted.id})
+
+    def _ask_rating(self, reply: Reply, record: MentionRecord, now: datetime) -> None:
+        """Queue the satisfaction survey after `reply`, posted to `record`'s conversation, and
+        open the conversation's survey of its case for RATING_WINDOW (a later one replaces it)."""
+        conversation = dm_sender(record.message.mention)
+        if conversation is None or not self.settings.satisfaction_survey:
+            return
+        case = case_opened_by(self.mentions, record)
+        self.mentions.hold(rating_key(conversation), case.id, now, now + RATING_WINDOW)
+        survey = survey_reply(reply, record, self.settings, now)
+        send_automatic(self.replies, self.queues, survey)
 
     def _stop_clocks(self, answers: list[MentionRecord], at: datetime, post: str) -> None:
         """Record the reply (`post`, sent `at`) as the first response of what it answers."""

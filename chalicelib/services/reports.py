@@ -8,6 +8,8 @@ from chalicelib.models import DepartmentReport
 from chalicelib.stats import percentile
 from chalicelib.stores.mentions import CaseTimes, MentionStore
 
+SATISFIED = 4
+"""The lowest score a satisfied customer gives (CSAT: the share of 4s and 5s)."""
 MAX_REPORTED = 200_000
 """Mentions one report reads at most (the newest): a few seconds of index pages."""
 
@@ -17,8 +19,18 @@ def report_of(store: MentionStore, department: str, days: int, now: datetime) ->
     since = now - timedelta(days=days)
     cases = store.department_cases(department, since, MAX_REPORTED + 1)
     handed_over = store.handed_over_count(department, since)
-    truncated = len(cases) > MAX_REPORTED
-    return summarise(department, days, since, cases[:MAX_REPORTED], now, handed_over, truncated)
+    ratings = store.ratings(department, since, MAX_REPORTED + 1)
+    truncated = len(cases) > MAX_REPORTED or len(ratings) > MAX_REPORTED
+    return summarise(
+        department,
+        days,
+        since,
+        cases[:MAX_REPORTED],
+        now,
+        handed_over,
+        truncated,
+        ratings[:MAX_REPORTED],
+    )
 
 
 def summarise(
@@ -29,8 +41,11 @@ def summarise(
     now: datetime,
     handed_over: int = 0,
     truncated: bool = False,
+    ratings: list[int] | None = None,
 ) -> DepartmentReport:
-    """The figures of a report, from the mentions it covers."""
+    """The figures of a report, from the mentions it covers and the satisfaction survey's
+    `ratings` of its cases."""
+    ratings = ratings or []
     answered = [c for c in cases if c.state == "answered"]
     on_time = [c for c in answered if c.due is None or _on_time(c)]
     waiting = [c for c in cases if c.state == "waiting"]
@@ -54,6 +69,11 @@ def summarise(
         closed=sum(c.state == "closed" for c in cases),
         withdrawn=sum(c.state in ("hidden", "deleted") for c in cases),
         handed_over=handed_over,
+        rated=len(ratings),
+        satisfaction=round(sum(ratings) / len(ratings), 2) if ratings else None,
+        satisfied=round(sum(r >= SATISFIED for r in ratings) / len(ratings), 4)
+        if ratings
+        else None,
         truncated=truncated,
     )
 

@@ -30,6 +30,7 @@ from chalicelib.models import (
     History,
     Mention,
     MentionRecord,
+    Rating,
     RawDelivery,
     ReplyPointer,
     RoutedMention,
@@ -49,6 +50,7 @@ from chalicelib.services.away import say_away
 from chalicelib.services.case_news import CaseNews
 from chalicelib.services.intake import INTAKE_QUEUE, MENTIONS_PER_MESSAGE, queue_mentions
 from chalicelib.services.sla import sla_due
+from chalicelib.services.survey import rated, rating_in, rating_key
 from chalicelib.services.time_budget import TimeLeft, short_of_time
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import (
@@ -428,6 +430,7 @@ class RoutingService:
             )
         per_department(QUEUED_MENTIONS, Counter(q for m in messages for q in m.routing.queues))
         self._link_conversations(messages, now)
+        self._record_ratings(messages, now)
         self.news.apply_held(messages, now)
         if self.replies is not None:
             say_away(messages, self.mentions, self.replies, self.queues, self.settings, now)
@@ -444,11 +447,51 @@ class RoutingService:
         # a follow-up is part of the case it continues, whose message had the author's history
         history = None if conversation else self._history(mention, now)
         decision = decide(mention, engine, self.settings, signals, now, conversation, history)
+        answer = self._survey_answer(mention, now)
+        if answer is not None:
+            decision = rated(decision, *answer)
         routing = decision.routing(mention.lang)
+        routing.rates = answer[0] if answer else None
         routing.sla_due_at = sla_due(routing, mention, received_at, self.settings)
         return RoutedMention(
             mention=mention, routing=routing, reply=ReplyPointer(mention_id=mention.id)
         )
+
+    def _survey_answer(self, mention: Mention, now: datetime) -> tuple[Rating, bool] | None:
+        """The rating a direct message gives, when it answers its conversation's open
+        satisfaction survey, and whether it says nothing more (best effort: when the survey or
+        its case cannot be read, the message is routed as any other)."""
+        conversation = dm_sender(mention)
+        given = rating_in(mention.text) if conversation is not None else None
+        if conversation is None or given is None:
+            return None
+        try:
+            held = self.mentions.held(rating_key(conversation), now)
+            case = self.mentions.get(held[0]) if held is not None else None
+        except Exception:
+            logger.warning("could not read the conversation's survey", exc_info=True)
+            return None
+        if case is None:
+            return None
+        score, bare = given
+        department = case.message.routing.department
+        return Rating(case=case.id, score=score, department=department), bare
+
+    def _record_ratings(self, messages: list[RoutedMention], now: datetime) -> None:
+        """Best effort: each survey answer's score goes on the case it rates, and closes the
+        conversation's survey (a second answer is a message like any other)."""
+        for message in messages:
+            rating, conversation = message.routing.rates, dm_sender(message.mention)
+            if rating is None or conversation is None:
+                continue
+            try:
+                self.mentions.rate(rating.case, rating.score, now)
+                self.mentions.drop(rating_key(conversation))
+            except Exception:
+                logger.warning("could not record the rating on its case", exc_info=True)
+                continue
+            metrics.add_metric(name="SatisfactionRatings", unit="Count", value=1)
+            logger.info("rated", extra={"mention_id": rating.case, "score": rating.score})
 
     def _send(self, messages: list[RoutedMention], progress: dict[str, Progress]) -> None:
         """Send each message to the queues that do not have it yet, in batches by queue. Every

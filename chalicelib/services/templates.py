@@ -13,9 +13,12 @@ PLACEHOLDERS = ("name", "handle", "agent")
 the reply, for a signature such as `^{agent}`); `{{` and `}}` are braces."""
 
 
-AWAY_PLACEHOLDERS = ("name", "handle", "opens")
-"""What AWAY_MESSAGE may name: the customer as a template does, and `{opens}`, when the
-department opens next (chalicelib/services/away.py)."""
+AUTOMATIC_PLACEHOLDERS = {
+    "away_message": ("name", "handle", "opens"),
+    "satisfaction_survey": ("name", "handle"),
+}
+"""What the messages Switchboard sends by itself may name: the customer as a template does, and
+in AWAY_MESSAGE `{opens}`, when the department opens next (chalicelib/services/away.py)."""
 
 
 def check_placeholders(

@@ -192,7 +192,17 @@ class MentionStore(Protocol):
         ...
 
     def ignored(self, since: datetime, limit: int) -> list[MentionRecord]:
-        """The mentions routing ignored since `since` (and nobody rescued), newest first."""
+        """The mentions routing ignored since `since` (and nobody rescued), newest first
+        (satisfaction survey answers are not among them: see `ratings`)."""
+        ...
+
+    def rate(self, mention_id: str, score: int, at: datetime) -> None:
+        """Record on a stored case how its customer rated the help (the latest rating stands)."""
+        ...
+
+    def ratings(self, department: str, since: datetime, limit: int) -> list[int]:
+        """The scores of the satisfaction survey answers routed since `since` about cases
+        `department` had, newest first, at most `limit`."""
         ...
 
     def supersede(self, mention_id: str, at: datetime) -> None:
@@ -262,6 +272,18 @@ def opens_case(record: MentionRecord) -> bool:
     return record.status == "routed" and record.message.routing.conversation is None
 
 
+def case_opened_by(store: MentionStore, record: MentionRecord, steps: int = 20) -> MentionRecord:
+    """The case `record` belongs to: the mention that opened its conversation (`record` itself
+    when it opened one; the earliest still stored, or after `steps`, otherwise)."""
+    for _ in range(steps):
+        earlier = record.message.routing.conversation
+        found = store.get(earlier.mention_id) if earlier is not None else None
+        if found is None:
+            break
+        record = found
+    return record
+
+
 def case_of(store: MentionStore, mention_id: str) -> MentionRecord | None:
     """The record of the case `mention_id` names: the mention's own, or, for a version of an
     edited post (X gives each edit an id), the case of that post; None for anything else (a
@@ -317,11 +339,17 @@ LIST_INDEX = "listed-by-time"
 """One sparse index by `routed_at` for two lists a record is in one of at most (one index: a
 CloudFormation update adds no more than one to a table): `listed` is `ignored` for what
 routing ignored, `handed-over:<department>` for a case people handed over from the department
-routing chose (`handed-over:ignore` for an ignored one they rescued)."""
+routing chose (`handed-over:ignore` for an ignored one they rescued), `rated:<department>` for
+a customer's answer to the satisfaction survey about one of the department's cases."""
 IGNORED = "ignored"
 REPORT_INDEX = "department-by-time"
 """Every record by `department` and `routed_at`, projecting REPORT_INDEX_ATTRIBUTES only: a
 department's report reads its mentions of the last days without reading their records."""
+
+
+def rated_list(department: str) -> str:
+    """The `listed` value of the satisfaction survey answers about `department`'s cases."""
+    return f"rated:{department}"
 
 
 def handed_over_list(department: str) -> str:

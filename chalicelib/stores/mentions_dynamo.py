@@ -31,6 +31,7 @@ from chalicelib.stores.mentions import (
     due_key,
     handed_over_list,
     opens_case,
+    rated_list,
 )
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -128,7 +129,10 @@ class DynamoMentionStore:
             item["said_by"] = {"S": author}  # in the index of all each author wrote
             if opens_case(record):
                 item["author"] = {"S": author}  # and in the sparse index of their cases
-        if record.status == "ignored":
+        if routing.rates is not None:  # a satisfaction survey answer, in its department's list
+            item["listed"] = {"S": rated_list(routing.rates.department)}
+            item["score"] = {"N": str(routing.rates.score)}
+        elif record.status == "ignored":
             item["listed"] = {"S": IGNORED}  # in the list of what routing ignored
         if record.taken_by is not None and record.taken_until is not None:  # the case's take
             item["taken_by"] = {"S": record.taken_by}
@@ -376,6 +380,16 @@ class DynamoMentionStore:
             {":at": {"S": at.isoformat()}, ":by": {"S": by}, ":why": {"S": reason}},
         )
 
+    def rate(self, mention_id: str, score: int, at: datetime) -> None:
+        """Set rating and rated_at beside the record's JSON."""
+        self._update_if(
+            {"id": {"S": mention_id}},
+            "SET rating = :score, rated_at = :at",
+            "attribute_exists(#record)",
+            {"#record": "record"},
+            {":score": {"N": str(score)}, ":at": {"S": at.isoformat()}},
+        )
+
     def take(self, mention_id: str, by: str, now: datetime, until: datetime) -> bool:
         """Set taken_by and taken_until, on condition that nobody else's take runs past now."""
         return self._update_if(
@@ -565,6 +579,11 @@ class DynamoMentionStore:
         """Query the sparse index of ignored mentions."""
         return [_record(item) for item in self._newest(LIST_INDEX, "listed", IGNORED, since, limit)]
 
+    def ratings(self, department: str, since: datetime, limit: int) -> list[int]:
+        """Query the list index's partition of `department`'s survey answers for their scores."""
+        items = self._newest(LIST_INDEX, "listed", rated_list(department), since, limit)
+        return [int(item["score"]["N"]) for item in items]
+
     def department_cases(self, department: str, since: datetime, limit: int) -> list[CaseTimes]:
         """Query the report index's partition of `department`."""
         items = self._newest(REPORT_INDEX, "department", department, since, limit)
@@ -699,7 +718,9 @@ def _record(item: dict[str, Any]) -> MentionRecord:
         updates["response_seconds"] = float(item["response_seconds"]["N"])
         if "first_response_post" in item:
             updates["first_response_post"] = item["first_response_post"]["S"]
-    for moment in ("escalated_at", "closed_at"):
+    if "rating" in item:
+        updates["rating"] = int(item["rating"]["N"])
+    for moment in ("escalated_at", "closed_at", "rated_at"):
         if moment in item:
             updates[moment] = datetime.fromisoformat(item[moment]["S"])
     for text in ("closed_by", "closed_reason"):

@@ -161,6 +161,17 @@ class MemoryMentionStore:
             closed = {"closed_at": at, "closed_by": by, "closed_reason": reason}
             self.records[mention_id] = record.model_copy(update=closed)
 
+    def rate(self, mention_id: str, score: int, at: datetime) -> None:
+        """Set the rating of a record there is."""
+        record = self.records.get(mention_id)
+        if record is not None:
+            self.records[mention_id] = record.model_copy(update={"rating": score, "rated_at": at})
+
+    def ratings(self, department: str, since: datetime, limit: int) -> list[int]:
+        """The scores of the survey answers about `department`'s cases, newest first."""
+        about = self._newest(lambda r: _rating_department(r) == department, since, limit)
+        return [rating.score for r in about if (rating := r.message.routing.rates) is not None]
+
     def reopen(self, mention_id: str) -> None:
         """Clear the close (`overdue` and `waiting` read the fields)."""
         record = self.records[mention_id]
@@ -277,7 +288,13 @@ class MemoryMentionStore:
 
     def ignored(self, since: datetime, limit: int) -> list[MentionRecord]:
         """The ignored records, newest first."""
-        return self._newest(lambda r: r.status == "ignored" and r.deleted_at is None, since, limit)
+        return self._newest(
+            lambda r: (
+                r.status == "ignored" and r.deleted_at is None and _rating_department(r) is None
+            ),
+            since,
+            limit,
+        )
 
     def department_cases(self, department: str, since: datetime, limit: int) -> list[CaseTimes]:
         """The routed records of `department`, newest first."""
@@ -317,3 +334,9 @@ class MemoryMentionStore:
             )
             for r in found[:limit]
         ]
+
+
+def _rating_department(record: MentionRecord) -> str | None:
+    """The department whose case a satisfaction survey answer rates; None for other mentions."""
+    rating = record.message.routing.rates
+    return rating.department if rating is not None else None

@@ -10,13 +10,14 @@ so two workers can never both send the same reply, nor two reviewers both decide
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.models import Reply, ReplyStatus
 from chalicelib.stores.indexes import filled
-from chalicelib.stores.queues import OutgoingMessage
+from chalicelib.stores.queues import OutgoingMessage, Queues
 
 
 class ReplyStore(Protocol):
@@ -76,6 +77,19 @@ OUTBOX = "outbox"
 def outbox_message(reply_id: str) -> OutgoingMessage:
     """The outbox message that has the reply worker post a stored reply."""
     return OutgoingMessage(json.dumps({"reply_id": reply_id}))
+
+
+def reply_id_of(seed: str) -> str:
+    """The id of the one reply `seed` stands for (the same id every time it is asked for)."""
+    return "r_" + hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+
+def send_automatic(replies: ReplyStore, queues: Queues, reply: Reply) -> None:
+    """Store a message Switchboard sends by itself (once per id) and queue it on the outbox,
+    unless one stored before has been taken up already."""
+    stored = replies.create(reply)
+    if stored.status == "queued" and stored.attempts == 0:
+        queues.send(OUTBOX, outbox_message(stored.reply_id))
 
 
 def posted_as(post: str) -> str:

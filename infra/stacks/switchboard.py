@@ -80,6 +80,7 @@ POLICY_SETTINGS = (
     "youtube_follow_up_days",
     "traffic_keep_days",
     "away_message",
+    "satisfaction_survey",
 )
 """The app's policies a stage sets with `-c <name>=<value>`: the same values as the environment
 variables of the same names, upper-cased (a JSON one as a JSON string or, in cdk.json, as JSON);

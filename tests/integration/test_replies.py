@@ -170,18 +170,7 @@ def test_meta_comments_and_messages(
 def test_messenger_after_24_hours_uses_the_human_agent_tag(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:
-    two_days = datetime.now(UTC) - timedelta(days=2)
-    store(
-        Mention(
-            id="messenger:m_2d",
-            platform="messenger",
-            kind="dm",
-            text="any news?",
-            created_at=two_days,
-            author=Author(id="42"),
-            brand_account="448242228374517",
-        )
-    )
+    two_days_old_message()
     assert reply(client, {"mention_id": "messenger:m_2d", "text": "Yes: it ships today."})[0] == 202
     drain_outbox(stack)
     [sent] = fakes.accepted("graph")
@@ -191,6 +180,22 @@ def test_messenger_after_24_hours_uses_the_human_agent_tag(
         "messaging_type": "MESSAGE_TAG",
         "tag": "HUMAN_AGENT",
     }
+
+
+def two_days_old_message() -> None:
+    """A Messenger customer's "any news?" of two days ago, `messenger:m_2d`: past the standard
+    24-hour window."""
+    store(
+        Mention(
+            id="messenger:m_2d",
+            platform="messenger",
+            kind="dm",
+            text="any news?",
+            created_at=datetime.now(UTC) - timedelta(days=2),
+            author=Author(id="42"),
+            brand_account="448242228374517",
+        )
+    )
 
 
 @pytest.mark.parametrize("takeable", [True, False])

@@ -24,6 +24,7 @@ from chalicelib.models import (
     Mention,
     MentionRecord,
     Note,
+    Rating,
     Reply,
     ReplyPointer,
     ReplyTemplate,
@@ -475,6 +476,36 @@ def test_a_handed_over_case_moves_to_its_new_departments_lists(mentions: Mention
     assert len(mentions.handed_over("support", since, 1)) == 1
     assert mentions.handed_over_count("support", since) == 2  # what the report counts
     assert mentions.handed_over_count("support", NOW + timedelta(hours=1)) == 0
+
+
+def test_survey_answers_are_listed_by_the_department_rated_not_as_ignored(
+    mentions: MentionStore,
+) -> None:
+    mentions.claim("x:70", NOW, LEASE)
+    mentions.complete(record("x:70"), NOW + timedelta(days=1))  # the case
+    answers = (("x:71", 5, "support", "ignored", 3), ("x:72", 2, "support", "routed", 2))
+    for mention_id, score, department, status, hours_ago in (
+        *answers,
+        ("x:73", 4, "pr", "ignored", 1),
+    ):
+        base = record(mention_id)
+        rating = Rating(case="x:70", score=score, department=department)
+        routing = Routing(department="ignore" if status == "ignored" else "support", rates=rating)
+        at = NOW - timedelta(hours=hours_ago)
+        message = base.message.model_copy(update={"routing": routing})
+        mentions.claim(mention_id, at, LEASE)
+        answer = base.model_copy(update={"message": message, "status": status, "routed_at": at})
+        mentions.complete(answer, NOW + timedelta(days=1))
+    since = NOW - timedelta(days=1)
+    assert mentions.ratings("support", since, 10) == [2, 5]  # newest first
+    assert mentions.ratings("support", NOW - timedelta(minutes=150), 10) == [2]
+    assert mentions.ratings("pr", since, 10) == [4]
+    assert mentions.ignored(since, 10) == []  # no "5" to rescue
+    mentions.rate("x:70", 2, NOW)
+    mentions.rate("x:99", 5, NOW)  # no such case: nothing happens
+    rated = mentions.get("x:70")
+    assert rated is not None and (rated.rating, rated.rated_at) == (2, NOW)
+    assert mentions.get("x:99") is None
 
 
 def test_an_ignored_mention_is_listed_until_it_is_rescued(mentions: MentionStore) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from chalicelib.cli_text import format_report
 from chalicelib.models import CaseState
 from chalicelib.services.reports import summarise
 from chalicelib.stores.mentions import CaseTimes
@@ -67,3 +68,13 @@ def test_a_mention_without_a_deadline_answered_counts_as_on_time() -> None:
         "marketing", 7, SINCE, [case("answered", due_in=None, answered_after=5)], NOW
     )
     assert (report.on_time, report.due, report.sla_met) == (1, 1, 1.0)
+
+
+def test_the_survey_answers_give_the_share_satisfied_and_the_average() -> None:
+    report = summarise("support", 7, SINCE, [], NOW, ratings=[5, 4, 2, 5])
+    assert (report.rated, report.satisfied, report.satisfaction) == (4, 0.75, 4.0)
+    assert format_report(report).splitlines()[-1] == (
+        "  satisfaction    75% satisfied (4 or 5 of 5), average 4.0  (4 answers to the survey)"
+    )
+    quiet = summarise("support", 7, SINCE, [], NOW)
+    assert (quiet.rated, quiet.satisfied, quiet.satisfaction) == (0, None, None)

@@ -1,0 +1,94 @@
+"""The satisfaction survey (CSAT): a reply sent with `survey` is followed, once posted, by
+SATISFACTION_SURVEY, asking the customer to rate the help from 1 (poor) to 5 (great); their
+answer in the next RATING_WINDOW is recorded on the case and counted in its department's report.
+
+Only in a direct conversation (a public thread is no place for it, and the customer's answer
+must be told from a new message) and within the platform's standard messaging window (Meta's
+HUMAN_AGENT tag is for a person's messages, and WhatsApp takes free text only within 24 hours).
+An answer that is a rating and nothing more ("5", "4/5", "⭐⭐⭐⭐", "3️⃣") goes to no department;
+one that says more ("2, still no refund") is routed like any message in the conversation, its
+rating recorded all the same. Best effort: the survey never holds up or repeats a reply.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from chalicelib.models import MentionRecord, Rating, Reply
+from chalicelib.rules.engine import Decision
+from chalicelib.services.templates import addressed
+from chalicelib.settings import Settings
+from chalicelib.stores.mentions import dm_sender
+from chalicelib.stores.replies import reply_id_of
+
+SURVEY = "satisfaction-survey"
+"""The survey's author, and what decided a bare rating's routing (`decided_by`)."""
+RATING_WINDOW = timedelta(hours=24)
+"""How long after the survey a customer's rating counts (the platforms' messaging window)."""
+_RATING = re.compile(
+    r"\s*(?:"
+    r"(?P<digit>[1-5])(?:\s*(?:/|out\s+of|of)\s*5)?(?:\s*stars?)?(?![\w/]|[.,]\d)"
+    r"|(?P<stars>(?:[\u2b50\U0001f31f]\ufe0f?){1,5})(?![\u2b50\U0001f31f])"
+    r")",
+    re.IGNORECASE,
+)
+
+
+def rating_key(conversation: str) -> str:
+    """The key the mention store holds a conversation's open survey under: the case it rates."""
+    return f"rating/{conversation}"
+
+
+def rating_in(text: str) -> tuple[int, bool] | None:
+    """The score a message opens with, if it opens with one, and whether it says nothing more
+    (only punctuation, emoji or spaces after it); None for a message that is no rating."""
+    found = _RATING.match(text)
+    if found is None:
+        return None
+    digit = found.group("digit")
+    score = int(digit) if digit else len(found.group("stars").replace("\ufe0f", ""))
+    rest = text[found.end() :]
+    return score, not any(ch.isalnum() for ch in rest)
+
+
+def check_survey(record: MentionRecord, settings: Settings, late: bool) -> str | None:
+    """Why a reply to `record` cannot be followed by the survey (None: it can); `late`: the
+    reply goes out past the platform's standard window (a messaging tag, a WhatsApp template)."""
+    if not settings.satisfaction_survey:
+        return "no SATISFACTION_SURVEY is set: there is no question to ask"
+    if dm_sender(record.message.mention) is None:
+        return "the satisfaction survey is asked in a direct conversation only"
+    if late:
+        return (
+            "the customer last wrote over 24 hours ago: the platform takes no automatic message"
+            " now, only a person's (or a WhatsApp template)"
+        )
+    return None
+
+
+def survey_reply(reply: Reply, record: MentionRecord, settings: Settings, now: datetime) -> Reply:
+    """The survey that follows `reply`, to the same conversation (one per reply, by its id)."""
+    mention = record.message.mention
+    return Reply(
+        reply_id=reply_id_of(f"survey|{reply.reply_id}"),
+        mention_id=reply.mention_id,
+        platform=reply.platform,
+        text=settings.satisfaction_survey.format(**addressed(mention)),
+        department=reply.department,
+        author=SURVEY,
+        automatic=True,
+        created_at=now,
+    )
+
+
+def rated(decision: Decision, rating: Rating, bare: bool) -> Decision:
+    """The decision for a survey answer: a bare rating goes to no department, whatever the
+    rules said (and continues no conversation: the case keeps its own); one with more to say is
+    routed as decided."""
+    if bare:
+        why = f"rates {rating.case} {rating.score} of 5, as the satisfaction survey asked"
+        decision.department, decision.also, decision.tags = "ignore", [], []
+        decision.priority, decision.decided_by, decision.conversation = "normal", SURVEY, None
+        decision.matched_rules = [(SURVEY, why)]
+    return decision

@@ -66,6 +66,11 @@ def format_report(report: DepartmentReport) -> str:
         f"  withdrawn       {report.withdrawn}  (hidden or deleted)",
         f"  handed over     {report.handed_over}  (to other departments: counted there)",
         f"  satisfaction    {_satisfaction(report)}",
+        *(
+            f"    {each.agent:<13} {each.satisfied:.0%} satisfied, average {each.satisfaction:.1f}"
+            f"  ({each.rated})"
+            for each in report.by_agent
+        ),
     ]
     return "\n".join(lines)
 

@@ -150,6 +150,15 @@ class EarlierCase(BaseModel):
     )
 
 
+class AgentSatisfaction(BaseModel):
+    """How the customers one person answered rated the help (a department report's line)."""
+
+    agent: str
+    rated: int
+    satisfaction: float = Field(description="the average score, 1 (poor) to 5 (great)")
+    satisfied: float = Field(description="the share of 4s and 5s (CSAT)")
+
+
 class DepartmentReport(BaseModel):
     """How a department did with the mentions routed to it within `days` (GET
     /departments/{department}/report): answered, on time, still waiting."""
@@ -184,6 +193,10 @@ class DepartmentReport(BaseModel):
     )
     satisfied: float | None = Field(
         default=None, description="the share of them scoring 4 or 5 (CSAT); null for none"
+    )
+    by_agent: list[AgentSatisfaction] = Field(
+        default_factory=list,
+        description="the same for each person whose reply the survey followed, most rated first",
     )
     truncated: bool = Field(
         description="more mentions than one report reads: the figures cover the newest"
@@ -230,6 +243,7 @@ class Rating(BaseModel):
     case: str = Field(description="the case rated: the mention that opened it")
     score: int = Field(ge=1, le=5)
     department: str = Field(description="the department that had the case when it was rated")
+    agent: str | None = Field(default=None, description="who sent the reply the survey followed")
 
 
 class MatchedRule(BaseModel):

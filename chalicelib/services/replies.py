@@ -38,7 +38,13 @@ from chalicelib.platforms.outbound import (
 from chalicelib.platforms.x_text import MAX_WEIGHTED_LENGTH, weighted_length
 from chalicelib.services.cases import record_first_response, taken_note
 from chalicelib.services.polling import follow_thread
-from chalicelib.services.survey import RATING_WINDOW, check_survey, rating_key, survey_reply
+from chalicelib.services.survey import (
+    RATING_WINDOW,
+    check_survey,
+    open_survey,
+    rating_key,
+    survey_reply,
+)
 from chalicelib.services.templates import render
 from chalicelib.services.time_budget import TimeLeft, short_of_time
 from chalicelib.settings import Settings
@@ -433,9 +439,9 @@ class ReplyService:
         if conversation is None or not self.settings.satisfaction_survey:
             return
         case = case_opened_by(self.mentions, record)
-        self.mentions.hold(rating_key(conversation), case.id, now, now + RATING_WINDOW)
-        survey = survey_reply(reply, record, self.settings, now)
-        send_automatic(self.replies, self.queues, survey)
+        survey = open_survey(case.id, reply.author)
+        self.mentions.hold(rating_key(conversation), survey, now, now + RATING_WINDOW)
+        send_automatic(self.replies, self.queues, survey_reply(reply, record, self.settings, now))
 
     def _stop_clocks(self, answers: list[MentionRecord], at: datetime, post: str) -> None:
         """Record the reply (`post`, sent `at`) as the first response of what it answers."""

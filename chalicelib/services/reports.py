@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import Any
 
-from chalicelib.models import DepartmentReport
+from chalicelib.models import AgentSatisfaction, DepartmentReport
 from chalicelib.stats import percentile
-from chalicelib.stores.mentions import CaseTimes, MentionStore
+from chalicelib.stores.mentions import CaseTimes, MentionStore, Score
 
 SATISFIED = 4
 """The lowest score a satisfied customer gives (CSAT: the share of 4s and 5s)."""
@@ -41,11 +43,10 @@ def summarise(
     now: datetime,
     handed_over: int = 0,
     truncated: bool = False,
-    ratings: list[int] | None = None,
+    ratings: list[Score] | None = None,
 ) -> DepartmentReport:
     """The figures of a report, from the mentions it covers and the satisfaction survey's
     `ratings` of its cases."""
-    ratings = ratings or []
     answered = [c for c in cases if c.state == "answered"]
     on_time = [c for c in answered if c.due is None or _on_time(c)]
     waiting = [c for c in cases if c.state == "waiting"]
@@ -69,13 +70,32 @@ def summarise(
         closed=sum(c.state == "closed" for c in cases),
         withdrawn=sum(c.state in ("hidden", "deleted") for c in cases),
         handed_over=handed_over,
-        rated=len(ratings),
-        satisfaction=round(sum(ratings) / len(ratings), 2) if ratings else None,
-        satisfied=round(sum(r >= SATISFIED for r in ratings) / len(ratings), 4)
-        if ratings
-        else None,
+        **_satisfaction(ratings or []),
         truncated=truncated,
     )
+
+
+def _satisfaction(ratings: list[Score]) -> dict[str, Any]:
+    """The report's satisfaction figures: over all survey answers, and by agent."""
+    if not ratings:
+        return {}
+    by_agent: dict[str, list[int]] = defaultdict(list)
+    for score, agent in ratings:
+        by_agent[agent or "unknown"].append(score)
+    agents = sorted(by_agent.items(), key=lambda item: (-len(item[1]), item[0]))
+    return {
+        **_scored([score for score, _ in ratings]),
+        "by_agent": [AgentSatisfaction(agent=agent, **_scored(scores)) for agent, scores in agents],
+    }
+
+
+def _scored(scores: list[int]) -> dict[str, Any]:
+    """How many rated, their average and the share satisfied (4 or 5)."""
+    return {
+        "rated": len(scores),
+        "satisfaction": round(sum(scores) / len(scores), 2),
+        "satisfied": round(sum(score >= SATISFIED for score in scores) / len(scores), 4),
+    }
 
 
 def _on_time(case: CaseTimes) -> bool:

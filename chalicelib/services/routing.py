@@ -50,7 +50,7 @@ from chalicelib.services.away import say_away
 from chalicelib.services.case_news import CaseNews
 from chalicelib.services.intake import INTAKE_QUEUE, MENTIONS_PER_MESSAGE, queue_mentions
 from chalicelib.services.sla import sla_due
-from chalicelib.services.survey import rated, rating_in, rating_key
+from chalicelib.services.survey import rated, rating_in, rating_key, surveyed
 from chalicelib.services.time_budget import TimeLeft, short_of_time
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import (
@@ -467,7 +467,8 @@ class RoutingService:
             return None
         try:
             held = self.mentions.held(rating_key(conversation), now)
-            case = self.mentions.get(held[0]) if held is not None else None
+            case_id, agent = surveyed(held[0]) if held is not None else ("", "")
+            case = self.mentions.get(case_id) if case_id else None
         except Exception:
             logger.warning("could not read the conversation's survey", exc_info=True)
             return None
@@ -475,7 +476,7 @@ class RoutingService:
             return None
         score, bare = given
         department = case.message.routing.department
-        return Rating(case=case.id, score=score, department=department), bare
+        return Rating(case=case.id, score=score, department=department, agent=agent or None), bare
 
     def _record_ratings(self, messages: list[RoutedMention], now: datetime) -> None:
         """Best effort: each survey answer's score goes on the case it rates, and closes the

@@ -36,8 +36,20 @@ _RATING = re.compile(
 
 
 def rating_key(conversation: str) -> str:
-    """The key the mention store holds a conversation's open survey under: the case it rates."""
+    """The key the mention store holds a conversation's open survey under (`open_survey`)."""
     return f"rating/{conversation}"
+
+
+def open_survey(case: str, agent: str) -> str:
+    """What a conversation's open survey holds: the case it rates, and who sent the reply it
+    followed."""
+    return f"{case} {agent}"
+
+
+def surveyed(held: str) -> tuple[str, str]:
+    """The case and the agent an open survey holds (`open_survey`)."""
+    case, _, agent = held.partition(" ")
+    return case, agent
 
 
 def rating_in(text: str) -> tuple[int, bool] | None:

@@ -46,6 +46,10 @@ class CaseTimes:
     escalated: bool
 
 
+Score = tuple[int, str | None]
+"""A satisfaction survey answer's score, and the agent whose reply the survey followed."""
+
+
 @dataclass(frozen=True)
 class Progress:
     """How far a failed attempt at routing a mention got: the message it decided (RoutedMention
@@ -200,9 +204,10 @@ class MentionStore(Protocol):
         """Record on a stored case how its customer rated the help (the latest rating stands)."""
         ...
 
-    def ratings(self, department: str, since: datetime, limit: int) -> list[int]:
-        """The scores of the satisfaction survey answers routed since `since` about cases
-        `department` had, newest first, at most `limit`."""
+    def ratings(self, department: str, since: datetime, limit: int) -> list[Score]:
+        """The scores (with who sent the reply the survey followed) of the satisfaction survey
+        answers routed since `since` about cases `department` had, newest first, at most
+        `limit`."""
         ...
 
     def supersede(self, mention_id: str, at: datetime) -> None:

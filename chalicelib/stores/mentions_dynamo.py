@@ -25,6 +25,7 @@ from chalicelib.stores.mentions import (
     Claim,
     EditConflict,
     Progress,
+    Score,
     author_key,
     case_state,
     clock_start,
@@ -132,6 +133,8 @@ class DynamoMentionStore:
         if routing.rates is not None:  # a satisfaction survey answer, in its department's list
             item["listed"] = {"S": rated_list(routing.rates.department)}
             item["score"] = {"N": str(routing.rates.score)}
+            if routing.rates.agent is not None:
+                item["agent"] = {"S": routing.rates.agent}
         elif record.status == "ignored":
             item["listed"] = {"S": IGNORED}  # in the list of what routing ignored
         if record.taken_by is not None and record.taken_until is not None:  # the case's take
@@ -579,10 +582,10 @@ class DynamoMentionStore:
         """Query the sparse index of ignored mentions."""
         return [_record(item) for item in self._newest(LIST_INDEX, "listed", IGNORED, since, limit)]
 
-    def ratings(self, department: str, since: datetime, limit: int) -> list[int]:
+    def ratings(self, department: str, since: datetime, limit: int) -> list[Score]:
         """Query the list index's partition of `department`'s survey answers for their scores."""
         items = self._newest(LIST_INDEX, "listed", rated_list(department), since, limit)
-        return [int(item["score"]["N"]) for item in items]
+        return [(int(item["score"]["N"]), item.get("agent", {}).get("S")) for item in items]
 
     def department_cases(self, department: str, since: datetime, limit: int) -> list[CaseTimes]:
         """Query the report index's partition of `department`."""

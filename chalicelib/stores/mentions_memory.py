@@ -12,6 +12,7 @@ from chalicelib.stores.mentions import (
     Claim,
     EditConflict,
     Progress,
+    Score,
     author_key,
     case_state,
     case_times,
@@ -167,10 +168,11 @@ class MemoryMentionStore:
         if record is not None:
             self.records[mention_id] = record.model_copy(update={"rating": score, "rated_at": at})
 
-    def ratings(self, department: str, since: datetime, limit: int) -> list[int]:
+    def ratings(self, department: str, since: datetime, limit: int) -> list[Score]:
         """The scores of the survey answers about `department`'s cases, newest first."""
         about = self._newest(lambda r: _rating_department(r) == department, since, limit)
-        return [rating.score for r in about if (rating := r.message.routing.rates) is not None]
+        rates = [r.message.routing.rates for r in about]
+        return [(rating.score, rating.agent) for rating in rates if rating is not None]
 
     def reopen(self, mention_id: str) -> None:
         """Clear the close (`overdue` and `waiting` read the fields)."""

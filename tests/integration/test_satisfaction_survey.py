@@ -75,6 +75,7 @@ def test_the_survey_follows_the_reply_and_a_bare_rating_goes_on_the_case(
         "case": "messenger:m1",
         "score": 5,
         "department": "support",
+        "agent": "admin",  # who sent the reply the survey followed
     }
     routing = rating["message"]["routing"]
     assert (routing["decided_by"], routing["tags"], routing["conversation"]) == (
@@ -88,6 +89,9 @@ def test_the_survey_follows_the_reply_and_a_bare_rating_goes_on_the_case(
     assert get(client, "/ignored")["ignored"] == []  # nothing there to rescue
     report = get(client, "/departments/support/report")
     assert (report["rated"], report["satisfaction"], report["satisfied"]) == (1, 5.0, 1.0)
+    assert report["by_agent"] == [
+        {"agent": "admin", "rated": 1, "satisfaction": 5.0, "satisfied": 1.0}
+    ]
 
 
 @pytest.mark.usefixtures("surveying")
@@ -173,15 +177,20 @@ def test_forgetting_the_customer_closes_their_survey(
 
     answered_with_survey(client, stack)
     key, now = rating_key(f"messenger:dm/{CUSTOMER}"), datetime.now(UTC)
-    assert wiring.mentions().held(key, now) == ("messenger:m1", ANY)
+    assert wiring.mentions().held(key, now) == ("messenger:m1 admin", ANY)
     assert forget(client, f"messenger:{CUSTOMER}", {"reason": "request #7"})[0] == 200
     assert wiring.mentions().held(key, now) is None
 
 
 @pytest.mark.usefixtures("surveying")
 def test_the_survey_from_the_shell(
-    api_url: str, client: Client, stack: dict[str, str], fakes: FakePlatforms
+    api_url: str,
+    client: Client,
+    stack: dict[str, str],
+    fakes: FakePlatforms,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("SWITCHBOARD_AUTHOR", "maya")
     deliver(client, stack, "meta", messenger("m1", "My parcel is lost, order 5521", 40))
     code, out = run(
         "reply", "messenger:m1", "Found it!", "--survey", "--wait", "0", "--url", api_url
@@ -194,6 +203,7 @@ def test_the_survey_from_the_shell(
     [rated] = [line for line in out.splitlines() if line.startswith("  rated: ")]
     assert code == 0 and rated.endswith("(4 of 5 by the customer, asked by the survey)")
     code, out = run("report", "support", "--url", api_url)
-    assert out.splitlines()[-1] == (
-        "  satisfaction    100% satisfied (4 or 5 of 5), average 4.0  (1 answer to the survey)"
-    )
+    assert out.splitlines()[-2:] == [
+        "  satisfaction    100% satisfied (4 or 5 of 5), average 4.0  (1 answer to the survey)",
+        "    maya          100% satisfied, average 4.0  (1)",
+    ]

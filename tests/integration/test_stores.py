@@ -483,13 +483,14 @@ def test_survey_answers_are_listed_by_the_department_rated_not_as_ignored(
 ) -> None:
     mentions.claim("x:70", NOW, LEASE)
     mentions.complete(record("x:70"), NOW + timedelta(days=1))  # the case
-    answers = (("x:71", 5, "support", "ignored", 3), ("x:72", 2, "support", "routed", 2))
-    for mention_id, score, department, status, hours_ago in (
-        *answers,
-        ("x:73", 4, "pr", "ignored", 1),
-    ):
+    answers = (
+        ("x:71", 5, "support", "maya", "ignored", 3),
+        ("x:72", 2, "support", "maya", "routed", 2),
+        ("x:73", 4, "pr", None, "ignored", 1),  # a survey of before agents were kept
+    )
+    for mention_id, score, department, agent, status, hours_ago in answers:
         base = record(mention_id)
-        rating = Rating(case="x:70", score=score, department=department)
+        rating = Rating(case="x:70", score=score, department=department, agent=agent)
         routing = Routing(department="ignore" if status == "ignored" else "support", rates=rating)
         at = NOW - timedelta(hours=hours_ago)
         message = base.message.model_copy(update={"routing": routing})
@@ -497,9 +498,9 @@ def test_survey_answers_are_listed_by_the_department_rated_not_as_ignored(
         answer = base.model_copy(update={"message": message, "status": status, "routed_at": at})
         mentions.complete(answer, NOW + timedelta(days=1))
     since = NOW - timedelta(days=1)
-    assert mentions.ratings("support", since, 10) == [2, 5]  # newest first
-    assert mentions.ratings("support", NOW - timedelta(minutes=150), 10) == [2]
-    assert mentions.ratings("pr", since, 10) == [4]
+    assert mentions.ratings("support", since, 10) == [(2, "maya"), (5, "maya")]  # newest first
+    assert mentions.ratings("support", NOW - timedelta(minutes=150), 10) == [(2, "maya")]
+    assert mentions.ratings("pr", since, 10) == [(4, None)]
     assert mentions.ignored(since, 10) == []  # no "5" to rescue
     mentions.rate("x:70", 2, NOW)
     mentions.rate("x:99", 5, NOW)  # no such case: nothing happens

@@ -71,10 +71,14 @@ def test_a_mention_without_a_deadline_answered_counts_as_on_time() -> None:
 
 
 def test_the_survey_answers_give_the_share_satisfied_and_the_average() -> None:
-    report = summarise("support", 7, SINCE, [], NOW, ratings=[5, 4, 2, 5])
+    ratings = [(5, "maya"), (4, "sam"), (2, "maya"), (5, None)]  # None: a survey of before
+    report = summarise("support", 7, SINCE, [], NOW, ratings=ratings)
     assert (report.rated, report.satisfied, report.satisfaction) == (4, 0.75, 4.0)
-    assert format_report(report).splitlines()[-1] == (
-        "  satisfaction    75% satisfied (4 or 5 of 5), average 4.0  (4 answers to the survey)"
-    )
+    assert format_report(report).splitlines()[-4:] == [
+        "  satisfaction    75% satisfied (4 or 5 of 5), average 4.0  (4 answers to the survey)",
+        "    maya          50% satisfied, average 3.5  (2)",
+        "    sam           100% satisfied, average 4.0  (1)",
+        "    unknown       100% satisfied, average 5.0  (1)",
+    ]
     quiet = summarise("support", 7, SINCE, [], NOW)
-    assert (quiet.rated, quiet.satisfied, quiet.satisfaction) == (0, None, None)
+    assert (quiet.rated, quiet.satisfied, quiet.satisfaction, quiet.by_agent) == (0, None, None, [])

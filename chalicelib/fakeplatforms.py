@@ -408,12 +408,29 @@ class FakePlatforms:
             raise Rejection(
                 400, {"error": {"message": message, "code": 10, "error_subcode": 2018300}}
             )
+        self._check_quick_replies(body["message"].get("quick_replies"))
         kind = body.get("messaging_type")
         if kind not in ("RESPONSE", "UPDATE", "MESSAGE_TAG"):
             raise Rejection(400, {"error": {"message": "(#100) messaging_type is required"}})
         if kind == "MESSAGE_TAG" and body.get("tag") != "HUMAN_AGENT":
             raise Rejection(400, {"error": {"message": "(#100) tag must be HUMAN_AGENT"}})
         return {"recipient_id": recipient["id"], "message_id": f"m_{self._new_id()}"}
+
+    @staticmethod
+    def _check_quick_replies(buttons: Any) -> None:
+        """Send API quick replies: at most 13; a text one has a title of 1-20 characters and a
+        payload of at most 1,000."""
+        if buttons is None:
+            return
+        if not isinstance(buttons, list) or not 1 <= len(buttons) <= 13:
+            raise Rejection(400, {"error": {"message": "(#100) 1 to 13 quick_replies"}})
+        for button in buttons:
+            title, payload = button.get("title"), button.get("payload", "")
+            text = button.get("content_type") == "text"
+            if not text or not isinstance(title, str) or not 1 <= len(title) <= 20:
+                raise Rejection(400, {"error": {"message": "(#100) quick reply title invalid"}})
+            if not isinstance(payload, str | int) or len(str(payload)) > 1000:
+                raise Rejection(400, {"error": {"message": "(#100) quick reply payload invalid"}})
 
     def _whatsapp_send(self, body: dict[str, Any]) -> dict[str, Any]:
         """Cloud API: a text message to one WhatsApp user, 4,096 characters at most, or one of

@@ -806,6 +806,11 @@ class Reply(BaseModel):
     survey: bool = Field(
         default=False, description="the satisfaction survey follows it once it is posted"
     )
+    quick_replies: list[str] = Field(
+        default_factory=list,
+        description="buttons sent with it (Messenger, Instagram): the customer taps one to answer"
+        " with its title",
+    )
     status: ReplyStatus = "queued"
     attempts: int = 0
     last_error: str | None = None

@@ -715,6 +715,11 @@ def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedRepl
         body: dict[str, Any] = {"recipient": recipient, "message": {"text": reply.text}}
         if mention.kind == "dm":
             body["messaging_type"] = "MESSAGE_TAG" if reply.messaging_tag else "RESPONSE"
+            if reply.quick_replies:  # a tap posts the title as the customer's message
+                body["message"]["quick_replies"] = [
+                    {"content_type": "text", "title": title, "payload": f"SWITCHBOARD_{title}"}
+                    for title in reply.quick_replies
+                ]
             if reply.messaging_tag:
                 body["tag"] = reply.messaging_tag
         answer = _send(account, body, settings)

@@ -24,6 +24,10 @@ from chalicelib.stores.replies import reply_id_of
 
 SURVEY = "satisfaction-survey"
 """The survey's author, and what decided a bare rating's routing (`decided_by`)."""
+RATING_BUTTONS = ["1", "2", "3", "4", "5"]
+"""The scores offered as quick replies where the platform has them (QUICK_REPLY_PLATFORMS): a
+tap posts its title, which is a rating like a typed one."""
+QUICK_REPLY_PLATFORMS = ("messenger", "instagram")
 RATING_WINDOW = timedelta(hours=24)
 """How long after the survey a customer's rating counts (the platforms' messaging window)."""
 _RATING = re.compile(
@@ -91,6 +95,7 @@ def survey_reply(reply: Reply, record: MentionRecord, settings: Settings, now: d
         author=SURVEY,
         automatic=True,
         created_at=now,
+        quick_replies=RATING_BUTTONS if reply.platform in QUICK_REPLY_PLATFORMS else [],
     )
 
 

@@ -3,6 +3,7 @@ the case and into the department's report, and a bare rating opens no new case."
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 from unittest.mock import ANY
@@ -37,6 +38,15 @@ def sent_to_customer(fakes: FakePlatforms) -> list[str]:
     ]
 
 
+def tapped(mid: str, title: str, minutes: int) -> bytes:
+    """The customer tapping the quick reply titled `title`: Messenger posts the title as their
+    message, with the button's payload."""
+    delivery = json.loads(messenger(mid, title, minutes))
+    message = delivery["entry"][0]["messaging"][0]["message"]
+    message["quick_reply"] = {"payload": f"SWITCHBOARD_{title}"}
+    return json.dumps(delivery).encode()
+
+
 def answered_with_survey(client: Client, stack: dict[str, str]) -> dict[str, Any]:
     """Dana's lost parcel, answered with the survey; the reply."""
     deliver(client, stack, "meta", messenger("m1", "My parcel is lost, order 5521", 40))
@@ -58,6 +68,11 @@ def test_the_survey_follows_the_reply_and_a_bare_rating_goes_on_the_case(
         "Found it, arriving today!",
         "Hi there, how did we do? Reply with a number from 1 (poor) to 5 (great).",
     ]
+    [_, asked] = [r.body for r in fakes.accepted("graph") if r.path == SENT_TO]
+    assert asked["message"]["quick_replies"] == [  # one tap answers
+        {"content_type": "text", "title": str(n), "payload": f"SWITCHBOARD_{n}"}
+        for n in range(1, 6)
+    ]
     survey = get(client, "/mentions/messenger:m1/replies")["replies"][1]
     assert (survey["author"], survey["automatic"], survey["answered"]) == (
         "satisfaction-survey",
@@ -65,7 +80,7 @@ def test_the_survey_follows_the_reply_and_a_bare_rating_goes_on_the_case(
         [],
     )
 
-    deliver(client, stack, "meta", messenger("m2", "5 ⭐", 50))
+    deliver(client, stack, "meta", tapped("m2", "5", 50))
 
     case = get(client, "/mentions/messenger:m1")
     assert case["rating"] == 5 and case["rated_at"] is not None

@@ -589,6 +589,19 @@ def cmd_cases(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_label(args: argparse.Namespace, out: TextIO) -> int:
+    """Show an author's labels, or add and remove some; their mentions routed from then on
+    carry them, for the rules (`author.labels`) and whoever answers."""
+    path = f"/authors/{_encoded(args.author)}/labels"
+    client = _client(args)
+    if args.add or args.remove:
+        labelled = client.call("POST", path, {"add": args.add, "remove": args.remove})
+    else:
+        labelled = client.call("GET", path)
+    print(f"{args.author}: {', '.join(labelled['labels']) or 'no labels'}", file=out)
+    return 0
+
+
 def cmd_forget(args: argparse.Namespace, out: TextIO) -> int:
     """Erase what an author wrote and who they are, at their request: without --yes, only say
     what Switchboard keeps of them; with it, erase it, a call at a time until none is left."""
@@ -601,10 +614,12 @@ def cmd_forget(args: argparse.Namespace, out: TextIO) -> int:
     calls = _until_done(call, lambda last: args.yes and last.more and bool(last.mentions))
     found = [mention_id for result in calls for mention_id in result.mentions]
     replies = sum(result.replies for result in calls)
+    labels = sorted({label for result in calls for label in result.labels})
     kept = f"{len(found)} mention(s) by {args.author} and the text of {replies} reply(ies) to them"
+    kept += f", and their labels ({', '.join(labels)})" if labels else ""
     if args.yes:
         print(f"erased {kept}: {args.reason}", file=out)
-    elif not found:
+    elif not found and not labels:
         print(f"Switchboard keeps nothing {args.author} wrote", file=out)
     else:
         more = " (at least)" if calls[-1].more else ""
@@ -1126,6 +1141,14 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("reason", help="the request's reference (never their name)")
     forget.add_argument("--yes", action="store_true", help="erase (without: only say what)")
     forget.set_defaults(func=cmd_forget)
+
+    label = sub.add_parser(
+        "label", parents=[api], help="show, add or remove an author's labels (vip, press…)"
+    )
+    label.add_argument("author", help="<platform>:<author id>, as `switchboard cases` takes")
+    label.add_argument("--add", action="append", default=[], metavar="LABEL", help="repeatable")
+    label.add_argument("--remove", action="append", default=[], metavar="LABEL")
+    label.set_defaults(func=cmd_label)
 
     sweep = sub.add_parser(
         "close-matching", parents=[api], help="close the waiting cases a condition matches"

@@ -234,8 +234,10 @@ def tally(counts: Counter[str]) -> str:
 
 
 def author_of(mention: Mention) -> str:
-    """Who wrote a mention, as an agent reads it."""
-    return mention.author.handle or mention.author.name or mention.author.id or "unknown"
+    """Who wrote a mention, as an agent reads it, with the labels they carried (`[vip]`)."""
+    author = mention.author
+    labels = f" [{', '.join(author.labels)}]" if author.labels else ""
+    return (author.handle or author.name or author.id or "unknown") + labels
 
 
 def transfer_line(routing: Routing) -> str:

@@ -38,6 +38,11 @@ class Author(BaseModel):
     followers: int = 0
     verified: bool = False
     created_at: datetime | None = None  # when the account was opened, if the platform says
+    labels: list[str] = Field(
+        default_factory=list,
+        description="what the brand's people labelled them (`vip`, `press`…) when the mention"
+        " was routed (POST /authors/{author}/labels); rules read them as `author.labels`",
+    )
 
 
 class Quoted(BaseModel):
@@ -593,6 +598,36 @@ class ForgetRequest(ReasonRequest):
     dry_run: bool = False
 
 
+Label = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
+MAX_LABELS = 20
+"""The most labels one author carries."""
+
+
+class LabelRequest(BaseModel):
+    """Body of POST /authors/{author}/labels: labels to give the author and to take away
+    (lowercase letters, digits and dashes, up to 40 characters)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    add: list[Label] = Field(default_factory=list, max_length=MAX_LABELS)
+    remove: list[Label] = Field(default_factory=list, max_length=MAX_LABELS)
+
+    @model_validator(mode="after")
+    def _something_to_do(self) -> LabelRequest:
+        if not self.add and not self.remove:
+            raise ValueError("name labels to add or to remove")
+        if set(self.add) & set(self.remove):
+            raise ValueError("a label is either added or removed, not both")
+        return self
+
+
+class AuthorLabels(BaseModel):
+    """An author's labels (GET and POST /authors/{author}/labels)."""
+
+    author: str
+    labels: list[str] = Field(description="sorted")
+
+
 class ForgetResult(BaseModel):
     """Answer of POST /authors/{author}/forget."""
 
@@ -600,6 +635,9 @@ class ForgetResult(BaseModel):
     dry_run: bool
     mentions: list[str] = Field(description="the author's mentions erased (a dry run: found)")
     replies: int = Field(description="replies to them whose text was erased (a dry run: found)")
+    labels: list[str] = Field(
+        default_factory=list, description="the labels they carried, taken away (a dry run: found)"
+    )
     more: bool = Field(
         description="there may be more (the API ran out of time, or found a call's 200): call"
         " again for the rest"

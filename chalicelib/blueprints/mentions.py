@@ -26,14 +26,17 @@ from chalicelib.blueprints.http import (
 )
 from chalicelib.errors import MalformedRequest, NotFound
 from chalicelib.models import (
+    AuthorLabels,
     CloseMatchingRequest,
     ForgetRequest,
+    LabelRequest,
     MentionRecord,
     NoteRequest,
     ReasonRequest,
     TakeRequest,
     TransferRequest,
 )
+from chalicelib.observability import logger
 from chalicelib.settings import get_settings
 from chalicelib.stores.mentions import case_of
 
@@ -183,6 +186,34 @@ def forget_author(author: str) -> Response:
     )
     result = erasure.forget(_author(author), by, body.reason, body.dry_run)
     return json_response(result.model_dump(mode="json"))
+
+
+@mentions.route("/authors/{author}/labels", methods=["GET"], authorizer=PROTECTED)
+@json_errors
+def author_labels(author: str) -> Response:
+    """An author's labels, sorted."""
+    require_caller(mentions.current_request)
+    author = _author(author)
+    labels = AuthorLabels(author=author, labels=wiring.mentions().labels_of(author))
+    return json_response(labels.model_dump(mode="json"))
+
+
+@mentions.route("/authors/{author}/labels", methods=["POST"], authorizer=PROTECTED)
+@json_errors
+def label_author(author: str) -> Response:
+    """Add and remove an author's labels, `{"add": [...], "remove": [...]}`: 200 with their
+    labels after; their mentions routed from now on carry them (`author.labels`)."""
+    from chalicelib.services.labels import relabel
+
+    request = mentions.current_request
+    by = require_caller(request)
+    body = request_model(request, LabelRequest)
+    labelled = relabel(wiring.mentions(), _author(author), body)
+    logger.info(
+        "author labelled",
+        extra={"author": labelled.author, "by": by, "add": body.add, "remove": body.remove},
+    )
+    return json_response(labelled.model_dump(mode="json"))
 
 
 def _author(author: str) -> str:

@@ -31,6 +31,7 @@ FIELDS: dict[str, str] = {
     "author.name": TEXT,
     "author.followers": NUMBER,
     "author.verified": BOOL,
+    "author.labels": LIST,
     "hashtags": LIST,
     "mentions": LIST,
     "urls": LIST,

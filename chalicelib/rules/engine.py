@@ -250,6 +250,7 @@ _FIELDS: dict[str, Callable[[MentionContext], Any]] = {
     "author.name": lambda c: normalise_text(c.mention.author.name or ""),
     "author.followers": lambda c: c.mention.author.followers,
     "author.verified": lambda c: c.mention.author.verified,
+    "author.labels": lambda c: c.mention.author.labels,
     "hashtags": lambda c: (
         [t.casefold().lstrip("#") for t in c.mention.hashtags]
         or [t.casefold() for t in _HASHTAG.findall(c.mention.text)]

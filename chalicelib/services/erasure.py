@@ -61,13 +61,16 @@ class Erasure:
             done.append(mention_id)
             replies += len(written)
         more = len(done) < len(found) or len(found) == MAX_MENTIONS
+        labels = self.mentions.labels_of(author)
+        if labels and not dry_run:
+            self.mentions.label(author, [], labels)
         if not dry_run and done:
             logger.info(
                 "an author's mentions were erased at their request",
                 extra={"by": by, "reason": reason, "mentions": len(done), "replies": replies},
             )
         return ForgetResult(
-            author=author, dry_run=dry_run, mentions=done, replies=replies, more=more
+            author=author, dry_run=dry_run, mentions=done, replies=replies, labels=labels, more=more
         )
 
     def _erase(self, mention_id: str, replies: list[str]) -> None:

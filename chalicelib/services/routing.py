@@ -441,7 +441,7 @@ class RoutingService:
         self, mention: Mention, engine: Engine, received_at: datetime, now: datetime
     ) -> RoutedMention:
         """The department message of a mention: enriched, with its signals and decision."""
-        mention = enrich(self._complete(mention))
+        mention = self._labelled(enrich(self._complete(mention)))
         signals = compute_signals(mention)
         conversation = self._conversation(mention, now)
         # a follow-up is part of the case it continues, whose message had the author's history
@@ -456,6 +456,23 @@ class RoutingService:
         return RoutedMention(
             mention=mention, routing=routing, reply=ReplyPointer(mention_id=mention.id)
         )
+
+    def _labelled(self, mention: Mention) -> Mention:
+        """The mention with its author's labels (best effort: when they cannot be read, it is
+        routed without them rather than not at all; metric LabelsUnavailable)."""
+        author = author_key(mention)
+        if author is None:
+            return mention
+        try:
+            labels = self.mentions.labels_of(author)
+        except Exception:
+            logger.warning("could not read the author's labels", exc_info=True)
+            metrics.add_metric(name="LabelsUnavailable", unit="Count", value=1)
+            return mention
+        if not labels:
+            return mention
+        author_labelled = mention.author.model_copy(update={"labels": labels})
+        return mention.model_copy(update={"author": author_labelled})
 
     def _survey_answer(self, mention: Mention, now: datetime) -> tuple[Rating, bool] | None:
         """The rating a direct message gives, when it answers its conversation's open

@@ -121,6 +121,15 @@ class MentionStore(Protocol):
         (None when there is none, or it was forgotten already)."""
         ...
 
+    def labels_of(self, author: str) -> list[str]:
+        """The labels `author` (an `author_key`) carries, sorted."""
+        ...
+
+    def label(self, author: str, add: list[str], remove: list[str]) -> list[str]:
+        """Give `author` the labels `add` and take `remove` away (each change atomic); their
+        labels after it, sorted."""
+        ...
+
     def drop(self, key: str) -> None:
         """Remove the link and the hold kept under `key`, if any (they name a customer)."""
         ...

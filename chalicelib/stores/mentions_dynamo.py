@@ -553,6 +553,31 @@ class DynamoMentionStore:
             },
         )
 
+    def labels_of(self, author: str) -> list[str]:
+        """Read the string set of `labels#<author>`."""
+        item = self._client.get_item(
+            TableName=self._table, Key={"id": {"S": f"labels#{author}"}}, ConsistentRead=True
+        ).get("Item", {})
+        return sorted(item.get("labels", {}).get("SS", []))
+
+    def label(self, author: str, add: list[str], remove: list[str]) -> list[str]:
+        """ADD to and DELETE from the string set of `labels#<author>` (two updates when both:
+        one expression may not name an attribute twice); no expiry: labels stay until taken
+        away, or until the author is forgotten."""
+        after: dict[str, Any] | None = None
+        for operation, names in (("ADD", add), ("DELETE", remove)):
+            if names:
+                after = self._client.update_item(
+                    TableName=self._table,
+                    Key={"id": {"S": f"labels#{author}"}},
+                    UpdateExpression=f"{operation} labels :names",
+                    ExpressionAttributeValues={":names": {"SS": sorted(set(names))}},
+                    ReturnValues="ALL_NEW",
+                ).get("Attributes", {})
+        if after is None:
+            return self.labels_of(author)
+        return sorted(after.get("labels", {}).get("SS", []))
+
     def drop(self, key: str) -> None:
         """Delete the items `link#<key>` and `held#<key>`."""
         for item_id in (f"link#{key}", f"held#{key}"):

@@ -48,6 +48,7 @@ class MemoryMentionStore:
         self.holding: dict[str, tuple[str, datetime, datetime]] = {}
         self.progress: dict[str, Progress] = {}
         self.tombstones: set[str] = set()
+        self.labels: dict[str, set[str]] = {}
 
     def claim(
         self, mention_id: str, now: datetime, lease: timedelta
@@ -161,6 +162,16 @@ class MemoryMentionStore:
         if record.closed_at is None:
             closed = {"closed_at": at, "closed_by": by, "closed_reason": reason}
             self.records[mention_id] = record.model_copy(update=closed)
+
+    def labels_of(self, author: str) -> list[str]:
+        """The author's labels."""
+        return sorted(self.labels.get(author, ()))
+
+    def label(self, author: str, add: list[str], remove: list[str]) -> list[str]:
+        """Change the author's labels."""
+        kept = (self.labels.get(author, set()) | set(add)) - set(remove)
+        self.labels[author] = kept
+        return sorted(kept)
 
     def rate(self, mention_id: str, score: int, at: datetime) -> None:
         """Set the rating of a record there is."""

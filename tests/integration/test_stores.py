@@ -478,6 +478,16 @@ def test_a_handed_over_case_moves_to_its_new_departments_lists(mentions: Mention
     assert mentions.handed_over_count("support", NOW + timedelta(hours=1)) == 0
 
 
+def test_an_authors_labels_are_added_and_taken_away_as_sets(mentions: MentionStore) -> None:
+    assert mentions.labels_of("x:42") == []
+    assert mentions.label("x:42", ["vip", "press", "vip"], []) == ["press", "vip"]
+    assert mentions.label("x:42", ["abusive"], ["press", "never-had"]) == ["abusive", "vip"]
+    assert mentions.label("x:43", [], ["vip"]) == []  # nobody's labels but their own
+    assert mentions.labels_of("x:42") == ["abusive", "vip"]
+    assert mentions.label("x:42", [], ["abusive", "vip"]) == []
+    assert mentions.labels_of("x:42") == []
+
+
 def test_survey_answers_are_listed_by_the_department_rated_not_as_ignored(
     mentions: MentionStore,
 ) -> None:

@@ -92,6 +92,7 @@ def test_new_comments_are_queued_once_and_routed(
         "followers": 0,
         "verified": False,
         "created_at": None,  # YouTube does not say when a channel was opened
+        "labels": [],
     }
     assert routed["youtube:Ugcomment1"]["routing"]["department"] == "marketing"
 

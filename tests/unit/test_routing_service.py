@@ -163,13 +163,22 @@ class IndexBeingBuilt(MemoryMentionStore):
         raise RuntimeError("Cannot read from backfilling global secondary index")
 
 
-def test_a_mention_whose_authors_history_cannot_be_read_still_reaches_its_department() -> None:
-    mentions, queues = IndexBeingBuilt(), MemoryQueues(CONFIG.all_queues)
+class LabelsUnreadable(MemoryMentionStore):
+    def labels_of(self, author: str) -> list[str]:
+        raise RuntimeError("ProvisionedThroughputExceededException")
+
+
+@pytest.mark.parametrize("store", [IndexBeingBuilt, LabelsUnreadable], ids=["history", "labels"])
+def test_a_mention_whose_authors_history_or_labels_cannot_be_read_still_reaches_its_department(
+    store: type[MemoryMentionStore],
+) -> None:
+    mentions, queues = store(), MemoryQueues(CONFIG.all_queues)
     outcome = service(mentions, queues).route_delivery(
         delivery("x", "x_late_delivery.json").to_json()
     )
     [message] = outcome.routed
-    assert message.routing.department == "support" and message.routing.history is None
+    assert message.routing.department == "support"
+    assert message.routing.history is None and message.mention.author.labels == []
     assert len(queues.messages["support"]) == 1
 
 

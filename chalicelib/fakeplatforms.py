@@ -437,6 +437,8 @@ class FakePlatforms:
         the approved message templates with a value for each of its variables."""
         if body.get("type") == "template":
             self._check_template(body.get("template") or {})
+        elif body.get("type") == "interactive":
+            self._check_list(body.get("interactive") or {})
         else:
             text = (body.get("text") or {}).get("body") if body.get("type") == "text" else None
             if not text:
@@ -450,6 +452,35 @@ class FakePlatforms:
             "contacts": [{"input": body["to"], "wa_id": body["to"]}],
             "messages": [{"id": f"wamid.{self._new_id()}"}],
         }
+
+    @staticmethod
+    def _check_list(interactive: dict[str, Any]) -> None:
+        """An interactive list message: a body of 1-1,024 characters, a button of 1-20, 1-10
+        sections with 1-10 rows in all, each row an id of up to 200 characters and a title of
+        up to 24."""
+
+        def refuse(what: str) -> Rejection:
+            return Rejection(400, {"error": {"message": f"(#131009) {what}", "code": 131009}})
+
+        if interactive.get("type") != "list":
+            raise refuse("interactive.type must be list here")
+        text = (interactive.get("body") or {}).get("text")
+        if not isinstance(text, str) or not 1 <= len(text) <= 1024:
+            raise refuse("body.text must be 1-1024 characters")
+        action = interactive.get("action") or {}
+        button, sections = action.get("button"), action.get("sections")
+        if not isinstance(button, str) or not 1 <= len(button) <= 20:
+            raise refuse("action.button must be 1-20 characters")
+        if not isinstance(sections, list) or not 1 <= len(sections) <= 10:
+            raise refuse("1 to 10 sections")
+        rows = [row for section in sections for row in section.get("rows") or []]
+        if not 1 <= len(rows) <= 10:
+            raise refuse("1 to 10 rows in all")
+        for row in rows:
+            if not 1 <= len(str(row.get("id") or "")) <= 200:
+                raise refuse("a row id must be 1-200 characters")
+            if not 1 <= len(str(row.get("title") or "")) <= 24:
+                raise refuse("a row title must be 1-24 characters")
 
     def _whatsapp_download(
         self, path: str, query: dict[str, str], headers: dict[str, str]

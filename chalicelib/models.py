@@ -846,8 +846,8 @@ class Reply(BaseModel):
     )
     quick_replies: list[str] = Field(
         default_factory=list,
-        description="buttons sent with it (Messenger, Instagram): the customer taps one to answer"
-        " with its title",
+        description="buttons sent with it (Messenger and Instagram quick replies, the rows of a"
+        " WhatsApp list): the customer taps one to answer with its title",
     )
     status: ReplyStatus = "queued"
     attempts: int = 0

@@ -651,6 +651,23 @@ def _whatsapp_token(settings: Settings) -> str:
     return settings.whatsapp_access_token
 
 
+WHATSAPP_LIST_BODY = 1024
+"""The longest text an interactive list message carries (a longer one goes as plain text)."""
+WHATSAPP_LIST_BUTTON = "\u2b50"
+"""The button that opens the list: a star, in no language."""
+
+
+def _whatsapp_list(reply: Reply) -> dict[str, Any]:
+    """An interactive list message offering the reply's quick replies as rows: the customer
+    taps the button, then a row, and WhatsApp sends the row's title as their answer."""
+    rows = [{"id": f"SWITCHBOARD_{title}", "title": title} for title in reply.quick_replies]
+    return {
+        "type": "list",
+        "body": {"text": reply.text},
+        "action": {"button": WHATSAPP_LIST_BUTTON, "sections": [{"rows": rows}]},
+    }
+
+
 def _whatsapp_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedReply:
     """Cloud API `POST /{phone-number-id}/messages`, a text message to the customer (or the
     message template the reply names), with the system user's token (WHATSAPP_ACCESS_TOKEN)."""
@@ -675,6 +692,8 @@ def _whatsapp_reply(reply: Reply, mention: Mention, settings: Settings) -> Poste
             "language": {"policy": "deterministic", "code": template.language},
             "components": [{"type": "body", "parameters": values}] if values else [],
         }
+    elif reply.quick_replies and len(reply.text) <= WHATSAPP_LIST_BODY:
+        body |= {"type": "interactive", "interactive": _whatsapp_list(reply)}
     else:
         body |= {"type": "text", "text": {"body": reply.text}}
     path = f"{mention.brand_account}/messages"

@@ -25,9 +25,10 @@ from chalicelib.stores.replies import reply_id_of
 SURVEY = "satisfaction-survey"
 """The survey's author, and what decided a bare rating's routing (`decided_by`)."""
 RATING_BUTTONS = ["1", "2", "3", "4", "5"]
-"""The scores offered as quick replies where the platform has them (QUICK_REPLY_PLATFORMS): a
-tap posts its title, which is a rating like a typed one."""
-QUICK_REPLY_PLATFORMS = ("messenger", "instagram")
+"""The scores offered to tap where the platform has a way (QUICK_REPLY_PLATFORMS: Messenger's
+and Instagram's quick replies, a WhatsApp list): a tap posts its title, a rating like a typed
+one."""
+QUICK_REPLY_PLATFORMS = ("messenger", "instagram", "whatsapp")
 RATING_WINDOW = timedelta(hours=24)
 """How long after the survey a customer's rating counts (the platforms' messaging window)."""
 _RATING = re.compile(

@@ -18,7 +18,14 @@ from chalicelib.settings import Settings
 from tests.integration.conftest import bodies, receive_all
 from tests.integration.test_away_messages import CUSTOMER, SENT_TO
 from tests.integration.test_native_answers import deliver, messenger
-from tests.integration.test_replies import drain_outbox, get, reply, routed, two_days_old_message
+from tests.integration.test_replies import (
+    drain_outbox,
+    get,
+    reply,
+    routed,
+    two_days_old_message,
+    whatsapp_message,
+)
 from tests.integration.test_rules_cli import run
 
 SURVEY = "Hi {name}, how did we do? Reply with a number from 1 (poor) to 5 (great)."
@@ -222,3 +229,30 @@ def test_the_survey_from_the_shell(
         "  satisfaction    100% satisfied (4 or 5 of 5), average 4.0  (1 answer to the survey)",
         "    maya          100% satisfied, average 4.0  (1)",
     ]
+
+
+@pytest.mark.usefixtures("surveying")
+def test_on_whatsapp_the_scores_come_as_a_list_to_tap(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    deliver(client, stack, "meta", whatsapp_message("My order 1182 never arrived.", 1))
+    [case] = bodies(stack["support"])
+    case_id = case["mention"]["id"]
+    body = {"mention_id": case_id, "text": "Found it, arriving today!", "survey": True}
+    assert reply(client, body)[0] == 202
+    drain_outbox(stack)
+    [answer, survey] = [r.body for r in fakes.accepted("graph") if r.path.endswith("/messages")]
+    assert answer["type"] == "text"
+    assert survey["type"] == "interactive"
+    assert survey["interactive"]["body"]["text"].startswith("Hi ")
+    rows = survey["interactive"]["action"]["sections"][0]["rows"]
+    assert [row["title"] for row in rows] == ["1", "2", "3", "4", "5"]
+
+    tap = json.loads(whatsapp_message("", 0))
+    [message] = tap["entry"][0]["changes"][0]["value"]["messages"]
+    message.pop("text")
+    message["id"] += "-tap"
+    message |= {"type": "interactive", "interactive": {"type": "list_reply", "list_reply": rows[3]}}
+    deliver(client, stack, "meta", json.dumps(tap).encode())
+    assert get(client, f"/mentions/{case_id}")["rating"] == 4
+    assert bodies(stack["support"]) == []

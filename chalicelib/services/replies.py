@@ -426,6 +426,10 @@ class ReplyService:
                 ),
             )
         self._best_effort("first response", lambda: self._stop_clocks(answers, sent_at, post))
+        if conversation and self.settings.satisfaction_survey and not reply.automatic:
+            # a person writing again closes an open survey: a number now answers them
+            survey = rating_key(conversation)
+            self._best_effort("survey closed", lambda: self.mentions.drop(survey))
         if reply.survey:
             self._best_effort(
                 "satisfaction survey", lambda: self._ask_rating(reply, record, sent_at)

@@ -139,6 +139,18 @@ def test_a_rating_with_more_to_say_reaches_the_department_and_counts(
 
 
 @pytest.mark.usefixtures("surveying")
+def test_a_later_reply_closes_the_survey_so_a_number_answers_it(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    answered_with_survey(client, stack)
+    reply(client, {"mention_id": "messenger:m1", "text": "Oh, and how many were missing?"})
+    drain_outbox(stack)
+    deliver(client, stack, "meta", messenger("m2", "3", 50))
+    assert get(client, "/mentions/messenger:m2")["message"]["routing"]["rates"] is None
+    assert get(client, "/mentions/messenger:m1")["rating"] is None
+
+
+@pytest.mark.usefixtures("surveying")
 def test_without_a_survey_a_number_is_a_message_like_any_other(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:

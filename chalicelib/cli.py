@@ -578,8 +578,10 @@ def cmd_waiting(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_cases(args: argparse.Namespace, out: TextIO) -> int:
     """List the cases an author opened, newest first, with each one's department and state."""
     path = f"/authors/{_encoded(args.author)}/cases?limit={args.limit}"
-    cases = _client(args).call("GET", path)["cases"]
-    print(f"{len(cases)} case(s) opened by {args.author}", file=out)
+    found = _client(args).call("GET", path)
+    cases, labels = found["cases"], found.get("labels") or []
+    labelled = f" [{', '.join(labels)}]" if labels else ""
+    print(f"{len(cases)} case(s) opened by {args.author}{labelled}", file=out)
     for case in cases:
         print(
             f"{case['id']}  {case['department']}  {case['state']}"

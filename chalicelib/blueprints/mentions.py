@@ -156,13 +156,18 @@ def note_mention(mention_id: str) -> Response:
 def author_cases(author: str) -> Response:
     """The cases an author (`<platform>:<author id>`, as `routing.history` keys them) opened
     while their records are kept (90 days), newest first, each with its department and
-    state (`limit`, 1-200, default 50)."""
+    state (`limit`, 1-200, default 50), and the labels the author carries."""
     request = mentions.current_request
     require_caller(request)
     author = _author(author)
     since = datetime.now(UTC) - timedelta(days=get_settings().mention_ttl_days)
-    cases = wiring.mentions().earlier_cases(author, since, limit_param(request, MAX_WAITING))
-    body = {"author": author, "cases": [case.model_dump(mode="json") for case in cases]}
+    store = wiring.mentions()
+    cases = store.earlier_cases(author, since, limit_param(request, MAX_WAITING))
+    body = {
+        "author": author,
+        "labels": store.labels_of(author),
+        "cases": [case.model_dump(mode="json") for case in cases],
+    }
     return json_response(body)
 
 

@@ -113,5 +113,8 @@ def test_labels_from_the_shell(api_url: str, client: Client, stack: dict[str, st
     routed(client, stack, "x", "x_late_delivery.json")
     code, out = run("inbox", "support")  # the queue itself
     assert code == 0 and "by danakim [vip] (" in out
+    code, out = run("cases", DANA, "--url", api_url)
+    assert out.splitlines()[0] == f"1 case(s) opened by {DANA} [vip]"
+    assert get(client, f"/authors/{DANA}/cases")["labels"] == ["vip"]
     code, out = run("forget", DANA, "request #9", "--url", api_url)
     assert "and their labels (vip)" in out.splitlines()[0]

@@ -391,6 +391,7 @@ def test_a_stage_sets_its_sla_and_routing_policies_with_context() -> None:
         "escalations": {"support": "pr"},  # as cdk.json would hold it
         "sla_minutes": '{"high": 45}',  # as -c gives it
         "classifier_threshold": "0.55",
+        "satisfaction_survey": "Hi {name}, how did we do? Reply 1 (poor) to 5 (great).",
     }
     done, out = run_synth("policies", context)
     assert done.returncode == 0, done.stderr
@@ -403,6 +404,7 @@ def test_a_stage_sets_its_sla_and_routing_policies_with_context() -> None:
         assert json.loads(env["ESCALATIONS"]) == {"support": "pr"}
         assert json.loads(env["SLA_MINUTES"]) == {"high": 45}
         assert env["CLASSIFIER_THRESHOLD"] == "0.55"
+        assert env["SATISFACTION_SURVEY"].startswith("Hi {name}, how did we do?")
 
 
 @pytest.mark.parametrize(
@@ -412,6 +414,7 @@ def test_a_stage_sets_its_sla_and_routing_policies_with_context() -> None:
         ({"escalations": {"support": "legal"}}, "legal"),
         ({"sla_department_hours": {"pr": "2026-12-25 closed"}}, "at least one day"),
         ({"business_timezone": "Mars/Olympus"}, "Mars/Olympus"),
+        ({"satisfaction_survey": "We open {opens}"}, "unknown placeholder {opens}"),
     ],
 )
 def test_a_stage_policy_the_app_would_refuse_fails_the_synth(

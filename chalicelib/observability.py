@@ -14,6 +14,9 @@ QUEUED_MENTIONS = "QueuedMentions"
 the per-department surge alarms watch."""
 FIRST_RESPONSE, SLA_BREACHES = "FirstResponseSeconds", "SlaBreaches"
 """Also emitted by department, for the dashboard's per-department SLA view."""
+SATISFACTION = "SatisfactionScore"
+"""Each answer to the satisfaction survey, its score (1-5) as the value, by the department whose
+case it rates: the dashboard draws the average."""
 TRANSFERS = "CasesTransferred"
 """Hand-overs, also by the department that let the case go: how often routing sends a
 department mentions that are not its own."""

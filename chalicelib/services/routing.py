@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
 from chalicelib.classify import compute_signals, enrich, fallback_department, in_models_language
@@ -35,7 +36,13 @@ from chalicelib.models import (
     ReplyPointer,
     RoutedMention,
 )
-from chalicelib.observability import QUEUED_MENTIONS, logger, metrics, per_department
+from chalicelib.observability import (
+    QUEUED_MENTIONS,
+    SATISFACTION,
+    logger,
+    metrics,
+    per_department,
+)
 from chalicelib.platforms import get_platform
 from chalicelib.platforms.base import Change
 from chalicelib.rules import (
@@ -508,7 +515,7 @@ class RoutingService:
             except Exception:
                 logger.warning("could not record the rating on its case", exc_info=True)
                 continue
-            metrics.add_metric(name="SatisfactionRatings", unit="Count", value=1)
+            per_department(SATISFACTION, {rating.department: rating.score}, MetricUnit.NoUnit)
             logger.info("rated", extra={"mention_id": rating.case, "score": rating.score})
 
     def _send(self, messages: list[RoutedMention], progress: dict[str, Progress]) -> None:

@@ -554,9 +554,10 @@ class DynamoMentionStore:
         )
 
     def labels_of(self, author: str) -> list[str]:
-        """Read the string set of `labels#<author>`."""
+        """Read the string set of `labels#<author>` (eventually consistent: a label given a
+        second ago may reach the next mention only)."""
         item = self._client.get_item(
-            TableName=self._table, Key={"id": {"S": f"labels#{author}"}}, ConsistentRead=True
+            TableName=self._table, Key={"id": {"S": f"labels#{author}"}}
         ).get("Item", {})
         return sorted(item.get("labels", {}).get("SS", []))
 

@@ -14,6 +14,7 @@ from chalicelib.observability import (
     FIRST_RESPONSE,
     NAMESPACE,
     QUEUED_MENTIONS,
+    SATISFACTION,
     SERVICE,
     SLA_BREACHES,
     TRANSFERS,
@@ -159,6 +160,7 @@ class Monitoring(Construct):
             ("First response by department (p90, s)", FIRST_RESPONSE, "p90"),
             ("SLA breaches by department", SLA_BREACHES, "Sum"),
             ("Cases handed over, by the department that let them go", TRANSFERS, "Sum"),
+            ("Satisfaction by department (average survey score, 1-5)", SATISFACTION, "Average"),
         ):
             lines = [by_department(metric, d, stat, PERIOD).with_(label=d) for d in departments]
             widgets.append(cloudwatch.GraphWidget(title=title, left=lines))

@@ -330,9 +330,10 @@ def test_alarms_on_every_dead_letter_queue_and_worker(template: Template) -> Non
         "First response by department (p90, s)",
         "SLA breaches by department",
         "Cases handed over, by the department that let them go",
+        "Satisfaction by department (average survey score, 1-5)",
     ):
         assert widget in body
-    assert "CasesTransferred" in body
+    assert "CasesTransferred" in body and "SatisfactionScore" in body
 
 
 def test_each_department_has_a_surge_alarm_for_its_leads(template: Template) -> None:

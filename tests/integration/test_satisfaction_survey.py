@@ -27,6 +27,7 @@ from tests.integration.test_replies import (
     whatsapp_message,
 )
 from tests.integration.test_rules_cli import run
+from tests.unit.test_routing_service import emitted_by_department
 
 SURVEY = "Hi {name}, how did we do? Reply with a number from 1 (poor) to 5 (great)."
 
@@ -68,7 +69,10 @@ def answered_with_survey(client: Client, stack: dict[str, str]) -> dict[str, Any
 
 @pytest.mark.usefixtures("surveying")
 def test_the_survey_follows_the_reply_and_a_bare_rating_goes_on_the_case(
-    client: Client, stack: dict[str, str], fakes: FakePlatforms
+    client: Client,
+    stack: dict[str, str],
+    fakes: FakePlatforms,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     answered_with_survey(client, stack)
     assert sent_to_customer(fakes) == [
@@ -87,7 +91,10 @@ def test_the_survey_follows_the_reply_and_a_bare_rating_goes_on_the_case(
         [],
     )
 
+    capsys.readouterr()
     deliver(client, stack, "meta", tapped("m2", "5", 50))
+    # the dashboard's average score by department
+    assert emitted_by_department(capsys.readouterr().out, "SatisfactionScore") == {"support": [5.0]}
 
     case = get(client, "/mentions/messenger:m1")
     assert case["rating"] == 5 and case["rated_at"] is not None

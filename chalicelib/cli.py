@@ -592,16 +592,37 @@ def cmd_cases(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_label(args: argparse.Namespace, out: TextIO) -> int:
-    """Show an author's labels, or add and remove some; their mentions routed from then on
-    carry them, for the rules (`author.labels`) and whoever answers."""
-    path = f"/authors/{_encoded(args.author)}/labels"
-    client = _client(args)
-    if args.add or args.remove:
-        labelled = client.call("POST", path, {"add": args.add, "remove": args.remove})
-    else:
-        labelled = client.call("GET", path)
-    print(f"{args.author}: {', '.join(labelled['labels']) or 'no labels'}", file=out)
-    return 0
+    """Show an author's labels, or add and remove some (for each author a --file lists, one a
+    line: a CRM's list of VIPs); their mentions routed from then on carry them, for the rules
+    (`author.labels`) and whoever answers. One that cannot be labelled is said and skipped."""
+    if (args.author is None) == (args.file is None):
+        print("name one AUTHOR or a --file of them", file=sys.stderr)
+        return 2
+    if args.file is not None and not (args.add or args.remove):
+        print("with --file, say what to --add or --remove", file=sys.stderr)
+        return 2
+    client, failed = _client(args), 0
+    for author in [args.author] if args.author else _authors_in(args.file):
+        path = f"/authors/{_encoded(author)}/labels"
+        try:
+            if args.add or args.remove:
+                labelled = client.call("POST", path, {"add": args.add, "remove": args.remove})
+            else:
+                labelled = client.call("GET", path)
+        except ApiError as exc:
+            if args.file is None:
+                raise
+            print(f"{author}: not labelled: {exc}", file=out)
+            failed += 1
+            continue
+        print(f"{author}: {', '.join(labelled['labels']) or 'no labels'}", file=out)
+    return 1 if failed else 0
+
+
+def _authors_in(path: str) -> list[str]:
+    """The authors a file lists, one a line (blank lines and `#` comments skipped)."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
 def cmd_forget(args: argparse.Namespace, out: TextIO) -> int:
@@ -1147,7 +1168,10 @@ def build_parser() -> argparse.ArgumentParser:
     label = sub.add_parser(
         "label", parents=[api], help="show, add or remove an author's labels (vip, press…)"
     )
-    label.add_argument("author", help="<platform>:<author id>, as `switchboard cases` takes")
+    label.add_argument(
+        "author", nargs="?", help="<platform>:<author id>, as `switchboard cases` takes"
+    )
+    label.add_argument("--file", help="instead of AUTHOR: a file of authors, one a line")
     label.add_argument("--add", action="append", default=[], metavar="LABEL", help="repeatable")
     label.add_argument("--remove", action="append", default=[], metavar="LABEL")
     label.set_defaults(func=cmd_label)

@@ -4,6 +4,7 @@ on carries the labels, the rules read them (`author.labels`) and agents see them
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -118,3 +119,18 @@ def test_labels_from_the_shell(api_url: str, client: Client, stack: dict[str, st
     assert get(client, f"/authors/{DANA}/cases")["labels"] == ["vip"]
     code, out = run("forget", DANA, "request #9", "--url", api_url)
     assert "and their labels (vip)" in out.splitlines()[0]
+
+
+def test_a_list_of_authors_is_labelled_from_a_file(
+    api_url: str, client: Client, stack: dict[str, str], tmp_path: Path
+) -> None:
+    vips = tmp_path / "vips.txt"
+    vips.write_text(f"# exported from the CRM\n{DANA}\n\nx:99110022\ndana\n", encoding="utf-8")
+    code, out = run("label", "--file", str(vips), "--add", "vip", "--url", api_url)
+    assert code == 1  # one could not be labelled
+    assert out.splitlines()[:2] == [f"{DANA}: vip", "x:99110022: vip"]
+    assert out.splitlines()[2].startswith("dana: not labelled: ")
+    assert "'<platform>:<author id>'" in out.splitlines()[2]
+    assert get(client, "/authors/x:99110022/labels")["labels"] == ["vip"]
+    assert run("label", "--file", str(vips), "--url", api_url)[0] == 2  # nothing to do
+    assert run("label", DANA, "--file", str(vips), "--add", "vip", "--url", api_url)[0] == 2

@@ -15,6 +15,7 @@ from chalicelib import wiring
 from chalicelib.fakeplatforms import FakePlatforms
 from chalicelib.services.survey import rating_key
 from chalicelib.settings import Settings
+from tests.helpers import emitted_by_department
 from tests.integration.conftest import bodies, receive_all
 from tests.integration.test_away_messages import CUSTOMER, SENT_TO
 from tests.integration.test_native_answers import deliver, messenger
@@ -27,7 +28,6 @@ from tests.integration.test_replies import (
     whatsapp_message,
 )
 from tests.integration.test_rules_cli import run
-from tests.unit.test_routing_service import emitted_by_department
 
 SURVEY = "Hi {name}, how did we do? Reply with a number from 1 (poor) to 5 (great)."
 

@@ -19,7 +19,7 @@ from chalicelib.stores.payloads import MemoryPayloads
 from chalicelib.stores.queues import MemoryQueues, OutgoingMessage, QueueSendError
 from chalicelib.stores.rules import MemoryRulesStore
 from chalicelib.stores.traffic import MemoryTrafficStore, Observed
-from tests.helpers import delivery, food_safety_thread
+from tests.helpers import delivery, emitted_by_department, food_safety_thread
 
 CONFIG = Settings()
 FRIEND, BRAND_NAMED = "x:1992000000000000201", "x:1992000000000000202"
@@ -120,12 +120,6 @@ def test_an_answer_to_two_messages_whose_second_copy_fails_is_recorded_whole_on_
     for mid, minutes in (("m1", 20), ("m2", 10)):
         record = mentions.get(f"messenger:{mid}")
         assert record is not None and record.response_seconds == minutes * 60
-
-
-def emitted_by_department(out: str, name: str) -> dict[str, list[float]]:
-    """The per-department values of metric `name` in the EMF lines printed."""
-    blobs = [json.loads(line) for line in out.splitlines() if "_aws" in line]
-    return {b["department"]: b[name] for b in blobs if name in b and "department" in b}
 
 
 def test_breaches_and_first_responses_are_counted_by_department(

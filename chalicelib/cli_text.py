@@ -77,11 +77,13 @@ def format_report(report: DepartmentReport) -> str:
 
 def _satisfaction(report: DepartmentReport) -> str:
     """What the customers who answered the satisfaction survey said, as a report line."""
+    asked = f"{report.surveyed} survey{'s' if report.surveyed != 1 else ''}"
     if report.satisfaction is None or report.satisfied is None:
-        return "-  (no survey answers)"
+        return f"-  (no answers to {asked})"
+    answers = f"{report.rated} answer{'s' if report.rated != 1 else ''}"
     return (
         f"{report.satisfied:.0%} satisfied (4 or 5 of 5), average {report.satisfaction:.1f}"
-        f"  ({report.rated} answer{'s' if report.rated != 1 else ''} to the survey)"
+        f"  ({answers} to {asked})"
     )
 
 

@@ -190,8 +190,16 @@ class DepartmentReport(BaseModel):
         description="cases routed to it in those days that people handed over to another"
         " department (counted there, not here)",
     )
+    surveyed: int = Field(
+        default=0, description="satisfaction surveys posted in those days about its cases"
+    )
     rated: int = Field(
         default=0, description="satisfaction survey answers in those days about its cases"
+    )
+    response_rate: float | None = Field(
+        default=None,
+        description="rated / surveyed (at most 1: an answer can come the day after its survey);"
+        " null when no survey was posted",
     )
     satisfaction: float | None = Field(
         default=None, description="their average score, 1 (poor) to 5 (great); null for none"

@@ -40,6 +40,7 @@ from chalicelib.services.cases import record_first_response, taken_note
 from chalicelib.services.polling import follow_thread
 from chalicelib.services.survey import (
     RATING_WINDOW,
+    SURVEY,
     check_survey,
     open_survey,
     rating_key,
@@ -433,6 +434,12 @@ class ReplyService:
         if reply.survey:
             self._best_effort(
                 "satisfaction survey", lambda: self._ask_rating(reply, record, sent_at)
+            )
+        if reply.automatic and reply.author == SURVEY:  # counted for the response rate
+            department = record.message.routing.department
+            self._best_effort(
+                "survey counted",
+                lambda: self.mentions.mark_surveyed(reply_id, department, sent_at, expires),
             )
         logger.info("reply sent", extra={"reply_id": reply_id, "platform_reply_id": posted.id})
 

@@ -21,6 +21,7 @@ def report_of(store: MentionStore, department: str, days: int, now: datetime) ->
     since = now - timedelta(days=days)
     cases = store.department_cases(department, since, MAX_REPORTED + 1)
     handed_over = store.handed_over_count(department, since)
+    surveyed = store.surveyed_count(department, since)
     ratings = store.ratings(department, since, MAX_REPORTED + 1)
     truncated = len(cases) > MAX_REPORTED or len(ratings) > MAX_REPORTED
     return summarise(
@@ -32,6 +33,7 @@ def report_of(store: MentionStore, department: str, days: int, now: datetime) ->
         handed_over,
         truncated,
         ratings[:MAX_REPORTED],
+        surveyed,
     )
 
 
@@ -44,9 +46,10 @@ def summarise(
     handed_over: int = 0,
     truncated: bool = False,
     ratings: list[Score] | None = None,
+    surveyed: int = 0,
 ) -> DepartmentReport:
-    """The figures of a report, from the mentions it covers and the satisfaction survey's
-    `ratings` of its cases."""
+    """The figures of a report, from the mentions it covers, and the satisfaction survey's
+    `ratings` of its cases and how many times it was asked (`surveyed`)."""
     answered = [c for c in cases if c.state == "answered"]
     on_time = [c for c in answered if c.due is None or _on_time(c)]
     waiting = [c for c in cases if c.state == "waiting"]
@@ -71,6 +74,8 @@ def summarise(
         withdrawn=sum(c.state in ("hidden", "deleted") for c in cases),
         handed_over=handed_over,
         **_satisfaction(ratings or []),
+        surveyed=surveyed,
+        response_rate=min(1.0, round(len(ratings or []) / surveyed, 4)) if surveyed else None,
         truncated=truncated,
     )
 

@@ -213,6 +213,17 @@ class MentionStore(Protocol):
         """Record on a stored case how its customer rated the help (the latest rating stands)."""
         ...
 
+    def mark_surveyed(
+        self, reply_id: str, department: str, at: datetime, expires_at: datetime
+    ) -> None:
+        """Count a satisfaction survey posted `at` (`reply_id`: once however often it is told)
+        about one of `department`'s cases, until `expires_at`."""
+        ...
+
+    def surveyed_count(self, department: str, since: datetime) -> int:
+        """How many satisfaction surveys about `department`'s cases were posted since `since`."""
+        ...
+
     def ratings(self, department: str, since: datetime, limit: int) -> list[Score]:
         """The scores (with who sent the reply the survey followed) of the satisfaction survey
         answers routed since `since` about cases `department` had, newest first, at most
@@ -354,11 +365,17 @@ LIST_INDEX = "listed-by-time"
 CloudFormation update adds no more than one to a table): `listed` is `ignored` for what
 routing ignored, `handed-over:<department>` for a case people handed over from the department
 routing chose (`handed-over:ignore` for an ignored one they rescued), `rated:<department>` for
-a customer's answer to the satisfaction survey about one of the department's cases."""
+a customer's answer to the satisfaction survey about one of the department's cases, and
+`surveyed:<department>` for an item `surveyed#<reply id>` that counts a survey posted."""
 IGNORED = "ignored"
 REPORT_INDEX = "department-by-time"
 """Every record by `department` and `routed_at`, projecting REPORT_INDEX_ATTRIBUTES only: a
 department's report reads its mentions of the last days without reading their records."""
+
+
+def surveyed_list(department: str) -> str:
+    """The `listed` value of the satisfaction surveys posted about `department`'s cases."""
+    return f"surveyed:{department}"
 
 
 def rated_list(department: str) -> str:

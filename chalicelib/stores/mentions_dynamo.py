@@ -33,6 +33,7 @@ from chalicelib.stores.mentions import (
     handed_over_list,
     opens_case,
     rated_list,
+    surveyed_list,
 )
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -607,6 +608,25 @@ class DynamoMentionStore:
     def ignored(self, since: datetime, limit: int) -> list[MentionRecord]:
         """Query the sparse index of ignored mentions."""
         return [_record(item) for item in self._newest(LIST_INDEX, "listed", IGNORED, since, limit)]
+
+    def mark_surveyed(
+        self, reply_id: str, department: str, at: datetime, expires_at: datetime
+    ) -> None:
+        """An item `surveyed#<reply id>` in the list index's partition of the department."""
+        self._client.put_item(
+            TableName=self._table,
+            Item={
+                "id": {"S": f"surveyed#{reply_id}"},
+                "listed": {"S": surveyed_list(department)},
+                "routed_at": {"S": at.astimezone(UTC).isoformat()},
+                "expires_at": {"N": str(int(expires_at.timestamp()))},
+            },
+        )
+
+    def surveyed_count(self, department: str, since: datetime) -> int:
+        """Count the department's partition of surveys in the list index (Select COUNT)."""
+        pages = self._pages(LIST_INDEX, "listed", surveyed_list(department), since, Select="COUNT")
+        return sum(page["Count"] for page in pages)
 
     def ratings(self, department: str, since: datetime, limit: int) -> list[Score]:
         """Query the list index's partition of `department`'s survey answers for their scores."""

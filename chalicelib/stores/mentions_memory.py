@@ -49,6 +49,7 @@ class MemoryMentionStore:
         self.progress: dict[str, Progress] = {}
         self.tombstones: set[str] = set()
         self.labels: dict[str, set[str]] = {}
+        self.surveys: dict[str, tuple[str, datetime]] = {}
 
     def claim(
         self, mention_id: str, now: datetime, lease: timedelta
@@ -178,6 +179,16 @@ class MemoryMentionStore:
         record = self.records.get(mention_id)
         if record is not None:
             self.records[mention_id] = record.model_copy(update={"rating": score, "rated_at": at})
+
+    def mark_surveyed(
+        self, reply_id: str, department: str, at: datetime, expires_at: datetime
+    ) -> None:
+        """Note the survey (expiry is not simulated)."""
+        self.surveys[reply_id] = (department, at)
+
+    def surveyed_count(self, department: str, since: datetime) -> int:
+        """How many noted surveys."""
+        return sum(d == department and at >= since for d, at in self.surveys.values())
 
     def ratings(self, department: str, since: datetime, limit: int) -> list[Score]:
         """The scores of the survey answers about `department`'s cases, newest first."""

@@ -74,5 +74,5 @@ def test_switchboard_report(api_url: str) -> None:
         "  closed          0  (no reply needed)",
         "  withdrawn       0  (hidden or deleted)",
         "  handed over     0  (to other departments: counted there)",
-        "  satisfaction    -  (no survey answers)",
+        "  satisfaction    -  (no answers to 0 surveys)",
     ]

@@ -118,6 +118,7 @@ def test_the_survey_follows_the_reply_and_a_bare_rating_goes_on_the_case(
     assert get(client, "/ignored")["ignored"] == []  # nothing there to rescue
     report = get(client, "/departments/support/report")
     assert (report["rated"], report["satisfaction"], report["satisfied"]) == (1, 5.0, 1.0)
+    assert (report["surveyed"], report["response_rate"]) == (1, 1.0)
     assert report["by_agent"] == [
         {"agent": "admin", "rated": 1, "satisfaction": 5.0, "satisfied": 1.0}
     ]
@@ -245,7 +246,7 @@ def test_the_survey_from_the_shell(
     assert code == 0 and rated.endswith("(4 of 5 by the customer, asked by the survey)")
     code, out = run("report", "support", "--url", api_url)
     assert out.splitlines()[-2:] == [
-        "  satisfaction    100% satisfied (4 or 5 of 5), average 4.0  (1 answer to the survey)",
+        "  satisfaction    100% satisfied (4 or 5 of 5), average 4.0  (1 answer to 1 survey)",
         "    maya          100% satisfied, average 4.0  (1)",
     ]
 

@@ -512,6 +512,13 @@ def test_survey_answers_are_listed_by_the_department_rated_not_as_ignored(
     assert mentions.ratings("support", NOW - timedelta(minutes=150), 10) == [(2, "maya")]
     assert mentions.ratings("pr", since, 10) == [(4, None)]
     assert mentions.ignored(since, 10) == []  # no "5" to rescue
+    for reply_id, department, hours_ago in (("r_1", "support", 3), ("r_2", "support", 1)):
+        at = NOW - timedelta(hours=hours_ago)
+        for _ in range(2):  # told twice, counted once
+            mentions.mark_surveyed(reply_id, department, at, NOW + timedelta(days=1))
+    assert mentions.surveyed_count("support", since) == 2
+    assert mentions.surveyed_count("support", NOW - timedelta(hours=2)) == 1
+    assert mentions.surveyed_count("pr", since) == 0
     mentions.rate("x:70", 2, NOW)
     mentions.rate("x:99", 5, NOW)  # no such case: nothing happens
     rated = mentions.get("x:70")

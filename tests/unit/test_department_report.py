@@ -72,13 +72,17 @@ def test_a_mention_without_a_deadline_answered_counts_as_on_time() -> None:
 
 def test_the_survey_answers_give_the_share_satisfied_and_the_average() -> None:
     ratings = [(5, "maya"), (4, "sam"), (2, "maya"), (5, None)]  # None: a survey of before
-    report = summarise("support", 7, SINCE, [], NOW, ratings=ratings)
+    report = summarise("support", 7, SINCE, [], NOW, ratings=ratings, surveyed=10)
     assert (report.rated, report.satisfied, report.satisfaction) == (4, 0.75, 4.0)
+    assert (report.surveyed, report.response_rate) == (10, 0.4)
     assert format_report(report).splitlines()[-4:] == [
-        "  satisfaction    75% satisfied (4 or 5 of 5), average 4.0  (4 answers to the survey)",
+        "  satisfaction    75% satisfied (4 or 5 of 5), average 4.0  (4 answers to 10 surveys)",
         "    maya          50% satisfied, average 3.5  (2)",
         "    sam           100% satisfied, average 4.0  (1)",
         "    unknown       100% satisfied, average 5.0  (1)",
     ]
     quiet = summarise("support", 7, SINCE, [], NOW)
     assert (quiet.rated, quiet.satisfied, quiet.satisfaction, quiet.by_agent) == (0, None, None, [])
+    assert quiet.response_rate is None  # no survey asked
+    late = summarise("support", 7, SINCE, [], NOW, ratings=[(5, "maya"), (4, "maya")], surveyed=1)
+    assert late.response_rate == 1.0  # an answer to a survey asked before the week

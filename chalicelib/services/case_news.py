@@ -28,6 +28,7 @@ from chalicelib.observability import logger, metrics
 from chalicelib.platforms.base import Answer, Change
 from chalicelib.services.away import away_key
 from chalicelib.services.cases import record_first_response, send_copy
+from chalicelib.services.survey import rating_key, surveyed
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import (
     MentionStore,
@@ -177,19 +178,25 @@ class CaseNews:
                 return
             self.replies.finish(reply_id, "sent", was="sent", **{f"{receipt}_at": at})
 
-    def _away_echo(self, answer: Answer, now: datetime) -> bool:
-        """Whether a message in a direct conversation is the platform's echo of the away message
-        Switchboard is posting there right now (the reply worker links the post only once the
-        platform has answered, and the echo can come first): not an answer. A message posted
-        before the away message was queued (the platform's clock a few seconds either way) is
-        someone's answer all the same."""
-        held = self.mentions.held(away_key(answer.to), now)
-        if held is None or self.replies is None:
+    def _automatic_echo(self, answer: Answer, now: datetime) -> bool:
+        """Whether a message in a direct conversation is the platform's echo of a message
+        Switchboard is posting there by itself right now, the away message or the satisfaction
+        survey (the reply worker links the post only once the platform has answered, and the
+        echo can come first): not an answer. A message posted before it was queued (the
+        platform's clock a few seconds either way) is someone's answer all the same."""
+        if self.replies is None:
             return False
-        if answer.at is not None and answer.at < held[1] - CLOCK_SKEW:
-            return False
-        reply = self.replies.get(held[0])
-        return reply is not None and reply.status == "sending"
+        for key, reply_of in (
+            (away_key(answer.to), lambda held: held),
+            (rating_key(answer.to), lambda held: surveyed(held).survey),
+        ):
+            held = self.mentions.held(key, now)
+            if held is None or (answer.at is not None and answer.at < held[1] - CLOCK_SKEW):
+                continue
+            reply = self.replies.get(reply_of(held[0]))
+            if reply is not None and reply.status == "sending":
+                return True
+        return False
 
     def _finish_reply(self, post: str, now: datetime, status: ReplyStatus, **fields: Any) -> None:
         """Move Switchboard's sent reply posted as `post` (if it is one) to `status`."""
@@ -233,7 +240,9 @@ class CaseNews:
         yet is held for a day (HOLD) and answers the case when it is. A message an automated app
         sent (AUTOMATED_APPS: a chatbot, an instant reply) answers nothing, nor does the echo of
         Switchboard's own away message."""
-        if self.mentions.conversation_of(answer.post) is not None or self._away_echo(answer, now):
+        if self.mentions.conversation_of(answer.post) is not None or self._automatic_echo(
+            answer, now
+        ):
             return
         case = self.mentions.conversation_of(answer.to)
         expires = now + timedelta(days=self.settings.mention_ttl_days)

@@ -450,9 +450,10 @@ class ReplyService:
         if conversation is None or not self.settings.satisfaction_survey:
             return
         case = case_opened_by(self.mentions, record)
-        survey = open_survey(case.id, reply.author)
-        self.mentions.hold(rating_key(conversation), survey, now, now + RATING_WINDOW)
-        send_automatic(self.replies, self.queues, survey_reply(reply, record, self.settings, now))
+        survey = survey_reply(reply, record, self.settings, now)
+        held = open_survey(case.id, survey.reply_id, reply.author)
+        self.mentions.hold(rating_key(conversation), held, now, now + RATING_WINDOW)
+        send_automatic(self.replies, self.queues, survey)
 
     def _stop_clocks(self, answers: list[MentionRecord], at: datetime, post: str) -> None:
         """Record the reply (`post`, sent `at`) as the first response of what it answers."""

@@ -491,8 +491,8 @@ class RoutingService:
             return None
         try:
             held = self.mentions.held(rating_key(conversation), now)
-            case_id, agent = surveyed(held[0]) if held is not None else ("", "")
-            case = self.mentions.get(case_id) if case_id else None
+            survey = surveyed(held[0]) if held is not None else None
+            case = self.mentions.get(survey.case) if survey and survey.case else None
         except Exception:
             logger.warning("could not read the conversation's survey", exc_info=True)
             return None
@@ -500,6 +500,7 @@ class RoutingService:
             return None
         score, bare = given
         department = case.message.routing.department
+        agent = survey.agent if survey else None
         return Rating(case=case.id, score=score, department=department, agent=agent or None), bare
 
     def _record_ratings(self, messages: list[RoutedMention], now: datetime) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from chalicelib.models import MentionRecord, Rating, Reply
 from chalicelib.rules.engine import Decision
@@ -45,16 +46,24 @@ def rating_key(conversation: str) -> str:
     return f"rating/{conversation}"
 
 
-def open_survey(case: str, agent: str) -> str:
-    """What a conversation's open survey holds: the case it rates, and who sent the reply it
-    followed."""
-    return f"{case} {agent}"
+class OpenSurvey(NamedTuple):
+    """What a conversation's open survey holds: the case it rates, the survey's reply id, and
+    who sent the reply it followed."""
+
+    case: str
+    survey: str
+    agent: str
 
 
-def surveyed(held: str) -> tuple[str, str]:
-    """The case and the agent an open survey holds (`open_survey`)."""
-    case, _, agent = held.partition(" ")
-    return case, agent
+def open_survey(case: str, survey: str, agent: str) -> str:
+    """An open survey as the mention store holds it (`surveyed` reads it back)."""
+    return f"{case} {survey} {agent}"
+
+
+def surveyed(held: str) -> OpenSurvey:
+    """The open survey a hold names (`open_survey`; the agent's name may have spaces)."""
+    case, survey, agent = [*held.split(" ", 2), "", ""][:3]
+    return OpenSurvey(case, survey, agent)
 
 
 def rating_in(text: str) -> tuple[int, bool] | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from functools import cached_property
@@ -22,6 +23,8 @@ if TYPE_CHECKING:  # parsed only where SLA deadlines are computed, off the webho
 DEFAULT_DEPARTMENTS = ("support", "pr", "marketing", "triage")
 PRIORITIES = ("low", "normal", "high", "urgent")
 BASE_SLA_MINUTES = {"urgent": 15, "high": 60, "normal": 240, "low": 1440}
+SAVED_REPLY = "template:"
+"""How SATISFACTION_SURVEY names a saved reply to ask with (`template:csat`)."""
 
 
 class Settings(BaseModel):
@@ -159,17 +162,23 @@ class Settings(BaseModel):
     # (chalicelib/services/away.py); "" sends none.
     away_message: str = ""
     # The question a reply sent with `survey` is followed by, asking the customer to rate the
-    # help from 1 to 5 (chalicelib/services/survey.py); "" asks none.
+    # help from 1 to 5 (chalicelib/services/survey.py), or `template:<id>`, a saved reply with
+    # its translations; "" asks none.
     satisfaction_survey: str = ""
 
     @field_validator("away_message", "satisfaction_survey")
     @classmethod
     def _fillable_message(cls, value: str, info: ValidationInfo) -> str:
-        if value.strip():
+        name = str(info.field_name)
+        if name == "satisfaction_survey" and value.startswith(SAVED_REPLY):
+            from chalicelib.models import TEMPLATE_ID
+
+            if not re.match(TEMPLATE_ID, value[len(SAVED_REPLY) :]):
+                raise ValueError(f"SATISFACTION_SURVEY {value!r} names no template id")
+        elif value.strip():
             from chalicelib.errors import SwitchboardError
             from chalicelib.services.templates import AUTOMATIC_PLACEHOLDERS, check_placeholders
 
-            name = str(info.field_name)
             try:
                 check_placeholders(value, name.upper(), AUTOMATIC_PLACEHOLDERS[name])
             except SwitchboardError as exc:

@@ -85,7 +85,12 @@ def reply_service() -> ReplyService:
 
     def build(settings: Settings) -> ReplyService:
         return ReplyService(
-            wiring.replies(), wiring.mentions(), wiring.queues(), wiring.cursors(), settings
+            wiring.replies(),
+            wiring.mentions(),
+            wiring.queues(),
+            wiring.cursors(),
+            settings,
+            wiring.templates(),  # a satisfaction survey that is a saved reply
         )
 
     return _current("replies", build)

@@ -45,6 +45,7 @@ from chalicelib.services.survey import (
     open_survey,
     rating_key,
     survey_reply,
+    survey_text,
 )
 from chalicelib.services.templates import render
 from chalicelib.services.time_budget import TimeLeft, short_of_time
@@ -193,8 +194,10 @@ class ReplyService:
         # A direct message's window runs from the customer's last message, whichever is answered
         tag = check_reply(request, last_heard(self.mentions, record).message.mention, now)
         late = tag is not None or request.whatsapp_template is not None
-        if request.survey and (no_survey := check_survey(record, self.settings, late)):
-            raise MalformedRequest(no_survey)
+        if request.survey:
+            no_survey = check_survey(record, self.settings, late, self.templates)
+            if no_survey is not None:
+                raise MalformedRequest(no_survey)
         case_department = record.message.routing.department
         department = request.department or case_department
         approval = next(
@@ -449,8 +452,14 @@ class ReplyService:
         conversation = dm_sender(record.message.mention)
         if conversation is None or not self.settings.satisfaction_survey:
             return
+        text = survey_text(reply, record, self.settings, self.templates)
+        if text is None:
+            logger.warning(
+                "the survey's saved reply is gone: no survey", extra={"reply_id": reply.reply_id}
+            )
+            return
         case = case_opened_by(self.mentions, record)
-        survey = survey_reply(reply, record, self.settings, now)
+        survey = survey_reply(reply, text, now)
         held = open_survey(case.id, survey.reply_id, reply.author)
         self.mentions.hold(rating_key(conversation), held, now, now + RATING_WINDOW)
         send_automatic(self.replies, self.queues, survey)

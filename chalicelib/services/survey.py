@@ -18,10 +18,11 @@ from typing import NamedTuple
 
 from chalicelib.models import MentionRecord, Rating, Reply
 from chalicelib.rules.engine import Decision
-from chalicelib.services.templates import addressed
-from chalicelib.settings import Settings
+from chalicelib.services.templates import addressed, render
+from chalicelib.settings import SAVED_REPLY, Settings
 from chalicelib.stores.mentions import dm_sender
 from chalicelib.stores.replies import reply_id_of
+from chalicelib.stores.templates import TemplateStore
 
 SURVEY = "satisfaction-survey"
 """The survey's author, and what decided a bare rating's routing (`decided_by`)."""
@@ -78,11 +79,25 @@ def rating_in(text: str) -> tuple[int, bool] | None:
     return score, not any(ch.isalnum() for ch in rest)
 
 
-def check_survey(record: MentionRecord, settings: Settings, late: bool) -> str | None:
+def saved_survey(settings: Settings) -> str | None:
+    """The saved reply SATISFACTION_SURVEY names (`template:<id>`), if it names one."""
+    value = settings.satisfaction_survey
+    return value[len(SAVED_REPLY) :] if value.startswith(SAVED_REPLY) else None
+
+
+def check_survey(
+    record: MentionRecord, settings: Settings, late: bool, templates: TemplateStore | None
+) -> str | None:
     """Why a reply to `record` cannot be followed by the survey (None: it can); `late`: the
     reply goes out past the platform's standard window (a messaging tag, a WhatsApp template)."""
     if not settings.satisfaction_survey:
         return "no SATISFACTION_SURVEY is set: there is no question to ask"
+    saved = saved_survey(settings)
+    if saved is not None and (templates is None or templates.get(saved) is None):
+        return (
+            f"SATISFACTION_SURVEY is the saved reply {saved!r}, and there is none: switchboard"
+            f" templates set {saved} '…'"
+        )
     if dm_sender(record.message.mention) is None:
         return "the satisfaction survey is asked in a direct conversation only"
     if late:
@@ -93,14 +108,32 @@ def check_survey(record: MentionRecord, settings: Settings, late: bool) -> str |
     return None
 
 
-def survey_reply(reply: Reply, record: MentionRecord, settings: Settings, now: datetime) -> Reply:
-    """The survey that follows `reply`, to the same conversation (one per reply, by its id)."""
+def survey_text(
+    reply: Reply, record: MentionRecord, settings: Settings, templates: TemplateStore | None
+) -> str | None:
+    """The question that follows `reply`, for `record`'s author: SATISFACTION_SURVEY filled in,
+    or the saved reply it names in their language where it has a translation (None when that
+    saved reply is gone)."""
     mention = record.message.mention
+    saved = saved_survey(settings)
+    if saved is None:
+        return settings.satisfaction_survey.format(**addressed(mention))
+    template = templates.get(saved) if templates is not None else None
+    if template is None:
+        return None
+    lang = record.message.routing.signals.get("lang")
+    text, _ = template.in_language(lang if isinstance(lang, str) else None)
+    return render(text, mention, reply.author)
+
+
+def survey_reply(reply: Reply, text: str, now: datetime) -> Reply:
+    """The survey (`text`) that follows `reply`, to the same conversation (one per reply, by
+    its id)."""
     return Reply(
         reply_id=reply_id_of(f"survey|{reply.reply_id}"),
         mention_id=reply.mention_id,
         platform=reply.platform,
-        text=settings.satisfaction_survey.format(**addressed(mention)),
+        text=text,
         department=reply.department,
         author=SURVEY,
         automatic=True,

@@ -59,6 +59,7 @@ def reply_service() -> replies_service.ReplyService:
         wiring.queues(),
         wiring.cursors(),
         wiring.get_settings(),
+        wiring.templates(),
     )
 
 

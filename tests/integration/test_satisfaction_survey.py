@@ -20,6 +20,7 @@ from tests.integration.conftest import bodies, receive_all
 from tests.integration.test_away_messages import CUSTOMER, SENT_TO, page_message
 from tests.integration.test_native_answers import deliver, messenger
 from tests.integration.test_replies import (
+    AUTH,
     drain_outbox,
     get,
     reply,
@@ -296,3 +297,36 @@ def test_on_whatsapp_the_scores_come_as_a_list_to_tap(
     deliver(client, stack, "meta", json.dumps(tap).encode())
     assert get(client, f"/mentions/{case_id}")["rating"] == 4
     assert bodies(stack["support"]) == []
+
+
+def test_a_survey_that_is_a_saved_reply_asks_in_the_customers_language(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SATISFACTION_SURVEY", "template:csat")
+    wiring.reset()
+    deliver(client, stack, "meta", messenger("m1", "Hola, mi paquete no ha llegado todavía", 40))
+    assert get(client, "/mentions/messenger:m1")["message"]["routing"]["signals"]["lang"] == "es"
+    body = {"mention_id": "messenger:m1", "text": "¡Lo encontramos!", "survey": True}
+    status, problem = reply(client, body)
+    assert status == 400 and "the saved reply 'csat', and there is none" in problem["message"]
+
+    csat = {
+        "text": "How did we do? 1 (poor) to 5 (great). ^{agent}",
+        "language": "en",
+        "translations": {"es": "¿Qué tal lo hicimos? De 1 (mal) a 5 (muy bien). ^{agent}"},
+    }
+    saved = client.http.put("/templates/csat", headers=AUTH, body=json.dumps(csat).encode())
+    assert saved.status_code == 200, saved.body
+    assert reply(client, body)[0] == 202
+    drain_outbox(stack)
+    assert sent_to_customer(fakes)[1] == "¿Qué tal lo hicimos? De 1 (mal) a 5 (muy bien). ^admin"
+
+
+@pytest.mark.parametrize(
+    ("setting", "problem"),
+    [("template:", "names no template id"), ("template:CSAT!", "names no template id")],
+)
+def test_a_survey_naming_no_template_id_stops_the_app(setting: str, problem: str) -> None:
+    with pytest.raises(ValueError, match="SATISFACTION_SURVEY") as raised:
+        Settings.from_env({"SATISFACTION_SURVEY": setting})
+    assert problem in str(raised.value)

@@ -262,7 +262,8 @@ class DynamoMentionStore:
 
     def forget(self, mention_id: str, at: datetime) -> MentionRecord | None:
         """Rewrite the record forgotten, out of every index that lists it by author or waits on
-        it (the report index keeps its department and times)."""
+        it (the report index keeps its department and times, and the list of survey answers its
+        score)."""
         record = self.get(mention_id)
         if record is None or record.forgotten_at is not None:
             return None
@@ -275,10 +276,11 @@ class DynamoMentionStore:
         if forgotten.closed_reason is not None:  # kept beside the JSON
             sets += ", closed_reason = :why"
             values[":why"] = {"S": forgotten.closed_reason}
+        listed = "" if record.message.routing.rates is not None else " listed,"
         self._client.update_item(
             TableName=self._table,
             Key={"id": {"S": mention_id}},
-            UpdateExpression=f"{sets} REMOVE #open, waiting, listed, author, said_by, taken_by,"
+            UpdateExpression=f"{sets} REMOVE #open, waiting,{listed} author, said_by, taken_by,"
             " taken_until, notes, notes_bytes",
             ExpressionAttributeNames={"#record": "record", "#open": "open"},
             ExpressionAttributeValues=values,

@@ -512,6 +512,8 @@ def test_survey_answers_are_listed_by_the_department_rated_not_as_ignored(
     assert mentions.ratings("support", NOW - timedelta(minutes=150), 10) == [(2, "maya")]
     assert mentions.ratings("pr", since, 10) == [(4, None)]
     assert mentions.ignored(since, 10) == []  # no "5" to rescue
+    mentions.forget("x:71", NOW)  # its author asked to be forgotten: the score still counts
+    assert mentions.ratings("support", since, 10) == [(2, "maya"), (5, "maya")]
     for reply_id, department, hours_ago in (("r_1", "support", 3), ("r_2", "support", 1)):
         at = NOW - timedelta(hours=hours_ago)
         for _ in range(2):  # told twice, counted once

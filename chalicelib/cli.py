@@ -28,6 +28,7 @@ from chalicelib.cli_text import (
     format_report,
     format_routed,
     gist,
+    hidden_by,
     lasting,
     shortened,
     stamp,
@@ -771,6 +772,29 @@ def cmd_close_matching(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_hide(args: argparse.Namespace, out: TextIO) -> int:
+    """Hide a comment on its platform: out of public view, off the SLA clock."""
+    path = mention_path(args.mention_id, "hide")
+    record = MentionRecord.model_validate(_client(args).call("POST", path, {"reason": args.reason}))
+    mention = record.message.mention
+    print(f"hidden on {mention.platform}: {record.id} ({hidden_by(record)})", file=out)
+    return 0
+
+
+def cmd_unhide(args: argparse.Namespace, out: TextIO) -> int:
+    """Show a hidden comment again on its platform."""
+    path = mention_path(args.mention_id, "unhide")
+    record = MentionRecord.model_validate(_client(args).call("POST", path, {}))
+    if record.status == "ignored":
+        state = "ignored by routing: no reply needed"
+    elif record.first_response_at is not None or record.closed_at is not None:
+        state = "answered or closed already: off the SLA clock"
+    else:
+        state = f"reply by: {time_left(record.message.routing.sla_due_at, datetime.now(UTC))}"
+    print(f"shown again on {record.message.mention.platform}: {record.id} ({state})", file=out)
+    return 0
+
+
 def cmd_reopen(args: argparse.Namespace, out: TextIO) -> int:
     """Open a closed case again: back on the SLA clock."""
     path = mention_path(args.mention_id, "reopen")
@@ -778,7 +802,7 @@ def cmd_reopen(args: argparse.Namespace, out: TextIO) -> int:
     if record.first_response_at is not None:
         state = "answered already: off the SLA clock"
     elif record.hidden_at is not None:
-        state = "hidden by the Page's moderators: off the SLA clock"
+        state = f"hidden {hidden_by(record)}: off the SLA clock"
     else:
         state = f"reply by: {time_left(record.message.routing.sla_due_at, datetime.now(UTC))}"
     print(f"reopened: {record.id} ({state})", file=out)
@@ -904,7 +928,7 @@ def cmd_mention(args: argparse.Namespace, out: TextIO) -> int:
         ("first response", record.first_response_at, _first_response(record)),
         ("escalated", record.escalated_at, "SLA breached"),
         ("edited", record.edited_at, "by its author" + _latest_version(record)),
-        ("hidden", record.hidden_at, "by the Page's moderators: off the SLA clock"),
+        ("hidden", record.hidden_at, f"{hidden_by(record)}: off the SLA clock"),
         ("closed", record.closed_at, closed_by(record)),
         ("rated", record.rated_at, f"{record.rating} of 5 by the customer, asked by the survey"),
         ("taken until", record.taken_until if record.taker(now) else None, f"by {record.taken_by}"),
@@ -1192,6 +1216,9 @@ def build_parser() -> argparse.ArgumentParser:
         ("mention", "show a mention and its history", cmd_mention, ()),
         ("close", "close a case that needs no reply", cmd_close, (("reason", why_closed),)),
         ("reopen", "open a closed case again", cmd_reopen, ()),
+        ("hide", "hide a comment on its platform (abuse, spam, a scam)", cmd_hide,
+         (("reason", "why it is hidden (for the record, never shown)"),)),
+        ("unhide", "show a hidden comment again on its platform", cmd_unhide, ()),
         ("take", "take a case to answer it", cmd_take, ()),
         ("leave", "give back a case you took", cmd_leave, ()),
         ("transfer", "hand a case over to a department", cmd_transfer,

@@ -89,7 +89,7 @@ def _satisfaction(report: DepartmentReport) -> str:
 
 _NEWS_ONLY = {
     ANSWERED: "answered on the platform, not through Switchboard: no reply needed",
-    HIDDEN: "hidden by the Page's moderators: off the SLA clock, no reply needed",
+    HIDDEN: "hidden on the platform: off the SLA clock, no reply needed",
     CLOSED: "closed by a department without a reply: off the SLA clock, no reply needed",
     AWAITING_APPROVAL: "a reply to it waits for your approval: switchboard approvals",
     UNDELIVERED: "the reply never reached the customer (the platform could not deliver it)",
@@ -146,6 +146,8 @@ def format_routed(message: RoutedMention, now: datetime | None = None) -> str:
         lines.insert(2, "  in someone else's thread: the brand was only tagged along")
     if mention.standby:  # a chatbot or Meta's inbox may be answering too
         lines.insert(2, "  another app holds this conversation: a reply takes it over")
+    if routing.hide is not None:  # the public no longer sees it (once the outbox worker ran)
+        lines.insert(2, f"  hidden on {mention.platform} by rule {routing.hide}")
     return "\n".join(lines)
 
 
@@ -216,7 +218,10 @@ def format_dry_run(report: dict[str, Any], name: str) -> str:
             reason = f"{decided['rule']}: {decided['why']}" if decided["rule"] else "no rule"
             where = decided["department"] + "".join(f" + {d}" for d in decided["also"])
             tags = f" tags: {', '.join(decided['tags'])}" if decided.get("tags") else ""
-            lines.append(f"  {side + ':':<11}{where} [{decided['priority']}]{tags}  ({reason})")
+            hidden = f" hidden by {decided['hide']}" if decided.get("hide") else ""
+            lines.append(
+                f"  {side + ':':<11}{where} [{decided['priority']}]{tags}{hidden}  ({reason})"
+            )
     return "\n".join(lines)
 
 
@@ -252,3 +257,14 @@ def transfer_line(routing: Routing) -> str:
 def closed_by(record: MentionRecord) -> str:
     """Who closed a case and why."""
     return f"by {record.closed_by}: {record.closed_reason}"
+
+
+def hidden_by(record: MentionRecord) -> str:
+    """Who hid a comment on its platform, and why: someone through Switchboard, a rule, or the
+    Page's moderators (or filters) on the platform itself."""
+    by = record.hidden_by
+    if by is None:
+        return "by the Page's moderators"
+    if by.startswith("rule:"):
+        return f"by rule {by.removeprefix('rule:')}"
+    return f"by {by}: {record.hidden_reason}" if record.hidden_reason else f"by {by}"

@@ -110,6 +110,8 @@ class FakePlatforms:
         }
         """The files customers sent on WhatsApp, by media id, with their MIME type (the demo's
         voice note, tests/events/meta_whatsapp_voice.json)."""
+        self.hidden: dict[str, bool] = {}
+        """What the brand hid (True) or showed again (False), by `platform:native-id`."""
         self.whatsapp_templates: dict[tuple[str, str], int] = {("order_update", "en_US"): 2}
         """The message templates approved in WhatsApp Manager, by (name, language), with how
         many variables their body has."""
@@ -123,6 +125,9 @@ class FakePlatforms:
                 fake._handle(self)
 
             def do_GET(self) -> None:
+                fake._handle(self)
+
+            def do_PUT(self) -> None:
                 fake._handle(self)
 
             def log_message(self, *args: Any) -> None:
@@ -169,6 +174,8 @@ class FakePlatforms:
                 raise Rejection(404, {"error": f"unknown API {platform}"})
             if handler.command == "GET" and reader is not None:
                 status, answer = reader("/" + rest, query, headers)
+            elif handler.command == "PUT" and platform == "x":
+                status, answer = self._x_hide("/" + rest, headers, body)
             elif handler.command == "POST" and route is not None:
                 status, answer = route("/" + rest, query, headers, body)
             else:
@@ -232,6 +239,17 @@ class FakePlatforms:
         if path.startswith("/2/dm_conversations/with/") and path.endswith("/messages"):
             return 201, {"data": {"dm_conversation_id": "c1", "dm_event_id": self._new_id()}}
         raise Rejection(404, {"detail": f"no such endpoint {path}"})
+
+    def _x_hide(self, path: str, headers: dict[str, str], body: Any) -> tuple[int, Any]:
+        """`PUT /2/tweets/:id/hidden` `{"hidden": bool}`: hides a reply (idempotently)."""
+        self._check_oauth1(f"http://{headers['host']}/x{path}", headers, "PUT")
+        match = re.fullmatch(r"/2/tweets/(\d+)/hidden", path)
+        if match is None:
+            raise Rejection(404, {"detail": f"no such endpoint PUT {path}"})
+        if not isinstance(body, dict) or not isinstance(body.get("hidden"), bool):
+            raise Rejection(400, {"errors": [{"message": "hidden (a boolean) is required"}]})
+        self.hidden[f"x:{match[1]}"] = body["hidden"]
+        return 200, {"data": {"hidden": body["hidden"]}}
 
     def _x_read(self, path: str, query: dict[str, str], headers: dict[str, str]) -> tuple[int, Any]:
         """`GET /2/users/:id/mentions`: newest first, after `since_id`, paged by
@@ -325,6 +343,8 @@ class FakePlatforms:
         token = creds.whatsapp_access_token if whatsapp else creds.meta_page_access_token
         self._check_graph_token(query, token)
         segments = path.strip("/").split("/")
+        if len(segments) == 2 and segments[0].startswith("v"):
+            return 200, self._graph_hide(segments[1], body)
         if len(segments) != 3 or not segments[0].startswith("v"):
             raise Rejection(400, {"error": {"message": f"Unknown path {path}", "code": 2500}})
         _, node, edge = segments
@@ -343,6 +363,18 @@ class FakePlatforms:
         if edge == "take_thread_control":
             return 200, self._take_thread(body)
         raise Rejection(400, {"error": {"message": f"Unknown edge {edge}", "code": 100}})
+
+    def _graph_hide(self, node: str, body: Any) -> dict[str, bool]:
+        """`POST /{comment-id}`: `is_hidden` for a Facebook comment (ids `{post}_{comment}`),
+        `hide` for an Instagram one (numeric ids), "true" or "false"."""
+        form = body if isinstance(body, dict) else {}
+        field = "is_hidden" if "_" in node else "hide"
+        if form.get(field) not in ("true", "false") or set(form) != {field}:
+            message = f"(#100) {node} takes {field}=true|false"
+            raise Rejection(400, {"error": {"message": message, "code": 100}})
+        platform = "facebook" if "_" in node else "instagram"
+        self.hidden[f"{platform}:{node}"] = form[field] == "true"
+        return {"success": True}
 
     def _check_graph_token(self, query: dict[str, str], token: str | None = None) -> None:
         token = token or self.credentials.meta_page_access_token
@@ -528,6 +560,12 @@ class FakePlatforms:
         body: Any,
     ) -> tuple[int, Any]:
         self._check_youtube_token(headers)
+        if path == "/v3/comments/setModerationStatus":
+            status = query.get("moderationStatus")
+            if not query.get("id") or status not in ("heldForReview", "published", "rejected"):
+                raise Rejection(400, {"error": {"code": 400, "message": "id and moderationStatus"}})
+            self.hidden[f"youtube:{query['id']}"] = status != "published"
+            return 204, b""
         snippet = body.get("snippet", {}) if isinstance(body, dict) else {}
         if path != "/v3/comments" or query.get("part") != "snippet":
             raise Rejection(404, {"error": {"code": 404, "message": "not found"}})

@@ -302,6 +302,11 @@ class Routing(BaseModel):
         description="the departments that handed the case over since it was routed, oldest"
         " first: `department` is where the last one sent it",
     )
+    hide: str | None = Field(
+        default=None,
+        description="the rule that hides the comment on the platform (`then: {hide: true}`):"
+        " the outbox worker hides it, and the record's `hidden_at` says when it was",
+    )
     rates: Rating | None = Field(
         default=None,
         description="the mention answers the satisfaction survey: how its author rates the case"
@@ -447,7 +452,13 @@ class MentionRecord(BaseModel):
         " as above, and who they are, the quoted post, the link and the notes are gone too",
     )
     edited_at: datetime | None = None  # its author last edited it (the text is the edited one)
-    hidden_at: datetime | None = None  # a Page moderator (or its filters) hid it: off the clock
+    hidden_at: datetime | None = None  # hidden on the platform: off the clock
+    hidden_by: str | None = Field(
+        default=None,
+        description="who hid it through Switchboard (a person, or `rule:<id>`); null when the"
+        " Page's moderators or filters hid it on the platform",
+    )
+    hidden_reason: str | None = None
     closed_at: datetime | None = None  # a department closed it without a reply: off the clock
     closed_by: str | None = None
     closed_reason: str | None = None
@@ -507,7 +518,8 @@ class MentionRecord(BaseModel):
         }  # a rule's why can quote the text (`text matches /…/ at '…'`)
         message = redacted.message.model_copy(update={"routing": routing.model_copy(update=kept)})
         closed = ERASED if self.closed_reason is not None else None
-        update = {"message": message, "notes": [], "closed_reason": closed}
+        hidden = ERASED if self.hidden_reason is not None else None
+        update = {"message": message, "notes": [], "closed_reason": closed, "hidden_reason": hidden}
         return redacted.model_copy(update=update)
 
     @property

@@ -1,7 +1,8 @@
 """Health, the routed-mention lookup, a department's waiting cases, an author's cases (and
 forgetting an author at their request), closing a case that needs no reply (and opening it
-again; or every waiting case a condition matches), taking one to answer it, handing one over to
-another department, notes on one, the cases handed over, and what routing ignored."""
+again; or every waiting case a condition matches), hiding a comment on its platform, taking
+one to answer it, handing one over to another department, notes on one, the cases handed over,
+and what routing ignored."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ from chalicelib.stores.mentions import case_of
 
 if TYPE_CHECKING:
     from chalicelib.services.cases import CaseService
+    from chalicelib.services.moderation import Moderation
 
 mentions = Blueprint(__name__)
 MAX_WAITING = 200
@@ -108,6 +110,32 @@ def reopen_mention(mention_id: str) -> Response:
     """Open a closed case again: back on the SLA clock; 200 with the record."""
     by = require_caller(mentions.current_request)
     return json_response(_shown(_cases().reopen(unquote(mention_id), by)))
+
+
+@mentions.route("/mentions/{mention_id}/hide", methods=["POST"], authorizer=PROTECTED)
+@json_errors
+def hide_mention(mention_id: str) -> Response:
+    """Hide a comment on its platform, `{"reason": …}` (abuse, spam, a scam): out of public
+    view and off the SLA clock once the platform did it; 200 with the record."""
+    request = mentions.current_request
+    by = require_caller(request)
+    body = request_model(request, ReasonRequest)
+    return json_response(_shown(_moderation().hide(unquote(mention_id), True, by, body.reason)))
+
+
+@mentions.route("/mentions/{mention_id}/unhide", methods=["POST"], authorizer=PROTECTED)
+@json_errors
+def unhide_mention(mention_id: str) -> Response:
+    """Show a hidden comment again on its platform: back on the SLA clock unless answered,
+    closed or deleted meanwhile; 200 with the record."""
+    by = require_caller(mentions.current_request)
+    return json_response(_shown(_moderation().hide(unquote(mention_id), False, by, None)))
+
+
+def _moderation() -> Moderation:
+    from chalicelib.services.moderation import Moderation  # platform clients: off other routes
+
+    return Moderation(wiring.mentions(), wiring.queues(), get_settings())
 
 
 @mentions.route("/mentions/{mention_id}/transfer", methods=["POST"], authorizer=PROTECTED)

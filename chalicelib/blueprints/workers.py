@@ -100,13 +100,21 @@ def reply_service() -> ReplyService:
     queue=_OUTBOX["queue"], queue_arn=_OUTBOX["queue_arn"], batch_size=5, name="send_replies"
 )
 def send_replies(event: SQSEvent) -> dict[str, Any]:
-    """Post queued replies to the platforms, at most once each."""
+    """Post queued replies to the platforms, at most once each, and hide the comments rules
+    want hidden."""
     from chalicelib.services.batches import process_batch
+    from chalicelib.services.moderation import Moderation, is_hide_message
 
     service = reply_service()
     service.time_left = from_context(event.context)
+    moderation = Moderation(service.mentions, service.queues, service.settings)
+
+    def send(body: str) -> None:
+        """A reply to post, or a comment a rule wants hidden."""
+        return moderation.perform(body) if is_hide_message(body) else service.send(body)
+
     with metrics_flushed():
-        return process_batch(event.to_dict(), service.send, service.queues, "outbox", event.context)
+        return process_batch(event.to_dict(), send, service.queues, "outbox", event.context)
 
 
 @workers.schedule(Rate(1, unit=Rate.MINUTES), name="check_sla")

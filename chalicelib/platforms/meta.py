@@ -715,6 +715,18 @@ def open_whatsapp_media(media_id: str, settings: Settings) -> tuple[BinaryIO, st
     )
 
 
+def hide_comment(mention: Mention, hidden: bool, settings: Settings) -> None:
+    """Graph API `POST /{comment-id}`: `is_hidden` for a Facebook comment, `hide` for an
+    Instagram one (the Page token; both answer `{"success": true}`)."""
+    from chalicelib.platforms.outbound import PlatformRejected  # requests: off the webhook path
+
+    field = "hide" if mention.platform == "instagram" else "is_hidden"
+    form = {field: "true" if hidden else "false"}
+    answer = _graph("POST", mention.native_id, settings, data=form)
+    if answer.get("success") is not True:
+        raise PlatformRejected(f"Graph did not confirm it: {answer}", answer)
+
+
 def _kind(kind: str) -> MentionKind:
     return "comment" if kind == "comment" else "post"
 

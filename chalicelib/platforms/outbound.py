@@ -21,6 +21,9 @@ from chalicelib.platforms.base import text_of
 
 DEFAULT_RETRY_SECONDS = 30
 MAX_RETRY_SECONDS = 900
+CREDENTIALS_RETRY_SECONDS = 900
+"""What a platform refuses Switchboard's credentials for is tried again this much later (a token
+just replaced in the secret reaches the workers within 5 minutes)."""
 
 
 class PlatformError(Exception):

@@ -505,3 +505,10 @@ def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedRepl
     from chalicelib.platforms.xapi import post_reply as post
 
     return post(reply, mention, settings)
+
+
+def hide_reply(mention: Mention, hidden: bool, settings: Settings) -> None:
+    """Hide (or show again) a reply in the brand's conversation (see `xapi.hide_reply`)."""
+    from chalicelib.platforms.xapi import hide_reply as hide
+
+    hide(mention, hidden, settings)

@@ -110,6 +110,17 @@ def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedRepl
     return PostedReply(tweet_id, f"https://x.com/i/status/{tweet_id}")
 
 
+def hide_reply(mention: Mention, hidden: bool, settings: Settings) -> None:
+    """`PUT /2/tweets/:id/hidden` `{"hidden": …}` (OAuth 1.0a user context, tweepy): X hides
+    replies in conversations the brand started, and says so with `{"data": {"hidden": …}}`."""
+    client = _client(settings)
+    native = mention.native_id
+    call = client.hide_reply if hidden else client.unhide_reply
+    answer = _calling(lambda: call(native, user_auth=True))
+    if (answer.get("data") or {}).get("hidden") is not hidden:
+        raise PlatformRejected(f"X did not confirm it: {answer}")
+
+
 def mentions_page(
     account: str, settings: Settings, since_id: str | None, token: str | None
 ) -> dict[str, Any]:

@@ -255,6 +255,15 @@ def thread_of(mention: Mention) -> str:
     return mention.native_id
 
 
+def hide_comment(mention: Mention, hidden: bool, settings: Settings) -> None:
+    """`comments.setModerationStatus`: `heldForReview` takes a comment on the channel out of
+    public view (YouTube Studio lists it under "Held for review"), `published` shows it again;
+    answered 204, no body."""
+    status = "heldForReview" if hidden else "published"
+    params = {"id": mention.native_id, "moderationStatus": status}
+    _data_api("POST", "comments/setModerationStatus", settings, params=params)
+
+
 def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedReply:
     """`POST /comments?part=snippet` with `snippet.parentId`, the thread's top-level comment
     (OAuth bearer token)."""

@@ -46,6 +46,7 @@ class Decision:
     conversation: Conversation | None = None  # the routed mention this one continues
     confidence: float | None = None  # the department model's probability, when it was asked
     history: History | None = None  # the author's earlier cases
+    hide: str | None = None  # the first matching rule that hides the comment on the platform
 
     def routing(self, lang: str | None) -> Routing:
         """The decision as the `routing` block of a department message; its signals block also
@@ -62,6 +63,7 @@ class Decision:
             history=self.history,
             confidence=self.confidence,
             decided_by=self.decided_by,
+            hide=self.hide,
         )
 
 
@@ -77,6 +79,7 @@ class _Step:
     tags: list[str]
     priority: Priority | None
     stops: bool
+    hides: bool
 
 
 class Engine:
@@ -147,6 +150,7 @@ class Engine:
         priority: Priority | None = None
         matched: list[tuple[str, str]] = []
         decided_by: str | None = None
+        hide: str | None = None
         steps = self._steps
         previous = -1
         for position in self.candidates(context):
@@ -165,6 +169,8 @@ class Engine:
                 priority is None or PRIORITY_RANK[step.priority] > PRIORITY_RANK[priority]
             ):
                 priority = step.priority
+            if step.hides and hide is None:
+                hide = step.rule_id
             if step.stops:
                 break
         department = department or self.triage
@@ -179,6 +185,7 @@ class Engine:
             decided_by,
             conversation,
             history=history,
+            hide=hide,
         )
 
 
@@ -196,6 +203,7 @@ def _step(rule: Rule, compiled: bool) -> _Step:
         action.tags,
         action.priority,
         not rule.continue_,
+        action.hide,
     )
 
 

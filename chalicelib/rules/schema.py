@@ -31,6 +31,11 @@ class Action(BaseModel):
     priority: Priority | None = None
     tags: list[str] = Field(default_factory=list)
     skip: bool = Field(default=False, description="decide 'ignore': no department queue")
+    hide: bool = Field(
+        default=False,
+        description="hide the comment on the platform (Facebook, Instagram and YouTube comments,"
+        " replies to the brand on X): out of public view, off the SLA clock",
+    )
 
     @property
     def department(self) -> str | None:

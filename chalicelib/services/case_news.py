@@ -108,22 +108,31 @@ class CaseNews:
             return
         self._send_edit(record, record.edited(text, now))
 
-    def hidden(self, mention_id: str, hidden: bool, now: datetime) -> None:
-        """A Page moderator (or the Page's filters) hid a routed comment: it leaves the SLA
-        clock, and the departments that have it get a copy tagged `hidden`; shown again, it is
-        back on the clock (unless answered or escalated meanwhile), copy tagged `unhidden`. A
-        redelivery finds the record as it left it and sends nothing. One not routed yet is held
-        (HOLD) and applied when it is."""
+    def hidden(
+        self,
+        mention_id: str,
+        hidden: bool,
+        now: datetime,
+        by: str | None = None,
+        why: str | None = None,
+    ) -> None:
+        """A Page moderator (or the Page's filters, or someone through Switchboard: `by`, `why`)
+        hid a comment: it leaves the SLA clock, and the departments that have it get a copy
+        tagged `hidden`; shown again, it is back on the clock (unless answered or escalated
+        meanwhile), copy tagged `unhidden`. An ignored one is only marked. A redelivery finds
+        the record as it left it and sends nothing. One not routed yet is held (HOLD) and
+        applied when it is."""
         record = self.mentions.get(mention_id)
         if record is None:  # the comment's own delivery may come later (a retry, a race)
             self.mentions.hold(hide_of(mention_id), HIDDEN if hidden else UNHIDDEN, now, now + HOLD)
             return
-        if record.deleted_at is not None or record.status != "routed":
+        if record.deleted_at is not None:
             return
         if hidden == (record.hidden_at is not None):
             return
-        send_copy(self.queues, self.settings, record, HIDDEN if hidden else UNHIDDEN)
-        self.mentions.mark_hidden(mention_id, now if hidden else None)
+        if record.status == "routed":
+            send_copy(self.queues, self.settings, record, HIDDEN if hidden else UNHIDDEN)
+        self.mentions.mark_hidden(mention_id, now if hidden else None, by, why)
         metrics.add_metric(
             name="MentionsHidden" if hidden else "MentionsUnhidden", unit="Count", value=1
         )
@@ -269,16 +278,22 @@ class CaseNews:
 
     def apply_held(self, messages: list[RoutedMention], now: datetime) -> None:
         """Best effort: what happened to a mention before it was routed (held by `hidden` and
-        `answered`, for a day) applies now: a moderator's hide, and the brand's answer (for a
-        direct message, one sent to its author after it)."""
+        `answered`, for a day) applies now: a moderator's hide (or its rule's, done by the
+        outbox worker before the record was stored), and the brand's answer (for a direct
+        message, one sent to its author after it)."""
         for message in messages:
-            mention = message.mention
-            if message.routing.department == "ignore":
+            mention, rule = message.mention, message.routing.hide
+            ignored = message.routing.department == "ignore"
+            if ignored and rule is None:
                 continue
             try:
                 hide = self.mentions.held(hide_of(mention.id), now)
                 if hide is not None:
-                    self.hidden(mention.id, hide[0] == HIDDEN, hide[1])
+                    hidden = hide[0] == HIDDEN
+                    by = f"rule:{rule}" if hidden and rule else None
+                    self.hidden(mention.id, hidden, hide[1], by)
+                if ignored:
+                    continue
                 for key in filter(None, (mention.id, dm_sender(mention))):
                     held = self.mentions.held(key, now)
                     if held is not None and (mention.created_at or held[1]) <= held[1]:

@@ -29,6 +29,7 @@ from chalicelib.models import (
 from chalicelib.observability import logger, metrics
 from chalicelib.platforms import meta, slack, x, youtube
 from chalicelib.platforms.outbound import (
+    CREDENTIALS_RETRY_SECONDS,
     PlatformOutcomeUnknown,
     PlatformRejected,
     PlatformRetryLater,
@@ -88,11 +89,10 @@ CLIENTS: dict[str, Callable[[Reply, Mention, Settings], PostedReply]] = {
 }
 STANDARD_WINDOW = timedelta(hours=24)  # Messenger, Instagram and WhatsApp messaging window
 HUMAN_AGENT_WINDOW = timedelta(days=7)  # HUMAN_AGENT tag, and private replies to comments
-CREDENTIALS_RETRY_SECONDS = 900
 CREDENTIALS_ATTEMPTS = 4
-"""A reply the platform refuses Switchboard's credentials for is tried this many times, 15 minutes
-apart (a token just replaced in the secret reaches the workers within 5), then dead-lettered
-still queued: redriven once working credentials are stored, it is posted."""
+"""A reply the platform refuses Switchboard's credentials for is tried this many times,
+CREDENTIALS_RETRY_SECONDS apart, then dead-lettered still queued: redriven once working
+credentials are stored, it is posted."""
 
 
 def messaging_tag(mention: Mention, now: datetime) -> str | None:

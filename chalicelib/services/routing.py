@@ -56,6 +56,7 @@ from chalicelib.rules.engine import Decision
 from chalicelib.services.away import say_away
 from chalicelib.services.case_news import CaseNews
 from chalicelib.services.intake import INTAKE_QUEUE, MENTIONS_PER_MESSAGE, queue_mentions
+from chalicelib.services.moderation import hide_message, unhideable
 from chalicelib.services.sla import sla_due
 from chalicelib.services.survey import rated, rating_in, rating_key, surveyed
 from chalicelib.services.time_budget import TimeLeft, short_of_time
@@ -76,7 +77,7 @@ from chalicelib.stores.queues import (
     QueueSendError,
     message_size,
 )
-from chalicelib.stores.replies import ReplyStore
+from chalicelib.stores.replies import OUTBOX, ReplyStore
 from chalicelib.stores.rules import RulesStore
 from chalicelib.stores.traffic import Observed, TrafficStore
 
@@ -150,9 +151,12 @@ def decide(
     (a reply to that mention or to the brand's answer) stays with that conversation's
     department; others go to the department model, and to triage when the model is not sure,
     cannot read the mention's language (it learned English), or there is no text to read (a
-    picture-only message, an Instagram @mention whose text could not be fetched). The pure core
-    shared by the worker, the CLI and dry-runs."""
+    picture-only message, an Instagram @mention whose text could not be fetched). A rule's hide
+    stands only where the platform lets the brand hide the mention (`unhideable`). The pure
+    core shared by the worker, the CLI and dry-runs."""
     decision = engine.decide(mention, signals, now, conversation, history)
+    if decision.hide is not None and unhideable(mention) is not None:
+        decision.hide = None
     if decision.decided_by is not None:
         return decision
     if conversation is not None and conversation.department in settings.departments:
@@ -520,9 +524,10 @@ class RoutingService:
             logger.info("rated", extra={"mention_id": rating.case, "score": rating.score})
 
     def _send(self, messages: list[RoutedMention], progress: dict[str, Progress]) -> None:
-        """Send each message to the queues that do not have it yet, in batches by queue. Every
-        queue is tried (one department's broken queue does not hold back the others) before
-        the first failure is raised; `progress` notes each queue a message reached."""
+        """Send each message to the queues that do not have it yet, in batches by queue, and a
+        rule's hide to the outbox. Every queue is tried (one department's broken queue does not
+        hold back the others) before the first failure is raised; `progress` notes each queue
+        a message reached."""
         by_queue: dict[str, list[tuple[str, OutgoingMessage]]] = defaultdict(list)
         for message in messages:
             so_far = progress[message.mention.id]
@@ -530,6 +535,11 @@ class RoutingService:
             for queue in message.routing.queues:
                 if queue not in so_far.sent:
                     by_queue[queue].append((message.mention.id, outgoing))
+            rule = message.routing.hide
+            if rule is not None and OUTBOX not in so_far.sent:
+                by_queue[OUTBOX].append(
+                    (message.mention.id, hide_message(message.mention.id, rule))
+                )
         failure: QueueSendError | None = None
         for queue, batch in by_queue.items():
             arrived: Iterable[int] = range(len(batch))

@@ -88,6 +88,7 @@ def _side(decision: Decision) -> dict[str, Any]:
         "also": decision.also,
         "priority": decision.priority,
         "tags": decision.tags,
+        "hide": decision.hide,
         "rule": decision.decided_by,
         "why": next(
             (why for rid, why in decision.matched_rules if rid == decision.decided_by), None
@@ -274,7 +275,7 @@ class RulesAdmin:
         self, candidate: Any, mentions: list[Mention] | None = None, limit: int = 1000
     ) -> DryRunReport:
         """Replay a candidate ruleset against recent traffic (or given mentions) and report
-        every mention whose department, copies, priority or tags would change, how many
+        every mention whose department, copies, priority, tags or hiding would change, how many
         mentions each rule matches under each ruleset and, among the replayed cases people
         answered or handed over (their records say), how many each ruleset sends where the
         people said they belonged."""
@@ -313,11 +314,15 @@ class RulesAdmin:
         return report
 
 
-def _outcome(decision: Decision) -> tuple[str, tuple[str, ...], str, tuple[str, ...]]:
-    """What a department sees of a decision: where, the copies, the priority and the tags."""
+def _outcome(
+    decision: Decision,
+) -> tuple[str, tuple[str, ...], str, tuple[str, ...], str | None]:
+    """What a department (and the public) sees of a decision: where, the copies, the priority,
+    the tags, and whether a rule hides the comment."""
     return (
         decision.department,
         tuple(sorted(decision.also)),
         decision.priority,
         tuple(sorted(decision.tags)),
+        decision.hide,
     )

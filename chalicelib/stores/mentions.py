@@ -134,10 +134,12 @@ class MentionStore(Protocol):
         """Remove the link and the hold kept under `key`, if any (they name a customer)."""
         ...
 
-    def mark_hidden(self, mention_id: str, at: datetime | None) -> None:
-        """A moderator hid the mention (`at`): it leaves the SLA clock; or showed it again
-        (None): back on the clock unless it was answered, escalated, closed or deleted
-        meanwhile."""
+    def mark_hidden(
+        self, mention_id: str, at: datetime | None, by: str | None = None, why: str | None = None
+    ) -> None:
+        """A moderator hid the mention (`at`; `by` and `why` when hidden through Switchboard): it
+        leaves the SLA clock; or showed it again (None): back on the clock unless it was
+        answered, escalated, closed or deleted meanwhile."""
         ...
 
     def mark_closed(self, mention_id: str, at: datetime, by: str, reason: str) -> None:

@@ -273,9 +273,11 @@ class DynamoMentionStore:
             ":deleted": {"S": (record.deleted_at or at).isoformat()},
         }
         sets = "SET #record = :record, deleted_at = :deleted"
-        if forgotten.closed_reason is not None:  # kept beside the JSON
-            sets += ", closed_reason = :why"
-            values[":why"] = {"S": forgotten.closed_reason}
+        for name in ("closed_reason", "hidden_reason"):  # kept beside the JSON
+            erased = getattr(forgotten, name)
+            if erased is not None:
+                sets += f", {name} = :{name}"
+                values[f":{name}"] = {"S": erased}
         listed = "" if record.message.routing.rates is not None else " listed,"
         self._client.update_item(
             TableName=self._table,
@@ -287,22 +289,33 @@ class DynamoMentionStore:
         )
         return record
 
-    def mark_hidden(self, mention_id: str, at: datetime | None) -> None:
-        """Set `hidden_at` and leave the open index; or remove it and, for a routed mention with
-        a deadline and no answer, escalation or deletion, rejoin the index."""
+    def mark_hidden(
+        self, mention_id: str, at: datetime | None, by: str | None = None, why: str | None = None
+    ) -> None:
+        """Set `hidden_at` (with `hidden_by`, `hidden_reason`) and leave the open index; or
+        remove them and, for a routed mention with a deadline and no answer, escalation or
+        deletion, rejoin the index."""
         key = {"id": {"S": mention_id}}
         if at is not None:
+            values = {":at": {"S": at.isoformat()}}
+            sets = "SET hidden_at = :at"
+            for name, value in (("hidden_by", by), ("hidden_reason", why)):
+                if value is not None:
+                    sets += f", {name} = :{name}"
+                    values[f":{name}"] = {"S": value}
             self._client.update_item(
                 TableName=self._table,
                 Key=key,
-                UpdateExpression="SET hidden_at = :at REMOVE #open, waiting",
+                UpdateExpression=f"{sets} REMOVE #open, waiting",
                 ConditionExpression="attribute_exists(#record)",
                 ExpressionAttributeNames={"#open": "open", "#record": "record"},
-                ExpressionAttributeValues={":at": {"S": at.isoformat()}},
+                ExpressionAttributeValues=values,
             )
             return
         self._client.update_item(
-            TableName=self._table, Key=key, UpdateExpression="REMOVE hidden_at"
+            TableName=self._table,
+            Key=key,
+            UpdateExpression="REMOVE hidden_at, hidden_by, hidden_reason",
         )
         self._back_on_clock(key)
 
@@ -794,4 +807,6 @@ def _record(item: dict[str, Any]) -> MentionRecord:
     hidden = item.get("hidden_at")
     if hidden or record.hidden_at is not None:
         updates["hidden_at"] = datetime.fromisoformat(hidden["S"]) if hidden else None
+        for text in ("hidden_by", "hidden_reason"):
+            updates[text] = item[text]["S"] if hidden and text in item else None
     return record.model_copy(update=updates) if updates else record

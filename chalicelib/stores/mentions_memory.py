@@ -152,10 +152,13 @@ class MemoryMentionStore:
         self.links.pop(key, None)
         self.holding.pop(key, None)
 
-    def mark_hidden(self, mention_id: str, at: datetime | None) -> None:
-        """Set or clear hidden_at (`overdue` leaves hidden mentions out)."""
+    def mark_hidden(
+        self, mention_id: str, at: datetime | None, by: str | None = None, why: str | None = None
+    ) -> None:
+        """Set or clear hidden_at, with who and why (`overdue` leaves hidden mentions out)."""
         record = self.records[mention_id]
-        self.records[mention_id] = record.model_copy(update={"hidden_at": at})
+        hidden = {"hidden_at": at, "hidden_by": by, "hidden_reason": why}
+        self.records[mention_id] = record.model_copy(update=hidden)
 
     def mark_closed(self, mention_id: str, at: datetime, by: str, reason: str) -> None:
         """Close it, unless closed."""

@@ -200,6 +200,7 @@ def test_dry_run_on_recent_traffic_then_push_then_rollback(
         "also": [],
         "priority": "normal",
         "tags": ["community"],
+        "hide": None,
         "rule": "reddit-to-marketing",
         "why": "platform is 'reddit'",
     }

@@ -192,6 +192,7 @@ def test_an_author_asking_to_be_forgotten_is_found_in_everything_and_erased(
         mentions.complete(each, NOW + timedelta(days=1))
     mentions.add_note("x:0", Note(by="maya", at=NOW, text="lives at 4 Elm St"))
     mentions.mark_closed("x:0", NOW, "maya", "called Dana on 07700 900123")
+    mentions.mark_hidden("x:0", NOW, "maya", "posted Dana's address")
     assert mentions.said_by("x:42", 10) == ["x:2", "x:1", "x:0"]
     assert [r.id for r in mentions.waiting("support")] == ["x:1"]  # x:0 closed
     assert mentions.said_by("x:42", 2) == ["x:2", "x:1"]
@@ -202,6 +203,7 @@ def test_an_author_asking_to_be_forgotten_is_found_in_everything_and_erased(
     assert erased.message.mention.author == Author() and erased.message.mention.text == ""
     assert erased.notes == [] and erased.gone == "was erased at its author's request"
     assert (erased.closed_by, erased.closed_reason) == ("maya", "(erased at the author's request)")
+    assert (erased.hidden_by, erased.hidden_reason) == ("maya", "(erased at the author's request)")
     assert [r.id for r in mentions.waiting("support")] == ["x:1"]
     assert mentions.earlier_cases("x:42", NOW - timedelta(days=1), 10) == []
     assert mentions.forget("x:0", NOW) is None  # once
@@ -228,9 +230,10 @@ def test_a_hidden_mention_is_off_the_clock_until_shown_again(mentions: MentionSt
         message = base.message.model_copy(update={"routing": due})
         mentions.claim(mention_id, NOW, LEASE)
         mentions.complete(base.model_copy(update={"message": message}), NOW + timedelta(days=1))
-        mentions.mark_hidden(mention_id, NOW + timedelta(minutes=2))
+        mentions.mark_hidden(mention_id, NOW + timedelta(minutes=2), "maya", "abuse")
     stored = mentions.get("x:11")
     assert stored is not None and stored.hidden_at == NOW + timedelta(minutes=2)
+    assert (stored.hidden_by, stored.hidden_reason) == ("maya", "abuse")
     assert mentions.overdue(later) == []  # hidden: nobody needs to answer
     hidden = mentions.get("x:11")
     assert hidden is not None
@@ -240,7 +243,11 @@ def test_a_hidden_mention_is_off_the_clock_until_shown_again(mentions: MentionSt
     mentions.mark_hidden("x:12", None)  # answered while hidden: stays off
     assert [r.id for r in mentions.overdue(later)] == ["x:11"]
     shown = mentions.get("x:11")
-    assert shown is not None and shown.hidden_at is None
+    assert shown is not None and (shown.hidden_at, shown.hidden_by, shown.hidden_reason) == (
+        None,
+        None,
+        None,
+    )
 
 
 def test_an_answer_is_held_for_a_case_not_routed_yet_until_it_expires(

@@ -114,7 +114,8 @@ def test_a_revoked_refresh_token_keeps_the_reply_queued_until_a_new_one_is_store
     tried again 15 minutes apart, then waits in the dead-letter queue; redriven once a working
     refresh token is stored, it is posted, once."""
     from chalicelib.errors import PoisonRecord, RetryLater
-    from chalicelib.services.replies import CREDENTIALS_ATTEMPTS, CREDENTIALS_RETRY_SECONDS
+    from chalicelib.platforms.outbound import CREDENTIALS_RETRY_SECONDS
+    from chalicelib.services.replies import CREDENTIALS_ATTEMPTS
 
     comment()
     os.environ["YOUTUBE_REFRESH_TOKEN"] = "1//revoked-when-the-password-changed"

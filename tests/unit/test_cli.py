@@ -438,6 +438,18 @@ def test_an_inbox_entry_says_when_another_app_holds_the_conversation() -> None:
     assert not any("another app" in line for line in format_routed(owned).splitlines())
 
 
+def test_an_inbox_entry_says_a_rule_hides_the_comment() -> None:
+    mention = Mention(id="instagram:1", platform="instagram", kind="comment", text="free $$$")
+    message = RoutedMention(
+        mention=mention,
+        routing=Routing(department="support", hide="giveaway-scam"),
+        reply=ReplyPointer(mention_id=mention.id),
+    )
+    assert format_routed(message).splitlines()[2] == "  hidden on instagram by rule giveaway-scam"
+    kept = message.model_copy(update={"routing": Routing(department="support")})
+    assert not any("hidden" in line for line in format_routed(kept).splitlines())
+
+
 def test_an_inbox_entry_shows_what_a_quote_quotes() -> None:
     quoted = Quoted(id="x:9", text="Our winter menu\nis here!", author="AcmeHelp")
     mention = Mention(id="x:4", platform="x", kind="quote", text="lol no", quoted=quoted)
@@ -484,7 +496,7 @@ def test_an_inbox_entry_that_needs_no_reply_any_more_says_why() -> None:
     ]
     assert format_routed(message.tagged(HIDDEN)).splitlines()[::2] == [
         "[HIDDEN] x:6  x/mention  by jo",
-        "  hidden by the Page's moderators: off the SLA clock, no reply needed",
+        "  hidden on the platform: off the SLA clock, no reply needed",
     ]
     assert format_routed(message.tagged(CLOSED)).splitlines()[::2] == [
         "[CLOSED] x:6  x/mention  by jo",

@@ -19,10 +19,11 @@ from chalicelib.stores.payloads import MemoryPayloads
 from chalicelib.stores.queues import MemoryQueues, OutgoingMessage, QueueSendError
 from chalicelib.stores.rules import MemoryRulesStore
 from chalicelib.stores.traffic import MemoryTrafficStore, Observed
-from tests.helpers import delivery, emitted_by_department, food_safety_thread
+from tests.helpers import RECEIVED, delivery, emitted_by_department, food_safety_thread
 
 CONFIG = Settings()
 FRIEND, BRAND_NAMED = "x:1992000000000000201", "x:1992000000000000202"
+FOOD = "x:1992000000000000002"
 
 
 def service(
@@ -220,3 +221,36 @@ def test_a_mention_sqs_could_never_carry_is_dead_lettered_with_the_reason_not_re
         service(mentions, queues).route_delivery(delivery("generic", [huge]).to_json())
     assert not any(queues.messages.values()) and not mentions.records
     assert mentions.claim("news:1", datetime.now(UTC), timedelta(minutes=1))[0] is Claim.CLAIMED
+
+
+class OutboxDown(MemoryQueues):
+    """The outbox refuses batches while `down`."""
+
+    down = True
+
+    def send_batch(self, queue: str, messages: list[OutgoingMessage]) -> None:
+        if queue == "outbox" and self.down:
+            raise QueueSendError("outbox throttled")
+        super().send_batch(queue, messages)
+
+
+def test_a_rules_hide_the_outbox_could_not_take_goes_there_with_the_retry_and_only_there() -> None:
+    rules = MemoryRulesStore()
+    hide_harm = {"route_to": "pr", "hide": True}
+    when = {"text": {"contains_any": ["hospital"]}}
+    rules.publish([{"id": "hide-harm", "when": when, "then": hide_harm}], "ana", "t", RECEIVED)
+    mentions, queues = MemoryMentionStore(), OutboxDown(CONFIG.all_queues)
+    routing = RoutingService(
+        queues, mentions, EngineCache(rules, CONFIG), CONFIG, payloads=MemoryPayloads()
+    )
+    body = delivery("x", json.loads(food_safety_thread(0))).to_json()
+    with pytest.raises(QueueSendError):
+        routing.route_delivery(body)
+    assert len(queues.messages["pr"]) == 1 and queues.messages["outbox"] == []
+    queues.down = False
+    routing.route_delivery(body)  # the retry
+    assert len(queues.messages["pr"]) == 1  # not sent twice
+    [hide] = queues.messages["outbox"]
+    assert json.loads(hide.body) == {"hide": {"mention_id": FOOD, "rule": "hide-harm"}}
+    record = mentions.get(FOOD)
+    assert record is not None and record.message.routing.hide == "hide-harm"

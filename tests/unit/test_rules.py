@@ -119,6 +119,24 @@ def test_skip_decides_ignore_with_no_queues_and_disabled_rules_do_not_run() -> N
     assert routing.department == "ignore" and routing.queues == []
 
 
+def test_a_rule_can_hide_what_it_matches_and_the_first_such_rule_is_named() -> None:
+    links = {"text": {"contains_any": ["scam.example"]}}
+    ruleset = validate_ruleset(
+        [
+            rule("spam-links", links, hide=True, tags=["scam"], **{"continue": True, "order": 1}),
+            rule("giveaway", {"text": {"contains_any": ["giveaway"]}}, skip=True, hide=True),
+            rule("help", {"text": {"contains_any": ["help"]}}, route_to="support"),
+        ],
+        DEPARTMENTS,
+    )
+    scam = mention("crypto giveaway at scam.example")
+    for e in (Engine(ruleset), Engine(ruleset, compiled=False)):
+        assert route(e, scam, {}).hide == "spam-links"  # a continue rule's hide carries on
+        routing = route(e, mention("giveaway"), {})
+        assert (routing.department, routing.hide) == ("ignore", "giveaway")
+        assert route(e, mention("help"), {}).hide is None
+
+
 def test_lists_fields_and_hashtags_found_in_text() -> None:
     e = engine(
         rule("campaign", {"hashtags": {"contains_any": ["#AcmeWinter"]}}, route_to="marketing")

@@ -45,6 +45,8 @@ from chalicelib.models import (
     MentionRecord,
     Reply,
     RoutedMention,
+    Shift,
+    ShiftEnded,
 )
 from chalicelib.rules import DEFAULT_RULES_PATH, Engine, RulesetInvalid, load_rules_file
 from chalicelib.settings import Settings, get_settings
@@ -869,6 +871,49 @@ def _stamp(iso: str) -> str:
     return stamp(datetime.fromisoformat(iso))
 
 
+def cmd_shift(args: argparse.Namespace, out: TextIO) -> int:
+    """Go on shift in a department (its new cases are given to those on shift in turn), or
+    end the shift (--end: the waiting cases still yours are given back)."""
+    path = f"/departments/{quote(args.department, safe='')}/shifts"
+    whose: dict[str, Any] = {"for": args.assignee} if args.assignee else {}
+    client = _client(args)
+    if args.end:
+        ended = ShiftEnded.model_validate(client.call("POST", f"{path}/end", whose))
+        done = "ended" if ended.ended else "had ended already"
+        print(f"{ended.agent}'s shift in {ended.department} {done}", file=out)
+        if ended.released:
+            print(f"given back, free for anyone: {', '.join(ended.released)}", file=out)
+        return 0
+    body = {"hours": args.hours, **whose}
+    shift = Shift.model_validate(client.call("POST", path, body))
+    until = time_left(shift.until, datetime.now(UTC))
+    print(
+        f"{shift.agent} is on shift in {shift.department} until {until}: its new cases are"
+        " given to those on shift in turn",
+        file=out,
+    )
+    return 0
+
+
+def cmd_shifts(args: argparse.Namespace, out: TextIO) -> int:
+    """Who is on shift in a department, next to be given a new case first."""
+    path = f"/departments/{quote(args.department, safe='')}/shifts"
+    shifts = [Shift.model_validate(s) for s in _client(args).call("GET", path)["on_shift"]]
+    if not shifts:
+        print(f"nobody is on shift in {args.department}: new cases wait for anyone", file=out)
+        return 0
+    print(f"{len(shifts)} on shift in {args.department}, next given a new case first", file=out)
+    now = datetime.now(UTC)
+    for shift in shifts:
+        last = stamp(shift.last_assigned_at) if shift.last_assigned_at else "not yet"
+        print(
+            f"{shift.agent}  until {time_left(shift.until, now)}  last given a case: {last}"
+            f"  waiting cases they have: {shift.holding or 0}",
+            file=out,
+        )
+    return 0
+
+
 def _until(record: MentionRecord) -> str:
     """When a take ends, as an agent reads it."""
     return time_left(record.taken_until, datetime.now(UTC))
@@ -1162,6 +1207,17 @@ def build_parser() -> argparse.ArgumentParser:
     attachment.add_argument("mention_id")
     attachment.add_argument("number", nargs="?", type=int, default=1, help="which (from 1)")
     attachment.set_defaults(func=cmd_attachment)
+    shift = sub.add_parser(
+        "shift", parents=[api], help="go on shift in a department: given its new cases in turn"
+    )
+    shift.add_argument("department")
+    shift.add_argument("--hours", type=float, default=8, help="for how long (up to 24)")
+    shift.add_argument("--for", dest="assignee", help="a colleague's shift instead (their name)")
+    shift.add_argument("--end", action="store_true", help="end the shift instead")
+    shift.set_defaults(func=cmd_shift)
+    shifts = sub.add_parser("shifts", parents=[api], help="who is on shift in a department")
+    shifts.add_argument("department")
+    shifts.set_defaults(func=cmd_shifts)
     report = sub.add_parser("report", parents=[api], help="how a department did: on time, waiting")
     report.add_argument("department")
     report.add_argument("--days", type=int, default=7, help="the last N days (up to 90)")

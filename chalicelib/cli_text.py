@@ -146,6 +146,8 @@ def format_routed(message: RoutedMention, now: datetime | None = None) -> str:
         lines.insert(2, "  in someone else's thread: the brand was only tagged along")
     if mention.standby:  # a chatbot or Meta's inbox may be answering too
         lines.insert(2, "  another app holds this conversation: a reply takes it over")
+    if routing.assigned_to is not None:
+        lines.insert(2, f"  given to {routing.assigned_to}, on shift (theirs to answer)")
     if routing.hide is not None:  # the public no longer sees it (once the outbox worker ran)
         lines.insert(2, f"  hidden on {mention.platform} by rule {routing.hide}")
     return "\n".join(lines)

@@ -302,6 +302,12 @@ class Routing(BaseModel):
         description="the departments that handed the case over since it was routed, oldest"
         " first: `department` is where the last one sent it",
     )
+    assigned_to: str | None = Field(
+        default=None,
+        description="who the new case was given to: the person on shift in the department whose"
+        " turn it was, or whoever has the customer's earlier case it chases; theirs alone (a"
+        " take) for ASSIGNMENT_MINUTES",
+    )
     hide: str | None = Field(
         default=None,
         description="the rule that hides the comment on the platform (`then: {hide: true}`):"
@@ -592,6 +598,51 @@ class TakeRequest(BaseModel):
 
     minutes: int = Field(default=30, ge=1, le=480)
     assignee: str | None = Field(default=None, alias="for", min_length=1, max_length=100)
+
+
+class ShiftRequest(BaseModel):
+    """Body of POST /departments/{department}/shifts: for how long, and for whom (`for`: a
+    lead putting a colleague on shift; else the caller)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    hours: float = Field(default=8, gt=0, le=24)
+    agent: str | None = Field(default=None, alias="for", min_length=1, max_length=100)
+
+
+class ShiftEndRequest(BaseModel):
+    """Body of POST /departments/{department}/shifts/end: whose shift (`for`; else the
+    caller's)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    agent: str | None = Field(default=None, alias="for", min_length=1, max_length=100)
+
+
+class Shift(BaseModel):
+    """Someone on shift in a department: its new cases are shared out among them in turn."""
+
+    department: str
+    agent: str
+    until: datetime = Field(description="when the shift ends by itself")
+    last_assigned_at: datetime | None = Field(
+        default=None, description="when they were last given a new case (the longest ago is next)"
+    )
+    holding: int | None = Field(
+        default=None,
+        description="how many of the department's waiting cases they have now (listings only)",
+    )
+
+
+class ShiftEnded(BaseModel):
+    """What ending a shift did (POST /departments/{department}/shifts/end)."""
+
+    department: str
+    agent: str
+    ended: bool = Field(description="false when they were not on shift")
+    released: list[str] = Field(
+        description="the waiting cases they had, now free for anyone to take"
+    )
 
 
 class NoteRequest(BaseModel):

@@ -158,6 +158,9 @@ class Settings(BaseModel):
                 raise ValueError(f"SLA_DEPARTMENT_HOURS {department!r}: {exc}") from None
         return value
 
+    # How long a new case shared out to someone on shift (chalicelib/services/shifts.py) is
+    # theirs alone to answer: past it, anyone may take it.
+    assignment_minutes: int = Field(default=30, ge=1, le=480)
     # An automatic answer to a direct message that comes while its department is closed
     # (chalicelib/services/away.py); "" sends none.
     away_message: str = ""

@@ -14,6 +14,7 @@ from chalicelib.stores.payloads import Payloads, S3Payloads
 from chalicelib.stores.queues import Queues, SqsQueues
 from chalicelib.stores.replies import DynamoReplyStore, ReplyStore
 from chalicelib.stores.rules import DynamoRulesStore, RulesStore
+from chalicelib.stores.shifts import DynamoShiftStore, ShiftStore
 from chalicelib.stores.templates import DynamoTemplateStore, TemplateStore
 from chalicelib.stores.traffic import DynamoTrafficStore, TrafficStore
 
@@ -67,6 +68,12 @@ def templates() -> TemplateStore:
 
 
 @lru_cache(maxsize=1)
+def shifts() -> ShiftStore:
+    """Who is on shift in each department (kept in the rules table)."""
+    return DynamoShiftStore(aws.dynamodb(), get_settings().rules_table)
+
+
+@lru_cache(maxsize=1)
 def cursors() -> CursorStore:
     """The pollers' positions (kept in the mentions table)."""
     return DynamoCursorStore(aws.dynamodb(), get_settings().mentions_table)
@@ -76,6 +83,17 @@ def reset() -> None:
     """Forget settings, clients and stores (after the environment changed)."""
     forget_settings()
     aws.reset()
-    stores = (queues, payloads, attachments, mentions, rules, traffic, replies, templates, cursors)
+    stores = (
+        queues,
+        payloads,
+        attachments,
+        mentions,
+        rules,
+        traffic,
+        replies,
+        templates,
+        cursors,
+        shifts,
+    )
     for factory in stores:
         factory.cache_clear()

@@ -2,7 +2,7 @@
 forgetting an author at their request), closing a case that needs no reply (and opening it
 again; or every waiting case a condition matches), hiding a comment on its platform, taking
 one to answer it, handing one over to another department, notes on one, the cases handed over,
-and what routing ignored."""
+what routing ignored, and who is on shift to be given new cases."""
 
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ from chalicelib.models import (
     MentionRecord,
     NoteRequest,
     ReasonRequest,
+    ShiftEndRequest,
+    ShiftRequest,
     TakeRequest,
     TransferRequest,
 )
@@ -44,6 +46,7 @@ from chalicelib.stores.mentions import case_of
 if TYPE_CHECKING:
     from chalicelib.services.cases import CaseService
     from chalicelib.services.moderation import Moderation
+    from chalicelib.services.shifts import ShiftService
 
 mentions = Blueprint(__name__)
 MAX_WAITING = 200
@@ -282,6 +285,41 @@ def waiting_cases(department: str) -> Response:
         now = datetime.now(UTC)
         records = [record for record in records if record.taker(now) == caller]
     return listing("waiting", map(_shown, records), department=department)
+
+
+@mentions.route("/departments/{department}/shifts", methods=["GET", "POST"], authorizer=PROTECTED)
+@json_errors
+def department_shifts(department: str) -> Response:
+    """GET: who is on shift in the department, next to be given a new case first, each with
+    how many waiting cases they have. POST `{"hours", "for"?}`: the caller (or `for`) goes on
+    shift, given its new cases in turn until the shift ends; 200 with the shift."""
+    request = mentions.current_request
+    caller = require_caller(request)
+    department = known_department(department)
+    if request.method == "GET":
+        on = [shift.model_dump(mode="json") for shift in _shifts().roster(department)]
+        return json_response({"department": department, "on_shift": on})
+    body = request_model(request, ShiftRequest)
+    shift = _shifts().start(department, body.agent or caller, body.hours)
+    return json_response(shift.model_dump(mode="json"))
+
+
+@mentions.route("/departments/{department}/shifts/end", methods=["POST"], authorizer=PROTECTED)
+@json_errors
+def end_shift(department: str) -> Response:
+    """The caller's (or `for`'s) shift ends: no more new cases, and the waiting cases they had
+    are free again; 200 with what was given back."""
+    request = mentions.current_request
+    caller = require_caller(request)
+    body = request_model(request, ShiftEndRequest)
+    ended = _shifts().end(known_department(department), body.agent or caller)
+    return json_response(ended.model_dump(mode="json"))
+
+
+def _shifts() -> ShiftService:
+    from chalicelib.services.shifts import ShiftService  # the worker side: off other routes
+
+    return ShiftService(wiring.shifts(), wiring.mentions(), get_settings())
 
 
 @mentions.route("/departments/{department}/close", methods=["POST"], authorizer=PROTECTED)

@@ -55,6 +55,7 @@ def routing_service() -> RoutingService:
             traffic=wiring.traffic(),
             payloads=wiring.payloads(),
             replies=wiring.replies(),
+            shifts=wiring.shifts(),
         )
 
     return _current("routing", build)

@@ -35,6 +35,7 @@ from chalicelib.models import (
     RawDelivery,
     ReplyPointer,
     RoutedMention,
+    Routing,
 )
 from chalicelib.observability import (
     QUEUED_MENTIONS,
@@ -57,6 +58,7 @@ from chalicelib.services.away import say_away
 from chalicelib.services.case_news import CaseNews
 from chalicelib.services.intake import INTAKE_QUEUE, MENTIONS_PER_MESSAGE, queue_mentions
 from chalicelib.services.moderation import hide_message, unhideable
+from chalicelib.services.shifts import Rosters
 from chalicelib.services.sla import sla_due
 from chalicelib.services.survey import rated, rating_in, rating_key, surveyed
 from chalicelib.services.time_budget import TimeLeft, short_of_time
@@ -79,6 +81,7 @@ from chalicelib.stores.queues import (
 )
 from chalicelib.stores.replies import OUTBOX, ReplyStore
 from chalicelib.stores.rules import RulesStore
+from chalicelib.stores.shifts import ShiftStore
 from chalicelib.stores.traffic import Observed, TrafficStore
 
 CLASSIFIER = "classifier"
@@ -214,6 +217,8 @@ class RoutingService:
     """Where bodies too large for an intake message wait (`RawDelivery.body_key`)."""
     replies: ReplyStore | None = field(default=None, kw_only=True)
     """Where a reply a platform could not deliver is marked so (CaseNews.undelivered)."""
+    shifts: ShiftStore | None = field(default=None, kw_only=True)
+    """Who is on shift in each department, given its new cases in turn (None: nobody is)."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     time_left: TimeLeft | None = None
     """Seconds the invocation has left (None: no limit): with less than
@@ -336,10 +341,44 @@ class RoutingService:
         cases = [case for case in cases if case.id != mention.id][:HISTORY_LIMIT]
         return History(days=days, cases=cases) if cases else None
 
+    def _share_out(self, message: RoutedMention, rosters: Rosters, now: datetime) -> None:
+        """Give a new case to someone (`assigned_to`): to whoever has the customer's earlier
+        case waiting in the same department, which one answer answers with it (someone else
+        could not reply to it without forcing), else to the person on shift in its department
+        whose turn it is, if anyone is on. Not a follow-up, which stays with whoever has its
+        case, nor what routing ignored."""
+        routing = message.routing
+        if routing.department == "ignore" or routing.conversation is not None:
+            return
+        routing.assigned_to = self._holder_of_earlier(routing, now) or rosters.share_out(
+            routing.department
+        )
+
+    def _holder_of_earlier(self, routing: Routing, now: datetime) -> str | None:
+        """Who has taken the author's latest earlier case still waiting in the routing's
+        department (best effort: None when it cannot be read)."""
+        earlier = routing.history.cases if routing.history else []
+        waiting = [
+            c for c in earlier if c.state == "waiting" and c.department == routing.department
+        ]
+        if not waiting:
+            return None
+        try:
+            case = self.mentions.get(waiting[0].id)
+        except Exception:
+            logger.warning("could not read the author's earlier case", exc_info=True)
+            return None
+        return case.taker(now) if case is not None else None
+
     def _take_of_case(self, message: RoutedMention, now: datetime) -> dict[str, Any]:
-        """A follow-up its author sends while someone has their case taken, and that stays in
+        """A new case shared out to someone on shift is theirs for ASSIGNMENT_MINUTES. A
+        follow-up its author sends while someone has their case taken, and that stays in
         the case's department, is taken by them too, until the same time (best effort: the
         follow-up is routed all the same, untaken, if the case cannot be read)."""
+        assigned = message.routing.assigned_to
+        if assigned is not None:
+            until = now + timedelta(minutes=self.settings.assignment_minutes)
+            return {"taken_by": assigned, "taken_until": until}
         conversation = message.routing.conversation
         if conversation is None or conversation.department != message.routing.department:
             return {}
@@ -398,10 +437,13 @@ class RoutingService:
         """Decide (or take the decision of the attempt that failed midway), send, record;
         `progress` follows which queues have each message."""
         engine = self.engines.engine()
+        rosters = Rosters(self.shifts, now) if self.shifts is not None else None
         messages = []
         for mention, earlier in claimed:
             if earlier is None:
                 message = self._decide(mention, engine, received_at, now)
+                if rosters is not None:
+                    self._share_out(message, rosters, now)
                 progress[mention.id] = Progress(_sendable(message), frozenset())
             else:
                 message = RoutedMention.model_validate_json(earlier.message)

@@ -46,6 +46,7 @@ from chalicelib.stores.queues import (
 )
 from chalicelib.stores.replies import DynamoReplyStore, MemoryReplyStore, ReplyStore
 from chalicelib.stores.rules import MemoryRulesStore, RulesStore, VersionConflict
+from chalicelib.stores.shifts import MemoryShiftStore, ShiftStore
 from chalicelib.stores.templates import MemoryTemplateStore, TemplateStore
 from chalicelib.stores.traffic import MemoryTrafficStore, Observed, TrafficStore
 
@@ -1074,3 +1075,25 @@ def test_followed_sets_add_read_and_discard_members(cursors: CursorStore) -> Non
     cursors.delete("youtube-replies:t1")
     cursors.delete("never-saved")
     assert cursors.get("youtube-replies:t1") is None
+
+
+@pytest.fixture
+def shifts(kind: str, request: pytest.FixtureRequest) -> ShiftStore:
+    return twin(kind, request, MemoryShiftStore, wiring.shifts)
+
+
+def test_shifts_run_until_they_end_and_remember_each_ones_last_case(shifts: ShiftStore) -> None:
+    shifts.start("support", "maya", NOW + timedelta(hours=8))
+    shifts.start("support", "ana", NOW + timedelta(hours=1))
+    shifts.start("pr", "sam", NOW + timedelta(hours=8))
+    shifts.assigned("support", "maya", NOW)
+    shifts.assigned("support", "nobody", NOW)  # not on shift: nothing is made up
+    on = shifts.on_shift("support", NOW)
+    assert [(s.agent, s.last_assigned_at) for s in on] == [("ana", None), ("maya", NOW)]
+    shifts.start("support", "maya", NOW + timedelta(hours=2))  # started again: cut short
+    [maya] = [s for s in shifts.on_shift("support", NOW) if s.agent == "maya"]
+    assert (maya.until, maya.last_assigned_at) == (NOW + timedelta(hours=2), NOW)
+    assert [s.agent for s in shifts.on_shift("support", NOW + timedelta(hours=1))] == ["maya"]
+    assert shifts.end("support", "maya") and not shifts.end("support", "maya")
+    assert shifts.on_shift("support", NOW) == [s for s in on if s.agent == "ana"]
+    assert [s.agent for s in shifts.on_shift("pr", NOW)] == ["sam"]

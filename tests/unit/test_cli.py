@@ -438,6 +438,16 @@ def test_an_inbox_entry_says_when_another_app_holds_the_conversation() -> None:
     assert not any("another app" in line for line in format_routed(owned).splitlines())
 
 
+def test_an_inbox_entry_says_who_on_shift_was_given_the_case() -> None:
+    mention = Mention(id="x:7", platform="x", text="where is my order?")
+    message = RoutedMention(
+        mention=mention,
+        routing=Routing(department="support", assigned_to="maya"),
+        reply=ReplyPointer(mention_id=mention.id),
+    )
+    assert format_routed(message).splitlines()[2] == "  given to maya, on shift (theirs to answer)"
+
+
 def test_an_inbox_entry_says_a_rule_hides_the_comment() -> None:
     mention = Mention(id="instagram:1", platform="instagram", kind="comment", text="free $$$")
     message = RoutedMention(

@@ -1,0 +1,128 @@
+"""Shifts: the people on shift in a department are given its new cases in turn, each theirs
+alone for ASSIGNMENT_MINUTES; ending a shift gives back what waits (`/departments/{d}/shifts`,
+`switchboard shift` and `shifts`)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from tests.integration.conftest import bodies
+from tests.integration.test_native_answers import deliver, messenger
+from tests.integration.test_replies import AUTH, get, reply, routed
+from tests.integration.test_rules_cli import run
+
+LATE, CHASING, REFUND = "x:1992000000000000001", "x:1992000000000000005", "x:1992000000000000100"
+
+
+def as_(who: str) -> dict[str, str]:
+    return {**AUTH, "X-Switchboard-Author": who}
+
+
+def shift(client: Client, who: str, path: str = "", body: Any = None) -> tuple[int, Any]:
+    raw = json.dumps({"hours": 8} if body is None else body).encode()
+    response = client.http.post(f"/departments/support/shifts{path}", headers=as_(who), body=raw)
+    return response.status_code, json.loads(response.body)
+
+
+def on_shift(client: Client) -> list[dict[str, Any]]:
+    response = client.http.get("/departments/support/shifts", headers=AUTH)
+    assert response.status_code == 200
+    return list(json.loads(response.body)["on_shift"])
+
+
+def test_new_cases_are_given_in_turn_to_those_on_shift_each_theirs_for_a_while(
+    client: Client, stack: dict[str, str]
+) -> None:
+    for who in ("sam", "maya"):
+        status, started = shift(client, who)
+        assert status == 200 and started["agent"] == who and started["department"] == "support"
+    for sample in ("x_late_delivery.json", "x_chasing.json", "x_dm_refund.json"):
+        routed(client, stack, "x", sample)
+    routed(client, stack, "x", "x_food_safety_thread.json")
+    given = {m["mention"]["id"]: m["routing"]["assigned_to"] for m in bodies(stack["support"])}
+    # maya and sam had never been given one: by name first; Dana chasing her first case goes
+    # to whoever has it (one answer answers both), and sam, whose turn it was, gets the next
+    assert [given[LATE], given[CHASING], given[REFUND]] == ["maya", "maya", "sam"]
+    assert given["x:1992000000000000002"] is None  # the food-safety copy: pr's case, nobody on
+    late = get(client, f"/mentions/{LATE}")
+    assert late["taken_by"] == "maya"
+    until = datetime.fromisoformat(late["taken_until"])
+    assert timedelta(minutes=29) < until - datetime.now(UTC) <= timedelta(minutes=30)
+    status, refused = reply(client, {"mention_id": LATE, "text": "On it!"})  # as admin
+    assert status == 409 and "taken by maya" in refused["message"]
+    mine = client.http.get("/departments/support/waiting?mine=true", headers=as_("maya"))
+    assert sorted(r["id"] for r in json.loads(mine.body)["waiting"]) == [LATE, CHASING]
+    # maya is next (given a case longest ago); sam's direct message came with the brand's
+    # answer in the same delivery: not waiting
+    assert [(s["agent"], s["holding"]) for s in on_shift(client)] == [("maya", 2), ("sam", 0)]
+
+    status, ended = shift(client, "maya", "/end", {})
+    assert status == 200 and ended["ended"] and sorted(ended["released"]) == [LATE, CHASING]
+    assert get(client, f"/mentions/{LATE}")["taken_by"] is None  # free for anyone now
+    assert [s["agent"] for s in on_shift(client)] == ["sam"]
+    assert shift(client, "maya", "/end", {})[1]["ended"] is False
+
+
+def test_a_follow_up_stays_with_whoever_has_its_case(client: Client, stack: dict[str, str]) -> None:
+    shift(client, "maya")
+    deliver(client, stack, "meta", messenger("m_first", "My parcel is lost", 0))
+    shift(client, "sam")  # sam would be next for a new case
+    deliver(client, stack, "meta", messenger("m_again", "Order 1182, by the way", 1))
+    cases = {m["mention"]["id"]: m["routing"] for m in bodies(stack["support"])}
+    assert cases["messenger:m_first"]["assigned_to"] == "maya"
+    follow_up = cases["messenger:m_again"]
+    assert follow_up["assigned_to"] is None and follow_up["conversation"]
+    assert get(client, "/mentions/messenger:m_again")["taken_by"] == "maya"  # her case's
+
+
+def test_nobody_on_shift_leaves_new_cases_to_anyone_but_a_chase_to_who_has_the_first(
+    client: Client, stack: dict[str, str]
+) -> None:
+    shift(client, "maya", body={"hours": 1})
+    shift(client, "maya", "/end", {})
+    routed(client, stack, "x", "x_late_delivery.json")
+    [case] = bodies(stack["support"])
+    assert case["routing"]["assigned_to"] is None
+    assert get(client, f"/mentions/{LATE}")["taken_by"] is None
+    took = client.http.post(f"/mentions/{LATE}/take", headers=as_("ana"), body=b"{}")
+    assert took.status_code == 200
+    routed(client, stack, "x", "x_chasing.json")
+    [chase] = bodies(stack["support"])
+    assert chase["routing"]["assigned_to"] == "ana"
+    assert get(client, f"/mentions/{CHASING}")["taken_by"] == "ana"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "says"),
+    [
+        ("/departments/legal/shifts", {"hours": 8}, 404, "no department 'legal'"),
+        ("/departments/support/shifts", {"hours": 25}, 400, "hours"),
+        ("/departments/support/shifts", {"hours": 0}, 400, "hours"),
+        ("/departments/support/shifts", {"minutes": 5}, 400, "minutes"),
+        ("/departments/support/shifts/end", {"for": ""}, 400, "for"),
+    ],
+)
+def test_a_shift_that_cannot_be_is_refused_saying_why(
+    client: Client, stack: dict[str, str], path: str, body: Any, status: int, says: str
+) -> None:
+    response = client.http.post(path, headers=AUTH, body=json.dumps(body).encode())
+    assert response.status_code == status and says in json.loads(response.body)["message"]
+
+
+def test_switchboard_shift_and_shifts(client: Client, stack: dict[str, str], api_url: str) -> None:
+    code, out = run("shifts", "support", "--url", api_url)
+    assert (code, out) == (0, "nobody is on shift in support: new cases wait for anyone\n")
+    code, out = run("shift", "support", "--hours", "4", "--for", "maya", "--url", api_url)
+    assert code == 0 and out.startswith("maya is on shift in support until ")
+    assert "(in 4 h)" in out or "(in 3 h 59 min)" in out
+    routed(client, stack, "x", "x_late_delivery.json")
+    code, out = run("shifts", "support", "--url", api_url)
+    assert out.startswith("1 on shift in support, next given a new case first\nmaya  until ")
+    assert out.rstrip().endswith("waiting cases they have: 1")
+    code, out = run("shift", "support", "--end", "--for", "maya", "--url", api_url)
+    assert out == f"maya's shift in support ended\ngiven back, free for anyone: {LATE}\n"

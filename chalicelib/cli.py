@@ -40,6 +40,7 @@ from chalicelib.errors import SwitchboardError
 from chalicelib.models import (
     CloseMatchingResult,
     DepartmentReport,
+    FindResult,
     ForgetResult,
     Mention,
     MentionRecord,
@@ -739,17 +740,26 @@ def _until_done(call: Callable[[], Answer], again: Callable[[Answer], bool]) -> 
     return answers
 
 
+def _condition(when: str) -> Any:
+    """A condition given on the command line, a rule's `when` in YAML (or JSON)."""
+    import yaml  # only the commands that take a condition read YAML here
+
+    try:
+        return yaml.safe_load(when)
+    except yaml.YAMLError as exc:
+        raise SwitchboardError(f"cannot read the condition: {exc}") from None
+
+
 def cmd_close_matching(args: argparse.Namespace, out: TextIO) -> int:
     """Close a department's waiting cases that a condition matches: without --yes, only say
     which; with it, close them, a call at a time until none is left."""
-    import yaml  # only this command reads a condition given on the command line
-
-    try:
-        when = yaml.safe_load(args.when)
-    except yaml.YAMLError as exc:
-        raise SwitchboardError(f"cannot read the condition: {exc}") from None
     path = f"/departments/{quote(args.department, safe='')}/close"
-    body = {"when": when, "reason": args.reason, "dry_run": not args.yes, "limit": args.limit}
+    body = {
+        "when": _condition(args.when),
+        "reason": args.reason,
+        "dry_run": not args.yes,
+        "limit": args.limit,
+    }
 
     def call() -> CloseMatchingResult:
         return CloseMatchingResult.model_validate(_client(args).call("POST", path, body))
@@ -794,6 +804,38 @@ def cmd_unhide(args: argparse.Namespace, out: TextIO) -> int:
     else:
         state = f"reply by: {time_left(record.message.routing.sla_due_at, datetime.now(UTC))}"
     print(f"shown again on {record.message.mention.platform}: {record.id} ({state})", file=out)
+    return 0
+
+
+def cmd_find(args: argparse.Namespace, out: TextIO) -> int:
+    """Search the mentions of the last days with a condition in the rules' language: how many
+    matched, by platform and day, and the newest with where their case stands."""
+    body = {"when": _condition(args.when), "days": args.days, "limit": args.limit}
+    result = FindResult.model_validate(_client(args).call("POST", "/mentions/search", body))
+    span = "day" if result.days == 1 else f"{result.days} days"
+    print(
+        f"{result.matched} of the {result.scanned} mentions routed in the last {span} match"
+        + tally(Counter(result.by_platform)),
+        file=out,
+    )
+    if len(result.by_day) > 1:
+        print("by day" + tally(Counter(result.by_day)), file=out)
+    if not result.all_read:
+        print(f"(only the newest {result.scanned} were read: ask for fewer days)", file=out)
+    for found in result.mentions:
+        mention = found.mention
+        if found.department is None:
+            where = "(its record is gone)"
+        elif found.department == "ignore":
+            where = "ignored"
+        else:
+            taken = f", taken by {found.taken_by}" if found.taken_by else ""
+            where = f"{found.department} ({found.state}{taken})"
+        print(
+            f"{mention.id}  {where}  {stamp(found.routed_at)}"
+            f"  by {author_of(mention)}: {found.why}\n  {gist(mention)}",
+            file=out,
+        )
     return 0
 
 
@@ -1207,6 +1249,11 @@ def build_parser() -> argparse.ArgumentParser:
     attachment.add_argument("mention_id")
     attachment.add_argument("number", nargs="?", type=int, default=1, help="which (from 1)")
     attachment.set_defaults(func=cmd_attachment)
+    search = sub.add_parser("find", parents=[api], help="search what people said in the last days")
+    search.add_argument("when", help="a rule's when, in YAML: 'text: {contains_any: [recall]}'")
+    search.add_argument("--days", type=int, default=1, help="routed within the last N days")
+    search.add_argument("--limit", type=int, default=50, help="list at most this many (up to 200)")
+    search.set_defaults(func=cmd_find)
     shift = sub.add_parser(
         "shift", parents=[api], help="go on shift in a department: given its new cases in turn"
     )

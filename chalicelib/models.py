@@ -724,6 +724,45 @@ class CloseMatchingRequest(ReasonRequest):
     limit: int = Field(default=100, ge=1, le=200)
 
 
+class FindRequest(BaseModel):
+    """Body of POST /mentions/search: which mentions (a rule's `when`), routed within the last
+    `days` days, and at most how many to list."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    when: dict[str, Any] = Field(min_length=1)
+    days: int = Field(default=1, ge=1, le=90)
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class FoundMention(BaseModel):
+    """A mention a search matched: what it says, why it matched, and where its case stands."""
+
+    mention: Mention
+    routed_at: datetime
+    why: str
+    department: str | None = Field(
+        default=None, description="the department that has it now (`ignore`: routing ignored it)"
+    )
+    state: CaseState | None = Field(default=None, description="null for an ignored mention")
+    taken_by: str | None = None
+
+
+class FindResult(BaseModel):
+    """Answer of POST /mentions/search: how many of the mentions routed in those days matched,
+    by platform and by day, and the newest of them."""
+
+    days: int
+    scanned: int = Field(description="the mentions read, newest first")
+    all_read: bool = Field(
+        description="false: more were routed in those days than one search reads"
+    )
+    matched: int
+    by_platform: dict[str, int]
+    by_day: dict[str, int] = Field(description="UTC dates, newest first")
+    mentions: list[FoundMention] = Field(description="the newest `limit` of those matched")
+
+
 class SweptCase(BaseModel):
     """A waiting case a condition matched: what it says and why it matched."""
 

@@ -208,6 +208,10 @@ class Settings(BaseModel):
     # priority raised one level.
     escalations: dict[str, str] = Field(default_factory=dict)
     reply_lease_seconds: int = 300
+    # Slack channels told at once, by department (chalicelib/services/alerts.py): of each new case
+    # the department gets at ALERT_PRIORITY or above, and of each of its SLA breaches.
+    alert_channels: dict[str, str] = Field(default_factory=dict)
+    alert_priority: Literal["low", "normal", "high", "urgent"] = "urgent"
 
     @property
     def platform_call_reserve(self) -> float:
@@ -225,7 +229,12 @@ class Settings(BaseModel):
         return self.escalations.get(department, department)
 
     @field_validator(
-        "queue_urls", "sla_minutes", "escalations", "sla_department_hours", mode="before"
+        "queue_urls",
+        "sla_minutes",
+        "escalations",
+        "sla_department_hours",
+        "alert_channels",
+        mode="before",
     )
     @classmethod
     def _parse_json(cls, value: Any) -> Any:
@@ -248,9 +257,13 @@ class Settings(BaseModel):
         for name in self.approval_departments:
             if name not in self.departments:
                 raise ValueError(f"approval department {name!r} is not a department")
-        for name in self.sla_department_hours:
-            if name not in self.departments:
-                raise ValueError(f"SLA_DEPARTMENT_HOURS: {name!r} is not a department")
+        for setting, named in (
+            ("SLA_DEPARTMENT_HOURS", self.sla_department_hours),
+            ("ALERT_CHANNELS", self.alert_channels),
+        ):
+            for name in named:
+                if name not in self.departments:
+                    raise ValueError(f"{setting}: {name!r} is not a department")
         return self
 
     @field_validator("sla_minutes")

@@ -2,7 +2,7 @@
 forgetting an author at their request), closing a case that needs no reply (and opening it
 again; or every waiting case a condition matches), hiding a comment on its platform, taking
 one to answer it, handing one over to another department, notes on one, the cases handed over,
-what routing ignored, and who is on shift to be given new cases."""
+what routing ignored, who is on shift to be given new cases, and searching what was said."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from chalicelib.errors import MalformedRequest, NotFound
 from chalicelib.models import (
     AuthorLabels,
     CloseMatchingRequest,
+    FindRequest,
     ForgetRequest,
     LabelRequest,
     MentionRecord,
@@ -76,6 +77,23 @@ def routed_case(mention_id: str) -> MentionRecord:
     if record is None:
         raise NotFound(f"no routed mention {mention_id!r}")
     return record
+
+
+@mentions.route("/mentions/search", methods=["POST"], authorizer=PROTECTED)
+@json_errors
+def search_mentions() -> Response:
+    """The mentions routed in the last `days` days that `when` (a rule's condition) matches:
+    how many, by platform and by day, and the newest `limit` with where their case stands."""
+    from chalicelib.services.search import find  # the rules engine: off other routes
+    from chalicelib.services.time_budget import from_context
+
+    request = mentions.current_request
+    require_caller(request)
+    ask = request_model(request, FindRequest)
+    time_left = from_context(mentions.lambda_context)
+    settings = get_settings()
+    result = find(wiring.traffic(), wiring.mentions(), settings, ask, datetime.now(UTC), time_left)
+    return json_response(result.model_dump(mode="json"))
 
 
 @mentions.route(

@@ -101,8 +101,9 @@ def reply_service() -> ReplyService:
     queue=_OUTBOX["queue"], queue_arn=_OUTBOX["queue_arn"], batch_size=5, name="send_replies"
 )
 def send_replies(event: SQSEvent) -> dict[str, Any]:
-    """Post queued replies to the platforms, at most once each, and hide the comments rules
-    want hidden."""
+    """Post queued replies to the platforms, at most once each, hide the comments rules want
+    hidden, and post the alerts to Slack."""
+    from chalicelib.services.alerts import is_alert_message, send_alert
     from chalicelib.services.batches import process_batch
     from chalicelib.services.moderation import Moderation, is_hide_message
 
@@ -111,8 +112,12 @@ def send_replies(event: SQSEvent) -> dict[str, Any]:
     moderation = Moderation(service.mentions, service.queues, service.settings)
 
     def send(body: str) -> None:
-        """A reply to post, or a comment a rule wants hidden."""
-        return moderation.perform(body) if is_hide_message(body) else service.send(body)
+        """A reply to post, a comment a rule wants hidden, or an alert."""
+        if is_hide_message(body):
+            return moderation.perform(body)
+        if is_alert_message(body):
+            return send_alert(body, service.settings)
+        return service.send(body)
 
     with metrics_flushed():
         return process_batch(event.to_dict(), send, service.queues, "outbox", event.context)

@@ -173,22 +173,32 @@ def changes(delivery: RawDelivery) -> list[Change]:
 
 
 def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedReply:
-    """`POST chat.postMessage` with `thread_ts` (bot token); Slack says `ok: false` on errors."""
+    """A reply in the mention's thread (`post_message` with its `thread_ts`)."""
+    from chalicelib.platforms.outbound import PostedReply  # requests: off the webhook path
+
+    channel, _, ts = mention.native_id.partition("/")
+    return PostedReply(f"{channel}/{post_message(channel, reply.text, settings, ts)}")
+
+
+def post_message(channel: str, text: str, settings: Settings, thread_ts: str | None = None) -> str:
+    """`POST chat.postMessage` (bot token), in a thread with `thread_ts`; returns the message's
+    `ts`. Slack says `ok: false` on errors: raised as Platform* errors."""
     from chalicelib.platforms.outbound import (  # requests: off the webhook path
         PlatformRejected,
         PlatformRetryLater,
         PlatformUnauthorized,
-        PostedReply,
         call,
     )
 
-    channel, _, ts = mention.native_id.partition("/")
+    body = {"channel": channel, "text": text}
+    if thread_ts is not None:
+        body["thread_ts"] = thread_ts
     answer = call(
         "POST",
         f"{settings.slack_api_base_url.rstrip('/')}/chat.postMessage",
         settings.platform_timeout_seconds,
         headers={"Authorization": f"Bearer {settings.slack_bot_token}"},
-        json={"channel": channel, "text": reply.text, "thread_ts": ts},
+        json=body,
     )
     if not answer.get("ok"):
         error = str(answer.get("error"))
@@ -197,4 +207,4 @@ def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedRepl
         if error in TOKEN_REFUSED:
             raise PlatformUnauthorized(error)
         raise PlatformRejected(error)
-    return PostedReply(f"{channel}/{answer['ts']}")
+    return str(answer["ts"])

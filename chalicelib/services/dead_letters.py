@@ -56,7 +56,7 @@ def read_dead_letter(message: dict[str, Any]) -> DeadLetter:
 
 def summarise(body: str) -> str:
     """What a queued body is: a platform delivery, a routed mention, a reply, a rule's hide,
-    or raw text."""
+    an alert, or raw text."""
     with contextlib.suppress(ValidationError):
         delivery = RawDelivery.model_validate_json(body)
         summary = f"{delivery.platform} delivery received {delivery.received_at.isoformat()}"
@@ -70,9 +70,12 @@ def summarise(body: str) -> str:
         payload = json.loads(body)
         if isinstance(payload, dict) and isinstance(payload.get("reply_id"), str):
             return f"reply {payload['reply_id']}"
-        hide = payload.get("hide") if isinstance(payload, dict) else None
-        if isinstance(hide, dict):
-            return f"hide {hide.get('mention_id')} (rule {hide.get('rule')})"
+        job = payload if isinstance(payload, dict) else {}
+        if isinstance(job.get("hide"), dict):
+            return f"hide {job['hide'].get('mention_id')} (rule {job['hide'].get('rule')})"
+        if isinstance(job.get("alert"), dict):
+            first = str(job["alert"].get("text", "")).partition("\n")[0]
+            return f"alert to {job['alert'].get('channel')}: {first[:80]}"
     return f"unreadable body: {body[:80]!r}"
 
 

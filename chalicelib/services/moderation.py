@@ -17,12 +17,12 @@ from chalicelib.errors import (
     NotFound,
     PlatformUnavailable,
     PoisonRecord,
-    RetryLater,
 )
 from chalicelib.models import Mention, MentionRecord
-from chalicelib.observability import logger, metrics
+from chalicelib.observability import logger
 from chalicelib.platforms import meta, x, youtube
 from chalicelib.services.case_news import CaseNews
+from chalicelib.services.retries import repeatable_call
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore, case_of
 from chalicelib.stores.queues import OutgoingMessage, Queues
@@ -109,15 +109,6 @@ class Moderation:
         platform cannot (rate limits, no answer, refused credentials), dead-lettered with the
         platform's reason when it will not; nothing to do for a mention deleted, or hidden
         already."""
-        from chalicelib.platforms.outbound import (  # requests: off the routing worker's imports
-            CREDENTIALS_RETRY_SECONDS,
-            DEFAULT_RETRY_SECONDS,
-            PlatformOutcomeUnknown,
-            PlatformRejected,
-            PlatformRetryLater,
-            PlatformUnauthorized,
-        )
-
         try:
             asked = json.loads(body)["hide"]
             mention_id, rule = str(asked["mention_id"]), str(asked["rule"])
@@ -135,22 +126,10 @@ class Moderation:
             if record is not None
             else Mention(id=mention_id, platform=platform, text="")
         )
-        try:
-            HIDERS[mention.platform](mention, True, self.settings)
-        except PlatformRetryLater as exc:
-            raise RetryLater(f"{mention_id}: {exc}", exc.delay) from exc
-        except PlatformUnauthorized as exc:
-            metrics.add_metric(name="PlatformCredentialsRefused", unit="Count", value=1)
-            raise RetryLater(
-                f"{mention_id}: {mention.platform} refused Switchboard's credentials ({exc})",
-                CREDENTIALS_RETRY_SECONDS,
-            ) from exc
-        except PlatformOutcomeUnknown as exc:  # hiding again does no harm
-            raise RetryLater(f"{mention_id}: {exc}", DEFAULT_RETRY_SECONDS) from exc
-        except PlatformRejected as exc:
-            raise PoisonRecord(
-                f"{mention.platform} would not hide {mention_id} for rule {rule!r}: {exc}"
-            ) from exc
+        repeatable_call(
+            f"hiding {mention_id} for rule {rule!r}",
+            lambda: HIDERS[platform](mention, True, self.settings),
+        )
         self._record(mention_id, True, f"rule:{rule}", None)
 
     def _record(self, mention_id: str, hidden: bool, by: str, why: str | None) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -54,6 +54,7 @@ from chalicelib.rules import (
     validate_ruleset,
 )
 from chalicelib.rules.engine import Decision
+from chalicelib.services.alerts import new_case_alerts
 from chalicelib.services.away import say_away
 from chalicelib.services.case_news import CaseNews
 from chalicelib.services.intake import INTAKE_QUEUE, MENTIONS_PER_MESSAGE, queue_mentions
@@ -566,35 +567,44 @@ class RoutingService:
             logger.info("rated", extra={"mention_id": rating.case, "score": rating.score})
 
     def _send(self, messages: list[RoutedMention], progress: dict[str, Progress]) -> None:
-        """Send each message to the queues that do not have it yet, in batches by queue, and a
-        rule's hide to the outbox. Every queue is tried (one department's broken queue does not
-        hold back the others) before the first failure is raised; `progress` notes each queue
-        a message reached."""
-        by_queue: dict[str, list[tuple[str, OutgoingMessage]]] = defaultdict(list)
+        """Send each message to the queues that do not have it yet, in batches by queue, and
+        what the outbox is to do for it (a rule's hide, the alerts). Every queue is tried (one
+        department's broken queue does not hold back the others) before the first failure is
+        raised; `progress` notes each message that arrived."""
+        by_queue: dict[str, list[tuple[str, str, OutgoingMessage]]] = defaultdict(list)
         for message in messages:
             so_far = progress[message.mention.id]
-            outgoing = OutgoingMessage(so_far.message, message.queue_attributes())
-            for queue in message.routing.queues:
-                if queue not in so_far.sent:
-                    by_queue[queue].append((message.mention.id, outgoing))
-            rule = message.routing.hide
-            if rule is not None and OUTBOX not in so_far.sent:
-                by_queue[OUTBOX].append(
-                    (message.mention.id, hide_message(message.mention.id, rule))
-                )
+            for queue, sent_as, outgoing in self._outgoing(message, so_far.message):
+                if sent_as not in so_far.sent:
+                    by_queue[queue].append((message.mention.id, sent_as, outgoing))
         failure: QueueSendError | None = None
         for queue, batch in by_queue.items():
             arrived: Iterable[int] = range(len(batch))
             try:
-                self.queues.send_batch(queue, [outgoing for _, outgoing in batch])
+                self.queues.send_batch(queue, [outgoing for _, _, outgoing in batch])
             except QueueSendError as exc:
                 failure, arrived = failure or exc, exc.sent
             for position in arrived:
-                mention_id = batch[position][0]
+                mention_id, sent_as, _ = batch[position]
                 earlier = progress[mention_id]
-                progress[mention_id] = replace(earlier, sent=earlier.sent | {queue})
+                progress[mention_id] = replace(earlier, sent=earlier.sent | {sent_as})
         if failure is not None:
             raise failure
+
+    def _outgoing(
+        self, message: RoutedMention, body: str
+    ) -> Iterator[tuple[str, str, OutgoingMessage]]:
+        """(queue, what `Progress.sent` calls it, the message) for everything routing `message`
+        sends: its department message to each of its departments, and to the outbox a rule's
+        hide and an alert for each channel to tell."""
+        outgoing = OutgoingMessage(body, message.queue_attributes())
+        for queue in message.routing.queues:
+            yield queue, queue, outgoing
+        rule, mention_id = message.routing.hide, message.mention.id
+        if rule is not None:
+            yield OUTBOX, "hide", hide_message(mention_id, rule)
+        for channel, alert in new_case_alerts(message, self.settings).items():
+            yield OUTBOX, f"alert:{channel}", alert
 
     def _complete(self, mention: Mention) -> Mention:
         """Fetch what the delivery left out (an Instagram @mention's text). Best effort: when the

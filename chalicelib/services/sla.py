@@ -16,10 +16,12 @@ from datetime import UTC, datetime, timedelta
 
 from chalicelib.models import SLA_BREACH, Mention, MentionRecord, Priority, RoutedMention, Routing
 from chalicelib.observability import SLA_BREACHES, logger, metrics, per_department
+from chalicelib.services.alerts import breach_alert
 from chalicelib.services.time_budget import TimeLeft, short_of_time
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore
 from chalicelib.stores.queues import OutgoingMessage, Queues, QueueSendError
+from chalicelib.stores.replies import OUTBOX
 
 RAISED: dict[Priority, Priority] = {
     "low": "normal",
@@ -84,8 +86,9 @@ class SlaCheck:
                 return escalated
 
     def _escalate(self, page: list[MentionRecord], now: datetime) -> list[str]:
-        """Copy each to its escalation target and mark it escalated; returns their ids (one
-        whose copy could not be sent waits for the next run)."""
+        """Copy each to its escalation target (and alert its department's channel, if it has
+        one) and mark it escalated; returns their ids (one whose copy could not be sent waits
+        for the next run)."""
         escalated = []
         breaches: Counter[str] = Counter()  # by the department that missed the deadline
         for record in page:
@@ -93,7 +96,10 @@ class SlaCheck:
             routing = message.routing
             target = self.settings.escalation_target(routing.department)
             copy = message.tagged(SLA_BREACH, priority=RAISED[routing.priority])
+            alert = breach_alert(record, self.settings)
             try:
+                if alert is not None:  # first: the retry of a failed copy alerts again
+                    self.queues.send(OUTBOX, alert)
                 self.queues.send(target, escalation_copy(copy, target))
             except QueueSendError:
                 logger.exception(

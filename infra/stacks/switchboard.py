@@ -81,6 +81,9 @@ POLICY_SETTINGS = (
     "traffic_keep_days",
     "away_message",
     "satisfaction_survey",
+    "assignment_minutes",
+    "alert_channels",
+    "alert_priority",
 )
 """The app's policies a stage sets with `-c <name>=<value>`: the same values as the environment
 variables of the same names, upper-cased (a JSON one as a JSON string or, in cdk.json, as JSON);

@@ -393,6 +393,9 @@ def test_a_stage_sets_its_sla_and_routing_policies_with_context() -> None:
         "sla_minutes": '{"high": 45}',  # as -c gives it
         "classifier_threshold": "0.55",
         "satisfaction_survey": "Hi {name}, how did we do? Reply 1 (poor) to 5 (great).",
+        "assignment_minutes": "45",
+        "alert_channels": {"pr": "C0PRALERTS"},
+        "alert_priority": "high",
     }
     done, out = run_synth("policies", context)
     assert done.returncode == 0, done.stderr
@@ -406,6 +409,9 @@ def test_a_stage_sets_its_sla_and_routing_policies_with_context() -> None:
         assert json.loads(env["SLA_MINUTES"]) == {"high": 45}
         assert env["CLASSIFIER_THRESHOLD"] == "0.55"
         assert env["SATISFACTION_SURVEY"].startswith("Hi {name}, how did we do?")
+        assert env["ASSIGNMENT_MINUTES"] == "45"
+        assert json.loads(env["ALERT_CHANNELS"]) == {"pr": "C0PRALERTS"}
+        assert env["ALERT_PRIORITY"] == "high"
 
 
 @pytest.mark.parametrize(
@@ -416,6 +422,7 @@ def test_a_stage_sets_its_sla_and_routing_policies_with_context() -> None:
         ({"sla_department_hours": {"pr": "2026-12-25 closed"}}, "at least one day"),
         ({"business_timezone": "Mars/Olympus"}, "Mars/Olympus"),
         ({"satisfaction_survey": "We open {opens}"}, "unknown placeholder {opens}"),
+        ({"alert_channels": {"legal": "C0LEGAL"}}, "ALERT_CHANNELS: 'legal' is not a department"),
     ],
 )
 def test_a_stage_policy_the_app_would_refuse_fails_the_synth(

@@ -234,14 +234,15 @@ class OutboxDown(MemoryQueues):
         super().send_batch(queue, messages)
 
 
-def test_a_rules_hide_the_outbox_could_not_take_goes_there_with_the_retry_and_only_there() -> None:
+def test_what_the_outbox_could_not_take_goes_there_with_the_retry_and_only_there() -> None:
     rules = MemoryRulesStore()
-    hide_harm = {"route_to": "pr", "hide": True}
+    hide_harm = {"route_to": "pr", "hide": True, "priority": "urgent"}
     when = {"text": {"contains_any": ["hospital"]}}
     rules.publish([{"id": "hide-harm", "when": when, "then": hide_harm}], "ana", "t", RECEIVED)
-    mentions, queues = MemoryMentionStore(), OutboxDown(CONFIG.all_queues)
+    settings = CONFIG.model_copy(update={"alert_channels": {"pr": "C0PR"}})
+    mentions, queues = MemoryMentionStore(), OutboxDown(settings.all_queues)
     routing = RoutingService(
-        queues, mentions, EngineCache(rules, CONFIG), CONFIG, payloads=MemoryPayloads()
+        queues, mentions, EngineCache(rules, settings), settings, payloads=MemoryPayloads()
     )
     body = delivery("x", json.loads(food_safety_thread(0))).to_json()
     with pytest.raises(QueueSendError):
@@ -250,7 +251,8 @@ def test_a_rules_hide_the_outbox_could_not_take_goes_there_with_the_retry_and_on
     queues.down = False
     routing.route_delivery(body)  # the retry
     assert len(queues.messages["pr"]) == 1  # not sent twice
-    [hide] = queues.messages["outbox"]
-    assert json.loads(hide.body) == {"hide": {"mention_id": FOOD, "rule": "hide-harm"}}
+    hide, alert = (json.loads(m.body) for m in queues.messages["outbox"])
+    assert hide == {"hide": {"mention_id": FOOD, "rule": "hide-harm"}}
+    assert alert["alert"]["channel"] == "C0PR"
     record = mentions.get(FOOD)
     assert record is not None and record.message.routing.hide == "hide-harm"

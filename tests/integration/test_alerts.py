@@ -1,0 +1,91 @@
+"""Alerts: the Slack channel of each department that gets an urgent case is told at once, and
+of each SLA breach, through the outbox (the fake Slack API checks `chat.postMessage`)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from chalice.test import Client
+
+from app import app
+from chalicelib import wiring
+from chalicelib.devstack import scheduled_event
+from chalicelib.fakeplatforms import FakePlatforms
+from chalicelib.services.dead_letters import summarise
+from tests.integration.conftest import receive_all
+from tests.integration.test_replies import drain_outbox, routed
+
+CHANNELS = {"pr": "C0PRALERTS", "support": "C0SUPPORTALERTS"}
+BLENDER = "facebook:122131676912594941_1213590066982748"
+
+
+@pytest.fixture
+def alerting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALERT_CHANNELS", json.dumps(CHANNELS))
+    wiring.reset()
+
+
+def posted(fakes: FakePlatforms) -> dict[str, str]:
+    """The alerts Slack took, text by channel."""
+    return {r.body["channel"]: r.body["text"] for r in fakes.accepted("slack")}
+
+
+@pytest.mark.usefixtures("alerting")
+def test_an_urgent_case_is_told_to_each_of_its_departments_channels(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "meta", "meta_page_comments.json")  # urgent, pr, copied to support
+    routed(client, stack, "x", "x_praise_quote.json")  # marketing, normal: no channel, no alert
+    drain_outbox(stack)
+    alerts = posted(fakes)
+    assert set(alerts) == {"C0PRALERTS", "C0SUPPORTALERTS"}
+    assert alerts["C0PRALERTS"] == alerts["C0SUPPORTALERTS"]
+    lines = alerts["C0PRALERTS"].splitlines()
+    assert lines[0] == (
+        "*[URGENT] new case for pr (also support)*: facebook comment by Lee Brennan (0 followers)"
+    )
+    assert lines[1].startswith("> The blender I bought from you caught fire")
+    assert lines[2].startswith("health-and-safety: text contains 'caught fire'")
+    assert lines[3] == "reply by 2026-11-22T08:34:50+00:00"
+    assert lines[4] == (
+        f"<https://www.facebook.com/122131676912594941_1213590066982748|open it on facebook>"
+        f" · `switchboard mention {BLENDER}`"
+    )
+    routed(client, stack, "meta", "meta_page_comments.json")  # Meta again: routed once
+    drain_outbox(stack)
+    assert len(fakes.accepted("slack")) == 2
+
+
+@pytest.mark.usefixtures("alerting")
+def test_an_sla_breach_is_told_to_the_channel_of_the_department_that_missed_it(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "x", "x_late_delivery.json")  # normal: no alert, and long overdue
+    drain_outbox(stack)
+    assert posted(fakes) == {}
+    assert app.handler_map["check_sla"](scheduled_event(), None) == {
+        "escalated": ["x:1992000000000000001"]
+    }
+    drain_outbox(stack)
+    breach = posted(fakes)["C0SUPPORTALERTS"]
+    assert breach.startswith("*SLA breached in support*: x mention by danakim (312 followers)")
+    assert "reply by 2026-11-22T" in breach
+
+
+@pytest.mark.usefixtures("alerting")
+def test_an_alert_slack_refuses_is_dead_lettered_saying_why_and_one_it_cannot_take_waits(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "meta", "meta_page_comments.json")
+    fakes.fail_next(200, {"ok": False, "error": "not_in_channel"})
+    fakes.fail_next(200, {"ok": False, "error": "ratelimited"})
+    drain_outbox(stack)
+    [dead] = receive_all(stack["outbox-dlq"])
+    error = dead["MessageAttributes"]["error"]["StringValue"]
+    assert "not_in_channel" in error and "is the app in the channel?" in error
+    assert summarise(dead["Body"]) == (
+        "alert to C0PRALERTS: *[URGENT] new case for pr (also support)*: facebook comment by Lee"
+        " Brennan (0 fo"
+    )
+    # the other waits for Slack's limit to pass: not dead-lettered (only the one above is)

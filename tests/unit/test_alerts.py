@@ -1,0 +1,60 @@
+"""Which cases alert which channels, and what an alert says."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from chalicelib.models import Author, Mention, Priority, ReplyPointer, RoutedMention, Routing
+from chalicelib.services.alerts import new_case_alerts
+from chalicelib.settings import Settings
+
+SETTINGS = Settings(alert_channels={"pr": "C0PR", "support": "C0SHARED", "marketing": "C0SHARED"})
+
+
+def case(
+    priority: Priority, department: str = "pr", also: list[str] | None = None
+) -> RoutedMention:
+    mention = Mention(
+        id="x:1",
+        platform="x",
+        text="<@U0ALL> <!channel> fish & chips made us ill",
+        author=Author(handle="sam<script>", followers=12),
+    )
+    routing = Routing(department=department, also=also or [], priority=priority)
+    return RoutedMention(mention=mention, routing=routing, reply=ReplyPointer(mention_id="x:1"))
+
+
+def texts(message: RoutedMention, settings: Settings = SETTINGS) -> dict[str, str]:
+    return {
+        channel: json.loads(alert.body)["alert"]["text"]
+        for channel, alert in new_case_alerts(message, settings).items()
+    }
+
+
+def test_only_cases_at_the_alert_priority_or_above_alert_each_channel_once() -> None:
+    assert texts(case("high")) == {}
+    assert set(texts(case("urgent", also=["support", "marketing"]))) == {"C0PR", "C0SHARED"}
+    assert set(texts(case("urgent", department="triage"))) == set()  # no channel for triage
+    lower = SETTINGS.model_copy(update={"alert_priority": "high"})
+    assert set(texts(case("high"), lower)) == {"C0PR"}
+    ignored = case("urgent", department="ignore")
+    assert texts(ignored) == {}
+
+
+def test_what_a_customer_wrote_cannot_ping_or_format_the_channel() -> None:
+    [text] = texts(case("urgent")).values()
+    assert (
+        text.splitlines()[0]
+        == "*[URGENT] new case for pr*: x mention by sam&lt;script&gt; (12 followers)"
+    )
+    assert text.splitlines()[1] == "> &lt;@U0ALL&gt; &lt;!channel&gt; fish &amp; chips made us ill"
+    assert text.splitlines()[-1] == "`switchboard mention x:1`"  # no link: the post has no URL
+
+
+def test_alert_channels_name_departments() -> None:
+    with pytest.raises(ValidationError, match="ALERT_CHANNELS: 'legal' is not a department"):
+        Settings(alert_channels={"legal": "C0LEGAL"})
+    assert Settings.from_env({"ALERT_CHANNELS": '{"pr": "C0PR"}'}).alert_channels == {"pr": "C0PR"}

@@ -12,6 +12,7 @@ from datetime import UTC
 from chalicelib.cli_text import author_of, shortened, stamp
 from chalicelib.errors import PoisonRecord
 from chalicelib.models import MentionRecord, RoutedMention
+from chalicelib.observability import logger
 from chalicelib.rules.engine import PRIORITY_RANK
 from chalicelib.services.retries import repeatable_call
 from chalicelib.settings import Settings
@@ -95,8 +96,9 @@ def send_alert(body: str, settings: Settings) -> None:
         channel, text = str(alert["channel"]), str(alert["text"])
     except (ValueError, KeyError, TypeError):
         raise PoisonRecord(f"not an alert: {body[:200]}") from None
-    repeatable_call(
+    ts = repeatable_call(
         f"alert to Slack channel {channel}",
         lambda: post_message(channel, text, settings),
         " (is the app in the channel?)",
     )
+    logger.info("alert posted", extra={"channel": channel, "ts": ts})

@@ -42,6 +42,7 @@ from chalicelib.models import (
     DepartmentReport,
     FindResult,
     ForgetResult,
+    HideMatchingResult,
     Mention,
     MentionRecord,
     Reply,
@@ -793,6 +794,50 @@ def cmd_hide(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_hide_matching(args: argparse.Namespace, out: TextIO) -> int:
+    """Hide on their platforms the comments of the last days a condition matches: without
+    --yes, only say which; with it, hide them, a call at a time until none is left."""
+    body = {
+        "when": _condition(args.when),
+        "reason": args.reason,
+        "days": args.days,
+        "dry_run": not args.yes,
+        "limit": args.limit,
+    }
+
+    def call() -> HideMatchingResult:
+        return HideMatchingResult.model_validate(_client(args).call("POST", "/mentions/hide", body))
+
+    calls = _until_done(call, lambda last: args.yes and last.more and bool(last.hidden))
+    hidden = [each for result in calls for each in result.hidden]
+    failed = {each.mention.id: each for result in calls for each in result.failed}.values()
+    first, last = calls[0], calls[-1]
+    of = f"of the {first.matched} matching in the last {first.days} day(s)"
+    if args.yes:
+        print(f"hid {len(hidden)} {of}: {first.reason}", file=out)
+    else:
+        more = " (and more)" if last.more else ""
+        print(
+            f"{len(hidden)}{more} {of} can be hidden; to hide them, run it again with --yes",
+            file=out,
+        )
+    for each in hidden:
+        print(f"{each.mention.id}  by {author_of(each.mention)}: {each.why}", file=out)
+        print(f"  {gist(each.mention)}", file=out)
+    for refused in failed:
+        print(f"not hidden: {refused.mention.id}: {refused.why}", file=out)
+    if last.left:
+        print(
+            f"left: {last.left} hidden already, deleted, or where nothing can be hidden", file=out
+        )
+    if not last.all_read:
+        print(
+            "(only the newest 200 matches were looked at: narrow the condition or the days)",
+            file=out,
+        )
+    return 1 if failed else 0
+
+
 def cmd_unhide(args: argparse.Namespace, out: TextIO) -> int:
     """Show a hidden comment again on its platform."""
     path = mention_path(args.mention_id, "unhide")
@@ -1254,6 +1299,17 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--days", type=int, default=1, help="routed within the last N days")
     search.add_argument("--limit", type=int, default=50, help="list at most this many (up to 200)")
     search.set_defaults(func=cmd_find)
+    raid = sub.add_parser(
+        "hide-matching",
+        parents=[api],
+        help="hide the comments of the last days a condition matches",
+    )
+    raid.add_argument("when", help="a rule's when, in YAML: 'text: {contains_any: [giveaway]}'")
+    raid.add_argument("reason", help="why they are hidden (for the record, never shown)")
+    raid.add_argument("--days", type=int, default=1, help="routed within the last N days")
+    raid.add_argument("--yes", action="store_true", help="hide them (without: only list them)")
+    raid.add_argument("--limit", type=int, default=50, help="at most this many a call (1-200)")
+    raid.set_defaults(func=cmd_hide_matching)
     shift = sub.add_parser(
         "shift", parents=[api], help="go on shift in a department: given its new cases in turn"
     )

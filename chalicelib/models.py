@@ -746,6 +746,7 @@ class FoundMention(BaseModel):
     )
     state: CaseState | None = Field(default=None, description="null for an ignored mention")
     taken_by: str | None = None
+    hidden: bool = Field(default=False, description="hidden on its platform")
 
 
 class FindResult(BaseModel):
@@ -761,6 +762,40 @@ class FindResult(BaseModel):
     by_platform: dict[str, int]
     by_day: dict[str, int] = Field(description="UTC dates, newest first")
     mentions: list[FoundMention] = Field(description="the newest `limit` of those matched")
+
+
+class HideMatchingRequest(FindRequest):
+    """Body of POST /mentions/hide: hide on their platforms the comments a search finds, why,
+    and whether only to say which (`dry_run`)."""
+
+    reason: str = Field(min_length=1, max_length=500)
+    dry_run: bool = False
+
+
+class NotHidden(BaseModel):
+    """A comment a hide-matching call could not hide, and why."""
+
+    mention: Mention
+    why: str
+
+
+class HideMatchingResult(BaseModel):
+    """Answer of POST /mentions/hide."""
+
+    days: int
+    dry_run: bool
+    reason: str
+    matched: int = Field(description="mentions of those days the condition matches")
+    hidden: list[FoundMention] = Field(description="hidden now (a dry run: would be)")
+    failed: list[NotHidden] = Field(description="the platform did not hide them, its words")
+    left: int = Field(
+        description="matching, but hidden already, deleted, or where their platform hides nothing"
+    )
+    more: bool = Field(description="more to hide than one call did: call again")
+    all_read: bool = Field(
+        description="false: only the newest 200 matches were looked at (narrow the condition or"
+        " the days for older ones)"
+    )
 
 
 class SweptCase(BaseModel):

@@ -1,6 +1,7 @@
 """Health, the routed-mention lookup, a department's waiting cases, an author's cases (and
 forgetting an author at their request), closing a case that needs no reply (and opening it
-again; or every waiting case a condition matches), hiding a comment on its platform, taking
+again; or every waiting case a condition matches), hiding a comment on its platform (or every
+one a search finds), taking
 one to answer it, handing one over to another department, notes on one, the cases handed over,
 what routing ignored, who is on shift to be given new cases, and searching what was said."""
 
@@ -31,6 +32,7 @@ from chalicelib.models import (
     CloseMatchingRequest,
     FindRequest,
     ForgetRequest,
+    HideMatchingRequest,
     LabelRequest,
     MentionRecord,
     NoteRequest,
@@ -142,6 +144,22 @@ def hide_mention(mention_id: str) -> Response:
     by = require_caller(request)
     body = request_model(request, ReasonRequest)
     return json_response(_shown(_moderation().hide(unquote(mention_id), True, by, body.reason)))
+
+
+@mentions.route("/mentions/hide", methods=["POST"], authorizer=PROTECTED)
+@json_errors
+def hide_matching_mentions() -> Response:
+    """Hide on their platforms the comments of the last `days` days that `when` matches,
+    `{"when", "reason", "days"?, "limit"?, "dry_run"?}`: 200 with what was hidden, what the
+    platforms did not hide and why, and what was left."""
+    from chalicelib.services.time_budget import from_context
+
+    request = mentions.current_request
+    by = require_caller(request)
+    ask = request_model(request, HideMatchingRequest)
+    time_left = from_context(mentions.lambda_context)
+    result = _moderation().hide_matching(wiring.traffic(), ask, by, time_left)
+    return json_response(result.model_dump(mode="json"))
 
 
 @mentions.route("/mentions/{mention_id}/unhide", methods=["POST"], authorizer=PROTECTED)

@@ -17,16 +17,30 @@ from chalicelib.errors import (
     NotFound,
     PlatformUnavailable,
     PoisonRecord,
+    SwitchboardError,
 )
-from chalicelib.models import Mention, MentionRecord
+from chalicelib.models import (
+    FindRequest,
+    FoundMention,
+    HideMatchingRequest,
+    HideMatchingResult,
+    Mention,
+    MentionRecord,
+    NotHidden,
+)
 from chalicelib.observability import logger
 from chalicelib.platforms import meta, x, youtube
 from chalicelib.services.case_news import CaseNews
 from chalicelib.services.retries import repeatable_call
+from chalicelib.services.search import find
+from chalicelib.services.time_budget import TimeLeft, short_of_time
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore, case_of
 from chalicelib.stores.queues import OutgoingMessage, Queues
+from chalicelib.stores.traffic import TrafficStore
 
+MAX_CANDIDATES = 200
+"""The newest matches one hide-matching call looks through (call again for older ones)."""
 HIDERS: dict[str, Callable[[Mention, bool, Settings], None]] = {
     "facebook": meta.hide_comment,
     "instagram": meta.hide_comment,
@@ -103,6 +117,56 @@ class Moderation:
             raise PlatformUnavailable(f"{mention.platform} did not {done}: {exc}") from exc
         self._record(record.id, hidden, by, why)
         return self.mentions.get(record.id) or record
+
+    def hide_matching(
+        self,
+        traffic: TrafficStore,
+        ask: HideMatchingRequest,
+        by: str,
+        time_left: TimeLeft | None = None,
+    ) -> HideMatchingResult:
+        """Hide (with `dry_run`, only list) up to `ask.limit` of the comments of the last
+        `ask.days` days that `ask.when` matches, newest first: a spam raid or a scam wave the
+        rules did not stop in time. Those hidden already, deleted, or on a platform that hides
+        nothing are left (counted); one the platform does not hide is listed with its words;
+        as many as `time_left` allows (the rest are `more`)."""
+        search = FindRequest(when=ask.when, days=ask.days, limit=MAX_CANDIDATES)
+        found = find(traffic, self.mentions, self.settings, search, self.clock(), time_left)
+        hideable = [
+            each
+            for each in found.mentions
+            if each.department is not None
+            and not each.hidden
+            and each.state != "deleted"
+            and unhideable(each.mention) is None
+        ]
+        chosen, failed = hideable[: ask.limit], []
+        if not ask.dry_run:
+            done: list[FoundMention] = []
+            for each in chosen:
+                if short_of_time(time_left, self.settings.platform_call_reserve):
+                    break
+                try:
+                    self.hide(each.mention.id, True, by, ask.reason)
+                except SwitchboardError as exc:
+                    failed.append(NotHidden(mention=each.mention, why=exc.message))
+                    continue
+                done.append(each.model_copy(update={"hidden": True}))
+            more = len(done) + len(failed) < len(hideable)
+            chosen = done
+        else:
+            more = len(hideable) > len(chosen)
+        return HideMatchingResult(
+            days=ask.days,
+            dry_run=ask.dry_run,
+            reason=ask.reason,
+            matched=found.matched,
+            hidden=chosen,
+            failed=failed,
+            left=len(found.mentions) - len(hideable),
+            more=more,
+            all_read=found.all_read and found.matched == len(found.mentions),
+        )
 
     def perform(self, body: str) -> None:
         """The outbox worker hides what a rule wants hidden (`hide_message`): retried while the

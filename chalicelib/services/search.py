@@ -85,4 +85,5 @@ def _found(seen: Observed, record: MentionRecord | None, why: str, now: datetime
         department=record.message.routing.department,
         state=None if ignored else case_state(lambda field: getattr(record, field) is not None),
         taken_by=record.taker(now),
+        hidden=record.hidden_at is not None,
     )

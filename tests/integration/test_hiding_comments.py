@@ -261,3 +261,52 @@ def test_a_dry_run_lists_what_a_candidate_would_hide(
     assert change["candidate"]["department"] == change["live"]["department"] == "pr"
     shown = format_dry_run(report, "candidate.yaml")
     assert "  candidate: pr + support [urgent] tags: " in shown and " hidden by hide-x  (" in shown
+
+
+def raid(client: Client, stack: dict[str, str], *comment_ids: str) -> None:
+    """Scam comments under the Page's post, routed (no rule hides them)."""
+    for comment_id in comment_ids:
+        assert post_signed(client, "meta", scam_comment(comment_id)).status_code == 200
+    drain_intake(stack)
+
+
+GIVEAWAY = "text: {contains_any: [giveaway]}"
+
+
+def test_a_raid_is_hidden_in_one_command_after_a_dry_run(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms, api_url: str
+) -> None:
+    raid(client, stack, "88001", "88002", "88003")
+    routed(client, stack, "meta", "meta_page_comments.json")  # a real customer: not matched
+    hide(client, "facebook:122131676912594941_88003", "spam")  # one a colleague hid already
+    code, out = run("hide-matching", GIVEAWAY, "crypto scam raid", "--url", api_url)
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == (
+        "2 of the 3 matching in the last 1 day(s) can be hidden; to hide them, run it again with"
+        " --yes"
+    )
+    assert lines[1].startswith("facebook:122131676912594941_8800")
+    assert lines[-1] == "left: 1 hidden already, deleted, or where nothing can be hidden"
+    assert "facebook:122131676912594941_88001" not in fakes.hidden  # a dry run hides nothing
+    code, out = run("hide-matching", GIVEAWAY, "crypto scam raid", "--yes", "--url", api_url)
+    assert code == 0 and out.startswith("hid 2 of the 3 matching in the last 1 day(s): crypto")
+    for comment_id in ("88001", "88002"):
+        record = get(client, f"/mentions/facebook:122131676912594941_{comment_id}")
+        assert (record["hidden_by"], record["hidden_reason"]) == ("admin", "crypto scam raid")
+        assert fakes.hidden[f"facebook:122131676912594941_{comment_id}"] is True
+    assert get(client, f"/mentions/{COMMENT}")["hidden_at"] is None
+
+
+def test_what_a_platform_will_not_hide_in_a_raid_is_said_and_the_rest_hidden(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms, api_url: str
+) -> None:
+    raid(client, stack, "89001", "89002")
+    fakes.fail_next(400, {"error": {"message": "(#10) Permission denied", "code": 10}})
+    code, out = run("hide-matching", GIVEAWAY, "raid", "--yes", "--url", api_url)
+    assert code == 1 and out.startswith("hid 1 of the 2 matching")
+    [refused] = [line for line in out.splitlines() if line.startswith("not hidden: ")]
+    assert "Permission denied" in refused
+    response = client.http.post(
+        "/mentions/hide", headers=AUTH, body=json.dumps({"when": {"txt": {}}}).encode()
+    )
+    assert response.status_code == 400  # no reason, and a field rules do not know

@@ -45,6 +45,7 @@ from chalicelib.models import (
     HideMatchingResult,
     Mention,
     MentionRecord,
+    NextCase,
     Reply,
     RoutedMention,
     Shift,
@@ -958,6 +959,23 @@ def _stamp(iso: str) -> str:
     return stamp(datetime.fromisoformat(iso))
 
 
+def cmd_next(args: argparse.Namespace, out: TextIO) -> int:
+    """Take a department's next case nobody has taken (the soonest deadline), and show it."""
+    path = f"/departments/{quote(args.department, safe='')}/next"
+    body: dict[str, Any] = {"minutes": args.minutes}
+    if args.assignee:
+        body["for"] = args.assignee
+    answer = NextCase.model_validate(_client(args).call("POST", path, body))
+    record = answer.next
+    if record is None:
+        print(f"nothing waits in {answer.department} that nobody has taken", file=out)
+        return 0
+    whose = f"{args.assignee}'s" if args.assignee else "yours"
+    print(f"{record.id} is {whose} until {_until(record)}", file=out)
+    print(format_routed(record.message), file=out)
+    return 0
+
+
 def cmd_shift(args: argparse.Namespace, out: TextIO) -> int:
     """Go on shift in a department (its new cases are given to those on shift in turn), or
     end the shift (--end: the waiting cases still yours are given back)."""
@@ -1310,6 +1328,11 @@ def build_parser() -> argparse.ArgumentParser:
     raid.add_argument("--yes", action="store_true", help="hide them (without: only list them)")
     raid.add_argument("--limit", type=int, default=50, help="at most this many a call (1-200)")
     raid.set_defaults(func=cmd_hide_matching)
+    pick = sub.add_parser("next", parents=[api], help="take a department's next free case")
+    pick.add_argument("department")
+    pick.add_argument("--minutes", type=int, default=30, help="for how long (1-480)")
+    pick.add_argument("--for", dest="assignee", help="give it to a colleague instead (their name)")
+    pick.set_defaults(func=cmd_next)
     shift = sub.add_parser(
         "shift", parents=[api], help="go on shift in a department: given its new cases in turn"
     )

@@ -645,6 +645,15 @@ class ShiftEnded(BaseModel):
     )
 
 
+class NextCase(BaseModel):
+    """Answer of POST /departments/{department}/next."""
+
+    department: str
+    next: MentionRecord | None = Field(
+        description="the case now taken by the caller, null when every waiting one is taken"
+    )
+
+
 class NoteRequest(BaseModel):
     """Body of POST /mentions/{id}/notes."""
 

@@ -1,9 +1,9 @@
 """Health, the routed-mention lookup, a department's waiting cases, an author's cases (and
 forgetting an author at their request), closing a case that needs no reply (and opening it
 again; or every waiting case a condition matches), hiding a comment on its platform (or every
-one a search finds), taking
-one to answer it, handing one over to another department, notes on one, the cases handed over,
-what routing ignored, who is on shift to be given new cases, and searching what was said."""
+one a search finds), taking one to answer it (or the next nobody has), handing one over to
+another department, notes on one, the cases handed over, what routing ignored, who is on shift
+to be given new cases, and searching what was said."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from chalicelib.models import (
     HideMatchingRequest,
     LabelRequest,
     MentionRecord,
+    NextCase,
     NoteRequest,
     ReasonRequest,
     ShiftEndRequest,
@@ -321,6 +322,20 @@ def waiting_cases(department: str) -> Response:
         now = datetime.now(UTC)
         records = [record for record in records if record.taker(now) == caller]
     return listing("waiting", map(_shown, records), department=department)
+
+
+@mentions.route("/departments/{department}/next", methods=["POST"], authorizer=PROTECTED)
+@json_errors
+def next_case(department: str) -> Response:
+    """The caller (or `for`) takes the department's next case nobody has taken, soonest
+    deadline first, `{"minutes"?, "for"?}`: 200 with it, `next` null when none is free."""
+    request = mentions.current_request
+    caller = require_caller(request)
+    body = request_model(request, TakeRequest)
+    department = known_department(department)
+    record = _cases().next_case(department, body.assignee or caller, body.minutes)
+    answer = NextCase(department=department, next=record)
+    return json_response(answer.model_dump(mode="json", by_alias=True))
 
 
 @mentions.route("/departments/{department}/shifts", methods=["GET", "POST"], authorizer=PROTECTED)

@@ -66,6 +66,10 @@ def send_copy(queues: Queues, settings: Settings, record: MentionRecord, tag: st
         queues.send(target, escalation_copy(copy, target))
 
 
+NEXT_READ = 200
+"""Waiting cases `next_case` looks through for one nobody has taken."""
+
+
 @dataclass
 class CaseService:
     """What departments do to a case besides answering it."""
@@ -233,6 +237,18 @@ class CaseService:
         if given_by not in (None, by):
             logger.info("case given", extra={"mention_id": record.id, "to": by, "by": given_by})
         return self.mentions.get(record.id) or record
+
+    def next_case(self, department: str, by: str, minutes: int) -> MentionRecord | None:
+        """`by` takes the department's next case nobody has taken (the soonest deadline
+        first, of the first NEXT_READ waiting) for `minutes`, and gets it; None when every one
+        is taken. Two people asking at once get two cases (each take is conditional)."""
+        now = self.clock()
+        until = now + timedelta(minutes=minutes)
+        for record in self.mentions.waiting(department, NEXT_READ):
+            if record.taker(now) is None and self.mentions.take(record.id, by, now, until):
+                logger.info("next case taken", extra={"mention_id": record.id, "by": by})
+                return self.mentions.get(record.id) or record
+        return None
 
     def note(self, mention_id: str, by: str, text: str) -> MentionRecord:
         """`by` notes something on a mention for the people working it (what was done off the

@@ -197,3 +197,33 @@ def test_switchboard_take_leave_and_the_waiting_list(
     assert lines[0] == "1 waiting in support, 1 taken by you" and lines[1].startswith(
         f"[NORMAL] {CASE}"
     )
+
+
+def test_next_takes_the_free_case_due_soonest_and_two_people_get_two(
+    client: Client, stack: dict[str, str]
+) -> None:
+    for sample in ("x_late_delivery.json", "x_chasing.json"):  # normal then high: due sooner
+        deliver(client, stack, "x", sample_bytes(sample))
+    due = [w["id"] for w in get(client, "/departments/support/waiting")["waiting"]]
+    assert len(due) == 2
+    status, first = post(client, "/departments/support/next", {"minutes": 10}, "maya")
+    assert status == 200 and first["next"]["id"] == due[0]
+    assert first["next"]["taken_by"] == "maya"
+    status, second = post(client, "/departments/support/next", {}, "sam")
+    assert second["next"]["id"] == due[1] and second["next"]["taken_by"] == "sam"
+    assert post(client, "/departments/support/next", {}, "ana") == (
+        200,
+        {"department": "support", "next": None},
+    )
+    assert post(client, "/departments/legal/next", {}, "ana")[0] == 404
+    assert post(client, "/departments/support/next", {"minutes": 0}, "ana")[0] == 400
+
+
+@pytest.mark.usefixtures("routed")
+def test_switchboard_next(api_url: str) -> None:
+    code, out = run("next", "support", "--for", "maya", "--url", api_url)
+    lines = out.splitlines()
+    assert code == 0 and lines[0].startswith(f"{CASE} is maya's until ")
+    assert lines[1].startswith(f"[NORMAL] {CASE}  x/mention in en  by danakim")
+    code, out = run("next", "support", "--url", api_url)
+    assert (code, out) == (0, "nothing waits in support that nobody has taken\n")

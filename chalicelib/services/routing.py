@@ -602,9 +602,9 @@ class RoutingService:
             yield queue, queue, outgoing
         rule, mention_id = message.routing.hide, message.mention.id
         if rule is not None:
-            yield OUTBOX, "hide", hide_message(mention_id, rule)
+            yield OUTBOX, f"{OUTBOX}:hide", hide_message(mention_id, rule)
         for channel, alert in new_case_alerts(message, self.settings).items():
-            yield OUTBOX, f"alert:{channel}", alert
+            yield OUTBOX, f"{OUTBOX}:alert:{channel}", alert
 
     def _complete(self, mention: Mention) -> Mention:
         """Fetch what the delivery left out (an Instagram @mention's text). Best effort: when the

@@ -125,7 +125,10 @@ class CaseNews:
         record = self.mentions.get(mention_id)
         if record is None:  # the comment's own delivery may come later (a retry, a race)
             self.mentions.hold(hide_of(mention_id), HIDDEN if hidden else UNHIDDEN, now, now + HOLD)
-            return
+            # stored meanwhile, its routing may have looked for the hold before it was there
+            record = self.mentions.get(mention_id)
+            if record is None:
+                return
         if record.deleted_at is not None:
             return
         if hidden == (record.hidden_at is not None):

@@ -17,6 +17,7 @@ from chalicelib.models import (
     Routing,
 )
 from chalicelib.services import moderation
+from chalicelib.services.case_news import hide_of
 from chalicelib.services.moderation import Moderation, hide_message, unhideable
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore
@@ -103,3 +104,33 @@ def test_an_outbox_message_that_is_no_hide_is_poison(monkeypatch: pytest.MonkeyP
     for body in (json.dumps({"hide": {"rule": "spam"}}), hide_message("slack:C1/2", "spam").body):
         with pytest.raises(PoisonRecord):
             service.perform(body)
+
+
+class StoredMeanwhile(MemoryMentionStore):
+    """The routing worker stores the record (and looks for held news) between the outbox
+    worker's first look and its hold."""
+
+    def __init__(self, record: MentionRecord) -> None:
+        super().__init__()
+        self.record = record
+
+    def hold(self, key: str, what: str, at: datetime, expires_at: datetime) -> None:
+        super().hold(key, what, at, expires_at)
+        if key == hide_of(self.record.id):
+            self.complete(self.record, expires_at)
+
+
+def test_a_hide_whose_record_is_stored_while_it_is_held_is_recorded_all_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    comment = mention("facebook", "comment", "1_4")
+    scratch = MemoryMentionStore()
+    stored(scratch, comment)
+    record = scratch.get(comment.id)
+    assert record is not None
+    mentions = StoredMeanwhile(record)
+    monkeypatch.setitem(moderation.HIDERS, "facebook", lambda m, hidden, settings: None)
+    service = Moderation(mentions, MemoryQueues(CONFIG.all_queues), CONFIG)
+    service.perform(hide_message(comment.id, "spam").body)
+    hidden = mentions.get(comment.id)
+    assert hidden is not None and hidden.hidden_at and hidden.hidden_by == "rule:spam"

@@ -32,9 +32,16 @@ def next_on_shift(shifts: list[Shift]) -> Shift | None:
     return min(shifts, key=turn, default=None)
 
 
+TURN_TRIES = 3
+"""Times a routing worker tries for a turn another worker took first, reading the roster again
+each time, before it gives the case all the same."""
+
+
 class Rosters:
     """The shifts of each department, read once for a delivery's mentions (best effort: a
-    roster that cannot be read shares out nothing, and the cases wait for anyone)."""
+    roster that cannot be read shares out nothing, and the cases wait for anyone). Each turn is
+    taken conditionally, so routing workers running at once take turns too, rather than all
+    giving their cases to the same person."""
 
     def __init__(self, store: ShiftStore, now: datetime) -> None:
         self._store = store
@@ -46,25 +53,40 @@ class Rosters:
         """The person on shift in `department` given its next new case, if anyone is on."""
         shifts = self._read.get(department)
         if shifts is None:
-            try:
-                shifts = self._store.on_shift(department, self._now)
-            except Exception:
-                logger.warning("could not read who is on shift", exc_info=True)
-                shifts = []
-        chosen = next_on_shift(shifts)
-        if chosen is None:
-            self._read[department] = shifts
-            return None
-        # a microsecond apart: the order of a delivery's cases is kept for the next turn
-        self._given += 1
-        at = self._now + timedelta(microseconds=self._given)
-        given = chosen.model_copy(update={"last_assigned_at": at})
-        self._read[department] = [given if each is chosen else each for each in shifts]
+            shifts = self._roster(department)
+        chosen = None
+        for _ in range(TURN_TRIES):
+            chosen = next_on_shift(shifts)
+            if chosen is None:
+                return None
+            # a microsecond apart: the order of a delivery's cases is kept for the next turn
+            self._given += 1
+            at = self._now + timedelta(microseconds=self._given)
+            if self._took_turn(department, chosen, at):
+                given = chosen.model_copy(update={"last_assigned_at": at})
+                self._read[department] = [given if each is chosen else each for each in shifts]
+                return chosen.agent
+            shifts = self._roster(department)  # another worker took that turn: read again
+        return chosen.agent if chosen is not None else None
+
+    def _roster(self, department: str) -> list[Shift]:
+        """Who is on shift in `department` now, as the store says (none when it cannot)."""
         try:
-            self._store.assigned(department, chosen.agent, at)
-        except Exception:  # the turn is kept for this delivery; the next may repeat it
+            shifts = self._store.on_shift(department, self._now)
+        except Exception:
+            logger.warning("could not read who is on shift", exc_info=True)
+            shifts = []
+        self._read[department] = shifts
+        return shifts
+
+    def _took_turn(self, department: str, chosen: Shift, at: datetime) -> bool:
+        """Whether `chosen`'s turn was still theirs to take (a store that cannot say: taken,
+        for this delivery; the next may repeat it)."""
+        try:
+            return self._store.assigned(department, chosen.agent, at, chosen.last_assigned_at)
+        except Exception:
             logger.warning("could not note who was given a case", exc_info=True)
-        return chosen.agent
+            return True
 
 
 @dataclass

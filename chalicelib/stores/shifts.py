@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -26,8 +25,11 @@ class ShiftStore(Protocol):
         """Those whose shift in `department` runs past `now`, by name."""
         ...
 
-    def assigned(self, department: str, agent: str, at: datetime) -> None:
-        """`agent` was given a new case `at` (nothing when their shift was ended meanwhile)."""
+    def assigned(
+        self, department: str, agent: str, at: datetime, previous: datetime | None
+    ) -> bool:
+        """`agent` is given a new case `at`, if their last was still `previous` and they are
+        still on shift; False when another worker gave them one meanwhile, or the shift ended."""
         ...
 
 
@@ -69,17 +71,27 @@ class DynamoShiftStore:
         shifts = [_shift(department, item) for page in pages for item in page["Items"]]
         return [shift for shift in shifts if shift.until > now]
 
-    def assigned(self, department: str, agent: str, at: datetime) -> None:
-        """UpdateItem, only while the shift's item is there."""
-        ended = self._client.exceptions.ConditionalCheckFailedException  # ended meanwhile
-        with contextlib.suppress(ended):
+    def assigned(
+        self, department: str, agent: str, at: datetime, previous: datetime | None
+    ) -> bool:
+        """A conditional UpdateItem: the shift's item is there, its last turn `previous`."""
+        values = {":at": {"S": at.isoformat()}}
+        if previous is None:
+            unchanged = "attribute_not_exists(last_assigned_at)"
+        else:
+            unchanged = "last_assigned_at = :previous"
+            values[":previous"] = {"S": previous.isoformat()}
+        try:
             self._client.update_item(
                 TableName=self._table,
                 Key=_key(department, agent),
                 UpdateExpression="SET last_assigned_at = :at",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={":at": {"S": at.isoformat()}},
+                ConditionExpression=f"attribute_exists(pk) AND {unchanged}",
+                ExpressionAttributeValues=values,
             )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
 
 def _shift(department: str, item: dict[str, Any]) -> Shift:
@@ -118,8 +130,12 @@ class MemoryShiftStore:
             if where == department and shift.until > now
         ]
 
-    def assigned(self, department: str, agent: str, at: datetime) -> None:
-        """Note it, while the shift is there."""
+    def assigned(
+        self, department: str, agent: str, at: datetime, previous: datetime | None
+    ) -> bool:
+        """Note it, while the shift is there and its last turn `previous`."""
         shift = self.shifts.get((department, agent))
-        if shift is not None:
-            self.shifts[(department, agent)] = shift.model_copy(update={"last_assigned_at": at})
+        if shift is None or shift.last_assigned_at != previous:
+            return False
+        self.shifts[(department, agent)] = shift.model_copy(update={"last_assigned_at": at})
+        return True

@@ -1086,13 +1086,15 @@ def test_shifts_run_until_they_end_and_remember_each_ones_last_case(shifts: Shif
     shifts.start("support", "maya", NOW + timedelta(hours=8))
     shifts.start("support", "ana", NOW + timedelta(hours=1))
     shifts.start("pr", "sam", NOW + timedelta(hours=8))
-    shifts.assigned("support", "maya", NOW)
-    shifts.assigned("support", "nobody", NOW)  # not on shift: nothing is made up
+    assert shifts.assigned("support", "maya", NOW, None)
+    assert not shifts.assigned("support", "maya", NOW, None)  # another worker's turn came first
+    assert not shifts.assigned("support", "nobody", NOW, None)  # not on shift: nothing made up
     on = shifts.on_shift("support", NOW)
     assert [(s.agent, s.last_assigned_at) for s in on] == [("ana", None), ("maya", NOW)]
     shifts.start("support", "maya", NOW + timedelta(hours=2))  # started again: cut short
     [maya] = [s for s in shifts.on_shift("support", NOW) if s.agent == "maya"]
     assert (maya.until, maya.last_assigned_at) == (NOW + timedelta(hours=2), NOW)
+    assert shifts.assigned("support", "maya", NOW + timedelta(seconds=1), NOW)
     assert [s.agent for s in shifts.on_shift("support", NOW + timedelta(hours=1))] == ["maya"]
     assert shifts.end("support", "maya") and not shifts.end("support", "maya")
     assert shifts.on_shift("support", NOW) == [s for s in on if s.agent == "ana"]

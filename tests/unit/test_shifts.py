@@ -39,7 +39,9 @@ class Unreadable(MemoryShiftStore):
 
 
 class Unwritable(MemoryShiftStore):
-    def assigned(self, department: str, agent: str, at: datetime) -> None:
+    def assigned(
+        self, department: str, agent: str, at: datetime, previous: datetime | None
+    ) -> bool:
         raise RuntimeError("throttled")
 
 
@@ -50,3 +52,26 @@ def test_a_roster_that_cannot_be_read_or_noted_never_stops_routing() -> None:
         store.start("support", agent, NOW + timedelta(hours=8))
     rosters = Rosters(store, NOW)
     assert [rosters.share_out("support") for _ in range(2)] == ["ana", "sam"]
+
+
+class FirstReadsStale(MemoryShiftStore):
+    """The first `stale` reads of the roster see it as it was before any case was given: the
+    routing workers that read it at the same moment."""
+
+    def __init__(self, stale: int) -> None:
+        super().__init__()
+        self.stale = stale
+        self.before: list[Shift] = []
+
+    def on_shift(self, department: str, now: datetime) -> list[Shift]:
+        self.stale -= 1
+        return self.before if self.stale >= 0 else super().on_shift(department, now)
+
+
+def test_routing_workers_running_at_once_take_turns_too() -> None:
+    store = FirstReadsStale(stale=3)
+    for agent in ("sam", "ana", "maya"):
+        store.start("support", agent, NOW + timedelta(hours=8))
+    store.before = MemoryShiftStore.on_shift(store, "support", NOW)
+    given = [Rosters(store, NOW + timedelta(seconds=n)).share_out("support") for n in range(3)]
+    assert given == ["ana", "maya", "sam"]  # not ana three times

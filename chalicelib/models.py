@@ -678,7 +678,9 @@ class ForgetRequest(ReasonRequest):
     dry_run: bool = False
 
 
-Label = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
+LABEL = r"^[a-z0-9][a-z0-9-]{0,39}$"
+"""An author label: a lowercase slug (`vip`, `press`, `key-account`)."""
+Label = Annotated[str, Field(pattern=LABEL)]
 MAX_LABELS = 20
 """The most labels one author carries."""
 

@@ -123,6 +123,7 @@ class Settings(BaseModel):
         "approval_departments",
         "youtube_channels",
         "x_poll_accounts",
+        "alert_labels",
         mode="before",
     )
     @classmethod
@@ -212,6 +213,18 @@ class Settings(BaseModel):
     # the department gets at ALERT_PRIORITY or above, and of each of its SLA breaches.
     alert_channels: dict[str, str] = Field(default_factory=dict)
     alert_priority: Literal["low", "normal", "high", "urgent"] = "urgent"
+    # Author labels (press, vip…) whose every new case alerts, whatever its priority.
+    alert_labels: list[str] = Field(default_factory=list)
+
+    @field_validator("alert_labels")
+    @classmethod
+    def _label_slugs(cls, value: list[str]) -> list[str]:
+        from chalicelib.models import LABEL
+
+        for label in value:
+            if not re.match(LABEL, label):
+                raise ValueError(f"ALERT_LABELS: {label!r} is no label (a lowercase slug: press)")
+        return value
 
     @property
     def platform_call_reserve(self) -> float:

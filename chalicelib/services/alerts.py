@@ -1,6 +1,7 @@
 """Alerts: a department's Slack channel (ALERT_CHANNELS) is told at once of each new case its
-queue gets at ALERT_PRIORITY (urgent) or above, and of each of its SLA breaches, so a food-safety
-claim or a journalist's question is seen in minutes by people who are not watching the queue.
+queue gets at ALERT_PRIORITY (urgent) or above, or from an author labelled with one of
+ALERT_LABELS (press, vip), and of each of its SLA breaches, so a food-safety claim or a
+journalist's question is seen in minutes by people who are not watching the queue.
 Each alert goes through the outbox (retried while Slack cannot take it, dead-lettered with
 Slack's reason when it will not); it is sent at least once."""
 
@@ -33,9 +34,11 @@ def is_alert_message(body: str) -> bool:
 
 def new_case_alerts(message: RoutedMention, settings: Settings) -> dict[str, OutgoingMessage]:
     """By channel, the alerts of a newly routed case: one for each channel of the departments
-    whose queue gets it, when its priority is ALERT_PRIORITY or above."""
+    whose queue gets it, when its priority is ALERT_PRIORITY or above, or its author carries one
+    of ALERT_LABELS (a journalist, a VIP), whatever its priority."""
     routing = message.routing
-    if PRIORITY_RANK[routing.priority] < PRIORITY_RANK[settings.alert_priority]:
+    labelled = [label for label in message.mention.author.labels if label in settings.alert_labels]
+    if not labelled and PRIORITY_RANK[routing.priority] < PRIORITY_RANK[settings.alert_priority]:
         return {}
     told = settings.alert_channels
     channels = [told[department] for department in routing.queues if department in told]
@@ -44,6 +47,8 @@ def new_case_alerts(message: RoutedMention, settings: Settings) -> dict[str, Out
     heading = f"[{routing.priority.upper()}] new case for {routing.department}"
     if routing.also:
         heading += f" (also {', '.join(routing.also)})"
+    if labelled:
+        heading += f" from someone labelled {', '.join(labelled)}"
     text = _text(heading, message)
     return {channel: alert_message(channel, text) for channel in channels}
 

@@ -84,6 +84,7 @@ POLICY_SETTINGS = (
     "assignment_minutes",
     "alert_channels",
     "alert_priority",
+    "alert_labels",
 )
 """The app's policies a stage sets with `-c <name>=<value>`: the same values as the environment
 variables of the same names, upper-cased (a JSON one as a JSON string or, in cdk.json, as JSON);

@@ -396,6 +396,7 @@ def test_a_stage_sets_its_sla_and_routing_policies_with_context() -> None:
         "assignment_minutes": "45",
         "alert_channels": {"pr": "C0PRALERTS"},
         "alert_priority": "high",
+        "alert_labels": "press,vip",
     }
     done, out = run_synth("policies", context)
     assert done.returncode == 0, done.stderr
@@ -412,6 +413,7 @@ def test_a_stage_sets_its_sla_and_routing_policies_with_context() -> None:
         assert env["ASSIGNMENT_MINUTES"] == "45"
         assert json.loads(env["ALERT_CHANNELS"]) == {"pr": "C0PRALERTS"}
         assert env["ALERT_PRIORITY"] == "high"
+        assert env["ALERT_LABELS"] == "press,vip"
 
 
 @pytest.mark.parametrize(

@@ -44,6 +44,19 @@ def test_only_cases_at_the_alert_priority_or_above_alert_each_channel_once() -> 
     assert texts(ignored) == {}
 
 
+def test_an_author_with_an_alert_label_alerts_whatever_the_priority() -> None:
+    press = SETTINGS.model_copy(update={"alert_labels": ["press"]})
+    journalist = case("normal")
+    author = journalist.mention.author.model_copy(update={"labels": ["press", "vip"]})
+    journalist.mention = journalist.mention.model_copy(update={"author": author})
+    [text] = texts(journalist, press).values()
+    assert text.startswith("*[NORMAL] new case for pr from someone labelled press*: x mention")
+    assert texts(journalist, SETTINGS) == {}  # no label alerts unless named
+    with pytest.raises(ValidationError, match="ALERT_LABELS: 'Press' is no label"):
+        Settings(alert_labels="Press")
+    assert Settings.from_env({"ALERT_LABELS": "press, vip"}).alert_labels == ["press", "vip"]
+
+
 def test_what_a_customer_wrote_cannot_ping_or_format_the_channel() -> None:
     [text] = texts(case("urgent")).values()
     assert (

@@ -843,14 +843,23 @@ def cmd_unhide(args: argparse.Namespace, out: TextIO) -> int:
     """Show a hidden comment again on its platform."""
     path = mention_path(args.mention_id, "unhide")
     record = MentionRecord.model_validate(_client(args).call("POST", path, {}))
-    if record.status == "ignored":
-        state = "ignored by routing: no reply needed"
-    elif record.first_response_at is not None or record.closed_at is not None:
-        state = "answered or closed already: off the SLA clock"
-    else:
-        state = f"reply by: {time_left(record.message.routing.sla_due_at, datetime.now(UTC))}"
+    state = _clock_state(record)
     print(f"shown again on {record.message.mention.platform}: {record.id} ({state})", file=out)
     return 0
+
+
+def _clock_state(record: MentionRecord) -> str:
+    """Where a case stands on the SLA clock, once something put it back on or left it off:
+    why it needs no reply, or when the reply is due."""
+    if record.status == "ignored":
+        return "ignored by routing: no reply needed"
+    if record.first_response_at is not None:
+        return "answered already: off the SLA clock"
+    if record.closed_at is not None:
+        return f"closed {closed_by(record)}: off the SLA clock"
+    if record.hidden_at is not None:
+        return f"hidden {hidden_by(record)}: off the SLA clock"
+    return f"reply by: {time_left(record.message.routing.sla_due_at, datetime.now(UTC))}"
 
 
 def cmd_find(args: argparse.Namespace, out: TextIO) -> int:
@@ -889,13 +898,7 @@ def cmd_reopen(args: argparse.Namespace, out: TextIO) -> int:
     """Open a closed case again: back on the SLA clock."""
     path = mention_path(args.mention_id, "reopen")
     record = MentionRecord.model_validate(_client(args).call("POST", path, {}))
-    if record.first_response_at is not None:
-        state = "answered already: off the SLA clock"
-    elif record.hidden_at is not None:
-        state = f"hidden {hidden_by(record)}: off the SLA clock"
-    else:
-        state = f"reply by: {time_left(record.message.routing.sla_due_at, datetime.now(UTC))}"
-    print(f"reopened: {record.id} ({state})", file=out)
+    print(f"reopened: {record.id} ({_clock_state(record)})", file=out)
     return 0
 
 

@@ -101,7 +101,7 @@ def format_routed(message: RoutedMention, now: datetime | None = None) -> str:
     """A routed mention as a few readable lines for a human reading an inbox."""
     mention, routing = message.mention, message.routing
     author = author_of(mention)
-    reasons = "; ".join(f"{m.id}: {m.why}" for m in routing.matched_rules) or "no rule matched"
+    reasons = why_routed(routing) or "no rule matched"
     news = {**_NEWS_ONLY}
     if routing.transfers:
         last = routing.transfers[-1]
@@ -230,6 +230,11 @@ def format_dry_run(report: dict[str, Any], name: str) -> str:
 def _count(matched: int | None) -> str:
     """A rule's match count in one ruleset; `-` when the ruleset has no such rule."""
     return "-" if matched is None else str(matched)
+
+
+def why_routed(routing: Routing) -> str:
+    """Each rule that matched and why, in order (`rule: why; rule: why`); empty for none."""
+    return "; ".join(f"{m.id}: {m.why}" for m in routing.matched_rules)
 
 
 def decider(routing: Routing) -> str:

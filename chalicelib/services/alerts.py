@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC
 
-from chalicelib.cli_text import author_of, shortened, stamp
+from chalicelib.cli_text import author_of, shortened, stamp, why_routed
 from chalicelib.errors import PoisonRecord
 from chalicelib.models import MentionRecord, RoutedMention
 from chalicelib.observability import logger
@@ -72,7 +72,7 @@ def _text(heading: str, message: RoutedMention) -> str:
         f"*{_escaped(heading)}*: {mention.platform} {mention.kind} by {_escaped(by)}",
         f"> {_escaped(shortened(mention.text, 280)) or '(no text)'}",
     ]
-    why = "; ".join(f"{m.id}: {m.why}" for m in routing.matched_rules)
+    why = why_routed(routing)
     if why:
         lines.append(_escaped(shortened(why, 280)))
     if routing.sla_due_at is not None:

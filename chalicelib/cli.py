@@ -980,8 +980,8 @@ def cmd_next(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_shift(args: argparse.Namespace, out: TextIO) -> int:
-    """Go on shift in a department (its new cases are given to those on shift in turn), or
-    end the shift (--end: the waiting cases still yours are given back)."""
+    """Go on shift in a department (its new cases are given to those on shift, the least busy
+    first), or end the shift (--end: the waiting cases still yours are given back)."""
     path = f"/departments/{quote(args.department, safe='')}/shifts"
     whose: dict[str, Any] = {"for": args.assignee} if args.assignee else {}
     client = _client(args)
@@ -992,14 +992,20 @@ def cmd_shift(args: argparse.Namespace, out: TextIO) -> int:
         if ended.released:
             print(f"given back, free for anyone: {', '.join(ended.released)}", file=out)
         return 0
-    body = {"hours": args.hours, **whose}
+    body = {"hours": args.hours, "capacity": args.capacity, **whose}
     shift = Shift.model_validate(client.call("POST", path, body))
     until = time_left(shift.until, datetime.now(UTC))
     print(
         f"{shift.agent} is on shift in {shift.department} until {until}: its new cases are"
-        " given to those on shift in turn",
+        " given to those on shift, the least busy first",
         file=out,
     )
+    if shift.capacity is not None:
+        print(
+            f"never more than {shift.capacity} waiting at once, topped up from the cases"
+            " nobody has",
+            file=out,
+        )
     return 0
 
 
@@ -1014,9 +1020,12 @@ def cmd_shifts(args: argparse.Namespace, out: TextIO) -> int:
     now = datetime.now(UTC)
     for shift in shifts:
         last = stamp(shift.last_assigned_at) if shift.last_assigned_at else "not yet"
+        holding = shift.holding or 0
+        held = str(holding) if shift.capacity is None else f"{holding} of {shift.capacity}"
+        full = " (full: given none until they answer one)" if shift.full(holding) else ""
         print(
             f"{shift.agent}  until {time_left(shift.until, now)}  last given a case: {last}"
-            f"  waiting cases they have: {shift.holding or 0}",
+            f"  waiting cases they have: {held}{full}",
             file=out,
         )
     return 0
@@ -1337,10 +1346,15 @@ def build_parser() -> argparse.ArgumentParser:
     pick.add_argument("--for", dest="assignee", help="give it to a colleague instead (their name)")
     pick.set_defaults(func=cmd_next)
     shift = sub.add_parser(
-        "shift", parents=[api], help="go on shift in a department: given its new cases in turn"
+        "shift",
+        parents=[api],
+        help="go on shift in a department: given its new cases, the least busy first",
     )
     shift.add_argument("department")
     shift.add_argument("--hours", type=float, default=8, help="for how long (up to 24)")
+    shift.add_argument(
+        "--capacity", type=int, help="given at most this many waiting cases at once (1-100)"
+    )
     shift.add_argument("--for", dest="assignee", help="a colleague's shift instead (their name)")
     shift.add_argument("--end", action="store_true", help="end the shift instead")
     shift.set_defaults(func=cmd_shift)

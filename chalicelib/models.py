@@ -608,6 +608,12 @@ class ShiftRequest(BaseModel):
 
     hours: float = Field(default=8, gt=0, le=24)
     agent: str | None = Field(default=None, alias="for", min_length=1, max_length=100)
+    capacity: int | None = Field(
+        default=None,
+        ge=1,
+        le=100,
+        description="the most waiting cases of the department they are given at once",
+    )
 
 
 class ShiftEndRequest(BaseModel):
@@ -620,18 +626,30 @@ class ShiftEndRequest(BaseModel):
 
 
 class Shift(BaseModel):
-    """Someone on shift in a department: its new cases are shared out among them in turn."""
+    """Someone on shift in a department: its new cases are shared out among them, the one
+    with the fewest waiting cases first."""
 
     department: str
     agent: str
     until: datetime = Field(description="when the shift ends by itself")
+    capacity: int | None = Field(
+        default=None,
+        description="the most waiting cases they are given at once (none: no limit); a full "
+        "person is given no new case until they answer one",
+    )
     last_assigned_at: datetime | None = Field(
-        default=None, description="when they were last given a new case (the longest ago is next)"
+        default=None,
+        description="when they were last given a new case (of those holding as few, the longest ago"
+        " is next)",
     )
     holding: int | None = Field(
         default=None,
         description="how many of the department's waiting cases they have now (listings only)",
     )
+
+    def full(self, holding: int) -> bool:
+        """Whether, holding `holding` waiting cases, they are given no new one."""
+        return self.capacity is not None and holding >= self.capacity
 
 
 class ShiftEnded(BaseModel):

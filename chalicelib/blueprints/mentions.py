@@ -342,8 +342,9 @@ def next_case(department: str) -> Response:
 @json_errors
 def department_shifts(department: str) -> Response:
     """GET: who is on shift in the department, next to be given a new case first, each with
-    how many waiting cases they have. POST `{"hours", "for"?}`: the caller (or `for`) goes on
-    shift, given its new cases in turn until the shift ends; 200 with the shift."""
+    how many waiting cases they have. POST `{"hours", "for"?, "capacity"?}`: the caller (or
+    `for`) goes on shift, given its new cases (the least busy first, never more than
+    `capacity` waiting at once) until the shift ends; 200 with the shift."""
     request = mentions.current_request
     caller = require_caller(request)
     department = known_department(department)
@@ -351,7 +352,7 @@ def department_shifts(department: str) -> Response:
         on = [shift.model_dump(mode="json") for shift in _shifts().roster(department)]
         return json_response({"department": department, "on_shift": on})
     body = request_model(request, ShiftRequest)
-    shift = _shifts().start(department, body.agent or caller, body.hours)
+    shift = _shifts().start(department, body.agent or caller, body.hours, body.capacity)
     return json_response(shift.model_dump(mode="json"))
 
 

@@ -125,18 +125,22 @@ def send_replies(event: SQSEvent) -> dict[str, Any]:
 
 @workers.schedule(Rate(1, unit=Rate.MINUTES), name="check_sla")
 def check_sla(event: CloudWatchEvent) -> dict[str, Any]:
-    """Escalate mentions past their first-response deadline."""
+    """Escalate mentions past their first-response deadline; give the waiting cases nobody has
+    to those on shift with room for more."""
+    from chalicelib.services.shifts import ShiftService
     from chalicelib.services.sla import SlaCheck
 
+    settings = get_settings()
     with metrics_flushed():
         check = SlaCheck(
             wiring.mentions(),
             wiring.queues(),
-            get_settings(),
+            settings,
             time_left=from_context(event.context),
         )
         escalated = check.run()
-    return {"escalated": escalated}
+        given = ShiftService(wiring.shifts(), wiring.mentions(), settings).top_up()
+    return {"escalated": escalated, "given": [f"{case} to {agent}" for case, agent in given]}
 
 
 @workers.schedule(Rate(5, unit=Rate.MINUTES), name="poll_platforms")

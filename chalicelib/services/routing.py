@@ -219,7 +219,8 @@ class RoutingService:
     replies: ReplyStore | None = field(default=None, kw_only=True)
     """Where a reply a platform could not deliver is marked so (CaseNews.undelivered)."""
     shifts: ShiftStore | None = field(default=None, kw_only=True)
-    """Who is on shift in each department, given its new cases in turn (None: nobody is)."""
+    """Who is on shift in each department, given its new cases, the least busy first (None:
+    nobody is)."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     time_left: TimeLeft | None = None
     """Seconds the invocation has left (None: no limit): with less than
@@ -346,8 +347,8 @@ class RoutingService:
         """Give a new case to someone (`assigned_to`): to whoever has the customer's earlier
         case waiting in the same department, which one answer answers with it (someone else
         could not reply to it without forcing), else to the person on shift in its department
-        whose turn it is, if anyone is on. Not a follow-up, which stays with whoever has its
-        case, nor what routing ignored."""
+        whose turn it is, if anyone is on and not full. Not a follow-up, which stays with
+        whoever has its case, nor what routing ignored."""
         routing = message.routing
         if routing.department == "ignore" or routing.conversation is not None:
             return
@@ -438,7 +439,7 @@ class RoutingService:
         """Decide (or take the decision of the attempt that failed midway), send, record;
         `progress` follows which queues have each message."""
         engine = self.engines.engine()
-        rosters = Rosters(self.shifts, now) if self.shifts is not None else None
+        rosters = Rosters(self.shifts, self.mentions, now) if self.shifts is not None else None
         messages = []
         for mention, earlier in claimed:
             if earlier is None:

@@ -1,5 +1,6 @@
 """Who is on shift in each department, kept in the rules table under pk `shift#<department>`
-(sk: the person), with when the shift ends and when they were last given a new case."""
+(sk: the person), with when the shift ends, how many waiting cases they take at most and when
+they were last given a new case."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from chalicelib.models import Shift
 class ShiftStore(Protocol):
     """The departments' shifts."""
 
-    def start(self, department: str, agent: str, until: datetime) -> None:
-        """`agent` is on shift in `department` until `until` (a shift started again is
-        extended or cut short; when they were last given a case stays)."""
+    def start(
+        self, department: str, agent: str, until: datetime, capacity: int | None = None
+    ) -> None:
+        """`agent` is on shift in `department` until `until`, given at most `capacity` waiting
+        cases at once (None: no limit). A shift started again is extended or cut short, its
+        capacity set anew; when they were last given a case stays."""
         ...
 
     def end(self, department: str, agent: str) -> bool:
@@ -44,14 +48,22 @@ class DynamoShiftStore:
         self._client = client
         self._table = table
 
-    def start(self, department: str, agent: str, until: datetime) -> None:
+    def start(
+        self, department: str, agent: str, until: datetime, capacity: int | None = None
+    ) -> None:
         """UpdateItem (keeps `last_assigned_at`)."""
+        values: dict[str, Any] = {":until": {"S": until.isoformat()}}
+        if capacity is None:
+            update = "SET #until = :until REMOVE #capacity"
+        else:
+            update = "SET #until = :until, #capacity = :capacity"
+            values[":capacity"] = {"N": str(capacity)}
         self._client.update_item(
             TableName=self._table,
             Key=_key(department, agent),
-            UpdateExpression="SET #until = :until",
-            ExpressionAttributeNames={"#until": "until"},
-            ExpressionAttributeValues={":until": {"S": until.isoformat()}},
+            UpdateExpression=update,
+            ExpressionAttributeNames={"#until": "until", "#capacity": "capacity"},
+            ExpressionAttributeValues=values,
         )
 
     def end(self, department: str, agent: str) -> bool:
@@ -96,10 +108,12 @@ class DynamoShiftStore:
 
 def _shift(department: str, item: dict[str, Any]) -> Shift:
     last = item.get("last_assigned_at")
+    capacity = item.get("capacity")
     return Shift(
         department=department,
         agent=item["sk"]["S"],
         until=datetime.fromisoformat(item["until"]["S"]),
+        capacity=int(capacity["N"]) if capacity else None,
         last_assigned_at=datetime.fromisoformat(last["S"]) if last else None,
     )
 
@@ -110,12 +124,18 @@ class MemoryShiftStore:
     def __init__(self) -> None:
         self.shifts: dict[tuple[str, str], Shift] = {}
 
-    def start(self, department: str, agent: str, until: datetime) -> None:
+    def start(
+        self, department: str, agent: str, until: datetime, capacity: int | None = None
+    ) -> None:
         """Keep it, with when they were last given a case."""
         earlier = self.shifts.get((department, agent))
         last = earlier.last_assigned_at if earlier else None
         self.shifts[(department, agent)] = Shift(
-            department=department, agent=agent, until=until, last_assigned_at=last
+            department=department,
+            agent=agent,
+            until=until,
+            capacity=capacity,
+            last_assigned_at=last,
         )
 
     def end(self, department: str, agent: str) -> bool:

@@ -65,7 +65,8 @@ def test_an_sla_breach_is_told_to_the_channel_of_the_department_that_missed_it(
     drain_outbox(stack)
     assert posted(fakes) == {}
     assert app.handler_map["check_sla"](scheduled_event(), None) == {
-        "escalated": ["x:1992000000000000001"]
+        "escalated": ["x:1992000000000000001"],
+        "given": [],
     }
     drain_outbox(stack)
     breach = posted(fakes)["C0SUPPORTALERTS"]

@@ -56,7 +56,7 @@ def test_a_closed_case_leaves_the_clock_and_its_departments_hear_why(
     for department in ("pr", "support"):
         [copy] = bodies(stack[department])
         assert copy["mention"]["id"] == CASE and copy["routing"]["tags"][-1] == "closed"
-    assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": []}
+    assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": [], "given": []}
 
     metrics.clear_metrics()
     status, again = close(client, CASE, {"reason": "duplicate"})  # a retry, or a colleague
@@ -172,7 +172,10 @@ def test_a_case_closed_by_mistake_is_reopened_and_back_on_the_clock(
         [copy] = bodies(stack[department])
         assert copy["routing"]["tags"][-1] == "reopened"
     assert [r["id"] for r in waiting(client, "pr")[1]["waiting"]] == [CASE]
-    assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": [CASE]}
+    assert app.handler_map["check_sla"](scheduled_event(), None) == {
+        "escalated": [CASE],
+        "given": [],
+    }
     reopen = client.http.post(f"/mentions/{CASE}/reopen", headers=AUTH, body=b"")
     assert reopen.status_code == 200  # open already: nothing changes
     assert bodies(stack["pr"])[-1]["routing"]["tags"][-1] == "sla-breach"  # and no copy

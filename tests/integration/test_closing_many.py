@@ -89,7 +89,10 @@ def test_the_cases_a_condition_matches_are_closed_at_once(
     assert metrics.metric_set["CasesClosed"]["Value"] == [1.0, 1.0, 1.0]
     record = wiring.mentions().get(DOWN[0])
     assert record is not None and (record.closed_by, record.closed_reason) == ("admin", REASON)
-    assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": ["reddit:t1_3"]}
+    assert app.handler_map["check_sla"](scheduled_event(), None) == {
+        "escalated": ["reddit:t1_3"],
+        "given": [],
+    }
 
 
 @pytest.mark.usefixtures("wave")

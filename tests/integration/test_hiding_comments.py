@@ -57,7 +57,7 @@ def test_a_person_hides_a_facebook_comment_on_the_page_then_shows_it_again(
     for department in ("pr", "support"):
         [copy] = bodies(stack[department])
         assert copy["routing"]["tags"][-1] == "hidden"
-    assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": []}
+    assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": [], "given": []}
     # Meta tells of the Page's own hide: the case is hidden already, nothing more is sent
     assert post_signed(client, "meta", moderation("hide")).status_code == 200
     drain_intake(stack)
@@ -68,7 +68,10 @@ def test_a_person_hides_a_facebook_comment_on_the_page_then_shows_it_again(
     assert status == 200 and record["hidden_at"] is None and record["hidden_by"] is None
     assert fakes.hidden[COMMENT] is False
     assert [m["routing"]["tags"][-1] for m in bodies(stack["pr"])] == ["unhidden"]
-    assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": [COMMENT]}
+    assert app.handler_map["check_sla"](scheduled_event(), None) == {
+        "escalated": [COMMENT],
+        "given": [],
+    }
 
 
 def test_each_platform_is_asked_the_way_it_documents(

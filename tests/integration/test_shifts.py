@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
+from chalicelib.devstack import scheduled_event
 from tests.integration.conftest import bodies
 from tests.integration.test_native_answers import deliver, messenger
 from tests.integration.test_replies import AUTH, get, reply, routed
@@ -57,9 +58,9 @@ def test_new_cases_are_given_in_turn_to_those_on_shift_each_theirs_for_a_while(
     assert status == 409 and "taken by maya" in refused["message"]
     mine = client.http.get("/departments/support/waiting?mine=true", headers=as_("maya"))
     assert sorted(r["id"] for r in json.loads(mine.body)["waiting"]) == [LATE, CHASING]
-    # maya is next (given a case longest ago); sam's direct message came with the brand's
-    # answer in the same delivery: not waiting
-    assert [(s["agent"], s["holding"]) for s in on_shift(client)] == [("maya", 2), ("sam", 0)]
+    # sam is next although maya was given a case longer ago: he has none waiting (his direct
+    # message came with the brand's answer in the same delivery), she has two
+    assert [(s["agent"], s["holding"]) for s in on_shift(client)] == [("sam", 0), ("maya", 2)]
 
     status, ended = shift(client, "maya", "/end", {})
     assert status == 200 and ended["ended"] and sorted(ended["released"]) == [LATE, CHASING]
@@ -104,6 +105,8 @@ def test_nobody_on_shift_leaves_new_cases_to_anyone_but_a_chase_to_who_has_the_f
         ("/departments/support/shifts", {"hours": 25}, 400, "hours"),
         ("/departments/support/shifts", {"hours": 0}, 400, "hours"),
         ("/departments/support/shifts", {"minutes": 5}, 400, "minutes"),
+        ("/departments/support/shifts", {"capacity": 0}, 400, "capacity"),
+        ("/departments/support/shifts", {"capacity": 101}, 400, "capacity"),
         ("/departments/support/shifts/end", {"for": ""}, 400, "for"),
     ],
 )
@@ -126,3 +129,43 @@ def test_switchboard_shift_and_shifts(client: Client, stack: dict[str, str], api
     assert out.rstrip().endswith("waiting cases they have: 1")
     code, out = run("shift", "support", "--end", "--for", "maya", "--url", api_url)
     assert out == f"maya's shift in support ended\ngiven back, free for anyone: {LATE}\n"
+
+
+def test_someone_full_is_given_no_new_case_but_still_their_customers_chase(
+    client: Client, stack: dict[str, str], api_url: str
+) -> None:
+    code, out = run("shift", "support", "--for", "maya", "--capacity", "1", "--url", api_url)
+    assert code == 0 and out.endswith(
+        "the least busy first\nnever more than 1 waiting at once, topped up from the cases"
+        " nobody has\n"
+    )
+    routed(client, stack, "x", "x_late_delivery.json")
+    deliver(client, stack, "meta", messenger("m_other", "My parcel is lost", 0))
+    given = {m["mention"]["id"]: m["routing"]["assigned_to"] for m in bodies(stack["support"])}
+    assert given == {LATE: "maya", "messenger:m_other": None}  # she is full: it waits for anyone
+    assert get(client, "/mentions/messenger:m_other")["taken_by"] is None
+    code, out = run("shifts", "support", "--url", api_url)
+    assert out.rstrip().endswith(
+        "waiting cases they have: 1 of 1 (full: given none until they answer one)"
+    )
+    routed(client, stack, "x", "x_chasing.json")  # Dana again: one answer answers both
+    [chase] = bodies(stack["support"])
+    assert chase["routing"]["assigned_to"] == "maya"
+
+
+def test_cases_that_waited_for_anyone_are_given_out_each_minute_to_whoever_has_room(
+    client: Client, stack: dict[str, str], api_url: str
+) -> None:
+    from app import app
+
+    routed(client, stack, "x", "x_late_delivery.json")  # nobody on shift: it waits for anyone
+    assert get(client, f"/mentions/{LATE}")["taken_by"] is None
+    shift(client, "sam")  # no capacity: asks for cases with `next`, is not topped up
+    status, started = shift(client, "maya", body={"hours": 8, "capacity": 1})
+    assert status == 200 and started["capacity"] == 1
+    result = app.handler_map["check_sla"](scheduled_event(), None)
+    assert result == {"escalated": [LATE], "given": [f"{LATE} to maya"]}
+    assert get(client, f"/mentions/{LATE}")["taken_by"] == "maya"
+    _, out = run("waiting", "support", "--url", api_url)
+    assert "(taken by maya until" in out
+    assert app.handler_map["check_sla"](scheduled_event(), None)["given"] == []

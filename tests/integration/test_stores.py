@@ -1083,17 +1083,21 @@ def shifts(kind: str, request: pytest.FixtureRequest) -> ShiftStore:
 
 
 def test_shifts_run_until_they_end_and_remember_each_ones_last_case(shifts: ShiftStore) -> None:
-    shifts.start("support", "maya", NOW + timedelta(hours=8))
+    shifts.start("support", "maya", NOW + timedelta(hours=8), capacity=5)
     shifts.start("support", "ana", NOW + timedelta(hours=1))
     shifts.start("pr", "sam", NOW + timedelta(hours=8))
     assert shifts.assigned("support", "maya", NOW, None)
     assert not shifts.assigned("support", "maya", NOW, None)  # another worker's turn came first
     assert not shifts.assigned("support", "nobody", NOW, None)  # not on shift: nothing made up
     on = shifts.on_shift("support", NOW)
-    assert [(s.agent, s.last_assigned_at) for s in on] == [("ana", None), ("maya", NOW)]
+    assert [(s.agent, s.last_assigned_at, s.capacity) for s in on] == [
+        ("ana", None, None),
+        ("maya", NOW, 5),
+    ]
     shifts.start("support", "maya", NOW + timedelta(hours=2))  # started again: cut short
     [maya] = [s for s in shifts.on_shift("support", NOW) if s.agent == "maya"]
     assert (maya.until, maya.last_assigned_at) == (NOW + timedelta(hours=2), NOW)
+    assert maya.capacity is None  # set anew: no limit now
     assert shifts.assigned("support", "maya", NOW + timedelta(seconds=1), NOW)
     assert [s.agent for s in shifts.on_shift("support", NOW + timedelta(hours=1))] == ["maya"]
     assert shifts.end("support", "maya") and not shifts.end("support", "maya")

@@ -1,24 +1,62 @@
-"""Whose turn a new case is: round robin among those on shift, even within one delivery."""
+"""Whose turn a new case is: the least busy of those on shift, round robin among equals,
+never someone full, even within one delivery."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from chalicelib.models import Shift
-from chalicelib.services.shifts import Rosters, next_on_shift
+from chalicelib.models import Mention, MentionRecord, ReplyPointer, RoutedMention, Routing, Shift
+from chalicelib.services.shifts import Rosters, ShiftService, next_on_shift
+from chalicelib.settings import Settings
+from chalicelib.stores.mentions_memory import MemoryMentionStore
 from chalicelib.stores.shifts import MemoryShiftStore
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
-def test_the_one_given_a_case_longest_ago_is_next_and_names_break_ties() -> None:
-    def on(agent: str, minutes_ago: int | None) -> Shift:
-        last = None if minutes_ago is None else NOW - timedelta(minutes=minutes_ago)
-        return Shift(department="support", agent=agent, until=NOW, last_assigned_at=last)
+def on(agent: str, minutes_ago: int | None = None, capacity: int | None = None) -> Shift:
+    last = None if minutes_ago is None else NOW - timedelta(minutes=minutes_ago)
+    return Shift(
+        department="support", agent=agent, until=NOW, capacity=capacity, last_assigned_at=last
+    )
 
-    assert next_on_shift([]) is None
-    assert next_on_shift([on("ana", 5), on("sam", 50), on("maya", 50)]) == on("maya", 50)
-    assert next_on_shift([on("ana", 5), on("zoe", None)]) == on("zoe", None)
+
+def waiting(
+    holders: dict[str | None, int],
+    minutes: int = 30,
+    kind: type[MemoryMentionStore] = MemoryMentionStore,
+) -> MemoryMentionStore:
+    """Support's waiting cases, so many taken by each person (for `minutes` from NOW; None:
+    nobody's), the later ones due later."""
+    mentions = kind()
+    for n, by in enumerate(agent for agent, count in holders.items() for _ in range(count)):
+        mention = Mention(id=f"x:{n}", platform="x", text="still waiting")
+        routing = Routing(department="support", sla_due_at=NOW + timedelta(minutes=n))
+        message = RoutedMention(
+            mention=mention, routing=routing, reply=ReplyPointer(mention_id=mention.id)
+        )
+        mentions.claim(mention.id, NOW, timedelta(minutes=1))
+        record = MentionRecord(id=mention.id, status="routed", routed_at=NOW, message=message)
+        mentions.complete(record, NOW + timedelta(days=1))
+        if by is not None:
+            assert mentions.take(mention.id, by, NOW, NOW + timedelta(minutes=minutes))
+    return mentions
+
+
+def test_the_least_busy_is_next_then_the_one_given_a_case_longest_ago_then_by_name() -> None:
+    assert next_on_shift([], {}) is None
+    assert next_on_shift([on("ana", 5), on("sam", 50), on("maya", 50)], {}) == on("maya", 50)
+    assert next_on_shift([on("ana", 5), on("zoe")], {}) == on("zoe")
+    # maya waited longest for a case but has three waiting: ana, with one, comes first
+    shifts = [on("ana", 5), on("maya", 50)]
+    assert next_on_shift(shifts, {"maya": 3, "ana": 1}) == on("ana", 5)
+
+
+def test_nobody_full_is_given_a_case_and_when_all_are_it_waits_for_anyone() -> None:
+    shifts = [on("ana", 50, capacity=2), on("sam", 5)]
+    assert next_on_shift(shifts, {"ana": 2, "sam": 7}) == on("sam", 5)  # no limit for sam
+    assert next_on_shift([on("ana", capacity=2)], {"ana": 2}) is None
+    assert next_on_shift([on("ana", capacity=2)], {"ana": 1}) == on("ana", capacity=2)
 
 
 def test_a_delivery_shares_its_cases_out_in_turn_and_the_store_remembers() -> None:
@@ -26,11 +64,34 @@ def test_a_delivery_shares_its_cases_out_in_turn_and_the_store_remembers() -> No
     for agent in ("sam", "ana"):
         store.start("support", agent, NOW + timedelta(hours=8))
     store.start("support", "gone", NOW - timedelta(minutes=1))  # a shift that ran out
-    rosters = Rosters(store, NOW)
+    rosters = Rosters(store, MemoryMentionStore(), NOW)
     assert [rosters.share_out("support") for _ in range(3)] == ["ana", "sam", "ana"]
     assert rosters.share_out("pr") is None  # nobody on shift there
-    later = Rosters(store, NOW + timedelta(minutes=1))
+    later = Rosters(store, MemoryMentionStore(), NOW + timedelta(minutes=1))
     assert later.share_out("support") == "sam"  # ana had the last case
+
+
+def test_a_delivery_evens_out_who_has_what_and_stops_at_each_ones_capacity() -> None:
+    store = MemoryShiftStore()
+    store.start("support", "ana", NOW + timedelta(hours=8), capacity=4)
+    store.start("support", "sam", NOW + timedelta(hours=8))
+    # ana has three waiting, sam none: sam is given cases until he has as many, then in turn
+    # until ana is full; sam has no limit
+    rosters = Rosters(store, waiting({"ana": 3}), NOW)
+    given = [rosters.share_out("support") for _ in range(6)]
+    assert given == ["sam", "sam", "sam", "ana", "sam", "sam"]
+
+    store.start("support", "sam", NOW + timedelta(hours=8), capacity=1)  # set anew
+    mentions = waiting({"ana": 4, "sam": 1})
+    assert Rosters(store, mentions, NOW).share_out("support") is None  # both full: waits
+    # once the takes run out, the cases are nobody's: both have room again
+    later = Rosters(store, mentions, NOW + timedelta(minutes=31))
+    assert later.share_out("support") == "ana"
+
+
+class UnreadableCases(MemoryMentionStore):
+    def waiting(self, department: str, limit: int = 50) -> list[MentionRecord]:
+        raise RuntimeError("throttled")
 
 
 class Unreadable(MemoryShiftStore):
@@ -46,11 +107,15 @@ class Unwritable(MemoryShiftStore):
 
 
 def test_a_roster_that_cannot_be_read_or_noted_never_stops_routing() -> None:
-    assert Rosters(Unreadable(), NOW).share_out("support") is None  # the case waits for anyone
+    cases = MemoryMentionStore()
+    assert Rosters(Unreadable(), cases, NOW).share_out("support") is None  # waits for anyone
     store = Unwritable()
     for agent in ("sam", "ana"):
-        store.start("support", agent, NOW + timedelta(hours=8))
-    rosters = Rosters(store, NOW)
+        store.start("support", agent, NOW + timedelta(hours=8), capacity=5)
+    rosters = Rosters(store, cases, NOW)
+    assert [rosters.share_out("support") for _ in range(2)] == ["ana", "sam"]
+    # who has which case unknown: shared out in turn as if nobody had any
+    rosters = Rosters(store, UnreadableCases(), NOW)
     assert [rosters.share_out("support") for _ in range(2)] == ["ana", "sam"]
 
 
@@ -73,5 +138,52 @@ def test_routing_workers_running_at_once_take_turns_too() -> None:
     for agent in ("sam", "ana", "maya"):
         store.start("support", agent, NOW + timedelta(hours=8))
     store.before = MemoryShiftStore.on_shift(store, "support", NOW)
-    given = [Rosters(store, NOW + timedelta(seconds=n)).share_out("support") for n in range(3)]
+    cases = MemoryMentionStore()
+    given = [
+        Rosters(store, cases, NOW + timedelta(seconds=n)).share_out("support") for n in range(3)
+    ]
     assert given == ["ana", "maya", "sam"]  # not ana three times
+
+
+def test_cases_nobody_has_are_given_to_those_with_room_the_soonest_due_first() -> None:
+    store = MemoryShiftStore()
+    store.start("support", "ana", NOW + timedelta(hours=8), capacity=3)
+    store.start("support", "sam", NOW + timedelta(hours=8), capacity=1)
+    store.start("support", "lee", NOW + timedelta(hours=8))  # no capacity: asks with `next`
+    store.start("pr", "ana", NOW + timedelta(hours=8), capacity=1)  # nothing waits in pr
+    # x:0 is ana's, x:1 lee's; x:2-x:6 nobody's (x:2 due soonest)
+    mentions = waiting({"ana": 1, "lee": 1, None: 5})
+    service = ShiftService(store, mentions, Settings(), clock=lambda: NOW)
+    given = service.top_up()
+    # sam has none: the soonest is his; then ana until she is full; two are left for anyone
+    assert given == [("x:2", "sam"), ("x:3", "ana"), ("x:4", "ana")]
+    until = NOW + timedelta(minutes=Settings().assignment_minutes)
+    for case, agent in given:
+        record = mentions.get(case)
+        assert record is not None and (record.taken_by, record.taken_until) == (agent, until)
+    assert service.top_up() == []  # everyone with a capacity is full
+    # sam gives his back: it goes out again (to sam, the least busy still); takes that run out
+    # unanswered are left free for anyone, not sent round again to someone who may have left
+    assert mentions.leave("x:2", "sam")
+    later = ShiftService(store, mentions, Settings(), clock=lambda: NOW + timedelta(minutes=1))
+    assert later.top_up() == [("x:2", "sam")]
+    expired = ShiftService(store, mentions, Settings(), clock=lambda: until)
+    assert expired.top_up() == [("x:5", "ana"), ("x:6", "ana")]  # never taken: x:0-x:4 stay
+
+
+class TakesFail(MemoryMentionStore):
+    def take(self, mention_id: str, by: str, now: datetime, until: datetime) -> bool:
+        raise RuntimeError("throttled")
+
+
+def test_giving_out_waiting_cases_that_cannot_be_done_waits_for_the_next_run() -> None:
+    mentions = waiting({None: 2})
+    assert ShiftService(Unreadable(), mentions, Settings(), clock=lambda: NOW).top_up() == []
+    store = MemoryShiftStore()
+    store.start("support", "ana", NOW + timedelta(hours=8), capacity=3)
+    failing = waiting({None: 2}, kind=TakesFail)
+    assert ShiftService(store, failing, Settings(), clock=lambda: NOW).top_up() == []
+    assert ShiftService(store, mentions, Settings(), clock=lambda: NOW).top_up() == [
+        ("x:0", "ana"),
+        ("x:1", "ana"),
+    ]

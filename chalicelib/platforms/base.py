@@ -215,6 +215,8 @@ def json_body(body: str | bytes) -> Any:
         return text_of(_STRICT_JSON.decode(text), text)
     except ValueError as exc:  # UnicodeDecodeError too
         raise MalformedRequest(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise MalformedRequest("body is not valid JSON: nested too deeply to read") from None
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")

@@ -115,8 +115,9 @@ def test_invalid_rules_are_never_published_through_any_route(client: Client) -> 
     assert call(client, "POST", "/admin/rules", {"rules": "nope"})[0] == 400
     response = client.http.post("/admin/rules", headers=JSON, body=b"{not json")
     assert response.status_code == 400 and "not valid JSON" in json.loads(response.body)["message"]
-    for body in (b'{"version": Infinity}', b'{"version": NaN}'):  # Python reads them; JSON has
-        response = client.http.post("/admin/rules/rollback", headers=JSON, body=body)  # neither
+    deep = b'{"version": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"  # deeper than a parser goes
+    for body in (b'{"version": Infinity}', b'{"version": NaN}', deep):  # Python reads the first
+        response = client.http.post("/admin/rules/rollback", headers=JSON, body=body)  # two
         assert response.status_code == 400, body
         assert json.loads(response.body)["message"].startswith("body is not valid JSON: ")
     response = client.http.post("/admin/rules/rollback", headers=JSON, body=b'{"version": "2x"}')

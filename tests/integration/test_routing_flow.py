@@ -187,6 +187,8 @@ def test_poison_record_goes_to_the_dlq_while_its_batch_routes(
         {"messageId": "poison-3", "receiptHandle": "r4", "body": raw("myspace", "{}")},
         {"messageId": "poison-4", "receiptHandle": "r5", "body": raw("meta", '{"entry": [')},
         {"messageId": "poison-5", "receiptHandle": "r6", "body": raw("youtube", "<feed>")},
+        # nested deeper than a parser can follow: told as such, not a crash of the batch
+        {"messageId": "poison-6", "receiptHandle": "r7", "body": raw("slack", "[" * 100_000)},
     ]
     event = {
         "Records": [
@@ -204,6 +206,7 @@ def test_poison_record_goes_to_the_dlq_while_its_batch_routes(
         "poison-3",
         "poison-4",
         "poison-5",
+        "poison-6",
     ]
     reasons = {
         m["MessageAttributes"]["message_id"]["StringValue"]: m["MessageAttributes"]["error"][
@@ -216,6 +219,7 @@ def test_poison_record_goes_to_the_dlq_while_its_batch_routes(
     assert "unknown platform 'myspace'" in reasons["poison-3"]
     assert "unreadable meta delivery: body is not valid JSON" in reasons["poison-4"]
     assert "unreadable youtube delivery: body is not valid XML" in reasons["poison-5"]
+    assert "body is not valid JSON: nested too deeply to read" in reasons["poison-6"]
 
 
 def test_transient_failure_is_retried_and_then_routes_once(

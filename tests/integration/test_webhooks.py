@@ -168,6 +168,7 @@ def test_a_signed_body_that_is_not_utf8_is_400(client: Client) -> None:
         b'{"for_user_id": "1", "tweet_create_events": [{"user": {"followers_count": Infinity}}]}',
         b'{"for_user_id": "1", "x": NaN}',
         b'{"for_user_id": "1", "x": 1e400}',  # read as infinity
+        b'{"for_user_id": "1", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",  # too deep
     ],
 )
 def test_malformed_json_with_a_valid_signature_is_400(client: Client, body: bytes) -> None:

@@ -1,0 +1,63 @@
+"""Every route, called with hostile path values, query strings and bodies, answers with a
+status under 500 and a JSON body that says what is wrong: never a crash."""
+
+from __future__ import annotations
+
+import json
+import re
+from itertools import product
+
+from chalice.test import Client
+
+from tests.integration.test_replies import AUTH, routed
+
+PATH_VALUES = (
+    "x:1992000000000000001",  # a routed mention
+    "support",
+    "%00",
+    "a" * 3000,
+    "..%2F..",
+    "%F0%9F%98%80",
+    "%ZZ",
+    "-1",
+    "99999999999999999999999",
+)
+BODIES = (
+    b"",
+    b"{",
+    b"[]",
+    b"null",
+    b'"text"',
+    b"1e999",
+    b'{"unknown": 1}',
+    json.dumps({"text": 5, "reason": [], "when": 1, "hours": "x", "days": -1}).encode(),
+    json.dumps({"when": {"text": {"matches": "(a+)+$"}}, "reason": "r", "days": 1}).encode(),
+    json.dumps({"rules": [{"id": "r", "when": {"text": {"contains": "a"}}, "then": {}}]}).encode(),
+    json.dumps({"mention_id": "x:1992000000000000001", "text": "a" * 100_000}).encode(),
+    b'{"a":' * 5000 + b"1" + b"}" * 5000,  # deeper than a parser follows
+    b'{"b": "\\ud800", "a":' * 900 + b"1" + b"}" * 900,  # lone surrogates, 900 deep
+    b"\xff\xfe\x00",
+)
+QUERIES = ("", "?days=abc", "?days=-5", "?limit=1000000", "?mine=maybe", "?since=notadate")
+
+
+def test_no_route_answers_hostile_input_with_a_crash(client: Client, stack: dict[str, str]) -> None:
+    from app import app
+
+    routed(client, stack, "x", "x_late_delivery.json")
+    crashed = []
+    for path, methods in sorted(app.routes.items()):
+        values = PATH_VALUES if "{" in path else ("",)
+        for method, value in product(methods, values):
+            url = re.sub(r"{\w+}", value, path)
+            calls = product(QUERIES, [b""]) if method == "GET" else product([""], BODIES)
+            for query, body in calls:
+                response = client.http.request(method, url + query, headers=AUTH, body=body)
+                answer = json.loads(response.body) if response.body else {}
+                if response.status_code >= 500 or (
+                    response.status_code >= 400 and not answer.get("message")
+                ):
+                    crashed.append(
+                        f"{method} {url[:60]}{query} {body[:30]!r}: {response.body[:80]!r}"
+                    )
+    assert crashed == []

@@ -992,7 +992,8 @@ def cmd_shift(args: argparse.Namespace, out: TextIO) -> int:
         if ended.released:
             print(f"given back, free for anyone: {', '.join(ended.released)}", file=out)
         return 0
-    body = {"hours": args.hours, "capacity": args.capacity, **whose}
+    languages = [code.strip() for code in (args.languages or "").split(",") if code.strip()]
+    body = {"hours": args.hours, "capacity": args.capacity, "languages": languages, **whose}
     shift = Shift.model_validate(client.call("POST", path, body))
     until = time_left(shift.until, datetime.now(UTC))
     print(
@@ -1006,6 +1007,8 @@ def cmd_shift(args: argparse.Namespace, out: TextIO) -> int:
             " nobody has",
             file=out,
         )
+    if shift.languages:
+        print(f"only cases in {', '.join(shift.languages)} (or in no known language)", file=out)
     return 0
 
 
@@ -1023,9 +1026,10 @@ def cmd_shifts(args: argparse.Namespace, out: TextIO) -> int:
         holding = shift.holding or 0
         held = str(holding) if shift.capacity is None else f"{holding} of {shift.capacity}"
         full = " (full: given none until they answer one)" if shift.full(holding) else ""
+        speaks = f"  answers in: {', '.join(shift.languages)}" if shift.languages else ""
         print(
             f"{shift.agent}  until {time_left(shift.until, now)}  last given a case: {last}"
-            f"  waiting cases they have: {held}{full}",
+            f"  waiting cases they have: {held}{full}{speaks}",
             file=out,
         )
     return 0
@@ -1354,6 +1358,9 @@ def build_parser() -> argparse.ArgumentParser:
     shift.add_argument("--hours", type=float, default=8, help="for how long (up to 24)")
     shift.add_argument(
         "--capacity", type=int, help="given at most this many waiting cases at once (1-100)"
+    )
+    shift.add_argument(
+        "--languages", help="only cases in these languages, ISO 639-1 codes: en,es (default: any)"
     )
     shift.add_argument("--for", dest="assignee", help="a colleague's shift instead (their name)")
     shift.add_argument("--end", action="store_true", help="end the shift instead")

@@ -24,6 +24,15 @@ MentionKind = Literal["mention", "reply", "quote", "dm", "comment", "post", "rev
 Priority = Literal["low", "normal", "high", "urgent"]
 
 
+def _language_code(code: str) -> str:
+    if not re.fullmatch(r"[a-z]{2}", code):
+        raise ValueError("a language is its ISO 639-1 code, as signals.lang has it: es, pt, fr")
+    return code
+
+
+LanguageCode = Annotated[str, AfterValidator(_language_code)]
+
+
 def native_id(reference: str) -> str:
     """The platform's own id in a `platform:native-id` reference ("x:123" → "123")."""
     return reference.partition(":")[2]
@@ -323,6 +332,11 @@ class Routing(BaseModel):
         """The signals rules compare as numbers (all but `lang`)."""
         return {k: v for k, v in self.signals.items() if isinstance(v, float | int)}
 
+    def language(self) -> str | None:
+        """The mention's language as routing knew it (`signals.lang`), None when unknown."""
+        lang = self.signals.get("lang")
+        return lang if isinstance(lang, str) else None
+
     @property
     def queues(self) -> list[str]:
         """Departments whose queue receives the mention (none when ignored)."""
@@ -614,6 +628,11 @@ class ShiftRequest(BaseModel):
         le=100,
         description="the most waiting cases of the department they are given at once",
     )
+    languages: list[LanguageCode] = Field(
+        default_factory=list,
+        max_length=20,
+        description="the languages they answer in (ISO 639-1); none: any",
+    )
 
 
 class ShiftEndRequest(BaseModel):
@@ -637,6 +656,11 @@ class Shift(BaseModel):
         description="the most waiting cases they are given at once (none: no limit); a full "
         "person is given no new case until they answer one",
     )
+    languages: list[str] = Field(
+        default_factory=list,
+        description="the languages they answer in: a case in another (known) language is not"
+        " given to them; empty: any",
+    )
     last_assigned_at: datetime | None = Field(
         default=None,
         description="when they were last given a new case (of those holding as few, the longest ago"
@@ -650,6 +674,10 @@ class Shift(BaseModel):
     def full(self, holding: int) -> bool:
         """Whether, holding `holding` waiting cases, they are given no new one."""
         return self.capacity is not None and holding >= self.capacity
+
+    def answers_in(self, lang: str | None) -> bool:
+        """Whether a case in `lang` (None: unknown) may be given to them."""
+        return not self.languages or lang is None or lang in self.languages
 
 
 class ShiftEnded(BaseModel):
@@ -859,15 +887,9 @@ MAX_TEMPLATE_BYTES = 100_000
 """What a saved reply's text and translations may take in all (UTF-8), within its DynamoDB item."""
 
 
-def _language_code(code: str) -> str:
-    if not re.fullmatch(r"[a-z]{2}", code):
-        raise ValueError("a language is its ISO 639-1 code, as signals.lang has it: es, pt, fr")
-    return code
-
-
 TemplateText = Annotated[str, Field(min_length=1, max_length=10_000)]
 Translations = Annotated[
-    dict[Annotated[str, AfterValidator(_language_code)], TemplateText],
+    dict[LanguageCode, TemplateText],
     Field(max_length=MAX_TRANSLATIONS),
 ]
 
@@ -878,7 +900,7 @@ class TemplateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: TemplateText
-    language: Annotated[str, AfterValidator(_language_code)] | None = Field(
+    language: LanguageCode | None = Field(
         default=None, description="the language `text` is in, if it matters"
     )
     translations: Translations = Field(

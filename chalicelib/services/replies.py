@@ -249,8 +249,7 @@ class ReplyService:
             raise MalformedRequest(
                 f"template {template!r} is not written in {request.language!r}, only in {written}"
             )
-        lang = record.message.routing.signals.get("lang")
-        wanted = request.language or (lang if isinstance(lang, str) else None)
+        wanted = request.language or record.message.routing.language()
         text, language = saved.in_language(wanted)
         filled = render(text, record.message.mention, author)
         return request.model_copy(update={"text": filled, "language": language})

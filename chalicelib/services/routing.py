@@ -347,13 +347,13 @@ class RoutingService:
         """Give a new case to someone (`assigned_to`): to whoever has the customer's earlier
         case waiting in the same department, which one answer answers with it (someone else
         could not reply to it without forcing), else to the person on shift in its department
-        whose turn it is, if anyone is on and not full. Not a follow-up, which stays with
-        whoever has its case, nor what routing ignored."""
+        whose turn it is, if anyone on answers in its language and is not full. Not a
+        follow-up, which stays with whoever has its case, nor what routing ignored."""
         routing = message.routing
         if routing.department == "ignore" or routing.conversation is not None:
             return
         routing.assigned_to = self._holder_of_earlier(routing, now) or rosters.share_out(
-            routing.department
+            routing.department, routing.language()
         )
 
     def _holder_of_earlier(self, routing: Routing, now: datetime) -> str | None:

@@ -1,6 +1,7 @@
 """Shifts: the people on shift in a department are given its new cases, the one with the
 fewest of its waiting cases first (then the one given a case longest ago: round robin among
-equals), and never someone already holding their capacity; each case is theirs alone for
+equals), never someone already holding their capacity, and a case in a language only to those
+who answer in it (or who named no languages); each case is theirs alone for
 ASSIGNMENT_MINUTES (a take, as `switchboard take` makes), so two people never start on the same
 customer and nobody has to share out the queue by hand. A follow-up stays with whoever has its
 case. Ending a shift frees the waiting cases its person still had."""
@@ -8,7 +9,7 @@ case. Ending a shift frees the waiting cases its person still had."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -35,9 +36,16 @@ def turn(shift: Shift, holding: Mapping[str, int]) -> tuple[int, datetime, str]:
     return holding.get(shift.agent, 0), shift.last_assigned_at or NEVER, shift.agent
 
 
-def next_on_shift(shifts: list[Shift], holding: Mapping[str, int]) -> Shift | None:
-    """Who is given the next new case (see `turn`): nobody already full."""
-    free = [shift for shift in shifts if not shift.full(holding.get(shift.agent, 0))]
+def next_on_shift(
+    shifts: list[Shift], holding: Mapping[str, int], lang: str | None = None
+) -> Shift | None:
+    """Who is given the next new case, in `lang` (see `turn`): nobody already full, nobody
+    who does not answer in it."""
+    free = [
+        shift
+        for shift in shifts
+        if shift.answers_in(lang) and not shift.full(holding.get(shift.agent, 0))
+    ]
     return min(free, key=lambda shift: turn(shift, holding), default=None)
 
 
@@ -66,13 +74,13 @@ class Rosters:
         self._holding: dict[str, Counter[str]] = {}
         self._given = 0
 
-    def share_out(self, department: str) -> str | None:
-        """The person on shift in `department` given its next new case, if anyone is on and
-        not full."""
+    def share_out(self, department: str, lang: str | None = None) -> str | None:
+        """The person on shift in `department` given its next new case, in `lang`, if anyone
+        on answers in it and is not full."""
         shifts, holding = self._load(department)
         chosen = None
         for _ in range(TURN_TRIES):
-            chosen = next_on_shift(shifts, holding)
+            chosen = next_on_shift(shifts, holding, lang)
             if chosen is None or self._took_turn(department, chosen):
                 break
             shifts = self._roster(department)  # another worker took that turn: read again
@@ -147,17 +155,27 @@ class ShiftService:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def start(
-        self, department: str, agent: str, hours: float, capacity: int | None = None
+        self,
+        department: str,
+        agent: str,
+        hours: float,
+        capacity: int | None = None,
+        languages: Sequence[str] = (),
     ) -> Shift:
         """`agent` is on shift in `department` for `hours` from now, given at most `capacity`
-        waiting cases at once (started again, the shift is extended or cut short)."""
+        waiting cases at once, in `languages` (none: any); started again, the shift is
+        extended or cut short."""
         until = self.clock() + timedelta(hours=hours)
-        self.shifts.start(department, agent, until, capacity)
-        logger.info("on shift", extra={"department": department, "agent": agent})
-        return next(
-            (s for s in self.roster(department) if s.agent == agent),
-            Shift(department=department, agent=agent, until=until, capacity=capacity),
+        shift = Shift(
+            department=department,
+            agent=agent,
+            until=until,
+            capacity=capacity,
+            languages=sorted(set(languages)),
         )
+        self.shifts.start(shift)
+        logger.info("on shift", extra={"department": department, "agent": agent})
+        return next((s for s in self.roster(department) if s.agent == agent), shift)
 
     def end(self, department: str, agent: str) -> ShiftEnded:
         """`agent`'s shift ends now: no new case is theirs, and the waiting cases they still
@@ -183,10 +201,11 @@ class ShiftService:
     def top_up(self) -> list[tuple[str, str]]:
         """In each department, its waiting cases nobody took (the soonest due first: those that
         came while everyone on shift was full or nobody was on, and those given back) are given
-        to the people on shift with a capacity and room for more, the least busy first, each a
-        take of ASSIGNMENT_MINUTES; returns (case, person) pairs. A case whose take ran out
-        unanswered stays free for anyone rather than going round again to someone who may
-        have left. Best effort: a department that cannot be read is left for the next run."""
+        to the people on shift with a capacity and room for more who answer in its language,
+        the least busy first, each a take of ASSIGNMENT_MINUTES; returns (case, person) pairs.
+        A case whose take ran out unanswered stays free for anyone rather than going round
+        again to someone who may have left. Best effort: a department that cannot be read is
+        left for the next run."""
         now = self.clock()
         until = now + timedelta(minutes=self.settings.assignment_minutes)
         rosters = Rosters(self.shifts, self.mentions, now, capped_only=True)
@@ -194,10 +213,8 @@ class ShiftService:
         for department in self.settings.departments:
             try:
                 for case in rosters.untaken_cases(department):
-                    agent = rosters.share_out(department)
-                    if agent is None:
-                        break  # everyone is full
-                    if self.mentions.take(case.id, agent, now, until):
+                    agent = rosters.share_out(department, case.message.routing.language())
+                    if agent is not None and self.mentions.take(case.id, agent, now, until):
                         logger.info(
                             "waiting case given out", extra={"mention_id": case.id, "by": agent}
                         )

@@ -121,8 +121,7 @@ def survey_text(
     template = templates.get(saved) if templates is not None else None
     if template is None:
         return None
-    lang = record.message.routing.signals.get("lang")
-    text, _ = template.in_language(lang if isinstance(lang, str) else None)
+    text, _ = template.in_language(record.message.routing.language())
     return render(text, mention, reply.author)
 
 

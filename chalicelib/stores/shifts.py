@@ -1,6 +1,6 @@
 """Who is on shift in each department, kept in the rules table under pk `shift#<department>`
-(sk: the person), with when the shift ends, how many waiting cases they take at most and when
-they were last given a new case."""
+(sk: the person), with when the shift ends, how many waiting cases they take at most, the
+languages they answer in and when they were last given a new case."""
 
 from __future__ import annotations
 
@@ -13,12 +13,11 @@ from chalicelib.models import Shift
 class ShiftStore(Protocol):
     """The departments' shifts."""
 
-    def start(
-        self, department: str, agent: str, until: datetime, capacity: int | None = None
-    ) -> None:
-        """`agent` is on shift in `department` until `until`, given at most `capacity` waiting
-        cases at once (None: no limit). A shift started again is extended or cut short, its
-        capacity set anew; when they were last given a case stays."""
+    def start(self, shift: Shift) -> None:
+        """`shift.agent` is on shift in `shift.department` until `shift.until`, given at most
+        `capacity` waiting cases at once (None: no limit), in `languages` (none: any). A shift
+        started again is extended or cut short, its capacity and languages set anew; when they
+        were last given a case stays (`shift.last_assigned_at` is not read)."""
         ...
 
     def end(self, department: str, agent: str) -> bool:
@@ -48,20 +47,26 @@ class DynamoShiftStore:
         self._client = client
         self._table = table
 
-    def start(
-        self, department: str, agent: str, until: datetime, capacity: int | None = None
-    ) -> None:
-        """UpdateItem (keeps `last_assigned_at`)."""
-        values: dict[str, Any] = {":until": {"S": until.isoformat()}}
-        if capacity is None:
-            update = "SET #until = :until REMOVE #capacity"
+    def start(self, shift: Shift) -> None:
+        """UpdateItem (keeps `last_assigned_at`; capacity and languages, a string set, are
+        removed when not given)."""
+        values: dict[str, Any] = {":until": {"S": shift.until.isoformat()}}
+        sets, removes = ["#until = :until"], []
+        if shift.capacity is None:
+            removes.append("#capacity")
         else:
-            update = "SET #until = :until, #capacity = :capacity"
-            values[":capacity"] = {"N": str(capacity)}
+            sets.append("#capacity = :capacity")
+            values[":capacity"] = {"N": str(shift.capacity)}
+        if shift.languages:
+            sets.append("languages = :languages")
+            values[":languages"] = {"SS": sorted(set(shift.languages))}
+        else:
+            removes.append("languages")
         self._client.update_item(
             TableName=self._table,
-            Key=_key(department, agent),
-            UpdateExpression=update,
+            Key=_key(shift.department, shift.agent),
+            UpdateExpression=f"SET {', '.join(sets)}"
+            + (f" REMOVE {', '.join(removes)}" if removes else ""),
             ExpressionAttributeNames={"#until": "until", "#capacity": "capacity"},
             ExpressionAttributeValues=values,
         )
@@ -114,6 +119,7 @@ def _shift(department: str, item: dict[str, Any]) -> Shift:
         agent=item["sk"]["S"],
         until=datetime.fromisoformat(item["until"]["S"]),
         capacity=int(capacity["N"]) if capacity else None,
+        languages=sorted(item.get("languages", {}).get("SS", [])),
         last_assigned_at=datetime.fromisoformat(last["S"]) if last else None,
     )
 
@@ -124,18 +130,15 @@ class MemoryShiftStore:
     def __init__(self) -> None:
         self.shifts: dict[tuple[str, str], Shift] = {}
 
-    def start(
-        self, department: str, agent: str, until: datetime, capacity: int | None = None
-    ) -> None:
+    def start(self, shift: Shift) -> None:
         """Keep it, with when they were last given a case."""
-        earlier = self.shifts.get((department, agent))
-        last = earlier.last_assigned_at if earlier else None
-        self.shifts[(department, agent)] = Shift(
-            department=department,
-            agent=agent,
-            until=until,
-            capacity=capacity,
-            last_assigned_at=last,
+        key = (shift.department, shift.agent)
+        earlier = self.shifts.get(key)
+        self.shifts[key] = shift.model_copy(
+            update={
+                "languages": sorted(set(shift.languages)),
+                "last_assigned_at": earlier.last_assigned_at if earlier else None,
+            }
         )
 
     def end(self, department: str, agent: str) -> bool:

@@ -107,6 +107,8 @@ def test_nobody_on_shift_leaves_new_cases_to_anyone_but_a_chase_to_who_has_the_f
         ("/departments/support/shifts", {"minutes": 5}, 400, "minutes"),
         ("/departments/support/shifts", {"capacity": 0}, 400, "capacity"),
         ("/departments/support/shifts", {"capacity": 101}, 400, "capacity"),
+        ("/departments/support/shifts", {"languages": ["spanish"]}, 400, "ISO 639-1"),
+        ("/departments/support/shifts", {"languages": "es"}, 400, "languages"),
         ("/departments/support/shifts/end", {"for": ""}, 400, "for"),
     ],
 )
@@ -169,3 +171,23 @@ def test_cases_that_waited_for_anyone_are_given_out_each_minute_to_whoever_has_r
     _, out = run("waiting", "support", "--url", api_url)
     assert "(taken by maya until" in out
     assert app.handler_map["check_sla"](scheduled_event(), None)["given"] == []
+
+
+def test_a_case_goes_to_someone_on_shift_who_answers_in_its_language(
+    client: Client, stack: dict[str, str], api_url: str
+) -> None:
+    code, out = run("shift", "support", "--for", "sofia", "--languages", "es, pt", "--url", api_url)
+    assert code == 0 and out.endswith("only cases in es, pt (or in no known language)\n")
+    run("shift", "support", "--for", "ben", "--languages", "en", "--url", api_url)
+    spanish = "Hola, mi pedido no ha llegado todavía y nadie me responde. ¿Pueden ayudarme?"
+    deliver(client, stack, "meta", messenger("m_es", spanish, 0))
+    for sample in ("x_late_delivery.json", "x_dm_refund.json"):
+        routed(client, stack, "x", sample)
+    given = {m["mention"]["id"]: m["routing"] for m in bodies(stack["support"])}
+    assert given["messenger:m_es"]["signals"]["lang"] == "es"
+    # ben was next by name, but answers in English only; then each has one waiting, and it
+    # is sofia's turn, but the refund request is in English
+    assert given["messenger:m_es"]["assigned_to"] == "sofia"
+    assert [given[LATE]["assigned_to"], given[REFUND]["assigned_to"]] == ["ben", "ben"]
+    _, out = run("shifts", "support", "--url", api_url)
+    assert "waiting cases they have: 1  answers in: es, pt" in out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import boto3
 import pytest
@@ -30,6 +30,7 @@ from chalicelib.models import (
     ReplyTemplate,
     RoutedMention,
     Routing,
+    Shift,
     Transfer,
 )
 from chalicelib.settings import get_settings
@@ -1082,22 +1083,29 @@ def shifts(kind: str, request: pytest.FixtureRequest) -> ShiftStore:
     return twin(kind, request, MemoryShiftStore, wiring.shifts)
 
 
+def on_until(department: str, agent: str, hours: int, **terms: Any) -> Shift:
+    return Shift(department=department, agent=agent, until=NOW + timedelta(hours=hours), **terms)
+
+
 def test_shifts_run_until_they_end_and_remember_each_ones_last_case(shifts: ShiftStore) -> None:
-    shifts.start("support", "maya", NOW + timedelta(hours=8), capacity=5)
-    shifts.start("support", "ana", NOW + timedelta(hours=1))
-    shifts.start("pr", "sam", NOW + timedelta(hours=8))
+    shifts.start(on_until("support", "maya", 8, capacity=5, languages=["es", "en"]))
+    shifts.start(on_until("support", "ana", 1))
+    shifts.start(on_until("pr", "sam", 8))
     assert shifts.assigned("support", "maya", NOW, None)
     assert not shifts.assigned("support", "maya", NOW, None)  # another worker's turn came first
     assert not shifts.assigned("support", "nobody", NOW, None)  # not on shift: nothing made up
     on = shifts.on_shift("support", NOW)
-    assert [(s.agent, s.last_assigned_at, s.capacity) for s in on] == [
-        ("ana", None, None),
-        ("maya", NOW, 5),
+    assert [(s.agent, s.last_assigned_at, s.capacity, s.languages) for s in on] == [
+        ("ana", None, None, []),
+        ("maya", NOW, 5, ["en", "es"]),
     ]
-    shifts.start("support", "maya", NOW + timedelta(hours=2))  # started again: cut short
+    shifts.start(on_until("support", "maya", 2))  # started again: cut short
     [maya] = [s for s in shifts.on_shift("support", NOW) if s.agent == "maya"]
     assert (maya.until, maya.last_assigned_at) == (NOW + timedelta(hours=2), NOW)
-    assert maya.capacity is None  # set anew: no limit now
+    assert (maya.capacity, maya.languages) == (None, [])  # set anew: no limit, any language
+    shifts.start(on_until("support", "maya", 2, capacity=2, languages=["pt"]))
+    [maya] = [s for s in shifts.on_shift("support", NOW) if s.agent == "maya"]
+    assert (maya.capacity, maya.languages) == (2, ["pt"])
     assert shifts.assigned("support", "maya", NOW + timedelta(seconds=1), NOW)
     assert [s.agent for s in shifts.on_shift("support", NOW + timedelta(hours=1))] == ["maya"]
     assert shifts.end("support", "maya") and not shifts.end("support", "maya")

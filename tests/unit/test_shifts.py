@@ -1,8 +1,9 @@
 """Whose turn a new case is: the least busy of those on shift, round robin among equals,
-never someone full, even within one delivery."""
+never someone full or who does not answer in its language, even within one delivery."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from chalicelib.models import Mention, MentionRecord, ReplyPointer, RoutedMention, Routing, Shift
@@ -14,10 +15,23 @@ from chalicelib.stores.shifts import MemoryShiftStore
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
-def on(agent: str, minutes_ago: int | None = None, capacity: int | None = None) -> Shift:
+def on(
+    agent: str,
+    minutes_ago: int | None = None,
+    capacity: int | None = None,
+    languages: Sequence[str] = (),
+    department: str = "support",
+    hours: float = 8,
+) -> Shift:
+    """`agent`'s shift, given a case `minutes_ago` (None: never), ending `hours` after NOW."""
     last = None if minutes_ago is None else NOW - timedelta(minutes=minutes_ago)
     return Shift(
-        department="support", agent=agent, until=NOW, capacity=capacity, last_assigned_at=last
+        department=department,
+        agent=agent,
+        until=NOW + timedelta(hours=hours),
+        capacity=capacity,
+        languages=list(languages),
+        last_assigned_at=last,
     )
 
 
@@ -25,13 +39,17 @@ def waiting(
     holders: dict[str | None, int],
     minutes: int = 30,
     kind: type[MemoryMentionStore] = MemoryMentionStore,
+    langs: Sequence[str | None] = (),
 ) -> MemoryMentionStore:
     """Support's waiting cases, so many taken by each person (for `minutes` from NOW; None:
-    nobody's), the later ones due later."""
+    nobody's), the later ones due later, the first ones in `langs` (else no known language)."""
     mentions = kind()
     for n, by in enumerate(agent for agent, count in holders.items() for _ in range(count)):
         mention = Mention(id=f"x:{n}", platform="x", text="still waiting")
-        routing = Routing(department="support", sla_due_at=NOW + timedelta(minutes=n))
+        lang = langs[n] if n < len(langs) else None
+        routing = Routing(
+            department="support", sla_due_at=NOW + timedelta(minutes=n), signals={"lang": lang}
+        )
         message = RoutedMention(
             mention=mention, routing=routing, reply=ReplyPointer(mention_id=mention.id)
         )
@@ -52,6 +70,20 @@ def test_the_least_busy_is_next_then_the_one_given_a_case_longest_ago_then_by_na
     assert next_on_shift(shifts, {"maya": 3, "ana": 1}) == on("ana", 5)
 
 
+def test_a_case_in_a_language_goes_only_to_those_who_answer_in_it() -> None:
+    sofia, ben, ana = (
+        on("sofia", 5, languages=["es", "pt"]),
+        on("ben", 50, languages=["en"]),
+        on("ana", 9),
+    )
+    shifts = [sofia, ben, ana]
+    assert next_on_shift(shifts, {"ana": 1}, "es") == sofia  # ana named none: busier
+    assert next_on_shift(shifts, {"sofia": 3, "ana": 1}, "es") == ana
+    assert next_on_shift(shifts, {}, "en") == ben
+    assert next_on_shift([sofia, ben], {}, "fr") is None  # nobody on answers in French: waits
+    assert next_on_shift([sofia, ben], {}, None) == ben  # no known language: anyone
+
+
 def test_nobody_full_is_given_a_case_and_when_all_are_it_waits_for_anyone() -> None:
     shifts = [on("ana", 50, capacity=2), on("sam", 5)]
     assert next_on_shift(shifts, {"ana": 2, "sam": 7}) == on("sam", 5)  # no limit for sam
@@ -62,8 +94,8 @@ def test_nobody_full_is_given_a_case_and_when_all_are_it_waits_for_anyone() -> N
 def test_a_delivery_shares_its_cases_out_in_turn_and_the_store_remembers() -> None:
     store = MemoryShiftStore()
     for agent in ("sam", "ana"):
-        store.start("support", agent, NOW + timedelta(hours=8))
-    store.start("support", "gone", NOW - timedelta(minutes=1))  # a shift that ran out
+        store.start(on(agent))
+    store.start(on("gone", hours=-0.1))  # a shift that ran out
     rosters = Rosters(store, MemoryMentionStore(), NOW)
     assert [rosters.share_out("support") for _ in range(3)] == ["ana", "sam", "ana"]
     assert rosters.share_out("pr") is None  # nobody on shift there
@@ -73,15 +105,15 @@ def test_a_delivery_shares_its_cases_out_in_turn_and_the_store_remembers() -> No
 
 def test_a_delivery_evens_out_who_has_what_and_stops_at_each_ones_capacity() -> None:
     store = MemoryShiftStore()
-    store.start("support", "ana", NOW + timedelta(hours=8), capacity=4)
-    store.start("support", "sam", NOW + timedelta(hours=8))
+    store.start(on("ana", capacity=4))
+    store.start(on("sam"))
     # ana has three waiting, sam none: sam is given cases until he has as many, then in turn
     # until ana is full; sam has no limit
     rosters = Rosters(store, waiting({"ana": 3}), NOW)
     given = [rosters.share_out("support") for _ in range(6)]
     assert given == ["sam", "sam", "sam", "ana", "sam", "sam"]
 
-    store.start("support", "sam", NOW + timedelta(hours=8), capacity=1)  # set anew
+    store.start(on("sam", capacity=1))  # set anew
     mentions = waiting({"ana": 4, "sam": 1})
     assert Rosters(store, mentions, NOW).share_out("support") is None  # both full: waits
     # once the takes run out, the cases are nobody's: both have room again
@@ -111,7 +143,7 @@ def test_a_roster_that_cannot_be_read_or_noted_never_stops_routing() -> None:
     assert Rosters(Unreadable(), cases, NOW).share_out("support") is None  # waits for anyone
     store = Unwritable()
     for agent in ("sam", "ana"):
-        store.start("support", agent, NOW + timedelta(hours=8), capacity=5)
+        store.start(on(agent, capacity=5))
     rosters = Rosters(store, cases, NOW)
     assert [rosters.share_out("support") for _ in range(2)] == ["ana", "sam"]
     # who has which case unknown: shared out in turn as if nobody had any
@@ -136,7 +168,7 @@ class FirstReadsStale(MemoryShiftStore):
 def test_routing_workers_running_at_once_take_turns_too() -> None:
     store = FirstReadsStale(stale=3)
     for agent in ("sam", "ana", "maya"):
-        store.start("support", agent, NOW + timedelta(hours=8))
+        store.start(on(agent))
     store.before = MemoryShiftStore.on_shift(store, "support", NOW)
     cases = MemoryMentionStore()
     given = [
@@ -147,10 +179,10 @@ def test_routing_workers_running_at_once_take_turns_too() -> None:
 
 def test_cases_nobody_has_are_given_to_those_with_room_the_soonest_due_first() -> None:
     store = MemoryShiftStore()
-    store.start("support", "ana", NOW + timedelta(hours=8), capacity=3)
-    store.start("support", "sam", NOW + timedelta(hours=8), capacity=1)
-    store.start("support", "lee", NOW + timedelta(hours=8))  # no capacity: asks with `next`
-    store.start("pr", "ana", NOW + timedelta(hours=8), capacity=1)  # nothing waits in pr
+    store.start(on("ana", capacity=3))
+    store.start(on("sam", capacity=1))
+    store.start(on("lee"))  # no capacity: asks with `next`
+    store.start(on("ana", capacity=1, department="pr"))  # nothing waits in pr
     # x:0 is ana's, x:1 lee's; x:2-x:6 nobody's (x:2 due soonest)
     mentions = waiting({"ana": 1, "lee": 1, None: 5})
     service = ShiftService(store, mentions, Settings(), clock=lambda: NOW)
@@ -180,10 +212,20 @@ def test_giving_out_waiting_cases_that_cannot_be_done_waits_for_the_next_run() -
     mentions = waiting({None: 2})
     assert ShiftService(Unreadable(), mentions, Settings(), clock=lambda: NOW).top_up() == []
     store = MemoryShiftStore()
-    store.start("support", "ana", NOW + timedelta(hours=8), capacity=3)
+    store.start(on("ana", capacity=3))
     failing = waiting({None: 2}, kind=TakesFail)
     assert ShiftService(store, failing, Settings(), clock=lambda: NOW).top_up() == []
     assert ShiftService(store, mentions, Settings(), clock=lambda: NOW).top_up() == [
         ("x:0", "ana"),
         ("x:1", "ana"),
     ]
+
+
+def test_topping_up_matches_each_case_to_those_who_answer_in_its_language() -> None:
+    store = MemoryShiftStore()
+    store.start(on("sofia", capacity=2, languages=["es"]))
+    store.start(on("ben", capacity=2, languages=["en"]))
+    mentions = waiting({None: 5}, langs=["fr", "es", "es", "es", "en"])
+    given = ShiftService(store, mentions, Settings(), clock=lambda: NOW).top_up()
+    # nobody answers in French: x:0 waits, and the cases due after it still go out
+    assert given == [("x:1", "sofia"), ("x:2", "sofia"), ("x:4", "ben")]

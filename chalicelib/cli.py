@@ -51,7 +51,13 @@ from chalicelib.models import (
     Shift,
     ShiftEnded,
 )
-from chalicelib.rules import DEFAULT_RULES_PATH, Engine, RulesetInvalid, load_rules_file
+from chalicelib.rules import (
+    DEFAULT_RULES_PATH,
+    Engine,
+    RulesetInvalid,
+    load_rules_file,
+    read_yaml,
+)
 from chalicelib.settings import Settings, get_settings
 
 LOCAL_DEFAULTS = {
@@ -747,7 +753,7 @@ def _condition(when: str) -> Any:
     import yaml  # only the commands that take a condition read YAML here
 
     try:
-        return yaml.safe_load(when)
+        return read_yaml(when)
     except yaml.YAMLError as exc:
         raise SwitchboardError(f"cannot read the condition: {exc}") from None
 

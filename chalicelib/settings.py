@@ -315,7 +315,7 @@ class Settings(BaseModel):
 
     @property
     def timezone(self) -> ZoneInfo:
-        """The business time zone: rules' `hour` and `weekday`, and SLA_BUSINESS_HOURS."""
+        """The business time zone: rules' `hour`, `weekday` and `date`, and SLA_BUSINESS_HOURS."""
         return ZoneInfo(self.business_timezone)
 
     def queue_name(self, logical: str) -> str:

@@ -21,8 +21,25 @@ __all__ = [
     "RulesetInvalid",
     "load_rules_file",
     "parse_rules_text",
+    "read_yaml",
     "validate_ruleset",
 ]
+
+
+class _RulesLoader(yaml.SafeLoader):
+    """Safe YAML, except that a date (2026-11-27) stays the text it is, as in JSON: rules
+    compare dates as YYYY-MM-DD text, and rulesets are stored as JSON."""
+
+
+_RulesLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def read_yaml(text: str) -> Any:
+    """Rule data from YAML text, dates left as text (yaml.YAMLError when it cannot be read)."""
+    return yaml.load(text, Loader=_RulesLoader)
 
 
 def parse_rules_text(text: str) -> Any:
@@ -31,7 +48,7 @@ def parse_rules_text(text: str) -> Any:
     try:
         if stripped.startswith(("[", "{")):
             return json.loads(text)
-        return yaml.safe_load(text)
+        return read_yaml(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise RulesetInvalid([f"cannot parse rules: {exc}"]) from None
 

@@ -12,6 +12,7 @@ import contextlib
 import gc
 from collections.abc import Callable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
+from datetime import date
 from typing import Any
 
 import re2
@@ -19,7 +20,7 @@ import re2
 from chalicelib.rules.keywords import find_term, term_key
 
 # Field kinds decide which operators apply.
-TEXT, STRING, LIST, NUMBER, BOOL = "text", "string", "list", "number", "bool"
+TEXT, STRING, LIST, NUMBER, BOOL, DATE = "text", "string", "list", "number", "bool", "date"
 FIELDS: dict[str, str] = {
     "text": TEXT,
     "platform": STRING,
@@ -44,6 +45,7 @@ FIELDS: dict[str, str] = {
     "signals.lang": STRING,  # the one signal that is not a number: the mention's `lang`
     "hour": NUMBER,
     "weekday": STRING,
+    "date": DATE,  # the local business date, YYYY-MM-DD: a campaign's or an outage's days
 }
 SIGNAL_PREFIX = "signals."
 OPERATORS: dict[str, set[str]] = {
@@ -52,6 +54,7 @@ OPERATORS: dict[str, set[str]] = {
     LIST: {"contains_any", "contains_all", "matches"},
     NUMBER: {"gte", "lte", "equals", "in"},
     BOOL: {"equals"},
+    DATE: {"gte", "lte", "equals", "in"},
 }
 MAX_PATTERN_LENGTH = 1000
 _RE2_OPTIONS = re2.Options()
@@ -271,6 +274,8 @@ def _compile_operator(field: str, kind: str, op: str, arg: Any) -> Predicate:
     if op == "matches":
         return _matches(field, arg)
     if op in ("gte", "lte"):
+        if kind == DATE:
+            return _compare(field, op, _iso_date(arg))
         if isinstance(arg, bool) or not isinstance(arg, int | float):
             raise ConditionError("expected a number")
         return _compare(field, op, float(arg))
@@ -386,7 +391,16 @@ def _matches(field: str, pattern: Any) -> Predicate:
     )
 
 
-def _compare(field: str, op: str, bound: float) -> Predicate:
+def _iso_date(value: Any) -> str:
+    """A date as rules write it, YYYY-MM-DD (so that dates compare as strings do)."""
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            if date.fromisoformat(value).isoformat() == value:
+                return value
+    raise ConditionError(f"{value!r} is not a date written YYYY-MM-DD")
+
+
+def _compare(field: str, op: str, bound: float | str) -> Predicate:
     symbol = ">=" if op == "gte" else "<="
     if op == "gte":
 
@@ -399,17 +413,18 @@ def _compare(field: str, op: str, bound: float) -> Predicate:
             value = ctx[field]
             return value is not None and value <= bound
 
-    tail = f" {symbol} {bound:g}"
+    tail = f" {symbol} {_shown(bound)}"
     return Predicate(
         holds,
-        lambda ctx: f"{field} {_number(ctx[field])}{tail}",
+        lambda ctx: f"{field} {_shown(ctx[field])}{tail}",
         lambda: f"{field}{tail}",
     )
 
 
-def _number(value: float) -> str:
-    """A field value in a reason: whole numbers in full (12345678, not 1.23457e+07)."""
-    return str(value) if type(value) is int else f"{value:g}"
+def _shown(value: float | str) -> str:
+    """A field value in a reason: whole numbers in full (12345678, not 1.23457e+07), dates as
+    they are."""
+    return str(value) if type(value) in (int, str) else f"{value:g}"
 
 
 def _member(field: str, kind: str, values: list[Any]) -> Predicate:
@@ -417,6 +432,8 @@ def _member(field: str, kind: str, values: list[Any]) -> Predicate:
     for value in values:
         if not isinstance(value, expected) or (kind == NUMBER and isinstance(value, bool)):
             raise ConditionError(f"{value!r} is not a valid value for {field}")
+    if kind == DATE:
+        values = [_iso_date(value) for value in values]
     folded = {v.casefold() if isinstance(v, str) else v for v in values}
 
     def holds(ctx: Context) -> bool:

@@ -209,7 +209,7 @@ def _step(rule: Rule, compiled: bool) -> _Step:
 
 class MentionContext(dict[str, Any]):
     """The field values rules see, computed on first use: text normalised, lists lower-cased,
-    local hour and weekday; a field with no value (an absent signal) reads as None."""
+    local hour, weekday and date; a field with no value (an absent signal) reads as None."""
 
     __slots__ = ("conversation", "history", "mention", "now", "signals", "tz")
 
@@ -276,4 +276,5 @@ _FIELDS: dict[str, Callable[[MentionContext], Any]] = {
     "history.waiting": lambda c: c.history.waiting if c.history else 0,
     "hour": lambda c: c.moment().hour,
     "weekday": lambda c: WEEKDAYS[c.moment().weekday()],
+    "date": lambda c: c.moment().date().isoformat(),
 }

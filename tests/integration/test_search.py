@@ -89,3 +89,8 @@ def test_switchboard_find(api_url: str) -> None:
     assert lines[1].startswith("facebook:122131676912594941_1213590066982748  pr (waiting)  ")
     assert lines[1].endswith("by Lee Brennan: text contains 'blender'")
     assert lines[2].startswith("  The blender I bought from you caught fire")
+    # a date in the rules' YAML needs no quotes: the comment was posted on 22 November
+    for day, found in (("2026-11-22", "1 of the "), ("2026-11-23", "0 of the ")):
+        when = f"all: [{{text: {{contains_any: [blender]}}}}, {{date: {{equals: {day}}}}}]"
+        _, out = run("find", when, "--days", "2", "--url", api_url)
+        assert out.startswith(found), out

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from chalicelib.models import Author, Mention, Routing
-from chalicelib.rules import DEFAULT_RULES_PATH, Engine, RulesetInvalid, load_rules_file
+from chalicelib.rules import (
+    DEFAULT_RULES_PATH,
+    Engine,
+    RulesetInvalid,
+    load_rules_file,
+    parse_rules_text,
+)
 from chalicelib.rules.schema import validate_ruleset
 
 DEPARTMENTS = ["support", "pr", "marketing", "triage"]
@@ -172,6 +180,65 @@ def test_numbers_in_and_local_time() -> None:
         route(e, mention("a", created_at=saturday), {}).matched_rules[0].why == "weekday is 'sat'"
     )
     assert route(e, mention("a", created_at=monday_night), {}).department == "pr"
+
+
+def test_a_campaign_rule_holds_on_its_local_days_only() -> None:
+    campaign = rule(
+        "black-friday",
+        {
+            "all": [
+                {"hashtags": {"contains_any": ["acmefriday"]}},
+                {"date": {"gte": "2026-11-27", "lte": "2026-11-30"}},
+            ]
+        },
+        route_to="marketing",
+    )
+    e = Engine(validate_ruleset([campaign], DEPARTMENTS), tz=ZoneInfo("Europe/Berlin"))
+    thursday_night = datetime(2026, 11, 26, 23, 30, tzinfo=UTC)  # Friday 00:30 in Berlin
+    routed = route(e, mention("#AcmeFriday deal!", created_at=thursday_night), {})
+    assert routed.department == "marketing"
+    assert routed.matched_rules[0].why.endswith(
+        "date 2026-11-27 >= 2026-11-27 and date 2026-11-27 <= 2026-11-30"
+    )
+    for before_or_after in (
+        datetime(2026, 11, 26, 22, tzinfo=UTC),
+        datetime(2026, 12, 1, tzinfo=UTC),
+    ):
+        assert (
+            route(e, mention("#AcmeFriday", created_at=before_or_after), {}).department == "triage"
+        )
+    one_day = engine(rule("outage", {"date": {"in": ["2026-11-24"]}}))
+    assert route(one_day, mention("a", created_at=thursday_night), {}).department == "triage"
+
+
+@pytest.mark.parametrize(
+    ("when", "says"),
+    [
+        (
+            {"date": {"gte": "2026-13-01"}},
+            "when.date.gte: '2026-13-01' is not a date written YYYY-MM-DD",
+        ),
+        ({"date": {"lte": 20261127}}, "when.date.lte: 20261127 is not a date written YYYY-MM-DD"),
+        ({"date": {"equals": "27/11/2026"}}, "when.date.equals: '27/11/2026' is not a date"),
+        (
+            {"date": {"in": ["2026-11-27", "tomorrow"]}},
+            "'tomorrow' is not a date written YYYY-MM-DD",
+        ),
+        ({"date": {"contains_any": ["2026"]}}, "operator 'contains_any' does not apply to date"),
+    ],
+)
+def test_a_date_that_is_no_date_is_refused_saying_so(when: dict[str, Any], says: str) -> None:
+    [problem] = problems([rule("r", when)])
+    assert says in problem
+
+
+def test_dates_written_in_yaml_stay_dates_as_text() -> None:
+    text = (
+        "- id: sale\n  when: {date: {gte: 2026-11-27, in: [2026-11-28]}}\n  then: {route_to: pr}\n"
+    )
+    [data] = parse_rules_text(text)
+    assert data["when"] == {"date": {"gte": "2026-11-27", "in": ["2026-11-28"]}}
+    assert json.loads(json.dumps(data)) == data  # stored as JSON like any ruleset
 
 
 def test_matches_reads_the_text_case_folded_like_the_keywords() -> None:

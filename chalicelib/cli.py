@@ -47,6 +47,7 @@ from chalicelib.models import (
     MentionRecord,
     NextCase,
     Reply,
+    Roster,
     RoutedMention,
     Shift,
     ShiftEnded,
@@ -1019,12 +1020,16 @@ def cmd_shift(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_shifts(args: argparse.Namespace, out: TextIO) -> int:
-    """Who is on shift in a department, next to be given a new case first."""
+    """Who is on shift in a department, next to be given a new case first, and how many of
+    its waiting cases nobody has."""
     path = f"/departments/{quote(args.department, safe='')}/shifts"
-    shifts = [Shift.model_validate(s) for s in _client(args).call("GET", path)["on_shift"]]
-    if not shifts:
+    roster = Roster.model_validate(_client(args).call("GET", path))
+    nobodys = f"waiting cases nobody has: {roster.unassigned}"
+    if not roster.on_shift:
         print(f"nobody is on shift in {args.department}: new cases wait for anyone", file=out)
+        print(nobodys, file=out)
         return 0
+    shifts = roster.on_shift
     print(f"{len(shifts)} on shift in {args.department}, next given a new case first", file=out)
     now = datetime.now(UTC)
     for shift in shifts:
@@ -1038,6 +1043,7 @@ def cmd_shifts(args: argparse.Namespace, out: TextIO) -> int:
             f"  waiting cases they have: {held}{full}{speaks}",
             file=out,
         )
+    print(nobodys, file=out)
     return 0
 
 

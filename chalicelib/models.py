@@ -680,6 +680,17 @@ class Shift(BaseModel):
         return not self.languages or lang is None or lang in self.languages
 
 
+class Roster(BaseModel):
+    """Who is on shift in a department (GET /departments/{department}/shifts)."""
+
+    department: str
+    on_shift: list[Shift] = Field(description="next to be given a new case first")
+    unassigned: int = Field(
+        description="its waiting cases nobody has now (of the 200 due soonest): waiting for"
+        " anyone, or for someone on shift to have room"
+    )
+
+
 class ShiftEnded(BaseModel):
     """What ending a shift did (POST /departments/{department}/shifts/end)."""
 

@@ -342,16 +342,15 @@ def next_case(department: str) -> Response:
 @json_errors
 def department_shifts(department: str) -> Response:
     """GET: who is on shift in the department, next to be given a new case first, each with
-    how many waiting cases they have. POST `{"hours", "for"?, "capacity"?, "languages"?}`: the
-    caller (or `for`) goes on shift, given its new cases (the least busy first, never more
-    than `capacity` waiting at once, only in `languages` when named) until the shift ends; 200
-    with the shift."""
+    how many waiting cases they have, and how many waiting cases nobody has. POST `{"hours",
+    "for"?, "capacity"?, "languages"?}`: the caller (or `for`) goes on shift, given its new
+    cases (the least busy first, never more than `capacity` waiting at once, only in
+    `languages` when named) until the shift ends; 200 with the shift."""
     request = mentions.current_request
     caller = require_caller(request)
     department = known_department(department)
     if request.method == "GET":
-        on = [shift.model_dump(mode="json") for shift in _shifts().roster(department)]
-        return json_response({"department": department, "on_shift": on})
+        return json_response(_shifts().roster(department).model_dump(mode="json"))
     body = request_model(request, ShiftRequest)
     shift = _shifts().start(
         department, body.agent or caller, body.hours, body.capacity, body.languages

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from chalicelib.models import MentionRecord, Shift, ShiftEnded
+from chalicelib.models import MentionRecord, Roster, Shift, ShiftEnded
 from chalicelib.observability import logger
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore
@@ -175,7 +175,8 @@ class ShiftService:
         )
         self.shifts.start(shift)
         logger.info("on shift", extra={"department": department, "agent": agent})
-        return next((s for s in self.roster(department) if s.agent == agent), shift)
+        on = self.roster(department).on_shift
+        return next((s for s in on if s.agent == agent), shift)
 
     def end(self, department: str, agent: str) -> ShiftEnded:
         """`agent`'s shift ends now: no new case is theirs, and the waiting cases they still
@@ -190,13 +191,18 @@ class ShiftService:
         logger.info("shift ended", extra={"department": department, "agent": agent})
         return ShiftEnded(department=department, agent=agent, ended=ended, released=released)
 
-    def roster(self, department: str) -> list[Shift]:
+    def roster(self, department: str) -> Roster:
         """Who is on shift in `department`, next to be given a case first, each with how many
-        of its waiting cases they have now."""
+        of its waiting cases they have now, and how many of them nobody has."""
         now = self.clock()
-        holding = holdings(self.mentions.waiting(department, HELD_LIMIT), now)
+        waiting = self.mentions.waiting(department, HELD_LIMIT)
+        holding = holdings(waiting, now)
         on = sorted(self.shifts.on_shift(department, now), key=lambda shift: turn(shift, holding))
-        return [shift.model_copy(update={"holding": holding[shift.agent]}) for shift in on]
+        return Roster(
+            department=department,
+            on_shift=[shift.model_copy(update={"holding": holding[shift.agent]}) for shift in on],
+            unassigned=len(waiting) - holding.total(),
+        )
 
     def top_up(self) -> list[tuple[str, str]]:
         """In each department, its waiting cases nobody took (the soonest due first: those that

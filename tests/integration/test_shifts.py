@@ -66,6 +66,7 @@ def test_new_cases_are_given_in_turn_to_those_on_shift_each_theirs_for_a_while(
     assert status == 200 and ended["ended"] and sorted(ended["released"]) == [LATE, CHASING]
     assert get(client, f"/mentions/{LATE}")["taken_by"] is None  # free for anyone now
     assert [s["agent"] for s in on_shift(client)] == ["sam"]
+    assert get(client, "/departments/support/shifts")["unassigned"] == 2
     assert shift(client, "maya", "/end", {})[1]["ended"] is False
 
 
@@ -121,14 +122,17 @@ def test_a_shift_that_cannot_be_is_refused_saying_why(
 
 def test_switchboard_shift_and_shifts(client: Client, stack: dict[str, str], api_url: str) -> None:
     code, out = run("shifts", "support", "--url", api_url)
-    assert (code, out) == (0, "nobody is on shift in support: new cases wait for anyone\n")
+    assert (code, out) == (
+        0,
+        "nobody is on shift in support: new cases wait for anyone\nwaiting cases nobody has: 0\n",
+    )
     code, out = run("shift", "support", "--hours", "4", "--for", "maya", "--url", api_url)
     assert code == 0 and out.startswith("maya is on shift in support until ")
     assert "(in 4 h)" in out or "(in 3 h 59 min)" in out
     routed(client, stack, "x", "x_late_delivery.json")
     code, out = run("shifts", "support", "--url", api_url)
     assert out.startswith("1 on shift in support, next given a new case first\nmaya  until ")
-    assert out.rstrip().endswith("waiting cases they have: 1")
+    assert out.endswith("waiting cases they have: 1\nwaiting cases nobody has: 0\n")
     code, out = run("shift", "support", "--end", "--for", "maya", "--url", api_url)
     assert out == f"maya's shift in support ended\ngiven back, free for anyone: {LATE}\n"
 
@@ -148,7 +152,8 @@ def test_someone_full_is_given_no_new_case_but_still_their_customers_chase(
     assert get(client, "/mentions/messenger:m_other")["taken_by"] is None
     code, out = run("shifts", "support", "--url", api_url)
     assert out.rstrip().endswith(
-        "waiting cases they have: 1 of 1 (full: given none until they answer one)"
+        "waiting cases they have: 1 of 1 (full: given none until they answer one)\n"
+        "waiting cases nobody has: 1"
     )
     routed(client, stack, "x", "x_chasing.json")  # Dana again: one answer answers both
     [chase] = bodies(stack["support"])

@@ -978,7 +978,8 @@ def cmd_next(args: argparse.Namespace, out: TextIO) -> int:
     answer = NextCase.model_validate(_client(args).call("POST", path, body))
     record = answer.next
     if record is None:
-        print(f"nothing waits in {answer.department} that nobody has taken", file=out)
+        speaks = f" in {', '.join(answer.languages)}" if answer.languages else ""
+        print(f"nothing waits in {answer.department}{speaks} that nobody has taken", file=out)
         return 0
     whose = f"{args.assignee}'s" if args.assignee else "yours"
     print(f"{record.id} is {whose} until {_until(record)}", file=out)

@@ -2,7 +2,8 @@
 way the platform documents it (path, auth header, body fields) and answers like the platform.
 
 Base URLs (point X_API_BASE_URL etc. at them): `{url}/x`, `{url}/graph`, `{url}/youtube/v3`,
-`{url}/slack/api`, and Google's OAuth token endpoint `{url}/google/token`. Every request is
+`{url}/slack/api`, Google's OAuth token endpoint `{url}/google/token`, and Teams webhooks
+`{url}/teams/<name>?sig=<teams_webhook_sig>` (TEAMS_WEBHOOKS). Every request is
 recorded in `requests`; `fail_next` injects errors. Platform API hosts cannot be reached from
 here, so this is where request shapes are proven.
 """
@@ -49,6 +50,8 @@ class Credentials:
     youtube_client_secret: str = "local-youtube-client-secret"
     youtube_refresh_token: str = "1//local-youtube-refresh-token"
     slack_bot_token: str = "xoxb-local-slack-token"
+    teams_webhook_sig: str = "local-teams-sig"
+    """The signature a Teams webhook's URL carries (`sig`): without it the flow refuses."""
 
 
 @dataclass
@@ -163,7 +166,8 @@ class FakePlatforms:
         try:
             body = self._body(headers, raw)
             route = {"x": self._x, "graph": self._graph, "youtube": self._youtube,
-                     "slack": self._slack, "google": self._google}.get(platform)  # fmt: skip
+                     "slack": self._slack, "google": self._google,
+                     "teams": self._teams}.get(platform)  # fmt: skip
             reader = {
                 "graph": self._graph_read,
                 "youtube": self._youtube_read,
@@ -675,6 +679,52 @@ class FakePlatforms:
         if not isinstance(body, dict) or not body.get("channel") or not body.get("text"):
             return 200, {"ok": False, "error": "no_text"}
         return 200, {"ok": True, "channel": body["channel"], "ts": f"{self._new_id()}.000100"}
+
+    # Teams webhooks ---------------------------------------------------------------------------
+    def _teams(
+        self,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: Any,
+    ) -> tuple[int, Any]:
+        """A webhook posting a card to a channel: `{"type": "message", "attachments": [{
+        "contentType": "application/vnd.microsoft.card.adaptive", "content": AdaptiveCard}]}`,
+        its URL signed (`sig`); 202 with no body."""
+        if query.get("sig") != self.credentials.teams_webhook_sig:
+            raise Rejection(401, {"error": {"code": "DirectApiAuthorizationRequired"}})
+        problem = _card_problem(body)
+        if problem is not None:
+            raise Rejection(400, {"error": {"code": "InvalidRequestContent", "message": problem}})
+        return 202, b""
+
+
+def _card_problem(body: Any) -> str | None:
+    """What keeps a Teams webhook body from being a message with an Adaptive Card of text
+    (TextBlock, or RichTextBlock of TextRuns), if anything."""
+    if not isinstance(body, dict) or body.get("type") != "message":
+        return "type must be message"
+    attachments = body.get("attachments")
+    if not isinstance(attachments, list) or not attachments:
+        return "attachments must be a non-empty list"
+    for attachment in attachments:
+        if not isinstance(attachment, dict) or (
+            attachment.get("contentType") != "application/vnd.microsoft.card.adaptive"
+        ):
+            return "contentType must be application/vnd.microsoft.card.adaptive"
+        content = attachment.get("content")
+        if not isinstance(content, dict) or content.get("type") != "AdaptiveCard":
+            return "content must be an AdaptiveCard"
+        if not isinstance(content.get("version"), str) or not isinstance(content.get("body"), list):
+            return "an AdaptiveCard needs a version and a body"
+        for element in content["body"]:
+            if not isinstance(element, dict):
+                return "a card's body holds elements"
+            runs = element.get("inlines") if element.get("type") == "RichTextBlock" else [element]
+            texts = [run.get("text") for run in runs or [] if isinstance(run, dict)]
+            if not texts or not all(isinstance(text, str) for text in texts):
+                return f"a {element.get('type')} without text"
+    return None
 
 
 def _without_author(post: dict[str, Any]) -> dict[str, Any]:

@@ -709,6 +709,11 @@ class NextCase(BaseModel):
     next: MentionRecord | None = Field(
         description="the case now taken by the caller, null when every waiting one is taken"
     )
+    languages: list[str] = Field(
+        default_factory=list,
+        description="the languages of the caller's shift, the only ones (with none known) a"
+        " case was taken in; empty: any",
+    )
 
 
 class NoteRequest(BaseModel):

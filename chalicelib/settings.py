@@ -24,6 +24,9 @@ DEFAULT_DEPARTMENTS = ("support", "pr", "marketing", "triage")
 PRIORITIES = ("low", "normal", "high", "urgent")
 BASE_SLA_MINUTES = {"urgent": 15, "high": 60, "normal": 240, "low": 1440}
 SAVED_REPLY = "template:"
+TEAMS = "teams:"
+"""An ALERT_CHANNELS value naming a Teams webhook (`teams:<name>`) rather than a Slack channel."""
+_WEBHOOK_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 """How SATISFACTION_SURVEY names a saved reply to ask with (`template:csat`)."""
 
 
@@ -65,6 +68,9 @@ class Settings(BaseModel):
     youtube_client_secret: str = ""
     google_token_url: str = "https://oauth2.googleapis.com/token"
     slack_bot_token: str = ""
+    # Teams webhooks alerts may go to (ALERT_CHANNELS `teams:<name>`), by name: each URL carries
+    # its own signature, so they belong with the secrets.
+    teams_webhooks: dict[str, str] = Field(default_factory=dict)
     x_api_base_url: str = "https://api.x.com"
     graph_api_base_url: str = "https://graph.facebook.com"
     graph_api_version: str = "v25.0"
@@ -216,6 +222,27 @@ class Settings(BaseModel):
     # Author labels (press, vip…) whose every new case alerts, whatever its priority.
     alert_labels: list[str] = Field(default_factory=list)
 
+    @field_validator("teams_webhooks")
+    @classmethod
+    def _teams_webhooks(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, url in value.items():
+            if not _WEBHOOK_NAME.fullmatch(name):
+                raise ValueError(f"TEAMS_WEBHOOKS: {name!r} is no name (a lowercase slug: leads)")
+            if not url.startswith(("https://", "http://")):
+                raise ValueError(f"TEAMS_WEBHOOKS {name!r}: not a URL")
+        return value
+
+    @field_validator("alert_channels")
+    @classmethod
+    def _alert_channels(cls, value: dict[str, str]) -> dict[str, str]:
+        for department, channel in value.items():
+            if channel.startswith(TEAMS) and not _WEBHOOK_NAME.fullmatch(channel[len(TEAMS) :]):
+                raise ValueError(
+                    f"ALERT_CHANNELS {department!r}: {channel!r} names no Teams webhook"
+                    " (teams:<name>, the name in TEAMS_WEBHOOKS)"
+                )
+        return value
+
     @field_validator("alert_labels")
     @classmethod
     def _label_slugs(cls, value: list[str]) -> list[str]:
@@ -247,6 +274,7 @@ class Settings(BaseModel):
         "escalations",
         "sla_department_hours",
         "alert_channels",
+        "teams_webhooks",
         mode="before",
     )
     @classmethod

@@ -328,13 +328,17 @@ def waiting_cases(department: str) -> Response:
 @json_errors
 def next_case(department: str) -> Response:
     """The caller (or `for`) takes the department's next case nobody has taken, soonest
-    deadline first, `{"minutes"?, "for"?}`: 200 with it, `next` null when none is free."""
+    deadline first, in a language of their shift there if it names some, `{"minutes"?,
+    "for"?}`: 200 with it, `next` null when none is free."""
     request = mentions.current_request
     caller = require_caller(request)
     body = request_model(request, TakeRequest)
     department = known_department(department)
-    record = _cases().next_case(department, body.assignee or caller, body.minutes)
-    answer = NextCase(department=department, next=record)
+    who = body.assignee or caller
+    shift = _shifts().shift_of(department, who)
+    record = _cases().next_case(department, who, body.minutes, shift)
+    languages = shift.languages if shift is not None else []
+    answer = NextCase(department=department, next=record, languages=languages)
     return json_response(answer.model_dump(mode="json", by_alias=True))
 
 

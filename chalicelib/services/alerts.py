@@ -1,30 +1,94 @@
-"""Alerts: a department's Slack channel (ALERT_CHANNELS) is told at once of each new case its
-queue gets at ALERT_PRIORITY (urgent) or above, or from an author labelled with one of
-ALERT_LABELS (press, vip), and of each of its SLA breaches, so a food-safety claim or a
-journalist's question is seen in minutes by people who are not watching the queue.
-Each alert goes through the outbox (retried while Slack cannot take it, dead-lettered with
-Slack's reason when it will not); it is sent at least once."""
+"""Alerts: a department's channel (ALERT_CHANNELS: a Slack channel, or `teams:<name>`, a Teams
+webhook named in TEAMS_WEBHOOKS) is told at once of each new case its queue gets at
+ALERT_PRIORITY (urgent) or above, or from an author labelled with one of ALERT_LABELS (press,
+vip), and of each of its SLA breaches, so a food-safety claim or a journalist's question is seen
+in minutes by people who are not watching the queue. Each alert goes through the outbox (retried
+while the channel cannot take it, dead-lettered with the platform's reason when it will not);
+it is sent at least once."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC
+from typing import Any
 
 from chalicelib.cli_text import author_of, shortened, stamp, why_routed
 from chalicelib.errors import PoisonRecord
 from chalicelib.models import MentionRecord, RoutedMention
 from chalicelib.observability import logger
+from chalicelib.platforms.teams import card_message, post_card, text_run
 from chalicelib.rules.engine import PRIORITY_RANK
 from chalicelib.services.retries import repeatable_call
-from chalicelib.settings import Settings
+from chalicelib.settings import TEAMS, Settings
 from chalicelib.stores.queues import OutgoingMessage
 
 ALERT = "alert"
 
 
-def alert_message(channel: str, text: str) -> OutgoingMessage:
-    """The outbox message that has the outbox worker post `text` to a Slack channel."""
-    return OutgoingMessage(json.dumps({ALERT: {"channel": channel, "text": text}}))
+@dataclass(frozen=True)
+class Alert:
+    """What an alert says of a case: what happened, by whom, what they said, why it was routed
+    so, when it is due, and how to open it."""
+
+    heading: str
+    byline: str
+    said: str
+    why: str
+    due: str | None
+    mention_id: str
+    platform: str
+    url: str | None
+
+    @classmethod
+    def of(cls, heading: str, message: RoutedMention) -> Alert:
+        """The alert of `message` under `heading`."""
+        mention, routing = message.mention, message.routing
+        due = routing.sla_due_at
+        return cls(
+            heading=heading,
+            byline=f"{mention.platform} {mention.kind} by {author_of(mention)}"
+            f" ({mention.author.followers} followers)",
+            said=shortened(mention.text, 280),
+            why=shortened(why_routed(routing), 280),
+            due=f"reply by {stamp(due.astimezone(UTC))}" if due is not None else None,
+            mention_id=mention.id,
+            platform=mention.platform,
+            url=mention.url,
+        )
+
+    def slack_text(self) -> str:
+        """As Slack shows it (mrkdwn), what the customer wrote escaped."""
+        lines = [f"*{_escaped(self.heading)}*: {_escaped(self.byline)}"]
+        lines.append(f"> {_escaped(self.said) or '(no text)'}")
+        if self.why:
+            lines.append(_escaped(self.why))
+        if self.due is not None:
+            lines.append(self.due)
+        opened = f"`switchboard mention {self.mention_id}`"
+        link = f"<{self.url}|open it on {self.platform}> · " if self.url else ""
+        lines.append(link + opened)
+        return "\n".join(lines)
+
+    def teams_card(self) -> dict[str, Any]:
+        """As a Teams card: each line runs of plain text, a button to open the post."""
+        lines = [[text_run(self.heading, weight="Bolder"), text_run(f": {self.byline}")]]
+        lines.append([text_run(self.said or "(no text)", italic=True)])
+        lines += [[text_run(line)] for line in (self.why, self.due) if line]
+        lines.append([text_run(f"switchboard mention {self.mention_id}", fontType="Monospace")])
+        link = (f"Open it on {self.platform}", self.url) if self.url else None
+        return card_message(lines, link)
+
+
+def alert_message(channel: str, alert: Alert) -> OutgoingMessage:
+    """The outbox message that has the outbox worker tell `channel` of a case: Slack's text, or
+    (`teams:<name>`) a Teams card."""
+    job: dict[str, Any] = {"channel": channel, "heading": alert.heading}
+    if channel.startswith(TEAMS):
+        job["card"] = alert.teams_card()
+    else:
+        job["text"] = alert.slack_text()
+    return OutgoingMessage(json.dumps({ALERT: job}))
 
 
 def is_alert_message(body: str) -> bool:
@@ -49,8 +113,8 @@ def new_case_alerts(message: RoutedMention, settings: Settings) -> dict[str, Out
         heading += f" (also {', '.join(routing.also)})"
     if labelled:
         heading += f" from someone labelled {', '.join(labelled)}"
-    text = _text(heading, message)
-    return {channel: alert_message(channel, text) for channel in channels}
+    alert = Alert.of(heading, message)
+    return {channel: alert_message(channel, alert) for channel in channels}
 
 
 def breach_alert(record: MentionRecord, settings: Settings) -> OutgoingMessage | None:
@@ -60,28 +124,7 @@ def breach_alert(record: MentionRecord, settings: Settings) -> OutgoingMessage |
     channel = settings.alert_channels.get(department)
     if channel is None:
         return None
-    return alert_message(channel, _text(f"SLA breached in {department}", record.message))
-
-
-def _text(heading: str, message: RoutedMention) -> str:
-    """An alert as Slack shows it (mrkdwn): what, by whom, what they said, why it was routed
-    so, when it is due, and how to open it."""
-    mention, routing = message.mention, message.routing
-    by = f"{author_of(mention)} ({mention.author.followers} followers)"
-    lines = [
-        f"*{_escaped(heading)}*: {mention.platform} {mention.kind} by {_escaped(by)}",
-        f"> {_escaped(shortened(mention.text, 280)) or '(no text)'}",
-    ]
-    why = why_routed(routing)
-    if why:
-        lines.append(_escaped(shortened(why, 280)))
-    if routing.sla_due_at is not None:
-        lines.append(f"reply by {stamp(routing.sla_due_at.astimezone(UTC))}")
-    opened = f"`switchboard mention {mention.id}`"
-    lines.append(
-        f"<{mention.url}|open it on {mention.platform}> · {opened}" if mention.url else opened
-    )
-    return "\n".join(lines)
+    return alert_message(channel, Alert.of(f"SLA breached in {department}", record.message))
 
 
 def _escaped(text: str) -> str:
@@ -91,19 +134,33 @@ def _escaped(text: str) -> str:
 
 
 def send_alert(body: str, settings: Settings) -> None:
-    """Post an alert the outbox holds (`alert_message`): retried while Slack cannot take it
-    (a rate limit, no answer, refused credentials), dead-lettered with Slack's reason when it
-    will not (a channel the app is not in)."""
-    from chalicelib.platforms.slack import post_message  # requests: off the routing worker
-
+    """Post an alert the outbox holds (`alert_message`): retried while the channel cannot take
+    it (a rate limit, no answer, refused credentials), dead-lettered with the platform's reason
+    when it will not (a Slack channel the app is not in, a Teams webhook turned off)."""
     try:
         alert = json.loads(body)[ALERT]
-        channel, text = str(alert["channel"]), str(alert["text"])
+        channel = str(alert["channel"])
+        teams = channel.startswith(TEAMS)
+        card: dict[str, Any] = dict(alert["card"]) if teams else {}
+        text = "" if teams else str(alert["text"])
     except (ValueError, KeyError, TypeError):
         raise PoisonRecord(f"not an alert: {body[:200]}") from None
-    ts = repeatable_call(
-        f"alert to Slack channel {channel}",
-        lambda: post_message(channel, text, settings),
-        " (is the app in the channel?)",
-    )
-    logger.info("alert posted", extra={"channel": channel, "ts": ts})
+    if teams:
+        name = channel.removeprefix(TEAMS)
+        url = settings.teams_webhooks.get(name)
+        if url is None:
+            raise PoisonRecord(f"alert to {channel}: TEAMS_WEBHOOKS has no webhook {name!r}")
+        repeatable_call(
+            f"alert to Teams webhook {name}",
+            lambda: post_card(url, card, settings),
+            " (is the webhook's flow turned on?)",
+        )
+    else:
+        from chalicelib.platforms.slack import post_message  # requests: off the routing worker
+
+        repeatable_call(
+            f"alert to Slack channel {channel}",
+            lambda: post_message(channel, text, settings),
+            " (is the app in the channel?)",
+        )
+    logger.info("alert posted", extra={"channel": channel})

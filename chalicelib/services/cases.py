@@ -20,6 +20,7 @@ from chalicelib.models import (
     MentionRecord,
     Note,
     RoutedMention,
+    Shift,
     Transfer,
 )
 from chalicelib.observability import FIRST_RESPONSE, TRANSFERS, logger, metrics, per_department
@@ -238,13 +239,18 @@ class CaseService:
             logger.info("case given", extra={"mention_id": record.id, "to": by, "by": given_by})
         return self.mentions.get(record.id) or record
 
-    def next_case(self, department: str, by: str, minutes: int) -> MentionRecord | None:
+    def next_case(
+        self, department: str, by: str, minutes: int, shift: Shift | None = None
+    ) -> MentionRecord | None:
         """`by` takes the department's next case nobody has taken (the soonest deadline
         first, of the first NEXT_READ waiting) for `minutes`, and gets it; None when every one
-        is taken. Two people asking at once get two cases (each take is conditional)."""
+        is taken. On `shift` with languages, only a case in one of them (or in none known).
+        Two people asking at once get two cases (each take is conditional)."""
         now = self.clock()
         until = now + timedelta(minutes=minutes)
         for record in self.mentions.waiting(department, NEXT_READ):
+            if shift is not None and not shift.answers_in(record.message.routing.language()):
+                continue
             if record.taker(now) is None and self.mentions.take(record.id, by, now, until):
                 logger.info("next case taken", extra={"mention_id": record.id, "by": by})
                 return self.mentions.get(record.id) or record

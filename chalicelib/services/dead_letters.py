@@ -74,8 +74,7 @@ def summarise(body: str) -> str:
         if isinstance(job.get("hide"), dict):
             return f"hide {job['hide'].get('mention_id')} (rule {job['hide'].get('rule')})"
         if isinstance(job.get("alert"), dict):
-            first = str(job["alert"].get("text", "")).partition("\n")[0]
-            return f"alert to {job['alert'].get('channel')}: {first[:80]}"
+            return f"alert to {job['alert'].get('channel')}: {job['alert'].get('heading')}"
     return f"unreadable body: {body[:80]!r}"
 
 

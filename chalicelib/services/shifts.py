@@ -178,6 +178,11 @@ class ShiftService:
         on = self.roster(department).on_shift
         return next((s for s in on if s.agent == agent), shift)
 
+    def shift_of(self, department: str, agent: str) -> Shift | None:
+        """`agent`'s shift in `department`, if they are on one."""
+        on = self.shifts.on_shift(department, self.clock())
+        return next((shift for shift in on if shift.agent == agent), None)
+
     def end(self, department: str, agent: str) -> ShiftEnded:
         """`agent`'s shift ends now: no new case is theirs, and the waiting cases they still
         had are given back, free for anyone to take."""

@@ -86,7 +86,66 @@ def test_an_alert_slack_refuses_is_dead_lettered_saying_why_and_one_it_cannot_ta
     error = dead["MessageAttributes"]["error"]["StringValue"]
     assert "not_in_channel" in error and "is the app in the channel?" in error
     assert summarise(dead["Body"]) == (
-        "alert to C0PRALERTS: *[URGENT] new case for pr (also support)*: facebook comment by Lee"
-        " Brennan (0 fo"
+        "alert to C0PRALERTS: [URGENT] new case for pr (also support)"
     )
     # the other waits for Slack's limit to pass: not dead-lettered (only the one above is)
+
+
+@pytest.fixture
+def teams(monkeypatch: pytest.MonkeyPatch, fakes: FakePlatforms) -> str:
+    """PR's alerts go to a Teams webhook (the fake's), support's to Slack."""
+    url = f"{fakes.url}/teams/pr-leads?sig={fakes.credentials.teams_webhook_sig}"
+    channels = {"pr": "teams:pr-leads", "support": "C0SUPPORTALERTS"}
+    monkeypatch.setenv("ALERT_CHANNELS", json.dumps(channels))
+    monkeypatch.setenv("TEAMS_WEBHOOKS", json.dumps({"pr-leads": url}))
+    wiring.reset()
+    return url
+
+
+def test_a_teams_channel_is_posted_a_card_through_its_webhook(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms, teams: str
+) -> None:
+    routed(client, stack, "meta", "meta_page_comments.json")  # urgent, pr, copied to support
+    drain_outbox(stack)
+    [card] = [r.body["attachments"][0]["content"] for r in fakes.accepted("teams")]
+    assert [r.path for r in fakes.accepted("teams")] == ["/teams/pr-leads"]
+    lines = [" ".join(run["text"] for run in block["inlines"]) for block in card["body"]]
+    assert lines[0] == (
+        "[URGENT] new case for pr (also support) : facebook comment by Lee Brennan (0 followers)"
+    )
+    assert lines[1].startswith("The blender I bought from you caught fire")
+    assert card["actions"] == [
+        {
+            "type": "Action.OpenUrl",
+            "title": "Open it on facebook",
+            "url": "https://www.facebook.com/122131676912594941_1213590066982748",
+        }
+    ]
+    assert set(posted(fakes)) == {"C0SUPPORTALERTS"}  # support's channel is still Slack's
+
+
+def test_a_teams_alert_that_cannot_be_posted_is_dead_lettered_saying_why(
+    client: Client,
+    stack: dict[str, str],
+    fakes: FakePlatforms,
+    teams: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fakes.fail_next(400, {"error": {"code": "WorkflowTriggerIsNotEnabled"}})
+    routed(client, stack, "meta", "meta_page_comments.json")
+    drain_outbox(stack)
+    [dead] = receive_all(stack["outbox-dlq"])
+    error = dead["MessageAttributes"]["error"]["StringValue"]
+    assert "alert to Teams webhook pr-leads: refused" in error
+    assert "WorkflowTriggerIsNotEnabled" in error and "is the webhook's flow turned on?" in error
+    assert summarise(dead["Body"]) == (
+        "alert to teams:pr-leads: [URGENT] new case for pr (also support)"
+    )
+    monkeypatch.setenv("TEAMS_WEBHOOKS", "{}")  # the webhook taken out of the secret
+    wiring.reset()
+    routed(client, stack, "x", "x_food_safety_thread.json")  # urgent, pr
+    drain_outbox(stack)
+    reasons = [
+        m["MessageAttributes"]["error"]["StringValue"] for m in receive_all(stack["outbox-dlq"])
+    ]
+    assert reasons == ["alert to teams:pr-leads: TEAMS_WEBHOOKS has no webhook 'pr-leads'"]

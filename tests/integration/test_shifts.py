@@ -196,3 +196,25 @@ def test_a_case_goes_to_someone_on_shift_who_answers_in_its_language(
     assert [given[LATE]["assigned_to"], given[REFUND]["assigned_to"]] == ["ben", "ben"]
     _, out = run("shifts", "support", "--url", api_url)
     assert "waiting cases they have: 1  answers in: es, pt" in out
+
+
+def test_next_gives_someone_on_shift_a_case_in_a_language_they_answer_in(
+    client: Client, stack: dict[str, str], api_url: str
+) -> None:
+    routed(client, stack, "x", "x_late_delivery.json")  # English, due first; nobody on shift
+    spanish = "Hola, mi pedido no ha llegado todavía y nadie me responde. ¿Pueden ayudarme?"
+    deliver(client, stack, "meta", messenger("m_es", spanish, 0))
+    shift(client, "sofia", body={"hours": 8, "languages": ["es"]})
+
+    def next_for(who: str) -> dict[str, Any]:
+        response = client.http.post("/departments/support/next", headers=as_(who), body=b"{}")
+        assert response.status_code == 200
+        return dict(json.loads(response.body))
+
+    took = next_for("sofia")
+    assert (took["next"]["id"], took["languages"]) == ("messenger:m_es", ["es"])
+    assert next_for("sofia")["next"] is None  # the English case is not hers to take
+    assert next_for("ana")["next"]["id"] == LATE  # not on shift: any language
+    run("shift", "support", "--for", "ana", "--languages", "en", "--url", api_url)
+    code, out = run("next", "support", "--for", "ana", "--url", api_url)
+    assert (code, out) == (0, "nothing waits in support in en that nobody has taken\n")

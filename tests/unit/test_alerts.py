@@ -71,3 +71,43 @@ def test_alert_channels_name_departments() -> None:
     with pytest.raises(ValidationError, match="ALERT_CHANNELS: 'legal' is not a department"):
         Settings(alert_channels={"legal": "C0LEGAL"})
     assert Settings.from_env({"ALERT_CHANNELS": '{"pr": "C0PR"}'}).alert_channels == {"pr": "C0PR"}
+
+
+def test_a_teams_channel_gets_a_card_whose_text_nothing_a_customer_wrote_can_format() -> None:
+    settings = SETTINGS.model_copy(update={"alert_channels": {"pr": "teams:pr-leads"}})
+    message = case("urgent")
+    message.mention = message.mention.model_copy(
+        update={"text": "**[free money](http://phish.example)** <at>everyone</at>"}
+    )
+    [(channel, alert)] = new_case_alerts(message, settings).items()
+    job = json.loads(alert.body)["alert"]
+    assert (channel, job["channel"], job["heading"]) == (
+        "teams:pr-leads",
+        "teams:pr-leads",
+        "[URGENT] new case for pr",
+    )
+    [attachment] = job["card"]["attachments"]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    card = attachment["content"]
+    assert (card["type"], card["version"]) == ("AdaptiveCard", "1.4")
+    lines = [[run["text"] for run in block["inlines"]] for block in card["body"]]
+    assert lines[0] == ["[URGENT] new case for pr", ": x mention by sam<script> (12 followers)"]
+    # plain text runs: shown as written, never read as markdown or mentions
+    assert lines[1] == ["**[free money](http://phish.example)** <at>everyone</at>"]
+    assert all(block["type"] == "RichTextBlock" for block in card["body"])
+    assert lines[-1] == ["switchboard mention x:1"]
+    assert "actions" not in card  # the post has no URL to open
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"ALERT_CHANNELS": '{"pr": "teams:"}'}, "names no Teams webhook"),
+        ({"ALERT_CHANNELS": '{"pr": "teams:PR Leads"}'}, "names no Teams webhook"),
+        ({"TEAMS_WEBHOOKS": '{"PR": "https://example.com/w"}'}, "'PR' is no name"),
+        ({"TEAMS_WEBHOOKS": '{"leads": "ftp://example.com/w"}'}, "'leads': not a URL"),
+    ],
+)
+def test_teams_channels_and_webhooks_are_checked_at_start(env: dict[str, str], says: str) -> None:
+    with pytest.raises(ValidationError, match=says):
+        Settings.from_env(env)

@@ -989,10 +989,17 @@ def cmd_next(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_shift(args: argparse.Namespace, out: TextIO) -> int:
     """Go on shift in a department (its new cases are given to those on shift, the least busy
-    first), or end the shift (--end: the waiting cases still yours are given back)."""
+    first), step away or come back (--away, --back), or end the shift (--end: the waiting cases
+    still yours are given back)."""
     path = f"/departments/{quote(args.department, safe='')}/shifts"
     whose: dict[str, Any] = {"for": args.assignee} if args.assignee else {}
     client = _client(args)
+    if args.away or args.back:
+        away = {"away": args.away, **whose}
+        shift = Shift.model_validate(client.call("POST", f"{path}/away", away))
+        state = "away: given no new case, keeping theirs" if shift.away else "back: given cases"
+        print(f"{shift.agent} on shift in {shift.department} is {state}", file=out)
+        return 0
     if args.end:
         ended = ShiftEnded.model_validate(client.call("POST", f"{path}/end", whose))
         done = "ended" if ended.ended else "had ended already"
@@ -1039,8 +1046,9 @@ def cmd_shifts(args: argparse.Namespace, out: TextIO) -> int:
         held = str(holding) if shift.capacity is None else f"{holding} of {shift.capacity}"
         full = " (full: given none until they answer one)" if shift.full(holding) else ""
         speaks = f"  answers in: {', '.join(shift.languages)}" if shift.languages else ""
+        away = "  (away)" if shift.away else ""
         print(
-            f"{shift.agent}  until {time_left(shift.until, now)}  last given a case: {last}"
+            f"{shift.agent}{away}  until {time_left(shift.until, now)}  last given a case: {last}"
             f"  waiting cases they have: {held}{full}{speaks}",
             file=out,
         )
@@ -1376,7 +1384,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--languages", help="only cases in these languages, ISO 639-1 codes: en,es (default: any)"
     )
     shift.add_argument("--for", dest="assignee", help="a colleague's shift instead (their name)")
-    shift.add_argument("--end", action="store_true", help="end the shift instead")
+    stepping = shift.add_mutually_exclusive_group()
+    stepping.add_argument("--end", action="store_true", help="end the shift instead")
+    stepping.add_argument(
+        "--away", action="store_true", help="step away: no new cases, keeping yours"
+    )
+    stepping.add_argument("--back", action="store_true", help="back from being away")
     shift.set_defaults(func=cmd_shift)
     shifts = sub.add_parser("shifts", parents=[api], help="who is on shift in a department")
     shifts.add_argument("department")

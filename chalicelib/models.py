@@ -635,6 +635,16 @@ class ShiftRequest(BaseModel):
     )
 
 
+class AwayRequest(BaseModel):
+    """Body of POST /departments/{department}/shifts/away: whose shift (`for`; else the
+    caller's), away (given no new case, keeping what they have) or back."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    agent: str | None = Field(default=None, alias="for", min_length=1, max_length=100)
+    away: bool = True
+
+
 class ShiftEndRequest(BaseModel):
     """Body of POST /departments/{department}/shifts/end: whose shift (`for`; else the
     caller's)."""
@@ -661,6 +671,10 @@ class Shift(BaseModel):
         description="the languages they answer in: a case in another (known) language is not"
         " given to them; empty: any",
     )
+    away: bool = Field(
+        default=False,
+        description="on a break: given no new case and not topped up, keeping what they have",
+    )
     last_assigned_at: datetime | None = Field(
         default=None,
         description="when they were last given a new case (of those holding as few, the longest ago"
@@ -674,6 +688,10 @@ class Shift(BaseModel):
     def full(self, holding: int) -> bool:
         """Whether, holding `holding` waiting cases, they are given no new one."""
         return self.capacity is not None and holding >= self.capacity
+
+    def takes_cases(self, holding: int, lang: str | None) -> bool:
+        """Whether a new case in `lang` may be given to them while they hold `holding`."""
+        return not self.away and not self.full(holding) and self.answers_in(lang)
 
     def answers_in(self, lang: str | None) -> bool:
         """Whether a case in `lang` (None: unknown) may be given to them."""

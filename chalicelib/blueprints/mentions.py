@@ -29,6 +29,7 @@ from chalicelib.blueprints.http import (
 from chalicelib.errors import MalformedRequest, NotFound
 from chalicelib.models import (
     AuthorLabels,
+    AwayRequest,
     CloseMatchingRequest,
     FindRequest,
     ForgetRequest,
@@ -372,6 +373,19 @@ def end_shift(department: str) -> Response:
     body = request_model(request, ShiftEndRequest)
     ended = _shifts().end(known_department(department), body.agent or caller)
     return json_response(ended.model_dump(mode="json"))
+
+
+@mentions.route("/departments/{department}/shifts/away", methods=["POST"], authorizer=PROTECTED)
+@json_errors
+def shift_away(department: str) -> Response:
+    """The caller (or `for`) steps away from their shift, `{"away": true}` (the default: given no
+    new case, keeping what they have), or comes back, `{"away": false}`; 200 with the shift, 404
+    when they are not on shift."""
+    request = mentions.current_request
+    caller = require_caller(request)
+    body = request_model(request, AwayRequest)
+    shift = _shifts().away(known_department(department), body.agent or caller, body.away)
+    return json_response(shift.model_dump(mode="json"))
 
 
 def _shifts() -> ShiftService:

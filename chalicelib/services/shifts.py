@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from chalicelib.errors import NotFound
 from chalicelib.models import MentionRecord, Roster, Shift, ShiftEnded
 from chalicelib.observability import logger
 from chalicelib.settings import Settings
@@ -39,13 +40,9 @@ def turn(shift: Shift, holding: Mapping[str, int]) -> tuple[int, datetime, str]:
 def next_on_shift(
     shifts: list[Shift], holding: Mapping[str, int], lang: str | None = None
 ) -> Shift | None:
-    """Who is given the next new case, in `lang` (see `turn`): nobody already full, nobody
+    """Who is given the next new case, in `lang` (see `turn`): nobody away, already full or
     who does not answer in it."""
-    free = [
-        shift
-        for shift in shifts
-        if shift.answers_in(lang) and not shift.full(holding.get(shift.agent, 0))
-    ]
+    free = [shift for shift in shifts if shift.takes_cases(holding.get(shift.agent, 0), lang)]
     return min(free, key=lambda shift: turn(shift, holding), default=None)
 
 
@@ -182,6 +179,17 @@ class ShiftService:
         """`agent`'s shift in `department`, if they are on one."""
         on = self.shifts.on_shift(department, self.clock())
         return next((shift for shift in on if shift.agent == agent), None)
+
+    def away(self, department: str, agent: str, away: bool) -> Shift:
+        """`agent` steps away from their shift in `department` (given no new case, keeping the
+        cases they have) or comes back; NotFound when they are not on shift."""
+        if not self.shifts.away(department, agent, away):
+            raise NotFound(f"{agent} is not on shift in {department}")
+        logger.info("away" if away else "back", extra={"department": department, "agent": agent})
+        shift = next((s for s in self.roster(department).on_shift if s.agent == agent), None)
+        if shift is None:  # the shift ran out meanwhile
+            raise NotFound(f"{agent} is not on shift in {department}")
+        return shift
 
     def end(self, department: str, agent: str) -> ShiftEnded:
         """`agent`'s shift ends now: no new case is theirs, and the waiting cases they still

@@ -16,8 +16,13 @@ class ShiftStore(Protocol):
     def start(self, shift: Shift) -> None:
         """`shift.agent` is on shift in `shift.department` until `shift.until`, given at most
         `capacity` waiting cases at once (None: no limit), in `languages` (none: any). A shift
-        started again is extended or cut short, its capacity and languages set anew; when they
-        were last given a case stays (`shift.last_assigned_at` is not read)."""
+        started again is extended or cut short, its capacity and languages set anew, not away;
+        when they were last given a case stays (`shift.last_assigned_at` is not read)."""
+        ...
+
+    def away(self, department: str, agent: str, away: bool) -> bool:
+        """`agent` is away from (or back on) their shift in `department`; False when they are
+        not on one."""
         ...
 
     def end(self, department: str, agent: str) -> bool:
@@ -49,9 +54,9 @@ class DynamoShiftStore:
 
     def start(self, shift: Shift) -> None:
         """UpdateItem (keeps `last_assigned_at`; capacity and languages, a string set, are
-        removed when not given)."""
+        removed when not given, and so is `away`)."""
         values: dict[str, Any] = {":until": {"S": shift.until.isoformat()}}
-        sets, removes = ["#until = :until"], []
+        sets, removes = ["#until = :until"], ["away"]  # started again: back from any break
         if shift.capacity is None:
             removes.append("#capacity")
         else:
@@ -70,6 +75,20 @@ class DynamoShiftStore:
             ExpressionAttributeNames={"#until": "until", "#capacity": "capacity"},
             ExpressionAttributeValues=values,
         )
+
+    def away(self, department: str, agent: str, away: bool) -> bool:
+        """A conditional UpdateItem: the shift's item is there."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_key(department, agent),
+                UpdateExpression="SET away = :away",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":away": {"BOOL": away}},
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def end(self, department: str, agent: str) -> bool:
         """DeleteItem, saying whether there was one."""
@@ -120,6 +139,7 @@ def _shift(department: str, item: dict[str, Any]) -> Shift:
         until=datetime.fromisoformat(item["until"]["S"]),
         capacity=int(capacity["N"]) if capacity else None,
         languages=sorted(item.get("languages", {}).get("SS", [])),
+        away=item.get("away", {}).get("BOOL", False),
         last_assigned_at=datetime.fromisoformat(last["S"]) if last else None,
     )
 
@@ -140,6 +160,14 @@ class MemoryShiftStore:
                 "last_assigned_at": earlier.last_assigned_at if earlier else None,
             }
         )
+
+    def away(self, department: str, agent: str, away: bool) -> bool:
+        """Note it, while the shift is there."""
+        shift = self.shifts.get((department, agent))
+        if shift is None:
+            return False
+        self.shifts[(department, agent)] = shift.model_copy(update={"away": away})
+        return True
 
     def end(self, department: str, agent: str) -> bool:
         """Forget it."""

@@ -111,6 +111,8 @@ def test_nobody_on_shift_leaves_new_cases_to_anyone_but_a_chase_to_who_has_the_f
         ("/departments/support/shifts", {"languages": ["spanish"]}, 400, "ISO 639-1"),
         ("/departments/support/shifts", {"languages": "es"}, 400, "languages"),
         ("/departments/support/shifts/end", {"for": ""}, 400, "for"),
+        ("/departments/support/shifts/away", {"for": "nobody"}, 404, "nobody is not on shift"),
+        ("/departments/support/shifts/away", {"away": "maybe"}, 400, "away"),
     ],
 )
 def test_a_shift_that_cannot_be_is_refused_saying_why(
@@ -218,3 +220,26 @@ def test_next_gives_someone_on_shift_a_case_in_a_language_they_answer_in(
     run("shift", "support", "--for", "ana", "--languages", "en", "--url", api_url)
     code, out = run("next", "support", "--for", "ana", "--url", api_url)
     assert (code, out) == (0, "nothing waits in support in en that nobody has taken\n")
+
+
+def test_someone_away_keeps_their_cases_and_is_given_no_new_one_until_back(
+    client: Client, stack: dict[str, str], api_url: str
+) -> None:
+    run("shift", "support", "--for", "maya", "--url", api_url)
+    routed(client, stack, "x", "x_late_delivery.json")  # maya's
+    code, out = run("shift", "support", "--for", "maya", "--away", "--url", api_url)
+    assert (code, out) == (
+        0,
+        "maya on shift in support is away: given no new case, keeping theirs\n",
+    )
+    _, out = run("shifts", "support", "--url", api_url)
+    assert "maya  (away)  until " in out
+    routed(client, stack, "x", "x_dm_refund.json")  # nobody else on: for anyone
+    given = {m["mention"]["id"]: m["routing"]["assigned_to"] for m in bodies(stack["support"])}
+    assert given == {LATE: "maya", REFUND: None}
+    assert get(client, f"/mentions/{LATE}")["taken_by"] == "maya"  # still hers
+    code, out = run("shift", "support", "--for", "maya", "--back", "--url", api_url)
+    assert out == "maya on shift in support is back: given cases\n"
+    deliver(client, stack, "meta", messenger("m_new", "My parcel is lost", 0))
+    [case] = bodies(stack["support"])
+    assert case["routing"]["assigned_to"] == "maya"

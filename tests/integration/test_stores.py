@@ -1099,10 +1099,13 @@ def test_shifts_run_until_they_end_and_remember_each_ones_last_case(shifts: Shif
         ("ana", None, None, []),
         ("maya", NOW, 5, ["en", "es"]),
     ]
-    shifts.start(on_until("support", "maya", 2))  # started again: cut short
+    assert shifts.away("support", "maya", True) and not shifts.away("support", "nobody", True)
+    [maya] = [s for s in shifts.on_shift("support", NOW) if s.agent == "maya"]
+    assert maya.away
+    shifts.start(on_until("support", "maya", 2))  # started again: cut short, back from away
     [maya] = [s for s in shifts.on_shift("support", NOW) if s.agent == "maya"]
     assert (maya.until, maya.last_assigned_at) == (NOW + timedelta(hours=2), NOW)
-    assert (maya.capacity, maya.languages) == (None, [])  # set anew: no limit, any language
+    assert (maya.capacity, maya.languages, maya.away) == (None, [], False)  # all set anew
     shifts.start(on_until("support", "maya", 2, capacity=2, languages=["pt"]))
     [maya] = [s for s in shifts.on_shift("support", NOW) if s.agent == "maya"]
     assert (maya.capacity, maya.languages) == (2, ["pt"])

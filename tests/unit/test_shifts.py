@@ -84,6 +84,19 @@ def test_a_case_in_a_language_goes_only_to_those_who_answer_in_it() -> None:
     assert next_on_shift([sofia, ben], {}, None) == ben  # no known language: anyone
 
 
+def test_someone_away_is_given_nothing_and_topped_up_with_nothing() -> None:
+    away = on("ana", 50).model_copy(update={"away": True})
+    assert next_on_shift([away, on("sam", 5)], {"sam": 4}) == on("sam", 5)
+    assert next_on_shift([away], {}) is None
+    store = MemoryShiftStore()
+    store.start(on("ana", capacity=3))
+    assert store.away("support", "ana", True) and not store.away("support", "nobody", True)
+    mentions = waiting({None: 2})
+    assert ShiftService(store, mentions, Settings(), clock=lambda: NOW).top_up() == []
+    assert store.away("support", "ana", False)
+    assert len(ShiftService(store, mentions, Settings(), clock=lambda: NOW).top_up()) == 2
+
+
 def test_nobody_full_is_given_a_case_and_when_all_are_it_waits_for_anyone() -> None:
     shifts = [on("ana", 50, capacity=2), on("sam", 5)]
     assert next_on_shift(shifts, {"ana": 2, "sam": 7}) == on("sam", 5)  # no limit for sam

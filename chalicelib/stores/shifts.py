@@ -1,6 +1,6 @@
 """Who is on shift in each department, kept in the rules table under pk `shift#<department>`
 (sk: the person), with when the shift ends, how many waiting cases they take at most, the
-languages they answer in and when they were last given a new case."""
+languages they answer in, whether they are away and when they were last given a new case."""
 
 from __future__ import annotations
 

@@ -172,8 +172,7 @@ class ShiftService:
         )
         self.shifts.start(shift)
         logger.info("on shift", extra={"department": department, "agent": agent})
-        on = self.roster(department).on_shift
-        return next((s for s in on if s.agent == agent), shift)
+        return self._listed(department, agent) or shift
 
     def shift_of(self, department: str, agent: str) -> Shift | None:
         """`agent`'s shift in `department`, if they are on one."""
@@ -183,13 +182,18 @@ class ShiftService:
     def away(self, department: str, agent: str, away: bool) -> Shift:
         """`agent` steps away from their shift in `department` (given no new case, keeping the
         cases they have) or comes back; NotFound when they are not on shift."""
-        if not self.shifts.away(department, agent, away):
+        # the shift's item may be there after it ran out: the roster says whether it is on
+        shift = (
+            self._listed(department, agent) if self.shifts.away(department, agent, away) else None
+        )
+        if shift is None:
             raise NotFound(f"{agent} is not on shift in {department}")
         logger.info("away" if away else "back", extra={"department": department, "agent": agent})
-        shift = next((s for s in self.roster(department).on_shift if s.agent == agent), None)
-        if shift is None:  # the shift ran out meanwhile
-            raise NotFound(f"{agent} is not on shift in {department}")
         return shift
+
+    def _listed(self, department: str, agent: str) -> Shift | None:
+        """`agent`'s shift as the roster lists it (with what they hold), if they are on."""
+        return next((s for s in self.roster(department).on_shift if s.agent == agent), None)
 
     def end(self, department: str, agent: str) -> ShiftEnded:
         """`agent`'s shift ends now: no new case is theirs, and the waiting cases they still

@@ -550,9 +550,9 @@ def _note_if_handled(client: ApiClient, mention_id: str) -> None:
     print(f"note: {record.id} was {handled}; this reply is sent as well", file=sys.stderr)
 
 
-def _records(args: argparse.Namespace, path: str, key: str, out: TextIO) -> list[MentionRecord]:
-    """The mention records an API listing returns under `key` (saying so when the API left some
-    out: more than one answer holds)."""
+def _listed(args: argparse.Namespace, path: str, key: str, out: TextIO) -> list[dict[str, Any]]:
+    """The items an API listing returns under `key` (saying so when the API left some out: more
+    than one answer holds)."""
     answer = _client(args).call("GET", path)
     if answer.get("truncated"):
         print(
@@ -560,29 +560,46 @@ def _records(args: argparse.Namespace, path: str, key: str, out: TextIO) -> list
             " --limit)",
             file=out,
         )
-    return [MentionRecord.model_validate(item) for item in answer[key]]
+    return list(answer[key])
+
+
+def _records(args: argparse.Namespace, path: str, key: str, out: TextIO) -> list[MentionRecord]:
+    """The mention records an API listing returns under `key` (see `_listed`)."""
+    return [MentionRecord.model_validate(item) for item in _listed(args, path, key, out)]
 
 
 def cmd_waiting(args: argparse.Namespace, out: TextIO) -> int:
     """List a department's cases waiting for a first response, soonest deadline first (with
-    --free, those nobody has taken: the next to pick up; with --mine, those the caller has)."""
+    --free, those nobody has taken nor answered for approval: the next to pick up; with --mine,
+    those the caller has)."""
     path = f"/departments/{args.department}/waiting?limit={args.limit}"
     if args.mine:
         path += "&mine=true"
-    records = _records(args, path, "waiting", out)
     now = datetime.now(UTC)
-    free = [record for record in records if record.taker(now) is None]
-    taken = f", {len(records) - len(free)} taken" if len(free) < len(records) else ""
+    cases = [
+        (MentionRecord.model_validate(item), item.get("awaiting_approval"))
+        for item in _listed(args, path, "waiting", out)
+    ]
+    taken = sum(record.taker(now) is not None for record, _ in cases)
+    free = [
+        (record, None) for record, pending in cases if record.taker(now) is None and not pending
+    ]
+    answered = len(cases) - taken - len(free)
+    counts = ((taken, "taken"), (answered, "answered, waiting for approval"))
+    summary = "".join(f", {count} {what}" for count, what in counts if count)
     yours = " by you" if args.mine else ""
-    print(f"{len(records)} waiting in {args.department}{taken}{yours}", file=out)
-    for record in free if args.free else records:
+    print(f"{len(cases)} waiting in {args.department}{summary}{yours}", file=out)
+    for record, pending in free if args.free else cases:
         mention, routing = record.message.mention, record.message.routing
-        escalated = "  (escalated)" if record.escalated_at else ""
+        marks = "  (escalated)" if record.escalated_at else ""
         if record.taker(now) is not None:
-            escalated += f"  (taken by {record.taken_by} until {_until(record)})"
+            marks += f"  (taken by {record.taken_by} until {_until(record)})"
+        if pending:
+            marks += f"  (answered by {pending['author']}, waiting for approval:"
+            marks += f" {pending['reply_id']})"
         print(
             f"[{routing.priority.upper()}] {mention.id}  reply by: "
-            f"{time_left(routing.sla_due_at, now)}{escalated}\n  {gist(mention)}",
+            f"{time_left(routing.sla_due_at, now)}{marks}\n  {gist(mention)}",
             file=out,
         )
     return 0

@@ -39,6 +39,7 @@ from chalicelib.models import (
     NextCase,
     NoteRequest,
     ReasonRequest,
+    Reply,
     ShiftEndRequest,
     ShiftRequest,
     TakeRequest,
@@ -305,12 +306,21 @@ def _cases() -> CaseService:
     return CaseService(wiring.mentions(), wiring.queues(), get_settings())
 
 
+def _awaiting_approval() -> dict[str, Reply]:
+    """The mentions whose answer waits for approval, each with that answer."""
+    from chalicelib.services.cases import awaiting_approval
+
+    departments = get_settings().approval_departments
+    return awaiting_approval(wiring.replies(), wiring.mentions(), departments)
+
+
 @mentions.route("/departments/{department}/waiting", methods=["GET"], authorizer=PROTECTED)
 @json_errors
 def waiting_cases(department: str) -> Response:
     """A department's cases waiting for a first response, soonest deadline first (`limit`,
-    1-200, default 50): what is still to answer once the queue messages were read; with
-    `mine=true`, of those, the ones the caller took or was given."""
+    1-200, default 50), each with the answer to it waiting for approval, if one is: what is
+    still to answer once the queue messages were read; with `mine=true`, of those, the ones
+    the caller took or was given."""
     request = mentions.current_request
     caller = require_caller(request)
     mine = query_param(request, "mine")
@@ -322,7 +332,17 @@ def waiting_cases(department: str) -> Response:
     if mine == "true":
         now = datetime.now(UTC)
         records = [record for record in records if record.taker(now) == caller]
-    return listing("waiting", map(_shown, records), department=department)
+    awaiting = _awaiting_approval() if records else {}
+    shown = (
+        {**_shown(record), "awaiting_approval": _pending(awaiting.get(record.id))}
+        for record in records
+    )
+    return listing("waiting", shown, department=department)
+
+
+def _pending(reply: Reply | None) -> dict[str, str] | None:
+    """An answer waiting for approval as a waiting case shows it."""
+    return None if reply is None else {"reply_id": reply.reply_id, "author": reply.author}
 
 
 @mentions.route("/departments/{department}/next", methods=["POST"], authorizer=PROTECTED)
@@ -337,7 +357,8 @@ def next_case(department: str) -> Response:
     department = known_department(department)
     who = body.assignee or caller
     shift = _shifts().shift_of(department, who)
-    record = _cases().next_case(department, who, body.minutes, shift)
+    awaiting = _awaiting_approval()
+    record = _cases().next_case(department, who, body.minutes, shift, awaiting)
     languages = shift.languages if shift is not None else []
     answer = NextCase(department=department, next=record, languages=languages)
     return json_response(answer.model_dump(mode="json", by_alias=True))

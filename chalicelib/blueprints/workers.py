@@ -127,6 +127,7 @@ def send_replies(event: SQSEvent) -> dict[str, Any]:
 def check_sla(event: CloudWatchEvent) -> dict[str, Any]:
     """Escalate mentions past their first-response deadline; give the waiting cases nobody has
     to those on shift with room for more."""
+    from chalicelib.services.cases import awaiting_approval
     from chalicelib.services.shifts import ShiftService
     from chalicelib.services.sla import SlaCheck
 
@@ -139,8 +140,11 @@ def check_sla(event: CloudWatchEvent) -> dict[str, Any]:
             time_left=from_context(event.context),
         )
         escalated = check.run()
-        given = ShiftService(wiring.shifts(), wiring.mentions(), settings).top_up()
-    return {"escalated": escalated, "given": [f"{case} to {agent}" for case, agent in given]}
+        awaiting = awaiting_approval(
+            wiring.replies(), wiring.mentions(), settings.approval_departments
+        )
+        given = ShiftService(wiring.shifts(), wiring.mentions(), settings).top_up(awaiting)
+    return {"escalated": escalated, "given": [str(each) for each in given]}
 
 
 @workers.schedule(Rate(5, unit=Rate.MINUTES), name="poll_platforms")

@@ -5,7 +5,7 @@ rescue a mention routing ignored), note something on it for colleagues."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +19,7 @@ from chalicelib.models import (
     TRANSFERRED,
     MentionRecord,
     Note,
+    Reply,
     RoutedMention,
     Shift,
     Transfer,
@@ -29,12 +30,14 @@ from chalicelib.settings import Settings
 from chalicelib.stores.mentions import (
     EditConflict,
     MentionStore,
+    answered_with,
     case_of,
     dm_sender,
     follow_up,
     unanswered,
 )
 from chalicelib.stores.queues import OutgoingMessage, Queues
+from chalicelib.stores.replies import ReplyStore
 
 
 def record_first_response(
@@ -69,6 +72,25 @@ def send_copy(queues: Queues, settings: Settings, record: MentionRecord, tag: st
 
 NEXT_READ = 200
 """Waiting cases `next_case` looks through for one nobody has taken."""
+
+AWAITING_READ = 200
+"""Pending replies read in each department whose replies need approval."""
+
+
+def awaiting_approval(
+    replies: ReplyStore, mentions: MentionStore, departments: Iterable[str]
+) -> dict[str, Reply]:
+    """The mentions a reply waiting for approval in one of `departments` answers once posted
+    (the first AWAITING_READ pending in each), each with that reply: their answer is written,
+    so nobody else is given them to answer meanwhile."""
+    found: dict[str, Reply] = {}
+    for department in departments:
+        for reply in replies.pending(department, AWAITING_READ):
+            record = mentions.conversation_of(reply.mention_id)
+            answers = answered_with(mentions, record) if record is not None else []
+            for mention_id in [reply.mention_id, *(each.id for each in answers)]:
+                found.setdefault(mention_id, reply)
+    return found
 
 
 @dataclass
@@ -240,15 +262,23 @@ class CaseService:
         return self.mentions.get(record.id) or record
 
     def next_case(
-        self, department: str, by: str, minutes: int, shift: Shift | None = None
+        self,
+        department: str,
+        by: str,
+        minutes: int,
+        shift: Shift | None = None,
+        awaiting: Container[str] = (),
     ) -> MentionRecord | None:
         """`by` takes the department's next case nobody has taken (the soonest deadline
         first, of the first NEXT_READ waiting) for `minutes`, and gets it; None when every one
-        is taken. On `shift` with languages, only a case in one of them (or in none known).
-        Two people asking at once get two cases (each take is conditional)."""
+        is taken. On `shift` with languages, only a case in one of them (or in none known);
+        never one `awaiting` approval of its answer (see `awaiting_approval`). Two people
+        asking at once get two cases (each take is conditional)."""
         now = self.clock()
         until = now + timedelta(minutes=minutes)
         for record in self.mentions.waiting(department, NEXT_READ):
+            if record.id in awaiting:
+                continue
             if shift is not None and not shift.answers_in(record.message.routing.language()):
                 continue
             if record.taker(now) is None and self.mentions.take(record.id, by, now, until):

@@ -37,7 +37,7 @@ from chalicelib.platforms.outbound import (
     PostedReply,
 )
 from chalicelib.platforms.x_text import MAX_WEIGHTED_LENGTH, weighted_length
-from chalicelib.services.cases import record_first_response, taken_note
+from chalicelib.services.cases import awaiting_approval, record_first_response, taken_note
 from chalicelib.services.polling import follow_thread
 from chalicelib.services.survey import (
     RATING_WINDOW,
@@ -257,11 +257,21 @@ class ReplyService:
     def _check_not_taken(self, record: MentionRecord, author: str, now: datetime) -> None:
         """Conflict when someone other than `author` took the mention, or one of the earlier
         ones a reply to it answers with it (the case a follow-up continues, a case it chases), to
-        answer it."""
+        answer it, or wrote an answer to it that waits for approval."""
+        awaiting = awaiting_approval(
+            self.replies, self.mentions, self.settings.approval_departments
+        )
         for mention in [record, *answered_with(self.mentions, record)]:
             if mention.taker(now) not in (None, author):
                 raise Conflict(
                     f"{mention.id} {taken_note(mention, now)} to answer it: send with force to"
+                    " answer anyway"
+                )
+            pending = awaiting.get(mention.id)
+            if pending is not None and pending.author != author:
+                raise Conflict(
+                    f"{mention.id} has an answer by {pending.author} waiting for approval"
+                    f" ({pending.reply_id}): approve or reject it first, or send with force to"
                     " answer anyway"
                 )
 

@@ -4,14 +4,17 @@ equals), never someone already holding their capacity, and a case in a language 
 who answer in it (or who named no languages); each case is theirs alone for
 ASSIGNMENT_MINUTES (a take, as `switchboard take` makes), so two people never start on the same
 customer and nobody has to share out the queue by hand. A follow-up stays with whoever has its
-case. Ending a shift frees the waiting cases its person still had."""
+case. Ending a shift frees the waiting cases its person still had; every minute the top-up gives
+the cases nobody has (and those whose take ran out unanswered, to someone else) to those with
+room."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from chalicelib.errors import NotFound
 from chalicelib.models import MentionRecord, Roster, Shift, ShiftEnded
@@ -38,12 +41,32 @@ def turn(shift: Shift, holding: Mapping[str, int]) -> tuple[int, datetime, str]:
 
 
 def next_on_shift(
-    shifts: list[Shift], holding: Mapping[str, int], lang: str | None = None
+    shifts: list[Shift],
+    holding: Mapping[str, int],
+    lang: str | None = None,
+    excluding: str | None = None,
 ) -> Shift | None:
-    """Who is given the next new case, in `lang` (see `turn`): nobody away, already full or
-    who does not answer in it."""
-    free = [shift for shift in shifts if shift.takes_cases(holding.get(shift.agent, 0), lang)]
+    """Who is given the next new case, in `lang` (see `turn`): nobody away, already full, who
+    does not answer in it or is `excluding`."""
+    free = [
+        shift
+        for shift in shifts
+        if shift.agent != excluding and shift.takes_cases(holding.get(shift.agent, 0), lang)
+    ]
     return min(free, key=lambda shift: turn(shift, holding), default=None)
+
+
+class Given(NamedTuple):
+    """A waiting case the top-up gave to someone on shift."""
+
+    case: str
+    to: str
+    passed_from: str | None = None
+    """Whose take of it ran out unanswered."""
+
+    def __str__(self) -> str:
+        passed = f" (passed on from {self.passed_from})" if self.passed_from else ""
+        return f"{self.case} to {self.to}{passed}"
 
 
 TURN_TRIES = 3
@@ -71,26 +94,32 @@ class Rosters:
         self._holding: dict[str, Counter[str]] = {}
         self._given = 0
 
-    def share_out(self, department: str, lang: str | None = None) -> str | None:
+    def share_out(
+        self, department: str, lang: str | None = None, excluding: str | None = None
+    ) -> str | None:
         """The person on shift in `department` given its next new case, in `lang`, if anyone
-        on answers in it and is not full."""
+        on (but `excluding`) answers in it and is not full."""
         shifts, holding = self._load(department)
         chosen = None
         for _ in range(TURN_TRIES):
-            chosen = next_on_shift(shifts, holding, lang)
+            chosen = next_on_shift(shifts, holding, lang, excluding)
             if chosen is None or self._took_turn(department, chosen):
                 break
             shifts = self._roster(department)  # another worker took that turn: read again
         if chosen is None:
             return None
-        holding[chosen.agent] += 1
+        self.holds(department, chosen.agent)
         return chosen.agent
 
-    def untaken_cases(self, department: str) -> list[MentionRecord]:
-        """`department`'s waiting cases nobody took (or whoever took one gave it back), the
-        soonest due first (none read when nobody is on shift)."""
+    def holds(self, department: str, agent: str) -> None:
+        """Count one more of `department`'s waiting cases as `agent`'s."""
+        self._load(department)[1][agent] += 1
+
+    def waiting_cases(self, department: str) -> list[MentionRecord]:
+        """`department`'s waiting cases, the soonest due first (none read when nobody is on
+        shift)."""
         self._load(department)
-        return [case for case in self._waiting[department] if case.taken_by is None]
+        return self._waiting[department]
 
     def _load(self, department: str) -> tuple[list[Shift], Counter[str]]:
         """Who is on shift in `department`, and how many of its waiting cases each has."""
@@ -221,27 +250,75 @@ class ShiftService:
             unassigned=len(waiting) - holding.total(),
         )
 
-    def top_up(self) -> list[tuple[str, str]]:
-        """In each department, its waiting cases nobody took (the soonest due first: those that
-        came while everyone on shift was full or nobody was on, and those given back) are given
-        to the people on shift with a capacity and room for more who answer in its language,
-        the least busy first, each a take of ASSIGNMENT_MINUTES; returns (case, person) pairs.
-        A case whose take ran out unanswered stays free for anyone rather than going round
-        again to someone who may have left. Best effort: a department that cannot be read is
-        left for the next run."""
+    def top_up(self, awaiting: Container[str] = ()) -> list[Given]:
+        """In each department, its waiting cases nobody has (the soonest due first: those that
+        came while everyone on shift was full or nobody was on, those given back, and those
+        whose take ran out unanswered) are given to the people on shift with a capacity and
+        room for more who answer in its language, the least busy first, each a take of
+        ASSIGNMENT_MINUTES: a case whose take ran out goes to someone else than whoever let
+        it run out, a follow-up to whoever has its case, and none whose answer is `awaiting`
+        approval. Best effort: a department that cannot be read is left for the next run."""
         now = self.clock()
-        until = now + timedelta(minutes=self.settings.assignment_minutes)
         rosters = Rosters(self.shifts, self.mentions, now, capped_only=True)
-        given: list[tuple[str, str]] = []
+        given: list[Given] = []
         for department in self.settings.departments:
             try:
-                for case in rosters.untaken_cases(department):
-                    agent = rosters.share_out(department, case.message.routing.language())
-                    if agent is not None and self.mentions.take(case.id, agent, now, until):
-                        logger.info(
-                            "waiting case given out", extra={"mention_id": case.id, "by": agent}
-                        )
-                        given.append((case.id, agent))
+                given += self._give_out(department, rosters, awaiting, now)
             except Exception:
                 logger.warning("could not give out waiting cases", exc_info=True)
         return given
+
+    def _give_out(
+        self, department: str, rosters: Rosters, awaiting: Container[str], now: datetime
+    ) -> list[Given]:
+        """Give out `department`'s waiting cases nobody has (see `top_up`), the soonest due
+        first, but a customer's earlier case before what follows it up or chases it, so that
+        both go to the same person (one answer answers both)."""
+        until = now + timedelta(minutes=self.settings.assignment_minutes)
+        waiting = {case.id: case for case in rosters.waiting_cases(department)}
+        holders = {id: taker for id, case in waiting.items() if (taker := case.taker(now))}
+        given: list[Given] = []
+        for latest in waiting.values():
+            chain = _chain(latest, waiting)
+            for earlier, case in zip([None, *chain], chain, strict=False):
+                if case.id in holders or case.id in awaiting:
+                    continue
+                agent = holders.get(earlier.id) if earlier is not None else None
+                if agent is not None:
+                    rosters.holds(department, agent)  # the customer's case is theirs: full or not
+                else:
+                    lang = case.message.routing.language()
+                    agent = rosters.share_out(department, lang, case.taken_by)
+                if agent is not None and self.mentions.take(case.id, agent, now, until):
+                    holders[case.id] = agent
+                    given.append(Given(case.id, agent, case.taken_by))
+                    logger.info(
+                        "waiting case given out",
+                        extra={"mention_id": case.id, "by": agent, "passed_from": case.taken_by},
+                    )
+        return given
+
+
+def _chain(case: MentionRecord, waiting: Mapping[str, MentionRecord]) -> list[MentionRecord]:
+    """`case` after the same customer's earlier cases among `waiting` that an answer to it
+    answers too (the one it follows up in its conversation, else the latest it chases, and so
+    on back), the earliest first."""
+    chain = [case]
+    while (earlier := _earlier(chain[-1], waiting)) is not None:
+        if any(each.id == earlier.id for each in chain):
+            break
+        chain.append(earlier)
+    return chain[::-1]
+
+
+def _earlier(case: MentionRecord, waiting: Mapping[str, MentionRecord]) -> MentionRecord | None:
+    """The same customer's case among `waiting` that `case` follows up in its conversation,
+    else the latest one it chases."""
+    routing = case.message.routing
+    conversation = routing.conversation
+    earlier = waiting.get(conversation.mention_id) if conversation is not None else None
+    author = case.message.mention.author.id
+    if author is not None and earlier is not None and earlier.message.mention.author.id == author:
+        return earlier  # not someone else joining the thread
+    chased = (waiting.get(each.id) for each in routing.history.cases) if routing.history else ()
+    return next((each for each in chased if each is not None), None)

@@ -114,6 +114,44 @@ def test_a_pr_case_needs_approval_whoever_answers_it(client: Client, stack: dict
     assert (pending["department"], pending["approval_department"]) == ("support", "pr")
 
 
+def next_for(client: Client, who: str) -> Any:
+    response = client.http.post("/departments/pr/next", headers=as_(who), body=b"{}")
+    assert response.status_code == 200
+    return json.loads(response.body)["next"]
+
+
+def test_nobody_else_answers_a_case_whose_answer_waits_for_approval(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms, api_url: str
+) -> None:
+    allegation(client, stack)
+    first = drafted(client, "We are very sorry. Our safety team is investigating.")
+    also = drafted(client, "We have sent you a direct message.")  # its author may add to it
+    [waiting] = get(client, "/departments/pr/waiting")["waiting"]
+    assert waiting["awaiting_approval"] == {"reply_id": first, "author": "maya"}
+    code, out = run("waiting", "pr", "--free", "--url", api_url)
+    assert (code, out) == (0, "1 waiting in pr, 1 answered, waiting for approval\n")
+    code, out = run("waiting", "pr", "--url", api_url)
+    assert f"  (answered by maya, waiting for approval: {first})\n" in out
+    body = {"mention_id": CASE, "text": "So sorry, DM us!"}
+    response = client.http.post("/replies", headers=as_("lee"), body=json.dumps(body))
+    assert response.status_code == 409
+    assert json.loads(response.body)["message"] == (
+        f"{CASE} has an answer by maya waiting for approval ({first}): approve or reject it"
+        " first, or send with force to answer anyway"
+    )
+    assert next_for(client, "lee") is None  # the only case in pr: its answer is written
+    for reply_id in (first, also):
+        assert review(client, reply_id, "reject", "sam", {"reason": "legal first"})[0] == 200
+    assert next_for(client, "lee")["id"] == CASE  # rejected: someone must answer it again
+    response = client.http.post("/replies", headers=as_("lee"), body=json.dumps(body))
+    assert response.status_code == 202
+    forced = {**body, "text": "Sorry, DM us.", "force": True}
+    response = client.http.post("/replies", headers=as_("ana"), body=json.dumps(forced))
+    assert response.status_code == 202  # forced past lee's take and his pending answer
+    drain_outbox(stack)
+    assert fakes.accepted("x") == []
+
+
 def test_replies_of_other_departments_and_unknown_ones_are_not_reviewed(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
+from chalicelib import wiring
 from chalicelib.devstack import scheduled_event
 from tests.integration.conftest import bodies
 from tests.integration.test_native_answers import deliver, messenger
@@ -178,6 +179,21 @@ def test_cases_that_waited_for_anyone_are_given_out_each_minute_to_whoever_has_r
     _, out = run("waiting", "support", "--url", api_url)
     assert "(taken by maya until" in out
     assert app.handler_map["check_sla"](scheduled_event(), None)["given"] == []
+
+
+def test_a_case_left_unanswered_past_its_take_is_passed_on_to_someone_else(
+    client: Client, stack: dict[str, str]
+) -> None:
+    from app import app
+
+    routed(client, stack, "x", "x_late_delivery.json")
+    hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    assert wiring.mentions().take(LATE, "lee", hour_ago, hour_ago + timedelta(minutes=30))
+    for who in ("lee", "maya"):  # lee, first by name, let it run out: maya is given it
+        assert shift(client, who, body={"hours": 8, "capacity": 2})[0] == 200
+    result = app.handler_map["check_sla"](scheduled_event(), None)
+    assert result["given"] == [f"{LATE} to maya (passed on from lee)"]
+    assert get(client, f"/mentions/{LATE}")["taken_by"] == "maya"
 
 
 def test_a_case_goes_to_someone_on_shift_who_answers_in_its_language(

@@ -6,8 +6,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from chalicelib.models import Mention, MentionRecord, ReplyPointer, RoutedMention, Routing, Shift
-from chalicelib.services.shifts import Rosters, ShiftService, next_on_shift
+from chalicelib.models import (
+    Author,
+    Conversation,
+    EarlierCase,
+    History,
+    Mention,
+    MentionRecord,
+    ReplyPointer,
+    RoutedMention,
+    Routing,
+    Shift,
+)
+from chalicelib.services.shifts import Given, Rosters, ShiftService, next_on_shift
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions_memory import MemoryMentionStore
 from chalicelib.stores.shifts import MemoryShiftStore
@@ -45,20 +56,34 @@ def waiting(
     nobody's), the later ones due later, the first ones in `langs` (else no known language)."""
     mentions = kind()
     for n, by in enumerate(agent for agent, count in holders.items() for _ in range(count)):
-        mention = Mention(id=f"x:{n}", platform="x", text="still waiting")
         lang = langs[n] if n < len(langs) else None
-        routing = Routing(
-            department="support", sla_due_at=NOW + timedelta(minutes=n), signals={"lang": lang}
+        stored(
+            mentions,
+            f"x:{n}",
+            NOW + timedelta(minutes=n),
+            Routing(department="support", signals={"lang": lang}),
         )
-        message = RoutedMention(
-            mention=mention, routing=routing, reply=ReplyPointer(mention_id=mention.id)
-        )
-        mentions.claim(mention.id, NOW, timedelta(minutes=1))
-        record = MentionRecord(id=mention.id, status="routed", routed_at=NOW, message=message)
-        mentions.complete(record, NOW + timedelta(days=1))
         if by is not None:
-            assert mentions.take(mention.id, by, NOW, NOW + timedelta(minutes=minutes))
+            assert mentions.take(f"x:{n}", by, NOW, NOW + timedelta(minutes=minutes))
     return mentions
+
+
+def stored(
+    mentions: MemoryMentionStore,
+    mention_id: str,
+    due: datetime,
+    routing: Routing,
+    author: str | None = None,
+) -> None:
+    """A waiting case of `author`, routed as `routing` says, due at `due`."""
+    mention = Mention(id=mention_id, platform="x", text="still waiting", author=Author(id=author))
+    routing = routing.model_copy(update={"sla_due_at": due})
+    message = RoutedMention(
+        mention=mention, routing=routing, reply=ReplyPointer(mention_id=mention.id)
+    )
+    mentions.claim(mention.id, NOW, timedelta(minutes=1))
+    record = MentionRecord(id=mention.id, status="routed", routed_at=NOW, message=message)
+    mentions.complete(record, NOW + timedelta(days=1))
 
 
 def test_the_least_busy_is_next_then_the_one_given_a_case_longest_ago_then_by_name() -> None:
@@ -201,19 +226,78 @@ def test_cases_nobody_has_are_given_to_those_with_room_the_soonest_due_first() -
     service = ShiftService(store, mentions, Settings(), clock=lambda: NOW)
     given = service.top_up()
     # sam has none: the soonest is his; then ana until she is full; two are left for anyone
-    assert given == [("x:2", "sam"), ("x:3", "ana"), ("x:4", "ana")]
+    assert given == [Given("x:2", "sam"), Given("x:3", "ana"), Given("x:4", "ana")]
     until = NOW + timedelta(minutes=Settings().assignment_minutes)
-    for case, agent in given:
+    for case, agent, _ in given:
         record = mentions.get(case)
         assert record is not None and (record.taken_by, record.taken_until) == (agent, until)
     assert service.top_up() == []  # everyone with a capacity is full
-    # sam gives his back: it goes out again (to sam, the least busy still); takes that run out
-    # unanswered are left free for anyone, not sent round again to someone who may have left
+    # sam gives his back: it goes out again (to sam, the least busy still)
     assert mentions.leave("x:2", "sam")
     later = ShiftService(store, mentions, Settings(), clock=lambda: NOW + timedelta(minutes=1))
-    assert later.top_up() == [("x:2", "sam")]
-    expired = ShiftService(store, mentions, Settings(), clock=lambda: until)
-    assert expired.top_up() == [("x:5", "ana"), ("x:6", "ana")]  # never taken: x:0-x:4 stay
+    assert later.top_up() == [Given("x:2", "sam")]
+
+
+def test_a_case_whose_take_runs_out_unanswered_is_passed_on_to_someone_else() -> None:
+    store = MemoryShiftStore()
+    store.start(on("ana", capacity=3))
+    store.start(on("sam", capacity=1))
+    # x:0 ana's and x:1 lee's (off shift) for 30 min; x:2 sam's for an hour; x:3-x:4 nobody's
+    mentions = waiting({"ana": 1, "lee": 1, "sam": 1, None: 2})
+    assert mentions.take("x:2", "sam", NOW, NOW + timedelta(minutes=60))
+    half_hour = NOW + timedelta(minutes=30)
+    given = ShiftService(store, mentions, Settings(), clock=lambda: half_hour).top_up()
+    # lee's goes to ana; ana's own is not handed back to her, and sam is full: it stays free
+    assert given == [Given("x:1", "ana", "lee"), Given("x:3", "ana"), Given("x:4", "ana")]
+    assert str(given[0]) == "x:1 to ana (passed on from lee)"
+    record = mentions.get("x:0")
+    assert record is not None and record.taker(half_hour) is None
+    assert mentions.leave("x:2", "sam")  # sam answers elsewhere and gives his back: room
+    later = half_hour + timedelta(minutes=1)
+    assert ShiftService(store, mentions, Settings(), clock=lambda: later).top_up() == [
+        Given("x:0", "sam", "ana")  # ana is full; x:2 waits for anyone
+    ]
+
+
+def test_a_follow_up_goes_with_its_case_and_an_answer_awaiting_approval_is_left_alone() -> None:
+    store = MemoryShiftStore()
+    for agent in ("ana", "sam"):
+        store.start(on(agent, capacity=1))
+    mentions = MemoryMentionStore()
+    stored(mentions, "x:0", NOW, Routing(department="support"), "x:42")
+    assert mentions.take("x:0", "lee", NOW - timedelta(minutes=40), NOW - timedelta(minutes=10))
+    again = Routing(
+        department="support", conversation=Conversation(mention_id="x:0", department="support")
+    )
+    stored(mentions, "x:1", NOW + timedelta(minutes=5), again, "x:42")  # the same customer
+    stored(mentions, "x:2", NOW + timedelta(minutes=5), again, "someone-else")
+    given = ShiftService(store, mentions, Settings(), clock=lambda: NOW).top_up()
+    assert given == [Given("x:0", "ana", "lee"), Given("x:1", "ana"), Given("x:2", "sam")]
+    fresh = waiting({None: 2})
+    assert ShiftService(store, fresh, Settings(), clock=lambda: NOW).top_up(awaiting={"x:0"}) == [
+        Given("x:1", "ana")
+    ]
+
+
+def test_a_customer_chasing_their_case_is_given_to_whoever_is_given_that_case() -> None:
+    store = MemoryShiftStore()
+    for agent in ("ana", "sam"):
+        store.start(on(agent, capacity=2))
+    mentions = MemoryMentionStore()
+    stored(mentions, "x:0", NOW + timedelta(minutes=50), Routing(department="support"), "x:42")
+    earlier = EarlierCase(id="x:0", department="support", routed_at=NOW, state="waiting")
+    chase = Routing(department="support", history=History(days=30, cases=[earlier]))
+    stored(mentions, "x:1", NOW + timedelta(minutes=5), chase, "x:42")  # due first: urgent
+    for n, minutes in ((2, 7), (3, 9)):  # two other customers' cases
+        stored(mentions, f"x:{n}", NOW + timedelta(minutes=minutes), Routing(department="support"))
+    given = ShiftService(store, mentions, Settings(), clock=lambda: NOW).top_up()
+    # the chase is due first, but its case goes out first, and both to the same person
+    assert given == [
+        Given("x:0", "ana"),
+        Given("x:1", "ana"),
+        Given("x:2", "sam"),
+        Given("x:3", "sam"),
+    ]
 
 
 class TakesFail(MemoryMentionStore):
@@ -229,8 +313,8 @@ def test_giving_out_waiting_cases_that_cannot_be_done_waits_for_the_next_run() -
     failing = waiting({None: 2}, kind=TakesFail)
     assert ShiftService(store, failing, Settings(), clock=lambda: NOW).top_up() == []
     assert ShiftService(store, mentions, Settings(), clock=lambda: NOW).top_up() == [
-        ("x:0", "ana"),
-        ("x:1", "ana"),
+        Given("x:0", "ana"),
+        Given("x:1", "ana"),
     ]
 
 
@@ -241,4 +325,4 @@ def test_topping_up_matches_each_case_to_those_who_answer_in_its_language() -> N
     mentions = waiting({None: 5}, langs=["fr", "es", "es", "es", "en"])
     given = ShiftService(store, mentions, Settings(), clock=lambda: NOW).top_up()
     # nobody answers in French: x:0 waits, and the cases due after it still go out
-    assert given == [("x:1", "sofia"), ("x:2", "sofia"), ("x:4", "ben")]
+    assert given == [Given("x:1", "sofia"), Given("x:2", "sofia"), Given("x:4", "ben")]

@@ -1,0 +1,112 @@
+"""Commands that need no running Switchboard: route mentions and score routing offline, and the
+demo's deliveries."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from pydantic import ValidationError
+
+from chalicelib.models import Mention
+from chalicelib.rules import DEFAULT_RULES_PATH, Engine, load_rules_file
+from chalicelib.settings import Settings, get_settings
+
+
+def _engine(rules: Path | None, settings: Settings) -> Engine:
+    from chalicelib.services.routing import engine_for
+
+    return engine_for(
+        load_rules_file(rules or DEFAULT_RULES_PATH, settings.departments), 0, settings
+    )
+
+
+def _read_mentions(handle: TextIO) -> Iterator[tuple[int, Mention | str]]:
+    for number, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, Mention.model_validate_json(line)
+        except ValidationError as exc:
+            yield number, f"line {number}: {exc.errors()[0]['msg']} at {exc.errors()[0]['loc']}"
+
+
+def cmd_route(args: argparse.Namespace, out: TextIO) -> int:
+    """Route normalised mentions offline; one JSON decision per line."""
+    from chalicelib.classify import compute_signals, enrich
+    from chalicelib.services.routing import decide
+
+    settings = get_settings()
+    engine = _engine(args.rules, settings)
+    failures = 0
+    with args.file.open(encoding="utf-8") as handle:
+        for _, item in _read_mentions(handle):
+            if isinstance(item, str):
+                print(item, file=sys.stderr)
+                failures += 1
+                continue
+            mention = enrich(item)
+            decision = decide(mention, engine, settings, compute_signals(mention))
+            routing = decision.routing(mention.lang)
+            shown = {"id": item.id, **routing.model_dump(mode="json", exclude={"sla_due_at"})}
+            print(json.dumps(shown), file=out)
+    return 1 if failures else 0
+
+
+def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
+    """Score the ruleset on a labeled departments CSV, or show where the complaints corpus'
+    human-labeled groups are routed."""
+    from chalicelib.classify import compute_signals, enrich
+    from chalicelib.evaluation import (
+        COMPLAINT,
+        IMPLIED_SCORE,
+        format_by_rule,
+        format_clear_cut,
+        format_misses,
+        format_routes,
+        is_miss,
+        load_labeled_csv,
+        score,
+    )
+    from chalicelib.services.routing import decide
+
+    settings = get_settings()
+    engine = _engine(args.rules, settings)
+    rows = load_labeled_csv(args.file)
+    mentions = [enrich(row.mention) for row in rows]
+    decisions = [decide(m, engine, settings, compute_signals(m)) for m in mentions]
+    predicted = [decision.department for decision in decisions]
+    gold = [row.label for row in rows]
+    print(f"{len(rows)} mentions from {args.file}", file=out)
+    if COMPLAINT in gold:
+        print(format_routes(gold, predicted), file=out)
+        print("(the department model learned from this corpus: this checks the rules)", file=out)
+        implied = [row.implied for row in rows if row.implied]
+        if len(implied) == len(rows):
+            print(f"\n{IMPLIED_SCORE}", file=out)
+            print(score(implied, predicted, sorted(set(implied))).format(), file=out)
+    else:
+        print(score(gold, predicted, sorted(set(gold))).format(), file=out)
+        if clear_cut := format_clear_cut(rows, predicted):
+            print(f"\n{clear_cut}", file=out)
+    if args.by_rule:
+        print(f"\n{format_by_rule(rows, decisions)}", file=out)
+    if args.misses:
+        misses = [
+            (row, decision)
+            for row, decision in zip(rows, decisions, strict=True)
+            if is_miss(row.label, decision.department)
+        ]
+        print(f"\n{format_misses(misses)}", file=out)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    """Send the signed sample deliveries to a running `make run`."""
+    from chalicelib.demo import run_demo
+
+    return run_demo(args.url, get_settings(), out, fresh=args.fresh)

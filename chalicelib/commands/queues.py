@@ -1,0 +1,107 @@
+"""Reading SQS directly: a department's inbox and a dead-letter queue (with --redrive)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from functools import partial
+from typing import TextIO
+
+from chalicelib.cli_text import format_routed
+from chalicelib.models import RoutedMention
+from chalicelib.settings import Settings, get_settings
+
+
+def _queue_settings(args: argparse.Namespace) -> Settings:
+    """The settings, with a deployed stage's queue names (`switchboard-STAGE-…`) for --stage."""
+    settings = get_settings()
+    if args.stage:
+        return settings.model_copy(update={"queue_prefix": f"switchboard-{args.stage}-"})
+    return settings
+
+
+def _queue_command(
+    args: argparse.Namespace,
+    name: str,
+    known: list[str],
+    kind: str,
+    queue: str,
+    read: Callable[[], int],
+    out: TextIO,
+) -> int:
+    """Run `read` once `name` is one of the `known`; an unreachable SQS is a clear error."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if name not in known:
+        print(f"unknown {kind} {name!r}; one of {known}", file=out)
+        return 2
+    try:
+        return read()
+    except (BotoCoreError, ClientError) as exc:
+        hint = "Check your AWS credentials and region" if args.stage else "Is `make run` running?"
+        print(f"error: cannot read {queue}: {exc}. {hint}", file=sys.stderr)
+        return 1
+
+
+def cmd_inbox(args: argparse.Namespace, out: TextIO) -> int:
+    """Print the mentions waiting in a department queue (they stay queued unless --ack)."""
+    settings = _queue_settings(args)
+    queue = settings.queue_name(args.department)
+    read = partial(_print_inbox, args, settings, out)
+    known = settings.departments
+    return _queue_command(args, args.department, known, "department", queue, read, out)
+
+
+def _print_inbox(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from chalicelib import aws
+    from chalicelib.stores.queues import SqsQueues, read_queue
+
+    client = aws.sqs()
+    url = SqsQueues(client, settings).url(args.department)
+    shown = 0
+    for message in read_queue(client, url, args.limit, take=args.ack):
+        print(format_routed(RoutedMention.model_validate_json(message["Body"])), file=out)
+        print(file=out)
+        shown += 1
+        if args.ack:
+            client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    print(f"{shown} mention(s) in {settings.queue_name(args.department)}", file=out)
+    return 0
+
+
+def cmd_dead_letters(args: argparse.Namespace, out: TextIO) -> int:
+    """Show what waits in a queue's dead-letter queue and why; with --redrive, move it back."""
+    settings = _queue_settings(args)
+    queue = settings.queue_name(f"{args.queue}-dlq")
+    read = partial(_dead_letters, args, settings, queue, out)
+    return _queue_command(args, args.queue, settings.all_queues, "queue", queue, read, out)
+
+
+def _dead_letters(args: argparse.Namespace, settings: Settings, where: str, out: TextIO) -> int:
+    from chalicelib import aws
+    from chalicelib.services.dead_letters import move_back, read_dead_letter
+    from chalicelib.stores.queues import SqsQueues, read_queue
+
+    client = aws.sqs()
+    queues = SqsQueues(client, settings)
+    dead_letter_url, source_url = queues.url(f"{args.queue}-dlq"), queues.url(args.queue)
+    count = 0
+    for message in read_queue(client, dead_letter_url, args.limit, take=args.redrive):
+        letter = read_dead_letter(message)
+        print(
+            f"{letter.message_id}  dead-lettered {letter.sent_at:%Y-%m-%d %H:%M:%S} UTC", file=out
+        )
+        print(f"  {letter.summary}", file=out)
+        print(f"  why: {letter.reason}", file=out)
+        if args.redrive:
+            move_back(client, dead_letter_url, source_url, letter)
+            print(f"  moved back to {settings.queue_name(args.queue)}", file=out)
+        count += 1
+    done = (
+        f"moved {count} message(s) from {where}"
+        if args.redrive
+        else f"{count} message(s) in {where}"
+    )
+    print(done, file=out)
+    return 0

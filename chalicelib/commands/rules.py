@@ -1,0 +1,124 @@
+"""The `rules` commands: validate, pull, diff, push, test, history, rollback, schema."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from chalicelib.cli_text import format_dry_run
+from chalicelib.commands.api import api_client
+from chalicelib.rules import load_rules_file
+from chalicelib.settings import get_settings
+
+
+def _rules_file(path: Path) -> list[dict[str, Any]]:
+    """A ruleset file, validated here first so errors show before anything is sent."""
+    return load_rules_file(path, get_settings().departments).dump()
+
+
+def cmd_rules_validate(args: argparse.Namespace, out: TextIO) -> int:
+    """Validate a ruleset file offline."""
+    rules = _rules_file(args.file)
+    print(f"{args.file}: {len(rules)} rules, valid", file=out)
+    return 0
+
+
+def cmd_rules_pull(args: argparse.Namespace, out: TextIO) -> int:
+    """Fetch the live (or a given) version as YAML."""
+    from chalicelib.rules.diff import dump_yaml
+
+    query = f"?version={args.version}" if args.version is not None else ""
+    live = api_client(args).call("GET", f"/admin/rules{query}")
+    text = (
+        f"# Switchboard ruleset v{live['version']}, published {live['published_at']}"
+        f" by {live['author']}: {live['comment']}\n" + dump_yaml(live["rules"])
+    )
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote v{live['version']} ({len(live['rules'])} rules) to {args.output}", file=out)
+    else:
+        print(text, end="", file=out)
+    return 0
+
+
+def cmd_rules_diff(args: argparse.Namespace, out: TextIO) -> int:
+    """Show what a file changes against the live ruleset; exit 1 when it differs."""
+    from chalicelib.rules.diff import diff_rulesets
+
+    rules = _rules_file(args.file)
+    live = api_client(args).call("GET", "/admin/rules")
+    lines = diff_rulesets(live["rules"], rules)
+    print(f"{args.file} against live v{live['version']}:", file=out)
+    print("\n".join(lines) if lines else "no differences", file=out)
+    return 1 if lines else 0
+
+
+def cmd_rules_push(args: argparse.Namespace, out: TextIO) -> int:
+    """Publish a ruleset file as the new live version; with --no-worse, only if it sends at
+    least as many of the cases people answered or handed over where they belonged as the live
+    ruleset does (the version compared with is the one replaced)."""
+    client = api_client(args)
+    body: dict[str, Any] = {"rules": _rules_file(args.file), "comment": args.message}
+    if args.expected_version is not None:
+        body["expected_version"] = args.expected_version
+    if args.no_worse:
+        report = client.call("POST", "/admin/rules/test", {"rules": body["rules"]})
+        people = report["by_people"]
+        live, candidate = people["live"]["right"], people["candidate"]["right"]
+        if candidate < live:
+            print(
+                f"refused: of the {people['mentions']} cases people answered or handed over,"
+                f" {args.file} sends {candidate} where they belonged, v{report['live_version']}"
+                f" {live} (`switchboard rules test {args.file}` lists them)",
+                file=sys.stderr,
+            )
+            return 1
+        if report["live_version"]:  # 0: the built-in default, nothing published yet
+            body.setdefault("expected_version", report["live_version"])
+    answer = client.call("POST", "/admin/rules", body)
+    print(f"published v{answer['version']}: {args.message}", file=out)
+    return 0
+
+
+def cmd_rules_test(args: argparse.Namespace, out: TextIO) -> int:
+    """Dry-run a ruleset file over recent traffic (or a JSONL file of mentions)."""
+    body: dict[str, Any] = {"rules": _rules_file(args.file), "limit": args.limit}
+    if args.mentions:
+        with args.mentions.open(encoding="utf-8") as handle:
+            body["mentions"] = [json.loads(line) for line in handle if line.strip()]
+    report = api_client(args).call("POST", "/admin/rules/test", body)
+    print(format_dry_run(report, str(args.file)), file=out)
+    return 0
+
+
+def cmd_rules_history(args: argparse.Namespace, out: TextIO) -> int:
+    """List published versions, newest first."""
+    versions = api_client(args).call("GET", f"/admin/rules/versions?limit={args.limit}")["versions"]
+    for v in versions:
+        mark = "*" if v["live"] else " "
+        print(
+            f"{mark} v{v['version']:<5} {v['published_at'][:19]}  {v['author']:<20}"
+            f" {v['rule_count']:>4} rules  {v['comment']}",
+            file=out,
+        )
+    return 0
+
+
+def cmd_rules_rollback(args: argparse.Namespace, out: TextIO) -> int:
+    """Make an earlier version live again."""
+    answer = api_client(args).call(
+        "POST", "/admin/rules/rollback", {"version": args.version, "comment": args.message}
+    )
+    print(f"v{answer['version']} is live: a copy of v{answer['rolled_back_to']}", file=out)
+    return 0
+
+
+def cmd_rules_schema(args: argparse.Namespace, out: TextIO) -> int:
+    """Print the JSON Schema of a ruleset file."""
+    from chalicelib.rules import Ruleset
+
+    print(json.dumps(Ruleset.model_json_schema(by_alias=True), indent=2), file=out)
+    return 0

@@ -1,0 +1,81 @@
+"""Shifts: going on and off shift in a department, breaks, and who is on."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from typing import Any, TextIO
+from urllib.parse import quote
+
+from chalicelib.cli_text import stamp, time_left
+from chalicelib.commands.api import api_client
+from chalicelib.models import Roster, Shift, ShiftEnded
+
+
+def cmd_shift(args: argparse.Namespace, out: TextIO) -> int:
+    """Go on shift in a department (its new cases are given to those on shift, the least busy
+    first), step away or come back (--away, --back), or end the shift (--end: the waiting cases
+    still yours are given back)."""
+    path = f"/departments/{quote(args.department, safe='')}/shifts"
+    whose: dict[str, Any] = {"for": args.assignee} if args.assignee else {}
+    client = api_client(args)
+    if args.away or args.back:
+        away = {"away": args.away, **whose}
+        shift = Shift.model_validate(client.call("POST", f"{path}/away", away))
+        state = "away: given no new case, keeping theirs" if shift.away else "back: given cases"
+        print(f"{shift.agent} on shift in {shift.department} is {state}", file=out)
+        return 0
+    if args.end:
+        ended = ShiftEnded.model_validate(client.call("POST", f"{path}/end", whose))
+        done = "ended" if ended.ended else "had ended already"
+        print(f"{ended.agent}'s shift in {ended.department} {done}", file=out)
+        if ended.released:
+            print(f"given back, free for anyone: {', '.join(ended.released)}", file=out)
+        return 0
+    languages = [code.strip() for code in (args.languages or "").split(",") if code.strip()]
+    body = {"hours": args.hours, "capacity": args.capacity, "languages": languages, **whose}
+    shift = Shift.model_validate(client.call("POST", path, body))
+    until = time_left(shift.until, datetime.now(UTC))
+    print(
+        f"{shift.agent} is on shift in {shift.department} until {until}: its new cases are"
+        " given to those on shift, the least busy first",
+        file=out,
+    )
+    if shift.capacity is not None:
+        print(
+            f"never more than {shift.capacity} waiting at once, topped up from the cases"
+            " nobody has",
+            file=out,
+        )
+    if shift.languages:
+        print(f"only cases in {', '.join(shift.languages)} (or in no known language)", file=out)
+    return 0
+
+
+def cmd_shifts(args: argparse.Namespace, out: TextIO) -> int:
+    """Who is on shift in a department, next to be given a new case first, and how many of
+    its waiting cases nobody has."""
+    path = f"/departments/{quote(args.department, safe='')}/shifts"
+    roster = Roster.model_validate(api_client(args).call("GET", path))
+    nobodys = f"waiting cases nobody has: {roster.unassigned}"
+    if not roster.on_shift:
+        print(f"nobody is on shift in {args.department}: new cases wait for anyone", file=out)
+        print(nobodys, file=out)
+        return 0
+    shifts = roster.on_shift
+    print(f"{len(shifts)} on shift in {args.department}, next given a new case first", file=out)
+    now = datetime.now(UTC)
+    for shift in shifts:
+        last = stamp(shift.last_assigned_at) if shift.last_assigned_at else "not yet"
+        holding = shift.holding or 0
+        held = str(holding) if shift.capacity is None else f"{holding} of {shift.capacity}"
+        full = " (full: given none until they answer one)" if shift.full(holding) else ""
+        speaks = f"  answers in: {', '.join(shift.languages)}" if shift.languages else ""
+        away = "  (away)" if shift.away else ""
+        print(
+            f"{shift.agent}{away}  until {time_left(shift.until, now)}  last given a case: {last}"
+            f"  waiting cases they have: {held}{full}{speaks}",
+            file=out,
+        )
+    print(nobodys, file=out)
+    return 0

@@ -11,6 +11,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -168,6 +169,26 @@ class Settings(BaseModel):
     # How long a new case shared out to someone on shift (chalicelib/services/shifts.py) is
     # theirs alone to answer: past it, anyone may take it.
     assignment_minutes: int = Field(default=30, ge=1, le=480)
+    # A department's own (JSON, department → minutes, 1-480), instead of ASSIGNMENT_MINUTES:
+    # PR's statements take longer to write than a support answer.
+    assignment_department_minutes: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("assignment_department_minutes")
+    @classmethod
+    def _assignment_in_range(cls, value: dict[str, int]) -> dict[str, int]:
+        for department, minutes in value.items():
+            if not 1 <= minutes <= 480:
+                raise ValueError(
+                    f"ASSIGNMENT_DEPARTMENT_MINUTES {department!r}: {minutes} is not 1-480 minutes"
+                )
+        return value
+
+    def assignment_for(self, department: str) -> timedelta:
+        """How long a case given to someone on shift in `department` is theirs alone."""
+        return timedelta(
+            minutes=self.assignment_department_minutes.get(department, self.assignment_minutes)
+        )
+
     # An automatic answer to a direct message that comes while its department is closed
     # (chalicelib/services/away.py); "" sends none.
     away_message: str = ""
@@ -273,6 +294,7 @@ class Settings(BaseModel):
         "sla_minutes",
         "escalations",
         "sla_department_hours",
+        "assignment_department_minutes",
         "alert_channels",
         "teams_webhooks",
         mode="before",
@@ -300,6 +322,7 @@ class Settings(BaseModel):
                 raise ValueError(f"approval department {name!r} is not a department")
         for setting, named in (
             ("SLA_DEPARTMENT_HOURS", self.sla_department_hours),
+            ("ASSIGNMENT_DEPARTMENT_MINUTES", self.assignment_department_minutes),
             ("ALERT_CHANNELS", self.alert_channels),
         ):
             for name in named:

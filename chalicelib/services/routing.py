@@ -379,7 +379,7 @@ class RoutingService:
         follow-up is routed all the same, untaken, if the case cannot be read)."""
         assigned = message.routing.assigned_to
         if assigned is not None:
-            until = now + timedelta(minutes=self.settings.assignment_minutes)
+            until = now + self.settings.assignment_for(message.routing.department)
             return {"taken_by": assigned, "taken_until": until}
         conversation = message.routing.conversation
         if conversation is None or conversation.department != message.routing.department:

@@ -274,7 +274,7 @@ class ShiftService:
         """Give out `department`'s waiting cases nobody has (see `top_up`), the soonest due
         first, but a customer's earlier case before what follows it up or chases it, so that
         both go to the same person (one answer answers both)."""
-        until = now + timedelta(minutes=self.settings.assignment_minutes)
+        until = now + self.settings.assignment_for(department)
         waiting = {case.id: case for case in rosters.waiting_cases(department)}
         holders = {id: taker for id, case in waiting.items() if (taker := case.taker(now))}
         given: list[Given] = []

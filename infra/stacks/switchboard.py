@@ -82,6 +82,7 @@ POLICY_SETTINGS = (
     "away_message",
     "satisfaction_survey",
     "assignment_minutes",
+    "assignment_department_minutes",
     "alert_channels",
     "alert_priority",
     "alert_labels",

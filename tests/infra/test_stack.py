@@ -394,6 +394,7 @@ def test_a_stage_sets_its_sla_and_routing_policies_with_context() -> None:
         "classifier_threshold": "0.55",
         "satisfaction_survey": "Hi {name}, how did we do? Reply 1 (poor) to 5 (great).",
         "assignment_minutes": "45",
+        "assignment_department_minutes": {"pr": 120},
         "alert_channels": {"pr": "C0PRALERTS"},
         "alert_priority": "high",
         "alert_labels": "press,vip",
@@ -411,6 +412,7 @@ def test_a_stage_sets_its_sla_and_routing_policies_with_context() -> None:
         assert env["CLASSIFIER_THRESHOLD"] == "0.55"
         assert env["SATISFACTION_SURVEY"].startswith("Hi {name}, how did we do?")
         assert env["ASSIGNMENT_MINUTES"] == "45"
+        assert json.loads(env["ASSIGNMENT_DEPARTMENT_MINUTES"]) == {"pr": 120}
         assert json.loads(env["ALERT_CHANNELS"]) == {"pr": "C0PRALERTS"}
         assert env["ALERT_PRIORITY"] == "high"
         assert env["ALERT_LABELS"] == "press,vip"

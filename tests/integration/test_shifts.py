@@ -5,6 +5,7 @@ alone for ASSIGNMENT_MINUTES; ending a shift gives back what waits (`/department
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,7 +15,7 @@ from chalice.test import Client
 from chalicelib import wiring
 from chalicelib.devstack import scheduled_event
 from tests.integration.conftest import bodies
-from tests.integration.test_native_answers import deliver, messenger
+from tests.integration.test_native_answers import deliver, messenger, worker_environment
 from tests.integration.test_replies import AUTH, get, reply, routed
 from tests.integration.test_rules_cli import run
 
@@ -179,6 +180,23 @@ def test_cases_that_waited_for_anyone_are_given_out_each_minute_to_whoever_has_r
     _, out = run("waiting", "support", "--url", api_url)
     assert "(taken by maya until" in out
     assert app.handler_map["check_sla"](scheduled_event(), None)["given"] == []
+
+
+@pytest.fixture
+def support_keeps_cases_longer() -> Iterator[None]:
+    yield from worker_environment(ASSIGNMENT_DEPARTMENT_MINUTES='{"support": 90}')
+
+
+@pytest.mark.usefixtures("support_keeps_cases_longer")
+def test_a_department_can_keep_the_cases_it_gives_out_longer(
+    client: Client, stack: dict[str, str]
+) -> None:
+    assert shift(client, "maya")[0] == 200
+    routed(client, stack, "x", "x_late_delivery.json")
+    late = get(client, f"/mentions/{LATE}")
+    assert late["taken_by"] == "maya"
+    until = datetime.fromisoformat(late["taken_until"])
+    assert timedelta(minutes=89) < until - datetime.now(UTC) <= timedelta(minutes=90)
 
 
 def test_a_case_left_unanswered_past_its_take_is_passed_on_to_someone_else(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from pydantic import ValidationError
 
@@ -54,6 +56,21 @@ def test_approval_departments_name_configured_departments() -> None:
         Settings.from_env({"APPROVAL_DEPARTMENTS": "PR"})
     env = {"APPROVAL_DEPARTMENTS": "pr, legal", "DEPARTMENTS": "support,pr,legal,triage"}
     assert Settings.from_env(env).approval_departments == ["pr", "legal"]
+
+
+def test_a_department_can_keep_cases_given_on_shift_longer() -> None:
+    settings = Settings.from_env(
+        {"ASSIGNMENT_MINUTES": "20", "ASSIGNMENT_DEPARTMENT_MINUTES": '{"pr": 120}'}
+    )
+    assert settings.assignment_for("pr") == timedelta(hours=2)
+    assert settings.assignment_for("support") == timedelta(minutes=20)
+    for given, problem in (
+        ('{"legal": 60}', "ASSIGNMENT_DEPARTMENT_MINUTES: 'legal' is not a department"),
+        ('{"pr": 0}', "'pr': 0 is not 1-480 minutes"),
+        ('{"pr": "two hours"}', "valid integer"),
+    ):
+        with pytest.raises(ValidationError, match=problem):
+            Settings.from_env({"ASSIGNMENT_DEPARTMENT_MINUTES": given})
 
 
 @pytest.mark.parametrize("variable", ["WEBHOOK_SECRET", "WEBHOOK_SECRET_PREVIOUS"])

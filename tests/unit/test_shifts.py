@@ -223,11 +223,12 @@ def test_cases_nobody_has_are_given_to_those_with_room_the_soonest_due_first() -
     store.start(on("ana", capacity=1, department="pr"))  # nothing waits in pr
     # x:0 is ana's, x:1 lee's; x:2-x:6 nobody's (x:2 due soonest)
     mentions = waiting({"ana": 1, "lee": 1, None: 5})
-    service = ShiftService(store, mentions, Settings(), clock=lambda: NOW)
+    support_longer = Settings(assignment_department_minutes={"support": 90})
+    service = ShiftService(store, mentions, support_longer, clock=lambda: NOW)
     given = service.top_up()
     # sam has none: the soonest is his; then ana until she is full; two are left for anyone
     assert given == [Given("x:2", "sam"), Given("x:3", "ana"), Given("x:4", "ana")]
-    until = NOW + timedelta(minutes=Settings().assignment_minutes)
+    until = NOW + timedelta(minutes=90)  # support's own time, not ASSIGNMENT_MINUTES
     for case, agent, _ in given:
         record = mentions.get(case)
         assert record is not None and (record.taken_by, record.taken_until) == (agent, until)

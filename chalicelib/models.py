@@ -394,6 +394,9 @@ UNDELIVERED = "reply-undelivered"
 CLOSED, REOPENED = "closed", "reopened"
 """The tags of the copies of a case a department closed without a reply (off the SLA clock) or
 opened again."""
+GIVEN = "given"
+"""The tag of the copy of a waiting case given to someone on shift after it was routed (the
+minute's top-up: `routing.assigned_to` says who)."""
 AWAITING_APPROVAL = "awaiting-approval"
 """The tag of the copy of a case sent to the department whose approval a reply to it needs."""
 TRANSFERRED, HANDED_OVER = "transferred", "handed-over"

@@ -412,7 +412,7 @@ def shift_away(department: str) -> Response:
 def _shifts() -> ShiftService:
     from chalicelib.services.shifts import ShiftService  # the worker side: off other routes
 
-    return ShiftService(wiring.shifts(), wiring.mentions(), get_settings())
+    return ShiftService(wiring.shifts(), wiring.mentions(), wiring.queues(), get_settings())
 
 
 @mentions.route("/departments/{department}/close", methods=["POST"], authorizer=PROTECTED)

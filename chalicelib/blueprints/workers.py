@@ -132,18 +132,12 @@ def check_sla(event: CloudWatchEvent) -> dict[str, Any]:
     from chalicelib.services.sla import SlaCheck
 
     settings = get_settings()
+    mentions, queues = wiring.mentions(), wiring.queues()
     with metrics_flushed():
-        check = SlaCheck(
-            wiring.mentions(),
-            wiring.queues(),
-            settings,
-            time_left=from_context(event.context),
-        )
+        check = SlaCheck(mentions, queues, settings, time_left=from_context(event.context))
         escalated = check.run()
-        awaiting = awaiting_approval(
-            wiring.replies(), wiring.mentions(), settings.approval_departments
-        )
-        given = ShiftService(wiring.shifts(), wiring.mentions(), settings).top_up(awaiting)
+        awaiting = awaiting_approval(wiring.replies(), mentions, settings.approval_departments)
+        given = ShiftService(wiring.shifts(), mentions, queues, settings).top_up(awaiting)
     return {"escalated": escalated, "given": [str(each) for each in given]}
 
 

@@ -54,7 +54,8 @@ def record_first_response(
     return True
 
 
-def _send(queues: Queues, department: str, message: RoutedMention) -> None:
+def send_to(queues: Queues, department: str, message: RoutedMention) -> None:
+    """Send a routed mention (a case, a copy of one) to a department's queue."""
     queues.send(department, OutgoingMessage(message.to_json(), message.queue_attributes()))
 
 
@@ -64,7 +65,7 @@ def send_copy(queues: Queues, settings: Settings, record: MentionRecord, tag: st
     copy = record.message.tagged(tag)
     routed_to = copy.routing.queues
     for queue in routed_to:
-        _send(queues, queue, copy)
+        send_to(queues, queue, copy)
     target = settings.escalation_target(copy.routing.department)
     if record.escalated_at is not None and target not in routed_to:
         queues.send(target, escalation_copy(copy, target))
@@ -241,9 +242,9 @@ class CaseService:
     def _announce(self, record: MentionRecord, handover: Transfer) -> None:
         """The case to the department that has it now, news of it to the one that let it go
         (none for `ignore`, which has no queue)."""
-        _send(self.queues, handover.to_department, record.message.tagged(TRANSFERRED))
+        send_to(self.queues, handover.to_department, record.message.tagged(TRANSFERRED))
         if handover.from_department != "ignore":
-            _send(self.queues, handover.from_department, record.message.tagged(HANDED_OVER))
+            send_to(self.queues, handover.from_department, record.message.tagged(HANDED_OVER))
 
     def take(
         self, mention_id: str, by: str, minutes: int, given_by: str | None = None

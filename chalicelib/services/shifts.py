@@ -17,10 +17,12 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from chalicelib.errors import NotFound
-from chalicelib.models import MentionRecord, Roster, Shift, ShiftEnded
+from chalicelib.models import GIVEN, MentionRecord, Roster, Shift, ShiftEnded
 from chalicelib.observability import logger
+from chalicelib.services.cases import send_to
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore
+from chalicelib.stores.queues import Queues
 from chalicelib.stores.shifts import ShiftStore
 
 NEVER = datetime.min.replace(tzinfo=UTC)
@@ -177,6 +179,7 @@ class ShiftService:
 
     shifts: ShiftStore
     mentions: MentionStore
+    queues: Queues
     settings: Settings
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
@@ -296,7 +299,17 @@ class ShiftService:
                         "waiting case given out",
                         extra={"mention_id": case.id, "by": agent, "passed_from": case.taken_by},
                     )
+                    self._announce(case, agent)
         return given
+
+    def _announce(self, case: MentionRecord, agent: str) -> None:
+        """Tell the case's department, through its queue, who was given it: a copy tagged
+        GIVEN (best effort: the waiting list says it all the same)."""
+        try:
+            copy = case.message.tagged(GIVEN, assigned_to=agent)
+            send_to(self.queues, case.message.routing.department, copy)
+        except Exception:
+            logger.warning("could not tell the department who was given a case", exc_info=True)
 
 
 def _chain(case: MentionRecord, waiting: Mapping[str, MentionRecord]) -> list[MentionRecord]:

@@ -209,9 +209,12 @@ def test_a_case_left_unanswered_past_its_take_is_passed_on_to_someone_else(
     assert wiring.mentions().take(LATE, "lee", hour_ago, hour_ago + timedelta(minutes=30))
     for who in ("lee", "maya"):  # lee, first by name, let it run out: maya is given it
         assert shift(client, who, body={"hours": 8, "capacity": 2})[0] == 200
+    bodies(stack["support"])  # the case as routed
     result = app.handler_map["check_sla"](scheduled_event(), None)
     assert result["given"] == [f"{LATE} to maya (passed on from lee)"]
     assert get(client, f"/mentions/{LATE}")["taken_by"] == "maya"
+    [news] = [m for m in bodies(stack["support"]) if m["routing"]["tags"][-1] == "given"]
+    assert (news["mention"]["id"], news["routing"]["assigned_to"]) == (LATE, "maya")
 
 
 def test_a_case_goes_to_someone_on_shift_who_answers_in_its_language(

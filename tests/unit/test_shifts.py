@@ -21,7 +21,8 @@ from chalicelib.models import (
 from chalicelib.services.shifts import Given, Rosters, ShiftService, next_on_shift
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions_memory import MemoryMentionStore
-from chalicelib.stores.shifts import MemoryShiftStore
+from chalicelib.stores.queues import MemoryQueues
+from chalicelib.stores.shifts import MemoryShiftStore, ShiftStore
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -86,6 +87,19 @@ def stored(
     mentions.complete(record, NOW + timedelta(days=1))
 
 
+def shifts_of(
+    store: ShiftStore,
+    mentions: MemoryMentionStore,
+    at: datetime = NOW,
+    settings: Settings | None = None,
+    queues: MemoryQueues | None = None,
+) -> ShiftService:
+    """The shift service over these stores, at `at`."""
+    settings = settings or Settings()
+    queues = queues or MemoryQueues(settings.departments)
+    return ShiftService(store, mentions, queues, settings, clock=lambda: at)
+
+
 def test_the_least_busy_is_next_then_the_one_given_a_case_longest_ago_then_by_name() -> None:
     assert next_on_shift([], {}) is None
     assert next_on_shift([on("ana", 5), on("sam", 50), on("maya", 50)], {}) == on("maya", 50)
@@ -117,9 +131,9 @@ def test_someone_away_is_given_nothing_and_topped_up_with_nothing() -> None:
     store.start(on("ana", capacity=3))
     assert store.away("support", "ana", True) and not store.away("support", "nobody", True)
     mentions = waiting({None: 2})
-    assert ShiftService(store, mentions, Settings(), clock=lambda: NOW).top_up() == []
+    assert shifts_of(store, mentions).top_up() == []
     assert store.away("support", "ana", False)
-    assert len(ShiftService(store, mentions, Settings(), clock=lambda: NOW).top_up()) == 2
+    assert len(shifts_of(store, mentions).top_up()) == 2
 
 
 def test_nobody_full_is_given_a_case_and_when_all_are_it_waits_for_anyone() -> None:
@@ -224,7 +238,7 @@ def test_cases_nobody_has_are_given_to_those_with_room_the_soonest_due_first() -
     # x:0 is ana's, x:1 lee's; x:2-x:6 nobody's (x:2 due soonest)
     mentions = waiting({"ana": 1, "lee": 1, None: 5})
     support_longer = Settings(assignment_department_minutes={"support": 90})
-    service = ShiftService(store, mentions, support_longer, clock=lambda: NOW)
+    service = shifts_of(store, mentions, settings=support_longer)
     given = service.top_up()
     # sam has none: the soonest is his; then ana until she is full; two are left for anyone
     assert given == [Given("x:2", "sam"), Given("x:3", "ana"), Given("x:4", "ana")]
@@ -235,7 +249,7 @@ def test_cases_nobody_has_are_given_to_those_with_room_the_soonest_due_first() -
     assert service.top_up() == []  # everyone with a capacity is full
     # sam gives his back: it goes out again (to sam, the least busy still)
     assert mentions.leave("x:2", "sam")
-    later = ShiftService(store, mentions, Settings(), clock=lambda: NOW + timedelta(minutes=1))
+    later = shifts_of(store, mentions, NOW + timedelta(minutes=1))
     assert later.top_up() == [Given("x:2", "sam")]
 
 
@@ -247,15 +261,23 @@ def test_a_case_whose_take_runs_out_unanswered_is_passed_on_to_someone_else() ->
     mentions = waiting({"ana": 1, "lee": 1, "sam": 1, None: 2})
     assert mentions.take("x:2", "sam", NOW, NOW + timedelta(minutes=60))
     half_hour = NOW + timedelta(minutes=30)
-    given = ShiftService(store, mentions, Settings(), clock=lambda: half_hour).top_up()
+    queues = MemoryQueues(Settings().departments)
+    given = shifts_of(store, mentions, half_hour, queues=queues).top_up()
     # lee's goes to ana; ana's own is not handed back to her, and sam is full: it stays free
     assert given == [Given("x:1", "ana", "lee"), Given("x:3", "ana"), Given("x:4", "ana")]
     assert str(given[0]) == "x:1 to ana (passed on from lee)"
+    # the department's queue is told who has each now
+    told = [RoutedMention.model_validate_json(m.body) for m in queues.messages["support"]]
+    assert [(m.mention.id, m.routing.tags[-1], m.routing.assigned_to) for m in told] == [
+        ("x:1", "given", "ana"),
+        ("x:3", "given", "ana"),
+        ("x:4", "given", "ana"),
+    ]
     record = mentions.get("x:0")
     assert record is not None and record.taker(half_hour) is None
     assert mentions.leave("x:2", "sam")  # sam answers elsewhere and gives his back: room
     later = half_hour + timedelta(minutes=1)
-    assert ShiftService(store, mentions, Settings(), clock=lambda: later).top_up() == [
+    assert shifts_of(store, mentions, later).top_up() == [
         Given("x:0", "sam", "ana")  # ana is full; x:2 waits for anyone
     ]
 
@@ -272,12 +294,10 @@ def test_a_follow_up_goes_with_its_case_and_an_answer_awaiting_approval_is_left_
     )
     stored(mentions, "x:1", NOW + timedelta(minutes=5), again, "x:42")  # the same customer
     stored(mentions, "x:2", NOW + timedelta(minutes=5), again, "someone-else")
-    given = ShiftService(store, mentions, Settings(), clock=lambda: NOW).top_up()
+    given = shifts_of(store, mentions).top_up()
     assert given == [Given("x:0", "ana", "lee"), Given("x:1", "ana"), Given("x:2", "sam")]
     fresh = waiting({None: 2})
-    assert ShiftService(store, fresh, Settings(), clock=lambda: NOW).top_up(awaiting={"x:0"}) == [
-        Given("x:1", "ana")
-    ]
+    assert shifts_of(store, fresh).top_up(awaiting={"x:0"}) == [Given("x:1", "ana")]
 
 
 def test_a_customer_chasing_their_case_is_given_to_whoever_is_given_that_case() -> None:
@@ -291,7 +311,7 @@ def test_a_customer_chasing_their_case_is_given_to_whoever_is_given_that_case() 
     stored(mentions, "x:1", NOW + timedelta(minutes=5), chase, "x:42")  # due first: urgent
     for n, minutes in ((2, 7), (3, 9)):  # two other customers' cases
         stored(mentions, f"x:{n}", NOW + timedelta(minutes=minutes), Routing(department="support"))
-    given = ShiftService(store, mentions, Settings(), clock=lambda: NOW).top_up()
+    given = shifts_of(store, mentions).top_up()
     # the chase is due first, but its case goes out first, and both to the same person
     assert given == [
         Given("x:0", "ana"),
@@ -308,12 +328,15 @@ class TakesFail(MemoryMentionStore):
 
 def test_giving_out_waiting_cases_that_cannot_be_done_waits_for_the_next_run() -> None:
     mentions = waiting({None: 2})
-    assert ShiftService(Unreadable(), mentions, Settings(), clock=lambda: NOW).top_up() == []
+    assert shifts_of(Unreadable(), mentions).top_up() == []
     store = MemoryShiftStore()
     store.start(on("ana", capacity=3))
     failing = waiting({None: 2}, kind=TakesFail)
-    assert ShiftService(store, failing, Settings(), clock=lambda: NOW).top_up() == []
-    assert ShiftService(store, mentions, Settings(), clock=lambda: NOW).top_up() == [
+    assert shifts_of(store, failing).top_up() == []
+    # a queue that cannot be told: the cases are given all the same (the waiting list says so)
+    untold = shifts_of(store, waiting({None: 1}), queues=MemoryQueues([])).top_up()
+    assert untold == [Given("x:0", "ana")]
+    assert shifts_of(store, mentions).top_up() == [
         Given("x:0", "ana"),
         Given("x:1", "ana"),
     ]
@@ -324,6 +347,6 @@ def test_topping_up_matches_each_case_to_those_who_answer_in_its_language() -> N
     store.start(on("sofia", capacity=2, languages=["es"]))
     store.start(on("ben", capacity=2, languages=["en"]))
     mentions = waiting({None: 5}, langs=["fr", "es", "es", "es", "en"])
-    given = ShiftService(store, mentions, Settings(), clock=lambda: NOW).top_up()
+    given = shifts_of(store, mentions).top_up()
     # nobody answers in French: x:0 waits, and the cases due after it still go out
     assert given == [Given("x:1", "sofia"), Given("x:2", "sofia"), Given("x:4", "ben")]

@@ -710,6 +710,11 @@ class Roster(BaseModel):
         description="its waiting cases nobody has now (of the 200 due soonest): waiting for"
         " anyone, or for someone on shift to have room"
     )
+    awaiting_approval: int = Field(
+        default=0,
+        description="of its waiting cases nobody has, those answered with a reply waiting for"
+        " approval (not among `unassigned`): given to nobody meanwhile",
+    )
 
 
 class ShiftEnded(BaseModel):

@@ -376,7 +376,8 @@ def department_shifts(department: str) -> Response:
     caller = require_caller(request)
     department = known_department(department)
     if request.method == "GET":
-        return json_response(_shifts().roster(department).model_dump(mode="json"))
+        roster = _shifts().roster(department, _awaiting_approval())
+        return json_response(roster.model_dump(mode="json"))
     body = request_model(request, ShiftRequest)
     shift = _shifts().start(
         department, body.agent or caller, body.hours, body.capacity, body.languages

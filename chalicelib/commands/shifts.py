@@ -58,6 +58,8 @@ def cmd_shifts(args: argparse.Namespace, out: TextIO) -> int:
     path = f"/departments/{quote(args.department, safe='')}/shifts"
     roster = Roster.model_validate(api_client(args).call("GET", path))
     nobodys = f"waiting cases nobody has: {roster.unassigned}"
+    if roster.awaiting_approval:
+        nobodys += f" (and {roster.awaiting_approval} answered, waiting for approval)"
     if not roster.on_shift:
         print(f"nobody is on shift in {args.department}: new cases wait for anyone", file=out)
         print(nobodys, file=out)

@@ -240,17 +240,20 @@ class ShiftService:
         logger.info("shift ended", extra={"department": department, "agent": agent})
         return ShiftEnded(department=department, agent=agent, ended=ended, released=released)
 
-    def roster(self, department: str) -> Roster:
+    def roster(self, department: str, awaiting: Container[str] = ()) -> Roster:
         """Who is on shift in `department`, next to be given a case first, each with how many
-        of its waiting cases they have now, and how many of them nobody has."""
+        of its waiting cases they have now, and how many of them nobody has (those whose
+        answer is `awaiting` approval counted apart)."""
         now = self.clock()
         waiting = self.mentions.waiting(department, HELD_LIMIT)
         holding = holdings(waiting, now)
         on = sorted(self.shifts.on_shift(department, now), key=lambda shift: turn(shift, holding))
+        answered = sum(case.taker(now) is None and case.id in awaiting for case in waiting)
         return Roster(
             department=department,
             on_shift=[shift.model_copy(update={"holding": holding[shift.agent]}) for shift in on],
-            unassigned=len(waiting) - holding.total(),
+            unassigned=len(waiting) - holding.total() - answered,
+            awaiting_approval=answered,
         )
 
     def top_up(self, awaiting: Container[str] = ()) -> list[Given]:

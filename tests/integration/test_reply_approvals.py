@@ -132,6 +132,10 @@ def test_nobody_else_answers_a_case_whose_answer_waits_for_approval(
     assert (code, out) == (0, "1 waiting in pr, 1 answered, waiting for approval\n")
     code, out = run("waiting", "pr", "--url", api_url)
     assert f"  (answered by maya, waiting for approval: {first})\n" in out
+    roster = get(client, "/departments/pr/shifts")
+    assert (roster["unassigned"], roster["awaiting_approval"]) == (0, 1)
+    code, out = run("shifts", "pr", "--url", api_url)
+    assert out.endswith("waiting cases nobody has: 0 (and 1 answered, waiting for approval)\n")
     body = {"mention_id": CASE, "text": "So sorry, DM us!"}
     response = client.http.post("/replies", headers=as_("lee"), body=json.dumps(body))
     assert response.status_code == 409

@@ -740,6 +740,11 @@ class NextCase(BaseModel):
         description="the languages of the caller's shift, the only ones (with none known) a"
         " case was taken in; empty: any",
     )
+    back: bool = Field(
+        default=False,
+        description="true when the caller was away from their shift there: asking for a case"
+        " ended the break",
+    )
 
 
 class NoteRequest(BaseModel):

@@ -350,17 +350,22 @@ def _pending(reply: Reply | None) -> dict[str, str] | None:
 def next_case(department: str) -> Response:
     """The caller (or `for`) takes the department's next case nobody has taken, soonest
     deadline first, in a language of their shift there if it names some, `{"minutes"?,
-    "for"?}`: 200 with it, `next` null when none is free."""
+    "for"?}`: 200 with it, `next` null when none is free. A caller away from their shift
+    there is back."""
     request = mentions.current_request
     caller = require_caller(request)
     body = request_model(request, TakeRequest)
     department = known_department(department)
     who = body.assignee or caller
-    shift = _shifts().shift_of(department, who)
+    shifts = _shifts()
+    shift = shifts.shift_of(department, who)
+    back = shift is not None and shift.away and body.assignee is None
+    if back:  # asking for a case is coming back from the break
+        shifts.away(department, who, False)
     awaiting = _awaiting_approval()
     record = _cases().next_case(department, who, body.minutes, shift, awaiting)
     languages = shift.languages if shift is not None else []
-    answer = NextCase(department=department, next=record, languages=languages)
+    answer = NextCase(department=department, next=record, languages=languages, back=back)
     return json_response(answer.model_dump(mode="json", by_alias=True))
 
 

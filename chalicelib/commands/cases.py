@@ -214,6 +214,8 @@ def cmd_next(args: argparse.Namespace, out: TextIO) -> int:
     if args.assignee:
         body["for"] = args.assignee
     answer = NextCase.model_validate(api_client(args).call("POST", path, body))
+    if answer.back:
+        print(f"back on shift in {answer.department}: given cases again", file=out)
     record = answer.next
     if record is None:
         speaks = f" in {', '.join(answer.languages)}" if answer.languages else ""

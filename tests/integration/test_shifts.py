@@ -260,7 +260,7 @@ def test_next_gives_someone_on_shift_a_case_in_a_language_they_answer_in(
 
 
 def test_someone_away_keeps_their_cases_and_is_given_no_new_one_until_back(
-    client: Client, stack: dict[str, str], api_url: str
+    client: Client, stack: dict[str, str], api_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run("shift", "support", "--for", "maya", "--url", api_url)
     routed(client, stack, "x", "x_late_delivery.json")  # maya's
@@ -280,3 +280,13 @@ def test_someone_away_keeps_their_cases_and_is_given_no_new_one_until_back(
     deliver(client, stack, "meta", messenger("m_new", "My parcel is lost", 0))
     [case] = bodies(stack["support"])
     assert case["routing"]["assigned_to"] == "maya"
+    # away again, she asks for the next case herself: that is her back (a lead asking for her
+    # is not)
+    run("shift", "support", "--for", "maya", "--away", "--url", api_url)
+    code, out = run("next", "support", "--for", "maya", "--url", api_url)
+    assert code == 0 and not out.startswith("back")
+    assert on_shift(client)[0]["away"] is True
+    monkeypatch.setenv("SWITCHBOARD_AUTHOR", "maya")
+    code, out = run("next", "support", "--url", api_url)
+    assert code == 0 and out.startswith("back on shift in support: given cases again\n")
+    assert [s["away"] for s in on_shift(client)] == [False]

@@ -213,7 +213,7 @@ def test_next_takes_the_free_case_due_soonest_and_two_people_get_two(
     assert second["next"]["id"] == due[1] and second["next"]["taken_by"] == "sam"
     assert post(client, "/departments/support/next", {}, "ana") == (
         200,
-        {"department": "support", "next": None, "languages": []},
+        {"department": "support", "next": None, "languages": [], "back": False},
     )
     assert post(client, "/departments/legal/next", {}, "ana")[0] == 404
     assert post(client, "/departments/support/next", {"minutes": 0}, "ana")[0] == 400

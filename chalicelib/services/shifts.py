@@ -1,12 +1,12 @@
 """Shifts: the people on shift in a department are given its new cases, the one with the
 fewest of its waiting cases first (then the one given a case longest ago: round robin among
 equals), never someone already holding their capacity, and a case in a language only to those
-who answer in it (or who named no languages); each case is theirs alone for
-ASSIGNMENT_MINUTES (a take, as `switchboard take` makes), so two people never start on the same
-customer and nobody has to share out the queue by hand. A follow-up stays with whoever has its
-case. Ending a shift frees the waiting cases its person still had; every minute the top-up gives
-the cases nobody has (and those whose take ran out unanswered, to someone else) to those with
-room."""
+who answer in it (or who named no languages); each case is theirs alone for ASSIGNMENT_MINUTES
+or the department's own (a take, as `switchboard take` makes), so two people never start on the
+same customer and nobody has to share out the queue by hand. A follow-up stays with whoever has
+its case. Ending a shift frees the waiting cases its person still had; every minute the top-up
+gives the cases nobody has (and those whose take ran out unanswered, to someone else) to those
+with room."""
 
 from __future__ import annotations
 
@@ -260,10 +260,11 @@ class ShiftService:
         """In each department, its waiting cases nobody has (the soonest due first: those that
         came while everyone on shift was full or nobody was on, those given back, and those
         whose take ran out unanswered) are given to the people on shift with a capacity and
-        room for more who answer in its language, the least busy first, each a take of
-        ASSIGNMENT_MINUTES: a case whose take ran out goes to someone else than whoever let
-        it run out, a follow-up to whoever has its case, and none whose answer is `awaiting`
-        approval. Best effort: a department that cannot be read is left for the next run."""
+        room for more who answer in its language, the least busy first, each a take of the
+        department's assignment time (`Settings.assignment_for`): a case whose take ran out
+        goes to someone else than whoever let it run out, a follow-up or chase to whoever has
+        its customer's earlier case, and none whose answer is `awaiting` approval. Best
+        effort: a department that cannot be read is left for the next run."""
         now = self.clock()
         rosters = Rosters(self.shifts, self.mentions, now, capped_only=True)
         given: list[Given] = []
@@ -282,11 +283,11 @@ class ShiftService:
         both go to the same person (one answer answers both)."""
         until = now + self.settings.assignment_for(department)
         waiting = {case.id: case for case in rosters.waiting_cases(department)}
-        holders = {id: taker for id, case in waiting.items() if (taker := case.taker(now))}
+        holders = {case.id: taker for case in waiting.values() if (taker := case.taker(now))}
         given: list[Given] = []
         for latest in waiting.values():
             chain = _chain(latest, waiting)
-            for earlier, case in zip([None, *chain], chain, strict=False):
+            for earlier, case in zip([None, *chain[:-1]], chain, strict=True):
                 if case.id in holders or case.id in awaiting:
                     continue
                 agent = holders.get(earlier.id) if earlier is not None else None

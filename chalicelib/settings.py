@@ -242,6 +242,9 @@ class Settings(BaseModel):
     alert_priority: Literal["low", "normal", "high", "urgent"] = "urgent"
     # Author labels (press, vip…) whose every new case alerts, whatever its priority.
     alert_labels: list[str] = Field(default_factory=list)
+    # Each person's own chat, by the name they work under (JSON: maya → a Slack member id, U…,
+    # or teams:<name>): told at once when a case is given to them on shift.
+    agent_channels: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("teams_webhooks")
     @classmethod
@@ -253,15 +256,17 @@ class Settings(BaseModel):
                 raise ValueError(f"TEAMS_WEBHOOKS {name!r}: not a URL")
         return value
 
-    @field_validator("alert_channels")
+    @field_validator("alert_channels", "agent_channels")
     @classmethod
-    def _alert_channels(cls, value: dict[str, str]) -> dict[str, str]:
-        for department, channel in value.items():
+    def _alert_channels(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        for told, channel in value.items():
             if channel.startswith(TEAMS) and not _WEBHOOK_NAME.fullmatch(channel[len(TEAMS) :]):
                 raise ValueError(
-                    f"ALERT_CHANNELS {department!r}: {channel!r} names no Teams webhook"
+                    f"{str(info.field_name).upper()} {told!r}: {channel!r} names no Teams webhook"
                     " (teams:<name>, the name in TEAMS_WEBHOOKS)"
                 )
+            if not channel.strip():
+                raise ValueError(f"{str(info.field_name).upper()} {told!r}: no channel")
         return value
 
     @field_validator("alert_labels")
@@ -296,6 +301,7 @@ class Settings(BaseModel):
         "sla_department_hours",
         "assignment_department_minutes",
         "alert_channels",
+        "agent_channels",
         "teams_webhooks",
         mode="before",
     )

@@ -2,9 +2,10 @@
 webhook named in TEAMS_WEBHOOKS) is told at once of each new case its queue gets at
 ALERT_PRIORITY (urgent) or above, or from an author labelled with one of ALERT_LABELS (press,
 vip), and of each of its SLA breaches, so a food-safety claim or a journalist's question is seen
-in minutes by people who are not watching the queue. Each alert goes through the outbox (retried
-while the channel cannot take it, dead-lettered with the platform's reason when it will not);
-it is sent at least once."""
+in minutes by people who are not watching the queue; a person on shift (AGENT_CHANNELS: their
+Slack member id, or a Teams webhook) is told of each case given to them. Each alert goes through
+the outbox (retried while the channel cannot take it, dead-lettered with the platform's reason
+when it will not); it is sent at least once."""
 
 from __future__ import annotations
 
@@ -115,6 +116,22 @@ def new_case_alerts(message: RoutedMention, settings: Settings) -> dict[str, Out
         heading += f" from someone labelled {', '.join(labelled)}"
     alert = Alert.of(heading, message)
     return {channel: alert_message(channel, alert) for channel in channels}
+
+
+def given_alert(
+    message: RoutedMention, agent: str, settings: Settings, passed_from: str | None = None
+) -> tuple[str, OutgoingMessage] | None:
+    """The channel and alert telling `agent`, in their own chat (AGENT_CHANNELS), that a case
+    is theirs to answer on shift (`passed_from`: from someone whose take of it ran out); None
+    when no chat of theirs is named."""
+    channel = settings.agent_channels.get(agent)
+    if channel is None:
+        return None
+    routing = message.routing
+    heading = f"[{routing.priority.upper()}] a {routing.department} case given to you, on shift"
+    if passed_from:
+        heading += f" (passed on from {passed_from}, who did not answer it)"
+    return channel, alert_message(channel, Alert.of(heading, message))
 
 
 def breach_alert(record: MentionRecord, settings: Settings) -> OutgoingMessage | None:

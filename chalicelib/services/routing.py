@@ -54,7 +54,7 @@ from chalicelib.rules import (
     validate_ruleset,
 )
 from chalicelib.rules.engine import Decision
-from chalicelib.services.alerts import new_case_alerts
+from chalicelib.services.alerts import given_alert, new_case_alerts
 from chalicelib.services.away import say_away
 from chalicelib.services.case_news import CaseNews
 from chalicelib.services.intake import INTAKE_QUEUE, MENTIONS_PER_MESSAGE, queue_mentions
@@ -597,7 +597,7 @@ class RoutingService:
     ) -> Iterator[tuple[str, str, OutgoingMessage]]:
         """(queue, what `Progress.sent` calls it, the message) for everything routing `message`
         sends: its department message to each of its departments, and to the outbox a rule's
-        hide and an alert for each channel to tell."""
+        hide, an alert for each channel to tell and one to whoever on shift it is given to."""
         outgoing = OutgoingMessage(body, message.queue_attributes())
         for queue in message.routing.queues:
             yield queue, queue, outgoing
@@ -606,6 +606,10 @@ class RoutingService:
             yield OUTBOX, f"{OUTBOX}:hide", hide_message(mention_id, rule)
         for channel, alert in new_case_alerts(message, self.settings).items():
             yield OUTBOX, f"{OUTBOX}:alert:{channel}", alert
+        assigned = message.routing.assigned_to
+        given = given_alert(message, assigned, self.settings) if assigned is not None else None
+        if given is not None:
+            yield OUTBOX, f"{OUTBOX}:given:{given[0]}", given[1]
 
     def _complete(self, mention: Mention) -> Mention:
         """Fetch what the delivery left out (an Instagram @mention's text). Best effort: when the

@@ -19,10 +19,12 @@ from typing import NamedTuple
 from chalicelib.errors import NotFound
 from chalicelib.models import GIVEN, MentionRecord, Roster, Shift, ShiftEnded
 from chalicelib.observability import logger
+from chalicelib.services.alerts import given_alert
 from chalicelib.services.cases import send_to
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore
 from chalicelib.stores.queues import Queues
+from chalicelib.stores.replies import OUTBOX
 from chalicelib.stores.shifts import ShiftStore
 
 NEVER = datetime.min.replace(tzinfo=UTC)
@@ -307,13 +309,20 @@ class ShiftService:
         return given
 
     def _announce(self, case: MentionRecord, agent: str) -> None:
-        """Tell the case's department, through its queue, who was given it: a copy tagged
-        GIVEN (best effort: the waiting list says it all the same)."""
+        """Tell the case's department, through its queue, who was given it (a copy tagged
+        GIVEN), and them in their own chat (AGENT_CHANNELS); best effort: the waiting list
+        says it all the same."""
+        copy = case.message.tagged(GIVEN, assigned_to=agent)
         try:
-            copy = case.message.tagged(GIVEN, assigned_to=agent)
-            send_to(self.queues, case.message.routing.department, copy)
+            send_to(self.queues, copy.routing.department, copy)
         except Exception:
             logger.warning("could not tell the department who was given a case", exc_info=True)
+        given = given_alert(copy, agent, self.settings, case.taken_by)
+        try:
+            if given is not None:
+                self.queues.send(OUTBOX, given[1])
+        except Exception:
+            logger.warning("could not tell someone of a case given to them", exc_info=True)
 
 
 def _chain(case: MentionRecord, waiting: Mapping[str, MentionRecord]) -> list[MentionRecord]:

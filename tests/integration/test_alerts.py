@@ -4,6 +4,7 @@ of each SLA breach, through the outbox (the fake Slack API checks `chat.postMess
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from chalice.test import Client
@@ -15,6 +16,7 @@ from chalicelib.fakeplatforms import FakePlatforms
 from chalicelib.services.dead_letters import summarise
 from tests.integration.conftest import receive_all
 from tests.integration.test_replies import drain_outbox, routed
+from tests.integration.test_shifts import shift
 
 CHANNELS = {"pr": "C0PRALERTS", "support": "C0SUPPORTALERTS"}
 BLENDER = "facebook:122131676912594941_1213590066982748"
@@ -149,3 +151,37 @@ def test_a_teams_alert_that_cannot_be_posted_is_dead_lettered_saying_why(
         m["MessageAttributes"]["error"]["StringValue"] for m in receive_all(stack["outbox-dlq"])
     ]
     assert reasons == ["alert to teams:pr-leads: TEAMS_WEBHOOKS has no webhook 'pr-leads'"]
+
+
+@pytest.fixture
+def agents_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENT_CHANNELS", json.dumps({"maya": "U0MAYA", "sam": "U0SAM"}))
+    wiring.reset()
+
+
+@pytest.mark.usefixtures("agents_told")
+def test_someone_on_shift_is_told_in_their_own_chat_of_each_case_given_to_them(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    late = "x:1992000000000000001"
+    assert shift(client, "maya")[0] == 200
+    routed(client, stack, "x", "x_late_delivery.json")  # given to maya as it is routed
+    drain_outbox(stack)
+    told = posted(fakes)
+    assert list(told) == ["U0MAYA"]
+    lines = told["U0MAYA"].splitlines()
+    assert lines[0] == (
+        "*[NORMAL] a support case given to you, on shift*: x mention by danakim (312 followers)"
+    )
+    assert lines[-1].endswith(f"`switchboard mention {late}`")
+    # her take runs out unanswered: the minute's top-up passes it to sam, who is told why
+    hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    assert wiring.mentions().leave(late, "maya")
+    assert wiring.mentions().take(late, "maya", hour_ago, hour_ago + timedelta(minutes=30))
+    assert shift(client, "sam", body={"hours": 8, "capacity": 3})[0] == 200
+    app.handler_map["check_sla"](scheduled_event(), None)
+    drain_outbox(stack)
+    assert posted(fakes)["U0SAM"].startswith(
+        "*[NORMAL] a support case given to you, on shift (passed on from maya, who did not"
+        " answer it)*: x mention by danakim"
+    )

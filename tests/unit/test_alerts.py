@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from chalicelib.models import Author, Mention, Priority, ReplyPointer, RoutedMention, Routing
-from chalicelib.services.alerts import new_case_alerts
+from chalicelib.services.alerts import given_alert, new_case_alerts
 from chalicelib.settings import Settings
 
 SETTINGS = Settings(alert_channels={"pr": "C0PR", "support": "C0SHARED", "marketing": "C0SHARED"})
@@ -106,8 +106,27 @@ def test_a_teams_channel_gets_a_card_whose_text_nothing_a_customer_wrote_can_for
         ({"ALERT_CHANNELS": '{"pr": "teams:PR Leads"}'}, "names no Teams webhook"),
         ({"TEAMS_WEBHOOKS": '{"PR": "https://example.com/w"}'}, "'PR' is no name"),
         ({"TEAMS_WEBHOOKS": '{"leads": "ftp://example.com/w"}'}, "'leads': not a URL"),
+        ({"AGENT_CHANNELS": '{"maya": "teams:Maya"}'}, "AGENT_CHANNELS 'maya': 'teams:Maya'"),
+        ({"AGENT_CHANNELS": '{"maya": " "}'}, "AGENT_CHANNELS 'maya': no channel"),
     ],
 )
 def test_teams_channels_and_webhooks_are_checked_at_start(env: dict[str, str], says: str) -> None:
     with pytest.raises(ValidationError, match=says):
         Settings.from_env(env)
+
+
+def test_someone_is_told_of_a_case_given_to_them_only_where_their_chat_is_named() -> None:
+    settings = Settings(agent_channels={"maya": "U0MAYA", "sam": "teams:sam"})
+    assert given_alert(case("high"), "lee", settings) is None
+    channel, alert = given_alert(case("high"), "maya", settings) or ("", None)
+    assert channel == "U0MAYA" and alert is not None
+    text = json.loads(alert.body)["alert"]["text"]
+    assert text.startswith(
+        "*[HIGH] a pr case given to you, on shift*: x mention by sam&lt;script&gt;"
+    )
+    teams = given_alert(case("low", "support"), "sam", settings, passed_from="maya")
+    assert teams is not None
+    card = json.loads(teams[1].body)["alert"]["card"]
+    first = card["attachments"][0]["content"]["body"][0]["inlines"][0]["text"]
+    passed = "(passed on from maya, who did not answer it)"
+    assert first == f"[LOW] a support case given to you, on shift {passed}"

@@ -67,15 +67,28 @@ def surveyed(held: str) -> OpenSurvey:
     return OpenSurvey(case, survey, agent)
 
 
+_COUNTED = re.compile(
+    r"\s+(?:more|other|of|things?|items?|orders?|questions?|issues?|problems?|minutes?|hours?"
+    r"|days?|weeks?|months?|years?|times?|people|persons?|packages?|parcels?|boxes|box|bags?"
+    r"|pieces?|pairs?|emails?|calls?|messages?)\b",
+    re.IGNORECASE,
+)
+"""What, right after a number, makes it a count rather than a score: "1 more thing", "2 items
+are missing", "3 days and nothing"."""
+
+
 def rating_in(text: str) -> tuple[int, bool] | None:
     """The score a message opens with, if it opens with one, and whether it says nothing more
-    (only punctuation, emoji or spaces after it); None for a message that is no rating."""
+    (only punctuation, emoji or spaces after it); None for a message that is no rating (a
+    number that counts something: "1 more thing")."""
     found = _RATING.match(text)
     if found is None:
         return None
     digit = found.group("digit")
     score = int(digit) if digit else len(found.group("stars").replace("\ufe0f", ""))
     rest = text[found.end() :]
+    if digit and found.group(0).strip() == digit and _COUNTED.match(rest):
+        return None
     return score, not any(ch.isalnum() for ch in rest)
 
 

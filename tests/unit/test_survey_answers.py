@@ -23,6 +23,8 @@ from chalicelib.services.survey import rating_in
         ("5 😀🙏", (5, True)),
         ("2, it still has not come", (2, False)),
         ("1 - nobody read my order number", (1, False)),
+        ("5 great service", (5, False)),
+        ("4 of 5, one more thing though", (4, False)),
     ],
 )
 def test_a_rating_opens_the_message(text: str, rated: tuple[int, bool]) -> None:
@@ -41,6 +43,11 @@ def test_a_rating_opens_the_message(text: str, rated: tuple[int, bool]) -> None:
         "⭐⭐⭐⭐⭐⭐",
         "order 5521",
         "",
+        "1 more thing: the box was wet",  # a number that counts something is no score
+        "2 items are missing",
+        "3 days and still nothing",
+        "4 of my orders never came",
+        "1 Question: can I change the address?",
     ],
 )
 def test_anything_else_is_no_rating(text: str) -> None:

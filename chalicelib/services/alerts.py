@@ -2,8 +2,9 @@
 webhook named in TEAMS_WEBHOOKS) is told at once of each new case its queue gets at
 ALERT_PRIORITY (urgent) or above, or from an author labelled with one of ALERT_LABELS (press,
 vip), and of each of its SLA breaches, so a food-safety claim or a journalist's question is seen
-in minutes by people who are not watching the queue; a person on shift (AGENT_CHANNELS: their
-Slack member id, or a Teams webhook) is told of each case given to them. Each alert goes through
+in minutes by people who are not watching the queue; a person (AGENT_CHANNELS: their Slack
+member id, or a Teams webhook) is told of each case given to them on shift and of what the
+customers whose cases they have write again. Each alert goes through
 the outbox (retried while the channel cannot take it, dead-lettered with the platform's reason
 when it will not); it is sent at least once."""
 
@@ -118,19 +119,25 @@ def new_case_alerts(message: RoutedMention, settings: Settings) -> dict[str, Out
     return {channel: alert_message(channel, alert) for channel in channels}
 
 
-def given_alert(
+def agent_alert(
     message: RoutedMention, agent: str, settings: Settings, passed_from: str | None = None
 ) -> tuple[str, OutgoingMessage] | None:
-    """The channel and alert telling `agent`, in their own chat (AGENT_CHANNELS), that a case
-    is theirs to answer on shift (`passed_from`: from someone whose take of it ran out); None
-    when no chat of theirs is named."""
+    """The channel and alert telling `agent`, in their own chat (AGENT_CHANNELS), of a message
+    that is theirs to answer: a case given to them on shift (`routing.assigned_to`;
+    `passed_from`: from someone whose take of it ran out), or what a customer whose case they
+    have wrote again; None when no chat of theirs is named."""
     channel = settings.agent_channels.get(agent)
     if channel is None:
         return None
     routing = message.routing
-    heading = f"[{routing.priority.upper()}] a {routing.department} case given to you, on shift"
-    if passed_from:
-        heading += f" (passed on from {passed_from}, who did not answer it)"
+    priority = routing.priority.upper()
+    if routing.assigned_to == agent:
+        heading = f"[{priority}] a {routing.department} case given to you, on shift"
+        if passed_from:
+            heading += f" (passed on from {passed_from}, who did not answer it)"
+    else:
+        who = author_of(message.mention)
+        heading = f"[{priority}] {who} wrote again on your {routing.department} case"
     return channel, alert_message(channel, Alert.of(heading, message))
 
 

@@ -54,7 +54,7 @@ from chalicelib.rules import (
     validate_ruleset,
 )
 from chalicelib.rules.engine import Decision
-from chalicelib.services.alerts import given_alert, new_case_alerts
+from chalicelib.services.alerts import agent_alert, new_case_alerts
 from chalicelib.services.away import say_away
 from chalicelib.services.case_news import CaseNews
 from chalicelib.services.intake import INTAKE_QUEUE, MENTIONS_PER_MESSAGE, queue_mentions
@@ -451,7 +451,8 @@ class RoutingService:
                 message = RoutedMention.model_validate_json(earlier.message)
                 progress[mention.id] = earlier
             messages.append(message)
-        self._send(messages, progress)
+        takes = {message.mention.id: self._take_of_case(message, now) for message in messages}
+        self._send(messages, progress, takes)
         expires = now + timedelta(days=self.settings.mention_ttl_days)
         for message in messages:
             status = "ignored" if message.routing.department == "ignore" else "routed"
@@ -460,7 +461,8 @@ class RoutingService:
                 status=status,
                 routed_at=now,
                 message=message,
-                **self._take_of_case(message, now),
+                # a follow-up of a case this delivery brought too finds its take only now
+                **(takes[message.mention.id] or self._take_of_case(message, now)),
             )
             if message.mention.edit_of is not None:
                 # an edit of a post Switchboard never saw opened this case: later edits find it,
@@ -567,15 +569,22 @@ class RoutingService:
             per_department(SATISFACTION, {rating.department: rating.score}, MetricUnit.NoUnit)
             logger.info("rated", extra={"mention_id": rating.case, "score": rating.score})
 
-    def _send(self, messages: list[RoutedMention], progress: dict[str, Progress]) -> None:
+    def _send(
+        self,
+        messages: list[RoutedMention],
+        progress: dict[str, Progress],
+        takes: dict[str, dict[str, Any]],
+    ) -> None:
         """Send each message to the queues that do not have it yet, in batches by queue, and
-        what the outbox is to do for it (a rule's hide, the alerts). Every queue is tried (one
-        department's broken queue does not hold back the others) before the first failure is
-        raised; `progress` notes each message that arrived."""
+        what the outbox is to do for it (a rule's hide, the alerts; `takes`: who has each
+        message taken, told in their own chat). Every queue is tried (one department's broken
+        queue does not hold back the others) before the first failure is raised; `progress`
+        notes each message that arrived."""
         by_queue: dict[str, list[tuple[str, str, OutgoingMessage]]] = defaultdict(list)
         for message in messages:
             so_far = progress[message.mention.id]
-            for queue, sent_as, outgoing in self._outgoing(message, so_far.message):
+            holder = takes[message.mention.id].get("taken_by")
+            for queue, sent_as, outgoing in self._outgoing(message, so_far.message, holder):
                 if sent_as not in so_far.sent:
                     by_queue[queue].append((message.mention.id, sent_as, outgoing))
         failure: QueueSendError | None = None
@@ -593,11 +602,12 @@ class RoutingService:
             raise failure
 
     def _outgoing(
-        self, message: RoutedMention, body: str
+        self, message: RoutedMention, body: str, holder: str | None
     ) -> Iterator[tuple[str, str, OutgoingMessage]]:
         """(queue, what `Progress.sent` calls it, the message) for everything routing `message`
         sends: its department message to each of its departments, and to the outbox a rule's
-        hide, an alert for each channel to tell and one to whoever on shift it is given to."""
+        hide, an alert for each channel to tell and one to its `holder` (given it on shift, or
+        who has the case it follows up)."""
         outgoing = OutgoingMessage(body, message.queue_attributes())
         for queue in message.routing.queues:
             yield queue, queue, outgoing
@@ -606,10 +616,9 @@ class RoutingService:
             yield OUTBOX, f"{OUTBOX}:hide", hide_message(mention_id, rule)
         for channel, alert in new_case_alerts(message, self.settings).items():
             yield OUTBOX, f"{OUTBOX}:alert:{channel}", alert
-        assigned = message.routing.assigned_to
-        given = given_alert(message, assigned, self.settings) if assigned is not None else None
-        if given is not None:
-            yield OUTBOX, f"{OUTBOX}:given:{given[0]}", given[1]
+        told = agent_alert(message, holder, self.settings) if holder is not None else None
+        if told is not None:
+            yield OUTBOX, f"{OUTBOX}:given:{told[0]}", told[1]
 
     def _complete(self, mention: Mention) -> Mention:
         """Fetch what the delivery left out (an Instagram @mention's text). Best effort: when the

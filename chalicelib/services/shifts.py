@@ -19,7 +19,7 @@ from typing import NamedTuple
 from chalicelib.errors import NotFound
 from chalicelib.models import GIVEN, MentionRecord, Roster, Shift, ShiftEnded
 from chalicelib.observability import logger
-from chalicelib.services.alerts import given_alert
+from chalicelib.services.alerts import agent_alert
 from chalicelib.services.cases import send_to
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore
@@ -317,7 +317,7 @@ class ShiftService:
             send_to(self.queues, copy.routing.department, copy)
         except Exception:
             logger.warning("could not tell the department who was given a case", exc_info=True)
-        given = given_alert(copy, agent, self.settings, case.taken_by)
+        given = agent_alert(copy, agent, self.settings, case.taken_by)
         try:
             if given is not None:
                 self.queues.send(OUTBOX, given[1])

@@ -15,6 +15,7 @@ from chalicelib.devstack import scheduled_event
 from chalicelib.fakeplatforms import FakePlatforms
 from chalicelib.services.dead_letters import summarise
 from tests.integration.conftest import receive_all
+from tests.integration.test_native_answers import deliver, messenger
 from tests.integration.test_replies import drain_outbox, routed
 from tests.integration.test_shifts import shift
 
@@ -185,3 +186,22 @@ def test_someone_on_shift_is_told_in_their_own_chat_of_each_case_given_to_them(
         "*[NORMAL] a support case given to you, on shift (passed on from maya, who did not"
         " answer it)*: x mention by danakim"
     )
+
+
+@pytest.mark.usefixtures("agents_told")
+def test_whoever_has_a_case_is_told_when_its_customer_writes_again(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    assert shift(client, "maya")[0] == 200
+    deliver(client, stack, "meta", messenger("m_first", "My parcel is lost", 0))
+    assert shift(client, "sam")[0] == 200  # next for a new case, but not for her follow-up
+    deliver(client, stack, "meta", messenger("m_again", "Order 1182, by the way", 1))
+    drain_outbox(stack)
+    told = [(r.body["channel"], r.body["text"].splitlines()) for r in fakes.accepted("slack")]
+    assert [(channel, lines[0]) for channel, lines in told] == [
+        ("U0MAYA", "*[NORMAL] a support case given to you, on shift*: messenger dm by"
+         " 7010000000000001 (0 followers)"),
+        ("U0MAYA", "*[NORMAL] 7010000000000001 wrote again on your support case*: messenger dm"
+         " by 7010000000000001 (0 followers)"),
+    ]  # fmt: skip
+    assert told[1][1][1] == "> Order 1182, by the way"

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from chalicelib.models import Author, Mention, Priority, ReplyPointer, RoutedMention, Routing
-from chalicelib.services.alerts import given_alert, new_case_alerts
+from chalicelib.services.alerts import agent_alert, new_case_alerts
 from chalicelib.settings import Settings
 
 SETTINGS = Settings(alert_channels={"pr": "C0PR", "support": "C0SHARED", "marketing": "C0SHARED"})
@@ -117,16 +117,24 @@ def test_teams_channels_and_webhooks_are_checked_at_start(env: dict[str, str], s
 
 def test_someone_is_told_of_a_case_given_to_them_only_where_their_chat_is_named() -> None:
     settings = Settings(agent_channels={"maya": "U0MAYA", "sam": "teams:sam"})
-    assert given_alert(case("high"), "lee", settings) is None
-    channel, alert = given_alert(case("high"), "maya", settings) or ("", None)
+    given_to_maya = case("high").tagged("given", assigned_to="maya")
+    assert agent_alert(given_to_maya, "lee", settings) is None
+    channel, alert = agent_alert(given_to_maya, "maya", settings) or ("", None)
     assert channel == "U0MAYA" and alert is not None
     text = json.loads(alert.body)["alert"]["text"]
     assert text.startswith(
         "*[HIGH] a pr case given to you, on shift*: x mention by sam&lt;script&gt;"
     )
-    teams = given_alert(case("low", "support"), "sam", settings, passed_from="maya")
+    passed = case("low", "support").tagged("given", assigned_to="sam")
+    teams = agent_alert(passed, "sam", settings, passed_from="maya")
     assert teams is not None
     card = json.loads(teams[1].body)["alert"]["card"]
     first = card["attachments"][0]["content"]["body"][0]["inlines"][0]["text"]
-    passed = "(passed on from maya, who did not answer it)"
-    assert first == f"[LOW] a support case given to you, on shift {passed}"
+    why = "(passed on from maya, who did not answer it)"
+    assert first == f"[LOW] a support case given to you, on shift {why}"
+    # what the customer of a case she has writes again, given to nobody itself
+    _, again = agent_alert(case("normal"), "maya", settings) or ("", None)
+    assert again is not None
+    assert json.loads(again.body)["alert"]["text"].startswith(
+        "*[NORMAL] sam&lt;script&gt; wrote again on your pr case*"
+    )

@@ -301,6 +301,11 @@ def build_parser() -> argparse.ArgumentParser:
     approve = sub.add_parser("approve", parents=[api], help="approve someone else's reply")
     approve.add_argument("reply_id")
     approve.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the send")
+    approve.add_argument(
+        "--force",
+        action="store_true",
+        help="post it even though its case was answered or closed since it was written",
+    )
     approve.set_defaults(func=cmd_approve)
 
     reject = sub.add_parser("reject", parents=[api], help="turn down a pending reply")

@@ -764,6 +764,17 @@ class ReasonRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
 
 
+class ApproveRequest(BaseModel):
+    """Body of POST /replies/{id}/approve."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    force: bool = Field(
+        default=False,
+        description="approve it even though its case was answered or closed since it was written",
+    )
+
+
 class ForgetRequest(ReasonRequest):
     """Body of POST /authors/{author}/forget: why (the request's reference), and whether only to
     say what would be erased (`dry_run`)."""

@@ -23,7 +23,13 @@ from chalicelib.blueprints.http import (
 )
 from chalicelib.blueprints.mentions import routed_case
 from chalicelib.errors import MalformedRequest, NotFound
-from chalicelib.models import ReasonRequest, ReplyRequest, ReplyTemplate, TemplateRequest
+from chalicelib.models import (
+    ApproveRequest,
+    ReasonRequest,
+    ReplyRequest,
+    ReplyTemplate,
+    TemplateRequest,
+)
 from chalicelib.services.templates import check_placeholders
 from chalicelib.settings import get_settings
 
@@ -84,9 +90,12 @@ def replies_to_mention(mention_id: str) -> Response:
 @replies.route("/replies/{reply_id}/approve", methods=["POST"], authorizer=PROTECTED)
 @json_errors
 def approve_reply(reply_id: str) -> Response:
-    """A second person approves a pending reply: it is queued and posted."""
-    reviewer = require_caller(replies.current_request)
-    reply = _service().approve(reply_id, reviewer)
+    """A second person approves a pending reply, `{"force"?}`: it is queued and posted (a
+    409 when its case was answered or closed since it was written, unless forced)."""
+    request = replies.current_request
+    reviewer = require_caller(request)
+    body = request_model(request, ApproveRequest)
+    reply = _service().approve(reply_id, reviewer, body.force)
     return json_response(reply.model_dump(mode="json"))
 
 

@@ -139,9 +139,11 @@ def cmd_approvals(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_approve(args: argparse.Namespace, out: TextIO) -> int:
-    """Approve someone else's pending reply, then wait for it to be sent."""
+    """Approve someone else's pending reply (--force: even though its case was answered or
+    closed since it was written), then wait for it to be sent."""
     client = api_client(args)
-    approved = client.call("POST", f"/replies/{args.reply_id}/approve", {})
+    body = {"force": True} if args.force else {}
+    approved = client.call("POST", f"/replies/{args.reply_id}/approve", body)
     print(f"{args.reply_id}: approved by {approved['reviewed_by']}", file=out)
     return _follow_reply(client, args.reply_id, args.wait, out)
 

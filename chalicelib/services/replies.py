@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NoReturn
 
+from chalicelib.cli_text import closed_by, stamp
 from chalicelib.errors import (
     Conflict,
     Forbidden,
@@ -283,9 +284,10 @@ class ReplyService:
         attributes = {**copy.queue_attributes(), "department": department}
         self.queues.send(department, OutgoingMessage(copy.to_json(), attributes))
 
-    def approve(self, reply_id: str, reviewer: str) -> Reply:
+    def approve(self, reply_id: str, reviewer: str, force: bool = False) -> Reply:
         """A second person approves a pending reply: it is queued and posted. Its author cannot
-        approve it (403); one rejected, or one that never needed approval, is a 409. Approving
+        approve it (403); one rejected, or one that never needed approval, is a 409, and so is
+        one whose case was answered or closed since it was written, unless `force`. Approving
         it again changes nothing, or queues it again while it is still queued (should the
         outbox have refused it: a second outbox message is harmless, it is posted once)."""
         reply = self._reply(reply_id)
@@ -293,6 +295,8 @@ class ReplyService:
         if reply.status == "pending":
             if reviewer == reply.author:
                 raise Forbidden("a reply is approved by someone other than its author")
+            if not force:
+                self._check_still_needed(reply)
             approved = reply.model_copy(
                 update={"status": "queued", "reviewed_by": reviewer, "reviewed_at": now}
             )
@@ -303,6 +307,26 @@ class ReplyService:
             raise Conflict(f"reply {reply_id} is {reply.status}, not waiting for approval")
         self._queue(reply, True, now)  # approving again re-queues it, should the outbox fail
         return reply
+
+    def _check_still_needed(self, reply: Reply) -> None:
+        """Conflict when the case a pending reply answers was answered (through Switchboard or
+        on the platform) or closed after the reply was written: posting it would be a second
+        statement, or one nobody needs."""
+        record = case_of(self.mentions, reply.mention_id)
+        if record is None:
+            return
+        answered, closed = record.first_response_at, record.closed_at
+        if answered is not None and answered > reply.created_at:
+            post = f" ({record.first_response_post})" if record.first_response_post else ""
+            since = f"was answered at {stamp(answered)}{post}"
+        elif closed is not None and closed > reply.created_at:
+            since = f"was closed at {stamp(closed)} {closed_by(record)}"
+        else:
+            return
+        raise Conflict(
+            f"{record.id} {since} after {reply.reply_id} was written: reject it, or approve it"
+            " with force to post it as well"
+        )
 
     def reject(self, reply_id: str, reviewer: str, reason: str) -> Reply:
         """Turn down a pending reply (its author may withdraw it): it is never posted. One

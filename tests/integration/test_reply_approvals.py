@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from chalice.test import Client
 
+from chalicelib import wiring
 from chalicelib.fakeplatforms import FakePlatforms
 from tests.helpers import food_safety_thread
 from tests.integration.conftest import bodies, post_signed
@@ -154,6 +156,40 @@ def test_nobody_else_answers_a_case_whose_answer_waits_for_approval(
     assert response.status_code == 202  # forced past lee's take and his pending answer
     drain_outbox(stack)
     assert fakes.accepted("x") == []
+
+
+def test_a_reply_whose_case_was_closed_since_is_approved_only_with_force(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms, api_url: str
+) -> None:
+    allegation(client, stack)
+    reply_id = drafted(client, "We are very sorry. Our safety team is investigating.")
+    body = json.dumps({"reason": "legal answered by phone"})
+    closed = client.http.post(f"/mentions/{CASE}/close", headers=as_("lee"), body=body)
+    assert closed.status_code == 200
+    status, refused = review(client, reply_id, "approve", "sam")
+    assert status == 409 and refused["message"].startswith(f"{CASE} was closed at 20")
+    assert refused["message"].endswith(
+        f" by lee: legal answered by phone after {reply_id} was written: reject it, or approve"
+        " it with force to post it as well"
+    )
+    assert get(client, f"/replies/{reply_id}")["status"] == "pending"  # nothing approved
+    code, out = run("approve", reply_id, "--force", "--wait", "0", "--url", api_url)
+    assert code == 0 and out.startswith(f"{reply_id}: approved by ")
+    drain_outbox(stack)
+    [posted] = fakes.accepted("x")
+    assert posted.body["text"].startswith("We are very sorry.")
+
+
+def test_a_reply_whose_case_was_answered_on_the_platform_since_is_held_back(
+    client: Client, stack: dict[str, str]
+) -> None:
+    allegation(client, stack)
+    reply_id = drafted(client, "We are very sorry. Our safety team is investigating.")
+    # the brand's team answered from X's own app meanwhile
+    assert wiring.mentions().record_response(CASE, datetime.now(UTC), "x:1992000000000000999")
+    status, refused = review(client, reply_id, "approve", "sam")
+    assert status == 409 and "(x:1992000000000000999) after" in refused["message"]
+    assert refused["message"].startswith(f"{CASE} was answered at 20")
 
 
 def test_replies_of_other_departments_and_unknown_ones_are_not_reviewed(

@@ -4,9 +4,9 @@ ALERT_PRIORITY (urgent) or above, or from an author labelled with one of ALERT_L
 vip), and of each of its SLA breaches, so a food-safety claim or a journalist's question is seen
 in minutes by people who are not watching the queue; a person (AGENT_CHANNELS: their Slack
 member id, or a Teams webhook) is told of each case given to them on shift and of what the
-customers whose cases they have write again. Each alert goes through
-the outbox (retried while the channel cannot take it, dead-lettered with the platform's reason
-when it will not); it is sent at least once."""
+customers whose cases they have write again. Each alert goes through the outbox (retried while
+the channel cannot take it, dead-lettered with the platform's reason when it will not); it is
+sent at least once."""
 
 from __future__ import annotations
 

@@ -363,7 +363,7 @@ def next_case(department: str) -> Response:
     if back:  # asking for a case is coming back from the break
         shifts.away(department, who, False)
     awaiting = _awaiting_approval()
-    record = _cases().next_case(department, who, body.minutes, shift, awaiting)
+    record = _cases().next_case(department, who, body.minutes, shift, awaiting, caller)
     languages = shift.languages if shift is not None else []
     answer = NextCase(department=department, next=record, languages=languages, back=back)
     return json_response(answer.model_dump(mode="json", by_alias=True))

@@ -23,7 +23,8 @@ from chalicelib.platforms.teams import card_message, post_card, text_run
 from chalicelib.rules.engine import PRIORITY_RANK
 from chalicelib.services.retries import repeatable_call
 from chalicelib.settings import TEAMS, Settings
-from chalicelib.stores.queues import OutgoingMessage
+from chalicelib.stores.queues import OutgoingMessage, Queues
+from chalicelib.stores.replies import OUTBOX
 
 ALERT = "alert"
 
@@ -120,18 +121,24 @@ def new_case_alerts(message: RoutedMention, settings: Settings) -> dict[str, Out
 
 
 def agent_alert(
-    message: RoutedMention, agent: str, settings: Settings, passed_from: str | None = None
+    message: RoutedMention,
+    agent: str,
+    settings: Settings,
+    passed_from: str | None = None,
+    given_by: str | None = None,
 ) -> tuple[str, OutgoingMessage] | None:
     """The channel and alert telling `agent`, in their own chat (AGENT_CHANNELS), of a message
-    that is theirs to answer: a case given to them on shift (`routing.assigned_to`;
-    `passed_from`: from someone whose take of it ran out), or what a customer whose case they
-    have wrote again; None when no chat of theirs is named."""
+    that is theirs to answer: a case a colleague gave them (`given_by`), one given to them on
+    shift (`routing.assigned_to`; `passed_from`: from someone whose take of it ran out), or
+    what a customer whose case they have wrote again; None when no chat of theirs is named."""
     channel = settings.agent_channels.get(agent)
     if channel is None:
         return None
     routing = message.routing
     priority = routing.priority.upper()
-    if routing.assigned_to == agent:
+    if given_by is not None:
+        heading = f"[{priority}] a {routing.department} case given to you by {given_by}"
+    elif routing.assigned_to == agent:
         heading = f"[{priority}] a {routing.department} case given to you, on shift"
         if passed_from:
             heading += f" (passed on from {passed_from}, who did not answer it)"
@@ -139,6 +146,17 @@ def agent_alert(
         who = author_of(message.mention)
         heading = f"[{priority}] {who} wrote again on your {routing.department} case"
     return channel, alert_message(channel, Alert.of(heading, message))
+
+
+def tell_agent(queues: Queues, told: tuple[str, OutgoingMessage] | None) -> None:
+    """Put someone's alert (`agent_alert`), if there is one, on the outbox; best effort: what
+    was given to them is on the waiting list all the same."""
+    if told is None:
+        return
+    try:
+        queues.send(OUTBOX, told[1])
+    except Exception:
+        logger.warning("could not tell someone of a case given to them", exc_info=True)
 
 
 def breach_alert(record: MentionRecord, settings: Settings) -> OutgoingMessage | None:

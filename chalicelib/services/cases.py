@@ -25,6 +25,7 @@ from chalicelib.models import (
     Transfer,
 )
 from chalicelib.observability import FIRST_RESPONSE, TRANSFERS, logger, metrics, per_department
+from chalicelib.services.alerts import agent_alert, tell_agent
 from chalicelib.services.sla import escalation_copy, sla_due
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import (
@@ -258,9 +259,16 @@ class CaseService:
         if not self.mentions.take(record.id, by, now, now + timedelta(minutes=minutes)):
             current = self.mentions.get(record.id) or record
             raise Conflict(f"{record.id} {taken_note(current, now)}")
-        if given_by not in (None, by):
-            logger.info("case given", extra={"mention_id": record.id, "to": by, "by": given_by})
+        self._given(record, by, given_by)
         return self.mentions.get(record.id) or record
+
+    def _given(self, record: MentionRecord, to: str, by: str | None) -> None:
+        """When `by` gave the case to someone else, `to`: logged, and `to` told in their own
+        chat (AGENT_CHANNELS)."""
+        if by in (None, to):
+            return
+        logger.info("case given", extra={"mention_id": record.id, "to": to, "by": by})
+        tell_agent(self.queues, agent_alert(record.message, to, self.settings, given_by=by))
 
     def next_case(
         self,
@@ -269,12 +277,14 @@ class CaseService:
         minutes: int,
         shift: Shift | None = None,
         awaiting: Container[str] = (),
+        given_by: str | None = None,
     ) -> MentionRecord | None:
         """`by` takes the department's next case nobody has taken (the soonest deadline
-        first, of the first NEXT_READ waiting) for `minutes`, and gets it; None when every one
-        is taken. On `shift` with languages, only a case in one of them (or in none known);
-        never one `awaiting` approval of its answer (see `awaiting_approval`). Two people
-        asking at once get two cases (each take is conditional)."""
+        first, of the first NEXT_READ waiting) for `minutes`, and gets it, or is given it by
+        `given_by` (told in their own chat); None when every one is taken. On `shift` with
+        languages, only a case in one of them (or in none known); never one `awaiting`
+        approval of its answer (see `awaiting_approval`). Two people asking at once get two
+        cases (each take is conditional)."""
         now = self.clock()
         until = now + timedelta(minutes=minutes)
         for record in self.mentions.waiting(department, NEXT_READ):
@@ -284,6 +294,7 @@ class CaseService:
                 continue
             if record.taker(now) is None and self.mentions.take(record.id, by, now, until):
                 logger.info("next case taken", extra={"mention_id": record.id, "by": by})
+                self._given(record, by, given_by)
                 return self.mentions.get(record.id) or record
         return None
 

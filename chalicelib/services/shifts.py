@@ -19,12 +19,11 @@ from typing import NamedTuple
 from chalicelib.errors import NotFound
 from chalicelib.models import GIVEN, MentionRecord, Roster, Shift, ShiftEnded
 from chalicelib.observability import logger
-from chalicelib.services.alerts import agent_alert
+from chalicelib.services.alerts import agent_alert, tell_agent
 from chalicelib.services.cases import send_to
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore
 from chalicelib.stores.queues import Queues
-from chalicelib.stores.replies import OUTBOX
 from chalicelib.stores.shifts import ShiftStore
 
 NEVER = datetime.min.replace(tzinfo=UTC)
@@ -317,12 +316,7 @@ class ShiftService:
             send_to(self.queues, copy.routing.department, copy)
         except Exception:
             logger.warning("could not tell the department who was given a case", exc_info=True)
-        given = agent_alert(copy, agent, self.settings, case.taken_by)
-        try:
-            if given is not None:
-                self.queues.send(OUTBOX, given[1])
-        except Exception:
-            logger.warning("could not tell someone of a case given to them", exc_info=True)
+        tell_agent(self.queues, agent_alert(copy, agent, self.settings, case.taken_by))
 
 
 def _chain(case: MentionRecord, waiting: Mapping[str, MentionRecord]) -> list[MentionRecord]:

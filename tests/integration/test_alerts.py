@@ -16,7 +16,7 @@ from chalicelib.fakeplatforms import FakePlatforms
 from chalicelib.services.dead_letters import summarise
 from tests.integration.conftest import receive_all
 from tests.integration.test_native_answers import deliver, messenger
-from tests.integration.test_replies import drain_outbox, routed
+from tests.integration.test_replies import AUTH, drain_outbox, routed
 from tests.integration.test_shifts import shift
 
 CHANNELS = {"pr": "C0PRALERTS", "support": "C0SUPPORTALERTS"}
@@ -205,3 +205,26 @@ def test_whoever_has_a_case_is_told_when_its_customer_writes_again(
          " by 7010000000000001 (0 followers)"),
     ]  # fmt: skip
     assert told[1][1][1] == "> Order 1182, by the way"
+
+
+@pytest.mark.usefixtures("agents_told")
+def test_someone_a_colleague_gives_a_case_to_is_told_by_whom(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "x", "x_late_delivery.json")  # nobody on shift: nobody's
+    routed(client, stack, "x", "x_chasing.json")  # the same customer again, still waiting
+    lead = {"X-Switchboard-Author": "lee"}
+    body = json.dumps({"for": "maya"})
+    taken = client.http.post(
+        "/mentions/x:1992000000000000001/take", headers={**AUTH, **lead}, body=body
+    )
+    assert taken.status_code == 200
+    given = client.http.post("/departments/support/next", headers={**AUTH, **lead}, body=body)
+    assert json.loads(given.body)["next"]["taken_by"] == "maya"
+    drain_outbox(stack)
+    headings = [r.body["text"].splitlines()[0] for r in fakes.accepted("slack")]
+    assert [h.split("*:")[0] for h in headings] == [
+        "*[NORMAL] a support case given to you by lee",
+        "*[HIGH] a support case given to you by lee",  # the chase, raised to high
+    ]
+    assert {r.body["channel"] for r in fakes.accepted("slack")} == {"U0MAYA"}

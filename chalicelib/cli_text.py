@@ -65,6 +65,7 @@ def format_report(report: DepartmentReport) -> str:
         f"  closed          {report.closed}  (no reply needed)",
         f"  withdrawn       {report.withdrawn}  (hidden or deleted)",
         f"  handed over     {report.handed_over}  (to other departments: counted there)",
+        *_by_person(report),
         f"  satisfaction    {_satisfaction(report)}",
         *(
             f"    {each.agent:<13} {each.satisfied:.0%} satisfied, average {each.satisfaction:.1f}"
@@ -73,6 +74,20 @@ def format_report(report: DepartmentReport) -> str:
         ),
     ]
     return "\n".join(lines)
+
+
+def _by_person(report: DepartmentReport) -> list[str]:
+    """The report's lines of the first responses each person sent (none when nobody did)."""
+    if not report.by_person:
+        return []
+    return [
+        "  by person       (first responses sent through Switchboard in those days)",
+        *(
+            f"    {each.agent:<13} {each.answered} answered, {each.on_time / each.answered:.0%}"
+            f" on time, median {lasting(each.first_response_p50)}"
+            for each in report.by_person
+        ),
+    ]
 
 
 def _satisfaction(report: DepartmentReport) -> str:

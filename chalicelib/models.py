@@ -173,6 +173,16 @@ class AgentSatisfaction(BaseModel):
     satisfied: float = Field(description="the share of 4s and 5s (CSAT)")
 
 
+class PersonReport(BaseModel):
+    """The first responses one person sent to a department's cases (a department report's
+    line): how many, how many by their deadline, and how fast."""
+
+    agent: str
+    answered: int = Field(description="cases whose first response they sent")
+    on_time: int = Field(description="of those, answered by their deadline")
+    first_response_p50: float = Field(description="median seconds to their first responses")
+
+
 class DepartmentReport(BaseModel):
     """How a department did with the mentions routed to it within `days` (GET
     /departments/{department}/report): answered, on time, still waiting."""
@@ -219,6 +229,11 @@ class DepartmentReport(BaseModel):
     by_agent: list[AgentSatisfaction] = Field(
         default_factory=list,
         description="the same for each person whose reply the survey followed, most rated first",
+    )
+    by_person: list[PersonReport] = Field(
+        default_factory=list,
+        description="each person who sent first responses through Switchboard in those days,"
+        " the most first",
     )
     truncated: bool = Field(
         description="more mentions than one report reads: the figures cover the newest"
@@ -466,6 +481,11 @@ class MentionRecord(BaseModel):
         default=None,
         description="the brand's post that answered first (`platform:native-id`), sent through"
         " Switchboard or written on the platform",
+    )
+    first_response_by: str | None = Field(
+        default=None,
+        description="who sent the first response through Switchboard; null for an answer"
+        " written on the platform",
     )
     escalated_at: datetime | None = None
     deleted_at: datetime | None = None  # its author deleted it: content emptied, no reply, no SLA

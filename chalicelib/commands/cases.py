@@ -134,9 +134,11 @@ def _reply_line(reply: Reply) -> str:
 
 
 def _first_response(record: MentionRecord) -> str:
-    """How long the first answer took, and which post of the brand's it was."""
+    """How long the first answer took, who sent it (else it was written on the platform), and
+    which post of the brand's it was."""
+    by = f" by {record.first_response_by}" if record.first_response_by else ""
     post = f": {record.first_response_post}" if record.first_response_post else ""
-    return f"after {lasting(record.response_seconds or 0)}{post}"
+    return f"after {lasting(record.response_seconds or 0)}{by}{post}"
 
 
 def _latest_version(record: MentionRecord) -> str:

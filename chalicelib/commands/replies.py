@@ -103,8 +103,9 @@ def _note_if_handled(client: ApiClient, mention_id: str) -> None:
     except ApiError:
         return  # the reply itself says what is wrong
     if record.first_response_at is not None:
-        by = f" ({record.first_response_post})" if record.first_response_post else ""
-        handled = f"answered at {stamp(record.first_response_at)}{by}"
+        by = f" by {record.first_response_by}" if record.first_response_by else ""
+        post = f" ({record.first_response_post})" if record.first_response_post else ""
+        handled = f"answered at {stamp(record.first_response_at)}{by}{post}"
     elif record.closed_at is not None:
         handled = f"closed at {stamp(record.closed_at)} {closed_by(record)}"
     else:

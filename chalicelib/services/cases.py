@@ -42,12 +42,12 @@ from chalicelib.stores.replies import ReplyStore
 
 
 def record_first_response(
-    mentions: MentionStore, record: MentionRecord, at: datetime, post: str
+    mentions: MentionStore, record: MentionRecord, at: datetime, post: str, by: str | None = None
 ) -> bool:
-    """Record `post`, posted `at`, as the case's first response unless it has one; with the
-    response time as a metric, overall and for the case's department. False when answered
-    already."""
-    seconds = mentions.record_response(record.id, at, post)
+    """Record `post`, posted `at` (through Switchboard `by` someone, else on the platform), as
+    the case's first response unless it has one; with the response time as a metric, overall
+    and for the case's department. False when answered already."""
+    seconds = mentions.record_response(record.id, at, post, by)
     if seconds is None:
         return False
     metrics.add_metric(name=FIRST_RESPONSE, unit="Seconds", value=seconds)

@@ -462,7 +462,9 @@ class ReplyService:
                     key, with_reply(self.mentions.held(key, now), reply_id, now), now, expires
                 ),
             )
-        self._best_effort("first response", lambda: self._stop_clocks(answers, sent_at, post))
+        self._best_effort(
+            "first response", lambda: self._stop_clocks(answers, sent_at, post, reply.author)
+        )
         if conversation and self.settings.satisfaction_survey and not reply.automatic:
             # a person writing again closes an open survey: a number now answers them
             survey = rating_key(conversation)
@@ -497,10 +499,13 @@ class ReplyService:
         self.mentions.hold(rating_key(conversation), held, now, now + RATING_WINDOW)
         send_automatic(self.replies, self.queues, survey)
 
-    def _stop_clocks(self, answers: list[MentionRecord], at: datetime, post: str) -> None:
-        """Record the reply (`post`, sent `at`) as the first response of what it answers."""
+    def _stop_clocks(
+        self, answers: list[MentionRecord], at: datetime, post: str, author: str
+    ) -> None:
+        """Record the reply (`post`, sent `at` by `author`) as the first response of what it
+        answers."""
         for each in answers:
-            record_first_response(self.mentions, each, at, post)
+            record_first_response(self.mentions, each, at, post, author)
 
     def _answers(self, record: MentionRecord) -> list[MentionRecord]:
         """The mentions a reply to `record` answers (see `answered_with`): in a direct

@@ -6,9 +6,9 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.models import AgentSatisfaction, DepartmentReport
+from chalicelib.models import AgentSatisfaction, DepartmentReport, PersonReport
 from chalicelib.stats import percentile
-from chalicelib.stores.mentions import CaseTimes, MentionStore, Score
+from chalicelib.stores.mentions import CaseTimes, FirstResponse, MentionStore, Score
 
 SATISFIED = 4
 """The lowest score a satisfied customer gives (CSAT: the share of 4s and 5s)."""
@@ -23,7 +23,8 @@ def report_of(store: MentionStore, department: str, days: int, now: datetime) ->
     handed_over = store.handed_over_count(department, since)
     surveyed = store.surveyed_count(department, since)
     ratings = store.ratings(department, since, MAX_REPORTED + 1)
-    truncated = len(cases) > MAX_REPORTED or len(ratings) > MAX_REPORTED
+    responses = store.first_responses(department, since, MAX_REPORTED + 1)
+    truncated = any(len(each) > MAX_REPORTED for each in (cases, ratings, responses))
     return summarise(
         department,
         days,
@@ -34,6 +35,7 @@ def report_of(store: MentionStore, department: str, days: int, now: datetime) ->
         truncated,
         ratings[:MAX_REPORTED],
         surveyed,
+        responses[:MAX_REPORTED],
     )
 
 
@@ -47,9 +49,11 @@ def summarise(
     truncated: bool = False,
     ratings: list[Score] | None = None,
     surveyed: int = 0,
+    responses: list[FirstResponse] | None = None,
 ) -> DepartmentReport:
-    """The figures of a report, from the mentions it covers, and the satisfaction survey's
-    `ratings` of its cases and how many times it was asked (`surveyed`)."""
+    """The figures of a report, from the mentions it covers, the satisfaction survey's
+    `ratings` of its cases and how many times it was asked (`surveyed`), and the first
+    `responses` people sent."""
     answered = [c for c in cases if c.state == "answered"]
     on_time = [c for c in answered if c.due is None or _on_time(c)]
     waiting = [c for c in cases if c.state == "waiting"]
@@ -76,8 +80,26 @@ def summarise(
         **_satisfaction(ratings or []),
         surveyed=surveyed,
         response_rate=min(1.0, round(len(ratings or []) / surveyed, 4)) if surveyed else None,
+        by_person=_by_person(responses or []),
         truncated=truncated,
     )
+
+
+def _by_person(responses: list[FirstResponse]) -> list[PersonReport]:
+    """The report's figures by person, the one who answered most first."""
+    by: dict[str, list[FirstResponse]] = defaultdict(list)
+    for response in responses:
+        by[response.by].append(response)
+    people = sorted(by.items(), key=lambda item: (-len(item[1]), item[0]))
+    return [
+        PersonReport(
+            agent=agent,
+            answered=len(sent),
+            on_time=sum(each.on_time for each in sent),
+            first_response_p50=percentile([each.seconds for each in sent], 0.5),
+        )
+        for agent, sent in people
+    ]
 
 
 def _satisfaction(ratings: list[Score]) -> dict[str, Any]:

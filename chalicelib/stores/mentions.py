@@ -51,6 +51,17 @@ Score = tuple[int, str | None]
 
 
 @dataclass(frozen=True)
+class FirstResponse:
+    """A case's first response a person sent through Switchboard, as a department report's
+    figures by person need it: who, how long after the customer wrote, and whether by its
+    deadline (a case without one: on time)."""
+
+    by: str
+    seconds: float
+    on_time: bool
+
+
+@dataclass(frozen=True)
 class Progress:
     """How far a failed attempt at routing a mention got: the message it decided (RoutedMention
     JSON) and the queues that already have it."""
@@ -86,9 +97,13 @@ class MentionStore(Protocol):
         """The completed records of these mentions, by id (those without one left out)."""
         ...
 
-    def record_response(self, mention_id: str, at: datetime, post: str) -> float | None:
-        """Set the first response, the brand's `post` at `at` (only the first counts); returns
-        the response time in seconds when this was the first, else None."""
+    def record_response(
+        self, mention_id: str, at: datetime, post: str, by: str | None = None
+    ) -> float | None:
+        """Set the first response, the brand's `post` at `at` (only the first counts), which
+        `by` sent through Switchboard (None: an answer on the platform), counted among the
+        `first_responses` of the case's department; returns the response time in seconds when
+        this was the first, else None."""
         ...
 
     def overdue(self, now: datetime, limit: int = 100) -> list[MentionRecord]:
@@ -153,9 +168,9 @@ class MentionStore(Protocol):
         ...
 
     def unanswer(self, mention_id: str, post: str) -> bool:
-        """Its first response `post` never reached the customer: forget it, and the case is back
-        on the SLA clock (its deadline as it was) unless closed, hidden or deleted. False when
-        `post` is not its first response."""
+        """Its first response `post` never reached the customer: forget it (and who sent it,
+        out of the `first_responses`), and the case is back on the SLA clock (its deadline as
+        it was) unless closed, hidden or deleted. False when `post` is not its first response."""
         ...
 
     def rewrite(self, record: MentionRecord, since: datetime | None) -> None:
@@ -224,6 +239,11 @@ class MentionStore(Protocol):
 
     def surveyed_count(self, department: str, since: datetime) -> int:
         """How many satisfaction surveys about `department`'s cases were posted since `since`."""
+        ...
+
+    def first_responses(self, department: str, since: datetime, limit: int) -> list[FirstResponse]:
+        """The first responses people sent since `since` to cases `department` has, newest
+        first, at most `limit`."""
         ...
 
     def ratings(self, department: str, since: datetime, limit: int) -> list[Score]:
@@ -367,8 +387,10 @@ LIST_INDEX = "listed-by-time"
 CloudFormation update adds no more than one to a table): `listed` is `ignored` for what
 routing ignored, `handed-over:<department>` for a case people handed over from the department
 routing chose (`handed-over:ignore` for an ignored one they rescued), `rated:<department>` for
-a customer's answer to the satisfaction survey about one of the department's cases, and
-`surveyed:<department>` for an item `surveyed#<reply id>` that counts a survey posted."""
+a customer's answer to the satisfaction survey about one of the department's cases,
+`surveyed:<department>` for an item `surveyed#<reply id>` that counts a survey posted, and
+`answered:<department>` for an item `answered#<mention id>`, who sent a case's first response
+and how fast (`FirstResponse`)."""
 IGNORED = "ignored"
 REPORT_INDEX = "department-by-time"
 """Every record by `department` and `routed_at`, projecting REPORT_INDEX_ATTRIBUTES only: a
@@ -383,6 +405,11 @@ def surveyed_list(department: str) -> str:
 def rated_list(department: str) -> str:
     """The `listed` value of the satisfaction survey answers about `department`'s cases."""
     return f"rated:{department}"
+
+
+def answered_list(department: str) -> str:
+    """The `listed` value of the first responses people sent to `department`'s cases."""
+    return f"answered:{department}"
 
 
 def handed_over_list(department: str) -> str:
@@ -430,6 +457,13 @@ def case_times(record: MentionRecord) -> CaseTimes:
 def due_key(moment: datetime) -> str:
     """A deadline as a fixed-format UTC string, so that deadlines sort as text."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def first_response(record: MentionRecord, at: datetime, by: str) -> FirstResponse:
+    """`by`'s response to `record` at `at`, as the report's figures by person count it."""
+    due = record.message.routing.sla_due_at
+    seconds = (at - clock_start(record)).total_seconds()
+    return FirstResponse(by=by, seconds=seconds, on_time=due is None or at <= due)
 
 
 def clock_start(record: MentionRecord) -> datetime:

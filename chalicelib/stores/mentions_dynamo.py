@@ -24,12 +24,15 @@ from chalicelib.stores.mentions import (
     CaseTimes,
     Claim,
     EditConflict,
+    FirstResponse,
     Progress,
     Score,
+    answered_list,
     author_key,
     case_state,
     clock_start,
     due_key,
+    first_response,
     handed_over_list,
     opens_case,
     rated_list,
@@ -40,6 +43,8 @@ EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 """Before anything Switchboard stored: an index read from it reads all."""
 BATCH_GET_LIMIT = 100
 """Keys per BatchGetItem call (DynamoDB's limit)."""
+TRANSACTION_TRIES = 3
+"""Times a transaction a concurrent write cancelled is tried."""
 
 
 class DynamoMentionStore:
@@ -146,10 +151,15 @@ class DynamoMentionStore:
 
     def get(self, mention_id: str) -> MentionRecord | None:
         """Read a completed record."""
+        item = self._item(mention_id)
+        return _record(item) if item else None
+
+    def _item(self, mention_id: str) -> dict[str, Any] | None:
+        """A completed record's item, as stored."""
         item = self._client.get_item(
             TableName=self._table, Key={"id": {"S": mention_id}}, ConsistentRead=True
         ).get("Item")
-        return _record(item) if item and "record" in item else None
+        return item if item and "record" in item else None
 
     def get_many(self, mention_ids: list[str]) -> dict[str, MentionRecord]:
         """BatchGetItem, 100 keys a call; keys DynamoDB leaves unprocessed are asked again
@@ -169,30 +179,61 @@ class DynamoMentionStore:
                     break
         return found
 
-    def record_response(self, mention_id: str, at: datetime, post: str) -> float | None:
-        """Conditional update: only a routed mention's first response is kept."""
-        record = self.get(mention_id)
-        if record is None:
+    def record_response(
+        self, mention_id: str, at: datetime, post: str, by: str | None = None
+    ) -> float | None:
+        """Conditional update: only a routed mention's first response is kept; one `by` a
+        person is written in the same transaction as an item `answered#<mention id>` in the list
+        index's partition of the case's department (`first_responses`), kept as long."""
+        item = self._item(mention_id)
+        if item is None:
             return None
+        record = _record(item)
         seconds = (at - clock_start(record)).total_seconds()
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"id": {"S": mention_id}},
-                UpdateExpression="SET first_response_at = :at, response_seconds = :s,"
-                " first_response_post = :post REMOVE #open, waiting",
-                ConditionExpression="attribute_exists(#record) AND "
-                "attribute_not_exists(first_response_at)",
-                ExpressionAttributeNames={"#open": "open", "#record": "record"},
-                ExpressionAttributeValues={
-                    ":at": {"S": at.isoformat()},
-                    ":s": {"N": str(seconds)},
-                    ":post": {"S": post},
-                },
-            )
-        except self._client.exceptions.ConditionalCheckFailedException:
-            return None
-        return seconds
+        values = {":at": {"S": at.isoformat()}, ":s": {"N": str(seconds)}, ":post": {"S": post}}
+        sets = "SET first_response_at = :at, response_seconds = :s, first_response_post = :post"
+        if by is not None:
+            sets += ", first_response_by = :by"
+            values[":by"] = {"S": by}
+        update = {
+            "TableName": self._table,
+            "Key": {"id": {"S": mention_id}},
+            "UpdateExpression": f"{sets} REMOVE #open, waiting",
+            "ConditionExpression": "attribute_exists(#record) AND "
+            "attribute_not_exists(first_response_at)",
+            "ExpressionAttributeNames": {"#open": "open", "#record": "record"},
+            "ExpressionAttributeValues": values,
+        }
+        if by is None:
+            try:
+                self._client.update_item(**update)
+            except self._client.exceptions.ConditionalCheckFailedException:
+                return None
+            return seconds
+        answered = {
+            "TableName": self._table,
+            "Item": {
+                **_answered_item(record, first_response(record, at, by), at),
+                **({"expires_at": item["expires_at"]} if "expires_at" in item else {}),
+            },
+        }
+        return seconds if self._transact([{"Update": update}, {"Put": answered}]) else None
+
+    def _transact(self, items: list[dict[str, Any]]) -> bool:
+        """Write `items` in one transaction, tried again (up to TRANSACTION_TRIES) while a
+        concurrent write to the same items cancels it; False when the first one's condition
+        failed."""
+        for attempt in range(TRANSACTION_TRIES):
+            try:
+                self._client.transact_write_items(TransactItems=items)
+                return True
+            except self._client.exceptions.TransactionCanceledException as exc:
+                reasons = exc.response.get("CancellationReasons", [])
+                if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                    return False
+                if attempt == TRANSACTION_TRIES - 1:
+                    raise
+        return False
 
     def overdue(self, now: datetime, limit: int = 100) -> list[MentionRecord]:
         """Query the sparse index of open mentions by deadline."""
@@ -330,17 +371,19 @@ class DynamoMentionStore:
         self._back_on_clock(key)
 
     def unanswer(self, mention_id: str, post: str) -> bool:
-        """Conditional on `post` being the first response; then rejoin the indexes."""
+        """Conditional on `post` being the first response, in one transaction with the deletion
+        of its `answered#` item; then rejoin the indexes."""
         key = {"id": {"S": mention_id}}
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=key,
-                UpdateExpression="REMOVE first_response_at, response_seconds, first_response_post",
-                ConditionExpression="first_response_post = :post",
-                ExpressionAttributeValues={":post": {"S": post}},
-            )
-        except self._client.exceptions.ConditionalCheckFailedException:
+        cleared = {
+            "TableName": self._table,
+            "Key": key,
+            "UpdateExpression": "REMOVE first_response_at, response_seconds, first_response_post,"
+            " first_response_by",
+            "ConditionExpression": "first_response_post = :post",
+            "ExpressionAttributeValues": {":post": {"S": post}},
+        }
+        answered = {"TableName": self._table, "Key": {"id": {"S": _answered_key(mention_id)}}}
+        if not self._transact([{"Update": cleared}, {"Delete": answered}]):
             return False
         self._back_on_clock(key)
         return True
@@ -643,6 +686,18 @@ class DynamoMentionStore:
         pages = self._pages(LIST_INDEX, "listed", surveyed_list(department), since, Select="COUNT")
         return sum(page["Count"] for page in pages)
 
+    def first_responses(self, department: str, since: datetime, limit: int) -> list[FirstResponse]:
+        """Query the list index's partition of the first responses to `department`'s cases."""
+        items = self._newest(LIST_INDEX, "listed", answered_list(department), since, limit)
+        return [
+            FirstResponse(
+                by=item["by"]["S"],
+                seconds=float(item["response_seconds"]["N"]),
+                on_time=item["on_time"]["BOOL"],
+            )
+            for item in items
+        ]
+
     def ratings(self, department: str, since: datetime, limit: int) -> list[Score]:
         """Query the list index's partition of `department`'s survey answers for their scores."""
         items = self._newest(LIST_INDEX, "listed", rated_list(department), since, limit)
@@ -768,6 +823,24 @@ def _times(item: dict[str, Any]) -> CaseTimes:
     )
 
 
+def _answered_key(mention_id: str) -> str:
+    """The id of the item that counts a case's first response by a person."""
+    return f"answered#{mention_id}"
+
+
+def _answered_item(record: MentionRecord, response: FirstResponse, at: datetime) -> dict[str, Any]:
+    """The item that counts `response`, sent `at`, among the first responses to `record`'s
+    department."""
+    return {
+        "id": {"S": _answered_key(record.id)},
+        "listed": {"S": answered_list(record.message.routing.department)},
+        "routed_at": {"S": at.astimezone(UTC).isoformat()},
+        "by": {"S": response.by},
+        "response_seconds": {"N": str(response.seconds)},
+        "on_time": {"BOOL": response.on_time},
+    }
+
+
 def _json(record: MentionRecord) -> str:
     """The record as its item's `record` attribute keeps it: without the notes, which an
     attribute of their own holds (appended to, never rewritten)."""
@@ -780,8 +853,9 @@ def _record(item: dict[str, Any]) -> MentionRecord:
     if "first_response_at" in item:
         updates["first_response_at"] = datetime.fromisoformat(item["first_response_at"]["S"])
         updates["response_seconds"] = float(item["response_seconds"]["N"])
-        if "first_response_post" in item:
-            updates["first_response_post"] = item["first_response_post"]["S"]
+        for text in ("first_response_post", "first_response_by"):
+            if text in item:
+                updates[text] = item[text]["S"]
     if "rating" in item:
         updates["rating"] = int(item["rating"]["N"])
     for moment in ("escalated_at", "closed_at", "rated_at"):

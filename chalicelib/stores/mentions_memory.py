@@ -11,6 +11,7 @@ from chalicelib.stores.mentions import (
     CaseTimes,
     Claim,
     EditConflict,
+    FirstResponse,
     Progress,
     Score,
     author_key,
@@ -18,6 +19,7 @@ from chalicelib.stores.mentions import (
     case_times,
     clock_start,
     due_key,
+    first_response,
     opens_case,
 )
 
@@ -50,6 +52,7 @@ class MemoryMentionStore:
         self.tombstones: set[str] = set()
         self.labels: dict[str, set[str]] = {}
         self.surveys: dict[str, tuple[str, datetime]] = {}
+        self.responses: dict[str, tuple[str, datetime, FirstResponse]] = {}
 
     def claim(
         self, mention_id: str, now: datetime, lease: timedelta
@@ -83,7 +86,9 @@ class MemoryMentionStore:
         """The records there are, by id."""
         return {i: self.records[i] for i in mention_ids if i in self.records}
 
-    def record_response(self, mention_id: str, at: datetime, post: str) -> float | None:
+    def record_response(
+        self, mention_id: str, at: datetime, post: str, by: str | None = None
+    ) -> float | None:
         """First response only."""
         record = self.records.get(mention_id)
         if record is None or record.first_response_at is not None:
@@ -94,8 +99,12 @@ class MemoryMentionStore:
                 "first_response_at": at,
                 "response_seconds": seconds,
                 "first_response_post": post,
+                "first_response_by": by,
             }
         )
+        if by is not None:
+            answered = first_response(record, at, by)
+            self.responses[mention_id] = (record.message.routing.department, at, answered)
         return seconds
 
     def overdue(self, now: datetime, limit: int = 100) -> list[MentionRecord]:
@@ -193,6 +202,13 @@ class MemoryMentionStore:
         """How many noted surveys."""
         return sum(d == department and at >= since for d, at in self.surveys.values())
 
+    def first_responses(self, department: str, since: datetime, limit: int) -> list[FirstResponse]:
+        """The first responses people sent since `since` to `department`'s cases, newest
+        first."""
+        sent = [(at, each) for d, at, each in self.responses.values() if d == department]
+        newest = sorted((entry for entry in sent if entry[0] >= since), reverse=True)
+        return [each for _, each in newest[:limit]]
+
     def ratings(self, department: str, since: datetime, limit: int) -> list[Score]:
         """The scores of the survey answers about `department`'s cases, newest first."""
         about = self._newest(lambda r: _rating_department(r) == department, since, limit)
@@ -210,8 +226,11 @@ class MemoryMentionStore:
         record = self.records.get(mention_id)
         if record is None or record.first_response_post != post:
             return False
-        cleared = {"first_response_at": None, "response_seconds": None, "first_response_post": None}
+        cleared = dict.fromkeys(
+            ("first_response_at", "response_seconds", "first_response_post", "first_response_by")
+        )
         self.records[mention_id] = record.model_copy(update=cleared)
+        self.responses.pop(mention_id, None)
         return True
 
     def take(self, mention_id: str, by: str, now: datetime, until: datetime) -> bool:

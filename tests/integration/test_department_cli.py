@@ -100,7 +100,7 @@ def test_reply_waits_for_the_send_and_says_where_it_went(
     worker.join()
     [note] = notes(capsys)
     assert code == 0 and out.splitlines()[1].startswith("sent to x: ")  # sent all the same
-    assert note.startswith(f"note: {LATE} was answered at ") and "(x:" in note
+    assert note.startswith(f"note: {LATE} was answered at ") and " by admin (x:" in note
     assert note.endswith("this reply is sent as well")
 
     code, _ = run("reply", "x:404", "hi", "--url", api_url)

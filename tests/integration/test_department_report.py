@@ -24,7 +24,8 @@ def week(client: Client, stack: dict[str, str], fakes: FakePlatforms) -> None:
     deliver(client, stack, "x", sample_bytes("x_late_delivery.json"))
     deliver(client, stack, "x", customer_tweet("1992000000000000990", "@AcmeHelp my refund?", None))
     body = json.dumps({"mention_id": CASE, "text": "Sorry Dana, DM us"}).encode()
-    assert client.http.post("/replies", headers=AUTH, body=body).status_code == 202
+    maya = {**AUTH, "X-Switchboard-Author": "maya"}
+    assert client.http.post("/replies", headers=maya, body=body).status_code == 202
     drain_outbox(stack)
 
 
@@ -35,6 +36,14 @@ def test_a_department_sees_how_its_week_went(client: Client) -> None:
     assert (report["mentions"], report["answered"], report["waiting"]) == (2, 1, 1)
     assert report["on_time"] == 0 and report["due"] >= 1  # the sample was posted long ago
     assert report["sla_met"] == 0.0 and report["first_response_p50"] > 0
+    assert report["by_person"] == [
+        {
+            "agent": "maya",
+            "answered": 1,
+            "on_time": 0,
+            "first_response_p50": report["first_response_p50"],
+        }
+    ]
     assert get(client, "/departments/pr/report")["mentions"] == 0
     body = json.dumps({"to": "pr", "reason": "press"}).encode()
     client.http.post("/mentions/x:1992000000000000990/transfer", headers=AUTH, body=body)
@@ -74,5 +83,7 @@ def test_switchboard_report(api_url: str) -> None:
         "  closed          0  (no reply needed)",
         "  withdrawn       0  (hidden or deleted)",
         "  handed over     0  (to other departments: counted there)",
+        "  by person       (first responses sent through Switchboard in those days)",
+        "    maya          1 answered, 0% on time, median " + lines[10].split("median ")[1],
         "  satisfaction    -  (no answers to 0 surveys)",
     ]

@@ -145,11 +145,10 @@ def test_mention_shows_the_routed_case_and_what_happened_to_it(
     assert out.startswith("[NORMAL] x:1992000000000000001  x/mention in en")
     assert "  department: support" in out and "  routed: " in out and "deleted" not in out
     answered = datetime(2026, 11, 22, 8, 10, tzinfo=UTC)  # ten minutes after the post
-    wiring.mentions().record_response("x:1992000000000000001", answered, "x:1992000000000000700")
+    post = "x:1992000000000000700"
+    wiring.mentions().record_response("x:1992000000000000001", answered, post, "maya")
     code, out = run("mention", "x:1992000000000000001", "--url", api_url)
-    assert (
-        "  first response: 2026-11-22T08:10:00+00:00 (after 10 min: x:1992000000000000700)" in out
-    )
+    assert f"  first response: 2026-11-22T08:10:00+00:00 (after 10 min by maya: {post})" in out
     record = wiring.mentions().get("x:1992000000000000001")
     assert record is not None
     edit = record.message.mention.model_copy(update={"id": "x:1992000000000000009"})

@@ -35,7 +35,13 @@ from chalicelib.models import (
 )
 from chalicelib.settings import get_settings
 from chalicelib.stores.cursors import CursorStore, MemoryCursorStore
-from chalicelib.stores.mentions import Claim, EditConflict, MentionStore, Progress
+from chalicelib.stores.mentions import (
+    Claim,
+    EditConflict,
+    FirstResponse,
+    MentionStore,
+    Progress,
+)
 from chalicelib.stores.mentions_dynamo import DynamoMentionStore
 from chalicelib.stores.mentions_memory import MemoryMentionStore
 from chalicelib.stores.queues import (
@@ -344,6 +350,65 @@ def test_a_first_response_that_never_arrived_puts_the_case_back_on_the_clock(
     assert [r.id for r in mentions.waiting("support")] == ["x:60"]
     assert [r.id for r in mentions.overdue(NOW + timedelta(hours=1))] == ["x:60"]
     assert not mentions.unanswer("x:60", "whatsapp:wamid.A")  # once
+
+
+def test_who_sent_a_first_response_is_counted_for_the_department_until_it_never_arrived(
+    mentions: MentionStore,
+) -> None:
+    due = Routing(department="support", sla_due_at=NOW + timedelta(minutes=30))
+    for mention_id in ("x:70", "x:71", "x:72"):
+        base = record(mention_id)
+        mentions.claim(mention_id, NOW, LEASE)
+        routed = base.message.model_copy(update={"routing": due})
+        mentions.complete(base.model_copy(update={"message": routed}), NOW + timedelta(days=1))
+    mentions.record_response("x:70", NOW + timedelta(minutes=10), "x:a", "maya")
+    mentions.record_response("x:71", NOW + timedelta(hours=1), "whatsapp:wamid.B", "sam")
+    mentions.record_response("x:72", NOW + timedelta(minutes=5), "x:c")  # on the platform
+    assert mentions.record_response("x:70", NOW + timedelta(hours=2), "x:d", "sam") is None
+    answered = mentions.get("x:70")
+    assert answered is not None and answered.first_response_by == "maya"
+    assert mentions.first_responses("support", NOW, 10) == [
+        FirstResponse(by="sam", seconds=3600.0, on_time=False),  # the newest first
+        FirstResponse(by="maya", seconds=600.0, on_time=True),
+    ]
+    assert mentions.first_responses("support", NOW + timedelta(minutes=30), 10)[0].by == "sam"
+    assert mentions.first_responses("support", NOW, 1) == [FirstResponse("sam", 3600.0, False)]
+    assert mentions.first_responses("pr", NOW, 10) == []
+    assert mentions.unanswer("x:71", "whatsapp:wamid.B")  # undelivered: sam answered nothing
+    assert [each.by for each in mentions.first_responses("support", NOW, 10)] == ["maya"]
+    again = mentions.get("x:71")
+    assert again is not None and again.first_response_by is None
+
+
+@pytest.mark.usefixtures("stack")
+def test_a_first_response_a_concurrent_write_cancelled_is_written_on_the_next_try() -> None:
+    store = wiring.mentions()
+    assert isinstance(store, DynamoMentionStore)
+    store.claim("x:80", NOW, LEASE)
+    store.complete(record("x:80"), NOW + timedelta(days=1))
+    client = store._client
+    write = client.transact_write_items
+    calls = []
+
+    def conflicting(**request: Any) -> Any:
+        calls.append(request)
+        if len(calls) == 1:  # as DynamoDB answers when another write touched the record
+            raise client.exceptions.TransactionCanceledException(
+                {
+                    "Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
+                    "CancellationReasons": [{"Code": "TransactionConflict"}, {"Code": "None"}],
+                },
+                "TransactWriteItems",
+            )
+        return write(**request)
+
+    client.transact_write_items = conflicting
+    try:
+        assert store.record_response("x:80", NOW + timedelta(minutes=1), "x:a", "maya") == 60.0
+    finally:
+        del client.transact_write_items
+    assert len(calls) == 2
+    assert store.first_responses("support", NOW, 10) == [FirstResponse("maya", 60.0, True)]
 
 
 def test_long_posts_fill_the_waiting_list_past_a_query_page(mentions: MentionStore) -> None:

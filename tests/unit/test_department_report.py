@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from chalicelib.cli_text import format_report
 from chalicelib.models import CaseState
 from chalicelib.services.reports import summarise
-from chalicelib.stores.mentions import CaseTimes
+from chalicelib.stores.mentions import CaseTimes, FirstResponse
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SINCE = NOW - timedelta(days=7)
@@ -86,3 +86,25 @@ def test_the_survey_answers_give_the_share_satisfied_and_the_average() -> None:
     assert quiet.response_rate is None  # no survey asked
     late = summarise("support", 7, SINCE, [], NOW, ratings=[(5, "maya"), (4, "maya")], surveyed=1)
     assert late.response_rate == 1.0  # an answer to a survey asked before the week
+
+
+def test_each_person_sees_how_many_first_responses_they_sent_and_how_fast() -> None:
+    responses = [
+        FirstResponse("sam", 40 * 60, False),
+        FirstResponse("maya", 5 * 60, True),
+        FirstResponse("maya", 25 * 60, True),
+        FirstResponse("maya", 95 * 60, False),
+    ]
+    report = summarise("support", 7, SINCE, [], NOW, responses=responses)
+    assert [(p.agent, p.answered, p.on_time, p.first_response_p50) for p in report.by_person] == [
+        ("maya", 3, 2, 1500.0),  # the most first
+        ("sam", 1, 0, 2400.0),
+    ]
+    lines = format_report(report).splitlines()
+    at = lines.index("  by person       (first responses sent through Switchboard in those days)")
+    assert lines[at + 1 : at + 3] == [
+        "    maya          3 answered, 67% on time, median 25 min",
+        "    sam           1 answered, 0% on time, median 40 min",
+    ]
+    assert lines[at + 3].startswith("  satisfaction")
+    assert "by person" not in format_report(summarise("support", 7, SINCE, [], NOW))

@@ -457,6 +457,11 @@ class Note(BaseModel):
     by: str
     at: datetime
     text: str
+    told: list[str] = Field(
+        default_factory=list,
+        description="who was told of it in their own chat (AGENT_CHANNELS): those it names"
+        " with @, and whoever had the case taken",
+    )
 
     @property
     def size(self) -> int:

@@ -34,7 +34,7 @@ from chalicelib.commands.api import (
     mention_path,
     take_ends,
 )
-from chalicelib.models import DepartmentReport, MentionRecord, NextCase, Reply
+from chalicelib.models import DepartmentReport, MentionRecord, NextCase, Note, Reply
 
 
 def cmd_waiting(args: argparse.Namespace, out: TextIO) -> int:
@@ -98,7 +98,7 @@ def cmd_mention(args: argparse.Namespace, out: TextIO) -> int:
                 )
                 for t in record.message.routing.transfers
             ),
-            *(("note", note.at, f"{note.by}: {note.text}") for note in record.notes),
+            *(("note", note.at, _note_line(note)) for note in record.notes),
         ],
         key=lambda event: event[1],
     )
@@ -131,6 +131,12 @@ def _reply_line(reply: Reply) -> str:
     )
     said = shortened(reply.text) if reply.text else "(text erased)"
     return f"{reply.reply_id} by {reply.author}: {reply.status}{seen}: {said}"
+
+
+def _note_line(note: Note) -> str:
+    """A note as the mention's history shows it: who, what, and who was told of it."""
+    told = f" (told {', '.join(note.told)})" if note.told else ""
+    return f"{note.by}: {note.text}{told}"
 
 
 def _first_response(record: MentionRecord) -> str:
@@ -234,7 +240,9 @@ def cmd_note(args: argparse.Namespace, out: TextIO) -> int:
     path = mention_path(args.mention_id, "notes")
     record = MentionRecord.model_validate(api_client(args).call("POST", path, {"text": args.text}))
     count = len(record.notes)
-    print(f"noted on {record.id} ({count} note{'s' if count > 1 else ''})", file=out)
+    mine = next(n for n in reversed(record.notes) if n.text == args.text.strip())
+    told = f"; told {', '.join(mine.told)} in their chat" if mine.told else ""
+    print(f"noted on {record.id} ({count} note{'s' if count > 1 else ''}){told}", file=out)
     return 0
 
 

@@ -3,16 +3,18 @@ webhook named in TEAMS_WEBHOOKS) is told at once of each new case its queue gets
 ALERT_PRIORITY (urgent) or above, or from an author labelled with one of ALERT_LABELS (press,
 vip), and of each of its SLA breaches, so a food-safety claim or a journalist's question is seen
 in minutes by people who are not watching the queue; a person (AGENT_CHANNELS: their Slack
-member id, or a Teams webhook) is told of each case given to them on shift and of what the
-customers whose cases they have write again. Each alert goes through the outbox (retried while
+member id, or a Teams webhook) is told of each case given to them on shift, of what the
+customers whose cases they have write again, and of the notes that name them (`@lee`) or are
+on a case they have. Each alert goes through the outbox (retried while
 the channel cannot take it, dead-lettered with the platform's reason when it will not); it is
 sent at least once."""
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.cli_text import author_of, shortened, stamp, why_routed
@@ -146,6 +148,40 @@ def agent_alert(
         who = author_of(message.mention)
         heading = f"[{priority}] {who} wrote again on your {routing.department} case"
     return channel, alert_message(channel, Alert.of(heading, message))
+
+
+MENTIONED = re.compile(r"(?<![\w@])@([\w.-]*\w)")
+"""A colleague named in a note: `@lee`, `@maya.k` (not an e-mail address's domain)."""
+
+
+def note_alerts(
+    record: MentionRecord, by: str, text: str, settings: Settings, now: datetime
+) -> dict[str, tuple[str, OutgoingMessage]]:
+    """By person, the alerts telling people in their own chat (AGENT_CHANNELS) of a note `by`
+    someone on a case (`text`): each person it names with @ (their name as AGENT_CHANNELS has
+    it, in any case), and whoever has the case taken at `now`; never its writer."""
+    named = {name.casefold(): name for name in settings.agent_channels}
+    people = [
+        named[each.casefold()] for each in MENTIONED.findall(text) if each.casefold() in named
+    ]
+    taker = record.taker(now)
+    if taker is not None and taker in settings.agent_channels:
+        people.append(taker)
+    routing = record.message.routing
+    said = f'"{shortened(text, 200)}"'
+    alerts: dict[str, tuple[str, OutgoingMessage]] = {}
+    for person in dict.fromkeys(people):
+        if person == by:
+            continue
+        channel = settings.agent_channels[person]
+        what = (
+            f"noted on your {routing.department} case"
+            if person == taker
+            else f"named you in a note on a {routing.department} case"
+        )
+        heading = f"[{routing.priority.upper()}] {by} {what}: {said}"
+        alerts[person] = channel, alert_message(channel, Alert.of(heading, record.message))
+    return alerts
 
 
 def tell_agent(queues: Queues, told: tuple[str, OutgoingMessage] | None) -> None:

@@ -25,7 +25,7 @@ from chalicelib.models import (
     Transfer,
 )
 from chalicelib.observability import FIRST_RESPONSE, TRANSFERS, logger, metrics, per_department
-from chalicelib.services.alerts import agent_alert, tell_agent
+from chalicelib.services.alerts import agent_alert, note_alerts, tell_agent
 from chalicelib.services.sla import escalation_copy, sla_due
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import (
@@ -300,16 +300,21 @@ class CaseService:
 
     def note(self, mention_id: str, by: str, text: str) -> MentionRecord:
         """`by` notes something on a mention for the people working it (what was done off the
-        platform, what to watch for): kept on its record, never sent. Conflict once it has
-        MAX_NOTES, or MAX_NOTES_BYTES with this one."""
+        platform, what to watch for): kept on its record, never sent; those it names with @ and
+        whoever has the case taken are told in their own chat (see `note_alerts`). Conflict
+        once it has MAX_NOTES, or MAX_NOTES_BYTES with this one."""
         record = case_of(self.mentions, mention_id)
         if record is None:
             raise NotFound(f"no routed mention {mention_id!r}")
-        note = Note(by=by, at=self.clock(), text=text)
+        now = self.clock()
+        alerts = note_alerts(record, by, text, self.settings, now)
+        note = Note(by=by, at=now, text=text, told=sorted(alerts))
         if not self.mentions.add_note(record.id, note):
             current = self.mentions.get(record.id) or record
             why = current.no_room_for(note) or f"{record.id} has no room for another note"
             raise Conflict(why)
+        for told in alerts.values():
+            tell_agent(self.queues, told)
         return self.mentions.get(record.id) or record
 
     def leave(self, mention_id: str, by: str) -> MentionRecord:

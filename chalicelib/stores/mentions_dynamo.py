@@ -490,7 +490,13 @@ class DynamoMentionStore:
         """Append to the `notes` attribute (beside the JSON, which other writes replace) and
         add its size to `notes_bytes`, on condition that the record exists with fewer than
         MAX_NOTES and room for it within MAX_NOTES_BYTES."""
-        entry = {"by": {"S": note.by}, "at": {"S": note.at.isoformat()}, "text": {"S": note.text}}
+        entry: dict[str, Any] = {
+            "by": {"S": note.by},
+            "at": {"S": note.at.isoformat()},
+            "text": {"S": note.text},
+        }
+        if note.told:
+            entry["told"] = {"L": [{"S": name} for name in note.told]}
         return self._update_if(
             {"id": {"S": mention_id}},
             "SET notes = list_append(if_not_exists(notes, :none), :note),"
@@ -874,6 +880,7 @@ def _record(item: dict[str, Any]) -> MentionRecord:
                 by=note["by"]["S"],
                 at=datetime.fromisoformat(note["at"]["S"]),
                 text=note["text"]["S"],
+                told=[name["S"] for name in note.get("told", {}).get("L", [])],
             )
             for note in (entry["M"] for entry in item["notes"]["L"])
         ]

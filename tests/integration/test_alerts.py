@@ -228,3 +228,32 @@ def test_someone_a_colleague_gives_a_case_to_is_told_by_whom(
         "*[HIGH] a support case given to you by lee",  # the chase, raised to high
     ]
     assert {r.body["channel"] for r in fakes.accepted("slack")} == {"U0MAYA"}
+
+
+@pytest.mark.usefixtures("agents_told")
+def test_a_note_tells_those_it_names_and_whoever_has_the_case_in_their_own_chat(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    late = "x:1992000000000000001"
+    routed(client, stack, "x", "x_late_delivery.json")
+    as_maya = {**AUTH, "X-Switchboard-Author": "maya"}
+    assert client.http.post(f"/mentions/{late}/take", headers=as_maya).status_code == 200
+    drain_outbox(stack)
+    text = "Dana called: refund issued. @SAM can you confirm? (cc @maya, @dana_r, lee@acme.com)"
+    noted = client.http.post(
+        f"/mentions/{late}/notes",
+        headers={**AUTH, "X-Switchboard-Author": "lee"},
+        body=json.dumps({"text": text}),
+    )
+    assert noted.status_code == 200
+    assert json.loads(noted.body)["notes"][0]["told"] == ["maya", "sam"]  # not the customer
+    drain_outbox(stack)
+    told = {r.body["channel"]: r.body["text"].splitlines() for r in fakes.accepted("slack")}
+    said = f'"{text}"'
+    assert {channel: lines[0].split("*:")[0] for channel, lines in told.items()} == {
+        "U0SAM": f"*[NORMAL] lee named you in a note on a support case: {said}",
+        "U0MAYA": f"*[NORMAL] lee noted on your support case: {said}",  # she has it taken
+    }
+    assert told["U0SAM"][-1].endswith(f"`switchboard mention {late}`")
+    own = client.http.post(f"/mentions/{late}/notes", headers=as_maya, body=b'{"text": "ok @maya"}')
+    assert json.loads(own.body)["notes"][1]["told"] == []  # nobody is told of their own note

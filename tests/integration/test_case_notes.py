@@ -3,6 +3,8 @@ should know, kept on its record in the order written, shown with its history, ne
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from chalice.test import Client
 
@@ -122,3 +124,18 @@ def test_switchboard_note_and_the_history_it_joins(api_url: str) -> None:
         "  note",
     ]  # in the order they happened
     assert "(admin: customer is a journalist, be careful)" in out
+
+
+@pytest.fixture
+def agents_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    """People's own chats, named before the stack reads the settings (a reset after would have
+    the server build its clients after the CLI's local defaults)."""
+    monkeypatch.setenv("AGENT_CHANNELS", json.dumps({"maya": "U0MAYA", "sam": "U0SAM"}))
+
+
+@pytest.mark.usefixtures("agents_told", "routed")
+def test_switchboard_note_says_who_was_told(api_url: str) -> None:
+    code, out = run("note", CASE, "@sam @maya this one is a journalist", "--url", api_url)
+    assert (code, out.strip()) == (0, f"noted on {CASE} (1 note); told maya, sam in their chat")
+    code, out = run("mention", CASE, "--url", api_url)
+    assert "(admin: @sam @maya this one is a journalist (told maya, sam))" in out

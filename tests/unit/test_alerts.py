@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
 
-from chalicelib.models import Author, Mention, Priority, ReplyPointer, RoutedMention, Routing
-from chalicelib.services.alerts import agent_alert, new_case_alerts
+from chalicelib.models import (
+    Author,
+    Mention,
+    MentionRecord,
+    Priority,
+    ReplyPointer,
+    RoutedMention,
+    Routing,
+)
+from chalicelib.services.alerts import agent_alert, new_case_alerts, note_alerts
 from chalicelib.settings import Settings
 
 SETTINGS = Settings(alert_channels={"pr": "C0PR", "support": "C0SHARED", "marketing": "C0SHARED"})
@@ -138,3 +147,21 @@ def test_someone_is_told_of_a_case_given_to_them_only_where_their_chat_is_named(
     assert json.loads(again.body)["alert"]["text"].startswith(
         "*[NORMAL] sam&lt;script&gt; wrote again on your pr case*"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "told"),
+    [
+        ("@lee can you check?", ["lee"]),
+        ("thanks, @Lee.", ["lee"]),  # their name in any case, a full stop after it
+        ("@lee and @maya.k: see above; @lee again", ["lee", "maya.k"]),  # each once
+        ("write to lee@acme.com or @@lee", []),  # an e-mail address names nobody
+        ("@leeroy @dana_r (the customer)", []),  # only names AGENT_CHANNELS has
+        ("@sam wrote this", []),  # never the note's writer
+    ],
+)
+def test_a_note_tells_the_people_it_names_with_at(text: str, told: list[str]) -> None:
+    settings = Settings(agent_channels={"lee": "U0LEE", "maya.k": "U0MAYA", "sam": "U0SAM"})
+    now = datetime(2026, 11, 24, tzinfo=UTC)
+    record = MentionRecord(id="x:1", status="routed", routed_at=now, message=case("normal"))
+    assert list(note_alerts(record, "sam", text, settings, now)) == told

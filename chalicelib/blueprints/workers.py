@@ -127,6 +127,8 @@ def send_replies(event: SQSEvent) -> dict[str, Any]:
 def check_sla(event: CloudWatchEvent) -> dict[str, Any]:
     """Escalate mentions past their first-response deadline; give the waiting cases nobody has
     to those on shift with room for more."""
+    from functools import cache
+
     from chalicelib.services.cases import awaiting_approval
     from chalicelib.services.shifts import ShiftService
     from chalicelib.services.sla import SlaCheck
@@ -136,7 +138,9 @@ def check_sla(event: CloudWatchEvent) -> dict[str, Any]:
     with metrics_flushed():
         check = SlaCheck(mentions, queues, settings, time_left=from_context(event.context))
         escalated = check.run()
-        awaiting = awaiting_approval(wiring.replies(), mentions, settings.approval_departments)
+        awaiting = cache(
+            lambda: awaiting_approval(wiring.replies(), mentions, settings.approval_departments)
+        )  # read once, and only when someone with room could be given a case
         given = ShiftService(wiring.shifts(), mentions, queues, settings).top_up(awaiting)
     return {"escalated": escalated, "given": [str(each) for each in given]}
 

@@ -257,15 +257,16 @@ class ShiftService:
             awaiting_approval=answered,
         )
 
-    def top_up(self, awaiting: Container[str] = ()) -> list[Given]:
+    def top_up(self, awaiting: Callable[[], Container[str]] = tuple) -> list[Given]:
         """In each department, its waiting cases nobody has (the soonest due first: those that
         came while everyone on shift was full or nobody was on, those given back, and those
         whose take ran out unanswered) are given to the people on shift with a capacity and
         room for more who answer in its language, the least busy first, each a take of the
         department's assignment time (`Settings.assignment_for`): a case whose take ran out
         goes to someone else than whoever let it run out, a follow-up or chase to whoever has
-        its customer's earlier case, and none whose answer is `awaiting` approval. Best
-        effort: a department that cannot be read is left for the next run."""
+        its customer's earlier case, and none whose answer is `awaiting` approval (read only
+        once a case nobody has comes up). Best effort: a department that cannot be read is left
+        for the next run."""
         now = self.clock()
         rosters = Rosters(self.shifts, self.mentions, now, capped_only=True)
         given: list[Given] = []
@@ -277,7 +278,11 @@ class ShiftService:
         return given
 
     def _give_out(
-        self, department: str, rosters: Rosters, awaiting: Container[str], now: datetime
+        self,
+        department: str,
+        rosters: Rosters,
+        awaiting: Callable[[], Container[str]],
+        now: datetime,
     ) -> list[Given]:
         """Give out `department`'s waiting cases nobody has (see `top_up`), the soonest due
         first, but a customer's earlier case before what follows it up or chases it, so that
@@ -289,7 +294,7 @@ class ShiftService:
         for latest in waiting.values():
             chain = _chain(latest, waiting)
             for earlier, case in zip([None, *chain[:-1]], chain, strict=True):
-                if case.id in holders or case.id in awaiting:
+                if case.id in holders or case.id in awaiting():
                     continue
                 agent = holders.get(earlier.id) if earlier is not None else None
                 if agent is not None:

@@ -297,7 +297,24 @@ def test_a_follow_up_goes_with_its_case_and_an_answer_awaiting_approval_is_left_
     given = shifts_of(store, mentions).top_up()
     assert given == [Given("x:0", "ana", "lee"), Given("x:1", "ana"), Given("x:2", "sam")]
     fresh = waiting({None: 2})
-    assert shifts_of(store, fresh).top_up(awaiting={"x:0"}) == [Given("x:1", "ana")]
+    assert shifts_of(store, fresh).top_up(lambda: {"x:0"}) == [Given("x:1", "ana")]
+
+
+def test_the_answers_awaiting_approval_are_read_only_when_a_free_case_could_be_given() -> None:
+    reads: list[str] = []
+
+    def awaiting() -> set[str]:
+        reads.append("read")
+        return set()
+
+    store = MemoryShiftStore()
+    store.start(on("ana"))  # no capacity: not topped up
+    mentions = waiting({None: 1})
+    assert shifts_of(store, mentions).top_up(awaiting) == [] and reads == []
+    store.start(on("sam", capacity=1))
+    assert shifts_of(store, waiting({"sam": 1})).top_up(awaiting) == [] and reads == []
+    assert shifts_of(store, mentions).top_up(awaiting) == [Given("x:0", "sam")]
+    assert reads == ["read"]
 
 
 def test_a_customer_chasing_their_case_is_given_to_whoever_is_given_that_case() -> None:

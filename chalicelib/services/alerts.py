@@ -19,7 +19,7 @@ from typing import Any
 
 from chalicelib.cli_text import author_of, shortened, stamp, why_routed
 from chalicelib.errors import PoisonRecord
-from chalicelib.models import MentionRecord, RoutedMention
+from chalicelib.models import GIVEN, MentionRecord, RoutedMention
 from chalicelib.observability import logger
 from chalicelib.platforms.teams import card_message, post_card, text_run
 from chalicelib.rules.engine import PRIORITY_RANK
@@ -131,8 +131,9 @@ def agent_alert(
 ) -> tuple[str, OutgoingMessage] | None:
     """The channel and alert telling `agent`, in their own chat (AGENT_CHANNELS), of a message
     that is theirs to answer: a case a colleague gave them (`given_by`), one given to them on
-    shift (`routing.assigned_to`; `passed_from`: from someone whose take of it ran out), or
-    what a customer whose case they have wrote again; None when no chat of theirs is named."""
+    shift (`routing.assigned_to`; `passed_from`: from someone whose take of it ran out; a
+    follow-up routed to them: the customer they answered wrote back), or what a customer whose
+    case they have wrote again; None when no chat of theirs is named."""
     channel = settings.agent_channels.get(agent)
     if channel is None:
         return None
@@ -140,6 +141,9 @@ def agent_alert(
     priority = routing.priority.upper()
     if given_by is not None:
         heading = f"[{priority}] a {routing.department} case given to you by {given_by}"
+    elif routing.assigned_to == agent and routing.conversation and GIVEN not in routing.tags:
+        who = author_of(message.mention)
+        heading = f"[{priority}] {who} wrote back on a {routing.department} case you answered"
     elif routing.assigned_to == agent:
         heading = f"[{priority}] a {routing.department} case given to you, on shift"
         if passed_from:

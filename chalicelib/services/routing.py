@@ -59,7 +59,7 @@ from chalicelib.services.away import say_away
 from chalicelib.services.case_news import CaseNews
 from chalicelib.services.intake import INTAKE_QUEUE, MENTIONS_PER_MESSAGE, queue_mentions
 from chalicelib.services.moderation import hide_message, unhideable
-from chalicelib.services.shifts import Rosters
+from chalicelib.services.shifts import Rosters, back_to_answerer, continued_case
 from chalicelib.services.sla import sla_due
 from chalicelib.services.survey import rated, rating_in, rating_key, surveyed
 from chalicelib.services.time_budget import TimeLeft, short_of_time
@@ -347,10 +347,14 @@ class RoutingService:
         """Give a new case to someone (`assigned_to`): to whoever has the customer's earlier
         case waiting in the same department, which one answer answers with it (someone else
         could not reply to it without forcing), else to the person on shift in its department
-        whose turn it is, if anyone on answers in its language and is not full. Not a
-        follow-up, which stays with whoever has its case, nor what routing ignored."""
+        whose turn it is, if anyone on answers in its language and is not full. A follow-up
+        stays with whoever has its case, or, when nobody has, goes back to whoever answered
+        it, if at work there (`back_to_answerer`); nothing routing ignored is given out."""
         routing = message.routing
-        if routing.department == "ignore" or routing.conversation is not None:
+        if routing.department == "ignore":
+            return
+        if routing.conversation is not None:
+            routing.assigned_to = back_to_answerer(self.mentions, message, rosters, now)
             return
         routing.assigned_to = self._holder_of_earlier(routing, now) or rosters.share_out(
             routing.department, routing.language()
@@ -373,27 +377,18 @@ class RoutingService:
         return case.taker(now) if case is not None else None
 
     def _take_of_case(self, message: RoutedMention, now: datetime) -> dict[str, Any]:
-        """A new case shared out to someone on shift is theirs for ASSIGNMENT_MINUTES. A
-        follow-up its author sends while someone has their case taken, and that stays in
-        the case's department, is taken by them too, until the same time (best effort: the
-        follow-up is routed all the same, untaken, if the case cannot be read)."""
+        """A new case shared out to someone on shift (or a follow-up given back to whoever
+        answered it) is theirs for ASSIGNMENT_MINUTES. A follow-up its author sends while
+        someone has their case taken, and that stays in the case's department, is taken by
+        them too, until the same time (best effort: the follow-up is routed all the same,
+        untaken, if the case cannot be read)."""
         assigned = message.routing.assigned_to
         if assigned is not None:
             until = now + self.settings.assignment_for(message.routing.department)
             return {"taken_by": assigned, "taken_until": until}
-        conversation = message.routing.conversation
-        if conversation is None or conversation.department != message.routing.department:
-            return {}
-        try:
-            case = self.mentions.get(conversation.mention_id)
-        except Exception:
-            logger.warning("could not read the case a follow-up continues", exc_info=True)
-            return {}
+        case = continued_case(self.mentions, message)
         if case is None or case.taker(now) is None:
             return {}
-        author = message.mention.author.id
-        if author is None or case.message.mention.author.id != author:
-            return {}  # someone else joined the thread: not the customer the take is for
         return {"taken_by": case.taken_by, "taken_until": case.taken_until}
 
     def _link_conversations(self, messages: list[RoutedMention], now: datetime) -> None:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from chalicelib.errors import NotFound
-from chalicelib.models import GIVEN, MentionRecord, Roster, Shift, ShiftEnded
+from chalicelib.models import GIVEN, MentionRecord, Roster, RoutedMention, Shift, ShiftEnded
 from chalicelib.observability import logger
 from chalicelib.services.alerts import agent_alert, tell_agent
 from chalicelib.services.cases import send_to
@@ -57,6 +57,44 @@ def next_on_shift(
         if shift.agent != excluding and shift.takes_cases(holding.get(shift.agent, 0), lang)
     ]
     return min(free, key=lambda shift: turn(shift, holding), default=None)
+
+
+def continued_case(mentions: MentionStore, message: RoutedMention) -> MentionRecord | None:
+    """The case a follow-up continues, when the same customer wrote it and it stays in the
+    case's department (someone else joining the thread is not the customer the case is for);
+    best effort: None when the case cannot be read."""
+    conversation = message.routing.conversation
+    if conversation is None or conversation.department != message.routing.department:
+        return None
+    try:
+        case = mentions.get(conversation.mention_id)
+    except Exception:
+        logger.warning("could not read the case a follow-up continues", exc_info=True)
+        return None
+    author = message.mention.author.id
+    if case is None or author is None or case.message.mention.author.id != author:
+        return None
+    return case
+
+
+def back_to_answerer(
+    mentions: MentionStore,
+    message: RoutedMention,
+    rosters: Rosters,
+    now: datetime,
+    excluding: str | None = None,
+) -> str | None:
+    """Who sent the first response to the case a follow-up continues (`continued_case`), when
+    nobody has that case taken and they are on shift in its department and not away (full or
+    not: the conversation is theirs) nor `excluding`, counted as holding one more."""
+    case = continued_case(mentions, message)
+    if case is None or case.taker(now) is not None or case.first_response_by is None:
+        return None  # a take of it is the follow-up's take
+    answerer, department = case.first_response_by, message.routing.department
+    if answerer == excluding or not rosters.at_work(department, answerer):
+        return None
+    rosters.holds(department, answerer)
+    return answerer
 
 
 class Given(NamedTuple):
@@ -113,6 +151,11 @@ class Rosters:
             return None
         self.holds(department, chosen.agent)
         return chosen.agent
+
+    def at_work(self, department: str, agent: str) -> bool:
+        """Whether `agent` is on shift in `department` and not away (full or not)."""
+        shifts, _ = self._load(department)
+        return any(shift.agent == agent and not shift.away for shift in shifts)
 
     def holds(self, department: str, agent: str) -> None:
         """Count one more of `department`'s waiting cases as `agent`'s."""
@@ -299,7 +342,11 @@ class ShiftService:
                 agent = holders.get(earlier.id) if earlier is not None else None
                 if agent is not None:
                     rosters.holds(department, agent)  # the customer's case is theirs: full or not
-                else:
+                elif case.message.routing.conversation is not None:
+                    agent = back_to_answerer(
+                        self.mentions, case.message, rosters, now, case.taken_by
+                    )
+                if agent is None:
                     lang = case.message.routing.language()
                     agent = rosters.share_out(department, lang, case.taken_by)
                 if agent is not None and self.mentions.take(case.id, agent, now, until):

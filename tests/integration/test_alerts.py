@@ -257,3 +257,24 @@ def test_a_note_tells_those_it_names_and_whoever_has_the_case_in_their_own_chat(
     assert told["U0SAM"][-1].endswith(f"`switchboard mention {late}`")
     own = client.http.post(f"/mentions/{late}/notes", headers=as_maya, body=b'{"text": "ok @maya"}')
     assert json.loads(own.body)["notes"][1]["told"] == []  # nobody is told of their own note
+
+
+@pytest.mark.usefixtures("agents_told")
+def test_someone_is_told_when_a_customer_they_answered_writes_back(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    assert shift(client, "maya")[0] == 200
+    deliver(client, stack, "meta", messenger("m_first", "My parcel is lost", 0))
+    as_maya = {**AUTH, "X-Switchboard-Author": "maya"}
+    answer = json.dumps({"mention_id": "messenger:m_first", "text": "Your order number?"})
+    assert client.http.post("/replies", headers=as_maya, body=answer).status_code == 202
+    drain_outbox(stack)
+    assert client.http.post("/mentions/messenger:m_first/leave", headers=as_maya).status_code
+    assert shift(client, "sam")[0] == 200  # his turn for a new case
+    deliver(client, stack, "meta", messenger("m_back", "It is 1182", 10))
+    drain_outbox(stack)
+    headings = [(r.body["channel"], r.body["text"].split("*:")[0]) for r in fakes.accepted("slack")]
+    assert headings[-1] == (
+        "U0MAYA",
+        "*[NORMAL] 7010000000000001 wrote back on a support case you answered",
+    )

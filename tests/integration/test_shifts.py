@@ -16,7 +16,7 @@ from chalicelib import wiring
 from chalicelib.devstack import scheduled_event
 from tests.integration.conftest import bodies
 from tests.integration.test_native_answers import deliver, messenger, worker_environment
-from tests.integration.test_replies import AUTH, get, reply, routed
+from tests.integration.test_replies import AUTH, drain_outbox, get, reply, routed
 from tests.integration.test_rules_cli import run
 
 LATE, CHASING, REFUND = "x:1992000000000000001", "x:1992000000000000005", "x:1992000000000000100"
@@ -290,3 +290,34 @@ def test_someone_away_keeps_their_cases_and_is_given_no_new_one_until_back(
     code, out = run("next", "support", "--url", api_url)
     assert code == 0 and out.startswith("back on shift in support: given cases again\n")
     assert [s["away"] for s in on_shift(client)] == [False]
+
+
+@pytest.mark.usefixtures("fakes")
+def test_a_customer_writing_back_goes_to_whoever_answered_them_while_at_work(
+    client: Client, stack: dict[str, str]
+) -> None:
+    for who in ("maya", "sam"):
+        shift(client, who)
+    deliver(client, stack, "meta", messenger("m_first", "My parcel is lost", 0))  # to maya
+    answer = json.dumps({"mention_id": "messenger:m_first", "text": "Sorry! Your order number?"})
+    assert client.http.post("/replies", headers=as_("maya"), body=answer).status_code == 202
+    drain_outbox(stack)
+    assert get(client, "/mentions/messenger:m_first")["first_response_by"] == "maya"
+    assert client.http.post("/mentions/messenger:m_first/leave", headers=as_("maya")).status_code
+    # the customer answers her question: sam's turn for a new case, but this one is hers
+    deliver(client, stack, "meta", messenger("m_back", "It is 1182", 10))
+    sent = {m["mention"]["id"]: m["routing"] for m in bodies(stack["support"])}
+    back = sent["messenger:m_back"]
+    assert back["conversation"]["mention_id"] == "messenger:m_first"
+    assert back["assigned_to"] == "maya"
+    assert get(client, "/mentions/messenger:m_back")["taken_by"] == "maya"
+    # on a break, she is not given it: it waits for anyone, as any follow-up nobody has
+    answer = json.dumps({"mention_id": "messenger:m_back", "text": "Thanks, looking now"})
+    assert client.http.post("/replies", headers=as_("maya"), body=answer).status_code == 202
+    drain_outbox(stack)
+    assert client.http.post("/mentions/messenger:m_back/leave", headers=as_("maya")).status_code
+    assert shift(client, "maya", "/away", {"away": True})[0] == 200
+    deliver(client, stack, "meta", messenger("m_more", "Any news?", 20))
+    more = {m["mention"]["id"]: m["routing"] for m in bodies(stack["support"])}["messenger:m_more"]
+    assert more["assigned_to"] is None
+    assert get(client, "/mentions/messenger:m_more")["taken_by"] is None

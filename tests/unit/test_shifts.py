@@ -367,3 +367,24 @@ def test_topping_up_matches_each_case_to_those_who_answer_in_its_language() -> N
     given = shifts_of(store, mentions).top_up()
     # nobody answers in French: x:0 waits, and the cases due after it still go out
     assert given == [Given("x:1", "sofia"), Given("x:2", "sofia"), Given("x:4", "ben")]
+
+
+def test_a_customer_writing_back_is_given_to_whoever_answered_them_unless_they_let_it_pass() -> (
+    None
+):
+    store = MemoryShiftStore()
+    store.start(on("sam", capacity=2))  # given nothing yet: his turn
+    store.start(on("ana", minutes_ago=5, capacity=1))
+    mentions = MemoryMentionStore()
+    stored(mentions, "x:0", NOW - timedelta(hours=1), Routing(department="support"), "x:42")
+    assert mentions.record_response("x:0", NOW - timedelta(minutes=50), "x:900", "ana")
+    back = Routing(
+        department="support", conversation=Conversation(mention_id="x:0", department="support")
+    )
+    stored(mentions, "x:1", NOW + timedelta(minutes=5), back, "x:42")  # the customer answers
+    stored(mentions, "x:2", NOW + timedelta(minutes=5), back, "x:77")  # someone else joins in
+    assert shifts_of(store, mentions).top_up() == [Given("x:1", "ana"), Given("x:2", "sam")]
+    # her take of it ran out unanswered: passed on, not given back to her
+    assert mentions.leave("x:1", "ana")
+    assert mentions.take("x:1", "ana", NOW - timedelta(minutes=40), NOW - timedelta(minutes=10))
+    assert shifts_of(store, mentions).top_up() == [Given("x:1", "sam", "ana")]

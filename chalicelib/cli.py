@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, get_args
 
 from chalicelib.api_client import ApiError
 from chalicelib.commands.api import use_local_defaults
@@ -22,6 +22,7 @@ from chalicelib.commands.cases import (
     cmd_mention,
     cmd_next,
     cmd_note,
+    cmd_priority,
     cmd_reopen,
     cmd_report,
     cmd_take,
@@ -58,6 +59,7 @@ from chalicelib.commands.rules import (
 )
 from chalicelib.commands.shifts import cmd_shift, cmd_shifts
 from chalicelib.errors import SwitchboardError
+from chalicelib.models import Priority
 from chalicelib.rules import RulesetInvalid
 
 __all__ = ["build_parser", "main", "use_local_defaults"]
@@ -363,6 +365,13 @@ def build_parser() -> argparse.ArgumentParser:
         for argument, argument_help in positional:
             one.add_argument(argument, help=argument_help)
         one.set_defaults(func=func)
+    urgency = sub.add_parser(
+        "priority", parents=[api], help="change how urgent a case is (its deadline with it)"
+    )
+    urgency.add_argument("mention_id")
+    urgency.add_argument("priority", choices=get_args(Priority))
+    urgency.add_argument("reason", help="why (a journalist, a safety issue, not urgent after all…)")
+    urgency.set_defaults(func=cmd_priority)
     sub.choices["take"].add_argument("--minutes", type=int, default=30, help="for how long (1-480)")
     sub.choices["take"].add_argument(
         "--for", dest="assignee", help="give it to a colleague instead (their name)"

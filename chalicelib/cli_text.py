@@ -149,6 +149,13 @@ def format_routed(message: RoutedMention, now: datetime | None = None) -> str:
         lines.insert(2, f"  attached: {files} (switchboard attachment {mention.id} N)")
     if routing.transfers:
         lines.insert(2, f"  {transfer_line(routing)}")
+    if routing.priority_changes:
+        last_change = routing.priority_changes[-1]
+        lines.insert(
+            2,
+            f"  made {last_change.to_priority} (was {last_change.from_priority}) by"
+            f" {last_change.by}: {last_change.reason}",
+        )
     if routing.history is not None:
         lines.insert(2, _earlier_cases(routing.history))
     if routing.conversation is not None:

@@ -271,6 +271,19 @@ class Transfer(BaseModel):
     reason: str
 
 
+class PriorityChange(BaseModel):
+    """A person changing a case's priority (routing misjudged how urgent it is): from what, to
+    what, who, when and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    from_priority: Priority
+    to_priority: Priority
+    by: str
+    at: datetime
+    reason: str
+
+
 class Rating(BaseModel):
     """A customer's answer to the satisfaction survey (SATISFACTION_SURVEY): how they rate the
     help with a case, from 1 (poor) to 5 (great)."""
@@ -325,6 +338,11 @@ class Routing(BaseModel):
         default_factory=list,
         description="the departments that handed the case over since it was routed, oldest"
         " first: `department` is where the last one sent it",
+    )
+    priority_changes: list[PriorityChange] = Field(
+        default_factory=list,
+        description="the people who changed the case's priority since it was routed, oldest"
+        " first: `priority` is what the last one made it",
     )
     assigned_to: str | None = Field(
         default=None,
@@ -414,6 +432,9 @@ GIVEN = "given"
 minute's top-up: `routing.assigned_to` says who)."""
 AWAITING_APPROVAL = "awaiting-approval"
 """The tag of the copy of a case sent to the department whose approval a reply to it needs."""
+REPRIORITISED = "reprioritised"
+"""The tag of the copy of a case whose priority a person changed (and, while it waits, its
+deadline with it)."""
 TRANSFERRED, HANDED_OVER = "transferred", "handed-over"
 """The tags of the copies of a case a department handed over to another: the whole case for the
 department that has it now, and news of it for the one that let it go."""
@@ -629,6 +650,15 @@ class TransferRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     to: str = Field(min_length=1)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class PriorityRequest(BaseModel):
+    """Body of POST /mentions/{id}/priority: the case's priority from now on, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    priority: Priority
     reason: str = Field(min_length=1, max_length=500)
 
 

@@ -38,6 +38,7 @@ from chalicelib.models import (
     MentionRecord,
     NextCase,
     NoteRequest,
+    PriorityRequest,
     ReasonRequest,
     Reply,
     ShiftEndRequest,
@@ -188,6 +189,17 @@ def transfer_mention(mention_id: str) -> Response:
     by = require_caller(request)
     body = request_model(request, TransferRequest)
     record = _cases().transfer(unquote(mention_id), body.to, body.reason, by)
+    return json_response(_shown(record))
+
+
+@mentions.route("/mentions/{mention_id}/priority", methods=["POST"], authorizer=PROTECTED)
+@json_errors
+def reprioritise_mention(mention_id: str) -> Response:
+    """Change a case's priority, `{"priority": …, "reason": …}`: 200 with the record."""
+    request = mentions.current_request
+    by = require_caller(request)
+    body = request_model(request, PriorityRequest)
+    record = _cases().reprioritise(unquote(mention_id), body.priority, body.reason, by)
     return json_response(_shown(record))
 
 

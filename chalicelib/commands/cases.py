@@ -98,6 +98,10 @@ def cmd_mention(args: argparse.Namespace, out: TextIO) -> int:
                 )
                 for t in record.message.routing.transfers
             ),
+            *(
+                ("priority", c.at, f"{c.from_priority} to {c.to_priority} by {c.by}: {c.reason}")
+                for c in record.message.routing.priority_changes
+            ),
             *(("note", note.at, _note_line(note)) for note in record.notes),
         ],
         key=lambda event: event[1],
@@ -254,6 +258,22 @@ def cmd_transfer(args: argparse.Namespace, out: TextIO) -> int:
     routing = record.message.routing
     print(f"{record.id} is {routing.department}'s now, {transfer_line(routing)}", file=out)
     print(f"  reply by: {time_left(routing.sla_due_at, datetime.now(UTC))}", file=out)
+    return 0
+
+
+def cmd_priority(args: argparse.Namespace, out: TextIO) -> int:
+    """Change how urgent a case is, and say when it is due now."""
+    path = mention_path(args.mention_id, "priority")
+    body = {"priority": args.priority, "reason": args.reason}
+    record = MentionRecord.model_validate(api_client(args).call("POST", path, body))
+    routing = record.message.routing
+    changes = routing.priority_changes
+    was = f" (was {changes[-1].from_priority})" if changes else ""
+    print(f"{record.id} is {routing.priority} now{was}", file=out)
+    if record.first_response_at is not None or record.closed_at is not None:
+        print("  answered or closed already: its deadline stays", file=out)
+    else:
+        print(f"  reply by: {time_left(routing.sla_due_at, datetime.now(UTC))}", file=out)
     return 0
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from chalicelib.cli_text import author_of, shortened, stamp, why_routed
 from chalicelib.errors import PoisonRecord
-from chalicelib.models import GIVEN, MentionRecord, RoutedMention
+from chalicelib.models import GIVEN, MentionRecord, PriorityChange, RoutedMention
 from chalicelib.observability import logger
 from chalicelib.platforms.teams import card_message, post_card, text_run
 from chalicelib.rules.engine import PRIORITY_RANK
@@ -188,15 +188,40 @@ def note_alerts(
     return alerts
 
 
+def priority_alerts(
+    message: RoutedMention, change: PriorityChange, settings: Settings
+) -> dict[str, OutgoingMessage]:
+    """By channel, the alerts of a case a person raised to ALERT_PRIORITY or above from below
+    it: one for each channel of the departments whose queue has it (none when it was at that
+    priority already, or is lowered)."""
+    alerting = PRIORITY_RANK[settings.alert_priority]
+    if not PRIORITY_RANK[change.from_priority] < alerting <= PRIORITY_RANK[change.to_priority]:
+        return {}
+    routing = message.routing
+    told = settings.alert_channels
+    channels = {told[department] for department in routing.queues if department in told}
+    heading = (
+        f"[{change.to_priority.upper()}] a {routing.department} case raised to"
+        f' {change.to_priority} by {change.by}: "{shortened(change.reason, 200)}"'
+    )
+    alert = Alert.of(heading, message)
+    return {channel: alert_message(channel, alert) for channel in sorted(channels)}
+
+
 def tell_agent(queues: Queues, told: tuple[str, OutgoingMessage] | None) -> None:
-    """Put someone's alert (`agent_alert`), if there is one, on the outbox; best effort: what
-    was given to them is on the waiting list all the same."""
-    if told is None:
-        return
+    """Put someone's alert (`agent_alert`), if there is one, on the outbox (see
+    `tell_channel`)."""
+    if told is not None:
+        tell_channel(queues, told[1])
+
+
+def tell_channel(queues: Queues, alert: OutgoingMessage) -> None:
+    """Put an alert on the outbox; best effort: what it tells of is on the waiting list all
+    the same."""
     try:
-        queues.send(OUTBOX, told[1])
+        queues.send(OUTBOX, alert)
     except Exception:
-        logger.warning("could not tell someone of a case given to them", exc_info=True)
+        logger.warning("could not put an alert on the outbox", exc_info=True)
 
 
 def breach_alert(record: MentionRecord, settings: Settings) -> OutgoingMessage | None:

@@ -16,16 +16,25 @@ from chalicelib.models import (
     CLOSED,
     HANDED_OVER,
     REOPENED,
+    REPRIORITISED,
     TRANSFERRED,
     MentionRecord,
     Note,
+    Priority,
+    PriorityChange,
     Reply,
     RoutedMention,
     Shift,
     Transfer,
 )
 from chalicelib.observability import FIRST_RESPONSE, TRANSFERS, logger, metrics, per_department
-from chalicelib.services.alerts import agent_alert, note_alerts, tell_agent
+from chalicelib.services.alerts import (
+    agent_alert,
+    note_alerts,
+    priority_alerts,
+    tell_agent,
+    tell_channel,
+)
 from chalicelib.services.sla import escalation_copy, sla_due
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import (
@@ -33,6 +42,7 @@ from chalicelib.stores.mentions import (
     MentionStore,
     answered_with,
     case_of,
+    case_state,
     dm_sender,
     follow_up,
     unanswered,
@@ -160,6 +170,49 @@ class CaseService:
             for each in self._waiting_with(record)
             if each.routed_at > record.routed_at and each.message.routing.department == department
         ]
+
+    def reprioritise(
+        self, mention_id: str, priority: Priority, reason: str, by: str
+    ) -> MentionRecord:
+        """`by` changes a case's priority (routing misjudged how urgent it is): while it waits
+        for an answer, it is due as if routing had given it that priority (counted from when
+        the customer posted, so a case raised late may be overdue at once), and an answered
+        or closed one keeps its deadline (what its report counted); the departments that have
+        it get a copy tagged `reprioritised`, and the channels of those that alert at its new
+        priority are told when it reaches it (`priority_alerts`). The same priority again
+        changes nothing. Conflict when it changed meanwhile."""
+        record = self._case(mention_id)
+        routing = record.message.routing
+        if routing.priority == priority:
+            return record
+        change = PriorityChange(
+            from_priority=routing.priority,
+            to_priority=priority,
+            by=by,
+            at=self.clock(),
+            reason=reason,
+        )
+        changed = routing.model_copy(
+            update={"priority": priority, "priority_changes": [*routing.priority_changes, change]}
+        )
+        if case_state(lambda field: getattr(record, field) is not None) == "waiting":
+            due = sla_due(changed, record.message.mention, record.routed_at, self.settings)
+            changed = changed.model_copy(update={"sla_due_at": due})
+        moved = record.model_copy(
+            update={"message": record.message.model_copy(update={"routing": changed})}
+        )
+        try:
+            self.mentions.reprioritise(moved, record.edited_at)
+        except EditConflict:
+            raise Conflict(f"{record.id} changed meanwhile: read it again") from None
+        send_copy(self.queues, self.settings, moved, REPRIORITISED)
+        for alert in priority_alerts(moved.message, change, self.settings).values():
+            tell_channel(self.queues, alert)
+        logger.info(
+            "priority changed",
+            extra={"mention_id": record.id, "by": by, "priority": priority},
+        )
+        return self.mentions.get(record.id) or moved
 
     def transfer(self, mention_id: str, to: str, reason: str, by: str) -> MentionRecord:
         """Hand a case over to department `to` (routed to the wrong one, or it needs another):

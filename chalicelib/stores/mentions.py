@@ -187,6 +187,12 @@ class MentionStore(Protocol):
         edited or was deleted meanwhile."""
         ...
 
+    def reprioritise(self, record: MentionRecord, since: datetime | None) -> None:
+        """Store `record` with the priority and deadline a person gave it: the SLA check and the
+        waiting list read the new deadline. EditConflict when it was edited (since `since`,
+        its `edited_at` as read), handed over or deleted meanwhile."""
+        ...
+
     def handed_over(self, department: str, since: datetime, limit: int) -> list[MentionRecord]:
         """The cases routed to `department` since `since` that people handed over to another
         (where they are now, by whom and why in their transfers), newest first."""

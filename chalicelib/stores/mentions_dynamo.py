@@ -486,6 +486,16 @@ class DynamoMentionStore:
             {":edited": {"S": (record.edited_at or datetime.now(UTC)).isoformat()}},
         )
 
+    def reprioritise(self, record: MentionRecord, since: datetime | None) -> None:
+        """Replace the record's JSON and its `sla_due_at` (which the open and waiting indexes
+        sort by) on the conditions of `rewrite`."""
+        due = record.message.routing.sla_due_at
+        update, values = "SET #record = :record", {}
+        if due is not None:
+            update += ", sla_due_at = :due"
+            values[":due"] = {"S": due_key(due)}
+        self._replace(record, since, record.message.routing.department, update, values)
+
     def add_note(self, mention_id: str, note: Note) -> bool:
         """Append to the `notes` attribute (beside the JSON, which other writes replace) and
         add its size to `notes_bytes`, on condition that the record exists with fewer than

@@ -276,6 +276,10 @@ class MemoryMentionStore:
         untaken = {"taken_by": None, "taken_until": None}
         self.records[record.id] = self.records[record.id].model_copy(update=untaken)
 
+    def reprioritise(self, record: MentionRecord, since: datetime | None) -> None:
+        """Replace the record as `rewrite` does (the lists read its deadline)."""
+        self._replace(record, since, record.message.routing.department)
+
     def _replace(self, record: MentionRecord, since: datetime | None, department: str) -> None:
         """Replace the record, keeping what the store tracks beside it, unless it was edited
         since `since`, deleted, or is no longer `department`'s."""
@@ -287,6 +291,7 @@ class MemoryMentionStore:
             "first_response_at",
             "response_seconds",
             "first_response_post",
+            "first_response_by",
             "escalated_at",
             "hidden_at",
             "closed_at",

@@ -515,6 +515,32 @@ def test_an_edit_over_a_newer_edit_or_a_deletion_is_refused(mentions: MentionSto
     assert gone is not None and gone.message.mention.text == "" and gone.deleted_at is not None
 
 
+def test_a_new_priority_moves_a_case_on_the_lists_by_deadline(mentions: MentionStore) -> None:
+    for mention_id, minutes in (("x:90", 30), ("x:91", 60)):
+        base = record(mention_id)
+        due = Routing(department="support", sla_due_at=NOW + timedelta(minutes=minutes))
+        mentions.claim(mention_id, NOW, LEASE)
+        routed = base.message.model_copy(update={"routing": due})
+        mentions.complete(base.model_copy(update={"message": routed}), NOW + timedelta(days=1))
+    assert [r.id for r in mentions.waiting("support")] == ["x:90", "x:91"]
+    read = mentions.get("x:91")
+    assert read is not None
+    sooner = read.message.routing.model_copy(
+        update={"priority": "urgent", "sla_due_at": NOW + timedelta(minutes=15)}
+    )
+    urgent = read.model_copy(
+        update={"message": read.message.model_copy(update={"routing": sooner})}
+    )
+    mentions.reprioritise(urgent, read.edited_at)
+    assert [r.id for r in mentions.waiting("support")] == ["x:91", "x:90"]
+    assert [r.id for r in mentions.overdue(NOW + timedelta(minutes=20))] == ["x:91"]
+    stored = mentions.get("x:91")
+    assert stored is not None and stored.message.routing.priority == "urgent"
+    mentions.rewrite(stored.edited("edited meanwhile", NOW + timedelta(minutes=1)), None)
+    with pytest.raises(EditConflict):  # read before the edit
+        mentions.reprioritise(urgent, read.edited_at)
+
+
 def test_a_handed_over_case_moves_to_its_new_departments_lists(mentions: MentionStore) -> None:
     for mention_id in ("x:40", "x:41"):
         base = record(mention_id)

@@ -152,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--limit", type=int, default=1000)
     command.set_defaults(func=cmd_rules_test)
     command = rules_sub.add_parser("history", parents=[api], help="list published versions")
+    command.add_argument(
+        "--changes", action="store_true", help="with what each changed against the one before"
+    )
     command.add_argument("--limit", type=int, default=20)
     command.set_defaults(func=cmd_rules_history)
     command = rules_sub.add_parser("rollback", parents=[api], help="make a version live again")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from functools import cache
 from pathlib import Path
 from typing import Any, TextIO
 
+from chalicelib.api_client import ApiClient
 from chalicelib.cli_text import format_dry_run
 from chalicelib.commands.api import api_client
 from chalicelib.rules import load_rules_file
@@ -95,16 +97,34 @@ def cmd_rules_test(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_rules_history(args: argparse.Namespace, out: TextIO) -> int:
-    """List published versions, newest first."""
-    versions = api_client(args).call("GET", f"/admin/rules/versions?limit={args.limit}")["versions"]
-    for v in versions:
+    """List published versions, newest first; with --changes, each with what it changed
+    against the version published before it."""
+    from chalicelib.rules.diff import diff_rulesets
+
+    client = api_client(args)
+    rules_of = cache(lambda version: _version_rules(client, version))
+    extra = 1 if args.changes else 0  # the one before the oldest listed, to compare it with
+    path = f"/admin/rules/versions?limit={args.limit + extra}"
+    versions = client.call("GET", path)["versions"]
+    for v, before in zip(versions[: args.limit], [*versions[1:], None], strict=False):
         mark = "*" if v["live"] else " "
         print(
             f"{mark} v{v['version']:<5} {v['published_at'][:19]}  {v['author']:<20}"
             f" {v['rule_count']:>4} rules  {v['comment']}",
             file=out,
         )
+        if args.changes:
+            lines = ["the first version"]
+            if before is not None:
+                old, new = rules_of(before["version"]), rules_of(v["version"])
+                lines = diff_rulesets(old, new) or [f"the same rules as v{before['version']}"]
+            print("\n".join("    " + line for line in lines), file=out)
     return 0
+
+
+def _version_rules(client: ApiClient, version: int) -> list[dict[str, Any]]:
+    """The rules of a published version."""
+    return list(client.call("GET", f"/admin/rules?version={version}")["rules"])
 
 
 def cmd_rules_rollback(args: argparse.Namespace, out: TextIO) -> int:

@@ -84,6 +84,21 @@ def test_pull_edit_test_push_and_rollback(
     assert first.startswith("* v3") and "rollback to v1: too broad" in first
     assert second.startswith("  v2") and "community to marketing" in second
     assert third.startswith("  v1") and "default ruleset" in third
+    code, out = run("rules", "history", "--changes", "--limit", "2", "--url", api_url)
+    lines = out.splitlines()
+    assert lines[0].startswith("* v3")
+    assert lines[1] == "    - removed rule reddit-to-marketing"  # the rollback undid it
+    assert lines[2].startswith("  v2") and lines[3] == "    + added rule reddit-to-marketing"
+    assert lines[4:8] == [
+        "        - id: reddit-to-marketing",
+        "          order: 1",
+        "          when:",
+        "            platform:",
+    ]
+    assert not any(line.startswith("  v1") for line in lines)  # read only to compare v2 with
+    code, out = run("rules", "history", "--changes", "--url", api_url)
+    last, below = out.splitlines()[-2:]
+    assert last.startswith("  v1") and below == "    the first version"
 
 
 def test_a_candidate_is_tried_on_mentions_from_a_file(api_url: str, tmp_path: Path) -> None:

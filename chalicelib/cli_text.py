@@ -233,9 +233,19 @@ def format_dry_run(report: dict[str, Any], name: str) -> str:
             f" live {live['right']} (macro F1 {live['macro_f1']:.3f}),"
             f" candidate {candidate['right']} (macro F1 {candidate['macro_f1']:.3f})",
         ]
+    urgency = people.get("reprioritised") or {}
+    if urgency.get("mentions"):
+        if not people.get("mentions"):
+            lines.append("")
+        lines.append(
+            f"cases people re-prioritised: {urgency['mentions']}; given the priority they set:"
+            f" live {urgency['live']}, candidate {urgency['candidate']}"
+        )
     for change in report["changes"]:
         text = change["text"].replace("\n", " ")
-        belongs = f"  (belongs to {change['people']}, people say)" if change.get("people") else ""
+        said = [f"belongs to {change['people']}"] if change.get("people") else []
+        said += [change["people_priority"]] if change.get("people_priority") else []
+        belongs = f"  ({', '.join(said)}, people say)" if said else ""
         lines += ["", f"{change['id']}  {text[:90]}{'…' if len(text) > 90 else ''}{belongs}"]
         for side in ("live", "candidate"):
             decided = change[side]

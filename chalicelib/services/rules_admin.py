@@ -15,7 +15,7 @@ from typing import Any
 from chalicelib.classify import compute_signals, enrich
 from chalicelib.errors import Conflict, MalformedRequest, NotFound, SwitchboardError
 from chalicelib.evaluation import score
-from chalicelib.models import Mention, MentionRecord
+from chalicelib.models import Mention, MentionRecord, Priority
 from chalicelib.rules import DEFAULT_RULES_PATH, Ruleset, load_rules_file, validate_ruleset
 from chalicelib.rules.engine import Decision
 from chalicelib.services.routing import decide, engine_for
@@ -44,22 +44,29 @@ class InvalidRuleset(SwitchboardError):
 
 @dataclass(frozen=True)
 class Verdict:
-    """Where the people who worked a case say it belonged: the department that has it now,
-    for a case they answered or handed over."""
+    """What the people who worked a case say of it: where it belonged (the department that
+    has it now, for a case they answered or handed over) and how urgent it was (the priority
+    the last of them set, for a case they re-prioritised)."""
 
-    department: str
+    department: str | None
     handed_over: bool
+    priority: Priority | None = None
 
     @classmethod
     def of(cls, record: MentionRecord | None) -> Verdict | None:
-        """The verdict on a case (None: nobody answered it or moved it yet, it was closed
-        without a reply, ignored, deleted, or it is a follow-up, which goes with its case)."""
+        """The verdict on a case (None: nobody answered, moved or re-prioritised it yet, it
+        was closed without a reply, ignored, deleted, or it is a follow-up, which goes with its
+        case)."""
         if record is None or not opens_case(record) or record.deleted_at is not None:
             return None
         routing = record.message.routing
-        if record.first_response_at is None and not routing.transfers:
+        moved = bool(routing.transfers)
+        department = routing.department if record.first_response_at or moved else None
+        changes = routing.priority_changes
+        priority = changes[-1].to_priority if changes else None
+        if department is None and priority is None:
             return None
-        return cls(routing.department, bool(routing.transfers))
+        return cls(department, moved, priority)
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,7 @@ class Change:
             "live": _side(self.live),
             "candidate": _side(self.candidate),
             "people": self.people.department if self.people else None,
+            "people_priority": self.people.priority if self.people else None,
         }
 
 
@@ -110,7 +118,7 @@ class DryRunReport:
     live_matches: Counter[str] = field(default_factory=Counter)
     candidate_matches: Counter[str] = field(default_factory=Counter)
     changes: list[Change] = field(default_factory=list)
-    verdicts: list[tuple[Verdict, str, str]] = field(default_factory=list)
+    verdicts: list[tuple[Verdict, Decision, Decision]] = field(default_factory=list)
 
     def add(
         self, mention: Mention, live: Decision, candidate: Decision, people: Verdict | None = None
@@ -118,7 +126,7 @@ class DryRunReport:
         """Count one mention's two decisions, and list it if they differ; the people's
         verdict on its case, when there is one, scores both."""
         if people is not None:
-            self.verdicts.append((people, live.department, candidate.department))
+            self.verdicts.append((people, live, candidate))
         self.live_totals[live.department] += 1
         self.candidate_totals[candidate.department] += 1
         self.live_matches.update(rule for rule, _ in live.matched_rules)
@@ -154,11 +162,13 @@ class DryRunReport:
 
     def _by_people(self) -> dict[str, Any]:
         """How many cases people answered or handed over, and how many of them each ruleset
-        sends where they belonged, with its macro F1 over those departments."""
-        gold = [verdict.department for verdict, _, _ in self.verdicts]
+        sends where they belonged, with its macro F1 over those departments; and how many
+        they re-prioritised, and how many of those each ruleset gives the priority they set."""
+        placed = [(v.department, live, cand) for v, live, cand in self.verdicts if v.department]
+        gold = [department for department, _, _ in placed]
         routed_by = {
-            "live": [live for _, live, _ in self.verdicts],
-            "candidate": [candidate for _, _, candidate in self.verdicts],
+            "live": [live.department for _, live, _ in placed],
+            "candidate": [candidate.department for _, _, candidate in placed],
         }
         sides: dict[str, Any] = {}
         for side, routed in routed_by.items():
@@ -166,7 +176,17 @@ class DryRunReport:
             right = sum(g == r for g, r in zip(gold, routed, strict=True))
             sides[side] = {"right": right, "macro_f1": round(report.macro_f1, 3)}
         handed = sum(verdict.handed_over for verdict, _, _ in self.verdicts)
-        return {"mentions": len(gold), "handed_over": handed, **sides}
+        urgent = [(v.priority, live, cand) for v, live, cand in self.verdicts if v.priority]
+        priorities = {
+            "live": sum(set_to == live.priority for set_to, live, _ in urgent),
+            "candidate": sum(set_to == candidate.priority for set_to, _, candidate in urgent),
+        }
+        return {
+            "mentions": len(gold),
+            "handed_over": handed,
+            **sides,
+            "reprioritised": {"mentions": len(urgent), **priorities},
+        }
 
 
 @dataclass

@@ -5,9 +5,11 @@ and raised to the alert priority it alerts their channels."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from chalice.test import Client
 
 from chalicelib.fakeplatforms import FakePlatforms
@@ -142,3 +144,38 @@ def test_the_new_deadline_orders_the_waiting_list(client: Client, stack: dict[st
     assert reprioritise(client, CASE, {"priority": "urgent", "reason": "a safety issue"})[0] == 200
     waiting = [r["id"] for r in get(client, "/departments/support/waiting")["waiting"]]
     assert waiting == [CASE, chase]  # due at 08:15 now
+
+
+@pytest.mark.usefixtures("routed")
+def test_dry_runs_score_priority_rules_on_the_priorities_people_set(
+    client: Client, api_url: str, tmp_path: Path
+) -> None:
+    assert reprioritise(client, CASE, {"priority": "urgent", "reason": JOURNALIST})[0] == 200
+    live = get(client, "/admin/rules")["rules"]
+    raising = {
+        "id": "lost-orders-urgent",
+        "order": 0,
+        "when": {"text": {"contains_any": ["never arrived"]}},
+        "then": {"priority": "urgent"},
+    }
+    for candidate, right in ((live, 0), ([raising, *live], 1)):
+        response = client.http.post(
+            "/admin/rules/test", headers=AUTH, body=json.dumps({"rules": candidate}).encode()
+        )
+        report = json.loads(response.body)
+        assert report["by_people"]["mentions"] == 0  # not answered nor moved: no department
+        assert report["by_people"]["reprioritised"] == {
+            "mentions": 1,
+            "live": 0,
+            "candidate": right,
+        }
+    [change] = report["changes"]
+    assert (change["id"], change["people"], change["people_priority"]) == (CASE, None, "urgent")
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(yaml.safe_dump([raising, *live], sort_keys=False))
+    code, out = run("rules", "test", str(rules_file), "--url", api_url)
+    assert code == 0
+    assert "cases people re-prioritised: 1; given the priority they set: live 0, candidate 1" in out
+    assert (
+        f"{CASE}  @AcmeHelp my order #88213 never arrived" in out and "(urgent, people say)" in out
+    )

@@ -228,6 +228,10 @@ def dry_run(client: Client, rules: list[Any]) -> dict[str, Any]:
     return dict(json.loads(response.body))
 
 
+NOBODY = {"mentions": 0, "live": 0, "candidate": 0}
+"""No case people re-prioritised, in a dry run's `by_people`."""
+
+
 def scored(right: int, macro_f1: float) -> dict[str, Any]:
     return {"right": right, "macro_f1": macro_f1}
 
@@ -239,7 +243,7 @@ def test_dry_runs_score_rulesets_on_what_people_did_with_the_cases(
     live = get(client, "/admin/rules")["rules"]
     nothing_yet = dry_run(client, live)["by_people"]  # nobody answered or moved it yet
     assert nothing_yet == {"mentions": 0, "handed_over": 0, "live": scored(0, 0.0),
-                           "candidate": scored(0, 0.0)}  # fmt: skip
+                           "candidate": scored(0, 0.0), "reprioritised": NOBODY}  # fmt: skip
     deliver(client, stack, "x", sample_bytes("x_dm_refund.json"))  # answered in the sample
     transfer(client, CASE, {"to": "pr", "reason": REASON})
     for candidate, right in ((live, 1), ([ORDER_LEGAL, *live], 2)):
@@ -249,6 +253,7 @@ def test_dry_runs_score_rulesets_on_what_people_did_with_the_cases(
             "handed_over": 1,
             "live": scored(1, 0.333),  # support right; pr's case sent to support
             "candidate": scored(right, 1.0 if right == 2 else 0.333),
+            "reprioritised": NOBODY,
         }
     [change] = report["changes"]
     assert (change["id"], change["people"]) == (CASE, "pr")
@@ -334,7 +339,8 @@ def test_a_mention_routing_ignored_is_listed_and_rescued(
         "/admin/rules/test", headers=AUTH, body=json.dumps({"rules": live}).encode()
     )
     assert json.loads(response.body)["by_people"] == {
-        "mentions": 1, "handed_over": 1, "live": scored(0, 0.0), "candidate": scored(0, 0.0)
+        "mentions": 1, "handed_over": 1, "live": scored(0, 0.0), "candidate": scored(0, 0.0),
+        "reprioritised": NOBODY,
     }  # fmt: skip
 
 

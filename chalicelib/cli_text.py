@@ -55,7 +55,7 @@ def format_report(report: DepartmentReport) -> str:
         )
     met = "-" if report.sla_met is None else f"{report.sla_met:.0%}"
     lines = [
-        f"{report.department}, the last {report.days} days (since {report.since:%Y-%m-%d %H:%M}"
+        f"{report.department}, {_the_last(report.days)} (since {report.since:%Y-%m-%d %H:%M}"
         f" UTC){': the newest only, more than a report reads' if report.truncated else ''}",
         f"  mentions        {report.mentions}",
         f"  answered        {report.answered}  (first response: {responses})",
@@ -74,6 +74,11 @@ def format_report(report: DepartmentReport) -> str:
         ),
     ]
     return "\n".join(lines)
+
+
+def _the_last(days: int) -> str:
+    """A report's span: `the last day`, `the last 7 days`."""
+    return "the last day" if days == 1 else f"the last {days} days"
 
 
 def _by_person(report: DepartmentReport) -> list[str]:

@@ -245,6 +245,9 @@ class Settings(BaseModel):
     # Each person's own chat, by the name they work under (JSON: maya → a Slack member id, U…,
     # or teams:<name>): told at once when a case is given to them on shift.
     agent_channels: dict[str, str] = Field(default_factory=dict)
+    # The hour (0-23, in BUSINESS_TIMEZONE) each department's alert channel is posted its report
+    # of the last day (chalicelib/services/digest.py); unset: no digest.
+    digest_hour: int | None = Field(default=None, ge=0, le=23)
 
     @field_validator("teams_webhooks")
     @classmethod

@@ -126,10 +126,11 @@ def send_replies(event: SQSEvent) -> dict[str, Any]:
 @workers.schedule(Rate(1, unit=Rate.MINUTES), name="check_sla")
 def check_sla(event: CloudWatchEvent) -> dict[str, Any]:
     """Escalate mentions past their first-response deadline; give the waiting cases nobody has
-    to those on shift with room for more."""
+    to those on shift with room for more; at DIGEST_HOUR, post each department's day."""
     from functools import cache
 
     from chalicelib.services.cases import awaiting_approval
+    from chalicelib.services.digest import post_digests
     from chalicelib.services.shifts import ShiftService
     from chalicelib.services.sla import SlaCheck
 
@@ -142,7 +143,8 @@ def check_sla(event: CloudWatchEvent) -> dict[str, Any]:
             lambda: awaiting_approval(wiring.replies(), mentions, settings.approval_departments)
         )  # read once, and only when someone with room could be given a case
         given = ShiftService(wiring.shifts(), mentions, queues, settings).top_up(awaiting)
-    return {"escalated": escalated, "given": [str(each) for each in given]}
+        digests = post_digests(mentions, queues, settings, datetime.now(UTC))
+    return {"escalated": escalated, "given": [str(each) for each in given], "digests": digests}
 
 
 @workers.schedule(Rate(5, unit=Rate.MINUTES), name="poll_platforms")

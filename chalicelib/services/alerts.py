@@ -17,9 +17,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.cli_text import author_of, shortened, stamp, why_routed
+from chalicelib.cli_text import author_of, format_report, shortened, stamp, why_routed
 from chalicelib.errors import PoisonRecord
-from chalicelib.models import GIVEN, MentionRecord, PriorityChange, RoutedMention
+from chalicelib.models import (
+    GIVEN,
+    DepartmentReport,
+    MentionRecord,
+    PriorityChange,
+    RoutedMention,
+)
 from chalicelib.observability import logger
 from chalicelib.platforms.teams import card_message, post_card, text_run
 from chalicelib.rules.engine import PRIORITY_RANK
@@ -93,6 +99,22 @@ def alert_message(channel: str, alert: Alert) -> OutgoingMessage:
         job["card"] = alert.teams_card()
     else:
         job["text"] = alert.slack_text()
+    return OutgoingMessage(json.dumps({ALERT: job}))
+
+
+def digest_message(channel: str, report: DepartmentReport) -> OutgoingMessage:
+    """The outbox message that posts a department's report (`format_report`, as the CLI
+    prints it) to `channel`: in a Slack code block, or as a Teams card of monospace lines."""
+    heading = f"{report.department}: the last day"
+    job: dict[str, Any] = {"channel": channel, "heading": heading}
+    lines = format_report(report).splitlines()
+    if channel.startswith(TEAMS):
+        runs = [[text_run(heading, weight="Bolder")]]
+        job["card"] = card_message(
+            [*runs, *([text_run(line, fontType="Monospace")] for line in lines)], None
+        )
+    else:
+        job["text"] = f"*{_escaped(heading)}*\n```\n{_escaped(chr(10).join(lines))}\n```"
     return OutgoingMessage(json.dumps({ALERT: job}))
 
 

@@ -87,6 +87,7 @@ POLICY_SETTINGS = (
     "alert_priority",
     "alert_labels",
     "agent_channels",
+    "digest_hour",
 )
 """The app's policies a stage sets with `-c <name>=<value>`: the same values as the environment
 variables of the same names, upper-cased (a JSON one as a JSON string or, in cdk.json, as JSON);

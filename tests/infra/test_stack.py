@@ -399,6 +399,7 @@ def test_a_stage_sets_its_sla_and_routing_policies_with_context() -> None:
         "alert_priority": "high",
         "alert_labels": "press,vip",
         "agent_channels": {"maya": "U0MAYA"},
+        "digest_hour": "9",
     }
     done, out = run_synth("policies", context)
     assert done.returncode == 0, done.stderr
@@ -418,6 +419,7 @@ def test_a_stage_sets_its_sla_and_routing_policies_with_context() -> None:
         assert env["ALERT_PRIORITY"] == "high"
         assert env["ALERT_LABELS"] == "press,vip"
         assert json.loads(env["AGENT_CHANNELS"]) == {"maya": "U0MAYA"}
+        assert env["DIGEST_HOUR"] == "9"
 
 
 @pytest.mark.parametrize(
@@ -429,6 +431,7 @@ def test_a_stage_sets_its_sla_and_routing_policies_with_context() -> None:
         ({"business_timezone": "Mars/Olympus"}, "Mars/Olympus"),
         ({"satisfaction_survey": "We open {opens}"}, "unknown placeholder {opens}"),
         ({"alert_channels": {"legal": "C0LEGAL"}}, "ALERT_CHANNELS: 'legal' is not a department"),
+        ({"digest_hour": "25"}, "digest_hour"),
     ],
 )
 def test_a_stage_policy_the_app_would_refuse_fails_the_synth(

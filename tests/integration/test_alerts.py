@@ -70,6 +70,7 @@ def test_an_sla_breach_is_told_to_the_channel_of_the_department_that_missed_it(
     assert app.handler_map["check_sla"](scheduled_event(), None) == {
         "escalated": ["x:1992000000000000001"],
         "given": [],
+        "digests": [],
     }
     drain_outbox(stack)
     breach = posted(fakes)["C0SUPPORTALERTS"]
@@ -278,3 +279,22 @@ def test_someone_is_told_when_a_customer_they_answered_writes_back(
         "U0MAYA",
         "*[NORMAL] 7010000000000001 wrote back on a support case you answered",
     )
+
+
+@pytest.mark.usefixtures("alerting")
+def test_each_department_channel_is_posted_its_day_at_the_digest_hour(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    routed(client, stack, "x", "x_late_delivery.json")
+    monkeypatch.setenv("DIGEST_HOUR", str(datetime.now(UTC).hour))  # this hour, in UTC
+    wiring.reset()
+    result = app.handler_map["check_sla"](scheduled_event(), None)
+    assert result["digests"] == ["pr", "support"]
+    assert app.handler_map["check_sla"](scheduled_event(), None)["digests"] == []  # once a day
+    drain_outbox(stack)
+    digests = {channel: text for channel, text in posted(fakes).items() if "the last day*" in text}
+    assert set(digests) == {"C0PRALERTS", "C0SUPPORTALERTS"}
+    lines = digests["C0SUPPORTALERTS"].splitlines()
+    assert lines[:2] == ["*support: the last day*", "```"]
+    assert lines[2].startswith("support, the last day (since ")
+    assert "  mentions        1" in lines and "  waiting now     1  (1 overdue)" in lines

@@ -56,7 +56,11 @@ def test_a_closed_case_leaves_the_clock_and_its_departments_hear_why(
     for department in ("pr", "support"):
         [copy] = bodies(stack[department])
         assert copy["mention"]["id"] == CASE and copy["routing"]["tags"][-1] == "closed"
-    assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": [], "given": []}
+    assert app.handler_map["check_sla"](scheduled_event(), None) == {
+        "escalated": [],
+        "given": [],
+        "digests": [],
+    }
 
     metrics.clear_metrics()
     status, again = close(client, CASE, {"reason": "duplicate"})  # a retry, or a colleague
@@ -175,6 +179,7 @@ def test_a_case_closed_by_mistake_is_reopened_and_back_on_the_clock(
     assert app.handler_map["check_sla"](scheduled_event(), None) == {
         "escalated": [CASE],
         "given": [],
+        "digests": [],
     }
     reopen = client.http.post(f"/mentions/{CASE}/reopen", headers=AUTH, body=b"")
     assert reopen.status_code == 200  # open already: nothing changes

@@ -92,6 +92,7 @@ def test_the_cases_a_condition_matches_are_closed_at_once(
     assert app.handler_map["check_sla"](scheduled_event(), None) == {
         "escalated": ["reddit:t1_3"],
         "given": [],
+        "digests": [],
     }
 
 

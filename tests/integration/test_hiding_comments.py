@@ -57,7 +57,11 @@ def test_a_person_hides_a_facebook_comment_on_the_page_then_shows_it_again(
     for department in ("pr", "support"):
         [copy] = bodies(stack[department])
         assert copy["routing"]["tags"][-1] == "hidden"
-    assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": [], "given": []}
+    assert app.handler_map["check_sla"](scheduled_event(), None) == {
+        "escalated": [],
+        "given": [],
+        "digests": [],
+    }
     # Meta tells of the Page's own hide: the case is hidden already, nothing more is sent
     assert post_signed(client, "meta", moderation("hide")).status_code == 200
     drain_intake(stack)
@@ -71,6 +75,7 @@ def test_a_person_hides_a_facebook_comment_on_the_page_then_shows_it_again(
     assert app.handler_map["check_sla"](scheduled_event(), None) == {
         "escalated": [COMMENT],
         "given": [],
+        "digests": [],
     }
 
 

@@ -62,7 +62,11 @@ def test_an_answer_posted_on_x_stops_the_sla_clock_and_tells_the_departments(
     assert record["response_seconds"] == 60
     assert record["first_response_post"] == "x:1992000000000000003"  # and which post it was
     # posted hours ago, so overdue by now, but answered: nothing to escalate
-    assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": [], "given": []}
+    assert app.handler_map["check_sla"](scheduled_event(), None) == {
+        "escalated": [],
+        "given": [],
+        "digests": [],
+    }
 
 
 def test_a_customer_answering_the_brands_post_continues_the_case(

@@ -597,7 +597,11 @@ def test_a_post_its_author_deleted_is_redacted_unanswerable_and_never_escalated(
     assert record["message"]["routing"]["department"] == "support"  # the case history stays
     code, answer = reply(client, {"mention_id": "x:1992000000000000001", "text": "Sorry!"})
     assert code == 409 and "deleted by its author" in answer["message"]
-    assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": [], "given": []}
+    assert app.handler_map["check_sla"](scheduled_event(), None) == {
+        "escalated": [],
+        "given": [],
+        "digests": [],
+    }
     recent = wiring.traffic().recent(10, datetime.now(UTC), 7)
     assert "x:1992000000000000001" not in [o.mention.id for o in recent]
 
@@ -662,13 +666,18 @@ def test_a_comment_the_page_hides_leaves_the_sla_clock_until_it_is_shown_again(
         assert copy["routing"]["tags"][-1] == "hidden"
     case = "facebook:122131676912594941_1213590066982748"
     assert get(client, f"/mentions/{case}")["hidden_at"]
-    assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": [], "given": []}
+    assert app.handler_map["check_sla"](scheduled_event(), None) == {
+        "escalated": [],
+        "given": [],
+        "digests": [],
+    }
     moderated("unhide")
     assert [m["routing"]["tags"][-1] for m in bodies(stack["pr"])] == ["unhidden"]
     assert get(client, f"/mentions/{case}")["hidden_at"] is None
     assert app.handler_map["check_sla"](scheduled_event(), None) == {
         "escalated": [case],
         "given": [],
+        "digests": [],
     }
 
 
@@ -687,7 +696,11 @@ def test_a_comment_hidden_before_its_own_delivery_is_routed_is_hidden_once_it_is
         assert hidden["routing"]["tags"][-1] == "hidden"
     case_id = "facebook:122131676912594941_1213590066982748"
     assert get(client, f"/mentions/{case_id}")["hidden_at"]
-    assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": [], "given": []}
+    assert app.handler_map["check_sla"](scheduled_event(), None) == {
+        "escalated": [],
+        "given": [],
+        "digests": [],
+    }
 
 
 def test_an_edited_direct_message_reaches_its_case(client: Client, stack: dict[str, str]) -> None:
@@ -978,11 +991,15 @@ def test_overdue_mentions_are_escalated_once(
     )
     store(Mention(id="x:fresh", platform="x", text="hi"), "support")
     result = app.handler_map["check_sla"](scheduled_event(), None)
-    assert result == {"escalated": ["x:overdue"], "given": []}
+    assert result == {"escalated": ["x:overdue"], "given": [], "digests": []}
     [copy] = bodies(stack["support"])
     assert copy["mention"]["id"] == "x:overdue"
     assert copy["routing"]["priority"] == "high" and "sla-breach" in copy["routing"]["tags"]
-    assert app.handler_map["check_sla"](scheduled_event(), None) == {"escalated": [], "given": []}
+    assert app.handler_map["check_sla"](scheduled_event(), None) == {
+        "escalated": [],
+        "given": [],
+        "digests": [],
+    }
     assert get(client, "/mentions/x:overdue")["escalated_at"]
 
 
@@ -997,7 +1014,7 @@ def test_an_escalation_that_cannot_be_sent_waits_for_the_next_run_without_blocki
         store(mention, department, long_ago)
     aws.sqs().delete_queue(QueueUrl=stack["pr"])
     result = app.handler_map["check_sla"](scheduled_event(), None)
-    assert result == {"escalated": ["x:late-support"], "given": []}
+    assert result == {"escalated": ["x:late-support"], "given": [], "digests": []}
     assert get(client, "/mentions/x:late-pr")["escalated_at"] is None
 
     from chalicelib.stores.provision import create_queues
@@ -1007,6 +1024,7 @@ def test_an_escalation_that_cannot_be_sent_waits_for_the_next_run_without_blocki
     assert app.handler_map["check_sla"](scheduled_event(), None) == {
         "escalated": ["x:late-pr"],
         "given": [],
+        "digests": [],
     }
     [copy] = bodies(stack["pr"])
     assert copy["mention"]["id"] == "x:late-pr" and "sla-breach" in copy["routing"]["tags"]

@@ -175,7 +175,7 @@ def test_cases_that_waited_for_anyone_are_given_out_each_minute_to_whoever_has_r
     status, started = shift(client, "maya", body={"hours": 8, "capacity": 1})
     assert status == 200 and started["capacity"] == 1
     result = app.handler_map["check_sla"](scheduled_event(), None)
-    assert result == {"escalated": [LATE], "given": [f"{LATE} to maya"]}
+    assert result == {"escalated": [LATE], "given": [f"{LATE} to maya"], "digests": []}
     assert get(client, f"/mentions/{LATE}")["taken_by"] == "maya"
     _, out = run("waiting", "support", "--url", api_url)
     assert "(taken by maya until" in out

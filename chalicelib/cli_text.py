@@ -20,6 +20,7 @@ from chalicelib.models import (
     History,
     Mention,
     MentionRecord,
+    PersonReport,
     RoutedMention,
     Routing,
 )
@@ -87,12 +88,21 @@ def _by_person(report: DepartmentReport) -> list[str]:
         return []
     return [
         "  by person       (first responses sent through Switchboard in those days)",
-        *(
-            f"    {each.agent:<13} {each.answered} answered, {each.on_time / each.answered:.0%}"
-            f" on time, median {lasting(each.first_response_p50)}"
-            for each in report.by_person
-        ),
+        *(f"    {each.agent:<13} {_person_line(each)}" for each in report.by_person),
     ]
+
+
+def _person_line(person: PersonReport) -> str:
+    """One person's first responses, and the cases they let run out, as a report line."""
+    answered = f"{person.answered} answered"
+    if person.answered and person.first_response_p50 is not None:
+        answered += (
+            f", {person.on_time / person.answered:.0%} on time,"
+            f" median {lasting(person.first_response_p50)}"
+        )
+    if person.passed_on:
+        answered += f"; {person.passed_on} passed on unanswered"
+    return answered
 
 
 def _satisfaction(report: DepartmentReport) -> str:

@@ -180,7 +180,14 @@ class PersonReport(BaseModel):
     agent: str
     answered: int = Field(description="cases whose first response they sent")
     on_time: int = Field(description="of those, answered by their deadline")
-    first_response_p50: float = Field(description="median seconds to their first responses")
+    first_response_p50: float | None = Field(
+        description="median seconds to their first responses; null when they sent none"
+    )
+    passed_on: int = Field(
+        default=0,
+        description="cases whose take (given or taken) ran out unanswered and were given to"
+        " someone else by the minute's top-up",
+    )
 
 
 class DepartmentReport(BaseModel):
@@ -232,8 +239,8 @@ class DepartmentReport(BaseModel):
     )
     by_person: list[PersonReport] = Field(
         default_factory=list,
-        description="each person who sent first responses through Switchboard in those days,"
-        " the most first",
+        description="each person who sent first responses through Switchboard in those days, or"
+        " let a case they had run out, the most answered first",
     )
     truncated: bool = Field(
         description="more mentions than one report reads: the figures cover the newest"

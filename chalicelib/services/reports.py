@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,7 +24,8 @@ def report_of(store: MentionStore, department: str, days: int, now: datetime) ->
     surveyed = store.surveyed_count(department, since)
     ratings = store.ratings(department, since, MAX_REPORTED + 1)
     responses = store.first_responses(department, since, MAX_REPORTED + 1)
-    truncated = any(len(each) > MAX_REPORTED for each in (cases, ratings, responses))
+    passed = store.passed_on(department, since, MAX_REPORTED + 1)
+    truncated = any(len(each) > MAX_REPORTED for each in (cases, ratings, responses, passed))
     return summarise(
         department,
         days,
@@ -36,6 +37,7 @@ def report_of(store: MentionStore, department: str, days: int, now: datetime) ->
         ratings[:MAX_REPORTED],
         surveyed,
         responses[:MAX_REPORTED],
+        passed[:MAX_REPORTED],
     )
 
 
@@ -50,10 +52,11 @@ def summarise(
     ratings: list[Score] | None = None,
     surveyed: int = 0,
     responses: list[FirstResponse] | None = None,
+    passed: list[str] | None = None,
 ) -> DepartmentReport:
     """The figures of a report, from the mentions it covers, the satisfaction survey's
-    `ratings` of its cases and how many times it was asked (`surveyed`), and the first
-    `responses` people sent."""
+    `ratings` of its cases and how many times it was asked (`surveyed`), the first
+    `responses` people sent, and whose takes ran out and were `passed` on."""
     answered = [c for c in cases if c.state == "answered"]
     on_time = [c for c in answered if c.due is None or _on_time(c)]
     waiting = [c for c in cases if c.state == "waiting"]
@@ -80,25 +83,30 @@ def summarise(
         **_satisfaction(ratings or []),
         surveyed=surveyed,
         response_rate=min(1.0, round(len(ratings or []) / surveyed, 4)) if surveyed else None,
-        by_person=_by_person(responses or []),
+        by_person=_by_person(responses or [], passed or []),
         truncated=truncated,
     )
 
 
-def _by_person(responses: list[FirstResponse]) -> list[PersonReport]:
-    """The report's figures by person, the one who answered most first."""
+def _by_person(responses: list[FirstResponse], passed: list[str]) -> list[PersonReport]:
+    """The report's figures by person, the one who answered most first: the first responses
+    they sent, and the cases they had that ran out and were `passed` on."""
     by: dict[str, list[FirstResponse]] = defaultdict(list)
     for response in responses:
         by[response.by].append(response)
-    people = sorted(by.items(), key=lambda item: (-len(item[1]), item[0]))
+    lapsed = Counter(passed)
+    people = sorted(by.keys() | lapsed.keys(), key=lambda agent: (-len(by[agent]), agent))
     return [
         PersonReport(
             agent=agent,
-            answered=len(sent),
-            on_time=sum(each.on_time for each in sent),
-            first_response_p50=percentile([each.seconds for each in sent], 0.5),
+            answered=len(by[agent]),
+            on_time=sum(each.on_time for each in by[agent]),
+            first_response_p50=(
+                percentile([each.seconds for each in by[agent]], 0.5) if by[agent] else None
+            ),
+            passed_on=lapsed[agent],
         )
-        for agent, sent in people
+        for agent in people
     ]
 
 

@@ -352,12 +352,25 @@ class ShiftService:
                 if agent is not None and self.mentions.take(case.id, agent, now, until):
                     holders[case.id] = agent
                     given.append(Given(case.id, agent, case.taken_by))
+                    self._passed_on(case, agent, now)
                     logger.info(
                         "waiting case given out",
                         extra={"mention_id": case.id, "by": agent, "passed_from": case.taken_by},
                     )
                     self._announce(case, agent)
         return given
+
+    def _passed_on(self, case: MentionRecord, agent: str, now: datetime) -> None:
+        """Count, for its department's report, a take of `case` that ran out unanswered and
+        was passed on to `agent` (best effort: the case is theirs all the same)."""
+        if case.taken_by is None or case.taken_by == agent:
+            return
+        department = case.message.routing.department
+        expires = now + timedelta(days=self.settings.mention_ttl_days)
+        try:
+            self.mentions.mark_passed_on(case.id, department, case.taken_by, now, expires)
+        except Exception:
+            logger.warning("could not count a take that was passed on", exc_info=True)
 
     def _announce(self, case: MentionRecord, agent: str) -> None:
         """Tell the case's department, through its queue, who was given it (a copy tagged

@@ -236,6 +236,18 @@ class MentionStore(Protocol):
         """Record on a stored case how its customer rated the help (the latest rating stands)."""
         ...
 
+    def mark_passed_on(
+        self, mention_id: str, department: str, by: str, at: datetime, expires_at: datetime
+    ) -> None:
+        """Count that `by`'s take of one of `department`'s cases ran out unanswered and the case
+        was given to someone else `at`, until `expires_at`."""
+        ...
+
+    def passed_on(self, department: str, since: datetime, limit: int) -> list[str]:
+        """Whose takes of `department`'s cases ran out and were passed on since `since`, one
+        entry a time, newest first, at most `limit`."""
+        ...
+
     def mark_surveyed(
         self, reply_id: str, department: str, at: datetime, expires_at: datetime
     ) -> None:
@@ -396,11 +408,18 @@ routing chose (`handed-over:ignore` for an ignored one they rescued), `rated:<de
 a customer's answer to the satisfaction survey about one of the department's cases,
 `surveyed:<department>` for an item `surveyed#<reply id>` that counts a survey posted, and
 `answered:<department>` for an item `answered#<mention id>`, who sent a case's first response
-and how fast (`FirstResponse`)."""
+and how fast (`FirstResponse`), and `passed:<department>` for an item `passed#<mention id>#<time>`,
+whose take of a case ran out and was passed on."""
 IGNORED = "ignored"
 REPORT_INDEX = "department-by-time"
 """Every record by `department` and `routed_at`, projecting REPORT_INDEX_ATTRIBUTES only: a
 department's report reads its mentions of the last days without reading their records."""
+
+
+def passed_list(department: str) -> str:
+    """The `listed` value of the takes of `department`'s cases that ran out and were passed
+    on."""
+    return f"passed:{department}"
 
 
 def surveyed_list(department: str) -> str:

@@ -35,6 +35,7 @@ from chalicelib.stores.mentions import (
     first_response,
     handed_over_list,
     opens_case,
+    passed_list,
     rated_list,
     surveyed_list,
 )
@@ -682,6 +683,27 @@ class DynamoMentionStore:
     def ignored(self, since: datetime, limit: int) -> list[MentionRecord]:
         """Query the sparse index of ignored mentions."""
         return [_record(item) for item in self._newest(LIST_INDEX, "listed", IGNORED, since, limit)]
+
+    def mark_passed_on(
+        self, mention_id: str, department: str, by: str, at: datetime, expires_at: datetime
+    ) -> None:
+        """An item `passed#<mention id>#<at>` in the list index's partition of the department."""
+        stamp = at.astimezone(UTC).isoformat()
+        self._client.put_item(
+            TableName=self._table,
+            Item={
+                "id": {"S": f"passed#{mention_id}#{stamp}"},
+                "listed": {"S": passed_list(department)},
+                "routed_at": {"S": stamp},
+                "by": {"S": by},
+                "expires_at": {"N": str(int(expires_at.timestamp()))},
+            },
+        )
+
+    def passed_on(self, department: str, since: datetime, limit: int) -> list[str]:
+        """Query the list index's partition of `department`'s passed-on takes."""
+        items = self._newest(LIST_INDEX, "listed", passed_list(department), since, limit)
+        return [item["by"]["S"] for item in items]
 
     def mark_surveyed(
         self, reply_id: str, department: str, at: datetime, expires_at: datetime

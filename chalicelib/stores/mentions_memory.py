@@ -53,6 +53,7 @@ class MemoryMentionStore:
         self.labels: dict[str, set[str]] = {}
         self.surveys: dict[str, tuple[str, datetime]] = {}
         self.responses: dict[str, tuple[str, datetime, FirstResponse]] = {}
+        self.passes: list[tuple[str, datetime, str]] = []
 
     def claim(
         self, mention_id: str, now: datetime, lease: timedelta
@@ -191,6 +192,17 @@ class MemoryMentionStore:
         record = self.records.get(mention_id)
         if record is not None:
             self.records[mention_id] = record.model_copy(update={"rating": score, "rated_at": at})
+
+    def mark_passed_on(
+        self, mention_id: str, department: str, by: str, at: datetime, expires_at: datetime
+    ) -> None:
+        """Note the take passed on (expiry is not simulated)."""
+        self.passes.append((department, at, by))
+
+    def passed_on(self, department: str, since: datetime, limit: int) -> list[str]:
+        """Whose noted takes of `department`'s cases were passed on, newest first."""
+        found = sorted(((at, by) for d, at, by in self.passes if d == department and at >= since))
+        return [by for _, by in reversed(found)][:limit]
 
     def mark_surveyed(
         self, reply_id: str, department: str, at: datetime, expires_at: datetime

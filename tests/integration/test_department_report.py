@@ -42,6 +42,7 @@ def test_a_department_sees_how_its_week_went(client: Client) -> None:
             "answered": 1,
             "on_time": 0,
             "first_response_p50": report["first_response_p50"],
+            "passed_on": 0,
         }
     ]
     assert get(client, "/departments/pr/report")["mentions"] == 0

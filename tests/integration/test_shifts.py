@@ -215,6 +215,10 @@ def test_a_case_left_unanswered_past_its_take_is_passed_on_to_someone_else(
     assert get(client, f"/mentions/{LATE}")["taken_by"] == "maya"
     [news] = [m for m in bodies(stack["support"]) if m["routing"]["tags"][-1] == "given"]
     assert (news["mention"]["id"], news["routing"]["assigned_to"]) == (LATE, "maya")
+    people = get(client, "/departments/support/report")["by_person"]  # the lead sees who
+    assert people == [
+        {"agent": "lee", "answered": 0, "on_time": 0, "first_response_p50": None, "passed_on": 1}
+    ]
 
 
 def test_a_case_goes_to_someone_on_shift_who_answers_in_its_language(

@@ -380,6 +380,18 @@ def test_who_sent_a_first_response_is_counted_for_the_department_until_it_never_
     assert again is not None and again.first_response_by is None
 
 
+def test_takes_passed_on_are_counted_by_department_newest_first(mentions: MentionStore) -> None:
+    later = NOW + timedelta(days=30)
+    for minutes, mention_id, by in ((1, "x:95", "lee"), (2, "x:96", "sam"), (3, "x:95", "ana")):
+        at = NOW + timedelta(minutes=minutes)
+        mentions.mark_passed_on(mention_id, "support", by, at, later)
+    mentions.mark_passed_on("x:97", "pr", "lee", NOW, later)
+    assert mentions.passed_on("support", NOW, 10) == ["ana", "sam", "lee"]
+    assert mentions.passed_on("support", NOW + timedelta(minutes=2), 10) == ["ana", "sam"]
+    assert mentions.passed_on("support", NOW, 1) == ["ana"]
+    assert mentions.passed_on("pr", NOW, 10) == ["lee"]
+
+
 @pytest.mark.usefixtures("stack")
 def test_a_first_response_a_concurrent_write_cancelled_is_written_on_the_next_try() -> None:
     store = wiring.mentions()

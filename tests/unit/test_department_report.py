@@ -108,3 +108,13 @@ def test_each_person_sees_how_many_first_responses_they_sent_and_how_fast() -> N
     ]
     assert lines[at + 3].startswith("  satisfaction")
     assert "by person" not in format_report(summarise("support", 7, SINCE, [], NOW))
+    lapsed = summarise("support", 7, SINCE, [], NOW, responses=responses, passed=["lee", "sam"])
+    assert [(p.agent, p.answered, p.passed_on) for p in lapsed.by_person] == [
+        ("maya", 3, 0),
+        ("sam", 1, 1),
+        ("lee", 0, 1),  # let a case run out, answered none
+    ]
+    assert format_report(lapsed).splitlines()[at + 2 : at + 4] == [
+        "    sam           1 answered, 0% on time, median 40 min; 1 passed on unanswered",
+        "    lee           0 answered; 1 passed on unanswered",
+    ]

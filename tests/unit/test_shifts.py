@@ -388,3 +388,4 @@ def test_a_customer_writing_back_is_given_to_whoever_answered_them_unless_they_l
     assert mentions.leave("x:1", "ana")
     assert mentions.take("x:1", "ana", NOW - timedelta(minutes=40), NOW - timedelta(minutes=10))
     assert shifts_of(store, mentions).top_up() == [Given("x:1", "sam", "ana")]
+    assert mentions.passes == [("support", NOW, "ana")]  # counted for the report

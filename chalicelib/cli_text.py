@@ -87,7 +87,7 @@ def _by_person(report: DepartmentReport) -> list[str]:
     if not report.by_person:
         return []
     return [
-        "  by person       (first responses sent through Switchboard in those days)",
+        "  by person       (first responses sent through Switchboard, cases let run out)",
         *(f"    {each.agent:<13} {_person_line(each)}" for each in report.by_person),
     ]
 

@@ -84,7 +84,7 @@ def test_switchboard_report(api_url: str) -> None:
         "  closed          0  (no reply needed)",
         "  withdrawn       0  (hidden or deleted)",
         "  handed over     0  (to other departments: counted there)",
-        "  by person       (first responses sent through Switchboard in those days)",
+        "  by person       (first responses sent through Switchboard, cases let run out)",
         "    maya          1 answered, 0% on time, median " + lines[10].split("median ")[1],
         "  satisfaction    -  (no answers to 0 surveys)",
     ]

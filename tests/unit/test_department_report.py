@@ -101,7 +101,9 @@ def test_each_person_sees_how_many_first_responses_they_sent_and_how_fast() -> N
         ("sam", 1, 0, 2400.0),
     ]
     lines = format_report(report).splitlines()
-    at = lines.index("  by person       (first responses sent through Switchboard in those days)")
+    at = lines.index(
+        "  by person       (first responses sent through Switchboard, cases let run out)"
+    )
     assert lines[at + 1 : at + 3] == [
         "    maya          3 answered, 67% on time, median 25 min",
         "    sam           1 answered, 0% on time, median 40 min",

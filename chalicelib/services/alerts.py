@@ -230,6 +230,24 @@ def priority_alerts(
     return {channel: alert_message(channel, alert) for channel in sorted(channels)}
 
 
+def holder_priority_alert(
+    record: MentionRecord, change: PriorityChange, settings: Settings, now: datetime
+) -> tuple[str, OutgoingMessage] | None:
+    """The alert telling whoever has the case taken at `now`, in their own chat
+    (AGENT_CHANNELS), that someone else changed its priority; None when nobody else has it
+    or no chat of theirs is named."""
+    holder = record.taker(now)
+    channel = settings.agent_channels.get(holder) if holder not in (None, change.by) else None
+    if channel is None:
+        return None
+    department, why = record.message.routing.department, shortened(change.reason, 200)
+    heading = (
+        f"[{change.to_priority.upper()}] {change.by} made your {department} case"
+        f' {change.to_priority} (was {change.from_priority}): "{why}"'
+    )
+    return channel, alert_message(channel, Alert.of(heading, record.message))
+
+
 def tell_agent(queues: Queues, told: tuple[str, OutgoingMessage] | None) -> None:
     """Put someone's alert (`agent_alert`), if there is one, on the outbox (see
     `tell_channel`)."""

@@ -30,6 +30,7 @@ from chalicelib.models import (
 from chalicelib.observability import FIRST_RESPONSE, TRANSFERS, logger, metrics, per_department
 from chalicelib.services.alerts import (
     agent_alert,
+    holder_priority_alert,
     note_alerts,
     priority_alerts,
     tell_agent,
@@ -178,8 +179,9 @@ class CaseService:
         for an answer, it is due as if routing had given it that priority (counted from when
         the customer posted, so a case raised late may be overdue at once), and an answered
         or closed one keeps its deadline (what its report counted); the departments that have
-        it get a copy tagged `reprioritised`, and the channels of those that alert at its new
-        priority are told when it reaches it (`priority_alerts`). The same priority again
+        it get a copy tagged `reprioritised`, the channels of those that alert at its new
+        priority are told when it reaches it (`priority_alerts`), and whoever has it taken, in
+        their own chat. The same priority again
         changes nothing. Conflict when it changed meanwhile."""
         record = self._case(mention_id)
         routing = record.message.routing
@@ -208,6 +210,7 @@ class CaseService:
         send_copy(self.queues, self.settings, moved, REPRIORITISED)
         for alert in priority_alerts(moved.message, change, self.settings).values():
             tell_channel(self.queues, alert)
+        tell_agent(self.queues, holder_priority_alert(moved, change, self.settings, change.at))
         logger.info(
             "priority changed",
             extra={"mention_id": record.id, "by": by, "priority": priority},

@@ -179,3 +179,21 @@ def test_dry_runs_score_priority_rules_on_the_priorities_people_set(
     assert (
         f"{CASE}  @AcmeHelp my order #88213 never arrived" in out and "(urgent, people say)" in out
     )
+
+
+@pytest.fixture
+def agents_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENT_CHANNELS", json.dumps({"maya": "U0MAYA", "lee": "U0LEE"}))
+
+
+@pytest.mark.usefixtures("agents_told", "routed")
+def test_whoever_has_the_case_is_told_when_someone_else_changes_its_priority(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    as_maya = {**AUTH, "X-Switchboard-Author": "maya"}
+    assert client.http.post(f"/mentions/{CASE}/take", headers=as_maya).status_code == 200
+    assert reprioritise(client, CASE, {"priority": "high", "reason": "VIP"}, by="lee")[0] == 200
+    assert reprioritise(client, CASE, {"priority": "urgent", "reason": "mine"}, by="maya")[0] == 200
+    drain_outbox(stack)
+    told = [(r.body["channel"], r.body["text"].split("*:")[0]) for r in fakes.accepted("slack")]
+    assert told == [("U0MAYA", '*[HIGH] lee made your support case high (was normal): "VIP"')]

@@ -114,7 +114,8 @@ def digest_message(channel: str, report: DepartmentReport) -> OutgoingMessage:
             [*runs, *([text_run(line, fontType="Monospace")] for line in lines)], None
         )
     else:
-        job["text"] = f"*{_escaped(heading)}*\n```\n{_escaped(chr(10).join(lines))}\n```"
+        report_text = _escaped("\n".join(lines))
+        job["text"] = f"*{_escaped(heading)}*\n```\n{report_text}\n```"
     return OutgoingMessage(json.dumps({ALERT: job}))
 
 

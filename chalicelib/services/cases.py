@@ -181,11 +181,14 @@ class CaseService:
         or closed one keeps its deadline (what its report counted); the departments that have
         it get a copy tagged `reprioritised`, the channels of those that alert at its new
         priority are told when it reaches it (`priority_alerts`), and whoever has it taken, in
-        their own chat. The same priority again
-        changes nothing. Conflict when it changed meanwhile."""
+        their own chat. The same change again (a retry) sends its copy again; the priority it
+        has from routing changes nothing. Conflict when it changed meanwhile."""
         record = self._case(mention_id)
         routing = record.message.routing
         if routing.priority == priority:
+            last = routing.priority_changes[-1] if routing.priority_changes else None
+            if last is not None and last.to_priority == priority:
+                send_copy(self.queues, self.settings, record, REPRIORITISED)
             return record
         change = PriorityChange(
             from_priority=routing.priority,

@@ -68,9 +68,12 @@ def test_a_case_raised_to_urgent_is_due_sooner_and_its_department_hears_of_it(
     assert alert.body["text"].startswith(
         f'*[URGENT] a support case raised to urgent by lee: "{JOURNALIST}"*: x mention by danakim'
     )
-    # the same again changes nothing; lowered, it is due later again and alerts nobody
-    assert reprioritise(client, CASE, {"priority": "urgent", "reason": "again"})[0] == 200
-    assert bodies(stack["support"]) == []
+    # the same again (a retry) changes nothing but sends its copy again, in case the first
+    # never reached the queue; lowered, it is due later again and alerts nobody
+    status, again = reprioritise(client, CASE, {"priority": "urgent", "reason": "again"})
+    assert status == 200 and len(again["message"]["routing"]["priority_changes"]) == 1
+    [copy] = bodies(stack["support"])
+    assert copy["routing"]["tags"][-1] == "reprioritised"
     status, lowered = reprioritise(client, CASE, {"priority": "low", "reason": "a mistake"})
     assert status == 200 and lowered["message"]["routing"]["sla_due_at"] == "2026-11-22T12:00:00Z"
     assert len(lowered["message"]["routing"]["priority_changes"]) == 2
@@ -133,6 +136,15 @@ def test_switchboard_priority_and_the_history_it_joins(api_url: str) -> None:
     assert f"  made urgent (was normal) by admin: {JOURNALIST}" in out
     with pytest.raises(SystemExit):  # argparse says which priorities there are
         run("priority", CASE, "critical", "r", "--url", api_url)
+
+
+@pytest.mark.usefixtures("routed")
+def test_the_priority_routing_gave_asked_again_changes_nothing(
+    client: Client, stack: dict[str, str]
+) -> None:
+    status, record = reprioritise(client, CASE, {"priority": "normal", "reason": "as it is"})
+    assert status == 200 and record["message"]["routing"]["priority_changes"] == []
+    assert bodies(stack["support"]) == []
 
 
 def test_the_new_deadline_orders_the_waiting_list(client: Client, stack: dict[str, str]) -> None:

@@ -24,6 +24,7 @@ from chalicelib.models import (
     DepartmentReport,
     MentionRecord,
     PriorityChange,
+    Reply,
     RoutedMention,
 )
 from chalicelib.observability import logger
@@ -247,6 +248,39 @@ def holder_priority_alert(
         f' {change.to_priority} (was {change.from_priority}): "{why}"'
     )
     return channel, alert_message(channel, Alert.of(heading, record.message))
+
+
+def approval_alert(
+    message: RoutedMention, reply: Reply, department: str, settings: Settings
+) -> OutgoingMessage | None:
+    """The alert telling the channel of `department` (ALERT_CHANNELS) that `reply` to the case
+    waits for its approval; None when the department has no channel."""
+    channel = settings.alert_channels.get(department)
+    if channel is None:
+        return None
+    heading = (
+        f"[{message.routing.priority.upper()}] {reply.author}'s reply ({reply.reply_id}) waits"
+        f' for approval in {department}: "{shortened(reply.text, 200)}"'
+    )
+    return alert_message(channel, Alert.of(heading, message))
+
+
+def review_alert(
+    message: RoutedMention, reply: Reply, settings: Settings
+) -> tuple[str, OutgoingMessage] | None:
+    """The alert telling a reply's author, in their own chat (AGENT_CHANNELS), that someone
+    approved it (it is on its way) or rejected it (and why); None when no chat of theirs is
+    named."""
+    channel = settings.agent_channels.get(reply.author)
+    if channel is None:
+        return None
+    what = f"your reply ({reply.reply_id}) to a {message.routing.department} case"
+    if reply.status == "rejected":
+        verdict = f'rejected {what}: "{shortened(reply.rejected_reason or "", 200)}"'
+    else:
+        verdict = f"approved {what}: it is posted"
+    heading = f"[{message.routing.priority.upper()}] {reply.reviewed_by} {verdict}"
+    return channel, alert_message(channel, Alert.of(heading, message))
 
 
 def tell_agent(queues: Queues, told: tuple[str, OutgoingMessage] | None) -> None:

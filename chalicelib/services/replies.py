@@ -38,6 +38,7 @@ from chalicelib.platforms.outbound import (
     PostedReply,
 )
 from chalicelib.platforms.x_text import MAX_WEIGHTED_LENGTH, weighted_length
+from chalicelib.services.alerts import approval_alert, review_alert, tell_agent, tell_channel
 from chalicelib.services.cases import awaiting_approval, record_first_response, taken_note
 from chalicelib.services.polling import follow_thread
 from chalicelib.services.survey import (
@@ -278,11 +279,15 @@ class ReplyService:
 
     def _ask_approval(self, record: MentionRecord, reply: Reply) -> None:
         """Tell the approving department, through its queue, that a reply to the case waits:
-        a copy of the case tagged `awaiting-approval` (the approvals list has it all the same)."""
+        a copy of the case tagged `awaiting-approval` (the approvals list has it all the same),
+        and its alert channel, if it has one."""
         copy = record.message.tagged(AWAITING_APPROVAL)
         department = reply.approval_department or copy.routing.department
         attributes = {**copy.queue_attributes(), "department": department}
         self.queues.send(department, OutgoingMessage(copy.to_json(), attributes))
+        alert = approval_alert(record.message, reply, department, self.settings)
+        if alert is not None:
+            tell_channel(self.queues, alert)
 
     def approve(self, reply_id: str, reviewer: str, force: bool = False) -> Reply:
         """A second person approves a pending reply: it is queued and posted. Its author cannot
@@ -300,7 +305,11 @@ class ReplyService:
             approved = reply.model_copy(
                 update={"status": "queued", "reviewed_by": reviewer, "reviewed_at": now}
             )
-            reply = approved if self.replies.review(approved) else self._reply(reply_id)
+            if self.replies.review(approved):
+                reply = approved
+                self._tell_author(reply)
+            else:
+                reply = self._reply(reply_id)
         if reply.status != "queued" or reply.attempts or reply.reviewed_by is None:
             if reply.reviewed_by is not None and reply.status != "rejected":
                 return reply  # approved already and on its way: nothing more to do
@@ -341,10 +350,25 @@ class ReplyService:
                     "rejected_reason": reason,
                 }
             )
-            reply = rejected if self.replies.review(rejected) else self._reply(reply_id)
+            if self.replies.review(rejected):
+                reply = rejected
+                self._tell_author(reply)
+            else:
+                reply = self._reply(reply_id)
         if reply.status != "rejected":
             raise Conflict(f"reply {reply_id} is {reply.status}, not waiting for approval")
         return reply
+
+    def _tell_author(self, reviewed: Reply) -> None:
+        """Tell a reply's author, in their own chat, how its review went (best effort: the
+        reply says it all the same)."""
+        try:
+            record = case_of(self.mentions, reviewed.mention_id)
+        except Exception:
+            logger.warning("could not read the case of a reviewed reply", exc_info=True)
+            return
+        if record is not None:
+            tell_agent(self.queues, review_alert(record.message, reviewed, self.settings))
 
     def _reply(self, reply_id: str) -> Reply:
         reply = self.replies.get(reply_id)

@@ -245,3 +245,34 @@ def test_the_approval_flow_from_the_shell(
     second = drafted(client, "Another statement")
     code, out = run("reject", second, "legal has not signed off", "--url", api_url)
     assert (code, out.strip()) == (0, f"{second}: rejected by sam: legal has not signed off")
+
+
+@pytest.fixture
+def told(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PR's alert channel, and maya's own chat."""
+    monkeypatch.setenv("ALERT_CHANNELS", json.dumps({"pr": "C0PR"}))
+    monkeypatch.setenv("AGENT_CHANNELS", json.dumps({"maya": "U0MAYA"}))
+    wiring.reset()
+
+
+@pytest.mark.usefixtures("told")
+def test_the_approvers_channel_hears_of_a_draft_and_its_author_of_the_verdict(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    allegation(client, stack)
+    first = drafted(client, "We are very sorry. Our safety team is investigating.")
+    assert review(client, first, "approve", "sam")[0] == 200
+    second = drafted(client, "A second part, on refunds.")
+    assert review(client, second, "reject", "sam", {"reason": "legal first"})[0] == 200
+    assert review(client, second, "reject", "sam", {"reason": "again"})[0] == 200  # told once
+    drain_outbox(stack)
+    told = [(r.body["channel"], r.body["text"].split("*:")[0]) for r in fakes.accepted("slack")]
+    assert told == [
+        ("C0PR", "*[URGENT] new case for pr (also support)"),  # as routed
+        ("C0PR", f'*[URGENT] maya\'s reply ({first}) waits for approval in pr: "We are very'
+         ' sorry. Our safety team is investigating."'),
+        ("U0MAYA", f"*[URGENT] sam approved your reply ({first}) to a pr case: it is posted"),
+        ("C0PR", f"*[URGENT] maya's reply ({second}) waits for approval in pr:"
+         ' "A second part, on refunds."'),
+        ("U0MAYA", f'*[URGENT] sam rejected your reply ({second}) to a pr case: "legal first"'),
+    ]  # fmt: skip

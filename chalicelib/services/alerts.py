@@ -278,7 +278,7 @@ def review_alert(
     if reply.status == "rejected":
         verdict = f'rejected {what}: "{shortened(reply.rejected_reason or "", 200)}"'
     else:
-        verdict = f"approved {what}: it is posted"
+        verdict = f"approved {what}: it is on its way"
     heading = f"[{message.routing.priority.upper()}] {reply.reviewed_by} {verdict}"
     return channel, alert_message(channel, Alert.of(heading, message))
 

@@ -271,7 +271,7 @@ def test_the_approvers_channel_hears_of_a_draft_and_its_author_of_the_verdict(
         ("C0PR", "*[URGENT] new case for pr (also support)"),  # as routed
         ("C0PR", f'*[URGENT] maya\'s reply ({first}) waits for approval in pr: "We are very'
          ' sorry. Our safety team is investigating."'),
-        ("U0MAYA", f"*[URGENT] sam approved your reply ({first}) to a pr case: it is posted"),
+        ("U0MAYA", f"*[URGENT] sam approved your reply ({first}) to a pr case: it is on its way"),
         ("C0PR", f"*[URGENT] maya's reply ({second}) waits for approval in pr:"
          ' "A second part, on refunds."'),
         ("U0MAYA", f'*[URGENT] sam rejected your reply ({second}) to a pr case: "legal first"'),

@@ -244,7 +244,8 @@ def cmd_note(args: argparse.Namespace, out: TextIO) -> int:
     path = mention_path(args.mention_id, "notes")
     record = MentionRecord.model_validate(api_client(args).call("POST", path, {"text": args.text}))
     count = len(record.notes)
-    mine = next(n for n in reversed(record.notes) if n.text == args.text.strip())
+    latest = record.notes[-1]  # ours, unless a colleague's came in the same instant
+    mine = next((n for n in reversed(record.notes) if n.text == args.text.strip()), latest)
     told = f"; told {', '.join(mine.told)} in their chat" if mine.told else ""
     print(f"noted on {record.id} ({count} note{'s' if count > 1 else ''}){told}", file=out)
     return 0

@@ -118,6 +118,9 @@ class FakePlatforms:
         self.whatsapp_templates: dict[tuple[str, str], int] = {("order_update", "en_US"): 2}
         """The message templates approved in WhatsApp Manager, by (name, language), with how
         many variables their body has."""
+        self.slack_messages: dict[str, dict[str, Any]] = {}
+        """The app's Slack messages by `ts`: the latest `chat.postMessage` or `chat.update` of
+        each."""
         self._failures: list[Failure] = []
         self._ids = itertools.count(1_000_000)
         self._lock = threading.Lock()
@@ -173,6 +176,7 @@ class FakePlatforms:
                 "youtube": self._youtube_read,
                 "x": self._x_read,
                 "whatsapp-media": self._whatsapp_download,
+                "slack": self._slack_read,
             }.get(platform)
             if route is None and reader is None:
                 raise Rejection(404, {"error": f"unknown API {platform}"})
@@ -674,11 +678,50 @@ class FakePlatforms:
     ) -> tuple[int, Any]:
         if headers.get("authorization") != f"Bearer {self.credentials.slack_bot_token}":
             return 200, {"ok": False, "error": "invalid_auth"}
-        if path != "/api/chat.postMessage":
+        method = path.removeprefix("/api/")
+        if method not in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
             return 200, {"ok": False, "error": "unknown_method"}
-        if not isinstance(body, dict) or not body.get("channel") or not body.get("text"):
+        if not isinstance(body, dict) or not body.get("channel"):
+            return 200, {"ok": False, "error": "channel_not_found"}
+        if not body.get("text") and not body.get("blocks"):
             return 200, {"ok": False, "error": "no_text"}
-        return 200, {"ok": True, "channel": body["channel"], "ts": f"{self._new_id()}.000100"}
+        problem = _blocks_problem(body.get("blocks", []))
+        if problem is not None:
+            return 200, {"ok": False, "error": "invalid_blocks", "errors": [problem]}
+        if method == "chat.postEphemeral":
+            if not body.get("user"):
+                return 200, {"ok": False, "error": "user_not_in_channel"}
+            return 200, {"ok": True, "message_ts": f"{self._new_id()}.000200"}
+        if method == "chat.update":
+            ts = str(body.get("ts"))
+            if self.slack_messages.get(ts, {}).get("channel") != body["channel"]:
+                return 200, {"ok": False, "error": "message_not_found"}
+        else:
+            ts = f"{self._new_id()}.000100"
+        self.slack_messages[ts] = body
+        return 200, {"ok": True, "channel": body["channel"], "ts": ts, "text": body.get("text")}
+
+    def _slack_read(
+        self, path: str, query: dict[str, str], headers: dict[str, str]
+    ) -> tuple[int, Any]:
+        """`GET conversations.history?channel=…`: the app's messages in the channel, newest
+        first (to see an alert, and press its button, on `make run`)."""
+        if headers.get("authorization") != f"Bearer {self.credentials.slack_bot_token}":
+            return 200, {"ok": False, "error": "invalid_auth"}
+        if path != "/api/conversations.history":
+            return 200, {"ok": False, "error": "unknown_method"}
+        channel = query.get("channel", "")
+        messages = [
+            {
+                "type": "message",
+                "ts": ts,
+                "text": body.get("text", ""),
+                "blocks": body.get("blocks"),
+            }
+            for ts, body in reversed(self.slack_messages.items())
+            if body["channel"] == channel
+        ]
+        return 200, {"ok": True, "messages": messages, "has_more": False}
 
     # Teams webhooks ---------------------------------------------------------------------------
     def _teams(
@@ -697,6 +740,35 @@ class FakePlatforms:
         if problem is not None:
             raise Rejection(400, {"error": {"code": "InvalidRequestContent", "message": problem}})
         return 202, b""
+
+
+def _blocks_problem(blocks: Any) -> str | None:
+    """What keeps Slack `blocks` from being Block Kit a message can show (sections of text up
+    to 3,000 characters, actions of buttons with an action id and a plain-text label, context
+    lines), if anything."""
+    if not isinstance(blocks, list) or len(blocks) > 50:
+        return "blocks must be a list of at most 50"
+    for block in blocks:
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind == "section":
+            text = block.get("text")
+            if not isinstance(text, dict) or not 1 <= len(str(text.get("text", ""))) <= 3000:
+                return "a section's text must be 1 to 3000 characters"
+        elif kind == "actions":
+            for button in block.get("elements") or [None]:
+                if not isinstance(button, dict) or button.get("type") != "button":
+                    return "an actions block needs buttons"
+                label = button.get("text") or {}
+                if not button.get("action_id") or label.get("type") != "plain_text":
+                    return "a button needs an action_id and a plain_text label"
+                if len(str(button.get("value", ""))) > 2000:
+                    return "a button's value is at most 2000 characters"
+        elif kind == "context":
+            if not block.get("elements"):
+                return "a context block needs elements"
+        else:
+            return f"no block type {kind!r} here"
+    return None
 
 
 def _card_problem(body: Any) -> str | None:

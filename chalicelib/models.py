@@ -669,13 +669,17 @@ class PriorityRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
 
 
+DEFAULT_TAKE_MINUTES = 30
+"""How long a take lasts when nobody says."""
+
+
 class TakeRequest(BaseModel):
     """Body of POST /mentions/{id}/take: for how long (a take ends by itself), and for whom
     (`for`: a lead handing the case to a colleague; else the caller)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    minutes: int = Field(default=30, ge=1, le=480)
+    minutes: int = Field(default=DEFAULT_TAKE_MINUTES, ge=1, le=480)
     assignee: str | None = Field(default=None, alias="for", min_length=1, max_length=100)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from chalicelib import aws
 from chalicelib.settings import forget_settings, get_settings
@@ -17,6 +18,9 @@ from chalicelib.stores.rules import DynamoRulesStore, RulesStore
 from chalicelib.stores.shifts import DynamoShiftStore, ShiftStore
 from chalicelib.stores.templates import DynamoTemplateStore, TemplateStore
 from chalicelib.stores.traffic import DynamoTrafficStore, TrafficStore
+
+if TYPE_CHECKING:
+    from chalicelib.services.cases import CaseService
 
 
 @lru_cache(maxsize=1)
@@ -77,6 +81,13 @@ def shifts() -> ShiftStore:
 def cursors() -> CursorStore:
     """The pollers' positions (kept in the mentions table)."""
     return DynamoCursorStore(aws.dynamodb(), get_settings().mentions_table)
+
+
+def cases() -> CaseService:
+    """What departments do to cases, over the mentions table and the queues."""
+    from chalicelib.services.cases import CaseService  # the worker side: off the webhook path
+
+    return CaseService(mentions(), queues(), get_settings())
 
 
 def reset() -> None:

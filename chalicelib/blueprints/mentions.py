@@ -51,7 +51,6 @@ from chalicelib.settings import get_settings
 from chalicelib.stores.mentions import case_of
 
 if TYPE_CHECKING:
-    from chalicelib.services.cases import CaseService
     from chalicelib.services.moderation import Moderation
     from chalicelib.services.shifts import ShiftService
 
@@ -127,7 +126,7 @@ def close_mention(mention_id: str) -> Response:
     request = mentions.current_request
     by = require_caller(request)
     body = request_model(request, ReasonRequest)
-    record = _cases().close(unquote(mention_id), body.reason, by)
+    record = wiring.cases().close(unquote(mention_id), body.reason, by)
     return json_response(_shown(record))
 
 
@@ -136,7 +135,7 @@ def close_mention(mention_id: str) -> Response:
 def reopen_mention(mention_id: str) -> Response:
     """Open a closed case again: back on the SLA clock; 200 with the record."""
     by = require_caller(mentions.current_request)
-    return json_response(_shown(_cases().reopen(unquote(mention_id), by)))
+    return json_response(_shown(wiring.cases().reopen(unquote(mention_id), by)))
 
 
 @mentions.route("/mentions/{mention_id}/hide", methods=["POST"], authorizer=PROTECTED)
@@ -188,7 +187,7 @@ def transfer_mention(mention_id: str) -> Response:
     request = mentions.current_request
     by = require_caller(request)
     body = request_model(request, TransferRequest)
-    record = _cases().transfer(unquote(mention_id), body.to, body.reason, by)
+    record = wiring.cases().transfer(unquote(mention_id), body.to, body.reason, by)
     return json_response(_shown(record))
 
 
@@ -199,7 +198,7 @@ def reprioritise_mention(mention_id: str) -> Response:
     request = mentions.current_request
     by = require_caller(request)
     body = request_model(request, PriorityRequest)
-    record = _cases().reprioritise(unquote(mention_id), body.priority, body.reason, by)
+    record = wiring.cases().reprioritise(unquote(mention_id), body.priority, body.reason, by)
     return json_response(_shown(record))
 
 
@@ -212,7 +211,7 @@ def take_mention(mention_id: str) -> Response:
     by = require_caller(request)
     body = request_model(request, TakeRequest)
     taker = body.assignee or by
-    return json_response(_shown(_cases().take(unquote(mention_id), taker, body.minutes, by)))
+    return json_response(_shown(wiring.cases().take(unquote(mention_id), taker, body.minutes, by)))
 
 
 @mentions.route("/mentions/{mention_id}/leave", methods=["POST"], authorizer=PROTECTED)
@@ -220,7 +219,7 @@ def take_mention(mention_id: str) -> Response:
 def leave_mention(mention_id: str) -> Response:
     """Give back a case you took: 200 with the record."""
     by = require_caller(mentions.current_request)
-    return json_response(_shown(_cases().leave(unquote(mention_id), by)))
+    return json_response(_shown(wiring.cases().leave(unquote(mention_id), by)))
 
 
 @mentions.route("/mentions/{mention_id}/notes", methods=["POST"], authorizer=PROTECTED)
@@ -230,7 +229,7 @@ def note_mention(mention_id: str) -> Response:
     request = mentions.current_request
     by = require_caller(request)
     body = request_model(request, NoteRequest)
-    return json_response(_shown(_cases().note(unquote(mention_id), by, body.text)))
+    return json_response(_shown(wiring.cases().note(unquote(mention_id), by, body.text)))
 
 
 @mentions.route("/authors/{author}/cases", methods=["GET"], authorizer=PROTECTED)
@@ -312,12 +311,6 @@ def _author(author: str) -> str:
     return author
 
 
-def _cases() -> CaseService:
-    from chalicelib.services.cases import CaseService  # the worker side: off the webhook path
-
-    return CaseService(wiring.mentions(), wiring.queues(), get_settings())
-
-
 def _awaiting_approval() -> dict[str, Reply]:
     """The mentions whose answer waits for approval, each with that answer."""
     from chalicelib.services.cases import awaiting_approval
@@ -375,7 +368,7 @@ def next_case(department: str) -> Response:
     if back:  # asking for a case is coming back from the break
         shifts.away(department, who, False)
     awaiting = _awaiting_approval()
-    record = _cases().next_case(department, who, body.minutes, shift, awaiting, caller)
+    record = wiring.cases().next_case(department, who, body.minutes, shift, awaiting, caller)
     languages = shift.languages if shift is not None else []
     answer = NextCase(department=department, next=record, languages=languages, back=back)
     return json_response(answer.model_dump(mode="json", by_alias=True))
@@ -445,7 +438,7 @@ def close_matching_cases(department: str) -> Response:
     by = require_caller(request)
     body = request_model(request, CloseMatchingRequest)
     time_left = from_context(mentions.lambda_context)
-    result = close_matching(_cases(), known_department(department), body, by, time_left)
+    result = close_matching(wiring.cases(), known_department(department), body, by, time_left)
     return json_response(result.model_dump(mode="json"))
 
 

@@ -1,10 +1,12 @@
-"""Platform webhooks: GET handshakes and POST deliveries (verify → intake queue → 200)."""
+"""Platform webhooks: GET handshakes and POST deliveries (verify → intake queue → 200); and
+the buttons pressed on Switchboard's Slack alerts (Slack's Interactivity Request URL)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from chalice import Blueprint, Response
+from chalice.app import Request
 
 from chalicelib import wiring
 from chalicelib.blueprints.http import json_errors, json_response
@@ -42,10 +44,9 @@ def handshake(platform: str) -> Response:
 def deliver(platform: str) -> Response:
     """Verify a delivery over its raw body and put it on the intake queue; then acknowledge."""
     request = webhooks.current_request
-    raw = request.raw_body
     accepted = accept_delivery(
         platform,
-        raw if isinstance(raw, bytes) else raw.encode(),
+        _raw_body(request),
         request.headers,
         get_settings(),
         wiring.queues(),
@@ -55,3 +56,25 @@ def deliver(platform: str) -> Response:
     if isinstance(accepted, HandshakeReply):
         return _reply(accepted)
     return json_response({"status": "accepted", "intake_id": accepted})
+
+
+@webhooks.route(
+    "/webhooks/slack/actions",
+    methods=["POST"],
+    content_types=["application/x-www-form-urlencoded"],
+)
+@json_errors
+def slack_action() -> Response:
+    """A button pressed on an alert ("Take it"), verified over its raw body: 200 with what
+    was done, or why not (that person is told in Slack)."""
+    from chalicelib.services.alert_buttons import press_button  # the case side: off the webhooks
+
+    request = webhooks.current_request
+    pressed = press_button(_raw_body(request), request.headers, wiring.cases(), datetime.now(UTC))
+    return json_response(pressed)
+
+
+def _raw_body(request: Request) -> bytes:
+    """The body as the platform signed it."""
+    raw = request.raw_body
+    return raw if isinstance(raw, bytes) else raw.encode()

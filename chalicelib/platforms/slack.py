@@ -1,5 +1,6 @@
 """Slack Events API: v0 request signatures, url_verification, app mentions and channel messages;
-replies in the message's thread with `chat.postMessage`.
+replies in the message's thread with `chat.postMessage`. Interactivity: the "Take it" button
+Switchboard puts on its alerts (Block Kit), pressed (`block_actions`, signed the same way).
 
 Slack mention ids are `slack:<channel>/<ts>`.
 """
@@ -8,7 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 from pydantic import ValidationError
 
@@ -180,9 +183,39 @@ def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedRepl
     return PostedReply(f"{channel}/{post_message(channel, reply.text, settings, ts)}")
 
 
-def post_message(channel: str, text: str, settings: Settings, thread_ts: str | None = None) -> str:
-    """`POST chat.postMessage` (bot token), in a thread with `thread_ts`; returns the message's
-    `ts`. Slack says `ok: false` on errors: raised as Platform* errors."""
+def post_message(
+    channel: str,
+    text: str,
+    settings: Settings,
+    thread_ts: str | None = None,
+    blocks: list[dict[str, Any]] | None = None,
+) -> str:
+    """`POST chat.postMessage`, in a thread with `thread_ts`, laid out as `blocks` (`text`
+    then shows in notifications); returns the message's `ts`."""
+    body: dict[str, Any] = {"channel": channel, "text": text}
+    if thread_ts is not None:
+        body["thread_ts"] = thread_ts
+    if blocks is not None:
+        body["blocks"] = blocks
+    return str(web_api("chat.postMessage", body, settings)["ts"])
+
+
+def update_message(
+    channel: str, ts: str, text: str, blocks: list[dict[str, Any]], settings: Settings
+) -> None:
+    """`POST chat.update`: the app's message `ts` in `channel` now says `text`, as `blocks`."""
+    web_api("chat.update", {"channel": channel, "ts": ts, "text": text, "blocks": blocks}, settings)
+
+
+def post_ephemeral(channel: str, user: str, text: str, settings: Settings) -> None:
+    """`POST chat.postEphemeral`: `text` in `channel` that only `user` sees."""
+    web_api("chat.postEphemeral", {"channel": channel, "user": user, "text": text}, settings)
+
+
+def web_api(method: str, body: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """Call a Web API `method` with the bot token and a JSON body; its answer. Slack says
+    `ok: false` on errors: raised as Platform* errors (a rate limit and a refused token are
+    worth retrying, the rest is not)."""
     from chalicelib.platforms.outbound import (  # requests: off the webhook path
         PlatformRejected,
         PlatformRetryLater,
@@ -190,12 +223,9 @@ def post_message(channel: str, text: str, settings: Settings, thread_ts: str | N
         call,
     )
 
-    body = {"channel": channel, "text": text}
-    if thread_ts is not None:
-        body["thread_ts"] = thread_ts
     answer = call(
         "POST",
-        f"{settings.slack_api_base_url.rstrip('/')}/chat.postMessage",
+        f"{settings.slack_api_base_url.rstrip('/')}/{method}",
         settings.platform_timeout_seconds,
         headers={"Authorization": f"Bearer {settings.slack_bot_token}"},
         json=body,
@@ -207,4 +237,75 @@ def post_message(channel: str, text: str, settings: Settings, thread_ts: str | N
         if error in TOKEN_REFUSED:
             raise PlatformUnauthorized(error)
         raise PlatformRejected(error)
-    return str(answer["ts"])
+    return dict(answer)
+
+
+TAKE = "take"
+"""The action id of the "Take it" button on an alert (its value: the case's mention id)."""
+SECTION_LIMIT = 3000
+"""The most text a section block holds."""
+
+
+def alert_blocks(
+    text: str, take: str | None = None, footnote: str | None = None
+) -> list[dict[str, Any]]:
+    """An alert as Block Kit: its mrkdwn `text` as a section, then a "Take it" button for the
+    case `take` names, or a `footnote` (who has taken it)."""
+    section = {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": section}]
+    if take is not None:
+        button = {
+            "type": "button",
+            "action_id": TAKE,
+            "text": {"type": "plain_text", "text": "Take it"},
+            "value": take,
+            "style": "primary",
+        }
+        blocks.append({"type": "actions", "elements": [button]})
+    if footnote is not None:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footnote}]})
+    return blocks
+
+
+@dataclass(frozen=True)
+class ButtonPress:
+    """A person pressing a button on one of the app's messages: which (`action`, `value`), who
+    (`user`, their member id), and the message (`channel`, `ts`, its `text`)."""
+
+    action: str
+    value: str
+    user: str
+    channel: str
+    ts: str
+    text: str
+
+
+def button_press(body: bytes) -> ButtonPress:
+    """The button pressed, from an interaction request (a form with the JSON `payload` of a
+    `block_actions`); MalformedRequest for anything else."""
+    try:
+        fields = parse_qs(body.decode("utf-8"), max_num_fields=10, errors="strict")
+    except ValueError:  # UnicodeDecodeError too
+        raise MalformedRequest("a Slack interaction is a form, UTF-8 and URL-encoded") from None
+    if "payload" not in fields:
+        raise MalformedRequest("a Slack interaction needs its 'payload' field")
+    try:
+        payload = json.loads(fields["payload"][0])
+    except ValueError:
+        raise MalformedRequest("the interaction's payload is not JSON") from None
+    kind = payload.get("type") if isinstance(payload, dict) else None
+    if kind != "block_actions":
+        raise MalformedRequest(f"Switchboard answers button presses (block_actions), not {kind!r}")
+    try:
+        action = payload["actions"][0]
+        container = payload["container"]
+        return ButtonPress(
+            action=str(action["action_id"]),
+            value=str(action.get("value", "")),
+            user=str(payload["user"]["id"]),
+            channel=str(container["channel_id"]),
+            ts=str(container["message_ts"]),
+            text=str((payload.get("message") or {}).get("text", "")),
+        )
+    except (KeyError, IndexError, TypeError) as exc:
+        raise MalformedRequest(f"a block_actions payload without {exc}") from None

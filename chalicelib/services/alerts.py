@@ -5,7 +5,8 @@ vip), and of each of its SLA breaches, so a food-safety claim or a journalist's 
 in minutes by people who are not watching the queue; a person (AGENT_CHANNELS: their Slack
 member id, or a Teams webhook) is told of each case given to them on shift, of what the
 customers whose cases they have write again, and of the notes that name them (`@lee`) or are
-on a case they have. Each alert goes through the outbox (retried while
+on a case they have. With ALERT_BUTTONS, a Slack alert of a case to a department's channel has a
+"Take it" button (see `alert_buttons`). Each alert goes through the outbox (retried while
 the channel cannot take it, dead-lettered with the platform's reason when it will not); it is
 sent at least once."""
 
@@ -13,8 +14,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from chalicelib.cli_text import author_of, format_report, shortened, stamp, why_routed
@@ -28,6 +31,13 @@ from chalicelib.models import (
     RoutedMention,
 )
 from chalicelib.observability import logger
+from chalicelib.platforms.slack import (
+    ButtonPress,
+    alert_blocks,
+    post_ephemeral,
+    post_message,
+    update_message,
+)
 from chalicelib.platforms.teams import card_message, post_card, text_run
 from chalicelib.rules.engine import PRIORITY_RANK
 from chalicelib.services.retries import repeatable_call
@@ -92,14 +102,37 @@ class Alert:
         return card_message(lines, link)
 
 
-def alert_message(channel: str, alert: Alert) -> OutgoingMessage:
-    """The outbox message that has the outbox worker tell `channel` of a case: Slack's text, or
-    (`teams:<name>`) a Teams card."""
+def alert_message(channel: str, alert: Alert, takeable: bool = False) -> OutgoingMessage:
+    """The outbox message that has the outbox worker tell `channel` of a case: Slack's text
+    (`takeable`: with a "Take it" button), or (`teams:<name>`) a Teams card."""
     job: dict[str, Any] = {"channel": channel, "heading": alert.heading}
     if channel.startswith(TEAMS):
         job["card"] = alert.teams_card()
     else:
         job["text"] = alert.slack_text()
+        if takeable:
+            job["blocks"] = alert_blocks(job["text"], take=alert.mention_id)
+    return OutgoingMessage(json.dumps({ALERT: job}))
+
+
+def taken_message(press: ButtonPress, agent: str, until: datetime) -> OutgoingMessage:
+    """The outbox message that changes the alert whose "Take it" was pressed into one saying
+    who took the case, until when (its button gone, so nobody else tries)."""
+    footnote = f"taken by {_escaped(agent)} (<@{press.user}>) until {stamp(until.astimezone(UTC))}"
+    job = {
+        "channel": press.channel,
+        "heading": f"taken by {agent}",
+        "ts": press.ts,
+        "text": press.text,
+        "blocks": alert_blocks(press.text, footnote=footnote),
+    }
+    return OutgoingMessage(json.dumps({ALERT: job}))
+
+
+def refused_message(press: ButtonPress, why: str) -> OutgoingMessage:
+    """The outbox message that tells whoever pressed a button, and only them, why Switchboard
+    did not do it."""
+    job = {"channel": press.channel, "heading": why, "user": press.user, "text": _escaped(why)}
     return OutgoingMessage(json.dumps({ALERT: job}))
 
 
@@ -143,7 +176,7 @@ def new_case_alerts(message: RoutedMention, settings: Settings) -> dict[str, Out
     if labelled:
         heading += f" from someone labelled {', '.join(labelled)}"
     alert = Alert.of(heading, message)
-    return {channel: alert_message(channel, alert) for channel in channels}
+    return {channel: alert_message(channel, alert, settings.alert_buttons) for channel in channels}
 
 
 def agent_alert(
@@ -229,7 +262,8 @@ def priority_alerts(
         f' {change.to_priority} by {change.by}: "{shortened(change.reason, 200)}"'
     )
     alert = Alert.of(heading, message)
-    return {channel: alert_message(channel, alert) for channel in sorted(channels)}
+    takeable = settings.alert_buttons
+    return {channel: alert_message(channel, alert, takeable) for channel in sorted(channels)}
 
 
 def holder_priority_alert(
@@ -306,7 +340,8 @@ def breach_alert(record: MentionRecord, settings: Settings) -> OutgoingMessage |
     channel = settings.alert_channels.get(department)
     if channel is None:
         return None
-    return alert_message(channel, Alert.of(f"SLA breached in {department}", record.message))
+    alert = Alert.of(f"SLA breached in {department}", record.message)
+    return alert_message(channel, alert, settings.alert_buttons)
 
 
 def _escaped(text: str) -> str:
@@ -316,15 +351,18 @@ def _escaped(text: str) -> str:
 
 
 def send_alert(body: str, settings: Settings) -> None:
-    """Post an alert the outbox holds (`alert_message`): retried while the channel cannot take
-    it (a rate limit, no answer, refused credentials), dead-lettered with the platform's reason
-    when it will not (a Slack channel the app is not in, a Teams webhook turned off)."""
+    """Post an alert the outbox holds (`alert_message`; or change one, `taken_message`; or
+    answer a button, `refused_message`): retried while the channel cannot take it (a rate
+    limit, no answer, refused credentials), dead-lettered with the platform's reason when it
+    will not (a Slack channel the app is not in, a Teams webhook turned off)."""
     try:
         alert = json.loads(body)[ALERT]
         channel = str(alert["channel"])
         teams = channel.startswith(TEAMS)
         card: dict[str, Any] = dict(alert["card"]) if teams else {}
         text = "" if teams else str(alert["text"])
+        blocks = list(alert["blocks"]) if "blocks" in alert else None
+        ts, user = alert.get("ts"), alert.get("user")
     except (ValueError, KeyError, TypeError):
         raise PoisonRecord(f"not an alert: {body[:200]}") from None
     if teams:
@@ -338,11 +376,12 @@ def send_alert(body: str, settings: Settings) -> None:
             " (is the webhook's flow turned on?)",
         )
     else:
-        from chalicelib.platforms.slack import post_message  # requests: off the routing worker
-
-        repeatable_call(
-            f"alert to Slack channel {channel}",
-            lambda: post_message(channel, text, settings),
-            " (is the app in the channel?)",
-        )
+        call: Callable[[], object]
+        if ts is not None:
+            call = partial(update_message, channel, str(ts), text, blocks or [], settings)
+        elif user is not None:
+            call = partial(post_ephemeral, channel, str(user), text, settings)
+        else:
+            call = partial(post_message, channel, text, settings, blocks=blocks)
+        repeatable_call(f"alert to Slack channel {channel}", call, " (is the app in the channel?)")
     logger.info("alert posted", extra={"channel": channel})

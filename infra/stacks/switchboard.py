@@ -86,6 +86,7 @@ POLICY_SETTINGS = (
     "alert_channels",
     "alert_priority",
     "alert_labels",
+    "alert_buttons",
     "agent_channels",
     "digest_hour",
 )

@@ -398,6 +398,7 @@ def test_a_stage_sets_its_sla_and_routing_policies_with_context() -> None:
         "alert_channels": {"pr": "C0PRALERTS"},
         "alert_priority": "high",
         "alert_labels": "press,vip",
+        "alert_buttons": "true",
         "agent_channels": {"maya": "U0MAYA"},
         "digest_hour": "9",
     }
@@ -418,6 +419,7 @@ def test_a_stage_sets_its_sla_and_routing_policies_with_context() -> None:
         assert json.loads(env["ALERT_CHANNELS"]) == {"pr": "C0PRALERTS"}
         assert env["ALERT_PRIORITY"] == "high"
         assert env["ALERT_LABELS"] == "press,vip"
+        assert env["ALERT_BUTTONS"] == "true"
         assert json.loads(env["AGENT_CHANNELS"]) == {"maya": "U0MAYA"}
         assert env["DIGEST_HOUR"] == "9"
 

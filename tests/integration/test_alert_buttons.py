@@ -1,0 +1,215 @@
+"""The "Take it" button on Slack alerts: Slack posts the press (a signed form with a
+`block_actions` payload) to /webhooks/slack/actions; the case is taken for whoever pressed it,
+and the alert then says who has it (`chat.update`), or they alone are told why not
+(`chat.postEphemeral`). The fake Slack API checks both, and the blocks."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from chalice.test import Client
+
+from app import app
+from chalicelib import wiring
+from chalicelib.demo import signed_headers
+from chalicelib.devstack import scheduled_event
+from chalicelib.fakeplatforms import FakePlatforms
+from chalicelib.settings import get_settings
+from tests.integration.test_alerts import BLENDER, CHANNELS
+from tests.integration.test_replies import drain_outbox, get, routed
+
+PEOPLE = {"maya": "U0MAYA", "sam": "U0SAM"}
+FORM = "application/x-www-form-urlencoded"
+
+
+@pytest.fixture
+def buttons(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALERT_CHANNELS", json.dumps(CHANNELS))
+    monkeypatch.setenv("AGENT_CHANNELS", json.dumps(PEOPLE))
+    monkeypatch.setenv("ALERT_BUTTONS", "true")
+    wiring.reset()
+
+
+def alerts(fakes: FakePlatforms) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The app's Slack messages as they stand now, (ts, message) by channel."""
+    return {body["channel"]: (ts, body) for ts, body in fakes.slack_messages.items()}
+
+
+def pressed(message: tuple[str, dict[str, Any]], user: str, **change: Any) -> bytes:
+    """The form Slack posts when `user` presses the message's button."""
+    ts, body = message
+    [button] = next(b for b in body["blocks"] if b["type"] == "actions")["elements"]
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "team_id": "T0BRAND"},
+        "api_app_id": "A0SWITCH",
+        "container": {"type": "message", "message_ts": ts, "channel_id": body["channel"]},
+        "channel": {"id": body["channel"], "name": "alerts"},
+        "message": {"type": "message", "ts": ts, "text": body["text"], "blocks": body["blocks"]},
+        "response_url": "https://hooks.slack.com/actions/T0BRAND/1/abc",
+        "actions": [
+            {
+                "type": "button",
+                "action_id": button["action_id"],
+                "block_id": "b1",
+                "value": button["value"],
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+        **change,
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def press(client: Client, body: bytes, **headers: str) -> Any:
+    signed = signed_headers("slack", body, get_settings(), time.time())
+    signed.update({"Content-Type": FORM, **headers})
+    return client.http.post("/webhooks/slack/actions", headers=signed, body=body)
+
+
+@pytest.mark.usefixtures("buttons")
+def test_pressing_take_it_takes_the_case_and_the_alert_says_who_has_it(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "meta", "meta_page_comments.json")  # urgent: pr, copied to support
+    drain_outbox(stack)
+    posted = alerts(fakes)
+    pr_alert = posted["C0PRALERTS"][1]
+    section, actions = pr_alert["blocks"]
+    assert section["text"] == {"type": "mrkdwn", "text": pr_alert["text"]}
+    [button] = actions["elements"]
+    assert (button["text"]["text"], button["action_id"], button["value"]) == (
+        "Take it",
+        "take",
+        BLENDER,
+    )
+
+    response = press(client, pressed(posted["C0PRALERTS"], "U0MAYA"))
+    assert response.status_code == 200
+    assert json.loads(response.body) == {"status": "taken", "mention_id": BLENDER, "by": "maya"}
+    assert get(client, f"/mentions/{BLENDER}")["taken_by"] == "maya"
+
+    drain_outbox(stack)
+    ts, changed = alerts(fakes)["C0PRALERTS"]
+    assert ts == posted["C0PRALERTS"][0]  # the same message, changed
+    assert changed["text"] == pr_alert["text"]
+    assert [block["type"] for block in changed["blocks"]] == ["section", "context"]
+    [footnote] = changed["blocks"][1]["elements"]
+    assert footnote["text"].startswith("taken by maya (<@U0MAYA>) until 20")
+    assert alerts(fakes)["C0SUPPORTALERTS"][1]["blocks"][1]["type"] == "actions"  # not changed
+
+
+@pytest.mark.usefixtures("buttons")
+def test_a_press_switchboard_cannot_do_is_answered_to_that_person_alone(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "meta", "meta_page_comments.json")
+    drain_outbox(stack)
+    posted = alerts(fakes)
+    assert press(client, pressed(posted["C0PRALERTS"], "U0MAYA")).status_code == 200
+
+    taken = press(client, pressed(posted["C0SUPPORTALERTS"], "U0SAM"))  # the copy's alert
+    assert taken.status_code == 200
+    refusal = json.loads(taken.body)
+    assert refusal["status"] == "refused"
+    assert refusal["reason"].startswith(f"{BLENDER} is taken by maya until ")
+    stranger = json.loads(press(client, pressed(posted["C0PRALERTS"], "U0STRANGER")).body)
+    assert stranger["reason"] == (
+        "Switchboard does not know who you are: an admin adds you to AGENT_CHANNELS as"
+        ' {"<your name>": "U0STRANGER"}'
+    )
+    gone = pressed(
+        posted["C0PRALERTS"],
+        "U0SAM",
+        actions=[{"type": "button", "action_id": "take", "value": "x:404"}],
+    )
+    assert json.loads(press(client, gone).body)["reason"] == "no routed mention 'x:404'"
+    assert get(client, f"/mentions/{BLENDER}")["taken_by"] == "maya"
+
+    drain_outbox(stack)
+    told = [
+        (r.body["user"], r.body["channel"], r.body["text"])
+        for r in fakes.accepted("slack")
+        if r.path.endswith("chat.postEphemeral")
+    ]
+    assert [(user, channel) for user, channel, _ in told] == [
+        ("U0SAM", "C0SUPPORTALERTS"),
+        ("U0STRANGER", "C0PRALERTS"),
+        ("U0SAM", "C0PRALERTS"),
+    ]
+    assert told[0][2] == refusal["reason"]
+    assert "support" in alerts(fakes)["C0SUPPORTALERTS"][1]["text"]  # its button still there
+    assert alerts(fakes)["C0SUPPORTALERTS"][1]["blocks"][1]["type"] == "actions"
+
+
+@pytest.mark.usefixtures("buttons")
+def test_an_sla_breach_alert_can_be_taken_too(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "x", "x_late_delivery.json")  # normal and long overdue
+    app.handler_map["check_sla"](scheduled_event(), None)
+    drain_outbox(stack)
+    breach = alerts(fakes)["C0SUPPORTALERTS"]
+    assert breach[1]["text"].startswith("*SLA breached in support*")
+    assert json.loads(press(client, pressed(breach, "U0SAM")).body)["by"] == "sam"
+
+
+@pytest.mark.usefixtures("buttons")
+@pytest.mark.parametrize(
+    ("change", "headers", "status", "says"),
+    [
+        ({}, {"X-Slack-Signature": "v0=" + "0" * 64}, 401, "X-Slack-Signature"),
+        ({}, {"X-Slack-Request-Timestamp": str(int(time.time()) - 600)}, 401, "five minutes"),
+        ({"type": "view_submission"}, {}, 400, "not 'view_submission'"),
+        ({"actions": [{"action_id": "approve", "value": BLENDER}]}, {}, 400, "no button"),
+        ({"actions": []}, {}, 400, "without"),
+    ],
+)
+def test_a_press_that_is_not_slacks_or_not_ours_is_refused_with_a_clear_error(
+    client: Client,
+    stack: dict[str, str],
+    fakes: FakePlatforms,
+    change: dict[str, Any],
+    headers: dict[str, str],
+    status: int,
+    says: str,
+) -> None:
+    routed(client, stack, "meta", "meta_page_comments.json")
+    drain_outbox(stack)
+    body = pressed(alerts(fakes)["C0PRALERTS"], "U0MAYA", **change)
+    response = press(client, body, **headers)
+    assert response.status_code == status
+    assert says in json.loads(response.body)["message"]
+    assert get(client, f"/mentions/{BLENDER}")["taken_by"] is None
+
+
+@pytest.mark.usefixtures("buttons")
+@pytest.mark.parametrize(
+    ("body", "status", "says"),
+    [
+        (b"payload=%7Bnot+json", 400, "not JSON"),
+        (b"token=abc", 400, "needs its 'payload'"),
+        (b"payload=" + b"%FF" * 4, 400, "form, UTF-8"),
+        (b"payload=" + b"a" * 3_000_000, 413, "the limit is"),
+    ],
+)
+def test_a_body_that_is_no_interaction_is_refused(
+    client: Client, stack: dict[str, str], body: bytes, status: int, says: str
+) -> None:
+    response = press(client, body)
+    assert response.status_code == status
+    assert says in json.loads(response.body)["message"]
+
+
+def test_without_alert_buttons_an_alert_is_text_alone(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALERT_CHANNELS", json.dumps(CHANNELS))
+    wiring.reset()
+    routed(client, stack, "meta", "meta_page_comments.json")
+    drain_outbox(stack)
+    assert [r.body.get("blocks") for r in fakes.accepted("slack")] == [None, None]

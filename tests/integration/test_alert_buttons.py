@@ -20,8 +20,10 @@ from chalicelib.devstack import scheduled_event
 from chalicelib.fakeplatforms import FakePlatforms
 from chalicelib.settings import get_settings
 from tests.integration.test_alerts import BLENDER, CHANNELS
-from tests.integration.test_replies import drain_outbox, get, routed
+from tests.integration.test_closing_cases import close
+from tests.integration.test_replies import drain_outbox, get, reply, routed
 
+LATE = "x:1992000000000000001"  # a late delivery: support, normal
 PEOPLE = {"maya": "U0MAYA", "sam": "U0SAM"}
 FORM = "application/x-www-form-urlencoded"
 
@@ -144,6 +146,28 @@ def test_a_press_switchboard_cannot_do_is_answered_to_that_person_alone(
     assert told[0][2] == refusal["reason"]
     assert "support" in alerts(fakes)["C0SUPPORTALERTS"][1]["text"]  # its button still there
     assert alerts(fakes)["C0SUPPORTALERTS"][1]["blocks"][1]["type"] == "actions"
+
+
+@pytest.mark.usefixtures("buttons")
+def test_a_case_closed_or_answered_since_its_alert_is_not_taken(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "meta", "meta_page_comments.json")
+    drain_outbox(stack)
+    alert = alerts(fakes)["C0PRALERTS"]
+    as_lee = {"X-Switchboard-Author": "lee"}
+    assert close(client, BLENDER, {"reason": "called them"}, **as_lee)[0] == 200
+    closed = json.loads(press(client, pressed(alert, "U0MAYA")).body)
+    assert closed["reason"] == f"{BLENDER} was closed by lee: called them: nothing to take"
+    assert get(client, f"/mentions/{BLENDER}")["taken_by"] is None
+
+    routed(client, stack, "x", "x_late_delivery.json")
+    reply(client, {"mention_id": LATE, "text": "Sorry, DM us your order number"})
+    drain_outbox(stack)
+    late = alerts(fakes)["C0SUPPORTALERTS"]
+    button = {"type": "button", "action_id": "take", "value": LATE}
+    answered = json.loads(press(client, pressed(late, "U0SAM", actions=[button])).body)
+    assert answered["reason"].startswith(f"{LATE} was answered by admin at 20")
 
 
 @pytest.mark.usefixtures("buttons")

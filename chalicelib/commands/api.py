@@ -80,6 +80,13 @@ def mention_path(mention_id: str, action: str = "") -> str:
     return f"/mentions/{encoded(mention_id)}" + (f"/{action}" if action else "")
 
 
+def case_action(args: argparse.Namespace, action: str, body: dict[str, Any]) -> MentionRecord:
+    """POST `action` on the command's mention (`args.mention_id`) with `body`: the record as
+    the API answers it."""
+    path = mention_path(args.mention_id, action)
+    return MentionRecord.model_validate(api_client(args).call("POST", path, body))
+
+
 def encoded(reference: str) -> str:
     """A `platform:id` reference as one path segment (a `/` in it sent as %2F)."""
     return quote(reference, safe=":")

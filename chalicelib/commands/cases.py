@@ -28,6 +28,7 @@ from chalicelib.cli_text import (
 )
 from chalicelib.commands.api import (
     api_client,
+    case_action,
     iso_stamp,
     listed,
     listed_records,
@@ -160,10 +161,7 @@ def _latest_version(record: MentionRecord) -> str:
 
 def cmd_close(args: argparse.Namespace, out: TextIO) -> int:
     """Close a case without a reply: it leaves the SLA clock."""
-    path = mention_path(args.mention_id, "close")
-    record = MentionRecord.model_validate(
-        api_client(args).call("POST", path, {"reason": args.reason})
-    )
+    record = case_action(args, "close", {"reason": args.reason})
     when = stamp(record.closed_at) if record.closed_at else "-"
     print(f"closed: {when} ({closed_by(record)})", file=out)
     return 0
@@ -171,8 +169,7 @@ def cmd_close(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_reopen(args: argparse.Namespace, out: TextIO) -> int:
     """Open a closed case again: back on the SLA clock."""
-    path = mention_path(args.mention_id, "reopen")
-    record = MentionRecord.model_validate(api_client(args).call("POST", path, {}))
+    record = case_action(args, "reopen", {})
     print(f"reopened: {record.id} ({clock_state(record)})", file=out)
     return 0
 
@@ -194,11 +191,10 @@ def clock_state(record: MentionRecord) -> str:
 def cmd_take(args: argparse.Namespace, out: TextIO) -> int:
     """Take a case to answer it, or give it to a colleague (--for): others' replies are refused
     until the take ends."""
-    path = mention_path(args.mention_id, "take")
     body: dict[str, Any] = {"minutes": args.minutes}
     if args.assignee:
         body["for"] = args.assignee
-    record = MentionRecord.model_validate(api_client(args).call("POST", path, body))
+    record = case_action(args, "take", body)
     if args.assignee:
         whose, wait = f"{args.assignee}'s", "them"
     else:
@@ -212,9 +208,7 @@ def cmd_take(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_leave(args: argparse.Namespace, out: TextIO) -> int:
     """Give back a case you took."""
-    record = MentionRecord.model_validate(
-        api_client(args).call("POST", mention_path(args.mention_id, "leave"), {})
-    )
+    record = case_action(args, "leave", {})
     print(f"{record.id} is free for anyone to take or answer", file=out)
     return 0
 
@@ -241,8 +235,7 @@ def cmd_next(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_note(args: argparse.Namespace, out: TextIO) -> int:
     """Note something on a mention for colleagues."""
-    path = mention_path(args.mention_id, "notes")
-    record = MentionRecord.model_validate(api_client(args).call("POST", path, {"text": args.text}))
+    record = case_action(args, "notes", {"text": args.text})
     count = len(record.notes)
     latest = record.notes[-1]  # ours, unless a colleague's came in the same instant
     mine = next((n for n in reversed(record.notes) if n.text == args.text.strip()), latest)
@@ -253,9 +246,7 @@ def cmd_note(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_transfer(args: argparse.Namespace, out: TextIO) -> int:
     """Hand a case over to another department, and say when it is due there."""
-    path = mention_path(args.mention_id, "transfer")
-    body = {"to": args.department, "reason": args.reason}
-    record = MentionRecord.model_validate(api_client(args).call("POST", path, body))
+    record = case_action(args, "transfer", {"to": args.department, "reason": args.reason})
     routing = record.message.routing
     print(f"{record.id} is {routing.department}'s now, {transfer_line(routing)}", file=out)
     print(f"  reply by: {time_left(routing.sla_due_at, datetime.now(UTC))}", file=out)
@@ -264,9 +255,7 @@ def cmd_transfer(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_priority(args: argparse.Namespace, out: TextIO) -> int:
     """Change how urgent a case is, and say when it is due now."""
-    path = mention_path(args.mention_id, "priority")
-    body = {"priority": args.priority, "reason": args.reason}
-    record = MentionRecord.model_validate(api_client(args).call("POST", path, body))
+    record = case_action(args, "priority", {"priority": args.priority, "reason": args.reason})
     routing = record.message.routing
     changes = routing.priority_changes
     was = f" (was {changes[-1].from_priority})" if changes else ""

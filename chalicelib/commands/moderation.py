@@ -8,17 +8,14 @@ from typing import TextIO
 from urllib.parse import quote
 
 from chalicelib.cli_text import author_of, gist, hidden_by, stamp, tally
-from chalicelib.commands.api import api_client, condition, mention_path, until_done
+from chalicelib.commands.api import api_client, case_action, condition, until_done
 from chalicelib.commands.cases import clock_state
-from chalicelib.models import CloseMatchingResult, FindResult, HideMatchingResult, MentionRecord
+from chalicelib.models import CloseMatchingResult, FindResult, HideMatchingResult
 
 
 def cmd_hide(args: argparse.Namespace, out: TextIO) -> int:
     """Hide a comment on its platform: out of public view, off the SLA clock."""
-    path = mention_path(args.mention_id, "hide")
-    record = MentionRecord.model_validate(
-        api_client(args).call("POST", path, {"reason": args.reason})
-    )
+    record = case_action(args, "hide", {"reason": args.reason})
     mention = record.message.mention
     print(f"hidden on {mention.platform}: {record.id} ({hidden_by(record)})", file=out)
     return 0
@@ -72,8 +69,7 @@ def cmd_hide_matching(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_unhide(args: argparse.Namespace, out: TextIO) -> int:
     """Show a hidden comment again on its platform."""
-    path = mention_path(args.mention_id, "unhide")
-    record = MentionRecord.model_validate(api_client(args).call("POST", path, {}))
+    record = case_action(args, "unhide", {})
     state = clock_state(record)
     print(f"shown again on {record.message.mention.platform}: {record.id} ({state})", file=out)
     return 0

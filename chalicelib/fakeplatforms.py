@@ -121,6 +121,8 @@ class FakePlatforms:
         self.slack_messages: dict[str, dict[str, Any]] = {}
         """The app's Slack messages by `ts`: the latest `chat.postMessage` or `chat.update` of
         each."""
+        self.slack_views: list[dict[str, Any]] = []
+        """The modals the app opened (`views.open`), oldest first."""
         self._failures: list[Failure] = []
         self._ids = itertools.count(1_000_000)
         self._lock = threading.Lock()
@@ -679,6 +681,8 @@ class FakePlatforms:
         if headers.get("authorization") != f"Bearer {self.credentials.slack_bot_token}":
             return 200, {"ok": False, "error": "invalid_auth"}
         method = path.removeprefix("/api/")
+        if method == "views.open":
+            return 200, self._slack_modal(body)
         if method not in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
             return 200, {"ok": False, "error": "unknown_method"}
         if not isinstance(body, dict) or not body.get("channel"):
@@ -700,6 +704,28 @@ class FakePlatforms:
             ts = f"{self._new_id()}.000100"
         self.slack_messages[ts] = body
         return 200, {"ok": True, "channel": body["channel"], "ts": ts, "text": body.get("text")}
+
+    def _slack_modal(self, body: Any) -> dict[str, Any]:
+        """`views.open`: a modal (title up to 24 characters, a submit button when it has an
+        input, private_metadata up to 3,000) for the press whose `trigger_id` it names."""
+        view = body.get("view") if isinstance(body, dict) else None
+        if not isinstance(view, dict) or not body.get("trigger_id"):
+            return {"ok": False, "error": "invalid_arguments"}
+        title = view.get("title") or {}
+        inputs = any(b.get("type") == "input" for b in view.get("blocks") or [])
+        if (
+            view.get("type") != "modal"
+            or title.get("type") != "plain_text"
+            or not 1 <= len(str(title.get("text", ""))) <= 24
+            or (inputs and (view.get("submit") or {}).get("type") != "plain_text")
+            or len(str(view.get("private_metadata", ""))) > 3000
+        ):
+            return {"ok": False, "error": "invalid_arguments"}
+        problem = _blocks_problem(view.get("blocks"))
+        if problem is not None:
+            return {"ok": False, "error": "invalid_arguments", "errors": [problem]}
+        self.slack_views.append(view)
+        return {"ok": True, "view": {"id": f"V{self._new_id()}", **view}}
 
     def _slack_read(
         self, path: str, query: dict[str, str], headers: dict[str, str]
@@ -743,9 +769,9 @@ class FakePlatforms:
 
 
 def _blocks_problem(blocks: Any) -> str | None:
-    """What keeps Slack `blocks` from being Block Kit a message can show (sections of text up
-    to 3,000 characters, actions of buttons with an action id and a plain-text label, context
-    lines), if anything."""
+    """What keeps Slack `blocks` from being Block Kit a message or modal can show (sections of
+    text up to 3,000 characters, actions of buttons with an action id and a plain-text label,
+    context lines, inputs), if anything."""
     if not isinstance(blocks, list) or len(blocks) > 50:
         return "blocks must be a list of at most 50"
     for block in blocks:
@@ -766,6 +792,10 @@ def _blocks_problem(blocks: Any) -> str | None:
         elif kind == "context":
             if not block.get("elements"):
                 return "a context block needs elements"
+        elif kind == "input":
+            label, element = block.get("label") or {}, block.get("element") or {}
+            if label.get("type") != "plain_text" or not element.get("action_id"):
+                return "an input needs a plain_text label and an element with an action_id"
         else:
             return f"no block type {kind!r} here"
     return None

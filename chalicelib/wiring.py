@@ -21,6 +21,7 @@ from chalicelib.stores.traffic import DynamoTrafficStore, TrafficStore
 
 if TYPE_CHECKING:
     from chalicelib.services.cases import CaseService
+    from chalicelib.services.replies import ReplyService
 
 
 @lru_cache(maxsize=1)
@@ -88,6 +89,13 @@ def cases() -> CaseService:
     from chalicelib.services.cases import CaseService  # the worker side: off the webhook path
 
     return CaseService(mentions(), queues(), get_settings())
+
+
+def reply_service() -> ReplyService:
+    """Replies: written, approved, sent; over their table, the mentions and the queues."""
+    from chalicelib.services.replies import ReplyService  # platform clients load here
+
+    return ReplyService(replies(), mentions(), queues(), cursors(), get_settings(), templates())
 
 
 def reset() -> None:

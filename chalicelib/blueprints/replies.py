@@ -5,7 +5,6 @@ second person approved it)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from chalice import Blueprint, Response
 from pydantic import ValidationError
@@ -31,26 +30,9 @@ from chalicelib.models import (
     TemplateRequest,
 )
 from chalicelib.services.templates import check_placeholders
-from chalicelib.settings import get_settings
-
-if TYPE_CHECKING:
-    from chalicelib.services.replies import ReplyService
 
 replies = Blueprint(__name__)
 MAX_LISTED = 200
-
-
-def _service() -> ReplyService:
-    from chalicelib.services.replies import ReplyService  # platform clients load here
-
-    return ReplyService(
-        wiring.replies(),
-        wiring.mentions(),
-        wiring.queues(),
-        wiring.cursors(),
-        get_settings(),
-        wiring.templates(),
-    )
 
 
 @replies.route("/replies", methods=["POST"], authorizer=PROTECTED)
@@ -60,7 +42,7 @@ def post_reply() -> Response:
     request = replies.current_request
     author = require_caller(request)
     body = request_model(request, ReplyRequest)
-    reply = _service().submit(body, author)
+    reply = wiring.reply_service().submit(body, author)
     return json_response({"reply_id": reply.reply_id, "status": reply.status}, 202)
 
 
@@ -95,7 +77,7 @@ def approve_reply(reply_id: str) -> Response:
     request = replies.current_request
     reviewer = require_caller(request)
     body = request_model(request, ApproveRequest)
-    reply = _service().approve(reply_id, reviewer, body.force)
+    reply = wiring.reply_service().approve(reply_id, reviewer, body.force)
     return json_response(reply.model_dump(mode="json"))
 
 
@@ -106,7 +88,7 @@ def reject_reply(reply_id: str) -> Response:
     request = replies.current_request
     reviewer = require_caller(request)
     body = request_model(request, ReasonRequest)
-    reply = _service().reject(reply_id, reviewer, body.reason)
+    reply = wiring.reply_service().reject(reply_id, reviewer, body.reason)
     return json_response(reply.model_dump(mode="json"))
 
 

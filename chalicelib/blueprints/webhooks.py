@@ -65,13 +65,14 @@ def deliver(platform: str) -> Response:
 )
 @json_errors
 def slack_action() -> Response:
-    """A button pressed on an alert ("Take it"), verified over its raw body: 200 with what
-    was done, or why not (that person is told in Slack)."""
-    from chalicelib.services.alert_buttons import press_button  # the case side: off the webhooks
+    """A button pressed on an alert ("Take it", "Approve", "Reject…"), or the rejection modal
+    sent, verified over its raw body: 200 with what was done, or why not (that person is told
+    in Slack)."""
+    from chalicelib.services.alert_buttons import AlertButtons  # the case side: off the webhooks
 
     request = webhooks.current_request
-    pressed = press_button(_raw_body(request), request.headers, wiring.cases(), datetime.now(UTC))
-    return json_response(pressed)
+    buttons = AlertButtons(get_settings(), wiring.queues(), wiring.cases, wiring.reply_service)
+    return json_response(buttons.answer(_raw_body(request), request.headers, datetime.now(UTC)))
 
 
 def _raw_body(request: Request) -> bytes:

@@ -240,37 +240,84 @@ def web_api(method: str, body: dict[str, Any], settings: Settings) -> dict[str, 
     return dict(answer)
 
 
-TAKE = "take"
-"""The action id of the "Take it" button on an alert (its value: the case's mention id)."""
 SECTION_LIMIT = 3000
 """The most text a section block holds."""
+METADATA_LIMIT = 3000
+"""The most a modal's private_metadata holds."""
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button on a message: what it does (`action`, its action id), on what (`value`)."""
+
+    action: str
+    label: str
+    value: str
+    style: str | None = None  # primary (green), danger (red)
+
+    def block(self) -> dict[str, Any]:
+        """As a Block Kit button element."""
+        element = {
+            "type": "button",
+            "action_id": self.action,
+            "text": {"type": "plain_text", "text": self.label},
+            "value": self.value,
+        }
+        return element | ({"style": self.style} if self.style else {})
 
 
 def alert_blocks(
-    text: str, take: str | None = None, footnote: str | None = None
+    text: str, buttons: tuple[Button, ...] = (), footnote: str | None = None
 ) -> list[dict[str, Any]]:
-    """An alert as Block Kit: its mrkdwn `text` as a section, then a "Take it" button for the
-    case `take` names, or a `footnote` (who has taken it)."""
+    """An alert as Block Kit: its mrkdwn `text` as a section, then its `buttons`, or a
+    `footnote` (what became of it)."""
     section = {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}
     blocks: list[dict[str, Any]] = [{"type": "section", "text": section}]
-    if take is not None:
-        button = {
-            "type": "button",
-            "action_id": TAKE,
-            "text": {"type": "plain_text", "text": "Take it"},
-            "value": take,
-            "style": "primary",
-        }
-        blocks.append({"type": "actions", "elements": [button]})
+    if buttons:
+        blocks.append({"type": "actions", "elements": [button.block() for button in buttons]})
     if footnote is not None:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footnote}]})
     return blocks
 
 
+REASON = "reason"
+"""The block and action id of the text a modal asks for."""
+
+
+def reason_modal(callback: str, title: str, label: str, metadata: str) -> dict[str, Any]:
+    """A modal asking for a reason (up to 500 characters): `callback` names it when submitted,
+    `metadata` (private_metadata) comes back with it."""
+    field = {"type": "plain_text_input", "action_id": REASON, "multiline": True, "max_length": 500}
+    return {
+        "type": "modal",
+        "callback_id": callback,
+        "private_metadata": metadata,
+        "title": {"type": "plain_text", "text": title[:24]},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": REASON,
+                "label": {"type": "plain_text", "text": label[:2000]},
+                "element": field,
+            }
+        ],
+    }
+
+
+def open_modal(trigger_id: str, view: dict[str, Any], settings: Settings) -> None:
+    """`POST views.open`: show `view` to the person whose press gave `trigger_id` (good for 3
+    seconds, so called at once, with a shorter timeout than other calls)."""
+    quick = settings.model_copy(update={"platform_timeout_seconds": 2})
+    web_api("views.open", {"trigger_id": trigger_id, "view": view}, quick)
+
+
 @dataclass(frozen=True)
 class ButtonPress:
     """A person pressing a button on one of the app's messages: which (`action`, `value`), who
-    (`user`, their member id), and the message (`channel`, `ts`, its `text`)."""
+    (`user`, their member id), the message (`channel`, `ts`, its `text`), and the `trigger_id`
+    a modal opens with."""
 
     action: str
     value: str
@@ -278,11 +325,23 @@ class ButtonPress:
     channel: str
     ts: str
     text: str
+    trigger_id: str = ""
 
 
-def button_press(body: bytes) -> ButtonPress:
-    """The button pressed, from an interaction request (a form with the JSON `payload` of a
-    `block_actions`); MalformedRequest for anything else."""
+@dataclass(frozen=True)
+class ModalSubmission:
+    """A person sending a modal: which (`callback`), who (`user`), its `metadata` and the text
+    they wrote (`reason`)."""
+
+    callback: str
+    user: str
+    metadata: str
+    reason: str
+
+
+def interaction(body: bytes) -> ButtonPress | ModalSubmission:
+    """What a person did, from an interaction request (a form with the JSON `payload` of a
+    `block_actions` or a `view_submission`); MalformedRequest for anything else."""
     try:
         fields = parse_qs(body.decode("utf-8"), max_num_fields=10, errors="strict")
     except ValueError:  # UnicodeDecodeError too
@@ -294,18 +353,31 @@ def button_press(body: bytes) -> ButtonPress:
     except ValueError:
         raise MalformedRequest("the interaction's payload is not JSON") from None
     kind = payload.get("type") if isinstance(payload, dict) else None
-    if kind != "block_actions":
-        raise MalformedRequest(f"Switchboard answers button presses (block_actions), not {kind!r}")
     try:
-        action = payload["actions"][0]
-        container = payload["container"]
-        return ButtonPress(
-            action=str(action["action_id"]),
-            value=str(action.get("value", "")),
-            user=str(payload["user"]["id"]),
-            channel=str(container["channel_id"]),
-            ts=str(container["message_ts"]),
-            text=str((payload.get("message") or {}).get("text", "")),
-        )
-    except (KeyError, IndexError, TypeError) as exc:
-        raise MalformedRequest(f"a block_actions payload without {exc}") from None
+        if kind == "block_actions":
+            action = payload["actions"][0]
+            container = payload["container"]
+            return ButtonPress(
+                action=str(action["action_id"]),
+                value=str(action.get("value", "")),
+                user=str(payload["user"]["id"]),
+                channel=str(container["channel_id"]),
+                ts=str(container["message_ts"]),
+                text=str((payload.get("message") or {}).get("text", "")),
+                trigger_id=str(payload.get("trigger_id", "")),
+            )
+        if kind == "view_submission":
+            view = payload["view"]
+            written = view["state"]["values"][REASON][REASON].get("value") or ""
+            return ModalSubmission(
+                callback=str(view["callback_id"]),
+                user=str(payload["user"]["id"]),
+                metadata=str(view.get("private_metadata", "")),
+                reason=str(written),
+            )
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise MalformedRequest(f"a {kind} payload without {exc}") from None
+    raise MalformedRequest(
+        f"Switchboard answers button presses and its forms (block_actions, view_submission),"
+        f" not {kind!r}"
+    )

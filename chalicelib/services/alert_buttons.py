@@ -1,75 +1,170 @@
-"""The "Take it" button on Slack alerts (ALERT_BUTTONS): pressed, it takes the case for whoever
-pressed it, by the name AGENT_CHANNELS gives their Slack member id, as `switchboard take` would
-(DEFAULT_TAKE_MINUTES), and the alert then says who has it instead of offering the button; a
-press Switchboard cannot do (someone else has the case, it was answered, closed or hidden
-meanwhile, the person has no name here, the case is gone) is answered to that person alone,
-saying why. Slack wants its answer in 3 seconds: the take is a read and one conditional write,
-what Slack is told goes through the outbox."""
+"""The buttons on Slack alerts (ALERT_BUTTONS), pressed by someone AGENT_CHANNELS names (by
+their Slack member id), do what the CLI would do under that name: "Take it" on a case's alert
+takes the case (DEFAULT_TAKE_MINUTES); "Approve" on the alert of a reply waiting for approval
+approves it, "Reject…" asks why in a modal, then rejects it. The alert then says what became
+of it instead of offering its buttons. What Switchboard cannot do (someone else has the case,
+it was answered, closed or hidden meanwhile, the reply was reviewed already or is the
+approver's own, the person has no name here) is told to that person alone, saying why (in the
+modal, for a rejection). Slack wants its answer in 3 seconds: each press is a read and one
+conditional write, and what Slack is told goes through the outbox, except the modal, which
+Slack lets open only within those seconds."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.cli_text import stamp
-from chalicelib.errors import Conflict, MalformedRequest, NotFound, PayloadTooLarge
+from chalicelib.cli_text import shortened, stamp
+from chalicelib.errors import Conflict, Forbidden, MalformedRequest, NotFound, PayloadTooLarge
 from chalicelib.models import DEFAULT_TAKE_MINUTES, MentionRecord
 from chalicelib.observability import logger
-from chalicelib.platforms.slack import TAKE, ButtonPress, button_press, verify
-from chalicelib.services.alerts import refused_message, taken_message, tell_channel
-from chalicelib.services.cases import CaseService
+from chalicelib.platforms.slack import (
+    METADATA_LIMIT,
+    REASON,
+    ButtonPress,
+    ModalSubmission,
+    interaction,
+    open_modal,
+    reason_modal,
+    verify,
+)
+from chalicelib.services.alerts import (
+    APPROVE,
+    REJECT,
+    TAKE,
+    escaped,
+    refused_message,
+    settled_message,
+    tell_channel,
+)
 from chalicelib.settings import TEAMS, Settings
 from chalicelib.stores.mentions import case_of
+from chalicelib.stores.queues import Queues
+
+if TYPE_CHECKING:
+    from chalicelib.services.cases import CaseService
+    from chalicelib.services.replies import ReplyService
+
+REFUSALS = (NotFound, Conflict, Forbidden)
+"""What a service raises for something a person cannot do: told to them, not failed."""
 
 
-def press_button(
-    body: bytes, headers: Mapping[str, str], cases: CaseService, now: datetime
-) -> dict[str, str]:
-    """Do what a button pressed on an alert asks, once its request is verified (signature and
-    timestamp over the raw body); what was done (`taken`) or why not (`refused`)."""
-    settings = cases.settings
-    if len(body) > settings.max_body_bytes:
-        raise PayloadTooLarge(f"body is {len(body)} bytes; the limit is {settings.max_body_bytes}")
-    verify(body, headers, settings, now.timestamp())
-    press = button_press(body)
-    if press.action != TAKE:
-        raise MalformedRequest(f"Switchboard's alerts have no button {press.action!r}")
-    agent = agent_named(press.user, settings)
-    if agent is None:
-        why = (
-            "Switchboard does not know who you are: an admin adds you to AGENT_CHANNELS as"
-            f' {{"<your name>": "{press.user}"}}'
-        )
-        return _refuse(cases, press, why)
-    found = case_of(cases.mentions, press.value)
-    settled = _settled(found) if found is not None else None
-    if settled is not None:
-        return _refuse(cases, press, f"{press.value} {settled}: nothing to take")
-    try:
-        record = cases.take(press.value, agent, DEFAULT_TAKE_MINUTES)
-    except (NotFound, Conflict) as refused:
-        return _refuse(cases, press, refused.message)
-    logger.info("case taken from an alert", extra={"mention_id": record.id, "by": agent})
-    until = record.taken_until or now + timedelta(minutes=DEFAULT_TAKE_MINUTES)
-    tell_channel(cases.queues, taken_message(press, agent, until))
-    return {"status": "taken", "mention_id": record.id, "by": agent}
+@dataclass
+class AlertButtons:
+    """What pressing the buttons on Slack alerts does (`answer`)."""
 
+    settings: Settings
+    queues: Queues
+    cases: Callable[[], CaseService]
+    replies: Callable[[], ReplyService]
 
-def _refuse(cases: CaseService, press: ButtonPress, why: str) -> dict[str, str]:
-    """Tell whoever pressed the button, alone, why it was not done."""
-    logger.info("button press refused", extra={"mention_id": press.value, "why": why})
-    tell_channel(cases.queues, refused_message(press, why))
-    return {"status": "refused", "mention_id": press.value, "reason": why}
+    def answer(self, body: bytes, headers: Mapping[str, str], now: datetime) -> dict[str, Any]:
+        """Do what a press (or a modal sent) asks, once its request is verified (signature and
+        timestamp over the raw body): what was done (`status`) or why not (`reason`); for a
+        modal, Slack's `response_action` (close it, or show what is wrong in it)."""
+        limit = self.settings.max_body_bytes
+        if len(body) > limit:
+            raise PayloadTooLarge(f"body is {len(body)} bytes; the limit is {limit}")
+        verify(body, headers, self.settings, now.timestamp())
+        done = interaction(body)
+        if isinstance(done, ModalSubmission):
+            return self._submitted(done)
+        if done.action not in (TAKE, APPROVE, REJECT):
+            raise MalformedRequest(f"Switchboard's alerts have no button {done.action!r}")
+        agent = agent_named(done.user, self.settings)
+        if agent is None:
+            return self._refuse(done, _stranger(done.user))
+        if done.action == TAKE:
+            return self._take(done, agent, now)
+        if done.action == APPROVE:
+            return self._approve(done, agent)
+        return self._ask_why(done)
 
+    def _take(self, press: ButtonPress, agent: str, now: datetime) -> dict[str, Any]:
+        cases = self.cases()
+        found = case_of(cases.mentions, press.value)
+        settled = _settled(found) if found is not None else None
+        if settled is not None:
+            return self._refuse(press, f"{press.value} {settled}: nothing to take")
+        try:
+            record = cases.take(press.value, agent, DEFAULT_TAKE_MINUTES)
+        except REFUSALS as refused:
+            return self._refuse(press, refused.message)
+        logger.info("case taken from an alert", extra={"mention_id": record.id, "by": agent})
+        until = record.taken_until or now + timedelta(minutes=DEFAULT_TAKE_MINUTES)
+        self._settle(press, f"taken by {_who(agent, agent, press.user)} until {stamp(until)}")
+        return {"status": "taken", "mention_id": record.id, "by": agent}
 
-def _settled(record: MentionRecord) -> str | None:
-    """Why nobody need take the case any more (answered, closed, hidden), or None."""
-    if record.first_response_at is not None:
-        by = f" by {record.first_response_by}" if record.first_response_by else ""
-        return f"was answered{by} at {stamp(record.first_response_at)}"
-    if record.closed_at is not None:
-        return f"was closed by {record.closed_by}: {record.closed_reason}"
-    return "was hidden on its platform" if record.hidden_at is not None else None
+    def _approve(self, press: ButtonPress, agent: str) -> dict[str, Any]:
+        try:
+            reply = self.replies().approve(press.value, agent)
+        except REFUSALS as refused:
+            return self._refuse(press, refused.message)
+        logger.info("reply approved from an alert", extra={"reply_id": reply.reply_id})
+        by = reply.reviewed_by or agent  # someone else, if they approved it first
+        self._settle(press, f"approved by {_who(by, agent, press.user)}: on its way")
+        return {"status": "approved", "reply_id": reply.reply_id, "by": by}
+
+    def _ask_why(self, press: ButtonPress) -> dict[str, Any]:
+        """Open the modal asking why the reply is rejected (unless it waits no more)."""
+        from chalicelib.platforms.outbound import PlatformError  # requests: off the webhooks
+
+        reply = self.replies().replies.get(press.value)
+        if reply is None or reply.status != "pending":
+            state = reply.status if reply is not None else "unknown"
+            return self._refuse(press, f"reply {press.value} is {state}, not waiting for approval")
+        kept = {"reply": press.value, "channel": press.channel, "ts": press.ts, "text": ""}
+        room = METADATA_LIMIT - len(json.dumps(kept)) - 50  # escapes
+        metadata = json.dumps({**kept, "text": shortened(press.text, room)})
+        label = f"Why must {reply.author}'s reply not be posted? They are told."
+        modal = reason_modal(REJECT, "Reject the reply", label, metadata)
+        try:
+            open_modal(press.trigger_id, modal, self.settings)
+        except PlatformError as exc:
+            return self._refuse(
+                press,
+                f"Slack would not open the form ({exc}):"
+                f" `switchboard reject {press.value} REASON` does the same",
+            )
+        return {"status": "asked", "reply_id": press.value}
+
+    def _submitted(self, sent: ModalSubmission) -> dict[str, Any]:
+        """A rejection's reason sent: the reply rejected, or what is wrong shown in the modal."""
+        if sent.callback != REJECT:
+            raise MalformedRequest(f"Switchboard has no form {sent.callback!r}")
+        try:
+            kept = json.loads(sent.metadata)
+            reply_id, channel, ts, text = (str(kept[k]) for k in ("reply", "channel", "ts", "text"))
+        except (ValueError, KeyError, TypeError):
+            raise MalformedRequest("the form's private_metadata is not Switchboard's") from None
+        agent = agent_named(sent.user, self.settings)
+        reason = sent.reason.strip()
+        if agent is None:
+            return _wrong(_stranger(sent.user))
+        if not reason:
+            return _wrong("say why: the reply's author is told")
+        try:
+            reply = self.replies().reject(reply_id, agent, reason[:500])
+        except REFUSALS as refused:
+            return _wrong(refused.message)
+        logger.info("reply rejected from an alert", extra={"reply_id": reply.reply_id})
+        by = _who(reply.reviewed_by or agent, agent, sent.user)
+        said = escaped(reply.rejected_reason or reason)
+        tell_channel(self.queues, settled_message(channel, ts, text, f"rejected by {by}: {said}"))
+        return {"response_action": "clear"}
+
+    def _settle(self, press: ButtonPress, footnote: str) -> None:
+        """Change the pressed alert to say what became of it, its buttons gone."""
+        tell_channel(self.queues, settled_message(press.channel, press.ts, press.text, footnote))
+
+    def _refuse(self, press: ButtonPress, why: str) -> dict[str, Any]:
+        """Tell whoever pressed the button, alone, why it was not done."""
+        logger.info("button press refused", extra={"value": press.value, "why": why})
+        tell_channel(self.queues, refused_message(press.channel, press.user, why))
+        return {"status": "refused", "value": press.value, "reason": why}
 
 
 def agent_named(user: str, settings: Settings) -> str | None:
@@ -80,3 +175,31 @@ def agent_named(user: str, settings: Settings) -> str | None:
         if not channel.startswith(TEAMS)
     }
     return names.get(user)
+
+
+def _stranger(user: str) -> str:
+    return (
+        "Switchboard does not know who you are: an admin adds you to AGENT_CHANNELS as"
+        f' {{"<your name>": "{user}"}}'
+    )
+
+
+def _who(name: str, agent: str, user: str) -> str:
+    """Someone as an alert's footnote names them: `maya (@Maya)` when they are the `agent`
+    who pressed (Slack member `user`), else by name alone."""
+    return f"{escaped(name)} (<@{user}>)" if name == agent else escaped(name)
+
+
+def _wrong(why: str) -> dict[str, Any]:
+    """The answer that keeps a modal open, saying what is wrong under its field."""
+    return {"response_action": "errors", "errors": {REASON: why}}
+
+
+def _settled(record: MentionRecord) -> str | None:
+    """Why nobody need take the case any more (answered, closed, hidden), or None."""
+    if record.first_response_at is not None:
+        by = f" by {record.first_response_by}" if record.first_response_by else ""
+        return f"was answered{by} at {stamp(record.first_response_at)}"
+    if record.closed_at is not None:
+        return f"was closed by {record.closed_by}: {record.closed_reason}"
+    return "was hidden on its platform" if record.hidden_at is not None else None

@@ -6,7 +6,8 @@ in minutes by people who are not watching the queue; a person (AGENT_CHANNELS: t
 member id, or a Teams webhook) is told of each case given to them on shift, of what the
 customers whose cases they have write again, and of the notes that name them (`@lee`) or are
 on a case they have. With ALERT_BUTTONS, a Slack alert of a case to a department's channel has a
-"Take it" button (see `alert_buttons`). Each alert goes through the outbox (retried while
+"Take it" button, one of a reply waiting for approval "Approve" and "Reject…" (see
+`alert_buttons`). Each alert goes through the outbox (retried while
 the channel cannot take it, dead-lettered with the platform's reason when it will not); it is
 sent at least once."""
 
@@ -32,7 +33,7 @@ from chalicelib.models import (
 )
 from chalicelib.observability import logger
 from chalicelib.platforms.slack import (
-    ButtonPress,
+    Button,
     alert_blocks,
     post_ephemeral,
     post_message,
@@ -46,6 +47,9 @@ from chalicelib.stores.queues import OutgoingMessage, Queues
 from chalicelib.stores.replies import OUTBOX
 
 ALERT = "alert"
+TAKE, APPROVE, REJECT = "take", "approve", "reject"
+"""The buttons on Slack alerts (ALERT_BUTTONS; see `alert_buttons`): take a case, approve or
+reject a reply waiting for approval."""
 
 
 @dataclass(frozen=True)
@@ -81,10 +85,10 @@ class Alert:
 
     def slack_text(self) -> str:
         """As Slack shows it (mrkdwn), what the customer wrote escaped."""
-        lines = [f"*{_escaped(self.heading)}*: {_escaped(self.byline)}"]
-        lines.append(f"> {_escaped(self.said) or '(no text)'}")
+        lines = [f"*{escaped(self.heading)}*: {escaped(self.byline)}"]
+        lines.append(f"> {escaped(self.said) or '(no text)'}")
         if self.why:
-            lines.append(_escaped(self.why))
+            lines.append(escaped(self.why))
         if self.due is not None:
             lines.append(self.due)
         opened = f"`switchboard mention {self.mention_id}`"
@@ -102,37 +106,41 @@ class Alert:
         return card_message(lines, link)
 
 
-def alert_message(channel: str, alert: Alert, takeable: bool = False) -> OutgoingMessage:
+def alert_message(channel: str, alert: Alert, buttons: tuple[Button, ...] = ()) -> OutgoingMessage:
     """The outbox message that has the outbox worker tell `channel` of a case: Slack's text
-    (`takeable`: with a "Take it" button), or (`teams:<name>`) a Teams card."""
+    (with `buttons`), or (`teams:<name>`) a Teams card."""
     job: dict[str, Any] = {"channel": channel, "heading": alert.heading}
     if channel.startswith(TEAMS):
         job["card"] = alert.teams_card()
     else:
         job["text"] = alert.slack_text()
-        if takeable:
-            job["blocks"] = alert_blocks(job["text"], take=alert.mention_id)
+        if buttons:
+            job["blocks"] = alert_blocks(job["text"], buttons)
     return OutgoingMessage(json.dumps({ALERT: job}))
 
 
-def taken_message(press: ButtonPress, agent: str, until: datetime) -> OutgoingMessage:
-    """The outbox message that changes the alert whose "Take it" was pressed into one saying
-    who took the case, until when (its button gone, so nobody else tries)."""
-    footnote = f"taken by {_escaped(agent)} (<@{press.user}>) until {stamp(until.astimezone(UTC))}"
+def take_button(mention_id: str, settings: Settings) -> tuple[Button, ...]:
+    """The "Take it" button of a case's alert, with ALERT_BUTTONS."""
+    return (Button(TAKE, "Take it", mention_id, "primary"),) if settings.alert_buttons else ()
+
+
+def settled_message(channel: str, ts: str, text: str, footnote: str) -> OutgoingMessage:
+    """The outbox message that changes the alert `ts` whose button was pressed: its buttons
+    gone (so nobody else tries), `footnote` saying what became of it."""
     job = {
-        "channel": press.channel,
-        "heading": f"taken by {agent}",
-        "ts": press.ts,
-        "text": press.text,
-        "blocks": alert_blocks(press.text, footnote=footnote),
+        "channel": channel,
+        "heading": footnote,
+        "ts": ts,
+        "text": text,
+        "blocks": alert_blocks(text, footnote=footnote),
     }
     return OutgoingMessage(json.dumps({ALERT: job}))
 
 
-def refused_message(press: ButtonPress, why: str) -> OutgoingMessage:
+def refused_message(channel: str, user: str, why: str) -> OutgoingMessage:
     """The outbox message that tells whoever pressed a button, and only them, why Switchboard
     did not do it."""
-    job = {"channel": press.channel, "heading": why, "user": press.user, "text": _escaped(why)}
+    job = {"channel": channel, "heading": why, "user": user, "text": escaped(why)}
     return OutgoingMessage(json.dumps({ALERT: job}))
 
 
@@ -148,8 +156,8 @@ def digest_message(channel: str, report: DepartmentReport) -> OutgoingMessage:
             [*runs, *([text_run(line, fontType="Monospace")] for line in lines)], None
         )
     else:
-        report_text = _escaped("\n".join(lines))
-        job["text"] = f"*{_escaped(heading)}*\n```\n{report_text}\n```"
+        report_text = escaped("\n".join(lines))
+        job["text"] = f"*{escaped(heading)}*\n```\n{report_text}\n```"
     return OutgoingMessage(json.dumps({ALERT: job}))
 
 
@@ -176,7 +184,8 @@ def new_case_alerts(message: RoutedMention, settings: Settings) -> dict[str, Out
     if labelled:
         heading += f" from someone labelled {', '.join(labelled)}"
     alert = Alert.of(heading, message)
-    return {channel: alert_message(channel, alert, settings.alert_buttons) for channel in channels}
+    buttons = take_button(alert.mention_id, settings)
+    return {channel: alert_message(channel, alert, buttons) for channel in channels}
 
 
 def agent_alert(
@@ -262,8 +271,8 @@ def priority_alerts(
         f' {change.to_priority} by {change.by}: "{shortened(change.reason, 200)}"'
     )
     alert = Alert.of(heading, message)
-    takeable = settings.alert_buttons
-    return {channel: alert_message(channel, alert, takeable) for channel in sorted(channels)}
+    buttons = take_button(alert.mention_id, settings)
+    return {channel: alert_message(channel, alert, buttons) for channel in sorted(channels)}
 
 
 def holder_priority_alert(
@@ -296,7 +305,13 @@ def approval_alert(
         f"[{message.routing.priority.upper()}] {reply.author}'s reply ({reply.reply_id}) waits"
         f' for approval in {department}: "{shortened(reply.text, 200)}"'
     )
-    return alert_message(channel, Alert.of(heading, message))
+    buttons = (
+        Button(APPROVE, "Approve", reply.reply_id, "primary"),
+        Button(REJECT, "Reject…", reply.reply_id, "danger"),
+    )
+    return alert_message(
+        channel, Alert.of(heading, message), buttons if settings.alert_buttons else ()
+    )
 
 
 def review_alert(
@@ -341,10 +356,10 @@ def breach_alert(record: MentionRecord, settings: Settings) -> OutgoingMessage |
     if channel is None:
         return None
     alert = Alert.of(f"SLA breached in {department}", record.message)
-    return alert_message(channel, alert, settings.alert_buttons)
+    return alert_message(channel, alert, take_button(alert.mention_id, settings))
 
 
-def _escaped(text: str) -> str:
+def escaped(text: str) -> str:
     """Text as Slack's mrkdwn wants it: `&`, `<` and `>` escaped (a customer's `<@U…>` pings
     nobody)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

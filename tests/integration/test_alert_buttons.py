@@ -1,12 +1,15 @@
-"""The "Take it" button on Slack alerts: Slack posts the press (a signed form with a
-`block_actions` payload) to /webhooks/slack/actions; the case is taken for whoever pressed it,
-and the alert then says who has it (`chat.update`), or they alone are told why not
-(`chat.postEphemeral`). The fake Slack API checks both, and the blocks."""
+"""The buttons on Slack alerts: Slack posts the press (a signed form with a `block_actions`
+payload) to /webhooks/slack/actions; "Take it" takes the case for whoever pressed it, "Approve"
+approves a reply waiting for approval, "Reject…" opens a modal (`views.open`) whose reason,
+sent (`view_submission`), rejects it; the alert then says what became of it (`chat.update`),
+or the presser alone is told why not (`chat.postEphemeral`). The fake Slack API checks each
+call, and the blocks."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,7 +24,9 @@ from chalicelib.fakeplatforms import FakePlatforms
 from chalicelib.settings import get_settings
 from tests.integration.test_alerts import BLENDER, CHANNELS
 from tests.integration.test_closing_cases import close
+from tests.integration.test_native_answers import worker_environment
 from tests.integration.test_replies import drain_outbox, get, reply, routed
+from tests.integration.test_reply_approvals import allegation, drafted
 
 LATE = "x:1992000000000000001"  # a late delivery: support, normal
 PEOPLE = {"maya": "U0MAYA", "sam": "U0SAM"}
@@ -42,9 +47,9 @@ def alerts(fakes: FakePlatforms) -> dict[str, tuple[str, dict[str, Any]]]:
 
 
 def pressed(message: tuple[str, dict[str, Any]], user: str, **change: Any) -> bytes:
-    """The form Slack posts when `user` presses the message's button."""
+    """The form Slack posts when `user` presses the message's (first) button."""
     ts, body = message
-    [button] = next(b for b in body["blocks"] if b["type"] == "actions")["elements"]
+    button = next(b for b in body["blocks"] if b["type"] == "actions")["elements"][0]
     payload = {
         "type": "block_actions",
         "user": {"id": user, "username": user.lower(), "team_id": "T0BRAND"},
@@ -117,7 +122,7 @@ def test_a_press_switchboard_cannot_do_is_answered_to_that_person_alone(
     taken = press(client, pressed(posted["C0SUPPORTALERTS"], "U0SAM"))  # the copy's alert
     assert taken.status_code == 200
     refusal = json.loads(taken.body)
-    assert refusal["status"] == "refused"
+    assert (refusal["status"], refusal["value"]) == ("refused", BLENDER)
     assert refusal["reason"].startswith(f"{BLENDER} is taken by maya until ")
     stranger = json.loads(press(client, pressed(posted["C0PRALERTS"], "U0STRANGER")).body)
     assert stranger["reason"] == (
@@ -188,8 +193,9 @@ def test_an_sla_breach_alert_can_be_taken_too(
     [
         ({}, {"X-Slack-Signature": "v0=" + "0" * 64}, 401, "X-Slack-Signature"),
         ({}, {"X-Slack-Request-Timestamp": str(int(time.time()) - 600)}, 401, "five minutes"),
-        ({"type": "view_submission"}, {}, 400, "not 'view_submission'"),
-        ({"actions": [{"action_id": "approve", "value": BLENDER}]}, {}, 400, "no button"),
+        ({"type": "message_action"}, {}, 400, "not 'message_action'"),
+        ({"type": "view_submission"}, {}, 400, "a view_submission payload without 'view'"),
+        ({"actions": [{"action_id": "escalate", "value": BLENDER}]}, {}, 400, "no button"),
         ({"actions": []}, {}, 400, "without"),
     ],
 )
@@ -237,3 +243,124 @@ def test_without_alert_buttons_an_alert_is_text_alone(
     routed(client, stack, "meta", "meta_page_comments.json")
     drain_outbox(stack)
     assert [r.body.get("blocks") for r in fakes.accepted("slack")] == [None, None]
+
+
+@pytest.fixture
+def approvals(buttons: None) -> Iterator[None]:
+    """PR's statements need a second person's approval."""
+    yield from worker_environment(APPROVAL_DEPARTMENTS="pr")
+
+
+def waiting_alert(fakes: FakePlatforms) -> tuple[str, dict[str, Any]]:
+    """The latest alert of a reply waiting for approval, as it stands."""
+    return next(
+        (ts, body)
+        for ts, body in reversed(fakes.slack_messages.items())
+        if "waits for approval" in body["text"]
+    )
+
+
+def draft_alert(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms, text: str
+) -> tuple[str, tuple[str, dict[str, Any]]]:
+    """maya's draft to the food-safety case in pr, and its alert as posted."""
+    allegation(client, stack)
+    reply_id = drafted(client, text)
+    drain_outbox(stack)
+    return reply_id, waiting_alert(fakes)
+
+
+def sent_modal(view: dict[str, Any], user: str, reason: str) -> bytes:
+    """The form Slack posts when `user` sends the modal `view` with `reason` written in it."""
+    state = {"values": {"reason": {"reason": {"type": "plain_text_input", "value": reason}}}}
+    payload = {
+        "type": "view_submission",
+        "user": {"id": user},
+        "view": {**view, "id": "V0MODAL", "state": state},
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+@pytest.mark.usefixtures("approvals")
+def test_approve_on_the_alert_of_a_draft_posts_it_unless_the_author_presses_it(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    reply_id, alert = draft_alert(client, stack, fakes, "We are looking into it with Leeds.")
+    actions = next(b for b in alert[1]["blocks"] if b["type"] == "actions")["elements"]
+    assert [(b["text"]["text"], b["action_id"], b["value"]) for b in actions] == [
+        ("Approve", "approve", reply_id),
+        ("Reject…", "reject", reply_id),
+    ]
+
+    own = json.loads(press(client, pressed(alert, "U0MAYA")).body)  # maya wrote it
+    assert own["reason"] == "a reply is approved by someone other than its author"
+    approved = json.loads(press(client, pressed(alert, "U0SAM")).body)
+    assert approved == {"status": "approved", "reply_id": reply_id, "by": "sam"}
+    drain_outbox(stack)
+    assert get(client, f"/replies/{reply_id}")["status"] == "sent"
+    ts, changed = waiting_alert(fakes)
+    assert ts == alert[0]
+    assert changed["blocks"][1]["elements"][0]["text"] == "approved by sam (<@U0SAM>): on its way"
+
+
+@pytest.mark.usefixtures("approvals")
+def test_reject_asks_why_in_a_modal_and_the_reason_sent_rejects_the_draft(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    reply_id, alert = draft_alert(client, stack, fakes, "Not our fault, sorry.")
+    reject = {"type": "button", "action_id": "reject", "value": reply_id}
+    asked = press(client, pressed(alert, "U0SAM", actions=[reject], trigger_id="13345.98.ab"))
+    assert json.loads(asked.body) == {"status": "asked", "reply_id": reply_id}
+    [view] = fakes.slack_views
+    assert (view["callback_id"], view["title"]["text"]) == ("reject", "Reject the reply")
+    assert view["blocks"][0]["label"]["text"].startswith("Why must maya's reply not be posted?")
+    opened = [r for r in fakes.accepted("slack") if r.path.endswith("views.open")]
+    assert opened[0].body["trigger_id"] == "13345.98.ab"
+
+    empty = press(client, sent_modal(view, "U0SAM", "  "))
+    assert json.loads(empty.body) == {
+        "response_action": "errors",
+        "errors": {"reason": "say why: the reply's author is told"},
+    }
+    sent = press(client, sent_modal(view, "U0SAM", "Blames the customer: <b>no</b>"))
+    assert json.loads(sent.body) == {"response_action": "clear"}
+    rejected = get(client, f"/replies/{reply_id}")
+    assert (rejected["status"], rejected["rejected_reason"]) == (
+        "rejected",
+        "Blames the customer: <b>no</b>",
+    )
+    drain_outbox(stack)
+    [footnote] = waiting_alert(fakes)[1]["blocks"][1]["elements"]
+    assert (
+        footnote["text"] == "rejected by sam (<@U0SAM>): Blames the customer: &lt;b&gt;no&lt;/b&gt;"
+    )
+
+    again = json.loads(press(client, pressed(alert, "U0LEE", actions=[reject])).body)
+    assert (
+        again["reason"] == "Switchboard does not know who you are: an admin adds you to"
+        ' AGENT_CHANNELS as {"<your name>": "U0LEE"}'
+    )
+    again = json.loads(press(client, pressed(alert, "U0MAYA", actions=[reject])).body)
+    assert again["reason"] == f"reply {reply_id} is rejected, not waiting for approval"
+    assert len(fakes.slack_views) == 1  # no modal for a reply reviewed already
+    late = json.loads(press(client, sent_modal(view, "U0MAYA", "me too")).body)  # a 2nd modal
+    assert late == {"response_action": "clear"}  # rejected already: as it was
+    drain_outbox(stack)
+    [footnote] = waiting_alert(fakes)[1]["blocks"][1]["elements"]
+    assert footnote["text"] == "rejected by sam: Blames the customer: &lt;b&gt;no&lt;/b&gt;"
+    assert get(client, f"/replies/{reply_id}")["rejected_reason"] == rejected["rejected_reason"]
+
+
+@pytest.mark.usefixtures("approvals")
+def test_a_modal_slack_will_not_open_says_how_to_reject_from_the_cli(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    reply_id, alert = draft_alert(client, stack, fakes, "Not our fault, sorry.")
+    reject = {"type": "button", "action_id": "reject", "value": reply_id}
+    fakes.fail_next(200, {"ok": False, "error": "expired_trigger_id"})
+    refused = press(client, pressed(alert, "U0SAM", actions=[reject]))
+    assert json.loads(refused.body)["reason"] == (
+        f"Slack would not open the form (expired_trigger_id): `switchboard reject {reply_id}"
+        " REASON` does the same"
+    )
+    assert get(client, f"/replies/{reply_id}")["status"] == "pending"

@@ -73,6 +73,13 @@ class MethodNotAllowed(SwitchboardError):
     code = "method_not_allowed"
 
 
+class UnsupportedMediaType(SwitchboardError):
+    """The body is not of the type the route reads."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
 class PayloadTooLarge(SwitchboardError):
     """The body is over the configured limit."""
 

@@ -6,7 +6,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from chalicelib import aws
-from chalicelib.settings import forget_settings, get_settings
+from chalicelib.settings import Settings, forget_settings, get_settings
 from chalicelib.stores.attachments import AttachmentFiles
 from chalicelib.stores.cursors import CursorStore, DynamoCursorStore
 from chalicelib.stores.mentions import MentionStore
@@ -91,11 +91,13 @@ def cases() -> CaseService:
     return CaseService(mentions(), queues(), get_settings())
 
 
-def reply_service() -> ReplyService:
-    """Replies: written, approved, sent; over their table, the mentions and the queues."""
+def reply_service(settings: Settings | None = None) -> ReplyService:
+    """Replies: written, approved, sent; over their table, the mentions, the queues and the
+    saved replies (a satisfaction survey can be one), with `settings` (else the current)."""
     from chalicelib.services.replies import ReplyService  # platform clients load here
 
-    return ReplyService(replies(), mentions(), queues(), cursors(), get_settings(), templates())
+    settings = settings or get_settings()
+    return ReplyService(replies(), mentions(), queues(), cursors(), settings, templates())
 
 
 def reset() -> None:

@@ -10,6 +10,7 @@ from chalice.app import Request
 
 from chalicelib import wiring
 from chalicelib.blueprints.http import json_errors, json_response
+from chalicelib.errors import UnsupportedMediaType
 from chalicelib.platforms.base import HandshakeReply
 from chalicelib.services.intake import accept_delivery, answer_handshake
 from chalicelib.settings import get_settings
@@ -17,6 +18,8 @@ from chalicelib.settings import get_settings
 webhooks = Blueprint(__name__)
 
 # Bodies are verified as raw bytes; these are the types platforms deliver with.
+FORM = "application/x-www-form-urlencoded"
+"""What Slack posts interactions as."""
 DELIVERY_CONTENT_TYPES = [
     "application/json",
     "application/atom+xml",  # WebSub (YouTube)
@@ -61,7 +64,7 @@ def deliver(platform: str) -> Response:
 @webhooks.route(
     "/webhooks/slack/actions",
     methods=["POST"],
-    content_types=["application/x-www-form-urlencoded"],
+    content_types=[FORM, "application/json"],  # JSON: refused with a JSON error, as a 415
 )
 @json_errors
 def slack_action() -> Response:
@@ -71,6 +74,9 @@ def slack_action() -> Response:
     from chalicelib.services.alert_buttons import AlertButtons  # the case side: off the webhooks
 
     request = webhooks.current_request
+    given = request.headers.get("content-type", "")
+    if not given.startswith(FORM):
+        raise UnsupportedMediaType(f"Slack posts interactions as {FORM}, not {given}")
     buttons = AlertButtons(get_settings(), wiring.queues(), wiring.cases, wiring.reply_service)
     return json_response(buttons.answer(_raw_body(request), request.headers, datetime.now(UTC)))
 

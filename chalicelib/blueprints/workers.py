@@ -82,19 +82,7 @@ def route_mentions(event: SQSEvent) -> dict[str, Any]:
 
 def reply_service() -> ReplyService:
     """The reply service with the real stores and the current settings."""
-    from chalicelib.services.replies import ReplyService
-
-    def build(settings: Settings) -> ReplyService:
-        return ReplyService(
-            wiring.replies(),
-            wiring.mentions(),
-            wiring.queues(),
-            wiring.cursors(),
-            settings,
-            wiring.templates(),  # a satisfaction survey that is a saved reply
-        )
-
-    return _current("replies", build)
+    return _current("replies", wiring.reply_service)
 
 
 @workers.on_sqs_message(
@@ -116,7 +104,7 @@ def send_replies(event: SQSEvent) -> dict[str, Any]:
         if is_hide_message(body):
             return moderation.perform(body)
         if is_alert_message(body):
-            return send_alert(body, service.settings)
+            return send_alert(body, service.settings, service.mentions)
         return service.send(body)
 
     with metrics_flushed():

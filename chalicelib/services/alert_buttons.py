@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.cli_text import shortened, stamp
+from chalicelib.cli_text import shortened
 from chalicelib.errors import Conflict, Forbidden, MalformedRequest, NotFound, PayloadTooLarge
-from chalicelib.models import DEFAULT_TAKE_MINUTES, MentionRecord
+from chalicelib.models import DEFAULT_TAKE_MINUTES
 from chalicelib.observability import logger
 from chalicelib.platforms.slack import (
     METADATA_LIMIT,
@@ -35,9 +35,11 @@ from chalicelib.services.alerts import (
     APPROVE,
     REJECT,
     TAKE,
+    changed_alert,
     escaped,
+    named,
     refused_message,
-    settled_message,
+    settled,
     tell_channel,
 )
 from chalicelib.settings import TEAMS, Settings
@@ -78,24 +80,23 @@ class AlertButtons:
         if agent is None:
             return self._refuse(done, _stranger(done.user))
         if done.action == TAKE:
-            return self._take(done, agent, now)
+            return self._take(done, agent)
         if done.action == APPROVE:
             return self._approve(done, agent)
         return self._ask_why(done)
 
-    def _take(self, press: ButtonPress, agent: str, now: datetime) -> dict[str, Any]:
+    def _take(self, press: ButtonPress, agent: str) -> dict[str, Any]:
+        """Take the case (its alerts then say who has it: the take changes them)."""
         cases = self.cases()
         found = case_of(cases.mentions, press.value)
-        settled = _settled(found) if found is not None else None
-        if settled is not None:
-            return self._refuse(press, f"{press.value} {settled}: nothing to take")
+        done = settled(found) if found is not None else None
+        if done is not None:
+            return self._refuse(press, f"{press.value} was {done}: nothing to take")
         try:
             record = cases.take(press.value, agent, DEFAULT_TAKE_MINUTES)
         except REFUSALS as refused:
             return self._refuse(press, refused.message)
         logger.info("case taken from an alert", extra={"mention_id": record.id, "by": agent})
-        until = record.taken_until or now + timedelta(minutes=DEFAULT_TAKE_MINUTES)
-        self._settle(press, f"taken by {_who(agent, agent, press.user)} until {stamp(until)}")
         return {"status": "taken", "mention_id": record.id, "by": agent}
 
     def _approve(self, press: ButtonPress, agent: str) -> dict[str, Any]:
@@ -105,7 +106,7 @@ class AlertButtons:
             return self._refuse(press, refused.message)
         logger.info("reply approved from an alert", extra={"reply_id": reply.reply_id})
         by = reply.reviewed_by or agent  # someone else, if they approved it first
-        self._settle(press, f"approved by {_who(by, agent, press.user)}: on its way")
+        self._settle(press, f"approved by {named(by, self.settings)}: on its way")
         return {"status": "approved", "reply_id": reply.reply_id, "by": by}
 
     def _ask_why(self, press: ButtonPress) -> dict[str, Any]:
@@ -151,14 +152,14 @@ class AlertButtons:
         except REFUSALS as refused:
             return _wrong(refused.message)
         logger.info("reply rejected from an alert", extra={"reply_id": reply.reply_id})
-        by = _who(reply.reviewed_by or agent, agent, sent.user)
+        by = named(reply.reviewed_by or agent, self.settings)
         said = escaped(reply.rejected_reason or reason)
-        tell_channel(self.queues, settled_message(channel, ts, text, f"rejected by {by}: {said}"))
+        tell_channel(self.queues, changed_alert(channel, ts, text, f"rejected by {by}: {said}"))
         return {"response_action": "clear"}
 
     def _settle(self, press: ButtonPress, footnote: str) -> None:
         """Change the pressed alert to say what became of it, its buttons gone."""
-        tell_channel(self.queues, settled_message(press.channel, press.ts, press.text, footnote))
+        tell_channel(self.queues, changed_alert(press.channel, press.ts, press.text, footnote))
 
     def _refuse(self, press: ButtonPress, why: str) -> dict[str, Any]:
         """Tell whoever pressed the button, alone, why it was not done."""
@@ -184,22 +185,6 @@ def _stranger(user: str) -> str:
     )
 
 
-def _who(name: str, agent: str, user: str) -> str:
-    """Someone as an alert's footnote names them: `maya (@Maya)` when they are the `agent`
-    who pressed (Slack member `user`), else by name alone."""
-    return f"{escaped(name)} (<@{user}>)" if name == agent else escaped(name)
-
-
 def _wrong(why: str) -> dict[str, Any]:
     """The answer that keeps a modal open, saying what is wrong under its field."""
     return {"response_action": "errors", "errors": {REASON: why}}
-
-
-def _settled(record: MentionRecord) -> str | None:
-    """Why nobody need take the case any more (answered, closed, hidden), or None."""
-    if record.first_response_at is not None:
-        by = f" by {record.first_response_by}" if record.first_response_by else ""
-        return f"was answered{by} at {stamp(record.first_response_at)}"
-    if record.closed_at is not None:
-        return f"was closed by {record.closed_by}: {record.closed_reason}"
-    return "was hidden on its platform" if record.hidden_at is not None else None

@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -43,6 +43,7 @@ from chalicelib.platforms.teams import card_message, post_card, text_run
 from chalicelib.rules.engine import PRIORITY_RANK
 from chalicelib.services.retries import repeatable_call
 from chalicelib.settings import TEAMS, Settings
+from chalicelib.stores.mentions import MentionStore, PostedAlert
 from chalicelib.stores.queues import OutgoingMessage, Queues
 from chalicelib.stores.replies import OUTBOX
 
@@ -106,9 +107,12 @@ class Alert:
         return card_message(lines, link)
 
 
-def alert_message(channel: str, alert: Alert, buttons: tuple[Button, ...] = ()) -> OutgoingMessage:
+def alert_message(
+    channel: str, alert: Alert, buttons: tuple[Button, ...] = (), kept: bool = False
+) -> OutgoingMessage:
     """The outbox message that has the outbox worker tell `channel` of a case: Slack's text
-    (with `buttons`), or (`teams:<name>`) a Teams card."""
+    (with `buttons`; `kept`: the message is kept, for `alert_status` to change), or
+    (`teams:<name>`) a Teams card."""
     job: dict[str, Any] = {"channel": channel, "heading": alert.heading}
     if channel.startswith(TEAMS):
         job["card"] = alert.teams_card()
@@ -116,6 +120,8 @@ def alert_message(channel: str, alert: Alert, buttons: tuple[Button, ...] = ()) 
         job["text"] = alert.slack_text()
         if buttons:
             job["blocks"] = alert_blocks(job["text"], buttons)
+        if kept:
+            job["case"] = alert.mention_id
     return OutgoingMessage(json.dumps({ALERT: job}))
 
 
@@ -124,17 +130,96 @@ def take_button(mention_id: str, settings: Settings) -> tuple[Button, ...]:
     return (Button(TAKE, "Take it", mention_id, "primary"),) if settings.alert_buttons else ()
 
 
-def settled_message(channel: str, ts: str, text: str, footnote: str) -> OutgoingMessage:
-    """The outbox message that changes the alert `ts` whose button was pressed: its buttons
-    gone (so nobody else tries), `footnote` saying what became of it."""
+def changed_alert(
+    channel: str, ts: str, text: str, footnote: str, buttons: tuple[Button, ...] = ()
+) -> OutgoingMessage:
+    """The outbox message that changes the alert `ts` (saying `text`) to say what became of
+    it (`footnote`), with `buttons` (none: nobody else need try); for the alert of a reply
+    (a case's alerts follow it: `refresh_alerts`)."""
     job = {
         "channel": channel,
         "heading": footnote,
         "ts": ts,
         "text": text,
-        "blocks": alert_blocks(text, footnote=footnote),
+        "blocks": alert_blocks(text, buttons, footnote),
     }
     return OutgoingMessage(json.dumps({ALERT: job}))
+
+
+REFRESH = "refresh"
+"""An outbox alert job asking for a case's alerts to be changed to say where it stands."""
+
+
+def refresh_alerts(mentions: MentionStore, queues: Queues, mention_id: str) -> None:
+    """Have the outbox worker change each alert of the case posted to a department's Slack
+    channel to say where the case stands then (`case_status`: whatever order such changes
+    are made in, the last says how it is); best effort: the case is as it is all the same."""
+    try:
+        kept = mentions.alerts_of(mention_id)
+    except Exception:
+        logger.warning("could not read the alerts of a case", exc_info=True)
+        return
+    if kept:
+        channels = ", ".join(dict.fromkeys(alert.channel for alert in kept))
+        job = {REFRESH: mention_id, "channel": channels, "heading": f"how {mention_id} stands"}
+        tell_channel(queues, OutgoingMessage(json.dumps({ALERT: job})))
+
+
+def settled(
+    record: MentionRecord,
+    person: Callable[[str], str] = str,
+    said: Callable[[str], str] = str,
+) -> str | None:
+    """What took the case off everyone's hands, if anything (`answered by maya at …`,
+    `answered on the platform at …`, `closed by lee: …`, `hidden on its platform by lee`, its
+    author deleted it); `person` and `said` write a name and someone's words (for Slack:
+    `named`, `escaped`)."""
+    if record.gone is not None:
+        return record.gone.removeprefix("was ")
+    if record.first_response_at is not None:
+        by = record.first_response_by
+        who = f"by {person(by)}" if by else "on the platform"
+        return f"answered {who} at {stamp(record.first_response_at)}"
+    if record.closed_at is not None:
+        return f"closed by {person(record.closed_by or '?')}: {said(record.closed_reason or '')}"
+    if record.hidden_at is not None:
+        by = f" by {person(record.hidden_by)}" if record.hidden_by else ""
+        return f"hidden on its platform{by}"
+    return None
+
+
+def case_status(
+    record: MentionRecord, settings: Settings, now: datetime
+) -> tuple[str | None, tuple[Button, ...]]:
+    """What an alert of the case says of it at `now` (handed over, answered, closed, hidden,
+    who has it taken until when; None: it waits), and its buttons ("Take it" while nobody
+    has it)."""
+
+    def person(name: str) -> str:
+        return named(name, settings)
+
+    said: list[str] = []
+    transfers = record.message.routing.transfers
+    if transfers:
+        last = transfers[-1]
+        said.append(
+            f"handed over to {last.to_department} by {person(last.by)}: {escaped(last.reason)}"
+        )
+    done, taker = settled(record, person, escaped), record.taker(now)
+    if done is not None:
+        said.append(done)
+    elif taker is not None and record.taken_until is not None:
+        said.append(f"taken by {person(taker)} until {stamp(record.taken_until)}")
+    free = done is None and taker is None
+    return " · ".join(said) or None, take_button(record.id, settings) if free else ()
+
+
+def named(person: str, settings: Settings) -> str:
+    """Someone as an alert's status line names them: `maya (@Maya)` when AGENT_CHANNELS
+    gives their Slack member id, else by name alone."""
+    channel = settings.agent_channels.get(person, "")
+    seen = f" (<@{channel}>)" if channel[:1] in ("U", "W") else ""
+    return escaped(person) + seen
 
 
 def refused_message(channel: str, user: str, why: str) -> OutgoingMessage:
@@ -183,9 +268,11 @@ def new_case_alerts(message: RoutedMention, settings: Settings) -> dict[str, Out
         heading += f" (also {', '.join(routing.also)})"
     if labelled:
         heading += f" from someone labelled {', '.join(labelled)}"
+    if routing.assigned_to is not None:
+        heading += f", given to {routing.assigned_to} on shift"
     alert = Alert.of(heading, message)
-    buttons = take_button(alert.mention_id, settings)
-    return {channel: alert_message(channel, alert, buttons) for channel in channels}
+    buttons = () if routing.assigned_to else take_button(alert.mention_id, settings)
+    return {channel: alert_message(channel, alert, buttons, kept=True) for channel in channels}
 
 
 def agent_alert(
@@ -272,7 +359,7 @@ def priority_alerts(
     )
     alert = Alert.of(heading, message)
     buttons = take_button(alert.mention_id, settings)
-    return {channel: alert_message(channel, alert, buttons) for channel in sorted(channels)}
+    return {channel: alert_message(channel, alert, buttons, True) for channel in sorted(channels)}
 
 
 def holder_priority_alert(
@@ -356,7 +443,29 @@ def breach_alert(record: MentionRecord, settings: Settings) -> OutgoingMessage |
     if channel is None:
         return None
     alert = Alert.of(f"SLA breached in {department}", record.message)
-    return alert_message(channel, alert, take_button(alert.mention_id, settings))
+    return alert_message(channel, alert, take_button(alert.mention_id, settings), kept=True)
+
+
+def _refresh(mention_id: str, settings: Settings, mentions: MentionStore) -> None:
+    """Change each kept alert of the case to say where it stands now (`case_status`)."""
+    record = mentions.get(mention_id)
+    if record is None:
+        return
+    footnote, buttons = case_status(record, settings, datetime.now(UTC))
+    for kept in mentions.alerts_of(mention_id):
+        blocks = alert_blocks(kept.text, buttons, footnote)
+        change = partial(update_message, kept.channel, kept.ts, kept.text, blocks, settings)
+        repeatable_call(f"alert to Slack channel {kept.channel}", change, " (is the app in it?)")
+    logger.info("alerts of a case changed", extra={"mention_id": mention_id})
+
+
+def _keep(mentions: MentionStore, case: str, alert: PostedAlert, settings: Settings) -> None:
+    """Keep a posted alert of a case; best effort: posted, it must not be posted again."""
+    expires = datetime.now(UTC) + timedelta(days=settings.mention_ttl_days)
+    try:
+        mentions.add_alert(case, alert, expires)
+    except Exception:
+        logger.warning("could not keep a posted alert", exc_info=True)
 
 
 def escaped(text: str) -> str:
@@ -365,19 +474,26 @@ def escaped(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def send_alert(body: str, settings: Settings) -> None:
-    """Post an alert the outbox holds (`alert_message`; or change one, `taken_message`; or
-    answer a button, `refused_message`): retried while the channel cannot take it (a rate
-    limit, no answer, refused credentials), dead-lettered with the platform's reason when it
-    will not (a Slack channel the app is not in, a Teams webhook turned off)."""
+def send_alert(body: str, settings: Settings, mentions: MentionStore) -> None:
+    """Post an alert the outbox holds (`alert_message`, kept in `mentions` when it says so; or
+    change one, `changed_alert`, or a case's, `refresh_alerts`; or answer a button,
+    `refused_message`): retried while the channel cannot take it (a rate limit, no answer,
+    refused credentials), dead-lettered with the platform's reason when it will not (a Slack
+    channel the app is not in, a Teams webhook turned off)."""
     try:
         alert = json.loads(body)[ALERT]
+        refresh = alert.get(REFRESH)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise PoisonRecord(f"not an alert: {body[:200]}") from None
+    if refresh is not None:
+        return _refresh(str(refresh), settings, mentions)
+    try:
         channel = str(alert["channel"])
         teams = channel.startswith(TEAMS)
         card: dict[str, Any] = dict(alert["card"]) if teams else {}
         text = "" if teams else str(alert["text"])
         blocks = list(alert["blocks"]) if "blocks" in alert else None
-        ts, user = alert.get("ts"), alert.get("user")
+        ts, user, case = alert.get("ts"), alert.get("user"), alert.get("case")
     except (ValueError, KeyError, TypeError):
         raise PoisonRecord(f"not an alert: {body[:200]}") from None
     if teams:
@@ -391,12 +507,15 @@ def send_alert(body: str, settings: Settings) -> None:
             " (is the webhook's flow turned on?)",
         )
     else:
-        call: Callable[[], object]
+        what, hint = f"alert to Slack channel {channel}", " (is the app in the channel?)"
         if ts is not None:
-            call = partial(update_message, channel, str(ts), text, blocks or [], settings)
+            update = partial(update_message, channel, str(ts), text, blocks or [], settings)
+            repeatable_call(what, update, hint)
         elif user is not None:
-            call = partial(post_ephemeral, channel, str(user), text, settings)
+            repeatable_call(what, partial(post_ephemeral, channel, str(user), text, settings), hint)
         else:
-            call = partial(post_message, channel, text, settings, blocks=blocks)
-        repeatable_call(f"alert to Slack channel {channel}", call, " (is the app in the channel?)")
+            post = partial(post_message, channel, text, settings, blocks=blocks)
+            posted = repeatable_call(what, post, hint)
+            if case is not None:
+                _keep(mentions, str(case), PostedAlert(channel, posted, text), settings)
     logger.info("alert posted", extra={"channel": channel})

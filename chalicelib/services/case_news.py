@@ -271,7 +271,8 @@ class CaseNews:
         for record in waiting:  # every copy first: a retry finds them all still unanswered
             send_copy(self.queues, self.settings, record, ANSWERED)
         for record in waiting:
-            if record_first_response(self.mentions, record, answer.at or now, answer.post):
+            at = answer.at or now
+            if record_first_response(self.mentions, self.queues, record, at, answer.post):
                 metrics.add_metric(name="AnsweredOnPlatform", unit="Count", value=1)
         self.mentions.link(answer.post, case.id, expires)
         logger.info(

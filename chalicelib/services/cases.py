@@ -33,6 +33,7 @@ from chalicelib.services.alerts import (
     holder_priority_alert,
     note_alerts,
     priority_alerts,
+    refresh_alerts,
     tell_agent,
     tell_channel,
 )
@@ -53,14 +54,20 @@ from chalicelib.stores.replies import ReplyStore
 
 
 def record_first_response(
-    mentions: MentionStore, record: MentionRecord, at: datetime, post: str, by: str | None = None
+    mentions: MentionStore,
+    queues: Queues,
+    record: MentionRecord,
+    at: datetime,
+    post: str,
+    by: str | None = None,
 ) -> bool:
     """Record `post`, posted `at` (through Switchboard `by` someone, else on the platform), as
     the case's first response unless it has one; with the response time as a metric, overall
-    and for the case's department. False when answered already."""
+    and for the case's department, and its alerts saying so. False when answered already."""
     seconds = mentions.record_response(record.id, at, post, by)
     if seconds is None:
         return False
+    refresh_alerts(mentions, queues, record.id)
     metrics.add_metric(name=FIRST_RESPONSE, unit="Seconds", value=seconds)
     per_department(FIRST_RESPONSE, {record.message.routing.department: seconds}, MetricUnit.Seconds)
     return True
@@ -132,6 +139,7 @@ class CaseService:
             send_copy(self.queues, self.settings, case, REOPENED)
             self.mentions.reopen(case.id)
             logger.info("case reopened", extra={"mention_id": case.id, "by": by})
+            refresh_alerts(self.mentions, self.queues, case.id)
         return self.mentions.get(record.id) or record
 
     def _case(self, mention_id: str, ignored: bool = False) -> MentionRecord:
@@ -160,6 +168,7 @@ class CaseService:
                 send_copy(self.queues, self.settings, case, CLOSED)  # first: a retry sends it
                 self.mentions.mark_closed(case.id, now, by, reason)
                 logger.info("case closed without a reply", extra={"mention_id": case.id, "by": by})
+                refresh_alerts(self.mentions, self.queues, case.id)
                 metrics.add_metric(name="CasesClosed", unit="Count", value=1)
         return self.mentions.get(record.id) or record
 
@@ -272,6 +281,7 @@ class CaseService:
         except EditConflict:
             raise Conflict(f"{case.id} changed meanwhile: read it again") from None
         self._announce(moved, handover)
+        refresh_alerts(self.mentions, self.queues, case.id)
         metrics.add_metric(name=TRANSFERS, unit="Count", value=1)
         per_department(TRANSFERS, {handover.from_department: 1}, MetricUnit.Count)
         logger.info(
@@ -322,8 +332,9 @@ class CaseService:
         return self.mentions.get(record.id) or record
 
     def _given(self, record: MentionRecord, to: str, by: str | None) -> None:
-        """When `by` gave the case to someone else, `to`: logged, and `to` told in their own
-        chat (AGENT_CHANNELS)."""
+        """The case's alerts say `to` has it; when `by` gave it to someone else, `to`: logged,
+        and `to` told in their own chat (AGENT_CHANNELS)."""
+        refresh_alerts(self.mentions, self.queues, record.id)
         if by in (None, to):
             return
         logger.info("case given", extra={"mention_id": record.id, "to": to, "by": by})
@@ -381,7 +392,9 @@ class CaseService:
         someone else has."""
         record = self._case(mention_id)
         now = self.clock()
-        if not self.mentions.leave(record.id, by) and record.taker(now) is not None:
+        if self.mentions.leave(record.id, by):
+            refresh_alerts(self.mentions, self.queues, record.id)
+        elif record.taker(now) is not None:
             raise Conflict(f"{record.id} {taken_note(record, now)}, not by {by}")
         return self.mentions.get(record.id) or record
 

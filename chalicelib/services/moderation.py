@@ -30,6 +30,7 @@ from chalicelib.models import (
 )
 from chalicelib.observability import logger
 from chalicelib.platforms import meta, x, youtube
+from chalicelib.services.alerts import refresh_alerts
 from chalicelib.services.case_news import CaseNews
 from chalicelib.services.retries import repeatable_call
 from chalicelib.services.search import find
@@ -198,8 +199,9 @@ class Moderation:
 
     def _record(self, mention_id: str, hidden: bool, by: str, why: str | None) -> None:
         """The case as the platform now shows it (copies to its departments, off or back on
-        the clock; held until it is stored), who did it and why."""
+        the clock; held until it is stored; its alerts saying so), who did it and why."""
         self.news.hidden(mention_id, hidden, self.clock(), by if hidden else None, why)
+        refresh_alerts(self.mentions, self.queues, mention_id)
         logger.info(
             "hidden on the platform" if hidden else "shown again on the platform",
             extra={"mention_id": mention_id, "by": by},

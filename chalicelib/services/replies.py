@@ -529,7 +529,7 @@ class ReplyService:
         """Record the reply (`post`, sent `at` by `author`) as the first response of what it
         answers."""
         for each in answers:
-            record_first_response(self.mentions, each, at, post, author)
+            record_first_response(self.mentions, self.queues, each, at, post, author)
 
     def _answers(self, record: MentionRecord) -> list[MentionRecord]:
         """The mentions a reply to `record` answers (see `answered_with`): in a direct

@@ -19,7 +19,7 @@ from typing import NamedTuple
 from chalicelib.errors import NotFound
 from chalicelib.models import GIVEN, MentionRecord, Roster, RoutedMention, Shift, ShiftEnded
 from chalicelib.observability import logger
-from chalicelib.services.alerts import agent_alert, tell_agent
+from chalicelib.services.alerts import agent_alert, refresh_alerts, tell_agent
 from chalicelib.services.cases import send_to
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore
@@ -373,15 +373,16 @@ class ShiftService:
             logger.warning("could not count a take that was passed on", exc_info=True)
 
     def _announce(self, case: MentionRecord, agent: str) -> None:
-        """Tell the case's department, through its queue, who was given it (a copy tagged
-        GIVEN), and them in their own chat (AGENT_CHANNELS); best effort: the waiting list
-        says it all the same."""
+        """Tell the case's department, through its queue and its alerts, who was given it
+        (the copy tagged GIVEN), and them in their own chat (AGENT_CHANNELS); best effort: the
+        waiting list says it all the same."""
         copy = case.message.tagged(GIVEN, assigned_to=agent)
         try:
             send_to(self.queues, copy.routing.department, copy)
         except Exception:
             logger.warning("could not tell the department who was given a case", exc_info=True)
         tell_agent(self.queues, agent_alert(copy, agent, self.settings, case.taken_by))
+        refresh_alerts(self.mentions, self.queues, case.id)
 
 
 def _chain(case: MentionRecord, waiting: Mapping[str, MentionRecord]) -> list[MentionRecord]:

@@ -61,6 +61,20 @@ class FirstResponse:
     on_time: bool
 
 
+MAX_ALERTS = 10
+"""The posted alerts kept of one case (each channel's new case, breach, priority raised)."""
+
+
+@dataclass(frozen=True)
+class PostedAlert:
+    """An alert of a case posted to a Slack channel: where (`channel`, the message's `ts`) and
+    what it says (`text`), so it can be changed when the case is taken, answered or closed."""
+
+    channel: str
+    ts: str
+    text: str
+
+
 @dataclass(frozen=True)
 class Progress:
     """How far a failed attempt at routing a mention got: the message it decided (RoutedMention
@@ -246,6 +260,14 @@ class MentionStore(Protocol):
     def passed_on(self, department: str, since: datetime, limit: int) -> list[str]:
         """Whose takes of `department`'s cases ran out and were passed on since `since`, one
         entry a time, newest first, at most `limit`."""
+        ...
+
+    def add_alert(self, mention_id: str, alert: PostedAlert, expires_at: datetime) -> None:
+        """Keep that `alert` of the case was posted (until `expires_at`; MAX_ALERTS a case)."""
+        ...
+
+    def alerts_of(self, mention_id: str) -> list[PostedAlert]:
+        """The alerts of the case that were posted, oldest first."""
         ...
 
     def mark_surveyed(

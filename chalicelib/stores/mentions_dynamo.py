@@ -17,6 +17,7 @@ from chalicelib.stores.mentions import (
     AUTHOR_INDEX,
     IGNORED,
     LIST_INDEX,
+    MAX_ALERTS,
     OPEN_INDEX,
     REPORT_INDEX,
     SAID_INDEX,
@@ -25,6 +26,7 @@ from chalicelib.stores.mentions import (
     Claim,
     EditConflict,
     FirstResponse,
+    PostedAlert,
     Progress,
     Score,
     answered_list,
@@ -704,6 +706,35 @@ class DynamoMentionStore:
         """Query the list index's partition of `department`'s passed-on takes."""
         items = self._newest(LIST_INDEX, "listed", passed_list(department), since, limit)
         return [item["by"]["S"] for item in items]
+
+    def add_alert(self, mention_id: str, alert: PostedAlert, expires_at: datetime) -> None:
+        """Append to the list of an item `alerted#<mention id>`, unless it has MAX_ALERTS."""
+        posted = {"channel": {"S": alert.channel}, "ts": {"S": alert.ts}, "text": {"S": alert.text}}
+        full = self._client.exceptions.ConditionalCheckFailedException  # as many as a case keeps
+        with contextlib.suppress(full):
+            self._client.update_item(
+                TableName=self._table,
+                Key={"id": {"S": f"alerted#{mention_id}"}},
+                UpdateExpression="SET alerts = list_append(if_not_exists(alerts, :none), :one),"
+                " expires_at = :expires",
+                ConditionExpression="attribute_not_exists(alerts) OR size(alerts) < :max",
+                ExpressionAttributeValues={
+                    ":none": {"L": []},
+                    ":one": {"L": [{"M": posted}]},
+                    ":expires": {"N": str(int(expires_at.timestamp()))},
+                    ":max": {"N": str(MAX_ALERTS)},
+                },
+            )
+
+    def alerts_of(self, mention_id: str) -> list[PostedAlert]:
+        """The list of the item `alerted#<mention id>`."""
+        item = self._client.get_item(
+            TableName=self._table, Key={"id": {"S": f"alerted#{mention_id}"}}, ConsistentRead=True
+        ).get("Item")
+        return [
+            PostedAlert(each["M"]["channel"]["S"], each["M"]["ts"]["S"], each["M"]["text"]["S"])
+            for each in (item or {}).get("alerts", {}).get("L", [])
+        ]
 
     def mark_surveyed(
         self, reply_id: str, department: str, at: datetime, expires_at: datetime

@@ -8,10 +8,12 @@ from functools import partial
 
 from chalicelib.models import EarlierCase, MentionRecord, Note
 from chalicelib.stores.mentions import (
+    MAX_ALERTS,
     CaseTimes,
     Claim,
     EditConflict,
     FirstResponse,
+    PostedAlert,
     Progress,
     Score,
     author_key,
@@ -54,6 +56,7 @@ class MemoryMentionStore:
         self.surveys: dict[str, tuple[str, datetime]] = {}
         self.responses: dict[str, tuple[str, datetime, FirstResponse]] = {}
         self.passes: list[tuple[str, datetime, str]] = []
+        self.alerts: dict[str, list[PostedAlert]] = {}
 
     def claim(
         self, mention_id: str, now: datetime, lease: timedelta
@@ -203,6 +206,16 @@ class MemoryMentionStore:
         """Whose noted takes of `department`'s cases were passed on, newest first."""
         found = sorted(((at, by) for d, at, by in self.passes if d == department and at >= since))
         return [by for _, by in reversed(found)][:limit]
+
+    def add_alert(self, mention_id: str, alert: PostedAlert, expires_at: datetime) -> None:
+        """Keep the alert, up to MAX_ALERTS a case (expiry is not simulated)."""
+        kept = self.alerts.setdefault(mention_id, [])
+        if len(kept) < MAX_ALERTS:
+            kept.append(alert)
+
+    def alerts_of(self, mention_id: str) -> list[PostedAlert]:
+        """The kept alerts of the case."""
+        return list(self.alerts.get(mention_id, []))
 
     def mark_surveyed(
         self, reply_id: str, department: str, at: datetime, expires_at: datetime

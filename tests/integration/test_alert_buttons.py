@@ -25,7 +25,7 @@ from chalicelib.settings import get_settings
 from tests.integration.test_alerts import BLENDER, CHANNELS
 from tests.integration.test_closing_cases import close
 from tests.integration.test_native_answers import worker_environment
-from tests.integration.test_replies import drain_outbox, get, reply, routed
+from tests.integration.test_replies import AUTH, drain_outbox, get, reply, routed
 from tests.integration.test_reply_approvals import allegation, drafted
 
 LATE = "x:1992000000000000001"  # a late delivery: support, normal
@@ -79,7 +79,7 @@ def press(client: Client, body: bytes, **headers: str) -> Any:
 
 
 @pytest.mark.usefixtures("buttons")
-def test_pressing_take_it_takes_the_case_and_the_alert_says_who_has_it(
+def test_pressing_take_it_takes_the_case_and_each_of_its_alerts_says_who_has_it(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:
     routed(client, stack, "meta", "meta_page_comments.json")  # urgent: pr, copied to support
@@ -101,13 +101,13 @@ def test_pressing_take_it_takes_the_case_and_the_alert_says_who_has_it(
     assert get(client, f"/mentions/{BLENDER}")["taken_by"] == "maya"
 
     drain_outbox(stack)
-    ts, changed = alerts(fakes)["C0PRALERTS"]
-    assert ts == posted["C0PRALERTS"][0]  # the same message, changed
-    assert changed["text"] == pr_alert["text"]
-    assert [block["type"] for block in changed["blocks"]] == ["section", "context"]
-    [footnote] = changed["blocks"][1]["elements"]
-    assert footnote["text"].startswith("taken by maya (<@U0MAYA>) until 20")
-    assert alerts(fakes)["C0SUPPORTALERTS"][1]["blocks"][1]["type"] == "actions"  # not changed
+    for channel in ("C0PRALERTS", "C0SUPPORTALERTS"):  # the copy's alert too
+        ts, changed = alerts(fakes)[channel]
+        assert ts == posted[channel][0]  # the same message, changed
+        assert changed["text"] == posted[channel][1]["text"]
+        assert [block["type"] for block in changed["blocks"]] == ["section", "context"]
+        [footnote] = changed["blocks"][1]["elements"]
+        assert footnote["text"].startswith("taken by maya (<@U0MAYA>) until 20")
 
 
 @pytest.mark.usefixtures("buttons")
@@ -149,8 +149,6 @@ def test_a_press_switchboard_cannot_do_is_answered_to_that_person_alone(
         ("U0SAM", "C0PRALERTS"),
     ]
     assert told[0][2] == refusal["reason"]
-    assert "support" in alerts(fakes)["C0SUPPORTALERTS"][1]["text"]  # its button still there
-    assert alerts(fakes)["C0SUPPORTALERTS"][1]["blocks"][1]["type"] == "actions"
 
 
 @pytest.mark.usefixtures("buttons")
@@ -159,20 +157,75 @@ def test_a_case_closed_or_answered_since_its_alert_is_not_taken(
 ) -> None:
     routed(client, stack, "meta", "meta_page_comments.json")
     drain_outbox(stack)
-    alert = alerts(fakes)["C0PRALERTS"]
+    stale = alerts(fakes)  # as a phone that has not caught up shows them
     as_lee = {"X-Switchboard-Author": "lee"}
-    assert close(client, BLENDER, {"reason": "called them"}, **as_lee)[0] == 200
-    closed = json.loads(press(client, pressed(alert, "U0MAYA")).body)
-    assert closed["reason"] == f"{BLENDER} was closed by lee: called them: nothing to take"
+    assert close(client, BLENDER, {"reason": "called <them>"}, **as_lee)[0] == 200
+    drain_outbox(stack)
+    for channel in ("C0PRALERTS", "C0SUPPORTALERTS"):
+        changed = alerts(fakes)[channel][1]
+        assert [block["type"] for block in changed["blocks"]] == ["section", "context"]
+        assert changed["blocks"][1]["elements"][0]["text"] == "closed by lee: called &lt;them&gt;"
+    closed = json.loads(press(client, pressed(stale["C0PRALERTS"], "U0MAYA")).body)
+    assert closed["reason"] == f"{BLENDER} was closed by lee: called <them>: nothing to take"
     assert get(client, f"/mentions/{BLENDER}")["taken_by"] is None
 
     routed(client, stack, "x", "x_late_delivery.json")
     reply(client, {"mention_id": LATE, "text": "Sorry, DM us your order number"})
     drain_outbox(stack)
-    late = alerts(fakes)["C0SUPPORTALERTS"]
     button = {"type": "button", "action_id": "take", "value": LATE}
-    answered = json.loads(press(client, pressed(late, "U0SAM", actions=[button])).body)
-    assert answered["reason"].startswith(f"{LATE} was answered by admin at 20")
+    answered = press(client, pressed(stale["C0SUPPORTALERTS"], "U0SAM", actions=[button]))
+    assert json.loads(answered.body)["reason"].startswith(f"{LATE} was answered by admin at 20")
+
+
+@pytest.mark.usefixtures("buttons")
+def test_an_alert_follows_its_case_taken_given_back_and_answered_through_the_api(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "meta", "meta_page_comments.json")
+    drain_outbox(stack)
+    as_maya = {**AUTH, "X-Switchboard-Author": "maya"}
+
+    def status() -> tuple[list[str], str | None]:
+        """The alert's blocks as they stand, and its status line."""
+        drain_outbox(stack)
+        blocks = alerts(fakes)["C0PRALERTS"][1]["blocks"]
+        last = blocks[-1]
+        footnote = last["elements"][0]["text"] if last["type"] == "context" else None
+        return [block["type"] for block in blocks], footnote
+
+    taken = client.http.post(f"/mentions/{BLENDER}/take", headers=as_maya, body=b"{}")
+    assert taken.status_code == 200
+    types, footnote = status()
+    assert types == ["section", "context"]
+    assert str(footnote).startswith("taken by maya (<@U0MAYA>) until 20")
+    left = client.http.post(f"/mentions/{BLENDER}/leave", headers=as_maya, body=b"{}")
+    assert left.status_code == 200
+    assert status() == (["section", "actions"], None)  # anyone's to take again
+    written = client.http.post(
+        "/replies", headers=as_maya, body=json.dumps({"mention_id": BLENDER, "text": "On it"})
+    )
+    assert written.status_code == 202
+    types, footnote = status()
+    assert types == ["section", "context"]
+    assert str(footnote).startswith("answered by maya (<@U0MAYA>) at 20")
+
+
+def test_a_case_given_out_on_shift_as_it_is_routed_is_alerted_so_without_a_button(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALERT_CHANNELS", json.dumps(CHANNELS))
+    monkeypatch.setenv("ALERT_BUTTONS", "true")
+    wiring.reset()
+    as_maya = {**AUTH, "X-Switchboard-Author": "maya"}
+    started = client.http.post("/departments/pr/shifts", headers=as_maya, body=b'{"hours": 8}')
+    assert started.status_code == 200, started.body
+    routed(client, stack, "meta", "meta_page_comments.json")
+    drain_outbox(stack)
+    alert = alerts(fakes)["C0PRALERTS"][1]
+    assert alert["text"].startswith(
+        "*[URGENT] new case for pr (also support), given to maya on shift*"
+    )
+    assert "blocks" not in alert
 
 
 @pytest.mark.usefixtures("buttons")
@@ -347,7 +400,9 @@ def test_reject_asks_why_in_a_modal_and_the_reason_sent_rejects_the_draft(
     assert late == {"response_action": "clear"}  # rejected already: as it was
     drain_outbox(stack)
     [footnote] = waiting_alert(fakes)[1]["blocks"][1]["elements"]
-    assert footnote["text"] == "rejected by sam: Blames the customer: &lt;b&gt;no&lt;/b&gt;"
+    assert footnote["text"] == (
+        "rejected by sam (<@U0SAM>): Blames the customer: &lt;b&gt;no&lt;/b&gt;"
+    )
     assert get(client, f"/replies/{reply_id}")["rejected_reason"] == rejected["rejected_reason"]
 
 
@@ -364,3 +419,14 @@ def test_a_modal_slack_will_not_open_says_how_to_reject_from_the_cli(
         " REASON` does the same"
     )
     assert get(client, f"/replies/{reply_id}")["status"] == "pending"
+
+
+def test_an_interaction_that_is_not_a_form_is_refused_as_such(
+    client: Client, stack: dict[str, str]
+) -> None:
+    body = json.dumps({"type": "block_actions"}).encode()
+    response = press(client, body, **{"Content-Type": "application/json"})
+    assert response.status_code == 415
+    assert json.loads(response.body)["message"] == (
+        "Slack posts interactions as application/x-www-form-urlencoded, not application/json"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,12 +42,18 @@ def get(client: Client, path: str) -> dict[str, Any]:
     return json.loads(response.body)
 
 
-def drain_outbox(stack: dict[str, str]) -> None:
+def drain_outbox(stack: dict[str, str], patience: float = 0.0) -> None:
+    """Send what the outbox has (waiting up to `patience` seconds for something to come)."""
     from app import app
 
     worker = QueueWorker(
         aws.sqs(), stack["outbox"], app.handler_map["send_replies"], "us-east-1", wait=0
     )
+    deadline = time.monotonic() + patience
+    while not worker.poll_once():
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.1)
     while worker.poll_once():
         pass
 

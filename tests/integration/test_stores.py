@@ -36,10 +36,12 @@ from chalicelib.models import (
 from chalicelib.settings import get_settings
 from chalicelib.stores.cursors import CursorStore, MemoryCursorStore
 from chalicelib.stores.mentions import (
+    MAX_ALERTS,
     Claim,
     EditConflict,
     FirstResponse,
     MentionStore,
+    PostedAlert,
     Progress,
 )
 from chalicelib.stores.mentions_dynamo import DynamoMentionStore
@@ -390,6 +392,15 @@ def test_takes_passed_on_are_counted_by_department_newest_first(mentions: Mentio
     assert mentions.passed_on("support", NOW + timedelta(minutes=2), 10) == ["ana", "sam"]
     assert mentions.passed_on("support", NOW, 1) == ["ana"]
     assert mentions.passed_on("pr", NOW, 10) == ["lee"]
+
+
+def test_a_cases_posted_alerts_are_kept_in_order_up_to_the_limit(mentions: MentionStore) -> None:
+    later = NOW + timedelta(days=30)
+    posted = [PostedAlert("C0PR", f"1795.{n:06d}", f"*alert {n}* &lt;") for n in range(12)]
+    for alert in posted:
+        mentions.add_alert("x:98", alert, later)
+    assert mentions.alerts_of("x:98") == posted[:MAX_ALERTS]
+    assert mentions.alerts_of("x:99") == []
 
 
 @pytest.mark.usefixtures("stack")

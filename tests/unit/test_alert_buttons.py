@@ -1,14 +1,25 @@
 """The Slack side of the buttons on alerts: the blocks an alert is laid out in, the press or
-the modal sent read back from Slack's form, and who did it by AGENT_CHANNELS."""
+the modal sent read back from Slack's form, who did it by AGENT_CHANNELS, and what an alert
+says of where its case stands."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import pytest
 
 from chalicelib.errors import MalformedRequest
+from chalicelib.models import (
+    Author,
+    Mention,
+    MentionRecord,
+    ReplyPointer,
+    RoutedMention,
+    Routing,
+    Transfer,
+)
 from chalicelib.platforms.slack import (
     Button,
     ButtonPress,
@@ -17,6 +28,7 @@ from chalicelib.platforms.slack import (
     interaction,
 )
 from chalicelib.services.alert_buttons import agent_named
+from chalicelib.services.alerts import case_status, settled
 from chalicelib.settings import Settings
 
 
@@ -67,3 +79,58 @@ def test_the_presser_is_named_by_their_slack_member_id_never_by_a_teams_webhook(
     assert agent_named("U0MAYA", settings) == "maya"
     assert agent_named("teams:lee", settings) is None
     assert agent_named("U0SAM", settings) is None
+
+
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+SETTINGS = Settings(agent_channels={"maya": "U0MAYA"}, alert_buttons=True)
+
+
+def case(**changes: object) -> MentionRecord:
+    """A support case from NOW, as `changes` leave it."""
+    mention = Mention(id="x:1", platform="x", text="where is my order", author=Author(id="9"))
+    message = RoutedMention(
+        mention=mention, routing=Routing(department="support"), reply=ReplyPointer(mention_id="x:1")
+    )
+    record = MentionRecord(id="x:1", status="routed", routed_at=NOW, message=message)
+    return record.model_copy(update=changes)
+
+
+def test_an_alert_says_where_its_case_stands_and_offers_take_it_only_while_it_is_free() -> None:
+    later = NOW + timedelta(minutes=30)
+    free = case()
+    assert case_status(free, SETTINGS, NOW) == (
+        None,
+        (Button("take", "Take it", "x:1", "primary"),),
+    )
+    off = SETTINGS.model_copy(update={"alert_buttons": False})
+    assert case_status(free, off, NOW) == (None, ())
+    taken = case(taken_by="maya", taken_until=later)
+    assert case_status(taken, SETTINGS, NOW) == (
+        "taken by maya (<@U0MAYA>) until 2026-11-24T09:30:00+00:00",
+        (),
+    )
+    assert case_status(taken, SETTINGS, later + timedelta(seconds=1))[0] is None  # ran out
+    closed = case(closed_at=NOW, closed_by="lee<>", closed_reason="a <dupe>", taken_by="maya")
+    assert case_status(closed, SETTINGS, NOW) == ("closed by lee&lt;&gt;: a &lt;dupe&gt;", ())
+    assert settled(closed) == "closed by lee<>: a <dupe>"  # as a person is told it, plainly
+    answered = case(first_response_at=later)
+    assert settled(answered) == "answered on the platform at 2026-11-24T09:30:00+00:00"
+    assert settled(case(hidden_at=NOW, hidden_by="rule:spam")) == (
+        "hidden on its platform by rule:spam"
+    )
+    assert settled(case(deleted_at=NOW)) == "deleted by its author"
+
+
+def test_a_case_handed_over_says_so_before_where_it_stands() -> None:
+    handover = Transfer(
+        from_department="pr", to_department="support", by="lee", at=NOW, reason="a refund"
+    )
+    moved = case()
+    moved.message.routing.transfers.append(handover)
+    status, buttons = case_status(moved, SETTINGS, NOW)
+    assert status == "handed over to support by lee: a refund"
+    assert [b.action for b in buttons] == ["take"]
+    taken = moved.model_copy(update={"taken_by": "sam", "taken_until": NOW + timedelta(hours=1)})
+    assert case_status(taken, SETTINGS, NOW)[0] == (
+        "handed over to support by lee: a refund · taken by sam until 2026-11-24T10:00:00+00:00"
+    )

@@ -268,6 +268,7 @@ def forget_author(author: str) -> Response:
         wiring.replies(),
         wiring.traffic(),
         wiring.attachments(),
+        wiring.queues(),
         time_left=from_context(mentions.lambda_context),
     )
     result = erasure.forget(_author(author), by, body.reason, body.dry_run)

@@ -131,14 +131,14 @@ def take_button(mention_id: str, settings: Settings) -> tuple[Button, ...]:
 
 
 def changed_alert(
-    channel: str, ts: str, text: str, footnote: str, buttons: tuple[Button, ...] = ()
+    channel: str, ts: str, text: str, footnote: str | None, buttons: tuple[Button, ...] = ()
 ) -> OutgoingMessage:
     """The outbox message that changes the alert `ts` (saying `text`) to say what became of
     it (`footnote`), with `buttons` (none: nobody else need try); for the alert of a reply
     (a case's alerts follow it: `refresh_alerts`)."""
     job = {
         "channel": channel,
-        "heading": footnote,
+        "heading": footnote or text,
         "ts": ts,
         "text": text,
         "blocks": alert_blocks(text, buttons, footnote),
@@ -163,6 +163,23 @@ def refresh_alerts(mentions: MentionStore, queues: Queues, mention_id: str) -> N
         channels = ", ".join(dict.fromkeys(alert.channel for alert in kept))
         job = {REFRESH: mention_id, "channel": channels, "heading": f"how {mention_id} stands"}
         tell_channel(queues, OutgoingMessage(json.dumps({ALERT: job})))
+
+
+def forget_alerts(mentions: MentionStore, queues: Queues, record: MentionRecord, gone: str) -> None:
+    """The case's author deleted it or asked to be forgotten (`gone`: `was deleted by its
+    author`): its kept alerts forgotten at once, and each changed to say so, without what
+    they quoted (best effort, through the outbox)."""
+    try:
+        kept = mentions.alerts_of(record.id)
+        if kept:
+            mentions.drop_alerts(record.id)
+    except Exception:
+        logger.warning("could not forget the alerts of a case", exc_info=True)
+        return
+    department = record.message.routing.department
+    text = f"*a {department} case that {gone}*: `switchboard mention {record.id}`"
+    for alert in kept:
+        tell_channel(queues, changed_alert(alert.channel, alert.ts, text, None))
 
 
 def settled(
@@ -449,7 +466,7 @@ def breach_alert(record: MentionRecord, settings: Settings) -> OutgoingMessage |
 def _refresh(mention_id: str, settings: Settings, mentions: MentionStore) -> None:
     """Change each kept alert of the case to say where it stands now (`case_status`)."""
     record = mentions.get(mention_id)
-    if record is None:
+    if record is None or record.gone is not None:  # its alerts are forgotten: forget_alerts
         return
     footnote, buttons = case_status(record, settings, datetime.now(UTC))
     for kept in mentions.alerts_of(mention_id):

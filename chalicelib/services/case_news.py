@@ -26,6 +26,7 @@ from chalicelib.models import (
 )
 from chalicelib.observability import logger, metrics
 from chalicelib.platforms.base import Answer, Change
+from chalicelib.services.alerts import forget_alerts
 from chalicelib.services.away import away_key
 from chalicelib.services.cases import record_first_response, send_copy
 from chalicelib.services.survey import rating_key, surveyed
@@ -94,6 +95,8 @@ class CaseNews:
             case = case_of(self.mentions, mention_id)
             if case is not None and case.deleted_at is None:
                 record = self.mentions.mark_deleted(case.id, now)
+        if record is not None:
+            forget_alerts(self.mentions, self.queues, record, "was deleted by its author")
         if record is not None and self.traffic is not None:
             self.traffic.forget(record.id, record.routed_at)
         logger.info("mention deleted by its author", extra={"mention_id": mention_id})

@@ -19,11 +19,13 @@ from datetime import UTC, datetime
 
 from chalicelib.models import ForgetResult
 from chalicelib.observability import logger
+from chalicelib.services.alerts import forget_alerts
 from chalicelib.services.away import away_key
 from chalicelib.services.survey import rating_key
 from chalicelib.services.time_budget import TimeLeft, short_of_time
 from chalicelib.stores.attachments import AttachmentFiles, files_of
 from chalicelib.stores.mentions import MentionStore, dm_sender
+from chalicelib.stores.queues import Queues
 from chalicelib.stores.replies import ReplyStore, replied_in
 from chalicelib.stores.traffic import TrafficStore
 
@@ -44,6 +46,7 @@ class Erasure:
     replies: ReplyStore
     traffic: TrafficStore
     files: AttachmentFiles
+    queues: Queues
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     time_left: TimeLeft | None = None
 
@@ -91,4 +94,5 @@ class Erasure:
                 rating_key(conversation),
             ):
                 self.mentions.drop(key)
+        forget_alerts(self.mentions, self.queues, record, "was erased at its author's request")
         self.mentions.forget(mention_id, self.clock())

@@ -270,6 +270,10 @@ class MentionStore(Protocol):
         """The alerts of the case that were posted, oldest first."""
         ...
 
+    def drop_alerts(self, mention_id: str) -> None:
+        """Forget the case's posted alerts (what they quote of the customer with them)."""
+        ...
+
     def mark_surveyed(
         self, reply_id: str, department: str, at: datetime, expires_at: datetime
     ) -> None:

@@ -736,6 +736,10 @@ class DynamoMentionStore:
             for each in (item or {}).get("alerts", {}).get("L", [])
         ]
 
+    def drop_alerts(self, mention_id: str) -> None:
+        """Delete the item `alerted#<mention id>`."""
+        self._client.delete_item(TableName=self._table, Key={"id": {"S": f"alerted#{mention_id}"}})
+
     def mark_surveyed(
         self, reply_id: str, department: str, at: datetime, expires_at: datetime
     ) -> None:

@@ -217,6 +217,10 @@ class MemoryMentionStore:
         """The kept alerts of the case."""
         return list(self.alerts.get(mention_id, []))
 
+    def drop_alerts(self, mention_id: str) -> None:
+        """Forget them."""
+        self.alerts.pop(mention_id, None)
+
     def mark_surveyed(
         self, reply_id: str, department: str, at: datetime, expires_at: datetime
     ) -> None:

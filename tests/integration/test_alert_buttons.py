@@ -22,11 +22,14 @@ from chalicelib.demo import signed_headers
 from chalicelib.devstack import scheduled_event
 from chalicelib.fakeplatforms import FakePlatforms
 from chalicelib.settings import get_settings
+from tests.integration.conftest import post_signed
 from tests.integration.test_alerts import BLENDER, CHANNELS
 from tests.integration.test_closing_cases import close
+from tests.integration.test_forgetting_authors import forget
 from tests.integration.test_native_answers import worker_environment
-from tests.integration.test_replies import AUTH, drain_outbox, get, reply, routed
+from tests.integration.test_replies import AUTH, deletion, drain_outbox, get, reply, routed
 from tests.integration.test_reply_approvals import allegation, drafted
+from tests.integration.test_routing_flow import drain_intake
 
 LATE = "x:1992000000000000001"  # a late delivery: support, normal
 PEOPLE = {"maya": "U0MAYA", "sam": "U0SAM"}
@@ -430,3 +433,41 @@ def test_an_interaction_that_is_not_a_form_is_refused_as_such(
     assert json.loads(response.body)["message"] == (
         "Slack posts interactions as application/x-www-form-urlencoded, not application/json"
     )
+
+
+@pytest.mark.usefixtures("buttons")
+def test_an_author_forgotten_is_no_longer_quoted_in_the_alerts_of_their_case(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "meta", "meta_page_comments.json")
+    drain_outbox(stack)
+    assert len(wiring.mentions().alerts_of(BLENDER)) == 2
+    forgotten = forget(client, "facebook:6543210987654321", {"reason": "asked by e-mail"})
+    assert forgotten[0] == 200
+    assert wiring.mentions().alerts_of(BLENDER) == []  # at once, not when Slack is told
+    drain_outbox(stack)
+    for channel in ("C0PRALERTS", "C0SUPPORTALERTS"):
+        changed = alerts(fakes)[channel][1]
+        assert changed["text"] == (
+            f"*a pr case that was erased at its author's request*: `switchboard mention {BLENDER}`"
+        )
+        assert [block["type"] for block in changed["blocks"]] == ["section"]
+    assert "caught fire" not in json.dumps(fakes.slack_messages)
+
+
+def test_a_post_its_author_deleted_is_no_longer_quoted_in_its_alert(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALERT_CHANNELS", json.dumps(CHANNELS))
+    monkeypatch.setenv("ALERT_PRIORITY", "normal")
+    wiring.reset()
+    routed(client, stack, "x", "x_late_delivery.json")
+    drain_outbox(stack)
+    assert "never arrived" in alerts(fakes)["C0SUPPORTALERTS"][1]["text"]
+    assert post_signed(client, "x", deletion(LATE.removeprefix("x:"))).status_code == 200
+    drain_intake(stack)
+    drain_outbox(stack)
+    assert alerts(fakes)["C0SUPPORTALERTS"][1]["text"] == (
+        f"*a support case that was deleted by its author*: `switchboard mention {LATE}`"
+    )
+    assert wiring.mentions().alerts_of(LATE) == []

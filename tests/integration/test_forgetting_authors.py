@@ -127,6 +127,7 @@ def test_a_call_short_of_time_erases_what_it_can_and_says_more(dana: dict[str, s
         wiring.replies(),
         wiring.traffic(),
         wiring.attachments(),
+        wiring.queues(),
         time_left=lambda: next(seconds_left),
     )
     result = erasure.forget(DANA_AUTHOR, "admin", REQUEST)

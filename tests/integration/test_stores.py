@@ -394,13 +394,16 @@ def test_takes_passed_on_are_counted_by_department_newest_first(mentions: Mentio
     assert mentions.passed_on("pr", NOW, 10) == ["lee"]
 
 
-def test_a_cases_posted_alerts_are_kept_in_order_up_to_the_limit(mentions: MentionStore) -> None:
+def test_a_cases_posted_alerts_are_kept_in_order_up_to_the_limit_until_dropped(mentions: MentionStore) -> None:
     later = NOW + timedelta(days=30)
     posted = [PostedAlert("C0PR", f"1795.{n:06d}", f"*alert {n}* &lt;") for n in range(12)]
     for alert in posted:
         mentions.add_alert("x:98", alert, later)
     assert mentions.alerts_of("x:98") == posted[:MAX_ALERTS]
     assert mentions.alerts_of("x:99") == []
+    mentions.drop_alerts("x:98")
+    mentions.drop_alerts("x:99")  # none: nothing to do
+    assert mentions.alerts_of("x:98") == []
 
 
 @pytest.mark.usefixtures("stack")

@@ -394,7 +394,7 @@ def test_takes_passed_on_are_counted_by_department_newest_first(mentions: Mentio
     assert mentions.passed_on("pr", NOW, 10) == ["lee"]
 
 
-def test_posted_alerts_are_kept_in_order_up_to_the_limit_until_dropped(mentions: MentionStore) -> None:
+def test_posted_alerts_are_kept_in_order_to_a_limit_until_dropped(mentions: MentionStore) -> None:
     later = NOW + timedelta(days=30)
     posted = [PostedAlert("C0PR", f"1795.{n:06d}", f"*alert {n}* &lt;") for n in range(12)]
     for alert in posted:

@@ -463,6 +463,19 @@ def breach_alert(record: MentionRecord, settings: Settings) -> OutgoingMessage |
     return alert_message(channel, alert, take_button(alert.mention_id, settings), kept=True)
 
 
+def _as_it_stands(
+    mention_id: str, text: str, settings: Settings, mentions: MentionStore
+) -> list[dict[str, Any]] | None:
+    """A case's alert (`text`) as the case stands when it is posted (taken or answered since
+    the alert was written, say); None while the case is not stored (routing stores it after
+    its alerts are on the outbox) or says nothing more."""
+    record = mentions.get(mention_id)
+    if record is None or record.gone is not None:
+        return None
+    footnote, buttons = case_status(record, settings, datetime.now(UTC))
+    return alert_blocks(text, buttons, footnote) if footnote or buttons else None
+
+
 def _refresh(mention_id: str, settings: Settings, mentions: MentionStore) -> None:
     """Change each kept alert of the case to say where it stands now (`case_status`)."""
     record = mentions.get(mention_id)
@@ -531,6 +544,8 @@ def send_alert(body: str, settings: Settings, mentions: MentionStore) -> None:
         elif user is not None:
             repeatable_call(what, partial(post_ephemeral, channel, str(user), text, settings), hint)
         else:
+            if case is not None:
+                blocks = _as_it_stands(str(case), text, settings, mentions) or blocks
             post = partial(post_message, channel, text, settings, blocks=blocks)
             posted = repeatable_call(what, post, hint)
             if case is not None:

@@ -24,6 +24,7 @@ from chalicelib.fakeplatforms import FakePlatforms
 from chalicelib.settings import get_settings
 from tests.integration.conftest import post_signed
 from tests.integration.test_alerts import BLENDER, CHANNELS
+from tests.integration.test_case_priority import reprioritise
 from tests.integration.test_closing_cases import close
 from tests.integration.test_forgetting_authors import forget
 from tests.integration.test_native_answers import worker_environment
@@ -213,7 +214,7 @@ def test_an_alert_follows_its_case_taken_given_back_and_answered_through_the_api
     assert str(footnote).startswith("answered by maya (<@U0MAYA>) at 20")
 
 
-def test_a_case_given_out_on_shift_as_it_is_routed_is_alerted_so_without_a_button(
+def test_a_case_given_out_on_shift_as_it_is_routed_is_alerted_so_without_take_it(
     client: Client, stack: dict[str, str], fakes: FakePlatforms, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ALERT_CHANNELS", json.dumps(CHANNELS))
@@ -228,7 +229,8 @@ def test_a_case_given_out_on_shift_as_it_is_routed_is_alerted_so_without_a_butto
     assert alert["text"].startswith(
         "*[URGENT] new case for pr (also support), given to maya on shift*"
     )
-    assert "blocks" not in alert
+    assert [block["type"] for block in alert["blocks"]] == ["section", "context"]  # no button
+    assert alert["blocks"][1]["elements"][0]["text"].startswith("taken by maya until 20")
 
 
 @pytest.mark.usefixtures("buttons")
@@ -471,3 +473,21 @@ def test_a_post_its_author_deleted_is_no_longer_quoted_in_its_alert(
         f"*a support case that was deleted by its author*: `switchboard mention {LATE}`"
     )
     assert wiring.mentions().alerts_of(LATE) == []
+
+
+@pytest.mark.usefixtures("buttons")
+def test_an_alert_of_a_case_someone_has_is_posted_saying_so_without_take_it(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "x", "x_late_delivery.json")  # normal: no alert
+    as_maya = {**AUTH, "X-Switchboard-Author": "maya"}
+    assert (
+        client.http.post(f"/mentions/{LATE}/take", headers=as_maya, body=b"{}").status_code == 200
+    )
+    raised = reprioritise(client, LATE, {"priority": "urgent", "reason": "a wholesale customer"})
+    assert raised[0] == 200
+    drain_outbox(stack)
+    alert = alerts(fakes)["C0SUPPORTALERTS"][1]
+    assert alert["text"].startswith("*[URGENT] a support case raised to urgent by lee")
+    assert [block["type"] for block in alert["blocks"]] == ["section", "context"]
+    assert alert["blocks"][1]["elements"][0]["text"].startswith("taken by maya (<@U0MAYA>)")

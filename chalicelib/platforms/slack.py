@@ -1,6 +1,7 @@
 """Slack Events API: v0 request signatures, url_verification, app mentions and channel messages;
-replies in the message's thread with `chat.postMessage`. Interactivity: the "Take it" button
-Switchboard puts on its alerts (Block Kit), pressed (`block_actions`, signed the same way).
+replies in the message's thread with `chat.postMessage`. Alerts as Block Kit, with buttons,
+changed later (`chat.update`); interactivity: their buttons pressed (`block_actions`, signed
+the same way), a modal opened (`views.open`) and sent (`view_submission`).
 
 Slack mention ids are `slack:<channel>/<ts>`.
 """

@@ -5,8 +5,8 @@ approves it, "Reject…" asks why in a modal, then rejects it. The alert then sa
 of it instead of offering its buttons. What Switchboard cannot do (someone else has the case,
 it was answered, closed or hidden meanwhile, the reply was reviewed already or is the
 approver's own, the person has no name here) is told to that person alone, saying why (in the
-modal, for a rejection). Slack wants its answer in 3 seconds: each press is a read and one
-conditional write, and what Slack is told goes through the outbox, except the modal, which
+modal, for a rejection). Slack wants its answer in 3 seconds: each press is a few reads and
+a conditional write, and what Slack is told goes through the outbox, except the modal, which
 Slack lets open only within those seconds."""
 
 from __future__ import annotations

@@ -111,7 +111,7 @@ def alert_message(
     channel: str, alert: Alert, buttons: tuple[Button, ...] = (), kept: bool = False
 ) -> OutgoingMessage:
     """The outbox message that has the outbox worker tell `channel` of a case: Slack's text
-    (with `buttons`; `kept`: the message is kept, for `alert_status` to change), or
+    (with `buttons`; `kept`: the message is kept, for `refresh_alerts` to change), or
     (`teams:<name>`) a Teams card."""
     job: dict[str, Any] = {"channel": channel, "heading": alert.heading}
     if channel.startswith(TEAMS):
@@ -376,7 +376,8 @@ def priority_alerts(
     )
     alert = Alert.of(heading, message)
     buttons = take_button(alert.mention_id, settings)
-    return {channel: alert_message(channel, alert, buttons, True) for channel in sorted(channels)}
+    kept = {channel: alert_message(channel, alert, buttons, kept=True) for channel in channels}
+    return dict(sorted(kept.items()))
 
 
 def holder_priority_alert(
@@ -463,6 +464,10 @@ def breach_alert(record: MentionRecord, settings: Settings) -> OutgoingMessage |
     return alert_message(channel, alert, take_button(alert.mention_id, settings), kept=True)
 
 
+NOT_IN_CHANNEL = " (is the app in the channel?)"
+"""What a Slack refusal of an alert most often means."""
+
+
 def _as_it_stands(
     mention_id: str, text: str, settings: Settings, mentions: MentionStore
 ) -> list[dict[str, Any]] | None:
@@ -485,7 +490,12 @@ def _refresh(mention_id: str, settings: Settings, mentions: MentionStore) -> Non
     for kept in mentions.alerts_of(mention_id):
         blocks = alert_blocks(kept.text, buttons, footnote)
         change = partial(update_message, kept.channel, kept.ts, kept.text, blocks, settings)
-        repeatable_call(f"alert to Slack channel {kept.channel}", change, " (is the app in it?)")
+        try:
+            repeatable_call(f"alert to Slack channel {kept.channel}", change, NOT_IN_CHANNEL)
+        except (
+            PoisonRecord
+        ) as refused:  # deleted in Slack, say: the others are changed all the same
+            logger.warning("an alert could not be changed", extra={"why": str(refused)})
     logger.info("alerts of a case changed", extra={"mention_id": mention_id})
 
 
@@ -537,7 +547,7 @@ def send_alert(body: str, settings: Settings, mentions: MentionStore) -> None:
             " (is the webhook's flow turned on?)",
         )
     else:
-        what, hint = f"alert to Slack channel {channel}", " (is the app in the channel?)"
+        what, hint = f"alert to Slack channel {channel}", NOT_IN_CHANNEL
         if ts is not None:
             update = partial(update_message, channel, str(ts), text, blocks or [], settings)
             repeatable_call(what, update, hint)

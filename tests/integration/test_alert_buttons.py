@@ -22,7 +22,7 @@ from chalicelib.demo import signed_headers
 from chalicelib.devstack import scheduled_event
 from chalicelib.fakeplatforms import FakePlatforms
 from chalicelib.settings import get_settings
-from tests.integration.conftest import post_signed
+from tests.integration.conftest import post_signed, receive_all
 from tests.integration.test_alerts import BLENDER, CHANNELS
 from tests.integration.test_case_priority import reprioritise
 from tests.integration.test_closing_cases import close
@@ -491,3 +491,21 @@ def test_an_alert_of_a_case_someone_has_is_posted_saying_so_without_take_it(
     assert alert["text"].startswith("*[URGENT] a support case raised to urgent by lee")
     assert [block["type"] for block in alert["blocks"]] == ["section", "context"]
     assert alert["blocks"][1]["elements"][0]["text"].startswith("taken by maya (<@U0MAYA>)")
+
+
+@pytest.mark.usefixtures("buttons")
+def test_an_alert_deleted_in_slack_does_not_keep_the_others_of_its_case_from_changing(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "meta", "meta_page_comments.json")
+    drain_outbox(stack)
+    as_maya = {**AUTH, "X-Switchboard-Author": "maya"}
+    assert (
+        client.http.post(f"/mentions/{BLENDER}/take", headers=as_maya, body=b"{}").status_code
+        == 200
+    )
+    fakes.fail_next(200, {"ok": False, "error": "message_not_found"})  # the first one it changes
+    drain_outbox(stack)
+    tried = [r.body["channel"] for r in fakes.requests if r.path.endswith("chat.update")]
+    assert sorted(tried) == ["C0PRALERTS", "C0SUPPORTALERTS"]  # the second after the refusal
+    assert receive_all(stack["outbox-dlq"]) == []

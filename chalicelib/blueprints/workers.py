@@ -104,7 +104,7 @@ def send_replies(event: SQSEvent) -> dict[str, Any]:
         if is_hide_message(body):
             return moderation.perform(body)
         if is_alert_message(body):
-            return send_alert(body, service.settings, service.mentions)
+            return send_alert(body, service.settings, service.mentions, service.replies)
         return service.send(body)
 
     with metrics_flushed():

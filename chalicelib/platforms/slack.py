@@ -243,8 +243,6 @@ def web_api(method: str, body: dict[str, Any], settings: Settings) -> dict[str, 
 
 SECTION_LIMIT = 3000
 """The most text a section block holds."""
-METADATA_LIMIT = 3000
-"""The most a modal's private_metadata holds."""
 
 
 @dataclass(frozen=True)

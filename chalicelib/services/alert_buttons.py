@@ -2,12 +2,13 @@
 their Slack member id), do what the CLI would do under that name: "Take it" on a case's alert
 takes the case (DEFAULT_TAKE_MINUTES); "Approve" on the alert of a reply waiting for approval
 approves it, "Reject…" asks why in a modal, then rejects it. The alert then says what became
-of it instead of offering its buttons. What Switchboard cannot do (someone else has the case,
-it was answered, closed or hidden meanwhile, the reply was reviewed already or is the
-approver's own, the person has no name here) is told to that person alone, saying why (in the
-modal, for a rejection). Slack wants its answer in 3 seconds: each press is a few reads and
-a conditional write, and what Slack is told goes through the outbox, except the modal, which
-Slack lets open only within those seconds."""
+of it instead of offering its buttons (as it does however that came about: `refresh_alerts`).
+What Switchboard cannot do (someone else has the case, it was answered, closed or hidden
+meanwhile, the reply was reviewed already or is the approver's own, the person has no name
+here) is told to that person alone, saying why (in the modal, for a rejection). Slack wants
+its answer in 3 seconds: each press is a few reads and a conditional write, and what Slack is
+told goes through the outbox, except the modal, which Slack lets open only within those
+seconds."""
 
 from __future__ import annotations
 
@@ -17,12 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.cli_text import shortened
 from chalicelib.errors import Conflict, Forbidden, MalformedRequest, NotFound, PayloadTooLarge
 from chalicelib.models import DEFAULT_TAKE_MINUTES
 from chalicelib.observability import logger
 from chalicelib.platforms.slack import (
-    METADATA_LIMIT,
     REASON,
     ButtonPress,
     ModalSubmission,
@@ -35,9 +34,6 @@ from chalicelib.services.alerts import (
     APPROVE,
     REJECT,
     TAKE,
-    changed_alert,
-    escaped,
-    named,
     refused_message,
     settled,
     tell_channel,
@@ -106,7 +102,6 @@ class AlertButtons:
             return self._refuse(press, refused.message)
         logger.info("reply approved from an alert", extra={"reply_id": reply.reply_id})
         by = reply.reviewed_by or agent  # someone else, if they approved it first
-        self._settle(press, f"approved by {named(by, self.settings)}: on its way")
         return {"status": "approved", "reply_id": reply.reply_id, "by": by}
 
     def _ask_why(self, press: ButtonPress) -> dict[str, Any]:
@@ -117,9 +112,7 @@ class AlertButtons:
         if reply is None or reply.status != "pending":
             state = reply.status if reply is not None else "unknown"
             return self._refuse(press, f"reply {press.value} is {state}, not waiting for approval")
-        kept = {"reply": press.value, "channel": press.channel, "ts": press.ts, "text": ""}
-        room = METADATA_LIMIT - len(json.dumps(kept)) - 50  # escapes
-        metadata = json.dumps({**kept, "text": shortened(press.text, room)})
+        metadata = json.dumps({"reply": press.value})
         label = f"Why must {reply.author}'s reply not be posted? They are told."
         modal = reason_modal(REJECT, "Reject the reply", label, metadata)
         try:
@@ -137,8 +130,7 @@ class AlertButtons:
         if sent.callback != REJECT:
             raise MalformedRequest(f"Switchboard has no form {sent.callback!r}")
         try:
-            kept = json.loads(sent.metadata)
-            reply_id, channel, ts, text = (str(kept[k]) for k in ("reply", "channel", "ts", "text"))
+            reply_id = str(json.loads(sent.metadata)["reply"])
         except (ValueError, KeyError, TypeError):
             raise MalformedRequest("the form's private_metadata is not Switchboard's") from None
         agent = agent_named(sent.user, self.settings)
@@ -152,14 +144,7 @@ class AlertButtons:
         except REFUSALS as refused:
             return _wrong(refused.message)
         logger.info("reply rejected from an alert", extra={"reply_id": reply.reply_id})
-        by = named(reply.reviewed_by or agent, self.settings)
-        said = escaped(reply.rejected_reason or reason)
-        tell_channel(self.queues, changed_alert(channel, ts, text, f"rejected by {by}: {said}"))
         return {"response_action": "clear"}
-
-    def _settle(self, press: ButtonPress, footnote: str) -> None:
-        """Change the pressed alert to say what became of it, its buttons gone."""
-        tell_channel(self.queues, changed_alert(press.channel, press.ts, press.text, footnote))
 
     def _refuse(self, press: ButtonPress, why: str) -> dict[str, Any]:
         """Tell whoever pressed the button, alone, why it was not done."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -45,9 +45,12 @@ from chalicelib.services.retries import repeatable_call
 from chalicelib.settings import TEAMS, Settings
 from chalicelib.stores.mentions import MentionStore, PostedAlert
 from chalicelib.stores.queues import OutgoingMessage, Queues
-from chalicelib.stores.replies import OUTBOX
+from chalicelib.stores.replies import OUTBOX, ReplyStore
 
 ALERT = "alert"
+CASE, DRAFT = "case", "draft"
+"""What a kept alert is of: a case (kept under its mention id), a draft waiting for approval
+(under its reply id)."""
 TAKE, APPROVE, REJECT = "take", "approve", "reject"
 """The buttons on Slack alerts (ALERT_BUTTONS; see `alert_buttons`): take a case, approve or
 reject a reply waiting for approval."""
@@ -108,10 +111,15 @@ class Alert:
 
 
 def alert_message(
-    channel: str, alert: Alert, buttons: tuple[Button, ...] = (), kept: bool = False
+    channel: str,
+    alert: Alert,
+    buttons: tuple[Button, ...] = (),
+    kept: str | None = None,
+    of: str = CASE,
 ) -> OutgoingMessage:
     """The outbox message that has the outbox worker tell `channel` of a case: Slack's text
-    (with `buttons`; `kept`: the message is kept, for `refresh_alerts` to change), or
+    (with `buttons`; `kept`: the message is kept under that key, of a case or a draft (`of`),
+    for `refresh_alerts` to change), or
     (`teams:<name>`) a Teams card."""
     job: dict[str, Any] = {"channel": channel, "heading": alert.heading}
     if channel.startswith(TEAMS):
@@ -120,8 +128,8 @@ def alert_message(
         job["text"] = alert.slack_text()
         if buttons:
             job["blocks"] = alert_blocks(job["text"], buttons)
-        if kept:
-            job["case"] = alert.mention_id
+        if kept is not None:
+            job |= {"kept": kept, "of": of}
     return OutgoingMessage(json.dumps({ALERT: job}))
 
 
@@ -147,39 +155,49 @@ def changed_alert(
 
 
 REFRESH = "refresh"
-"""An outbox alert job asking for a case's alerts to be changed to say where it stands."""
+"""An outbox alert job asking for the kept alerts of a case or draft to be changed to say where
+it stands."""
 
 
-def refresh_alerts(mentions: MentionStore, queues: Queues, mention_id: str) -> None:
-    """Have the outbox worker change each alert of the case posted to a department's Slack
-    channel to say where the case stands then (`case_status`: whatever order such changes
-    are made in, the last says how it is); best effort: the case is as it is all the same."""
+def refresh_alerts(mentions: MentionStore, queues: Queues, key: str, of: str = CASE) -> None:
+    """Have the outbox worker change each alert kept of the case (or the draft, `of`) that
+    `key` names to say where it stands then (`case_status`, `draft_status`: whatever order
+    such changes are made in, the last says how it is); best effort: it is as it is all the
+    same."""
     try:
-        kept = mentions.alerts_of(mention_id)
+        kept = mentions.alerts_of(key)
     except Exception:
-        logger.warning("could not read the alerts of a case", exc_info=True)
+        logger.warning("could not read the alerts kept of a case", exc_info=True)
         return
     if kept:
         channels = ", ".join(dict.fromkeys(alert.channel for alert in kept))
-        job = {REFRESH: mention_id, "channel": channels, "heading": f"how {mention_id} stands"}
+        job = {REFRESH: key, "of": of, "channel": channels, "heading": f"how {key} stands"}
         tell_channel(queues, OutgoingMessage(json.dumps({ALERT: job})))
 
 
-def forget_alerts(mentions: MentionStore, queues: Queues, record: MentionRecord, gone: str) -> None:
+def forget_alerts(
+    mentions: MentionStore,
+    queues: Queues,
+    record: MentionRecord,
+    gone: str,
+    drafts: Iterable[str] = (),
+) -> None:
     """The case's author deleted it or asked to be forgotten (`gone`: `was deleted by its
-    author`): its kept alerts forgotten at once, and each changed to say so, without what
-    they quoted (best effort, through the outbox)."""
-    try:
-        kept = mentions.alerts_of(record.id)
-        if kept:
-            mentions.drop_alerts(record.id)
-    except Exception:
-        logger.warning("could not forget the alerts of a case", exc_info=True)
-        return
+    author`): the alerts kept of it, and of the `drafts` (reply ids) answering it, forgotten
+    at once, and each changed to say so without what they quoted (best effort, through the
+    outbox)."""
     department = record.message.routing.department
     text = f"*a {department} case that {gone}*: `switchboard mention {record.id}`"
-    for alert in kept:
-        tell_channel(queues, changed_alert(alert.channel, alert.ts, text, None))
+    for key in [record.id, *drafts]:
+        try:
+            kept = mentions.alerts_of(key)
+            if kept:
+                mentions.drop_alerts(key)
+        except Exception:
+            logger.warning("could not forget the alerts kept of a case", exc_info=True)
+            continue
+        for alert in kept:
+            tell_channel(queues, changed_alert(alert.channel, alert.ts, text, None))
 
 
 def settled(
@@ -289,7 +307,8 @@ def new_case_alerts(message: RoutedMention, settings: Settings) -> dict[str, Out
         heading += f", given to {routing.assigned_to} on shift"
     alert = Alert.of(heading, message)
     buttons = () if routing.assigned_to else take_button(alert.mention_id, settings)
-    return {channel: alert_message(channel, alert, buttons, kept=True) for channel in channels}
+    kept = alert.mention_id
+    return {channel: alert_message(channel, alert, buttons, kept) for channel in channels}
 
 
 def agent_alert(
@@ -376,8 +395,8 @@ def priority_alerts(
     )
     alert = Alert.of(heading, message)
     buttons = take_button(alert.mention_id, settings)
-    kept = {channel: alert_message(channel, alert, buttons, kept=True) for channel in channels}
-    return dict(sorted(kept.items()))
+    kept = alert.mention_id
+    return {channel: alert_message(channel, alert, buttons, kept) for channel in sorted(channels)}
 
 
 def holder_priority_alert(
@@ -410,12 +429,17 @@ def approval_alert(
         f"[{message.routing.priority.upper()}] {reply.author}'s reply ({reply.reply_id}) waits"
         f' for approval in {department}: "{shortened(reply.text, 200)}"'
     )
-    buttons = (
-        Button(APPROVE, "Approve", reply.reply_id, "primary"),
-        Button(REJECT, "Reject…", reply.reply_id, "danger"),
-    )
-    return alert_message(
-        channel, Alert.of(heading, message), buttons if settings.alert_buttons else ()
+    buttons = approval_buttons(reply.reply_id, settings)
+    return alert_message(channel, Alert.of(heading, message), buttons, reply.reply_id, DRAFT)
+
+
+def approval_buttons(reply_id: str, settings: Settings) -> tuple[Button, ...]:
+    """The "Approve" and "Reject…" buttons of a draft's alert, with ALERT_BUTTONS."""
+    if not settings.alert_buttons:
+        return ()
+    return (
+        Button(APPROVE, "Approve", reply_id, "primary"),
+        Button(REJECT, "Reject…", reply_id, "danger"),
     )
 
 
@@ -461,49 +485,64 @@ def breach_alert(record: MentionRecord, settings: Settings) -> OutgoingMessage |
     if channel is None:
         return None
     alert = Alert.of(f"SLA breached in {department}", record.message)
-    return alert_message(channel, alert, take_button(alert.mention_id, settings), kept=True)
+    return alert_message(channel, alert, take_button(alert.mention_id, settings), alert.mention_id)
 
 
 NOT_IN_CHANNEL = " (is the app in the channel?)"
 """What a Slack refusal of an alert most often means."""
 
 
-def _as_it_stands(
-    mention_id: str, text: str, settings: Settings, mentions: MentionStore
-) -> list[dict[str, Any]] | None:
-    """A case's alert (`text`) as the case stands when it is posted (taken or answered since
-    the alert was written, say); None while the case is not stored (routing stores it after
-    its alerts are on the outbox) or says nothing more."""
-    record = mentions.get(mention_id)
+def draft_status(reply: Reply, settings: Settings) -> tuple[str | None, tuple[Button, ...]]:
+    """What the alert of a draft waiting for approval says of it (approved, and whether
+    posted; rejected, and why; None: it waits), and its buttons (while it waits)."""
+    if reply.status == "pending":
+        return None, approval_buttons(reply.reply_id, settings)
+    by = named(reply.reviewed_by or "?", settings)
+    if reply.status == "rejected":
+        return f"rejected by {by}: {escaped(reply.rejected_reason or '')}", ()
+    posted = {"sent": "posted", "failed": "not posted (see `switchboard replies`)"}
+    return f"approved by {by}: {posted.get(reply.status, 'on its way')}", ()
+
+
+def _status(
+    of: str, key: str, settings: Settings, mentions: MentionStore, replies: ReplyStore
+) -> tuple[str | None, tuple[Button, ...]] | None:
+    """Where the case or draft `key` names stands (`case_status`, `draft_status`); None when it
+    is not stored (yet: routing stores a case after its alerts are on the outbox), or gone
+    (its alerts are forgotten: `forget_alerts`)."""
+    if of == DRAFT:
+        reply = replies.get(key)
+        return draft_status(reply, settings) if reply is not None else None
+    record = mentions.get(key)
     if record is None or record.gone is not None:
         return None
-    footnote, buttons = case_status(record, settings, datetime.now(UTC))
-    return alert_blocks(text, buttons, footnote) if footnote or buttons else None
+    return case_status(record, settings, datetime.now(UTC))
 
 
-def _refresh(mention_id: str, settings: Settings, mentions: MentionStore) -> None:
-    """Change each kept alert of the case to say where it stands now (`case_status`)."""
-    record = mentions.get(mention_id)
-    if record is None or record.gone is not None:  # its alerts are forgotten: forget_alerts
+def _refresh(
+    of: str, key: str, settings: Settings, mentions: MentionStore, replies: ReplyStore
+) -> None:
+    """Change each alert kept of what `key` names to say where it stands now."""
+    status = _status(of, key, settings, mentions, replies)
+    if status is None:
         return
-    footnote, buttons = case_status(record, settings, datetime.now(UTC))
-    for kept in mentions.alerts_of(mention_id):
+    footnote, buttons = status
+    for kept in mentions.alerts_of(key):
         blocks = alert_blocks(kept.text, buttons, footnote)
         change = partial(update_message, kept.channel, kept.ts, kept.text, blocks, settings)
         try:
             repeatable_call(f"alert to Slack channel {kept.channel}", change, NOT_IN_CHANNEL)
-        except (
-            PoisonRecord
-        ) as refused:  # deleted in Slack, say: the others are changed all the same
+        except PoisonRecord as refused:  # deleted in Slack, say: the others change all the same
             logger.warning("an alert could not be changed", extra={"why": str(refused)})
-    logger.info("alerts of a case changed", extra={"mention_id": mention_id})
+    logger.info("kept alerts changed", extra={"key": key})
 
 
-def _keep(mentions: MentionStore, case: str, alert: PostedAlert, settings: Settings) -> None:
-    """Keep a posted alert of a case; best effort: posted, it must not be posted again."""
+def _keep(mentions: MentionStore, key: str, alert: PostedAlert, settings: Settings) -> None:
+    """Keep a posted alert of a case or draft; best effort: posted, it must not be posted
+    again."""
     expires = datetime.now(UTC) + timedelta(days=settings.mention_ttl_days)
     try:
-        mentions.add_alert(case, alert, expires)
+        mentions.add_alert(key, alert, expires)
     except Exception:
         logger.warning("could not keep a posted alert", exc_info=True)
 
@@ -514,26 +553,27 @@ def escaped(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def send_alert(body: str, settings: Settings, mentions: MentionStore) -> None:
-    """Post an alert the outbox holds (`alert_message`, kept in `mentions` when it says so; or
-    change one, `changed_alert`, or a case's, `refresh_alerts`; or answer a button,
-    `refused_message`): retried while the channel cannot take it (a rate limit, no answer,
-    refused credentials), dead-lettered with the platform's reason when it will not (a Slack
-    channel the app is not in, a Teams webhook turned off)."""
+def send_alert(body: str, settings: Settings, mentions: MentionStore, replies: ReplyStore) -> None:
+    """Post an alert the outbox holds (`alert_message`, kept in `mentions` when it says so, as
+    what it is of stands then; or change one, `changed_alert`, or those kept of a case or
+    draft, `refresh_alerts`; or answer a button, `refused_message`): retried while the channel
+    cannot take it (a rate limit, no answer, refused credentials), dead-lettered with the
+    platform's reason when it will not (a Slack channel the app is not in, a Teams webhook
+    turned off)."""
     try:
         alert = json.loads(body)[ALERT]
-        refresh = alert.get(REFRESH)
+        refresh, of = alert.get(REFRESH), str(alert.get("of", CASE))
     except (ValueError, KeyError, TypeError, AttributeError):
         raise PoisonRecord(f"not an alert: {body[:200]}") from None
     if refresh is not None:
-        return _refresh(str(refresh), settings, mentions)
+        return _refresh(of, str(refresh), settings, mentions, replies)
     try:
         channel = str(alert["channel"])
         teams = channel.startswith(TEAMS)
         card: dict[str, Any] = dict(alert["card"]) if teams else {}
         text = "" if teams else str(alert["text"])
         blocks = list(alert["blocks"]) if "blocks" in alert else None
-        ts, user, case = alert.get("ts"), alert.get("user"), alert.get("case")
+        ts, user, kept = alert.get("ts"), alert.get("user"), alert.get("kept")
     except (ValueError, KeyError, TypeError):
         raise PoisonRecord(f"not an alert: {body[:200]}") from None
     if teams:
@@ -554,10 +594,11 @@ def send_alert(body: str, settings: Settings, mentions: MentionStore) -> None:
         elif user is not None:
             repeatable_call(what, partial(post_ephemeral, channel, str(user), text, settings), hint)
         else:
-            if case is not None:
-                blocks = _as_it_stands(str(case), text, settings, mentions) or blocks
+            status = _status(of, str(kept), settings, mentions, replies) if kept else None
+            if status is not None and any(status):
+                blocks = alert_blocks(text, status[1], status[0])
             post = partial(post_message, channel, text, settings, blocks=blocks)
             posted = repeatable_call(what, post, hint)
-            if case is not None:
-                _keep(mentions, str(case), PostedAlert(channel, posted, text), settings)
+            if kept is not None:
+                _keep(mentions, str(kept), PostedAlert(channel, posted, text), settings)
     logger.info("alert posted", extra={"channel": channel})

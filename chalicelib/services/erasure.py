@@ -94,5 +94,6 @@ class Erasure:
                 rating_key(conversation),
             ):
                 self.mentions.drop(key)
-        forget_alerts(self.mentions, self.queues, record, "was erased at its author's request")
+        gone = "was erased at its author's request"
+        forget_alerts(self.mentions, self.queues, record, gone, drafts=replies)
         self.mentions.forget(mention_id, self.clock())

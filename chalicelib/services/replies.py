@@ -38,7 +38,14 @@ from chalicelib.platforms.outbound import (
     PostedReply,
 )
 from chalicelib.platforms.x_text import MAX_WEIGHTED_LENGTH, weighted_length
-from chalicelib.services.alerts import approval_alert, review_alert, tell_agent, tell_channel
+from chalicelib.services.alerts import (
+    DRAFT,
+    approval_alert,
+    refresh_alerts,
+    review_alert,
+    tell_agent,
+    tell_channel,
+)
 from chalicelib.services.cases import awaiting_approval, record_first_response, taken_note
 from chalicelib.services.polling import follow_thread
 from chalicelib.services.survey import (
@@ -360,8 +367,8 @@ class ReplyService:
         return reply
 
     def _tell_author(self, reviewed: Reply) -> None:
-        """Tell a reply's author, in their own chat, how its review went (best effort: the
-        reply says it all the same)."""
+        """Tell a reply's author, in their own chat, how its review went, and the approvers
+        in the alerts of the draft (best effort: the reply says it all the same)."""
         try:
             record = case_of(self.mentions, reviewed.mention_id)
         except Exception:
@@ -369,6 +376,7 @@ class ReplyService:
             return
         if record is not None:
             tell_agent(self.queues, review_alert(record.message, reviewed, self.settings))
+        refresh_alerts(self.mentions, self.queues, reviewed.reply_id, DRAFT)
 
     def _reply(self, reply_id: str) -> Reply:
         reply = self.replies.get(reply_id)
@@ -489,6 +497,8 @@ class ReplyService:
         self._best_effort(
             "first response", lambda: self._stop_clocks(answers, sent_at, post, reply.author)
         )
+        if reply.reviewed_by is not None:  # its alert says it is posted
+            refresh_alerts(self.mentions, self.queues, reply_id, DRAFT)
         if conversation and self.settings.satisfaction_survey and not reply.automatic:
             # a person writing again closes an open survey: a number now answers them
             survey = rating_key(conversation)

@@ -62,13 +62,15 @@ class FirstResponse:
 
 
 MAX_ALERTS = 10
-"""The posted alerts kept of one case (each channel's new case, breach, priority raised)."""
+"""The posted alerts kept of one case (each channel's new case, breach, priority raised) or
+draft."""
 
 
 @dataclass(frozen=True)
 class PostedAlert:
-    """An alert of a case posted to a Slack channel: where (`channel`, the message's `ts`) and
-    what it says (`text`), so it can be changed when the case is taken, answered or closed."""
+    """An alert of a case (or a draft waiting for approval) posted to a Slack channel: where
+    (`channel`, the message's `ts`) and what it says (`text`), so it can be changed when the
+    case is taken, answered or closed (the draft approved or rejected)."""
 
     channel: str
     ts: str
@@ -262,16 +264,17 @@ class MentionStore(Protocol):
         entry a time, newest first, at most `limit`."""
         ...
 
-    def add_alert(self, mention_id: str, alert: PostedAlert, expires_at: datetime) -> None:
-        """Keep that `alert` of the case was posted (until `expires_at`; MAX_ALERTS a case)."""
+    def add_alert(self, key: str, alert: PostedAlert, expires_at: datetime) -> None:
+        """Keep that `alert` was posted of what `key` names (a case's mention id, a draft's
+        reply id), until `expires_at`; MAX_ALERTS a key."""
         ...
 
-    def alerts_of(self, mention_id: str) -> list[PostedAlert]:
-        """The alerts of the case that were posted, oldest first."""
+    def alerts_of(self, key: str) -> list[PostedAlert]:
+        """The alerts posted of what `key` names, oldest first."""
         ...
 
-    def drop_alerts(self, mention_id: str) -> None:
-        """Forget the case's posted alerts (what they quote of the customer with them)."""
+    def drop_alerts(self, key: str) -> None:
+        """Forget the alerts posted of what `key` names (what they quote with them)."""
         ...
 
     def mark_surveyed(

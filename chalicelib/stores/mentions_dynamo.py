@@ -707,14 +707,14 @@ class DynamoMentionStore:
         items = self._newest(LIST_INDEX, "listed", passed_list(department), since, limit)
         return [item["by"]["S"] for item in items]
 
-    def add_alert(self, mention_id: str, alert: PostedAlert, expires_at: datetime) -> None:
-        """Append to the list of an item `alerted#<mention id>`, unless it has MAX_ALERTS."""
+    def add_alert(self, key: str, alert: PostedAlert, expires_at: datetime) -> None:
+        """Append to the list of an item `alerted#<key>`, unless it has MAX_ALERTS."""
         posted = {"channel": {"S": alert.channel}, "ts": {"S": alert.ts}, "text": {"S": alert.text}}
         full = self._client.exceptions.ConditionalCheckFailedException  # as many as a case keeps
         with contextlib.suppress(full):
             self._client.update_item(
                 TableName=self._table,
-                Key={"id": {"S": f"alerted#{mention_id}"}},
+                Key={"id": {"S": f"alerted#{key}"}},
                 UpdateExpression="SET alerts = list_append(if_not_exists(alerts, :none), :one),"
                 " expires_at = :expires",
                 ConditionExpression="attribute_not_exists(alerts) OR size(alerts) < :max",
@@ -726,19 +726,19 @@ class DynamoMentionStore:
                 },
             )
 
-    def alerts_of(self, mention_id: str) -> list[PostedAlert]:
-        """The list of the item `alerted#<mention id>`."""
+    def alerts_of(self, key: str) -> list[PostedAlert]:
+        """The list of the item `alerted#<key>`."""
         item = self._client.get_item(
-            TableName=self._table, Key={"id": {"S": f"alerted#{mention_id}"}}, ConsistentRead=True
+            TableName=self._table, Key={"id": {"S": f"alerted#{key}"}}, ConsistentRead=True
         ).get("Item")
         return [
             PostedAlert(each["M"]["channel"]["S"], each["M"]["ts"]["S"], each["M"]["text"]["S"])
             for each in (item or {}).get("alerts", {}).get("L", [])
         ]
 
-    def drop_alerts(self, mention_id: str) -> None:
-        """Delete the item `alerted#<mention id>`."""
-        self._client.delete_item(TableName=self._table, Key={"id": {"S": f"alerted#{mention_id}"}})
+    def drop_alerts(self, key: str) -> None:
+        """Delete the item `alerted#<key>`."""
+        self._client.delete_item(TableName=self._table, Key={"id": {"S": f"alerted#{key}"}})
 
     def mark_surveyed(
         self, reply_id: str, department: str, at: datetime, expires_at: datetime

@@ -207,19 +207,19 @@ class MemoryMentionStore:
         found = sorted(((at, by) for d, at, by in self.passes if d == department and at >= since))
         return [by for _, by in reversed(found)][:limit]
 
-    def add_alert(self, mention_id: str, alert: PostedAlert, expires_at: datetime) -> None:
-        """Keep the alert, up to MAX_ALERTS a case (expiry is not simulated)."""
-        kept = self.alerts.setdefault(mention_id, [])
+    def add_alert(self, key: str, alert: PostedAlert, expires_at: datetime) -> None:
+        """Keep the alert, up to MAX_ALERTS a key (expiry is not simulated)."""
+        kept = self.alerts.setdefault(key, [])
         if len(kept) < MAX_ALERTS:
             kept.append(alert)
 
-    def alerts_of(self, mention_id: str) -> list[PostedAlert]:
-        """The kept alerts of the case."""
-        return list(self.alerts.get(mention_id, []))
+    def alerts_of(self, key: str) -> list[PostedAlert]:
+        """The kept alerts of `key`."""
+        return list(self.alerts.get(key, []))
 
-    def drop_alerts(self, mention_id: str) -> None:
+    def drop_alerts(self, key: str) -> None:
         """Forget them."""
-        self.alerts.pop(mention_id, None)
+        self.alerts.pop(key, None)
 
     def mark_surveyed(
         self, reply_id: str, department: str, at: datetime, expires_at: datetime

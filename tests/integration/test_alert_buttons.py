@@ -358,7 +358,7 @@ def test_approve_on_the_alert_of_a_draft_posts_it_unless_the_author_presses_it(
     assert get(client, f"/replies/{reply_id}")["status"] == "sent"
     ts, changed = waiting_alert(fakes)
     assert ts == alert[0]
-    assert changed["blocks"][1]["elements"][0]["text"] == "approved by sam (<@U0SAM>): on its way"
+    assert changed["blocks"][1]["elements"][0]["text"] == "approved by sam (<@U0SAM>): posted"
 
 
 @pytest.mark.usefixtures("approvals")
@@ -509,3 +509,18 @@ def test_an_alert_deleted_in_slack_does_not_keep_the_others_of_its_case_from_cha
     tried = [r.body["channel"] for r in fakes.requests if r.path.endswith("chat.update")]
     assert sorted(tried) == ["C0PRALERTS", "C0SUPPORTALERTS"]  # the second after the refusal
     assert receive_all(stack["outbox-dlq"]) == []
+
+
+@pytest.mark.usefixtures("approvals")
+def test_the_alert_of_a_draft_approved_from_the_cli_says_so_too(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    reply_id, alert = draft_alert(client, stack, fakes, "We are looking into it with Leeds.")
+    as_sam = {**AUTH, "X-Switchboard-Author": "sam"}
+    approved = client.http.post(f"/replies/{reply_id}/approve", headers=as_sam, body=b"{}")
+    assert approved.status_code == 200
+    drain_outbox(stack)  # the approval's change of the alert, then the post and its change
+    ts, changed = waiting_alert(fakes)
+    assert ts == alert[0]
+    assert [block["type"] for block in changed["blocks"]] == ["section", "context"]
+    assert changed["blocks"][1]["elements"][0]["text"] == "approved by sam (<@U0SAM>): posted"

@@ -293,6 +293,12 @@ class Settings(BaseModel):
         return 2 * self.platform_timeout_seconds + 5
 
     @property
+    def slack_alerts(self) -> bool:
+        """Whether a department's alerts go to a Slack channel (where they are kept and
+        changed as their case moves on)."""
+        return any(not channel.startswith(TEAMS) for channel in self.alert_channels.values())
+
+    @property
     def own_accounts(self) -> frozenset[str]:
         """Every account of the brand's own: BRAND_ACCOUNTS and YOUTUBE_CHANNELS."""
         return frozenset({*self.brand_accounts, *self.youtube_channels})

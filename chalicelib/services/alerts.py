@@ -159,11 +159,15 @@ REFRESH = "refresh"
 it stands."""
 
 
-def refresh_alerts(mentions: MentionStore, queues: Queues, key: str, of: str = CASE) -> None:
+def refresh_alerts(
+    mentions: MentionStore, queues: Queues, settings: Settings, key: str, of: str = CASE
+) -> None:
     """Have the outbox worker change each alert kept of the case (or the draft, `of`) that
     `key` names to say where it stands then (`case_status`, `draft_status`: whatever order
-    such changes are made in, the last says how it is); best effort: it is as it is all the
-    same."""
+    such changes are made in, the last says how it is); nothing to look for without Slack
+    alert channels; best effort: it is as it is all the same."""
+    if not settings.slack_alerts:
+        return
     try:
         kept = mentions.alerts_of(key)
     except Exception:

@@ -275,7 +275,9 @@ class CaseNews:
             send_copy(self.queues, self.settings, record, ANSWERED)
         for record in waiting:
             at = answer.at or now
-            if record_first_response(self.mentions, self.queues, record, at, answer.post):
+            if record_first_response(
+                self.mentions, self.queues, self.settings, record, at, answer.post
+            ):
                 metrics.add_metric(name="AnsweredOnPlatform", unit="Count", value=1)
         self.mentions.link(answer.post, case.id, expires)
         logger.info(

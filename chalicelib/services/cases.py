@@ -56,6 +56,7 @@ from chalicelib.stores.replies import ReplyStore
 def record_first_response(
     mentions: MentionStore,
     queues: Queues,
+    settings: Settings,
     record: MentionRecord,
     at: datetime,
     post: str,
@@ -67,7 +68,7 @@ def record_first_response(
     seconds = mentions.record_response(record.id, at, post, by)
     if seconds is None:
         return False
-    refresh_alerts(mentions, queues, record.id)
+    refresh_alerts(mentions, queues, settings, record.id)
     metrics.add_metric(name=FIRST_RESPONSE, unit="Seconds", value=seconds)
     per_department(FIRST_RESPONSE, {record.message.routing.department: seconds}, MetricUnit.Seconds)
     return True
@@ -139,7 +140,7 @@ class CaseService:
             send_copy(self.queues, self.settings, case, REOPENED)
             self.mentions.reopen(case.id)
             logger.info("case reopened", extra={"mention_id": case.id, "by": by})
-            refresh_alerts(self.mentions, self.queues, case.id)
+            refresh_alerts(self.mentions, self.queues, self.settings, case.id)
         return self.mentions.get(record.id) or record
 
     def _case(self, mention_id: str, ignored: bool = False) -> MentionRecord:
@@ -168,7 +169,7 @@ class CaseService:
                 send_copy(self.queues, self.settings, case, CLOSED)  # first: a retry sends it
                 self.mentions.mark_closed(case.id, now, by, reason)
                 logger.info("case closed without a reply", extra={"mention_id": case.id, "by": by})
-                refresh_alerts(self.mentions, self.queues, case.id)
+                refresh_alerts(self.mentions, self.queues, self.settings, case.id)
                 metrics.add_metric(name="CasesClosed", unit="Count", value=1)
         return self.mentions.get(record.id) or record
 
@@ -281,7 +282,7 @@ class CaseService:
         except EditConflict:
             raise Conflict(f"{case.id} changed meanwhile: read it again") from None
         self._announce(moved, handover)
-        refresh_alerts(self.mentions, self.queues, case.id)
+        refresh_alerts(self.mentions, self.queues, self.settings, case.id)
         metrics.add_metric(name=TRANSFERS, unit="Count", value=1)
         per_department(TRANSFERS, {handover.from_department: 1}, MetricUnit.Count)
         logger.info(
@@ -334,7 +335,7 @@ class CaseService:
     def _given(self, record: MentionRecord, to: str, by: str | None) -> None:
         """The case's alerts say `to` has it; when `by` gave it to someone else, `to`: logged,
         and `to` told in their own chat (AGENT_CHANNELS)."""
-        refresh_alerts(self.mentions, self.queues, record.id)
+        refresh_alerts(self.mentions, self.queues, self.settings, record.id)
         if by in (None, to):
             return
         logger.info("case given", extra={"mention_id": record.id, "to": to, "by": by})
@@ -393,7 +394,7 @@ class CaseService:
         record = self._case(mention_id)
         now = self.clock()
         if self.mentions.leave(record.id, by):
-            refresh_alerts(self.mentions, self.queues, record.id)
+            refresh_alerts(self.mentions, self.queues, self.settings, record.id)
         elif record.taker(now) is not None:
             raise Conflict(f"{record.id} {taken_note(record, now)}, not by {by}")
         return self.mentions.get(record.id) or record

@@ -201,7 +201,7 @@ class Moderation:
         """The case as the platform now shows it (copies to its departments, off or back on
         the clock; held until it is stored; its alerts saying so), who did it and why."""
         self.news.hidden(mention_id, hidden, self.clock(), by if hidden else None, why)
-        refresh_alerts(self.mentions, self.queues, mention_id)
+        refresh_alerts(self.mentions, self.queues, self.settings, mention_id)
         logger.info(
             "hidden on the platform" if hidden else "shown again on the platform",
             extra={"mention_id": mention_id, "by": by},

@@ -376,7 +376,7 @@ class ReplyService:
             return
         if record is not None:
             tell_agent(self.queues, review_alert(record.message, reviewed, self.settings))
-        refresh_alerts(self.mentions, self.queues, reviewed.reply_id, DRAFT)
+        refresh_alerts(self.mentions, self.queues, self.settings, reviewed.reply_id, DRAFT)
 
     def _reply(self, reply_id: str) -> Reply:
         reply = self.replies.get(reply_id)
@@ -498,7 +498,7 @@ class ReplyService:
             "first response", lambda: self._stop_clocks(answers, sent_at, post, reply.author)
         )
         if reply.reviewed_by is not None:  # its alert says it is posted
-            refresh_alerts(self.mentions, self.queues, reply_id, DRAFT)
+            refresh_alerts(self.mentions, self.queues, self.settings, reply_id, DRAFT)
         if conversation and self.settings.satisfaction_survey and not reply.automatic:
             # a person writing again closes an open survey: a number now answers them
             survey = rating_key(conversation)
@@ -539,7 +539,7 @@ class ReplyService:
         """Record the reply (`post`, sent `at` by `author`) as the first response of what it
         answers."""
         for each in answers:
-            record_first_response(self.mentions, self.queues, each, at, post, author)
+            record_first_response(self.mentions, self.queues, self.settings, each, at, post, author)
 
     def _answers(self, record: MentionRecord) -> list[MentionRecord]:
         """The mentions a reply to `record` answers (see `answered_with`): in a direct

@@ -382,7 +382,7 @@ class ShiftService:
         except Exception:
             logger.warning("could not tell the department who was given a case", exc_info=True)
         tell_agent(self.queues, agent_alert(copy, agent, self.settings, case.taken_by))
-        refresh_alerts(self.mentions, self.queues, case.id)
+        refresh_alerts(self.mentions, self.queues, self.settings, case.id)
 
 
 def _chain(case: MentionRecord, waiting: Mapping[str, MentionRecord]) -> list[MentionRecord]:

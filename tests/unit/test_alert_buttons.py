@@ -28,8 +28,11 @@ from chalicelib.platforms.slack import (
     interaction,
 )
 from chalicelib.services.alert_buttons import agent_named
-from chalicelib.services.alerts import case_status, settled
+from chalicelib.services.alerts import case_status, refresh_alerts, settled
 from chalicelib.settings import Settings
+from chalicelib.stores.mentions import PostedAlert
+from chalicelib.stores.mentions_memory import MemoryMentionStore
+from chalicelib.stores.queues import MemoryQueues
 
 
 def test_an_alert_longer_than_a_section_holds_is_cut_to_fit_with_its_button_after() -> None:
@@ -134,3 +137,20 @@ def test_a_case_handed_over_says_so_before_where_it_stands() -> None:
     assert case_status(taken, SETTINGS, NOW)[0] == (
         "handed over to support by lee: a refund · taken by sam until 2026-11-24T10:00:00+00:00"
     )
+
+
+def test_a_case_is_refreshed_only_where_its_alerts_go_to_slack() -> None:
+    mentions, queues = MemoryMentionStore(), MemoryQueues(["outbox"])
+    mentions.add_alert("x:1", PostedAlert("C0SUP", "1795.000100", "*alert*"), NOW)
+    teams_only = Settings(alert_channels={"support": "teams:leads"}, teams_webhooks={})
+    refresh_alerts(mentions, queues, teams_only, "x:1")
+    assert queues.messages["outbox"] == []
+    slack = Settings(alert_channels={"support": "C0SUP"})
+    refresh_alerts(mentions, queues, slack, "x:1")
+    [job] = queues.messages["outbox"]
+    assert json.loads(job.body)["alert"] == {
+        "refresh": "x:1",
+        "of": "case",
+        "channel": "C0SUP",
+        "heading": "how x:1 stands",
+    }

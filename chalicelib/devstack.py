@@ -228,7 +228,7 @@ def main() -> None:
         "\nSwitchboard is running:\n"
         f"  embedded AWS (moto)   {os.environ['AWS_ENDPOINT_URL']}\n"
         f"  HTTP API              http://{host}:{port}"
-        "  webhooks: /webhooks/{x,meta,slack,youtube,generic}\n"
+        "  webhooks: /webhooks/{x,meta,slack,youtube,generic}, /webhooks/slack/actions\n"
         f"  queues                {', '.join(settings.queue_name(q) for q in settings.all_queues)}"
         " (each with a -dlq)\n"
         f"  tables                {settings.mentions_table}, {settings.rules_table}"

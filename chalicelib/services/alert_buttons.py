@@ -108,10 +108,12 @@ class AlertButtons:
         """Open the modal asking why the reply is rejected (unless it waits no more)."""
         from chalicelib.platforms.outbound import PlatformError  # requests: off the webhooks
 
-        reply = self.replies().replies.get(press.value)
-        if reply is None or reply.status != "pending":
-            state = reply.status if reply is not None else "unknown"
-            return self._refuse(press, f"reply {press.value} is {state}, not waiting for approval")
+        reply = self.replies().replies.get(press.value)  # the store: a read, no check
+        if reply is None:
+            return self._refuse(press, f"no reply {press.value!r}")
+        if reply.status != "pending":
+            why = f"reply {press.value} is {reply.status}, not waiting for approval"
+            return self._refuse(press, why)
         metadata = json.dumps({"reply": press.value})
         label = f"Why must {reply.author}'s reply not be posted? They are told."
         modal = reason_modal(REJECT, "Reject the reply", label, metadata)

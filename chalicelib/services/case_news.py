@@ -87,16 +87,20 @@ class CaseNews:
             self.edited(change.mention_id, change.text, now)
 
     def forget(self, mention_id: str, now: datetime) -> None:
-        """Its author deleted the mention: redact its record (no reply, no SLA escalation) and
-        its dry-run sample; one not routed yet never will be. On X, deleting any version of an
-        edited post deletes them all, so the case of that post is redacted too."""
+        """Its author deleted the mention: redact its record (no reply, no SLA escalation), its
+        dry-run sample and the alerts kept of it and of the drafts answering it; one not routed
+        yet never will be. On X, deleting any version of an edited post deletes them all, so
+        the case of that post is redacted too."""
         record = self.mentions.mark_deleted(mention_id, now)
         if record is None:
             case = case_of(self.mentions, mention_id)
             if case is not None and case.deleted_at is None:
                 record = self.mentions.mark_deleted(case.id, now)
         if record is not None:
-            forget_alerts(self.mentions, self.queues, record, "was deleted by its author")
+            written = self.replies.to_mention(record.id) if self.replies is not None else []
+            drafts = [reply.reply_id for reply in written if reply.approval_department]
+            gone = "was deleted by its author"
+            forget_alerts(self.mentions, self.queues, record, gone, drafts)
         if record is not None and self.traffic is not None:
             self.traffic.forget(record.id, record.routed_at)
         logger.info("mention deleted by its author", extra={"mention_id": mention_id})

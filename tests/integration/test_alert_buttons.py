@@ -524,3 +524,19 @@ def test_the_alert_of_a_draft_approved_from_the_cli_says_so_too(
     assert ts == alert[0]
     assert [block["type"] for block in changed["blocks"]] == ["section", "context"]
     assert changed["blocks"][1]["elements"][0]["text"] == "approved by sam (<@U0SAM>): posted"
+
+
+@pytest.mark.usefixtures("approvals")
+def test_a_post_deleted_while_a_draft_to_it_waits_is_no_longer_quoted_in_the_drafts_alert(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    reply_id, alert = draft_alert(client, stack, fakes, "We are looking into it with Leeds.")
+    assert "hospital" in alert[1]["text"]
+    assert post_signed(client, "x", deletion("1992000000000000002")).status_code == 200
+    drain_intake(stack)
+    drain_outbox(stack)
+    case = "x:1992000000000000002"
+    text = f"*a pr case that was deleted by its author*: `switchboard mention {case}`"
+    assert fakes.slack_messages[alert[0]]["text"] == text
+    assert "hospital" not in json.dumps(fakes.slack_messages)
+    assert wiring.mentions().alerts_of(reply_id) == []

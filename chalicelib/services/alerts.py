@@ -130,7 +130,7 @@ def alert_message(
             job["blocks"] = alert_blocks(job["text"], buttons)
         if kept is not None:
             job |= {"kept": kept, "of": of}
-    return OutgoingMessage(json.dumps({ALERT: job}))
+    return _outbox_job(job)
 
 
 def take_button(mention_id: str, settings: Settings) -> tuple[Button, ...]:
@@ -138,19 +138,18 @@ def take_button(mention_id: str, settings: Settings) -> tuple[Button, ...]:
     return (Button(TAKE, "Take it", mention_id, "primary"),) if settings.alert_buttons else ()
 
 
-def changed_alert(
-    channel: str, ts: str, text: str, footnote: str | None, buttons: tuple[Button, ...] = ()
-) -> OutgoingMessage:
-    """The outbox message that changes the alert `ts` (saying `text`) to say what became of
-    it (`footnote`), with `buttons` (none: nobody else need try); for the alert of a reply
-    (a case's alerts follow it: `refresh_alerts`)."""
-    job = {
-        "channel": channel,
-        "heading": footnote or text,
-        "ts": ts,
-        "text": text,
-        "blocks": alert_blocks(text, buttons, footnote),
-    }
+def rewritten_alert(channel: str, ts: str, text: str) -> OutgoingMessage:
+    """The outbox message that changes the alert `ts` to say `text` alone, no button (what
+    `forget_alerts` leaves of an alert)."""
+    blocks = alert_blocks(text)
+    return _outbox_job(
+        {"channel": channel, "heading": text, "ts": ts, "text": text, "blocks": blocks}
+    )
+
+
+def _outbox_job(job: dict[str, Any]) -> OutgoingMessage:
+    """An alert job (post, change, answer a button, refresh kept alerts) as an outbox message
+    (`send_alert`)."""
     return OutgoingMessage(json.dumps({ALERT: job}))
 
 
@@ -176,7 +175,7 @@ def refresh_alerts(
     if kept:
         channels = ", ".join(dict.fromkeys(alert.channel for alert in kept))
         job = {REFRESH: key, "of": of, "channel": channels, "heading": f"how {key} stands"}
-        tell_channel(queues, OutgoingMessage(json.dumps({ALERT: job})))
+        tell_channel(queues, _outbox_job(job))
 
 
 def forget_alerts(
@@ -201,7 +200,7 @@ def forget_alerts(
             logger.warning("could not forget the alerts kept of a case", exc_info=True)
             continue
         for alert in kept:
-            tell_channel(queues, changed_alert(alert.channel, alert.ts, text, None))
+            tell_channel(queues, rewritten_alert(alert.channel, alert.ts, text))
 
 
 def settled(
@@ -265,7 +264,7 @@ def refused_message(channel: str, user: str, why: str) -> OutgoingMessage:
     """The outbox message that tells whoever pressed a button, and only them, why Switchboard
     did not do it."""
     job = {"channel": channel, "heading": why, "user": user, "text": escaped(why)}
-    return OutgoingMessage(json.dumps({ALERT: job}))
+    return _outbox_job(job)
 
 
 def digest_message(channel: str, report: DepartmentReport) -> OutgoingMessage:
@@ -282,7 +281,7 @@ def digest_message(channel: str, report: DepartmentReport) -> OutgoingMessage:
     else:
         report_text = escaped("\n".join(lines))
         job["text"] = f"*{escaped(heading)}*\n```\n{report_text}\n```"
-    return OutgoingMessage(json.dumps({ALERT: job}))
+    return _outbox_job(job)
 
 
 def is_alert_message(body: str) -> bool:
@@ -559,7 +558,7 @@ def escaped(text: str) -> str:
 
 def send_alert(body: str, settings: Settings, mentions: MentionStore, replies: ReplyStore) -> None:
     """Post an alert the outbox holds (`alert_message`, kept in `mentions` when it says so, as
-    what it is of stands then; or change one, `changed_alert`, or those kept of a case or
+    what it is of stands then; or change one, `rewritten_alert`, or those kept of a case or
     draft, `refresh_alerts`; or answer a button, `refused_message`): retried while the channel
     cannot take it (a rate limit, no answer, refused credentials), dead-lettered with the
     platform's reason when it will not (a Slack channel the app is not in, a Teams webhook

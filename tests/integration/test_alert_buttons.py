@@ -28,8 +28,8 @@ from tests.integration.test_case_priority import reprioritise
 from tests.integration.test_closing_cases import close
 from tests.integration.test_forgetting_authors import forget
 from tests.integration.test_native_answers import worker_environment
-from tests.integration.test_replies import AUTH, deletion, drain_outbox, get, reply, routed
-from tests.integration.test_reply_approvals import allegation, drafted
+from tests.integration.test_replies import deletion, drain_outbox, get, reply, routed
+from tests.integration.test_reply_approvals import allegation, as_, drafted, review
 from tests.integration.test_routing_flow import drain_intake
 
 LATE = "x:1992000000000000001"  # a late delivery: support, normal
@@ -74,6 +74,19 @@ def pressed(message: tuple[str, dict[str, Any]], user: str, **change: Any) -> by
         **change,
     }
     return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def layout(message: dict[str, Any]) -> tuple[list[str], str | None]:
+    """An alert's blocks by type, and its status line (None: it has none)."""
+    blocks, last = message["blocks"], message["blocks"][-1]
+    footnote = last["elements"][0]["text"] if last["type"] == "context" else None
+    return [block["type"] for block in blocks], footnote
+
+
+def took(client: Client, mention_id: str, who: str) -> None:
+    """`who` takes the case through the API."""
+    taken = client.http.post(f"/mentions/{mention_id}/take", headers=as_(who), body=b"{}")
+    assert taken.status_code == 200, taken.body
 
 
 def press(client: Client, body: bytes, **headers: str) -> Any:
@@ -166,9 +179,8 @@ def test_a_case_closed_or_answered_since_its_alert_is_not_taken(
     assert close(client, BLENDER, {"reason": "called <them>"}, **as_lee)[0] == 200
     drain_outbox(stack)
     for channel in ("C0PRALERTS", "C0SUPPORTALERTS"):
-        changed = alerts(fakes)[channel][1]
-        assert [block["type"] for block in changed["blocks"]] == ["section", "context"]
-        assert changed["blocks"][1]["elements"][0]["text"] == "closed by lee: called &lt;them&gt;"
+        closed_by = (["section", "context"], "closed by lee: called &lt;them&gt;")
+        assert layout(alerts(fakes)[channel][1]) == closed_by
     closed = json.loads(press(client, pressed(stale["C0PRALERTS"], "U0MAYA")).body)
     assert closed["reason"] == f"{BLENDER} was closed by lee: called <them>: nothing to take"
     assert get(client, f"/mentions/{BLENDER}")["taken_by"] is None
@@ -187,18 +199,14 @@ def test_an_alert_follows_its_case_taken_given_back_and_answered_through_the_api
 ) -> None:
     routed(client, stack, "meta", "meta_page_comments.json")
     drain_outbox(stack)
-    as_maya = {**AUTH, "X-Switchboard-Author": "maya"}
+    as_maya = as_("maya")
 
     def status() -> tuple[list[str], str | None]:
-        """The alert's blocks as they stand, and its status line."""
+        """The alert as it stands."""
         drain_outbox(stack)
-        blocks = alerts(fakes)["C0PRALERTS"][1]["blocks"]
-        last = blocks[-1]
-        footnote = last["elements"][0]["text"] if last["type"] == "context" else None
-        return [block["type"] for block in blocks], footnote
+        return layout(alerts(fakes)["C0PRALERTS"][1])
 
-    taken = client.http.post(f"/mentions/{BLENDER}/take", headers=as_maya, body=b"{}")
-    assert taken.status_code == 200
+    took(client, BLENDER, "maya")
     types, footnote = status()
     assert types == ["section", "context"]
     assert str(footnote).startswith("taken by maya (<@U0MAYA>) until 20")
@@ -220,8 +228,7 @@ def test_a_case_given_out_on_shift_as_it_is_routed_is_alerted_so_without_take_it
     monkeypatch.setenv("ALERT_CHANNELS", json.dumps(CHANNELS))
     monkeypatch.setenv("ALERT_BUTTONS", "true")
     wiring.reset()
-    as_maya = {**AUTH, "X-Switchboard-Author": "maya"}
-    started = client.http.post("/departments/pr/shifts", headers=as_maya, body=b'{"hours": 8}')
+    started = client.http.post("/departments/pr/shifts", headers=as_("maya"), body=b'{"hours": 8}')
     assert started.status_code == 200, started.body
     routed(client, stack, "meta", "meta_page_comments.json")
     drain_outbox(stack)
@@ -229,8 +236,9 @@ def test_a_case_given_out_on_shift_as_it_is_routed_is_alerted_so_without_take_it
     assert alert["text"].startswith(
         "*[URGENT] new case for pr (also support), given to maya on shift*"
     )
-    assert [block["type"] for block in alert["blocks"]] == ["section", "context"]  # no button
-    assert alert["blocks"][1]["elements"][0]["text"].startswith("taken by maya until 20")
+    types, footnote = layout(alert)
+    assert types == ["section", "context"]  # no button
+    assert str(footnote).startswith("taken by maya until 20")
 
 
 @pytest.mark.usefixtures("buttons")
@@ -358,7 +366,7 @@ def test_approve_on_the_alert_of_a_draft_posts_it_unless_the_author_presses_it(
     assert get(client, f"/replies/{reply_id}")["status"] == "sent"
     ts, changed = waiting_alert(fakes)
     assert ts == alert[0]
-    assert changed["blocks"][1]["elements"][0]["text"] == "approved by sam (<@U0SAM>): posted"
+    assert layout(changed) == (["section", "context"], "approved by sam (<@U0SAM>): posted")
 
 
 @pytest.mark.usefixtures("approvals")
@@ -480,17 +488,15 @@ def test_an_alert_of_a_case_someone_has_is_posted_saying_so_without_take_it(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:
     routed(client, stack, "x", "x_late_delivery.json")  # normal: no alert
-    as_maya = {**AUTH, "X-Switchboard-Author": "maya"}
-    assert (
-        client.http.post(f"/mentions/{LATE}/take", headers=as_maya, body=b"{}").status_code == 200
-    )
+    took(client, LATE, "maya")
     raised = reprioritise(client, LATE, {"priority": "urgent", "reason": "a wholesale customer"})
     assert raised[0] == 200
     drain_outbox(stack)
     alert = alerts(fakes)["C0SUPPORTALERTS"][1]
     assert alert["text"].startswith("*[URGENT] a support case raised to urgent by lee")
-    assert [block["type"] for block in alert["blocks"]] == ["section", "context"]
-    assert alert["blocks"][1]["elements"][0]["text"].startswith("taken by maya (<@U0MAYA>)")
+    types, footnote = layout(alert)
+    assert types == ["section", "context"]
+    assert str(footnote).startswith("taken by maya (<@U0MAYA>)")
 
 
 @pytest.mark.usefixtures("buttons")
@@ -499,11 +505,7 @@ def test_an_alert_deleted_in_slack_does_not_keep_the_others_of_its_case_from_cha
 ) -> None:
     routed(client, stack, "meta", "meta_page_comments.json")
     drain_outbox(stack)
-    as_maya = {**AUTH, "X-Switchboard-Author": "maya"}
-    assert (
-        client.http.post(f"/mentions/{BLENDER}/take", headers=as_maya, body=b"{}").status_code
-        == 200
-    )
+    took(client, BLENDER, "maya")
     fakes.fail_next(200, {"ok": False, "error": "message_not_found"})  # the first one it changes
     drain_outbox(stack)
     tried = [r.body["channel"] for r in fakes.requests if r.path.endswith("chat.update")]
@@ -516,14 +518,11 @@ def test_the_alert_of_a_draft_approved_from_the_cli_says_so_too(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:
     reply_id, alert = draft_alert(client, stack, fakes, "We are looking into it with Leeds.")
-    as_sam = {**AUTH, "X-Switchboard-Author": "sam"}
-    approved = client.http.post(f"/replies/{reply_id}/approve", headers=as_sam, body=b"{}")
-    assert approved.status_code == 200
+    assert review(client, reply_id, "approve", "sam")[0] == 200
     drain_outbox(stack)  # the approval's change of the alert, then the post and its change
     ts, changed = waiting_alert(fakes)
     assert ts == alert[0]
-    assert [block["type"] for block in changed["blocks"]] == ["section", "context"]
-    assert changed["blocks"][1]["elements"][0]["text"] == "approved by sam (<@U0SAM>): posted"
+    assert layout(changed) == (["section", "context"], "approved by sam (<@U0SAM>): posted")
 
 
 @pytest.mark.usefixtures("approvals")

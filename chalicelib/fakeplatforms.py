@@ -678,8 +678,7 @@ class FakePlatforms:
         headers: dict[str, str],
         body: Any,
     ) -> tuple[int, Any]:
-        if headers.get("authorization") != f"Bearer {self.credentials.slack_bot_token}":
-            return 200, {"ok": False, "error": "invalid_auth"}
+        self._slack_token(headers)
         method = path.removeprefix("/api/")
         if method == "views.open":
             return 200, self._slack_modal(body)
@@ -727,13 +726,17 @@ class FakePlatforms:
         self.slack_views.append(view)
         return {"ok": True, "view": {"id": f"V{self._new_id()}", **view}}
 
+    def _slack_token(self, headers: dict[str, str]) -> None:
+        """Slack's answer to a call without the bot token: `ok: false`, `invalid_auth`."""
+        if headers.get("authorization") != f"Bearer {self.credentials.slack_bot_token}":
+            raise Rejection(200, {"ok": False, "error": "invalid_auth"})
+
     def _slack_read(
         self, path: str, query: dict[str, str], headers: dict[str, str]
     ) -> tuple[int, Any]:
         """`GET conversations.history?channel=…`: the app's messages in the channel, newest
         first (to see an alert, and press its button, on `make run`)."""
-        if headers.get("authorization") != f"Bearer {self.credentials.slack_bot_token}":
-            return 200, {"ok": False, "error": "invalid_auth"}
+        self._slack_token(headers)
         if path != "/api/conversations.history":
             return 200, {"ok": False, "error": "unknown_method"}
         channel = query.get("channel", "")

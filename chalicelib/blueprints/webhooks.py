@@ -77,7 +77,9 @@ def slack_action() -> Response:
     given = request.headers.get("content-type", "")
     if not given.startswith(FORM):
         raise UnsupportedMediaType(f"Slack posts interactions as {FORM}, not {given}")
-    buttons = AlertButtons(get_settings(), wiring.queues(), wiring.cases, wiring.reply_service)
+    buttons = AlertButtons(
+        get_settings(), wiring.queues(), wiring.cases, wiring.reply_service, wiring.replies
+    )
     return json_response(buttons.answer(_raw_body(request), request.headers, datetime.now(UTC)))
 
 

@@ -91,20 +91,21 @@ def reply_service() -> ReplyService:
 def send_replies(event: SQSEvent) -> dict[str, Any]:
     """Post queued replies to the platforms, at most once each, hide the comments rules want
     hidden, and post the alerts to Slack."""
-    from chalicelib.services.alerts import is_alert_message, send_alert
+    from chalicelib.services.alerts import AlertDesk, is_alert_message
     from chalicelib.services.batches import process_batch
     from chalicelib.services.moderation import Moderation, is_hide_message
 
     service = reply_service()
     service.time_left = from_context(event.context)
     moderation = Moderation(service.mentions, service.queues, service.settings)
+    alerts = AlertDesk(service.settings, service.mentions, service.replies, service.queues)
 
     def send(body: str) -> None:
         """A reply to post, a comment a rule wants hidden, or an alert."""
         if is_hide_message(body):
             return moderation.perform(body)
         if is_alert_message(body):
-            return send_alert(body, service.settings, service.mentions, service.replies)
+            return alerts.send(body)
         return service.send(body)
 
     with metrics_flushed():

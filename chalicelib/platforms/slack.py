@@ -237,9 +237,20 @@ def web_api(method: str, body: dict[str, Any], settings: Settings) -> dict[str, 
             raise PlatformRetryLater("rate limited")
         if error in TOKEN_REFUSED:
             raise PlatformUnauthorized(error)
-        raise PlatformRejected(error)
+        meaning = REFUSALS.get(error)
+        raise PlatformRejected(f"{error} ({meaning})" if meaning else error)
     return dict(answer)
 
+
+REFUSALS = {
+    "not_in_channel": "the app is not in the channel: /invite it there",
+    "channel_not_found": "no such channel, or a private one the app is not in",
+    "is_archived": "the channel is archived",
+    "message_not_found": "the message was deleted in Slack",
+    "cant_update_message": "the message is not the app's",
+    "user_not_in_channel": "the person is no longer in the channel",
+}
+"""What Slack's refusals of a message most often mean, said with the error."""
 
 SECTION_LIMIT = 3000
 """The most text a section block holds."""

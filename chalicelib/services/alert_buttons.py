@@ -41,6 +41,7 @@ from chalicelib.services.alerts import (
 from chalicelib.settings import TEAMS, Settings
 from chalicelib.stores.mentions import case_of
 from chalicelib.stores.queues import Queues
+from chalicelib.stores.replies import ReplyStore
 
 if TYPE_CHECKING:
     from chalicelib.services.cases import CaseService
@@ -58,6 +59,8 @@ class AlertButtons:
     queues: Queues
     cases: Callable[[], CaseService]
     replies: Callable[[], ReplyService]
+    drafts: Callable[[], ReplyStore]
+    """The replies as stored: a draft read, without the service's checks."""
 
     def answer(self, body: bytes, headers: Mapping[str, str], now: datetime) -> dict[str, Any]:
         """Do what a press (or a modal sent) asks, once its request is verified (signature and
@@ -108,7 +111,7 @@ class AlertButtons:
         """Open the modal asking why the reply is rejected (unless it waits no more)."""
         from chalicelib.platforms.outbound import PlatformError  # requests: off the webhooks
 
-        reply = self.replies().replies.get(press.value)  # the store: a read, no check
+        reply = self.drafts().get(press.value)
         if reply is None:
             return self._refuse(press, f"no reply {press.value!r}")
         if reply.status != "pending":

@@ -264,9 +264,10 @@ class MentionStore(Protocol):
         entry a time, newest first, at most `limit`."""
         ...
 
-    def add_alert(self, key: str, alert: PostedAlert, expires_at: datetime) -> None:
+    def add_alert(self, key: str, alert: PostedAlert, expires_at: datetime) -> int:
         """Keep that `alert` was posted of what `key` names (a case's mention id, a draft's
-        reply id), until `expires_at`; MAX_ALERTS a key."""
+        reply id), until `expires_at`; MAX_ALERTS a key. Returns how many are kept of it now,
+        this one with them (0: it is not, MAX_ALERTS are)."""
         ...
 
     def alerts_of(self, key: str) -> list[PostedAlert]:

@@ -707,12 +707,11 @@ class DynamoMentionStore:
         items = self._newest(LIST_INDEX, "listed", passed_list(department), since, limit)
         return [item["by"]["S"] for item in items]
 
-    def add_alert(self, key: str, alert: PostedAlert, expires_at: datetime) -> None:
+    def add_alert(self, key: str, alert: PostedAlert, expires_at: datetime) -> int:
         """Append to the list of an item `alerted#<key>`, unless it has MAX_ALERTS."""
         posted = {"channel": {"S": alert.channel}, "ts": {"S": alert.ts}, "text": {"S": alert.text}}
-        full = self._client.exceptions.ConditionalCheckFailedException  # as many as a case keeps
-        with contextlib.suppress(full):
-            self._client.update_item(
+        try:
+            kept = self._client.update_item(
                 TableName=self._table,
                 Key={"id": {"S": f"alerted#{key}"}},
                 UpdateExpression="SET alerts = list_append(if_not_exists(alerts, :none), :one),"
@@ -724,7 +723,11 @@ class DynamoMentionStore:
                     ":expires": {"N": str(int(expires_at.timestamp()))},
                     ":max": {"N": str(MAX_ALERTS)},
                 },
+                ReturnValues="UPDATED_NEW",
             )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return 0  # as many as a case keeps
+        return len(kept["Attributes"]["alerts"]["L"])
 
     def alerts_of(self, key: str) -> list[PostedAlert]:
         """The list of the item `alerted#<key>`."""

@@ -207,11 +207,13 @@ class MemoryMentionStore:
         found = sorted(((at, by) for d, at, by in self.passes if d == department and at >= since))
         return [by for _, by in reversed(found)][:limit]
 
-    def add_alert(self, key: str, alert: PostedAlert, expires_at: datetime) -> None:
+    def add_alert(self, key: str, alert: PostedAlert, expires_at: datetime) -> int:
         """Keep the alert, up to MAX_ALERTS a key (expiry is not simulated)."""
         kept = self.alerts.setdefault(key, [])
-        if len(kept) < MAX_ALERTS:
-            kept.append(alert)
+        if len(kept) >= MAX_ALERTS:
+            return 0
+        kept.append(alert)
+        return len(kept)
 
     def alerts_of(self, key: str) -> list[PostedAlert]:
         """The kept alerts of `key`."""

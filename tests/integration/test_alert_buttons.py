@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,7 +18,7 @@ import pytest
 from chalice.test import Client
 
 from app import app
-from chalicelib import wiring
+from chalicelib import aws, wiring
 from chalicelib.demo import signed_headers
 from chalicelib.devstack import scheduled_event
 from chalicelib.fakeplatforms import FakePlatforms
@@ -222,6 +223,27 @@ def test_an_alert_follows_its_case_taken_given_back_and_answered_through_the_api
     assert str(footnote).startswith("answered by maya (<@U0MAYA>) at 20")
 
 
+@pytest.mark.usefixtures("buttons")
+def test_a_take_that_runs_out_by_itself_brings_take_it_back_when_it_does(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "meta", "meta_page_comments.json")
+    drain_outbox(stack)
+    took(client, BLENDER, "maya")
+    now = datetime.now(UTC)  # the take cut to two seconds, as if taken half an hour ago
+    assert wiring.mentions().take(BLENDER, "maya", now, now + timedelta(seconds=2))
+    drain_outbox(stack)
+    types, footnote = layout(alerts(fakes)["C0PRALERTS"][1])
+    assert (types, str(footnote)[:25]) == (["section", "context"], "taken by maya (<@U0MAYA>)")
+
+    drain_outbox(stack, patience=10)  # nobody does anything: the refresh left for its end
+    for channel in ("C0PRALERTS", "C0SUPPORTALERTS"):
+        assert layout(alerts(fakes)[channel][1]) == (["section", "actions"], None)
+    assert json.loads(press(client, pressed(alerts(fakes)["C0PRALERTS"], "U0SAM")).body)["by"] == (
+        "sam"
+    )
+
+
 def test_a_case_given_out_on_shift_as_it_is_routed_is_alerted_so_without_take_it(
     client: Client, stack: dict[str, str], fakes: FakePlatforms, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -239,6 +261,10 @@ def test_a_case_given_out_on_shift_as_it_is_routed_is_alerted_so_without_take_it
     types, footnote = layout(alert)
     assert types == ["section", "context"]  # no button
     assert str(footnote).startswith("taken by maya until 20")
+    out_of_sight = aws.sqs().get_queue_attributes(
+        QueueUrl=stack["outbox"], AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]["ApproximateNumberOfMessagesNotVisible"]
+    assert out_of_sight == "1"  # the refresh for when maya's take runs out
 
 
 @pytest.mark.usefixtures("buttons")

@@ -88,7 +88,7 @@ def test_an_alert_slack_refuses_is_dead_lettered_saying_why_and_one_it_cannot_ta
     drain_outbox(stack)
     [dead] = receive_all(stack["outbox-dlq"])
     error = dead["MessageAttributes"]["error"]["StringValue"]
-    assert "not_in_channel" in error and "is the app in the channel?" in error
+    assert "not_in_channel (the app is not in the channel: /invite it there)" in error
     assert summarise(dead["Body"]) == (
         "alert to C0PRALERTS: [URGENT] new case for pr (also support)"
     )

@@ -451,7 +451,11 @@ def test_youtube_and_slack_clients(
 @pytest.mark.parametrize(
     ("error", "status", "reason"),
     [
-        ("channel_not_found", "failed", "channel_not_found"),
+        (
+            "channel_not_found",
+            "failed",
+            "channel_not_found (no such channel, or a private one the app is not in)",
+        ),
         ("ratelimited", "queued", "rate limited"),
     ],
 )

@@ -397,8 +397,8 @@ def test_takes_passed_on_are_counted_by_department_newest_first(mentions: Mentio
 def test_posted_alerts_are_kept_in_order_to_a_limit_until_dropped(mentions: MentionStore) -> None:
     later = NOW + timedelta(days=30)
     posted = [PostedAlert("C0PR", f"1795.{n:06d}", f"*alert {n}* &lt;") for n in range(12)]
-    for alert in posted:
-        mentions.add_alert("x:98", alert, later)
+    counts = [mentions.add_alert("x:98", alert, later) for alert in posted]
+    assert counts == [*range(1, MAX_ALERTS + 1), 0, 0]  # how many kept, this one with them
     assert mentions.alerts_of("x:98") == posted[:MAX_ALERTS]
     assert mentions.alerts_of("x:99") == []
     mentions.drop_alerts("x:98")

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from chalicelib.errors import MalformedRequest
+from chalicelib.errors import MalformedRequest, PoisonRecord, RetryLater
 from chalicelib.models import (
     Author,
     Mention,
@@ -28,11 +28,12 @@ from chalicelib.platforms.slack import (
     interaction,
 )
 from chalicelib.services.alert_buttons import agent_named
-from chalicelib.services.alerts import case_status, refresh_alerts, settled
+from chalicelib.services.alerts import AlertDesk, case_status, refresh_alerts, settled
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import PostedAlert
 from chalicelib.stores.mentions_memory import MemoryMentionStore
 from chalicelib.stores.queues import MemoryQueues
+from chalicelib.stores.replies import MemoryReplyStore
 
 
 def test_an_alert_longer_than_a_section_holds_is_cut_to_fit_with_its_button_after() -> None:
@@ -154,3 +155,33 @@ def test_a_case_is_refreshed_only_where_its_alerts_go_to_slack() -> None:
         "channel": "C0SUP",
         "heading": "how x:1 stands",
     }
+
+
+def refresh_due(at: str) -> str:
+    """The outbox job a kept alert showing a take leaves for when it runs out."""
+    job = {
+        "refresh": "x:1",
+        "of": "case",
+        "channel": "C0SUP",
+        "heading": "how x:1 stands",
+        "at": at,
+    }
+    return json.dumps({"alert": job})
+
+
+def test_a_refresh_left_for_when_a_take_runs_out_waits_out_of_sight_until_then() -> None:
+    mentions, queues = MemoryMentionStore(), MemoryQueues(["outbox"])
+    desk = AlertDesk(SETTINGS, mentions, MemoryReplyStore(), queues)
+    soon = datetime.now(UTC) + timedelta(minutes=30)
+    with pytest.raises(RetryLater, match=r"the alerts of x:1 change when its take runs out at 20"):
+        desk.send(refresh_due(soon.isoformat()))
+    with pytest.raises(RetryLater) as waiting:
+        desk.send(refresh_due(soon.isoformat()))
+    assert 1790 <= waiting.value.delay <= 1800
+    with pytest.raises(RetryLater) as waiting:  # past what SQS hides a message for: put off again
+        desk.send(refresh_due((soon + timedelta(hours=20)).isoformat()))
+    assert waiting.value.delay == 12 * 3600
+    desk.send(refresh_due(NOW.isoformat()))  # due: a case long gone changes nothing
+    assert queues.messages["outbox"] == []
+    with pytest.raises(PoisonRecord, match="due at 'soon', not a time"):
+        desk.send(refresh_due("soon"))

@@ -91,7 +91,8 @@ def reply_service() -> ReplyService:
 def send_replies(event: SQSEvent) -> dict[str, Any]:
     """Post queued replies to the platforms, at most once each, hide the comments rules want
     hidden, and post the alerts to Slack."""
-    from chalicelib.services.alerts import AlertDesk, is_alert_message
+    from chalicelib.services.alert_desk import AlertDesk
+    from chalicelib.services.alerts import is_alert_message
     from chalicelib.services.batches import process_batch
     from chalicelib.services.moderation import Moderation, is_hide_message
 

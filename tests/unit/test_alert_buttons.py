@@ -28,7 +28,8 @@ from chalicelib.platforms.slack import (
     interaction,
 )
 from chalicelib.services.alert_buttons import agent_named
-from chalicelib.services.alerts import AlertDesk, case_status, refresh_alerts, settled
+from chalicelib.services.alert_desk import AlertDesk
+from chalicelib.services.alerts import case_status, refresh_alerts, settled
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import PostedAlert
 from chalicelib.stores.mentions_memory import MemoryMentionStore

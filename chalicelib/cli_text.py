@@ -41,7 +41,10 @@ def time_left(due: datetime | None, now: datetime) -> str:
 
 
 def lasting(seconds: float) -> str:
-    """A span of time in hours and minutes: `2 h 5 min`, `3 h`, `25 min`."""
+    """A span of time in hours and minutes: `2 h 5 min`, `3 h`, `25 min`; under a minute in
+    seconds (`40 s`)."""
+    if seconds < 60:
+        return f"{int(seconds)} s"
     hours, minutes = divmod(int(seconds // 60), 60)
     return (f"{hours} h {minutes} min" if minutes else f"{hours} h") if hours else f"{minutes} min"
 

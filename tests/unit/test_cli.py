@@ -359,9 +359,16 @@ def test_an_inbox_entry_shows_the_authors_earlier_cases() -> None:
 
 @pytest.mark.parametrize(
     ("minutes", "shown"),
-    [(25, "in 25 min"), (120, "in 2 h"), (-125, "overdue by 2 h 5 min"), (0, "in 0 min")],
+    [
+        (25, "in 25 min"),
+        (120, "in 2 h"),
+        (-125, "overdue by 2 h 5 min"),
+        (0.75, "in 45 s"),  # not "in 0 min"
+        (-0.5, "overdue by 30 s"),
+        (0, "in 0 s"),
+    ],
 )
-def test_an_inbox_entry_says_how_long_is_left_to_reply(minutes: int, shown: str) -> None:
+def test_an_inbox_entry_says_how_long_is_left_to_reply(minutes: float, shown: str) -> None:
     now = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
     due = now + timedelta(minutes=minutes)
     message = RoutedMention(
@@ -390,7 +397,7 @@ def test_deadlines_are_shown_to_the_second_even_from_a_slack_message_time() -> N
         routing=Routing(department="support", sla_due_at=now + timedelta(microseconds=200)),
         reply=ReplyPointer(mention_id="slack:C1/1795336000.000200"),
     )
-    assert "reply by: 2026-11-22T09:00:00+00:00 (in 0 min)" in format_routed(message, now)
+    assert "reply by: 2026-11-22T09:00:00+00:00 (in 0 s)" in format_routed(message, now)
 
 
 def test_an_inbox_entry_names_the_language_when_known() -> None:
@@ -521,7 +528,7 @@ def test_an_inbox_entry_that_needs_no_reply_any_more_says_why() -> None:
         "  the reply never reached the customer (the platform could not deliver it)",
     ]
     shown = format_routed(message.tagged(UNHIDDEN), routing.sla_due_at)
-    assert "tags: unhidden  reply by: 2026-11-22T09:00:00+00:00 (in 0 min)" in shown
+    assert "tags: unhidden  reply by: 2026-11-22T09:00:00+00:00 (in 0 s)" in shown
 
 
 def test_output_cut_short_by_its_reader_is_no_error(tmp_path: Path) -> None:

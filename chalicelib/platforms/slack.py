@@ -290,14 +290,31 @@ def alert_blocks(
     return blocks
 
 
-REASON = "reason"
+FIELD = "text"
 """The block and action id of the text a modal asks for."""
+FIELD_LIMIT = 3000
+"""The most a modal's text field takes (Slack's own limit)."""
 
 
-def reason_modal(callback: str, title: str, label: str, metadata: str) -> dict[str, Any]:
-    """A modal asking for a reason (up to 500 characters): `callback` names it when submitted,
-    `metadata` (private_metadata) comes back with it."""
-    field = {"type": "plain_text_input", "action_id": REASON, "multiline": True, "max_length": 500}
+def text_modal(
+    callback: str,
+    title: str,
+    label: str,
+    metadata: str,
+    max_length: int = 500,
+    shown: str | None = None,
+) -> dict[str, Any]:
+    """A modal asking for a text (a reason, a reply: up to `max_length` characters) under what
+    it is about (`shown`, mrkdwn): `callback` names it when sent, `metadata`
+    (private_metadata) comes back with it."""
+    field = {
+        "type": "plain_text_input",
+        "action_id": FIELD,
+        "multiline": True,
+        "max_length": min(max_length, FIELD_LIMIT),
+    }
+    section = {"type": "mrkdwn", "text": (shown or "")[:SECTION_LIMIT]}
+    about = [{"type": "section", "text": section}] if shown else []
     return {
         "type": "modal",
         "callback_id": callback,
@@ -306,12 +323,13 @@ def reason_modal(callback: str, title: str, label: str, metadata: str) -> dict[s
         "submit": {"type": "plain_text", "text": "Send"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
+            *about,
             {
                 "type": "input",
-                "block_id": REASON,
+                "block_id": FIELD,
                 "label": {"type": "plain_text", "text": label[:2000]},
                 "element": field,
-            }
+            },
         ],
     }
 
@@ -340,13 +358,14 @@ class ButtonPress:
 
 @dataclass(frozen=True)
 class ModalSubmission:
-    """A person sending a modal: which (`callback`), who (`user`), its `metadata` and the text
-    they wrote (`reason`)."""
+    """A person sending a modal: which (`callback`), who (`user`), its `metadata`, the `text`
+    they wrote, and the modal's id (the same if they send it again)."""
 
     callback: str
     user: str
     metadata: str
-    reason: str
+    text: str
+    view_id: str = ""
 
 
 def interaction(body: bytes) -> ButtonPress | ModalSubmission:
@@ -378,12 +397,13 @@ def interaction(body: bytes) -> ButtonPress | ModalSubmission:
             )
         if kind == "view_submission":
             view = payload["view"]
-            written = view["state"]["values"][REASON][REASON].get("value") or ""
+            written = view["state"]["values"][FIELD][FIELD].get("value") or ""
             return ModalSubmission(
                 callback=str(view["callback_id"]),
                 user=str(payload["user"]["id"]),
                 metadata=str(view.get("private_metadata", "")),
-                reason=str(written),
+                text=str(written),
+                view_id=str(view.get("id", "")),
             )
     except (KeyError, IndexError, TypeError, AttributeError) as exc:
         raise MalformedRequest(f"a {kind} payload without {exc}") from None

@@ -1,14 +1,15 @@
 """The buttons on Slack alerts (ALERT_BUTTONS), pressed by someone AGENT_CHANNELS names (by
 their Slack member id), do what the CLI would do under that name: "Take it" on a case's alert
-takes the case (DEFAULT_TAKE_MINUTES); "Approve" on the alert of a reply waiting for approval
+takes the case (DEFAULT_TAKE_MINUTES), "Reply…" opens a modal the reply is written in, and
+sent, answers it (`switchboard reply`); "Approve" on the alert of a reply waiting for approval
 approves it, "Reject…" asks why in a modal, then rejects it. The alert then says what became
 of it instead of offering its buttons (as it does however that came about: `refresh_alerts`).
 What Switchboard cannot do (someone else has the case, it was answered, closed or hidden
 meanwhile, the reply was reviewed already or is the approver's own, the person has no name
-here) is told to that person alone, saying why (in the modal, for a rejection). Slack wants
-its answer in 3 seconds: each press is a few reads and a conditional write, and what Slack is
-told goes through the outbox, except the modal, which Slack lets open only within those
-seconds."""
+here) is told to that person alone, saying why (in the modal, for what is sent in one). Slack
+wants its answer in 3 seconds: each press is a few reads and a conditional write, and what
+Slack is told goes through the outbox, except the modal, which Slack lets open only within
+those seconds."""
 
 from __future__ import annotations
 
@@ -18,22 +19,33 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.errors import Conflict, Forbidden, MalformedRequest, NotFound, PayloadTooLarge
-from chalicelib.models import DEFAULT_TAKE_MINUTES
+from chalicelib.cli_text import author_of, shortened
+from chalicelib.errors import (
+    Conflict,
+    Forbidden,
+    MalformedRequest,
+    NotFound,
+    PayloadTooLarge,
+    SwitchboardError,
+)
+from chalicelib.models import DEFAULT_TAKE_MINUTES, MentionRecord, ReplyRequest
 from chalicelib.observability import logger
 from chalicelib.platforms.slack import (
-    REASON,
+    FIELD,
+    FIELD_LIMIT,
     ButtonPress,
     ModalSubmission,
     interaction,
     open_modal,
-    reason_modal,
+    text_modal,
     verify,
 )
 from chalicelib.services.alerts import (
     APPROVE,
     REJECT,
+    REPLY,
     TAKE,
+    escaped,
     refused_message,
     settled,
     tell_channel,
@@ -73,13 +85,15 @@ class AlertButtons:
         done = interaction(body)
         if isinstance(done, ModalSubmission):
             return self._submitted(done)
-        if done.action not in (TAKE, APPROVE, REJECT):
+        if done.action not in (TAKE, REPLY, APPROVE, REJECT):
             raise MalformedRequest(f"Switchboard's alerts have no button {done.action!r}")
         agent = agent_named(done.user, self.settings)
         if agent is None:
             return self._refuse(done, _stranger(done.user))
         if done.action == TAKE:
             return self._take(done, agent)
+        if done.action == REPLY:
+            return self._ask_reply(done, agent, now)
         if done.action == APPROVE:
             return self._approve(done, agent)
         return self._ask_why(done)
@@ -98,6 +112,24 @@ class AlertButtons:
         logger.info("case taken from an alert", extra={"mention_id": record.id, "by": agent})
         return {"status": "taken", "mention_id": record.id, "by": agent}
 
+    def _ask_reply(self, press: ButtonPress, agent: str, now: datetime) -> dict[str, Any]:
+        """Open the modal a reply to the case is written in, showing what the customer wrote
+        (unless it waits for no answer, or someone else has it)."""
+        found = case_of(self.cases().mentions, press.value)
+        if found is None:
+            return self._refuse(press, f"no routed mention {press.value!r}")
+        done, taker = settled(found), found.taker(now)
+        if done is not None:
+            return self._refuse(press, f"{found.id} was {done}: nothing to answer")
+        if taker not in (None, agent):
+            return self._refuse(
+                press, f"{found.id} is taken by {taker}: `switchboard reply --force` answers anyway"
+            )
+        metadata = json.dumps({"mention": found.id})
+        modal = text_modal(REPLY, "Reply", _answering(found), metadata, FIELD_LIMIT, _quoted(found))
+        cli = f"`switchboard reply {found.id} TEXT` does the same"
+        return self._open(press, modal, cli) or {"status": "asked", "mention_id": found.id}
+
     def _approve(self, press: ButtonPress, agent: str) -> dict[str, Any]:
         try:
             reply = self.replies().approve(press.value, agent)
@@ -109,8 +141,6 @@ class AlertButtons:
 
     def _ask_why(self, press: ButtonPress) -> dict[str, Any]:
         """Open the modal asking why the reply is rejected (unless it waits no more)."""
-        from chalicelib.platforms.outbound import PlatformError  # requests: off the webhooks
-
         reply = self.drafts().get(press.value)
         if reply is None:
             return self._refuse(press, f"no reply {press.value!r}")
@@ -119,36 +149,59 @@ class AlertButtons:
             return self._refuse(press, why)
         metadata = json.dumps({"reply": press.value})
         label = f"Why must {reply.author}'s reply not be posted? They are told."
-        modal = reason_modal(REJECT, "Reject the reply", label, metadata)
+        modal = text_modal(REJECT, "Reject the reply", label, metadata)
+        cli = f"`switchboard reject {press.value} REASON` does the same"
+        return self._open(press, modal, cli) or {"status": "asked", "reply_id": press.value}
+
+    def _open(self, press: ButtonPress, modal: dict[str, Any], cli: str) -> dict[str, Any] | None:
+        """Open `modal` for the presser (None), or tell them Slack would not, and what CLI
+        command does the same (`cli`)."""
+        from chalicelib.platforms.outbound import PlatformError  # requests: off the webhooks
+
         try:
             open_modal(press.trigger_id, modal, self.settings)
         except PlatformError as exc:
-            return self._refuse(
-                press,
-                f"Slack would not open the form ({exc}):"
-                f" `switchboard reject {press.value} REASON` does the same",
-            )
-        return {"status": "asked", "reply_id": press.value}
+            return self._refuse(press, f"Slack would not open the form ({exc}): {cli}")
+        return None
 
     def _submitted(self, sent: ModalSubmission) -> dict[str, Any]:
-        """A rejection's reason sent: the reply rejected, or what is wrong shown in the modal."""
-        if sent.callback != REJECT:
+        """A modal sent: a reply written (posted, or waiting for approval) or a rejection's
+        reason (the reply rejected); or what is wrong, shown in the modal."""
+        key = {REPLY: "mention", REJECT: "reply"}.get(sent.callback)
+        if key is None:
             raise MalformedRequest(f"Switchboard has no form {sent.callback!r}")
         try:
-            reply_id = str(json.loads(sent.metadata)["reply"])
+            about = str(json.loads(sent.metadata)[key])
         except (ValueError, KeyError, TypeError):
             raise MalformedRequest("the form's private_metadata is not Switchboard's") from None
         agent = agent_named(sent.user, self.settings)
-        reason = sent.reason.strip()
+        text = sent.text.strip()
         if agent is None:
             return _wrong(_stranger(sent.user))
-        if not reason:
+        if sent.callback == REPLY:
+            return self._reply(about, agent, text, sent.view_id)
+        if not text:
             return _wrong("say why: the reply's author is told")
         try:
-            reply = self.replies().reject(reply_id, agent, reason[:500])
+            reply = self.replies().reject(about, agent, text[:500])
         except REFUSALS as refused:
             return _wrong(refused.message)
         logger.info("reply rejected from an alert", extra={"reply_id": reply.reply_id})
+        return {"response_action": "clear"}
+
+    def _reply(self, mention_id: str, agent: str, text: str, view_id: str) -> dict[str, Any]:
+        """Answer the case with `text` as `agent`, as `switchboard reply` would (the modal's id
+        the idempotency key: sent twice, it is one reply); what the reply service refuses
+        (too long for the platform, taken by someone else meanwhile…) is shown in the modal."""
+        if not text:
+            return _wrong("write the reply: it is posted on the platform")
+        key = f"slack-view:{view_id}" if view_id else None
+        try:
+            request = ReplyRequest(mention_id=mention_id, text=text, idempotency_key=key)
+            reply = self.replies().submit(request, agent)
+        except SwitchboardError as refused:
+            return _wrong(refused.message)
+        logger.info("reply written in an alert", extra={"reply_id": reply.reply_id})
         return {"response_action": "clear"}
 
     def _refuse(self, press: ButtonPress, why: str) -> dict[str, Any]:
@@ -177,4 +230,16 @@ def _stranger(user: str) -> str:
 
 def _wrong(why: str) -> dict[str, Any]:
     """The answer that keeps a modal open, saying what is wrong under its field."""
-    return {"response_action": "errors", "errors": {REASON: why}}
+    return {"response_action": "errors", "errors": {FIELD: why}}
+
+
+def _answering(case: MentionRecord) -> str:
+    """The label of a reply's field: where it is posted, and whom it answers."""
+    mention = case.message.mention
+    return f"Your reply to {author_of(mention)}, posted on {mention.platform} as the brand"
+
+
+def _quoted(case: MentionRecord) -> str:
+    """What the customer wrote, as a reply's modal shows it above the field (mrkdwn)."""
+    said = escaped(shortened(case.message.mention.text, 2500)) or "(no text)"
+    return f"*{escaped(author_of(case.message.mention))}* wrote:\n> {said}"

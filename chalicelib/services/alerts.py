@@ -5,8 +5,8 @@ vip), and of each of its SLA breaches, so a food-safety claim or a journalist's 
 in minutes by people who are not watching the queue; a person (AGENT_CHANNELS: their Slack
 member id, or a Teams webhook) is told of each case given to them on shift, of what the
 customers whose cases they have write again, and of the notes that name them (`@lee`) or are
-on a case they have. With ALERT_BUTTONS, a Slack alert of a case to a department's channel has a
-"Take it" button, one of a reply waiting for approval "Approve" and "Reject…" (see
+on a case they have. With ALERT_BUTTONS, a Slack alert of a case to a department's channel has
+"Take it" and "Reply…" buttons, one of a reply waiting for approval "Approve" and "Reject…" (see
 `alert_buttons`). Each alert goes through the outbox (`alert_desk` sends it: retried while
 the channel cannot take it, dead-lettered with the platform's reason when it will not); it is
 sent at least once."""
@@ -45,9 +45,9 @@ ALERT = "alert"
 CASE, DRAFT = "case", "draft"
 """What a kept alert is of: a case (kept under its mention id), a draft waiting for approval
 (under its reply id)."""
-TAKE, APPROVE, REJECT = "take", "approve", "reject"
-"""The buttons on Slack alerts (ALERT_BUTTONS; see `alert_buttons`): take a case, approve or
-reject a reply waiting for approval."""
+TAKE, REPLY, APPROVE, REJECT = "take", "reply", "approve", "reject"
+"""The buttons on Slack alerts (ALERT_BUTTONS; see `alert_buttons`): take a case or answer
+it, approve or reject a reply waiting for approval."""
 
 
 @dataclass(frozen=True)
@@ -127,9 +127,13 @@ def alert_message(
     return _outbox_job(job)
 
 
-def take_button(mention_id: str, settings: Settings) -> tuple[Button, ...]:
-    """The "Take it" button of a case's alert, with ALERT_BUTTONS."""
-    return (Button(TAKE, "Take it", mention_id, "primary"),) if settings.alert_buttons else ()
+def case_buttons(mention_id: str, settings: Settings, taken: bool = False) -> tuple[Button, ...]:
+    """The buttons of the alert of a case waiting for an answer, with ALERT_BUTTONS: "Take
+    it" unless someone has it (`taken`), and "Reply…"."""
+    if not settings.alert_buttons:
+        return ()
+    reply = Button(REPLY, "Reply…", mention_id)
+    return (reply,) if taken else (Button(TAKE, "Take it", mention_id, "primary"), reply)
 
 
 def rewritten_alert(channel: str, ts: str, text: str) -> OutgoingMessage:
@@ -234,8 +238,8 @@ def case_status(
     record: MentionRecord, settings: Settings, now: datetime
 ) -> tuple[str | None, tuple[Button, ...]]:
     """What an alert of the case says of it at `now` (handed over, answered, closed, hidden,
-    who has it taken until when; None: it waits), and its buttons ("Take it" while nobody
-    has it)."""
+    who has it taken until when; None: it waits), and its buttons while it waits for an answer
+    ("Take it" while nobody has it)."""
 
     def person(name: str) -> str:
         return named(name, settings)
@@ -252,8 +256,8 @@ def case_status(
         said.append(done)
     elif taker is not None and record.taken_until is not None:
         said.append(f"taken by {person(taker)} until {stamp(record.taken_until)}")
-    free = done is None and taker is None
-    return " · ".join(said) or None, take_button(record.id, settings) if free else ()
+    buttons = case_buttons(record.id, settings, taker is not None) if done is None else ()
+    return " · ".join(said) or None, buttons
 
 
 def named(person: str, settings: Settings) -> str:
@@ -313,7 +317,7 @@ def new_case_alerts(message: RoutedMention, settings: Settings) -> dict[str, Out
     if routing.assigned_to is not None:
         heading += f", given to {routing.assigned_to} on shift"
     alert = Alert.of(heading, message)
-    buttons = () if routing.assigned_to else take_button(alert.mention_id, settings)
+    buttons = case_buttons(alert.mention_id, settings, routing.assigned_to is not None)
     kept = alert.mention_id
     return {channel: alert_message(channel, alert, buttons, kept) for channel in channels}
 
@@ -401,7 +405,7 @@ def priority_alerts(
         f' {change.to_priority} by {change.by}: "{shortened(change.reason, 200)}"'
     )
     alert = Alert.of(heading, message)
-    buttons = take_button(alert.mention_id, settings)
+    buttons = case_buttons(alert.mention_id, settings)
     kept = alert.mention_id
     return {channel: alert_message(channel, alert, buttons, kept) for channel in sorted(channels)}
 
@@ -492,7 +496,7 @@ def breach_alert(record: MentionRecord, settings: Settings) -> OutgoingMessage |
     if channel is None:
         return None
     alert = Alert.of(f"SLA breached in {department}", record.message)
-    return alert_message(channel, alert, take_button(alert.mention_id, settings), alert.mention_id)
+    return alert_message(channel, alert, case_buttons(alert.mention_id, settings), alert.mention_id)
 
 
 def draft_status(reply: Reply, settings: Settings) -> tuple[str | None, tuple[Button, ...]]:

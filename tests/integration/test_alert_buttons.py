@@ -84,6 +84,17 @@ def layout(message: dict[str, Any]) -> tuple[list[str], str | None]:
     return [block["type"] for block in blocks], footnote
 
 
+def both(fakes: FakePlatforms) -> list[tuple[list[str], str | None]]:
+    """The layout of the blender case's alert in pr's channel and in support's (the copy's)."""
+    return [layout(alerts(fakes)[channel][1]) for channel in ("C0PRALERTS", "C0SUPPORTALERTS")]
+
+
+def buttons_on(message: dict[str, Any]) -> list[str]:
+    """What the buttons on an alert do, by their action ids."""
+    actions = [b for b in message["blocks"] if b["type"] == "actions"]
+    return [button["action_id"] for block in actions for button in block["elements"]]
+
+
 def took(client: Client, mention_id: str, who: str) -> None:
     """`who` takes the case through the API."""
     taken = client.http.post(f"/mentions/{mention_id}/take", headers=as_(who), body=b"{}")
@@ -106,12 +117,10 @@ def test_pressing_take_it_takes_the_case_and_each_of_its_alerts_says_who_has_it(
     pr_alert = posted["C0PRALERTS"][1]
     section, actions = pr_alert["blocks"]
     assert section["text"] == {"type": "mrkdwn", "text": pr_alert["text"]}
-    [button] = actions["elements"]
-    assert (button["text"]["text"], button["action_id"], button["value"]) == (
-        "Take it",
-        "take",
-        BLENDER,
-    )
+    assert [(b["text"]["text"], b["action_id"], b["value"]) for b in actions["elements"]] == [
+        ("Take it", "take", BLENDER),
+        ("Reply…", "reply", BLENDER),
+    ]
 
     response = press(client, pressed(posted["C0PRALERTS"], "U0MAYA"))
     assert response.status_code == 200
@@ -123,9 +132,9 @@ def test_pressing_take_it_takes_the_case_and_each_of_its_alerts_says_who_has_it(
         ts, changed = alerts(fakes)[channel]
         assert ts == posted[channel][0]  # the same message, changed
         assert changed["text"] == posted[channel][1]["text"]
-        assert [block["type"] for block in changed["blocks"]] == ["section", "context"]
-        [footnote] = changed["blocks"][1]["elements"]
-        assert footnote["text"].startswith("taken by maya (<@U0MAYA>) until 20")
+        types, footnote = layout(changed)
+        assert (types, buttons_on(changed)) == (["section", "actions", "context"], ["reply"])
+        assert str(footnote).startswith("taken by maya (<@U0MAYA>) until 20")
 
 
 @pytest.mark.usefixtures("buttons")
@@ -179,9 +188,7 @@ def test_a_case_closed_or_answered_since_its_alert_is_not_taken(
     as_lee = {"X-Switchboard-Author": "lee"}
     assert close(client, BLENDER, {"reason": "called <them>"}, **as_lee)[0] == 200
     drain_outbox(stack)
-    for channel in ("C0PRALERTS", "C0SUPPORTALERTS"):
-        closed_by = (["section", "context"], "closed by lee: called &lt;them&gt;")
-        assert layout(alerts(fakes)[channel][1]) == closed_by
+    assert both(fakes) == [(["section", "context"], "closed by lee: called &lt;them&gt;")] * 2
     closed = json.loads(press(client, pressed(stale["C0PRALERTS"], "U0MAYA")).body)
     assert closed["reason"] == f"{BLENDER} was closed by lee: called <them>: nothing to take"
     assert get(client, f"/mentions/{BLENDER}")["taken_by"] is None
@@ -209,7 +216,7 @@ def test_an_alert_follows_its_case_taken_given_back_and_answered_through_the_api
 
     took(client, BLENDER, "maya")
     types, footnote = status()
-    assert types == ["section", "context"]
+    assert types == ["section", "actions", "context"]
     assert str(footnote).startswith("taken by maya (<@U0MAYA>) until 20")
     left = client.http.post(f"/mentions/{BLENDER}/leave", headers=as_maya, body=b"{}")
     assert left.status_code == 200
@@ -234,11 +241,13 @@ def test_a_take_that_runs_out_by_itself_brings_take_it_back_when_it_does(
     assert wiring.mentions().take(BLENDER, "maya", now, now + timedelta(seconds=2))
     drain_outbox(stack)
     types, footnote = layout(alerts(fakes)["C0PRALERTS"][1])
-    assert (types, str(footnote)[:25]) == (["section", "context"], "taken by maya (<@U0MAYA>)")
+    assert (types, str(footnote)[:25]) == (
+        ["section", "actions", "context"],
+        "taken by maya (<@U0MAYA>)",
+    )
 
     drain_outbox(stack, patience=10)  # nobody does anything: the refresh left for its end
-    for channel in ("C0PRALERTS", "C0SUPPORTALERTS"):
-        assert layout(alerts(fakes)[channel][1]) == (["section", "actions"], None)
+    assert both(fakes) == [(["section", "actions"], None)] * 2
     assert json.loads(press(client, pressed(alerts(fakes)["C0PRALERTS"], "U0SAM")).body)["by"] == (
         "sam"
     )
@@ -258,9 +267,8 @@ def test_a_case_given_out_on_shift_as_it_is_routed_is_alerted_so_without_take_it
     assert alert["text"].startswith(
         "*[URGENT] new case for pr (also support), given to maya on shift*"
     )
-    types, footnote = layout(alert)
-    assert types == ["section", "context"]  # no button
-    assert str(footnote).startswith("taken by maya until 20")
+    assert buttons_on(alert) == ["reply"]  # no Take it
+    assert str(layout(alert)[1]).startswith("taken by maya until 20")
     out_of_sight = aws.sqs().get_queue_attributes(
         QueueUrl=stack["outbox"], AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
     )["Attributes"]["ApproximateNumberOfMessagesNotVisible"]
@@ -362,9 +370,11 @@ def draft_alert(
     return reply_id, waiting_alert(fakes)
 
 
-def sent_modal(view: dict[str, Any], user: str, reason: str) -> bytes:
-    """The form Slack posts when `user` sends the modal `view` with `reason` written in it."""
-    state = {"values": {"reason": {"reason": {"type": "plain_text_input", "value": reason}}}}
+def sent_modal(view: dict[str, Any], user: str, written: str) -> bytes:
+    """The form Slack posts when `user` sends the modal `view` with `written` in its field."""
+    field = next(block for block in view["blocks"] if block["type"] == "input")
+    typed = {"type": "plain_text_input", "value": written}
+    state = {"values": {field["block_id"]: {field["element"]["action_id"]: typed}}}
     payload = {
         "type": "view_submission",
         "user": {"id": user},
@@ -412,7 +422,7 @@ def test_reject_asks_why_in_a_modal_and_the_reason_sent_rejects_the_draft(
     empty = press(client, sent_modal(view, "U0SAM", "  "))
     assert json.loads(empty.body) == {
         "response_action": "errors",
-        "errors": {"reason": "say why: the reply's author is told"},
+        "errors": {"text": "say why: the reply's author is told"},
     }
     sent = press(client, sent_modal(view, "U0SAM", "Blames the customer: <b>no</b>"))
     assert json.loads(sent.body) == {"response_action": "clear"}
@@ -458,6 +468,101 @@ def test_a_modal_slack_will_not_open_says_how_to_reject_from_the_cli(
         " REASON` does the same"
     )
     assert get(client, f"/replies/{reply_id}")["status"] == "pending"
+
+
+def reply_pressed(
+    message: tuple[str, dict[str, Any]], user: str, mention_id: str = BLENDER
+) -> bytes:
+    """The form Slack posts when `user` presses "Reply…" on the alert (of `mention_id`)."""
+    button = {"type": "button", "action_id": "reply", "value": mention_id}
+    return pressed(message, user, actions=[button], trigger_id="13345.98.cd")
+
+
+def answered(client: Client, mention_id: str) -> list[dict[str, Any]]:
+    """The replies written to a mention, oldest first."""
+    return list(get(client, f"/mentions/{mention_id}/replies")["replies"])
+
+
+@pytest.mark.usefixtures("buttons")
+def test_reply_on_an_alert_opens_a_modal_under_the_post_and_what_is_sent_answers_the_case(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "meta", "meta_page_comments.json")
+    drain_outbox(stack)
+    alert = alerts(fakes)["C0PRALERTS"]
+    asked = json.loads(press(client, reply_pressed(alert, "U0MAYA")).body)
+    assert asked == {"status": "asked", "mention_id": BLENDER}
+    [view] = fakes.slack_views
+    about, field = view["blocks"]
+    assert (view["callback_id"], view["title"]["text"]) == ("reply", "Reply")
+    assert about["text"]["text"].startswith("*Lee Brennan* wrote:\n> ")
+    assert "blender" in about["text"]["text"]
+    assert field["label"]["text"] == ("Your reply to Lee Brennan, posted on facebook as the brand")
+    assert field["element"]["max_length"] == 3000
+    opened = [r for r in fakes.accepted("slack") if r.path.endswith("views.open")]
+    assert opened[0].body["trigger_id"] == "13345.98.cd"
+
+    empty = json.loads(press(client, sent_modal(view, "U0MAYA", " ")).body)
+    assert empty["errors"] == {"text": "write the reply: it is posted on the platform"}
+    text = "So sorry, Lee! Please DM us the blender's order number."
+    assert json.loads(press(client, sent_modal(view, "U0MAYA", text)).body) == {
+        "response_action": "clear"
+    }
+    again = press(client, sent_modal(view, "U0MAYA", text))  # Send pressed twice: one reply
+    assert json.loads(again.body) == {"response_action": "clear"}
+    [written] = answered(client, BLENDER)
+    assert (written["author"], written["text"]) == ("maya", text)
+
+    drain_outbox(stack)
+    [posted] = [r for r in fakes.accepted("graph") if r.path.endswith("/comments")]
+    assert posted.body["message"] == text
+    for types, footnote in both(fakes):
+        assert types == ["section", "context"]  # nothing left to press
+        assert str(footnote).startswith("answered by maya (<@U0MAYA>) at 20")
+
+
+@pytest.mark.usefixtures("buttons")
+def test_a_reply_that_cannot_be_written_is_refused_to_its_writer_or_shown_in_the_modal(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "meta", "meta_page_comments.json")
+    routed(client, stack, "x", "x_late_delivery.json")
+    drain_outbox(stack)
+    alert = alerts(fakes)["C0PRALERTS"]
+    assert json.loads(press(client, reply_pressed(alert, "U0MAYA", LATE)).body)["status"] == "asked"
+    [x_view] = fakes.slack_views
+    too_long = json.loads(press(client, sent_modal(x_view, "U0MAYA", "sorry " * 60)).body)
+    assert "280" in too_long["errors"]["text"]
+    took(client, LATE, "sam")  # meanwhile
+    taken = json.loads(press(client, sent_modal(x_view, "U0MAYA", "Sorry!")).body)
+    assert taken["errors"]["text"].startswith(f"{LATE} is taken by sam until ")
+    assert answered(client, LATE) == []
+
+    refused = json.loads(press(client, reply_pressed(alert, "U0MAYA", LATE)).body)
+    assert refused["reason"] == (
+        f"{LATE} is taken by sam: `switchboard reply --force` answers anyway"
+    )
+    assert close(client, BLENDER, {"reason": "a duplicate"}, **as_("lee"))[0] == 200
+    closed = json.loads(press(client, reply_pressed(alert, "U0SAM")).body)
+    assert closed["reason"] == f"{BLENDER} was closed by lee: a duplicate: nothing to answer"
+    assert len(fakes.slack_views) == 1  # no modal for either
+
+
+@pytest.mark.usefixtures("approvals")
+def test_a_reply_written_in_an_alert_to_a_case_needing_approval_waits_for_it(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "meta", "meta_page_comments.json")
+    drain_outbox(stack)
+    press(client, reply_pressed(alerts(fakes)["C0PRALERTS"], "U0MAYA"))
+    [view] = fakes.slack_views
+    press(client, sent_modal(view, "U0MAYA", "We are looking into the blender."))
+    [written] = answered(client, BLENDER)
+    assert written["status"] == "pending"
+    drain_outbox(stack)
+    ts, waiting = waiting_alert(fakes)
+    assert buttons_on(waiting) == ["approve", "reject"]
+    assert json.loads(press(client, pressed((ts, waiting), "U0SAM")).body)["by"] == "sam"
 
 
 def test_an_interaction_that_is_not_a_form_is_refused_as_such(
@@ -520,9 +625,8 @@ def test_an_alert_of_a_case_someone_has_is_posted_saying_so_without_take_it(
     drain_outbox(stack)
     alert = alerts(fakes)["C0SUPPORTALERTS"][1]
     assert alert["text"].startswith("*[URGENT] a support case raised to urgent by lee")
-    types, footnote = layout(alert)
-    assert types == ["section", "context"]
-    assert str(footnote).startswith("taken by maya (<@U0MAYA>)")
+    assert buttons_on(alert) == ["reply"]
+    assert str(layout(alert)[1]).startswith("taken by maya (<@U0MAYA>)")
 
 
 @pytest.mark.usefixtures("buttons")

@@ -26,6 +26,7 @@ from chalicelib.platforms.slack import (
     ModalSubmission,
     alert_blocks,
     interaction,
+    text_modal,
 )
 from chalicelib.services.alert_buttons import agent_named
 from chalicelib.services.alert_desk import AlertDesk
@@ -69,14 +70,30 @@ def test_a_press_is_read_from_the_forms_payload_and_one_without_its_message_refu
 
 
 def test_a_modal_sent_is_read_with_what_was_written_in_it() -> None:
-    written = {"reason": {"reason": {"type": "plain_text_input", "value": "off tone"}}}
-    view = {"callback_id": "reject", "private_metadata": "{}", "state": {"values": written}}
+    written = {"text": {"text": {"type": "plain_text_input", "value": "off tone"}}}
+    view = {
+        "id": "V0MODAL",
+        "callback_id": "reject",
+        "private_metadata": "{}",
+        "state": {"values": written},
+    }
     payload = {"type": "view_submission", "user": {"id": "U0SAM"}, "view": view}
     body = urlencode({"payload": json.dumps(payload)}).encode()
-    assert interaction(body) == ModalSubmission("reject", "U0SAM", "{}", "off tone")
-    written["reason"]["reason"]["value"] = None  # type: ignore[assignment]  # left empty
+    assert interaction(body) == ModalSubmission("reject", "U0SAM", "{}", "off tone", "V0MODAL")
+    written["text"]["text"]["value"] = None  # type: ignore[assignment]  # left empty
     left_empty = interaction(urlencode({"payload": json.dumps(payload)}).encode())
-    assert left_empty == ModalSubmission("reject", "U0SAM", "{}", "")
+    assert left_empty == ModalSubmission("reject", "U0SAM", "{}", "", "V0MODAL")
+
+
+def test_a_modal_shows_what_it_is_about_above_its_field_within_slacks_limits() -> None:
+    modal = text_modal("reply", "Reply to a customer's post", "Your reply", "{}", 5000, "*said*")
+    about, field = modal["blocks"]
+    assert about == {"type": "section", "text": {"type": "mrkdwn", "text": "*said*"}}
+    assert (modal["title"]["text"], field["element"]["max_length"]) == (
+        "Reply to a customer's po",
+        3000,
+    )
+    assert [b["type"] for b in text_modal("reject", "Reject", "Why?", "{}")["blocks"]] == ["input"]
 
 
 def test_the_presser_is_named_by_their_slack_member_id_never_by_a_teams_webhook() -> None:
@@ -100,19 +117,22 @@ def case(**changes: object) -> MentionRecord:
     return record.model_copy(update=changes)
 
 
-def test_an_alert_says_where_its_case_stands_and_offers_take_it_only_while_it_is_free() -> None:
+def test_an_alert_says_where_its_case_stands_offering_take_it_while_free_reply_while_waiting() -> (
+    None
+):
     later = NOW + timedelta(minutes=30)
     free = case()
+    reply = Button("reply", "Reply…", "x:1")
     assert case_status(free, SETTINGS, NOW) == (
         None,
-        (Button("take", "Take it", "x:1", "primary"),),
+        (Button("take", "Take it", "x:1", "primary"), reply),
     )
     off = SETTINGS.model_copy(update={"alert_buttons": False})
     assert case_status(free, off, NOW) == (None, ())
     taken = case(taken_by="maya", taken_until=later)
     assert case_status(taken, SETTINGS, NOW) == (
         "taken by maya (<@U0MAYA>) until 2026-11-24T09:30:00+00:00",
-        (),
+        (reply,),  # for whoever has it
     )
     assert case_status(taken, SETTINGS, later + timedelta(seconds=1))[0] is None  # ran out
     closed = case(closed_at=NOW, closed_by="lee<>", closed_reason="a <dupe>", taken_by="maya")
@@ -134,7 +154,7 @@ def test_a_case_handed_over_says_so_before_where_it_stands() -> None:
     moved.message.routing.transfers.append(handover)
     status, buttons = case_status(moved, SETTINGS, NOW)
     assert status == "handed over to support by lee: a refund"
-    assert [b.action for b in buttons] == ["take"]
+    assert [b.action for b in buttons] == ["take", "reply"]
     taken = moved.model_copy(update={"taken_by": "sam", "taken_until": NOW + timedelta(hours=1)})
     assert case_status(taken, SETTINGS, NOW)[0] == (
         "handed over to support by lee: a refund · taken by sam until 2026-11-24T10:00:00+00:00"

@@ -1,7 +1,8 @@
 """Benchmark: what the acknowledgement path costs a cold API Lambda, and per delivery.
 
 Cold start: a fresh interpreter importing the Chalice app, against the floor every Chalice app
-on boto3 and pydantic pays (importing chalice, boto3 and pydantic alone), median of 5 runs.
+on boto3 and pydantic pays (importing chalice, boto3 and pydantic alone), median of 5 runs; and
+the app with what a Slack button press loads besides, against the 3 seconds Slack waits.
 Per delivery: verify + check + enqueue of a signed X delivery, with the in-memory queue twin
 (so the number is Switchboard's own work, without the network), against the HMAC alone.
 Run: `make bench` (or `python -m bench.webhook`).
@@ -24,14 +25,26 @@ from chalicelib.stores.queues import MemoryQueues
 
 FLOOR = "import chalice.app, boto3, pydantic"
 APP = "import app"
+PRESS = (
+    "import app, chalicelib.services.alert_buttons, chalicelib.services.cases,"
+    " chalicelib.services.replies"
+)
+"""What a Slack button press loads on a cold API function: the app, then the case and reply
+services (and their platform clients) the interactions route imports when it is called."""
+SLACK_SECONDS = 3
 
 
 def run() -> int:
     """Print both comparisons."""
-    floor, app = cold_start_ms(FLOOR), cold_start_ms(APP)
+    floor, app, press = cold_start_ms(FLOOR), cold_start_ms(APP), cold_start_ms(PRESS)
     print("cold start of the API function (import, ms, median of 5 fresh interpreters)")
     print(f"  chalice + boto3 + pydantic (floor) {floor:>7.0f}")
     print(f"  switchboard app                    {app:>7.0f}   ratio {app / floor:.2f}x")
+    share = press / (SLACK_SECONDS * 1000)
+    print(
+        f"  app + what a Slack button loads    {press:>7.0f}   ratio {press / floor:.2f}x"
+        f"  ({share:.0%} of the {SLACK_SECONDS} s Slack waits)"
+    )
 
     settings = Settings(x_consumer_secret="bench-secret")
     sample = next(s for s in load_samples() if s.platform == "x")

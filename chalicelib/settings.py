@@ -242,9 +242,9 @@ class Settings(BaseModel):
     alert_priority: Literal["low", "normal", "high", "urgent"] = "urgent"
     # Author labels (press, vip…) whose every new case alerts, whatever its priority.
     alert_labels: list[str] = Field(default_factory=list)
-    # Buttons on the Slack alerts (chalicelib/services/alert_buttons.py): "Take it" and
-    # "Reply…" on a case's, "Approve" and "Reject…" on a reply's waiting for approval; on once
-    # the Slack app's Interactivity Request URL is /webhooks/slack/actions.
+    # Buttons on the Slack alerts (chalicelib/services/alert_buttons.py): "Take it", "Reply…"
+    # and "Give back" on a case's, "Approve" and "Reject…" on a reply's waiting for approval;
+    # on once the Slack app's Interactivity Request URL is /webhooks/slack/actions.
     alert_buttons: bool = False
     # Each person's own chat, by the name they work under (JSON: maya → a Slack member id, U…,
     # or teams:<name>): told at once when a case is given to them on shift.

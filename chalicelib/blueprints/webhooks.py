@@ -68,7 +68,7 @@ def deliver(platform: str) -> Response:
 )
 @json_errors
 def slack_action() -> Response:
-    """A button pressed on an alert ("Take it", "Reply…", "Approve", "Reject…"), or a modal
+    """A button pressed on an alert ("Take it", "Reply…", "Give back", "Approve"…), or a modal
     sent, verified over its raw body: 200 with what was done, or why not (that person is told
     in Slack)."""
     from chalicelib.services.alert_buttons import AlertButtons  # the case side: off the webhooks

@@ -1,15 +1,16 @@
-"""The buttons on Slack alerts (ALERT_BUTTONS), pressed by someone AGENT_CHANNELS names (by
-their Slack member id), do what the CLI would do under that name: "Take it" on a case's alert
-takes the case (DEFAULT_TAKE_MINUTES), "Reply…" opens a modal the reply is written in, and
-sent, answers it (`switchboard reply`); "Approve" on the alert of a reply waiting for approval
-approves it, "Reject…" asks why in a modal, then rejects it. The alert then says what became
-of it instead of offering its buttons (as it does however that came about: `refresh_alerts`).
-What Switchboard cannot do (someone else has the case, it was answered, closed or hidden
-meanwhile, the reply was reviewed already or is the approver's own, the person has no name
-here) is told to that person alone, saying why (in the modal, for what is sent in one). Slack
-wants its answer in 3 seconds: each press is a few reads and a conditional write, and what
-Slack is told goes through the outbox, except the modal, which Slack lets open only within
-those seconds."""
+"""The buttons on Slack alerts (ALERT_BUTTONS), pressed by someone AGENT_CHANNELS names (by their
+Slack member id), do what the CLI would do under that name: "Take it" on a case's alert takes
+the case (DEFAULT_TAKE_MINUTES), "Reply…" opens a modal the reply is written in, and sent,
+answers it (`switchboard reply`), "Give back" gives back the case its presser has (on the alerts
+of taken cases, and of those given to someone, in their own chat); "Approve" on the alert of a
+reply waiting for approval approves it, "Reject…" asks why in a modal, then rejects it. The
+alert then says what became of it instead of offering its buttons (as it does however that came
+about: `refresh_alerts`). What Switchboard cannot do (someone else has the case, it was
+answered, closed or hidden meanwhile, the reply was reviewed already or is the approver's own,
+the person has no name here) is told to that person alone, saying why (in the modal, for what is
+sent in one). Slack wants its answer in 3 seconds: each press is a few reads and a conditional
+write, and what Slack is told goes through the outbox, except the modal, which Slack lets open
+only within those seconds."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ from chalicelib.platforms.slack import (
 )
 from chalicelib.services.alerts import (
     APPROVE,
+    LEAVE,
     REJECT,
     REPLY,
     TAKE,
@@ -85,7 +87,7 @@ class AlertButtons:
         done = interaction(body)
         if isinstance(done, ModalSubmission):
             return self._submitted(done)
-        if done.action not in (TAKE, REPLY, APPROVE, REJECT):
+        if done.action not in (TAKE, REPLY, LEAVE, APPROVE, REJECT):
             raise MalformedRequest(f"Switchboard's alerts have no button {done.action!r}")
         agent = agent_named(done.user, self.settings)
         if agent is None:
@@ -94,6 +96,8 @@ class AlertButtons:
             return self._take(done, agent)
         if done.action == REPLY:
             return self._ask_reply(done, agent, now)
+        if done.action == LEAVE:
+            return self._give_back(done, agent)
         if done.action == APPROVE:
             return self._approve(done, agent)
         return self._ask_why(done)
@@ -111,6 +115,16 @@ class AlertButtons:
             return self._refuse(press, refused.message)
         logger.info("case taken from an alert", extra={"mention_id": record.id, "by": agent})
         return {"status": "taken", "mention_id": record.id, "by": agent}
+
+    def _give_back(self, press: ButtonPress, agent: str) -> dict[str, Any]:
+        """Give back the case `agent` has (its alerts then offer Take it again: the change
+        refreshes them); one nobody has is left as it is."""
+        try:
+            record = self.cases().leave(press.value, agent)
+        except REFUSALS as refused:
+            return self._refuse(press, refused.message)
+        logger.info("case given back from an alert", extra={"mention_id": record.id, "by": agent})
+        return {"status": "given back", "mention_id": record.id, "by": agent}
 
     def _ask_reply(self, press: ButtonPress, agent: str, now: datetime) -> dict[str, Any]:
         """Open the modal a reply to the case is written in, showing what the customer wrote

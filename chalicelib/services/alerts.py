@@ -45,9 +45,9 @@ ALERT = "alert"
 CASE, DRAFT = "case", "draft"
 """What a kept alert is of: a case (kept under its mention id), a draft waiting for approval
 (under its reply id)."""
-TAKE, REPLY, APPROVE, REJECT = "take", "reply", "approve", "reject"
-"""The buttons on Slack alerts (ALERT_BUTTONS; see `alert_buttons`): take a case or answer
-it, approve or reject a reply waiting for approval."""
+TAKE, REPLY, LEAVE, APPROVE, REJECT = "take", "reply", "leave", "approve", "reject"
+"""The buttons on Slack alerts (ALERT_BUTTONS; see `alert_buttons`): take a case, answer it or
+give it back, approve or reject a reply waiting for approval."""
 
 
 @dataclass(frozen=True)
@@ -129,11 +129,14 @@ def alert_message(
 
 def case_buttons(mention_id: str, settings: Settings, taken: bool = False) -> tuple[Button, ...]:
     """The buttons of the alert of a case waiting for an answer, with ALERT_BUTTONS: "Take
-    it" unless someone has it (`taken`), and "Reply…"."""
+    it" while nobody has it, "Reply…", and "Give back" while someone has it (`taken`: theirs
+    to press)."""
     if not settings.alert_buttons:
         return ()
     reply = Button(REPLY, "Reply…", mention_id)
-    return (reply,) if taken else (Button(TAKE, "Take it", mention_id, "primary"), reply)
+    if taken:
+        return reply, Button(LEAVE, "Give back", mention_id)
+    return Button(TAKE, "Take it", mention_id, "primary"), reply
 
 
 def rewritten_alert(channel: str, ts: str, text: str) -> OutgoingMessage:
@@ -333,7 +336,8 @@ def agent_alert(
     that is theirs to answer: a case a colleague gave them (`given_by`), one given to them on
     shift (`routing.assigned_to`; `passed_from`: from someone whose take of it ran out; a
     follow-up routed to them: the customer they answered wrote back), or what a customer whose
-    case they have wrote again; None when no chat of theirs is named."""
+    case they have wrote again, with "Reply…" and "Give back" (ALERT_BUTTONS); None when no
+    chat of theirs is named."""
     channel = settings.agent_channels.get(agent)
     if channel is None:
         return None
@@ -351,7 +355,8 @@ def agent_alert(
     else:
         who = author_of(message.mention)
         heading = f"[{priority}] {who} wrote again on your {routing.department} case"
-    return channel, alert_message(channel, Alert.of(heading, message))
+    buttons = case_buttons(message.mention.id, settings, taken=True)
+    return channel, alert_message(channel, Alert.of(heading, message), buttons)
 
 
 MENTIONED = re.compile(r"(?<![\w@])@([\w.-]*\w)")

@@ -133,7 +133,10 @@ def test_pressing_take_it_takes_the_case_and_each_of_its_alerts_says_who_has_it(
         assert ts == posted[channel][0]  # the same message, changed
         assert changed["text"] == posted[channel][1]["text"]
         types, footnote = layout(changed)
-        assert (types, buttons_on(changed)) == (["section", "actions", "context"], ["reply"])
+        assert (types, buttons_on(changed)) == (
+            ["section", "actions", "context"],
+            ["reply", "leave"],
+        )
         assert str(footnote).startswith("taken by maya (<@U0MAYA>) until 20")
 
 
@@ -267,12 +270,37 @@ def test_a_case_given_out_on_shift_as_it_is_routed_is_alerted_so_without_take_it
     assert alert["text"].startswith(
         "*[URGENT] new case for pr (also support), given to maya on shift*"
     )
-    assert buttons_on(alert) == ["reply"]  # no Take it
+    assert buttons_on(alert) == ["reply", "leave"]  # no Take it
     assert str(layout(alert)[1]).startswith("taken by maya until 20")
     out_of_sight = aws.sqs().get_queue_attributes(
         QueueUrl=stack["outbox"], AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
     )["Attributes"]["ApproximateNumberOfMessagesNotVisible"]
     assert out_of_sight == "1"  # the refresh for when maya's take runs out
+
+
+@pytest.mark.usefixtures("buttons")
+def test_give_back_frees_the_case_its_presser_has_from_their_own_chat_or_the_channel(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    started = client.http.post("/departments/pr/shifts", headers=as_("maya"), body=b'{"hours": 8}')
+    assert started.status_code == 200, started.body
+    routed(client, stack, "meta", "meta_page_comments.json")  # given to maya as it is routed
+    drain_outbox(stack)
+    mine = alerts(fakes)["U0MAYA"]  # in maya's own chat
+    assert mine[1]["text"].startswith("*[URGENT] a pr case given to you, on shift*")
+    assert buttons_on(mine[1]) == ["reply", "leave"]
+
+    leave = {"type": "button", "action_id": "leave", "value": BLENDER}
+    channel = alerts(fakes)["C0PRALERTS"]
+    refused = json.loads(press(client, pressed(channel, "U0SAM", actions=[leave])).body)
+    assert refused["reason"].startswith(f"{BLENDER} is taken by maya until ")
+    assert refused["reason"].endswith(", not by sam")
+    given_back = json.loads(press(client, pressed(mine, "U0MAYA", actions=[leave])).body)
+    assert given_back == {"status": "given back", "mention_id": BLENDER, "by": "maya"}
+    assert get(client, f"/mentions/{BLENDER}")["taken_by"] is None
+    drain_outbox(stack)
+    assert both(fakes) == [(["section", "actions"], None)] * 2
+    assert buttons_on(alerts(fakes)["C0PRALERTS"][1]) == ["take", "reply"]
 
 
 @pytest.mark.usefixtures("buttons")
@@ -625,7 +653,7 @@ def test_an_alert_of_a_case_someone_has_is_posted_saying_so_without_take_it(
     drain_outbox(stack)
     alert = alerts(fakes)["C0SUPPORTALERTS"][1]
     assert alert["text"].startswith("*[URGENT] a support case raised to urgent by lee")
-    assert buttons_on(alert) == ["reply"]
+    assert buttons_on(alert) == ["reply", "leave"]
     assert str(layout(alert)[1]).startswith("taken by maya (<@U0MAYA>)")
 
 

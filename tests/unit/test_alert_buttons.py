@@ -132,7 +132,7 @@ def test_an_alert_says_where_its_case_stands_offering_take_it_while_free_reply_w
     taken = case(taken_by="maya", taken_until=later)
     assert case_status(taken, SETTINGS, NOW) == (
         "taken by maya (<@U0MAYA>) until 2026-11-24T09:30:00+00:00",
-        (reply,),  # for whoever has it
+        (reply, Button("leave", "Give back", "x:1")),  # for whoever has it
     )
     assert case_status(taken, SETTINGS, later + timedelta(seconds=1))[0] is None  # ran out
     closed = case(closed_at=NOW, closed_by="lee<>", closed_reason="a <dupe>", taken_by="maya")

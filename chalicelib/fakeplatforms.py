@@ -799,8 +799,24 @@ def _blocks_problem(blocks: Any) -> str | None:
             label, element = block.get("label") or {}, block.get("element") or {}
             if label.get("type") != "plain_text" or not element.get("action_id"):
                 return "an input needs a plain_text label and an element with an action_id"
+            if element.get("type") == "static_select":
+                return _options_problem(element.get("options"))
         else:
             return f"no block type {kind!r} here"
+    return None
+
+
+def _options_problem(options: Any) -> str | None:
+    """What keeps a select's `options` from being Block Kit's (1 to 100, each a plain-text
+    label up to 75 characters and a value up to 150), if anything."""
+    if not isinstance(options, list) or not 1 <= len(options) <= 100:
+        return "a static_select has 1 to 100 options"
+    for option in options:
+        text = option.get("text") or {} if isinstance(option, dict) else {}
+        if text.get("type") != "plain_text" or not 1 <= len(str(text.get("text", ""))) <= 75:
+            return "an option's text is plain_text of 1 to 75 characters"
+        if not 1 <= len(str(option.get("value", ""))) <= 150:
+            return "an option's value is 1 to 150 characters"
     return None
 
 

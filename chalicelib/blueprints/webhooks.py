@@ -78,7 +78,12 @@ def slack_action() -> Response:
     if not given.startswith(FORM):
         raise UnsupportedMediaType(f"Slack posts interactions as {FORM}, not {given}")
     buttons = AlertButtons(
-        get_settings(), wiring.queues(), wiring.cases, wiring.reply_service, wiring.replies
+        get_settings(),
+        wiring.queues(),
+        wiring.cases,
+        wiring.reply_service,
+        wiring.replies,
+        wiring.templates,
     )
     return json_response(buttons.answer(_raw_body(request), request.headers, datetime.now(UTC)))
 

@@ -9,7 +9,7 @@ Slack mention ids are `slack:<channel>/<ts>`.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -290,10 +290,12 @@ def alert_blocks(
     return blocks
 
 
-FIELD = "text"
-"""The block and action id of the text a modal asks for."""
+FIELD, CHOICE = "text", "choice"
+"""The block and action ids of the text a modal asks for, and of the choice it offers instead."""
 FIELD_LIMIT = 3000
 """The most a modal's text field takes (Slack's own limit)."""
+MAX_OPTIONS = 100
+"""The most options a select offers (Slack's limit)."""
 
 
 def text_modal(
@@ -303,10 +305,13 @@ def text_modal(
     metadata: str,
     max_length: int = 500,
     shown: str | None = None,
+    options: Sequence[tuple[str, str]] = (),
+    options_label: str = "",
 ) -> dict[str, Any]:
     """A modal asking for a text (a reason, a reply: up to `max_length` characters) under what
-    it is about (`shown`, mrkdwn): `callback` names it when sent, `metadata`
-    (private_metadata) comes back with it."""
+    it is about (`shown`, mrkdwn), or (with `options`, (value, text) pairs: the first
+    MAX_OPTIONS) a choice among them instead, under `options_label`: `callback` names it when
+    sent, `metadata` (private_metadata) comes back with it."""
     field = {
         "type": "plain_text_input",
         "action_id": FIELD,
@@ -315,6 +320,8 @@ def text_modal(
     }
     section = {"type": "mrkdwn", "text": (shown or "")[:SECTION_LIMIT]}
     about = [{"type": "section", "text": section}] if shown else []
+    if options:
+        about.append(_select(options, options_label))
     return {
         "type": "modal",
         "callback_id": callback,
@@ -329,8 +336,24 @@ def text_modal(
                 "block_id": FIELD,
                 "label": {"type": "plain_text", "text": label[:2000]},
                 "element": field,
+                "optional": bool(options),  # the choice, or the text: the sender checks
             },
         ],
+    }
+
+
+def _select(options: Sequence[tuple[str, str]], label: str) -> dict[str, Any]:
+    """An optional input block choosing one of `options` (value, text)."""
+    choices = [
+        {"text": {"type": "plain_text", "text": text[:75]}, "value": value[:150]}
+        for value, text in options[:MAX_OPTIONS]
+    ]
+    return {
+        "type": "input",
+        "block_id": CHOICE,
+        "optional": True,
+        "label": {"type": "plain_text", "text": label[:2000]},
+        "element": {"type": "static_select", "action_id": CHOICE, "options": choices},
     }
 
 
@@ -359,13 +382,16 @@ class ButtonPress:
 @dataclass(frozen=True)
 class ModalSubmission:
     """A person sending a modal: which (`callback`), who (`user`), its `metadata`, the `text`
-    they wrote, and the modal's id (the same if they send it again)."""
+    they wrote, the modal's id (the same if they send it again), and whether it `offered` a
+    choice instead, and what they chose (`choice`, an option's value)."""
 
     callback: str
     user: str
     metadata: str
     text: str
     view_id: str = ""
+    offered: bool = False
+    choice: str | None = None
 
 
 def interaction(body: bytes) -> ButtonPress | ModalSubmission:
@@ -397,13 +423,19 @@ def interaction(body: bytes) -> ButtonPress | ModalSubmission:
             )
         if kind == "view_submission":
             view = payload["view"]
-            written = view["state"]["values"][FIELD][FIELD].get("value") or ""
+            values = view["state"]["values"]
+            written = values[FIELD][FIELD].get("value") or ""
+            chosen = (values.get(CHOICE, {}).get(CHOICE, {}).get("selected_option") or {}).get(
+                "value"
+            )
             return ModalSubmission(
                 callback=str(view["callback_id"]),
                 user=str(payload["user"]["id"]),
                 metadata=str(view.get("private_metadata", "")),
                 text=str(written),
                 view_id=str(view.get("id", "")),
+                offered=CHOICE in values,
+                choice=None if chosen is None else str(chosen),
             )
     except (KeyError, IndexError, TypeError, AttributeError) as exc:
         raise MalformedRequest(f"a {kind} payload without {exc}") from None

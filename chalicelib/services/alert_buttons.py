@@ -29,7 +29,7 @@ from chalicelib.errors import (
     PayloadTooLarge,
     SwitchboardError,
 )
-from chalicelib.models import DEFAULT_TAKE_MINUTES, MentionRecord, ReplyRequest
+from chalicelib.models import DEFAULT_TAKE_MINUTES, MentionRecord, ReplyRequest, ReplyTemplate
 from chalicelib.observability import logger
 from chalicelib.platforms.slack import (
     FIELD,
@@ -56,6 +56,7 @@ from chalicelib.settings import TEAMS, Settings
 from chalicelib.stores.mentions import case_of
 from chalicelib.stores.queues import Queues
 from chalicelib.stores.replies import ReplyStore
+from chalicelib.stores.templates import TemplateStore
 
 if TYPE_CHECKING:
     from chalicelib.services.cases import CaseService
@@ -75,6 +76,8 @@ class AlertButtons:
     replies: Callable[[], ReplyService]
     drafts: Callable[[], ReplyStore]
     """The replies as stored: a draft read, without the service's checks."""
+    templates: Callable[[], TemplateStore]
+    """The saved replies a reply's form offers."""
 
     def answer(self, body: bytes, headers: Mapping[str, str], now: datetime) -> dict[str, Any]:
         """Do what a press (or a modal sent) asks, once its request is verified (signature and
@@ -140,9 +143,28 @@ class AlertButtons:
                 press, f"{found.id} is taken by {taker}: `switchboard reply --force` answers anyway"
             )
         metadata = json.dumps({"mention": found.id})
-        modal = text_modal(REPLY, "Reply", _answering(found), metadata, FIELD_LIMIT, _quoted(found))
+        saved = [(each.id, _offered(each)) for each in self._saved()]
+        modal = text_modal(
+            REPLY,
+            "Reply",
+            _answering(found),
+            metadata,
+            FIELD_LIMIT,
+            _quoted(found),
+            saved,
+            "A saved reply, filled in for them (or write your own below)",
+        )
         cli = f"`switchboard reply {found.id} TEXT` does the same"
         return self._open(press, modal, cli) or {"status": "asked", "mention_id": found.id}
+
+    def _saved(self) -> list[ReplyTemplate]:
+        """The saved replies, by id (best effort: a form offers none when they cannot be read,
+        rather than open too late)."""
+        try:
+            return self.templates().all()
+        except Exception:
+            logger.warning("could not read the saved replies for a reply's form", exc_info=True)
+            return []
 
     def _approve(self, press: ButtonPress, agent: str) -> dict[str, Any]:
         try:
@@ -193,7 +215,7 @@ class AlertButtons:
         if agent is None:
             return _wrong(_stranger(sent.user))
         if sent.callback == REPLY:
-            return self._reply(about, agent, text, sent.view_id)
+            return self._reply(about, agent, text, sent)
         if not text:
             return _wrong("say why: the reply's author is told")
         try:
@@ -203,15 +225,23 @@ class AlertButtons:
         logger.info("reply rejected from an alert", extra={"reply_id": reply.reply_id})
         return {"response_action": "clear"}
 
-    def _reply(self, mention_id: str, agent: str, text: str, view_id: str) -> dict[str, Any]:
-        """Answer the case with `text` as `agent`, as `switchboard reply` would (the modal's id
-        the idempotency key: sent twice, it is one reply); what the reply service refuses
-        (too long for the platform, taken by someone else meanwhile…) is shown in the modal."""
-        if not text:
-            return _wrong("write the reply: it is posted on the platform")
-        key = f"slack-view:{view_id}" if view_id else None
+    def _reply(
+        self, mention_id: str, agent: str, text: str, sent: ModalSubmission
+    ) -> dict[str, Any]:
+        """Answer the case as `agent` with `text`, or the saved reply chosen, as `switchboard
+        reply` would (the modal's id the idempotency key: sent twice, it is one reply); what
+        the reply service refuses (too long for the platform, taken by someone else
+        meanwhile…) is shown in the modal."""
+        if not text and sent.choice is None:
+            choose = ", or choose a saved one" if sent.offered else ""
+            return _wrong(f"write the reply (it is posted on the platform){choose}")
+        if text and sent.choice is not None:
+            return _wrong(f"a saved reply ({sent.choice}) or your own words: one of them")
+        key = f"slack-view:{sent.view_id}" if sent.view_id else None
         try:
-            request = ReplyRequest(mention_id=mention_id, text=text, idempotency_key=key)
+            request = ReplyRequest(
+                mention_id=mention_id, text=text, template=sent.choice, idempotency_key=key
+            )
             reply = self.replies().submit(request, agent)
         except SwitchboardError as refused:
             return _wrong(refused.message)
@@ -251,6 +281,11 @@ def _answering(case: MentionRecord) -> str:
     """The label of a reply's field: where it is posted, and whom it answers."""
     mention = case.message.mention
     return f"Your reply to {author_of(mention)}, posted on {mention.platform} as the brand"
+
+
+def _offered(template: ReplyTemplate) -> str:
+    """A saved reply as a form offers it: its id, then how it begins."""
+    return f"{template.id}: {shortened(template.text, 70)}"
 
 
 def _quoted(case: MentionRecord) -> str:

@@ -31,6 +31,7 @@ from tests.integration.test_forgetting_authors import forget
 from tests.integration.test_native_answers import worker_environment
 from tests.integration.test_replies import deletion, drain_outbox, get, reply, routed
 from tests.integration.test_reply_approvals import allegation, as_, drafted, review
+from tests.integration.test_reply_templates import call
 from tests.integration.test_routing_flow import drain_intake
 
 LATE = "x:1992000000000000001"  # a late delivery: support, normal
@@ -398,11 +399,19 @@ def draft_alert(
     return reply_id, waiting_alert(fakes)
 
 
-def sent_modal(view: dict[str, Any], user: str, written: str) -> bytes:
-    """The form Slack posts when `user` sends the modal `view` with `written` in its field."""
-    field = next(block for block in view["blocks"] if block["type"] == "input")
-    typed = {"type": "plain_text_input", "value": written}
-    state = {"values": {field["block_id"]: {field["element"]["action_id"]: typed}}}
+def sent_modal(view: dict[str, Any], user: str, written: str, chosen: str | None = None) -> bytes:
+    """The form Slack posts when `user` sends the modal `view` with `written` in its text
+    field, and the option `chosen` in its select, if it has one."""
+    values: dict[str, Any] = {}
+    for field in (block for block in view["blocks"] if block["type"] == "input"):
+        element = field["element"]
+        if element["type"] == "static_select":
+            option = next((o for o in element["options"] if o["value"] == chosen), None)
+            state = {"type": "static_select", "selected_option": option}
+        else:
+            state = {"type": "plain_text_input", "value": written}
+        values[field["block_id"]] = {element["action_id"]: state}
+    state = {"values": values}
     payload = {
         "type": "view_submission",
         "user": {"id": user},
@@ -531,7 +540,7 @@ def test_reply_on_an_alert_opens_a_modal_under_the_post_and_what_is_sent_answers
     assert opened[0].body["trigger_id"] == "13345.98.cd"
 
     empty = json.loads(press(client, sent_modal(view, "U0MAYA", " ")).body)
-    assert empty["errors"] == {"text": "write the reply: it is posted on the platform"}
+    assert empty["errors"] == {"text": "write the reply (it is posted on the platform)"}
     text = "So sorry, Lee! Please DM us the blender's order number."
     assert json.loads(press(client, sent_modal(view, "U0MAYA", text)).body) == {
         "response_action": "clear"
@@ -547,6 +556,44 @@ def test_reply_on_an_alert_opens_a_modal_under_the_post_and_what_is_sent_answers
     for types, footnote in both(fakes):
         assert types == ["section", "context"]  # nothing left to press
         assert str(footnote).startswith("answered by maya (<@U0MAYA>) at 20")
+
+
+@pytest.mark.usefixtures("buttons")
+def test_the_reply_form_offers_the_saved_replies_filled_in_for_the_customer(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    saved = {"text": "So sorry {name}! Please DM us your order number, {handle}."}
+    assert call(client, "PUT", "/templates/sorry", saved)[0] == 200
+    routed(client, stack, "x", "x_late_delivery.json")  # Dana Kim's late order
+    routed(client, stack, "meta", "meta_page_comments.json")
+    drain_outbox(stack)
+    press(client, reply_pressed(alerts(fakes)["C0PRALERTS"], "U0MAYA", LATE))
+    [view] = fakes.slack_views
+    _, select, field = view["blocks"]
+    assert select["element"]["options"] == [
+        {
+            "text": {
+                "type": "plain_text",
+                "text": "sorry: So sorry {name}! Please DM us your order number, {handle}.",
+            },
+            "value": "sorry",
+        }
+    ]
+    assert (select["optional"], field["optional"]) == (True, True)  # one or the other
+
+    both_given = json.loads(press(client, sent_modal(view, "U0MAYA", "Hi!", "sorry")).body)
+    assert both_given["errors"] == {"text": "a saved reply (sorry) or your own words: one of them"}
+    neither = json.loads(press(client, sent_modal(view, "U0MAYA", "")).body)
+    assert neither["errors"] == {
+        "text": "write the reply (it is posted on the platform), or choose a saved one"
+    }
+    sent = press(client, sent_modal(view, "U0MAYA", "", "sorry"))
+    assert json.loads(sent.body) == {"response_action": "clear"}
+    [written] = answered(client, LATE)
+    assert (written["template"], written["text"]) == (
+        "sorry",
+        "So sorry Dana Kim! Please DM us your order number, @danakim.",
+    )
 
 
 @pytest.mark.usefixtures("buttons")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -69,20 +70,34 @@ def test_a_press_is_read_from_the_forms_payload_and_one_without_its_message_refu
         interaction(urlencode({"payload": json.dumps(payload)}).encode())
 
 
-def test_a_modal_sent_is_read_with_what_was_written_in_it() -> None:
-    written = {"text": {"text": {"type": "plain_text_input", "value": "off tone"}}}
+def sent(values: dict[str, Any]) -> bytes:
+    """The form Slack posts when U0SAM sends the reject modal V0MODAL, its inputs as `values`."""
     view = {
         "id": "V0MODAL",
         "callback_id": "reject",
         "private_metadata": "{}",
-        "state": {"values": written},
+        "state": {"values": values},
     }
     payload = {"type": "view_submission", "user": {"id": "U0SAM"}, "view": view}
-    body = urlencode({"payload": json.dumps(payload)}).encode()
-    assert interaction(body) == ModalSubmission("reject", "U0SAM", "{}", "off tone", "V0MODAL")
-    written["text"]["text"]["value"] = None  # type: ignore[assignment]  # left empty
-    left_empty = interaction(urlencode({"payload": json.dumps(payload)}).encode())
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def test_a_modal_sent_is_read_with_what_was_written_or_chosen_in_it() -> None:
+    def typed(value: str | None) -> dict[str, Any]:
+        return {"text": {"type": "plain_text_input", "value": value}}
+
+    def chosen(value: str | None) -> dict[str, Any]:
+        option = {"value": value} if value else None
+        return {"choice": {"type": "static_select", "selected_option": option}}
+
+    read = interaction(sent({"text": typed("off tone")}))
+    assert read == ModalSubmission("reject", "U0SAM", "{}", "off tone", "V0MODAL")
+    left_empty = interaction(sent({"text": typed(None)}))
     assert left_empty == ModalSubmission("reject", "U0SAM", "{}", "", "V0MODAL")
+    offered = interaction(sent({"choice": chosen(None), "text": typed(None)}))
+    assert offered == ModalSubmission("reject", "U0SAM", "{}", "", "V0MODAL", offered=True)
+    picked = interaction(sent({"choice": chosen("sorry"), "text": typed(None)}))
+    assert isinstance(picked, ModalSubmission) and picked.choice == "sorry"
 
 
 def test_a_modal_shows_what_it_is_about_above_its_field_within_slacks_limits() -> None:
@@ -94,6 +109,11 @@ def test_a_modal_shows_what_it_is_about_above_its_field_within_slacks_limits() -
         3000,
     )
     assert [b["type"] for b in text_modal("reject", "Reject", "Why?", "{}")["blocks"]] == ["input"]
+    many = [(f"t{n}", f"t{n}: " + "x" * 100) for n in range(120)]
+    offered = text_modal("reply", "Reply", "Yours", "{}", options=many, options_label="Saved")
+    select = offered["blocks"][0]["element"]
+    assert (select["type"], len(select["options"])) == ("static_select", 100)  # Slack's most
+    assert len(select["options"][0]["text"]["text"]) == 75
 
 
 def test_the_presser_is_named_by_their_slack_member_id_never_by_a_teams_webhook() -> None:

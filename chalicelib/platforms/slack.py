@@ -342,6 +342,17 @@ def text_modal(
     }
 
 
+def notice_modal(title: str, text: str) -> dict[str, Any]:
+    """A modal that only says `text` (mrkdwn), closed with "Done" (what a sent modal is
+    updated to, to say what became of it)."""
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": title[:24]},
+        "close": {"type": "plain_text", "text": "Done"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}],
+    }
+
+
 def _select(options: Sequence[tuple[str, str]], label: str) -> dict[str, Any]:
     """An optional input block choosing one of `options` (value, text)."""
     choices = [

@@ -37,6 +37,7 @@ from chalicelib.platforms.slack import (
     ButtonPress,
     ModalSubmission,
     interaction,
+    notice_modal,
     open_modal,
     text_modal,
     verify,
@@ -231,7 +232,8 @@ class AlertButtons:
         """Answer the case as `agent` with `text`, or the saved reply chosen, as `switchboard
         reply` would (the modal's id the idempotency key: sent twice, it is one reply); what
         the reply service refuses (too long for the platform, taken by someone else
-        meanwhile…) is shown in the modal."""
+        meanwhile…) is shown in the modal; one that waits for approval, said in it instead of
+        closing it."""
         if not text and sent.choice is None:
             choose = ", or choose a saved one" if sent.offered else ""
             return _wrong(f"write the reply (it is posted on the platform){choose}")
@@ -246,7 +248,13 @@ class AlertButtons:
         except SwitchboardError as refused:
             return _wrong(refused.message)
         logger.info("reply written in an alert", extra={"reply_id": reply.reply_id})
-        return {"response_action": "clear"}
+        if reply.status != "pending":
+            return {"response_action": "clear"}
+        said = (
+            f"Your reply ({reply.reply_id}) waits for a second person's approval in"
+            f" {reply.approval_department}: it is posted once approved, and you are told."
+        )
+        return {"response_action": "update", "view": notice_modal("Waiting for approval", said)}
 
     def _refuse(self, press: ButtonPress, why: str) -> dict[str, Any]:
         """Tell whoever pressed the button, alone, why it was not done."""

@@ -4,12 +4,13 @@ ALERT_PRIORITY (urgent) or above, or from an author labelled with one of ALERT_L
 vip), and of each of its SLA breaches, so a food-safety claim or a journalist's question is seen
 in minutes by people who are not watching the queue; a person (AGENT_CHANNELS: their Slack
 member id, or a Teams webhook) is told of each case given to them on shift, of what the
-customers whose cases they have write again, and of the notes that name them (`@lee`) or are
-on a case they have. With ALERT_BUTTONS, a Slack alert of a case to a department's channel has
-"Take it" and "Reply…" buttons, one of a reply waiting for approval "Approve" and "Reject…" (see
-`alert_buttons`). Each alert goes through the outbox (`alert_desk` sends it: retried while
-the channel cannot take it, dead-lettered with the platform's reason when it will not); it is
-sent at least once."""
+customers whose cases they have write again, and of the notes that name them (`@lee`) or are on
+a case they have. With ALERT_BUTTONS, a Slack alert of a case to a department's channel has
+"Take it" (while nobody has it), "Reply…" and "Give back" (while someone has it) buttons, one
+telling someone of a case that is theirs "Reply…" and "Give back", one of a reply waiting for
+approval "Approve" and "Reject…" (see `alert_buttons`). Each alert goes through the outbox
+(`alert_desk` sends it: retried while the channel cannot take it, dead-lettered with the
+platform's reason when it will not); it is sent at least once."""
 
 from __future__ import annotations
 
@@ -242,7 +243,7 @@ def case_status(
 ) -> tuple[str | None, tuple[Button, ...]]:
     """What an alert of the case says of it at `now` (handed over, answered, closed, hidden,
     who has it taken until when; None: it waits), and its buttons while it waits for an answer
-    ("Take it" while nobody has it)."""
+    (`case_buttons`)."""
 
     def person(name: str) -> str:
         return named(name, settings)

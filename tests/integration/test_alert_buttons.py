@@ -631,9 +631,18 @@ def test_a_reply_written_in_an_alert_to_a_case_needing_approval_waits_for_it(
     drain_outbox(stack)
     press(client, reply_pressed(alerts(fakes)["C0PRALERTS"], "U0MAYA"))
     [view] = fakes.slack_views
-    press(client, sent_modal(view, "U0MAYA", "We are looking into the blender."))
+    sent = press(client, sent_modal(view, "U0MAYA", "We are looking into the blender."))
     [written] = answered(client, BLENDER)
     assert written["status"] == "pending"
+    notice = json.loads(sent.body)  # the form says so instead of closing
+    assert (notice["response_action"], notice["view"]["title"]["text"]) == (
+        "update",
+        "Waiting for approval",
+    )
+    assert notice["view"]["blocks"][0]["text"]["text"] == (
+        f"Your reply ({written['reply_id']}) waits for a second person's approval in pr: it is"
+        " posted once approved, and you are told."
+    )
     drain_outbox(stack)
     ts, waiting = waiting_alert(fakes)
     assert buttons_on(waiting) == ["approve", "reject"]

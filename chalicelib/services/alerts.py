@@ -369,7 +369,8 @@ def note_alerts(
 ) -> dict[str, tuple[str, OutgoingMessage]]:
     """By person, the alerts telling people in their own chat (AGENT_CHANNELS) of a note `by`
     someone on a case (`text`): each person it names with @ (their name as AGENT_CHANNELS has
-    it, in any case), and whoever has the case taken at `now`; never its writer."""
+    it, in any case), and whoever has the case taken at `now` (with "Reply…" and "Give back",
+    ALERT_BUTTONS); never its writer."""
     named = {name.casefold(): name for name in settings.agent_channels}
     people = [
         named[each.casefold()] for each in MENTIONED.findall(text) if each.casefold() in named
@@ -390,7 +391,9 @@ def note_alerts(
             else f"named you in a note on a {routing.department} case"
         )
         heading = f"[{routing.priority.upper()}] {by} {what}: {said}"
-        alerts[person] = channel, alert_message(channel, Alert.of(heading, record.message))
+        buttons = case_buttons(record.id, settings, taken=True) if person == taker else ()
+        alert = alert_message(channel, Alert.of(heading, record.message), buttons)
+        alerts[person] = channel, alert
     return alerts
 
 
@@ -420,8 +423,8 @@ def holder_priority_alert(
     record: MentionRecord, change: PriorityChange, settings: Settings, now: datetime
 ) -> tuple[str, OutgoingMessage] | None:
     """The alert telling whoever has the case taken at `now`, in their own chat
-    (AGENT_CHANNELS), that someone else changed its priority; None when nobody else has it
-    or no chat of theirs is named."""
+    (AGENT_CHANNELS), that someone else changed its priority (with "Reply…" and "Give back",
+    ALERT_BUTTONS); None when nobody else has it or no chat of theirs is named."""
     holder = record.taker(now)
     channel = settings.agent_channels.get(holder) if holder not in (None, change.by) else None
     if channel is None:
@@ -431,7 +434,8 @@ def holder_priority_alert(
         f"[{change.to_priority.upper()}] {change.by} made your {department} case"
         f' {change.to_priority} (was {change.from_priority}): "{why}"'
     )
-    return channel, alert_message(channel, Alert.of(heading, record.message))
+    buttons = case_buttons(record.id, settings, taken=True)
+    return channel, alert_message(channel, Alert.of(heading, record.message), buttons)
 
 
 def approval_alert(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -13,12 +13,19 @@ from chalicelib.models import (
     Mention,
     MentionRecord,
     Priority,
+    PriorityChange,
     ReplyPointer,
     RoutedMention,
     Routing,
 )
-from chalicelib.services.alerts import agent_alert, new_case_alerts, note_alerts
+from chalicelib.services.alerts import (
+    agent_alert,
+    holder_priority_alert,
+    new_case_alerts,
+    note_alerts,
+)
 from chalicelib.settings import Settings
+from chalicelib.stores.queues import OutgoingMessage
 
 SETTINGS = Settings(alert_channels={"pr": "C0PR", "support": "C0SHARED", "marketing": "C0SHARED"})
 
@@ -165,3 +172,34 @@ def test_a_note_tells_the_people_it_names_with_at(text: str, told: list[str]) ->
     now = datetime(2026, 11, 24, tzinfo=UTC)
     record = MentionRecord(id="x:1", status="routed", routed_at=now, message=case("normal"))
     assert list(note_alerts(record, "sam", text, settings, now)) == told
+
+
+def buttons(alert: tuple[str, OutgoingMessage] | None) -> list[str]:
+    """The action ids of the buttons on an alert to someone's own chat."""
+    assert alert is not None
+    blocks = json.loads(alert[1].body)["alert"].get("blocks", [])
+    return [
+        b["action_id"] for block in blocks if block["type"] == "actions" for b in block["elements"]
+    ]
+
+
+def test_what_is_theirs_comes_to_someones_own_chat_with_reply_and_give_back() -> None:
+    settings = Settings(agent_channels={"lee": "U0LEE", "maya": "U0MAYA"}, alert_buttons=True)
+    now = datetime(2026, 11, 24, tzinfo=UTC)
+    record = MentionRecord(
+        id="x:1",
+        status="routed",
+        routed_at=now,
+        message=case("normal"),
+        taken_by="maya",
+        taken_until=now + timedelta(minutes=30),
+    )
+    assert buttons(agent_alert(record.message, "maya", settings)) == ["reply", "leave"]
+    told = note_alerts(record, "sam", "@lee have a look", settings, now)
+    assert (buttons(told["maya"]), buttons(told["lee"])) == (["reply", "leave"], [])  # not lee's
+    change = PriorityChange(
+        from_priority="normal", to_priority="high", by="sam", at=now, reason="a VIP"
+    )
+    assert buttons(holder_priority_alert(record, change, settings, now)) == ["reply", "leave"]
+    off = settings.model_copy(update={"alert_buttons": False})
+    assert buttons(agent_alert(record.message, "maya", off)) == []

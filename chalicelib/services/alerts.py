@@ -337,13 +337,14 @@ def agent_alert(
     that is theirs to answer: a case a colleague gave them (`given_by`), one given to them on
     shift (`routing.assigned_to`; `passed_from`: from someone whose take of it ran out; a
     follow-up routed to them: the customer they answered wrote back), or what a customer whose
-    case they have wrote again, with "Reply…" and "Give back" (ALERT_BUTTONS); None when no
-    chat of theirs is named."""
+    case they have wrote again, with "Reply…" and (but the last) "Give back" (ALERT_BUTTONS);
+    None when no chat of theirs is named."""
     channel = settings.agent_channels.get(agent)
     if channel is None:
         return None
     routing = message.routing
     priority = routing.priority.upper()
+    buttons = case_buttons(message.mention.id, settings, taken=True)
     if given_by is not None:
         heading = f"[{priority}] a {routing.department} case given to you by {given_by}"
     elif routing.assigned_to == agent and routing.conversation and GIVEN not in routing.tags:
@@ -356,7 +357,7 @@ def agent_alert(
     else:
         who = author_of(message.mention)
         heading = f"[{priority}] {who} wrote again on your {routing.department} case"
-    buttons = case_buttons(message.mention.id, settings, taken=True)
+        buttons = buttons[:1]  # Reply…: what is given back is the case, not this message
     return channel, alert_message(channel, Alert.of(heading, message), buttons)
 
 

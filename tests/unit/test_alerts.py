@@ -194,7 +194,12 @@ def test_what_is_theirs_comes_to_someones_own_chat_with_reply_and_give_back() ->
         taken_by="maya",
         taken_until=now + timedelta(minutes=30),
     )
-    assert buttons(agent_alert(record.message, "maya", settings)) == ["reply", "leave"]
+    assert buttons(agent_alert(record.message, "maya", settings, given_by="lee")) == [
+        "reply",
+        "leave",
+    ]
+    again = agent_alert(record.message, "maya", settings)  # the customer wrote again
+    assert buttons(again) == ["reply"]  # giving back is the case's, not this message's
     told = note_alerts(record, "sam", "@lee have a look", settings, now)
     assert (buttons(told["maya"]), buttons(told["lee"])) == (["reply", "leave"], [])  # not lee's
     change = PriorityChange(
@@ -202,4 +207,4 @@ def test_what_is_theirs_comes_to_someones_own_chat_with_reply_and_give_back() ->
     )
     assert buttons(holder_priority_alert(record, change, settings, now)) == ["reply", "leave"]
     off = settings.model_copy(update={"alert_buttons": False})
-    assert buttons(agent_alert(record.message, "maya", off)) == []
+    assert buttons(agent_alert(record.message, "maya", off, given_by="lee")) == []

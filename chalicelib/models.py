@@ -544,6 +544,11 @@ class MentionRecord(BaseModel):
         " replies are refused until `taken_until` unless forced",
     )
     taken_until: datetime | None = None
+    given_back_by: str | None = Field(
+        default=None,
+        description="who last gave the case back (`POST /mentions/{id}/leave`): the shift"
+        " top-up gives it to someone else",
+    )
     rating: int | None = Field(
         default=None,
         description="how the customer rated the help with the case (1-5), asked by the"

@@ -306,7 +306,8 @@ class ShiftService:
         whose take ran out unanswered) are given to the people on shift with a capacity and
         room for more who answer in its language, the least busy first, each a take of the
         department's assignment time (`Settings.assignment_for`): a case whose take ran out
-        goes to someone else than whoever let it run out, a follow-up or chase to whoever has
+        goes to someone else than whoever let it run out (one given back, than whoever gave it
+        back), a follow-up or chase to whoever has
         its customer's earlier case, and none whose answer is `awaiting` approval (read only
         once a case nobody has comes up). Best effort: a department that cannot be read is left
         for the next run."""
@@ -340,15 +341,14 @@ class ShiftService:
                 if case.id in holders or case.id in awaiting():
                     continue
                 agent = holders.get(earlier.id) if earlier is not None else None
+                let_go = case.taken_by or case.given_back_by  # never back to them
                 if agent is not None:
                     rosters.holds(department, agent)  # the customer's case is theirs: full or not
                 elif case.message.routing.conversation is not None:
-                    agent = back_to_answerer(
-                        self.mentions, case.message, rosters, now, case.taken_by
-                    )
+                    agent = back_to_answerer(self.mentions, case.message, rosters, now, let_go)
                 if agent is None:
                     lang = case.message.routing.language()
-                    agent = rosters.share_out(department, lang, case.taken_by)
+                    agent = rosters.share_out(department, lang, let_go)
                 if agent is not None and self.mentions.take(case.id, agent, now, until):
                     holders[case.id] = agent
                     given.append(Given(case.id, agent, case.taken_by))

@@ -467,10 +467,11 @@ class DynamoMentionStore:
         )
 
     def leave(self, mention_id: str, by: str) -> bool:
-        """Remove taken_by and taken_until, on condition that `by` holds them."""
+        """Remove taken_by and taken_until, on condition that `by` holds them; set
+        given_back_by."""
         return self._update_if(
             {"id": {"S": mention_id}},
-            "REMOVE taken_by, taken_until",
+            "SET given_back_by = :by REMOVE taken_by, taken_until",
             "taken_by = :by",
             {},
             {":by": {"S": by}},
@@ -540,7 +541,7 @@ class DynamoMentionStore:
         if opens_case(record):  # on the list of the department routing chose (the first)
             update += ", listed = if_not_exists(listed, :listed)"
             values[":listed"] = {"S": handed_over_list(from_department)}
-        update += " REMOVE taken_by, taken_until"  # whoever took it in the old department
+        update += " REMOVE taken_by, taken_until, given_back_by"  # as the old department had it
         self._replace(record, record.edited_at, from_department, update, values)
         self._update_if(
             {"id": {"S": record.id}}, "SET waiting = :to", "attribute_exists(waiting)", {}, to
@@ -944,6 +945,9 @@ def _record(item: dict[str, Any]) -> MentionRecord:
     if taken or record.taken_by is not None:
         updates["taken_by"] = taken["S"] if taken else None
         updates["taken_until"] = datetime.fromisoformat(item["taken_until"]["S"]) if taken else None
+    given_back = item.get("given_back_by")  # the attribute alone says it, as for the take
+    if given_back or record.given_back_by is not None:
+        updates["given_back_by"] = given_back["S"] if given_back else None
     if "notes" in item:  # appended beside the JSON
         updates["notes"] = [
             Note(

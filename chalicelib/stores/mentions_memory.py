@@ -279,7 +279,8 @@ class MemoryMentionStore:
         record = self.records[mention_id]
         if record.taken_by != by:
             return False
-        self.records[mention_id] = record.model_copy(update={"taken_by": None, "taken_until": None})
+        given_back = {"taken_by": None, "taken_until": None, "given_back_by": by}
+        self.records[mention_id] = record.model_copy(update=given_back)
         return True
 
     def add_note(self, mention_id: str, note: Note) -> bool:
@@ -304,7 +305,7 @@ class MemoryMentionStore:
         """Replace the record as `rewrite` does, unless it left `from_department` meanwhile;
         the take, if any, ends."""
         self._replace(record, record.edited_at, from_department)
-        untaken = {"taken_by": None, "taken_until": None}
+        untaken = {"taken_by": None, "taken_until": None, "given_back_by": None}
         self.records[record.id] = self.records[record.id].model_copy(update=untaken)
 
     def reprioritise(self, record: MentionRecord, since: datetime | None) -> None:

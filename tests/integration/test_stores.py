@@ -576,6 +576,8 @@ def test_a_handed_over_case_moves_to_its_new_departments_lists(mentions: Mention
         mentions.claim(mention_id, NOW, LEASE)
         mentions.complete(base.model_copy(update={"message": message}), NOW + timedelta(days=1))
     mentions.record_response("x:41", NOW, "x:answer")  # answered: on no waiting list
+    mentions.take("x:41", "sam", NOW, NOW + timedelta(minutes=30))
+    mentions.leave("x:41", "sam")  # given back in support
     mentions.take("x:40", "maya", NOW, NOW + timedelta(minutes=30))  # in support
     handover = Transfer(
         from_department="support", to_department="pr", by="maya", at=NOW, reason="legal threat"
@@ -595,6 +597,7 @@ def test_a_handed_over_case_moves_to_its_new_departments_lists(mentions: Mention
     assert {(c.id, c.department) for c in cases} == {("x:40", "pr"), ("x:41", "pr")}
     answered = mentions.get("x:41")
     assert answered is not None and answered.first_response_at == NOW  # kept beside it
+    assert answered.given_back_by is None  # given back in support: anyone's in pr
     since = NOW - timedelta(days=1)
     assert {r.id for r in mentions.handed_over("support", since, 10)} == {"x:40", "x:41"}
     assert mentions.handed_over("pr", since, 10) == []  # listed under the department routed to
@@ -715,6 +718,7 @@ def test_a_case_taken_to_answer_is_held_until_its_take_ends(mentions: MentionSto
     assert mentions.leave("x:70", "maya")
     left = mentions.get("x:70")
     assert left is not None and (left.taken_by, left.taken_until) == (None, None)
+    assert left.given_back_by == "maya"  # the shift top-up gives it to someone else
     assert not mentions.leave("x:70", "maya")  # nothing left to give back
     assert mentions.take("x:70", "sam", NOW, until)
     later = until + timedelta(seconds=1)  # sam's take ended: maya can take it

@@ -307,10 +307,9 @@ class ShiftService:
         room for more who answer in its language, the least busy first, each a take of the
         department's assignment time (`Settings.assignment_for`): a case whose take ran out
         goes to someone else than whoever let it run out (one given back, than whoever gave it
-        back), a follow-up or chase to whoever has
-        its customer's earlier case, and none whose answer is `awaiting` approval (read only
-        once a case nobody has comes up). Best effort: a department that cannot be read is left
-        for the next run."""
+        back), a follow-up or chase to whoever has its customer's earlier case, and none whose
+        answer is `awaiting` approval (read only once a case nobody has comes up). Best effort:
+        a department that cannot be read is left for the next run."""
         now = self.clock()
         rosters = Rosters(self.shifts, self.mentions, now, capped_only=True)
         given: list[Given] = []

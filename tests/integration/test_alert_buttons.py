@@ -407,10 +407,10 @@ def sent_modal(view: dict[str, Any], user: str, written: str, chosen: str | None
         element = field["element"]
         if element["type"] == "static_select":
             option = next((o for o in element["options"] if o["value"] == chosen), None)
-            state = {"type": "static_select", "selected_option": option}
+            given = {"type": "static_select", "selected_option": option}
         else:
-            state = {"type": "plain_text_input", "value": written}
-        values[field["block_id"]] = {element["action_id"]: state}
+            given = {"type": "plain_text_input", "value": written}
+        values[field["block_id"]] = {element["action_id"]: given}
     state = {"values": values}
     payload = {
         "type": "view_submission",
@@ -534,7 +534,7 @@ def test_reply_on_an_alert_opens_a_modal_under_the_post_and_what_is_sent_answers
     assert (view["callback_id"], view["title"]["text"]) == ("reply", "Reply")
     assert about["text"]["text"].startswith("*Lee Brennan* wrote:\n> ")
     assert "blender" in about["text"]["text"]
-    assert field["label"]["text"] == ("Your reply to Lee Brennan, posted on facebook as the brand")
+    assert field["label"]["text"] == "Your reply to Lee Brennan, posted on facebook as the brand"
     assert field["element"]["max_length"] == 3000
     opened = [r for r in fakes.accepted("slack") if r.path.endswith("views.open")]
     assert opened[0].body["trigger_id"] == "13345.98.cd"

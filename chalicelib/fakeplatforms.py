@@ -701,6 +701,9 @@ class FakePlatforms:
                 return 200, {"ok": False, "error": "message_not_found"}
         else:
             ts = f"{self._new_id()}.000100"
+            person = str(body["channel"])
+            if person[:1] in ("U", "W"):  # to a member: in the app's direct messages with them
+                body = {**body, "channel": "D" + person[1:]}
         self.slack_messages[ts] = body
         return 200, {"ok": True, "channel": body["channel"], "ts": ts, "text": body.get("text")}
 

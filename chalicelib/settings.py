@@ -294,9 +294,11 @@ class Settings(BaseModel):
 
     @property
     def slack_alerts(self) -> bool:
-        """Whether a department's alerts go to a Slack channel (where they are kept and
-        changed as their case moves on)."""
-        return any(not channel.startswith(TEAMS) for channel in self.alert_channels.values())
+        """Whether alerts that are kept and changed as their case moves on go to Slack: a
+        department's, or (with ALERT_BUTTONS) those telling someone of a case that is theirs."""
+        people = self.agent_channels.values() if self.alert_buttons else ()
+        kept = [*self.alert_channels.values(), *people]
+        return any(not channel.startswith(TEAMS) for channel in kept)
 
     @property
     def own_accounts(self) -> frozenset[str]:

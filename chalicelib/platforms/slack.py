@@ -193,12 +193,25 @@ def post_message(
 ) -> str:
     """`POST chat.postMessage`, in a thread with `thread_ts`, laid out as `blocks` (`text`
     then shows in notifications); returns the message's `ts`."""
+    return posted(channel, text, settings, thread_ts, blocks)[1]
+
+
+def posted(
+    channel: str,
+    text: str,
+    settings: Settings,
+    thread_ts: str | None = None,
+    blocks: list[dict[str, Any]] | None = None,
+) -> tuple[str, str]:
+    """`post_message`, returning the channel the message is in too: to a member id, the app's
+    direct messages with them (`D…`), which `chat.update` wants, and its `ts`."""
     body: dict[str, Any] = {"channel": channel, "text": text}
     if thread_ts is not None:
         body["thread_ts"] = thread_ts
     if blocks is not None:
         body["blocks"] = blocks
-    return str(web_api("chat.postMessage", body, settings)["ts"])
+    answer = web_api("chat.postMessage", body, settings)
+    return str(answer.get("channel") or channel), str(answer["ts"])
 
 
 def update_message(

@@ -20,7 +20,7 @@ from chalicelib.platforms.slack import (
     Button,
     alert_blocks,
     post_ephemeral,
-    post_message,
+    posted,
     update_message,
 )
 from chalicelib.platforms.teams import post_card
@@ -174,9 +174,9 @@ class AlertDesk:
         status = standing(of, kept, self.settings, self.mentions, self.replies) if kept else None
         if status is not None and (status.footnote or status.buttons):
             blocks = alert_blocks(text, status.buttons, status.footnote)
-        posted = self._slack(channel, partial(post_message, channel, text, blocks=blocks))
+        where, ts = self._slack(channel, partial(posted, channel, text, blocks=blocks))
         if kept is not None:
-            now_kept = _keep(self.mentions, kept, PostedAlert(channel, posted, text), self.settings)
+            now_kept = _keep(self.mentions, kept, PostedAlert(where, ts, text), self.settings)
             if status is not None and now_kept == 1:
                 self.again(status, kept, of, [channel])
 

@@ -358,7 +358,17 @@ def agent_alert(
         who = author_of(message.mention)
         heading = f"[{priority}] {who} wrote again on your {routing.department} case"
         buttons = buttons[:1]  # Reply…: what is given back is the case, not this message
-    return channel, alert_message(channel, Alert.of(heading, message), buttons)
+    return channel, theirs(channel, Alert.of(heading, message), buttons, settings)
+
+
+def theirs(
+    channel: str, alert: Alert, buttons: tuple[Button, ...], settings: Settings
+) -> OutgoingMessage:
+    """The alert telling someone in their own chat of a case that is theirs, with `buttons`;
+    with ALERT_BUTTONS kept, so that it changes as the case moves on (its buttons go once it
+    is answered) as a department's alert does."""
+    kept = alert.mention_id if settings.alert_buttons else None
+    return alert_message(channel, alert, buttons, kept)
 
 
 MENTIONED = re.compile(r"(?<![\w@])@([\w.-]*\w)")
@@ -392,9 +402,12 @@ def note_alerts(
             else f"named you in a note on a {routing.department} case"
         )
         heading = f"[{routing.priority.upper()}] {by} {what}: {said}"
-        buttons = case_buttons(record.id, settings, taken=True) if person == taker else ()
-        alert = alert_message(channel, Alert.of(heading, record.message), buttons)
-        alerts[person] = channel, alert
+        alert = Alert.of(heading, record.message)
+        if person == taker:
+            buttons = case_buttons(record.id, settings, taken=True)
+            alerts[person] = channel, theirs(channel, alert, buttons, settings)
+        else:
+            alerts[person] = channel, alert_message(channel, alert)
     return alerts
 
 
@@ -436,7 +449,7 @@ def holder_priority_alert(
         f' {change.to_priority} (was {change.from_priority}): "{why}"'
     )
     buttons = case_buttons(record.id, settings, taken=True)
-    return channel, alert_message(channel, Alert.of(heading, record.message), buttons)
+    return channel, theirs(channel, Alert.of(heading, record.message), buttons, settings)
 
 
 def approval_alert(

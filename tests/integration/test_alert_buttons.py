@@ -257,16 +257,22 @@ def test_a_take_that_runs_out_by_itself_brings_take_it_back_when_it_does(
     )
 
 
+def given_to_maya(client: Client, stack: dict[str, str]) -> None:
+    """maya goes on shift in pr, and the blender case is given to her as it is routed; its
+    alerts sent."""
+    started = client.http.post("/departments/pr/shifts", headers=as_("maya"), body=b'{"hours": 8}')
+    assert started.status_code == 200, started.body
+    routed(client, stack, "meta", "meta_page_comments.json")
+    drain_outbox(stack)
+
+
 def test_a_case_given_out_on_shift_as_it_is_routed_is_alerted_so_without_take_it(
     client: Client, stack: dict[str, str], fakes: FakePlatforms, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ALERT_CHANNELS", json.dumps(CHANNELS))
     monkeypatch.setenv("ALERT_BUTTONS", "true")
     wiring.reset()
-    started = client.http.post("/departments/pr/shifts", headers=as_("maya"), body=b'{"hours": 8}')
-    assert started.status_code == 200, started.body
-    routed(client, stack, "meta", "meta_page_comments.json")
-    drain_outbox(stack)
+    given_to_maya(client, stack)
     alert = alerts(fakes)["C0PRALERTS"][1]
     assert alert["text"].startswith(
         "*[URGENT] new case for pr (also support), given to maya on shift*"
@@ -283,11 +289,8 @@ def test_a_case_given_out_on_shift_as_it_is_routed_is_alerted_so_without_take_it
 def test_give_back_frees_the_case_its_presser_has_from_their_own_chat_or_the_channel(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:
-    started = client.http.post("/departments/pr/shifts", headers=as_("maya"), body=b'{"hours": 8}')
-    assert started.status_code == 200, started.body
-    routed(client, stack, "meta", "meta_page_comments.json")  # given to maya as it is routed
-    drain_outbox(stack)
-    mine = alerts(fakes)["U0MAYA"]  # in maya's own chat
+    given_to_maya(client, stack)
+    mine = alerts(fakes)["D0MAYA"]  # in the app's direct messages with maya
     assert mine[1]["text"].startswith("*[URGENT] a pr case given to you, on shift*")
     assert buttons_on(mine[1]) == ["reply", "leave"]
 
@@ -302,6 +305,24 @@ def test_give_back_frees_the_case_its_presser_has_from_their_own_chat_or_the_cha
     drain_outbox(stack)
     assert both(fakes) == [(["section", "actions"], None)] * 2
     assert buttons_on(alerts(fakes)["C0PRALERTS"][1]) == ["take", "reply"]
+    assert buttons_on(alerts(fakes)["D0MAYA"][1]) == ["take", "reply"]  # hers changes too
+
+
+@pytest.mark.usefixtures("buttons")
+def test_the_alert_of_a_case_given_to_someone_changes_in_their_own_chat_when_it_is_answered(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    given_to_maya(client, stack)
+    ts, mine = alerts(fakes)["D0MAYA"]
+    assert layout(mine)[0] == ["section", "actions", "context"]  # taken by her, Reply…
+    written = json.dumps({"mention_id": BLENDER, "text": "So sorry! Please DM us."}).encode()
+    assert client.http.post("/replies", headers=as_("maya"), body=written).status_code == 202
+    drain_outbox(stack)
+    changed_ts, changed = alerts(fakes)["D0MAYA"]
+    assert changed_ts == ts  # the same message, changed: nothing left to press
+    types, footnote = layout(changed)
+    assert types == ["section", "context"]
+    assert str(footnote).startswith("answered by maya (<@U0MAYA>) at 20")
 
 
 @pytest.mark.usefixtures("buttons")

@@ -53,6 +53,7 @@ from chalicelib.services.alerts import (
     settled,
     tell_channel,
 )
+from chalicelib.services.templates import render
 from chalicelib.settings import TEAMS, Settings
 from chalicelib.stores.mentions import case_of
 from chalicelib.stores.queues import Queues
@@ -144,7 +145,7 @@ class AlertButtons:
                 press, f"{found.id} is taken by {taker}: `switchboard reply --force` answers anyway"
             )
         metadata = json.dumps({"mention": found.id})
-        saved = [(each.id, _offered(each)) for each in self._saved()]
+        saved = [(each.id, _offered(each, found, agent)) for each in self._saved()]
         modal = text_modal(
             REPLY,
             "Reply",
@@ -291,9 +292,11 @@ def _answering(case: MentionRecord) -> str:
     return f"Your reply to {author_of(mention)}, posted on {mention.platform} as the brand"
 
 
-def _offered(template: ReplyTemplate) -> str:
-    """A saved reply as a form offers it: its id, then how it begins."""
-    return f"{template.id}: {shortened(template.text, 70)}"
+def _offered(template: ReplyTemplate, case: MentionRecord, agent: str) -> str:
+    """A saved reply as a form offers it: its id, then how it begins, filled in for the case's
+    author by `agent` in their language where it has a translation (as it would be sent)."""
+    text, _ = template.in_language(case.message.routing.language())
+    return f"{template.id}: {shortened(render(text, case.message.mention, agent), 70)}"
 
 
 def _quoted(case: MentionRecord) -> str:

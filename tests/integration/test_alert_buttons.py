@@ -595,7 +595,7 @@ def test_the_reply_form_offers_the_saved_replies_filled_in_for_the_customer(
         {
             "text": {
                 "type": "plain_text",
-                "text": "sorry: So sorry {name}! Please DM us your order number, {handle}.",
+                "text": "sorry: So sorry Dana Kim! Please DM us your order number, @danakim.",
             },
             "value": "sorry",
         }

@@ -410,6 +410,16 @@ def waiting_alert(fakes: FakePlatforms) -> tuple[str, dict[str, Any]]:
     )
 
 
+def draft_now(
+    fakes: FakePlatforms, alert: tuple[str, dict[str, Any]]
+) -> tuple[list[str], str | None]:
+    """The layout of a draft's alert as it stands now: the same Slack message as `alert`,
+    changed."""
+    ts, changed = waiting_alert(fakes)
+    assert ts == alert[0]
+    return layout(changed)
+
+
 def draft_alert(
     client: Client, stack: dict[str, str], fakes: FakePlatforms, text: str
 ) -> tuple[str, tuple[str, dict[str, Any]]]:
@@ -458,9 +468,7 @@ def test_approve_on_the_alert_of_a_draft_posts_it_unless_the_author_presses_it(
     assert approved == {"status": "approved", "reply_id": reply_id, "by": "sam"}
     drain_outbox(stack)
     assert get(client, f"/replies/{reply_id}")["status"] == "sent"
-    ts, changed = waiting_alert(fakes)
-    assert ts == alert[0]
-    assert layout(changed) == (["section", "context"], "approved by sam (<@U0SAM>): posted")
+    assert draft_now(fakes, alert) == (["section", "context"], "approved by sam (<@U0SAM>): posted")
 
 
 @pytest.mark.usefixtures("approvals")
@@ -490,10 +498,8 @@ def test_reject_asks_why_in_a_modal_and_the_reason_sent_rejects_the_draft(
         "Blames the customer: <b>no</b>",
     )
     drain_outbox(stack)
-    [footnote] = waiting_alert(fakes)[1]["blocks"][1]["elements"]
-    assert (
-        footnote["text"] == "rejected by sam (<@U0SAM>): Blames the customer: &lt;b&gt;no&lt;/b&gt;"
-    )
+    rejected_by = "rejected by sam (<@U0SAM>): Blames the customer: &lt;b&gt;no&lt;/b&gt;"
+    assert draft_now(fakes, alert) == (["section", "context"], rejected_by)
 
     again = json.loads(press(client, pressed(alert, "U0LEE", actions=[reject])).body)
     assert (
@@ -506,10 +512,7 @@ def test_reject_asks_why_in_a_modal_and_the_reason_sent_rejects_the_draft(
     late = json.loads(press(client, sent_modal(view, "U0MAYA", "me too")).body)  # a 2nd modal
     assert late == {"response_action": "clear"}  # rejected already: as it was
     drain_outbox(stack)
-    [footnote] = waiting_alert(fakes)[1]["blocks"][1]["elements"]
-    assert footnote["text"] == (
-        "rejected by sam (<@U0SAM>): Blames the customer: &lt;b&gt;no&lt;/b&gt;"
-    )
+    assert draft_now(fakes, alert) == (["section", "context"], rejected_by)
     assert get(client, f"/replies/{reply_id}")["rejected_reason"] == rejected["rejected_reason"]
 
 
@@ -755,9 +758,7 @@ def test_the_alert_of_a_draft_approved_from_the_cli_says_so_too(
     reply_id, alert = draft_alert(client, stack, fakes, "We are looking into it with Leeds.")
     assert review(client, reply_id, "approve", "sam")[0] == 200
     drain_outbox(stack)  # the approval's change of the alert, then the post and its change
-    ts, changed = waiting_alert(fakes)
-    assert ts == alert[0]
-    assert layout(changed) == (["section", "context"], "approved by sam (<@U0SAM>): posted")
+    assert draft_now(fakes, alert) == (["section", "context"], "approved by sam (<@U0SAM>): posted")
 
 
 @pytest.mark.usefixtures("approvals")

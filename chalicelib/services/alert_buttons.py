@@ -32,6 +32,7 @@ from chalicelib.errors import (
 from chalicelib.models import DEFAULT_TAKE_MINUTES, MentionRecord, ReplyRequest, ReplyTemplate
 from chalicelib.observability import logger
 from chalicelib.platforms.slack import (
+    CHOICE,
     FIELD,
     FIELD_LIMIT,
     ButtonPress,
@@ -109,13 +110,8 @@ class AlertButtons:
 
     def _take(self, press: ButtonPress, agent: str) -> dict[str, Any]:
         """Take the case (its alerts then say who has it: the take changes them)."""
-        cases = self.cases()
-        found = case_of(cases.mentions, press.value)
-        done = settled(found) if found is not None else None
-        if done is not None:
-            return self._refuse(press, f"{press.value} was {done}: nothing to take")
         try:
-            record = cases.take(press.value, agent, DEFAULT_TAKE_MINUTES)
+            record = self.cases().take(press.value, agent, DEFAULT_TAKE_MINUTES, open_only=True)
         except REFUSALS as refused:
             return self._refuse(press, refused.message)
         logger.info("case taken from an alert", extra={"mention_id": record.id, "by": agent})
@@ -238,8 +234,9 @@ class AlertButtons:
         if not text and sent.choice is None:
             choose = ", or choose a saved one" if sent.offered else ""
             return _wrong(f"write the reply (it is posted on the platform){choose}")
+        used = FIELD if sent.choice is None else CHOICE
         if text and sent.choice is not None:
-            return _wrong(f"a saved reply ({sent.choice}) or your own words: one of them")
+            return _wrong(f"a saved reply ({sent.choice}) or your own words: one of them", used)
         key = f"slack-view:{sent.view_id}" if sent.view_id else None
         try:
             request = ReplyRequest(
@@ -247,7 +244,7 @@ class AlertButtons:
             )
             reply = self.replies().submit(request, agent)
         except SwitchboardError as refused:
-            return _wrong(refused.message)
+            return _wrong(refused.message, used)
         logger.info("reply written in an alert", extra={"reply_id": reply.reply_id})
         if reply.status != "pending":
             return {"response_action": "clear"}
@@ -281,9 +278,10 @@ def _stranger(user: str) -> str:
     )
 
 
-def _wrong(why: str) -> dict[str, Any]:
-    """The answer that keeps a modal open, saying what is wrong under its field."""
-    return {"response_action": "errors", "errors": {FIELD: why}}
+def _wrong(why: str, under: str = FIELD) -> dict[str, Any]:
+    """The answer that keeps a modal open, saying what is wrong under its field (`under`: the
+    text field, or the choice of a saved reply)."""
+    return {"response_action": "errors", "errors": {under: why}}
 
 
 def _answering(case: MentionRecord) -> str:

@@ -6,7 +6,6 @@ a button's presser alone why it was not done."""
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,32 +31,27 @@ from chalicelib.services.alerts import (
     case_status,
     draft_status,
     refresh_job,
+    seconds_until,
     settled,
     tell_channel,
 )
 from chalicelib.services.retries import repeatable_call
 from chalicelib.settings import TEAMS, Settings
 from chalicelib.stores.mentions import MentionStore, PostedAlert
-from chalicelib.stores.queues import Queues
-from chalicelib.stores.replies import ReplyStore
+from chalicelib.stores.queues import SQS_MAX_DELAY_SECONDS, OutgoingMessage, Queues
+from chalicelib.stores.replies import OUTBOX, ReplyStore
 
 T = TypeVar("T")
 MAX_WAIT_SECONDS = 12 * 3600
-"""The longest SQS keeps a received message out of sight (ChangeMessageVisibility); a job due
-later is put off again."""
+"""The longest SQS keeps a received message out of sight (ChangeMessageVisibility)."""
 
 
-def _not_before(at: str, key: str) -> None:
-    """RetryLater until `at` (a refresh job's time): the outbox worker sees the job again
-    then."""
+def _due(at: str, key: str) -> datetime:
+    """When a refresh job of `key`'s alerts is due (`at`)."""
     try:
-        due = datetime.fromisoformat(at)
+        return datetime.fromisoformat(at)
     except (TypeError, ValueError):
         raise PoisonRecord(f"a refresh of {key}'s alerts due at {at!r}, not a time") from None
-    wait = (due - datetime.now(UTC)).total_seconds()
-    if wait > 0:
-        why = f"the alerts of {key} change when its take runs out at {stamp(due)}"
-        raise RetryLater(why, min(math.ceil(wait), MAX_WAIT_SECONDS))
 
 
 class Standing(NamedTuple):
@@ -143,8 +137,9 @@ class AlertDesk:
         except (ValueError, KeyError, TypeError, AttributeError):
             raise PoisonRecord(f"not an alert: {body[:200]}") from None
         if refresh is not None:
-            if at is not None:
-                _not_before(at, str(refresh))
+            due = _due(at, str(refresh)) if at is not None else None
+            if due is not None and seconds_until(due) > 0:
+                return self._put_off(body, str(refresh), due)
             return self.refresh(of, str(refresh))
         try:
             channel = str(alert["channel"])
@@ -164,6 +159,16 @@ class AlertDesk:
         else:
             self._post(channel, text, blocks, of, None if kept is None else str(kept))
         logger.info("alert posted", extra={"channel": channel})
+
+    def _put_off(self, body: str, key: str, due: datetime) -> None:
+        """A refresh job received before it is `due`: sent again, out of sight until then, once
+        SQS can delay a message that long (a new message: all the outbox's tries are left to it
+        when due), else hidden again until it can (RetryLater)."""
+        wait = seconds_until(due)
+        if wait > SQS_MAX_DELAY_SECONDS:
+            why = f"the alerts of {key} change when its take runs out at {stamp(due)}"
+            raise RetryLater(why, min(wait - SQS_MAX_DELAY_SECONDS, MAX_WAIT_SECONDS))
+        self.queues.send(OUTBOX, OutgoingMessage(body, delay=wait))
 
     def _post(
         self, channel: str, text: str, blocks: list[Any] | None, of: str, kept: str | None

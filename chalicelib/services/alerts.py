@@ -15,6 +15,7 @@ platform's reason when it will not); it is sent at least once."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -149,10 +150,15 @@ def rewritten_alert(channel: str, ts: str, text: str) -> OutgoingMessage:
     )
 
 
-def _outbox_job(job: dict[str, Any]) -> OutgoingMessage:
+def _outbox_job(job: dict[str, Any], delay: int = 0) -> OutgoingMessage:
     """An alert job (post, change, answer a button, refresh kept alerts) as an outbox message
-    (`AlertDesk.send`)."""
-    return OutgoingMessage(json.dumps({ALERT: job}))
+    (`AlertDesk.send`), out of sight for its first `delay` seconds."""
+    return OutgoingMessage(json.dumps({ALERT: job}), delay=delay)
+
+
+def seconds_until(at: datetime) -> int:
+    """Whole seconds from now until `at` (0 once it is past)."""
+    return max(0, math.ceil((at - datetime.now(UTC)).total_seconds()))
 
 
 REFRESH = "refresh"
@@ -182,12 +188,14 @@ def refresh_job(
     key: str, of: str, channels: Iterable[str], at: datetime | None = None
 ) -> OutgoingMessage:
     """The outbox job that refreshes the alerts kept of `key` in `channels` (named for the
-    logs and the dead-letter queue), at once or (`at`) when a take runs out."""
+    logs and the dead-letter queue), at once or (`at`) when a take runs out: out of sight until
+    then, as far as SQS delays a message it is sent (`AlertDesk.send` puts it off again)."""
     job = {REFRESH: key, "of": of, "channel": ", ".join(dict.fromkeys(channels))}
     job["heading"] = f"how {key} stands" + (f" when its take runs out at {stamp(at)}" if at else "")
-    if at is not None:
-        job["at"] = at.isoformat()
-    return _outbox_job(job)
+    if at is None:
+        return _outbox_job(job)
+    job["at"] = at.isoformat()
+    return _outbox_job(job, seconds_until(at))
 
 
 def forget_alerts(

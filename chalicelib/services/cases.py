@@ -34,6 +34,7 @@ from chalicelib.services.alerts import (
     note_alerts,
     priority_alerts,
     refresh_alerts,
+    settled,
     tell_agent,
     tell_channel,
 )
@@ -318,13 +319,21 @@ class CaseService:
             send_to(self.queues, handover.from_department, record.message.tagged(HANDED_OVER))
 
     def take(
-        self, mention_id: str, by: str, minutes: int, given_by: str | None = None
+        self,
+        mention_id: str,
+        by: str,
+        minutes: int,
+        given_by: str | None = None,
+        open_only: bool = False,
     ) -> MentionRecord:
         """`by` takes a case to answer it for `minutes` (taking it again extends the take), or
         is given it by `given_by` (a lead sharing out the work): replies by others are refused
         meanwhile unless forced, and the waiting list shows who is on it. Conflict while
-        someone else has it."""
+        someone else has it, and (`open_only`) for one answered, closed or hidden."""
         record = self._case(mention_id)
+        done = settled(record) if open_only else None
+        if done is not None:
+            raise Conflict(f"{record.id} was {done}: nothing to take")
         now = self.clock()
         if not self.mentions.take(record.id, by, now, now + timedelta(minutes=minutes)):
             current = self.mentions.get(record.id) or record

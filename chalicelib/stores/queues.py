@@ -16,14 +16,18 @@ SQS_BATCH_LIMIT = 10
 SQS_MAX_MESSAGE_BYTES = 262_144
 """A queue's default MaximumMessageSize, and what one SendMessageBatch may carry in all (bodies
 and attributes)."""
+SQS_MAX_DELAY_SECONDS = 900
+"""The longest SQS keeps a message it was sent out of sight (DelaySeconds)."""
 
 
 @dataclass(frozen=True)
 class OutgoingMessage:
-    """A message body with string attributes."""
+    """A message body with string attributes, and how many seconds SQS is to keep it out of
+    sight once sent (`delay`, 0 to SQS_MAX_DELAY_SECONDS)."""
 
     body: str
     attributes: dict[str, str] = field(default_factory=dict)
+    delay: int = 0
 
 
 class QueueSendError(RuntimeError):
@@ -80,6 +84,11 @@ def _attributes(message: OutgoingMessage) -> dict[str, dict[str, str]]:
         name: {"DataType": "String", "StringValue": value}
         for name, value in message.attributes.items()
     }
+
+
+def _delayed(message: OutgoingMessage) -> dict[str, int]:
+    """SendMessage's DelaySeconds for the message, if it has one."""
+    return {"DelaySeconds": min(message.delay, SQS_MAX_DELAY_SECONDS)} if message.delay else {}
 
 
 @contextlib.contextmanager
@@ -190,6 +199,7 @@ class SqsQueues:
                 QueueUrl=self.url(queue),
                 MessageBody=message.body,
                 MessageAttributes=_attributes(message),
+                **_delayed(message),
             )
         return str(response["MessageId"])
 
@@ -201,7 +211,12 @@ class SqsQueues:
                 response = self._client.send_message_batch(
                     QueueUrl=self.url(queue),
                     Entries=[
-                        {"Id": str(i), "MessageBody": m.body, "MessageAttributes": _attributes(m)}
+                        {
+                            "Id": str(i),
+                            "MessageBody": m.body,
+                            "MessageAttributes": _attributes(m),
+                            **_delayed(m),
+                        }
                         for i, m in enumerate(chunk)
                     ],
                 )

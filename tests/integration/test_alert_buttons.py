@@ -279,10 +279,10 @@ def test_a_case_given_out_on_shift_as_it_is_routed_is_alerted_so_without_take_it
     )
     assert buttons_on(alert) == ["reply", "leave"]  # no Take it
     assert str(layout(alert)[1]).startswith("taken by maya until 20")
-    out_of_sight = aws.sqs().get_queue_attributes(
-        QueueUrl=stack["outbox"], AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
-    )["Attributes"]["ApproximateNumberOfMessagesNotVisible"]
-    assert out_of_sight == "1"  # the refresh for when maya's take runs out
+    delayed = aws.sqs().get_queue_attributes(
+        QueueUrl=stack["outbox"], AttributeNames=["ApproximateNumberOfMessagesDelayed"]
+    )["Attributes"]["ApproximateNumberOfMessagesDelayed"]
+    assert delayed == "1"  # the refresh for when maya's take runs out, sent out of sight
 
 
 @pytest.mark.usefixtures("buttons")
@@ -606,11 +606,17 @@ def test_the_reply_form_offers_the_saved_replies_filled_in_for_the_customer(
     assert (select["optional"], field["optional"]) == (True, True)  # one or the other
 
     both_given = json.loads(press(client, sent_modal(view, "U0MAYA", "Hi!", "sorry")).body)
-    assert both_given["errors"] == {"text": "a saved reply (sorry) or your own words: one of them"}
+    one_of = "a saved reply (sorry) or your own words: one of them"
+    assert both_given["errors"] == {"choice": one_of}  # under the saved replies
     neither = json.loads(press(client, sent_modal(view, "U0MAYA", "")).body)
     assert neither["errors"] == {
         "text": "write the reply (it is posted on the platform), or choose a saved one"
     }
+    assert call(client, "DELETE", "/templates/sorry")[0] == 200  # meanwhile
+    gone = json.loads(press(client, sent_modal(view, "U0MAYA", "", "sorry")).body)
+    assert list(gone["errors"]) == ["choice"]  # said under the saved replies, not the field
+    assert gone["errors"]["choice"].startswith("no template 'sorry'")
+    assert call(client, "PUT", "/templates/sorry", saved)[0] == 200
     sent = press(client, sent_modal(view, "U0MAYA", "", "sorry"))
     assert json.loads(sent.body) == {"response_action": "clear"}
     [written] = answered(client, LATE)

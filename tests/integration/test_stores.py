@@ -1147,6 +1147,21 @@ def test_queue_send_and_unknown_queue(queues: Queues) -> None:
         queues.send("nowhere", OutgoingMessage("x"))
 
 
+def test_a_message_sent_with_a_delay_stays_out_of_sight_as_long_as_sqs_delays(
+    stack: dict[str, str],
+) -> None:
+    queues, sqs = wiring.queues(), aws.sqs()
+    queues.send("support", OutgoingMessage("later", delay=3600))  # SQS's 15 minutes at most
+    queues.send_batch("support", [OutgoingMessage("now"), OutgoingMessage("soon", delay=60)])
+    visible, delayed = "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"
+    counts = sqs.get_queue_attributes(QueueUrl=stack["support"], AttributeNames=[visible, delayed])[
+        "Attributes"
+    ]
+    assert (counts[visible], counts[delayed]) == ("1", "2")
+    received = sqs.receive_message(QueueUrl=stack["support"], MaxNumberOfMessages=10)
+    assert [m["Body"] for m in received["Messages"]] == ["now"]
+
+
 def test_a_batch_failing_midway_names_the_messages_that_were_sent() -> None:
     """SQS takes the first ten, then fails one entry of the next call: the error says which
     thirteen of the fourteen arrived, so the caller does not send them again."""

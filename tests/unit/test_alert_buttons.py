@@ -31,7 +31,7 @@ from chalicelib.platforms.slack import (
 )
 from chalicelib.services.alert_buttons import agent_named
 from chalicelib.services.alert_desk import AlertDesk
-from chalicelib.services.alerts import case_status, refresh_alerts, settled
+from chalicelib.services.alerts import case_status, refresh_alerts, refresh_job, settled
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import PostedAlert
 from chalicelib.stores.mentions_memory import MemoryMentionStore
@@ -214,15 +214,25 @@ def test_a_refresh_left_for_when_a_take_runs_out_waits_out_of_sight_until_then()
     mentions, queues = MemoryMentionStore(), MemoryQueues(["outbox"])
     desk = AlertDesk(SETTINGS, mentions, MemoryReplyStore(), queues)
     soon = datetime.now(UTC) + timedelta(minutes=30)
+    left = refresh_job("x:1", "case", ["C0SUP"], soon)
+    assert json.loads(left.body)["alert"]["at"] == soon.isoformat()
+    assert 1790 <= left.delay <= 1800  # SQS keeps it out of sight 900 s of those
     with pytest.raises(RetryLater, match=r"the alerts of x:1 change when its take runs out at 20"):
-        desk.send(refresh_due(soon.isoformat()))
+        desk.send(left.body)  # received 15 minutes early: hidden until SQS can delay it
     with pytest.raises(RetryLater) as waiting:
-        desk.send(refresh_due(soon.isoformat()))
-    assert 1790 <= waiting.value.delay <= 1800
+        desk.send(left.body)
+    assert 890 <= waiting.value.delay <= 900
+    assert queues.messages["outbox"] == []
+
+    within = refresh_due((datetime.now(UTC) + timedelta(minutes=10)).isoformat())
+    desk.send(within)  # sent again, delayed to its time: a new message, its tries all left
+    [again] = queues.messages["outbox"]
+    assert (again.body, 590 <= again.delay <= 600) == (within, True)
     with pytest.raises(RetryLater) as waiting:  # past what SQS hides a message for: put off again
         desk.send(refresh_due((soon + timedelta(hours=20)).isoformat()))
     assert waiting.value.delay == 12 * 3600
     desk.send(refresh_due(NOW.isoformat()))  # due: a case long gone changes nothing
-    assert queues.messages["outbox"] == []
+    assert queues.messages["outbox"] == [again]
+    assert refresh_job("x:1", "case", ["C0SUP"], NOW).delay == 0
     with pytest.raises(PoisonRecord, match="due at 'soon', not a time"):
         desk.send(refresh_due("soon"))

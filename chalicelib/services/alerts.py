@@ -372,9 +372,9 @@ def agent_alert(
 def theirs(
     channel: str, alert: Alert, buttons: tuple[Button, ...], settings: Settings
 ) -> OutgoingMessage:
-    """The alert telling someone in their own chat of a case that is theirs, with `buttons`;
-    with ALERT_BUTTONS kept, so that it changes as the case moves on (its buttons go once it
-    is answered) as a department's alert does."""
+    """The alert telling someone in their own chat of a case that is theirs (or that they are
+    asked to look at), with `buttons`; with ALERT_BUTTONS kept, so that it changes as the case
+    moves on (its buttons go once it is answered) as a department's alert does."""
     kept = alert.mention_id if settings.alert_buttons else None
     return alert_message(channel, alert, buttons, kept)
 
@@ -388,8 +388,9 @@ def note_alerts(
 ) -> dict[str, tuple[str, OutgoingMessage]]:
     """By person, the alerts telling people in their own chat (AGENT_CHANNELS) of a note `by`
     someone on a case (`text`): each person it names with @ (their name as AGENT_CHANNELS has
-    it, in any case), and whoever has the case taken at `now` (with "Reply…" and "Give back",
-    ALERT_BUTTONS); never its writer."""
+    it, in any case), and whoever has the case taken at `now`; never its writer. With
+    ALERT_BUTTONS they have the case's buttons (a note naming someone is most often asking them
+    to look at it: "Take it" while nobody has it) and change as it moves on."""
     named = {name.casefold(): name for name in settings.agent_channels}
     people = [
         named[each.casefold()] for each in MENTIONED.findall(text) if each.casefold() in named
@@ -410,12 +411,9 @@ def note_alerts(
             else f"named you in a note on a {routing.department} case"
         )
         heading = f"[{routing.priority.upper()}] {by} {what}: {said}"
-        alert = Alert.of(heading, record.message)
-        if person == taker:
-            buttons = case_buttons(record.id, settings, taken=True)
-            alerts[person] = channel, theirs(channel, alert, buttons, settings)
-        else:
-            alerts[person] = channel, alert_message(channel, alert)
+        buttons = case_buttons(record.id, settings, taken=taker is not None)
+        alert = theirs(channel, Alert.of(heading, record.message), buttons, settings)
+        alerts[person] = channel, alert
     return alerts
 
 

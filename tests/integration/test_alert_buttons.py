@@ -326,6 +326,27 @@ def test_the_alert_of_a_case_given_to_someone_changes_in_their_own_chat_when_it_
 
 
 @pytest.mark.usefixtures("buttons")
+def test_someone_a_note_names_can_take_the_case_from_their_own_chat(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "x", "x_late_delivery.json")
+    drain_outbox(stack)
+    asked = json.dumps({"text": "@sam can you look at this one? She wrote twice."})
+    assert client.http.post(f"/mentions/{LATE}/notes", headers=as_("maya"), body=asked).status_code
+    drain_outbox(stack)
+    ts, his = alerts(fakes)["D0SAM"]
+    assert his["text"].startswith("*[NORMAL] maya named you in a note on a support case")
+    assert buttons_on(his) == ["take", "reply"]  # nobody has it: his to take
+
+    assert json.loads(press(client, pressed((ts, his), "U0SAM")).body)["status"] == "taken"
+    drain_outbox(stack)
+    changed_ts, changed = alerts(fakes)["D0SAM"]
+    assert changed_ts == ts  # the same message, changed as the case moved on
+    assert buttons_on(changed) == ["reply", "leave"]
+    assert str(layout(changed)[1]).startswith("taken by sam (<@U0SAM>) until 20")
+
+
+@pytest.mark.usefixtures("buttons")
 def test_an_sla_breach_alert_can_be_taken_too(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:

@@ -201,7 +201,13 @@ def test_what_is_theirs_comes_to_someones_own_chat_with_reply_and_give_back() ->
     again = agent_alert(record.message, "maya", settings)  # the customer wrote again
     assert buttons(again) == ["reply"]  # giving back is the case's, not this message's
     told = note_alerts(record, "sam", "@lee have a look", settings, now)
-    assert (buttons(told["maya"]), buttons(told["lee"])) == (["reply", "leave"], [])  # not lee's
+    assert buttons(told["maya"]) == ["reply", "leave"]
+    assert buttons(told["lee"]) == ["reply", "leave"]  # as the channel has them: maya's to press
+    free = record.model_copy(update={"taken_by": None, "taken_until": None})
+    assert buttons(note_alerts(free, "sam", "@lee have a look", settings, now)["lee"]) == [
+        "take",
+        "reply",
+    ]
     change = PriorityChange(
         from_priority="normal", to_priority="high", by="sam", at=now, reason="a VIP"
     )

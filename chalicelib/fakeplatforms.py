@@ -804,16 +804,19 @@ def _blocks_problem(blocks: Any) -> str | None:
                 return "an input needs a plain_text label and an element with an action_id"
             if element.get("type") == "static_select":
                 return _options_problem(element.get("options"))
+            if element.get("type") == "checkboxes":
+                return _options_problem(element.get("options"), "checkboxes", 10)
         else:
             return f"no block type {kind!r} here"
     return None
 
 
-def _options_problem(options: Any) -> str | None:
-    """What keeps a select's `options` from being Block Kit's (1 to 100, each a plain-text
-    label up to 75 characters and a value up to 150), if anything."""
-    if not isinstance(options, list) or not 1 <= len(options) <= 100:
-        return "a static_select has 1 to 100 options"
+def _options_problem(options: Any, kind: str = "static_select", most: int = 100) -> str | None:
+    """What keeps the `options` of a select (or another `kind` of element) from being Block
+    Kit's (1 to `most`, each a plain-text label up to 75 characters and a value up to 150), if
+    anything."""
+    if not isinstance(options, list) or not 1 <= len(options) <= most:
+        return f"a {kind} has 1 to {most} options"
     for option in options:
         text = option.get("text") or {} if isinstance(option, dict) else {}
         if text.get("type") != "plain_text" or not 1 <= len(str(text.get("text", ""))) <= 75:

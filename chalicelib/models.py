@@ -127,6 +127,12 @@ class Mention(BaseModel):
         """The platform's own id of the mention."""
         return native_id(self.id)
 
+    @property
+    def takes_private_reply(self) -> bool:
+        """A Facebook or Instagram comment: a private reply (a message to its author) can
+        answer it."""
+        return self.platform in ("facebook", "instagram") and self.kind == "comment"
+
     @model_validator(mode="after")
     def _id_names_platform(self) -> Mention:
         for name, reference in (("id", self.id), ("edit_of", self.edit_of or self.id)):

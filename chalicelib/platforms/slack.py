@@ -303,12 +303,15 @@ def alert_blocks(
     return blocks
 
 
-FIELD, CHOICE = "text", "choice"
-"""The block and action ids of the text a modal asks for, and of the choice it offers instead."""
+FIELD, CHOICE, FLAGS = "text", "choice", "flags"
+"""The block and action ids of the text a modal asks for, of the choice it offers instead, and
+of the boxes to tick that go with either."""
 FIELD_LIMIT = 3000
 """The most a modal's text field takes (Slack's own limit)."""
 MAX_OPTIONS = 100
 """The most options a select offers (Slack's limit)."""
+MAX_FLAGS = 10
+"""The most boxes a checkbox group has (Slack's limit)."""
 
 
 def text_modal(
@@ -320,11 +323,13 @@ def text_modal(
     shown: str | None = None,
     options: Sequence[tuple[str, str]] = (),
     options_label: str = "",
+    flags: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """A modal asking for a text (a reason, a reply: up to `max_length` characters) under what
     it is about (`shown`, mrkdwn), or (with `options`, (value, text) pairs: the first
-    MAX_OPTIONS) a choice among them instead, under `options_label`: `callback` names it when
-    sent, `metadata` (private_metadata) comes back with it."""
+    MAX_OPTIONS) a choice among them instead, under `options_label`, and below it boxes to tick
+    (`flags`, (value, text) pairs, the first MAX_FLAGS): `callback` names it when sent,
+    `metadata` (private_metadata) comes back with it."""
     field = {
         "type": "plain_text_input",
         "action_id": FIELD,
@@ -334,7 +339,7 @@ def text_modal(
     section = {"type": "mrkdwn", "text": (shown or "")[:SECTION_LIMIT]}
     about = [{"type": "section", "text": section}] if shown else []
     if options:
-        about.append(_select(options, options_label))
+        about.append(_picker(CHOICE, "static_select", options, MAX_OPTIONS, options_label))
     return {
         "type": "modal",
         "callback_id": callback,
@@ -351,6 +356,7 @@ def text_modal(
                 "element": field,
                 "optional": bool(options),  # the choice, or the text: the sender checks
             },
+            *([_picker(FLAGS, "checkboxes", flags, MAX_FLAGS, "Also")] if flags else []),
         ],
     }
 
@@ -366,18 +372,21 @@ def notice_modal(title: str, text: str) -> dict[str, Any]:
     }
 
 
-def _select(options: Sequence[tuple[str, str]], label: str) -> dict[str, Any]:
-    """An optional input block choosing one of `options` (value, text)."""
+def _picker(
+    block: str, kind: str, options: Sequence[tuple[str, str]], most: int, label: str
+) -> dict[str, Any]:
+    """An optional input block (`block` its block and action id) of the element `kind` (a
+    select, boxes to tick) offering `options` (value, text: the first `most`)."""
     choices = [
         {"text": {"type": "plain_text", "text": text[:75]}, "value": value[:150]}
-        for value, text in options[:MAX_OPTIONS]
+        for value, text in options[:most]
     ]
     return {
         "type": "input",
-        "block_id": CHOICE,
+        "block_id": block,
         "optional": True,
         "label": {"type": "plain_text", "text": label[:2000]},
-        "element": {"type": "static_select", "action_id": CHOICE, "options": choices},
+        "element": {"type": kind, "action_id": block, "options": choices},
     }
 
 
@@ -406,8 +415,9 @@ class ButtonPress:
 @dataclass(frozen=True)
 class ModalSubmission:
     """A person sending a modal: which (`callback`), who (`user`), its `metadata`, the `text`
-    they wrote, the modal's id (the same if they send it again), and whether it `offered` a
-    choice instead, and what they chose (`choice`, an option's value)."""
+    they wrote, the modal's id (the same if they send it again), whether it `offered` a
+    choice instead, what they chose (`choice`, an option's value), and the boxes they ticked
+    (`flags`, their values)."""
 
     callback: str
     user: str
@@ -416,6 +426,7 @@ class ModalSubmission:
     view_id: str = ""
     offered: bool = False
     choice: str | None = None
+    flags: frozenset[str] = frozenset()
 
 
 def interaction(body: bytes) -> ButtonPress | ModalSubmission:
@@ -452,6 +463,7 @@ def interaction(body: bytes) -> ButtonPress | ModalSubmission:
             chosen = (values.get(CHOICE, {}).get(CHOICE, {}).get("selected_option") or {}).get(
                 "value"
             )
+            ticked = values.get(FLAGS, {}).get(FLAGS, {}).get("selected_options") or []
             return ModalSubmission(
                 callback=str(view["callback_id"]),
                 user=str(payload["user"]["id"]),
@@ -460,6 +472,7 @@ def interaction(body: bytes) -> ButtonPress | ModalSubmission:
                 view_id=str(view.get("id", "")),
                 offered=CHOICE in values,
                 choice=None if chosen is None else str(chosen),
+                flags=frozenset(str(box["value"]) for box in ticked),
             )
     except (KeyError, IndexError, TypeError, AttributeError) as exc:
         raise MalformedRequest(f"a {kind} payload without {exc}") from None

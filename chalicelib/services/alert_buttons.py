@@ -56,7 +56,7 @@ from chalicelib.services.alerts import (
 )
 from chalicelib.services.templates import render
 from chalicelib.settings import TEAMS, Settings
-from chalicelib.stores.mentions import case_of
+from chalicelib.stores.mentions import case_of, dm_sender
 from chalicelib.stores.queues import Queues
 from chalicelib.stores.replies import ReplyStore
 from chalicelib.stores.templates import TemplateStore
@@ -151,6 +151,7 @@ class AlertButtons:
             _quoted(found),
             saved,
             "A saved reply, filled in for them (or write your own below)",
+            _ways(found, self.settings),
         )
         cli = f"`switchboard reply {found.id} TEXT` does the same"
         return self._open(press, modal, cli) or {"status": "asked", "mention_id": found.id}
@@ -240,7 +241,12 @@ class AlertButtons:
         key = f"slack-view:{sent.view_id}" if sent.view_id else None
         try:
             request = ReplyRequest(
-                mention_id=mention_id, text=text, template=sent.choice, idempotency_key=key
+                mention_id=mention_id,
+                text=text,
+                template=sent.choice,
+                idempotency_key=key,
+                private=PRIVATE in sent.flags,
+                survey=SURVEY in sent.flags,
             )
             reply = self.replies().submit(request, agent)
         except SwitchboardError as refused:
@@ -282,6 +288,24 @@ def _wrong(why: str, under: str = FIELD) -> dict[str, Any]:
     """The answer that keeps a modal open, saying what is wrong under its field (`under`: the
     text field, or the choice of a saved reply)."""
     return {"response_action": "errors", "errors": {under: why}}
+
+
+PRIVATE, SURVEY = "private", "survey"
+"""The boxes a reply's form may have: answer a comment by private message, ask the customer
+afterwards how it went."""
+
+
+def _ways(case: MentionRecord, settings: Settings) -> list[tuple[str, str]]:
+    """The boxes a reply to `case` may tick, as `switchboard reply --private` or `--survey`
+    would: a private reply to a Facebook or Instagram comment, the satisfaction survey after
+    an answer to a direct message (when SATISFACTION_SURVEY is set)."""
+    mention = case.message.mention
+    ways = []
+    if mention.takes_private_reply:
+        ways.append((PRIVATE, "Send it privately, as a message to the commenter"))
+    if settings.satisfaction_survey and dm_sender(mention) is not None:
+        ways.append((SURVEY, "Then ask them how it went (the satisfaction survey)"))
+    return ways
 
 
 def _answering(case: MentionRecord) -> str:

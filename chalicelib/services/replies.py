@@ -134,7 +134,7 @@ def check_reply(request: ReplyRequest, mention: Mention, now: datetime) -> str |
         if len(text) > limit:
             raise MalformedRequest(f"{len(text)} characters; {mention.platform} allows {limit}")
     if request.private:
-        if mention.platform not in ("facebook", "instagram") or mention.kind != "comment":
+        if not mention.takes_private_reply:
             raise MalformedRequest("private replies answer Facebook or Instagram comments only")
         if mention.created_at and now - mention.created_at > HUMAN_AGENT_WINDOW:
             raise MalformedRequest("private replies must be sent within 7 days of the comment")

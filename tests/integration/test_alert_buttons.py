@@ -23,12 +23,14 @@ from chalicelib.demo import signed_headers
 from chalicelib.devstack import scheduled_event
 from chalicelib.fakeplatforms import FakePlatforms
 from chalicelib.settings import get_settings
+from tests.helpers import recent_sample
 from tests.integration.conftest import post_signed, receive_all
 from tests.integration.test_alerts import BLENDER, CHANNELS
+from tests.integration.test_away_messages import SENT_TO
 from tests.integration.test_case_priority import reprioritise
 from tests.integration.test_closing_cases import close
 from tests.integration.test_forgetting_authors import forget
-from tests.integration.test_native_answers import worker_environment
+from tests.integration.test_native_answers import deliver, messenger, worker_environment
 from tests.integration.test_replies import deletion, drain_outbox, get, reply, routed
 from tests.integration.test_reply_approvals import allegation, as_, drafted, review
 from tests.integration.test_reply_templates import call
@@ -451,15 +453,24 @@ def draft_alert(
     return reply_id, waiting_alert(fakes)
 
 
-def sent_modal(view: dict[str, Any], user: str, written: str, chosen: str | None = None) -> bytes:
+def sent_modal(
+    view: dict[str, Any],
+    user: str,
+    written: str,
+    chosen: str | None = None,
+    ticked: tuple[str, ...] = (),
+) -> bytes:
     """The form Slack posts when `user` sends the modal `view` with `written` in its text
-    field, and the option `chosen` in its select, if it has one."""
+    field, the option `chosen` in its select and the boxes `ticked`, if it has them."""
     values: dict[str, Any] = {}
     for field in (block for block in view["blocks"] if block["type"] == "input"):
         element = field["element"]
         if element["type"] == "static_select":
             option = next((o for o in element["options"] if o["value"] == chosen), None)
             given = {"type": "static_select", "selected_option": option}
+        elif element["type"] == "checkboxes":
+            boxes = [o for o in element["options"] if o["value"] in ticked]
+            given = {"type": "checkboxes", "selected_options": boxes}
         else:
             given = {"type": "plain_text_input", "value": written}
         values[field["block_id"]] = {element["action_id"]: given}
@@ -575,7 +586,7 @@ def test_reply_on_an_alert_opens_a_modal_under_the_post_and_what_is_sent_answers
     asked = json.loads(press(client, reply_pressed(alert, "U0MAYA")).body)
     assert asked == {"status": "asked", "mention_id": BLENDER}
     [view] = fakes.slack_views
-    about, field = view["blocks"]
+    about, field, _ = view["blocks"]  # and the box to answer privately
     assert (view["callback_id"], view["title"]["text"]) == ("reply", "Reply")
     assert about["text"]["text"].startswith("*Lee Brennan* wrote:\n> ")
     assert "blender" in about["text"]["text"]
@@ -645,6 +656,44 @@ def test_the_reply_form_offers_the_saved_replies_filled_in_for_the_customer(
         "sorry",
         "So sorry Dana Kim! Please DM us your order number, @danakim.",
     )
+
+
+def boxes(view: dict[str, Any]) -> list[str]:
+    """What the boxes a modal has to tick do, by their values."""
+    ticks = [b for b in view["blocks"] if b["type"] == "input" and b["block_id"] == "flags"]
+    return [option["value"] for block in ticks for option in block["element"]["options"]]
+
+
+@pytest.mark.usefixtures("buttons")
+def test_the_reply_form_answers_a_comment_privately_or_a_message_with_the_survey_when_ticked(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SATISFACTION_SURVEY", "How did we do, {name}? Reply 1 (poor) to 5.")
+    wiring.reset()
+    post_signed(client, "meta", recent_sample("meta_page_comments.json"))  # within 7 days
+    drain_intake(stack)
+    drain_outbox(stack)
+    alert = alerts(fakes)["C0PRALERTS"]
+    press(client, reply_pressed(alert, "U0MAYA"))
+    [comment_form] = fakes.slack_views
+    assert boxes(comment_form) == ["private"]  # a comment: no survey in public
+    private = sent_modal(comment_form, "U0MAYA", "We have sent you a message.", None, ("private",))
+    assert json.loads(press(client, private).body) == {"response_action": "clear"}
+    drain_outbox(stack)
+    [message] = [r.body for r in fakes.accepted("graph") if r.path == SENT_TO]
+    assert message["recipient"] == {"comment_id": BLENDER.removeprefix("facebook:")}
+    assert answered(client, BLENDER)[0]["private"] is True
+
+    deliver(client, stack, "meta", messenger("m_lost", "My parcel is lost, order 5521", 40))
+    press(client, reply_pressed(alert, "U0MAYA", "messenger:m_lost"))
+    dm_form = fakes.slack_views[-1]
+    assert boxes(dm_form) == ["survey"]  # a direct message: no private reply, it is private
+    surveyed = sent_modal(dm_form, "U0MAYA", "Found it, arriving today!", None, ("survey",))
+    assert json.loads(press(client, surveyed).body) == {"response_action": "clear"}
+    drain_outbox(stack)
+    said = [r.body["message"]["text"] for r in fakes.accepted("graph") if r.path == SENT_TO]
+    assert said[1:] == ["Found it, arriving today!", "How did we do, there? Reply 1 (poor) to 5."]
+    assert answered(client, "messenger:m_lost")[0]["survey"] is True
 
 
 @pytest.mark.usefixtures("buttons")

@@ -98,6 +98,13 @@ def test_a_modal_sent_is_read_with_what_was_written_or_chosen_in_it() -> None:
     assert offered == ModalSubmission("reject", "U0SAM", "{}", "", "V0MODAL", offered=True)
     picked = interaction(sent({"choice": chosen("sorry"), "text": typed(None)}))
     assert isinstance(picked, ModalSubmission) and picked.choice == "sorry"
+    ticked = [{"text": {"type": "plain_text", "text": "Privately"}, "value": "private"}]
+    boxes = {"flags": {"type": "checkboxes", "selected_options": ticked}}
+    flagged = interaction(sent({"text": typed("DM sent"), "flags": boxes}))
+    assert isinstance(flagged, ModalSubmission) and flagged.flags == {"private"}
+    none_ticked = {"flags": {"type": "checkboxes", "selected_options": []}}
+    unflagged = interaction(sent({"text": typed("ok"), "flags": none_ticked}))
+    assert isinstance(unflagged, ModalSubmission) and unflagged.flags == frozenset()
 
 
 def test_a_modal_shows_what_it_is_about_above_its_field_within_slacks_limits() -> None:
@@ -114,6 +121,15 @@ def test_a_modal_shows_what_it_is_about_above_its_field_within_slacks_limits() -
     select = offered["blocks"][0]["element"]
     assert (select["type"], len(select["options"])) == ("static_select", 100)  # Slack's most
     assert len(select["options"][0]["text"]["text"]) == 75
+    flags = [(f"f{n}", "x" * 100) for n in range(12)]
+    boxes = text_modal("reply", "Reply", "Yours", "{}", flags=flags)["blocks"][-1]
+    assert (boxes["block_id"], boxes["optional"], boxes["element"]["type"]) == (
+        "flags",
+        True,
+        "checkboxes",
+    )
+    assert len(boxes["element"]["options"]) == 10  # Slack's most
+    assert len(boxes["element"]["options"][0]["text"]["text"]) == 75
 
 
 def test_the_presser_is_named_by_their_slack_member_id_never_by_a_teams_webhook() -> None:

@@ -36,7 +36,7 @@ from chalicelib.commands.moderation import (
     cmd_hide_matching,
     cmd_unhide,
 )
-from chalicelib.commands.offline import cmd_demo, cmd_eval, cmd_route
+from chalicelib.commands.offline import cmd_demo, cmd_eval, cmd_route, cmd_slack_manifest
 from chalicelib.commands.queues import cmd_dead_letters, cmd_inbox
 from chalicelib.commands.replies import (
     cmd_approvals,
@@ -386,6 +386,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--fresh", action="store_true", help="new mention ids, so a second run routes again"
     )
     demo.set_defaults(func=cmd_demo)
+
+    slack = sub.add_parser(
+        "slack-manifest", help="the Slack app's manifest for a deployed stage (events, buttons)"
+    )
+    slack.add_argument("endpoint", help="the stack's EndpointURL (https://…/STAGE/)")
+    slack.add_argument("--name", default="Switchboard", help="the app's name in Slack")
+    slack.set_defaults(func=cmd_slack_manifest)
     return parser
 
 

@@ -110,3 +110,19 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     from chalicelib.demo import run_demo
 
     return run_demo(args.url, get_settings(), out, fresh=args.fresh)
+
+
+def cmd_slack_manifest(args: argparse.Namespace, out: TextIO) -> int:
+    """Print the Slack app's manifest for a deployed stage, and the link creating the app."""
+    from chalicelib.errors import MalformedRequest
+    from chalicelib.platforms.slack_app import app_manifest, create_app_link
+
+    try:
+        manifest = app_manifest(args.endpoint, args.name)
+    except MalformedRequest as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    print(json.dumps(manifest, indent=2), file=out)
+    link = create_app_link(manifest)
+    print(f"Create the app with it (signed in to Slack): {link}", file=sys.stderr)
+    return 0

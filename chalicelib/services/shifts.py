@@ -273,14 +273,17 @@ class ShiftService:
 
     def end(self, department: str, agent: str) -> ShiftEnded:
         """`agent`'s shift ends now: no new case is theirs, and the waiting cases they still
-        had are given back, free for anyone to take."""
+        had are let go, free for anyone to take (their alerts say so; not marked given back
+        by them: the top-up may give one back to them on their next shift)."""
         ended = self.shifts.end(department, agent)
         now = self.clock()
         released = [
             record.id
             for record in self.mentions.waiting(department, HELD_LIMIT)
-            if record.taker(now) == agent and self.mentions.leave(record.id, agent)
+            if record.taker(now) == agent and self.mentions.leave(record.id, agent, False)
         ]
+        for mention_id in released:
+            refresh_alerts(self.mentions, self.queues, self.settings, mention_id)
         logger.info("shift ended", extra={"department": department, "agent": agent})
         return ShiftEnded(department=department, agent=agent, ended=ended, released=released)
 

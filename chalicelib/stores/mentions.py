@@ -223,8 +223,9 @@ class MentionStore(Protocol):
         past `now` (then False; their own take is extended)."""
         ...
 
-    def leave(self, mention_id: str, by: str) -> bool:
-        """`by` gives back a mention they took (False: they do not hold it)."""
+    def leave(self, mention_id: str, by: str, given_back: bool = True) -> bool:
+        """`by` gives back a mention they took (False: they do not hold it), noted as given
+        back by them (`given_back_by`) unless `given_back` is False (their shift ended)."""
         ...
 
     def add_note(self, mention_id: str, note: Note) -> bool:

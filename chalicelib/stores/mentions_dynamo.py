@@ -466,12 +466,12 @@ class DynamoMentionStore:
             {":by": {"S": by}, ":until": {"S": due_key(until)}, ":now": {"S": due_key(now)}},
         )
 
-    def leave(self, mention_id: str, by: str) -> bool:
+    def leave(self, mention_id: str, by: str, given_back: bool = True) -> bool:
         """Remove taken_by and taken_until, on condition that `by` holds them; set
-        given_back_by."""
+        given_back_by (`given_back`)."""
         return self._update_if(
             {"id": {"S": mention_id}},
-            "SET given_back_by = :by REMOVE taken_by, taken_until",
+            ("SET given_back_by = :by " if given_back else "") + "REMOVE taken_by, taken_until",
             "taken_by = :by",
             {},
             {":by": {"S": by}},

@@ -274,13 +274,14 @@ class MemoryMentionStore:
         )
         return True
 
-    def leave(self, mention_id: str, by: str) -> bool:
+    def leave(self, mention_id: str, by: str, given_back: bool = True) -> bool:
         """Give it back, if `by` holds it."""
         record = self.records[mention_id]
         if record.taken_by != by:
             return False
-        given_back = {"taken_by": None, "taken_until": None, "given_back_by": by}
-        self.records[mention_id] = record.model_copy(update=given_back)
+        kept = by if given_back else record.given_back_by
+        left = {"taken_by": None, "taken_until": None, "given_back_by": kept}
+        self.records[mention_id] = record.model_copy(update=left)
         return True
 
     def add_note(self, mention_id: str, note: Note) -> bool:

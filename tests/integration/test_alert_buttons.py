@@ -311,6 +311,26 @@ def test_give_back_frees_the_case_its_presser_has_from_their_own_chat_or_the_cha
 
 
 @pytest.mark.usefixtures("buttons")
+def test_a_shift_that_ends_lets_its_cases_go_and_their_alerts_say_so_at_once(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    given_to_maya(client, stack)
+    assert buttons_on(alerts(fakes)["C0PRALERTS"][1]) == ["reply", "leave"]
+    ended = client.http.post("/departments/pr/shifts/end", headers=as_("maya"), body=b"{}")
+    assert ended.status_code == 200 and json.loads(ended.body)["released"] == [BLENDER]
+    drain_outbox(stack)
+    assert buttons_on(alerts(fakes)["C0PRALERTS"][1]) == ["take", "reply"]  # not at the take's end
+    assert buttons_on(alerts(fakes)["D0MAYA"][1]) == ["take", "reply"]
+    assert get(client, f"/mentions/{BLENDER}")["given_back_by"] is None  # let go, not given back
+
+    again = b'{"hours": 8, "capacity": 3}'  # topped up to three cases
+    started = client.http.post("/departments/pr/shifts", headers=as_("maya"), body=again)
+    assert started.status_code == 200
+    app.handler_map["check_sla"](scheduled_event(), None)  # the minute's top-up
+    assert get(client, f"/mentions/{BLENDER}")["taken_by"] == "maya"  # hers again
+
+
+@pytest.mark.usefixtures("buttons")
 def test_the_alert_of_a_case_given_to_someone_changes_in_their_own_chat_when_it_is_answered(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:

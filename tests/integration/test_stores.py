@@ -723,6 +723,12 @@ def test_a_case_taken_to_answer_is_held_until_its_take_ends(mentions: MentionSto
     assert mentions.take("x:70", "sam", NOW, until)
     later = until + timedelta(seconds=1)  # sam's take ended: maya can take it
     assert mentions.take("x:70", "maya", later, later + timedelta(minutes=30))
+    assert mentions.leave("x:70", "maya", given_back=False)  # her shift ended: let go
+    let_go = mentions.get("x:70")
+    assert let_go is not None and (let_go.taken_by, let_go.given_back_by) == (None, "maya")
+    assert mentions.take("x:70", "sam", later, later + timedelta(minutes=30))
+    assert mentions.leave("x:70", "sam", given_back=False)
+    assert (mentions.get("x:70") or let_go).given_back_by == "maya"  # as it was
 
 
 def test_notes_are_kept_beside_the_record_up_to_a_limit(mentions: MentionStore) -> None:

@@ -280,7 +280,8 @@ class ShiftService:
         released = [
             record.id
             for record in self.mentions.waiting(department, HELD_LIMIT)
-            if record.taker(now) == agent and self.mentions.leave(record.id, agent, False)
+            if record.taker(now) == agent
+            and self.mentions.leave(record.id, agent, given_back=False)
         ]
         for mention_id in released:
             refresh_alerts(self.mentions, self.queues, self.settings, mention_id)

@@ -23,7 +23,7 @@ SQS_MAX_DELAY_SECONDS = 900
 @dataclass(frozen=True)
 class OutgoingMessage:
     """A message body with string attributes, and how many seconds SQS is to keep it out of
-    sight once sent (`delay`, 0 to SQS_MAX_DELAY_SECONDS)."""
+    sight once sent (`delay`; SQS keeps it SQS_MAX_DELAY_SECONDS at most)."""
 
     body: str
     attributes: dict[str, str] = field(default_factory=dict)

@@ -55,8 +55,9 @@ from chalicelib.services.alerts import (
     tell_channel,
 )
 from chalicelib.services.templates import render
+from chalicelib.services.windows import own_words_refused
 from chalicelib.settings import TEAMS, Settings
-from chalicelib.stores.mentions import case_of, dm_sender
+from chalicelib.stores.mentions import case_of, dm_sender, last_heard
 from chalicelib.stores.queues import Queues
 from chalicelib.stores.replies import ReplyStore
 from chalicelib.stores.templates import TemplateStore
@@ -140,6 +141,9 @@ class AlertButtons:
             return self._refuse(
                 press, f"{found.id} is taken by {taker}: `switchboard reply --force` answers anyway"
             )
+        late = own_words_refused(last_heard(self.cases().mentions, found).message.mention, now)
+        if late is not None:
+            return self._refuse(press, f"{found.id}: {late}{_template_hint(found)}")
         metadata = json.dumps({"mention": found.id})
         saved = [(each.id, _offered(each, found, agent)) for each in self._saved()]
         modal = text_modal(
@@ -306,6 +310,13 @@ def _ways(case: MentionRecord, settings: Settings) -> list[tuple[str, str]]:
     if settings.satisfaction_survey and dm_sender(mention) is not None:
         ways.append((SURVEY, "Then ask them how it went (the satisfaction survey)"))
     return ways
+
+
+def _template_hint(case: MentionRecord) -> str:
+    """How a WhatsApp case past its 24 hours is answered still (nothing for the others)."""
+    if case.message.mention.platform != "whatsapp":
+        return ""
+    return f": `switchboard reply {case.id} --whatsapp-template NAME --language L --param …`"
 
 
 def _answering(case: MentionRecord) -> str:

@@ -59,6 +59,7 @@ from chalicelib.services.survey import (
 )
 from chalicelib.services.templates import render
 from chalicelib.services.time_budget import TimeLeft, short_of_time
+from chalicelib.services.windows import HUMAN_AGENT_WINDOW, messaging_tag, own_words_refused
 from chalicelib.settings import Settings
 from chalicelib.stores.cursors import CursorStore
 from chalicelib.stores.mentions import (
@@ -96,21 +97,10 @@ CLIENTS: dict[str, Callable[[Reply, Mention, Settings], PostedReply]] = {
     "youtube": youtube.post_reply,
     "slack": slack.post_reply,
 }
-STANDARD_WINDOW = timedelta(hours=24)  # Messenger, Instagram and WhatsApp messaging window
-HUMAN_AGENT_WINDOW = timedelta(days=7)  # HUMAN_AGENT tag, and private replies to comments
 CREDENTIALS_ATTEMPTS = 4
 """A reply the platform refuses Switchboard's credentials for is tried this many times,
 CREDENTIALS_RETRY_SECONDS apart, then dead-lettered still queued: redriven once working
 credentials are stored, it is posted."""
-
-
-def messaging_tag(mention: Mention, now: datetime) -> str | None:
-    """None inside the 24-hour window, HUMAN_AGENT within 7 days; MalformedRequest after."""
-    if mention.created_at is None or now - mention.created_at <= STANDARD_WINDOW:
-        return None
-    if now - mention.created_at <= HUMAN_AGENT_WINDOW:
-        return "HUMAN_AGENT"
-    raise MalformedRequest("the message is over 7 days old: Meta allows no reply any more")
 
 
 def check_reply(request: ReplyRequest, mention: Mention, now: datetime) -> str | None:
@@ -146,14 +136,13 @@ def check_reply(request: ReplyRequest, mention: Mention, now: datetime) -> str |
         )
     if request.whatsapp_template is not None and mention.platform != "whatsapp":
         raise MalformedRequest("a WhatsApp template answers a WhatsApp message only")
-    late = mention.created_at is not None and now - mention.created_at > STANDARD_WINDOW
-    if mention.platform == "whatsapp" and late and request.whatsapp_template is None:
-        raise MalformedRequest(
-            "WhatsApp takes free-form replies within 24 hours of the customer's last message;"
-            " after that only a message template approved in WhatsApp Manager: send it as"
-            " whatsapp_template (its name, language and parameters; switchboard reply"
-            " --whatsapp-template NAME --language L --param VALUE…)"
-        )
+    if mention.platform == "whatsapp" and request.whatsapp_template is None:
+        late = own_words_refused(mention, now)
+        if late is not None:
+            raise MalformedRequest(
+                f"{late}: send it as whatsapp_template (its name, language and parameters;"
+                " switchboard reply --whatsapp-template NAME --language L --param VALUE…)"
+            )
     if mention.platform in ("messenger", "instagram") and mention.kind == "dm":
         return messaging_tag(mention, now)
     return None

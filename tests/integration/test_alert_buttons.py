@@ -24,7 +24,7 @@ from chalicelib.devstack import scheduled_event
 from chalicelib.fakeplatforms import FakePlatforms
 from chalicelib.settings import get_settings
 from tests.helpers import recent_sample
-from tests.integration.conftest import post_signed, receive_all
+from tests.integration.conftest import bodies, post_signed, receive_all
 from tests.integration.test_alerts import BLENDER, CHANNELS
 from tests.integration.test_away_messages import SENT_TO
 from tests.integration.test_case_priority import reprioritise
@@ -52,6 +52,15 @@ def buttons(monkeypatch: pytest.MonkeyPatch) -> None:
 def alerts(fakes: FakePlatforms) -> dict[str, tuple[str, dict[str, Any]]]:
     """The app's Slack messages as they stand now, (ts, message) by channel."""
     return {body["channel"]: (ts, body) for ts, body in fakes.slack_messages.items()}
+
+
+def blender_alert(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> tuple[str, dict[str, Any]]:
+    """The blender that caught fire routed and its alerts sent: its alert in the pr channel."""
+    routed(client, stack, "meta", "meta_page_comments.json")
+    drain_outbox(stack)
+    return alerts(fakes)["C0PRALERTS"]
 
 
 def pressed(message: tuple[str, dict[str, Any]], user: str, **change: Any) -> bytes:
@@ -401,9 +410,7 @@ def test_a_press_that_is_not_slacks_or_not_ours_is_refused_with_a_clear_error(
     status: int,
     says: str,
 ) -> None:
-    routed(client, stack, "meta", "meta_page_comments.json")
-    drain_outbox(stack)
-    body = pressed(alerts(fakes)["C0PRALERTS"], "U0MAYA", **change)
+    body = pressed(blender_alert(client, stack, fakes), "U0MAYA", **change)
     response = press(client, body, **headers)
     assert response.status_code == status
     assert says in json.loads(response.body)["message"]
@@ -600,9 +607,7 @@ def answered(client: Client, mention_id: str) -> list[dict[str, Any]]:
 def test_reply_on_an_alert_opens_a_modal_under_the_post_and_what_is_sent_answers_the_case(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:
-    routed(client, stack, "meta", "meta_page_comments.json")
-    drain_outbox(stack)
-    alert = alerts(fakes)["C0PRALERTS"]
+    alert = blender_alert(client, stack, fakes)
     asked = json.loads(press(client, reply_pressed(alert, "U0MAYA")).body)
     assert asked == {"status": "asked", "mention_id": BLENDER}
     [view] = fakes.slack_views
@@ -641,9 +646,7 @@ def test_the_reply_form_offers_the_saved_replies_filled_in_for_the_customer(
     saved = {"text": "So sorry {name}! Please DM us your order number, {handle}."}
     assert call(client, "PUT", "/templates/sorry", saved)[0] == 200
     routed(client, stack, "x", "x_late_delivery.json")  # Dana Kim's late order
-    routed(client, stack, "meta", "meta_page_comments.json")
-    drain_outbox(stack)
-    press(client, reply_pressed(alerts(fakes)["C0PRALERTS"], "U0MAYA", LATE))
+    press(client, reply_pressed(blender_alert(client, stack, fakes), "U0MAYA", LATE))
     [view] = fakes.slack_views
     _, select, field = view["blocks"]
     assert select["element"]["options"] == [
@@ -714,6 +717,29 @@ def test_the_reply_form_answers_a_comment_privately_or_a_message_with_the_survey
     said = [r.body["message"]["text"] for r in fakes.accepted("graph") if r.path == SENT_TO]
     assert said[1:] == ["Found it, arriving today!", "How did we do, there? Reply 1 (poor) to 5."]
     assert answered(client, "messenger:m_lost")[0]["survey"] is True
+
+
+@pytest.mark.usefixtures("buttons")
+def test_no_form_opens_for_a_message_its_platform_takes_no_written_reply_to_any_more(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    alert = blender_alert(client, stack, fakes)
+    routed(client, stack, "meta", "meta_whatsapp.json")  # Priya wrote days ago
+    [priya] = [
+        m["mention"]["id"] for m in bodies(stack["support"]) if "whatsapp" in m["mention"]["id"]
+    ]
+    refused = json.loads(press(client, reply_pressed(alert, "U0MAYA", priya)).body)
+    assert refused["reason"] == (
+        f"{priya}: WhatsApp takes free-form replies within 24 hours of the customer's last"
+        " message; after that only a message template approved in WhatsApp Manager:"
+        f" `switchboard reply {priya} --whatsapp-template NAME --language L --param …`"
+    )
+    deliver(client, stack, "meta", messenger("m_old", "Hello? Anyone?", -8 * 24 * 60))
+    stale = json.loads(press(client, reply_pressed(alert, "U0MAYA", "messenger:m_old")).body)
+    assert stale["reason"] == (
+        "messenger:m_old: the message is over 7 days old: Meta allows no reply any more"
+    )
+    assert fakes.slack_views == []  # no form to write in vain
 
 
 @pytest.mark.usefixtures("buttons")

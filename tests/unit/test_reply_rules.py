@@ -22,7 +22,8 @@ from chalicelib.platforms.outbound import (
     translate_network_error,
 )
 from chalicelib.platforms.x_text import weighted_length
-from chalicelib.services.replies import check_reply, messaging_tag, reply_id_for
+from chalicelib.services.replies import check_reply, reply_id_for
+from chalicelib.services.windows import messaging_tag
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

@@ -776,8 +776,8 @@ class FakePlatforms:
 
 def _blocks_problem(blocks: Any) -> str | None:
     """What keeps Slack `blocks` from being Block Kit a message or modal can show (sections of
-    text up to 3,000 characters, actions of buttons with an action id and a plain-text label,
-    context lines, inputs), if anything."""
+    text up to 3,000 characters, actions of buttons with an action id and a plain-text label and
+    overflow menus, context lines, inputs), if anything."""
     if not isinstance(blocks, list) or len(blocks) > 50:
         return "blocks must be a list of at most 50"
     for block in blocks:
@@ -788,6 +788,11 @@ def _blocks_problem(blocks: Any) -> str | None:
                 return "a section's text must be 1 to 3000 characters"
         elif kind == "actions":
             for button in block.get("elements") or [None]:
+                if isinstance(button, dict) and button.get("type") == "overflow":
+                    problem = _options_problem(button.get("options"), "overflow", 5)
+                    if problem is not None or len(button["options"]) < 2:
+                        return problem or "an overflow has 2 to 5 options"
+                    continue
                 if not isinstance(button, dict) or button.get("type") != "button":
                     return "an actions block needs buttons"
                 label = button.get("text") or {}

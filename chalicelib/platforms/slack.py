@@ -289,8 +289,37 @@ class Button:
         return element | ({"style": self.style} if self.style else {})
 
 
+MENU = "more"
+"""The action id of a message's overflow menu: which of its items was chosen says what to do."""
+
+
+@dataclass(frozen=True)
+class Menu:
+    """A message's overflow menu ("⋯", 2 to 5 items), each item what a button would do: chosen,
+    it comes back as a press of that button (`interaction`)."""
+
+    items: tuple[Button, ...]
+
+    def block(self) -> dict[str, Any]:
+        """As a Block Kit overflow element: each item's value `<action> <value>`."""
+        options = [
+            {"text": {"type": "plain_text", "text": item.label[:75]}, "value": _chosen(item)}
+            for item in self.items[:5]
+        ]
+        return {"type": "overflow", "action_id": MENU, "options": options}
+
+
+def _chosen(item: Button) -> str:
+    """What an overflow menu's item says when chosen: its action, then its value."""
+    return f"{item.action} {item.value}"[:150]
+
+
+Control = Button | Menu
+"""What an alert offers to press."""
+
+
 def alert_blocks(
-    text: str, buttons: tuple[Button, ...] = (), footnote: str | None = None
+    text: str, buttons: tuple[Control, ...] = (), footnote: str | None = None
 ) -> list[dict[str, Any]]:
     """An alert as Block Kit: its mrkdwn `text` as a section, then its `buttons`, or a
     `footnote` (what became of it)."""
@@ -399,9 +428,9 @@ def open_modal(trigger_id: str, view: dict[str, Any], settings: Settings) -> Non
 
 @dataclass(frozen=True)
 class ButtonPress:
-    """A person pressing a button on one of the app's messages: which (`action`, `value`), who
-    (`user`, their member id), the message (`channel`, `ts`, its `text`), and the `trigger_id`
-    a modal opens with."""
+    """A person pressing a button on one of the app's messages (or choosing an item of its
+    menu): which (`action`, `value`), who (`user`, their member id), the message (`channel`,
+    `ts`, its `text`), and the `trigger_id` a modal opens with."""
 
     action: str
     value: str
@@ -447,9 +476,12 @@ def interaction(body: bytes) -> ButtonPress | ModalSubmission:
         if kind == "block_actions":
             action = payload["actions"][0]
             container = payload["container"]
+            pressed, value = str(action["action_id"]), str(action.get("value", ""))
+            if pressed == MENU:  # an overflow menu's item: what it does, then on what
+                pressed, _, value = str(action["selected_option"]["value"]).partition(" ")
             return ButtonPress(
-                action=str(action["action_id"]),
-                value=str(action.get("value", "")),
+                action=pressed,
+                value=value,
                 user=str(payload["user"]["id"]),
                 channel=str(container["channel_id"]),
                 ts=str(container["message_ts"]),

@@ -3,14 +3,15 @@ Slack member id), do what the CLI would do under that name: "Take it" on a case'
 the case (DEFAULT_TAKE_MINUTES), "Reply…" opens a modal the reply is written in, and sent,
 answers it (`switchboard reply`), "Give back" gives back the case its presser has (on the alerts
 of taken cases, and of those given to someone, in their own chat); "Approve" on the alert of a
-reply waiting for approval approves it, "Reject…" asks why in a modal, then rejects it. The
-alert then says what became of it instead of offering its buttons (as it does however that came
-about: `refresh_alerts`). What Switchboard cannot do (someone else has the case, it was
-answered, closed or hidden meanwhile, the reply was reviewed already or is the approver's own,
-the person has no name here) is told to that person alone, saying why (in the modal, for what is
-sent in one). Slack wants its answer in 3 seconds: each press is a few reads and a conditional
-write, and what Slack is told goes through the outbox, except the modal, which Slack lets open
-only within those seconds."""
+reply waiting for approval approves it, "Reject…" asks why in a modal, then rejects it; the
+menu of a case's alert hands the case over to another department ("Hand over…": which, and
+why, in a modal) or closes it ("Close…": why). The alert then says what became of it instead
+of offering its buttons (as it does however that came about: `refresh_alerts`). What
+Switchboard cannot do (someone else has the case, it was answered, closed or hidden meanwhile,
+the reply was reviewed already or is the approver's own, the person has no name here) is told
+to that person alone, saying why (in the modal, for what is sent in one). Slack wants its
+answer in 3 seconds: each press is a few reads and a conditional write, and what Slack is told
+goes through the outbox, except the modal, which Slack lets open only within those seconds."""
 
 from __future__ import annotations
 
@@ -45,10 +46,12 @@ from chalicelib.platforms.slack import (
 )
 from chalicelib.services.alerts import (
     APPROVE,
+    CLOSE,
     LEAVE,
     REJECT,
     REPLY,
     TAKE,
+    TRANSFER,
     escaped,
     refused_message,
     settled,
@@ -94,7 +97,7 @@ class AlertButtons:
         done = interaction(body)
         if isinstance(done, ModalSubmission):
             return self._submitted(done)
-        if done.action not in (TAKE, REPLY, LEAVE, APPROVE, REJECT):
+        if done.action not in (TAKE, REPLY, LEAVE, APPROVE, REJECT, TRANSFER, CLOSE):
             raise MalformedRequest(f"Switchboard's alerts have no button {done.action!r}")
         agent = agent_named(done.user, self.settings)
         if agent is None:
@@ -107,6 +110,8 @@ class AlertButtons:
             return self._give_back(done, agent)
         if done.action == APPROVE:
             return self._approve(done, agent)
+        if done.action in (TRANSFER, CLOSE):
+            return self._ask_about_case(done)
         return self._ask_why(done)
 
     def _take(self, press: ButtonPress, agent: str) -> dict[str, Any]:
@@ -192,6 +197,31 @@ class AlertButtons:
         cli = f"`switchboard reject {press.value} REASON` does the same"
         return self._open(press, modal, cli) or {"status": "asked", "reply_id": press.value}
 
+    def _ask_about_case(self, press: ButtonPress) -> dict[str, Any]:
+        """Open the form that hands the case over (to which department, and why) or closes it
+        (why), chosen from its alert's menu (unless it waits for no answer any more)."""
+        found = case_of(self.cases().mentions, press.value)
+        if found is None:
+            return self._refuse(press, f"no routed mention {press.value!r}")
+        done, handing = settled(found), press.action == TRANSFER
+        if done is not None:
+            what = "hand over" if handing else "close"
+            return self._refuse(press, f"{found.id} was {done}: nothing to {what}")
+        metadata = json.dumps({"mention": found.id})
+        if handing:
+            department = found.message.routing.department
+            others = [(each, each) for each in self.settings.departments if each != department]
+            label = "Why? The department it goes to reads it with the case"
+            modal = text_modal(
+                TRANSFER, "Hand over", label, metadata, 500, _quoted(found), others, "To"
+            )
+            cli = f"`switchboard transfer {found.id} DEPARTMENT REASON` does the same"
+        else:
+            label = "Why does it need no reply? It is kept on the case"
+            modal = text_modal(CLOSE, "Close the case", label, metadata, 500, _quoted(found))
+            cli = f"`switchboard close {found.id} REASON` does the same"
+        return self._open(press, modal, cli) or {"status": "asked", "mention_id": found.id}
+
     def _open(self, press: ButtonPress, modal: dict[str, Any], cli: str) -> dict[str, Any] | None:
         """Open `modal` for the presser (None), or tell them Slack would not, and what CLI
         command does the same (`cli`)."""
@@ -206,7 +236,9 @@ class AlertButtons:
     def _submitted(self, sent: ModalSubmission) -> dict[str, Any]:
         """A modal sent: a reply written (posted, or waiting for approval) or a rejection's
         reason (the reply rejected); or what is wrong, shown in the modal."""
-        key = {REPLY: "mention", REJECT: "reply"}.get(sent.callback)
+        key = {REPLY: "mention", REJECT: "reply", TRANSFER: "mention", CLOSE: "mention"}.get(
+            sent.callback
+        )
         if key is None:
             raise MalformedRequest(f"Switchboard has no form {sent.callback!r}")
         try:
@@ -219,6 +251,8 @@ class AlertButtons:
             return _wrong(_stranger(sent.user))
         if sent.callback == REPLY:
             return self._reply(about, agent, text, sent)
+        if sent.callback in (TRANSFER, CLOSE):
+            return self._settle(about, agent, text, sent)
         if not text:
             return _wrong("say why: the reply's author is told")
         try:
@@ -226,6 +260,29 @@ class AlertButtons:
         except REFUSALS as refused:
             return _wrong(refused.message)
         logger.info("reply rejected from an alert", extra={"reply_id": reply.reply_id})
+        return {"response_action": "clear"}
+
+    def _settle(
+        self, mention_id: str, agent: str, text: str, sent: ModalSubmission
+    ) -> dict[str, Any]:
+        """Hand the case over to the department chosen, or close it, as `agent`, saying why
+        (`text`), as `switchboard transfer` or `close` would; what cannot be done is shown in
+        the form (its alerts say what became of it: the change refreshes them)."""
+        handing = sent.callback == TRANSFER
+        if handing and sent.choice is None:
+            return _wrong("choose the department to have it", CHOICE)
+        if not text:
+            return _wrong("say why: it is kept on the case")
+        cases = self.cases()
+        try:
+            if handing:
+                record = cases.transfer(mention_id, str(sent.choice), text[:500], agent)
+            else:
+                record = cases.close(mention_id, text[:500], agent)
+        except SwitchboardError as refused:
+            return _wrong(refused.message)
+        done = "handed over" if handing else "closed"
+        logger.info(f"case {done} from an alert", extra={"mention_id": record.id, "by": agent})
         return {"response_action": "clear"}
 
     def _reply(

@@ -16,7 +16,7 @@ from chalicelib.cli_text import stamp
 from chalicelib.errors import PoisonRecord, RetryLater
 from chalicelib.observability import logger
 from chalicelib.platforms.slack import (
-    Button,
+    Control,
     alert_blocks,
     post_ephemeral,
     posted,
@@ -59,7 +59,7 @@ class Standing(NamedTuple):
     buttons, and when that changes by itself (a take runs out; None: only when someone acts)."""
 
     footnote: str | None
-    buttons: tuple[Button, ...]
+    buttons: tuple[Control, ...]
     changes_at: datetime | None = None
 
 

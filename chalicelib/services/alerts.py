@@ -32,10 +32,7 @@ from chalicelib.models import (
     RoutedMention,
 )
 from chalicelib.observability import logger
-from chalicelib.platforms.slack import (
-    Button,
-    alert_blocks,
-)
+from chalicelib.platforms.slack import Button, Control, Menu, alert_blocks
 from chalicelib.platforms.teams import card_message, text_run
 from chalicelib.rules.engine import PRIORITY_RANK
 from chalicelib.settings import TEAMS, Settings
@@ -50,6 +47,8 @@ CASE, DRAFT = "case", "draft"
 TAKE, REPLY, LEAVE, APPROVE, REJECT = "take", "reply", "leave", "approve", "reject"
 """The buttons on Slack alerts (ALERT_BUTTONS; see `alert_buttons`): take a case, answer it or
 give it back, approve or reject a reply waiting for approval."""
+TRANSFER, CLOSE = "transfer", "close"
+"""The items of a case alert's menu: hand the case over to another department, close it."""
 
 
 @dataclass(frozen=True)
@@ -109,7 +108,7 @@ class Alert:
 def alert_message(
     channel: str,
     alert: Alert,
-    buttons: tuple[Button, ...] = (),
+    buttons: tuple[Control, ...] = (),
     kept: str | None = None,
     of: str = CASE,
 ) -> OutgoingMessage:
@@ -129,16 +128,23 @@ def alert_message(
     return _outbox_job(job)
 
 
-def case_buttons(mention_id: str, settings: Settings, taken: bool = False) -> tuple[Button, ...]:
+def case_buttons(mention_id: str, settings: Settings, taken: bool = False) -> tuple[Control, ...]:
     """The buttons of the alert of a case waiting for an answer, with ALERT_BUTTONS: "Take
     it" while nobody has it, "Reply…", and "Give back" while someone has it (`taken`: theirs
-    to press)."""
+    to press); then a menu to hand it over to another department or close it."""
     if not settings.alert_buttons:
         return ()
     reply = Button(REPLY, "Reply…", mention_id)
-    if taken:
-        return reply, Button(LEAVE, "Give back", mention_id)
-    return Button(TAKE, "Take it", mention_id, "primary"), reply
+    first = (
+        (reply, Button(LEAVE, "Give back", mention_id))
+        if taken
+        else (
+            Button(TAKE, "Take it", mention_id, "primary"),
+            reply,
+        )
+    )
+    more = Menu((Button(TRANSFER, "Hand over…", mention_id), Button(CLOSE, "Close…", mention_id)))
+    return *first, more
 
 
 def rewritten_alert(channel: str, ts: str, text: str) -> OutgoingMessage:
@@ -248,7 +254,7 @@ def settled(
 
 def case_status(
     record: MentionRecord, settings: Settings, now: datetime
-) -> tuple[str | None, tuple[Button, ...]]:
+) -> tuple[str | None, tuple[Control, ...]]:
     """What an alert of the case says of it at `now` (handed over, answered, closed, hidden,
     who has it taken until when; None: it waits), and its buttons while it waits for an answer
     (`case_buttons`)."""
@@ -370,7 +376,7 @@ def agent_alert(
 
 
 def theirs(
-    channel: str, alert: Alert, buttons: tuple[Button, ...], settings: Settings
+    channel: str, alert: Alert, buttons: tuple[Control, ...], settings: Settings
 ) -> OutgoingMessage:
     """The alert telling someone in their own chat of a case that is theirs (or that they are
     asked to look at), with `buttons`; with ALERT_BUTTONS kept, so that it changes as the case
@@ -529,7 +535,7 @@ def breach_alert(record: MentionRecord, settings: Settings) -> OutgoingMessage |
     return alert_message(channel, alert, case_buttons(alert.mention_id, settings), alert.mention_id)
 
 
-def draft_status(reply: Reply, settings: Settings) -> tuple[str | None, tuple[Button, ...]]:
+def draft_status(reply: Reply, settings: Settings) -> tuple[str | None, tuple[Control, ...]]:
     """What the alert of a draft waiting for approval says of it (approved, and whether
     posted; rejected, and why; None: it waits), and its buttons (while it waits)."""
     if reply.status == "pending":

@@ -89,6 +89,15 @@ def pressed(message: tuple[str, dict[str, Any]], user: str, **change: Any) -> by
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 
+def chose(message: tuple[str, dict[str, Any]], user: str, item: str) -> bytes:
+    """The form Slack posts when `user` chooses `item` (by its label) in the alert's menu."""
+    actions = [b for b in message[1]["blocks"] if b["type"] == "actions"]
+    [menu] = [e for block in actions for e in block["elements"] if e["type"] == "overflow"]
+    option = next(o for o in menu["options"] if o["text"]["text"] == item)
+    choice = {"type": "overflow", "action_id": menu["action_id"], "selected_option": option}
+    return pressed(message, user, actions=[choice], trigger_id="13345.98.ef")
+
+
 def layout(message: dict[str, Any]) -> tuple[list[str], str | None]:
     """An alert's blocks by type, and its status line (None: it has none)."""
     blocks, last = message["blocks"], message["blocks"][-1]
@@ -102,9 +111,10 @@ def both(fakes: FakePlatforms) -> list[tuple[list[str], str | None]]:
 
 
 def buttons_on(message: dict[str, Any]) -> list[str]:
-    """What the buttons on an alert do, by their action ids."""
+    """What the buttons on an alert do, by their action ids (its menu apart: `menu_on`)."""
     actions = [b for b in message["blocks"] if b["type"] == "actions"]
-    return [button["action_id"] for block in actions for button in block["elements"]]
+    elements = [element for block in actions for element in block["elements"]]
+    return [button["action_id"] for button in elements if button["type"] == "button"]
 
 
 def took(client: Client, mention_id: str, who: str) -> None:
@@ -129,9 +139,14 @@ def test_pressing_take_it_takes_the_case_and_each_of_its_alerts_says_who_has_it(
     pr_alert = posted["C0PRALERTS"][1]
     section, actions = pr_alert["blocks"]
     assert section["text"] == {"type": "mrkdwn", "text": pr_alert["text"]}
-    assert [(b["text"]["text"], b["action_id"], b["value"]) for b in actions["elements"]] == [
+    *shown, menu = actions["elements"]
+    assert [(b["text"]["text"], b["action_id"], b["value"]) for b in shown] == [
         ("Take it", "take", BLENDER),
         ("Reply…", "reply", BLENDER),
+    ]
+    assert [(o["text"]["text"], o["value"]) for o in menu["options"]] == [
+        ("Hand over…", f"transfer {BLENDER}"),
+        ("Close…", f"close {BLENDER}"),
     ]
 
     response = press(client, pressed(posted["C0PRALERTS"], "U0MAYA"))
@@ -150,6 +165,46 @@ def test_pressing_take_it_takes_the_case_and_each_of_its_alerts_says_who_has_it(
             ["reply", "leave"],
         )
         assert str(footnote).startswith("taken by maya (<@U0MAYA>) until 20")
+
+
+@pytest.mark.usefixtures("buttons")
+def test_a_case_is_handed_over_or_closed_from_the_menu_of_its_alert(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    alert = blender_alert(client, stack, fakes)  # pr's, copied to support
+    asked = json.loads(press(client, chose(alert, "U0MAYA", "Hand over…")).body)
+    assert asked == {"status": "asked", "mention_id": BLENDER}
+    [form] = fakes.slack_views
+    assert (form["callback_id"], form["title"]["text"]) == ("transfer", "Hand over")
+    _, select, _ = form["blocks"]
+    assert [o["value"] for o in select["element"]["options"]] == ["support", "marketing", "triage"]
+    unchosen = json.loads(press(client, sent_modal(form, "U0MAYA", "a refund")).body)
+    assert unchosen["errors"] == {"choice": "choose the department to have it"}
+    unsaid = json.loads(press(client, sent_modal(form, "U0MAYA", " ", "support")).body)
+    assert unsaid["errors"] == {"text": "say why: it is kept on the case"}
+    why = "a faulty blender to replace, no injury"
+    sent = press(client, sent_modal(form, "U0MAYA", why, "support"))
+    assert json.loads(sent.body) == {"response_action": "clear"}
+    routing = get(client, f"/mentions/{BLENDER}")["message"]["routing"]
+    assert (routing["department"], routing["transfers"][-1]["by"]) == ("support", "maya")
+    drain_outbox(stack)
+    _, footnote = layout(alerts(fakes)["C0PRALERTS"][1])
+    assert footnote == f"handed over to support by maya (<@U0MAYA>): {why}"
+
+    press(client, chose(alerts(fakes)["C0PRALERTS"], "U0SAM", "Close…"))
+    closing = fakes.slack_views[-1]
+    assert (closing["callback_id"], closing["title"]["text"]) == ("close", "Close the case")
+    closed = press(client, sent_modal(closing, "U0SAM", "a duplicate of her DM"))
+    assert json.loads(closed.body) == {"response_action": "clear"}
+    record = get(client, f"/mentions/{BLENDER}")
+    assert (record["closed_by"], record["closed_reason"]) == ("sam", "a duplicate of her DM")
+    drain_outbox(stack)
+    types, footnote = layout(alerts(fakes)["C0PRALERTS"][1])
+    assert types == ["section", "context"]  # nothing left to press, nor a menu
+    assert str(footnote).endswith("closed by sam (<@U0SAM>): a duplicate of her DM")
+    again = json.loads(press(client, chose(alert, "U0MAYA", "Close…")).body)  # a stale alert
+    assert again["reason"].startswith(f"{BLENDER} was closed by sam: a duplicate")
+    assert again["reason"].endswith(": nothing to close")
 
 
 @pytest.mark.usefixtures("buttons")

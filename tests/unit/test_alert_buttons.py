@@ -24,6 +24,7 @@ from chalicelib.models import (
 from chalicelib.platforms.slack import (
     Button,
     ButtonPress,
+    Menu,
     ModalSubmission,
     alert_blocks,
     interaction,
@@ -65,6 +66,14 @@ def test_a_press_is_read_from_the_forms_payload_and_one_without_its_message_refu
     assert interaction(body) == ButtonPress(
         "take", "slack:C0/1.5", "U0MAYA", "C0PR", "1.2", "*[URGENT] new case*"
     )
+    menu = Menu((Button("transfer", "Hand over…", "x:1"), Button("close", "Close…", "x:1")))
+    [hand_over, _] = menu.block()["options"]
+    payload["actions"] = [{"action_id": "more", "type": "overflow", "selected_option": hand_over}]
+    chosen = interaction(urlencode({"payload": json.dumps(payload)}).encode())
+    assert isinstance(chosen, ButtonPress) and (chosen.action, chosen.value) == ("transfer", "x:1")
+    payload["actions"] = [{"action_id": "more", "type": "overflow"}]
+    with pytest.raises(MalformedRequest, match="without 'selected_option'"):
+        interaction(urlencode({"payload": json.dumps(payload)}).encode())
     del payload["container"]
     with pytest.raises(MalformedRequest, match="without 'container'"):
         interaction(urlencode({"payload": json.dumps(payload)}).encode())
@@ -159,16 +168,17 @@ def test_an_alert_says_where_its_case_stands_offering_take_it_while_free_reply_w
     later = NOW + timedelta(minutes=30)
     free = case()
     reply = Button("reply", "Reply…", "x:1")
+    more = Menu((Button("transfer", "Hand over…", "x:1"), Button("close", "Close…", "x:1")))
     assert case_status(free, SETTINGS, NOW) == (
         None,
-        (Button("take", "Take it", "x:1", "primary"), reply),
+        (Button("take", "Take it", "x:1", "primary"), reply, more),
     )
     off = SETTINGS.model_copy(update={"alert_buttons": False})
     assert case_status(free, off, NOW) == (None, ())
     taken = case(taken_by="maya", taken_until=later)
     assert case_status(taken, SETTINGS, NOW) == (
         "taken by maya (<@U0MAYA>) until 2026-11-24T09:30:00+00:00",
-        (reply, Button("leave", "Give back", "x:1")),  # for whoever has it
+        (reply, Button("leave", "Give back", "x:1"), more),  # for whoever has it
     )
     assert case_status(taken, SETTINGS, later + timedelta(seconds=1))[0] is None  # ran out
     closed = case(closed_at=NOW, closed_by="lee<>", closed_reason="a <dupe>", taken_by="maya")
@@ -190,7 +200,7 @@ def test_a_case_handed_over_says_so_before_where_it_stands() -> None:
     moved.message.routing.transfers.append(handover)
     status, buttons = case_status(moved, SETTINGS, NOW)
     assert status == "handed over to support by lee: a refund"
-    assert [b.action for b in buttons] == ["take", "reply"]
+    assert [b.action for b in buttons if isinstance(b, Button)] == ["take", "reply"]
     taken = moved.model_copy(update={"taken_by": "sam", "taken_until": NOW + timedelta(hours=1)})
     assert case_status(taken, SETTINGS, NOW)[0] == (
         "handed over to support by lee: a refund · taken by sam until 2026-11-24T10:00:00+00:00"

@@ -178,9 +178,8 @@ def buttons(alert: tuple[str, OutgoingMessage] | None) -> list[str]:
     """The action ids of the buttons on an alert to someone's own chat."""
     assert alert is not None
     blocks = json.loads(alert[1].body)["alert"].get("blocks", [])
-    return [
-        b["action_id"] for block in blocks if block["type"] == "actions" for b in block["elements"]
-    ]
+    elements = [b for block in blocks if block["type"] == "actions" for b in block["elements"]]
+    return [element["action_id"] for element in elements if element["type"] == "button"]
 
 
 def test_what_is_theirs_comes_to_someones_own_chat_with_reply_and_give_back() -> None:

@@ -47,6 +47,7 @@ from chalicelib.platforms.slack import (
 from chalicelib.services.alerts import (
     APPROVE,
     CLOSE,
+    GIVE,
     LEAVE,
     REJECT,
     REPLY,
@@ -97,7 +98,7 @@ class AlertButtons:
         done = interaction(body)
         if isinstance(done, ModalSubmission):
             return self._submitted(done)
-        if done.action not in (TAKE, REPLY, LEAVE, APPROVE, REJECT, TRANSFER, CLOSE):
+        if done.action not in (TAKE, REPLY, LEAVE, APPROVE, REJECT, TRANSFER, GIVE, CLOSE):
             raise MalformedRequest(f"Switchboard's alerts have no button {done.action!r}")
         agent = agent_named(done.user, self.settings)
         if agent is None:
@@ -110,8 +111,8 @@ class AlertButtons:
             return self._give_back(done, agent)
         if done.action == APPROVE:
             return self._approve(done, agent)
-        if done.action in (TRANSFER, CLOSE):
-            return self._ask_about_case(done)
+        if done.action in (TRANSFER, GIVE, CLOSE):
+            return self._ask_about_case(done, agent)
         return self._ask_why(done)
 
     def _take(self, press: ButtonPress, agent: str) -> dict[str, Any]:
@@ -197,28 +198,35 @@ class AlertButtons:
         cli = f"`switchboard reject {press.value} REASON` does the same"
         return self._open(press, modal, cli) or {"status": "asked", "reply_id": press.value}
 
-    def _ask_about_case(self, press: ButtonPress) -> dict[str, Any]:
-        """Open the form that hands the case over (to which department, and why) or closes it
-        (why), chosen from its alert's menu (unless it waits for no answer any more)."""
+    def _ask_about_case(self, press: ButtonPress, agent: str) -> dict[str, Any]:
+        """Open the form, chosen from a case alert's menu, that hands the case over (to which
+        department, and why), gives it to a colleague (who, and a note for them) or closes it
+        (why); unless it waits for no answer any more, or there is nobody to give it to."""
         found = case_of(self.cases().mentions, press.value)
         if found is None:
             return self._refuse(press, f"no routed mention {press.value!r}")
-        done, handing = settled(found), press.action == TRANSFER
+        done = settled(found)
         if done is not None:
-            what = "hand over" if handing else "close"
+            what = {TRANSFER: "hand over", GIVE: "give"}.get(press.action, "close")
             return self._refuse(press, f"{found.id} was {done}: nothing to {what}")
         metadata = json.dumps({"mention": found.id})
-        if handing:
+        quoted = _quoted(found)
+        if press.action == TRANSFER:
             department = found.message.routing.department
             others = [(each, each) for each in self.settings.departments if each != department]
             label = "Why? The department it goes to reads it with the case"
-            modal = text_modal(
-                TRANSFER, "Hand over", label, metadata, 500, _quoted(found), others, "To"
-            )
+            modal = text_modal(TRANSFER, "Hand over", label, metadata, 500, quoted, others, "To")
             cli = f"`switchboard transfer {found.id} DEPARTMENT REASON` does the same"
+        elif press.action == GIVE:
+            people = [(name, name) for name in _colleagues(self.settings) if name != agent]
+            if not people:
+                return self._refuse(press, "AGENT_CHANNELS names nobody else to give it to")
+            label = "A note for them (optional: kept on the case, and they are told)"
+            modal = text_modal(GIVE, "Give to", label, metadata, 2000, quoted, people, "To")
+            cli = f"`switchboard take {found.id} --for NAME` does the same"
         else:
             label = "Why does it need no reply? It is kept on the case"
-            modal = text_modal(CLOSE, "Close the case", label, metadata, 500, _quoted(found))
+            modal = text_modal(CLOSE, "Close the case", label, metadata, 500, quoted)
             cli = f"`switchboard close {found.id} REASON` does the same"
         return self._open(press, modal, cli) or {"status": "asked", "mention_id": found.id}
 
@@ -234,12 +242,11 @@ class AlertButtons:
         return None
 
     def _submitted(self, sent: ModalSubmission) -> dict[str, Any]:
-        """A modal sent: a reply written (posted, or waiting for approval) or a rejection's
-        reason (the reply rejected); or what is wrong, shown in the modal."""
-        key = {REPLY: "mention", REJECT: "reply", TRANSFER: "mention", CLOSE: "mention"}.get(
-            sent.callback
-        )
-        if key is None:
+        """A modal sent: a reply written (posted, or waiting for approval), a rejection's
+        reason (the reply rejected), a case handed over, given or closed; or what is wrong,
+        shown in the modal."""
+        key = "reply" if sent.callback == REJECT else "mention"
+        if sent.callback not in (REPLY, REJECT, TRANSFER, GIVE, CLOSE):
             raise MalformedRequest(f"Switchboard has no form {sent.callback!r}")
         try:
             about = str(json.loads(sent.metadata)[key])
@@ -251,6 +258,8 @@ class AlertButtons:
             return _wrong(_stranger(sent.user))
         if sent.callback == REPLY:
             return self._reply(about, agent, text, sent)
+        if sent.callback == GIVE:
+            return self._give(about, agent, text, sent.choice)
         if sent.callback in (TRANSFER, CLOSE):
             return self._settle(about, agent, text, sent)
         if not text:
@@ -283,6 +292,22 @@ class AlertButtons:
             return _wrong(refused.message)
         done = "handed over" if handing else "closed"
         logger.info(f"case {done} from an alert", extra={"mention_id": record.id, "by": agent})
+        return {"response_action": "clear"}
+
+    def _give(self, mention_id: str, agent: str, text: str, to: str | None) -> dict[str, Any]:
+        """Give the case to the colleague chosen, as `switchboard take --for` would (they are
+        told in their own chat), and note `text` on it for them if there is one; what cannot
+        be done (someone else has it meanwhile) is shown in the form."""
+        if to is None:
+            return _wrong("choose whom to give it to", CHOICE)
+        cases = self.cases()
+        try:
+            record = cases.take(mention_id, to, DEFAULT_TAKE_MINUTES, agent, open_only=True)
+            if text:
+                cases.note(record.id, agent, text[:2000])
+        except SwitchboardError as refused:
+            return _wrong(refused.message, CHOICE)
+        logger.info("case given from an alert", extra={"mention_id": record.id, "to": to})
         return {"response_action": "clear"}
 
     def _reply(
@@ -330,12 +355,19 @@ class AlertButtons:
 
 def agent_named(user: str, settings: Settings) -> str | None:
     """The name a Slack member works under, the one AGENT_CHANNELS gives their member id."""
-    names = {
-        channel: name
-        for name, channel in settings.agent_channels.items()
-        if not channel.startswith(TEAMS)
-    }
+    names = {channel: name for name, channel in _slack_people(settings)}
     return names.get(user)
+
+
+def _colleagues(settings: Settings) -> list[str]:
+    """The names of the people a case can be given to from Slack, in AGENT_CHANNELS' order."""
+    return [name for name, _ in _slack_people(settings)]
+
+
+def _slack_people(settings: Settings) -> list[tuple[str, str]]:
+    """(name, Slack channel) of each person AGENT_CHANNELS names in Slack (not Teams)."""
+    people = settings.agent_channels.items()
+    return [(name, channel) for name, channel in people if not channel.startswith(TEAMS)]
 
 
 def _stranger(user: str) -> str:

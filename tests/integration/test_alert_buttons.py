@@ -146,6 +146,7 @@ def test_pressing_take_it_takes_the_case_and_each_of_its_alerts_says_who_has_it(
     ]
     assert [(o["text"]["text"], o["value"]) for o in menu["options"]] == [
         ("Hand over…", f"transfer {BLENDER}"),
+        ("Give to…", f"give {BLENDER}"),
         ("Close…", f"close {BLENDER}"),
     ]
 
@@ -205,6 +206,38 @@ def test_a_case_is_handed_over_or_closed_from_the_menu_of_its_alert(
     again = json.loads(press(client, chose(alert, "U0MAYA", "Close…")).body)  # a stale alert
     assert again["reason"].startswith(f"{BLENDER} was closed by sam: a duplicate")
     assert again["reason"].endswith(": nothing to close")
+
+
+@pytest.mark.usefixtures("buttons")
+def test_a_lead_gives_a_case_to_a_colleague_from_the_menu_with_a_note_for_them(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alert = blender_alert(client, stack, fakes)
+    press(client, chose(alert, "U0MAYA", "Give to…"))
+    [form] = fakes.slack_views
+    _, select, field = form["blocks"]
+    assert [o["value"] for o in select["element"]["options"]] == ["sam"]  # not maya herself
+    assert field["optional"]  # the note
+    unchosen = json.loads(press(client, sent_modal(form, "U0MAYA", "call her")).body)
+    assert unchosen["errors"] == {"choice": "choose whom to give it to"}
+    given = press(client, sent_modal(form, "U0MAYA", "she prefers a call: 0161 496 0000", "sam"))
+    assert json.loads(given.body) == {"response_action": "clear"}
+    record = get(client, f"/mentions/{BLENDER}")
+    assert record["taken_by"] == "sam" and record["notes"][0]["told"] == ["sam"]
+    drain_outbox(stack)
+    told = [body["text"].split("*:")[0] for body in fakes.slack_messages.values()]
+    assert "*[URGENT] a pr case given to you by maya" in told
+    assert '*[URGENT] maya noted on your pr case: "she prefers a call: 0161 496 0000"' in told
+    _, footnote = layout(alerts(fakes)["C0PRALERTS"][1])
+    assert str(footnote).startswith("taken by sam (<@U0SAM>) until 20")
+
+    press(client, chose(alerts(fakes)["C0PRALERTS"], "U0MAYA", "Give to…"))
+    taken = json.loads(press(client, sent_modal(fakes.slack_views[-1], "U0MAYA", "", "sam")).body)
+    assert taken == {"response_action": "clear"}  # his already: the take is extended
+    monkeypatch.setenv("AGENT_CHANNELS", json.dumps({"maya": "U0MAYA"}))  # nobody else
+    wiring.reset()
+    alone = json.loads(press(client, chose(alert, "U0MAYA", "Give to…")).body)
+    assert alone["reason"] == "AGENT_CHANNELS names nobody else to give it to"
 
 
 @pytest.mark.usefixtures("buttons")

@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from chalicelib.cli_text import author_of, shortened
 from chalicelib.errors import (
@@ -30,7 +30,13 @@ from chalicelib.errors import (
     PayloadTooLarge,
     SwitchboardError,
 )
-from chalicelib.models import DEFAULT_TAKE_MINUTES, MentionRecord, ReplyRequest, ReplyTemplate
+from chalicelib.models import (
+    DEFAULT_TAKE_MINUTES,
+    MentionRecord,
+    Priority,
+    ReplyRequest,
+    ReplyTemplate,
+)
 from chalicelib.observability import logger
 from chalicelib.platforms.slack import (
     CHOICE,
@@ -44,11 +50,13 @@ from chalicelib.platforms.slack import (
     text_modal,
     verify,
 )
+from chalicelib.rules.engine import PRIORITY_RANK
 from chalicelib.services.alerts import (
     APPROVE,
     CLOSE,
     GIVE,
     LEAVE,
+    PRIORITY,
     REJECT,
     REPLY,
     TAKE,
@@ -98,7 +106,7 @@ class AlertButtons:
         done = interaction(body)
         if isinstance(done, ModalSubmission):
             return self._submitted(done)
-        if done.action not in (TAKE, REPLY, LEAVE, APPROVE, REJECT, TRANSFER, GIVE, CLOSE):
+        if done.action not in (TAKE, REPLY, LEAVE, APPROVE, REJECT, *MENU_ITEMS):
             raise MalformedRequest(f"Switchboard's alerts have no button {done.action!r}")
         agent = agent_named(done.user, self.settings)
         if agent is None:
@@ -111,7 +119,7 @@ class AlertButtons:
             return self._give_back(done, agent)
         if done.action == APPROVE:
             return self._approve(done, agent)
-        if done.action in (TRANSFER, GIVE, CLOSE):
+        if done.action in MENU_ITEMS:
             return self._ask_about_case(done, agent)
         return self._ask_why(done)
 
@@ -207,7 +215,9 @@ class AlertButtons:
             return self._refuse(press, f"no routed mention {press.value!r}")
         done = settled(found)
         if done is not None:
-            what = {TRANSFER: "hand over", GIVE: "give"}.get(press.action, "close")
+            what = {TRANSFER: "hand over", GIVE: "give", PRIORITY: "reprioritise"}.get(
+                press.action, "close"
+            )
             return self._refuse(press, f"{found.id} was {done}: nothing to {what}")
         metadata = json.dumps({"mention": found.id})
         quoted = _quoted(found)
@@ -224,6 +234,13 @@ class AlertButtons:
             label = "A note for them (optional: kept on the case, and they are told)"
             modal = text_modal(GIVE, "Give to", label, metadata, 2000, quoted, people, "To")
             cli = f"`switchboard take {found.id} --for NAME` does the same"
+        elif press.action == PRIORITY:
+            now = found.message.routing.priority
+            levels = [(each, each) for each in reversed(PRIORITY_RANK) if each != now]
+            label = "Why? It is kept on the case (whoever has it is told)"
+            heading = f"Its priority instead of {now}"
+            modal = text_modal(PRIORITY, "Priority", label, metadata, 500, quoted, levels, heading)
+            cli = f"`switchboard priority {found.id} LEVEL REASON` does the same"
         else:
             label = "Why does it need no reply? It is kept on the case"
             modal = text_modal(CLOSE, "Close the case", label, metadata, 500, quoted)
@@ -246,7 +263,7 @@ class AlertButtons:
         reason (the reply rejected), a case handed over, given or closed; or what is wrong,
         shown in the modal."""
         key = "reply" if sent.callback == REJECT else "mention"
-        if sent.callback not in (REPLY, REJECT, TRANSFER, GIVE, CLOSE):
+        if sent.callback not in (REPLY, REJECT, *MENU_ITEMS):
             raise MalformedRequest(f"Switchboard has no form {sent.callback!r}")
         try:
             about = str(json.loads(sent.metadata)[key])
@@ -260,7 +277,7 @@ class AlertButtons:
             return self._reply(about, agent, text, sent)
         if sent.callback == GIVE:
             return self._give(about, agent, text, sent.choice)
-        if sent.callback in (TRANSFER, CLOSE):
+        if sent.callback in MENU_ITEMS:
             return self._settle(about, agent, text, sent)
         if not text:
             return _wrong("say why: the reply's author is told")
@@ -274,24 +291,29 @@ class AlertButtons:
     def _settle(
         self, mention_id: str, agent: str, text: str, sent: ModalSubmission
     ) -> dict[str, Any]:
-        """Hand the case over to the department chosen, or close it, as `agent`, saying why
-        (`text`), as `switchboard transfer` or `close` would; what cannot be done is shown in
-        the form (its alerts say what became of it: the change refreshes them)."""
-        handing = sent.callback == TRANSFER
-        if handing and sent.choice is None:
-            return _wrong("choose the department to have it", CHOICE)
+        """Hand the case over to the department chosen, change its priority to the one chosen,
+        or close it, as `agent`, saying why (`text`), as `switchboard transfer`, `priority` or
+        `close` would; what cannot be done is shown in the form (its alerts say what became of
+        it: the change refreshes them)."""
+        choose = {TRANSFER: "the department to have it", PRIORITY: "its priority"}
+        if sent.callback in choose and sent.choice is None:
+            return _wrong(f"choose {choose[sent.callback]}", CHOICE)
         if not text:
             return _wrong("say why: it is kept on the case")
-        cases = self.cases()
+        cases, why, chosen = self.cases(), text[:500], str(sent.choice)
         try:
-            if handing:
-                record = cases.transfer(mention_id, str(sent.choice), text[:500], agent)
+            if sent.callback == TRANSFER:
+                record = cases.transfer(mention_id, chosen, why, agent)
+            elif sent.callback == PRIORITY:
+                record = cases.reprioritise(mention_id, _priority(chosen), why, agent)
             else:
-                record = cases.close(mention_id, text[:500], agent)
+                record = cases.close(mention_id, why, agent)
         except SwitchboardError as refused:
             return _wrong(refused.message)
-        done = "handed over" if handing else "closed"
-        logger.info(f"case {done} from an alert", extra={"mention_id": record.id, "by": agent})
+        logger.info(
+            "case changed from an alert",
+            extra={"mention_id": record.id, "by": agent, "change": sent.callback},
+        )
         return {"response_action": "clear"}
 
     def _give(self, mention_id: str, agent: str, text: str, to: str | None) -> dict[str, Any]:
@@ -381,6 +403,17 @@ def _wrong(why: str, under: str = FIELD) -> dict[str, Any]:
     """The answer that keeps a modal open, saying what is wrong under its field (`under`: the
     text field, or the choice of a saved reply)."""
     return {"response_action": "errors", "errors": {under: why}}
+
+
+MENU_ITEMS = (TRANSFER, GIVE, PRIORITY, CLOSE)
+"""What a case alert's menu does, each item asking in a form first."""
+
+
+def _priority(level: str) -> Priority:
+    """A priority chosen in a form (MalformedRequest for one that is none)."""
+    if level not in PRIORITY_RANK:
+        raise MalformedRequest(f"no priority {level!r}: {', '.join(PRIORITY_RANK)}")
+    return cast(Priority, level)
 
 
 PRIVATE, SURVEY = "private", "survey"

@@ -47,9 +47,9 @@ CASE, DRAFT = "case", "draft"
 TAKE, REPLY, LEAVE, APPROVE, REJECT = "take", "reply", "leave", "approve", "reject"
 """The buttons on Slack alerts (ALERT_BUTTONS; see `alert_buttons`): take a case, answer it or
 give it back, approve or reject a reply waiting for approval."""
-TRANSFER, GIVE, CLOSE = "transfer", "give", "close"
+TRANSFER, GIVE, PRIORITY, CLOSE = "transfer", "give", "priority", "close"
 """The items of a case alert's menu: hand the case over to another department, give it to a
-colleague, close it."""
+colleague, change its priority, close it."""
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,8 @@ def alert_message(
 def case_buttons(mention_id: str, settings: Settings, taken: bool = False) -> tuple[Control, ...]:
     """The buttons of the alert of a case waiting for an answer, with ALERT_BUTTONS: "Take
     it" while nobody has it, "Reply…", and "Give back" while someone has it (`taken`: theirs
-    to press); then a menu to hand it over to another department, give it to a colleague or
-    close it."""
+    to press); then a menu to hand it over to another department, give it to a colleague,
+    change its priority or close it."""
     if not settings.alert_buttons:
         return ()
     reply = Button(REPLY, "Reply…", mention_id)
@@ -145,7 +145,7 @@ def case_buttons(mention_id: str, settings: Settings, taken: bool = False) -> tu
             reply,
         )
     )
-    items = (TRANSFER, "Hand over…"), (GIVE, "Give to…"), (CLOSE, "Close…")
+    items = (TRANSFER, "Hand over…"), (GIVE, "Give to…"), (PRIORITY, "Priority…"), (CLOSE, "Close…")
     return *first, Menu(tuple(Button(action, label, mention_id) for action, label in items))
 
 

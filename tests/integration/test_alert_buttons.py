@@ -147,6 +147,7 @@ def test_pressing_take_it_takes_the_case_and_each_of_its_alerts_says_who_has_it(
     assert [(o["text"]["text"], o["value"]) for o in menu["options"]] == [
         ("Hand over…", f"transfer {BLENDER}"),
         ("Give to…", f"give {BLENDER}"),
+        ("Priority…", f"priority {BLENDER}"),
         ("Close…", f"close {BLENDER}"),
     ]
 
@@ -238,6 +239,25 @@ def test_a_lead_gives_a_case_to_a_colleague_from_the_menu_with_a_note_for_them(
     wiring.reset()
     alone = json.loads(press(client, chose(alert, "U0MAYA", "Give to…")).body)
     assert alone["reason"] == "AGENT_CHANNELS names nobody else to give it to"
+
+
+@pytest.mark.usefixtures("buttons")
+def test_a_cases_priority_is_changed_from_the_menu_saying_why(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    alert = blender_alert(client, stack, fakes)  # urgent
+    press(client, chose(alert, "U0MAYA", "Priority…"))
+    [form] = fakes.slack_views
+    _, select, _ = form["blocks"]
+    assert [o["value"] for o in select["element"]["options"]] == ["high", "normal", "low"]
+    assert select["label"]["text"] == "Its priority instead of urgent"
+    unchosen = json.loads(press(client, sent_modal(form, "U0MAYA", "no injury")).body)
+    assert unchosen["errors"] == {"choice": "choose its priority"}
+    lowered = press(client, sent_modal(form, "U0MAYA", "no injury, a faulty part", "high"))
+    assert json.loads(lowered.body) == {"response_action": "clear"}
+    routing = get(client, f"/mentions/{BLENDER}")["message"]["routing"]
+    assert routing["priority"] == "high"
+    assert routing["priority_changes"][-1]["reason"] == "no injury, a faulty part"
 
 
 @pytest.mark.usefixtures("buttons")

@@ -168,7 +168,8 @@ def test_an_alert_says_where_its_case_stands_offering_take_it_while_free_reply_w
     later = NOW + timedelta(minutes=30)
     free = case()
     reply = Button("reply", "Reply…", "x:1")
-    items = [("transfer", "Hand over…"), ("give", "Give to…"), ("close", "Close…")]
+    items = [("transfer", "Hand over…"), ("give", "Give to…"), ("priority", "Priority…")]
+    items.append(("close", "Close…"))
     more = Menu(tuple(Button(action, label, "x:1") for action, label in items))
     assert case_status(free, SETTINGS, NOW) == (
         None,

@@ -208,8 +208,9 @@ class AlertButtons:
 
     def _ask_about_case(self, press: ButtonPress, agent: str) -> dict[str, Any]:
         """Open the form, chosen from a case alert's menu, that hands the case over (to which
-        department, and why), gives it to a colleague (who, and a note for them) or closes it
-        (why); unless it waits for no answer any more, or there is nobody to give it to."""
+        department, and why), gives it to a colleague (who, and a note for them), changes its
+        priority (to which, and why) or closes it (why); unless it waits for no answer any
+        more, or there is nobody to give it to."""
         found = case_of(self.cases().mentions, press.value)
         if found is None:
             return self._refuse(press, f"no routed mention {press.value!r}")
@@ -235,10 +236,10 @@ class AlertButtons:
             modal = text_modal(GIVE, "Give to", label, metadata, 2000, quoted, people, "To")
             cli = f"`switchboard take {found.id} --for NAME` does the same"
         elif press.action == PRIORITY:
-            now = found.message.routing.priority
-            levels = [(each, each) for each in reversed(PRIORITY_RANK) if each != now]
+            current = found.message.routing.priority
+            levels = [(each, each) for each in reversed(PRIORITY_RANK) if each != current]
             label = "Why? It is kept on the case (whoever has it is told)"
-            heading = f"Its priority instead of {now}"
+            heading = f"Its priority instead of {current}"
             modal = text_modal(PRIORITY, "Priority", label, metadata, 500, quoted, levels, heading)
             cli = f"`switchboard priority {found.id} LEVEL REASON` does the same"
         else:
@@ -260,8 +261,8 @@ class AlertButtons:
 
     def _submitted(self, sent: ModalSubmission) -> dict[str, Any]:
         """A modal sent: a reply written (posted, or waiting for approval), a rejection's
-        reason (the reply rejected), a case handed over, given or closed; or what is wrong,
-        shown in the modal."""
+        reason (the reply rejected), a case handed over, given, reprioritised or closed; or what
+        is wrong, shown in the modal."""
         key = "reply" if sent.callback == REJECT else "mention"
         if sent.callback not in (REPLY, REJECT, *MENU_ITEMS):
             raise MalformedRequest(f"Switchboard has no form {sent.callback!r}")

@@ -4,9 +4,10 @@ the case (DEFAULT_TAKE_MINUTES), "Reply…" opens a modal the reply is written i
 answers it (`switchboard reply`), "Give back" gives back the case its presser has (on the alerts
 of taken cases, and of those given to someone, in their own chat); "Approve" on the alert of a
 reply waiting for approval approves it, "Reject…" asks why in a modal, then rejects it; the
-menu of a case's alert hands the case over to another department ("Hand over…": which, and
-why, in a modal) or closes it ("Close…": why). The alert then says what became of it instead
-of offering its buttons (as it does however that came about: `refresh_alerts`). What
+menu of a case's alert hands the case over to another department, gives it to a colleague,
+changes its priority or closes it, each asking first in a modal (which department, whom, which
+priority; why, or a note). The alert then says what became of it instead of offering its
+buttons (as it does however that came about: `refresh_alerts`). What
 Switchboard cannot do (someone else has the case, it was answered, closed or hidden meanwhile,
 the reply was reviewed already or is the approver's own, the person has no name here) is told
 to that person alone, saying why (in the modal, for what is sent in one). Slack wants its

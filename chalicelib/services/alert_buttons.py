@@ -54,6 +54,7 @@ from chalicelib.platforms.slack import (
 from chalicelib.rules.engine import PRIORITY_RANK
 from chalicelib.services.alerts import (
     APPROVE,
+    CASE_MENU,
     CLOSE,
     GIVE,
     LEAVE,
@@ -407,7 +408,7 @@ def _wrong(why: str, under: str = FIELD) -> dict[str, Any]:
     return {"response_action": "errors", "errors": {under: why}}
 
 
-MENU_ITEMS = (TRANSFER, GIVE, PRIORITY, CLOSE)
+MENU_ITEMS = tuple(action for action, _ in CASE_MENU)
 """What a case alert's menu does, each item asking in a form first."""
 
 

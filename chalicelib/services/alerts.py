@@ -48,6 +48,7 @@ TAKE, REPLY, LEAVE, APPROVE, REJECT = "take", "reply", "leave", "approve", "reje
 """The buttons on Slack alerts (ALERT_BUTTONS; see `alert_buttons`): take a case, answer it or
 give it back, approve or reject a reply waiting for approval."""
 TRANSFER, GIVE, PRIORITY, CLOSE = "transfer", "give", "priority", "close"
+CASE_MENU = (TRANSFER, "Hand over…"), (GIVE, "Give to…"), (PRIORITY, "Priority…"), (CLOSE, "Close…")
 """The items of a case alert's menu: hand the case over to another department, give it to a
 colleague, change its priority, close it."""
 
@@ -137,16 +138,12 @@ def case_buttons(mention_id: str, settings: Settings, taken: bool = False) -> tu
     if not settings.alert_buttons:
         return ()
     reply = Button(REPLY, "Reply…", mention_id)
-    first = (
-        (reply, Button(LEAVE, "Give back", mention_id))
-        if taken
-        else (
-            Button(TAKE, "Take it", mention_id, "primary"),
-            reply,
-        )
+    take, give_back = (
+        Button(TAKE, "Take it", mention_id, "primary"),
+        Button(LEAVE, "Give back", mention_id),
     )
-    items = (TRANSFER, "Hand over…"), (GIVE, "Give to…"), (PRIORITY, "Priority…"), (CLOSE, "Close…")
-    return *first, Menu(tuple(Button(action, label, mention_id) for action, label in items))
+    menu = Menu(tuple(Button(action, label, mention_id) for action, label in CASE_MENU))
+    return (reply, give_back, menu) if taken else (take, reply, menu)
 
 
 def rewritten_alert(channel: str, ts: str, text: str) -> OutgoingMessage:

@@ -328,11 +328,14 @@ class AlertButtons:
         cases = self.cases()
         try:
             record = cases.take(mention_id, to, DEFAULT_TAKE_MINUTES, agent, open_only=True)
-            if text:
-                cases.note(record.id, agent, text[:2000])
         except SwitchboardError as refused:
             return _wrong(refused.message, CHOICE)
         logger.info("case given from an alert", extra={"mention_id": record.id, "to": to})
+        try:
+            if text:
+                cases.note(record.id, agent, text[:2000])
+        except SwitchboardError as refused:
+            return _wrong(f"given to {to}, but the note was not kept: {refused.message}")
         return {"response_action": "clear"}
 
     def _reply(

@@ -242,6 +242,20 @@ def test_a_lead_gives_a_case_to_a_colleague_from_the_menu_with_a_note_for_them(
 
 
 @pytest.mark.usefixtures("buttons")
+def test_a_case_given_whose_note_cannot_be_kept_is_given_and_says_so(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    alert = blender_alert(client, stack, fakes)
+    for n in range(50):  # as many notes as a case keeps
+        noted = json.dumps({"text": f"call {n} logged"}).encode()
+        assert client.http.post(f"/mentions/{BLENDER}/notes", headers=as_("lee"), body=noted)
+    press(client, chose(alert, "U0MAYA", "Give to…"))
+    given = json.loads(press(client, sent_modal(fakes.slack_views[-1], "U0MAYA", "hi", "sam")).body)
+    assert given["errors"]["text"].startswith("given to sam, but the note was not kept: ")
+    assert get(client, f"/mentions/{BLENDER}")["taken_by"] == "sam"
+
+
+@pytest.mark.usefixtures("buttons")
 def test_a_cases_priority_is_changed_from_the_menu_saying_why(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:

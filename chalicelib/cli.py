@@ -37,7 +37,7 @@ from chalicelib.commands.moderation import (
     cmd_unhide,
 )
 from chalicelib.commands.offline import cmd_demo, cmd_eval, cmd_route, cmd_slack_manifest
-from chalicelib.commands.queues import cmd_dead_letters, cmd_inbox
+from chalicelib.commands.queues import cmd_dead_letters, cmd_inbox, cmd_queues
 from chalicelib.commands.replies import (
     cmd_approvals,
     cmd_approve,
@@ -115,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     dead.add_argument("--redrive", action="store_true", help="send each back to its queue")
     dead.add_argument("--limit", type=int, default=20, help="receive calls at most")
     dead.set_defaults(func=cmd_dead_letters)
+
+    depths = sub.add_parser(
+        "queues", parents=[deployed], help="each queue's depth and its dead-letter queue's"
+    )
+    depths.set_defaults(func=cmd_queues)
 
     rules = sub.add_parser("rules", help="validate, diff, push, pull, test, history, rollback")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)

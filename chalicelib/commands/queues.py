@@ -30,12 +30,17 @@ def _queue_command(
     read: Callable[[], int],
     out: TextIO,
 ) -> int:
-    """Run `read` once `name` is one of the `known`; an unreachable SQS is a clear error."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
+    """Run `read` once `name` is one of the `known` (`_reading`)."""
     if name not in known:
         print(f"unknown {kind} {name!r}; one of {known}", file=out)
         return 2
+    return _reading(args, queue, read)
+
+
+def _reading(args: argparse.Namespace, queue: str, read: Callable[[], int]) -> int:
+    """Run `read`; an unreachable SQS (`queue` names what was read) is a clear error."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
         return read()
     except (BotoCoreError, ClientError) as exc:
@@ -104,4 +109,48 @@ def _dead_letters(args: argparse.Namespace, settings: Settings, where: str, out:
         else f"{count} message(s) in {where}"
     )
     print(done, file=out)
+    return 0
+
+
+DEPTHS = {
+    "waiting": "ApproximateNumberOfMessages",
+    "in flight": "ApproximateNumberOfMessagesNotVisible",
+    "delayed": "ApproximateNumberOfMessagesDelayed",
+}
+"""What `switchboard queues` shows of each queue, and the SQS attribute saying it."""
+
+
+def cmd_queues(args: argparse.Namespace, out: TextIO) -> int:
+    """Each queue at a glance: how many messages wait, are being worked on (or wait to be
+    tried again) and are delayed, and how many its dead-letter queue holds; exit 1 when a
+    dead-letter queue holds any."""
+    settings = _queue_settings(args)
+    return _reading(args, "the queues", partial(_print_depths, settings, out))
+
+
+def _print_depths(settings: Settings, out: TextIO) -> int:
+    from chalicelib import aws
+    from chalicelib.stores.queues import SqsQueues
+
+    client = aws.sqs()
+    queues = SqsQueues(client, settings)
+
+    def depths(queue: str) -> dict[str, int]:
+        names = list(DEPTHS.values())
+        got = client.get_queue_attributes(QueueUrl=queues.url(queue), AttributeNames=names)
+        return {shown: int(got["Attributes"].get(name, 0)) for shown, name in DEPTHS.items()}
+
+    width = max(map(len, settings.all_queues))
+    print(f"{'queue':<{width}}  {'  '.join(DEPTHS)}  dead-lettered", file=out)
+    dead_somewhere = []
+    for queue in settings.all_queues:
+        counts, dead = depths(queue), depths(f"{queue}-dlq")["waiting"]
+        cells = "  ".join(f"{counts[shown]:>{len(shown)}}" for shown in DEPTHS)
+        print(f"{queue:<{width}}  {cells}  {dead:>13}", file=out)
+        if dead:
+            dead_somewhere.append(queue)
+    if dead_somewhere:
+        where = ", ".join(dead_somewhere)
+        print(f"dead-lettered in {where}: `switchboard dlq QUEUE` says why (--redrive)", file=out)
+        return 1
     return 0

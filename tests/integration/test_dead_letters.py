@@ -89,3 +89,29 @@ def test_dlq_says_what_a_department_or_outbox_message_is(stack: dict[str, str]) 
     assert "mention x:7 routed to support" in run("dlq", "support")[1]
     out = run("dlq", "outbox")[1]
     assert "reply r_42" in out and "unreadable body: 'not json at all'" in out
+
+
+def test_queues_shows_each_queues_depth_and_exits_1_while_a_dead_letter_queue_holds_any(
+    stack: dict[str, str],
+) -> None:
+    assert run("queues") == (
+        0,
+        "queue      waiting  in flight  delayed  dead-lettered\n"
+        "intake           0          0        0              0\n"
+        "support          0          0        0              0\n"
+        "pr               0          0        0              0\n"
+        "marketing        0          0        0              0\n"
+        "triage           0          0        0              0\n"
+        "outbox           0          0        0              0\n",
+    )
+    sqs = aws.sqs()
+    sqs.send_message(QueueUrl=stack["support"], MessageBody="{}")
+    sqs.send_message(QueueUrl=stack["support"], MessageBody="{}")
+    sqs.send_message(QueueUrl=stack["outbox"], MessageBody="{}", DelaySeconds=600)
+    sqs.send_message(QueueUrl=stack["outbox-dlq"], MessageBody="{}")
+    code, out = run("queues")
+    lines = out.splitlines()
+    assert code == 1
+    assert lines[2] == "support          2          0        0              0"
+    assert lines[6] == "outbox           0          0        1              1"
+    assert lines[-1] == "dead-lettered in outbox: `switchboard dlq QUEUE` says why (--redrive)"

@@ -36,7 +36,6 @@ from chalicelib.models import (
     HideMatchingRequest,
     LabelRequest,
     MentionRecord,
-    NextCase,
     NoteRequest,
     PriorityRequest,
     ReasonRequest,
@@ -362,16 +361,8 @@ def next_case(department: str) -> Response:
     caller = require_caller(request)
     body = request_model(request, TakeRequest)
     department = known_department(department)
-    who = body.assignee or caller
-    shifts = _shifts()
-    shift = shifts.shift_of(department, who)
-    back = shift is not None and shift.away and body.assignee is None
-    if back:  # asking for a case is coming back from the break
-        shifts.away(department, who, False)
-    awaiting = _awaiting_approval()
-    record = wiring.cases().next_case(department, who, body.minutes, shift, awaiting, caller)
-    languages = shift.languages if shift is not None else []
-    answer = NextCase(department=department, next=record, languages=languages, back=back)
+    who, awaiting = body.assignee or caller, _awaiting_approval()
+    answer = _shifts().take_next(wiring.cases(), department, who, body.minutes, awaiting, caller)
     return json_response(answer.model_dump(mode="json", by_alias=True))
 
 

@@ -17,10 +17,18 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from chalicelib.errors import NotFound
-from chalicelib.models import GIVEN, MentionRecord, Roster, RoutedMention, Shift, ShiftEnded
+from chalicelib.models import (
+    GIVEN,
+    MentionRecord,
+    NextCase,
+    Roster,
+    RoutedMention,
+    Shift,
+    ShiftEnded,
+)
 from chalicelib.observability import logger
 from chalicelib.services.alerts import agent_alert, refresh_alerts, tell_agent
-from chalicelib.services.cases import send_to
+from chalicelib.services.cases import CaseService, send_to
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore
 from chalicelib.stores.queues import Queues
@@ -249,6 +257,26 @@ class ShiftService:
         self.shifts.start(shift)
         logger.info("on shift", extra={"department": department, "agent": agent})
         return self._listed(department, agent) or shift
+
+    def take_next(
+        self,
+        cases: CaseService,
+        department: str,
+        who: str,
+        minutes: int,
+        awaiting: Container[str],
+        caller: str,
+    ) -> NextCase:
+        """`who` takes `department`'s next case nobody has (`CaseService.next_case`), in a
+        language of their shift there if it names some; asked by `caller` (another: a lead
+        giving it). Asking for a case oneself ends one's break."""
+        shift = self.shift_of(department, who)
+        back = shift is not None and shift.away and who == caller
+        if back:
+            self.away(department, who, False)
+        record = cases.next_case(department, who, minutes, shift, awaiting, caller)
+        languages = shift.languages if shift is not None else []
+        return NextCase(department=department, next=record, languages=languages, back=back)
 
     def shift_of(self, department: str, agent: str) -> Shift | None:
         """`agent`'s shift in `department`, if they are on one."""

@@ -22,6 +22,7 @@ from chalicelib.stores.traffic import DynamoTrafficStore, TrafficStore
 if TYPE_CHECKING:
     from chalicelib.services.cases import CaseService
     from chalicelib.services.replies import ReplyService
+    from chalicelib.services.shifts import ShiftService
 
 
 @lru_cache(maxsize=1)
@@ -89,6 +90,14 @@ def cases() -> CaseService:
     from chalicelib.services.cases import CaseService  # the worker side: off the webhook path
 
     return CaseService(mentions(), queues(), get_settings())
+
+
+def shift_service() -> ShiftService:
+    """Shifts: who is on, who is given which case; over the shifts and mentions tables and the
+    queues."""
+    from chalicelib.services.shifts import ShiftService  # the worker side: off the webhook path
+
+    return ShiftService(shifts(), mentions(), queues(), get_settings())
 
 
 def reply_service(settings: Settings | None = None) -> ReplyService:

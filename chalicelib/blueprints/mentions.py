@@ -51,7 +51,6 @@ from chalicelib.stores.mentions import case_of
 
 if TYPE_CHECKING:
     from chalicelib.services.moderation import Moderation
-    from chalicelib.services.shifts import ShiftService
 
 mentions = Blueprint(__name__)
 MAX_WAITING = 200
@@ -362,7 +361,9 @@ def next_case(department: str) -> Response:
     body = request_model(request, TakeRequest)
     department = known_department(department)
     who, awaiting = body.assignee or caller, _awaiting_approval()
-    answer = _shifts().take_next(wiring.cases(), department, who, body.minutes, awaiting, caller)
+    answer = wiring.shift_service().take_next(
+        wiring.cases(), department, who, body.minutes, awaiting, caller
+    )
     return json_response(answer.model_dump(mode="json", by_alias=True))
 
 
@@ -378,10 +379,10 @@ def department_shifts(department: str) -> Response:
     caller = require_caller(request)
     department = known_department(department)
     if request.method == "GET":
-        roster = _shifts().roster(department, _awaiting_approval())
+        roster = wiring.shift_service().roster(department, _awaiting_approval())
         return json_response(roster.model_dump(mode="json"))
     body = request_model(request, ShiftRequest)
-    shift = _shifts().start(
+    shift = wiring.shift_service().start(
         department, body.agent or caller, body.hours, body.capacity, body.languages
     )
     return json_response(shift.model_dump(mode="json"))
@@ -395,7 +396,7 @@ def end_shift(department: str) -> Response:
     request = mentions.current_request
     caller = require_caller(request)
     body = request_model(request, ShiftEndRequest)
-    ended = _shifts().end(known_department(department), body.agent or caller)
+    ended = wiring.shift_service().end(known_department(department), body.agent or caller)
     return json_response(ended.model_dump(mode="json"))
 
 
@@ -408,14 +409,10 @@ def shift_away(department: str) -> Response:
     request = mentions.current_request
     caller = require_caller(request)
     body = request_model(request, AwayRequest)
-    shift = _shifts().away(known_department(department), body.agent or caller, body.away)
+    shift = wiring.shift_service().away(
+        known_department(department), body.agent or caller, body.away
+    )
     return json_response(shift.model_dump(mode="json"))
-
-
-def _shifts() -> ShiftService:
-    from chalicelib.services.shifts import ShiftService  # the worker side: off other routes
-
-    return ShiftService(wiring.shifts(), wiring.mentions(), wiring.queues(), get_settings())
 
 
 @mentions.route("/departments/{department}/close", methods=["POST"], authorizer=PROTECTED)

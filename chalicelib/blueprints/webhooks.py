@@ -1,5 +1,6 @@
-"""Platform webhooks: GET handshakes and POST deliveries (verify → intake queue → 200); and
-the buttons pressed on Switchboard's Slack alerts (Slack's Interactivity Request URL)."""
+"""Platform webhooks: GET handshakes and POST deliveries (verify → intake queue → 200); the
+buttons pressed on Switchboard's Slack alerts (Slack's Interactivity Request URL), and its slash
+command."""
 
 from __future__ import annotations
 
@@ -74,9 +75,7 @@ def slack_action() -> Response:
     from chalicelib.services.alert_buttons import AlertButtons  # the case side: off the webhooks
 
     request = webhooks.current_request
-    given = request.headers.get("content-type", "")
-    if not given.startswith(FORM):
-        raise UnsupportedMediaType(f"Slack posts interactions as {FORM}, not {given}")
+    _form_only(request, "interactions")
     buttons = AlertButtons(
         get_settings(),
         wiring.queues(),
@@ -86,6 +85,38 @@ def slack_action() -> Response:
         wiring.templates,
     )
     return json_response(buttons.answer(_raw_body(request), request.headers, datetime.now(UTC)))
+
+
+@webhooks.route(
+    "/webhooks/slack/commands",
+    methods=["POST"],
+    content_types=[FORM, "application/json"],  # JSON: refused with a JSON error, as a 415
+)
+@json_errors
+def slack_command() -> Response:
+    """The app's slash command (`/switchboard next support`), verified over its raw body: 200
+    with Slack's ephemeral answer, for whoever typed it alone."""
+    from chalicelib.services.cases import awaiting_approval  # the case side: off the webhooks
+    from chalicelib.services.slack_commands import SlackCommands
+
+    request = webhooks.current_request
+    _form_only(request, "slash commands")
+    settings = get_settings()
+    approving = settings.approval_departments
+    commands = SlackCommands(
+        settings,
+        wiring.cases,
+        wiring.shift_service,
+        lambda: awaiting_approval(wiring.replies(), wiring.mentions(), approving),
+    )
+    return json_response(commands.answer(_raw_body(request), request.headers, datetime.now(UTC)))
+
+
+def _form_only(request: Request, what: str) -> None:
+    """UnsupportedMediaType for a request that is not a form, as Slack posts `what`."""
+    given = request.headers.get("content-type", "")
+    if not given.startswith(FORM):
+        raise UnsupportedMediaType(f"Slack posts {what} as {FORM}, not {given}")
 
 
 def _raw_body(request: Request) -> bytes:

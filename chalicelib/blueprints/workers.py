@@ -121,7 +121,6 @@ def check_sla(event: CloudWatchEvent) -> dict[str, Any]:
 
     from chalicelib.services.cases import awaiting_approval
     from chalicelib.services.digest import post_digests
-    from chalicelib.services.shifts import ShiftService
     from chalicelib.services.sla import SlaCheck
 
     settings = get_settings()
@@ -132,7 +131,7 @@ def check_sla(event: CloudWatchEvent) -> dict[str, Any]:
         awaiting = cache(
             lambda: awaiting_approval(wiring.replies(), mentions, settings.approval_departments)
         )  # read once, and only when someone with room could be given a case
-        given = ShiftService(wiring.shifts(), mentions, queues, settings).top_up(awaiting)
+        given = wiring.shift_service().top_up(awaiting)
         digests = post_digests(mentions, queues, settings, datetime.now(UTC))
     return {"escalated": escalated, "given": [str(each) for each in given], "digests": digests}
 

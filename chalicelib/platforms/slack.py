@@ -458,13 +458,41 @@ class ModalSubmission:
     flags: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class SlashCommand:
+    """A person typing the app's slash command: which (`command`), who (`user`), where
+    (`channel`), and what they typed after it (`text`)."""
+
+    command: str
+    user: str
+    channel: str
+    text: str
+
+
+def slash_command(body: bytes) -> SlashCommand:
+    """The slash command a request carries (a form: `command`, `text`, `user_id`,
+    `channel_id`…); MalformedRequest for one without them."""
+    fields = _form(body, "a Slack slash command", 30)
+    try:
+        said = {name: fields[name][0] for name in ("command", "user_id", "channel_id")}
+    except KeyError as missing:
+        raise MalformedRequest(f"a Slack slash command needs its {missing} field") from None
+    text = fields.get("text", [""])[0]
+    return SlashCommand(said["command"], said["user_id"], said["channel_id"], text)
+
+
+def _form(body: bytes, what: str, most: int) -> dict[str, list[str]]:
+    """The fields of a form Slack posts (`what` it is, for errors; at most `most` fields)."""
+    try:
+        return parse_qs(body.decode("utf-8"), max_num_fields=most, errors="strict")
+    except ValueError:  # UnicodeDecodeError too
+        raise MalformedRequest(f"{what} is a form, UTF-8 and URL-encoded") from None
+
+
 def interaction(body: bytes) -> ButtonPress | ModalSubmission:
     """What a person did, from an interaction request (a form with the JSON `payload` of a
     `block_actions` or a `view_submission`); MalformedRequest for anything else."""
-    try:
-        fields = parse_qs(body.decode("utf-8"), max_num_fields=10, errors="strict")
-    except ValueError:  # UnicodeDecodeError too
-        raise MalformedRequest("a Slack interaction is a form, UTF-8 and URL-encoded") from None
+    fields = _form(body, "a Slack interaction", 10)
     if "payload" not in fields:
         raise MalformedRequest("a Slack interaction needs its 'payload' field")
     try:

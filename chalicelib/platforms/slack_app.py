@@ -1,6 +1,7 @@
 """The Slack app Switchboard needs, as an app manifest (Slack's "Create an app from a
 manifest"): the events it reads and where Slack sends them, the buttons' interactivity URL, the
-bot's scopes, and a Messages tab for the alerts sent to people in their own chat."""
+slash command, the bot's scopes, and a Messages tab for the alerts sent to people in their own
+chat."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from chalicelib.errors import MalformedRequest
 BOT_EVENTS = ("app_mention", "message.channels", "message.groups")
 """What Switchboard reads: the app @mentioned, and the messages (and their edits and deletions)
 of the public and private channels it is invited to, a community's."""
-BOT_SCOPES = ("app_mentions:read", "channels:history", "groups:history", "chat:write")
-"""What those events need, and the calls Switchboard makes (chat.postMessage for alerts and
+BOT_SCOPES = ("app_mentions:read", "channels:history", "groups:history", "chat:write", "commands")
+"""What those events need, the calls Switchboard makes (chat.postMessage for alerts and
 replies in threads, chat.update to change an alert, chat.postEphemeral to answer a press;
-views.open needs none)."""
+views.open needs none), and its slash command."""
+COMMAND = "/switchboard"
+"""The slash command (`services/slack_commands.py`)."""
 CREATE_APP = "https://api.slack.com/apps?new_app=1&manifest_json="
 """Slack's page creating an app, filled in with the manifest that follows."""
 
@@ -39,6 +42,15 @@ def app_manifest(endpoint: str, name: str = "Switchboard") -> dict[str, Any]:
         },
         "features": {
             "bot_user": {"display_name": name, "always_online": True},
+            "slash_commands": [
+                {
+                    "command": COMMAND,
+                    "url": f"{base}/webhooks/slack/commands",
+                    "description": "Take your next case, or see the cases nobody has",
+                    "usage_hint": "next support | waiting pr",
+                    "should_escape": False,
+                }
+            ],
             "app_home": {
                 "home_tab_enabled": False,
                 "messages_tab_enabled": True,  # alerts to a person come to the app's chat

@@ -112,7 +112,7 @@ class AlertButtons:
             raise MalformedRequest(f"Switchboard's alerts have no button {done.action!r}")
         agent = agent_named(done.user, self.settings)
         if agent is None:
-            return self._refuse(done, _stranger(done.user))
+            return self._refuse(done, stranger(done.user))
         if done.action == TAKE:
             return self._take(done, agent)
         if done.action == REPLY:
@@ -275,7 +275,7 @@ class AlertButtons:
         agent = agent_named(sent.user, self.settings)
         text = sent.text.strip()
         if agent is None:
-            return _wrong(_stranger(sent.user))
+            return _wrong(stranger(sent.user))
         if sent.callback == REPLY:
             return self._reply(about, agent, text, sent)
         if sent.callback == GIVE:
@@ -398,7 +398,8 @@ def _slack_people(settings: Settings) -> list[tuple[str, str]]:
     return [(name, channel) for name, channel in people if not channel.startswith(TEAMS)]
 
 
-def _stranger(user: str) -> str:
+def stranger(user: str) -> str:
+    """What someone AGENT_CHANNELS does not name is told, and what to add."""
     return (
         "Switchboard does not know who you are: an admin adds you to AGENT_CHANNELS as"
         f' {{"<your name>": "{user}"}}'

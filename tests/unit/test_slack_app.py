@@ -27,7 +27,13 @@ def test_the_manifest_points_slack_at_the_stages_webhooks_with_what_they_need() 
     events = settings["event_subscriptions"]["bot_events"]
     assert {event.split(".")[0] for event in events} == set(_MESSAGE_EVENTS)  # what it reads
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert {"app_mentions:read", "channels:history", "groups:history", "chat:write"} == scopes
+    assert {"app_mentions:read", "channels:history", "groups:history", "chat:write"} < scopes
+    [command] = manifest["features"]["slash_commands"]
+    assert (command["command"], command["url"]) == (
+        "/switchboard",
+        f"{ENDPOINT}webhooks/slack/commands",
+    )
+    assert "commands" in scopes  # what a slash command needs
     assert manifest["features"]["app_home"]["messages_tab_enabled"]  # alerts to a person
     assert manifest["features"]["bot_user"]["display_name"] == "Acme care"
 

@@ -1,0 +1,109 @@
+"""The app's slash command (`/switchboard`), typed by someone AGENT_CHANNELS names: `next
+DEPARTMENT` takes the department's next free case for them (as `switchboard next` does) and
+shows it with its buttons, so they answer it there (Reply…) or give it back; `waiting
+DEPARTMENT` shows the cases nobody has, soonest due first, each with Take it. Slack wants its
+answer in 3 seconds: it is the answer to the request, seen by that person alone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Container, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.cli_text import stamp
+from chalicelib.errors import PayloadTooLarge
+from chalicelib.models import DEFAULT_TAKE_MINUTES, MentionRecord
+from chalicelib.platforms.slack import SECTION_LIMIT, alert_blocks, slash_command, verify
+from chalicelib.services.alert_buttons import agent_named, stranger
+from chalicelib.services.alerts import Alert, case_buttons, settled
+from chalicelib.settings import Settings
+
+if TYPE_CHECKING:
+    from chalicelib.services.cases import CaseService
+    from chalicelib.services.shifts import ShiftService
+
+SHOWN = 5
+"""The waiting cases `waiting` shows (each two blocks, far below Slack's 50)."""
+WAITING_READ = 50
+"""The waiting cases `waiting` reads, soonest due first, to find those nobody has."""
+USAGE = (
+    "`/switchboard next DEPARTMENT` takes its next free case for you;"
+    " `/switchboard waiting DEPARTMENT` shows the cases nobody has"
+)
+
+
+@dataclass
+class SlackCommands:
+    """What typing `/switchboard …` in Slack does (`answer`)."""
+
+    settings: Settings
+    cases: Callable[[], CaseService]
+    shifts: Callable[[], ShiftService]
+    awaiting: Callable[[], Container[str]]
+    """The cases whose answer waits for approval: nobody is given them."""
+
+    def answer(self, body: bytes, headers: Mapping[str, str], now: datetime) -> dict[str, Any]:
+        """Do what the command asks, once its request is verified (signature and timestamp
+        over the raw body): Slack's ephemeral message saying what was done, or how to ask."""
+        limit = self.settings.max_body_bytes
+        if len(body) > limit:
+            raise PayloadTooLarge(f"body is {len(body)} bytes; the limit is {limit}")
+        verify(body, headers, self.settings, now.timestamp())
+        command = slash_command(body)
+        agent = agent_named(command.user, self.settings)
+        if agent is None:
+            return _said(stranger(command.user))
+        words = command.text.split()
+        if len(words) != 2 or words[0] not in ("next", "waiting"):
+            return _said(USAGE)
+        asked, department = words
+        if department not in self.settings.departments:
+            known = ", ".join(self.settings.departments)
+            return _said(f"no department {department!r}: {known}")
+        if asked == "next":
+            return self._next(department, agent)
+        return self._waiting(department, now)
+
+    def _next(self, department: str, agent: str) -> dict[str, Any]:
+        """Take `department`'s next free case for `agent`, shown with its buttons."""
+        awaiting = self.awaiting()
+        taken = self.shifts().take_next(
+            self.cases(), department, agent, DEFAULT_TAKE_MINUTES, awaiting, agent
+        )
+        record = taken.next
+        if record is None:
+            return _said(f"nothing free in {department}: every waiting case is taken")
+        heading = f"[{record.message.routing.priority.upper()}] your next {department} case"
+        until = f"yours until {stamp(record.taken_until)}" if record.taken_until else None
+        buttons = case_buttons(record.id, self.settings, taken=True)
+        text = Alert.of(heading, record.message).slack_text()
+        return _said(text, alert_blocks(text, buttons, until))
+
+    def _waiting(self, department: str, now: datetime) -> dict[str, Any]:
+        """The first SHOWN of `department`'s cases nobody has (of its first WAITING_READ
+        waiting; none whose answer waits for approval), soonest due first."""
+        waiting = self.cases().mentions.waiting(department, WAITING_READ)
+        unanswered = [case for case in waiting if case.taker(now) is None and not settled(case)]
+        awaiting = self.awaiting() if unanswered else ()
+        free = [case for case in unanswered if case.id not in awaiting]
+        if not free:
+            return _said(f"nothing free in {department}: every waiting case is taken")
+        shown = free[:SHOWN]
+        heading = f"*{department}: {len(free)} case(s) nobody has; the {len(shown)} due soonest:*"
+        blocks = alert_blocks(heading)
+        for case in shown:
+            blocks += alert_blocks(_line(case), case_buttons(case.id, self.settings))
+        return _said(heading, blocks)
+
+
+def _line(case: MentionRecord) -> str:
+    """A waiting case as `waiting` lists it."""
+    routing = case.message.routing
+    return Alert.of(f"[{routing.priority.upper()}] {case.id}", case.message).slack_text()
+
+
+def _said(text: str, blocks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Slack's answer to a slash command, seen by whoever typed it alone."""
+    answer: dict[str, Any] = {"response_type": "ephemeral", "text": text[:SECTION_LIMIT]}
+    return answer | ({"blocks": blocks} if blocks else {})

@@ -1,0 +1,108 @@
+"""The app's slash command: `/switchboard next DEPARTMENT` takes the department's next free case
+for whoever typed it and shows it with its buttons; `/switchboard waiting DEPARTMENT` shows the
+cases nobody has. Slack posts a signed form; the answer, seen by that person alone, is the
+response."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from chalice.test import Client
+
+from chalicelib import wiring
+from chalicelib.demo import signed_headers
+from chalicelib.settings import get_settings
+from tests.integration.test_alert_buttons import BLENDER, LATE, PEOPLE, buttons_on
+from tests.integration.test_replies import get, routed
+
+FORM = "application/x-www-form-urlencoded"
+
+
+@pytest.fixture(autouse=True)
+def people(monkeypatch: pytest.MonkeyPatch) -> None:
+    """maya and sam are named by their Slack member ids; the alerts' buttons are on."""
+    monkeypatch.setenv("AGENT_CHANNELS", json.dumps(PEOPLE))
+    monkeypatch.setenv("ALERT_BUTTONS", "true")
+    wiring.reset()
+
+
+def typed(client: Client, text: str, user: str = "U0MAYA", **headers: str) -> Any:
+    """Slack's request when `user` types `/switchboard text`; the answer."""
+    form = {
+        "token": "legacy",
+        "team_id": "T0BRAND",
+        "channel_id": "C0PRALERTS",
+        "user_id": user,
+        "command": "/switchboard",
+        "text": text,
+        "response_url": "https://hooks.slack.com/commands/T0BRAND/1/abc",
+        "trigger_id": "13345.98.cd",
+    }
+    body = urlencode(form).encode()
+    signed = signed_headers("slack", body, get_settings(), time.time())
+    signed.update({"Content-Type": FORM, **headers})
+    return client.http.post("/webhooks/slack/commands", headers=signed, body=body)
+
+
+def said(response: Any) -> dict[str, Any]:
+    assert response.status_code == 200, response.body
+    answer = json.loads(response.body)
+    assert answer["response_type"] == "ephemeral"  # to whoever typed it alone
+    return dict(answer)
+
+
+def test_next_takes_the_departments_next_free_case_and_shows_it_with_its_buttons(
+    client: Client, stack: dict[str, str]
+) -> None:
+    routed(client, stack, "x", "x_late_delivery.json")  # support, normal
+    answer = said(typed(client, "next support"))
+    assert answer["text"].startswith("*[NORMAL] your next support case*: x mention by danakim")
+    assert buttons_on(answer) == ["reply", "leave"]  # hers to answer or give back
+    assert str(answer["blocks"][-1]["elements"][0]["text"]).startswith("yours until 20")
+    assert get(client, f"/mentions/{LATE}")["taken_by"] == "maya"
+    nothing = said(typed(client, "next support", "U0SAM"))
+    assert nothing["text"] == "nothing free in support: every waiting case is taken"
+
+
+def test_waiting_shows_the_cases_nobody_has_each_with_take_it(
+    client: Client, stack: dict[str, str]
+) -> None:
+    routed(client, stack, "meta", "meta_page_comments.json")  # pr
+    routed(client, stack, "x", "x_late_delivery.json")  # support
+    answer = said(typed(client, "waiting pr"))
+    assert answer["text"] == "*pr: 1 case(s) nobody has; the 1 due soonest:*"
+    _, case = [b["text"]["text"] for b in answer["blocks"] if b["type"] == "section"]
+    assert case.startswith(f"*[URGENT] {BLENDER}*: facebook comment by Lee Brennan")
+    assert buttons_on(answer) == ["take", "reply"]
+    said(typed(client, "next support"))  # maya takes the only one
+    nothing = said(typed(client, "waiting support"))
+    assert nothing["text"] == "nothing free in support: every waiting case is taken"
+
+
+@pytest.mark.parametrize(
+    ("text", "user", "says"),
+    [
+        ("", "U0MAYA", "`/switchboard next DEPARTMENT` takes its next free case for you"),
+        ("take it all", "U0MAYA", "`/switchboard next DEPARTMENT`"),
+        ("next legal", "U0MAYA", "no department 'legal': support, pr, marketing, triage"),
+        ("next support", "U0LEE", "Switchboard does not know who you are: an admin adds you"),
+    ],
+)
+def test_what_it_cannot_do_is_said_to_whoever_typed_it(
+    client: Client, stack: dict[str, str], text: str, user: str, says: str
+) -> None:
+    assert says in said(typed(client, text, user))["text"]
+
+
+def test_a_command_not_slacks_is_refused(client: Client, stack: dict[str, str]) -> None:
+    forged = typed(client, "next support", **{"X-Slack-Signature": "v0=" + "0" * 64})
+    assert forged.status_code == 401
+    as_json = typed(client, "next support", **{"Content-Type": "application/json"})
+    assert as_json.status_code == 415
+    assert (
+        "Slack posts slash commands as application/x-www-form-urlencoded" in as_json.body.decode()
+    )

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 
 from pydantic import ValidationError
 
-from chalicelib.errors import BadSignature, MalformedRequest, PoisonRecord
+from chalicelib.errors import BadSignature, MalformedRequest, PayloadTooLarge, PoisonRecord
 from chalicelib.models import Attachment, Author, Mention, RawDelivery, Reply
 from chalicelib.platforms.base import (
     Answer,
@@ -78,6 +78,15 @@ def verify(body: bytes, headers: Mapping[str, str], settings: Settings, now: flo
     signed = b"v0:" + stamp.encode() + b":" + body
     expected = [hex_signature(key, signed, prefix="v0=") for key in keys]
     require_match(expected, found.get("x-slack-signature"), "X-Slack-Signature")
+
+
+def verify_request(body: bytes, headers: Mapping[str, str], settings: Settings, now: float) -> None:
+    """A request Slack sends the app itself (a press, a form, a slash command): no larger
+    than MAX_BODY_BYTES (PayloadTooLarge), then signed (`verify`)."""
+    limit = settings.max_body_bytes
+    if len(body) > limit:
+        raise PayloadTooLarge(f"body is {len(body)} bytes; the limit is {limit}")
+    verify(body, headers, settings, now)
 
 
 def check(payload: Any) -> HandshakeReply | None:

@@ -28,7 +28,6 @@ from chalicelib.errors import (
     Forbidden,
     MalformedRequest,
     NotFound,
-    PayloadTooLarge,
     SwitchboardError,
 )
 from chalicelib.models import (
@@ -49,7 +48,7 @@ from chalicelib.platforms.slack import (
     notice_modal,
     open_modal,
     text_modal,
-    verify,
+    verify_request,
 )
 from chalicelib.rules.engine import PRIORITY_RANK
 from chalicelib.services.alerts import (
@@ -101,10 +100,7 @@ class AlertButtons:
         """Do what a press (or a modal sent) asks, once its request is verified (signature and
         timestamp over the raw body): what was done (`status`) or why not (`reason`); for a
         modal, Slack's `response_action` (close it, or show what is wrong in it)."""
-        limit = self.settings.max_body_bytes
-        if len(body) > limit:
-            raise PayloadTooLarge(f"body is {len(body)} bytes; the limit is {limit}")
-        verify(body, headers, self.settings, now.timestamp())
+        verify_request(body, headers, self.settings, now.timestamp())
         done = interaction(body)
         if isinstance(done, ModalSubmission):
             return self._submitted(done)

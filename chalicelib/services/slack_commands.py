@@ -12,9 +12,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.cli_text import stamp
-from chalicelib.errors import PayloadTooLarge
 from chalicelib.models import DEFAULT_TAKE_MINUTES, MentionRecord
-from chalicelib.platforms.slack import SECTION_LIMIT, alert_blocks, slash_command, verify
+from chalicelib.platforms.slack import SECTION_LIMIT, alert_blocks, slash_command, verify_request
 from chalicelib.services.alert_buttons import agent_named, stranger
 from chalicelib.services.alerts import Alert, case_buttons, settled
 from chalicelib.settings import Settings
@@ -46,10 +45,7 @@ class SlackCommands:
     def answer(self, body: bytes, headers: Mapping[str, str], now: datetime) -> dict[str, Any]:
         """Do what the command asks, once its request is verified (signature and timestamp
         over the raw body): Slack's ephemeral message saying what was done, or how to ask."""
-        limit = self.settings.max_body_bytes
-        if len(body) > limit:
-            raise PayloadTooLarge(f"body is {len(body)} bytes; the limit is {limit}")
-        verify(body, headers, self.settings, now.timestamp())
+        verify_request(body, headers, self.settings, now.timestamp())
         command = slash_command(body)
         agent = agent_named(command.user, self.settings)
         if agent is None:

@@ -106,3 +106,5 @@ def test_a_command_not_slacks_is_refused(client: Client, stack: dict[str, str]) 
     assert (
         "Slack posts slash commands as application/x-www-form-urlencoded" in as_json.body.decode()
     )
+    oversize = typed(client, "next " + "x" * get_settings().max_body_bytes)
+    assert oversize.status_code == 413

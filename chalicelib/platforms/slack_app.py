@@ -46,8 +46,8 @@ def app_manifest(endpoint: str, name: str = "Switchboard") -> dict[str, Any]:
                 {
                     "command": COMMAND,
                     "url": f"{base}/webhooks/slack/commands",
-                    "description": "Take your next case, or see the cases nobody has",
-                    "usage_hint": "next support | waiting pr",
+                    "description": "Take your next case, see the cases nobody has, or yours",
+                    "usage_hint": "next support | waiting pr | mine",
                     "should_escape": False,
                 }
             ],

@@ -1,8 +1,9 @@
 """The app's slash command (`/switchboard`), typed by someone AGENT_CHANNELS names: `next
 DEPARTMENT` takes the department's next free case for them (as `switchboard next` does) and
 shows it with its buttons, so they answer it there (Reply…) or give it back; `waiting
-DEPARTMENT` shows the cases nobody has, soonest due first, each with Take it. Slack wants its
-answer in 3 seconds: it is the answer to the request, seen by that person alone."""
+DEPARTMENT` shows the cases nobody has, soonest due first, each with Take it; `mine` the
+cases they have, each with Reply… and Give back. Slack wants its answer in 3 seconds: it is
+the answer to the request, seen by that person alone."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ WAITING_READ = 50
 """The waiting cases `waiting` reads, soonest due first, to find those nobody has."""
 USAGE = (
     "`/switchboard next DEPARTMENT` takes its next free case for you;"
-    " `/switchboard waiting DEPARTMENT` shows the cases nobody has"
+    " `/switchboard waiting DEPARTMENT` shows the cases nobody has;"
+    " `/switchboard mine` shows yours"
 )
 
 
@@ -51,6 +53,8 @@ class SlackCommands:
         if agent is None:
             return _said(stranger(command.user))
         words = command.text.split()
+        if words == ["mine"]:
+            return self._mine(agent, now)
         if len(words) != 2 or words[0] not in ("next", "waiting"):
             return _said(USAGE)
         asked, department = words
@@ -85,11 +89,31 @@ class SlackCommands:
         free = [case for case in unanswered if case.id not in awaiting]
         if not free:
             return _said(f"nothing free in {department}: every waiting case is taken")
-        shown = free[:SHOWN]
-        heading = f"*{department}: {len(free)} case(s) nobody has; the {len(shown)} due soonest:*"
+        return self._listed(f"{department}: {len(free)} case(s) nobody has", free, taken=False)
+
+    def _mine(self, agent: str, now: datetime) -> dict[str, Any]:
+        """The cases `agent` has, of each department's first WAITING_READ waiting, soonest due
+        first."""
+        mentions = self.cases().mentions
+        held = [
+            case
+            for department in self.settings.departments
+            for case in mentions.waiting(department, WAITING_READ)
+            if case.taker(now) == agent
+        ]
+        if not held:
+            return _said("nothing waits for an answer from you: `/switchboard next DEPARTMENT`")
+        held.sort(key=lambda case: case.message.routing.sla_due_at or case.routed_at)
+        return self._listed(f"yours: {len(held)} case(s) waiting for an answer", held, taken=True)
+
+    def _listed(self, title: str, cases: list[MentionRecord], taken: bool) -> dict[str, Any]:
+        """The first SHOWN of `cases` under `title`, each with its buttons (`taken`: the
+        holder's)."""
+        shown = cases[:SHOWN]
+        heading = f"*{title}; the {len(shown)} due soonest:*"
         blocks = alert_blocks(heading)
         for case in shown:
-            blocks += alert_blocks(_line(case), case_buttons(case.id, self.settings))
+            blocks += alert_blocks(_line(case), case_buttons(case.id, self.settings, taken))
         return _said(heading, blocks)
 
 

@@ -67,6 +67,11 @@ def test_next_takes_the_departments_next_free_case_and_shows_it_with_its_buttons
     nothing = said(typed(client, "next support", "U0SAM"))
     assert nothing["text"] == "nothing free in support: every waiting case is taken"
 
+    mine = said(typed(client, "mine"))
+    assert mine["text"] == "*yours: 1 case(s) waiting for an answer; the 1 due soonest:*"
+    assert buttons_on(mine) == ["reply", "leave"]
+    assert said(typed(client, "mine", "U0SAM"))["text"].startswith("nothing waits for an answer")
+
 
 def test_waiting_shows_the_cases_nobody_has_each_with_take_it(
     client: Client, stack: dict[str, str]

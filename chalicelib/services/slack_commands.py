@@ -87,6 +87,8 @@ class SlackCommands:
         unanswered = [case for case in waiting if case.taker(now) is None and not settled(case)]
         awaiting = self.awaiting() if unanswered else ()
         free = [case for case in unanswered if case.id not in awaiting]
+        if not waiting:
+            return _said(f"nothing waits for an answer in {department}")
         if not free:
             return _said(f"nothing free in {department}: every waiting case is taken")
         return self._listed(f"{department}: {len(free)} case(s) nobody has", free, taken=False)

@@ -2,7 +2,8 @@
 
 Cold start: a fresh interpreter importing the Chalice app, against the floor every Chalice app
 on boto3 and pydantic pays (importing chalice, boto3 and pydantic alone), median of 5 runs; and
-the app with what a Slack button press loads besides, against the 3 seconds Slack waits.
+the app with what a Slack button press or slash command loads besides, against the 3 seconds
+Slack waits.
 Per delivery: verify + check + enqueue of a signed X delivery, with the in-memory queue twin
 (so the number is Switchboard's own work, without the network), against the HMAC alone.
 Run: `make bench` (or `python -m bench.webhook`).
@@ -27,10 +28,10 @@ FLOOR = "import chalice.app, boto3, pydantic"
 APP = "import app"
 PRESS = (
     "import app, chalicelib.services.alert_buttons, chalicelib.services.cases,"
-    " chalicelib.services.replies"
+    " chalicelib.services.replies, chalicelib.services.slack_commands, chalicelib.services.shifts"
 )
-"""What a Slack button press loads on a cold API function: the app, then the case and reply
-services (and their platform clients) the interactions route imports when it is called."""
+"""What a Slack button press or slash command loads on a cold API function: the app, then the
+case, reply and shift services (and their platform clients) those routes import when called."""
 SLACK_SECONDS = 3
 
 
@@ -42,7 +43,7 @@ def run() -> int:
     print(f"  switchboard app                    {app:>7.0f}   ratio {app / floor:.2f}x")
     share = press / (SLACK_SECONDS * 1000)
     print(
-        f"  app + what a Slack button loads    {press:>7.0f}   ratio {press / floor:.2f}x"
+        f"  app + what Slack's requests load   {press:>7.0f}   ratio {press / floor:.2f}x"
         f"  ({share:.0%} of the {SLACK_SECONDS} s Slack waits)"
     )
 

@@ -23,6 +23,8 @@ from chalicelib.models import (
     PersonReport,
     RoutedMention,
     Routing,
+    Shift,
+    ShiftEnded,
 )
 
 
@@ -325,3 +327,34 @@ def hidden_by(record: MentionRecord) -> str:
     if by.startswith("rule:"):
         return f"by rule {by.removeprefix('rule:')}"
     return f"by {by}: {record.hidden_reason}" if record.hidden_reason else f"by {by}"
+
+
+def on_shift_said(shift: Shift, now: datetime) -> list[str]:
+    """What going on shift says: until when, and how its cases are given (the most at once,
+    the languages)."""
+    said = [
+        f"{shift.agent} is on shift in {shift.department} until {time_left(shift.until, now)}:"
+        " its new cases are given to those on shift, the least busy first"
+    ]
+    if shift.capacity is not None:
+        said.append(
+            f"never more than {shift.capacity} waiting at once, topped up from the cases nobody has"
+        )
+    if shift.languages:
+        said.append(f"only cases in {', '.join(shift.languages)} (or in no known language)")
+    return said
+
+
+def away_said(shift: Shift) -> str:
+    """What stepping away from a shift, or coming back, says."""
+    state = "away: given no new case, keeping theirs" if shift.away else "back: given cases"
+    return f"{shift.agent} on shift in {shift.department} is {state}"
+
+
+def shift_ended_said(ended: ShiftEnded) -> list[str]:
+    """What ending a shift says, and the cases it let go."""
+    done = "ended" if ended.ended else "had ended already"
+    said = [f"{ended.agent}'s shift in {ended.department} {done}"]
+    if ended.released:
+        said.append(f"given back, free for anyone: {', '.join(ended.released)}")
+    return said

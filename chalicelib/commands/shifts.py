@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 from urllib.parse import quote
 
-from chalicelib.cli_text import stamp, time_left
+from chalicelib.cli_text import away_said, on_shift_said, shift_ended_said, stamp, time_left
 from chalicelib.commands.api import api_client
 from chalicelib.models import Roster, Shift, ShiftEnded
 
@@ -21,34 +21,16 @@ def cmd_shift(args: argparse.Namespace, out: TextIO) -> int:
     client = api_client(args)
     if args.away or args.back:
         away = {"away": args.away, **whose}
-        shift = Shift.model_validate(client.call("POST", f"{path}/away", away))
-        state = "away: given no new case, keeping theirs" if shift.away else "back: given cases"
-        print(f"{shift.agent} on shift in {shift.department} is {state}", file=out)
+        print(away_said(Shift.model_validate(client.call("POST", f"{path}/away", away))), file=out)
         return 0
     if args.end:
         ended = ShiftEnded.model_validate(client.call("POST", f"{path}/end", whose))
-        done = "ended" if ended.ended else "had ended already"
-        print(f"{ended.agent}'s shift in {ended.department} {done}", file=out)
-        if ended.released:
-            print(f"given back, free for anyone: {', '.join(ended.released)}", file=out)
+        print("\n".join(shift_ended_said(ended)), file=out)
         return 0
     languages = [code.strip() for code in (args.languages or "").split(",") if code.strip()]
     body = {"hours": args.hours, "capacity": args.capacity, "languages": languages, **whose}
     shift = Shift.model_validate(client.call("POST", path, body))
-    until = time_left(shift.until, datetime.now(UTC))
-    print(
-        f"{shift.agent} is on shift in {shift.department} until {until}: its new cases are"
-        " given to those on shift, the least busy first",
-        file=out,
-    )
-    if shift.capacity is not None:
-        print(
-            f"never more than {shift.capacity} waiting at once, topped up from the cases"
-            " nobody has",
-            file=out,
-        )
-    if shift.languages:
-        print(f"only cases in {', '.join(shift.languages)} (or in no known language)", file=out)
+    print("\n".join(on_shift_said(shift, datetime.now(UTC))), file=out)
     return 0
 
 

@@ -46,8 +46,8 @@ def app_manifest(endpoint: str, name: str = "Switchboard") -> dict[str, Any]:
                 {
                     "command": COMMAND,
                     "url": f"{base}/webhooks/slack/commands",
-                    "description": "Take your next case, see the cases nobody has, or yours",
-                    "usage_hint": "next support | waiting pr | mine",
+                    "description": "Your next case, the cases nobody has, yours; your shift",
+                    "usage_hint": "next support | waiting pr | mine | shift pr 8 | end pr",
                     "should_escape": False,
                 }
             ],

@@ -2,8 +2,9 @@
 DEPARTMENT` takes the department's next free case for them (as `switchboard next` does) and
 shows it with its buttons, so they answer it there (Reply…) or give it back; `waiting
 DEPARTMENT` shows the cases nobody has, soonest due first, each with Take it; `mine` the
-cases they have, each with Reply… and Give back. Slack wants its answer in 3 seconds: it is
-the answer to the request, seen by that person alone."""
+cases they have, each with Reply… and Give back; `shift DEPARTMENT [HOURS] [CAPACITY]`, `away`,
+`back` and `end` go on shift, step away, come back and go off it (`switchboard shift`). Slack
+wants its answer in 3 seconds: it is the answer to the request, seen by that person alone."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.cli_text import stamp
-from chalicelib.models import DEFAULT_TAKE_MINUTES, MentionRecord
+from pydantic import ValidationError
+
+from chalicelib.cli_text import away_said, on_shift_said, shift_ended_said, stamp
+from chalicelib.errors import SwitchboardError, problems
+from chalicelib.models import DEFAULT_TAKE_MINUTES, MentionRecord, ShiftRequest
 from chalicelib.platforms.slack import SECTION_LIMIT, alert_blocks, slash_command, verify_request
 from chalicelib.services.alert_buttons import agent_named, stranger
 from chalicelib.services.alerts import Alert, case_buttons, settled
@@ -30,8 +34,12 @@ WAITING_READ = 50
 USAGE = (
     "`/switchboard next DEPARTMENT` takes its next free case for you;"
     " `/switchboard waiting DEPARTMENT` shows the cases nobody has;"
-    " `/switchboard mine` shows yours"
+    " `/switchboard mine` shows yours;"
+    " `/switchboard shift DEPARTMENT [HOURS] [CAPACITY]` puts you on shift there,"
+    " `away`, `back` and `end` with the department step away, come back and end it"
 )
+VERBS = ("next", "waiting", "shift", "away", "back", "end")
+"""What the command does with a department."""
 
 
 @dataclass
@@ -52,18 +60,41 @@ class SlackCommands:
         agent = agent_named(command.user, self.settings)
         if agent is None:
             return _said(stranger(command.user))
-        words = command.text.split()
-        if words == ["mine"]:
+        verb, *rest = command.text.split() or [""]
+        if verb == "mine" and not rest:
             return self._mine(agent, now)
-        if len(words) != 2 or words[0] not in ("next", "waiting"):
+        if verb not in VERBS or not rest or (len(rest) > 1 and verb != "shift") or len(rest) > 3:
             return _said(USAGE)
-        asked, department = words
+        department, *extra = rest
         if department not in self.settings.departments:
             known = ", ".join(self.settings.departments)
             return _said(f"no department {department!r}: {known}")
-        if asked == "next":
+        if verb == "next":
             return self._next(department, agent)
-        return self._waiting(department, now)
+        if verb == "waiting":
+            return self._waiting(department, now)
+        return self._shift(verb, department, agent, extra, now)
+
+    def _shift(
+        self, verb: str, department: str, agent: str, extra: list[str], now: datetime
+    ) -> dict[str, Any]:
+        """Go on shift in `department` (`extra`: its hours, then the most cases at once), step
+        away from it, come back or end it, as `switchboard shift` does."""
+        shifts = self.shifts()
+        try:
+            if verb == "end":
+                return _said("\n".join(shift_ended_said(shifts.end(department, agent))))
+            if verb in ("away", "back"):
+                return _said(away_said(shifts.away(department, agent, verb == "away")))
+            asked = ShiftRequest.model_validate(
+                dict(zip(("hours", "capacity"), extra, strict=False))
+            )
+            shift = shifts.start(department, agent, asked.hours, asked.capacity)
+        except SwitchboardError as refused:
+            return _said(refused.message)
+        except ValidationError as exc:
+            return _said(f"`/switchboard shift {department} [HOURS] [CAPACITY]`: {problems(exc)}")
+        return _said("\n".join(on_shift_said(shift, now)))
 
     def _next(self, department: str, agent: str) -> dict[str, Any]:
         """Take `department`'s next free case for `agent`, shown with its buttons."""

@@ -91,6 +91,21 @@ def test_waiting_shows_the_cases_nobody_has_each_with_take_it(
     )
 
 
+def test_shift_away_back_and_end_from_slack(client: Client, stack: dict[str, str]) -> None:
+    started = said(typed(client, "shift pr 2 3"))["text"].splitlines()
+    assert started[0].startswith("maya is on shift in pr until 20")
+    assert "(in 2 h)" in started[0] or "(in 1 h 59 min)" in started[0]
+    assert started[1] == "never more than 3 waiting at once, topped up from the cases nobody has"
+    away = said(typed(client, "away pr"))["text"]
+    assert away == "maya on shift in pr is away: given no new case, keeping theirs"
+    assert said(typed(client, "back pr"))["text"] == "maya on shift in pr is back: given cases"
+    assert said(typed(client, "end pr"))["text"] == "maya's shift in pr ended"
+    assert said(typed(client, "away pr"))["text"] == "maya is not on shift in pr"
+    wrong = said(typed(client, "shift pr forever"))["text"]
+    assert wrong.startswith("`/switchboard shift pr [HOURS] [CAPACITY]`: hours")
+    assert said(typed(client, "shift pr 48"))["text"].startswith("`/switchboard shift pr [HOURS]")
+
+
 @pytest.mark.parametrize(
     ("text", "user", "says"),
     [

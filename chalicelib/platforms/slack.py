@@ -494,8 +494,10 @@ def _form(body: bytes, what: str, most: int) -> dict[str, list[str]]:
     """The fields of a form Slack posts (`what` it is, for errors; at most `most` fields)."""
     try:
         return parse_qs(body.decode("utf-8"), max_num_fields=most, errors="strict")
-    except ValueError:  # UnicodeDecodeError too
-        raise MalformedRequest(f"{what} is a form, UTF-8 and URL-encoded") from None
+    except UnicodeDecodeError:  # the body, or an escape in it
+        raise MalformedRequest(f"{what} is a URL-encoded form of UTF-8 text") from None
+    except ValueError:
+        raise MalformedRequest(f"{what} has more than {most} fields") from None
 
 
 def interaction(body: bytes) -> ButtonPress | ModalSubmission:

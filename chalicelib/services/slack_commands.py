@@ -103,6 +103,8 @@ class SlackCommands:
             self.cases(), department, agent, DEFAULT_TAKE_MINUTES, awaiting, agent
         )
         record = taken.next
+        if record is None and not self.cases().mentions.waiting(department, 1):
+            return _said(f"nothing waits for an answer in {department}")
         if record is None:
             return _said(f"nothing free in {department}: every waiting case is taken")
         heading = f"[{record.message.routing.priority.upper()}] your next {department} case"
@@ -115,11 +117,11 @@ class SlackCommands:
         """The first SHOWN of `department`'s cases nobody has (of its first WAITING_READ
         waiting; none whose answer waits for approval), soonest due first."""
         waiting = self.cases().mentions.waiting(department, WAITING_READ)
+        if not waiting:
+            return _said(f"nothing waits for an answer in {department}")
         unanswered = [case for case in waiting if case.taker(now) is None and not settled(case)]
         awaiting = self.awaiting() if unanswered else ()
         free = [case for case in unanswered if case.id not in awaiting]
-        if not waiting:
-            return _said(f"nothing waits for an answer in {department}")
         if not free:
             return _said(f"nothing free in {department}: every waiting case is taken")
         return self._listed(f"{department}: {len(free)} case(s) nobody has", free, taken=False)

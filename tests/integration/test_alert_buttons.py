@@ -545,7 +545,7 @@ def test_a_press_that_is_not_slacks_or_not_ours_is_refused_with_a_clear_error(
     [
         (b"payload=%7Bnot+json", 400, "not JSON"),
         (b"token=abc", 400, "needs its 'payload'"),
-        (b"payload=" + b"%FF" * 4, 400, "form, UTF-8"),
+        (b"payload=" + b"%FF" * 4, 400, "URL-encoded form of UTF-8 text"),
         (b"payload=" + b"a" * 3_000_000, 413, "the limit is"),
     ],
 )

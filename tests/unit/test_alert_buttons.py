@@ -26,8 +26,10 @@ from chalicelib.platforms.slack import (
     ButtonPress,
     Menu,
     ModalSubmission,
+    SlashCommand,
     alert_blocks,
     interaction,
+    slash_command,
     text_modal,
 )
 from chalicelib.services.alert_buttons import agent_named
@@ -77,6 +79,19 @@ def test_a_press_is_read_from_the_forms_payload_and_one_without_its_message_refu
     del payload["container"]
     with pytest.raises(MalformedRequest, match="without 'container'"):
         interaction(urlencode({"payload": json.dumps(payload)}).encode())
+
+
+def test_a_form_slack_would_not_send_is_refused_saying_what_a_form_is() -> None:
+    with pytest.raises(MalformedRequest, match="is a URL-encoded form of UTF-8 text"):
+        interaction(b"payload=\xff")
+    crowded = urlencode({f"field{n}": "x" for n in range(11)}).encode()
+    with pytest.raises(MalformedRequest, match="has more than 10 fields"):
+        interaction(crowded)
+    typed = {"command": "/switchboard", "text": "next pr", "user_id": "U0MAYA"}
+    with pytest.raises(MalformedRequest, match="needs its 'channel_id' field"):
+        slash_command(urlencode(typed).encode())
+    command = slash_command(urlencode({**typed, "channel_id": "C0PR"}).encode())
+    assert command == SlashCommand("/switchboard", "U0MAYA", "C0PR", "next pr")
 
 
 def sent(values: dict[str, Any]) -> bytes:

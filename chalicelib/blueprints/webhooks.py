@@ -83,6 +83,7 @@ def slack_action() -> Response:
         wiring.reply_service,
         wiring.replies,
         wiring.templates,
+        wiring.shift_service,
     )
     return json_response(buttons.answer(_raw_body(request), request.headers, datetime.now(UTC)))
 

@@ -78,6 +78,7 @@ from chalicelib.stores.templates import TemplateStore
 if TYPE_CHECKING:
     from chalicelib.services.cases import CaseService
     from chalicelib.services.replies import ReplyService
+    from chalicelib.services.shifts import ShiftService
 
 REFUSALS = (NotFound, Conflict, Forbidden)
 """What a service raises for something a person cannot do: told to them, not failed."""
@@ -95,6 +96,8 @@ class AlertButtons:
     """The replies as stored: a draft read, without the service's checks."""
     templates: Callable[[], TemplateStore]
     """The saved replies a reply's form offers."""
+    shifts: Callable[[], ShiftService]
+    """Who is on shift: a lead giving a case sees it beside each name."""
 
     def answer(self, body: bytes, headers: Mapping[str, str], now: datetime) -> dict[str, Any]:
         """Do what a press (or a modal sent) asks, once its request is verified (signature and
@@ -222,14 +225,15 @@ class AlertButtons:
         quoted = _quoted(found)
         if press.action == TRANSFER:
             department = found.message.routing.department
-            others = [(each, each) for each in self.settings.departments if each != department]
+            elsewhere = [(each, each) for each in self.settings.departments if each != department]
             label = "Why? The department it goes to reads it with the case"
-            modal = text_modal(TRANSFER, "Hand over", label, metadata, 500, quoted, others, "To")
+            modal = text_modal(TRANSFER, "Hand over", label, metadata, 500, quoted, elsewhere, "To")
             cli = f"`switchboard transfer {found.id} DEPARTMENT REASON` does the same"
         elif press.action == GIVE:
-            people = [(name, name) for name in _colleagues(self.settings) if name != agent]
-            if not people:
+            others = [name for name in _colleagues(self.settings) if name != agent]
+            if not others:
                 return self._refuse(press, "AGENT_CHANNELS names nobody else to give it to")
+            people = self._shown_with_shifts(found.message.routing.department, others)
             label = "A note for them (optional: kept on the case, and they are told)"
             modal = text_modal(GIVE, "Give to", label, metadata, 2000, quoted, people, "To")
             cli = f"`switchboard take {found.id} --for NAME` does the same"
@@ -245,6 +249,25 @@ class AlertButtons:
             modal = text_modal(CLOSE, "Close the case", label, metadata, 500, quoted)
             cli = f"`switchboard close {found.id} REASON` does the same"
         return self._open(press, modal, cli) or {"status": "asked", "mention_id": found.id}
+
+    def _shown_with_shifts(self, department: str, people: list[str]) -> list[tuple[str, str]]:
+        """`people` as Give to… offers them: those on shift in `department` first, each with
+        how many of its waiting cases they have (and whether they are away); best effort, the
+        names alone when the roster cannot be read."""
+        try:
+            on = {shift.agent: shift for shift in self.shifts().roster(department).on_shift}
+        except Exception:
+            logger.warning("could not read who is on shift for a Give to… form", exc_info=True)
+            on = {}
+        shown = []
+        for name in sorted(people, key=lambda name: name not in on):
+            shift = on.get(name)
+            if shift is None:
+                shown.append((name, name))
+                continue
+            state = "away" if shift.away else f"has {shift.holding or 0}"
+            shown.append((name, f"{name} · on shift, {state}"))
+        return shown
 
     def _open(self, press: ButtonPress, modal: dict[str, Any], cli: str) -> dict[str, Any] | None:
         """Open `modal` for the presser (None), or tell them Slack would not, and what CLI

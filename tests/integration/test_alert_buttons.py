@@ -218,7 +218,13 @@ def test_a_lead_gives_a_case_to_a_colleague_from_the_menu_with_a_note_for_them(
     [form] = fakes.slack_views
     _, select, field = form["blocks"]
     assert [o["value"] for o in select["element"]["options"]] == ["sam"]  # not maya herself
+    assert select["element"]["options"][0]["text"]["text"] == "sam"  # not on shift
     assert field["optional"]  # the note
+    on_shift = client.http.post("/departments/pr/shifts", headers=as_("sam"), body=b"{}")
+    assert on_shift.status_code == 200
+    press(client, chose(alert, "U0MAYA", "Give to…"))
+    _, on_roster, _ = fakes.slack_views[-1]["blocks"]
+    assert on_roster["element"]["options"][0]["text"]["text"] == "sam · on shift, has 0"
     unchosen = json.loads(press(client, sent_modal(form, "U0MAYA", "call her")).body)
     assert unchosen["errors"] == {"choice": "choose whom to give it to"}
     given = press(client, sent_modal(form, "U0MAYA", "she prefers a call: 0161 496 0000", "sam"))

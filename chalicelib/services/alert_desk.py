@@ -138,8 +138,9 @@ class AlertDesk:
             raise PoisonRecord(f"not an alert: {body[:200]}") from None
         if refresh is not None:
             due = _due(at, str(refresh)) if at is not None else None
-            if due is not None and seconds_until(due) > 0:
-                return self._put_off(body, str(refresh), due)
+            wait = seconds_until(due) if due is not None else 0
+            if due is not None and wait > 0:
+                return self._put_off(body, str(refresh), due, wait)
             return self.refresh(of, str(refresh))
         try:
             channel = str(alert["channel"])
@@ -160,11 +161,10 @@ class AlertDesk:
             self._post(channel, text, blocks, of, None if kept is None else str(kept))
         logger.info("alert posted", extra={"channel": channel})
 
-    def _put_off(self, body: str, key: str, due: datetime) -> None:
-        """A refresh job received before it is `due`: sent again, out of sight until then, once
-        SQS can delay a message that long (a new message: all the outbox's tries are left to it
-        when due), else hidden again until it can (RetryLater)."""
-        wait = seconds_until(due)
+    def _put_off(self, body: str, key: str, due: datetime, wait: int) -> None:
+        """A refresh job received `wait` seconds before it is `due`: sent again, out of sight
+        until then, once SQS can delay a message that long (a new message: all the outbox's
+        tries are left to it when due), else hidden again until it can (RetryLater)."""
         if wait > SQS_MAX_DELAY_SECONDS:
             why = f"the alerts of {key} change when its take runs out at {stamp(due)}"
             raise RetryLater(why, min(wait - SQS_MAX_DELAY_SECONDS, MAX_WAIT_SECONDS))

@@ -20,6 +20,7 @@ from chalicelib.stores.templates import DynamoTemplateStore, TemplateStore
 from chalicelib.stores.traffic import DynamoTrafficStore, TrafficStore
 
 if TYPE_CHECKING:
+    from chalicelib.models import Reply
     from chalicelib.services.cases import CaseService
     from chalicelib.services.replies import ReplyService
     from chalicelib.services.shifts import ShiftService
@@ -90,6 +91,14 @@ def cases() -> CaseService:
     from chalicelib.services.cases import CaseService  # the worker side: off the webhook path
 
     return CaseService(mentions(), queues(), get_settings())
+
+
+def awaiting_approval() -> dict[str, Reply]:
+    """The mentions whose answer waits for approval (APPROVAL_DEPARTMENTS), each with that
+    answer: nobody is given them meanwhile."""
+    from chalicelib.services.cases import awaiting_approval as read  # the worker side
+
+    return read(replies(), mentions(), get_settings().approval_departments)
 
 
 def shift_service() -> ShiftService:

@@ -310,14 +310,6 @@ def _author(author: str) -> str:
     return author
 
 
-def _awaiting_approval() -> dict[str, Reply]:
-    """The mentions whose answer waits for approval, each with that answer."""
-    from chalicelib.services.cases import awaiting_approval
-
-    departments = get_settings().approval_departments
-    return awaiting_approval(wiring.replies(), wiring.mentions(), departments)
-
-
 @mentions.route("/departments/{department}/waiting", methods=["GET"], authorizer=PROTECTED)
 @json_errors
 def waiting_cases(department: str) -> Response:
@@ -336,7 +328,7 @@ def waiting_cases(department: str) -> Response:
     if mine == "true":
         now = datetime.now(UTC)
         records = [record for record in records if record.taker(now) == caller]
-    awaiting = _awaiting_approval() if records else {}
+    awaiting = wiring.awaiting_approval() if records else {}
     shown = (
         {**_shown(record), "awaiting_approval": _pending(awaiting.get(record.id))}
         for record in records
@@ -360,7 +352,7 @@ def next_case(department: str) -> Response:
     caller = require_caller(request)
     body = request_model(request, TakeRequest)
     department = known_department(department)
-    who, awaiting = body.assignee or caller, _awaiting_approval()
+    who, awaiting = body.assignee or caller, wiring.awaiting_approval()
     answer = wiring.shift_service().take_next(
         wiring.cases(), department, who, body.minutes, awaiting, caller
     )
@@ -379,7 +371,7 @@ def department_shifts(department: str) -> Response:
     caller = require_caller(request)
     department = known_department(department)
     if request.method == "GET":
-        roster = wiring.shift_service().roster(department, _awaiting_approval())
+        roster = wiring.shift_service().roster(department, wiring.awaiting_approval())
         return json_response(roster.model_dump(mode="json"))
     body = request_model(request, ShiftRequest)
     shift = wiring.shift_service().start(

@@ -97,18 +97,12 @@ def slack_action() -> Response:
 def slack_command() -> Response:
     """The app's slash command (`/switchboard next support`), verified over its raw body: 200
     with Slack's ephemeral answer, for whoever typed it alone."""
-    from chalicelib.services.cases import awaiting_approval  # the case side: off the webhooks
-    from chalicelib.services.slack_commands import SlackCommands
+    from chalicelib.services.slack_commands import SlackCommands  # the case side: off the webhooks
 
     request = webhooks.current_request
     _form_only(request, "slash commands")
-    settings = get_settings()
-    approving = settings.approval_departments
     commands = SlackCommands(
-        settings,
-        wiring.cases,
-        wiring.shift_service,
-        lambda: awaiting_approval(wiring.replies(), wiring.mentions(), approving),
+        get_settings(), wiring.cases, wiring.shift_service, wiring.awaiting_approval
     )
     return json_response(commands.answer(_raw_body(request), request.headers, datetime.now(UTC)))
 

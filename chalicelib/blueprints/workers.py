@@ -119,7 +119,6 @@ def check_sla(event: CloudWatchEvent) -> dict[str, Any]:
     to those on shift with room for more; at DIGEST_HOUR, post each department's day."""
     from functools import cache
 
-    from chalicelib.services.cases import awaiting_approval
     from chalicelib.services.digest import post_digests
     from chalicelib.services.sla import SlaCheck
 
@@ -128,9 +127,8 @@ def check_sla(event: CloudWatchEvent) -> dict[str, Any]:
     with metrics_flushed():
         check = SlaCheck(mentions, queues, settings, time_left=from_context(event.context))
         escalated = check.run()
-        awaiting = cache(
-            lambda: awaiting_approval(wiring.replies(), mentions, settings.approval_departments)
-        )  # read once, and only when someone with room could be given a case
+        # read once, and only when someone with room could be given a case
+        awaiting = cache(wiring.awaiting_approval)
         given = wiring.shift_service().top_up(awaiting)
         digests = post_digests(mentions, queues, settings, datetime.now(UTC))
     return {"escalated": escalated, "given": [str(each) for each in given], "digests": digests}

@@ -146,12 +146,10 @@ class AlertButtons:
     def _ask_reply(self, press: ButtonPress, agent: str, now: datetime) -> dict[str, Any]:
         """Open the modal a reply to the case is written in, showing what the customer wrote
         (unless it waits for no answer, or someone else has it)."""
-        found = case_of(self.cases().mentions, press.value)
-        if found is None:
-            return self._refuse(press, f"no routed mention {press.value!r}")
-        done, taker = settled(found), found.taker(now)
-        if done is not None:
-            return self._refuse(press, f"{found.id} was {done}: nothing to answer")
+        found = self._case_pressed(press, "answer")
+        if isinstance(found, str):
+            return self._refuse(press, found)
+        taker = found.taker(now)
         if taker not in (None, agent):
             return self._refuse(
                 press, f"{found.id} is taken by {taker}: `switchboard reply --force` answers anyway"
@@ -174,6 +172,17 @@ class AlertButtons:
         )
         cli = f"`switchboard reply {found.id} TEXT` does the same"
         return self._open(press, modal, cli) or {"status": "asked", "mention_id": found.id}
+
+    def _case_pressed(self, press: ButtonPress, verb: str) -> MentionRecord | str:
+        """The case a press is about, or why there is nothing to `verb` (there is no such
+        case, or it waits for no answer any more)."""
+        found = case_of(self.cases().mentions, press.value)
+        if found is None:
+            return f"no routed mention {press.value!r}"
+        done = settled(found)
+        if done is not None:
+            return f"{found.id} was {done}: nothing to {verb}"
+        return found
 
     def _saved(self) -> list[ReplyTemplate]:
         """The saved replies, by id (best effort: a form offers none when they cannot be read,
@@ -212,15 +221,12 @@ class AlertButtons:
         department, and why), gives it to a colleague (who, and a note for them), changes its
         priority (to which, and why) or closes it (why); unless it waits for no answer any
         more, or there is nobody to give it to."""
-        found = case_of(self.cases().mentions, press.value)
-        if found is None:
-            return self._refuse(press, f"no routed mention {press.value!r}")
-        done = settled(found)
-        if done is not None:
-            what = {TRANSFER: "hand over", GIVE: "give", PRIORITY: "reprioritise"}.get(
-                press.action, "close"
-            )
-            return self._refuse(press, f"{found.id} was {done}: nothing to {what}")
+        verb = {TRANSFER: "hand over", GIVE: "give", PRIORITY: "reprioritise"}.get(
+            press.action, "close"
+        )
+        found = self._case_pressed(press, verb)
+        if isinstance(found, str):
+            return self._refuse(press, found)
         metadata = json.dumps({"mention": found.id})
         quoted = _quoted(found)
         if press.action == TRANSFER:

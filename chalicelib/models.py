@@ -1085,6 +1085,10 @@ def _template_parameter(value: str) -> str:
     return value
 
 
+WHATSAPP_LANGUAGE = r"[a-z]{2,3}(_[A-Z]{2})?"
+"""A language as WhatsApp approves a template in: en, en_US, pt_BR."""
+
+
 class WhatsAppTemplate(BaseModel):
     """A message template approved in WhatsApp Manager, the only message WhatsApp lets a
     business send more than 24 hours after the customer last wrote: its name, the language it
@@ -1094,7 +1098,7 @@ class WhatsAppTemplate(BaseModel):
 
     name: str = Field(pattern=r"^[a-z0-9_]{1,512}$", description="as approved: order_update")
     language: str = Field(
-        pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$", description="as approved: en_US, pt_BR, es"
+        pattern=f"^{WHATSAPP_LANGUAGE}$", description="as approved: en_US, pt_BR, es"
     )
     parameters: list[Annotated[str, AfterValidator(_template_parameter)]] = Field(
         default_factory=list, max_length=100

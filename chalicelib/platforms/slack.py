@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -352,6 +352,21 @@ MAX_FLAGS = 10
 """The most boxes a checkbox group has (Slack's limit)."""
 
 
+@dataclass(frozen=True)
+class TextInput:
+    """A text field of a form: the `block` (and action) id it comes back under, its `label`,
+    a `hint` under it, its `initial` text, whether it takes several lines (`multiline`), may
+    be left empty (`optional`), and the most characters it takes (`max_length`)."""
+
+    block: str
+    label: str
+    hint: str = ""
+    initial: str = ""
+    multiline: bool = False
+    optional: bool = False
+    max_length: int = 500
+
+
 def text_modal(
     callback: str,
     title: str,
@@ -368,16 +383,28 @@ def text_modal(
     MAX_OPTIONS) a choice among them instead, under `options_label`, and below it boxes to tick
     (`flags`, (value, text) pairs, the first MAX_FLAGS): `callback` names it when sent,
     `metadata` (private_metadata) comes back with it."""
-    field = {
-        "type": "plain_text_input",
-        "action_id": FIELD,
-        "multiline": True,
-        "max_length": min(max_length, FIELD_LIMIT),
-    }
-    section = {"type": "mrkdwn", "text": (shown or "")[:SECTION_LIMIT]}
-    about = [{"type": "section", "text": section}] if shown else []
+    about = _shown(shown)
     if options:
         about.append(_picker(CHOICE, "static_select", options, MAX_OPTIONS, options_label))
+    # the choice, or the text: the sender checks
+    asked = TextInput(FIELD, label, multiline=True, optional=bool(options), max_length=max_length)
+    ticks = [_picker(FLAGS, "checkboxes", flags, MAX_FLAGS, "Also")] if flags else []
+    return _modal(callback, title, metadata, [*about, _text_input(asked), *ticks])
+
+
+def fields_modal(
+    callback: str, title: str, metadata: str, shown: str, fields: Sequence[TextInput]
+) -> dict[str, Any]:
+    """A modal asking for several texts (`fields`) under what it is about (`shown`, mrkdwn):
+    `callback` names it when sent, `metadata` (private_metadata) comes back with it, and each
+    field's text under its block id (`ModalSubmission.written`)."""
+    blocks = [*_shown(shown), *(_text_input(asked) for asked in fields)]
+    return _modal(callback, title, metadata, blocks)
+
+
+def _modal(
+    callback: str, title: str, metadata: str, blocks: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": callback,
@@ -385,18 +412,36 @@ def text_modal(
         "title": {"type": "plain_text", "text": title[:24]},
         "submit": {"type": "plain_text", "text": "Send"},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            *about,
-            {
-                "type": "input",
-                "block_id": FIELD,
-                "label": {"type": "plain_text", "text": label[:2000]},
-                "element": field,
-                "optional": bool(options),  # the choice, or the text: the sender checks
-            },
-            *([_picker(FLAGS, "checkboxes", flags, MAX_FLAGS, "Also")] if flags else []),
-        ],
+        "blocks": blocks,
     }
+
+
+def _shown(text: str | None) -> list[dict[str, Any]]:
+    """The section a modal shows `text` (mrkdwn) in, if there is any."""
+    if not text:
+        return []
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}]
+
+
+def _text_input(asked: TextInput) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": asked.block,
+        "multiline": asked.multiline,
+        "max_length": min(asked.max_length, FIELD_LIMIT),
+    }
+    if asked.initial:
+        element["initial_value"] = asked.initial
+    block = {
+        "type": "input",
+        "block_id": asked.block,
+        "label": {"type": "plain_text", "text": asked.label[:2000]},
+        "element": element,
+        "optional": asked.optional,
+    }
+    if asked.hint:
+        block["hint"] = {"type": "plain_text", "text": asked.hint[:2000]}
+    return block
 
 
 def notice_modal(title: str, text: str) -> dict[str, Any]:
@@ -406,7 +451,7 @@ def notice_modal(title: str, text: str) -> dict[str, Any]:
         "type": "modal",
         "title": {"type": "plain_text", "text": title[:24]},
         "close": {"type": "plain_text", "text": "Done"},
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}],
+        "blocks": _shown(text),
     }
 
 
@@ -454,8 +499,9 @@ class ButtonPress:
 class ModalSubmission:
     """A person sending a modal: which (`callback`), who (`user`), its `metadata`, the `text`
     they wrote, the modal's id (the same if they send it again), whether it `offered` a
-    choice instead, what they chose (`choice`, an option's value), and the boxes they ticked
-    (`flags`, their values)."""
+    choice instead, what they chose (`choice`, an option's value), the boxes they ticked
+    (`flags`, their values), and what they wrote in each text field (`written`, by block id:
+    `text` is FIELD's)."""
 
     callback: str
     user: str
@@ -465,6 +511,7 @@ class ModalSubmission:
     offered: bool = False
     choice: str | None = None
     flags: frozenset[str] = frozenset()
+    written: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -530,7 +577,12 @@ def interaction(body: bytes) -> ButtonPress | ModalSubmission:
         if kind == "view_submission":
             view = payload["view"]
             values = view["state"]["values"]
-            written = values[FIELD][FIELD].get("value") or ""
+            written = {
+                block: str(state.get("value") or "")
+                for block, elements in values.items()
+                for state in elements.values()
+                if state.get("type") == "plain_text_input"
+            }
             chosen = (values.get(CHOICE, {}).get(CHOICE, {}).get("selected_option") or {}).get(
                 "value"
             )
@@ -539,11 +591,12 @@ def interaction(body: bytes) -> ButtonPress | ModalSubmission:
                 callback=str(view["callback_id"]),
                 user=str(payload["user"]["id"]),
                 metadata=str(view.get("private_metadata", "")),
-                text=str(written),
+                text=written[FIELD],
                 view_id=str(view.get("id", "")),
                 offered=CHOICE in values,
                 choice=None if chosen is None else str(chosen),
                 flags=frozenset(str(box["value"]) for box in ticked),
+                written=written,
             )
     except (KeyError, IndexError, TypeError, AttributeError) as exc:
         raise MalformedRequest(f"a {kind} payload without {exc}") from None

@@ -1,26 +1,30 @@
 """The buttons on Slack alerts (ALERT_BUTTONS), pressed by someone AGENT_CHANNELS names (by their
 Slack member id), do what the CLI would do under that name: "Take it" on a case's alert takes
-the case (DEFAULT_TAKE_MINUTES), "Reply…" opens a modal the reply is written in, and sent,
+the case (DEFAULT_TAKE_MINUTES), "Reply…" opens a modal the reply is written in (for a WhatsApp
+customer past 24 hours, the approved template to send: its name, language and values), and sent,
 answers it (`switchboard reply`), "Give back" gives back the case its presser has (on the alerts
 of taken cases, and of those given to someone, in their own chat); "Approve" on the alert of a
-reply waiting for approval approves it, "Reject…" asks why in a modal, then rejects it; the
-menu of a case's alert hands the case over to another department, gives it to a colleague,
-changes its priority or closes it, each asking first in a modal (which department, whom, which
-priority; why, or a note). The alert then says what became of it instead of offering its
-buttons (as it does however that came about: `refresh_alerts`). What
-Switchboard cannot do (someone else has the case, it was answered, closed or hidden meanwhile,
-the reply was reviewed already or is the approver's own, the person has no name here) is told
-to that person alone, saying why (in the modal, for what is sent in one). Slack wants its
-answer in 3 seconds: each press is a few reads and a conditional write, and what Slack is told
-goes through the outbox, except the modal, which Slack lets open only within those seconds."""
+reply waiting for approval approves it, "Reject…" asks why in a modal, then rejects it; the menu
+of a case's alert hands the case over to another department, gives it to a colleague, changes
+its priority or closes it, each asking first in a modal (which department, whom, which priority;
+why, or a note). The alert then says what became of it instead of offering its buttons (as it
+does however that came about: `refresh_alerts`). What Switchboard cannot do (someone else has
+the case, it was answered, closed or hidden meanwhile, the reply was reviewed already or is the
+approver's own, the person has no name here) is told to that person alone, saying why (in the
+modal, for what is sent in one). Slack wants its answer in 3 seconds: each press is a few reads
+and a conditional write, and what Slack is told goes through the outbox, except the modal, which
+Slack lets open only within those seconds."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
+
+from pydantic import ValidationError
 
 from chalicelib.cli_text import author_of, shortened
 from chalicelib.errors import (
@@ -32,10 +36,12 @@ from chalicelib.errors import (
 )
 from chalicelib.models import (
     DEFAULT_TAKE_MINUTES,
+    WHATSAPP_LANGUAGE,
     MentionRecord,
     Priority,
     ReplyRequest,
     ReplyTemplate,
+    WhatsAppTemplate,
 )
 from chalicelib.observability import logger
 from chalicelib.platforms.slack import (
@@ -44,6 +50,8 @@ from chalicelib.platforms.slack import (
     FIELD_LIMIT,
     ButtonPress,
     ModalSubmission,
+    TextInput,
+    fields_modal,
     interaction,
     notice_modal,
     open_modal,
@@ -68,7 +76,7 @@ from chalicelib.services.alerts import (
     tell_channel,
 )
 from chalicelib.services.templates import render
-from chalicelib.services.windows import own_words_refused
+from chalicelib.services.windows import WHATSAPP_LATE, own_words_refused
 from chalicelib.settings import TEAMS, Settings
 from chalicelib.stores.mentions import case_of, dm_sender, last_heard
 from chalicelib.stores.queues import Queues
@@ -155,8 +163,10 @@ class AlertButtons:
                 press, f"{found.id} is taken by {taker}: `switchboard reply --force` answers anyway"
             )
         late = own_words_refused(last_heard(self.cases().mentions, found).message.mention, now)
+        if late == WHATSAPP_LATE:
+            return self._ask_template(press, found)
         if late is not None:
-            return self._refuse(press, f"{found.id}: {late}{_template_hint(found)}")
+            return self._refuse(press, f"{found.id}: {late}")
         metadata = json.dumps({"mention": found.id})
         saved = [(each.id, _offered(each, found, agent)) for each in self._saved()]
         modal = text_modal(
@@ -183,6 +193,38 @@ class AlertButtons:
         if done is not None:
             return f"{found.id} was {done}: nothing to {verb}"
         return found
+
+    def _ask_template(self, press: ButtonPress, found: MentionRecord) -> dict[str, Any]:
+        """Open the form a WhatsApp case past its 24 hours is answered in: which template
+        approved in WhatsApp Manager, in which language, with which values for its variables."""
+        metadata = json.dumps({"mention": found.id})
+        shown = f"{_quoted(found)}\n\n{WHATSAPP_LATE}: which one, filled in with what?"
+        language = found.message.routing.language() or ""
+        fields = (
+            TextInput(
+                TEMPLATE_NAME, "Template", "Its name as approved: order_update", max_length=512
+            ),
+            TextInput(
+                TEMPLATE_LANGUAGE,
+                "Language",
+                "As approved: en_US, pt_BR, es",
+                language if re.fullmatch(WHATSAPP_LANGUAGE, language) else "",
+                max_length=6,
+            ),
+            TextInput(
+                FIELD,
+                "The values of its variables {{1}}, {{2}}…, one a line",
+                multiline=True,
+                optional=True,
+                max_length=FIELD_LIMIT,
+            ),
+        )
+        modal = fields_modal(TEMPLATE, "WhatsApp template", metadata, shown, fields)
+        cli = (
+            f"`switchboard reply {found.id} --whatsapp-template NAME --language L --param …`"
+            " does the same"
+        )
+        return self._open(press, modal, cli) or {"status": "asked", "mention_id": found.id}
 
     def _saved(self) -> list[ReplyTemplate]:
         """The saved replies, by id (best effort: a form offers none when they cannot be read,
@@ -291,7 +333,7 @@ class AlertButtons:
         reason (the reply rejected), a case handed over, given, reprioritised or closed; or what
         is wrong, shown in the modal."""
         key = "reply" if sent.callback == REJECT else "mention"
-        if sent.callback not in (REPLY, REJECT, *MENU_ITEMS):
+        if sent.callback not in (REPLY, TEMPLATE, REJECT, *MENU_ITEMS):
             raise MalformedRequest(f"Switchboard has no form {sent.callback!r}")
         try:
             about = str(json.loads(sent.metadata)[key])
@@ -303,6 +345,8 @@ class AlertButtons:
             return _wrong(stranger(sent.user))
         if sent.callback == REPLY:
             return self._reply(about, agent, text, sent)
+        if sent.callback == TEMPLATE:
+            return self._send_template(about, agent, sent)
         if sent.callback == GIVE:
             return self._give(about, agent, text, sent.choice)
         if sent.callback in MENU_ITEMS:
@@ -377,19 +421,40 @@ class AlertButtons:
         used = FIELD if sent.choice is None else CHOICE
         if text and sent.choice is not None:
             return _wrong(f"a saved reply ({sent.choice}) or your own words: one of them", used)
-        key = f"slack-view:{sent.view_id}" if sent.view_id else None
+        request = ReplyRequest(
+            mention_id=mention_id,
+            text=text,
+            template=sent.choice,
+            idempotency_key=_once(sent),
+            private=PRIVATE in sent.flags,
+            survey=SURVEY in sent.flags,
+        )
+        return self._submit(request, agent, used)
+
+    def _send_template(self, mention_id: str, agent: str, sent: ModalSubmission) -> dict[str, Any]:
+        """Answer the case as `agent` with the WhatsApp template named in the form, as
+        `switchboard reply --whatsapp-template` would; what is wrong with it is shown under
+        its field."""
         try:
-            request = ReplyRequest(
-                mention_id=mention_id,
-                text=text,
-                template=sent.choice,
-                idempotency_key=key,
-                private=PRIVATE in sent.flags,
-                survey=SURVEY in sent.flags,
+            template = WhatsAppTemplate(
+                name=sent.written.get(TEMPLATE_NAME, "").strip(),
+                language=sent.written.get(TEMPLATE_LANGUAGE, "").strip(),
+                parameters=[line.strip() for line in sent.text.splitlines() if line.strip()],
             )
+        except ValidationError as wrong:
+            return _template_wrong(wrong)
+        request = ReplyRequest(
+            mention_id=mention_id, whatsapp_template=template, idempotency_key=_once(sent)
+        )
+        return self._submit(request, agent, FIELD)
+
+    def _submit(self, request: ReplyRequest, agent: str, under: str) -> dict[str, Any]:
+        """Submit a reply written in a form, closing it; what the reply service refuses is
+        shown under the field `under`, and a reply that waits for approval said in the form."""
+        try:
             reply = self.replies().submit(request, agent)
         except SwitchboardError as refused:
-            return _wrong(refused.message, used)
+            return _wrong(refused.message, under)
         logger.info("reply written in an alert", extra={"reply_id": reply.reply_id})
         if reply.status != "pending":
             return {"response_action": "clear"}
@@ -466,11 +531,33 @@ def _ways(case: MentionRecord, settings: Settings) -> list[tuple[str, str]]:
     return ways
 
 
-def _template_hint(case: MentionRecord) -> str:
-    """How a WhatsApp case past its 24 hours is answered still (nothing for the others)."""
-    if case.message.mention.platform != "whatsapp":
-        return ""
-    return f": `switchboard reply {case.id} --whatsapp-template NAME --language L --param …`"
+TEMPLATE, TEMPLATE_NAME, TEMPLATE_LANGUAGE = "whatsapp-template", "template", "language"
+"""The form a WhatsApp template is sent in (its callback), and the block ids of its name and
+language (the values of its variables are written in its FIELD)."""
+TEMPLATE_WRONG = {
+    "name": (TEMPLATE_NAME, "its name as WhatsApp Manager shows it: a-z, 0-9 and _ (order_update)"),
+    "language": (TEMPLATE_LANGUAGE, "the language it was approved in: en_US, pt_BR, es…"),
+    "parameters": (
+        FIELD,
+        "at most 100 values, one a line, without tabs or more than four spaces in a row",
+    ),
+}
+"""What is wrong with a WhatsApp template's field (by its WhatsAppTemplate field), under it."""
+
+
+def _template_wrong(wrong: ValidationError) -> dict[str, Any]:
+    """The answer that keeps the WhatsApp template's form open, saying under each field what
+    is wrong with it."""
+    errors: dict[str, str] = {}
+    for error in wrong.errors():
+        block, why = TEMPLATE_WRONG[str(error["loc"][0])]
+        errors.setdefault(block, why)
+    return {"response_action": "errors", "errors": errors}
+
+
+def _once(sent: ModalSubmission) -> str | None:
+    """The idempotency key of a reply written in a form (its view: sent twice, one reply)."""
+    return f"slack-view:{sent.view_id}" if sent.view_id else None
 
 
 def _answering(case: MentionRecord) -> str:

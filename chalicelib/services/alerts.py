@@ -507,6 +507,28 @@ def review_alert(
     return channel, alert_message(channel, Alert.of(heading, message))
 
 
+def unposted_alert(
+    message: RoutedMention, reply: Reply, settings: Settings
+) -> tuple[str, OutgoingMessage] | None:
+    """The alert telling a reply's author, in their own chat (AGENT_CHANNELS), that the
+    platform refused it (`failed`, with its reason) or that whether it was posted is unknown
+    (`uncertain`), with the case's buttons to answer it again (ALERT_BUTTONS: kept, laid out
+    as the case stands, and changed as it moves on); None when no chat of theirs is named."""
+    channel = settings.agent_channels.get(reply.author)
+    if channel is None:
+        return None
+    routing = message.routing
+    what = f"your reply ({reply.reply_id}) to a {routing.department} case"
+    why = shortened(reply.last_error or "no reason given", 300)
+    if reply.status == "uncertain":
+        platform = message.mention.platform
+        said = f"{what} may not have been posted ({why}): look on {platform} before answering again"
+    else:
+        said = f"{what} was not posted: {why}"
+    alert = Alert.of(f"[{routing.priority.upper()}] {said}", message)
+    return channel, theirs(channel, alert, case_buttons(message.mention.id, settings), settings)
+
+
 def tell_agent(queues: Queues, told: tuple[str, OutgoingMessage] | None) -> None:
     """Put someone's alert (`agent_alert`), if there is one, on the outbox (see
     `tell_channel`)."""

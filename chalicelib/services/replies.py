@@ -45,6 +45,7 @@ from chalicelib.services.alerts import (
     review_alert,
     tell_agent,
     tell_channel,
+    unposted_alert,
 )
 from chalicelib.services.cases import awaiting_approval, record_first_response, taken_note
 from chalicelib.services.polling import follow_thread
@@ -454,6 +455,8 @@ class ReplyService:
             status: ReplyStatus = "failed" if isinstance(exc, PlatformRejected) else "uncertain"
             self.replies.finish(reply_id, status, last_error=str(exc))
             metrics.add_metric(name="RepliesFailed", unit="Count", value=1)
+            told = reply.model_copy(update={"status": status, "last_error": str(exc)})
+            tell_agent(self.queues, unposted_alert(record.message, told, self.settings))
             raise PoisonRecord(f"reply {reply_id} {status}: {exc}") from exc
         sent_at = self.clock()
         self.replies.finish(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -611,12 +611,14 @@ def draft_alert(
 def sent_modal(
     view: dict[str, Any],
     user: str,
-    written: str,
+    written: str | Mapping[str, str],
     chosen: str | None = None,
     ticked: tuple[str, ...] = (),
+    view_id: str = "V0MODAL",
 ) -> bytes:
-    """The form Slack posts when `user` sends the modal `view` with `written` in its text
-    field, the option `chosen` in its select and the boxes `ticked`, if it has them."""
+    """The form Slack posts when `user` sends the modal `view` (`view_id`) with `written` in
+    its text field (or in each, by block id), the option `chosen` in its select and the boxes
+    `ticked`, if it has them."""
     values: dict[str, Any] = {}
     for field in (block for block in view["blocks"] if block["type"] == "input"):
         element = field["element"]
@@ -627,13 +629,14 @@ def sent_modal(
             boxes = [o for o in element["options"] if o["value"] in ticked]
             given = {"type": "checkboxes", "selected_options": boxes}
         else:
-            given = {"type": "plain_text_input", "value": written}
+            typed = written if isinstance(written, str) else written.get(field["block_id"])
+            given = {"type": "plain_text_input", "value": typed}
         values[field["block_id"]] = {element["action_id"]: given}
     state = {"values": values}
     payload = {
         "type": "view_submission",
         "user": {"id": user},
-        "view": {**view, "id": "V0MODAL", "state": state},
+        "view": {**view, "id": view_id, "state": state},
     }
     return urlencode({"payload": json.dumps(payload)}).encode()
 
@@ -848,7 +851,7 @@ def test_the_reply_form_answers_a_comment_privately_or_a_message_with_the_survey
 
 
 @pytest.mark.usefixtures("buttons")
-def test_no_form_opens_for_a_message_its_platform_takes_no_written_reply_to_any_more(
+def test_a_whatsapp_customer_past_24_hours_is_answered_in_a_form_for_an_approved_template(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:
     alert = blender_alert(client, stack, fakes)
@@ -856,12 +859,70 @@ def test_no_form_opens_for_a_message_its_platform_takes_no_written_reply_to_any_
     [priya] = [
         m["mention"]["id"] for m in bodies(stack["support"]) if "whatsapp" in m["mention"]["id"]
     ]
-    refused = json.loads(press(client, reply_pressed(alert, "U0MAYA", priya)).body)
-    assert refused["reason"] == (
-        f"{priya}: WhatsApp takes free-form replies within 24 hours of the customer's last"
-        " message; after that only a message template approved in WhatsApp Manager:"
-        f" `switchboard reply {priya} --whatsapp-template NAME --language L --param …`"
+    asked = json.loads(press(client, reply_pressed(alert, "U0MAYA", priya)).body)
+    assert asked == {"status": "asked", "mention_id": priya}
+    [form] = fakes.slack_views
+    assert form["callback_id"] == "whatsapp-template"
+    assert (
+        "only a message template approved in WhatsApp Manager" in form["blocks"][0]["text"]["text"]
     )
+    fields = [b for b in form["blocks"] if b["type"] == "input"]
+    assert [(f["block_id"], f["optional"]) for f in fields] == [
+        ("template", False),
+        ("language", False),
+        ("text", True),
+    ]
+    assert fields[1]["element"]["initial_value"] == "en"  # her language, to be made en_US
+
+    wrong = {"template": "Order Update", "language": "english", "text": "Priya"}
+    refused = json.loads(press(client, sent_modal(form, "U0MAYA", wrong)).body)
+    assert refused["response_action"] == "errors"
+    assert set(refused["errors"]) == {"template", "language"}
+    assert "order_update" in refused["errors"]["template"]
+    assert "en_US" in refused["errors"]["language"]
+    tabbed = {"template": "order_update", "language": "en_US", "text": "Priya\tDas\n1182"}
+    refused = json.loads(press(client, sent_modal(form, "U0MAYA", tabbed)).body)
+    assert set(refused["errors"]) == {"text"}
+    assert answered(client, priya) == []
+
+    # one WhatsApp does not know: refused on the send, and maya is told, to answer again
+    unknown = {"template": "order_shipped", "language": "en_US", "text": "Priya"}
+    assert json.loads(press(client, sent_modal(form, "U0MAYA", unknown)).body) == {
+        "response_action": "clear"
+    }
+    drain_outbox(stack)
+    [failed] = answered(client, priya)
+    assert failed["status"] == "failed"
+    told = alerts(fakes)["D0MAYA"]  # her chat with the app
+    assert told[1]["text"].startswith(
+        f"*[NORMAL] your reply ({failed['reply_id']}) to a support case was not posted:"
+        " 404: (#132001) Template name does not exist"
+    )
+    assert buttons_on(told[1]) == ["take", "reply"]  # the case as it stands: nobody has it
+
+    press(client, reply_pressed(told, "U0MAYA", priya))
+    again = fakes.slack_views[-1]
+    right = {"template": "order_update", "language": "en_US", "text": " Priya \n\n1182\n"}
+    for _ in range(2):  # sent twice (a double click): one reply
+        sent_again = sent_modal(again, "U0MAYA", right, view_id="V0AGAIN")
+        assert json.loads(press(client, sent_again).body) == {"response_action": "clear"}
+    drain_outbox(stack)
+    [sent] = [r.body for r in fakes.accepted("graph") if r.body.get("type") == "template"]
+    assert sent["template"]["name"] == "order_update"
+    assert sent["template"]["components"][0]["parameters"] == [
+        {"type": "text", "text": "Priya"},
+        {"type": "text", "text": "1182"},
+    ]
+    written = answered(client, priya)[1]
+    assert (written["author"], written["status"]) == ("maya", "sent")
+    assert written["text"] == "[WhatsApp template order_update (en_US)]: Priya | 1182"
+
+
+@pytest.mark.usefixtures("buttons")
+def test_no_form_opens_for_a_message_its_platform_takes_no_reply_to_any_more(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    alert = blender_alert(client, stack, fakes)
     deliver(client, stack, "meta", messenger("m_old", "Hello? Anyone?", -8 * 24 * 60))
     stale = json.loads(press(client, reply_pressed(alert, "U0MAYA", "messenger:m_old")).body)
     assert stale["reason"] == (

@@ -27,7 +27,9 @@ from chalicelib.platforms.slack import (
     Menu,
     ModalSubmission,
     SlashCommand,
+    TextInput,
     alert_blocks,
+    fields_modal,
     interaction,
     slash_command,
     text_modal,
@@ -106,6 +108,9 @@ def sent(values: dict[str, Any]) -> bytes:
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 
+EMPTY = {"text": ""}
+
+
 def test_a_modal_sent_is_read_with_what_was_written_or_chosen_in_it() -> None:
     def typed(value: str | None) -> dict[str, Any]:
         return {"text": {"type": "plain_text_input", "value": value}}
@@ -115,11 +120,19 @@ def test_a_modal_sent_is_read_with_what_was_written_or_chosen_in_it() -> None:
         return {"choice": {"type": "static_select", "selected_option": option}}
 
     read = interaction(sent({"text": typed("off tone")}))
-    assert read == ModalSubmission("reject", "U0SAM", "{}", "off tone", "V0MODAL")
+    assert read == ModalSubmission(
+        "reject", "U0SAM", "{}", "off tone", "V0MODAL", written={"text": "off tone"}
+    )
     left_empty = interaction(sent({"text": typed(None)}))
-    assert left_empty == ModalSubmission("reject", "U0SAM", "{}", "", "V0MODAL")
+    assert left_empty == ModalSubmission("reject", "U0SAM", "{}", "", "V0MODAL", written=EMPTY)
     offered = interaction(sent({"choice": chosen(None), "text": typed(None)}))
-    assert offered == ModalSubmission("reject", "U0SAM", "{}", "", "V0MODAL", offered=True)
+    assert offered == ModalSubmission(
+        "reject", "U0SAM", "{}", "", "V0MODAL", offered=True, written=EMPTY
+    )
+    several = {"name": {"name": {"type": "plain_text_input", "value": "order_update"}}}
+    named = interaction(sent({**several, "text": typed("Priya")}))
+    assert isinstance(named, ModalSubmission)
+    assert named.written == {"name": "order_update", "text": "Priya"}
     picked = interaction(sent({"choice": chosen("sorry"), "text": typed(None)}))
     assert isinstance(picked, ModalSubmission) and picked.choice == "sorry"
     ticked = [{"text": {"type": "plain_text", "text": "Privately"}, "value": "private"}]
@@ -154,6 +167,25 @@ def test_a_modal_shows_what_it_is_about_above_its_field_within_slacks_limits() -
     )
     assert len(boxes["element"]["options"]) == 10  # Slack's most
     assert len(boxes["element"]["options"][0]["text"]["text"]) == 75
+
+
+def test_a_form_of_several_fields_shows_each_with_its_hint_and_what_it_starts_with() -> None:
+    fields = (
+        TextInput("name", "Template", "as approved", max_length=512),
+        TextInput("language", "Language", initial="en", max_length=6),
+        TextInput("text", "Values", multiline=True, optional=True, max_length=9000),
+    )
+    modal = fields_modal("whatsapp-template", "WhatsApp template", "{}", "*Priya* wrote", fields)
+    assert (modal["callback_id"], modal["submit"]["text"]) == ("whatsapp-template", "Send")
+    about, name, language, values = modal["blocks"]
+    assert about["text"]["text"] == "*Priya* wrote"
+    assert name["hint"] == {"type": "plain_text", "text": "as approved"}
+    assert "initial_value" not in name["element"] and not name["optional"]
+    assert (language["element"]["initial_value"], language["element"]["max_length"]) == ("en", 6)
+    assert "hint" not in language
+    assert (values["optional"], values["element"]["multiline"]) == (True, True)
+    assert values["element"]["max_length"] == 3000  # Slack's most
+    assert [b["block_id"] for b in (name, language, values)] == ["name", "language", "text"]
 
 
 def test_the_presser_is_named_by_their_slack_member_id_never_by_a_teams_webhook() -> None:

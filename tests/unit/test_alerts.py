@@ -14,6 +14,7 @@ from chalicelib.models import (
     MentionRecord,
     Priority,
     PriorityChange,
+    Reply,
     ReplyPointer,
     RoutedMention,
     Routing,
@@ -23,6 +24,7 @@ from chalicelib.services.alerts import (
     holder_priority_alert,
     new_case_alerts,
     note_alerts,
+    unposted_alert,
 )
 from chalicelib.settings import Settings
 from chalicelib.stores.queues import OutgoingMessage
@@ -213,3 +215,33 @@ def test_what_is_theirs_comes_to_someones_own_chat_with_reply_and_give_back() ->
     assert buttons(holder_priority_alert(record, change, settings, now)) == ["reply", "leave"]
     off = settings.model_copy(update={"alert_buttons": False})
     assert buttons(agent_alert(record.message, "maya", off, given_by="lee")) == []
+
+
+def test_the_author_of_a_reply_the_platform_refused_is_told_why_in_their_own_chat() -> None:
+    settings = Settings(agent_channels={"maya": "U0MAYA"})
+    refused = Reply(
+        reply_id="r_1",
+        mention_id="x:1",
+        platform="x",
+        text="Sorry!",
+        author="maya",
+        status="failed",
+        last_error="403: You are not allowed to reply to this post",
+        created_at=datetime(2026, 11, 25, 9, 0, tzinfo=UTC),
+    )
+    told = unposted_alert(case("high"), refused, settings)
+    assert told is not None and told[0] == "U0MAYA"
+    heading = json.loads(told[1].body)["alert"]["heading"]
+    assert heading == (
+        "[HIGH] your reply (r_1) to a pr case was not posted:"
+        " 403: You are not allowed to reply to this post"
+    )
+    unknown = refused.model_copy(update={"status": "uncertain", "last_error": "timed out"})
+    told = unposted_alert(case("high"), unknown, settings)
+    assert told is not None
+    assert json.loads(told[1].body)["alert"]["heading"] == (
+        "[HIGH] your reply (r_1) to a pr case may not have been posted (timed out):"
+        " look on x before answering again"
+    )
+    by_the_api = refused.model_copy(update={"author": "admin"})  # no chat of theirs
+    assert unposted_alert(case("high"), by_the_api, settings) is None

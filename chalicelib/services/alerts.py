@@ -511,9 +511,10 @@ def unposted_alert(
     message: RoutedMention, reply: Reply, settings: Settings
 ) -> tuple[str, OutgoingMessage] | None:
     """The alert telling a reply's author, in their own chat (AGENT_CHANNELS), that the
-    platform refused it (`failed`, with its reason) or that whether it was posted is unknown
-    (`uncertain`), with the case's buttons to answer it again (ALERT_BUTTONS: kept, laid out
-    as the case stands, and changed as it moves on); None when no chat of theirs is named."""
+    platform refused it (`failed`, with its reason), that whether it was posted is unknown
+    (`uncertain`), or that it was posted but never reached the customer (`undelivered`),
+    with the case's buttons to answer it again (ALERT_BUTTONS: kept, laid out as the case
+    stands, and changed as it moves on); None when no chat of theirs is named."""
     channel = settings.agent_channels.get(reply.author)
     if channel is None:
         return None
@@ -523,6 +524,8 @@ def unposted_alert(
     if reply.status == "uncertain":
         platform = message.mention.platform
         said = f"{what} may not have been posted ({why}): look on {platform} before answering again"
+    elif reply.status == "undelivered":
+        said = f"{what} did not reach them: {why}"
     else:
         said = f"{what} was not posted: {why}"
     alert = Alert.of(f"[{routing.priority.upper()}] {said}", message)

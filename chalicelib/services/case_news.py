@@ -26,7 +26,7 @@ from chalicelib.models import (
 )
 from chalicelib.observability import logger, metrics
 from chalicelib.platforms.base import Answer, Change
-from chalicelib.services.alerts import forget_alerts
+from chalicelib.services.alerts import forget_alerts, tell_agent, unposted_alert
 from chalicelib.services.away import away_key
 from chalicelib.services.cases import record_first_response, send_copy
 from chalicelib.services.survey import rating_key, surveyed
@@ -160,8 +160,12 @@ class CaseNews:
         news = f"undelivered/{post}"
         if case is None or self.mentions.held(news, now) is not None:
             return
-        self._finish_reply(post, now, "undelivered", last_error=why)
+        reply_id = self._finish_reply(post, now, "undelivered", last_error=why)
         send_copy(self.queues, self.settings, case, UNDELIVERED)
+        if reply_id is not None and self.replies is not None:  # its author is told
+            reply = self.replies.get(reply_id)
+            if reply is not None:
+                tell_agent(self.queues, unposted_alert(case.message, reply, self.settings))
         self.mentions.unanswer(case.id, post)
         expires = now + timedelta(days=self.settings.mention_ttl_days)
         self.mentions.hold(news, why, now, expires)
@@ -217,11 +221,15 @@ class CaseNews:
                 return True
         return False
 
-    def _finish_reply(self, post: str, now: datetime, status: ReplyStatus, **fields: Any) -> None:
-        """Move Switchboard's sent reply posted as `post` (if it is one) to `status`."""
+    def _finish_reply(
+        self, post: str, now: datetime, status: ReplyStatus, **fields: Any
+    ) -> str | None:
+        """Move Switchboard's sent reply posted as `post` (if it is one) to `status`; its id."""
         reply = self.mentions.held(posted_as(post), now)
-        if reply is not None and self.replies is not None:
-            self.replies.finish(reply[0], status, was="sent", **fields)
+        if reply is None or self.replies is None:
+            return None
+        self.replies.finish(reply[0], status, was="sent", **fields)
+        return str(reply[0])
 
     def new_version(self, version: Mention, first: str, now: datetime) -> bool:
         """An edit that is a post of its own (X) belongs to the case of the post it was made

@@ -289,8 +289,10 @@ def test_credentials_a_platform_refuses_keep_the_reply_queued_and_raise_the_alar
 
 
 def test_whatsapp_replies_go_from_the_business_number_within_24_hours(
-    client: Client, stack: dict[str, str], fakes: FakePlatforms
+    client: Client, stack: dict[str, str], fakes: FakePlatforms, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("AGENT_CHANNELS", json.dumps({"admin": "U0ADMIN"}))  # who replies here
+    wiring.reset()
     routed(client, stack, "meta", "meta_whatsapp.json")
     [message] = bodies(stack["support"])
     mention_id = message["mention"]["id"]
@@ -333,6 +335,12 @@ def test_whatsapp_replies_go_from_the_business_number_within_24_hours(
     undelivered = get(client, f"/replies/{queued['reply_id']}")
     assert undelivered["status"] == "undelivered"
     assert undelivered["last_error"] == "131026 Message undeliverable"
+    drain_outbox(stack)  # and whoever wrote it is told, once
+    [told] = [m["text"] for m in fakes.slack_messages.values() if m["channel"] == "D0ADMIN"]
+    assert told.startswith(
+        f"*[NORMAL] your reply ({queued['reply_id']}) to a support case did not reach them:"
+        " 131026 Message undeliverable*"
+    )
 
     store(recent.model_copy(update={"created_at": datetime.now(UTC) - timedelta(hours=25)}))
     code, refused = reply(client, {"mention_id": mention_id, "text": "Any news?"})

@@ -20,7 +20,9 @@ from chalicelib.models import (
     History,
     Mention,
     MentionRecord,
+    Note,
     PersonReport,
+    Reply,
     RoutedMention,
     Routing,
     Shift,
@@ -358,3 +360,76 @@ def shift_ended_said(ended: ShiftEnded) -> list[str]:
     if ended.released:
         said.append(f"given back, free for anyone: {', '.join(ended.released)}")
     return said
+
+
+def case_history(record: MentionRecord, replies: list[Reply], now: datetime) -> list[str]:
+    """What happened to a routed mention since, a line each, in time order (`switchboard
+    mention`, `/switchboard case`): routed, the `replies` written to it, hand-overs, priority
+    changes and notes, its first response, escalation, edit, hiding, closing, rating, who has
+    it taken until when, its deletion or erasure."""
+    said = sorted(
+        [
+            *(("reply", reply.created_at, _reply_line(reply)) for reply in replies),
+            *(
+                (
+                    "handed over",
+                    t.at,
+                    f"from {t.from_department} to {t.to_department} by {t.by}: {t.reason}",
+                )
+                for t in record.message.routing.transfers
+            ),
+            *(
+                ("priority", c.at, f"{c.from_priority} to {c.to_priority} by {c.by}: {c.reason}")
+                for c in record.message.routing.priority_changes
+            ),
+            *(("note", note.at, _note_line(note)) for note in record.notes),
+        ],
+        key=lambda event: event[1],
+    )
+    events = [
+        ("routed", record.routed_at, record.status),
+        *said,
+        ("first response", record.first_response_at, _first_response(record)),
+        ("escalated", record.escalated_at, "SLA breached"),
+        ("edited", record.edited_at, "by its author" + _latest_version(record)),
+        ("hidden", record.hidden_at, f"{hidden_by(record)}: off the SLA clock"),
+        ("closed", record.closed_at, closed_by(record)),
+        ("rated", record.rated_at, f"{record.rating} of 5 by the customer, asked by the survey"),
+        ("taken until", record.taken_until if record.taker(now) else None, f"by {record.taken_by}"),
+        ("erased", record.forgotten_at, "at its author's request: who and what")
+        if record.forgotten_at  # deleted too, but not by the author's own hand
+        else ("deleted", record.deleted_at, "by its author: text removed, no reply possible"),
+    ]
+    return [f"{what}: {stamp(at)} ({detail})" for what, at, detail in events if at is not None]
+
+
+def _reply_line(reply: Reply) -> str:
+    """A reply as the mention's history shows it: who, what became of it, what it said."""
+    seen = "".join(
+        f", {what} {stamp(at)}"
+        for what, at in (("delivered", reply.delivered_at), ("read", reply.read_at))
+        if at is not None
+    )
+    said = shortened(reply.text) if reply.text else "(text erased)"
+    return f"{reply.reply_id} by {reply.author}: {reply.status}{seen}: {said}"
+
+
+def _note_line(note: Note) -> str:
+    """A note as the mention's history shows it: who, what, and who was told of it."""
+    told = f" (told {', '.join(note.told)})" if note.told else ""
+    return f"{note.by}: {note.text}{told}"
+
+
+def _first_response(record: MentionRecord) -> str:
+    """How long the first answer took, who sent it (else it was written on the platform), and
+    which post of the brand's it was."""
+    by = f" by {record.first_response_by}" if record.first_response_by else ""
+    post = f": {record.first_response_post}" if record.first_response_post else ""
+    return f"after {lasting(record.response_seconds or 0)}{by}{post}"
+
+
+def _latest_version(record: MentionRecord) -> str:
+    """Where an edit made a post of its own (X), the one replies answer."""
+    if not record.versions:
+        return ""
+    return f"; now {record.versions[-1]}, the version replies answer"

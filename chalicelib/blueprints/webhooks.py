@@ -102,7 +102,7 @@ def slack_command() -> Response:
     request = webhooks.current_request
     _form_only(request, "slash commands")
     commands = SlackCommands(
-        get_settings(), wiring.cases, wiring.shift_service, wiring.awaiting_approval
+        get_settings(), wiring.cases, wiring.shift_service, wiring.awaiting_approval, wiring.replies
     )
     return json_response(commands.answer(_raw_body(request), request.headers, datetime.now(UTC)))
 

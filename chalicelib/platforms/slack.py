@@ -337,7 +337,8 @@ def alert_blocks(
     if buttons:
         blocks.append({"type": "actions", "elements": [button.block() for button in buttons]})
     if footnote is not None:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footnote}]})
+        note = {"type": "mrkdwn", "text": footnote[:SECTION_LIMIT]}
+        blocks.append({"type": "context", "elements": [note]})
     return blocks
 
 

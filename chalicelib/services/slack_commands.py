@@ -2,9 +2,11 @@
 DEPARTMENT` takes the department's next free case for them (as `switchboard next` does) and
 shows it with its buttons, so they answer it there (Reply…) or give it back; `waiting
 DEPARTMENT` shows the cases nobody has, soonest due first, each with Take it; `mine` the
-cases they have, each with Reply… and Give back; `shift DEPARTMENT [HOURS] [CAPACITY]`, `away`,
-`back` and `end` go on shift, step away, come back and go off it (`switchboard shift`). Slack
-wants its answer in 3 seconds: it is the answer to the request, seen by that person alone."""
+cases they have, each with Reply… and Give back; `case MENTION_ID` a case as it stands, with
+what happened to it (as `switchboard mention` does) and its buttons while it waits; `shift
+DEPARTMENT [HOURS] [CAPACITY]`, `away`, `back` and `end` go on shift, step away, come back and
+go off it (`switchboard shift`). Slack wants its answer in 3 seconds: it is the answer to the
+request, seen by that person alone."""
 
 from __future__ import annotations
 
@@ -15,17 +17,19 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from chalicelib.cli_text import away_said, on_shift_said, shift_ended_said, stamp
+from chalicelib.cli_text import away_said, case_history, on_shift_said, shift_ended_said, stamp
 from chalicelib.errors import SwitchboardError, problems
 from chalicelib.models import DEFAULT_TAKE_MINUTES, MentionRecord, ShiftRequest
 from chalicelib.platforms.slack import SECTION_LIMIT, alert_blocks, slash_command, verify_request
 from chalicelib.services.alert_buttons import agent_named, stranger
-from chalicelib.services.alerts import Alert, case_buttons, settled
+from chalicelib.services.alerts import Alert, case_buttons, case_status, escaped, settled
 from chalicelib.settings import Settings
+from chalicelib.stores.mentions import case_of
 
 if TYPE_CHECKING:
     from chalicelib.services.cases import CaseService
     from chalicelib.services.shifts import ShiftService
+    from chalicelib.stores.replies import ReplyStore
 
 SHOWN = 5
 """The waiting cases `waiting` shows (each two blocks, far below Slack's 50)."""
@@ -35,6 +39,7 @@ USAGE = (
     "`/switchboard next DEPARTMENT` takes its next free case for you;"
     " `/switchboard waiting DEPARTMENT` shows the cases nobody has;"
     " `/switchboard mine` shows yours;"
+    " `/switchboard case MENTION_ID` shows a case and what happened to it;"
     " `/switchboard shift DEPARTMENT [HOURS] [CAPACITY]` puts you on shift there,"
     " `away`, `back` and `end` with the department step away, come back and end it"
 )
@@ -51,6 +56,8 @@ class SlackCommands:
     shifts: Callable[[], ShiftService]
     awaiting: Callable[[], Container[str]]
     """The cases whose answer waits for approval: nobody is given them."""
+    replies: Callable[[], ReplyStore]
+    """The replies written to a case, in its history."""
 
     def answer(self, body: bytes, headers: Mapping[str, str], now: datetime) -> dict[str, Any]:
         """Do what the command asks, once its request is verified (signature and timestamp
@@ -63,6 +70,8 @@ class SlackCommands:
         verb, *rest = command.text.split() or [""]
         if verb == "mine" and not rest:
             return self._mine(agent, now)
+        if verb == "case" and len(rest) == 1:
+            return self._case(rest[0], now)
         if verb not in VERBS or not rest or (len(rest) > 1 and verb != "shift") or len(rest) > 3:
             return _said(USAGE)
         department, *extra = rest
@@ -140,6 +149,21 @@ class SlackCommands:
             return _said("nothing waits for an answer from you: `/switchboard next DEPARTMENT`")
         held.sort(key=lambda case: case.message.routing.sla_due_at or case.routed_at)
         return self._listed(f"yours: {len(held)} case(s) waiting for an answer", held, taken=True)
+
+    def _case(self, mention_id: str, now: datetime) -> dict[str, Any]:
+        """The case `mention_id` names as its alert shows it, where it stands (its buttons
+        while it waits for an answer), and what happened to it, a line each."""
+        record = case_of(self.cases().mentions, mention_id)
+        if record is None:
+            return _said(f"no routed mention {mention_id!r}")
+        routing = record.message.routing
+        heading = f"[{routing.priority.upper()}] a {routing.department} case: {record.id}"
+        text = Alert.of(heading, record.message).slack_text()
+        status, buttons = case_status(record, self.settings, now)
+        written = self.replies().to_mention(record.id)
+        lines = [escaped(line) for line in case_history(record, written, now)]
+        history = "\n".join([status, *lines] if status else lines)
+        return _said(text, alert_blocks(text, buttons, history))
 
     def _listed(self, title: str, cases: list[MentionRecord], taken: bool) -> dict[str, Any]:
         """The first SHOWN of `cases` under `title`, each with its buttons (`taken`: the

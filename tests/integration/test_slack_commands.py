@@ -17,7 +17,9 @@ from chalicelib import wiring
 from chalicelib.demo import signed_headers
 from chalicelib.settings import get_settings
 from tests.integration.test_alert_buttons import BLENDER, LATE, PEOPLE, buttons_on
-from tests.integration.test_replies import get, routed
+from tests.integration.test_case_notes import post
+from tests.integration.test_replies import drain_outbox, get, routed
+from tests.integration.test_reply_approvals import as_
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -105,11 +107,64 @@ def test_shift_away_back_and_end_from_slack(client: Client, stack: dict[str, str
     assert said(typed(client, "shift pr 48"))["text"].startswith("`/switchboard shift pr [HOURS]")
 
 
+@pytest.mark.usefixtures("fakes")  # the reply is posted
+def test_case_shows_a_case_as_it_stands_with_what_happened_to_it(
+    client: Client, stack: dict[str, str]
+) -> None:
+    routed(client, stack, "meta", "meta_page_comments.json")  # pr, urgent
+    waiting = said(typed(client, f"case {BLENDER}"))
+    assert waiting["text"].startswith(
+        f"*[URGENT] a pr case: {BLENDER}*: facebook comment by Lee Brennan"
+    )
+    assert buttons_on(waiting) == ["take", "reply"]  # nobody has it
+    assert history(waiting)[0].startswith("routed: 20")
+
+    post(client, f"/mentions/{BLENDER}/notes", {"text": "called <them> & left a message"}, "sam")
+    said(typed(client, "next pr"))  # maya takes it
+    taken = said(typed(client, f"case {BLENDER}"))
+    assert buttons_on(taken) == ["reply", "leave"]
+    status, *lines = history(taken)
+    assert status.startswith("taken by maya (<@U0MAYA>) until 20")
+    assert "(sam: called &lt;them&gt; &amp; left a message)" in lines[1]  # escaped
+    assert lines[-1].startswith("taken until: 20")
+
+    written = client.http.post(
+        "/replies",
+        headers=as_("maya"),
+        body=json.dumps({"mention_id": BLENDER, "text": "So sorry, Lee: DM us?"}).encode(),
+    )
+    assert written.status_code == 202, written.body
+    drain_outbox(stack)
+    answered = said(typed(client, f"case {BLENDER}"))
+    assert buttons_on(answered) == []  # nothing left to do
+    status, *lines = history(answered)
+    assert status.startswith("answered by maya (<@U0MAYA>) at 20")
+    [reply] = [line for line in lines if line.startswith("reply: ")]
+    assert reply.endswith("by maya: sent: So sorry, Lee: DM us?)")
+    assert [line.split(":")[0] for line in lines] == [
+        "routed",
+        "note",
+        "reply",
+        "first response",
+        "taken until",
+    ]
+
+    unknown = said(typed(client, "case x:404"))
+    assert unknown["text"] == "no routed mention 'x:404'"
+
+
+def history(answer: dict[str, Any]) -> list[str]:
+    """The lines under a case `/switchboard case` shows: where it stands, then its history."""
+    [context] = [b for b in answer["blocks"] if b["type"] == "context"]
+    return str(context["elements"][0]["text"]).splitlines()
+
+
 @pytest.mark.parametrize(
     ("text", "user", "says"),
     [
         ("", "U0MAYA", "`/switchboard next DEPARTMENT` takes its next free case for you"),
         ("take it all", "U0MAYA", "`/switchboard next DEPARTMENT`"),
+        ("case", "U0MAYA", "`/switchboard case MENTION_ID` shows a case"),
         ("next legal", "U0MAYA", "no department 'legal': support, pr, marketing, triage"),
         ("next support", "U0LEE", "Switchboard does not know who you are: an admin adds you"),
     ],

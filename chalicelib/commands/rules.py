@@ -12,19 +12,28 @@ from typing import Any, TextIO
 from chalicelib.api_client import ApiClient
 from chalicelib.cli_text import format_dry_run
 from chalicelib.commands.api import api_client
-from chalicelib.rules import load_rules_file
+from chalicelib.rules import Ruleset, load_rules_file
 from chalicelib.settings import get_settings
 
 
 def _rules_file(path: Path) -> list[dict[str, Any]]:
-    """A ruleset file, validated here first so errors show before anything is sent."""
-    return load_rules_file(path, get_settings().departments).dump()
+    """A ruleset file, validated here first (its examples too) so errors show before
+    anything is sent."""
+    return _checked(path).dump()
+
+
+def _checked(path: Path) -> Ruleset:
+    from chalicelib.rules.examples import with_examples_held  # the models: only here
+
+    settings = get_settings()
+    return with_examples_held(load_rules_file(path, settings.departments), settings)
 
 
 def cmd_rules_validate(args: argparse.Namespace, out: TextIO) -> int:
-    """Validate a ruleset file offline."""
-    rules = _rules_file(args.file)
-    print(f"{args.file}: {len(rules)} rules, valid", file=out)
+    """Validate a ruleset file offline, its rules' examples included."""
+    rules = _checked(args.file).root
+    examples = sum(len(rule.examples) for rule in rules)
+    print(f"{args.file}: {len(rules)} rules, valid; {examples} examples hold", file=out)
     return 0
 
 

@@ -15,7 +15,8 @@ from pydantic import (
     model_validator,
 )
 
-from chalicelib.models import Priority
+from chalicelib.errors import problems
+from chalicelib.models import Mention, Priority
 from chalicelib.rules.conditions import ConditionError, Predicate, compile_condition, gc_paused
 
 IGNORE = "ignore"
@@ -43,6 +44,28 @@ class Action(BaseModel):
         return IGNORE if self.skip else self.route_to
 
 
+MAX_EXAMPLES = 50
+"""The most examples a rule has (each is classified when its ruleset is checked)."""
+
+
+def example_mention(example: str | dict[str, Any]) -> tuple[bool, Mention]:
+    """A rule's example as the mention it stands for (a text alone, or a normalised mention's
+    fields: on x unless it says), and whether the rule must match it (`matches`, true unless
+    it says); ValueError for what is no mention."""
+    fields = {"text": example} if isinstance(example, str) else dict(example)
+    matches = fields.pop("matches", True)
+    if not isinstance(matches, bool):
+        raise ValueError("matches is true or false")
+    unknown = sorted(set(fields) - set(Mention.model_fields))
+    if unknown:
+        raise ValueError(f"no field {', '.join(unknown)} (a mention's fields, and matches)")
+    try:
+        platform = fields.setdefault("platform", "x")
+        return matches, Mention.model_validate({"id": f"{platform}:example", **fields})
+    except ValidationError as exc:
+        raise ValueError(problems(exc)) from None
+
+
 class Rule(BaseModel):
     """One routing rule."""
 
@@ -55,7 +78,23 @@ class Rule(BaseModel):
     when: dict[str, Any]
     then: Action
     continue_: bool = Field(default=False, alias="continue")
+    examples: list[str | dict[str, Any]] = Field(
+        default_factory=list,
+        max_length=MAX_EXAMPLES,
+        description="mentions the rule must match (a text, or a mention's fields), or with"
+        " `matches: false` must not: checked before the ruleset is published",
+    )
     _predicate: Predicate | None = PrivateAttr(default=None)
+
+    @field_validator("examples")
+    @classmethod
+    def _readable(cls, examples: list[str | dict[str, Any]]) -> list[str | dict[str, Any]]:
+        for number, example in enumerate(examples, 1):
+            try:
+                example_mention(example)
+            except ValueError as exc:
+                raise ValueError(f"example #{number}: {exc}") from None
+        return examples
 
     @model_validator(mode="after")
     def _compile(self) -> Rule:

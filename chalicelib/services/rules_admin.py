@@ -18,6 +18,7 @@ from chalicelib.evaluation import score
 from chalicelib.models import Mention, MentionRecord, Priority
 from chalicelib.rules import DEFAULT_RULES_PATH, Ruleset, load_rules_file, validate_ruleset
 from chalicelib.rules.engine import Decision
+from chalicelib.rules.examples import with_examples_held
 from chalicelib.services.routing import decide, engine_for
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore, opens_case
@@ -210,12 +211,14 @@ class RulesAdmin:
             )
         return published
 
-    def validate(self, rules: Any) -> Ruleset:
-        """Validate rule data against the format and the departments."""
+    def validate(self, rules: Any, examples: bool = True) -> Ruleset:
+        """Validate rule data against the format and the departments, and (`examples`) the
+        rules' examples against what they match."""
         if not isinstance(rules, list):
             raise InvalidRuleset(["rules must be a list of rules"])
         try:
-            return validate_ruleset(rules, self.settings.departments)
+            ruleset = validate_ruleset(rules, self.settings.departments)
+            return with_examples_held(ruleset, self.settings) if examples else ruleset
         except ValueError as exc:
             raise InvalidRuleset(getattr(exc, "problems", [str(exc)])) from None
 
@@ -228,8 +231,9 @@ class RulesAdmin:
         action: str = "publish",
         source_version: int | None = None,
     ) -> int:
-        """Validate and publish a whole ruleset as a new live version."""
-        ruleset = self.validate(rules)
+        """Validate and publish a whole ruleset as a new live version (a rollback's examples
+        are not checked again: it goes back to what was live)."""
+        ruleset = self.validate(rules, examples=action != "rollback")
         try:
             return self.store.publish(
                 ruleset.dump(),
@@ -303,7 +307,7 @@ class RulesAdmin:
         candidate_rules = self.validate(candidate)
         candidate_engine = engine_for(candidate_rules, -1, self.settings)
         live = self.live()
-        live_rules = self.validate(live.rules)
+        live_rules = self.validate(live.rules, examples=False)
         live_engine = engine_for(live_rules, live.version, self.settings)
         cases: dict[str, MentionRecord] = {}
         if mentions is None:

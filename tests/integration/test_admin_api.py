@@ -125,6 +125,55 @@ def test_invalid_rules_are_never_published_through_any_route(client: Client) -> 
     assert json.loads(response.body)["message"] == "version must be an integer"
 
 
+def test_a_rule_whose_examples_do_not_hold_is_never_published(client: Client) -> None:
+    """An admin adds a rule with the mentions it is for: at the default order an existing
+    rule takes them first, and put first it takes an existing rule's own example, which the
+    examples show before anything is published; an edit that stops it matching them is
+    refused the same way."""
+    lost = {
+        "id": "never-arrived",
+        "when": {"text": {"contains_any": ["never arrived"]}},
+        "then": {"route_to": "support", "tags": ["lost-parcel"]},
+        "examples": [
+            "@AcmeHelp my parcel never arrived",
+            {"text": "@AcmeHelp the parcel arrived, thanks", "matches": False},
+        ],
+    }
+    status, answer = call(client, "PUT", "/admin/rules/never-arrived", lost)
+    assert status == 400 and answer["error"] == "invalid_ruleset"
+    assert answer["problems"] == [
+        "rule 'never-arrived': example #1 ('@AcmeHelp my parcel never arrived') matches, but"
+        " never reaches it: rule 'service-problem' decides first"
+    ]
+    first = {**lost, "order": 1}
+    status, answer = call(client, "PUT", "/admin/rules/never-arrived", first)
+    assert status == 400
+    assert answer["problems"] == [
+        "rule 'service-problem': example #1 ('@AcmeHelp my order never arrived and nobody"
+        " answers my emai…') matches, but never reaches it: rule 'never-arrived' decides first"
+    ]
+    narrower = {**first, "when": {"text": {"contains_any": ["parcel never arrived"]}}}
+    status, answer = call(client, "PUT", "/admin/rules/never-arrived", narrower)
+    assert status == 200, answer
+    published = live(client)
+    assert published["version"] == 2
+    [kept] = [rule for rule in published["rules"] if rule["id"] == "never-arrived"]
+    assert kept["examples"] == lost["examples"]  # as written, for the next edit
+
+    typo = {**narrower, "when": {"text": {"contains_any": ["parcel never arived"]}}}
+    for method, path, body in [
+        ("PUT", "/admin/rules/never-arrived", typo),
+        ("POST", "/admin/rules/test", {"rules": [typo]}),  # nor tried on traffic
+    ]:
+        status, answer = call(client, method, path, body)
+        assert status == 400, path
+        assert answer["problems"] == [
+            "rule 'never-arrived': example #1 ('@AcmeHelp my parcel never arrived') must match,"
+            " but does not"
+        ]
+    assert live(client)["version"] == 2
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body", "status", "message"),
     [

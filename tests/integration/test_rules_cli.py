@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from chalicelib.cli import main
+from chalicelib.rules import DEFAULT_RULES_PATH
 from tests.helpers import sample_bytes
 from tests.integration.conftest import post_signed
 from tests.integration.test_routing_flow import drain_intake
@@ -190,3 +191,34 @@ def test_a_rules_file_that_is_not_text_is_a_clear_error(
     rules_file.write_bytes(b"\xff\xfe- id: r\n")
     assert run("rules", "validate", str(rules_file))[0] == 1
     assert "the file is not UTF-8 text" in capsys.readouterr().err
+
+
+def test_validate_checks_each_rules_examples_before_anything_is_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules_file = tmp_path / "rules.yaml"
+    rules = yaml.safe_load(DEFAULT_RULES_PATH.read_text())
+    rules.insert(
+        0,
+        {
+            "id": "never-arrived",
+            "order": 1,
+            "when": {"text": {"contains_any": ["never arrived"]}},
+            "then": {"tags": ["lost-parcel"]},
+            "continue": True,  # the rules after it still decide
+            "examples": ["my parcel never arrived", {"text": "it arrived", "matches": False}],
+        },
+    )
+    rules_file.write_text(yaml.safe_dump(rules, sort_keys=False))
+    code, out = run("rules", "validate", str(rules_file))
+    assert code == 0
+    held = sum(len(rule.get("examples", [])) for rule in rules)
+    assert out == f"{rules_file}: {len(rules)} rules, valid; {held} examples hold\n"
+
+    rules[0]["examples"].append("it never came")
+    rules_file.write_text(yaml.safe_dump(rules, sort_keys=False))
+    assert run("rules", "validate", str(rules_file))[0] == 2
+    assert capsys.readouterr().err == (
+        "invalid ruleset:\n"
+        "  rule 'never-arrived': example #3 ('it never came') must match, but does not\n"
+    )

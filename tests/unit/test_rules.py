@@ -17,6 +17,7 @@ from chalicelib.rules import (
     load_rules_file,
     parse_rules_text,
 )
+from chalicelib.rules.examples import example_problems
 from chalicelib.rules.schema import validate_ruleset
 
 DEPARTMENTS = ["support", "pr", "marketing", "triage"]
@@ -45,8 +46,11 @@ def problems(data: Any) -> list[str]:
     return raised.value.problems
 
 
-def test_default_ruleset_is_valid() -> None:
-    assert len(load_rules_file(DEFAULT_RULES_PATH, DEPARTMENTS).root) >= 10
+def test_default_ruleset_is_valid_and_its_examples_hold() -> None:
+    ruleset = load_rules_file(DEFAULT_RULES_PATH, DEPARTMENTS)
+    assert len(ruleset.root) >= 10
+    assert sum(len(rule.examples) for rule in ruleset.root) >= 10
+    assert example_problems(ruleset, "triage", UTC) == []
 
 
 def test_keywords_match_whole_words_case_insensitively() -> None:

@@ -1,0 +1,52 @@
+"""A rule's examples, checked: each mention a rule says it matches must be matched by it, and
+reach it in the ruleset (no earlier rule stops there first); each it says it does not match
+(`matches: false`) must not be. The mentions get their signals as routing would give them (the
+models, so an example can read `signals.complaint`); none has earlier cases or a conversation.
+Checked before a ruleset is published or tried (`switchboard rules validate`, the admin API), not
+when routing loads it."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+from chalicelib.classify import compute_signals, enrich
+from chalicelib.cli_text import shortened
+from chalicelib.rules.engine import Engine, MentionContext
+from chalicelib.rules.schema import Ruleset, RulesetInvalid, example_mention
+from chalicelib.settings import Settings
+
+
+def example_problems(ruleset: Ruleset, triage: str, tz: tzinfo) -> list[str]:
+    """What is wrong with the ruleset's examples, one line each (none: every one holds)."""
+    engine = Engine(ruleset, triage=triage, tz=tz)
+    found = []
+    for rule in ruleset.root:
+        for number, example in enumerate(rule.examples, 1):
+            matches, mention = example_mention(example)
+            mention = enrich(mention)
+            signals = compute_signals(mention)
+            why = rule.predicate.test(MentionContext(mention, signals, tz))
+            said = f"rule {rule.id!r}: example #{number} ({shortened(mention.text, 60)!r})"
+            if not matches:
+                if why is not None:
+                    found.append(f"{said} must not match, but does: {why}")
+                continue
+            if why is None:
+                found.append(f"{said} must match, but does not")
+                continue
+            if not rule.enabled:
+                continue
+            matched = [rule_id for rule_id, _ in engine.decide(mention, signals).matched_rules]
+            if rule.id not in matched:
+                found.append(
+                    f"{said} matches, but never reaches it: rule {matched[-1]!r} decides first"
+                )
+    return found
+
+
+def with_examples_held(ruleset: Ruleset, settings: Settings) -> Ruleset:
+    """`ruleset`, once its examples hold; RulesetInvalid saying which do not."""
+    wrong = example_problems(ruleset, settings.triage_department, settings.timezone)
+    if wrong:
+        raise RulesetInvalid(wrong)
+    return ruleset

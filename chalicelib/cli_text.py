@@ -226,7 +226,8 @@ def shortened(text: str, limit: int = 140) -> str:
 
 def format_dry_run(report: dict[str, Any], name: str) -> str:
     """A dry-run report: totals by department, the rules whose matches would change and those
-    the candidate never matches, then one entry per changed mention."""
+    the candidate never matches, the people's verdicts, the candidate's examples that do not
+    hold, then one entry per changed mention."""
     lines = [
         f"Dry run of {name} on {report['source']}: {report['mentions']} mentions,"
         f" {report['changed']} would change (live is v{report['live_version']})",
@@ -263,6 +264,10 @@ def format_dry_run(report: dict[str, Any], name: str) -> str:
             f"cases people re-prioritised: {urgency['mentions']}; given the priority they set:"
             f" live {urgency['live']}, candidate {urgency['candidate']}"
         )
+    examples = report.get("examples") or []
+    if examples:
+        lines += ["", f"examples that do not hold ({len(examples)}): it cannot be published so"]
+        lines += [f"  {problem}" for problem in examples]
     for change in report["changes"]:
         text = change["text"].replace("\n", " ")
         said = [f"belongs to {change['people']}"] if change.get("people") else []

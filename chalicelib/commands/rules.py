@@ -16,17 +16,19 @@ from chalicelib.rules import Ruleset, load_rules_file
 from chalicelib.settings import get_settings
 
 
-def _rules_file(path: Path) -> list[dict[str, Any]]:
-    """A ruleset file, validated here first (its examples too) so errors show before
-    anything is sent."""
-    return _checked(path).dump()
+def _rules_file(path: Path, examples: bool) -> list[dict[str, Any]]:
+    """A ruleset file, validated here first (with `examples`, its rules' examples too: before
+    it is published) so errors show before anything is sent."""
+    return _checked(path, examples).dump()
 
 
-def _checked(path: Path) -> Ruleset:
+def _checked(path: Path, examples: bool = True) -> Ruleset:
+    """A ruleset file, validated (with `examples`, its rules' examples too)."""
     from chalicelib.rules.examples import with_examples_held  # the models: only here
 
     settings = get_settings()
-    return with_examples_held(load_rules_file(path, settings.departments), settings)
+    ruleset = load_rules_file(path, settings.departments)
+    return with_examples_held(ruleset, settings) if examples else ruleset
 
 
 def cmd_rules_validate(args: argparse.Namespace, out: TextIO) -> int:
@@ -59,7 +61,7 @@ def cmd_rules_diff(args: argparse.Namespace, out: TextIO) -> int:
     """Show what a file changes against the live ruleset; exit 1 when it differs."""
     from chalicelib.rules.diff import diff_rulesets
 
-    rules = _rules_file(args.file)
+    rules = _rules_file(args.file, examples=False)
     live = api_client(args).call("GET", "/admin/rules")
     lines = diff_rulesets(live["rules"], rules)
     print(f"{args.file} against live v{live['version']}:", file=out)
@@ -72,7 +74,7 @@ def cmd_rules_push(args: argparse.Namespace, out: TextIO) -> int:
     least as many of the cases people answered or handed over where they belonged as the live
     ruleset does (the version compared with is the one replaced)."""
     client = api_client(args)
-    body: dict[str, Any] = {"rules": _rules_file(args.file), "comment": args.message}
+    body: dict[str, Any] = {"rules": _rules_file(args.file, examples=True), "comment": args.message}
     if args.expected_version is not None:
         body["expected_version"] = args.expected_version
     if args.no_worse:
@@ -96,7 +98,7 @@ def cmd_rules_push(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_rules_test(args: argparse.Namespace, out: TextIO) -> int:
     """Dry-run a ruleset file over recent traffic (or a JSONL file of mentions)."""
-    body: dict[str, Any] = {"rules": _rules_file(args.file), "limit": args.limit}
+    body: dict[str, Any] = {"rules": _rules_file(args.file, examples=False), "limit": args.limit}
     if args.mentions:
         with args.mentions.open(encoding="utf-8") as handle:
             body["mentions"] = [json.loads(line) for line in handle if line.strip()]

@@ -18,7 +18,7 @@ from chalicelib.evaluation import score
 from chalicelib.models import Mention, MentionRecord, Priority
 from chalicelib.rules import DEFAULT_RULES_PATH, Ruleset, load_rules_file, validate_ruleset
 from chalicelib.rules.engine import Decision
-from chalicelib.rules.examples import with_examples_held
+from chalicelib.rules.examples import example_problems, with_examples_held
 from chalicelib.services.routing import decide, engine_for
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore, opens_case
@@ -120,6 +120,8 @@ class DryRunReport:
     candidate_matches: Counter[str] = field(default_factory=Counter)
     changes: list[Change] = field(default_factory=list)
     verdicts: list[tuple[Verdict, Decision, Decision]] = field(default_factory=list)
+    examples: list[str] = field(default_factory=list)
+    """The candidate's examples that do not hold: it cannot be published until they do."""
 
     def add(
         self, mention: Mention, live: Decision, candidate: Decision, people: Verdict | None = None
@@ -158,6 +160,7 @@ class DryRunReport:
                 for rule in dict.fromkeys([*self.candidate_rules, *self.live_rules])
             ],
             "by_people": self._by_people(),
+            "examples": self.examples,
             "changes": [change.to_dict() for change in self.changes[:limit]],
         }
 
@@ -302,9 +305,10 @@ class RulesAdmin:
         every mention whose department, copies, priority, tags or hiding would change, how many
         mentions each rule matches under each ruleset and, among the replayed cases people
         answered or handed over (their records say), how many each ruleset sends where the
-        people said they belonged."""
+        people said they belonged; and which of the candidate's examples do not hold (a dry
+        run is how one finds out what a change does: it is not refused for them)."""
         limit = max(1, min(limit, MAX_DRY_RUN_MENTIONS))
-        candidate_rules = self.validate(candidate)
+        candidate_rules = self.validate(candidate, examples=False)
         candidate_engine = engine_for(candidate_rules, -1, self.settings)
         live = self.live()
         live_rules = self.validate(live.rules, examples=False)
@@ -326,6 +330,9 @@ class RulesAdmin:
             live_version=live.version,
             live_rules=[rule.id for rule in live_rules.root if rule.enabled],
             candidate_rules=[rule.id for rule in candidate_rules.root if rule.enabled],
+            examples=example_problems(
+                candidate_rules, self.settings.triage_department, self.settings.timezone
+            ),
         )
         for item in observed:
             replay = (self.settings, item.signals, item.routed_at, item.conversation, item.history)

@@ -169,6 +169,7 @@ def test_dry_runs_score_priority_rules_on_the_priorities_people_set(
         "order": 0,
         "when": {"text": {"contains_any": ["never arrived"]}},
         "then": {"priority": "urgent"},
+        "continue": True,  # the rules after it still decide where it goes
     }
     for candidate, right in ((live, 0), ([raising, *live], 1)):
         response = client.http.post(

@@ -199,7 +199,8 @@ def test_a_rule_leaves_alone_what_its_platform_cannot_hide(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:
     then = {"route_to": "support", "hide": True}
-    rule = {**SCAM_RULE, "when": {"platform": {"equals": "x"}}, "then": then}
+    on_x = {"all": [{"platform": {"equals": "x"}}, {"kind": {"equals": "dm"}}]}
+    rule = {**SCAM_RULE, "when": on_x, "then": then}
     assert call(client, "POST", "/admin/rules", rule)[0] == 201
     routed(client, stack, "x", "x_dm_refund.json")  # a direct message: nothing to hide
     record = get(client, "/mentions/x:1992000000000000100")

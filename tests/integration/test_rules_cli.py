@@ -194,7 +194,7 @@ def test_a_rules_file_that_is_not_text_is_a_clear_error(
 
 
 def test_validate_checks_each_rules_examples_before_anything_is_sent(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    api_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rules_file = tmp_path / "rules.yaml"
     rules = yaml.safe_load(DEFAULT_RULES_PATH.read_text())
@@ -217,8 +217,10 @@ def test_validate_checks_each_rules_examples_before_anything_is_sent(
 
     rules[0]["examples"].append("it never came")
     rules_file.write_text(yaml.safe_dump(rules, sort_keys=False))
-    assert run("rules", "validate", str(rules_file))[0] == 2
-    assert capsys.readouterr().err == (
-        "invalid ruleset:\n"
-        "  rule 'never-arrived': example #3 ('it never came') must match, but does not\n"
-    )
+    missed = "rule 'never-arrived': example #3 ('it never came') must match, but does not"
+    for command in (("validate",), ("push", "--url", api_url, "-m", "lost parcels")):
+        assert run("rules", *command, str(rules_file))[0] == 2
+        assert capsys.readouterr().err == f"invalid ruleset:\n  {missed}\n"
+    code, out = run("rules", "test", "--url", api_url, str(rules_file))  # what it would do
+    assert code == 0
+    assert f"\nexamples that do not hold (1): it cannot be published so\n  {missed}\n" in out

@@ -17,6 +17,8 @@ from chalicelib.models import (
     HISTORY_LIMIT,
     UNDELIVERED,
     DepartmentReport,
+    FindResult,
+    FoundMention,
     History,
     Mention,
     MentionRecord,
@@ -438,3 +440,23 @@ def _latest_version(record: MentionRecord) -> str:
     if not record.versions:
         return ""
     return f"; now {record.versions[-1]}, the version replies answer"
+
+
+def search_said(result: FindResult) -> str:
+    """A search's headline: how many of the mentions read matched, by platform."""
+    span = "day" if result.days == 1 else f"{result.days} days"
+    return (
+        f"{result.matched} of the {result.scanned} mentions routed in the last {span} match"
+        + tally(Counter(result.by_platform))
+    )
+
+
+def found_where(found: FoundMention) -> str:
+    """Where a mention a search found stands: its department and its case's state, and who
+    has it; ignored; or that its record is gone."""
+    if found.department is None:
+        return "(its record is gone)"
+    if found.department == "ignore":
+        return "ignored"
+    taken = f", taken by {found.taken_by}" if found.taken_by else ""
+    return f"{found.department} ({found.state}{taken})"

@@ -102,7 +102,12 @@ def slack_command() -> Response:
     request = webhooks.current_request
     _form_only(request, "slash commands")
     commands = SlackCommands(
-        get_settings(), wiring.cases, wiring.shift_service, wiring.awaiting_approval, wiring.replies
+        get_settings(),
+        wiring.cases,
+        wiring.shift_service,
+        wiring.awaiting_approval,
+        wiring.replies,
+        wiring.traffic,
     )
     return json_response(commands.answer(_raw_body(request), request.headers, datetime.now(UTC)))
 

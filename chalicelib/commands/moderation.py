@@ -7,7 +7,15 @@ from collections import Counter
 from typing import TextIO
 from urllib.parse import quote
 
-from chalicelib.cli_text import author_of, gist, hidden_by, stamp, tally
+from chalicelib.cli_text import (
+    author_of,
+    found_where,
+    gist,
+    hidden_by,
+    search_said,
+    stamp,
+    tally,
+)
 from chalicelib.commands.api import api_client, case_action, condition, until_done
 from chalicelib.commands.cases import clock_state
 from chalicelib.models import CloseMatchingResult, FindResult, HideMatchingResult
@@ -80,27 +88,15 @@ def cmd_find(args: argparse.Namespace, out: TextIO) -> int:
     matched, by platform and day, and the newest with where their case stands."""
     body = {"when": condition(args.when), "days": args.days, "limit": args.limit}
     result = FindResult.model_validate(api_client(args).call("POST", "/mentions/search", body))
-    span = "day" if result.days == 1 else f"{result.days} days"
-    print(
-        f"{result.matched} of the {result.scanned} mentions routed in the last {span} match"
-        + tally(Counter(result.by_platform)),
-        file=out,
-    )
+    print(search_said(result), file=out)
     if len(result.by_day) > 1:
         print("by day" + tally(Counter(result.by_day)), file=out)
     if not result.all_read:
         print(f"(only the newest {result.scanned} were read: ask for fewer days)", file=out)
     for found in result.mentions:
         mention = found.mention
-        if found.department is None:
-            where = "(its record is gone)"
-        elif found.department == "ignore":
-            where = "ignored"
-        else:
-            taken = f", taken by {found.taken_by}" if found.taken_by else ""
-            where = f"{found.department} ({found.state}{taken})"
         print(
-            f"{mention.id}  {where}  {stamp(found.routed_at)}"
+            f"{mention.id}  {found_where(found)}  {stamp(found.routed_at)}"
             f"  by {author_of(mention)}: {found.why}\n  {gist(mention)}",
             file=out,
         )

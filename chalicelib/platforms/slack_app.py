@@ -46,8 +46,8 @@ def app_manifest(endpoint: str, name: str = "Switchboard") -> dict[str, Any]:
                 {
                     "command": COMMAND,
                     "url": f"{base}/webhooks/slack/commands",
-                    "description": "Your next case, the cases nobody has, yours, one; your shift",
-                    "usage_hint": "next support | waiting pr | mine | case x:123 | shift pr 8",
+                    "description": "Your next case, those nobody has, yours, one; search; shifts",
+                    "usage_hint": "next support | waiting pr | mine | case x:1 | find blender fire",
                     "should_escape": False,
                 }
             ],

@@ -31,9 +31,11 @@ def find(
     ask: FindRequest,
     now: datetime,
     time_left: TimeLeft | None = None,
+    most: int = MAX_SCANNED,
 ) -> FindResult:
-    """The mentions of the last `ask.days` days that `ask.when` matches (MalformedRequest for a
-    condition rules would refuse, saying where; for more days than the traffic is kept)."""
+    """The mentions of the last `ask.days` days that `ask.when` matches, of the newest `most`
+    (MalformedRequest for a condition rules would refuse, saying where; for more days than the
+    traffic is kept)."""
     try:
         condition = compile_condition(ask.when)
     except ConditionError as exc:
@@ -43,10 +45,10 @@ def find(
             f"mentions are searchable for {settings.traffic_keep_days} days"
             f" (TRAFFIC_KEEP_DAYS), not {ask.days}"
         )
-    recent = traffic.recent(MAX_SCANNED + 1, now, ask.days)
+    recent = traffic.recent(most + 1, now, ask.days)
     matched: list[tuple[int, str]] = []
     scanned = 0
-    for scanned, seen in enumerate(recent[:MAX_SCANNED], 1):
+    for scanned, seen in enumerate(recent[:most], 1):
         if scanned % 500 == 0 and short_of_time(time_left, RESERVE_SECONDS):
             break
         context = MentionContext(

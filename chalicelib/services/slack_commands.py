@@ -3,13 +3,17 @@ DEPARTMENT` takes the department's next free case for them (as `switchboard next
 shows it with its buttons, so they answer it there (Reply…) or give it back; `waiting
 DEPARTMENT` shows the cases nobody has, soonest due first, each with Take it; `mine` the
 cases they have, each with Reply… and Give back; `case MENTION_ID` a case as it stands, with
-what happened to it (as `switchboard mention` does) and its buttons while it waits; `shift
+what happened to it (as `switchboard mention` does) and its buttons while it waits; `find
+[DAYSd] WORDS…` the mentions of the last day (or days) that say all those words, the newest
+with their buttons (as `switchboard find` does); `shift
 DEPARTMENT [HOURS] [CAPACITY]`, `away`, `back` and `end` go on shift, step away, come back and
 go off it (`switchboard shift`). Slack wants its answer in 3 seconds: it is the answer to the
 request, seen by that person alone."""
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,9 +21,19 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from chalicelib.cli_text import away_said, case_history, on_shift_said, shift_ended_said, stamp
+from chalicelib.cli_text import (
+    author_of,
+    away_said,
+    case_history,
+    found_where,
+    on_shift_said,
+    search_said,
+    shift_ended_said,
+    shortened,
+    stamp,
+)
 from chalicelib.errors import SwitchboardError, problems
-from chalicelib.models import DEFAULT_TAKE_MINUTES, MentionRecord, ShiftRequest
+from chalicelib.models import DEFAULT_TAKE_MINUTES, FindRequest, MentionRecord, ShiftRequest
 from chalicelib.platforms.slack import SECTION_LIMIT, alert_blocks, slash_command, verify_request
 from chalicelib.services.alert_buttons import agent_named, stranger
 from chalicelib.services.alerts import Alert, case_buttons, case_status, escaped, settled
@@ -30,7 +44,11 @@ if TYPE_CHECKING:
     from chalicelib.services.cases import CaseService
     from chalicelib.services.shifts import ShiftService
     from chalicelib.stores.replies import ReplyStore
+    from chalicelib.stores.traffic import TrafficStore
 
+SEARCHED = 2_000
+"""The newest mentions `find` reads (Slack wants its answer in 3 seconds; `switchboard find`
+reads more)."""
 SHOWN = 5
 """The waiting cases `waiting` shows (each two blocks, far below Slack's 50)."""
 WAITING_READ = 50
@@ -40,6 +58,7 @@ USAGE = (
     " `/switchboard waiting DEPARTMENT` shows the cases nobody has;"
     " `/switchboard mine` shows yours;"
     " `/switchboard case MENTION_ID` shows a case and what happened to it;"
+    ' `/switchboard find [3d] WORDS or "A PHRASE"` finds what people said in the last day(s);'
     " `/switchboard shift DEPARTMENT [HOURS] [CAPACITY]` puts you on shift there,"
     " `away`, `back` and `end` with the department step away, come back and end it"
 )
@@ -58,6 +77,8 @@ class SlackCommands:
     """The cases whose answer waits for approval: nobody is given them."""
     replies: Callable[[], ReplyStore]
     """The replies written to a case, in its history."""
+    traffic: Callable[[], TrafficStore]
+    """The mentions routed lately, which `find` searches."""
 
     def answer(self, body: bytes, headers: Mapping[str, str], now: datetime) -> dict[str, Any]:
         """Do what the command asks, once its request is verified (signature and timestamp
@@ -72,6 +93,8 @@ class SlackCommands:
             return self._mine(agent, now)
         if verb == "case" and len(rest) == 1:
             return self._case(rest[0], now)
+        if verb == "find" and rest:
+            return self._find(command.text.split(None, 1)[1], now)
         if verb not in VERBS or not rest or (len(rest) > 1 and verb != "shift") or len(rest) > 3:
             return _said(USAGE)
         department, *extra = rest
@@ -164,6 +187,43 @@ class SlackCommands:
         lines = [escaped(line) for line in case_history(record, written, now)]
         history = "\n".join([status, *lines] if status else lines)
         return _said(text, alert_blocks(text, buttons, history))
+
+    def _find(self, asked: str, now: datetime) -> dict[str, Any]:
+        """The mentions of the last day (`3d`: days) that say every word or "phrase" `asked`
+        has (of the newest SEARCHED), how many by platform, and the SHOWN newest, each with
+        where it stands and its buttons while it waits."""
+        from chalicelib.services.search import find  # the rules engine: off the other verbs
+
+        try:
+            words = shlex.split(asked)
+        except ValueError:
+            return _said(f"{asked!r}: a quote is not closed")
+        days = int(words.pop(0)[:-1]) if re.fullmatch(r"\d{1,3}d", words[0]) else 1
+        if not words:
+            return _said(USAGE)
+        try:
+            ask = FindRequest(when={"text": {"contains_all": words}}, days=days, limit=SHOWN)
+            result = find(
+                self.traffic(), self.cases().mentions, self.settings, ask, now, None, SEARCHED
+            )
+        except ValidationError as exc:
+            return _said(f"`/switchboard find [DAYSd] WORDS`: {problems(exc)}")
+        except SwitchboardError as refused:
+            return _said(refused.message)
+        heading = f"*{escaped(search_said(result))}*"
+        if not result.all_read:
+            heading += f" (the newest {result.scanned} read: ask for fewer days)"
+        blocks = alert_blocks(heading)
+        for found in result.mentions:
+            mention = found.mention
+            said = escaped(shortened(mention.text, 280)) or "(no text)"
+            text = f"*{mention.id}* · {escaped(found_where(found))} · {stamp(found.routed_at)}"
+            text += f"\n{escaped(author_of(mention))}: {said}"
+            waiting = found.state == "waiting" and found.department not in (None, "ignore")
+            taken = found.taken_by is not None
+            buttons = case_buttons(mention.id, self.settings, taken) if waiting else ()
+            blocks += alert_blocks(text, buttons)
+        return _said(heading, blocks)
 
     def _listed(self, title: str, cases: list[MentionRecord], taken: bool) -> dict[str, Any]:
         """The first SHOWN of `cases` under `title`, each with its buttons (`taken`: the

@@ -153,6 +153,35 @@ def test_case_shows_a_case_as_it_stands_with_what_happened_to_it(
     assert unknown["text"] == "no routed mention 'x:404'"
 
 
+def test_find_shows_what_people_said_lately_with_where_each_stands(
+    client: Client, stack: dict[str, str]
+) -> None:
+    routed(client, stack, "meta", "meta_page_comments.json")  # the blender on fire: pr
+    routed(client, stack, "x", "x_late_delivery.json")  # "my order #88213 never arrived…"
+    fire = said(typed(client, "find blender fire"))
+    assert fire["text"] == "*1 of the 2 mentions routed in the last day match: facebook 1*"
+    _, found = [b["text"]["text"] for b in fire["blocks"] if b["type"] == "section"]
+    assert found.startswith(f"*{BLENDER}* · pr (waiting) · 20")
+    assert "\nLee Brennan: " in found
+    assert buttons_on(fire) == ["take", "reply"]
+
+    said(typed(client, "next support"))  # maya takes the late delivery
+    late = said(typed(client, 'find 3d "never arrived"'))
+    assert late["text"].startswith("*1 of the 2 mentions routed in the last 3 days match: x 1")
+    _, found = [b["text"]["text"] for b in late["blocks"] if b["type"] == "section"]
+    assert found.startswith(f"*{LATE}* · support (waiting, taken by maya) · 20")
+    assert buttons_on(late) == ["reply", "leave"]
+
+    nothing = said(typed(client, "find refund"))
+    assert nothing["text"] == "*0 of the 2 mentions routed in the last day match*"
+    for asked, says in (
+        ('find "never arrived', "'\"never arrived': a quote is not closed"),
+        ("find 30d blender", "mentions are searchable for 7 days (TRAFFIC_KEEP_DAYS), not 30"),
+        ("find 3d", "`/switchboard find [3d] WORDS"),
+    ):
+        assert says in said(typed(client, asked))["text"], asked
+
+
 def history(answer: dict[str, Any]) -> list[str]:
     """The lines under a case `/switchboard case` shows: where it stands, then its history."""
     [context] = [b for b in answer["blocks"] if b["type"] == "context"]

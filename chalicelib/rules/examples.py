@@ -2,8 +2,9 @@
 reach it in the ruleset (no earlier rule stops there first); each it says it does not match
 (`matches: false`) must not be. The mentions get their signals as routing would give them (the
 models, so an example can read `signals.complaint`); none has earlier cases or a conversation.
-Checked before a ruleset is published or tried (`switchboard rules validate`, the admin API), not
-when routing loads it."""
+Checked before a ruleset is published (`switchboard rules validate`, `rules push`, the admin
+routes that publish: it is refused until they hold) and listed by a dry run; never when routing
+loads a ruleset."""
 
 from __future__ import annotations
 
@@ -38,9 +39,8 @@ def example_problems(ruleset: Ruleset, triage: str, tz: tzinfo) -> list[str]:
                 continue
             matched = [rule_id for rule_id, _ in engine.decide(mention, signals).matched_rules]
             if rule.id not in matched:
-                found.append(
-                    f"{said} matches, but never reaches it: rule {matched[-1]!r} decides first"
-                )
+                first = f": rule {matched[-1]!r} decides first" if matched else ""
+                found.append(f"{said} matches, but never reaches it{first}")
     return found
 
 

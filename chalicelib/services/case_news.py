@@ -162,13 +162,11 @@ class CaseNews:
             return
         reply_id = self._finish_reply(post, now, "undelivered", last_error=why)
         send_copy(self.queues, self.settings, case, UNDELIVERED)
-        if reply_id is not None and self.replies is not None:  # its author is told
-            reply = self.replies.get(reply_id)
-            if reply is not None:
-                tell_agent(self.queues, unposted_alert(case.message, reply, self.settings))
         self.mentions.unanswer(case.id, post)
         expires = now + timedelta(days=self.settings.mention_ttl_days)
         self.mentions.hold(news, why, now, expires)
+        if reply_id is not None:
+            self._tell_author(case, reply_id)
         metrics.add_metric(name="RepliesUndelivered", unit="Count", value=1)
         logger.warning(
             "a reply was not delivered", extra={"mention_id": case.id, "post": post, "why": why}
@@ -220,6 +218,16 @@ class CaseNews:
             if reply is not None and reply.status == "sending":
                 return True
         return False
+
+    def _tell_author(self, case: MentionRecord, reply_id: str) -> None:
+        """Tell the author of a reply that never reached the customer, in their own chat
+        (best effort: the department has its copy all the same)."""
+        try:
+            reply = self.replies.get(reply_id) if self.replies is not None else None
+            if reply is not None:
+                tell_agent(self.queues, unposted_alert(case.message, reply, self.settings))
+        except Exception:
+            logger.warning("could not tell a reply's author it was not delivered", exc_info=True)
 
     def _finish_reply(
         self, post: str, now: datetime, status: ReplyStatus, **fields: Any

@@ -1,14 +1,13 @@
 """The app's slash command (`/switchboard`), typed by someone AGENT_CHANNELS names: `next
 DEPARTMENT` takes the department's next free case for them (as `switchboard next` does) and
 shows it with its buttons, so they answer it there (Reply…) or give it back; `waiting
-DEPARTMENT` shows the cases nobody has, soonest due first, each with Take it; `mine` the
-cases they have, each with Reply… and Give back; `case MENTION_ID` a case as it stands, with
-what happened to it (as `switchboard mention` does) and its buttons while it waits; `find
-[DAYSd] WORDS…` the mentions of the last day (or days) that say all those words, the newest
-with their buttons (as `switchboard find` does); `shift
-DEPARTMENT [HOURS] [CAPACITY]`, `away`, `back` and `end` go on shift, step away, come back and
-go off it (`switchboard shift`). Slack wants its answer in 3 seconds: it is the answer to the
-request, seen by that person alone."""
+DEPARTMENT` shows the cases nobody has, soonest due first, each with Take it; `mine` the cases
+they have, each with Reply… and Give back; `case MENTION_ID` a case as it stands, with what
+happened to it (as `switchboard mention` does) and its buttons while it waits; `find [DAYSd]
+WORDS…` the mentions of the last day (or days) that say all those words, the newest with their
+buttons (as `switchboard find` does); `shift DEPARTMENT [HOURS] [CAPACITY]`, `away`, `back` and
+`end` go on shift, step away, come back and go off it (`switchboard shift`). Slack wants its
+answer in 3 seconds: it is the answer to the request, seen by that person alone."""
 
 from __future__ import annotations
 

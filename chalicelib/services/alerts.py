@@ -471,12 +471,18 @@ def approval_alert(
     channel = settings.alert_channels.get(department)
     if channel is None:
         return None
-    heading = (
+    heading = draft_heading(message, reply, department)
+    buttons = approval_buttons(reply.reply_id, settings)
+    return alert_message(channel, Alert.of(heading, message), buttons, reply.reply_id, DRAFT)
+
+
+def draft_heading(message: RoutedMention, reply: Reply, department: str) -> str:
+    """What the alert of a reply waiting for approval in `department` is headed with: whose
+    reply, to which case's priority, and how it begins."""
+    return (
         f"[{message.routing.priority.upper()}] {reply.author}'s reply ({reply.reply_id}) waits"
         f' for approval in {department}: "{shortened(reply.text, 200)}"'
     )
-    buttons = approval_buttons(reply.reply_id, settings)
-    return alert_message(channel, Alert.of(heading, message), buttons, reply.reply_id, DRAFT)
 
 
 def approval_buttons(reply_id: str, settings: Settings) -> tuple[Button, ...]:

@@ -35,7 +35,15 @@ from chalicelib.errors import SwitchboardError, problems
 from chalicelib.models import DEFAULT_TAKE_MINUTES, FindRequest, MentionRecord, ShiftRequest
 from chalicelib.platforms.slack import SECTION_LIMIT, alert_blocks, slash_command, verify_request
 from chalicelib.services.alert_buttons import agent_named, stranger
-from chalicelib.services.alerts import Alert, case_buttons, case_status, escaped, settled
+from chalicelib.services.alerts import (
+    Alert,
+    approval_buttons,
+    case_buttons,
+    case_status,
+    draft_heading,
+    escaped,
+    settled,
+)
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import case_of
 
@@ -56,12 +64,13 @@ USAGE = (
     "`/switchboard next DEPARTMENT` takes its next free case for you;"
     " `/switchboard waiting DEPARTMENT` shows the cases nobody has;"
     " `/switchboard mine` shows yours;"
+    " `/switchboard approvals DEPARTMENT` shows the replies waiting for approval there;"
     " `/switchboard case MENTION_ID` shows a case and what happened to it;"
     ' `/switchboard find [3d] WORDS or "A PHRASE"` finds what people said in the last day(s);'
     " `/switchboard shift DEPARTMENT [HOURS] [CAPACITY]` puts you on shift there,"
     " `away`, `back` and `end` with the department step away, come back and end it"
 )
-VERBS = ("next", "waiting", "shift", "away", "back", "end")
+VERBS = ("next", "waiting", "approvals", "shift", "away", "back", "end")
 """What the command does with a department."""
 
 
@@ -104,6 +113,8 @@ class SlackCommands:
             return self._next(department, agent)
         if verb == "waiting":
             return self._waiting(department, now)
+        if verb == "approvals":
+            return self._approvals(department, agent)
         return self._shift(verb, department, agent, extra, now)
 
     def _shift(
@@ -186,6 +197,31 @@ class SlackCommands:
         lines = [escaped(line) for line in case_history(record, written, now)]
         history = "\n".join([status, *lines] if status else lines)
         return _said(text, alert_blocks(text, buttons, history))
+
+    def _approvals(self, department: str, agent: str) -> dict[str, Any]:
+        """The replies waiting for approval in `department`, oldest first: how many (of the
+        first WAITING_READ), and the first SHOWN under their cases, with Approve and Reject…
+        (none on `agent`'s own: someone else approves those)."""
+        if department not in self.settings.approval_departments:
+            return _said(f"replies in {department} need no approval (APPROVAL_DEPARTMENTS)")
+        pending = self.replies().pending(department, WAITING_READ)
+        if not pending:
+            return _said(f"nothing waits for approval in {department}")
+        shown = pending[:SHOWN]
+        heading = f"*{department}: {len(pending)} reply(ies) waiting for approval, oldest first*"
+        blocks = alert_blocks(heading)
+        mentions = self.cases().mentions
+        for reply in shown:
+            case = case_of(mentions, reply.mention_id)
+            if case is None:
+                continue
+            text = Alert.of(draft_heading(case.message, reply, department), case.message)
+            if reply.author == agent:
+                blocks += alert_blocks(text.slack_text(), (), "yours: someone else approves it")
+            else:
+                buttons = approval_buttons(reply.reply_id, self.settings)
+                blocks += alert_blocks(text.slack_text(), buttons)
+        return _said(heading, blocks)
 
     def _find(self, asked: str, now: datetime) -> dict[str, Any]:
         """The mentions of the last day (`3d`: days) that say every word or "phrase" `asked`

@@ -19,7 +19,7 @@ from chalicelib.settings import get_settings
 from tests.integration.test_alert_buttons import BLENDER, LATE, PEOPLE, buttons_on
 from tests.integration.test_case_notes import post
 from tests.integration.test_replies import drain_outbox, get, routed
-from tests.integration.test_reply_approvals import as_
+from tests.integration.test_reply_approvals import allegation, as_, drafted
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -180,6 +180,33 @@ def test_find_shows_what_people_said_lately_with_where_each_stands(
         ("find 3d", "`/switchboard find [3d] WORDS"),
     ):
         assert says in said(typed(client, asked))["text"], asked
+
+
+def test_approvals_shows_the_replies_waiting_for_a_second_person_with_their_buttons(
+    client: Client, stack: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APPROVAL_DEPARTMENTS", "pr")
+    wiring.reset()
+    no_approval = said(typed(client, "approvals support"))["text"]
+    assert no_approval == "replies in support need no approval (APPROVAL_DEPARTMENTS)"
+    assert said(typed(client, "approvals pr"))["text"] == "nothing waits for approval in pr"
+
+    allegation(client, stack)  # the food-safety post: pr
+    reply_id = drafted(client, "We are sorry and looking into it urgently.", "maya")
+    for user, buttons, mine in (("U0SAM", ["approve", "reject"], []), ("U0MAYA", [], [YOURS])):
+        answer = said(typed(client, "approvals pr", user))
+        assert answer["text"] == "*pr: 1 reply(ies) waiting for approval, oldest first*"
+        _, draft = [b["text"]["text"] for b in answer["blocks"] if b["type"] == "section"]
+        assert draft.startswith(
+            f"*[URGENT] maya's reply ({reply_id}) waits for approval in pr:"
+            ' "We are sorry and looking into it urgently."*'
+        )
+        assert buttons_on(answer) == buttons
+        notes = [b["elements"][0]["text"] for b in answer["blocks"] if b["type"] == "context"]
+        assert notes == mine
+
+
+YOURS = "yours: someone else approves it"
 
 
 def history(answer: dict[str, Any]) -> list[str]:

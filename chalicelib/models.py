@@ -555,6 +555,12 @@ class MentionRecord(BaseModel):
         description="who last gave the case back (`POST /mentions/{id}/leave`): the shift"
         " top-up gives it to someone else",
     )
+    passed_over: list[str] = Field(
+        default_factory=list,
+        description="who let the case go unanswered: their take of it ran out, or they gave it"
+        " back, before the shift top-up gave it to someone else; it gives it to none of them"
+        " again (a hand-over starts afresh)",
+    )
     rating: int | None = Field(
         default=None,
         description="how the customer rated the help with the case (1-5), asked by the"

@@ -55,14 +55,14 @@ def next_on_shift(
     shifts: list[Shift],
     holding: Mapping[str, int],
     lang: str | None = None,
-    excluding: str | None = None,
+    excluding: Container[str] = (),
 ) -> Shift | None:
     """Who is given the next new case, in `lang` (see `turn`): nobody away, already full, who
-    does not answer in it or is `excluding`."""
+    does not answer in it or is one of `excluding`."""
     free = [
         shift
         for shift in shifts
-        if shift.agent != excluding and shift.takes_cases(holding.get(shift.agent, 0), lang)
+        if shift.agent not in excluding and shift.takes_cases(holding.get(shift.agent, 0), lang)
     ]
     return min(free, key=lambda shift: turn(shift, holding), default=None)
 
@@ -90,16 +90,16 @@ def back_to_answerer(
     message: RoutedMention,
     rosters: Rosters,
     now: datetime,
-    excluding: str | None = None,
+    excluding: Container[str] = (),
 ) -> str | None:
     """Who sent the first response to the case a follow-up continues (`continued_case`), when
     nobody has that case taken and they are on shift in its department and not away (full or
-    not: the conversation is theirs) nor `excluding`, counted as holding one more."""
+    not: the conversation is theirs) nor one of `excluding`, counted as holding one more."""
     case = continued_case(mentions, message)
     if case is None or case.taker(now) is not None or case.first_response_by is None:
         return None  # a take of it is the follow-up's take
     answerer, department = case.first_response_by, message.routing.department
-    if answerer == excluding or not rosters.at_work(department, answerer):
+    if answerer in excluding or not rosters.at_work(department, answerer):
         return None
     rosters.holds(department, answerer)
     return answerer
@@ -144,10 +144,10 @@ class Rosters:
         self._given = 0
 
     def share_out(
-        self, department: str, lang: str | None = None, excluding: str | None = None
+        self, department: str, lang: str | None = None, excluding: Container[str] = ()
     ) -> str | None:
         """The person on shift in `department` given its next new case, in `lang`, if anyone
-        on (but `excluding`) answers in it and is not full."""
+        on (but those `excluding`) answers in it and is not full."""
         shifts, holding = self._load(department)
         chosen = None
         for _ in range(TURN_TRIES):
@@ -372,7 +372,8 @@ class ShiftService:
                 if case.id in holders or case.id in awaiting():
                     continue
                 agent = holders.get(earlier.id) if earlier is not None else None
-                let_go = case.taken_by or case.given_back_by  # never back to them
+                passed_from = case.taken_by or case.given_back_by  # who let it go last
+                let_go = {*case.passed_over, *([passed_from] if passed_from else [])}
                 if agent is not None:
                     rosters.holds(department, agent)  # the customer's case is theirs: full or not
                 elif case.message.routing.conversation is not None:
@@ -380,7 +381,10 @@ class ShiftService:
                 if agent is None:
                     lang = case.message.routing.language()
                     agent = rosters.share_out(department, lang, let_go)
-                if agent is not None and self.mentions.take(case.id, agent, now, until):
+                given_to = agent is not None and self.mentions.take(
+                    case.id, agent, now, until, passed_from
+                )
+                if agent is not None and given_to:
                     holders[case.id] = agent
                     given.append(Given(case.id, agent, case.taken_by))
                     self._passed_on(case, agent, now)

@@ -218,9 +218,17 @@ class MentionStore(Protocol):
         """How many cases routed to `department` since `since` people handed over to another."""
         ...
 
-    def take(self, mention_id: str, by: str, now: datetime, until: datetime) -> bool:
+    def take(
+        self,
+        mention_id: str,
+        by: str,
+        now: datetime,
+        until: datetime,
+        passed_from: str | None = None,
+    ) -> bool:
         """`by` takes the mention to answer it until `until`, unless someone else's take runs
-        past `now` (then False; their own take is extended)."""
+        past `now` (then False; their own take is extended); `passed_from`, who let it go
+        unanswered before, is added to those it passed over."""
         ...
 
     def leave(self, mention_id: str, by: str, given_back: bool = True) -> bool:

@@ -455,15 +455,32 @@ class DynamoMentionStore:
             {":score": {"N": str(score)}, ":at": {"S": at.isoformat()}},
         )
 
-    def take(self, mention_id: str, by: str, now: datetime, until: datetime) -> bool:
-        """Set taken_by and taken_until, on condition that nobody else's take runs past now."""
+    def take(
+        self,
+        mention_id: str,
+        by: str,
+        now: datetime,
+        until: datetime,
+        passed_from: str | None = None,
+    ) -> bool:
+        """Set taken_by and taken_until, on condition that nobody else's take runs past now;
+        add `passed_from` to the passed_over set."""
+        update = "SET taken_by = :by, taken_until = :until"
+        values: dict[str, Any] = {
+            ":by": {"S": by},
+            ":until": {"S": due_key(until)},
+            ":now": {"S": due_key(now)},
+        }
+        if passed_from is not None:
+            update += " ADD passed_over :from"
+            values[":from"] = {"SS": [passed_from]}
         return self._update_if(
             {"id": {"S": mention_id}},
-            "SET taken_by = :by, taken_until = :until",
+            update,
             "attribute_exists(#record) AND (attribute_not_exists(taken_by) OR taken_by = :by"
             " OR taken_until <= :now)",
             {"#record": "record"},
-            {":by": {"S": by}, ":until": {"S": due_key(until)}, ":now": {"S": due_key(now)}},
+            values,
         )
 
     def leave(self, mention_id: str, by: str, given_back: bool = True) -> bool:
@@ -541,7 +558,7 @@ class DynamoMentionStore:
         if opens_case(record):  # on the list of the department routing chose (the first)
             update += ", listed = if_not_exists(listed, :listed)"
             values[":listed"] = {"S": handed_over_list(from_department)}
-        update += " REMOVE taken_by, taken_until, given_back_by"  # as the old department had it
+        update += " REMOVE taken_by, taken_until, given_back_by, passed_over"  # the old one's
         self._replace(record, record.edited_at, from_department, update, values)
         self._update_if(
             {"id": {"S": record.id}}, "SET waiting = :to", "attribute_exists(waiting)", {}, to
@@ -948,6 +965,9 @@ def _record(item: dict[str, Any]) -> MentionRecord:
     given_back = item.get("given_back_by")  # the attribute alone says it, as for the take
     if given_back or record.given_back_by is not None:
         updates["given_back_by"] = given_back["S"] if given_back else None
+    passed = item.get("passed_over")  # a string set, beside the JSON
+    if passed or record.passed_over:
+        updates["passed_over"] = sorted(passed["SS"]) if passed else []
     if "notes" in item:  # appended beside the JSON
         updates["notes"] = [
             Note(

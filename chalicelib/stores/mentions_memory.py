@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from chalicelib.models import EarlierCase, MentionRecord, Note
 from chalicelib.stores.mentions import (
@@ -264,13 +265,25 @@ class MemoryMentionStore:
         self.responses.pop(mention_id, None)
         return True
 
-    def take(self, mention_id: str, by: str, now: datetime, until: datetime) -> bool:
-        """Take it, unless someone else's take runs past `now`."""
+    def take(
+        self,
+        mention_id: str,
+        by: str,
+        now: datetime,
+        until: datetime,
+        passed_from: str | None = None,
+    ) -> bool:
+        """Take it, unless someone else's take runs past `now`; `passed_from` passed it over."""
         record = self.records[mention_id]
         if record.taker(now) not in (None, by):
             return False
+        passed = sorted({*record.passed_over, *([passed_from] if passed_from else [])})
         self.records[mention_id] = record.model_copy(
-            update={"taken_by": by, "taken_until": until.replace(microsecond=0)}
+            update={
+                "taken_by": by,
+                "taken_until": until.replace(microsecond=0),
+                "passed_over": passed,
+            }
         )
         return True
 
@@ -306,7 +319,12 @@ class MemoryMentionStore:
         """Replace the record as `rewrite` does, unless it left `from_department` meanwhile;
         the take, if any, ends."""
         self._replace(record, record.edited_at, from_department)
-        untaken = {"taken_by": None, "taken_until": None, "given_back_by": None}
+        untaken: dict[str, Any] = {
+            "taken_by": None,
+            "taken_until": None,
+            "given_back_by": None,
+            "passed_over": [],
+        }
         self.records[record.id] = self.records[record.id].model_copy(update=untaken)
 
     def reprioritise(self, record: MentionRecord, since: datetime | None) -> None:

@@ -220,6 +220,16 @@ def test_a_case_left_unanswered_past_its_take_is_passed_on_to_someone_else(
         {"agent": "lee", "answered": 0, "on_time": 0, "first_response_p50": None, "passed_on": 1}
     ]
 
+    # maya lets it run out too: it goes back to neither (no ping-pong), it waits for anyone
+    assert wiring.mentions().take(LATE, "maya", hour_ago, hour_ago + timedelta(minutes=30))
+    assert app.handler_map["check_sla"](scheduled_event(), None)["given"] == []
+    left = get(client, f"/mentions/{LATE}")
+    assert (left["taken_by"], left["passed_over"]) == ("maya", ["lee"])  # her take, ended
+    assert shift(client, "sam", body={"hours": 8, "capacity": 2})[0] == 200  # someone new
+    result = app.handler_map["check_sla"](scheduled_event(), None)
+    assert result["given"] == [f"{LATE} to sam (passed on from maya)"]
+    assert get(client, f"/mentions/{LATE}")["passed_over"] == ["lee", "maya"]
+
 
 def test_a_case_goes_to_someone_on_shift_who_answers_in_its_language(
     client: Client, stack: dict[str, str], api_url: str

@@ -729,6 +729,20 @@ def test_a_case_taken_to_answer_is_held_until_its_take_ends(mentions: MentionSto
     assert mentions.take("x:70", "sam", later, later + timedelta(minutes=30))
     assert mentions.leave("x:70", "sam", given_back=False)
     assert (mentions.get("x:70") or let_go).given_back_by == "maya"  # as it was
+    assert let_go.passed_over == []
+    # the shift top-up passes it on from whoever let it go: they are passed over from then on
+    for step, (taker, passed_from) in enumerate((("lee", "sam"), ("kim", "lee"), ("ana", "sam"))):
+        at = later + timedelta(minutes=31 + 2 * step)  # the take before it has ended
+        assert mentions.take("x:70", taker, at, at + timedelta(minutes=1), passed_from)
+    passed = mentions.get("x:70")
+    assert passed is not None and passed.passed_over == ["lee", "sam"]  # once each, sorted
+    assert passed.taken_by == "ana"
+    handover = Transfer(
+        from_department="support", to_department="pr", by="kim", at=later, reason="legal"
+    )
+    mentions.transfer(passed.transferred(handover), "support")
+    moved = mentions.get("x:70")
+    assert moved is not None and (moved.passed_over, moved.taken_by) == ([], None)
 
 
 def test_notes_are_kept_beside_the_record_up_to_a_limit(mentions: MentionStore) -> None:

@@ -339,7 +339,14 @@ def test_a_customer_chasing_their_case_is_given_to_whoever_is_given_that_case() 
 
 
 class TakesFail(MemoryMentionStore):
-    def take(self, mention_id: str, by: str, now: datetime, until: datetime) -> bool:
+    def take(
+        self,
+        mention_id: str,
+        by: str,
+        now: datetime,
+        until: datetime,
+        passed_from: str | None = None,
+    ) -> bool:
         raise RuntimeError("throttled")
 
 

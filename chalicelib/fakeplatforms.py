@@ -43,6 +43,7 @@ class Credentials:
     x_access_token_secret: str = "local-x-access-secret"
     meta_page_access_token: str = "local-meta-page-token"
     whatsapp_access_token: str = "local-whatsapp-token"
+    whatsapp_business_account_id: str = "102290129340398"
     meta_app_secret: str = "local-meta-secret"
     """The app "Requires App Secret" (Meta's advice): every Graph call carries its proof."""
     youtube_access_token: str = "local-youtube-token"
@@ -115,9 +116,16 @@ class FakePlatforms:
         voice note, tests/events/meta_whatsapp_voice.json)."""
         self.hidden: dict[str, bool] = {}
         """What the brand hid (True) or showed again (False), by `platform:native-id`."""
-        self.whatsapp_templates: dict[tuple[str, str], int] = {("order_update", "en_US"): 2}
-        """The message templates approved in WhatsApp Manager, by (name, language), with how
-        many variables their body has."""
+        self.whatsapp_templates: dict[tuple[str, str], str] = {
+            ("order_update", "en_US"): "Hi {{1}}, here is the latest on your order {{2}}.",
+            ("order_update", "es"): "Hola {{1}}, novedades de tu pedido {{2}}.",
+        }
+        """The message templates approved in WhatsApp Manager, by (name, language), with their
+        body text (its variables numbered)."""
+        self.whatsapp_named_templates: dict[tuple[str, str], str] = {
+            ("delivery_window", "en_US"): "Your delivery comes between {{start}} and {{end}}.",
+        }
+        """Approved templates whose variables are named (`parameter_format: NAMED`)."""
         self.slack_messages: dict[str, dict[str, Any]] = {}
         """The app's Slack messages by `ts`: the latest `chat.postMessage` or `chat.update` of
         each."""
@@ -405,6 +413,8 @@ class FakePlatforms:
         `GET /{media-id}` with the WhatsApp token: where to download a customer's file."""
         segments = path.strip("/").split("/")
         whatsapp = self.credentials.whatsapp_access_token
+        if segments[-1] == "message_templates":
+            return 200, self._whatsapp_template_list(segments, query)
         if len(segments) == 2 and query.get("access_token") == whatsapp:
             self._check_graph_token(query, whatsapp)
             if segments[1] not in self.whatsapp_media:  # never sent, or over 30 days old
@@ -535,6 +545,30 @@ class FakePlatforms:
             raise Rejection(404, {"error": {"message": "media not found"}})
         return 200, found[0]
 
+    def _whatsapp_template_list(self, segments: list[str], query: dict[str, str]) -> dict[str, Any]:
+        """`GET /{waba-id}/message_templates?fields=…&status=APPROVED`: the approved templates,
+        numbered and named, with the fields asked for (WhatsApp's shape)."""
+        self._check_graph_token(query, self.credentials.whatsapp_access_token)
+        if len(segments) != 3 or segments[1] != self.credentials.whatsapp_business_account_id:
+            message = f"Unsupported get request. Object with ID '{segments[1]}' does not exist"
+            raise Rejection(400, {"error": {"message": message, "code": 100}})
+        wanted = set(query.get("fields", "name,language,status,id").split(","))
+        found: list[dict[str, Any]] = []
+        kinds = ((self.whatsapp_templates, "POSITIONAL"), (self.whatsapp_named_templates, "NAMED"))
+        for templates, parameter_format in kinds:
+            for (name, language), body in templates.items():
+                template = {
+                    "name": name,
+                    "language": language,
+                    "status": "APPROVED",
+                    "category": "UTILITY",
+                    "parameter_format": parameter_format,
+                    "components": [{"type": "BODY", "text": body}],
+                    "id": f"9{len(found):014d}",
+                }
+                found.append({k: v for k, v in template.items() if k in wanted or k == "id"})
+        return {"data": found, "paging": {"cursors": {"before": "MAZDZD", "after": "MjQZD"}}}
+
     def _check_template(self, template: dict[str, Any]) -> None:
         """The template exists in that language, and its body gets a text for each variable."""
         key = (template.get("name"), (template.get("language") or {}).get("code"))
@@ -543,7 +577,8 @@ class FakePlatforms:
             raise Rejection(404, {"error": {"message": message, "code": 132001}})
         body = [c for c in template.get("components", []) if c.get("type") == "body"]
         values = [p for c in body for p in c.get("parameters", []) if p.get("text")]
-        if len(values) != self.whatsapp_templates[key]:
+        variables = set(re.findall(r"\{\{(\d+)\}\}", self.whatsapp_templates[key]))
+        if len(values) != len(variables):
             message = "(#132000) Number of parameters does not match the expected number of params"
             raise Rejection(400, {"error": {"message": message, "code": 132000}})
 

@@ -61,6 +61,9 @@ class Settings(BaseModel):
     x_access_token_secret: str = ""
     meta_page_access_token: str = ""
     whatsapp_access_token: str = ""  # a system user's token for the WhatsApp Cloud API
+    # The WhatsApp Business Account (the `entry.id` of its webhooks): the Slack reply form
+    # offers its approved message templates to a customer past their 24 hours.
+    whatsapp_business_account_id: str = ""
     youtube_access_token: str = ""
     # A deployed stage's YouTube credentials: the brand account's OAuth refresh token and the
     # client it was issued to (access tokens live an hour; see platforms/google_oauth.py).

@@ -36,6 +36,7 @@ LOCAL_DEFAULTS = {
     "X_ACCESS_TOKEN_SECRET": "local-x-access-secret",
     "META_PAGE_ACCESS_TOKEN": "local-meta-page-token",
     "WHATSAPP_ACCESS_TOKEN": "local-whatsapp-token",
+    "WHATSAPP_BUSINESS_ACCOUNT_ID": "102290129340398",
     "YOUTUBE_ACCESS_TOKEN": "local-youtube-token",
     "SLACK_BOT_TOKEN": "xoxb-local-slack-token",
 }

@@ -7,7 +7,9 @@ import contextlib
 import functools
 import hmac
 import json
+import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
@@ -649,6 +651,48 @@ def _whatsapp_token(settings: Settings) -> str:
     if not settings.whatsapp_access_token:
         raise PlatformUnauthorized("WHATSAPP_ACCESS_TOKEN is not set")
     return settings.whatsapp_access_token
+
+
+@dataclass(frozen=True)
+class ApprovedTemplate:
+    """A message template WhatsApp approved: its name, language and body text, whose
+    variables `{{1}}`, `{{2}}`… the values sent with it fill in."""
+
+    name: str
+    language: str
+    body: str
+
+    @property
+    def variables(self) -> int:
+        """How many values it takes."""
+        return len(set(re.findall(r"\{\{(\d+)\}\}", self.body)))
+
+
+def approved_templates(settings: Settings) -> list[ApprovedTemplate]:
+    """The first 100 approved message templates of WHATSAPP_BUSINESS_ACCOUNT_ID with numbered
+    variables (`GET /{waba-id}/message_templates`; named ones, which Switchboard does not fill
+    in, left out); PlatformError when they cannot be read."""
+    answer = _graph(
+        "GET",
+        f"{settings.whatsapp_business_account_id}/message_templates",
+        settings,
+        {
+            "fields": "name,language,status,parameter_format,components",
+            "status": "APPROVED",
+            "limit": "100",
+        },
+        token=_whatsapp_token(settings),
+    )
+    found = []
+    for template in answer.get("data") or []:
+        if not isinstance(template, dict) or template.get("status") != "APPROVED":
+            continue
+        if template.get("parameter_format", "POSITIONAL") != "POSITIONAL":
+            continue
+        parts = template.get("components") or []
+        body = next((str(c.get("text", "")) for c in parts if c.get("type") == "BODY"), "")
+        found.append(ApprovedTemplate(str(template["name"]), str(template["language"]), body))
+    return found
 
 
 WHATSAPP_LIST_BODY = 1024

@@ -394,12 +394,25 @@ def text_modal(
 
 
 def fields_modal(
-    callback: str, title: str, metadata: str, shown: str, fields: Sequence[TextInput]
+    callback: str,
+    title: str,
+    metadata: str,
+    shown: str,
+    fields: Sequence[TextInput],
+    options: Sequence[tuple[str, str]] = (),
+    options_label: str = "",
 ) -> dict[str, Any]:
-    """A modal asking for several texts (`fields`) under what it is about (`shown`, mrkdwn):
-    `callback` names it when sent, `metadata` (private_metadata) comes back with it, and each
-    field's text under its block id (`ModalSubmission.written`)."""
-    blocks = [*_shown(shown), *(_text_input(asked) for asked in fields)]
+    """A modal asking for several texts (`fields`) under what it is about (`shown`, mrkdwn)
+    and, with `options` ((value, text) pairs: the first MAX_OPTIONS), a choice among them
+    above them, under `options_label`: `callback` names it when sent, `metadata`
+    (private_metadata) comes back with it, and each field's text under its block id
+    (`ModalSubmission.written`)."""
+    choice = [_picker(CHOICE, "static_select", options, MAX_OPTIONS, options_label)]
+    blocks = [
+        *_shown(shown),
+        *(choice if options else []),
+        *(_text_input(asked) for asked in fields),
+    ]
     return _modal(callback, title, metadata, blocks)
 
 

@@ -84,6 +84,7 @@ from chalicelib.stores.replies import ReplyStore
 from chalicelib.stores.templates import TemplateStore
 
 if TYPE_CHECKING:
+    from chalicelib.platforms.meta import ApprovedTemplate
     from chalicelib.services.cases import CaseService
     from chalicelib.services.replies import ReplyService
     from chalicelib.services.shifts import ShiftService
@@ -196,9 +197,24 @@ class AlertButtons:
 
     def _ask_template(self, press: ButtonPress, found: MentionRecord) -> dict[str, Any]:
         """Open the form a WhatsApp case past its 24 hours is answered in: which template
-        approved in WhatsApp Manager, in which language, with which values for its variables."""
+        approved in WhatsApp Manager (a choice of them, with WHATSAPP_BUSINESS_ACCOUNT_ID; else
+        its name and language), with which values for its variables."""
         metadata = json.dumps({"mention": found.id})
         shown = f"{_quoted(found)}\n\n{WHATSAPP_LATE}: which one, filled in with what?"
+        cli = (
+            f"`switchboard reply {found.id} --whatsapp-template NAME --language L --param …`"
+            " does the same"
+        )
+        approved = self._approved(found.message.routing.language())
+        if approved:
+            offered = [
+                (_chosen(each), f"{each.name} ({each.language}): {each.body}") for each in approved
+            ]
+            values = TextInput(FIELD, VALUES, multiline=True, optional=True, max_length=FIELD_LIMIT)
+            modal = fields_modal(
+                TEMPLATE, "WhatsApp template", metadata, shown, (values,), offered, "Template"
+            )
+            return self._open(press, modal, cli) or {"status": "asked", "mention_id": found.id}
         language = found.message.routing.language() or ""
         fields = (
             TextInput(
@@ -211,20 +227,27 @@ class AlertButtons:
                 language if re.fullmatch(WHATSAPP_LANGUAGE, language) else "",
                 max_length=6,
             ),
-            TextInput(
-                FIELD,
-                "The values of its variables {{1}}, {{2}}…, one a line",
-                multiline=True,
-                optional=True,
-                max_length=FIELD_LIMIT,
-            ),
+            TextInput(FIELD, VALUES, multiline=True, optional=True, max_length=FIELD_LIMIT),
         )
         modal = fields_modal(TEMPLATE, "WhatsApp template", metadata, shown, fields)
-        cli = (
-            f"`switchboard reply {found.id} --whatsapp-template NAME --language L --param …`"
-            " does the same"
-        )
         return self._open(press, modal, cli) or {"status": "asked", "mention_id": found.id}
+
+    def _approved(self, language: str | None) -> list[ApprovedTemplate]:
+        """The account's approved templates, those in the customer's `language` first (best
+        effort: none, and the form asks for a name, when WHATSAPP_BUSINESS_ACCOUNT_ID is unset
+        or they cannot be read within a second)."""
+        from chalicelib.platforms.meta import approved_templates  # only for this form
+
+        if not self.settings.whatsapp_business_account_id:
+            return []
+        quick = self.settings.model_copy(update={"platform_timeout_seconds": 1})
+        try:
+            approved = approved_templates(quick)
+        except Exception:
+            logger.warning("could not read the approved WhatsApp templates", exc_info=True)
+            return []
+        theirs = (language or "").split("_")[0]
+        return sorted(approved, key=lambda each: each.language.split("_")[0] != theirs)
 
     def _saved(self) -> list[ReplyTemplate]:
         """The saved replies, by id (best effort: a form offers none when they cannot be read,
@@ -432,15 +455,26 @@ class AlertButtons:
         return self._submit(request, agent, used)
 
     def _send_template(self, mention_id: str, agent: str, sent: ModalSubmission) -> dict[str, Any]:
-        """Answer the case as `agent` with the WhatsApp template named in the form, as
-        `switchboard reply --whatsapp-template` would; what is wrong with it is shown under
-        its field."""
+        """Answer the case as `agent` with the WhatsApp template chosen (or named) in the
+        form, as `switchboard reply --whatsapp-template` would; what is wrong with it (a
+        template not chosen, as many values as it has variables not given) is shown under its
+        field."""
+        values = [line.strip() for line in sent.text.splitlines() if line.strip()]
+        if sent.offered and sent.choice is None:
+            return _wrong("choose the template", CHOICE)
+        if sent.choice is not None:
+            name, _, chosen = sent.choice.partition(" ")
+            language, _, variables = chosen.partition(" ")
+            if not variables.isdecimal():
+                raise MalformedRequest("the form's template choice is not Switchboard's")
+            if len(values) != int(variables):
+                said = f"{name} ({language}) takes {variables} value(s), one a line: {len(values)}"
+                return _wrong(f"{said} given", FIELD)
+        else:
+            name = sent.written.get(TEMPLATE_NAME, "").strip()
+            language = sent.written.get(TEMPLATE_LANGUAGE, "").strip()
         try:
-            template = WhatsAppTemplate(
-                name=sent.written.get(TEMPLATE_NAME, "").strip(),
-                language=sent.written.get(TEMPLATE_LANGUAGE, "").strip(),
-                parameters=[line.strip() for line in sent.text.splitlines() if line.strip()],
-            )
+            template = WhatsAppTemplate(name=name, language=language, parameters=values)
         except ValidationError as wrong:
             return _template_wrong(wrong)
         request = ReplyRequest(
@@ -534,6 +568,15 @@ def _ways(case: MentionRecord, settings: Settings) -> list[tuple[str, str]]:
 TEMPLATE, TEMPLATE_NAME, TEMPLATE_LANGUAGE = "whatsapp-template", "template", "language"
 """The form a WhatsApp template is sent in (its callback), and the block ids of its name and
 language (the values of its variables are written in its FIELD)."""
+VALUES = "The values of its variables {{1}}, {{2}}…, one a line"
+"""The label of the field a WhatsApp template's values are written in."""
+
+
+def _chosen(template: ApprovedTemplate) -> str:
+    """An approved template as the form's choice carries it: name, language, how many values."""
+    return f"{template.name} {template.language} {template.variables}"
+
+
 TEMPLATE_WRONG = {
     "name": (TEMPLATE_NAME, "its name as WhatsApp Manager shows it: a-z, 0-9 and _ (order_update)"),
     "language": (TEMPLATE_LANGUAGE, "the language it was approved in: en_US, pt_BR, es…"),

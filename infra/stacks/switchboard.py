@@ -89,6 +89,7 @@ POLICY_SETTINGS = (
     "alert_buttons",
     "agent_channels",
     "digest_hour",
+    "whatsapp_business_account_id",
 )
 """The app's policies a stage sets with `-c <name>=<value>`: the same values as the environment
 variables of the same names, upper-cased (a JSON one as a JSON string or, in cdk.json, as JSON);

@@ -401,6 +401,7 @@ def test_a_stage_sets_its_sla_and_routing_policies_with_context() -> None:
         "alert_buttons": "true",
         "agent_channels": {"maya": "U0MAYA"},
         "digest_hour": "9",
+        "whatsapp_business_account_id": "102290129340398",
     }
     done, out = run_synth("policies", context)
     assert done.returncode == 0, done.stderr
@@ -422,6 +423,7 @@ def test_a_stage_sets_its_sla_and_routing_policies_with_context() -> None:
         assert env["ALERT_BUTTONS"] == "true"
         assert json.loads(env["AGENT_CHANNELS"]) == {"maya": "U0MAYA"}
         assert env["DIGEST_HOUR"] == "9"
+        assert env["WHATSAPP_BUSINESS_ACCOUNT_ID"] == "102290129340398"
 
 
 @pytest.mark.parametrize(

@@ -919,6 +919,56 @@ def test_a_whatsapp_customer_past_24_hours_is_answered_in_a_form_for_an_approved
 
 
 @pytest.mark.usefixtures("buttons")
+def test_the_whatsapp_template_form_offers_the_accounts_approved_templates(
+    client: Client,
+    stack: dict[str, str],
+    fakes: FakePlatforms,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "WHATSAPP_BUSINESS_ACCOUNT_ID", fakes.credentials.whatsapp_business_account_id
+    )
+    wiring.reset()
+    alert = blender_alert(client, stack, fakes)
+    routed(client, stack, "meta", "meta_whatsapp.json")  # Priya wrote days ago, in English
+    [priya] = [
+        m["mention"]["id"] for m in bodies(stack["support"]) if "whatsapp" in m["mention"]["id"]
+    ]
+    press(client, reply_pressed(alert, "U0MAYA", priya))
+    [form] = fakes.slack_views
+    [select] = [b["element"] for b in form["blocks"] if b.get("block_id") == "choice"]
+    assert [(o["value"], o["text"]["text"]) for o in select["options"]] == [
+        (
+            "order_update en_US 2",
+            "order_update (en_US): Hi {{1}}, here is the latest on your order {{2}}.",
+        ),
+        ("order_update es 2", "order_update (es): Hola {{1}}, novedades de tu pedido {{2}}."),
+    ]  # hers first; one with named variables, which Switchboard does not fill in, left out
+    fields = [b["block_id"] for b in form["blocks"] if b["type"] == "input"]
+    assert fields == ["choice", "text"]  # no name or language to type
+
+    assert json.loads(press(client, sent_modal(form, "U0MAYA", "Priya")).body)["errors"] == {
+        "choice": "choose the template"
+    }
+    short = json.loads(
+        press(client, sent_modal(form, "U0MAYA", "Priya", "order_update en_US 2")).body
+    )
+    assert short["errors"] == {"text": "order_update (en_US) takes 2 value(s), one a line: 1 given"}
+    sent = sent_modal(form, "U0MAYA", "Priya\n1182", "order_update en_US 2")
+    assert json.loads(press(client, sent).body) == {"response_action": "clear"}
+    drain_outbox(stack)
+    calls = fakes.accepted("graph")
+    [listed] = [r for r in calls if r.path.endswith("/102290129340398/message_templates")]
+    assert (listed.method, listed.query["status"]) == ("GET", "APPROVED")
+    [posted] = [r.body for r in calls if isinstance(r.body, dict) and r.body.get("type")]
+    assert (posted["template"]["name"], posted["template"]["language"]["code"]) == (
+        "order_update",
+        "en_US",
+    )
+    assert answered(client, priya)[0]["status"] == "sent"
+
+
+@pytest.mark.usefixtures("buttons")
 def test_no_form_opens_for_a_message_its_platform_takes_no_reply_to_any_more(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:

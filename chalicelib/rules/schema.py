@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import (
@@ -16,7 +18,14 @@ from pydantic import (
 )
 
 from chalicelib.errors import problems
-from chalicelib.models import Mention, Priority
+from chalicelib.models import (
+    HISTORY_LIMIT,
+    Conversation,
+    EarlierCase,
+    History,
+    Mention,
+    Priority,
+)
 from chalicelib.rules.conditions import ConditionError, Predicate, compile_condition, gc_paused
 
 IGNORE = "ignore"
@@ -48,22 +57,74 @@ MAX_EXAMPLES = 50
 """The most examples a rule has (each is classified when its ruleset is checked)."""
 
 
-def example_mention(example: str | dict[str, Any]) -> tuple[bool, Mention]:
-    """A rule's example as the mention it stands for (a text alone, or a normalised mention's
-    fields: on x unless it says), and whether the rule must match it (`matches`, true unless
-    it says); ValueError for what is no mention."""
+@dataclass(frozen=True)
+class Example:
+    """A rule's example as routing would see it: the mention, the department of the mention it
+    continues (`conversation`), the author's earlier cases (`history`), and whether the rule
+    must match it."""
+
+    matches: bool
+    mention: Mention
+    conversation: Conversation | None = None
+    history: History | None = None
+
+
+EXAMPLE_CONTEXT = ("matches", "conversation", "history")
+"""What an example may say besides a mention's fields."""
+EARLIER = datetime(2026, 1, 1, tzinfo=UTC)
+"""When an example's earlier cases were routed (no rule reads it)."""
+
+
+def read_example(example: str | dict[str, Any]) -> Example:
+    """A rule's example (a text alone, or a normalised mention's fields: on x unless it says;
+    `matches`, true unless it says; `conversation`, the department of what it continues;
+    `history`, `{cases, waiting}`: how many earlier cases its author opened, and how many of
+    them wait); ValueError for what is no example."""
     fields = {"text": example} if isinstance(example, str) else dict(example)
-    matches = fields.pop("matches", True)
+    said = {name: fields.pop(name) for name in EXAMPLE_CONTEXT if name in fields}
+    matches = said.get("matches", True)
     if not isinstance(matches, bool):
         raise ValueError("matches is true or false")
     unknown = sorted(set(fields) - set(Mention.model_fields))
     if unknown:
-        raise ValueError(f"no field {', '.join(unknown)} (a mention's fields, and matches)")
+        raise ValueError(
+            f"no field {', '.join(unknown)} (a mention's fields, matches, conversation, history)"
+        )
     try:
         platform = fields.setdefault("platform", "x")
-        return matches, Mention.model_validate({"id": f"{platform}:example", **fields})
+        mention = Mention.model_validate({"id": f"{platform}:example", **fields})
     except ValidationError as exc:
         raise ValueError(problems(exc)) from None
+    continues = said.get("conversation")
+    if continues is not None and not isinstance(continues, str):
+        raise ValueError("conversation is the department of the mention it continues")
+    conversation = (
+        Conversation(mention_id=f"{platform}:earlier", department=continues) if continues else None
+    )
+    return Example(matches, mention, conversation, _history(said.get("history")))
+
+
+def _history(earlier: Any) -> History | None:
+    """An example's `history` (`{cases: 3, waiting: 1}`) as routing gives it to rules."""
+    if earlier is None:
+        return None
+    counts = earlier if isinstance(earlier, dict) else {"": earlier}
+    cases, waiting = counts.get("cases", 0), counts.get("waiting", 0)
+    numbers = all(isinstance(n, int) and not isinstance(n, bool) for n in (cases, waiting))
+    if set(counts) - {"cases", "waiting"} or not numbers or not 0 <= waiting <= cases:
+        raise ValueError("history is {cases: N, waiting: M}, M of the N earlier cases waiting")
+    if cases > HISTORY_LIMIT:
+        raise ValueError(f"history counts at most {HISTORY_LIMIT} earlier cases")
+    listed = [
+        EarlierCase(
+            id=f"x:earlier{n}",
+            department="support",
+            routed_at=EARLIER,
+            state="waiting" if n < waiting else "answered",
+        )
+        for n in range(cases)
+    ]
+    return History(days=30, cases=listed)
 
 
 class Rule(BaseModel):
@@ -81,7 +142,8 @@ class Rule(BaseModel):
     examples: list[str | dict[str, Any]] = Field(
         default_factory=list,
         max_length=MAX_EXAMPLES,
-        description="mentions the rule must match (a text, or a mention's fields), or with"
+        description="mentions the rule must match (a text, or a mention's fields, with what"
+        " it continues, `conversation`, and its author's earlier cases, `history`), or with"
         " `matches: false` must not: checked before the ruleset is published",
     )
     _predicate: Predicate | None = PrivateAttr(default=None)
@@ -91,7 +153,7 @@ class Rule(BaseModel):
     def _readable(cls, examples: list[str | dict[str, Any]]) -> list[str | dict[str, Any]]:
         for number, example in enumerate(examples, 1):
             try:
-                example_mention(example)
+                read_example(example)
             except ValueError as exc:
                 raise ValueError(f"example #{number}: {exc}") from None
         return examples

@@ -4,6 +4,7 @@ whole ruleset (an earlier rule that stops first is named)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC
 from typing import Any
 
@@ -88,6 +89,41 @@ def test_examples_are_mentions_with_the_signals_routing_gives_them() -> None:
     assert problems(on_instagram) == []
 
 
+def test_examples_say_what_they_continue_and_their_authors_earlier_cases() -> None:
+    chasing = rule(
+        "chasing",
+        {"history.waiting": {"gte": 1}},
+        {"text": "still nothing?", "history": {"cases": 2, "waiting": 1}},
+        {"text": "still nothing?", "history": {"cases": 2, "waiting": 0}, "matches": False},
+        {"text": "still nothing?", "matches": False},  # a first case
+    )
+    follow_up = rule(
+        "follow-up",
+        {"conversation.department": {"equals": "pr"}},
+        {"text": "thanks, done", "conversation": "pr"},
+        {"text": "thanks, done", "conversation": "support", "matches": False},
+    )
+    assert problems(chasing, follow_up) == []
+    chasing["examples"][1]["history"]["waiting"] = 3  # more waiting than there are
+    with pytest.raises(RulesetInvalid, match=re.escape("history is {cases: N, waiting: M}")):
+        problems(chasing)
+
+
+@pytest.mark.parametrize(
+    ("said", "says"),
+    [
+        ({"history": {"cases": 11}}, "history counts at most 10 earlier cases"),
+        ({"history": {"cases": "two"}}, "history is {cases: N, waiting: M}"),
+        ({"history": {"open": 1}}, "history is {cases: N, waiting: M}"),
+        ({"history": 3}, "history is {cases: N, waiting: M}"),
+        ({"conversation": {"department": "pr"}}, "conversation is the department of the mention"),
+    ],
+)
+def test_an_examples_history_or_conversation_must_read(said: dict[str, Any], says: str) -> None:
+    with pytest.raises(RulesetInvalid, match=re.escape(says)):
+        validate_ruleset([rule("late", NEVER_ARRIVED, {"text": "hi", **said})], DEPARTMENTS)
+
+
 def test_a_disabled_rules_examples_are_checked_against_its_condition_alone() -> None:
     off = rule("late", NEVER_ARRIVED, "it never arrived", "where is it?", enabled=False)
     assert problems(off) == ["rule 'late': example #2 ('where is it?') must match, but does not"]
@@ -96,7 +132,7 @@ def test_a_disabled_rules_examples_are_checked_against_its_condition_alone() -> 
 @pytest.mark.parametrize(
     ("example", "says"),
     [
-        ({"txt": "typo"}, "example #1: no field txt (a mention's fields, and matches)"),
+        ({"txt": "typo"}, "example #1: no field txt (a mention's fields, matches, conversation,"),
         ({"text": "hi", "matches": "yes"}, "example #1: matches is true or false"),
         ({"text": "hi", "author": {"followers": "many"}}, "example #1: author.followers:"),
         (5, "examples.0.str: Input should be a valid string"),  # nor a dict

@@ -403,6 +403,13 @@ class ReplyService:
             f"reply {reply.reply_id}: {reason}, then `switchboard dlq outbox --redrive` posts it"
         ) from exc
 
+    def _tell_unposted(
+        self, record: MentionRecord, reply: Reply, status: ReplyStatus, why: str
+    ) -> None:
+        """Tell the reply's author, in their own chat, that it did not go (`status`, why)."""
+        told = reply.model_copy(update={"status": status, "last_error": why})
+        tell_agent(self.queues, unposted_alert(record.message, told, self.settings))
+
     def _mark_failed(self, reply_id: str, now: datetime, reason: str) -> None:
         """Fail a queued reply that will never be sent (claimed first, so only if still queued)."""
         lease = timedelta(seconds=self.settings.reply_lease_seconds)
@@ -430,6 +437,8 @@ class ReplyService:
             gone = record.gone if record else "is no longer stored"
             reason = f"mention {reply.mention_id} {gone}"
             self._mark_failed(reply_id, now, reason)
+            if record is not None:  # its author learns why it never went
+                self._tell_unposted(record, reply, "failed", reason)
             raise PoisonRecord(f"reply {reply_id}: {reason}")
         mention = record.answerable()
         # read before the claim: a failure leaves it queued; an away message answers nothing
@@ -455,8 +464,7 @@ class ReplyService:
             status: ReplyStatus = "failed" if isinstance(exc, PlatformRejected) else "uncertain"
             self.replies.finish(reply_id, status, last_error=str(exc))
             metrics.add_metric(name="RepliesFailed", unit="Count", value=1)
-            told = reply.model_copy(update={"status": status, "last_error": str(exc)})
-            tell_agent(self.queues, unposted_alert(record.message, told, self.settings))
+            self._tell_unposted(record, reply, status, str(exc))
             raise PoisonRecord(f"reply {reply_id} {status}: {exc}") from exc
         sent_at = self.clock()
         self.replies.finish(

@@ -599,10 +599,12 @@ def deletion(tweet_id: str) -> bytes:
 
 
 def test_a_post_its_author_deleted_is_redacted_unanswerable_and_never_escalated(
-    client: Client, stack: dict[str, str], fakes: FakePlatforms
+    client: Client, stack: dict[str, str], fakes: FakePlatforms, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from app import app
 
+    monkeypatch.setenv("AGENT_CHANNELS", json.dumps({"admin": "U0ADMIN"}))  # who replies here
+    wiring.reset()
     routed(client, stack, "x", "x_late_delivery.json")  # posted hours ago: overdue already
     code, queued = reply(client, {"mention_id": "x:1992000000000000001", "text": "On it!"})
     assert code == 202  # queued before the deletion arrives, sent after it
@@ -611,6 +613,11 @@ def test_a_post_its_author_deleted_is_redacted_unanswerable_and_never_escalated(
     drain_outbox(stack)
     assert fakes.accepted("x") == []
     assert get(client, f"/replies/{queued['reply_id']}")["status"] == "failed"
+    [told] = [m["text"] for m in fakes.slack_messages.values() if m["channel"] == "D0ADMIN"]
+    assert told.startswith(
+        f"*[NORMAL] your reply ({queued['reply_id']}) to a support case was not posted:"
+        " mention x:1992000000000000001 was deleted by its author"
+    )
     record = get(client, "/mentions/x:1992000000000000001")
     assert record["deleted_at"] and record["message"]["mention"]["text"] == ""
     assert record["message"]["routing"]["department"] == "support"  # the case history stays

@@ -205,7 +205,8 @@ class AlertButtons:
             f"`switchboard reply {found.id} --whatsapp-template NAME --language L --param …`"
             " does the same"
         )
-        approved = self._approved(found.message.routing.language())
+        language = found.message.routing.language() or ""
+        approved = self._approved(language)
         if approved:
             offered = [
                 (_chosen(each), f"{each.name} ({each.language}): {each.body}") for each in approved
@@ -215,7 +216,6 @@ class AlertButtons:
                 TEMPLATE, "WhatsApp template", metadata, shown, (values,), offered, "Template"
             )
             return self._open(press, modal, cli) or {"status": "asked", "mention_id": found.id}
-        language = found.message.routing.language() or ""
         fields = (
             TextInput(
                 TEMPLATE_NAME, "Template", "Its name as approved: order_update", max_length=512
@@ -232,7 +232,7 @@ class AlertButtons:
         modal = fields_modal(TEMPLATE, "WhatsApp template", metadata, shown, fields)
         return self._open(press, modal, cli) or {"status": "asked", "mention_id": found.id}
 
-    def _approved(self, language: str | None) -> list[ApprovedTemplate]:
+    def _approved(self, language: str) -> list[ApprovedTemplate]:
         """The account's approved templates, those in the customer's `language` first (best
         effort: none, and the form asks for a name, when WHATSAPP_BUSINESS_ACCOUNT_ID is unset
         or they cannot be read within a second)."""
@@ -246,7 +246,7 @@ class AlertButtons:
         except Exception:
             logger.warning("could not read the approved WhatsApp templates", exc_info=True)
             return []
-        theirs = (language or "").split("_")[0]
+        theirs = language.split("_")[0]
         return sorted(approved, key=lambda each: each.language.split("_")[0] != theirs)
 
     def _saved(self) -> list[ReplyTemplate]:

@@ -109,8 +109,15 @@ def send_replies(event: SQSEvent) -> dict[str, Any]:
             return alerts.send(body)
         return service.send(body)
 
+    def gave_up(body: str, reason: str) -> None:
+        """A reply whose retries ran out is told to its author."""
+        if not is_hide_message(body) and not is_alert_message(body):
+            service.dead_lettered(body, reason)
+
     with metrics_flushed():
-        return process_batch(event.to_dict(), send, service.queues, "outbox", event.context)
+        return process_batch(
+            event.to_dict(), send, service.queues, "outbox", event.context, gave_up
+        )
 
 
 @workers.schedule(Rate(1, unit=Rate.MINUTES), name="check_sla")

@@ -518,9 +518,10 @@ def unposted_alert(
 ) -> tuple[str, OutgoingMessage] | None:
     """The alert telling a reply's author, in their own chat (AGENT_CHANNELS), that the
     platform refused it (`failed`, with its reason), that whether it was posted is unknown
-    (`uncertain`), or that it was posted but never reached the customer (`undelivered`),
-    with the case's buttons to answer it again (ALERT_BUTTONS: kept, laid out as the case
-    stands, and changed as it moves on); None when no chat of theirs is named."""
+    (`uncertain`), that it was posted but never reached the customer (`undelivered`), or that
+    the outbox gave up trying and it waits for an admin (`queued`), with the case's buttons to
+    answer it again (ALERT_BUTTONS: kept, laid out as the case stands, and changed as it moves
+    on); None when no chat of theirs is named."""
     channel = settings.agent_channels.get(reply.author)
     if channel is None:
         return None
@@ -532,6 +533,11 @@ def unposted_alert(
         said = f"{what} may not have been posted ({why}): look on {platform} before answering again"
     elif reply.status == "undelivered":
         said = f"{what} did not reach them: {why}"
+    elif reply.status == "queued":
+        said = (
+            f"{what} is not posted yet ({why}): it waits in the outbox's dead-letter queue for"
+            " an admin to send it again (`switchboard dlq outbox --redrive`)"
+        )
     else:
         said = f"{what} was not posted: {why}"
     alert = Alert.of(f"[{routing.priority.upper()}] {said}", message)

@@ -388,9 +388,12 @@ class ReplyService:
                 "the reply could not be queued and nothing was posted; send the request again"
             ) from exc
 
-    def _wait_for_credentials(self, reply: Reply, exc: PlatformUnauthorized) -> NoReturn:
+    def _wait_for_credentials(
+        self, record: MentionRecord, reply: Reply, exc: PlatformUnauthorized
+    ) -> NoReturn:
         """The platform refused Switchboard's credentials, not the reply: it stays queued and
-        is tried again, then waits in the outbox's dead-letter queue for a redrive."""
+        is tried again, then waits in the outbox's dead-letter queue for a redrive (its author
+        told)."""
         reason = (
             f"{reply.platform} refused Switchboard's credentials ({exc}): store working ones in"
             " the platform secret; the reply stays queued"
@@ -399,9 +402,20 @@ class ReplyService:
         metrics.add_metric(name="PlatformCredentialsRefused", unit="Count", value=1)
         if reply.attempts + 1 < CREDENTIALS_ATTEMPTS:
             raise RetryLater(reason, CREDENTIALS_RETRY_SECONDS) from exc
+        self._tell_unposted(record, reply, "queued", reason)
         raise PoisonRecord(
             f"reply {reply.reply_id}: {reason}, then `switchboard dlq outbox --redrive` posts it"
         ) from exc
+
+    def dead_lettered(self, body: str, reason: str) -> None:
+        """The outbox gave up on `body` (its retries ran out: SQS moves it to the dead-letter
+        queue next): a reply it leaves unposted is told to its author, with `reason`."""
+        reply = self.replies.get(_reply_id(body))
+        if reply is None or reply.status != "queued":
+            return
+        record = self.mentions.get(reply.mention_id)
+        if record is not None:
+            self._tell_unposted(record, reply, "queued", reply.last_error or reason)
 
     def _tell_unposted(
         self, record: MentionRecord, reply: Reply, status: ReplyStatus, why: str
@@ -424,10 +438,7 @@ class ReplyService:
 
     def send(self, body: str) -> None:
         """Post one queued reply; a reply is never posted twice."""
-        try:
-            reply_id = str(json.loads(body)["reply_id"])
-        except (ValueError, KeyError, TypeError):
-            raise PoisonRecord(f"not an outbox message: {body[:200]}") from None
+        reply_id = _reply_id(body)
         reply = self.replies.get(reply_id)
         if reply is None:
             raise PoisonRecord(f"no reply {reply_id}")
@@ -459,7 +470,7 @@ class ReplyService:
             delay = max(exc.delay, min(900, 30 * 2 ** (reply.attempts)))
             raise RetryLater(str(exc), delay) from exc
         except PlatformUnauthorized as exc:
-            self._wait_for_credentials(reply, exc)
+            self._wait_for_credentials(record, reply, exc)
         except (PlatformRejected, PlatformOutcomeUnknown) as exc:
             status: ReplyStatus = "failed" if isinstance(exc, PlatformRejected) else "uncertain"
             self.replies.finish(reply_id, status, last_error=str(exc))
@@ -573,3 +584,11 @@ class ReplyService:
             last_error="a worker stopped during the platform call; not resent (at most once)",
         )
         raise PoisonRecord(f"reply {reply_id} may have been posted; check the platform")
+
+
+def _reply_id(body: str) -> str:
+    """The reply an outbox message is for."""
+    try:
+        return str(json.loads(body)["reply_id"])
+    except (ValueError, KeyError, TypeError):
+        raise PoisonRecord(f"not an outbox message: {body[:200]}") from None

@@ -21,10 +21,10 @@ from chalicelib.stores.mentions import (
     SAID_INDEX,
     WAITING_INDEX,
 )
+from chalicelib.stores.queues import MAX_RECEIVE_COUNT
 from chalicelib.stores.replies import MENTION_INDEX, PENDING_INDEX
 from chalicelib.stores.rules import RulesStore
 
-MAX_RECEIVE_COUNT = 5
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 WORKER_VISIBILITY_SECONDS = 60
 

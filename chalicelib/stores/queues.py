@@ -99,6 +99,9 @@ def _as_send_error(queue: str, sent: frozenset[int] = frozenset()) -> Iterator[N
         raise QueueSendError(f"cannot send to {queue}: {exc}", sent) from exc
 
 
+MAX_RECEIVE_COUNT = 5
+"""Receives of a message before its queue's redrive policy moves it to the dead-letter queue."""
+
 PEEK_SECONDS = 30
 """How long reading a queue holds each message it shows: the next receive returns others."""
 

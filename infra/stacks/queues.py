@@ -6,7 +6,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-MAX_RECEIVE_COUNT = 5
+from chalicelib.stores.queues import MAX_RECEIVE_COUNT
+
 RETENTION = cdk.Duration.days(14)
 
 

@@ -1004,6 +1004,42 @@ def test_unreachable_platform_is_retried_later(
     assert get(client, f"/replies/{queued['reply_id']}")["status"] == "queued"
 
 
+def test_a_reply_whose_retries_run_out_is_told_to_its_author_before_it_is_dead_lettered(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outbox's last receive of a reply the platform never answered: SQS dead-letters it
+    next, still queued, so whoever wrote it hears in their own chat that it did not go; the
+    receives before it say nothing (a retry may still post it)."""
+    from app import app
+
+    monkeypatch.setenv("AGENT_CHANNELS", json.dumps({"admin": "U0ADMIN"}))  # who replies here
+    routed(client, stack, "x", "x_late_delivery.json")
+    _, queued = reply(client, {"mention_id": "x:1992000000000000001", "text": "On it!"})
+    monkeypatch.setenv("X_API_BASE_URL", "http://127.0.0.1:9")  # nothing listens: refused
+    wiring.reset()
+    [message] = aws.sqs().receive_message(QueueUrl=stack["outbox"])["Messages"]
+
+    def delivered(receives: int) -> dict[str, Any]:
+        message["Attributes"] = {"ApproximateReceiveCount": str(receives)}
+        event = lambda_sqs_event([message], "arn:aws:sqs:::outbox", "us-east-1")
+        return app.handler_map["send_replies"](event, LambdaContext(60))
+
+    failed = {"batchItemFailures": [{"itemIdentifier": message["MessageId"]}]}
+    assert delivered(4) == failed
+    drain_outbox(stack)  # the reply itself is out of sight, backing off
+    assert [m for m in fakes.slack_messages.values() if m["channel"] == "D0ADMIN"] == []
+    assert delivered(5) == failed
+    drain_outbox(stack)
+    [told] = [m["text"] for m in fakes.slack_messages.values() if m["channel"] == "D0ADMIN"]
+    assert told.startswith(
+        f"*[NORMAL] your reply ({queued['reply_id']}) to a support case is not posted yet"
+        " (could not connect"
+    )
+    assert "waits in the outbox's dead-letter queue for an admin to send it again" in told
+    assert get(client, f"/replies/{queued['reply_id']}")["status"] == "queued"
+    assert fakes.accepted("x") == []
+
+
 def test_overdue_mentions_are_escalated_once(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:

@@ -17,7 +17,7 @@ from chalicelib import wiring
 from chalicelib.fakeplatforms import FakePlatforms
 from chalicelib.models import Mention
 from chalicelib.platforms import google_oauth
-from tests.integration.conftest import CREDENTIALS
+from tests.integration.conftest import CREDENTIALS, bodies, receive_all
 from tests.integration.test_instagram_mentions import routed_mentions
 from tests.integration.test_replies import drain_outbox, get, reply, reply_service, store
 from tests.integration.test_routing_flow import drain_intake
@@ -108,20 +108,25 @@ def test_a_token_google_refuses_early_is_refreshed_once_and_the_reply_posted_onc
 
 
 def test_a_revoked_refresh_token_keeps_the_reply_queued_until_a_new_one_is_stored(
-    client: Client, stack: dict[str, str], refreshing: FakePlatforms
+    client: Client,
+    stack: dict[str, str],
+    refreshing: FakePlatforms,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Credentials refused are no fault of the reply: it stays queued saying what to do, is
-    tried again 15 minutes apart, then waits in the dead-letter queue; redriven once a working
-    refresh token is stored, it is posted, once."""
+    tried again 15 minutes apart, then waits in the dead-letter queue, its author told;
+    redriven once a working refresh token is stored, it is posted, once."""
     from chalicelib.errors import PoisonRecord, RetryLater
     from chalicelib.platforms.outbound import CREDENTIALS_RETRY_SECONDS
     from chalicelib.services.replies import CREDENTIALS_ATTEMPTS
 
     comment()
+    monkeypatch.setenv("AGENT_CHANNELS", json.dumps({"admin": "U0ADMIN"}))  # who replies here
     os.environ["YOUTUBE_REFRESH_TOKEN"] = "1//revoked-when-the-password-changed"
     wiring.reset()
     _, queued = reply(client, {"mention_id": COMMENT, "text": "Next Friday!"})
     body = json.dumps({"reply_id": queued["reply_id"]})
+    receive_all(stack["outbox"])  # the reply's own message: sent by hand below
     for attempt in range(1, CREDENTIALS_ATTEMPTS + 1):
         if attempt < CREDENTIALS_ATTEMPTS:
             with pytest.raises(RetryLater) as later:
@@ -134,6 +139,12 @@ def test_a_revoked_refresh_token_keeps_the_reply_queued_until_a_new_one_is_store
         assert (waiting["status"], waiting["attempts"]) == ("queued", attempt)
         assert "invalid_grant" in waiting["last_error"]
         assert "store the new YOUTUBE_REFRESH_TOKEN" in waiting["last_error"]
+        told = [m["alert"]["heading"] for m in bodies(stack["outbox"])]
+        assert len(told) == (attempt == CREDENTIALS_ATTEMPTS)  # once, when it is given up
+    assert told[0].startswith(
+        f"[NORMAL] your reply ({queued['reply_id']}) to a support case is not posted yet"
+        " (youtube refused Switchboard's credentials"
+    )
     assert refreshing.accepted("youtube") == []
     os.environ["YOUTUBE_REFRESH_TOKEN"] = CREDENTIALS.youtube_refresh_token  # stored anew
     wiring.reset()

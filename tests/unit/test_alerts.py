@@ -243,5 +243,13 @@ def test_the_author_of_a_reply_the_platform_refused_is_told_why_in_their_own_cha
         "[HIGH] your reply (r_1) to a pr case may not have been posted (timed out):"
         " look on x before answering again"
     )
+    given_up = refused.model_copy(update={"status": "queued", "last_error": "X server error 503"})
+    told = unposted_alert(case("high"), given_up, settings)
+    assert told is not None
+    assert json.loads(told[1].body)["alert"]["heading"] == (
+        "[HIGH] your reply (r_1) to a pr case is not posted yet (X server error 503): it waits in"
+        " the outbox's dead-letter queue for an admin to send it again"
+        " (`switchboard dlq outbox --redrive`)"
+    )
     by_the_api = refused.model_copy(update={"author": "admin"})  # no chat of theirs
     assert unposted_alert(case("high"), by_the_api, settings) is None

@@ -80,3 +80,51 @@ def test_any_mutated_delivery_routes_or_is_poison(data: st.DataObject) -> None:
     delivery = RawDelivery(platform=platform, body=json.dumps(body), received_at=RECEIVED)
     with contextlib.suppress(PoisonRecord):  # dead-lettered with its reason: as it should be
         service.route_delivery(delivery.to_json())  # anything else raised fails the test
+
+
+def test_a_given_up_record_is_told_once_and_a_failing_teller_changes_nothing() -> None:
+    """SQS dead-letters a record whose last receive fails: the worker hears of it then (not on
+    the receives before, not for a poison record, already dead-lettered with its reason), and
+    a failure to tell leaves the batch's answer as it was."""
+    from chalicelib.errors import RetryLater
+    from chalicelib.services.batches import process_batch
+    from chalicelib.stores.queues import MAX_RECEIVE_COUNT
+
+    def handle(body: str) -> None:
+        if body == "poison":
+            raise PoisonRecord("not a reply")
+        if body == "later":
+            raise RetryLater("rate limited", 60)
+        raise ConnectionError("platform unreachable")
+
+    def record(body: str, receives: int) -> dict[str, Any]:
+        return {
+            "messageId": f"{body}-{receives}",
+            "receiptHandle": f"{body}-{receives}",
+            "body": body,
+            "attributes": {"ApproximateReceiveCount": str(receives)},
+            "messageAttributes": {},
+            "eventSource": "aws:sqs",
+        }
+
+    last = MAX_RECEIVE_COUNT
+    event = {
+        "Records": [
+            record("down", last - 1),
+            record("down", last),
+            record("later", last),
+            record("poison", last),
+        ]
+    }
+    failed = [{"itemIdentifier": i} for i in (f"down-{last - 1}", f"down-{last}", f"later-{last}")]
+    told: list[tuple[str, str]] = []
+    queues = MemoryQueues(["outbox", "outbox-dlq"])
+    answer = process_batch(event, handle, queues, "outbox", None, lambda *said: told.append(said))
+    assert answer == {"batchItemFailures": failed}
+    assert told == [("down", "platform unreachable"), ("later", "rate limited")]
+    assert [m.body for m in queues.messages["outbox-dlq"]] == ["poison"]
+
+    def broken(body: str, reason: str) -> None:
+        raise RuntimeError("Slack is down too")
+
+    assert process_batch(event, handle, queues, "outbox", None, broken) == answer

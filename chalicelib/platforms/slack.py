@@ -389,8 +389,7 @@ def text_modal(
         about.append(_picker(CHOICE, "static_select", options, MAX_OPTIONS, options_label))
     # the choice, or the text: the sender checks
     asked = TextInput(FIELD, label, multiline=True, optional=bool(options), max_length=max_length)
-    ticks = [_picker(FLAGS, "checkboxes", flags, MAX_FLAGS, "Also")] if flags else []
-    return _modal(callback, title, metadata, [*about, _text_input(asked), *ticks])
+    return _modal(callback, title, metadata, [*about, _text_input(asked), *_ticks(flags)])
 
 
 def fields_modal(
@@ -401,19 +400,26 @@ def fields_modal(
     fields: Sequence[TextInput],
     options: Sequence[tuple[str, str]] = (),
     options_label: str = "",
+    flags: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """A modal asking for several texts (`fields`) under what it is about (`shown`, mrkdwn)
     and, with `options` ((value, text) pairs: the first MAX_OPTIONS), a choice among them
-    above them, under `options_label`: `callback` names it when sent, `metadata`
-    (private_metadata) comes back with it, and each field's text under its block id
-    (`ModalSubmission.written`)."""
+    above them, under `options_label`, and boxes to tick below them (`flags`, as `text_modal`'s):
+    `callback` names it when sent, `metadata` (private_metadata) comes back with it, and each
+    field's text under its block id (`ModalSubmission.written`)."""
     choice = [_picker(CHOICE, "static_select", options, MAX_OPTIONS, options_label)]
     blocks = [
         *_shown(shown),
         *(choice if options else []),
         *(_text_input(asked) for asked in fields),
+        *_ticks(flags),
     ]
     return _modal(callback, title, metadata, blocks)
+
+
+def _ticks(flags: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The block of boxes to tick (`flags`), if there are any."""
+    return [_picker(FLAGS, "checkboxes", flags, MAX_FLAGS, "Also")] if flags else []
 
 
 def _modal(

@@ -154,18 +154,16 @@ class AlertButtons:
 
     def _ask_reply(self, press: ButtonPress, agent: str, now: datetime) -> dict[str, Any]:
         """Open the modal a reply to the case is written in, showing what the customer wrote
-        (unless it waits for no answer, or someone else has it)."""
+        (unless it waits for no answer); one someone else has taken offers to answer it anyway,
+        as `switchboard reply --force` would."""
         found = self._case_pressed(press, "answer")
         if isinstance(found, str):
             return self._refuse(press, found)
         taker = found.taker(now)
-        if taker not in (None, agent):
-            return self._refuse(
-                press, f"{found.id} is taken by {taker}: `switchboard reply --force` answers anyway"
-            )
+        anyway = [] if taker in (None, agent) else [(ANYWAY, f"{ANYWAY_SAID}: {taker} has it")]
         late = own_words_refused(last_heard(self.cases().mentions, found).message.mention, now)
         if late == WHATSAPP_LATE:
-            return self._ask_template(press, found)
+            return self._ask_template(press, found, anyway)
         if late is not None:
             return self._refuse(press, f"{found.id}: {late}")
         metadata = json.dumps({"mention": found.id})
@@ -179,7 +177,7 @@ class AlertButtons:
             _quoted(found),
             saved,
             "A saved reply, filled in for them (or write your own below)",
-            _ways(found, self.settings),
+            [*_ways(found, self.settings), *anyway],
         )
         cli = f"`switchboard reply {found.id} TEXT` does the same"
         return self._open(press, modal, cli) or {"status": "asked", "mention_id": found.id}
@@ -195,10 +193,12 @@ class AlertButtons:
             return f"{found.id} was {done}: nothing to {verb}"
         return found
 
-    def _ask_template(self, press: ButtonPress, found: MentionRecord) -> dict[str, Any]:
+    def _ask_template(
+        self, press: ButtonPress, found: MentionRecord, flags: list[tuple[str, str]]
+    ) -> dict[str, Any]:
         """Open the form a WhatsApp case past its 24 hours is answered in: which template
         approved in WhatsApp Manager (a choice of them, with WHATSAPP_BUSINESS_ACCOUNT_ID; else
-        its name and language), with which values for its variables."""
+        its name and language), with which values for its variables, and the boxes `flags`."""
         metadata = json.dumps({"mention": found.id})
         shown = f"{_quoted(found)}\n\n{WHATSAPP_LATE}: which one, filled in with what?"
         cli = (
@@ -212,8 +212,9 @@ class AlertButtons:
                 (_chosen(each), f"{each.name} ({each.language}): {each.body}") for each in approved
             ]
             values = TextInput(FIELD, VALUES, multiline=True, optional=True, max_length=FIELD_LIMIT)
+            title = "WhatsApp template"
             modal = fields_modal(
-                TEMPLATE, "WhatsApp template", metadata, shown, (values,), offered, "Template"
+                TEMPLATE, title, metadata, shown, (values,), offered, "Template", flags
             )
             return self._open(press, modal, cli) or {"status": "asked", "mention_id": found.id}
         fields = (
@@ -229,7 +230,7 @@ class AlertButtons:
             ),
             TextInput(FIELD, VALUES, multiline=True, optional=True, max_length=FIELD_LIMIT),
         )
-        modal = fields_modal(TEMPLATE, "WhatsApp template", metadata, shown, fields)
+        modal = fields_modal(TEMPLATE, "WhatsApp template", metadata, shown, fields, flags=flags)
         return self._open(press, modal, cli) or {"status": "asked", "mention_id": found.id}
 
     def _approved(self, language: str) -> list[ApprovedTemplate]:
@@ -451,6 +452,7 @@ class AlertButtons:
             idempotency_key=_once(sent),
             private=PRIVATE in sent.flags,
             survey=SURVEY in sent.flags,
+            force=ANYWAY in sent.flags,
         )
         return self._submit(request, agent, used)
 
@@ -478,7 +480,10 @@ class AlertButtons:
         except ValidationError as wrong:
             return _template_wrong(wrong)
         request = ReplyRequest(
-            mention_id=mention_id, whatsapp_template=template, idempotency_key=_once(sent)
+            mention_id=mention_id,
+            whatsapp_template=template,
+            idempotency_key=_once(sent),
+            force=ANYWAY in sent.flags,
         )
         return self._submit(request, agent, FIELD)
 
@@ -547,7 +552,9 @@ def _priority(level: str) -> Priority:
     return cast(Priority, level)
 
 
-PRIVATE, SURVEY = "private", "survey"
+PRIVATE, SURVEY, ANYWAY = "private", "survey", "anyway"
+ANYWAY_SAID = "Answer anyway (force)"
+"""The box a reply's form offers when someone else has taken the case (then says who)."""
 """The boxes a reply's form may have: answer a comment by private message, ask the customer
 afterwards how it went."""
 

@@ -998,14 +998,39 @@ def test_a_reply_that_cannot_be_written_is_refused_to_its_writer_or_shown_in_the
     assert taken["errors"]["text"].startswith(f"{LATE} is taken by sam until ")
     assert answered(client, LATE) == []
 
-    refused = json.loads(press(client, reply_pressed(alert, "U0MAYA", LATE)).body)
-    assert refused["reason"] == (
-        f"{LATE} is taken by sam: `switchboard reply --force` answers anyway"
-    )
     assert close(client, BLENDER, {"reason": "a duplicate"}, **as_("lee"))[0] == 200
     closed = json.loads(press(client, reply_pressed(alert, "U0SAM")).body)
     assert closed["reason"] == f"{BLENDER} was closed by lee: a duplicate: nothing to answer"
-    assert len(fakes.slack_views) == 1  # no modal for either
+    assert len(fakes.slack_views) == 1  # no modal for it
+
+
+@pytest.mark.usefixtures("buttons")
+def test_a_case_someone_else_took_can_be_answered_anyway_from_its_form_when_ticked(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    """As `switchboard reply --force`: the form says who has it, and answers only if told to."""
+    routed(client, stack, "meta", "meta_page_comments.json")  # an alert to press on
+    routed(client, stack, "x", "x_late_delivery.json")
+    drain_outbox(stack)
+    took(client, LATE, "sam")
+    asked = json.loads(
+        press(client, reply_pressed(alerts(fakes)["C0PRALERTS"], "U0MAYA", LATE)).body
+    )
+    assert asked["status"] == "asked"
+    [view] = fakes.slack_views
+    [boxes] = [b for b in view["blocks"] if b.get("block_id") == "flags"]
+    assert [o["text"]["text"] for o in boxes["element"]["options"]] == [
+        "Answer anyway (force): sam has it"
+    ]
+    untold = json.loads(press(client, sent_modal(view, "U0MAYA", "Sorry!")).body)
+    assert untold["errors"]["text"].startswith(f"{LATE} is taken by sam until ")
+    assert answered(client, LATE) == []
+    press(client, reply_pressed(alerts(fakes)["C0PRALERTS"], "U0SAM", LATE))
+    assert all(b.get("block_id") != "flags" for b in fakes.slack_views[-1]["blocks"])  # theirs
+    sent = press(client, sent_modal(view, "U0MAYA", "Sorry!", ticked=("anyway",)))
+    assert json.loads(sent.body) == {"response_action": "clear"}
+    [written] = answered(client, LATE)
+    assert (written["author"], written["text"]) == ("maya", "Sorry!")
 
 
 @pytest.mark.usefixtures("approvals")

@@ -186,6 +186,10 @@ def test_a_form_of_several_fields_shows_each_with_its_hint_and_what_it_starts_wi
     assert (values["optional"], values["element"]["multiline"]) == (True, True)
     assert values["element"]["max_length"] == 3000  # Slack's most
     assert [b["block_id"] for b in (name, language, values)] == ["name", "language", "text"]
+    anyway = [("anyway", "Answer anyway (force): sam has it")]
+    *_, boxes = fields_modal("t", "T", "{}", "shown", fields, flags=anyway)["blocks"]
+    assert (boxes["block_id"], boxes["element"]["type"]) == ("flags", "checkboxes")
+    assert [o["value"] for o in boxes["element"]["options"]] == ["anyway"]
 
 
 def test_the_presser_is_named_by_their_slack_member_id_never_by_a_teams_webhook() -> None:

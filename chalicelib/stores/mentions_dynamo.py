@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from chalicelib.errors import RecordFull
 from chalicelib.models import MAX_NOTES, MAX_NOTES_BYTES, EarlierCase, MentionRecord, Note
 from chalicelib.stores.indexes import filled
+from chalicelib.stores.keys import storable
 from chalicelib.stores.mentions import (
     AUTHOR_INDEX,
     IGNORED,
@@ -159,6 +160,8 @@ class DynamoMentionStore:
 
     def _item(self, mention_id: str) -> dict[str, Any] | None:
         """A completed record's item, as stored."""
+        if not storable(mention_id):
+            return None
         item = self._client.get_item(
             TableName=self._table, Key={"id": {"S": mention_id}}, ConsistentRead=True
         ).get("Item")
@@ -168,7 +171,7 @@ class DynamoMentionStore:
         """BatchGetItem, 100 keys a call; keys DynamoDB leaves unprocessed are asked again
         (three times at most: then they count as not found)."""
         found: dict[str, MentionRecord] = {}
-        unique = list(dict.fromkeys(mention_ids))
+        unique = [key for key in dict.fromkeys(mention_ids) if storable(key)]
         for start in range(0, len(unique), BATCH_GET_LIMIT):
             keys = [{"id": {"S": i}} for i in unique[start : start + BATCH_GET_LIMIT]]
             request: dict[str, Any] = {self._table: {"Keys": keys}}
@@ -630,7 +633,7 @@ class DynamoMentionStore:
     def conversation_of(self, key: str) -> MentionRecord | None:
         """The key's own record, else the one its link names."""
         record = self.get(key)
-        if record is not None:
+        if record is not None or not storable(_link_key(key)["id"]["S"]):
             return record
         link = self._client.get_item(
             TableName=self._table, Key=_link_key(key), ConsistentRead=True
@@ -652,9 +655,10 @@ class DynamoMentionStore:
     def labels_of(self, author: str) -> list[str]:
         """Read the string set of `labels#<author>` (eventually consistent: a label given a
         second ago may reach the next mention only)."""
-        item = self._client.get_item(
-            TableName=self._table, Key={"id": {"S": f"labels#{author}"}}
-        ).get("Item", {})
+        key = f"labels#{author}"
+        if not storable(key):
+            return []
+        item = self._client.get_item(TableName=self._table, Key={"id": {"S": key}}).get("Item", {})
         return sorted(item.get("labels", {}).get("SS", []))
 
     def label(self, author: str, add: list[str], remove: list[str]) -> list[str]:
@@ -682,6 +686,8 @@ class DynamoMentionStore:
 
     def held(self, key: str, now: datetime) -> tuple[str, datetime] | None:
         """Read `held#<key>`; one past its expiry (DynamoDB deletes them late) is none."""
+        if not storable(f"held#{key}"):
+            return None
         item = self._client.get_item(
             TableName=self._table, Key={"id": {"S": f"held#{key}"}}, ConsistentRead=True
         ).get("Item")
@@ -749,6 +755,8 @@ class DynamoMentionStore:
 
     def alerts_of(self, key: str) -> list[PostedAlert]:
         """The list of the item `alerted#<key>`."""
+        if not storable(f"alerted#{key}"):
+            return []
         item = self._client.get_item(
             TableName=self._table, Key={"id": {"S": f"alerted#{key}"}}, ConsistentRead=True
         ).get("Item")

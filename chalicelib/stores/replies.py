@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from chalicelib.models import Reply, ReplyStatus
 from chalicelib.stores.indexes import filled
+from chalicelib.stores.keys import storable
 from chalicelib.stores.queues import OutgoingMessage, Queues
 
 
@@ -162,6 +163,8 @@ class DynamoReplyStore:
 
     def get(self, reply_id: str) -> Reply | None:
         """Strongly consistent read."""
+        if not storable(reply_id):
+            return None
         item = self._client.get_item(
             TableName=self._table, Key={"reply_id": {"S": reply_id}}, ConsistentRead=True
         ).get("Item")

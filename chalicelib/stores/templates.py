@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from chalicelib.models import ReplyTemplate
+from chalicelib.stores.keys import SORT_KEY_BYTES, storable
 
 TEMPLATES_PK = "template"
 
@@ -52,6 +53,8 @@ class DynamoTemplateStore:
 
     def get(self, template_id: str) -> ReplyTemplate | None:
         """GetItem."""
+        if not storable(template_id, SORT_KEY_BYTES):
+            return None
         item = self._client.get_item(TableName=self._table, Key=_key(template_id)).get("Item")
         return _template(item) if item else None
 
@@ -66,6 +69,8 @@ class DynamoTemplateStore:
 
     def delete(self, template_id: str) -> bool:
         """DeleteItem, saying whether there was one."""
+        if not storable(template_id, SORT_KEY_BYTES):
+            return False
         old = self._client.delete_item(
             TableName=self._table, Key=_key(template_id), ReturnValues="ALL_OLD"
         )

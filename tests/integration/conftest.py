@@ -34,9 +34,23 @@ EXPRESSIONS = (
 
 
 def refuse_what_dynamodb_refuses(params: dict[str, Any], model: Any, **_: Any) -> None:
-    """Expression maps DynamoDB refuses with a ValidationException and moto lets through: an
-    empty ExpressionAttributeNames or ExpressionAttributeValues ("must not be empty"), or one
-    with a name or value no expression uses ("unused in expressions")."""
+    """What DynamoDB refuses with a ValidationException and moto lets through: a key read by
+    GetItem, UpdateItem, DeleteItem or BatchGetItem longer than a partition key may be (2,048
+    bytes), an empty set, an empty ExpressionAttributeNames or ExpressionAttributeValues ("must
+    not be empty"), or one with a name or value no expression uses ("unused in expressions")."""
+    keys = [params.get("Key") or {}]
+    if model.name == "BatchGetItem":
+        keys += [key for asked in params["RequestItems"].values() for key in asked["Keys"]]
+    for key in keys:
+        for value in key.values():
+            if len(value.get("S", "").encode("utf-8", "surrogatepass")) > 2048:
+                raise AssertionError(f"{model.name} of a key over 2,048 bytes: DynamoDB refuses it")
+    values = [
+        *params.get("ExpressionAttributeValues", {}).values(),
+        *params.get("Item", {}).values(),
+    ]
+    if any(value.get(kind) == [] for value in values for kind in ("SS", "NS", "BS")):
+        raise AssertionError(f"{model.name} with an empty set: DynamoDB refuses it")
     used = " ".join(str(params.get(name, "")) for name in EXPRESSIONS)
     for key in ("ExpressionAttributeNames", "ExpressionAttributeValues"):
         if key not in params:

@@ -38,10 +38,17 @@ def native_id(reference: str) -> str:
     return reference.partition(":")[2]
 
 
+MAX_ID_LENGTH = 400
+"""The longest id of a post or an account Switchboard keeps (platforms' are tens of characters):
+keys made of one stay within what DynamoDB takes (2,048 bytes), so a delivery naming a longer
+one is unreadable, dead-lettered saying so, not retried in vain."""
+PlatformId = Annotated[str, Field(max_length=MAX_ID_LENGTH)]
+
+
 class Author(BaseModel):
     """Who wrote a mention, as far as the platform tells."""
 
-    id: str | None = None
+    id: PlatformId | None = None
     handle: str | None = None
     name: str | None = None
     followers: int = 0
@@ -57,7 +64,7 @@ class Author(BaseModel):
 class Quoted(BaseModel):
     """The post a quote quotes: context for whoever answers, never read by the classifier."""
 
-    id: str
+    id: PlatformId
     text: str = ""
     author: str | None = Field(default=None, description="its author's handle")
 
@@ -79,7 +86,9 @@ class Mention(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    id: str = Field(min_length=3, description="platform:native-id, the dedupe key")
+    id: str = Field(
+        min_length=3, max_length=MAX_ID_LENGTH, description="platform:native-id, the dedupe key"
+    )
     platform: str = Field(min_length=1)
     kind: MentionKind = "mention"
     text: str
@@ -88,8 +97,8 @@ class Mention(BaseModel):
     created_at: datetime | None = None
     public: bool = True
     author: Author = Field(default_factory=Author)
-    in_reply_to: str | None = None
-    brand_account: str | None = None
+    in_reply_to: PlatformId | None = None
+    brand_account: PlatformId | None = None
     hashtags: list[str] = Field(default_factory=list)
     mentions: list[str] = Field(default_factory=list)
     urls: list[str] = Field(default_factory=list)
@@ -108,7 +117,7 @@ class Mention(BaseModel):
         " another app (a chatbot, Meta's own inbox or agent) holds the conversation; a reply"
         " takes it over",
     )
-    edit_of: str | None = Field(
+    edit_of: PlatformId | None = Field(
         default=None,
         description="the post this one is an edited version of, where the platform gives every"
         " edit an id of its own (X): it updates that post's case instead of opening another",

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, TypeVar
 
 from chalicelib.errors import BadSignature, MalformedRequest, MethodNotAllowed, PartlyUnreadable
-from chalicelib.models import Mention, RawDelivery
+from chalicelib.models import MAX_ID_LENGTH, Mention, RawDelivery
 from chalicelib.observability import logger
 from chalicelib.settings import Settings
 
@@ -106,6 +106,9 @@ class Change:
     at: datetime | None = None
     upto: datetime | None = None
 
+    def __post_init__(self) -> None:
+        longest_id(self.mention_id)
+
 
 def no_changes(delivery: RawDelivery) -> list[Change]:
     """For platforms whose deliveries never announce an edit or a deletion."""
@@ -124,6 +127,17 @@ class Answer:
     post: str
     at: datetime | None
     via: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        longest_id(self.to, self.post)
+
+
+def longest_id(*ids: str) -> None:
+    """ValueError (an unreadable item) for an id longer than any a platform gives
+    (MAX_ID_LENGTH): no key could be made of it."""
+    for each in ids:
+        if len(each) > MAX_ID_LENGTH:
+            raise ValueError(f"an id of {len(each):,} characters (at most {MAX_ID_LENGTH})")
 
 
 def no_answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answer]:

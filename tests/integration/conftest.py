@@ -7,6 +7,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pytest
@@ -36,8 +37,9 @@ EXPRESSIONS = (
 def refuse_what_dynamodb_refuses(params: dict[str, Any], model: Any, **_: Any) -> None:
     """What DynamoDB refuses with a ValidationException and moto lets through: a key read by
     GetItem, UpdateItem, DeleteItem or BatchGetItem longer than a partition key may be (2,048
-    bytes), an empty set, an empty ExpressionAttributeNames or ExpressionAttributeValues ("must
-    not be empty"), or one with a name or value no expression uses ("unused in expressions")."""
+    bytes), an empty set, a number it cannot hold, an empty ExpressionAttributeNames or
+    ExpressionAttributeValues ("must not be empty"), or one with a name or value no expression
+    uses ("unused in expressions")."""
     keys = [params.get("Key") or {}]
     if model.name == "BatchGetItem":
         keys += [key for asked in params["RequestItems"].values() for key in asked["Keys"]]
@@ -51,6 +53,9 @@ def refuse_what_dynamodb_refuses(params: dict[str, Any], model: Any, **_: Any) -
     ]
     if any(value.get(kind) == [] for value in values for kind in ("SS", "NS", "BS")):
         raise AssertionError(f"{model.name} with an empty set: DynamoDB refuses it")
+    numbers = [value["N"] for value in values if "N" in value]
+    if not all(a_dynamodb_number(number) for number in numbers):
+        raise AssertionError(f"{model.name} with a number DynamoDB refuses: {numbers}")
     used = " ".join(str(params.get(name, "")) for name in EXPRESSIONS)
     for key in ("ExpressionAttributeNames", "ExpressionAttributeValues"):
         if key not in params:
@@ -60,6 +65,21 @@ def refuse_what_dynamodb_refuses(params: dict[str, Any], model: Any, **_: Any) -
         unused = [k for k in params[key] if not re.search(rf"{re.escape(k)}(?!\w)", used)]
         if unused:
             raise AssertionError(f"{model.name}: {key} {unused} unused: DynamoDB refuses it")
+
+
+def a_dynamodb_number(text: str) -> bool:
+    """Whether DynamoDB takes a number: at most 38 significant digits, between 1E-130 and
+    9.99…E+125 in magnitude (or 0); no NaN or Infinity."""
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return False
+    if not number.is_finite():
+        return False
+    if number == 0:
+        return True
+    digits = len(number.normalize().as_tuple().digits)
+    return digits <= 38 and Decimal("1E-130") <= abs(number) < Decimal("1E126")
 
 
 NOT_IN_SQS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

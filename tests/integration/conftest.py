@@ -34,6 +34,25 @@ EXPRESSIONS = (
 )
 
 
+REFUSED: list[str] = []
+"""What the stores asked of AWS that it would refuse, in the running test: a test fails on any,
+even where the app goes on without it (best-effort bookkeeping logs the error and carries on)."""
+
+
+def refused(what: str) -> AssertionError:
+    """The error a call AWS would refuse raises (kept in REFUSED as well)."""
+    REFUSED.append(what)
+    return AssertionError(what)
+
+
+@pytest.fixture(autouse=True)
+def nothing_aws_refuses() -> Iterator[None]:
+    """Fail a test that asked AWS for something it would refuse, even if the app carried on."""
+    REFUSED.clear()
+    yield
+    assert REFUSED == [], f"AWS would refuse: {REFUSED}"
+
+
 def refuse_what_dynamodb_refuses(params: dict[str, Any], model: Any, **_: Any) -> None:
     """What DynamoDB refuses with a ValidationException and moto lets through: a key read by
     GetItem, UpdateItem, DeleteItem or BatchGetItem longer than a partition key may be (2,048
@@ -46,25 +65,25 @@ def refuse_what_dynamodb_refuses(params: dict[str, Any], model: Any, **_: Any) -
     for key in keys:
         for value in key.values():
             if len(value.get("S", "").encode("utf-8", "surrogatepass")) > 2048:
-                raise AssertionError(f"{model.name} of a key over 2,048 bytes: DynamoDB refuses it")
+                raise refused(f"{model.name} of a key over 2,048 bytes: DynamoDB refuses it")
     values = [
         *params.get("ExpressionAttributeValues", {}).values(),
         *params.get("Item", {}).values(),
     ]
     if any(value.get(kind) == [] for value in values for kind in ("SS", "NS", "BS")):
-        raise AssertionError(f"{model.name} with an empty set: DynamoDB refuses it")
+        raise refused(f"{model.name} with an empty set: DynamoDB refuses it")
     numbers = [value["N"] for value in values if "N" in value]
     if not all(a_dynamodb_number(number) for number in numbers):
-        raise AssertionError(f"{model.name} with a number DynamoDB refuses: {numbers}")
+        raise refused(f"{model.name} with a number DynamoDB refuses: {numbers}")
     used = " ".join(str(params.get(name, "")) for name in EXPRESSIONS)
     for key in ("ExpressionAttributeNames", "ExpressionAttributeValues"):
         if key not in params:
             continue
         if not params[key]:
-            raise AssertionError(f"{model.name} with an empty {key}: DynamoDB refuses it")
+            raise refused(f"{model.name} with an empty {key}: DynamoDB refuses it")
         unused = [k for k in params[key] if not re.search(rf"{re.escape(k)}(?!\w)", used)]
         if unused:
-            raise AssertionError(f"{model.name}: {key} {unused} unused: DynamoDB refuses it")
+            raise refused(f"{model.name}: {key} {unused} unused: DynamoDB refuses it")
 
 
 def a_dynamodb_number(text: str) -> bool:
@@ -95,11 +114,11 @@ def refuse_what_sqs_refuses(params: dict[str, Any], model: Any, **_: Any) -> Non
         body = message.get("MessageBody", "")
         found = NOT_IN_SQS.search(body)
         if not body or found:
-            raise AssertionError(f"{model.name}: SQS refuses a body {body[:40]!r}")
+            raise refused(f"{model.name}: SQS refuses a body {body[:40]!r}")
         attributes = message.get("MessageAttributes", {})
         empty = [name for name, value in attributes.items() if not value.get("StringValue")]
         if len(attributes) > 10 or empty:
-            raise AssertionError(f"{model.name}: SQS refuses attributes {sorted(attributes)}")
+            raise refused(f"{model.name}: SQS refuses attributes {sorted(attributes)}")
 
 
 @pytest.fixture

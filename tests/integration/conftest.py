@@ -56,9 +56,11 @@ def nothing_aws_refuses() -> Iterator[None]:
 def refuse_what_dynamodb_refuses(params: dict[str, Any], model: Any, **_: Any) -> None:
     """What DynamoDB refuses with a ValidationException and moto lets through: a key read by
     GetItem, UpdateItem, DeleteItem or BatchGetItem longer than a partition key may be (2,048
-    bytes), an empty set, a number it cannot hold, an empty ExpressionAttributeNames or
-    ExpressionAttributeValues ("must not be empty"), or one with a name or value no expression
-    uses ("unused in expressions")."""
+    bytes), more than 25 items written in a batch, an empty set, a number it cannot hold, an
+    empty ExpressionAttributeNames or ExpressionAttributeValues ("must not be empty"), or one
+    with a name or value no expression uses ("unused in expressions")."""
+    if model.name == "BatchWriteItem" and sum(map(len, params["RequestItems"].values())) > 25:
+        raise refused("BatchWriteItem of more than 25 items: DynamoDB refuses it")
     keys = [params.get("Key") or {}]
     if model.name == "BatchGetItem":
         keys += [key for asked in params["RequestItems"].values() for key in asked["Keys"]]
@@ -108,8 +110,19 @@ NOT_IN_SQS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 def refuse_what_sqs_refuses(params: dict[str, Any], model: Any, **_: Any) -> None:
     """Messages SQS refuses and moto lets through: a body that is empty or has a character SQS
     does not allow (U+FFFE, U+FFFF, a control character, a lone surrogate), more than ten
-    message attributes, an attribute with an empty value."""
+    message attributes, an attribute with an empty value, more than a queue's default 256 KiB
+    in one call."""
     messages = {"SendMessage": [params], "SendMessageBatch": params.get("Entries", [])}
+    size = sum(
+        len(message.get("MessageBody", "").encode("utf-8", "surrogatepass"))
+        + sum(
+            len(f"{k}{v.get('DataType', '')}{v.get('StringValue', '')}".encode())
+            for k, v in message.get("MessageAttributes", {}).items()
+        )
+        for message in messages.get(model.name, [])
+    )
+    if size > 262_144:  # a queue's default MaximumMessageSize, and a batch's most
+        raise refused(f"{model.name} of {size:,} bytes: SQS refuses it")
     for message in messages.get(model.name, []):
         body = message.get("MessageBody", "")
         found = NOT_IN_SQS.search(body)

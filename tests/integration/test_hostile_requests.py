@@ -8,8 +8,10 @@ import re
 from itertools import product
 from typing import Any
 
+import pytest
 from chalice.test import Client
 
+from chalicelib import wiring
 from tests.integration.test_replies import AUTH, routed
 
 PATH_VALUES = (
@@ -51,10 +53,35 @@ def a_crash(response: Any) -> bool:
     )
 
 
-def test_no_route_answers_hostile_input_with_a_crash(client: Client, stack: dict[str, str]) -> None:
+EVERYTHING_ON = {
+    "APPROVAL_DEPARTMENTS": "pr,support",
+    "ALERT_CHANNELS": json.dumps({"pr": "C0PR", "support": "C0SUP"}),
+    "AGENT_CHANNELS": json.dumps({"admin": "U0ADMIN", "maya": "U0MAYA"}),
+    "ALERT_BUTTONS": "true",
+    "SATISFACTION_SURVEY": "How did we do, {name}? Reply 1 to 5.",
+    "AWAY_MESSAGE": "We are closed, {name}: back at 9.",
+}
+"""Settings that open the paths the defaults leave shut (approvals, alerts, surveys…)."""
+
+
+@pytest.mark.parametrize("settings", [{}, EVERYTHING_ON], ids=["defaults", "everything-on"])
+def test_no_route_answers_hostile_input_with_a_crash(
+    client: Client, stack: dict[str, str], monkeypatch: pytest.MonkeyPatch, settings: dict[str, str]
+) -> None:
     from app import app
 
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    wiring.reset()
     routed(client, stack, "x", "x_late_delivery.json")
+    routed(client, stack, "x", "x_food_safety_thread.json")
+    body = {"mention_id": "x:1992000000000000001", "text": "Sorry!"}  # pending, with approvals
+    assert (
+        client.http.post("/replies", headers=AUTH, body=json.dumps(body).encode()).status_code
+        == 202
+    )
+    taken = client.http.post("/mentions/x:1992000000000000002/take", headers=AUTH, body=b"{}")
+    assert taken.status_code == 200, taken.body
     crashed = []
     for path, methods in sorted(app.routes.items()):
         values = PATH_VALUES if "{" in path else ("",)

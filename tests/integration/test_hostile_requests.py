@@ -75,11 +75,8 @@ def test_no_route_answers_hostile_input_with_a_crash(
     wiring.reset()
     routed(client, stack, "x", "x_late_delivery.json")
     routed(client, stack, "x", "x_food_safety_thread.json")
-    body = {"mention_id": "x:1992000000000000001", "text": "Sorry!"}  # pending, with approvals
-    assert (
-        client.http.post("/replies", headers=AUTH, body=json.dumps(body).encode()).status_code
-        == 202
-    )
+    answer = json.dumps({"mention_id": "x:1992000000000000001", "text": "Sorry!"}).encode()
+    assert client.http.post("/replies", headers=AUTH, body=answer).status_code == 202  # pending
     taken = client.http.post("/mentions/x:1992000000000000002/take", headers=AUTH, body=b"{}")
     assert taken.status_code == 200, taken.body
     crashed = []

@@ -553,10 +553,10 @@ def _priority(level: str) -> Priority:
 
 
 PRIVATE, SURVEY, ANYWAY = "private", "survey", "anyway"
-ANYWAY_SAID = "Answer anyway (force)"
-"""The box a reply's form offers when someone else has taken the case (then says who)."""
 """The boxes a reply's form may have: answer a comment by private message, ask the customer
-afterwards how it went."""
+afterwards how it went, answer a case someone else has taken."""
+ANYWAY_SAID = "Answer anyway (force)"
+"""What the box to answer a case someone else has taken says (then who has it)."""
 
 
 def _ways(case: MentionRecord, settings: Settings) -> list[tuple[str, str]]:

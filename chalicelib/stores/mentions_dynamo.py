@@ -632,12 +632,12 @@ class DynamoMentionStore:
 
     def conversation_of(self, key: str) -> MentionRecord | None:
         """The key's own record, else the one its link names."""
-        record = self.get(key)
-        if record is not None or not storable(_link_key(key)["id"]["S"]):
+        record, linked = self.get(key), _link_key(key)
+        if record is not None or not storable(linked["id"]["S"]):
             return record
-        link = self._client.get_item(
-            TableName=self._table, Key=_link_key(key), ConsistentRead=True
-        ).get("Item")
+        link = self._client.get_item(TableName=self._table, Key=linked, ConsistentRead=True).get(
+            "Item"
+        )
         return self.get(link["mention_id"]["S"]) if link else None
 
     def hold(self, key: str, what: str, at: datetime, expires_at: datetime) -> None:

@@ -30,6 +30,7 @@ from typing import Any, Protocol, TypeVar
 from chalicelib.models import Mention
 from chalicelib.observability import logger, metrics
 from chalicelib.platforms import x, youtube
+from chalicelib.platforms.base import UNREADABLE
 from chalicelib.platforms.outbound import PlatformError, PlatformGone
 from chalicelib.services.intake import queue_mentions
 from chalicelib.services.time_budget import TimeLeft, short_of_time
@@ -137,9 +138,8 @@ class YouTubeComments:
             new = [(at, key, t) for at, key, t in threads if cursor.before(at, key)]
             for at, key, _ in new:
                 reached = reached.advanced(at, key)
-            fresh.extend(
-                m for _, _, t in new if (m := youtube.thread_mention(t, self.channel)) is not None
-            )
+            read = functools.partial(youtube.thread_mention, channel=self.channel)
+            fresh += _each_read([t for *_, t in new], read, self.name)
             token = page.get("nextPageToken")
             if len(new) < len(threads) or not token:
                 break  # newest first: the rest of the pages were seen before
@@ -262,8 +262,8 @@ class YouTubeAnswers:
             try:
                 answer, replies = self._read(found[thread], channel)
                 added += self._customers_replies(found[thread], channel, replies, answer)
-            except (KeyError, TypeError, ValueError):  # ValidationError too
-                logger.warning("malformed YouTube thread", extra={"thread": thread})
+            except UNREADABLE:  # ValidationError too
+                logger.warning("malformed YouTube thread", extra={"thread_id": thread})
                 continue
             if answer is not None:
                 self._answered.append(answer)
@@ -309,7 +309,7 @@ class YouTubeAnswers:
         cursor = (
             Cursor.load(saved) if saved else Cursor(youtube.thread_published(thread), frozenset())
         )
-        reached, fresh = cursor, []
+        reached, theirs = cursor, []
         for at, key, comment in _well_formed(replies, self.name, youtube.published):
             before_answer = answer is None or answer.created_at is None or at < answer.created_at
             if (
@@ -318,10 +318,11 @@ class YouTubeAnswers:
                 and cursor.before(at, key)
             ):
                 reached = reached.advanced(at, key)
-                fresh.append(youtube.reply_mention(comment, thread_id, channel))
+                theirs.append(comment)
         if reached != cursor:
             self._seen[replies_cursor(thread_id)] = reached.dump()
-        return [mention for mention in fresh if mention is not None]
+        read = functools.partial(youtube.reply_mention, parent=thread_id, channel=channel)
+        return _each_read(theirs, read, self.name)
 
     def commit(self) -> None:
         """The customers' replies are seen; the answered threads are followed for the
@@ -366,14 +367,18 @@ class XMentions:
             media = {str(m["media_key"]): m for m in includes.get("media", [])}
             data = page.get("data") or []
             read += len(data)
-            for tweet in data:
-                try:
-                    mention = x.v2_mention(tweet, users, self.account, brand, posts, media)
-                except (KeyError, TypeError, ValueError, AttributeError):  # ValidationError too
-                    logger.warning("malformed X post skipped", extra={"source": self.name})
-                    continue
-                if mention is not None and (saved or _recent(mention, now)):
-                    fresh.append(mention)
+
+            mention_of = functools.partial(
+                x.v2_mention,
+                users=users,
+                account=self.account,
+                brand_accounts=brand,
+                posts=posts,
+                media=media,
+            )
+            fresh += [
+                m for m in _each_read(data, mention_of, self.name) if saved or _recent(m, now)
+            ]
             meta = page.get("meta") or {}
             if token is None and meta.get("newest_id"):
                 newest = str(meta["newest_id"])
@@ -530,6 +535,23 @@ def _page_limit(source: str, pages: int) -> None:
     metrics.add_metric(name="PollPageLimit", unit="Count", value=1)
 
 
+def _each_read(
+    items: list[Any], read: Callable[[Any], Mention | None], source: str
+) -> list[Mention]:
+    """Each item a platform listed, read into its mention (None: it has none); one that cannot
+    be read is logged and skipped rather than failing the source's poll on every run."""
+    found = []
+    for item in items:
+        try:
+            mention = read(item)
+        except UNREADABLE:  # ValidationError too
+            logger.warning("malformed item skipped", extra={"source": source})
+            continue
+        if mention is not None:
+            found.append(mention)
+    return found
+
+
 def _well_formed(
     items: list[Any], source: str, published: Callable[[dict[str, Any]], datetime]
 ) -> list[tuple[datetime, str, dict[str, Any]]]:
@@ -539,6 +561,6 @@ def _well_formed(
     for item in items:
         try:
             found.append((published(item), str(item["id"]), item))
-        except (KeyError, TypeError, ValueError):
+        except UNREADABLE:
             logger.warning("malformed YouTube comment", extra={"source": source})
     return found

@@ -185,7 +185,7 @@ class YouTubeReplies:
             try:
                 page = youtube.comment_replies(self.thread, self.settings, token)
             except PlatformGone:
-                logger.info("followed thread is gone; unfollowed", extra={"thread": self.thread})
+                logger.info("followed thread is gone; unfollowed", extra={"thread_id": self.thread})
                 self.unfollow()
                 return [], ""
             for at, key, comment in _well_formed(

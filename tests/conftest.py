@@ -22,7 +22,7 @@ TEST_ENV = {
     "ADMIN_TOKEN": "test-admin-token",
     "BRAND_ACCOUNTS": "2244994945",
     "POWERTOOLS_METRICS_NAMESPACE": "SwitchboardTest",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
 }
 os.environ.update(TEST_ENV)
 os.environ.pop("AWS_ENDPOINT_URL", None)  # moto's in-process mock, never a real endpoint

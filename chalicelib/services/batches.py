@@ -2,9 +2,10 @@
 
 A record whose handler raises PoisonRecord can never succeed: it is sent to the queue's
 dead-letter queue with the reason and counts as handled. Any other exception reports the record
-as a batch item failure, so SQS retries it (and its redrive policy dead-letters it in the end,
-after MAX_RECEIVE_COUNT receives: a worker can say what that leaves undone); RetryLater also sets
-when.
+as a batch item failure, so SQS retries it (RetryLater also sets when), until its last receive
+(MAX_RECEIVE_COUNT, as the queue's redrive policy counts): then it is dead-lettered the same way,
+with the reason of its last failure, and a worker can say what that leaves undone. (Only one
+whose worker never returned, stopped by its timeout, is moved by the redrive policy itself.)
 """
 
 from __future__ import annotations
@@ -37,39 +38,47 @@ def process_batch(
     """Run `handle(body)` for every record of `queue`; returns the `batchItemFailures` response.
 
     A RetryLater pushes the record's next delivery back by its delay (rate limits, backoff).
-    A record that fails on its last receive is next moved to the dead-letter queue by SQS:
-    `gave_up(body, reason)` is told first (best effort).
+    A record that fails on its last receive is dead-lettered with the reason (metric
+    `RetriesExhausted`), `gave_up(body, reason)` told first (best effort).
     """
     dead_letter_queue = f"{queue}-dlq"
 
-    def last_receive(record: SQSRecord, exc: Exception) -> None:
-        if gave_up is None:
-            return
+    def dead_letter(record: SQSRecord, reason: str) -> None:
+        queues.send(
+            dead_letter_queue,
+            OutgoingMessage(record.body, {"error": reason, "message_id": record.message_id}),
+        )
+
+    def last_receive(record: SQSRecord, exc: Exception) -> bool:
+        """Whether the record failed for the last time: then it is dead-lettered here."""
         if int(record.attributes.get("ApproximateReceiveCount") or 1) < MAX_RECEIVE_COUNT:
-            return
-        try:
-            gave_up(record.body, str(exc)[:MAX_REASON_CHARS])
-        except Exception:
-            logger.warning("could not tell of a record about to be dead-lettered", exc_info=True)
+            return False
+        reason = f"failed {MAX_RECEIVE_COUNT} times, the last: {exc}"[:MAX_REASON_CHARS]
+        if gave_up is not None:
+            try:
+                gave_up(record.body, reason)
+            except Exception:
+                logger.warning("could not tell of a record given up on", exc_info=True)
+        dead_letter(record, reason)  # if this fails too, the redrive policy moves it
+        logger.error("dead-lettered a record whose retries ran out", extra={"reason": reason})
+        metrics.add_metric(name="RetriesExhausted", unit="Count", value=1)
+        return True
 
     def record_handler(record: SQSRecord) -> None:
         try:
             handle(record.body)
         except RetryLater as exc:
-            queues.delay_retry(queue, record.receipt_handle, exc.delay)
-            last_receive(record, exc)
-            raise
+            if not last_receive(record, exc):
+                queues.delay_retry(queue, record.receipt_handle, exc.delay)
+                raise
         except PoisonRecord as exc:
             reason = str(exc)[:MAX_REASON_CHARS]
             logger.error("dead-lettered a poison record", extra={"reason": reason})
             metrics.add_metric(name="PoisonRecords", unit="Count", value=1)
-            queues.send(
-                dead_letter_queue,
-                OutgoingMessage(record.body, {"error": reason, "message_id": record.message_id}),
-            )
+            dead_letter(record, reason)
         except Exception as exc:
-            last_receive(record, exc)
-            raise
+            if not last_receive(record, exc):
+                raise
 
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     response = process_partial_response(

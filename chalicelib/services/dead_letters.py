@@ -1,8 +1,9 @@
 """Dead-letter queues for the operator: what is in one and why, and moving it back when fixed.
 
-A message reaches `<queue>-dlq` in one of two ways: a worker found it can never succeed and sent
-it there at once with the reason in its `error` attribute (a poison record), or it kept failing
-and SQS's redrive policy moved it after its fifth receive (the cause is in the worker's logs).
+A message reaches `<queue>-dlq` with the reason in its `error` attribute when a worker found it
+can never succeed (a poison record) or it failed on its fifth receive (the last failure's); one
+whose worker never returned (stopped by its timeout) is moved there by SQS's redrive policy,
+without a reason (the worker's logs have it).
 Moving messages back is safe: routing and replies are idempotent per mention and per reply.
 """
 
@@ -40,7 +41,8 @@ def read_dead_letter(message: dict[str, Any]) -> DeadLetter:
     attributes = message.get("MessageAttributes", {})
     error = attributes.get("error", {}).get("StringValue")
     reason = error or (
-        "kept failing and was moved by the redrive policy; the worker's logs have the error"
+        "moved by the redrive policy (its worker never returned: a timeout?); the worker's"
+        " logs have the error"
     )
     sent = int(message.get("Attributes", {}).get("SentTimestamp", 0)) / 1000
     return DeadLetter(

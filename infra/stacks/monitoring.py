@@ -102,6 +102,7 @@ class Monitoring(Construct):
                 "DuplicatesDropped",
                 "MentionsFannedOut",
                 "PoisonRecords",
+                "RetriesExhausted",
                 "PolledMentions",
                 "PollFailures",
                 "PollPageLimit",

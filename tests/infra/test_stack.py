@@ -323,7 +323,14 @@ def test_alarms_on_every_dead_letter_queue_and_worker(template: Template) -> Non
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
     [dashboard] = resources(template, "AWS::CloudWatch::Dashboard").values()
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
-    shown = ("MentionsEdited", "AnsweredOnPlatform", "MentionsHidden", "CasesClosed", "SlaBreaches")
+    shown = (
+        "MentionsEdited",
+        "AnsweredOnPlatform",
+        "MentionsHidden",
+        "CasesClosed",
+        "SlaBreaches",
+        "RetriesExhausted",
+    )
     assert all(name in body for name in shown)
     assert "Mentions by department" in body and "QueuedMentions" in body
     for widget in (

@@ -8,6 +8,8 @@ import pytest
 
 from chalicelib import aws
 from chalicelib.cli import main
+from chalicelib.settings import get_settings
+from chalicelib.stores.provision import create_queues
 from chalicelib.stores.queues import receive_each
 from tests.helpers import sample_bytes
 from tests.integration.conftest import bodies, receive_all
@@ -21,17 +23,29 @@ def run(*argv: str) -> tuple[int, str]:
 
 @pytest.fixture
 def dead_letters(stack: dict[str, str]) -> dict[str, str]:
-    """intake-dlq holds a poison record (sent there by the worker with its reason) and a good
-    delivery that failed five times while the support queue was gone (moved there by SQS)."""
+    """intake-dlq holds a poison record (sent there by the worker with its reason), a good
+    delivery that failed a fifth time while the support queue was gone (sent there by the worker
+    with that failure), and one SQS moved there itself (its worker timed out)."""
     from app import app
 
     handler = app.handler_map["route_mentions"]
     poison = {"messageId": "m-poison", "receiptHandle": "r1", "body": raw("myspace", "{}")}
     assert handler({"Records": [poison]}, None) == {"batchItemFailures": []}
     good = raw("x", sample_bytes("x_late_delivery.json").decode())
+    for receives in (4, 5):
+        failing = {
+            "messageId": "m-good",
+            "receiptHandle": "r2",
+            "body": good,
+            "attributes": {"ApproximateReceiveCount": str(receives)},
+        }
+        aws.sqs().delete_queue(QueueUrl=stack["support"])
+        failed = handler({"Records": [failing]}, None)["batchItemFailures"]
+        assert failed == ([{"itemIdentifier": "m-good"}] if receives == 4 else [])
+        stack.update(create_queues(aws.sqs(), get_settings()))  # the same URLs
     aws.sqs().send_message(
         QueueUrl=stack["intake-dlq"],
-        MessageBody=good,
+        MessageBody=raw("x", sample_bytes("x_praise_quote.json").decode()),
         MessageAttributes={"platform": {"DataType": "String", "StringValue": "x"}},
     )
     return stack
@@ -42,19 +56,20 @@ def test_dlq_shows_each_message_with_what_it_is_and_why(dead_letters: dict[str, 
     assert code == 0
     assert "why: unknown platform 'myspace'" in out
     assert "myspace delivery received 2026-11-22T09:00:00+00:00" in out
-    assert "why: kept failing and was moved by the redrive policy" in out
-    assert "x delivery received" in out
-    assert out.rstrip().endswith("2 message(s) in switchboard-intake-dlq")
-    assert len(receive_all(dead_letters["intake-dlq"])) == 2  # reading leaves them there
+    assert "why: failed 5 times, the last: cannot send to support" in out
+    assert "why: moved by the redrive policy (its worker never returned: a timeout?)" in out
+    assert out.count("x delivery received") == 2
+    assert out.rstrip().endswith("3 message(s) in switchboard-intake-dlq")
+    assert len(receive_all(dead_letters["intake-dlq"])) == 3  # reading leaves them there
 
 
 def test_redrive_routes_what_can_be_routed_and_the_poison_comes_back_with_its_reason(
     dead_letters: dict[str, str],
 ) -> None:
     code, out = run("dlq", "intake", "--redrive")
-    assert code == 0 and "moved 2 message(s) from switchboard-intake-dlq" in out
+    assert code == 0 and "moved 3 message(s) from switchboard-intake-dlq" in out
     moved = list(receive_each(aws.sqs(), dead_letters["intake"], limit=5, visibility=0))
-    assert len(moved) == 2
+    assert len(moved) == 3
     assert all("error" not in m.get("MessageAttributes", {}) for m in moved)
     assert receive_all(dead_letters["intake-dlq"]) == []
     drain_intake(dead_letters)

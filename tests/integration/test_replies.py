@@ -1004,12 +1004,13 @@ def test_unreachable_platform_is_retried_later(
     assert get(client, f"/replies/{queued['reply_id']}")["status"] == "queued"
 
 
-def test_a_reply_whose_retries_run_out_is_told_to_its_author_before_it_is_dead_lettered(
+def test_a_reply_whose_retries_run_out_is_dead_lettered_saying_why_and_told_to_its_author(
     client: Client, stack: dict[str, str], fakes: FakePlatforms, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The outbox's last receive of a reply the platform never answered: SQS dead-letters it
-    next, still queued, so whoever wrote it hears in their own chat that it did not go; the
-    receives before it say nothing (a retry may still post it)."""
+    """The outbox's last receive of a reply the platform never answered: the worker
+    dead-letters it, still queued, with the last failure, and whoever wrote it hears in their
+    own chat that it did not go; the receives before it say nothing (a retry may still post
+    it)."""
     from app import app
 
     monkeypatch.setenv("AGENT_CHANNELS", json.dumps({"admin": "U0ADMIN"}))  # who replies here
@@ -1028,7 +1029,11 @@ def test_a_reply_whose_retries_run_out_is_told_to_its_author_before_it_is_dead_l
     assert delivered(4) == failed
     drain_outbox(stack)  # the reply itself is out of sight, backing off
     assert [m for m in fakes.slack_messages.values() if m["channel"] == "D0ADMIN"] == []
-    assert delivered(5) == failed
+    assert delivered(5) == {"batchItemFailures": []}  # handled: dead-lettered, saying why
+    [dead] = receive_all(stack["outbox-dlq"])
+    assert dead["MessageAttributes"]["error"]["StringValue"].startswith(
+        "failed 5 times, the last: "
+    )
     drain_outbox(stack)
     [told] = [m["text"] for m in fakes.slack_messages.values() if m["channel"] == "D0ADMIN"]
     assert told.startswith(

@@ -84,10 +84,10 @@ def test_any_mutated_delivery_routes_or_is_poison(data: st.DataObject) -> None:
         service.route_delivery(mutated_delivery(data).to_json())  # anything else fails the test
 
 
-def test_a_given_up_record_is_told_once_and_a_failing_teller_changes_nothing() -> None:
-    """SQS dead-letters a record whose last receive fails: the worker hears of it then (not on
-    the receives before, not for a poison record, already dead-lettered with its reason), and
-    a failure to tell leaves the batch's answer as it was."""
+def test_a_record_failing_its_last_receive_is_dead_lettered_with_why_and_told_once() -> None:
+    """SQS would dead-letter a record whose last receive fails, without a word: the worker does
+    it instead, with the reason of that failure, and hears of it first (not on the receives
+    before, not for a poison record); a failure to tell changes nothing."""
     from chalicelib.errors import RetryLater
     from chalicelib.services.batches import process_batch
     from chalicelib.stores.queues import MAX_RECEIVE_COUNT
@@ -118,13 +118,17 @@ def test_a_given_up_record_is_told_once_and_a_failing_teller_changes_nothing() -
             record("poison", last),
         ]
     }
-    failed = [{"itemIdentifier": i} for i in (f"down-{last - 1}", f"down-{last}", f"later-{last}")]
     told: list[tuple[str, str]] = []
     queues = MemoryQueues(["outbox", "outbox-dlq"])
     answer = process_batch(event, handle, queues, "outbox", None, lambda *said: told.append(said))
-    assert answer == {"batchItemFailures": failed}
-    assert told == [("down", "platform unreachable"), ("later", "rate limited")]
-    assert [m.body for m in queues.messages["outbox-dlq"]] == ["poison"]
+    assert answer == {"batchItemFailures": [{"itemIdentifier": f"down-{last - 1}"}]}
+    assert told == [
+        ("down", f"failed {last} times, the last: platform unreachable"),
+        ("later", f"failed {last} times, the last: rate limited"),
+    ]
+    dead = [(m.body, m.attributes["error"]) for m in queues.messages["outbox-dlq"]]
+    assert dead == [*told, ("poison", "not a reply")]
+    assert queues.delays == {}  # a last receive is not put off: there is no next one
 
     def broken(body: str, reason: str) -> None:
         raise RuntimeError("Slack is down too")

@@ -367,7 +367,6 @@ class XMentions:
             media = {str(m["media_key"]): m for m in includes.get("media", [])}
             data = page.get("data") or []
             read += len(data)
-
             mention_of = functools.partial(
                 x.v2_mention,
                 users=users,

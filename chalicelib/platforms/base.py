@@ -145,9 +145,9 @@ def no_answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[An
     return []
 
 
-UNREADABLE = (KeyError, TypeError, AttributeError, ValueError)
+UNREADABLE = (KeyError, TypeError, AttributeError, ValueError, OverflowError)
 """What reading a platform's JSON of an unexpected shape raises (pydantic's ValidationError is a
-ValueError)."""
+ValueError; an infinite number read as an int, OverflowError)."""
 
 
 def read_each(items: Iterable[Any], read: Callable[[Any], Iterable[T]], platform: str) -> list[T]:
@@ -181,7 +181,7 @@ def read_answers(
     for item in items:
         try:
             answer = read(item)
-        except (KeyError, TypeError, AttributeError, ValueError):
+        except UNREADABLE:
             logger.warning("unreadable answer skipped", extra={"platform": platform})
             continue
         if answer is not None:
@@ -275,7 +275,7 @@ def engagement(counters: Any, *names: str) -> int:
         return 0
     total = 0
     for name in names:
-        with contextlib.suppress(TypeError, ValueError):
+        with contextlib.suppress(TypeError, ValueError, OverflowError):
             total += max(0, int(counters.get(name) or 0))
     return total
 

@@ -570,7 +570,7 @@ def graph_throttled(headers: Mapping[str, str], body: Any) -> int | None:
             ),
             default=0,
         )
-    except (ValueError, TypeError, AttributeError):
+    except UNREADABLE:
         minutes = 0
     return minutes * 60 if minutes else DEFAULT_THROTTLE_SECONDS
 

@@ -40,11 +40,13 @@ def test_a_youtube_comment_that_cannot_be_read_is_skipped_and_the_channel_moves_
 ) -> None:
     broken = thread(2, "hello", timedelta(minutes=1))
     broken["snippet"]["topLevelComment"]["snippet"]["textOriginal"] = 5  # not a text
-    fakes.youtube_threads[CHANNEL] = [thread(3, "is part 2 out?", timedelta(0)), broken]
-    assert poll() == {"queued": 1} and failures == []
+    odd = thread(4, "where can I buy the blender?", timedelta(minutes=2))
+    odd["snippet"]["totalReplyCount"] = float("inf")  # JSON's Infinity: read as no engagement
+    fakes.youtube_threads[CHANNEL] = [thread(3, "is part 2 out?", timedelta(0)), broken, odd]
+    assert poll() == {"queued": 2} and failures == []
     assert wiring.cursors().get(f"youtube:{CHANNEL}") is not None
     drain_intake(stack)
-    assert set(routed_mentions(stack)) == {"youtube:Ugcomment3"}
+    assert set(routed_mentions(stack)) == {"youtube:Ugcomment3", "youtube:Ugcomment4"}
 
 
 def test_nothing_a_platform_lists_fails_its_sources_poll(

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import contextlib
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from chalicelib import aws
+from chalicelib import aws, wiring
 from chalicelib.errors import PoisonRecord
-from chalicelib.models import RawDelivery
+from chalicelib.models import RawDelivery, Shift
 from chalicelib.settings import get_settings
 from tests.helpers import RECEIVED, sample_bytes
+from tests.integration.test_hostile_requests import EVERYTHING_ON
 from tests.unit.test_worker_robustness import ODD, mutated_delivery
 
 TOO_LONG = st.sampled_from(["", "a" * 3000, "😀" * 600, "x" * 70_000])
@@ -31,12 +34,23 @@ def forget_all_mentions() -> None:
 
 
 @pytest.mark.usefixtures("stack")
-def test_any_mutated_delivery_routes_or_is_poison_on_dynamodb_and_sqs() -> None:
+@pytest.mark.parametrize("settings", [{}, EVERYTHING_ON], ids=["defaults", "everything-on"])
+def test_any_mutated_delivery_routes_or_is_poison_on_dynamodb_and_sqs(
+    monkeypatch: pytest.MonkeyPatch, settings: dict[str, str]
+) -> None:
+    """With everything on, new cases are also given out to people on shift and told in their
+    chats, alerted in the departments' channels, and answered while away."""
     from chalicelib.blueprints.workers import routing_service
 
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    wiring.reset()
+    until = datetime.now(UTC) + timedelta(hours=8)
+    for department in ("support", "pr", "marketing"):
+        wiring.shifts().start(Shift(department=department, agent="maya", until=until, capacity=2))
     service = routing_service()
 
-    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @hypothesis_settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
     @given(st.data())
     def routed(data: st.DataObject) -> None:
         delivery = mutated_delivery(data, ODD | TOO_LONG)

@@ -381,10 +381,9 @@ class ShiftService:
                 if agent is None:
                     lang = case.message.routing.language()
                     agent = rosters.share_out(department, lang, let_go)
-                given_to = agent is not None and self.mentions.take(
+                if agent is not None and self.mentions.take(
                     case.id, agent, now, until, passed_from
-                )
-                if agent is not None and given_to:
+                ):
                     holders[case.id] = agent
                     given.append(Given(case.id, agent, case.taken_by))
                     self._passed_on(case, agent, now)

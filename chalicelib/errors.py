@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from difflib import get_close_matches
+from typing import TYPE_CHECKING, Any, get_args
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -23,12 +25,55 @@ class SwitchboardError(Exception):
         return {"error": self.code, "message": self.message}
 
 
-def problems(exc: ValidationError, limit: int = 5) -> str:
-    """What a pydantic validation error says is wrong, on one line: `field.path: message; …`."""
+def problems(exc: ValidationError, limit: int = 5, model: Any = None) -> str:
+    """What a pydantic validation error says is wrong, on one line: `field.path: message; …`
+    (a key `model` has no field for is told the fields it has there)."""
     return "; ".join(
-        f"{'.'.join(str(part) for part in err['loc']) or 'body'}: {err['msg']}"
+        f"{'.'.join(str(part) for part in err['loc']) or 'body'}: {explain(err, model)}"
         for err in exc.errors()[:limit]
     )
+
+
+def explain(error: Mapping[str, Any], model: Any = None) -> str:
+    """One pydantic error's message; for a key `model` has no field for at that place, the
+    fields it has there, the closest first if one is close (`then.department`: did you mean…)."""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] != "extra_forbidden" or model is None:
+        return message
+    fields = fields_at(model, error["loc"][:-1])
+    if not fields:
+        return message
+    close = get_close_matches(str(error["loc"][-1]), fields, n=1)
+    hint = f"did you mean {close[0]}? " if close else ""
+    listed = (
+        f"the fields here are {', '.join(fields)}"
+        if fields[1:]
+        else f"the one field here is {fields[0]}"
+    )
+    return f"no such field; {hint}{listed}"
+
+
+def fields_at(model: Any, path: Sequence[str | int]) -> list[str]:
+    """The field names (aliases where set) of the pydantic model found at `path` inside
+    `model` (list positions stay in the same model); empty where the path leads elsewhere."""
+    for part in path:
+        if isinstance(part, int):
+            continue
+        field = next(
+            (info for name, info in model.model_fields.items() if part in (name, info.alias)),
+            None,
+        )
+        model = None if field is None else _model_in(field.annotation)
+        if model is None:
+            return []
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _model_in(annotation: Any) -> Any:
+    """The pydantic model an annotation holds (`Action`, `list[Action]`, `Action | None`)."""
+    if hasattr(annotation, "model_fields"):
+        return annotation
+    return next(filter(None, map(_model_in, get_args(annotation))), None)
 
 
 class MalformedRequest(SwitchboardError):

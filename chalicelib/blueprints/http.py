@@ -145,7 +145,7 @@ def request_model(request: Request, model: type[M]) -> M:
     try:
         return model.model_validate(json_body(request))
     except ValidationError as exc:
-        raise MalformedRequest(problems(exc)) from None
+        raise MalformedRequest(problems(exc, model=model)) from None
 
 
 def require_bearer(headers: Mapping[str, str]) -> None:

@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from chalicelib.errors import problems
+from chalicelib.errors import explain, problems
 from chalicelib.models import (
     HISTORY_LIMIT,
     Conversation,
@@ -233,5 +233,4 @@ def _describe(error: Any, data: Any) -> str:
         rule_id = data[index].get("id") if isinstance(data[index], dict) else None
         where = f"rule {rule_id!r} (#{index + 1})" if rule_id else f"rule #{index + 1}"
     field = ".".join(str(part) for part in loc)
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return ": ".join(part for part in (where, field, message) if part)
+    return ": ".join(part for part in (where, field, explain(error, Rule)) if part)

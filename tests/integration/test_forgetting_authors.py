@@ -141,7 +141,12 @@ def test_a_call_short_of_time_erases_what_it_can_and_says_more(dana: dict[str, s
     [
         ("nobody", {"reason": REQUEST}, 400, "an author is '<platform>:<author id>'"),
         (DANA_AUTHOR, {}, 400, "reason: Field required"),
-        (DANA_AUTHOR, {"reason": REQUEST, "everything": True}, 400, "everything: Extra inputs"),
+        (
+            DANA_AUTHOR,
+            {"reason": REQUEST, "everything": True},
+            400,
+            "everything: no such field; the fields here are reason, dry_run",
+        ),
         (DANA_AUTHOR, b"{", 400, "body is not valid JSON"),
     ],
 )

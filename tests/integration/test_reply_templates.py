@@ -51,7 +51,11 @@ def test_a_saved_reply_is_kept_listed_replaced_and_removed(client: Client) -> No
         ("/templates/late", {"text": "Hi {name"}, "expected '}' before end of string"),
         ("/templates/Late%20Delivery", {"text": "Hi"}, "a template id is 1-64 lowercase"),
         ("/templates/late", {"text": ""}, "text: String should have at least 1 character"),
-        ("/templates/late", {"text": "Hi", "tags": []}, "tags: Extra inputs are not permitted"),
+        (
+            "/templates/late",
+            {"text": "Hi", "tags": []},
+            "tags: no such field; the fields here are text, language, translations",
+        ),
         ("/templates/late", b"{", "body is not valid JSON"),
         (
             "/templates/late",
@@ -61,7 +65,7 @@ def test_a_saved_reply_is_kept_listed_replaced_and_removed(client: Client) -> No
         (
             "/templates/late",
             {"text": "Hi", "translations": {"ES": "Hola"}},
-            "translations.ES.[key]: Value error, a language is its ISO 639-1 code",
+            "translations.ES.[key]: a language is its ISO 639-1 code",
         ),
         (
             "/templates/late",
@@ -73,7 +77,11 @@ def test_a_saved_reply_is_kept_listed_replaced_and_removed(client: Client) -> No
             {"text": "Hola", "language": "es", "translations": {"es": "Hola"}},
             "text is in es already: translate it into others",
         ),
-        ("/templates/late", {"text": "Hi", "language": "english"}, "language: Value error"),
+        (
+            "/templates/late",
+            {"text": "Hi", "language": "english"},
+            "language: a language is its ISO 639-1 code",
+        ),
         (
             "/templates/late",
             {"text": "Hi", "translations": dict.fromkeys(LANGUAGES, "日本" * 3_000)},

@@ -170,7 +170,7 @@ def test_a_case_handed_to_a_department_with_office_hours_is_due_in_them(
         ({"to": "support", "reason": "x"}, 409, f"{CASE} is support's already"),
         ({"to": "pr"}, 400, "reason: Field required"),
         ({"to": "pr", "reason": ""}, 400, "reason: String should have at least 1 character"),
-        ({"to": "pr", "reason": "x", "notify": 1}, 400, "notify: Extra inputs are not permitted"),
+        ({"to": "pr", "reason": "x", "notify": 1}, 400, "notify: no such field; the fields"),
         (b"[1", 400, "body is not valid JSON"),
     ],
 )  # fmt: skip

@@ -293,7 +293,15 @@ def test_invalid_actions_and_ids() -> None:
     assert "id" in problems([rule("Bad Id", {"lang": {"equals": "en"}})])[0]
     assert problems({"id": "a"}) == ["Input should be a valid list"]
     extra = {**rule("a", {"lang": {"equals": "en"}}), "unless": {}}
-    assert problems([extra]) == ["rule 'a' (#1): unless: Extra inputs are not permitted"]
+    assert problems([extra]) == [
+        "rule 'a' (#1): unless: no such field; the fields here are id, name, order, enabled,"
+        " when, then, continue, examples"
+    ]
+    misspelt = {**rule("a", {"lang": {"equals": "en"}}), "then": {"route": "pr"}}
+    assert problems([misspelt]) == [
+        "rule 'a' (#1): then.route: no such field; did you mean route_to? the fields here are"
+        " route_to, also, priority, tags, skip, hide"
+    ]
 
 
 def test_rules_written_as_yaml_spell_out_shared_lists() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from difflib import get_close_matches
 from typing import TYPE_CHECKING, Any, get_args
 
@@ -43,14 +43,19 @@ def explain(error: Mapping[str, Any], model: Any = None) -> str:
     fields = fields_at(model, error["loc"][:-1])
     if not fields:
         return message
-    close = get_close_matches(str(error["loc"][-1]), fields, n=1)
-    hint = f"did you mean {close[0]}? " if close else ""
+    hint = did_you_mean(str(error["loc"][-1]), fields)
     listed = (
         f"the fields here are {', '.join(fields)}"
         if fields[1:]
         else f"the one field here is {fields[0]}"
     )
     return f"no such field; {hint}{listed}"
+
+
+def did_you_mean(given: str, choices: Iterable[str]) -> str:
+    """`did you mean X? ` for the choice closest to a misspelt `given`, else nothing."""
+    close = get_close_matches(given, list(choices), n=1)
+    return f"did you mean {close[0]}? " if close else ""
 
 
 def fields_at(model: Any, path: Sequence[str | int]) -> list[str]:

@@ -325,6 +325,23 @@ class MatchedRule(BaseModel):
     why: str
 
 
+SIGNALS = (
+    "sentiment",
+    "complaint",
+    "severity",
+    "influence",
+    "spam",
+    "readable",
+    "addressed",
+    "question",
+    "purchase",
+    "press",
+    "legal",
+    "safety",
+)
+"""The numeric signals every routed mention carries (and `lang`), each a rule's `signals.NAME`."""
+
+
 class Routing(BaseModel):
     """Where a mention goes and why."""
 

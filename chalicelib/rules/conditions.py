@@ -17,6 +17,8 @@ from typing import Any
 
 import re2
 
+from chalicelib.errors import did_you_mean
+from chalicelib.models import SIGNALS
 from chalicelib.rules.keywords import find_term, term_key
 
 # Field kinds decide which operators apply.
@@ -138,51 +140,59 @@ class Predicate:
         return self.why(context) if self.holds(context) else None
 
 
-def compile_condition(spec: Any, root: str = "when") -> Predicate:
-    """Compile a condition, raising ConditionError that names the path of the fault."""
+def compile_condition(spec: Any, root: str = "when", any_signal: bool = False) -> Predicate:
+    """Compile a condition, raising ConditionError that names the path of the fault.
+    `any_signal`: a `signals.NAME` no signal has compiles too, reading nothing (a ruleset
+    published before its name was refused still routes as it did)."""
     try:
-        return _compile(spec)
+        return _compile(spec, any_signal)
     except ConditionError as exc:
         raise exc.inside(root) from None
 
 
-def _compile(spec: Any) -> Predicate:
+def _compile(spec: Any, any_signal: bool) -> Predicate:
     if not isinstance(spec, dict) or not spec:
         raise ConditionError("a condition must be a non-empty mapping")
     parts = []
     for key, value in spec.items():
         try:
-            parts.append(_compile_entry(key, value))
+            parts.append(_compile_entry(key, value, any_signal))
         except ConditionError as exc:
             raise exc.inside(f".{key}") from None
     return parts[0] if len(parts) == 1 else _all_of(parts)
 
 
-def field_kind(name: str) -> str | None:
-    """The kind of a rule field, or None when there is no such field."""
+def field_kind(name: str, any_signal: bool = False) -> str | None:
+    """The kind of a rule field, or None when there is no such field (`any_signal`: every
+    `signals.NAME` is a number, whether a signal has that name or not)."""
     if name in FIELDS:
         return FIELDS[name]
-    if name.startswith(SIGNAL_PREFIX) and len(name) > len(SIGNAL_PREFIX):
+    signal = name.removeprefix(SIGNAL_PREFIX)
+    if signal != name and (signal in SIGNALS or (any_signal and signal)):
         return NUMBER
     return None
 
 
-def _compile_entry(key: str, value: Any) -> Predicate:
+def _compile_entry(key: str, value: Any, any_signal: bool) -> Predicate:
     if key in ("all", "any"):
         if not isinstance(value, list) or not value:
             raise ConditionError("must be a non-empty list of conditions")
         children = []
         for i, item in enumerate(value):
             try:
-                children.append(_compile(item))
+                children.append(_compile(item, any_signal))
             except ConditionError as exc:
                 raise exc.inside(f"[{i}]") from None
         return _all_of(children) if key == "all" else _any_of(children)
     if key == "not":
-        return _not(_compile(value))
-    kind = field_kind(key)
+        return _not(_compile(value, any_signal))
+    kind = field_kind(key, any_signal)
     if kind is None:
-        raise ConditionError(f"unknown field {key!r}; fields are {', '.join(FIELDS)} and signals.*")
+        known = [*FIELDS, *(SIGNAL_PREFIX + name for name in SIGNALS)]
+        raise ConditionError(
+            f"unknown field {key!r}; {did_you_mean(key, known)}fields are"
+            f" {', '.join(FIELDS)}, and signals.NAME for {', '.join(SIGNALS)}"
+        )
     if not isinstance(value, dict) or not value:
         raise ConditionError("expected a mapping of operator to value")
     tests = []
@@ -264,8 +274,11 @@ def _not(child: Predicate) -> Predicate:
 
 def _compile_operator(field: str, kind: str, op: str, arg: Any) -> Predicate:
     if op not in OPERATORS[kind]:
-        allowed = ", ".join(sorted(OPERATORS[kind]))
-        raise ConditionError(f"operator {op!r} does not apply to {field}; use {allowed}")
+        allowed = sorted(OPERATORS[kind])
+        raise ConditionError(
+            f"operator {op!r} does not apply to {field}; {did_you_mean(op, allowed)}"
+            f"use {', '.join(allowed)}"
+        )
     if op in ("contains_any", "contains_all"):
         terms = _string_list(arg)
         if kind == TEXT:

@@ -13,11 +13,12 @@ from pydantic import (
     PrivateAttr,
     RootModel,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from chalicelib.errors import explain, problems
+from chalicelib.errors import did_you_mean, explain, problems
 from chalicelib.models import (
     HISTORY_LIMIT,
     Conversation,
@@ -29,6 +30,8 @@ from chalicelib.models import (
 from chalicelib.rules.conditions import ConditionError, Predicate, compile_condition, gc_paused
 
 IGNORE = "ignore"
+PUBLISHED = "published"
+"""Validation context key: the rules were published before (see `validate_ruleset`)."""
 
 
 class Action(BaseModel):
@@ -159,9 +162,10 @@ class Rule(BaseModel):
         return examples
 
     @model_validator(mode="after")
-    def _compile(self) -> Rule:
+    def _compile(self, info: ValidationInfo) -> Rule:
+        published = bool(info.context and info.context.get(PUBLISHED))
         try:
-            self._predicate = compile_condition(self.when)
+            self._predicate = compile_condition(self.when, any_signal=published)
         except ConditionError as exc:
             raise ValueError(str(exc)) from None
         return self
@@ -173,7 +177,7 @@ class Rule(BaseModel):
         # 10,000-rule engine reads this once per rule.
         predicate: Predicate | None = (self.__pydantic_private__ or {}).get("_predicate")
         if predicate is None:
-            predicate = self._predicate = compile_condition(self.when)
+            predicate = self._predicate = compile_condition(self.when, any_signal=True)
         return predicate
 
 
@@ -205,17 +209,19 @@ class RulesetInvalid(ValueError):
         self.problems = problems
 
 
-def validate_ruleset(data: Any, departments: list[str]) -> Ruleset:
-    """Validate rule data against the format and the configured departments."""
+def validate_ruleset(data: Any, departments: list[str], published: bool = False) -> Ruleset:
+    """Validate rule data against the format and the configured departments. `published`: a
+    ruleset published before (to route with, or to go back to), whose `signals.NAME` no signal
+    has still compiles, reading nothing, as it did when it was published."""
     try:
         with gc_paused():
-            ruleset = Ruleset.model_validate(data)
+            ruleset = Ruleset.model_validate(data, context={PUBLISHED: published})
     except ValidationError as exc:
         raise RulesetInvalid([_describe(err, data) for err in exc.errors()]) from None
     allowed = {*departments, IGNORE}
     problems = [
         f"rule {rule.id!r}: then: unknown department {target!r}; "
-        f"departments are {', '.join(sorted(allowed))}"
+        f"{did_you_mean(target, allowed)}departments are {', '.join(sorted(allowed))}"
         for rule in ruleset.root
         for target in [rule.then.department, *rule.then.also]
         if target is not None and target not in allowed

@@ -133,7 +133,7 @@ class EngineCache:
             logger.warning("no published ruleset; routing with the repository default")
             ruleset = load_rules_file(DEFAULT_RULES_PATH, self._settings.departments)
             return engine_for(ruleset, 0, self._settings)
-        ruleset = validate_ruleset(published.rules, self._settings.departments)
+        ruleset = validate_ruleset(published.rules, self._settings.departments, published=True)
         return engine_for(ruleset, published.version, self._settings)
 
 

@@ -214,13 +214,14 @@ class RulesAdmin:
             )
         return published
 
-    def validate(self, rules: Any, examples: bool = True) -> Ruleset:
+    def validate(self, rules: Any, examples: bool = True, published: bool = False) -> Ruleset:
         """Validate rule data against the format and the departments, and (`examples`) the
-        rules' examples against what they match."""
+        rules' examples against what they match; `published`: rules published before (as
+        `validate_ruleset` has it)."""
         if not isinstance(rules, list):
             raise InvalidRuleset(["rules must be a list of rules"])
         try:
-            ruleset = validate_ruleset(rules, self.settings.departments)
+            ruleset = validate_ruleset(rules, self.settings.departments, published)
             return with_examples_held(ruleset, self.settings) if examples else ruleset
         except ValueError as exc:
             raise InvalidRuleset(getattr(exc, "problems", [str(exc)])) from None
@@ -236,7 +237,8 @@ class RulesAdmin:
     ) -> int:
         """Validate and publish a whole ruleset as a new live version (a rollback's examples
         are not checked again: it goes back to what was live)."""
-        ruleset = self.validate(rules, examples=action != "rollback")
+        earlier = action == "rollback"
+        ruleset = self.validate(rules, examples=not earlier, published=earlier)
         try:
             return self.store.publish(
                 ruleset.dump(),
@@ -311,7 +313,7 @@ class RulesAdmin:
         candidate_rules = self.validate(candidate, examples=False)
         candidate_engine = engine_for(candidate_rules, -1, self.settings)
         live = self.live()
-        live_rules = self.validate(live.rules, examples=False)
+        live_rules = self.validate(live.rules, examples=False, published=True)
         live_engine = engine_for(live_rules, live.version, self.settings)
         cases: dict[str, MentionRecord] = {}
         if mentions is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from chalicelib import wiring
 from chalicelib.services.routing import EngineCache
 from chalicelib.settings import get_settings
 from tests.helpers import sample_bytes
-from tests.integration.conftest import post_signed
+from tests.integration.conftest import post_signed, receive_all
 from tests.integration.test_routing_flow import drain_intake
 
 AUTH = {"Authorization": "Bearer test-admin-token", "X-Switchboard-Author": "ana@acme"}
@@ -296,3 +297,26 @@ def test_dry_run_on_recent_traffic_then_push_then_rollback(
     )
     assert live(client)["rules"] == call(client, "GET", "/admin/rules?version=1")[1]["rules"]
     assert call(client, "POST", "/admin/rules/rollback", {"version": 99})[0] == 404
+
+
+def test_a_version_published_before_signal_names_were_checked_still_routes(
+    client: Client, stack: dict[str, str]
+) -> None:
+    typo = {"id": "angry", "order": 1, "when": {"signals.complain": {"gte": 0.5}},
+            "then": {"route_to": "pr"}}  # fmt: skip
+    status, body = call(client, "POST", "/admin/rules", {"rules": [typo], "comment": "typo"})
+    assert status == 400 and "did you mean signals.complaint?" in body["problems"][0]
+    # as a stage upgraded from before the check has it: published, and live
+    older = wiring.rules().publish([typo], "ana@acme", "before the check", datetime.now(UTC))
+    engine = EngineCache(wiring.rules(), get_settings(), ttl=0).engine()
+    assert engine.version == older  # the worker still builds it: the rule reads nothing
+    post_signed(client, "x", sample_bytes("x_late_delivery.json"))
+    drain_intake(stack)
+    [routed] = receive_all(stack["support"])  # as it routed then: no rule, the model's pick
+    assert json.loads(routed["Body"])["routing"]["decided_by"] == "classifier"
+
+    status, report = call(client, "POST", "/admin/rules/test", {"rules": [TO_MARKETING]})
+    assert status == 200 and report["live_version"] == older  # the live one is read as it is
+    status, body = call(client, "POST", "/admin/rules/rollback", {"version": 1})
+    assert status == 201
+    assert call(client, "POST", "/admin/rules/rollback", {"version": older})[0] == 201

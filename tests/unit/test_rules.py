@@ -264,7 +264,16 @@ def test_matches_uses_re2_and_hostile_patterns_stay_linear() -> None:
 @pytest.mark.parametrize(
     ("when", "message"),
     [
-        ({"txt": {"contains_any": ["a"]}}, "when.txt: unknown field 'txt'"),
+        ({"txt": {"contains_any": ["a"]}}, "when.txt: unknown field 'txt'; did you mean text?"),
+        (
+            {"signals.complain": {"gte": 0.5}},
+            "unknown field 'signals.complain'; did you mean signals.complaint?",
+        ),
+        ({"signals.": {"gte": 0.5}}, "and signals.NAME for sentiment, complaint, severity"),
+        (
+            {"text": {"contain_any": ["a"]}},
+            "operator 'contain_any' does not apply to text; did you mean contains_any?",
+        ),
         ({"text": {"gte": 3}}, "when.text.gte: operator 'gte' does not apply to text"),
         ({"text": {"contains_any": []}}, "when.text.contains_any: expected a non-empty list"),
         ({"text": {"matches": "(unclosed"}}, "when.text.matches: invalid RE2 pattern"),
@@ -283,10 +292,22 @@ def test_invalid_conditions_name_rule_and_path(when: dict[str, Any], message: st
     assert message in problem
 
 
+def test_a_signal_no_signal_has_is_refused_unless_it_was_published_so() -> None:
+    typo = [rule("a", {"signals.complain": {"gte": 0.5}}, route_to="pr")]
+    assert "did you mean signals.complaint?" in problems(typo)[0]
+    published = validate_ruleset(typo, DEPARTMENTS, published=True)
+    routed = route(Engine(published, version=1), mention("late, awful"), {"complaint": 0.9})
+    assert routed.department == "triage"  # read nothing, as before: no rule decided
+
+
 def test_invalid_actions_and_ids() -> None:
     assert (
         "unknown department 'legal'"
         in problems([rule("a", {"lang": {"equals": "en"}}, route_to="legal")])[0]
+    )
+    assert (
+        "'suport'; did you mean support? departments are"
+        in (problems([rule("a", {"lang": {"equals": "en"}}, also=["suport"])])[0])
     )
     assert "used twice" in problems([rule("a", {"lang": {"equals": "en"}})] * 2)[0]
     assert "priority" in problems([rule("a", {"lang": {"equals": "en"}}, priority="asap")])[0]

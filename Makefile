@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint unit integration eval bench models synth clean
+.PHONY: run test lint unit integration fuzz eval bench models synth clean
 
 $(STAMP): requirements.txt requirements-dev.txt infra/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ unit: $(STAMP)
 
 integration: $(STAMP)
 	$(BIN)/python -m pytest -q tests/integration
+
+# The property tests on new random examples (`make test` repeats the same ones); run it often.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest -q -m hypothesis
 
 eval: $(STAMP)
 	$(BIN)/switchboard eval ../shared/data/departments/dev.csv

@@ -48,6 +48,7 @@ def form(payload: Any) -> bytes:
 
 
 @pytest.mark.usefixtures("buttons")
+@pytest.mark.hypothesis  # its examples come from a nested @given
 def test_no_signed_slack_payload_crashes_the_actions_route(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:
@@ -78,6 +79,7 @@ HOSTILE = ("", "\x00", "a" * 3000, '"', "99999d", "-1d", "x:", "%ZZ", "😀" * 7
 
 
 @pytest.mark.usefixtures("buttons")
+@pytest.mark.hypothesis  # its examples come from a nested @given
 def test_no_slash_command_crashes_its_route(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:

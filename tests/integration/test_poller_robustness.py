@@ -49,6 +49,7 @@ def test_a_youtube_comment_that_cannot_be_read_is_skipped_and_the_channel_moves_
     assert set(routed_mentions(stack)) == {"youtube:Ugcomment3", "youtube:Ugcomment4"}
 
 
+@pytest.mark.hypothesis  # its examples come from a nested @given
 def test_nothing_a_platform_lists_fails_its_sources_poll(
     stack: dict[str, str], fakes: FakePlatforms, failures: list[str]
 ) -> None:

@@ -35,6 +35,7 @@ def forget_all_mentions() -> None:
 
 @pytest.mark.usefixtures("stack")
 @pytest.mark.parametrize("settings", [{}, EVERYTHING_ON], ids=["defaults", "everything-on"])
+@pytest.mark.hypothesis  # its examples come from a nested @given
 def test_any_mutated_delivery_routes_or_is_poison_on_dynamodb_and_sqs(
     monkeypatch: pytest.MonkeyPatch, settings: dict[str, str]
 ) -> None:

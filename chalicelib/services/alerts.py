@@ -314,13 +314,22 @@ def is_alert_message(body: str) -> bool:
     return body.startswith('{"alert":')
 
 
+def _alerted_for(message: RoutedMention, settings: Settings) -> list[str] | None:
+    """Whether a case is alerted: None when not; else the ALERT_LABELS its author carries (a
+    journalist, a VIP: alerted whatever its priority), empty when its priority is ALERT_PRIORITY
+    or above."""
+    labelled = [label for label in message.mention.author.labels if label in settings.alert_labels]
+    priority = PRIORITY_RANK[message.routing.priority]
+    return labelled if labelled or priority >= PRIORITY_RANK[settings.alert_priority] else None
+
+
 def new_case_alerts(message: RoutedMention, settings: Settings) -> dict[str, OutgoingMessage]:
     """By channel, the alerts of a newly routed case: one for each channel of the departments
     whose queue gets it, when its priority is ALERT_PRIORITY or above, or its author carries one
     of ALERT_LABELS (a journalist, a VIP), whatever its priority."""
     routing = message.routing
-    labelled = [label for label in message.mention.author.labels if label in settings.alert_labels]
-    if not labelled and PRIORITY_RANK[routing.priority] < PRIORITY_RANK[settings.alert_priority]:
+    labelled = _alerted_for(message, settings)
+    if labelled is None:
         return {}
     told = settings.alert_channels
     channels = [told[department] for department in routing.queues if department in told]
@@ -420,6 +429,30 @@ def note_alerts(
         alert = theirs(channel, Alert.of(heading, record.message), buttons, settings)
         alerts[person] = channel, alert
     return alerts
+
+
+def handover_alerts(
+    before: RoutedMention, after: RoutedMention, settings: Settings
+) -> dict[str, OutgoingMessage]:
+    """By channel, the alert of a case one department handed over to another, for the
+    channel of the department that has it now when the case is one alerts tell of (see
+    `new_case_alerts`) and that channel had no alert of it (none of the departments whose
+    queue had it `before` uses it): so an urgent case put right is seen where it went."""
+    labelled = _alerted_for(after, settings)
+    told = settings.alert_channels
+    channel = told.get(after.routing.department)
+    if labelled is None or channel is None or channel in map(told.get, before.routing.queues):
+        return {}
+    routing, handover = after.routing, after.routing.transfers[-1]
+    heading = (
+        f"[{routing.priority.upper()}] a {handover.from_department} case handed over to"
+        f' {routing.department} by {handover.by}: "{shortened(handover.reason, 200)}"'
+    )
+    if labelled:
+        heading += f" (someone labelled {', '.join(labelled)})"
+    alert = Alert.of(heading, after)
+    buttons = case_buttons(alert.mention_id, settings)
+    return {channel: alert_message(channel, alert, buttons, alert.mention_id)}
 
 
 def priority_alerts(

@@ -30,6 +30,7 @@ from chalicelib.models import (
 from chalicelib.observability import FIRST_RESPONSE, TRANSFERS, logger, metrics, per_department
 from chalicelib.services.alerts import (
     agent_alert,
+    handover_alerts,
     holder_priority_alert,
     note_alerts,
     priority_alerts,
@@ -284,6 +285,8 @@ class CaseService:
             raise Conflict(f"{case.id} changed meanwhile: read it again") from None
         self._announce(moved, handover)
         refresh_alerts(self.mentions, self.queues, self.settings, case.id)
+        for alert in handover_alerts(case.message, moved.message, self.settings).values():
+            tell_channel(self.queues, alert)
         metrics.add_metric(name=TRANSFERS, unit="Count", value=1)
         per_department(TRANSFERS, {handover.from_department: 1}, MetricUnit.Count)
         logger.info(

@@ -18,9 +18,11 @@ from tests.integration.conftest import receive_all
 from tests.integration.test_native_answers import deliver, messenger
 from tests.integration.test_replies import AUTH, drain_outbox, routed
 from tests.integration.test_shifts import shift
+from tests.integration.test_transferring_cases import transfer
 
 CHANNELS = {"pr": "C0PRALERTS", "support": "C0SUPPORTALERTS"}
 BLENDER = "facebook:122131676912594941_1213590066982748"
+LATE = "x:1992000000000000001"
 
 
 @pytest.fixture
@@ -58,6 +60,32 @@ def test_an_urgent_case_is_told_to_each_of_its_departments_channels(
     routed(client, stack, "meta", "meta_page_comments.json")  # Meta again: routed once
     drain_outbox(stack)
     assert len(fakes.accepted("slack")) == 2
+
+
+def test_an_alerted_case_handed_over_is_told_to_the_channel_it_goes_to_if_it_had_none(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALERT_CHANNELS", json.dumps({**CHANNELS, "marketing": "C0MKTALERTS"}))
+    wiring.reset()
+    routed(client, stack, "meta", "meta_page_comments.json")  # urgent, pr, copied to support
+    routed(client, stack, "x", "x_late_delivery.json")  # normal, support
+    drain_outbox(stack)
+    assert transfer(client, BLENDER, {"to": "support", "reason": "a refund, not a story"})[0] == 200
+    assert transfer(client, LATE, {"to": "marketing", "reason": "a giveaway winner"})[0] == 200
+    drain_outbox(stack)
+    posts = [r.body for r in fakes.accepted("slack") if r.path.endswith("chat.postMessage")]
+    assert [post["channel"] for post in posts] == ["C0PRALERTS", "C0SUPPORTALERTS"]  # at routing
+    # support's channel had its alert (the copy), now saying where it stands; a normal case is
+    # not alerted, handed over or not
+    assert transfer(client, BLENDER, {"to": "marketing", "reason": "it is a competition"})[0] == 200
+    drain_outbox(stack)
+    posts = [r.body for r in fakes.accepted("slack") if r.path.endswith("chat.postMessage")]
+    assert posts[-1]["channel"] == "C0MKTALERTS"
+    assert posts[-1]["text"].startswith(
+        '*[URGENT] a support case handed over to marketing by admin: "it is a competition"*:'
+        " facebook comment by Lee Brennan"
+    )
+    assert len(posts) == 3
 
 
 @pytest.mark.usefixtures("alerting")

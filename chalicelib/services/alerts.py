@@ -483,8 +483,7 @@ def holder_priority_alert(
     """The alert telling whoever has the case taken at `now`, in their own chat
     (AGENT_CHANNELS), that someone else changed its priority (with "Reply…" and "Give back",
     ALERT_BUTTONS); None when nobody else has it or no chat of theirs is named."""
-    holder = record.taker(now)
-    channel = settings.agent_channels.get(holder) if holder not in (None, change.by) else None
+    channel = _holder_chat(record, change.by, settings, now)
     if channel is None:
         return None
     department, why = record.message.routing.department, shortened(change.reason, 200)
@@ -494,6 +493,32 @@ def holder_priority_alert(
     )
     buttons = case_buttons(record.id, settings, taken=True)
     return channel, theirs(channel, Alert.of(heading, record.message), buttons, settings)
+
+
+def holder_handover_alert(
+    record: MentionRecord, after: RoutedMention, settings: Settings, now: datetime
+) -> tuple[str, OutgoingMessage] | None:
+    """The alert telling whoever had `record` taken at `now`, in their own chat, that someone
+    else handed it over to another department (`after`): theirs no more, so they stop writing
+    its answer (no buttons: it is not theirs to answer); None when nobody else had it or no
+    chat of theirs is named."""
+    handover = after.routing.transfers[-1]
+    channel = _holder_chat(record, handover.by, settings, now)
+    if channel is None:
+        return None
+    heading = (
+        f"[{after.routing.priority.upper()}] {handover.by} handed your"
+        f" {handover.from_department} case over to {handover.to_department}: it is not yours"
+        f' any more: "{shortened(handover.reason, 200)}"'
+    )
+    return channel, alert_message(channel, Alert.of(heading, after))
+
+
+def _holder_chat(record: MentionRecord, by: str, settings: Settings, now: datetime) -> str | None:
+    """The chat (AGENT_CHANNELS) of whoever has `record` taken at `now`, when it is someone
+    other than `by`."""
+    holder = record.taker(now)
+    return settings.agent_channels.get(holder) if holder not in (None, by) else None
 
 
 def approval_alert(

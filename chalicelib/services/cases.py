@@ -31,6 +31,7 @@ from chalicelib.observability import FIRST_RESPONSE, TRANSFERS, logger, metrics,
 from chalicelib.services.alerts import (
     agent_alert,
     handover_alerts,
+    holder_handover_alert,
     holder_priority_alert,
     note_alerts,
     priority_alerts,
@@ -287,6 +288,9 @@ class CaseService:
         refresh_alerts(self.mentions, self.queues, self.settings, case.id)
         for alert in handover_alerts(case.message, moved.message, self.settings).values():
             tell_channel(self.queues, alert)
+        tell_agent(
+            self.queues, holder_handover_alert(case, moved.message, self.settings, handover.at)
+        )
         metrics.add_metric(name=TRANSFERS, unit="Count", value=1)
         per_department(TRANSFERS, {handover.from_department: 1}, MetricUnit.Count)
         logger.info(

@@ -260,6 +260,39 @@ def test_someone_a_colleague_gives_a_case_to_is_told_by_whom(
 
 
 @pytest.mark.usefixtures("agents_told")
+def test_whoever_has_a_case_a_colleague_hands_over_is_told_it_is_theirs_no_more(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "x", "x_late_delivery.json")
+    routed(client, stack, "meta", "meta_page_comments.json")
+    for case in (LATE, BLENDER):
+        taken = client.http.post(
+            f"/mentions/{case}/take", headers=AUTH | {"X-Switchboard-Author": "maya"}, body=b"{}"
+        )
+        assert taken.status_code == 200
+    drain_outbox(stack)
+    before = len(fakes.accepted("slack"))
+    reason = {"to": "pr", "reason": "she will go to the press"}
+    assert transfer(client, LATE, reason, **{"X-Switchboard-Author": "lee"})[0] == 200
+    assert (
+        transfer(
+            client,
+            BLENDER,
+            {"to": "support", "reason": "a refund"},
+            **{"X-Switchboard-Author": "maya"},
+        )[0]
+        == 200
+    )
+    drain_outbox(stack)
+    [told] = fakes.accepted("slack")[before:]  # not maya of what she handed over herself
+    assert told.body["channel"] == "U0MAYA" and "blocks" not in told.body  # nothing to press
+    assert told.body["text"].startswith(
+        '*[NORMAL] lee handed your support case over to pr: it is not yours any more: "she will'
+        ' go to the press"*: x mention by danakim'
+    )
+
+
+@pytest.mark.usefixtures("agents_told")
 def test_a_note_tells_those_it_names_and_whoever_has_the_case_in_their_own_chat(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:

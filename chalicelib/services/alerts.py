@@ -498,20 +498,44 @@ def holder_priority_alert(
 def holder_handover_alert(
     record: MentionRecord, after: RoutedMention, settings: Settings, now: datetime
 ) -> tuple[str, OutgoingMessage] | None:
-    """The alert telling whoever had `record` taken at `now`, in their own chat, that someone
-    else handed it over to another department (`after`): theirs no more, so they stop writing
-    its answer (no buttons: it is not theirs to answer); None when nobody else had it or no
-    chat of theirs is named."""
+    """The alert telling whoever had `record` taken at `now` that someone else handed it over
+    to another department (`after`), see `_holder_news`."""
     handover = after.routing.transfers[-1]
-    channel = _holder_chat(record, handover.by, settings, now)
+    news = (
+        f"{handover.by} handed your {handover.from_department} case over to"
+        f' {handover.to_department}: it is not yours any more: "{shortened(handover.reason, 200)}"'
+    )
+    return _holder_news(record, handover.by, news, settings, now, after)
+
+
+def holder_closed_alert(
+    record: MentionRecord, by: str, reason: str, settings: Settings, now: datetime
+) -> tuple[str, OutgoingMessage] | None:
+    """The alert telling whoever had `record` taken at `now` that someone else closed it, see
+    `_holder_news`."""
+    department = record.message.routing.department
+    news = f'{by} closed your {department} case: nothing to answer: "{shortened(reason, 200)}"'
+    return _holder_news(record, by, news, settings, now)
+
+
+def _holder_news(
+    record: MentionRecord,
+    by: str,
+    news: str,
+    settings: Settings,
+    now: datetime,
+    message: RoutedMention | None = None,
+) -> tuple[str, OutgoingMessage] | None:
+    """The alert telling whoever had `record` taken at `now`, in their own chat, what someone
+    else (`by`) did that makes it theirs to answer no more (`news`, of the case as `message`
+    has it), so they stop writing its answer: no buttons; None when nobody else had it or no
+    chat of theirs is named."""
+    channel = _holder_chat(record, by, settings, now)
     if channel is None:
         return None
-    heading = (
-        f"[{after.routing.priority.upper()}] {handover.by} handed your"
-        f" {handover.from_department} case over to {handover.to_department}: it is not yours"
-        f' any more: "{shortened(handover.reason, 200)}"'
-    )
-    return channel, alert_message(channel, Alert.of(heading, after))
+    message = message or record.message
+    heading = f"[{message.routing.priority.upper()}] {news}"
+    return channel, alert_message(channel, Alert.of(heading, message))
 
 
 def _holder_chat(record: MentionRecord, by: str, settings: Settings, now: datetime) -> str | None:

@@ -31,6 +31,7 @@ from chalicelib.observability import FIRST_RESPONSE, TRANSFERS, logger, metrics,
 from chalicelib.services.alerts import (
     agent_alert,
     handover_alerts,
+    holder_closed_alert,
     holder_handover_alert,
     holder_priority_alert,
     note_alerts,
@@ -173,6 +174,7 @@ class CaseService:
                 self.mentions.mark_closed(case.id, now, by, reason)
                 logger.info("case closed without a reply", extra={"mention_id": case.id, "by": by})
                 refresh_alerts(self.mentions, self.queues, self.settings, case.id)
+                tell_agent(self.queues, holder_closed_alert(case, by, reason, self.settings, now))
                 metrics.add_metric(name="CasesClosed", unit="Count", value=1)
         return self.mentions.get(record.id) or record
 

@@ -15,6 +15,7 @@ from chalicelib.devstack import scheduled_event
 from chalicelib.fakeplatforms import FakePlatforms
 from chalicelib.services.dead_letters import summarise
 from tests.integration.conftest import receive_all
+from tests.integration.test_closing_cases import close
 from tests.integration.test_native_answers import deliver, messenger
 from tests.integration.test_replies import AUTH, drain_outbox, routed
 from tests.integration.test_shifts import shift
@@ -290,6 +291,32 @@ def test_whoever_has_a_case_a_colleague_hands_over_is_told_it_is_theirs_no_more(
         '*[NORMAL] lee handed your support case over to pr: it is not yours any more: "she will'
         ' go to the press"*: x mention by danakim'
     )
+
+
+@pytest.mark.usefixtures("agents_told")
+def test_whoever_has_a_case_a_colleague_closes_is_told_there_is_nothing_to_answer(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "x", "x_late_delivery.json")
+    maya = {"X-Switchboard-Author": "maya"}
+    assert (
+        client.http.post(f"/mentions/{LATE}/take", headers=AUTH | maya, body=b"{}").status_code
+        == 200
+    )
+    drain_outbox(stack)
+    assert (
+        close(client, LATE, {"reason": "answered by phone"}, **{"X-Switchboard-Author": "lee"})[0]
+        == 200
+    )
+    drain_outbox(stack)
+    [told] = fakes.accepted("slack")
+    assert told.body["channel"] == "U0MAYA" and "blocks" not in told.body
+    assert told.body["text"].startswith(
+        '*[NORMAL] lee closed your support case: nothing to answer: "answered by phone"*:'
+    )
+    assert close(client, LATE, {"reason": "again"}, **{"X-Switchboard-Author": "lee"})[0] == 200
+    drain_outbox(stack)
+    assert len(fakes.accepted("slack")) == 1  # closed already: nothing new to tell
 
 
 @pytest.mark.usefixtures("agents_told")

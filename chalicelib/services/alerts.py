@@ -518,6 +518,20 @@ def holder_closed_alert(
     return _holder_news(record, by, news, settings, now)
 
 
+def holder_answered_alert(
+    record: MentionRecord, reply: Reply, settings: Settings, now: datetime
+) -> tuple[str, OutgoingMessage] | None:
+    """The alert telling whoever had `record` taken at `now` that someone else sent `reply` to
+    it anyway (with force), see `_holder_news`."""
+    department = record.message.routing.department
+    state = "waiting for approval" if reply.status == "pending" else "on its way"
+    news = (
+        f"{reply.author} answered your {department} case anyway ({reply.reply_id}, {state}):"
+        " nothing left for you to answer"
+    )
+    return _holder_news(record, reply.author, news, settings, now)
+
+
 def _holder_news(
     record: MentionRecord,
     by: str,

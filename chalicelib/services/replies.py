@@ -41,6 +41,7 @@ from chalicelib.platforms.x_text import MAX_WEIGHTED_LENGTH, weighted_length
 from chalicelib.services.alerts import (
     DRAFT,
     approval_alert,
+    holder_answered_alert,
     refresh_alerts,
     review_alert,
     tell_agent,
@@ -229,6 +230,8 @@ class ReplyService:
             self._queue(stored, bool(request.private or request.idempotency_key), now)
         elif stored is reply and reply.approval_department is not None:
             self._best_effort("approval notice", lambda: self._ask_approval(record, reply))
+        if stored is reply:  # whoever had it taken learns it was answered over their take
+            tell_agent(self.queues, holder_answered_alert(record, reply, self.settings, now))
         return stored
 
     def _written_from(

@@ -17,7 +17,7 @@ from chalicelib.services.dead_letters import summarise
 from tests.integration.conftest import receive_all
 from tests.integration.test_closing_cases import close
 from tests.integration.test_native_answers import deliver, messenger
-from tests.integration.test_replies import AUTH, drain_outbox, routed
+from tests.integration.test_replies import AUTH, drain_outbox, reply, routed
 from tests.integration.test_shifts import shift
 from tests.integration.test_transferring_cases import transfer
 
@@ -260,6 +260,13 @@ def test_someone_a_colleague_gives_a_case_to_is_told_by_whom(
     assert {r.body["channel"] for r in fakes.accepted("slack")} == {"U0MAYA"}
 
 
+def taken_by_maya(client: Client, mention_id: str) -> None:
+    taken = client.http.post(
+        f"/mentions/{mention_id}/take", headers=AUTH | {"X-Switchboard-Author": "maya"}, body=b"{}"
+    )
+    assert taken.status_code == 200
+
+
 @pytest.mark.usefixtures("agents_told")
 def test_whoever_has_a_case_a_colleague_hands_over_is_told_it_is_theirs_no_more(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
@@ -267,10 +274,7 @@ def test_whoever_has_a_case_a_colleague_hands_over_is_told_it_is_theirs_no_more(
     routed(client, stack, "x", "x_late_delivery.json")
     routed(client, stack, "meta", "meta_page_comments.json")
     for case in (LATE, BLENDER):
-        taken = client.http.post(
-            f"/mentions/{case}/take", headers=AUTH | {"X-Switchboard-Author": "maya"}, body=b"{}"
-        )
-        assert taken.status_code == 200
+        taken_by_maya(client, case)
     drain_outbox(stack)
     before = len(fakes.accepted("slack"))
     reason = {"to": "pr", "reason": "she will go to the press"}
@@ -298,11 +302,7 @@ def test_whoever_has_a_case_a_colleague_closes_is_told_there_is_nothing_to_answe
     client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:
     routed(client, stack, "x", "x_late_delivery.json")
-    maya = {"X-Switchboard-Author": "maya"}
-    assert (
-        client.http.post(f"/mentions/{LATE}/take", headers=AUTH | maya, body=b"{}").status_code
-        == 200
-    )
+    taken_by_maya(client, LATE)
     drain_outbox(stack)
     assert (
         close(client, LATE, {"reason": "answered by phone"}, **{"X-Switchboard-Author": "lee"})[0]
@@ -317,6 +317,25 @@ def test_whoever_has_a_case_a_colleague_closes_is_told_there_is_nothing_to_answe
     assert close(client, LATE, {"reason": "again"}, **{"X-Switchboard-Author": "lee"})[0] == 200
     drain_outbox(stack)
     assert len(fakes.accepted("slack")) == 1  # closed already: nothing new to tell
+
+
+@pytest.mark.usefixtures("agents_told")
+def test_whoever_has_a_case_someone_answers_anyway_is_told_nothing_is_left_to_answer(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "x", "x_late_delivery.json")
+    taken_by_maya(client, LATE)
+    answer = {"mention_id": LATE, "text": "Sorry! DM us your order number"}
+    assert reply(client, answer)[0] == 409  # maya has it: refused, nothing told
+    status, sent = reply(client, {**answer, "force": True})
+    assert status == 202
+    drain_outbox(stack)
+    [told] = [r.body for r in fakes.accepted("slack")]
+    assert told["channel"] == "U0MAYA" and "blocks" not in told
+    assert told["text"].startswith(
+        f"*[NORMAL] admin answered your support case anyway ({sent['reply_id']}, on its way):"
+        " nothing left for you to answer*:"
+    )
 
 
 @pytest.mark.usefixtures("agents_told")

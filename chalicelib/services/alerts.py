@@ -518,6 +518,38 @@ def holder_closed_alert(
     return _holder_news(record, by, news, settings, now)
 
 
+def holder_edited_alert(
+    read: MentionRecord, edited: RoutedMention, settings: Settings, now: datetime
+) -> tuple[str, OutgoingMessage] | None:
+    """The alert telling whoever has the case taken at `now`, in their own chat, that its
+    customer edited what they wrote (`edited`, as it reads now: the answer may need to change),
+    with "Reply…" and "Give back" (ALERT_BUTTONS); None when nobody has it or no chat of theirs
+    is named."""
+    channel = _holder_chat(read, None, settings, now)
+    if channel is None:
+        return None
+    routing = edited.routing
+    heading = (
+        f"[{routing.priority.upper()}] {author_of(edited.mention)} edited what they wrote on your"
+        f" {routing.department} case"
+    )
+    buttons = case_buttons(read.id, settings, taken=True)
+    return channel, theirs(channel, Alert.of(heading, edited), buttons, settings)
+
+
+def holder_answered_on_platform_alert(
+    record: MentionRecord, platform: str, settings: Settings, now: datetime
+) -> tuple[str, OutgoingMessage] | None:
+    """The alert telling whoever has `record` taken at `now` that the brand answered it on the
+    platform itself (its app, another tool), see `_holder_news`."""
+    department = record.message.routing.department
+    news = (
+        f"your {department} case was answered on {platform} outside Switchboard: nothing left"
+        " for you to answer"
+    )
+    return _holder_news(record, None, news, settings, now)
+
+
 def holder_answered_alert(
     record: MentionRecord, reply: Reply, settings: Settings, now: datetime
 ) -> tuple[str, OutgoingMessage] | None:
@@ -534,7 +566,7 @@ def holder_answered_alert(
 
 def _holder_news(
     record: MentionRecord,
-    by: str,
+    by: str | None,
     news: str,
     settings: Settings,
     now: datetime,
@@ -552,9 +584,11 @@ def _holder_news(
     return channel, alert_message(channel, Alert.of(heading, message))
 
 
-def _holder_chat(record: MentionRecord, by: str, settings: Settings, now: datetime) -> str | None:
+def _holder_chat(
+    record: MentionRecord, by: str | None, settings: Settings, now: datetime
+) -> str | None:
     """The chat (AGENT_CHANNELS) of whoever has `record` taken at `now`, when it is someone
-    other than `by`."""
+    other than `by` (None: anyone)."""
     holder = record.taker(now)
     return settings.agent_channels.get(holder) if holder not in (None, by) else None
 

@@ -26,7 +26,13 @@ from chalicelib.models import (
 )
 from chalicelib.observability import logger, metrics
 from chalicelib.platforms.base import Answer, Change
-from chalicelib.services.alerts import forget_alerts, tell_agent, unposted_alert
+from chalicelib.services.alerts import (
+    forget_alerts,
+    holder_answered_on_platform_alert,
+    holder_edited_alert,
+    tell_agent,
+    unposted_alert,
+)
 from chalicelib.services.away import away_key
 from chalicelib.services.cases import record_first_response, send_copy
 from chalicelib.services.survey import rating_key, surveyed
@@ -113,7 +119,7 @@ class CaseNews:
         record = self.mentions.get(mention_id)
         if record is None or record.deleted_at is not None or record.message.mention.text == text:
             return
-        self._send_edit(record, record.edited(text, now))
+        self._send_edit(record, record.edited(text, now), now)
 
     def hidden(
         self,
@@ -252,17 +258,19 @@ class CaseNews:
         if case.deleted_at is None and not case.names(version.id) and _later(version.id, latest):
             expires = now + timedelta(days=self.settings.mention_ttl_days)
             self.mentions.link(version.id, case.id, expires)  # answers to it continue the case
-            self._send_edit(case, case.with_version(version, now))
+            self._send_edit(case, case.with_version(version, now), now)
         return True
 
-    def _send_edit(self, read: MentionRecord, changed: MentionRecord) -> None:
+    def _send_edit(self, read: MentionRecord, changed: MentionRecord, now: datetime) -> None:
         """Copy the edited case (`read` as it was read, `changed` as edited) to the departments
         that have it, tagged `edited`, then store it unless it changed since it was read: then
         EditConflict fails the delivery, and its retry reads the case again (at worst a
-        department gets a copy twice; a deleted case is never written back)."""
+        department gets a copy twice; a deleted case is never written back). Whoever has it
+        taken is told, in their own chat."""
         send_copy(self.queues, self.settings, changed, EDITED)
         self.mentions.rewrite(changed, read.edited_at)
         metrics.add_metric(name="MentionsEdited", unit="Count", value=1)
+        tell_agent(self.queues, holder_edited_alert(read, changed.message, self.settings, now))
 
     def answered(self, answer: Answer, now: datetime) -> None:
         """The brand answered on the platform itself (its app, another tool): the case it answers,
@@ -299,6 +307,9 @@ class CaseNews:
                 self.mentions, self.queues, self.settings, record, at, answer.post
             ):
                 metrics.add_metric(name="AnsweredOnPlatform", unit="Count", value=1)
+                platform = record.message.mention.platform
+                told = holder_answered_on_platform_alert(record, platform, self.settings, now)
+                tell_agent(self.queues, told)
         self.mentions.link(answer.post, case.id, expires)
         logger.info(
             "answered on the platform",

@@ -14,16 +14,18 @@ from chalicelib import wiring
 from chalicelib.devstack import scheduled_event
 from chalicelib.fakeplatforms import FakePlatforms
 from chalicelib.services.dead_letters import summarise
+from tests.helpers import food_safety_thread
 from tests.integration.conftest import receive_all
 from tests.integration.test_closing_cases import close
 from tests.integration.test_native_answers import deliver, messenger
-from tests.integration.test_replies import AUTH, drain_outbox, reply, routed
+from tests.integration.test_replies import AUTH, drain_outbox, edited_comment, reply, routed
 from tests.integration.test_shifts import shift
 from tests.integration.test_transferring_cases import transfer
 
 CHANNELS = {"pr": "C0PRALERTS", "support": "C0SUPPORTALERTS"}
 BLENDER = "facebook:122131676912594941_1213590066982748"
 LATE = "x:1992000000000000001"
+FOOD_SAFETY = "x:1992000000000000002"
 
 
 @pytest.fixture
@@ -336,6 +338,32 @@ def test_whoever_has_a_case_someone_answers_anyway_is_told_nothing_is_left_to_an
         f"*[NORMAL] admin answered your support case anyway ({sent['reply_id']}, on its way):"
         " nothing left for you to answer*:"
     )
+
+
+@pytest.mark.usefixtures("agents_told")
+def test_whoever_has_a_case_is_told_when_its_customer_edits_it_or_the_brand_answers_elsewhere(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "meta", "meta_page_comments.json")
+    deliver(client, stack, "x", food_safety_thread(0))
+    for case in (BLENDER, FOOD_SAFETY):
+        taken_by_maya(client, case)
+    for _ in range(2):  # Meta retried the edit: told once
+        deliver(client, stack, "meta", edited_comment("UPDATE: the blender burned my hand."))
+    deliver(client, stack, "x", food_safety_thread(1))  # the brand answered in X's app
+    drain_outbox(stack)
+    edited, answered = [r.body for r in fakes.accepted("slack")]
+    assert edited["channel"] == answered["channel"] == "U0MAYA"
+    assert edited["text"].splitlines()[:2] == [
+        "*[URGENT] Lee Brennan edited what they wrote on your pr case*: facebook comment by"
+        " Lee Brennan (0 followers)",
+        "> UPDATE: the blender burned my hand.",
+    ]
+    assert answered["text"].startswith(
+        "*[URGENT] your pr case was answered on x outside Switchboard: nothing left for you to"
+        " answer*:"
+    )
+    assert "blocks" not in answered
 
 
 @pytest.mark.usefixtures("agents_told")

@@ -641,18 +641,25 @@ def test_a_post_deleted_before_its_delivery_is_routed_is_never_routed(
     assert bodies(stack["marketing"]) == []
 
 
+def edited_comment(text: str) -> bytes:
+    """The Page feed delivery of the sample comment edited to say `text`."""
+    sample = json.loads(sample_bytes("meta_page_comments.json"))
+    change = sample["entry"][0]["changes"][0]
+    change["value"] |= {"verb": "edited", "message": text}
+    return json.dumps(
+        {"object": "page", "entry": [{**sample["entry"][0], "changes": [change]}]}
+    ).encode()
+
+
 def test_an_edited_comment_reaches_the_departments_with_the_case_once(
     client: Client, stack: dict[str, str]
 ) -> None:
-    sample = json.loads(sample_bytes("meta_page_comments.json"))
     routed(client, stack, "meta", "meta_page_comments.json")  # pr, copied to support
     for department in ("pr", "support"):
         assert len(receive_all(stack[department])) == 1  # the first routing, read and deleted
-    change = sample["entry"][0]["changes"][0]
-    change["value"] |= {"verb": "edited", "message": "UPDATE: the blender burned my hand."}
-    edit = json.dumps({"object": "page", "entry": [{**sample["entry"][0], "changes": [change]}]})
+    edit = edited_comment("UPDATE: the blender burned my hand.")
     for _ in range(2):  # Meta retried the delivery: one copy each
-        assert post_signed(client, "meta", edit.encode()).status_code == 200
+        assert post_signed(client, "meta", edit).status_code == 200
         drain_intake(stack)
     for department in ("pr", "support"):
         [copy] = bodies(stack[department])

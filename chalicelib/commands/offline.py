@@ -13,16 +13,18 @@ from typing import TextIO
 from pydantic import ValidationError
 
 from chalicelib.models import Mention
-from chalicelib.rules import DEFAULT_RULES_PATH, Engine, load_rules_file
+from chalicelib.rules import Engine, default_ruleset, load_rules_file
 from chalicelib.settings import Settings, get_settings
 
 
 def _engine(rules: Path | None, settings: Settings) -> Engine:
     from chalicelib.services.routing import engine_for
 
-    return engine_for(
-        load_rules_file(rules or DEFAULT_RULES_PATH, settings.departments), 0, settings
-    )
+    if rules is None:
+        ruleset = default_ruleset(settings.departments, settings.triage_department)
+    else:
+        ruleset = load_rules_file(rules, settings.departments)
+    return engine_for(ruleset, 0, settings)
 
 
 def _read_mentions(handle: TextIO) -> Iterator[tuple[int, Mention | str]]:

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from chalicelib.rules.engine import Engine
-from chalicelib.rules.schema import Rule, Ruleset, RulesetInvalid, validate_ruleset
+from chalicelib.rules.schema import Rule, Ruleset, RulesetInvalid, routable, validate_ruleset
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("default.yaml")
 
@@ -19,9 +19,11 @@ __all__ = [
     "Rule",
     "Ruleset",
     "RulesetInvalid",
+    "default_ruleset",
     "load_rules_file",
     "parse_rules_text",
     "read_yaml",
+    "routable",
     "validate_ruleset",
 ]
 
@@ -53,6 +55,14 @@ def parse_rules_text(text: str) -> Any:
         raise RulesetInvalid([f"cannot parse rules: {exc}"]) from None
 
 
-def load_rules_file(path: Path, departments: list[str]) -> Ruleset:
-    """Read and validate a ruleset file."""
-    return validate_ruleset(parse_rules_text(path.read_text(encoding="utf-8")), departments)
+def load_rules_file(path: Path, departments: list[str], published: bool = False) -> Ruleset:
+    """Read and validate a ruleset file (`published`: as `validate_ruleset` has it)."""
+    data = parse_rules_text(path.read_text(encoding="utf-8"))
+    return validate_ruleset(data, departments, published)
+
+
+def default_ruleset(departments: list[str], triage: str) -> Ruleset:
+    """The built-in default ruleset, as it routes with these departments (`routable`: what
+    it sends to a department there is not, say `marketing`, goes to `triage`)."""
+    loaded = load_rules_file(DEFAULT_RULES_PATH, departments, published=True)
+    return routable(loaded, departments, triage)

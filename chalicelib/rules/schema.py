@@ -212,7 +212,8 @@ class RulesetInvalid(ValueError):
 def validate_ruleset(data: Any, departments: list[str], published: bool = False) -> Ruleset:
     """Validate rule data against the format and the configured departments. `published`: a
     ruleset published before (to route with, or to go back to), whose `signals.NAME` no signal
-    has still compiles, reading nothing, as it did when it was published."""
+    has still compiles, reading nothing, as it did when it was published, and whose departments
+    no longer configured are let be (`routable` sends their mentions to triage)."""
     try:
         with gc_paused():
             ruleset = Ruleset.model_validate(data, context={PUBLISHED: published})
@@ -224,11 +225,38 @@ def validate_ruleset(data: Any, departments: list[str], published: bool = False)
         f"{did_you_mean(target, allowed)}departments are {', '.join(sorted(allowed))}"
         for rule in ruleset.root
         for target in [rule.then.department, *rule.then.also]
-        if target is not None and target not in allowed
+        if target is not None and target not in allowed and not published
     ]
     if problems:
         raise RulesetInvalid(problems)
     return ruleset
+
+
+def routable(ruleset: Ruleset, departments: list[str], triage: str) -> Ruleset:
+    """The ruleset as it can route with the departments configured now: a rule that routes to
+    one there is no longer (DEPARTMENTS changed since it was published, or the built-in
+    default names `marketing` where there is none) routes to `triage` instead, tagged
+    `meant-for-NAME`, and copies to one are left out; the same ruleset when nothing is gone."""
+    allowed = {*departments, IGNORE}
+    rules = [_routable(rule, allowed, triage) for rule in ruleset.root]
+    if all(new is old for new, old in zip(rules, ruleset.root, strict=True)):
+        return ruleset
+    return Ruleset(rules)
+
+
+def _routable(rule: Rule, allowed: set[str], triage: str) -> Rule:
+    then = rule.then
+    gone = [d for d in [then.route_to, *then.also] if d is not None and d not in allowed]
+    if not gone:
+        return rule
+    action = then.model_copy(
+        update={
+            "route_to": triage if then.route_to in gone else then.route_to,
+            "also": [d for d in then.also if d in allowed],
+            "tags": [*then.tags, *(f"meant-for-{d}" for d in gone)],
+        }
+    )
+    return rule.model_copy(update={"then": action})
 
 
 def _describe(error: Any, data: Any) -> str:

@@ -46,13 +46,7 @@ from chalicelib.observability import (
 )
 from chalicelib.platforms import get_platform
 from chalicelib.platforms.base import Change
-from chalicelib.rules import (
-    DEFAULT_RULES_PATH,
-    Engine,
-    Ruleset,
-    load_rules_file,
-    validate_ruleset,
-)
+from chalicelib.rules import Engine, Ruleset, default_ruleset, routable, validate_ruleset
 from chalicelib.rules.engine import Decision
 from chalicelib.services.alerts import agent_alert, new_case_alerts
 from chalicelib.services.away import say_away
@@ -131,15 +125,18 @@ class EngineCache:
         published = self._store.get(version) if version is not None else None
         if published is None:
             logger.warning("no published ruleset; routing with the repository default")
-            ruleset = load_rules_file(DEFAULT_RULES_PATH, self._settings.departments)
+            ruleset = default_ruleset(self._settings.departments, self._settings.triage_department)
             return engine_for(ruleset, 0, self._settings)
         ruleset = validate_ruleset(published.rules, self._settings.departments, published=True)
         return engine_for(ruleset, published.version, self._settings)
 
 
 def engine_for(ruleset: Ruleset, version: int, settings: Settings) -> Engine:
-    """An engine with the configured triage department and business time zone."""
-    return Engine(ruleset, version, settings.triage_department, settings.timezone)
+    """An engine with the configured triage department and business time zone, routing to
+    triage what its rules send to a department there is no longer (`routable`)."""
+    triage = settings.triage_department
+    usable = routable(ruleset, settings.departments, triage)
+    return Engine(usable, version, triage, settings.timezone)
 
 
 def decide(

@@ -16,7 +16,7 @@ from chalicelib.classify import compute_signals, enrich
 from chalicelib.errors import Conflict, MalformedRequest, NotFound, SwitchboardError
 from chalicelib.evaluation import score
 from chalicelib.models import Mention, MentionRecord, Priority
-from chalicelib.rules import DEFAULT_RULES_PATH, Ruleset, load_rules_file, validate_ruleset
+from chalicelib.rules import Ruleset, default_ruleset, validate_ruleset
 from chalicelib.rules.engine import Decision
 from chalicelib.rules.examples import example_problems, with_examples_held
 from chalicelib.services.routing import decide, engine_for
@@ -208,7 +208,7 @@ class RulesAdmin:
         version = self.store.live_version()
         published = self.store.get(version) if version is not None else None
         if published is None:
-            default = load_rules_file(DEFAULT_RULES_PATH, self.settings.departments)
+            default = default_ruleset(self.settings.departments, self.settings.triage_department)
             return RulesetVersion(
                 0, default.dump(), "switchboard", "built-in default", self.clock()
             )

@@ -9,7 +9,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.rules import DEFAULT_RULES_PATH, load_rules_file
+from chalicelib.rules import default_ruleset
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import (
     AUTHOR_INDEX,
@@ -136,5 +136,5 @@ def seed_default_rules(store: RulesStore, settings: Settings) -> int:
     live = store.live_version()
     if live is not None:
         return live
-    ruleset = load_rules_file(DEFAULT_RULES_PATH, settings.departments)
+    ruleset = default_ruleset(settings.departments, settings.triage_department)
     return store.publish(ruleset.dump(), "switchboard", "default ruleset", datetime.now(UTC))

@@ -320,3 +320,40 @@ def test_a_version_published_before_signal_names_were_checked_still_routes(
     status, body = call(client, "POST", "/admin/rules/rollback", {"version": 1})
     assert status == 201
     assert call(client, "POST", "/admin/rules/rollback", {"version": older})[0] == 201
+
+
+@pytest.fixture
+def without_marketing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A brand with no marketing department (set before the stack is made)."""
+    monkeypatch.setenv("DEPARTMENTS", "support,pr,triage")
+    monkeypatch.setenv("RULES_CACHE_SECONDS", "0")  # each routing reads the live version
+    wiring.reset()
+
+
+def test_the_default_rules_route_to_triage_what_they_meant_for_a_department_there_is_not(
+    without_marketing: None, client: Client, stack: dict[str, str]
+) -> None:
+    assert "marketing" not in stack
+    post_signed(client, "x", sample_bytes("x_praise_quote.json"))  # praise: marketing's
+    drain_intake(stack)
+    [routed] = receive_all(stack["triage"])
+    routing = json.loads(routed["Body"])["routing"]
+    assert routing["department"] == "triage" and "meant-for-marketing" in routing["tags"]
+    rules = live(client)["rules"]
+    assert not [
+        r["id"]
+        for r in rules
+        if "marketing" in (r["then"].get("route_to"), *r["then"].get("also", []))
+    ]
+    status, body = call(client, "POST", "/admin/rules", {"rules": rules, "comment": "as seeded"})
+    assert (status, body) == (201, {"version": 2})  # what was seeded publishes as it is
+    marketing = [{"id": "x-to-marketing", "when": {"platform": {"equals": "x"}},
+                  "then": {"route_to": "marketing"}}]  # fmt: skip
+    status, body = call(client, "POST", "/admin/rules", {"rules": marketing, "comment": "no"})
+    assert status == 400 and "unknown department 'marketing'" in body["problems"][0]
+    # published while there was one: still routes, to triage
+    wiring.rules().publish(marketing, "ana@acme", "before marketing went", datetime.now(UTC))
+    post_signed(client, "x", sample_bytes("x_late_delivery.json"))
+    drain_intake(stack)
+    [routed] = receive_all(stack["triage"])
+    assert json.loads(routed["Body"])["routing"]["tags"] == ["meant-for-marketing"]

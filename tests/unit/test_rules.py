@@ -18,7 +18,7 @@ from chalicelib.rules import (
     parse_rules_text,
 )
 from chalicelib.rules.examples import example_problems
-from chalicelib.rules.schema import validate_ruleset
+from chalicelib.rules.schema import routable, validate_ruleset
 
 DEPARTMENTS = ["support", "pr", "marketing", "triage"]
 
@@ -298,6 +298,26 @@ def test_a_signal_no_signal_has_is_refused_unless_it_was_published_so() -> None:
     published = validate_ruleset(typo, DEPARTMENTS, published=True)
     routed = route(Engine(published, version=1), mention("late, awful"), {"complaint": 0.9})
     assert routed.department == "triage"  # read nothing, as before: no rule decided
+
+
+def test_a_department_no_longer_configured_is_routed_to_triage_saying_whom_it_was_meant_for() -> (
+    None
+):
+    rules = [
+        rule("praise", {"text": {"contains_any": ["love"]}}, route_to="marketing", tags=["praise"]),
+        rule("press", {"text": {"contains_any": ["reporter"]}}, route_to="pr", also=["marketing"]),
+    ]
+    without = ["support", "pr", "triage"]
+    with pytest.raises(RulesetInvalid, match="unknown department 'marketing'"):
+        validate_ruleset(rules, without)  # never published so
+    published = validate_ruleset(rules, without, published=True)
+    usable = routable(published, without, "triage")
+    praise, press = (r.then for r in usable.root)
+    assert (praise.route_to, praise.tags) == ("triage", ["praise", "meant-for-marketing"])
+    assert (press.route_to, press.also, press.tags) == ("pr", [], ["meant-for-marketing"])
+    routed = route(Engine(usable), mention("I love it"), {})
+    assert (routed.department, routed.tags) == ("triage", ["praise", "meant-for-marketing"])
+    assert routable(published, DEPARTMENTS, "triage") is published  # nothing gone
 
 
 def test_invalid_actions_and_ids() -> None:

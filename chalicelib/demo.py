@@ -102,9 +102,16 @@ def run_demo(base_url: str, settings: Settings, out: TextIO, fresh: bool = False
             print(f"cannot reach {base_url}: {exc.reason}. Is `make run` running?", file=out)
             return 1
         failures += status != 200
-        expected = ", ".join(f"{mid} → {dept}" for mid, dept in sample.expect.items()) or (
-            "no mention: a logged notification"
-        )
+        expected = ", ".join(
+            f"{mid} → {_where(department, settings)}" for mid, department in sample.expect.items()
+        ) or ("no mention: a logged notification")
         print(f"{status}  {sample.platform:<8} {sample.name:<30} expect {expected}", file=out)
-    print("\nRead the queues with: switchboard inbox support|pr|marketing|triage", file=out)
+    print(f"\nRead the queues with: switchboard inbox {'|'.join(settings.departments)}", file=out)
     return 1 if failures else 0
+
+
+def _where(department: str, settings: Settings) -> str:
+    """Where a sample meant for `department` lands with the departments configured."""
+    if department == "ignore" or department in settings.departments:
+        return department
+    return f"{settings.triage_department} (meant for {department}, not a department here)"

@@ -267,6 +267,23 @@ def test_fresh_demo_samples_get_new_ids_that_still_parse() -> None:
         assert all(mention_id.endswith("77") for mention_id in fresh.expect)
 
 
+def test_the_demo_says_where_samples_land_with_the_departments_configured(
+    server: tuple[str, list[dict[str, str]]],
+) -> None:
+    from chalicelib.demo import load_samples, run_demo
+    from chalicelib.settings import Settings
+
+    url, seen = server
+    out = io.StringIO()
+    without = Settings.from_env({**os.environ, "DEPARTMENTS": "support,pr,triage"})
+    assert run_demo(url.removesuffix("/api"), without, out) == 0
+    assert len(seen) == len(load_samples())
+    said = out.getvalue()
+    assert "x:1992000000000000004 → triage (meant for marketing, not a department here)" in said
+    assert "x:1992000000000000001 → support" in said
+    assert said.endswith("switchboard inbox support|pr|triage\n")
+
+
 def test_inbox_without_the_local_aws_is_a_clear_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

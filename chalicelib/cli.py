@@ -131,7 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     api.add_argument("--iam", action="store_true", help="sign with AWS SigV4 (deployed API)")
 
-    command = rules_sub.add_parser("validate", help="validate a ruleset file offline")
+    command = rules_sub.add_parser(
+        "validate",
+        help="validate a ruleset file offline (its departments against DEPARTMENTS here)",
+    )
     command.add_argument("file", type=Path)
     command.set_defaults(func=cmd_rules_validate)
     command = rules_sub.add_parser("pull", parents=[api], help="fetch the live ruleset as YAML")

@@ -55,7 +55,7 @@ def parse_rules_text(text: str) -> Any:
         raise RulesetInvalid([f"cannot parse rules: {exc}"]) from None
 
 
-def load_rules_file(path: Path, departments: list[str], published: bool = False) -> Ruleset:
+def load_rules_file(path: Path, departments: list[str] | None, published: bool = False) -> Ruleset:
     """Read and validate a ruleset file (`published`: as `validate_ruleset` has it)."""
     data = parse_rules_text(path.read_text(encoding="utf-8"))
     return validate_ruleset(data, departments, published)

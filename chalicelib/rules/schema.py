@@ -209,8 +209,9 @@ class RulesetInvalid(ValueError):
         self.problems = problems
 
 
-def validate_ruleset(data: Any, departments: list[str], published: bool = False) -> Ruleset:
-    """Validate rule data against the format and the configured departments. `published`: a
+def validate_ruleset(data: Any, departments: list[str] | None, published: bool = False) -> Ruleset:
+    """Validate rule data against the format and the configured departments (None: not known
+    here, so not checked: the API a file is sent to checks them). `published`: a
     ruleset published before (to route with, or to go back to), whose `signals.NAME` no signal
     has still compiles, reading nothing, as it did when it was published, and whose departments
     no longer configured are let be (`routable` sends their mentions to triage)."""
@@ -219,10 +220,13 @@ def validate_ruleset(data: Any, departments: list[str], published: bool = False)
             ruleset = Ruleset.model_validate(data, context={PUBLISHED: published})
     except ValidationError as exc:
         raise RulesetInvalid([_describe(err, data) for err in exc.errors()]) from None
+    if departments is None:
+        return ruleset
     allowed = {*departments, IGNORE}
     problems = [
         f"rule {rule.id!r}: then: unknown department {target!r}; "
-        f"{did_you_mean(target, allowed)}departments are {', '.join(sorted(allowed))}"
+        f"{did_you_mean(target, allowed)}the departments configured are"
+        f" {', '.join(sorted(allowed))}"
         for rule in ruleset.root
         for target in [rule.then.department, *rule.then.also]
         if target is not None and target not in allowed and not published

@@ -130,6 +130,20 @@ def test_invalid_file_is_refused_before_anything_is_sent(
     assert "rule 'r' (#1): when.txt: unknown field 'txt'" in capsys.readouterr().err
 
 
+def test_departments_are_checked_by_the_stage_a_file_is_pushed_to_not_this_machine(
+    api_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(
+        "- id: r\n  when: {text: {contains_any: [sue]}}\n  then: {route_to: legal}\n"
+    )
+    assert run("rules", "validate", str(rules_file))[0] == 2  # offline: DEPARTMENTS here
+    assert "unknown department 'legal'" in capsys.readouterr().err
+    code, _ = run("rules", "push", "--url", api_url, str(rules_file), "-m", "legal")
+    assert code == 2  # sent: the stage, not this shell, says which departments it has
+    assert "HTTP 400" in capsys.readouterr().err
+
+
 def test_unreachable_api_is_a_clear_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -326,7 +326,7 @@ def test_invalid_actions_and_ids() -> None:
         in problems([rule("a", {"lang": {"equals": "en"}}, route_to="legal")])[0]
     )
     assert (
-        "'suport'; did you mean support? departments are"
+        "'suport'; did you mean support? the departments configured are"
         in (problems([rule("a", {"lang": {"equals": "en"}}, also=["suport"])])[0])
     )
     assert "used twice" in problems([rule("a", {"lang": {"equals": "en"}})] * 2)[0]

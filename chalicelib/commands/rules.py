@@ -151,7 +151,7 @@ def cmd_rules_rollback(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_rules_schema(args: argparse.Namespace, out: TextIO) -> int:
     """Print the JSON Schema of a ruleset file."""
-    from chalicelib.rules import Ruleset
+    from chalicelib.rules.schema import ruleset_schema
 
-    print(json.dumps(Ruleset.model_json_schema(by_alias=True), indent=2), file=out)
+    print(json.dumps(ruleset_schema(), indent=2), file=out)
     return 0

@@ -140,6 +140,43 @@ class Predicate:
         return self.why(context) if self.holds(context) else None
 
 
+def condition_schemas() -> dict[str, Any]:
+    """JSON Schema definitions of a condition (`Condition`: `all`, `any`, `not` or fields,
+    each with the operators of its kind), for editors to check and complete rules as they are
+    written; refer to them as `#/$defs/Condition`."""
+    values = {NUMBER: {"type": "number"}, BOOL: {"type": "boolean"}}
+    date = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
+
+    def operator(kind: str, op: str) -> dict[str, Any]:
+        value = date if kind == DATE else values.get(kind, {"type": "string"})
+        if op in ("contains_any", "contains_all"):
+            return {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}
+        if op == "matches":
+            return {"type": "string", "minLength": 1, "maxLength": MAX_PATTERN_LENGTH}
+        return {"type": "array", "minItems": 1, "items": value} if op == "in" else value
+
+    def tests(kind: str) -> dict[str, Any]:
+        ops = {op: operator(kind, op) for op in sorted(OPERATORS[kind])}
+        return {"type": "object", "minProperties": 1, "additionalProperties": False,
+                "properties": ops}  # fmt: skip
+
+    listed = {**FIELDS, **{SIGNAL_PREFIX + name: NUMBER for name in SIGNALS}}
+    several = {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/Condition"}}
+    condition = {
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": False,
+        "properties": {
+            "all": several,
+            "any": several,
+            "not": {"$ref": "#/$defs/Condition"},
+            **{field: {"$ref": f"#/$defs/{kind.title()}Tests"} for field, kind in listed.items()},
+        },
+    }
+    kinds = sorted(set(FIELDS.values()))
+    return {"Condition": condition, **{f"{kind.title()}Tests": tests(kind) for kind in kinds}}
+
+
 def compile_condition(spec: Any, root: str = "when", any_signal: bool = False) -> Predicate:
     """Compile a condition, raising ConditionError that names the path of the fault.
     `any_signal`: a `signals.NAME` no signal has compiles too, reading nothing (a ruleset

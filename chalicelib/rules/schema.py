@@ -27,7 +27,13 @@ from chalicelib.models import (
     Mention,
     Priority,
 )
-from chalicelib.rules.conditions import ConditionError, Predicate, compile_condition, gc_paused
+from chalicelib.rules.conditions import (
+    ConditionError,
+    Predicate,
+    compile_condition,
+    condition_schemas,
+    gc_paused,
+)
 
 IGNORE = "ignore"
 PUBLISHED = "published"
@@ -234,6 +240,17 @@ def validate_ruleset(data: Any, departments: list[str] | None, published: bool =
     if problems:
         raise RulesetInvalid(problems)
     return ruleset
+
+
+def ruleset_schema() -> dict[str, Any]:
+    """The JSON Schema of a ruleset file, its conditions spelled out (`condition_schemas`), for
+    an editor to check and complete rules as they are written."""
+    schema = Ruleset.model_json_schema(by_alias=True)
+    schema["$defs"] |= condition_schemas()
+    when = schema["$defs"]["Rule"]["properties"]["when"]
+    when.clear()
+    when["$ref"] = "#/$defs/Condition"
+    return schema
 
 
 def routable(ruleset: Ruleset, departments: list[str], triage: str) -> Ruleset:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 
@@ -151,11 +153,22 @@ def test_unreachable_api_is_a_clear_error(
     assert code == 1 and "cannot reach http://127.0.0.1:9" in capsys.readouterr().err
 
 
-def test_schema_describes_the_rule_format() -> None:
+def test_schema_describes_the_rule_format_down_to_each_fields_operators() -> None:
     code, out = run("rules", "schema")
     schema = json.loads(out)
     assert code == 0 and schema["type"] == "array"
     assert "Rule" in schema["$defs"] and "continue" in schema["$defs"]["Rule"]["properties"]
+    editor = jsonschema.Draft202012Validator(schema)  # as an editor's YAML plugin checks a file
+    assert list(editor.iter_errors(yaml.safe_load(DEFAULT_RULES_PATH.read_text()))) == []
+    mistakes: list[dict[str, Any]] = [
+        {"signals.complain": {"gte": 0.5}},
+        {"text": {"contain_any": ["refund"]}},
+        {"author.followers": {"gte": "many"}},
+        {"any": []},
+    ]
+    for when in mistakes:
+        [wrong] = editor.iter_errors([{"id": "r", "when": when, "then": {"route_to": "pr"}}])
+        assert wrong.path[0] == 0 and "when" in wrong.path
 
 
 def test_mention_shows_the_routed_case_and_what_happened_to_it(

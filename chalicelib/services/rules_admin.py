@@ -16,7 +16,7 @@ from chalicelib.classify import compute_signals, enrich
 from chalicelib.errors import Conflict, MalformedRequest, NotFound, SwitchboardError
 from chalicelib.evaluation import score
 from chalicelib.models import Mention, MentionRecord, Priority
-from chalicelib.rules import Ruleset, default_ruleset, validate_ruleset
+from chalicelib.rules import Ruleset, default_ruleset, routable, validate_ruleset
 from chalicelib.rules.engine import Decision
 from chalicelib.rules.examples import example_problems, with_examples_held
 from chalicelib.services.routing import decide, engine_for
@@ -236,9 +236,12 @@ class RulesAdmin:
         source_version: int | None = None,
     ) -> int:
         """Validate and publish a whole ruleset as a new live version (a rollback's examples
-        are not checked again: it goes back to what was live)."""
+        are not checked again: it goes back to what was live, as it routes now: to triage
+        what it sent to a department there is no longer, `routable`)."""
         earlier = action == "rollback"
         ruleset = self.validate(rules, examples=not earlier, published=earlier)
+        if earlier:
+            ruleset = routable(ruleset, self.settings.departments, self.settings.triage_department)
         try:
             return self.store.publish(
                 ruleset.dump(),

@@ -352,8 +352,14 @@ def test_the_default_rules_route_to_triage_what_they_meant_for_a_department_ther
     status, body = call(client, "POST", "/admin/rules", {"rules": marketing, "comment": "no"})
     assert status == 400 and "unknown department 'marketing'" in body["problems"][0]
     # published while there was one: still routes, to triage
-    wiring.rules().publish(marketing, "ana@acme", "before marketing went", datetime.now(UTC))
+    older = wiring.rules().publish(marketing, "ana@acme", "before it went", datetime.now(UTC))
     post_signed(client, "x", sample_bytes("x_late_delivery.json"))
     drain_intake(stack)
     [routed] = receive_all(stack["triage"])
     assert json.loads(routed["Body"])["routing"]["tags"] == ["meant-for-marketing"]
+    # gone back to, it is published as it routes now, so what is pulled can be pushed again
+    assert call(client, "POST", "/admin/rules/rollback", {"version": older})[0] == 201
+    [back] = live(client)["rules"]
+    assert back["then"] == {"route_to": "triage", "tags": ["meant-for-marketing"]}
+    status, _ = call(client, "POST", "/admin/rules", {"rules": [back], "comment": "again"})
+    assert status == 201

@@ -18,7 +18,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -550,6 +550,18 @@ def holder_answered_on_platform_alert(
     return _holder_news(record, None, news, settings, now)
 
 
+def holder_deleted_alert(
+    record: MentionRecord, settings: Settings, now: datetime
+) -> tuple[str, OutgoingMessage] | None:
+    """The alert telling whoever has `record` taken at `now` that its customer deleted what
+    they wrote, see `_holder_news`: quoting nothing of it (nor the rules' reasons, which can)."""
+    mention, department = record.message.mention, record.message.routing.department
+    news = (
+        f"{author_of(mention)} deleted what they wrote on your {department} case: nothing to answer"
+    )
+    return _holder_news(record, None, news, settings, now, quoting=False)
+
+
 def holder_answered_alert(
     record: MentionRecord, reply: Reply, settings: Settings, now: datetime
 ) -> tuple[str, OutgoingMessage] | None:
@@ -571,17 +583,21 @@ def _holder_news(
     settings: Settings,
     now: datetime,
     message: RoutedMention | None = None,
+    quoting: bool = True,
 ) -> tuple[str, OutgoingMessage] | None:
     """The alert telling whoever had `record` taken at `now`, in their own chat, what someone
     else (`by`) did that makes it theirs to answer no more (`news`, of the case as `message`
-    has it), so they stop writing its answer: no buttons; None when nobody else had it or no
-    chat of theirs is named."""
+    has it; not `quoting` what was said, nor why it was routed, nor its link), so they stop
+    writing its answer: no buttons; None when nobody else had it or no chat of theirs is
+    named."""
     channel = _holder_chat(record, by, settings, now)
     if channel is None:
         return None
     message = message or record.message
-    heading = f"[{message.routing.priority.upper()}] {news}"
-    return channel, alert_message(channel, Alert.of(heading, message))
+    alert = Alert.of(f"[{message.routing.priority.upper()}] {news}", message)
+    if not quoting:
+        alert = replace(alert, said="", why="", url=None)
+    return channel, alert_message(channel, alert)
 
 
 def _holder_chat(

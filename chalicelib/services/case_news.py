@@ -29,6 +29,7 @@ from chalicelib.platforms.base import Answer, Change
 from chalicelib.services.alerts import (
     forget_alerts,
     holder_answered_on_platform_alert,
+    holder_deleted_alert,
     holder_edited_alert,
     tell_agent,
     unposted_alert,
@@ -107,6 +108,8 @@ class CaseNews:
             drafts = [reply.reply_id for reply in written if reply.approval_department]
             gone = "was deleted by its author"
             forget_alerts(self.mentions, self.queues, record, gone, drafts)
+            if record.deleted_at is None:  # as read before: a redelivery tells nobody again
+                tell_agent(self.queues, holder_deleted_alert(record, self.settings, now))
         if record is not None and self.traffic is not None:
             self.traffic.forget(record.id, record.routed_at)
         logger.info("mention deleted by its author", extra={"mention_id": mention_id})

@@ -18,7 +18,14 @@ from tests.helpers import food_safety_thread
 from tests.integration.conftest import receive_all
 from tests.integration.test_closing_cases import close
 from tests.integration.test_native_answers import deliver, messenger
-from tests.integration.test_replies import AUTH, drain_outbox, edited_comment, reply, routed
+from tests.integration.test_replies import (
+    AUTH,
+    drain_outbox,
+    edited_comment,
+    moderation,
+    reply,
+    routed,
+)
 from tests.integration.test_shifts import shift
 from tests.integration.test_transferring_cases import transfer
 
@@ -364,6 +371,23 @@ def test_whoever_has_a_case_is_told_when_its_customer_edits_it_or_the_brand_answ
         " answer*:"
     )
     assert "blocks" not in answered
+
+
+@pytest.mark.usefixtures("agents_told")
+def test_whoever_has_a_case_its_customer_deletes_is_told_without_a_word_of_it(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    routed(client, stack, "meta", "meta_page_comments.json")
+    taken_by_maya(client, BLENDER)
+    for _ in range(2):  # Meta retried the deletion: told once
+        deliver(client, stack, "meta", moderation("remove"))
+    drain_outbox(stack)
+    [told] = [r.body for r in fakes.accepted("slack")]
+    assert told["channel"] == "U0MAYA" and "blocks" not in told
+    assert told["text"].startswith(
+        "*[URGENT] Lee Brennan deleted what they wrote on your pr case: nothing to answer*:"
+    )
+    assert "blender" not in told["text"].lower() and "fire" not in told["text"]
 
 
 @pytest.mark.usefixtures("agents_told")

@@ -276,6 +276,14 @@ def taken_by_maya(client: Client, mention_id: str) -> None:
     assert taken.status_code == 200
 
 
+def news_told_maya(fakes: FakePlatforms, since: int = 0) -> str:
+    """The text of the one message Slack took after its first `since`: told to maya, with
+    nothing to press (the case is no longer hers to answer)."""
+    [told] = [r.body for r in fakes.accepted("slack")[since:]]
+    assert told["channel"] == "U0MAYA" and "blocks" not in told
+    return str(told["text"])
+
+
 @pytest.mark.usefixtures("agents_told")
 def test_whoever_has_a_case_a_colleague_hands_over_is_told_it_is_theirs_no_more(
     client: Client, stack: dict[str, str], fakes: FakePlatforms
@@ -298,9 +306,8 @@ def test_whoever_has_a_case_a_colleague_hands_over_is_told_it_is_theirs_no_more(
         == 200
     )
     drain_outbox(stack)
-    [told] = fakes.accepted("slack")[before:]  # not maya of what she handed over herself
-    assert told.body["channel"] == "U0MAYA" and "blocks" not in told.body  # nothing to press
-    assert told.body["text"].startswith(
+    told = news_told_maya(fakes, since=before)  # not of what she handed over herself
+    assert told.startswith(
         '*[NORMAL] lee handed your support case over to pr: it is not yours any more: "she will'
         ' go to the press"*: x mention by danakim'
     )
@@ -318,9 +325,7 @@ def test_whoever_has_a_case_a_colleague_closes_is_told_there_is_nothing_to_answe
         == 200
     )
     drain_outbox(stack)
-    [told] = fakes.accepted("slack")
-    assert told.body["channel"] == "U0MAYA" and "blocks" not in told.body
-    assert told.body["text"].startswith(
+    assert news_told_maya(fakes).startswith(
         '*[NORMAL] lee closed your support case: nothing to answer: "answered by phone"*:'
     )
     assert close(client, LATE, {"reason": "again"}, **{"X-Switchboard-Author": "lee"})[0] == 200
@@ -339,9 +344,7 @@ def test_whoever_has_a_case_someone_answers_anyway_is_told_nothing_is_left_to_an
     status, sent = reply(client, {**answer, "force": True})
     assert status == 202
     drain_outbox(stack)
-    [told] = [r.body for r in fakes.accepted("slack")]
-    assert told["channel"] == "U0MAYA" and "blocks" not in told
-    assert told["text"].startswith(
+    assert news_told_maya(fakes).startswith(
         f"*[NORMAL] admin answered your support case anyway ({sent['reply_id']}, on its way):"
         " nothing left for you to answer*:"
     )
@@ -382,12 +385,11 @@ def test_whoever_has_a_case_its_customer_deletes_is_told_without_a_word_of_it(
     for _ in range(2):  # Meta retried the deletion: told once
         deliver(client, stack, "meta", moderation("remove"))
     drain_outbox(stack)
-    [told] = [r.body for r in fakes.accepted("slack")]
-    assert told["channel"] == "U0MAYA" and "blocks" not in told
-    assert told["text"].startswith(
+    told = news_told_maya(fakes)
+    assert told.startswith(
         "*[URGENT] Lee Brennan deleted what they wrote on your pr case: nothing to answer*:"
     )
-    assert "blender" not in told["text"].lower() and "fire" not in told["text"]
+    assert "blender" not in told.lower() and "fire" not in told
 
 
 @pytest.mark.usefixtures("agents_told")

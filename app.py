@@ -1,8 +1,10 @@
-"""Switchboard's Chalice app: creates the app and registers the blueprints. Nothing else."""
+"""Switchboard's Chalice app: creates the app and registers the blueprints and the middleware.
+Nothing else."""
 
 from chalice import Chalice
 
 from chalicelib.blueprints.admin import admin
+from chalicelib.blueprints.http import chalice_refusals
 from chalicelib.blueprints.mentions import mentions
 from chalicelib.blueprints.replies import replies
 from chalicelib.blueprints.webhooks import webhooks
@@ -14,3 +16,4 @@ app.register_blueprint(mentions)
 app.register_blueprint(admin)
 app.register_blueprint(replies)
 app.register_blueprint(workers)
+app.register_middleware(chalice_refusals(app.routes), "http")

@@ -10,14 +10,16 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from chalice import IAMAuthorizer, Response
-from chalice.app import ChaliceViewError, Request
+from chalice.app import ChaliceViewError, Request, RouteEntry
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.errors import (
     MalformedRequest,
+    MethodNotAllowed,
     NotFound,
     SwitchboardError,
     Unauthorized,
+    UnsupportedMediaType,
     problems,
 )
 from chalicelib.observability import logger
@@ -82,6 +84,39 @@ def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
             return json_response(body, 500)
 
     return wrapper
+
+
+def chalice_refusals(
+    routes: Mapping[str, Mapping[str, RouteEntry]],
+) -> Callable[[Request, Callable[[Request], Response]], Response]:
+    """An HTTP middleware putting the refusals Chalice makes before any view runs (a body type
+    the route does not read: 415; a method the path does not take: 405) in Switchboard's error
+    body, `{"error", "message"}`, saying what the route takes; status and headers kept."""
+
+    def middleware(request: Request, get_response: Callable[[Request], Response]) -> Response:
+        response = get_response(request)
+        body = response.body
+        if not isinstance(body, dict) or body.keys() != {"Code", "Message"}:
+            return response
+        context = request.context or {}
+        path = str(context.get("resourcePath", ""))
+        methods = routes.get(path, {})
+        if body["Code"] == "UnsupportedMediaType":
+            given = request.headers.get("content-type") or "a body without a type"
+            route = methods.get(str(context.get("httpMethod", "")))
+            takes = ", ".join(route.content_types) if route else "another type"
+            refusal: SwitchboardError = UnsupportedMediaType(
+                f"{given} is not read here; send {takes}"
+            )
+        elif body["Code"] == "MethodNotAllowedError":
+            method = str(context.get("httpMethod", ""))
+            refusal = MethodNotAllowed(f"{path} takes {', '.join(methods)}, not {method}")
+        else:
+            return response
+        response.body = refusal.to_body()
+        return response
+
+    return middleware
 
 
 def require_caller(request: Request) -> str:

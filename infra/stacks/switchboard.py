@@ -17,6 +17,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from chalice.cdk import Chalice
 from constructs import Construct, Node
 
+from chalicelib.errors import Forbidden, PayloadTooLarge, Unauthorized
 from chalicelib.observability import NAMESPACE
 from chalicelib.settings import DEFAULT_DEPARTMENTS, Settings
 from chalicelib.stores.attachments import files_of
@@ -37,6 +38,24 @@ from stacks.queues import QueueWithDlq
 REPO_ROOT = str(Path(__file__).resolve().parents[2])
 API_TIMEOUT_SECONDS = 10
 WORKER_TIMEOUT_SECONDS = 60
+NOT_SIGNED = (
+    "no such route, or the route needs a SigV4-signed request (IAM): sign it with the"
+    " credentials of a role allowed to call this API"
+)
+GATEWAY_ERRORS: dict[str, tuple[str | None, str, str | None]] = {
+    "DEFAULT_4XX": (None, "bad_request", None),
+    "DEFAULT_5XX": (None, "unavailable", None),
+    "MISSING_AUTHENTICATION_TOKEN": ("401", Unauthorized.code, NOT_SIGNED),
+    "INVALID_SIGNATURE": ("401", Unauthorized.code, None),
+    "EXPIRED_TOKEN": ("401", Unauthorized.code, None),
+    "ACCESS_DENIED": ("403", Forbidden.code, None),
+    "REQUEST_TOO_LARGE": ("413", PayloadTooLarge.code, None),
+    "THROTTLED": ("429", "throttled", None),
+}
+"""The refusals API Gateway makes itself (before the app sees a request): response type →
+(status, or None to keep API Gateway's; Switchboard's error code; message, or None for API
+Gateway's own). A missing signature is 401, as the app answers a missing token, and it is also
+what API Gateway answers a path no route has."""
 # AWS: an SQS event source's queue visibility should be at least six times the function timeout.
 WORKER_VISIBILITY = cdk.Duration.seconds(6 * WORKER_TIMEOUT_SECONDS)
 SQS_WORKERS = ("RouteMentions", "SendReplies")
@@ -385,9 +404,14 @@ class SwitchboardStack(cdk.Stack):
         return role
 
     def _api_stage_settings(self, config: StageConfig) -> None:
-        """Stage-wide throttling (webhooks are public) and JSON access logs."""
+        """Stage-wide throttling (webhooks are public), JSON access logs, and API Gateway's own
+        refusals in Switchboard's error body (in the API's definition, so a change is deployed
+        with it)."""
         access_logs = logs.LogGroup(self, "ApiAccessLogs", retention=logs.RetentionDays.ONE_MONTH)
         api = self.chalice.get_resource("RestAPI")
+        api.add_property_override(
+            "DefinitionBody.x-amazon-apigateway-gateway-responses", gateway_responses()
+        )
         api.add_property_override(
             "MethodSettings",
             [
@@ -433,3 +457,17 @@ class SwitchboardStack(cdk.Stack):
             self, "ApiGatewayAccount", cloud_watch_role_arn=logging_role.role_arn
         )
         api.node.add_dependency(account)
+
+
+def gateway_responses() -> dict[str, dict[str, object]]:
+    """GATEWAY_ERRORS as the API definition's `x-amazon-apigateway-gateway-responses`: each a
+    JSON body `{"error", "message"}`, as the app's own errors are."""
+    responses: dict[str, dict[str, object]] = {}
+    for kind, (status, code, message) in GATEWAY_ERRORS.items():
+        said = json.dumps(message) if message else "$context.error.messageString"
+        body = f'{{"error": {json.dumps(code)}, "message": {said}}}'
+        response: dict[str, object] = {"responseTemplates": {"application/json": body}}
+        if status is not None:
+            response["statusCode"] = status
+        responses[kind] = response
+    return responses

@@ -238,6 +238,24 @@ def test_every_route_but_the_webhooks_and_health_needs_iam(
             assert (spec.get("security") == [{"sigv4": []}]) is protected, (path, method)
 
 
+def test_api_gateways_own_refusals_answer_in_switchboards_error_body(
+    template: Template,
+) -> None:
+    api = resources(template, "AWS::Serverless::Api")["RestAPI"]["Properties"]
+    responses = api["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
+    said = {}
+    for kind, response in responses.items():
+        body = response["responseTemplates"]["application/json"]
+        filled = json.loads(body.replace("$context.error.messageString", '"API Gateway says"'))
+        said[kind] = (response.get("statusCode"), filled["error"], filled["message"])
+    assert said["MISSING_AUTHENTICATION_TOKEN"][:2] == ("401", "unauthorized")
+    assert "SigV4" in said["MISSING_AUTHENTICATION_TOKEN"][2]
+    assert said["THROTTLED"] == ("429", "throttled", "API Gateway says")
+    assert said["REQUEST_TOO_LARGE"] == ("413", "payload_too_large", "API Gateway says")
+    assert said["DEFAULT_4XX"] == (None, "bad_request", "API Gateway says")
+    assert said["DEFAULT_5XX"] == (None, "unavailable", "API Gateway says")
+
+
 def test_stage_is_throttled_with_access_logs(template: Template) -> None:
     api = resources(template, "AWS::Serverless::Api")["RestAPI"]["Properties"]
     [settings] = api["MethodSettings"]

@@ -1066,7 +1066,7 @@ def test_an_interaction_that_is_not_a_form_is_refused_as_such(
     response = press(client, body, **{"Content-Type": "application/json"})
     assert response.status_code == 415
     assert json.loads(response.body)["message"] == (
-        "Slack posts interactions as application/x-www-form-urlencoded, not application/json"
+        "application/json is not read here; send application/x-www-form-urlencoded"
     )
 
 

@@ -66,6 +66,16 @@ def test_generic_has_no_get(client: Client) -> None:
     assert client.http.get("/webhooks/generic").status_code == 405
 
 
+def test_a_method_no_route_takes_is_405_saying_which_it_takes(client: Client) -> None:
+    response = client.http.delete("/webhooks/x")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, POST"
+    assert json.loads(response.body) == {
+        "error": "method_not_allowed",
+        "message": "/webhooks/{platform} takes GET, POST, not DELETE",
+    }
+
+
 def test_accepted_delivery_is_on_the_intake_queue_byte_for_byte(
     client: Client, stack: dict[str, str]
 ) -> None:
@@ -196,9 +206,17 @@ def test_a_generic_mention_longer_than_any_platform_post_is_400(
     assert receive_all(stack["intake"]) == []
 
 
-def test_unsupported_content_type_is_rejected(client: Client) -> None:
+def test_unsupported_content_type_is_415_saying_what_the_webhooks_read(
+    client: Client, stack: dict[str, str]
+) -> None:
     response = post_signed(client, "x", b"{}", **{"Content-Type": "application/xml"})
     assert response.status_code == 415
+    assert json.loads(response.body) == {
+        "error": "unsupported_media_type",
+        "message": "application/xml is not read here; send application/json,"
+        " application/atom+xml, text/plain, application/octet-stream",
+    }
+    assert receive_all(stack["intake"]) == []
 
 
 def test_failed_intake_write_is_503_so_the_platform_retries(

@@ -1,10 +1,12 @@
 """Measure routing against labeled data: per-class precision, recall, F1 and a confusion matrix
-on the department set; on the complaints corpus, where its human-labeled groups were routed."""
+on the department set; on the complaints corpus, where its human-labeled groups were routed and
+how the complaint and severity signals score against its labels."""
 
 from __future__ import annotations
 
 import csv
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +26,7 @@ class LabeledMention:
     label: str
     ambiguous: bool = False
     implied: str | None = None  # complaints corpus: the department its labels imply
+    severity: int | None = None  # complaints corpus: its 2023 severity annotation (0 none)
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,7 @@ def load_labeled_csv(path: Path) -> list[LabeledMention]:
                     f" {','.join(reader.fieldnames or ()) or 'nothing'}"
                 )
             implies = required == CORPUS_COLUMNS and "sentiment" in columns
+            graded = required == CORPUS_COLUMNS and "severity" in columns
             rows = []
             for row in reader:
                 if any(row[column] is None for column in required):
@@ -147,6 +151,7 @@ def load_labeled_csv(path: Path) -> list[LabeledMention]:
                         row["label"] if "label" in columns else complaint_group(row),
                         row.get("ambiguous") == "1",
                         department_label(row) if implies and row["sentiment"] else None,
+                        int(row["severity"]) if graded and row["severity"].isdigit() else None,
                     )
                 )
             return rows
@@ -169,6 +174,62 @@ def format_routes(gold: list[str], predicted: list[str]) -> str:
         answered = sum(counts[(COMPLAINT, department)] for department in ANSWERING)
         lines.append(f"complaints routed to support or pr: {answered / sizes[COMPLAINT]:.1%}")
     return "\n".join(lines)
+
+
+def format_signals(rows: list[LabeledMention], signals: Sequence[Mapping[str, float]]) -> str:
+    """How the shipped complaint signal (a complaint at COMPLAINT_THRESHOLD or more) scores
+    against the complaints corpus' human labels, and severity, as the worker computes it,
+    against the 2023 annotations where every row has one; with how many rows the models learned
+    from (their scores are not held-out)."""
+    from chalicelib.classify import COMPLAINT_THRESHOLD
+
+    learned = learned_from(rows)
+    if learned is None:
+        heading = (
+            "whether these tweets are in the shipped models' training data is unknown"
+            f" ({TRAINING_DATA} is not there)"
+        )
+    elif learned:
+        heading = (
+            f"{learned} of these {len(rows)} tweets are in the shipped models' training data"
+            f" ({TRAINING_DATA}):\nthese are training scores, not held-out ones; `make models`"
+            " prints the cross-validated ones"
+        )
+    else:
+        heading = "none of these tweets is in the shipped models' training data: held-out scores"
+    lines = [heading, ""]
+    gold = ["1" if row.label == COMPLAINT else "0" for row in rows]
+    said = ["1" if each["complaint"] >= COMPLAINT_THRESHOLD else "0" for each in signals]
+    lines += [
+        f"the complaint signal (1 at {COMPLAINT_THRESHOLD} or more) against the human labels"
+        " (1 complaint, 0 not):",
+        score(gold, said, ["0", "1"]).format("signalled"),
+    ]
+    if all(row.severity is not None for row in rows):
+        gold = [str(row.severity) for row in rows]
+        said = [str(int(each["severity"])) for each in signals]
+        lines += [
+            "",
+            "severity as the worker computes it (0 none, 1 no explicit reproach, 2 disapproval,\n"
+            "3 accusation, 4 blame) against the 2023 annotations:",
+            score(gold, said, sorted(set(gold))).format("signalled"),
+        ]
+    return "\n".join(lines)
+
+
+TRAINING_DATA = "../shared/data/complaints/train.csv"
+
+
+def learned_from(rows: list[LabeledMention]) -> int | None:
+    """How many of the rows' texts the shipped text models learned from (None when the corpus
+    is not beside the repository to tell)."""
+    from chalicelib.classify.training import load_complaints
+
+    try:
+        taught = {row["text"] for row in load_complaints()}
+    except FileNotFoundError:
+        return None
+    return sum(row.mention.text in taught for row in rows)
 
 
 def format_clear_cut(rows: list[LabeledMention], predicted: list[str]) -> str:

@@ -61,7 +61,7 @@ def cmd_route(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     """Score the ruleset on a labeled departments CSV, or show where the complaints corpus'
-    human-labeled groups are routed."""
+    human-labeled groups are routed and score its complaint and severity signals."""
     from chalicelib.classify import compute_signals, enrich
     from chalicelib.evaluation import (
         COMPLAINT,
@@ -70,6 +70,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         format_clear_cut,
         format_misses,
         format_routes,
+        format_signals,
         is_miss,
         load_labeled_csv,
         score,
@@ -80,7 +81,8 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     engine = _engine(args.rules, settings)
     rows = load_labeled_csv(args.file)
     mentions = [enrich(row.mention) for row in rows]
-    decisions = [decide(m, engine, settings, compute_signals(m)) for m in mentions]
+    signals = [compute_signals(m) for m in mentions]
+    decisions = [decide(m, engine, settings, s) for m, s in zip(mentions, signals, strict=True)]
     predicted = [decision.department for decision in decisions]
     gold = [row.label for row in rows]
     print(f"{len(rows)} mentions from {args.file}", file=out)
@@ -91,6 +93,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         if len(implied) == len(rows):
             print(f"\n{IMPLIED_SCORE}", file=out)
             print(score(implied, predicted, sorted(set(implied))).format(), file=out)
+        print(f"\n{format_signals(rows, signals)}", file=out)
     else:
         print(score(gold, predicted, sorted(set(gold))).format(), file=out)
         if clear_cut := format_clear_cut(rows, predicted):

@@ -243,6 +243,60 @@ def test_eval_on_the_complaints_corpus_shows_where_each_group_went(tmp_path: Pat
     assert all(row.split()[-4] == "0" for row in by_rule[1:])  # nothing went astray
 
 
+def test_eval_on_a_held_out_complaints_file_scores_the_complaint_and_severity_signals(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "held-out.csv"
+    data.write_text(
+        "id,text,complaint,domain,sentiment,emotion,severity\n"
+        "1,@acme my order never arrived and nobody answers your emails. worst service ever,"
+        "1,retail,Negative,anger,4\n"
+        "2,@acme I love you guys. best coffee in town,0,food,Positive,joy,0\n"
+        "3,@acme you lied to me and stole my money and I blame you,1,retail,Negative,anger,4\n"
+    )
+    code, out = run("eval", str(data))
+    assert code == 0
+    signals = out.split("none of these tweets is in the shipped models' training data")[1]
+    complaint, severity = signals.split("\n\nseverity as the worker computes it")
+    # the third complaint scores 0.474, under 0.5: missed, and so given severity 0
+    rows = [line.split() for line in complaint.splitlines()]
+    assert ["1", "1.000", "0.500", "0.667", "2"] in rows
+    assert ["macro", "F1", "0.667"] in rows
+    assert rows[-2:] == [["0", "1", "0"], ["1", "1", "1"]]  # rows: label, columns: signalled
+    rows = [line.split() for line in severity.splitlines()]
+    assert ["4", "1.000", "0.500", "0.667", "2"] in rows
+    assert rows[-2:] == [["0", "1", "0"], ["4", "1", "1"]]
+
+
+def test_eval_on_the_training_data_says_its_scores_are_not_held_out(tmp_path: Path) -> None:
+    from tests.conftest import SHARED
+
+    corpus = (SHARED / "data" / "complaints" / "train.csv").read_text().splitlines()
+    data = tmp_path / "some-training-rows.csv"
+    data.write_text("\n".join(corpus[:3]) + "\n")  # the header and two rows
+    code, out = run("eval", str(data))
+    assert code == 0
+    assert "2 of these 2 tweets are in the shipped models' training data" in out
+    assert "these are training scores, not held-out ones" in out
+
+
+def test_eval_without_the_training_data_beside_it_does_not_claim_held_out_scores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.classify import training
+
+    def not_beside_it() -> list[dict[str, str]]:
+        raise FileNotFoundError(tmp_path / "shared" / "data" / "complaints" / "train.csv")
+
+    monkeypatch.setattr(training, "load_complaints", not_beside_it)
+    data = tmp_path / "held-out.csv"
+    data.write_text("id,text,complaint,domain\n1,@acme my order never arrived,1,retail\n")
+    code, out = run("eval", str(data))
+    assert code == 0
+    assert "whether these tweets are in the shipped models' training data is unknown" in out
+    assert "held-out scores" not in out
+
+
 def test_eval_on_a_corpus_without_sentiment_only_shows_where_each_group_went(
     tmp_path: Path,
 ) -> None:

@@ -12,7 +12,9 @@ from typing import TextIO
 
 from pydantic import ValidationError
 
+from chalicelib.errors import MalformedRequest, problems
 from chalicelib.models import Mention
+from chalicelib.platforms.base import json_body
 from chalicelib.rules import Engine, default_ruleset, load_rules_file
 from chalicelib.settings import Settings, get_settings
 
@@ -28,13 +30,17 @@ def _engine(rules: Path | None, settings: Settings) -> Engine:
 
 
 def _read_mentions(handle: TextIO) -> Iterator[tuple[int, Mention | str]]:
+    """Each non-blank line's mention, or what is wrong with it (`line N: …`), as the generic
+    webhook reads one."""
     for number, line in enumerate(handle, start=1):
         if not line.strip():
             continue
         try:
-            yield number, Mention.model_validate_json(line)
+            yield number, Mention.model_validate(json_body(line))
+        except MalformedRequest as exc:
+            yield number, f"line {number}: {exc.message}"
         except ValidationError as exc:
-            yield number, f"line {number}: {exc.errors()[0]['msg']} at {exc.errors()[0]['loc']}"
+            yield number, f"line {number}: {problems(exc, model=Mention)}"
 
 
 def cmd_route(args: argparse.Namespace, out: TextIO) -> int:

@@ -72,11 +72,15 @@ def test_route_reports_bad_lines_and_keeps_going(
     mentions = tmp_path / "in.jsonl"
     mentions.write_text(
         '{"id": "x:1", "platform": "x"}\n{"id": "x:2", "platform": "x", "text": "hi"}\n'
+        '{"id": "x:3"}\nnot json\n'
     )
     code, out = run("route", str(mentions))
     assert code == 1
-    assert len(out.splitlines()) == 1
-    assert "line 1: Field required" in capsys.readouterr().err
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["x:2"]
+    said = capsys.readouterr().err.splitlines()
+    assert said[0] == "line 1: text: Field required"
+    assert said[1] == "line 3: platform: Field required; text: Field required"
+    assert said[2].startswith("line 4: body is not valid JSON: ")
 
 
 def test_route_with_a_custom_ruleset(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ Ctrl-C stops everything.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -145,6 +146,35 @@ class Scheduled(threading.Thread):
                 print(f"[{self.name}] {exc!r}", flush=True)
 
 
+def local_server(app: Any, config: Any, host: str, port: int) -> Any:
+    """Chalice's local HTTP server for `app`, answering a path no route has with Switchboard's
+    JSON 404 (the closest route suggested) instead of Chalice's stand-in for API Gateway, a 403
+    "Missing Authentication Token" that quotes any Authorization header back."""
+    from chalice.local import ChaliceRequestHandler, ForbiddenError, create_local_server
+
+    from chalicelib.errors import NotFound, did_you_mean
+
+    class Handler(ChaliceRequestHandler):
+        def _send_error_response(self, error: Any) -> None:
+            if not (
+                isinstance(error, ForbiddenError)
+                and error.headers.get("x-amzn-ErrorType") == "UnauthorizedException"
+            ):
+                return super()._send_error_response(error)
+            path = urlparse(self.path).path
+            refusal = NotFound(
+                f"no route {self.command} {path} here; {did_you_mean(path, app.routes)}the"
+                " routes are in the README's Contract"
+            )
+            body = json.dumps(refusal.to_body())
+            self._send_http_response(404, {"Content-Type": "application/json"}, body)
+            return None
+
+    server = create_local_server(app, config, host, port)
+    server.server.RequestHandlerClass = functools.partial(Handler, app_object=app, config=config)
+    return server
+
+
 def busy_ports(addresses: dict[str, tuple[str, int]]) -> list[str]:
     """Which of the named (host, port) addresses another program already listens on."""
     busy = []
@@ -184,7 +214,6 @@ def main() -> None:
     moto.start()
 
     from chalice.config import Config
-    from chalice.local import create_local_server
 
     from chalicelib import aws, wiring
     from chalicelib.fakeplatforms import FakePlatforms
@@ -211,7 +240,7 @@ def main() -> None:
         chalice_stage="dev",
         config_from_disk=json.loads((REPO_ROOT / ".chalice" / "config.json").read_text()),
     )
-    server = create_local_server(app, config, host, port)
+    server = local_server(app, config, host, port)
     api = threading.Thread(target=server.serve_forever, daemon=True, name="api")
     api.start()
     region = settings.aws_default_region

@@ -17,9 +17,12 @@ class ApiError(SwitchboardError):
 
     def __init__(self, status: int, body: Any) -> None:
         message = body.get("message", body) if isinstance(body, dict) else body
-        super().__init__(f"HTTP {status}: {message}")
+        super().__init__(f"HTTP {status}: {message}" if status else str(message))
         self.status = status
         self.body = body
+
+
+UNREACHED = ": is `make run` running? Else give the API's URL (--url or SWITCHBOARD_URL)"
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,12 @@ class ApiClient:
                 answer = raw.decode(errors="replace")
             raise ApiError(exc.code, answer) from None
         except urllib.error.URLError as exc:
-            raise ApiError(0, f"cannot reach {self.base_url}: {exc.reason}") from None
+            raise ApiError(0, f"cannot reach {self.base_url} ({exc.reason}){UNREACHED}") from None
+        except TimeoutError:
+            raise ApiError(0, f"no answer from {self.base_url} in {self.timeout:g} s") from None
+        except OSError as exc:  # the connection dropped before an answer
+            dropped = f"{self.base_url} dropped the connection unanswered ({exc})"
+            raise ApiError(0, dropped) from None
 
     def _sigv4(
         self, method: str, url: str, data: bytes | None, headers: dict[str, str]

@@ -1,8 +1,12 @@
-"""The CLI's API client signs with SigV4 (IAM) for a deployed API, for the API's region."""
+"""The CLI's API client signs with SigV4 (IAM) for a deployed API, for the API's region, and
+says plainly when the API cannot be reached or does not answer."""
 
 from __future__ import annotations
 
 import re
+import socket
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -43,3 +47,53 @@ def test_iam_without_credentials_says_so(
     with pytest.raises(ApiError, match="no AWS credentials"):
         ApiClient(url, iam=True).call("POST", "/admin/rules/test", {})
     assert seen == []  # nothing unsigned was sent
+
+
+@pytest.fixture
+def listener() -> Iterator[Callable[[Callable[[socket.socket], None]], str]]:
+    """A local port whose one connection `then` handles (hang, hang up); its URL."""
+    sockets: list[socket.socket] = []
+
+    def listening(then: Callable[[socket.socket], None]) -> str:
+        sock = socket.create_server(("127.0.0.1", 0))
+        sockets.append(sock)
+
+        def serve() -> None:
+            connection, _ = sock.accept()
+            connection.recv(65536)
+            then(connection)
+
+        threading.Thread(target=serve, daemon=True).start()
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+    yield listening
+    for sock in sockets:
+        sock.close()
+
+
+def test_an_api_that_is_not_there_is_told_with_what_to_do() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    with pytest.raises(ApiError) as refused:  # the port is closed again: refused
+        ApiClient(url).call("GET", "/health")
+    assert str(refused.value).startswith(f"cannot reach {url} (")
+    assert str(refused.value).endswith(
+        "is `make run` running? Else give the API's URL (--url or SWITCHBOARD_URL)"
+    )
+
+
+def test_an_api_that_does_not_answer_in_time_is_told_so(
+    listener: Callable[[Callable[[socket.socket], None]], str],
+) -> None:
+    hung: list[socket.socket] = []
+    url = listener(hung.append)  # reads the request, never answers
+    with pytest.raises(ApiError, match=rf"^no answer from {url} in 0.5 s$"):
+        ApiClient(url, timeout=0.5).call("GET", "/health")
+
+
+def test_an_api_that_hangs_up_unanswered_is_told_so(
+    listener: Callable[[Callable[[socket.socket], None]], str],
+) -> None:
+    url = listener(lambda connection: connection.close())
+    with pytest.raises(ApiError, match=rf"^{url} dropped the connection unanswered \("):
+        ApiClient(url, timeout=5).call("GET", "/health")

@@ -79,10 +79,12 @@ def freshen(sample: Sample, suffix: str) -> Sample:
 
 
 def run_demo(base_url: str, settings: Settings, out: TextIO, fresh: bool = False) -> int:
-    """POST every sample; prints each answer and where its mentions should land.
+    """POST every sample; prints each answer and where its mentions should land with the
+    stack's departments.
 
     With `fresh`, mention ids get a unique suffix so a second run routes again.
     """
+    departments, triage = stack_departments(base_url, settings)
     failures = 0
     suffix = f"{int(time.time())}" if fresh else ""
     for sample in load_samples():
@@ -103,15 +105,29 @@ def run_demo(base_url: str, settings: Settings, out: TextIO, fresh: bool = False
             return 1
         failures += status != 200
         expected = ", ".join(
-            f"{mid} → {_where(department, settings)}" for mid, department in sample.expect.items()
+            f"{mid} → {_where(department, departments, triage)}"
+            for mid, department in sample.expect.items()
         ) or ("no mention: a logged notification")
         print(f"{status}  {sample.platform:<8} {sample.name:<30} expect {expected}", file=out)
-    print(f"\nRead the queues with: switchboard inbox {'|'.join(settings.departments)}", file=out)
+    print(f"\nRead the queues with: switchboard inbox {'|'.join(departments)}", file=out)
     return 1 if failures else 0
 
 
-def _where(department: str, settings: Settings) -> str:
-    """Where a sample meant for `department` lands with the departments configured."""
-    if department == "ignore" or department in settings.departments:
+def stack_departments(base_url: str, settings: Settings) -> tuple[list[str], str]:
+    """The departments of the stack at `base_url` and its triage, as `GET /departments` says;
+    those configured here when it does not say."""
+    from chalicelib.api_client import ApiClient, ApiError
+
+    client = ApiClient(base_url, token=settings.admin_token, timeout=10)
+    try:
+        said = client.call("GET", "/departments")
+        return [str(name) for name in said["departments"]], str(said["triage"])
+    except (ApiError, KeyError, TypeError):
+        return list(settings.departments), settings.triage_department
+
+
+def _where(department: str, departments: list[str], triage: str) -> str:
+    """Where a sample meant for `department` lands with these departments."""
+    if department == "ignore" or department in departments:
         return department
-    return f"{settings.triage_department} (meant for {department}, not a department here)"
+    return f"{triage} (meant for {department}, not a department here)"

@@ -310,6 +310,18 @@ def _author(author: str) -> str:
     return author
 
 
+@mentions.route("/departments", methods=["GET"], authorizer=PROTECTED)
+@json_errors
+def list_departments() -> Response:
+    """The departments configured, each a queue, and which of them is triage: 200
+    `{"departments", "triage"}`."""
+    require_caller(mentions.current_request)
+    settings = get_settings()
+    return json_response(
+        {"departments": list(settings.departments), "triage": settings.triage_department}
+    )
+
+
 @mentions.route("/departments/{department}/waiting", methods=["GET"], authorizer=PROTECTED)
 @json_errors
 def waiting_cases(department: str) -> Response:

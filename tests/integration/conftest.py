@@ -224,12 +224,12 @@ def api_url(stack: dict[str, str]) -> Iterator[str]:
     import threading
 
     from chalice.config import Config
-    from chalice.local import create_local_server
 
     from app import app
+    from chalicelib.devstack import local_server
 
     plain = app.__class__  # Chalice swaps in its local-server subclass: swapped back after
-    server = create_local_server(app, Config(chalice_stage="dev"), "127.0.0.1", 0)
+    server = local_server(app, Config(chalice_stage="dev"), "127.0.0.1", 0)
     thread = threading.Thread(target=server.server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server.server_address[1]}"

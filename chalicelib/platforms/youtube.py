@@ -50,10 +50,18 @@ def handshake(
     query: Mapping[str, str], headers: Mapping[str, str], settings: Settings
 ) -> HandshakeReply:
     """WebSub §5.3: agree only to topics of the configured channels; a subscription must say
-    its lease; answer with the challenge, or 404 to refuse."""
+    its lease; answer with the challenge, or 404 to refuse. A hub that denied a subscription
+    (§5.2, `hub.mode=denied`) is answered 200 and the denial logged as an error: new videos are
+    not pushed until someone subscribes again."""
     mode, topic = query.get("hub.mode"), query.get("hub.topic", "")
+    if mode == "denied":
+        reason = query.get("hub.reason") or "no reason given"
+        logger.error(
+            "the WebSub hub denied a subscription", extra={"topic": topic, "reason": reason}
+        )
+        return HandshakeReply(body="")
     if mode not in ("subscribe", "unsubscribe"):
-        raise MalformedRequest("hub.mode must be subscribe or unsubscribe")
+        raise MalformedRequest("hub.mode must be subscribe, unsubscribe or denied")
     channel = topic.removeprefix(TOPIC) if topic.startswith(TOPIC) else None
     if channel is None or channel not in settings.youtube_channels:
         raise NotFound(f"not subscribed to {topic!r}")

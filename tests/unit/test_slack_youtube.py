@@ -149,6 +149,24 @@ def test_websub_intent_is_confirmed_for_configured_channels_only() -> None:
     )
 
 
+def test_a_denied_websub_subscription_is_acknowledged_and_logged_as_an_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    denied = {
+        "hub.mode": "denied",
+        "hub.topic": "https://www.youtube.com/xml/feeds/videos.xml?channel_id=UCacme",
+        "hub.reason": "topic not found",
+    }
+    with caplog.at_level("ERROR"):
+        answer = youtube.handshake(denied, {}, SETTINGS)
+    assert (answer.status, answer.body) == (200, "")
+    [logged] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert logged.getMessage() == "the WebSub hub denied a subscription"
+    assert logged.__dict__["reason"] == "topic not found"
+    with pytest.raises(MalformedRequest, match="subscribe, unsubscribe or denied"):
+        youtube.handshake({**denied, "hub.mode": "publish"}, {}, SETTINGS)
+
+
 def test_websub_signature_derived_d4_and_tampering() -> None:
     signed = {"X-Hub-Signature": "sha1=01dc10d0c83e72ed246219cdd91669667fe2ca59"}
     youtube.verify(b"Hello, World!", signed, SETTINGS, 0)

@@ -11,6 +11,7 @@ from chalice.app import Request
 
 from chalicelib import wiring
 from chalicelib.blueprints.http import json_errors, json_response
+from chalicelib.observability import metrics_flushed
 from chalicelib.platforms.base import HandshakeReply
 from chalicelib.services.intake import accept_delivery, answer_handshake
 from chalicelib.settings import get_settings
@@ -47,15 +48,16 @@ def handshake(platform: str) -> Response:
 def deliver(platform: str) -> Response:
     """Verify a delivery over its raw body and put it on the intake queue; then acknowledge."""
     request = webhooks.current_request
-    accepted = accept_delivery(
-        platform,
-        _raw_body(request),
-        request.headers,
-        get_settings(),
-        wiring.queues(),
-        wiring.payloads(),
-        datetime.now(UTC),
-    )
+    with metrics_flushed():
+        accepted = accept_delivery(
+            platform,
+            _raw_body(request),
+            request.headers,
+            get_settings(),
+            wiring.queues(),
+            wiring.payloads(),
+            datetime.now(UTC),
+        )
     if isinstance(accepted, HandshakeReply):
         return _reply(accepted)
     return json_response({"status": "accepted", "intake_id": accepted})

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from uuid import uuid4
 
-from chalicelib.errors import IntakeUnavailable, MalformedRequest, PayloadTooLarge
+from chalicelib.errors import BadSignature, IntakeUnavailable, MalformedRequest, PayloadTooLarge
 from chalicelib.models import Mention, RawDelivery
-from chalicelib.observability import logger
+from chalicelib.observability import logger, metrics
 from chalicelib.platforms import get_platform
 from chalicelib.platforms.base import HandshakeReply
 from chalicelib.platforms.signatures import lower_headers
@@ -54,13 +54,18 @@ def accept_delivery(
     for SQS); returns the intake message id, or the answer a platform expects instead of an
     acknowledgement (Slack url_verification).
 
-    Raises NotFound (unknown platform), PayloadTooLarge, BadSignature, MalformedRequest, or
-    IntakeUnavailable when a write fails, so the platform retries.
+    Raises NotFound (unknown platform), PayloadTooLarge, BadSignature (metric
+    DeliveriesRefused), MalformedRequest, or IntakeUnavailable when a write fails, so the
+    platform retries.
     """
     adapter = get_platform(platform)
     if len(body) > settings.max_body_bytes:
         raise PayloadTooLarge(f"body is {len(body)} bytes; the limit is {settings.max_body_bytes}")
-    adapter.verify(body, headers, settings, now.timestamp())
+    try:
+        adapter.verify(body, headers, settings, now.timestamp())
+    except BadSignature:  # counted: a secret rotated on the platform alone refuses them all
+        metrics.add_metric(name="DeliveriesRefused", unit="Count", value=1)
+        raise
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -22,6 +22,9 @@ from chalicelib.observability import (
 from stacks.queues import QueueWithDlq
 
 PERIOD = cdk.Duration.minutes(5)
+REFUSED_DELIVERIES = 10
+"""Deliveries refused for their signature in one period that page the operators: a secret that
+no longer matches refuses every delivery of its platform; a stray probe stays under it."""
 SURGE_PERIOD = cdk.Duration.minutes(15)
 SURGE_STD_DEVS = 3
 """How far above the volume CloudWatch expects for the time of day and week (its anomaly band,
@@ -53,6 +56,7 @@ class Monitoring(Construct):
         stage: str,
         queues: dict[str, QueueWithDlq],
         functions: dict[str, lambda_.IFunction],
+        api: tuple[str, str],
         max_age_minutes: int,
         departments: tuple[str, ...],
         surge_min_mentions: int,
@@ -79,6 +83,21 @@ class Monitoring(Construct):
             self._alarm(f"{name}Errors", errors, 1, f"{name}: invocation errors")
             self._alarm(f"{name}Throttles", throttles, 1, f"{name}: throttled invocations")
             widgets.append(cloudwatch.GraphWidget(title=name, left=[errors, throttles]))
+        name, stage_name = api
+        server_errors = cloudwatch.Metric(
+            namespace="AWS/ApiGateway",
+            metric_name="5XXError",
+            dimensions_map={"ApiName": name, "Stage": stage_name},
+            statistic="Sum",
+            period=PERIOD,
+        )
+        self._alarm(
+            "ApiServerErrors",
+            server_errors,
+            1,
+            "the API answered 5xx: a delivery it could not put on the intake queue (the platform"
+            " retries it), or an unexpected error (the API function's logs say which)",
+        )
         business = {
             name: cloudwatch.Metric(
                 namespace=NAMESPACE,
@@ -97,6 +116,7 @@ class Monitoring(Construct):
                 "CasesClosed",
                 "PlatformAccessRevoked",
                 "PlatformCredentialsRefused",
+                "DeliveriesRefused",
                 "RepliesFailed",
                 "RepliesUndelivered",
                 "DuplicatesDropped",
@@ -147,6 +167,15 @@ class Monitoring(Construct):
             1,
             "a platform refused Switchboard's credentials: replies wait until working ones are in"
             " the platform secret (then redrive the outbox's dead-letter queue)",
+        )
+        self._alarm(
+            "DeliveriesRefused",
+            business["DeliveriesRefused"],
+            REFUSED_DELIVERIES,
+            f"{REFUSED_DELIVERIES} or more webhook deliveries in 5 minutes refused for their"
+            " signature: a platform's secret in Switchboard no longer matches the platform's"
+            " (rotated there only?), so its deliveries are being lost, or someone is probing"
+            " the webhooks",
         )
         self._alarm(
             "SlaEscalationFailures",

@@ -345,6 +345,7 @@ class SwitchboardStack(cdk.Stack):
                 name: self.chalice.get_function(name)
                 for name in ("APIHandler", *SQS_WORKERS, *SCHEDULED)
             },
+            api=(api_name(config.stage), config.stage),
             max_age_minutes=config.max_age_minutes,
             departments=config.departments,
             surge_min_mentions=config.surge_min_mentions,
@@ -409,6 +410,7 @@ class SwitchboardStack(cdk.Stack):
         with it)."""
         access_logs = logs.LogGroup(self, "ApiAccessLogs", retention=logs.RetentionDays.ONE_MONTH)
         api = self.chalice.get_resource("RestAPI")
+        api.add_property_override("Name", api_name(config.stage))  # each stage's own metrics
         api.add_property_override(
             "DefinitionBody.x-amazon-apigateway-gateway-responses", gateway_responses()
         )
@@ -471,3 +473,9 @@ def gateway_responses() -> dict[str, dict[str, object]]:
             response["statusCode"] = status
         responses[kind] = response
     return responses
+
+
+def api_name(stage: str) -> str:
+    """The REST API's name (API Gateway's metrics are by name and stage; Chalice would name
+    every stage's API after the app)."""
+    return f"switchboard-{stage}"

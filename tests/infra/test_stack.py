@@ -361,6 +361,22 @@ def test_alarms_on_every_dead_letter_queue_and_worker(template: Template) -> Non
     assert "CasesTransferred" in body and "SatisfactionScore" in body
 
 
+def test_operators_are_paged_when_the_api_fails_deliveries_or_refuses_their_signatures(
+    template: Template,
+) -> None:
+    alarms = operational_alarms(template).values()
+    api = resources(template, "AWS::Serverless::Api")["RestAPI"]["Properties"]
+    [server_errors] = [a for a in alarms if a["Properties"]["MetricName"] == "5XXError"]
+    assert server_errors["Properties"]["Namespace"] == "AWS/ApiGateway"
+    assert server_errors["Properties"]["Threshold"] == 1
+    dimensions = {d["Name"]: d["Value"] for d in server_errors["Properties"]["Dimensions"]}
+    assert dimensions == {"ApiName": api["Name"], "Stage": api["StageName"]}
+    assert api["Name"] == "switchboard-dev"  # another stage's API is another name
+    [refused] = [a for a in alarms if a["Properties"]["MetricName"] == "DeliveriesRefused"]
+    assert refused["Properties"]["Threshold"] == 10
+    assert "signature" in refused["Properties"]["AlarmDescription"]
+
+
 def test_each_department_has_a_surge_alarm_for_its_leads(template: Template) -> None:
     alarms = resources(template, "AWS::CloudWatch::Alarm")
     unusual = [a["Properties"] for a in alarms.values() if "ThresholdMetricId" in a["Properties"]]

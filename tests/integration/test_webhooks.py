@@ -95,6 +95,23 @@ def test_accepted_delivery_is_on_the_intake_queue_byte_for_byte(
     assert message["MessageAttributes"]["platform"]["StringValue"] == "meta"
 
 
+def emitted(out: str, name: str) -> list[list[float]]:
+    """The values of metric `name` in each EMF line the API printed."""
+    blobs = [json.loads(line) for line in out.splitlines() if "_aws" in line]
+    return [blob[name] for blob in blobs if name in blob]
+
+
+def test_refused_signatures_are_counted_for_the_operators_alarm(
+    client: Client, stack: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = sample_bytes("x_late_delivery.json")
+    forged = {"Content-Type": "application/json", "x-twitter-webhooks-signature": "sha256=AAAA"}
+    assert client.http.post("/webhooks/x", headers=forged, body=body).status_code == 401
+    assert emitted(capsys.readouterr().out, "DeliveriesRefused") == [[1.0]]
+    assert post_signed(client, "x", body).status_code == 200
+    assert emitted(capsys.readouterr().out, "DeliveriesRefused") == []  # only refusals count
+
+
 def test_tampered_body_is_401_and_nothing_is_queued(client: Client, stack: dict[str, str]) -> None:
     body = sample_bytes("x_late_delivery.json")
     signature = post_signed_headers("x", body)["x-twitter-webhooks-signature"]

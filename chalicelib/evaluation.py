@@ -96,10 +96,23 @@ NOT_TO_A_COMPANY = "not to a company"
 ANSWERING = ("support", "pr")  # the teams that answer a complaint
 
 
+def is_set(value: str | None) -> bool:
+    """A labeled CSV's yes/no column as written: 1, 1.0, true or yes (any case) is yes."""
+    return (value or "").strip().lower() in ("1", "1.0", "true", "yes")
+
+
+def level(value: str) -> int | None:
+    """A severity level as written (`3`, `3.0`), or None when the cell has none."""
+    try:
+        return int(float(value))
+    except ValueError:
+        return None
+
+
 def complaint_group(row: dict[str, str]) -> str:
     """A complaints-corpus row's human-labeled group: a complaint, another tweet to a company, or
     a tweet not addressed to one (the corpus' random tweets and replies)."""
-    if row["complaint"] == "1":
+    if is_set(row["complaint"]):
         return COMPLAINT
     return NOT_TO_A_COMPANY if row["domain"].startswith("random") else NOT_A_COMPLAINT
 
@@ -148,10 +161,12 @@ def load_labeled_csv(path: Path) -> list[LabeledMention]:
                 rows.append(
                     LabeledMention(
                         Mention(id=f"x:{row['id']}", platform="x", text=row["text"]),
-                        row["label"] if "label" in columns else complaint_group(row),
-                        row.get("ambiguous") == "1",
+                        row["label"].strip().lower()
+                        if "label" in columns
+                        else complaint_group(row),
+                        is_set(row.get("ambiguous")),
                         department_label(row) if implies and row["sentiment"] else None,
-                        int(row["severity"]) if graded and row["severity"].isdigit() else None,
+                        level(row["severity"]) if graded else None,
                     )
                 )
             return rows

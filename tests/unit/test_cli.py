@@ -148,6 +148,21 @@ def test_eval_reports_scores(tmp_path: Path) -> None:
     assert out.splitlines()[-1] == "macro F1 on rows clear-cut (3) 1.000, ambiguous (1) 0.000"
 
 
+def test_eval_reads_labels_and_flags_however_a_spreadsheet_wrote_them(tmp_path: Path) -> None:
+    data = tmp_path / "dev.csv"
+    data.write_text(
+        "id,text,label,ambiguous\n"
+        "1,my order never arrived, Support ,FALSE\n"
+        "2,I love you guys,Marketing,0\n"
+        "3,I love you guys but my order never arrived,MARKETING,True\n"
+    )
+    code, out = run("eval", str(data))
+    assert code == 0
+    assert out.splitlines()[1].split() == ["class", "precision", "recall", "f1", "support"]
+    assert [line.split()[0] for line in out.splitlines()[2:4]] == ["marketing", "support"]
+    assert out.splitlines()[-1] == "macro F1 on rows clear-cut (2) 1.000, ambiguous (1) 0.000"
+
+
 @pytest.mark.parametrize(
     ("content", "error"),
     [

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from pydantic import ValidationError
 
-from chalicelib.evaluation import score
+from chalicelib.evaluation import is_set, level, score
 from chalicelib.settings import Settings
 
 
@@ -106,6 +106,20 @@ def test_score_per_class_and_macro() -> None:
     assert report.macro_f1 == pytest.approx((0 + 2 / 3 + 2 / 3) / 3)
     assert report.accuracy == 0.5
     assert "triage" in report.format()
+
+
+@pytest.mark.parametrize(
+    ("cell", "yes"), [("1", True), ("1.0", True), (" TRUE ", True), ("yes", True), ("0", False),
+                      ("false", False), ("", False), (None, False)],
+)  # fmt: skip
+def test_a_labeled_csvs_yes_no_cells_read_as_spreadsheets_write_them(
+    cell: str | None, yes: bool
+) -> None:
+    assert is_set(cell) is yes
+
+
+def test_a_severity_cell_is_a_level_or_none() -> None:
+    assert [level(cell) for cell in ("3", "3.0", " 2 ", "", "n/a")] == [3, 3, 2, None, None]
 
 
 def test_sla_by_platform_then_priority() -> None:

@@ -142,7 +142,7 @@ def load_labeled_csv(path: Path) -> list[LabeledMention]:
     (`id,text,complaint,domain,...`, with the department its labels imply when it has the
     `sentiment` column). A file that is neither is refused, saying why."""
     try:
-        with path.open(encoding="utf-8", newline="") as handle:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.DictReader(handle)
             columns = set(reader.fieldnames or ())
             required = DEPARTMENT_COLUMNS if "label" in columns else CORPUS_COLUMNS

@@ -51,7 +51,7 @@ def cmd_route(args: argparse.Namespace, out: TextIO) -> int:
     settings = get_settings()
     engine = _engine(args.rules, settings)
     failures = 0
-    with args.file.open(encoding="utf-8") as handle:
+    with args.file.open(encoding="utf-8-sig") as handle:
         for _, item in _read_mentions(handle):
             if isinstance(item, str):
                 print(item, file=sys.stderr)

@@ -71,7 +71,7 @@ def test_route_reports_bad_lines_and_keeps_going(
 ) -> None:
     mentions = tmp_path / "in.jsonl"
     mentions.write_text(
-        '{"id": "x:1", "platform": "x"}\n{"id": "x:2", "platform": "x", "text": "hi"}\n'
+        '\ufeff{"id": "x:1", "platform": "x"}\n{"id": "x:2", "platform": "x", "text": "hi"}\n'
         '{"id": "x:3"}\nnot json\n'
     )
     code, out = run("route", str(mentions))
@@ -151,7 +151,7 @@ def test_eval_reports_scores(tmp_path: Path) -> None:
 def test_eval_reads_labels_and_flags_however_a_spreadsheet_wrote_them(tmp_path: Path) -> None:
     data = tmp_path / "dev.csv"
     data.write_text(
-        "id,text,label,ambiguous\n"
+        "\ufeffid,text,label,ambiguous\n"  # Excel's "CSV UTF-8" opens with a byte order mark
         "1,my order never arrived, Support ,FALSE\n"
         "2,I love you guys,Marketing,0\n"
         "3,I love you guys but my order never arrived,MARKETING,True\n"

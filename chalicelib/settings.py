@@ -31,6 +31,22 @@ _WEBHOOK_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 """How SATISFACTION_SURVEY names a saved reply to ask with (`template:csat`)."""
 
 
+UNSTATED = ""
+"""The language key of an AWAY_MESSAGE given as one text: no stated language."""
+
+
+def _fillable(text: str, field: str, kind: str) -> None:
+    """ValueError naming what in a message Switchboard sends by itself (`kind`, as
+    AUTOMATIC_PLACEHOLDERS names it) cannot be filled in."""
+    from chalicelib.errors import SwitchboardError
+    from chalicelib.services.templates import AUTOMATIC_PLACEHOLDERS, check_placeholders
+
+    try:
+        check_placeholders(text, field, AUTOMATIC_PLACEHOLDERS[kind])
+    except SwitchboardError as exc:
+        raise ValueError(exc.message) from None
+
+
 class Settings(BaseModel):
     """Runtime configuration of the API and the workers."""
 
@@ -193,31 +209,54 @@ class Settings(BaseModel):
         )
 
     # An automatic answer to a direct message that comes while its department is closed
-    # (chalicelib/services/away.py); "" sends none.
-    away_message: str = ""
+    # (chalicelib/services/away.py): one text, or a JSON object of texts by language
+    # (`{"en": "…", "es": "…"}`, the first for the languages it has none in); "" sends none.
+    away_message: dict[str, str] = Field(default_factory=dict)
     # The question a reply sent with `survey` is followed by, asking the customer to rate the
     # help from 1 to 5 (chalicelib/services/survey.py), or `template:<id>`, a saved reply with
     # its translations; "" asks none.
     satisfaction_survey: str = ""
 
-    @field_validator("away_message", "satisfaction_survey")
+    @field_validator("satisfaction_survey")
     @classmethod
-    def _fillable_message(cls, value: str, info: ValidationInfo) -> str:
-        name = str(info.field_name)
-        if name == "satisfaction_survey" and value.startswith(SAVED_REPLY):
+    def _fillable_survey(cls, value: str) -> str:
+        if value.startswith(SAVED_REPLY):
             from chalicelib.models import TEMPLATE_ID
 
             if not re.match(TEMPLATE_ID, value[len(SAVED_REPLY) :]):
                 raise ValueError(f"SATISFACTION_SURVEY {value!r} names no template id")
         elif value.strip():
-            from chalicelib.errors import SwitchboardError
-            from chalicelib.services.templates import AUTOMATIC_PLACEHOLDERS, check_placeholders
-
-            try:
-                check_placeholders(value, name.upper(), AUTOMATIC_PLACEHOLDERS[name])
-            except SwitchboardError as exc:
-                raise ValueError(exc.message) from None
+            _fillable(value, "SATISFACTION_SURVEY", "satisfaction_survey")
         return value.strip()
+
+    @field_validator("away_message", mode="before")
+    @classmethod
+    def _away_by_language(cls, value: Any) -> Any:
+        """One text is the message in no stated language; a JSON object, the texts by
+        language."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if not text.startswith("{"):
+            return {UNSTATED: text} if text else {}
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise ValueError(
+                f'AWAY_MESSAGE is not JSON ({exc}): one text, or {{"en": "…", "es": "…"}}'
+            ) from None
+
+    @field_validator("away_message")
+    @classmethod
+    def _fillable_away(cls, value: dict[str, str]) -> dict[str, str]:
+        for language, text in value.items():
+            field = f"AWAY_MESSAGE {language}" if language else "AWAY_MESSAGE"
+            if language and not re.fullmatch(r"[a-z]{2,3}", language):
+                raise ValueError(f"{field}: a language is a code as `lang` has it (en, es, pt…)")
+            if not text.strip():
+                raise ValueError(f"{field} is empty")
+            _fillable(text, field, "away_message")
+        return {language: text.strip() for language, text in value.items()}
 
     def business_hours(self, department: str) -> BusinessHours | None:
         """The opening hours a department's SLA clock counts in (its own, else

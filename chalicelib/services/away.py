@@ -29,6 +29,64 @@ FRESH = timedelta(hours=1)
 """How recent a message must be to get the away message: an older one is old news to answer."""
 
 
+WRITTEN_DATES = {
+    "en": (
+        "Monday Tuesday Wednesday Thursday Friday Saturday Sunday",
+        "January February March April May June July August September October November December",
+        "{w} {d} {m} at {t}",
+    ),
+    "es": (
+        "lunes martes miércoles jueves viernes sábado domingo",
+        "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
+        "{w} {d} de {m} a las {t}",
+    ),
+    "fr": (
+        "lundi mardi mercredi jeudi vendredi samedi dimanche",
+        "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+        "{w} {d} {m} à {t}",
+    ),
+    "de": (
+        "Montag Dienstag Mittwoch Donnerstag Freitag Samstag Sonntag",
+        "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
+        "{w}, {d}. {m} um {t}",
+    ),
+    "it": (
+        "lunedì martedì mercoledì giovedì venerdì sabato domenica",
+        "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre"
+        " dicembre",
+        "{w} {d} {m} alle {t}",
+    ),
+    "pt": (
+        "segunda-feira terça-feira quarta-feira quinta-feira sexta-feira sábado domingo",
+        "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",
+        "{w}, {d} de {m} às {t}",
+    ),
+    "nl": (
+        "maandag dinsdag woensdag donderdag vrijdag zaterdag zondag",
+        "januari februari maart april mei juni juli augustus september oktober november december",
+        "{w} {d} {m} om {t}",
+    ),
+}
+"""How `{opens}` is written in each language it is written out in (weekdays from Monday,
+months from January, the order): an away message in another is given the date as numbers."""
+
+
+def opening(local: datetime, language: str | None) -> str:
+    """When a department opens (`local`: in its business time zone) as an away message in
+    `language` says it: `Monday 30 November at 09:00`, `lunes 30 de noviembre a las 09:00`;
+    `2026-11-30 09:00` in a language not in WRITTEN_DATES; English when none is stated."""
+    written = WRITTEN_DATES.get(language or "en")
+    if written is None:
+        return f"{local:%Y-%m-%d %H:%M}"
+    weekdays, months, order = written
+    return order.format(
+        w=weekdays.split()[local.weekday()],
+        d=local.day,
+        m=months.split()[local.month - 1],
+        t=f"{local:%H:%M}",
+    )
+
+
 def away_key(conversation: str) -> str:
     """The key the mention store holds a conversation's away message under, until the opening."""
     return f"away/{conversation}"
@@ -52,12 +110,15 @@ def closed_until(message: RoutedMention, settings: Settings, now: datetime) -> d
 
 
 def away_reply(message: RoutedMention, opens: datetime, settings: Settings, now: datetime) -> Reply:
-    """The away message to a routed direct message, saying when its department `opens`."""
+    """The away message to a routed direct message, in its language where AWAY_MESSAGE has a
+    text in it (else the first text), saying when its department `opens` in that text's
+    language."""
     mention = message.mention
-    local = opens.astimezone(settings.timezone)
-    text = settings.away_message.format(
-        **addressed(mention), opens=f"{local:%A} {local.day} {local:%B} at {local:%H:%M}"
-    )
+    language = message.routing.language()
+    if language not in settings.away_message:
+        language = next(iter(settings.away_message))
+    when = opening(opens.astimezone(settings.timezone), language)
+    text = settings.away_message[language].format(**addressed(mention), opens=when)
     return Reply(
         reply_id=reply_id_of(f"away|{mention.id}"),
         mention_id=mention.id,

@@ -72,6 +72,50 @@ def test_a_message_while_closed_is_answered_at_once_and_stays_on_the_clock(
     assert len(away_messages(fakes)) == 1  # one a closed spell
 
 
+def test_the_away_message_answers_in_the_customers_language_where_it_has_a_text_in_it(
+    client: Client,
+    stack: dict[str, str],
+    fakes: FakePlatforms,
+    closed: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    by_language = {
+        "en": AWAY,
+        "es": "Hola {name}, gracias por escribir. Estamos cerrados; respondemos desde el {opens}.",
+    }
+    monkeypatch.setenv("AWAY_MESSAGE", json.dumps(by_language))
+    wiring.reset()
+    spanish = "Hola, mi paquete se perdió y nadie me responde. ¿Dónde está mi pedido 5521?"
+    deliver(client, stack, "meta", messenger("m1", spanish, 55))
+    drain_outbox(stack)
+    from chalicelib.services.away import opening  # its written forms: tests/unit/test_away.py
+
+    assert away_messages(fakes) == [
+        "Hola there, gracias por escribir. Estamos cerrados; respondemos desde el"
+        f" {opening(closed, 'es')}."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("given", "problem"),
+    [
+        (
+            '{"en": "Closed until {opens}", "spanish": "Cerrado"}',
+            "AWAY_MESSAGE spanish: a language",
+        ),
+        ('{"en": "Closed until {opens}", "es": " "}', "AWAY_MESSAGE es is empty"),
+        ('{"es": "Cerrado hasta {abre}"}', "AWAY_MESSAGE es: unknown placeholder {abre}"),
+        ('{"en": "Closed"', "AWAY_MESSAGE is not JSON (Expecting ',' delimiter"),
+    ],
+)
+def test_an_away_message_by_language_that_cannot_be_sent_stops_the_app(
+    given: str, problem: str
+) -> None:
+    with pytest.raises(ValueError, match="away_message") as raised:
+        Settings.from_env({"AWAY_MESSAGE": given})
+    assert problem in str(raised.value)
+
+
 def test_the_echo_of_the_away_message_in_flight_answers_nothing(
     client: Client, stack: dict[str, str], fakes: FakePlatforms, closed: datetime
 ) -> None:

@@ -25,10 +25,11 @@ DEFAULT_DEPARTMENTS = ("support", "pr", "marketing", "triage")
 PRIORITIES = ("low", "normal", "high", "urgent")
 BASE_SLA_MINUTES = {"urgent": 15, "high": 60, "normal": 240, "low": 1440}
 SAVED_REPLY = "template:"
+"""How SATISFACTION_SURVEY names a saved reply to ask with (`template:csat`)."""
 TEAMS = "teams:"
 """An ALERT_CHANNELS value naming a Teams webhook (`teams:<name>`) rather than a Slack channel."""
 _WEBHOOK_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
-"""How SATISFACTION_SURVEY names a saved reply to ask with (`template:csat`)."""
+"""The `<name>` of a Teams webhook (TEAMS_WEBHOOKS' keys, `teams:<name>`)."""
 
 
 UNSTATED = ""

@@ -14,12 +14,13 @@ routing.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from chalicelib.models import Reply, RoutedMention
 from chalicelib.observability import logger
 from chalicelib.services.templates import addressed
-from chalicelib.settings import Settings
+from chalicelib.settings import UNSTATED, Settings
 from chalicelib.stores.mentions import MentionStore, dm_sender
 from chalicelib.stores.queues import Queues
 from chalicelib.stores.replies import ReplyStore, reply_id_of, send_automatic
@@ -71,6 +72,10 @@ WRITTEN_DATES = {
 months from January, the order): an away message in another is given the date as numbers."""
 
 
+NAMED = re.compile(r"\s*\{(?:name|handle)\}")
+"""Where an away message names the customer, with the space before it."""
+
+
 def opening(local: datetime, language: str | None) -> str:
     """When a department opens (`local`: in its business time zone) as an away message in
     `language` says it: `Monday 30 November at 09:00`, `lunes 30 de noviembre a las 09:00`;
@@ -118,7 +123,10 @@ def away_reply(message: RoutedMention, opens: datetime, settings: Settings, now:
     if language not in settings.away_message:
         language = next(iter(settings.away_message))
     when = opening(opens.astimezone(settings.timezone), language)
-    text = settings.away_message[language].format(**addressed(mention), opens=when)
+    text = settings.away_message[language]
+    if language not in (UNSTATED, "en") and not (mention.author.name or mention.author.handle):
+        text = NAMED.sub("", text)  # "Hola {name}," → "Hola,": the fallback "there" is English
+    text = text.format(**addressed(mention), opens=when)
     return Reply(
         reply_id=reply_id_of(f"away|{mention.id}"),
         mention_id=mention.id,

@@ -91,7 +91,7 @@ def test_the_away_message_answers_in_the_customers_language_where_it_has_a_text_
     from chalicelib.services.away import opening  # its written forms: tests/unit/test_away.py
 
     assert away_messages(fakes) == [
-        "Hola there, gracias por escribir. Estamos cerrados; respondemos desde el"
+        "Hola, gracias por escribir. Estamos cerrados; respondemos desde el"  # nameless
         f" {opening(closed, 'es')}."
     ]
 

@@ -35,9 +35,9 @@ def test_the_opening_is_written_as_the_language_of_the_message_writes_dates(
     assert opening(OPENS, language) == written
 
 
-def dm(lang: str) -> RoutedMention:
+def dm(lang: str, name: str | None = "Ana") -> RoutedMention:
     mention = Mention(
-        id="messenger:m1", platform="messenger", kind="dm", text="…", author=Author(name="Ana")
+        id="messenger:m1", platform="messenger", kind="dm", text="…", author=Author(name=name)
     )
     routing = Routing(department="support", signals={"lang": lang})
     return RoutedMention(
@@ -59,3 +59,18 @@ def test_the_away_message_is_the_text_in_the_customers_language_else_the_first(
     by_language = {"en": "Hi {name}, we open on {opens}.", "es": "Hola {name}: abrimos el {opens}."}
     settings = Settings.from_env({"AWAY_MESSAGE": json.dumps(by_language)})
     assert away_reply(dm(lang), OPENS, settings, OPENS).text == said
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        ("es", "Hola: abrimos el lunes 30 de noviembre a las 09:00."),
+        ("en", "Hi there, we open on Monday 30 November at 09:00."),
+    ],
+)
+def test_a_customer_without_a_name_is_greeted_without_an_english_there_in_another_language(
+    lang: str, said: str
+) -> None:
+    by_language = {"en": "Hi {name}, we open on {opens}.", "es": "Hola {name}: abrimos el {opens}."}
+    settings = Settings.from_env({"AWAY_MESSAGE": json.dumps(by_language)})
+    assert away_reply(dm(lang, name=None), OPENS, settings, OPENS).text == said

@@ -309,6 +309,17 @@ def digest_message(channel: str, report: DepartmentReport) -> OutgoingMessage:
     return _outbox_job(job)
 
 
+def notice_message(channel: str, heading: str) -> OutgoingMessage:
+    """The outbox message that tells `channel` one line with no case behind it to show (its
+    record is gone)."""
+    job: dict[str, Any] = {"channel": channel, "heading": heading}
+    if channel.startswith(TEAMS):
+        job["card"] = card_message([[text_run(heading, weight="Bolder")]], None)
+    else:
+        job["text"] = f"*{escaped(heading)}*"
+    return _outbox_job(job)
+
+
 def is_alert_message(body: str) -> bool:
     """Whether an outbox message is an alert."""
     return body.startswith('{"alert":')

@@ -42,6 +42,7 @@ from chalicelib.services.alerts import (
     DRAFT,
     approval_alert,
     holder_answered_alert,
+    notice_message,
     refresh_alerts,
     review_alert,
     tell_agent,
@@ -453,6 +454,9 @@ class ReplyService:
             self._mark_failed(reply_id, now, reason)
             if record is not None:  # its author learns why it never went
                 self._tell_unposted(record, reply, "failed", reason)
+            elif channel := self.settings.agent_channels.get(reply.author):
+                said = f"your reply ({reply_id}) to {reply.mention_id} was not posted: {reason}"
+                tell_channel(self.queues, notice_message(channel, said))
             raise PoisonRecord(f"reply {reply_id}: {reason}")
         mention = record.answerable()
         # read before the claim: a failure leaves it queued; an away message answers nothing

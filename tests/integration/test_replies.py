@@ -982,20 +982,27 @@ def test_a_store_failure_before_the_platform_call_leaves_the_reply_queued_for_a_
     assert len(fakes.accepted("x")) == 1
 
 
-def test_reply_to_a_mention_no_longer_stored_is_dead_lettered_unsent(
-    client: Client, stack: dict[str, str], fakes: FakePlatforms
+def test_reply_to_a_mention_no_longer_stored_is_dead_lettered_unsent_and_its_author_told(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("AGENT_CHANNELS", json.dumps({"admin": "U0ADMIN"}))  # who replies here
+    wiring.reset()
     routed(client, stack, "x", "x_late_delivery.json")
     _, queued = reply(client, {"mention_id": "x:1992000000000000001", "text": "Hi"})
     aws.dynamodb().delete_item(
         TableName="switchboard-mentions", Key={"id": {"S": "x:1992000000000000001"}}
     )
     drain_outbox(stack)
-    assert fakes.accepted() == []
+    assert fakes.accepted("x") == []
     failed = get(client, f"/replies/{queued['reply_id']}")
     assert failed["status"] == "failed" and "no longer stored" in failed["last_error"]
     [dead] = receive_all(stack["outbox-dlq"])
     assert "no longer stored" in dead["MessageAttributes"]["error"]["StringValue"]
+    [told] = [m["text"] for m in fakes.slack_messages.values() if m["channel"] == "D0ADMIN"]
+    assert told == (
+        f"*your reply ({queued['reply_id']}) to x:1992000000000000001 was not posted: mention"
+        " x:1992000000000000001 is no longer stored*"
+    )
 
 
 def test_unreachable_platform_is_retried_later(

@@ -24,6 +24,7 @@ from chalicelib.services.alerts import (
     holder_priority_alert,
     new_case_alerts,
     note_alerts,
+    notice_message,
     unposted_alert,
 )
 from chalicelib.settings import Settings
@@ -253,3 +254,11 @@ def test_the_author_of_a_reply_the_platform_refused_is_told_why_in_their_own_cha
     )
     by_the_api = refused.model_copy(update={"author": "admin"})  # no chat of theirs
     assert unposted_alert(case("high"), by_the_api, settings) is None
+
+
+def test_a_notice_with_no_case_behind_it_is_one_escaped_line_in_slack_or_teams() -> None:
+    slack = json.loads(notice_message("U0ADMIN", "reply <r_1> to x:1 was not posted").body)
+    assert slack["alert"]["text"] == "*reply &lt;r_1&gt; to x:1 was not posted*"
+    teams = json.loads(notice_message("teams:leads", "reply <r_1> was not posted").body)
+    card = json.dumps(teams["alert"]["card"])
+    assert "reply <r_1> was not posted" in card and "text" not in teams["alert"]

@@ -197,17 +197,18 @@ def format_signals(rows: list[LabeledMention], signals: Sequence[Mapping[str, fl
     against the 2023 annotations where every row has one; with how many rows the models learned
     from (their scores are not held-out)."""
     from chalicelib.classify import COMPLAINT_THRESHOLD
+    from chalicelib.classify.training import COMPLAINTS
 
     learned = learned_from(rows)
     if learned is None:
         heading = (
             "whether these tweets are in the shipped models' training data is unknown"
-            f" ({TRAINING_DATA} is not there)"
+            f" ({COMPLAINTS} is not there)"
         )
     elif learned:
         heading = (
             f"{learned} of these {len(rows)} tweets are in the shipped models' training data"
-            f" ({TRAINING_DATA}):\nthese are training scores, not held-out ones; `make models`"
+            f" ({COMPLAINTS}):\nthese are training scores, not held-out ones; `make models`"
             " prints the cross-validated ones"
         )
     else:
@@ -230,9 +231,6 @@ def format_signals(rows: list[LabeledMention], signals: Sequence[Mapping[str, fl
             score(gold, said, sorted(set(gold))).format("signalled"),
         ]
     return "\n".join(lines)
-
-
-TRAINING_DATA = "../shared/data/complaints/train.csv"
 
 
 def learned_from(rows: list[LabeledMention]) -> int | None:

@@ -28,6 +28,8 @@ from chalicelib.classify.text_model import MODELS_DIR, preprocess, save_model
 from chalicelib.evaluation import department_label, score
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+COMPLAINTS = DATA / "complaints" / "train.csv"
+"""The labeled complaints corpus the shipped text models learn from."""
 BLOCKS = (
     {"analyzer": "word", "ngram_range": (1, 2)},
     {"analyzer": "char_wb", "ngram_range": (2, 5)},
@@ -43,7 +45,7 @@ LEGENDS = {
 }
 
 
-def load_complaints(path: Path = DATA / "complaints" / "train.csv") -> list[dict[str, str]]:
+def load_complaints(path: Path = COMPLAINTS) -> list[dict[str, str]]:
     """The labeled complaints corpus."""
     with path.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
@@ -142,7 +144,7 @@ def main() -> int:
         ),
     }
     MODELS_DIR.mkdir(exist_ok=True)
-    print(f"{len(rows)} tweets from {DATA / 'complaints' / 'train.csv'}; 5-fold cross-validation")
+    print(f"{len(rows)} tweets from {COMPLAINTS}; 5-fold cross-validation")
     for name, (labels, predicted, learned) in targets.items():
         gold = [str(label) for label in labels]
         report = score(gold, [str(label) for label in predicted], sorted(set(gold)))

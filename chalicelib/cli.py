@@ -62,21 +62,44 @@ from chalicelib.errors import SwitchboardError
 from chalicelib.models import Priority
 from chalicelib.rules import RulesetInvalid
 
-__all__ = ["build_parser", "main", "use_local_defaults"]
+__all__ = ["COMMAND_GROUPS", "build_parser", "main", "use_local_defaults"]
+
+COMMAND_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "work a department's cases",
+        ("inbox", "waiting", "next", "take", "leave", "reply", "templates", "note", "transfer",
+         "priority", "close", "reopen", "mention", "attachment", "cases", "approvals", "approve",
+         "reject", "shift", "shifts", "report", "handed-over"),
+    ),
+    (
+        "look after the traffic",
+        ("find", "ignored", "hide", "unhide", "hide-matching", "close-matching", "label",
+         "forget"),
+    ),
+    ("write and measure the rules", ("rules", "route", "eval")),
+    ("run and watch Switchboard", ("demo", "queues", "dlq", "slack-manifest")),
+)  # fmt: skip
+"""The commands `switchboard --help` lists, by what they are for, each in the order it is used."""
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(prog="switchboard", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="switchboard",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help="one of the commands below"
+    )
 
-    route = sub.add_parser("route", help="route normalised mentions (JSONL) offline")
+    route = sub.add_parser("route", description="route normalised mentions (JSONL) offline")
     route.add_argument("file", type=Path, help="one normalised mention per line")
     route.add_argument("--rules", type=Path, help="ruleset YAML/JSON (default: built-in)")
     route.set_defaults(func=cmd_route)
 
     evaluate = sub.add_parser(
-        "eval", help="score routing on a labeled departments CSV or the complaints corpus"
+        "eval", description="score routing on a labeled departments CSV or the complaints corpus"
     )
     evaluate.add_argument(
         "file", type=Path, help="CSV with columns id,text,label or id,text,complaint,domain"
@@ -102,14 +125,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="the queues of this deployed stage (switchboard-STAGE-…) with your AWS credentials,"
         " not the local stack",
     )
-    inbox = sub.add_parser("inbox", parents=[deployed], help="read a department queue")
+    inbox = sub.add_parser("inbox", parents=[deployed], description="read a department queue")
     inbox.add_argument("department")
     inbox.add_argument("--ack", action="store_true", help="delete the messages once shown")
     inbox.add_argument("--limit", type=int, default=20, help="receive calls at most")
     inbox.set_defaults(func=cmd_inbox)
 
     dead = sub.add_parser(
-        "dlq", parents=[deployed], help="show a dead-letter queue and why; --redrive moves it back"
+        "dlq",
+        parents=[deployed],
+        description="show a dead-letter queue and why; --redrive moves it back",
     )
     dead.add_argument("queue", help="intake, outbox or a department")
     dead.add_argument("--redrive", action="store_true", help="send each back to its queue")
@@ -117,11 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
     dead.set_defaults(func=cmd_dead_letters)
 
     depths = sub.add_parser(
-        "queues", parents=[deployed], help="each queue's depth and its dead-letter queue's"
+        "queues", parents=[deployed], description="each queue's depth and its dead-letter queue's"
     )
     depths.set_defaults(func=cmd_queues)
 
-    rules = sub.add_parser("rules", help="validate, diff, push, pull, test, history, rollback")
+    rules = sub.add_parser(
+        "rules", description="validate, diff, push, pull, test, history, rollback"
+    )
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
     api = argparse.ArgumentParser(add_help=False)
     api.add_argument(
@@ -172,7 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     command = rules_sub.add_parser("schema", help="print the JSON Schema of a ruleset")
     command.set_defaults(func=cmd_rules_schema)
 
-    reply = sub.add_parser("reply", parents=[api], help="answer a mention through Switchboard")
+    reply = sub.add_parser(
+        "reply", parents=[api], description="answer a mention through Switchboard"
+    )
     reply.add_argument("mention_id")
     reply.add_argument("text", nargs="?", help="what to answer (or --template)")
     reply.add_argument("--template", help="answer with this saved reply, filled in for them")
@@ -207,7 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     reply.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the send")
     reply.set_defaults(func=cmd_reply)
 
-    templates = sub.add_parser("templates", parents=[api], help="list, set or delete saved replies")
+    templates = sub.add_parser(
+        "templates", parents=[api], description="list, set or delete saved replies"
+    )
     templates.set_defaults(func=cmd_templates)
     templates_sub = templates.add_subparsers(dest="templates_command")
     command = templates_sub.add_parser("set", parents=[api], help="add or replace a saved reply")
@@ -237,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("handed-over", "department", None, "a department's cases people handed to another",
          cmd_handed_over),
     ):  # fmt: skip
-        listing = sub.add_parser(name, parents=[api], help=what)
+        listing = sub.add_parser(name, parents=[api], description=what)
         listing.add_argument(of, help=of_help)
         listing.add_argument("--limit", type=int, default=50, help="at most this many (up to 200)")
         listing.set_defaults(func=func)
@@ -252,12 +283,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--days", type=int, default=30, help="routed within the last N days (up to 90)"
     )
     attachment = sub.add_parser(
-        "attachment", parents=[api], help="a link to a file a customer sent with a mention"
+        "attachment", parents=[api], description="a link to a file a customer sent with a mention"
     )
     attachment.add_argument("mention_id")
     attachment.add_argument("number", nargs="?", type=int, default=1, help="which (from 1)")
     attachment.set_defaults(func=cmd_attachment)
-    search = sub.add_parser("find", parents=[api], help="search what people said in the last days")
+    search = sub.add_parser(
+        "find", parents=[api], description="search what people said in the last days"
+    )
     search.add_argument("when", help="a rule's when, in YAML: 'text: {contains_any: [recall]}'")
     search.add_argument("--days", type=int, default=1, help="routed within the last N days")
     search.add_argument("--limit", type=int, default=50, help="list at most this many (up to 200)")
@@ -265,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     raid = sub.add_parser(
         "hide-matching",
         parents=[api],
-        help="hide the comments of the last days a condition matches",
+        description="hide the comments of the last days a condition matches",
     )
     raid.add_argument("when", help="a rule's when, in YAML: 'text: {contains_any: [giveaway]}'")
     raid.add_argument("reason", help="why they are hidden (for the record, never shown)")
@@ -273,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     raid.add_argument("--yes", action="store_true", help="hide them (without: only list them)")
     raid.add_argument("--limit", type=int, default=50, help="at most this many a call (1-200)")
     raid.set_defaults(func=cmd_hide_matching)
-    pick = sub.add_parser("next", parents=[api], help="take a department's next free case")
+    pick = sub.add_parser("next", parents=[api], description="take a department's next free case")
     pick.add_argument("department")
     pick.add_argument("--minutes", type=int, default=30, help="for how long (1-480)")
     pick.add_argument("--for", dest="assignee", help="give it to a colleague instead (their name)")
@@ -281,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     shift = sub.add_parser(
         "shift",
         parents=[api],
-        help="go on shift in a department: given its new cases, the least busy first",
+        description="go on shift in a department: given its new cases, the least busy first",
     )
     shift.add_argument("department")
     shift.add_argument("--hours", type=float, default=8, help="for how long (up to 24)")
@@ -299,19 +332,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stepping.add_argument("--back", action="store_true", help="back from being away")
     shift.set_defaults(func=cmd_shift)
-    shifts = sub.add_parser("shifts", parents=[api], help="who is on shift in a department")
+    shifts = sub.add_parser("shifts", parents=[api], description="who is on shift in a department")
     shifts.add_argument("department")
     shifts.set_defaults(func=cmd_shifts)
-    report = sub.add_parser("report", parents=[api], help="how a department did: on time, waiting")
+    report = sub.add_parser(
+        "report", parents=[api], description="how a department did: on time, waiting"
+    )
     report.add_argument("department")
     report.add_argument("--days", type=int, default=7, help="the last N days (up to 90)")
     report.set_defaults(func=cmd_report)
-    ignored = sub.add_parser("ignored", parents=[api], help="what routing ignored, to rescue from")
+    ignored = sub.add_parser(
+        "ignored", parents=[api], description="what routing ignored, to rescue from"
+    )
     ignored.add_argument("--days", type=int, default=7, help="within the last N days (up to 90)")
     ignored.add_argument("--limit", type=int, default=50, help="at most this many (up to 200)")
     ignored.set_defaults(func=cmd_ignored)
 
-    approve = sub.add_parser("approve", parents=[api], help="approve someone else's reply")
+    approve = sub.add_parser("approve", parents=[api], description="approve someone else's reply")
     approve.add_argument("reply_id")
     approve.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the send")
     approve.add_argument(
@@ -321,13 +358,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     approve.set_defaults(func=cmd_approve)
 
-    reject = sub.add_parser("reject", parents=[api], help="turn down a pending reply")
+    reject = sub.add_parser("reject", parents=[api], description="turn down a pending reply")
     reject.add_argument("reply_id")
     reject.add_argument("reason", help="why it must not be posted")
     reject.set_defaults(func=cmd_reject)
 
     forget = sub.add_parser(
-        "forget", parents=[api], help="erase what an author wrote, at their request"
+        "forget", parents=[api], description="erase what an author wrote, at their request"
     )
     forget.add_argument("author", help="<platform>:<author id>, as `switchboard cases` takes")
     forget.add_argument("reason", help="the request's reference (never their name)")
@@ -335,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     forget.set_defaults(func=cmd_forget)
 
     label = sub.add_parser(
-        "label", parents=[api], help="show, add or remove an author's labels (vip, press…)"
+        "label", parents=[api], description="show, add or remove an author's labels (vip, press…)"
     )
     label.add_argument(
         "author", nargs="?", help="<platform>:<author id>, as `switchboard cases` takes"
@@ -346,7 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     label.set_defaults(func=cmd_label)
 
     sweep = sub.add_parser(
-        "close-matching", parents=[api], help="close the waiting cases a condition matches"
+        "close-matching", parents=[api], description="close the waiting cases a condition matches"
     )
     sweep.add_argument("department")
     sweep.add_argument("when", help="a rule's `when`, in YAML: 'text: {contains_any: [outage]}'")
@@ -371,13 +408,13 @@ def build_parser() -> argparse.ArgumentParser:
         ("note", "note something on a mention for colleagues", cmd_note,
          (("text", "what they should know (never sent to the customer)"),)),
     ):  # fmt: skip
-        one = sub.add_parser(name, parents=[api], help=what)
+        one = sub.add_parser(name, parents=[api], description=what)
         one.add_argument("mention_id")
         for argument, argument_help in positional:
             one.add_argument(argument, help=argument_help)
         one.set_defaults(func=func)
     urgency = sub.add_parser(
-        "priority", parents=[api], help="change how urgent a case is (its deadline with it)"
+        "priority", parents=[api], description="change how urgent a case is (its deadline with it)"
     )
     urgency.add_argument("mention_id")
     urgency.add_argument("priority", choices=get_args(Priority))
@@ -388,7 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--for", dest="assignee", help="give it to a colleague instead (their name)"
     )
 
-    demo = sub.add_parser("demo", help="send signed sample deliveries to a running make run")
+    demo = sub.add_parser("demo", description="send signed sample deliveries to a running make run")
     demo.add_argument("--url", default="http://127.0.0.1:8000", help="API base URL")
     demo.add_argument(
         "--fresh", action="store_true", help="new mention ids, so a second run routes again"
@@ -396,12 +433,26 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     slack = sub.add_parser(
-        "slack-manifest", help="the Slack app's manifest for a deployed stage (events, buttons)"
+        "slack-manifest",
+        description="the Slack app's manifest for a deployed stage (events, buttons)",
     )
     slack.add_argument("endpoint", help="the stack's EndpointURL (https://…/STAGE/)")
     slack.add_argument("--name", default="Switchboard", help="the app's name in Slack")
     slack.set_defaults(func=cmd_slack_manifest)
+    parser.epilog = (
+        f"commands:\n{_listing(sub.choices)}\n\n`switchboard COMMAND --help` says what one takes."
+    )
     return parser
+
+
+def _listing(commands: dict[str, argparse.ArgumentParser]) -> str:
+    """The commands by COMMAND_GROUPS, each beside what it does (its description)."""
+    width = max(map(len, commands)) + 2
+    return "\n\n".join(
+        f"  {title}:\n"
+        + "\n".join(f"    {name:<{width}}{commands[name].description}" for name in names)
+        for title, names in COMMAND_GROUPS
+    )
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

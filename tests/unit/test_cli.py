@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from chalicelib.cli import main
+from chalicelib.cli import COMMAND_GROUPS, main
 from chalicelib.cli_text import format_routed, gist
 from chalicelib.models import (
     ANSWERED,
@@ -39,6 +40,26 @@ from chalicelib.models import (
 def run(*argv: str) -> tuple[int, str]:
     out = io.StringIO()
     return main(list(argv), out), out.getvalue()
+
+
+def test_help_lists_every_command_once_under_what_it_is_for(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    shown = capsys.readouterr().out
+    assert exited.value.code == 0
+    with pytest.raises(SystemExit):
+        main(["no-such-command"])
+    refused = capsys.readouterr().err
+    commands = re.findall(r"'([a-z-]+)'", refused.split("choose from", 1)[1])
+    grouped = [name for _, names in COMMAND_GROUPS for name in names]
+    assert sorted(grouped) == sorted(commands)  # none left out, none listed twice
+    work = shown.index("work a department's cases:")
+    rules = shown.index("write and measure the rules:")
+    assert work < shown.index("    take            take a case to answer it") < rules
+    assert rules < shown.index("    eval            score routing on a labeled") < len(shown)
+    assert "{route,eval" not in shown  # the usage line no longer spells out 37 commands
 
 
 def test_route_prints_one_decision_per_line(tmp_path: Path) -> None:

@@ -58,11 +58,11 @@ from chalicelib.commands.rules import (
     cmd_rules_validate,
 )
 from chalicelib.commands.shifts import cmd_shift, cmd_shifts
-from chalicelib.errors import SwitchboardError
+from chalicelib.errors import SwitchboardError, did_you_mean
 from chalicelib.models import Priority
 from chalicelib.rules import RulesetInvalid
 
-__all__ = ["COMMAND_GROUPS", "build_parser", "main", "use_local_defaults"]
+__all__ = ["COMMAND_GROUPS", "build_parser", "commands_in_groups", "main", "use_local_defaults"]
 
 COMMAND_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
@@ -445,6 +445,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def commands_in_groups() -> list[str]:
+    """Every command's name, in the order `switchboard --help` lists them."""
+    return [name for _, names in COMMAND_GROUPS for name in names]
+
+
 def _listing(commands: dict[str, argparse.ArgumentParser]) -> str:
     """The commands by COMMAND_GROUPS, each beside what it does (its description)."""
     width = max(map(len, commands)) + 2
@@ -457,6 +462,13 @@ def _listing(commands: dict[str, argparse.ArgumentParser]) -> str:
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Entry point of the `switchboard` console script."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and not argv[0].startswith("-") and argv[0] not in commands_in_groups():
+        hint = did_you_mean(argv[0], commands_in_groups())
+        print(
+            f"error: no command {argv[0]}; {hint}`switchboard --help` lists them", file=sys.stderr
+        )
+        return 2
     args = build_parser().parse_args(argv)
     if not (getattr(args, "iam", False) or getattr(args, "stage", None)):
         use_local_defaults()  # a deployed stack is reached with the caller's own AWS settings

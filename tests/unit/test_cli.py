@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.cli import COMMAND_GROUPS, main
+from chalicelib.cli import build_parser, commands_in_groups, main
 from chalicelib.cli_text import format_routed, gist
 from chalicelib.models import (
     ANSWERED,
@@ -50,16 +50,28 @@ def test_help_lists_every_command_once_under_what_it_is_for(
     shown = capsys.readouterr().out
     assert exited.value.code == 0
     with pytest.raises(SystemExit):
-        main(["no-such-command"])
+        build_parser().parse_args(["no-such-command"])
     refused = capsys.readouterr().err
     commands = re.findall(r"'([a-z-]+)'", refused.split("choose from", 1)[1])
-    grouped = [name for _, names in COMMAND_GROUPS for name in names]
+    grouped = commands_in_groups()
     assert sorted(grouped) == sorted(commands)  # none left out, none listed twice
+    assert re.findall(r"^    ([a-z-]+) ", shown, re.MULTILINE) == grouped
     work = shown.index("work a department's cases:")
     rules = shown.index("write and measure the rules:")
     assert work < shown.index("    take            take a case to answer it") < rules
     assert rules < shown.index("    eval            score routing on a labeled") < len(shown)
     assert "{route,eval" not in shown  # the usage line no longer spells out 37 commands
+
+
+def test_a_misspelt_command_is_told_the_closest(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["waitng", "support"]) == 2
+    assert capsys.readouterr().err == (
+        "error: no command waitng; did you mean waiting? `switchboard --help` lists them\n"
+    )
+    assert main(["frobnicate"]) == 2
+    assert (
+        capsys.readouterr().err == "error: no command frobnicate; `switchboard --help` lists them\n"
+    )
 
 
 def test_route_prints_one_decision_per_line(tmp_path: Path) -> None:

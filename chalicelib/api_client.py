@@ -35,9 +35,17 @@ class ApiClient:
     region: str = "us-east-1"
     author: str | None = None
     timeout: float = 30.0
+    answers: list[tuple[str, str, Any]] | None = None
+    """Where each answer is kept, with its method and path, when the caller wants them all."""
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         """Send a request; returns the decoded JSON answer or raises ApiError."""
+        answer = self._call(method, path, body)
+        if self.answers is not None:
+            self.answers.append((method, path, answer))
+        return answer
+
+    def _call(self, method: str, path: str, body: Any) -> Any:
         url = self.base_url.rstrip("/") + path
         data = json.dumps(body).encode() if body is not None else None
         headers = {"Content-Type": "application/json"}

@@ -4,6 +4,7 @@ queue, manage rules, answer and work cases through the API, run the demo."""
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO, get_args
 
 from chalicelib.api_client import ApiError
-from chalicelib.commands.api import use_local_defaults
+from chalicelib.commands.api import answers_as_json, use_local_defaults
 from chalicelib.commands.authors import cmd_cases, cmd_forget, cmd_label
 from chalicelib.commands.cases import (
     cmd_attachment,
@@ -157,6 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="API base URL (default $SWITCHBOARD_URL or the local stack)",
     )
     api.add_argument("--iam", action="store_true", help="sign with AWS SigV4 (deployed API)")
+    api.add_argument(
+        "--json",
+        action="store_true",
+        help="print the API's answers instead, one JSON document a line (for scripts)",
+    )
 
     command = rules_sub.add_parser(
         "validate",
@@ -472,8 +478,15 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not (getattr(args, "iam", False) or getattr(args, "stage", None)):
         use_local_defaults()  # a deployed stack is reached with the caller's own AWS settings
+    shown = out or sys.stdout
+    if getattr(args, "json", False):
+        args.answers = []  # kept by the API client, printed in place of the command's own text
+    else:
+        args.answers = None
     try:
-        result: Any = args.func(args, out or sys.stdout)
+        result: Any = args.func(args, io.StringIO() if args.answers is not None else shown)
+        if args.answers is not None:
+            answers_as_json(args.answers, shown)
     except RulesetInvalid as exc:
         print("invalid ruleset:\n  " + "\n  ".join(exc.problems), file=sys.stderr)
         return 2

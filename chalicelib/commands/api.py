@@ -4,6 +4,7 @@ listings and how times are shown."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 from collections.abc import Callable
@@ -72,7 +73,20 @@ def api_client(args: argparse.Namespace) -> ApiClient:
         iam=args.iam,
         region=_api_region(args.url),
         author=os.environ.get("SWITCHBOARD_AUTHOR") or os.environ.get("USER"),
+        answers=getattr(args, "answers", None),
     )
+
+
+def answers_as_json(answers: list[tuple[str, str, Any]], out: TextIO) -> None:
+    """What `--json` prints: each API answer a command got, one JSON document a line, in order;
+    a status read again and again while waiting (a reply's send) only as it last stood."""
+    kept: list[tuple[str, str, Any]] = []
+    for method, path, answer in answers:
+        if kept and method == "GET" and kept[-1][:2] == (method, path):
+            kept.pop()
+        kept.append((method, path, answer))
+    for _, _, answer in kept:
+        print(json.dumps(answer, ensure_ascii=False), file=out)
 
 
 def mention_path(mention_id: str, action: str = "") -> str:

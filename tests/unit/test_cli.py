@@ -13,6 +13,7 @@ import pytest
 
 from chalicelib.cli import build_parser, commands_in_groups, main
 from chalicelib.cli_text import format_routed, gist
+from chalicelib.commands.api import answers_as_json
 from chalicelib.models import (
     ANSWERED,
     AWAITING_APPROVAL,
@@ -72,6 +73,24 @@ def test_a_misspelt_command_is_told_the_closest(capsys: pytest.CaptureFixture[st
     assert (
         capsys.readouterr().err == "error: no command frobnicate; `switchboard --help` lists them\n"
     )
+
+
+def test_json_prints_a_status_read_while_waiting_as_it_last_stood() -> None:
+    answers = [
+        ("POST", "/replies", {"reply_id": "r_1", "status": "queued"}),
+        ("GET", "/replies/r_1", {"status": "queued"}),
+        ("GET", "/replies/r_1", {"status": "sent"}),
+        ("POST", "/mentions/hide", {"hidden": 1}),
+        ("POST", "/mentions/hide", {"hidden": 0}),  # a job done a batch a call: each call
+    ]
+    out = io.StringIO()
+    answers_as_json(answers, out)
+    assert out.getvalue().splitlines() == [
+        '{"reply_id": "r_1", "status": "queued"}',
+        '{"status": "sent"}',
+        '{"hidden": 1}',
+        '{"hidden": 0}',
+    ]
 
 
 def test_route_prints_one_decision_per_line(tmp_path: Path) -> None:

@@ -130,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     inbox.add_argument("department")
     inbox.add_argument("--ack", action="store_true", help="delete the messages once shown")
     inbox.add_argument("--limit", type=int, default=20, help="receive calls at most")
+    inbox.add_argument(
+        "--json",
+        action="store_true",
+        help="print each department message as queued, one JSON document a line",
+    )
     inbox.set_defaults(func=cmd_inbox)
 
     dead = sub.add_parser(
@@ -161,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument(
         "--json",
         action="store_true",
+        dest="api_answers",
         help="print the API's answers instead, one JSON document a line (for scripts)",
     )
 
@@ -479,7 +485,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     if not (getattr(args, "iam", False) or getattr(args, "stage", None)):
         use_local_defaults()  # a deployed stack is reached with the caller's own AWS settings
     shown = out or sys.stdout
-    if getattr(args, "json", False):
+    if getattr(args, "api_answers", False):
         args.answers = []  # kept by the API client, printed in place of the command's own text
     else:
         args.answers = None

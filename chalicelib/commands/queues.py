@@ -66,12 +66,16 @@ def _print_inbox(args: argparse.Namespace, settings: Settings, out: TextIO) -> i
     url = SqsQueues(client, settings).url(args.department)
     shown = 0
     for message in read_queue(client, url, args.limit, take=args.ack):
-        print(format_routed(RoutedMention.model_validate_json(message["Body"])), file=out)
-        print(file=out)
+        if args.json:  # the department message itself, one a line
+            print(message["Body"], file=out)
+        else:
+            print(format_routed(RoutedMention.model_validate_json(message["Body"])), file=out)
+            print(file=out)
         shown += 1
         if args.ack:
             client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    print(f"{shown} mention(s) in {settings.queue_name(args.department)}", file=out)
+    counted = f"{shown} mention(s) in {settings.queue_name(args.department)}"
+    print(counted, file=sys.stderr if args.json else out)
     return 0
 
 

@@ -33,6 +33,18 @@ def test_inbox_shows_what_waits_and_ack_takes_it_off_the_queue(
     assert run("inbox", "support")[1].strip() == "0 mention(s) in switchboard-support"
 
 
+def test_inbox_json_prints_each_department_message_as_queued(
+    client: Client, stack: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert post_signed(client, "x", sample_bytes("x_late_delivery.json")).status_code == 200
+    drain_intake(stack)
+    code, out = run("inbox", "support", "--json")
+    [message] = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and message["schema"] == "switchboard.routed-mention/v1"
+    assert (message["mention"]["id"], message["routing"]["department"]) == (LATE, "support")
+    assert capsys.readouterr().err == "1 mention(s) in switchboard-support\n"  # not in the JSON
+
+
 def test_reading_an_inbox_shows_all_of_it_and_never_dead_letters_it(
     client: Client, stack: dict[str, str]
 ) -> None:

@@ -27,6 +27,7 @@ class LabeledMention:
     ambiguous: bool = False
     implied: str | None = None  # complaints corpus: the department its labels imply
     severity: int | None = None  # complaints corpus: its 2023 severity annotation (0 none)
+    source: str = ""  # where the row comes from, when the file says (a departments CSV's `source`)
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,7 @@ def load_labeled_csv(path: Path) -> list[LabeledMention]:
                         is_set(row.get("ambiguous")),
                         department_label(row) if implies and row["sentiment"] else None,
                         level(row["severity"]) if graded else None,
+                        (row.get("source") or "").strip(),
                     )
                 )
             return rows
@@ -248,16 +250,29 @@ def learned_from(rows: list[LabeledMention]) -> int | None:
 def format_clear_cut(rows: list[LabeledMention], predicted: list[str]) -> str:
     """Macro F1 apart on the rows the labeler found clear-cut and on those marked ambiguous (two
     departments defensible), when the file marks any; else nothing."""
-    ambiguous = [row.ambiguous for row in rows]
-    if not any(ambiguous):
+    if not any(row.ambiguous for row in rows):
         return ""
-    parts = []
-    for name, wanted in (("clear-cut", False), ("ambiguous", True)):
-        picked = [i for i, flag in enumerate(ambiguous) if flag == wanted]
+    part = {False: "clear-cut", True: "ambiguous"}
+    return "macro F1 on rows " + _apart(rows, predicted, [part[row.ambiguous] for row in rows])
+
+
+def format_by_source(rows: list[LabeledMention], predicted: list[str]) -> str:
+    """Macro F1 apart on the rows of each source (the file's `source` column), when they come
+    from more than one: where routing does well and where not; else nothing."""
+    if len({row.source for row in rows}) < 2:
+        return ""
+    return "macro F1 by source: " + _apart(rows, predicted, [row.source or "?" for row in rows])
+
+
+def _apart(rows: list[LabeledMention], predicted: list[str], parts: list[str]) -> str:
+    """`name (rows) macro F1` for each part the rows fall in, in order of first appearance."""
+    shown = []
+    for name in dict.fromkeys(parts):
+        picked = [i for i, part in enumerate(parts) if part == name]
         gold = [rows[i].label for i in picked]
         report = score(gold, [predicted[i] for i in picked], sorted(set(gold)))
-        parts.append(f"{name} ({len(picked)}) {report.macro_f1:.3f}")
-    return "macro F1 on rows " + ", ".join(parts)
+        shown.append(f"{name} ({len(picked)}) {report.macro_f1:.3f}")
+    return ", ".join(shown)
 
 
 def is_miss(label: str, department: str) -> bool:

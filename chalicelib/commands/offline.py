@@ -73,6 +73,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         COMPLAINT,
         IMPLIED_SCORE,
         format_by_rule,
+        format_by_source,
         format_clear_cut,
         format_misses,
         format_routes,
@@ -102,8 +103,9 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         print(f"\n{format_signals(rows, signals)}", file=out)
     else:
         print(score(gold, predicted, sorted(set(gold))).format(), file=out)
-        if clear_cut := format_clear_cut(rows, predicted):
-            print(f"\n{clear_cut}", file=out)
+        for apart in (format_clear_cut(rows, predicted), format_by_source(rows, predicted)):
+            if apart:
+                print(f"\n{apart}", file=out)
     if args.by_rule:
         print(f"\n{format_by_rule(rows, decisions)}", file=out)
     if args.misses:

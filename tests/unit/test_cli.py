@@ -200,6 +200,20 @@ def test_eval_reports_scores(tmp_path: Path) -> None:
     assert out.splitlines()[-1] == "macro F1 on rows clear-cut (3) 1.000, ambiguous (1) 0.000"
 
 
+def test_eval_scores_each_source_apart_when_rows_come_from_several(tmp_path: Path) -> None:
+    data = tmp_path / "dev.csv"
+    data.write_text(
+        "id,source,text,label\n"
+        "1,airline,my flight was cancelled and nobody helps,support\n"
+        "2,airline,I am calling my lawyer,pr\n"
+        "3,brand,I love you guys,marketing\n"
+        "4,brand,I love you guys but my order never arrived,marketing\n"
+    )
+    code, out = run("eval", str(data))
+    assert code == 0
+    assert out.splitlines()[-1] == "macro F1 by source: airline (2) 1.000, brand (2) 0.667"
+
+
 def test_eval_reads_labels_and_flags_however_a_spreadsheet_wrote_them(tmp_path: Path) -> None:
     data = tmp_path / "dev.csv"
     data.write_text(

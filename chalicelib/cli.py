@@ -145,10 +145,20 @@ def build_parser() -> argparse.ArgumentParser:
     dead.add_argument("queue", help="intake, outbox or a department")
     dead.add_argument("--redrive", action="store_true", help="send each back to its queue")
     dead.add_argument("--limit", type=int, default=20, help="receive calls at most")
+    dead.add_argument(
+        "--json",
+        action="store_true",
+        help="print each dead letter as JSON, one a line: id, when, what it is, why, its body",
+    )
     dead.set_defaults(func=cmd_dead_letters)
 
     depths = sub.add_parser(
         "queues", parents=[deployed], description="each queue's depth and its dead-letter queue's"
+    )
+    depths.add_argument(
+        "--json",
+        action="store_true",
+        help="print the counts as one JSON document (the exit status is the same)",
     )
     depths.set_defaults(func=cmd_queues)
 

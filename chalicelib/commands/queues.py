@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import sys
 from collections.abc import Callable
 from functools import partial
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from chalicelib.cli_text import format_routed
 from chalicelib.models import RoutedMention
 from chalicelib.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from chalicelib.services.dead_letters import DeadLetter
 
 
 def _queue_settings(args: argparse.Namespace) -> Settings:
@@ -98,22 +103,39 @@ def _dead_letters(args: argparse.Namespace, settings: Settings, where: str, out:
     count = 0
     for message in read_queue(client, dead_letter_url, args.limit, take=args.redrive):
         letter = read_dead_letter(message)
-        print(
-            f"{letter.message_id}  dead-lettered {letter.sent_at:%Y-%m-%d %H:%M:%S} UTC", file=out
-        )
-        print(f"  {letter.summary}", file=out)
-        print(f"  why: {letter.reason}", file=out)
         if args.redrive:
             move_back(client, dead_letter_url, source_url, letter)
-            print(f"  moved back to {settings.queue_name(args.queue)}", file=out)
+        if args.json:
+            print(json.dumps(_as_json(letter, args.redrive), ensure_ascii=False), file=out)
+        else:
+            print(
+                f"{letter.message_id}  dead-lettered {letter.sent_at:%Y-%m-%d %H:%M:%S} UTC",
+                file=out,
+            )
+            print(f"  {letter.summary}", file=out)
+            print(f"  why: {letter.reason}", file=out)
+            if args.redrive:
+                print(f"  moved back to {settings.queue_name(args.queue)}", file=out)
         count += 1
     done = (
         f"moved {count} message(s) from {where}"
         if args.redrive
         else f"{count} message(s) in {where}"
     )
-    print(done, file=out)
+    print(done, file=sys.stderr if args.json else out)
     return 0
+
+
+def _as_json(letter: DeadLetter, moved_back: bool) -> dict[str, Any]:
+    """A dead letter as `dlq --json` prints it."""
+    return {
+        "message_id": letter.message_id,
+        "dead_lettered_at": letter.sent_at.isoformat(),
+        "what": letter.summary,
+        "why": letter.reason,
+        "body": letter.body,
+        "moved_back": moved_back,
+    }
 
 
 DEPTHS = {
@@ -129,10 +151,10 @@ def cmd_queues(args: argparse.Namespace, out: TextIO) -> int:
     tried again) and are delayed, and how many its dead-letter queue holds; exit 1 when a
     dead-letter queue holds any."""
     settings = _queue_settings(args)
-    return _reading(args, "the queues", partial(_print_depths, settings, out))
+    return _reading(args, "the queues", partial(_print_depths, settings, args.json, out))
 
 
-def _print_depths(settings: Settings, out: TextIO) -> int:
+def _print_depths(settings: Settings, as_json: bool, out: TextIO) -> int:
     from chalicelib import aws
     from chalicelib.stores.queues import SqsQueues
 
@@ -144,17 +166,25 @@ def _print_depths(settings: Settings, out: TextIO) -> int:
         got = client.get_queue_attributes(QueueUrl=queues.url(queue), AttributeNames=names)
         return {shown: int(got["Attributes"].get(name, 0)) for shown, name in DEPTHS.items()}
 
-    width = max(map(len, settings.all_queues))
-    print(f"{'queue':<{width}}  {'  '.join(DEPTHS)}  dead-lettered", file=out)
-    dead_somewhere = []
-    for queue in settings.all_queues:
-        counts, dead = depths(queue), depths(f"{queue}-dlq")["waiting"]
-        cells = "  ".join(f"{counts[shown]:>{len(shown)}}" for shown in DEPTHS)
-        print(f"{queue:<{width}}  {cells}  {dead:>13}", file=out)
-        if dead:
-            dead_somewhere.append(queue)
+    table = {
+        queue: {**depths(queue), "dead-lettered": depths(f"{queue}-dlq")["waiting"]}
+        for queue in settings.all_queues
+    }
+    dead_somewhere = [queue for queue, counts in table.items() if counts["dead-lettered"]]
+    if as_json:  # keys as scripts write them: in_flight, dead_lettered
+        keyed = {
+            queue: {re.sub(r"[ -]", "_", shown): n for shown, n in counts.items()}
+            for queue, counts in table.items()
+        }
+        print(json.dumps({"queues": keyed}), file=out)
+    else:
+        width = max(map(len, table))
+        print(f"{'queue':<{width}}  {'  '.join(DEPTHS)}  dead-lettered", file=out)
+        for queue, counts in table.items():
+            cells = "  ".join(f"{counts[shown]:>{len(shown)}}" for shown in DEPTHS)
+            print(f"{queue:<{width}}  {cells}  {counts['dead-lettered']:>13}", file=out)
     if dead_somewhere:
         where = ", ".join(dead_somewhere)
-        print(f"dead-lettered in {where}: `switchboard dlq QUEUE` says why (--redrive)", file=out)
-        return 1
-    return 0
+        hint = f"dead-lettered in {where}: `switchboard dlq QUEUE` says why (--redrive)"
+        print(hint, file=sys.stderr if as_json else out)
+    return 1 if dead_somewhere else 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 
@@ -61,6 +62,20 @@ def test_dlq_shows_each_message_with_what_it_is_and_why(dead_letters: dict[str, 
     assert out.count("x delivery received") == 2
     assert out.rstrip().endswith("3 message(s) in switchboard-intake-dlq")
     assert len(receive_all(dead_letters["intake-dlq"])) == 3  # reading leaves them there
+
+
+def test_dlq_json_prints_each_dead_letter_for_scripts(
+    dead_letters: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run("dlq", "intake", "--json")
+    letters = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(letters) == 3
+    assert {"message_id", "dead_lettered_at", "what", "why", "body", "moved_back"} == set(
+        letters[0]
+    )
+    assert any(letter["why"].startswith("unknown platform 'myspace'") for letter in letters)
+    assert not any(letter["moved_back"] for letter in letters)
+    assert capsys.readouterr().err == "3 message(s) in switchboard-intake-dlq\n"
 
 
 def test_redrive_routes_what_can_be_routed_and_the_poison_comes_back_with_its_reason(
@@ -130,3 +145,8 @@ def test_queues_shows_each_queues_depth_and_exits_1_while_a_dead_letter_queue_ho
     assert lines[2] == "support          2          0        0              0"
     assert lines[6] == "outbox           0          0        1              1"
     assert lines[-1] == "dead-lettered in outbox: `switchboard dlq QUEUE` says why (--redrive)"
+    code, out = run("queues", "--json")
+    depths = json.loads(out)["queues"]
+    assert code == 1  # the same exit status for a health check
+    assert depths["support"] == {"waiting": 2, "in_flight": 0, "delayed": 0, "dead_lettered": 0}
+    assert depths["outbox"] == {"waiting": 0, "in_flight": 0, "delayed": 1, "dead_lettered": 1}

@@ -49,7 +49,7 @@ def cmd_label(args: argparse.Namespace, out: TextIO) -> int:
         except ApiError as exc:
             if args.file is None:
                 raise
-            print(f"{author}: not labelled: {exc}", file=out)
+            print(f"{author}: not labelled: {exc}", file=sys.stderr)  # --json or not
             failed += 1
             continue
         print(f"{author}: {', '.join(labelled['labels']) or 'no labels'}", file=out)

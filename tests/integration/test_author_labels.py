@@ -122,15 +122,23 @@ def test_labels_from_the_shell(api_url: str, client: Client, stack: dict[str, st
 
 
 def test_a_list_of_authors_is_labelled_from_a_file(
-    api_url: str, client: Client, stack: dict[str, str], tmp_path: Path
+    api_url: str,
+    client: Client,
+    stack: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     vips = tmp_path / "vips.txt"
     vips.write_text(f"# exported from the CRM\n{DANA}\n\nx:99110022\ndana\n", encoding="utf-8")
     code, out = run("label", "--file", str(vips), "--add", "vip", "--url", api_url)
     assert code == 1  # one could not be labelled
-    assert out.splitlines()[:2] == [f"{DANA}: vip", "x:99110022: vip"]
-    assert out.splitlines()[2].startswith("dana: not labelled: ")
-    assert "'<platform>:<author id>'" in out.splitlines()[2]
+    assert out.splitlines() == [f"{DANA}: vip", "x:99110022: vip"]
+    said = capsys.readouterr().err.splitlines()  # the server's own logs are there too
+    [refused] = [line for line in said if line.startswith("dana: not labelled: ")]
+    assert "'<platform>:<author id>'" in refused
+    code, out = run("label", "--file", str(vips), "--add", "vip", "--json", "--url", api_url)
+    assert code == 1 and [json.loads(line)["labels"] for line in out.splitlines()] == [["vip"]] * 2
+    assert refused in capsys.readouterr().err.splitlines()  # said, --json or not
     assert get(client, "/authors/x:99110022/labels")["labels"] == ["vip"]
     assert run("label", "--file", str(vips), "--url", api_url)[0] == 2  # nothing to do
     assert run("label", DANA, "--file", str(vips), "--add", "vip", "--url", api_url)[0] == 2

@@ -118,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="also list the misrouted mentions (on the complaints corpus: complaints that"
         " reached neither support nor pr), by the rule that decided them",
     )
+    evaluate.add_argument(
+        "--fail-under",
+        type=float,
+        metavar="F1",
+        help="exit 1 when the macro F1 on a departments file is under this (a CI gate for rules)",
+    )
     evaluate.set_defaults(func=cmd_eval)
 
     deployed = argparse.ArgumentParser(add_help=False)

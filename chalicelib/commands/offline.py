@@ -87,12 +87,16 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     settings = get_settings()
     engine = _engine(args.rules, settings)
     rows = load_labeled_csv(args.file)
+    gold = [row.label for row in rows]
+    if args.fail_under is not None and COMPLAINT in gold:
+        print("error: --fail-under scores the departments of a departments file", file=sys.stderr)
+        return 2
     mentions = [enrich(row.mention) for row in rows]
     signals = [compute_signals(m) for m in mentions]
     decisions = [decide(m, engine, settings, s) for m, s in zip(mentions, signals, strict=True)]
     predicted = [decision.department for decision in decisions]
-    gold = [row.label for row in rows]
     print(f"{len(rows)} mentions from {args.file}", file=out)
+    macro_f1: float | None = None  # of a departments file
     if COMPLAINT in gold:
         print(format_routes(gold, predicted), file=out)
         print("(the department model learned from this corpus: this checks the rules)", file=out)
@@ -102,7 +106,9 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
             print(score(implied, predicted, sorted(set(implied))).format(), file=out)
         print(f"\n{format_signals(rows, signals)}", file=out)
     else:
-        print(score(gold, predicted, sorted(set(gold))).format(), file=out)
+        report = score(gold, predicted, sorted(set(gold)))
+        print(report.format(), file=out)
+        macro_f1 = report.macro_f1
         for apart in (format_clear_cut(rows, predicted), format_by_source(rows, predicted)):
             if apart:
                 print(f"\n{apart}", file=out)
@@ -115,6 +121,9 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
             if is_miss(row.label, decision.department)
         ]
         print(f"\n{format_misses(misses)}", file=out)
+    if macro_f1 is not None and args.fail_under is not None and macro_f1 < args.fail_under:
+        print(f"macro F1 {macro_f1:.3f} is under {args.fail_under:g}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -200,6 +200,25 @@ def test_eval_reports_scores(tmp_path: Path) -> None:
     assert out.splitlines()[-1] == "macro F1 on rows clear-cut (3) 1.000, ambiguous (1) 0.000"
 
 
+def test_eval_fails_under_a_macro_f1_for_a_ci_gate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "dev.csv"
+    data.write_text(
+        "id,text,label\n"
+        "1,my order never arrived,support\n"
+        "2,I love you guys but my order never arrived,marketing\n"
+    )
+    assert run("eval", str(data), "--fail-under", "0.3")[0] == 0
+    code, out = run("eval", str(data), "--fail-under", "0.9")
+    assert code == 1 and "macro F1" in out  # the report is printed all the same
+    assert capsys.readouterr().err == "macro F1 0.333 is under 0.9\n"
+    corpus = tmp_path / "train.csv"
+    corpus.write_text("id,text,complaint,domain\n1,my order never arrived,1,retail\n")
+    assert run("eval", str(corpus), "--fail-under", "0.9") == (2, "")
+    assert "--fail-under scores the departments of a departments file" in capsys.readouterr().err
+
+
 def test_eval_scores_each_source_apart_when_rows_come_from_several(tmp_path: Path) -> None:
     data = tmp_path / "dev.csv"
     data.write_text(

@@ -253,7 +253,8 @@ def format_clear_cut(rows: list[LabeledMention], predicted: list[str]) -> str:
     if not any(row.ambiguous for row in rows):
         return ""
     part = {False: "clear-cut", True: "ambiguous"}
-    return "macro F1 on rows " + _apart(rows, predicted, [part[row.ambiguous] for row in rows])
+    parts = [part[row.ambiguous] for row in rows]
+    return "macro F1 on rows " + _apart(rows, predicted, parts, list(part.values()))
 
 
 def format_by_source(rows: list[LabeledMention], predicted: list[str]) -> str:
@@ -264,10 +265,16 @@ def format_by_source(rows: list[LabeledMention], predicted: list[str]) -> str:
     return "macro F1 by source: " + _apart(rows, predicted, [row.source or "?" for row in rows])
 
 
-def _apart(rows: list[LabeledMention], predicted: list[str], parts: list[str]) -> str:
-    """`name (rows) macro F1` for each part the rows fall in, in order of first appearance."""
+def _apart(
+    rows: list[LabeledMention],
+    predicted: list[str],
+    parts: list[str],
+    order: list[str] | None = None,
+) -> str:
+    """`name (rows) macro F1` for each part the rows fall in, in `order` (else in order of first
+    appearance)."""
     shown = []
-    for name in dict.fromkeys(parts):
+    for name in order or dict.fromkeys(parts):
         picked = [i for i, part in enumerate(parts) if part == name]
         gold = [rows[i].label for i in picked]
         report = score(gold, [predicted[i] for i in picked], sorted(set(gold)))

@@ -103,19 +103,19 @@ def _dead_letters(args: argparse.Namespace, settings: Settings, where: str, out:
     count = 0
     for message in read_queue(client, dead_letter_url, args.limit, take=args.redrive):
         letter = read_dead_letter(message)
-        if args.redrive:
-            move_back(client, dead_letter_url, source_url, letter)
-        if args.json:
-            print(json.dumps(_as_json(letter, args.redrive), ensure_ascii=False), file=out)
-        else:
+        if not args.json:
             print(
                 f"{letter.message_id}  dead-lettered {letter.sent_at:%Y-%m-%d %H:%M:%S} UTC",
                 file=out,
             )
             print(f"  {letter.summary}", file=out)
             print(f"  why: {letter.reason}", file=out)
-            if args.redrive:
-                print(f"  moved back to {settings.queue_name(args.queue)}", file=out)
+        if args.redrive:
+            move_back(client, dead_letter_url, source_url, letter)
+        if args.json:
+            print(json.dumps(_as_json(letter, args.redrive), ensure_ascii=False), file=out)
+        elif args.redrive:
+            print(f"  moved back to {settings.queue_name(args.queue)}", file=out)
         count += 1
     done = (
         f"moved {count} message(s) from {where}"

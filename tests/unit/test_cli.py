@@ -200,6 +200,20 @@ def test_eval_reports_scores(tmp_path: Path) -> None:
     assert out.splitlines()[-1] == "macro F1 on rows clear-cut (3) 1.000, ambiguous (1) 0.000"
 
 
+def test_eval_names_the_clear_cut_rows_first_whichever_the_file_starts_with(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "dev.csv"
+    data.write_text(
+        "id,text,label,ambiguous\n"
+        "1,I love you guys but my order never arrived,marketing,1\n"
+        "2,my order never arrived,support,0\n"
+    )
+    code, out = run("eval", str(data))
+    assert code == 0
+    assert out.splitlines()[-1] == "macro F1 on rows clear-cut (1) 1.000, ambiguous (1) 0.000"
+
+
 def test_eval_fails_under_a_macro_f1_for_a_ci_gate(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

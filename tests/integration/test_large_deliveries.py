@@ -95,6 +95,28 @@ def test_a_body_gone_from_the_bucket_is_dead_lettered_with_the_reason(
     assert f"its body in the payload bucket: {key}" in letter.summary
 
 
+def test_a_bucket_that_cannot_be_read_is_retried_not_dead_lettered(
+    client: Client, stack: dict[str, str]
+) -> None:
+    from app import app
+
+    assert post_signed(client, "meta", batch(60)).status_code == 200
+    [message] = receive_all(stack["intake"])
+    bucket, key = get_settings().payload_bucket, json.loads(message["Body"])["body_key"]
+    kept = aws.s3().get_object(Bucket=bucket, Key=key)["Body"].read()
+    aws.s3().delete_object(Bucket=bucket, Key=key)
+    aws.s3().delete_bucket(Bucket=bucket)  # S3 answers NoSuchBucket: not the body gone, a fault
+    record = {"messageId": "m-1", "receiptHandle": "r", "body": message["Body"]}
+    failed = app.handler_map["route_mentions"]({"Records": [record]}, None)["batchItemFailures"]
+    assert failed == [{"itemIdentifier": "m-1"}]  # tried again, as SQS redelivers it
+    assert receive_all(stack["intake-dlq"]) == []
+    aws.s3().create_bucket(Bucket=bucket)
+    aws.s3().put_object(Bucket=bucket, Key=key, Body=kept)
+    aws.sqs().send_message(QueueUrl=stack["intake"], MessageBody=message["Body"])
+    drain_intake(stack)
+    assert len(routed_mentions(stack)) == 60  # the retry, once S3 answers, routes every one
+
+
 def test_a_listing_of_long_posts_is_cut_to_what_a_lambda_can_answer(
     client: Client, stack: dict[str, str], api_url: str
 ) -> None:

@@ -46,6 +46,7 @@ from chalicelib.stores.mentions import (
 )
 from chalicelib.stores.mentions_dynamo import DynamoMentionStore
 from chalicelib.stores.mentions_memory import MemoryMentionStore
+from chalicelib.stores.payloads import MemoryPayloads, PayloadGone, Payloads
 from chalicelib.stores.queues import (
     MemoryQueues,
     OutgoingMessage,
@@ -92,6 +93,19 @@ def rules(kind: str, request: pytest.FixtureRequest) -> RulesStore:
 @pytest.fixture
 def queues(kind: str, request: pytest.FixtureRequest) -> Queues:
     return twin(kind, request, lambda: MemoryQueues(["support"]), wiring.queues)
+
+
+@pytest.fixture
+def payloads(kind: str, request: pytest.FixtureRequest) -> Payloads:
+    return twin(kind, request, MemoryPayloads, wiring.payloads)
+
+
+def test_a_kept_body_is_read_back_and_one_never_kept_is_gone(payloads: Payloads) -> None:
+    body = '{"object": "page", "entry": []} — with text beyond ASCII: ñ 🙂'
+    payloads.put("intake/2026-11-22/d-1", body)
+    assert payloads.get("intake/2026-11-22/d-1") == body
+    with pytest.raises(PayloadGone):  # no retry can bring it back: dead-lettered with why
+        payloads.get("intake/2026-11-22/d-2")
 
 
 def record(mention_id: str) -> MentionRecord:

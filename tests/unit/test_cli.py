@@ -292,6 +292,35 @@ def test_a_file_that_is_not_text_is_a_clear_error(
     assert capsys.readouterr().err.startswith("error: the file is not UTF-8 text")
 
 
+def test_a_ruleset_file_may_be_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rules = tmp_path / "rules.json"
+    rule = {"id": "r", "when": {"text": {"contains_any": ["lawyer"]}}, "then": {"route_to": "pr"}}
+    rules.write_text(json.dumps([rule]))
+    assert run("rules", "validate", str(rules))[0] == 0
+    mentions = tmp_path / "in.jsonl"
+    mentions.write_text(json.dumps({"id": "x:1", "platform": "x", "text": "my lawyer"}) + "\n")
+    code, out = run("route", str(mentions), "--rules", str(rules))
+    assert code == 0 and json.loads(out)["matched_rules"][0]["id"] == "r"
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("- id: r\n  when: {text: {contains_any: [a]}\n", "while parsing a flow mapping"),
+        ('[{"id": "r", "when": }]', "Expecting value: line 1 column 22"),
+    ],
+    ids=["yaml", "json"],
+)
+def test_a_ruleset_file_that_does_not_parse_says_where(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, said: str
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(text)
+    assert run("rules", "validate", str(rules))[0] == 2
+    refused = capsys.readouterr().err
+    assert refused.startswith("invalid ruleset:\n  cannot parse rules: ") and said in refused
+
+
 FOUR_LABELED = (
     "id,source,text,label,ambiguous,note\n"
     "1,t,my order never arrived,support,0,\n"

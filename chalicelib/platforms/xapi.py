@@ -80,15 +80,23 @@ def _calling(action: Callable[[], Any]) -> Any:
     try:
         return action()
     except tweepy.TooManyRequests as exc:
-        raise PlatformRetryLater(f"rate limited: {exc}", retry_delay(exc.response.headers)) from exc
+        delay = retry_delay(exc.response.headers)
+        raise PlatformRetryLater(f"rate limited: {_said(exc)}", delay) from exc
     except tweepy.TwitterServerError as exc:
-        raise PlatformRetryLater(f"X server error: {exc}") from exc
+        raise PlatformRetryLater(f"X server error: {_said(exc)}") from exc
     except tweepy.Unauthorized as exc:
-        raise PlatformUnauthorized(f"401: {exc}") from exc
+        raise PlatformUnauthorized(_said(exc)) from exc
     except tweepy.HTTPException as exc:
-        raise PlatformRejected(f"{exc.response.status_code}: {exc}") from exc
+        raise PlatformRejected(_said(exc)) from exc
     except requests.RequestException as exc:
         raise translate_network_error(exc) from exc
+
+
+def _said(exc: tweepy.HTTPException) -> str:
+    """X's answer on one line, as an agent's alert and `switchboard reply` show it: `403
+    Forbidden: You are not allowed to reply` (tweepy puts each of X's messages on a line)."""
+    status, *messages = str(exc).splitlines()
+    return f"{status}: {'; '.join(messages)}" if messages else status
 
 
 def post_reply(reply: Reply, mention: Mention, settings: Settings) -> PostedReply:

@@ -117,6 +117,29 @@ def test_reply_waits_for_the_send_and_says_where_it_went(
     assert code == 1 and "no routed mention 'x:404'" in capsys.readouterr().err
 
 
+def test_a_reply_the_platform_refuses_says_why_and_exits_1(
+    api_url: str, client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    assert post_signed(client, "x", sample_bytes("x_late_delivery.json")).status_code == 200
+    drain_intake(stack)
+    fakes.fail_next(403, {"title": "Forbidden", "detail": "You are not allowed to reply"})
+    worker = outbox_worker(stack)
+    code, out = run(
+        "reply", LATE, "Sorry Dana!", "--idempotency-key", "ticket-881", "--url", api_url
+    )
+    worker.join()
+    queued, failed = out.splitlines()
+    assert code == 1 and queued.endswith(": queued")
+    assert failed == "failed: 403 Forbidden: You are not allowed to reply"  # X's words, one line
+    tried = len(fakes.requests)
+    code, out = run(
+        "reply", LATE, "Sorry Dana!", "--idempotency-key", "ticket-881", "--url", api_url
+    )
+    assert code == 1  # the same key names the same reply, which is not tried again
+    assert out.splitlines() == [queued.replace("queued", "failed"), failed]
+    assert len(fakes.requests) == tried and fakes.accepted("x") == []
+
+
 def test_a_reply_to_a_customer_chasing_says_it_answered_her_earlier_case_too(
     api_url: str, client: Client, stack: dict[str, str], fakes: FakePlatforms
 ) -> None:

@@ -165,6 +165,26 @@ def test_late_messages_and_public_posts_get_no_away_message(
     assert fakes.accepted("x") == [] and wiring.replies().to_mention(mention_id) == []
 
 
+def test_an_urgent_message_gets_no_away_message_however_closed(
+    client: Client,
+    stack: dict[str, str],
+    fakes: FakePlatforms,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Urgent cases keep their round-the-clock deadline: telling that customer "we're closed
+    until Monday" would be wrong, and someone is paged instead."""
+    hours, _ = opening_in_three_days()
+    monkeypatch.setenv("SLA_BUSINESS_HOURS", hours)  # every department closed now
+    monkeypatch.setenv("AWAY_MESSAGE", AWAY)
+    wiring.reset()
+    harm = "Your chicken put my son in hospital with food poisoning"
+    deliver(client, stack, "meta", messenger("m1", harm, 55))
+    drain_outbox(stack)
+    record = get(client, "/mentions/messenger:m1")["message"]["routing"]
+    assert (record["department"], record["priority"]) == ("pr", "urgent")
+    assert away_messages(fakes) == []
+
+
 def test_a_department_open_around_the_clock_sends_none(
     client: Client,
     stack: dict[str, str],

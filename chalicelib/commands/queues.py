@@ -33,11 +33,10 @@ def _queue_command(
     kind: str,
     queue: str,
     read: Callable[[], int],
-    out: TextIO,
 ) -> int:
     """Run `read` once `name` is one of the `known` (`_reading`)."""
     if name not in known:
-        print(f"unknown {kind} {name!r}; one of {known}", file=out)
+        print(f"error: unknown {kind} {name!r}; one of {known}", file=sys.stderr)
         return 2
     return _reading(args, queue, read)
 
@@ -60,7 +59,7 @@ def cmd_inbox(args: argparse.Namespace, out: TextIO) -> int:
     queue = settings.queue_name(args.department)
     read = partial(_print_inbox, args, settings, out)
     known = settings.departments
-    return _queue_command(args, args.department, known, "department", queue, read, out)
+    return _queue_command(args, args.department, known, "department", queue, read)
 
 
 def _print_inbox(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
@@ -89,7 +88,7 @@ def cmd_dead_letters(args: argparse.Namespace, out: TextIO) -> int:
     settings = _queue_settings(args)
     queue = settings.queue_name(f"{args.queue}-dlq")
     read = partial(_dead_letters, args, settings, queue, out)
-    return _queue_command(args, args.queue, settings.all_queues, "queue", queue, read, out)
+    return _queue_command(args, args.queue, settings.all_queues, "queue", queue, read)
 
 
 def _dead_letters(args: argparse.Namespace, settings: Settings, where: str, out: TextIO) -> int:

@@ -119,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
         " reached neither support nor pr), by the rule that decided them",
     )
     evaluate.add_argument(
+        "--json",
+        action="store_true",
+        help="a departments file's scores as one JSON document instead (for a CI's records)",
+    )
+    evaluate.add_argument(
         "--fail-under",
         type=float,
         metavar="F1",

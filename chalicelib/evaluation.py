@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import MalformedRequest
 from chalicelib.models import Mention
@@ -54,6 +54,26 @@ class Report:
     def macro_f1(self) -> float:
         """Unweighted mean of the per-class F1 scores."""
         return sum(s.f1 for s in self.scores) / len(self.scores) if self.scores else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        """The scores as `switchboard eval --json` prints them."""
+        return {
+            "macro_f1": round(self.macro_f1, 4),
+            "accuracy": round(self.accuracy, 4),
+            "classes": {
+                s.label: {
+                    "precision": round(s.precision, 4),
+                    "recall": round(s.recall, 4),
+                    "f1": round(s.f1, 4),
+                    "support": s.support,
+                }
+                for s in self.scores
+            },
+            "confusion": {
+                truth: {p: n for (g, p), n in sorted(self.confusion.items()) if g == truth}
+                for truth in self.labels
+            },
+        }
 
     def format(self, columns_are: str = "routed") -> str:
         """A readable table of the scores and the confusion matrix (rows = truth)."""
@@ -247,22 +267,40 @@ def learned_from(rows: list[LabeledMention]) -> int | None:
     return sum(row.mention.text in taught for row in rows)
 
 
-def format_clear_cut(rows: list[LabeledMention], predicted: list[str]) -> str:
+@dataclass(frozen=True)
+class Part:
+    """Some of a file's rows scored apart."""
+
+    mentions: int
+    macro_f1: float
+
+    def as_json(self) -> dict[str, Any]:
+        """As `switchboard eval --json` prints it."""
+        return {"mentions": self.mentions, "macro_f1": round(self.macro_f1, 4)}
+
+
+def clear_cut_apart(rows: list[LabeledMention], predicted: list[str]) -> dict[str, Part]:
     """Macro F1 apart on the rows the labeler found clear-cut and on those marked ambiguous (two
     departments defensible), when the file marks any; else nothing."""
     if not any(row.ambiguous for row in rows):
-        return ""
+        return {}
     part = {False: "clear-cut", True: "ambiguous"}
     parts = [part[row.ambiguous] for row in rows]
-    return "macro F1 on rows " + _apart(rows, predicted, parts, list(part.values()))
+    return _apart(rows, predicted, parts, list(part.values()))
 
 
-def format_by_source(rows: list[LabeledMention], predicted: list[str]) -> str:
+def by_source_apart(rows: list[LabeledMention], predicted: list[str]) -> dict[str, Part]:
     """Macro F1 apart on the rows of each source (the file's `source` column), when they come
     from more than one: where routing does well and where not; else nothing."""
     if len({row.source for row in rows}) < 2:
-        return ""
-    return "macro F1 by source: " + _apart(rows, predicted, [row.source or "?" for row in rows])
+        return {}
+    return _apart(rows, predicted, [row.source or "?" for row in rows])
+
+
+def format_apart(heading: str, parts: dict[str, Part]) -> str:
+    """`heading name (rows) macro F1, …`; nothing when there are no parts."""
+    shown = [f"{name} ({part.mentions}) {part.macro_f1:.3f}" for name, part in parts.items()]
+    return f"{heading} {', '.join(shown)}" if shown else ""
 
 
 def _apart(
@@ -270,16 +308,15 @@ def _apart(
     predicted: list[str],
     parts: list[str],
     order: list[str] | None = None,
-) -> str:
-    """`name (rows) macro F1` for each part the rows fall in, in `order` (else in order of first
-    appearance)."""
-    shown = []
+) -> dict[str, Part]:
+    """Each part the rows fall in, scored, in `order` (else in order of first appearance)."""
+    scored = {}
     for name in order or dict.fromkeys(parts):
         picked = [i for i, part in enumerate(parts) if part == name]
         gold = [rows[i].label for i in picked]
         report = score(gold, [predicted[i] for i in picked], sorted(set(gold)))
-        shown.append(f"{name} ({len(picked)}) {report.macro_f1:.3f}")
-    return ", ".join(shown)
+        scored[name] = Part(len(picked), report.macro_f1)
+    return scored
 
 
 def is_miss(label: str, department: str) -> bool:

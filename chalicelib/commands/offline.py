@@ -72,9 +72,10 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     from chalicelib.evaluation import (
         COMPLAINT,
         IMPLIED_SCORE,
+        by_source_apart,
+        clear_cut_apart,
+        format_apart,
         format_by_rule,
-        format_by_source,
-        format_clear_cut,
         format_misses,
         format_routes,
         format_signals,
@@ -88,14 +89,16 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     engine = _engine(args.rules, settings)
     rows = load_labeled_csv(args.file)
     gold = [row.label for row in rows]
-    if args.fail_under is not None and COMPLAINT in gold:
-        print("error: --fail-under scores the departments of a departments file", file=sys.stderr)
-        return 2
+    for option, given in (("--fail-under", args.fail_under is not None), ("--json", args.json)):
+        if given and COMPLAINT in gold:
+            print(f"error: {option} scores the departments of a departments file", file=sys.stderr)
+            return 2
     mentions = [enrich(row.mention) for row in rows]
     signals = [compute_signals(m) for m in mentions]
     decisions = [decide(m, engine, settings, s) for m, s in zip(mentions, signals, strict=True)]
     predicted = [decision.department for decision in decisions]
-    print(f"{len(rows)} mentions from {args.file}", file=out)
+    if not args.json:
+        print(f"{len(rows)} mentions from {args.file}", file=out)
     macro_f1: float | None = None  # of a departments file
     if COMPLAINT in gold:
         print(format_routes(gold, predicted), file=out)
@@ -107,11 +110,21 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         print(f"\n{format_signals(rows, signals)}", file=out)
     else:
         report = score(gold, predicted, sorted(set(gold)))
-        print(report.format(), file=out)
         macro_f1 = report.macro_f1
-        for apart in (format_clear_cut(rows, predicted), format_by_source(rows, predicted)):
-            if apart:
-                print(f"\n{apart}", file=out)
+        apart = {
+            "clear_cut_apart": ("macro F1 on rows", clear_cut_apart(rows, predicted)),
+            "by_source": ("macro F1 by source:", by_source_apart(rows, predicted)),
+        }
+        if args.json:  # its scores as one document, for a CI's records
+            scored = {"file": str(args.file), "mentions": len(rows), **report.as_json()}
+            for key, (_, parts) in apart.items():
+                scored[key] = {name: part.as_json() for name, part in parts.items()}
+            print(json.dumps(scored), file=out)
+            return _fails_under(macro_f1, args.fail_under)
+        print(report.format(), file=out)
+        for heading, parts in apart.values():
+            if parts:
+                print(f"\n{format_apart(heading, parts)}", file=out)
     if args.by_rule:
         print(f"\n{format_by_rule(rows, decisions)}", file=out)
     if args.misses:
@@ -121,8 +134,13 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
             if is_miss(row.label, decision.department)
         ]
         print(f"\n{format_misses(misses)}", file=out)
-    if macro_f1 is not None and args.fail_under is not None and macro_f1 < args.fail_under:
-        print(f"macro F1 {macro_f1:.3f} is under {args.fail_under:g}", file=sys.stderr)
+    return 0 if macro_f1 is None else _fails_under(macro_f1, args.fail_under)
+
+
+def _fails_under(macro_f1: float, bar: float | None) -> int:
+    """1, saying so, when a departments file's macro F1 is under `--fail-under`; else 0."""
+    if bar is not None and macro_f1 < bar:
+        print(f"macro F1 {macro_f1:.3f} is under {bar:g}", file=sys.stderr)
         return 1
     return 0
 

@@ -229,8 +229,34 @@ def test_eval_fails_under_a_macro_f1_for_a_ci_gate(
     assert capsys.readouterr().err == "macro F1 0.333 is under 0.9\n"
     corpus = tmp_path / "train.csv"
     corpus.write_text("id,text,complaint,domain\n1,my order never arrived,1,retail\n")
-    assert run("eval", str(corpus), "--fail-under", "0.9") == (2, "")
-    assert "--fail-under scores the departments of a departments file" in capsys.readouterr().err
+    for option in (["--fail-under", "0.9"], ["--json"]):
+        assert run("eval", str(corpus), *option) == (2, "")
+        said = capsys.readouterr().err
+        assert f"{option[0]} scores the departments of a departments file" in said
+
+
+def test_eval_json_is_the_scores_as_one_document_for_a_ci(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "dev.csv"
+    data.write_text(
+        "id,source,text,label,ambiguous\n"
+        "1,airline,my flight was cancelled and nobody helps,support,0\n"
+        "2,brand,I love you guys but my order never arrived,marketing,1\n"
+    )
+    code, out = run("eval", str(data), "--json", "--fail-under", "0.9")
+    scored = json.loads(out)
+    assert code == 1 and "under 0.9" in capsys.readouterr().err  # the gate holds with --json
+    assert (scored["mentions"], scored["macro_f1"], scored["accuracy"]) == (2, 0.3333, 0.5)
+    assert scored["classes"]["support"] == {
+        "precision": 0.5,
+        "recall": 1.0,
+        "f1": 0.6667,
+        "support": 1,
+    }
+    assert scored["confusion"] == {"marketing": {"support": 1}, "support": {"support": 1}}
+    assert scored["clear_cut_apart"]["ambiguous"] == {"mentions": 1, "macro_f1": 0.0}
+    assert scored["by_source"]["airline"] == {"mentions": 1, "macro_f1": 1.0}
 
 
 def test_eval_scores_each_source_apart_when_rows_come_from_several(tmp_path: Path) -> None:

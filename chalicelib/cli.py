@@ -369,9 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
     shifts.add_argument("department")
     shifts.set_defaults(func=cmd_shifts)
     report = sub.add_parser(
-        "report", parents=[api], description="how a department did: on time, waiting"
+        "report", parents=[api], description="how a department (or each) did: on time, waiting"
     )
-    report.add_argument("department")
+    report.add_argument("department", nargs="?", help="one department (default: each of them)")
     report.add_argument("--days", type=int, default=7, help="the last N days (up to 90)")
     report.set_defaults(func=cmd_report)
     ignored = sub.add_parser(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TextIO
 from urllib.parse import quote
@@ -238,11 +239,17 @@ def cmd_handed_over(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
-    """How a department did over the last days: answered, on time, still waiting."""
-    path = f"/departments/{quote(args.department, safe='')}/report?days={args.days}"
-    print(
-        format_report(DepartmentReport.model_validate(api_client(args).call("GET", path))), file=out
-    )
+    """How a department did over the last days (or each department, one after the other):
+    answered, on time, still waiting."""
+    client = api_client(args)
+    if args.department is not None:
+        departments = [args.department]
+    else:  # the stack's own list; not one of the answers --json prints
+        departments = replace(client, answers=None).call("GET", "/departments")["departments"]
+    for n, department in enumerate(departments):
+        path = f"/departments/{quote(department, safe='')}/report?days={args.days}"
+        report = DepartmentReport.model_validate(client.call("GET", path))
+        print(("\n" if n else "") + format_report(report), file=out)
     return 0
 
 

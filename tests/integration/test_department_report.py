@@ -71,6 +71,17 @@ def test_a_report_that_cannot_be_made_says_why(
 
 
 @pytest.mark.usefixtures("week")
+def test_switchboard_report_without_a_department_tells_each_one(api_url: str) -> None:
+    code, out = run("report", "--url", api_url)
+    headings = [line.split(",")[0] for line in out.splitlines() if "the last 7 days" in line]
+    assert code == 0 and headings == ["support", "pr", "marketing", "triage"]
+    assert "\n\npr, the last 7 days" in out  # a blank line between two departments
+    code, out = run("report", "--json", "--url", api_url)
+    reports = [json.loads(line) for line in out.splitlines()]
+    assert [r["department"] for r in reports] == ["support", "pr", "marketing", "triage"]
+
+
+@pytest.mark.usefixtures("week")
 def test_switchboard_report(api_url: str) -> None:
     code, out = run("report", "support", "--url", api_url)
     lines = out.splitlines()

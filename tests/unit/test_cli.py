@@ -180,36 +180,43 @@ def test_invalid_ruleset_exits_2_naming_the_problem(
     assert "rule 'r' (#1): when.text.matches: invalid RE2 pattern" in capsys.readouterr().err
 
 
-def test_eval_reports_scores(tmp_path: Path) -> None:
+def labeled(tmp_path: Path, rows: str) -> str:
+    """A labeled departments CSV holding `rows` (its header first); its path."""
     data = tmp_path / "dev.csv"
-    data.write_text(
+    data.write_text(rows)
+    return str(data)
+
+
+def test_eval_reports_scores(tmp_path: Path) -> None:
+    data = labeled(
+        tmp_path,
         "id,source,text,label,ambiguous,note\n"
         "1,t,my order never arrived,support,0,\n"
         "2,t,I love you guys,marketing,0,\n"
-        "3,t,I am calling my lawyer,pr,0,\n"
+        "3,t,I am calling my lawyer,pr,0,\n",
     )
-    code, out = run("eval", str(data))
+    code, out = run("eval", data)
     assert code == 0
     assert "3 mentions" in out
     assert "macro F1                             1.000" in out
     assert "clear-cut" not in out  # no row is marked ambiguous
 
-    with data.open("a") as handle:  # a defensible second reading the router does not share
+    with open(data, "a") as handle:  # a defensible second reading the router does not share
         handle.write("4,t,I love you guys but my order never arrived,marketing,1,\n")
-    code, out = run("eval", str(data))
+    code, out = run("eval", data)
     assert out.splitlines()[-1] == "macro F1 on rows clear-cut (3) 1.000, ambiguous (1) 0.000"
 
 
 def test_eval_names_the_clear_cut_rows_first_whichever_the_file_starts_with(
     tmp_path: Path,
 ) -> None:
-    data = tmp_path / "dev.csv"
-    data.write_text(
+    data = labeled(
+        tmp_path,
         "id,text,label,ambiguous\n"
         "1,I love you guys but my order never arrived,marketing,1\n"
-        "2,my order never arrived,support,0\n"
+        "2,my order never arrived,support,0\n",
     )
-    code, out = run("eval", str(data))
+    code, out = run("eval", data)
     assert code == 0
     assert out.splitlines()[-1] == "macro F1 on rows clear-cut (1) 1.000, ambiguous (1) 0.000"
 
@@ -217,14 +224,14 @@ def test_eval_names_the_clear_cut_rows_first_whichever_the_file_starts_with(
 def test_eval_fails_under_a_macro_f1_for_a_ci_gate(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = tmp_path / "dev.csv"
-    data.write_text(
+    data = labeled(
+        tmp_path,
         "id,text,label\n"
         "1,my order never arrived,support\n"
-        "2,I love you guys but my order never arrived,marketing\n"
+        "2,I love you guys but my order never arrived,marketing\n",
     )
-    assert run("eval", str(data), "--fail-under", "0.3")[0] == 0
-    code, out = run("eval", str(data), "--fail-under", "0.9")
+    assert run("eval", data, "--fail-under", "0.3")[0] == 0
+    code, out = run("eval", data, "--fail-under", "0.9")
     assert code == 1 and "macro F1" in out  # the report is printed all the same
     assert capsys.readouterr().err == "macro F1 0.333 is under 0.9\n"
     corpus = tmp_path / "train.csv"
@@ -238,13 +245,13 @@ def test_eval_fails_under_a_macro_f1_for_a_ci_gate(
 def test_eval_json_is_the_scores_as_one_document_for_a_ci(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = tmp_path / "dev.csv"
-    data.write_text(
+    data = labeled(
+        tmp_path,
         "id,source,text,label,ambiguous\n"
         "1,airline,my flight was cancelled and nobody helps,support,0\n"
-        "2,brand,I love you guys but my order never arrived,marketing,1\n"
+        "2,brand,I love you guys but my order never arrived,marketing,1\n",
     )
-    code, out = run("eval", str(data), "--json", "--fail-under", "0.9")
+    code, out = run("eval", data, "--json", "--fail-under", "0.9")
     scored = json.loads(out)
     assert code == 1 and "under 0.9" in capsys.readouterr().err  # the gate holds with --json
     assert (scored["mentions"], scored["macro_f1"], scored["accuracy"]) == (2, 0.3333, 0.5)
@@ -260,28 +267,28 @@ def test_eval_json_is_the_scores_as_one_document_for_a_ci(
 
 
 def test_eval_scores_each_source_apart_when_rows_come_from_several(tmp_path: Path) -> None:
-    data = tmp_path / "dev.csv"
-    data.write_text(
+    data = labeled(
+        tmp_path,
         "id,source,text,label\n"
         "1,airline,my flight was cancelled and nobody helps,support\n"
         "2,airline,I am calling my lawyer,pr\n"
         "3,brand,I love you guys,marketing\n"
-        "4,brand,I love you guys but my order never arrived,marketing\n"
+        "4,brand,I love you guys but my order never arrived,marketing\n",
     )
-    code, out = run("eval", str(data))
+    code, out = run("eval", data)
     assert code == 0
     assert out.splitlines()[-1] == "macro F1 by source: airline (2) 1.000, brand (2) 0.667"
 
 
 def test_eval_reads_labels_and_flags_however_a_spreadsheet_wrote_them(tmp_path: Path) -> None:
-    data = tmp_path / "dev.csv"
-    data.write_text(
+    data = labeled(
+        tmp_path,
         "\ufeffid,text,label,ambiguous\n"  # Excel's "CSV UTF-8" opens with a byte order mark
         "1,my order never arrived, Support ,FALSE\n"
         "2,I love you guys,Marketing,0\n"
-        "3,I love you guys but my order never arrived,MARKETING,True\n"
+        "3,I love you guys but my order never arrived,MARKETING,True\n",
     )
-    code, out = run("eval", str(data))
+    code, out = run("eval", data)
     assert code == 0
     assert out.splitlines()[1].split() == ["class", "precision", "recall", "f1", "support"]
     assert [line.split()[0] for line in out.splitlines()[2:4]] == ["marketing", "support"]
@@ -358,9 +365,8 @@ FOUR_LABELED = (
 
 
 def test_eval_lists_the_misrouted_mentions_by_the_rule_that_decided_them(tmp_path: Path) -> None:
-    data = tmp_path / "dev.csv"
-    data.write_text(FOUR_LABELED)
-    code, out = run("eval", str(data), "--misses")
+    data = labeled(tmp_path, FOUR_LABELED)
+    code, out = run("eval", data, "--misses")
     misses = out.split("\n\n")[-1].splitlines()
     assert code == 0
     assert misses[0] == "service-problem: 1 misrouted"
@@ -373,9 +379,8 @@ def test_eval_lists_the_misrouted_mentions_by_the_rule_that_decided_them(tmp_pat
 
 
 def test_eval_by_rule_counts_what_each_rule_decided_and_sent_astray(tmp_path: Path) -> None:
-    data = tmp_path / "dev.csv"
-    data.write_text(FOUR_LABELED)
-    code, out = run("eval", str(data), "--by-rule")
+    data = labeled(tmp_path, FOUR_LABELED)
+    code, out = run("eval", data, "--by-rule")
     table = [line.split() for line in out.split("\n\n")[-1].splitlines()]
     assert code == 0
     assert table[0] == ["rule", "decided", "astray", "marketing", "pr", "support"]

@@ -496,8 +496,9 @@ def _listing(commands: dict[str, argparse.ArgumentParser]) -> str:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Entry point of the `switchboard` console script."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and not argv[0].startswith("-") and argv[0] not in commands_in_groups():
-        hint = did_you_mean(argv[0], commands_in_groups())
+    commands = commands_in_groups()
+    if argv and not argv[0].startswith("-") and argv[0] not in commands:
+        hint = did_you_mean(argv[0], commands)
         print(
             f"error: no command {argv[0]}; {hint}`switchboard --help` lists them", file=sys.stderr
         )

@@ -177,13 +177,14 @@ def build_parser() -> argparse.ArgumentParser:
         "rules", description="validate, diff, push, pull, test, history, rollback"
     )
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
-    api = argparse.ArgumentParser(add_help=False)
-    api.add_argument(
+    connection = argparse.ArgumentParser(add_help=False)
+    connection.add_argument(
         "--url",
         default=os.environ.get("SWITCHBOARD_URL", "http://127.0.0.1:8000"),
         help="API base URL (default $SWITCHBOARD_URL or the local stack)",
     )
-    api.add_argument("--iam", action="store_true", help="sign with AWS SigV4 (deployed API)")
+    connection.add_argument("--iam", action="store_true", help="sign with AWS SigV4 (deployed API)")
+    api = argparse.ArgumentParser(add_help=False, parents=[connection])
     api.add_argument(
         "--json",
         action="store_true",
@@ -201,8 +202,15 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("-o", "--output", type=Path, help="write to this file")
     command.add_argument("--version", type=int, help="an earlier version")
     command.set_defaults(func=cmd_rules_pull)
-    command = rules_sub.add_parser("diff", parents=[api], help="compare a file with the live rules")
+    command = rules_sub.add_parser(
+        "diff", parents=[connection], help="compare a file with the live rules"
+    )
     command.add_argument("file", type=Path)
+    command.add_argument(
+        "--json",
+        action="store_true",
+        help="print the changes as one JSON document (rule ids added, removed, changed, order)",
+    )
     command.set_defaults(func=cmd_rules_diff)
     command = rules_sub.add_parser("push", parents=[api], help="publish a ruleset file")
     command.add_argument("file", type=Path)

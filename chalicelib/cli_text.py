@@ -24,6 +24,7 @@ from chalicelib.models import (
     MentionRecord,
     Note,
     PersonReport,
+    Quoted,
     Reply,
     RoutedMention,
     Routing,
@@ -185,9 +186,9 @@ def format_routed(message: RoutedMention, now: datetime | None = None) -> str:
     if routing.conversation is not None:
         case = routing.conversation
         lines.insert(2, f"  continues {case.mention_id} (routed to {case.department})")
-    if mention.quoted is not None:  # what the author is reacting to
-        by = f"@{mention.quoted.author}" if mention.quoted.author else mention.quoted.id
-        lines.insert(2, f"  quoting {by}: {shortened(mention.quoted.text) or '(text not sent)'}")
+    for post, what in ((mention.replied_post, "answering"), (mention.quoted, "quoting")):
+        if post is not None:  # what the author is answering or reacting to
+            lines.insert(2, f"  {what} {_by(post)}: {shortened(post.text) or '(text not sent)'}")
     if mention.tagged_along:  # answer with care: the author was talking to someone else
         lines.insert(2, "  in someone else's thread: the brand was only tagged along")
     if mention.standby:  # a chatbot or Meta's inbox may be answering too
@@ -197,6 +198,15 @@ def format_routed(message: RoutedMention, now: datetime | None = None) -> str:
     if routing.hide is not None:  # the public no longer sees it (once the outbox worker ran)
         lines.insert(2, f"  hidden on {mention.platform} by rule {routing.hide}")
     return "\n".join(lines)
+
+
+def _by(post: Quoted) -> str:
+    """Who wrote a quoted or answered post: an X or Instagram @handle, a Facebook name, else
+    its id."""
+    if post.author is None:
+        return post.id
+    handles = post.id.partition(":")[0] in ("x", "instagram")
+    return f"@{post.author}" if handles else post.author
 
 
 def _earlier_cases(history: History, shown: int = 3) -> str:

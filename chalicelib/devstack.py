@@ -226,6 +226,7 @@ def main() -> None:
     )
 
     fakes = FakePlatforms(port=fakes_port).start()
+    fakes.add_sample_posts()
     for variable, path in FAKE_BASE_URLS.items():
         os.environ.setdefault(variable, fakes.url + path)
     settings = get_settings()

@@ -31,6 +31,13 @@ _MENTIONED = re.compile(
     r"(?P<edge>mentioned_comment\.comment_id|mentioned_media\.media_id)"
     r"\((?P<id>\d+)\)\{(?P<fields>[a-z_]+(?:,[a-z_]+)*)\}"
 )
+GRAPH_NODE_FIELDS = {
+    "Post": {"id", "message", "from", "created_time", "permalink_url"},
+    "Comment": {"id", "message", "from", "created_time", "parent"},
+    "IGMedia": {"id", "caption", "username", "timestamp", "permalink", "media_type"},
+    "IGComment": {"id", "text", "username", "timestamp"},
+}
+"""The fields of each Graph node type the fake serves (some of each type's, as documented)."""
 
 
 @dataclass
@@ -104,6 +111,9 @@ class FakePlatforms:
         self.x_posts: dict[str, dict[str, Any]] = {}
         """Other posts (v2 shape, with an `author`) by id, that mentions quote or answer (for
         `includes.tweets` when `expansions` has `referenced_tweets.id`)."""
+        self.graph_posts: dict[str, dict[str, Any]] = {}
+        """Facebook posts and comments and Instagram media by id, each with its node `type`
+        (GRAPH_NODE_FIELDS) and fields (for `GET /{id}?fields=…`)."""
         self.held_threads: dict[str, bool] = {}
         """Messenger and Instagram conversations (by the person's id) another app holds, and
         whether Switchboard may take them over (idle, or Switchboard the Primary Receiver)."""
@@ -152,6 +162,27 @@ class FakePlatforms:
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
 
+    def add_sample_posts(self) -> None:
+        """The brand's posts the sample deliveries (tests/events/) answer, so the replies to
+        them `make run`'s demo routes carry them (`mention.replied_post`)."""
+        brand = {"id": "2244994945", "username": "AcmeHelp", "name": "Acme"}
+        self.x_posts["1991999999999999000"] = {
+            "id": "1991999999999999000",
+            "text": "New at Acme: chicken wraps, in every store from today 🌯",
+            "author_id": brand["id"],
+            "author": brand,
+        }
+        self.graph_posts["448242228374517_122131676912594941"] = {
+            "type": "Post",
+            "message": "Meet the Acme Blend 3000: smoothies in 30 seconds.",
+            "from": {"name": "Acme", "id": "448242228374517"},
+        }
+        self.graph_posts["17918195224117851"] = {
+            "type": "IGMedia",
+            "caption": "Autumn colours are in: which one is yours?",
+            "username": "acme",
+        }
+
     def start(self) -> FakePlatforms:
         """Serve in a background thread."""
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -165,9 +196,13 @@ class FakePlatforms:
         """Answer the next accepted request with this error instead."""
         self._failures.append(Failure(status, body, headers or {}))
 
-    def accepted(self, platform: str | None = None) -> list[Recorded]:
-        """The requests answered with success."""
-        return [r for r in self.requests if r.status < 300 and platform in (None, r.platform)]
+    def accepted(self, platform: str | None = None, method: str | None = None) -> list[Recorded]:
+        """The requests answered with success (to `platform`, with `method`, when given)."""
+        return [
+            r
+            for r in self.requests
+            if r.status < 300 and platform in (None, r.platform) and method in (None, r.method)
+        ]
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(handler.path)
@@ -273,9 +308,11 @@ class FakePlatforms:
         """`GET /2/users/:id/mentions`: newest first, after `since_id`, paged by
         `pagination_token`; with `expansions`, the authors (`author_id`), and the posts they
         reference (`referenced_tweets.id`) with theirs (`referenced_tweets.id.author_id`), in
-        `includes`."""
+        `includes`. `GET /2/tweets/:id`: one of `x_posts`."""
         self._check_oauth1(f"http://{headers['host']}/x{path}", headers, "GET", query)
         segments = path.strip("/").split("/")
+        if len(segments) == 3 and segments[:2] == ["2", "tweets"]:
+            return 200, self._x_post(segments[2], query)
         if len(segments) != 4 or segments[:2] != ["2", "users"] or segments[3] != "mentions":
             raise Rejection(404, {"detail": f"no such endpoint {path}"})
         size = int(query.get("max_results", "10"))
@@ -295,6 +332,19 @@ class FakePlatforms:
         if start + size < len(posts):
             answer["meta"]["next_token"] = str(start + size)
         return 200, answer
+
+    def _x_post(self, post_id: str, query: dict[str, str]) -> dict[str, Any]:
+        """One post by id, its author in `includes.users` with `expansions=author_id`; a post
+        X cannot show is a 200 with `errors` only, as X answers it."""
+        post = self.x_posts.get(post_id)
+        if post is None:
+            detail = f"Could not find tweet with id: [{post_id}]."
+            problem = "https://api.twitter.com/2/problems/resource-not-found"
+            return {"errors": [{"detail": detail, "title": "Not Found Error", "type": problem}]}
+        answer: dict[str, Any] = {"data": _without_author(post)}
+        if "author_id" in query.get("expansions", "").split(","):
+            answer["includes"] = {"users": [post["author"]]}
+        return answer
 
     def _x_includes(self, page: list[dict[str, Any]], expansions: list[str]) -> dict[str, Any]:
         referenced = [
@@ -435,6 +485,8 @@ class FakePlatforms:
         if len(segments) != 2 or not segments[0].startswith("v"):
             raise Rejection(400, {"error": {"message": f"Unknown path {path}", "code": 2500}})
         fields = query.get("fields", "")
+        if segments[1] in self.graph_posts:
+            return 200, self._graph_post(segments[1], fields.split(","))
         match = _MENTIONED.fullmatch(fields)
         if match is None:
             raise Rejection(400, {"error": {"message": f"(#100) unsupported fields {fields}"}})
@@ -444,6 +496,17 @@ class FakePlatforms:
             raise Rejection(400, {"error": {"message": f"(#100) no {edge} {key}", "code": 100}})
         answer = {"id": key, **{k: v for k, v in found.items() if k in wanted}}
         return 200, {edge: answer, "id": segments[1]}
+
+    def _graph_post(self, node: str, fields: list[str]) -> dict[str, Any]:
+        """`GET /{id}?fields=…` of a Facebook post or comment or an Instagram media: the fields
+        asked for; one the node's type does not have is refused, as the Graph API does."""
+        post = self.graph_posts[node]
+        kind = post["type"]
+        for name in fields:
+            if name not in GRAPH_NODE_FIELDS[kind]:
+                message = f"(#100) Tried accessing nonexisting field ({name}) on node type ({kind})"
+                raise Rejection(400, {"error": {"message": message, "code": 100}})
+        return {"id": node, **{name: post[name] for name in fields if name in post}}
 
     def _send_api(self, body: Any) -> dict[str, str]:
         if not isinstance(body, dict) or not (body.get("message") or {}).get("text"):

@@ -62,7 +62,8 @@ class Author(BaseModel):
 
 
 class Quoted(BaseModel):
-    """The post a quote quotes: context for whoever answers, never read by the classifier."""
+    """A post a mention quotes or answers: context for whoever answers, never read by the
+    signals."""
 
     id: PlatformId
     text: str = ""
@@ -129,6 +130,13 @@ class Mention(BaseModel):
     )
     attachments: list[Attachment] = Field(
         default_factory=list, description="the files sent with it (direct messages, Slack)"
+    )
+    replied_post: Quoted | None = Field(
+        default=None,
+        description="for a reply to one of the brand's own posts that continues no case (a"
+        " campaign post, an announcement, a contest), that post, so whoever answers knows what"
+        " the author answers, and rules can read it (`replied_post.text`); the signals read"
+        " the author's own text only",
     )
 
     @property
@@ -624,11 +632,11 @@ class MentionRecord(BaseModel):
 
     def forgotten(self, at: datetime) -> MentionRecord:
         """The record once its author asked to be forgotten: redacted as a deleted one, and who
-        wrote it (name, handle, id), what it quoted and its link gone too, with what people
-        wrote about them (notes, why it was closed or handed over) and the rules' reasons (which
-        can quote the text); where it was routed, by which rules, and how it was answered stay,
-        for the reports."""
-        gone = {"author": Author(), "quoted": None, "url": None}
+        wrote it (name, handle, id), what it quoted or answered and its link gone too, with what
+        people wrote about them (notes, why it was closed or handed over) and the rules' reasons
+        (which can quote the text); where it was routed, by which rules, and how it was answered
+        stay, for the reports."""
+        gone = {"author": Author(), "quoted": None, "replied_post": None, "url": None}
         redacted = self.redacted(self.deleted_at or at)._changed(gone, forgotten_at=at)
         routing = redacted.message.routing
         kept = {

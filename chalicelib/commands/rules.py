@@ -60,14 +60,20 @@ def cmd_rules_pull(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_rules_diff(args: argparse.Namespace, out: TextIO) -> int:
-    """Show what a file changes against the live ruleset; exit 1 when it differs."""
-    from chalicelib.rules.diff import diff_rulesets
+    """Show what a file changes against the live ruleset (`--json`: the rule ids, as one
+    document); exit 1 when it differs."""
+    from chalicelib.rules.diff import diff_rulesets, ruleset_changes
 
     rules = _rules_file(args.file, examples=False)
     live = api_client(args).call("GET", "/admin/rules")
     lines = diff_rulesets(live["rules"], rules)
-    print(f"{args.file} against live v{live['version']}:", file=out)
-    print("\n".join(lines) if lines else "no differences", file=out)
+    if args.json:
+        changes = ruleset_changes(live["rules"], rules)
+        found = {"file": str(args.file), "live_version": live["version"], **changes}
+        print(json.dumps(found, ensure_ascii=False), file=out)
+    else:
+        print(f"{args.file} against live v{live['version']}:", file=out)
+        print("\n".join(lines) if lines else "no differences", file=out)
     return 1 if lines else 0
 
 

@@ -19,6 +19,7 @@ from chalicelib.models import (
     Author,
     Mention,
     MentionKind,
+    Quoted,
     RawDelivery,
     Reply,
     native_id,
@@ -544,6 +545,22 @@ def with_text(mention: Mention, settings: Settings) -> Mention:
     if found.get("permalink"):
         update["urls"] = [*mention.urls, found["permalink"]]
     return mention.model_copy(update=update)
+
+
+POST_FIELDS = {"facebook": ("message", "from"), "instagram": ("caption", "username")}
+"""What `read_post` asks the Graph API for: a Facebook post's or comment's text and author, an
+Instagram media's caption and its account's username."""
+
+
+def read_post(post: str, settings: Settings) -> Quoted:
+    """`GET /{id}?fields=…` of a Facebook post or comment, or an Instagram media, `post` being
+    `facebook:<id>` or `instagram:<id>` (POST_FIELDS); raises Platform* errors."""
+    platform, _, native = post.partition(":")
+    text, author = POST_FIELDS[platform]
+    found = _graph("GET", native, settings, {"fields": f"{text},{author}"})
+    by = found.get(author)  # Facebook: {"name", "id"}; Instagram: the username itself
+    name = by.get("name") if isinstance(by, dict) else by
+    return Quoted(id=post, text=str(found.get(text) or ""), author=str(name) if name else None)
 
 
 THROTTLING_CODES = frozenset({4, 17, 32, 613, 80001, 80002, 80006, 80007, 130429, 131056})

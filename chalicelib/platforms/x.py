@@ -401,9 +401,10 @@ def v2_mention(
     media: dict[str, Any] | None = None,
 ) -> Mention | None:
     """A post of `GET /2/users/:id/mentions` (v2 shape, authors from `includes.users`, the
-    posts it quotes from `includes.tweets`: `posts`, its photos and videos from
-    `includes.media`: `media`, by key) as the same mention its webhook delivery
-    would give (same id, so the two are routed once); None for the account's own posts.
+    post it quotes or, for a reply to the brand, answers from `includes.tweets`: `posts`, its
+    photos and videos from `includes.media`: `media`, by key) as the same mention its webhook
+    delivery would give (same id, so the two are routed once; the webhook's reply has its
+    answered post read by the routing worker); None for the account's own posts.
     `brand_accounts`: the brand's other accounts on X."""
     author_id = str(tweet.get("author_id", ""))
     if author_id == account:
@@ -455,6 +456,11 @@ def v2_mention(
         tagged_along=kind == "mention" and tagged_along,
         edit_of=_first_version(str(tweet["id"]), tweet.get("edit_history_tweet_ids")),
         quoted=_v2_quoted(referenced.get("quoted"), posts or {}, users),
+        replied_post=(
+            _v2_quoted(referenced["replied_to"], posts, users)
+            if kind == "reply" and posts and referenced.get("replied_to") in posts
+            else None  # the routing worker reads it (services/replied_posts.py)
+        ),
         attachments=[
             _medium(item.get("type"), item.get("url"), item, "bit_rate")
             for item in (_dict((media or {}).get(key)) for key in _media_keys(tweet))

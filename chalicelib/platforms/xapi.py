@@ -1,5 +1,5 @@
 """The X API v2 client: tweepy (OAuth 1.0a user context) sent to a configurable base URL; posts
-replies and reads the brand's mentions for the poller."""
+replies, reads the brand's mentions for the poller and the brand's posts customers answer."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any
 import requests
 import tweepy
 
-from chalicelib.models import Mention, Reply
+from chalicelib.models import Mention, Quoted, Reply
 from chalicelib.platforms.outbound import (
+    PlatformGone,
     PlatformRejected,
     PlatformRetryLater,
     PlatformUnauthorized,
@@ -127,6 +128,30 @@ def hide_reply(mention: Mention, hidden: bool, settings: Settings) -> None:
     answer = _calling(lambda: call(native, user_auth=True))
     if (answer.get("data") or {}).get("hidden") is not hidden:
         raise PlatformRejected(f"X did not confirm it: {answer}")
+
+
+def read_post(post: str, settings: Settings) -> Quoted:
+    """`GET /2/tweets/:id` of `post` (`x:<id>`) with its author's username; raises Platform*
+    errors (PlatformGone when X finds no such post: deleted, or protected)."""
+    client = _client(settings)
+    native = post.partition(":")[2]
+    answer: dict[str, Any] = _calling(
+        lambda: client.get_tweet(
+            native,
+            tweet_fields=["author_id", "note_tweet"],
+            expansions=["author_id"],
+            user_fields=["username"],
+            user_auth=True,
+        )
+    )
+    found = answer.get("data")
+    if not isinstance(found, dict):  # X answers 200 with only `errors` for a post it cannot show
+        problems = "; ".join(str(e.get("detail", e)) for e in answer.get("errors") or [])
+        raise PlatformGone(f"X did not return post {native}: {problems or answer}")
+    users = (answer.get("includes") or {}).get("users") or []
+    author = next((u.get("username") for u in users if u.get("id") == found.get("author_id")), None)
+    text = (found.get("note_tweet") or {}).get("text") or found.get("text") or ""
+    return Quoted(id=post, text=str(text), author=author)
 
 
 def mentions_page(

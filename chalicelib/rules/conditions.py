@@ -42,6 +42,8 @@ FIELDS: dict[str, str] = {
     "engagement": NUMBER,
     "standby": BOOL,
     "conversation.department": STRING,
+    "replied_post.id": STRING,
+    "replied_post.text": TEXT,
     "history.cases": NUMBER,
     "history.waiting": NUMBER,
     "signals.lang": STRING,  # the one signal that is not a number: the mention's `lang`

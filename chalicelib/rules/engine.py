@@ -272,6 +272,10 @@ _FIELDS: dict[str, Callable[[MentionContext], Any]] = {
     "engagement": lambda c: c.mention.engagement,
     "standby": lambda c: c.mention.standby,
     "conversation.department": lambda c: c.conversation and c.conversation.department,
+    "replied_post.id": lambda c: c.mention.replied_post and c.mention.replied_post.id,
+    "replied_post.text": lambda c: normalise_text(
+        c.mention.replied_post.text if c.mention.replied_post else ""
+    ),
     "history.cases": lambda c: len(c.history.cases) if c.history else 0,
     "history.waiting": lambda c: c.history.waiting if c.history else 0,
     "hour": lambda c: c.moment().hour,

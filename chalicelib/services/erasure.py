@@ -4,9 +4,10 @@ delete): what they wrote and who they are, wherever Switchboard keeps it.
 For each of the author's mentions still kept: the text of the replies written to it (one not
 posted yet never will be), the files copied from the platform, its dry-run sample, the
 conversation link and the receipt and away-message holds that name them by id, then its record,
-redacted as a deleted post's and stripped of who wrote it, what it quoted, its link and what
-people and rules wrote about it. The record goes last, so a call cut short finds the rest again.
-How each was routed and answered stays, without the person, for the departments' reports.
+redacted as a deleted post's and stripped of who wrote it, what it quoted or answered, its link
+and what people and rules wrote about it. The record goes last, so a call cut short finds the
+rest again. How each was routed and answered stays, without the person, for the departments'
+reports.
 Copies already delivered to a department queue cannot be recalled (they expire with the queue's
 14 days), nor can a raw delivery in the payload bucket be cut apart (it expires after 30 days).
 """

@@ -53,6 +53,7 @@ from chalicelib.services.away import say_away
 from chalicelib.services.case_news import CaseNews
 from chalicelib.services.intake import INTAKE_QUEUE, MENTIONS_PER_MESSAGE, queue_mentions
 from chalicelib.services.moderation import hide_message, unhideable
+from chalicelib.services.replied_posts import RepliedPosts
 from chalicelib.services.shifts import Rosters, back_to_answerer, continued_case
 from chalicelib.services.sla import sla_due
 from chalicelib.services.survey import rated, rating_in, rating_key, surveyed
@@ -493,6 +494,9 @@ class RoutingService:
         mention = self._labelled(enrich(self._complete(mention)))
         signals = compute_signals(mention)
         conversation = self._conversation(mention, now)
+        if conversation is None:  # a follow-up's context is its case; a new one's, maybe a post
+            replied = RepliedPosts(self.mentions, self.settings, self.time_left)
+            mention = replied.add_to(mention, now)
         # a follow-up is part of the case it continues, whose message had the author's history
         history = None if conversation else self._history(mention, now)
         decision = decide(mention, engine, self.settings, signals, now, conversation, history)

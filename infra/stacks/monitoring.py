@@ -128,6 +128,7 @@ class Monitoring(Construct):
                 "PollPageLimit",
                 "PollsDeferred",
                 "MentionTextUnavailable",
+                "RepliedPostUnavailable",
                 "ReplyBookkeepingFailures",
                 "HistoryUnavailable",
                 "SlaBreaches",

@@ -99,7 +99,7 @@ def test_each_platform_is_asked_the_way_it_documents(
         assert fakes.hidden[mention_id] is True
     [instagram] = [r for r in fakes.accepted("graph") if r.path.endswith("17865799348089039")]
     assert instagram.body == {"hide": "true"}
-    [x] = [r for r in fakes.accepted("x") if r.method == "PUT"]  # OAuth 1.0a, checked
+    [x] = fakes.accepted("x", "PUT")  # OAuth 1.0a, checked
     assert x.path == "/x/2/tweets/1992000000000000002/hidden" and x.body == {"hidden": True}
     [youtube] = [r for r in fakes.accepted("youtube") if "setModerationStatus" in r.path]
     assert youtube.query == {"id": "UgzFakeComment1", "moderationStatus": "heldForReview"}

@@ -42,7 +42,7 @@ def test_mention_text_is_fetched_and_routes_the_mention(
     }
     routed(client, stack, "meta", "meta_instagram_mention.json")
 
-    reads = [r for r in fakes.accepted("graph") if r.method == "GET"]
+    reads = fakes.accepted("graph", "GET")
     assert {r.path for r in reads} == {f"/graph/v25.0/{IG_USER}"}
     messages = routed_mentions(stack)
     comment = messages[f"instagram:{COMMENT}"]
@@ -68,7 +68,7 @@ def test_replies_to_mentions_use_the_brand_mentions_edge(
     reply(client, {"mention_id": f"instagram:{CAPTION_MEDIA}", "text": "Looking good!"})
     drain_outbox(stack)
 
-    posts = [r for r in fakes.accepted("graph") if r.method == "POST"]
+    posts = fakes.accepted("graph", "POST")
     assert [(r.path, r.body) for r in posts] == [
         (
             f"/graph/v25.0/{IG_USER}/mentions",

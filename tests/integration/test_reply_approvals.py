@@ -62,7 +62,7 @@ def test_a_pr_reply_is_posted_only_once_a_second_person_approves_it(
     allegation(client, stack)
     reply_id = drafted(client, "We are very sorry. Our safety team is investigating.")
     drain_outbox(stack)
-    assert fakes.accepted("x") == []
+    assert fakes.accepted("x", "POST") == []
     case, notice = bodies(stack["pr"])  # the case, then news that a reply to it waits
     assert notice["mention"]["id"] == CASE and notice["routing"]["tags"][-1] == "awaiting-approval"
     assert "awaiting-approval" not in case["routing"]["tags"]
@@ -80,13 +80,13 @@ def test_a_pr_reply_is_posted_only_once_a_second_person_approves_it(
     assert status == 200 and approved["status"] == "queued" and approved["reviewed_by"] == "sam"
     assert get(client, "/departments/pr/approvals")["pending"] == []
     drain_outbox(stack)
-    [posted] = fakes.accepted("x")
+    [posted] = fakes.accepted("x", "POST")
     assert posted.body["text"] == "We are very sorry. Our safety team is investigating."
     sent = get(client, f"/replies/{reply_id}")
     assert sent["status"] == "sent" and sent["reviewed_at"]
     assert review(client, reply_id, "approve", "sam")[0] == 200  # again: nothing more happens
     drain_outbox(stack)
-    assert len(fakes.accepted("x")) == 1
+    assert len(fakes.accepted("x", "POST")) == 1
     assert (
         get(client, f"/mentions/{CASE}")["first_response_post"] == f"x:{sent['platform_reply_id']}"
     )
@@ -103,7 +103,7 @@ def test_a_rejected_reply_is_never_posted_and_the_case_keeps_waiting(
     assert review(client, reply_id, "approve", "lee")[0] == 409
     assert review(client, reply_id, "reject", "lee", {})[0] == 400  # a reason is required
     drain_outbox(stack)
-    assert fakes.accepted("x") == []
+    assert fakes.accepted("x", "POST") == []
     assert get(client, f"/mentions/{CASE}")["first_response_at"] is None  # still to answer
 
 
@@ -155,7 +155,7 @@ def test_nobody_else_answers_a_case_whose_answer_waits_for_approval(
     response = client.http.post("/replies", headers=as_("ana"), body=json.dumps(forced))
     assert response.status_code == 202  # forced past lee's take and his pending answer
     drain_outbox(stack)
-    assert fakes.accepted("x") == []
+    assert fakes.accepted("x", "POST") == []
 
 
 def test_a_reply_whose_case_was_closed_since_is_approved_only_with_force(
@@ -176,7 +176,7 @@ def test_a_reply_whose_case_was_closed_since_is_approved_only_with_force(
     code, out = run("approve", reply_id, "--force", "--wait", "0", "--url", api_url)
     assert code == 0 and out.startswith(f"{reply_id}: approved by ")
     drain_outbox(stack)
-    [posted] = fakes.accepted("x")
+    [posted] = fakes.accepted("x", "POST")
     assert posted.body["text"].startswith("We are very sorry.")
 
 
@@ -240,7 +240,7 @@ def test_the_approval_flow_from_the_shell(
     code, out = run("approve", reply_id, "--url", api_url, "--wait", "0")
     assert code == 0 and out.splitlines()[0] == f"{reply_id}: approved by sam"
     drain_outbox(stack)
-    [posted] = fakes.accepted("x")
+    [posted] = fakes.accepted("x", "POST")
     assert posted.body["text"] == "We are investigating with the Leeds store."
     second = drafted(client, "Another statement")
     code, out = run("reject", second, "legal has not signed off", "--url", api_url)

@@ -56,6 +56,16 @@ def test_pull_edit_test_push_and_rollback(
     assert run("rules", "validate", str(rules_file))[0] == 0
     code, out = run("rules", "diff", "--url", api_url, str(rules_file))
     assert code == 1 and "+ added rule reddit-to-marketing" in out
+    code, out = run("rules", "diff", "--json", "--url", api_url, str(rules_file))
+    assert code == 1  # for a CI: what a change touches, by rule id
+    assert json.loads(out) == {
+        "file": str(rules_file),
+        "live_version": 1,
+        "added": ["reddit-to-marketing"],
+        "removed": [],
+        "changed": [],
+        "order": None,
+    }
 
     code, out = run("rules", "test", "--url", api_url, str(rules_file))
     assert code == 0

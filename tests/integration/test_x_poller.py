@@ -84,7 +84,7 @@ def test_missed_posts_are_routed_once_and_the_next_poll_starts_after_them(
         0, post("1992000000000000301", "@AcmeHelp is the app down?", timedelta(0))
     )
     assert poll() == {"queued": 1}
-    first_read, second_read = (r for r in fakes.accepted("x") if r.method == "GET")
+    first_read, second_read = fakes.accepted("x", "GET")
     assert first_read.path == second_read.path == f"/x/2/users/{BRAND}/mentions"
     assert "since_id" not in first_read.query
     assert second_read.query["since_id"] == "1992000000000000300"
@@ -147,7 +147,7 @@ def test_a_polled_reply_that_only_tags_the_brand_along_is_not_routed(
     assert poll() == {"queued": 2}
     drain_intake(stack)
     assert set(routed_mentions(stack)) == {"x:1992000000000000311"}
-    [read] = (r for r in fakes.accepted("x") if r.method == "GET")
+    [read] = fakes.accepted("x", "GET")
     assert "display_text_range" in read.query["tweet.fields"].split(",")
 
 
@@ -169,7 +169,7 @@ def test_a_polled_quote_reaches_its_department_with_the_post_it_quotes(
         "text": "Our winter menu is here!",
         "author": "user945",
     }
-    [read] = (r for r in fakes.accepted("x") if r.method == "GET")
+    [read] = fakes.accepted("x", "GET")
     assert read.query["expansions"] == (
         "author_id,referenced_tweets.id,referenced_tweets.id.author_id,attachments.media_keys"
     )
@@ -188,7 +188,7 @@ def test_a_polled_post_brings_its_photo(stack: dict[str, str], fakes: FakePlatfo
     assert message["mention"]["attachments"] == [
         {"kind": "image", "url": photo, "media_id": None, "mime_type": None, "filename": None}
     ]
-    [read] = (r for r in fakes.accepted("x") if r.method == "GET")
+    [read] = fakes.accepted("x", "GET")
     assert read.query["media.fields"] == "type,url,preview_image_url,variants"
 
 

@@ -100,7 +100,7 @@ def test_new_comments_are_queued_once_and_routed(
     assert receive_all(stack["intake"]) == []
     fakes.youtube_threads[CHANNEL].insert(0, thread(4, "How do I change my plan?", timedelta(0)))
     assert poll() == {"queued": 1}
-    reads = [r for r in fakes.accepted("youtube") if r.method == "GET"]
+    reads = fakes.accepted("youtube", "GET")
     assert all(r.path == "/youtube/v3/commentThreads" for r in reads)
     listed = [r for r in reads if "allThreadsRelatedToChannelId" in r.query]
     assert len(listed) == 3  # one page a run
@@ -217,7 +217,7 @@ def test_replies_in_a_thread_the_brand_answered_are_routed_and_answered_in_that_
     status, _ = reply(client, {"mention_id": "youtube:Ugcomment1.reply2", "text": "On it."})
     assert status == 202
     drain_outbox(stack)
-    posted = [r for r in fakes.accepted("youtube") if r.method == "POST"]
+    posted = fakes.accepted("youtube", "POST")
     assert posted[-1].body == {"snippet": {"parentId": "Ugcomment1", "textOriginal": "On it."}}
 
 

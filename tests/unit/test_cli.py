@@ -731,6 +731,32 @@ def test_an_inbox_entry_shows_what_a_quote_quotes() -> None:
     assert line == "  quoting x:9: " + "x" * 139 + "…"
 
 
+def test_an_inbox_entry_shows_the_brands_post_a_reply_answers() -> None:
+    campaign = Quoted(id="x:9", text="Win a year of free wraps!", author="AcmeHelp")
+    mention = Mention(id="x:4", platform="x", kind="reply", text="falafel", replied_post=campaign)
+    message = RoutedMention(
+        mention=mention,
+        routing=Routing(department="marketing"),
+        reply=ReplyPointer(mention_id="x:4"),
+    )
+    assert (
+        format_routed(message).splitlines()[2] == "  answering @AcmeHelp: Win a year of free wraps!"
+    )
+    page_post = Quoted(id="facebook:1_2", text="Meet the Blend 3000", author="Acme Kitchen")
+    comment = Mention(
+        id="facebook:2_3",
+        platform="facebook",
+        kind="comment",
+        text="mine broke",
+        replied_post=page_post,
+    )
+    on_facebook = message.model_copy(update={"mention": comment})
+    assert (
+        format_routed(on_facebook).splitlines()[2]
+        == "  answering Acme Kitchen: Meet the Blend 3000"
+    )
+
+
 def test_an_inbox_entry_of_a_handed_over_case_says_by_whom_and_why() -> None:
     mention = Mention(
         id="x:7", platform="x", text="my lawyer will call", author=Author(handle="jo")

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib.models import Author, Mention, Routing
+from chalicelib.models import Author, Mention, Quoted, Routing
 from chalicelib.rules import (
     DEFAULT_RULES_PATH,
     Engine,
@@ -171,6 +171,22 @@ def test_a_rule_can_leave_conversations_another_app_holds_to_it() -> None:
     assert decision.department == "ignore"
     assert decision.matched_rules[0].why == "standby is True"
     assert route(e, mention("where is my order"), {}).department == "triage"
+
+
+def test_a_rule_can_send_the_answers_to_a_campaign_post_where_they_belong() -> None:
+    e = engine(
+        rule(
+            "contest", {"replied_post.text": {"contains_any": ["giveaway"]}}, route_to="marketing"
+        ),
+        rule("launch", {"replied_post.id": {"equals": "x:77"}}, route_to="pr"),
+    )
+    contest = Quoted(id="x:9", text="Our big winter GIVEAWAY: reply to enter!")
+    decision = route(e, mention("count me in", kind="reply", replied_post=contest), {})
+    assert decision.department == "marketing"
+    assert decision.matched_rules[0].why == "replied_post.text contains 'giveaway'"
+    launch = Quoted(id="x:77", text="Meet the Blend 3000")
+    assert route(e, mention("so loud", kind="reply", replied_post=launch), {}).department == "pr"
+    assert route(e, mention("count me in: giveaway"), {}).department == "triage"
 
 
 def test_numbers_in_and_local_time() -> None:
@@ -362,7 +378,7 @@ def test_rules_written_as_yaml_spell_out_shared_lists() -> None:
 
 
 def test_a_diff_says_what_was_added_removed_changed_and_reordered() -> None:
-    from chalicelib.rules.diff import diff_rulesets
+    from chalicelib.rules.diff import diff_rulesets, ruleset_changes
 
     spam = rule("spam", {"text": {"contains_any": ["free followers"]}})
     press = rule("press", {"text": {"contains_any": ["journalist"]}})
@@ -375,3 +391,9 @@ def test_a_diff_says_what_was_added_removed_changed_and_reordered() -> None:
     assert "    +      - reporter" in lines and "    -      - journalist" not in lines
     assert lines[-1] == "~ order: press, spam"
     assert diff_rulesets([spam], [spam, legal])[0] == "+ added rule legal"
+    assert ruleset_changes([spam, press, legal], [wider, spam, rule("ads", {})]) == {
+        "added": ["ads"],
+        "removed": ["legal"],
+        "changed": ["press"],
+        "order": ["press", "spam"],
+    }

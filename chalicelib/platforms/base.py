@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, TypeVar
 
 from chalicelib.errors import BadSignature, MalformedRequest, MethodNotAllowed, PartlyUnreadable
-from chalicelib.models import MAX_ID_LENGTH, Mention, RawDelivery
+from chalicelib.models import MAX_ID_LENGTH, Mention, Quoted, RawDelivery
 from chalicelib.observability import logger
 from chalicelib.settings import Settings
 
@@ -71,6 +71,11 @@ class Platform(Protocol):
     def answers(self, delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answer]:
         """The brand's own posts in the delivery that answer someone (its replies, its direct
         messages), wherever they were written: the platform's app or another tool."""
+        ...
+
+    def brand_posts(self, delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Quoted]:
+        """The brand's own posts the delivery carries (what customers' replies to them will
+        answer: `Mention.replied_post`), wherever they were written."""
         ...
 
 
@@ -141,6 +146,11 @@ def longest_id(*ids: str) -> None:
 
 
 def no_answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answer]:
+    """For platforms whose deliveries never carry the brand's own answers."""
+    return []
+
+
+def no_brand_posts(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Quoted]:
     """For platforms whose deliveries never carry the brand's own posts."""
     return []
 
@@ -171,21 +181,19 @@ def read_each(items: Iterable[Any], read: Callable[[Any], Iterable[T]], platform
     return found
 
 
-def read_answers(
-    items: Iterable[Any], read: Callable[[Any], Answer | None], platform: str
-) -> list[Answer]:
-    """Each item read into an answer (None: it answers nothing). One that cannot be read is
-    logged and skipped: an answer is bookkeeping, never a reason to lose the delivery's
-    mentions."""
+def read_skipping(items: Iterable[Any], read: Callable[[Any], T | None], platform: str) -> list[T]:
+    """Each item read into an answer or a post of the brand's (None: it is none). One that
+    cannot be read is logged and skipped: they are bookkeeping, never a reason to lose the
+    delivery's mentions."""
     found = []
     for item in items:
         try:
-            answer = read(item)
+            each = read(item)
         except UNREADABLE:
-            logger.warning("unreadable answer skipped", extra={"platform": platform})
+            logger.warning("unreadable item of the brand's skipped", extra={"platform": platform})
             continue
-        if answer is not None:
-            found.append(answer)
+        if each is not None:
+            found.append(each)
     return found
 
 

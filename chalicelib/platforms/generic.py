@@ -17,6 +17,7 @@ from chalicelib.platforms.base import (
     HandshakeReply,
     json_body,
     load_body,
+    no_brand_posts,
     no_changes,
     no_handshake,
     signing_keys,
@@ -105,3 +106,6 @@ def _items(payload: Any) -> list[Any]:
 
 def _validate(payload: Any) -> list[Mention]:
     return _MENTIONS.validate_python(_items(payload))
+
+
+brand_posts = no_brand_posts  # a listening tool sends a reply with its context, if any

@@ -34,8 +34,8 @@ from chalicelib.platforms.base import (
     from_epoch,
     json_body,
     load_body,
-    read_answers,
     read_each,
+    read_skipping,
     require_object,
     signing_keys,
 )
@@ -221,15 +221,43 @@ def answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answe
     try:
         for entry in entries:
             if obj == WHATSAPP:
-                found += read_answers(_whatsapp_echoes(entry), _whatsapp_echo, NAME)
+                found += read_skipping(_whatsapp_echoes(entry), _whatsapp_echo, NAME)
                 continue
             own = brand_accounts | {str(entry["id"])}
             comment = functools.partial(_own_comment, page=page, own=own)
-            found += read_answers(entry.get("changes", []), comment, NAME)
+            found += read_skipping(entry.get("changes", []), comment, NAME)
             events = [event for event, _ in _messaging(entry)]
-            found += read_answers(events, lambda event: _echo(event, platform), NAME)
+            found += read_skipping(events, lambda event: _echo(event, platform), NAME)
     except (KeyError, TypeError, AttributeError) as exc:
         raise PoisonRecord(f"unreadable Meta delivery: {exc!r}") from exc
+    return found
+
+
+def brand_posts(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Quoted]:
+    """The Page's own posts on its feed (a `feed` change adding a status, photo, video or post
+    from the Page): the comments on them carry them without a read of the Graph API."""
+    obj, entries = _entries(delivery)
+    if obj != "page":
+        return []
+
+    def post(change: dict[str, Any], own: frozenset[str]) -> Quoted | None:
+        value = change.get("value") or {}
+        author = value.get("from") or {}
+        if (
+            change.get("field") != "feed"
+            or _FEED_ITEMS.get(str(value.get("item"))) != "post"
+            or value.get("verb") != "add"
+            or str(author.get("id")) not in own
+        ):
+            return None
+        text, name = value.get("message"), author.get("name")
+        return Quoted(id=f"facebook:{value['post_id']}", text=str(text or ""), author=name)
+
+    found: list[Quoted] = []
+    for entry in entries:
+        own = brand_accounts | {str(entry.get("id"))}
+        read = functools.partial(post, own=own)
+        found += read_skipping(entry.get("changes") or [], read, NAME)
     return found
 
 

@@ -26,6 +26,7 @@ from chalicelib.platforms.base import (
     from_epoch,
     json_body,
     load_body,
+    no_brand_posts,
     no_handshake,
     require_object,
     signing_keys,
@@ -624,3 +625,6 @@ def interaction(body: bytes) -> ButtonPress | ModalSubmission:
         f"Switchboard answers button presses and its forms (block_actions, view_submission),"
         f" not {kind!r}"
     )
+
+
+brand_posts = no_brand_posts  # a thread's first message is the case its replies continue

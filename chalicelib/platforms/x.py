@@ -29,8 +29,8 @@ from chalicelib.platforms.base import (
     from_epoch,
     json_body,
     load_body,
-    read_answers,
     read_each,
+    read_skipping,
     require_object,
     signing_keys,
 )
@@ -192,7 +192,22 @@ def answers(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Answe
         via = tuple(str(v) for v in (app, name) if v)
         return Answer(f"x:dm/{create['target']['recipient_id']}", f"x:{event['id']}", at, via)
 
-    return read_answers(tweets or [], reply, NAME) + read_answers(events or [], sent, NAME)
+    return read_skipping(tweets or [], reply, NAME) + read_skipping(events or [], sent, NAME)
+
+
+def brand_posts(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Quoted]:
+    """The brand's own posts X sends back through the webhook (`tweet_create_events` by the
+    subscribed account or the brand's other accounts): the replies to them carry them without
+    a read of X."""
+    payload = load_body(delivery)
+    try:
+        own = brand_accounts | {payload["for_user_id"]}
+        tweets = payload.get("tweet_create_events") or []
+    except (KeyError, TypeError, AttributeError):
+        return []  # `answers` dead-letters a delivery this unreadable
+    return read_skipping(
+        tweets, lambda tweet: _quoted(tweet) if _author_id(tweet) in own else None, NAME
+    )
 
 
 _SOURCE_NAME = re.compile(r">([^<]+)</a>")

@@ -25,6 +25,7 @@ from chalicelib.platforms.base import (
     echo_challenge,
     engagement,
     no_answers,
+    no_brand_posts,
     no_changes,
     signing_keys,
 )
@@ -44,6 +45,7 @@ THREADS_PER_CALL = 50
 """Thread ids per `commentThreads.list` call by `id`."""
 changes = no_changes  # comments are polled: an edited or deleted one is not read again
 answers = no_answers  # a notification announces a video; the poller finds the brand's answers
+brand_posts = no_brand_posts  # the poller reads the brand's own answers only
 
 
 def handshake(

@@ -1,12 +1,14 @@
 """The brand's own post a customer's reply answers (a campaign post, an announcement, a
 contest), for whoever answers the reply and for the rules (`replied_post.text`).
 
-Platforms deliver a reply with its parent's id only. The routing worker reads the post from the
-platform once and keeps it a day in the mention store (`post/<id>`), so the hundreds of replies
-a campaign post draws cost one read; a post the platform will not show (deleted) is kept as
-unreadable for that day too. A rate limit or refused credentials pause the platform's reads
-(`post-reads/<platform>`) as long as the platform asks. Best effort throughout: a reply whose
-post cannot be read is routed without it (metric RepliedPostUnavailable).
+Platforms deliver a reply with its parent's id only. The brand's own posts that deliveries carry
+(X sends the account's posts back, Meta the Page's feed posts) are kept a week in the mention
+store (`post/<id>`) as they arrive; a post not seen so is read from the platform once and kept
+as long, so the hundreds of replies a campaign post draws cost one read at most; a post the
+platform will not show (deleted) is kept as unreadable for that week too. A rate limit or
+refused credentials pause the platform's reads (`post-reads/<platform>`) as long as the
+platform asks. Best effort throughout: a reply whose post cannot be had is routed without it
+(metric RepliedPostUnavailable).
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from chalicelib.services.time_budget import TimeLeft, short_of_time
 from chalicelib.settings import Settings
 from chalicelib.stores.mentions import MentionStore
 
-KEEP = timedelta(days=1)
-"""How long a post read (or found unreadable) is kept for the next replies to it."""
+KEEP = timedelta(days=7)
+"""How long a post seen or read (or found unreadable) is kept for the replies to it: most come
+within days of it."""
 UNREADABLE_POST = ""
 """What is kept of a post the platform would not show."""
 
@@ -93,6 +96,15 @@ class RepliedPosts:
         )
         metrics.add_metric(name="RepliedPostUnavailable", unit="Count", value=1)
         return mention
+
+    def remember(self, posts: list[Quoted], now: datetime) -> None:
+        """Keep the brand's posts a delivery carried for the replies to come (best effort: a
+        post not kept is read when a reply needs it)."""
+        for post in posts:
+            try:
+                self.mentions.hold(post_key(post.id), post.model_dump_json(), now, now + KEEP)
+            except Exception:
+                logger.warning("could not keep the brand's post", extra={"post": post.id})
 
     def _post(self, post: str, read: Reader, now: datetime) -> Quoted | str:
         """The post, kept or read now, or why it cannot be had."""

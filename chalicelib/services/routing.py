@@ -270,10 +270,13 @@ class RoutingService:
             parsed: list[Mention] = readable(lambda: platform.parse(delivery, brand))
             changes: list[Change] = readable(lambda: platform.changes(delivery))
             answers = platform.answers(delivery, brand)
+            posts = platform.brand_posts(delivery, brand)
         except MalformedRequest as exc:
             raise PoisonRecord(f"unreadable {delivery.platform} delivery: {exc.message}") from None
         outcome = RoutingOutcome()
         now = self.clock()
+        # first: a reply to one of them later in the same delivery finds it
+        RepliedPosts(self.mentions, self.settings).remember(posts, now)
         for change in changes:
             self.news.change(change, now)
         unique = {m.id: m for m in parsed}.values()

@@ -1,6 +1,7 @@
 """A customer's reply to one of the brand's own posts (a campaign, an announcement) reaches its
-department with that post: the routing worker reads it from the platform (fake X and Graph
-APIs), once a day per post, and routes the reply without it when the platform will not say."""
+department with that post: kept as the webhook brought it, or read from the platform (fake X and
+Graph APIs) once a week per post, and the reply routed without it when the platform will not
+say."""
 
 from __future__ import annotations
 
@@ -70,6 +71,27 @@ def test_a_reply_to_the_brands_post_carries_it_and_one_read_serves_every_reply(
     assert read.method == "GET" and read.path == f"/x/2/tweets/{CAMPAIGN}"
     assert read.query["expansions"] == "author_id"
     assert read.headers["authorization"].startswith("OAuth ")  # the brand's user context
+
+
+def test_a_post_the_webhook_brought_needs_no_read(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    """X sends the brand's own posts back through the webhook: kept as they come, the replies
+    to them carry them without a read of X (its rate limits are tight)."""
+    announcement = json.loads(x_reply(CAMPAIGN, "Win a year of free wraps! Reply to enter 🌯"))
+    tweet = announcement["tweet_create_events"][0]
+    tweet.update(in_reply_to_status_id_str=None, in_reply_to_user_id_str=None)
+    tweet["user"] = {"id_str": BRAND, "screen_name": "AcmeHelp", "name": "Acme"}
+    deliver(client, stack, json.dumps(announcement).encode())
+    deliver(client, stack, x_reply("1992000000000000511", "@AcmeHelp the chicken one obviously"))
+
+    message = routed_mentions(stack)["x:1992000000000000511"]
+    assert message["mention"]["replied_post"] == {
+        "id": f"x:{CAMPAIGN}",
+        "text": "Win a year of free wraps! Reply to enter 🌯",
+        "author": "AcmeHelp",
+    }
+    assert post_reads(fakes) == []
 
 
 def test_a_reply_continuing_a_case_is_given_no_post(
@@ -179,3 +201,33 @@ def test_a_comment_carries_the_brands_post_it_is_under(
     assert read.path == f"/graph/v25.0/{post}"
     assert read.query["fields"] == fields
     assert "appsecret_proof" in read.query
+
+
+def test_a_page_post_the_feed_brought_needs_no_read(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    page_post = json.loads(sample_bytes("meta_page_comments.json"))
+    [entry] = page_post["entry"]
+    entry["changes"] = [
+        {
+            "field": "feed",
+            "value": {
+                "from": {"id": entry["id"], "name": "Acme"},
+                "message": "Meet the Acme Blend 3000: smoothies in 30 seconds.",
+                "post_id": PAGE_POST,
+                "created_time": 1795335000,
+                "item": "status",
+                "verb": "add",
+            },
+        }
+    ]
+    assert post_signed(client, "meta", json.dumps(page_post).encode()).status_code == 200
+    routed(client, stack, "meta", "meta_page_comments.json")
+
+    [message] = routed_mentions(stack).values()
+    assert message["mention"]["replied_post"] == {
+        "id": f"facebook:{PAGE_POST}",
+        "text": "Meet the Acme Blend 3000: smoothies in 30 seconds.",
+        "author": "Acme",
+    }
+    assert fakes.accepted("graph", "GET") == []

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from chalicelib.errors import MalformedRequest, PartlyUnreadable, PoisonRecord
-from chalicelib.models import Attachment, Mention
+from chalicelib.models import Attachment, Mention, Quoted
 from chalicelib.platforms import meta
 from chalicelib.platforms.base import Answer, Change
 from tests.helpers import delivery, sample_bytes
@@ -57,6 +57,22 @@ def test_visitor_post_and_edits() -> None:
     }
     [posted] = meta.parse(delivery("meta", only_video), NONE)
     assert (posted.id, posted.kind, posted.text) == ("facebook:1_4", "post", "watch it fall apart")
+
+
+def test_the_pages_own_posts_are_kept_for_the_comments_on_them() -> None:
+    own = {"from": {"id": "1", "name": "Acme"}, "item": "photo", "verb": "add", "post_id": "1_5"}
+    visitors = {"from": {"id": "9"}, "item": "status", "verb": "add", "post_id": "1_2"}
+    edited = {**own, "verb": "edited", "post_id": "1_6"}
+    comment = {**own, "item": "comment", "post_id": "1_5", "comment_id": "5_7", "parent_id": "1_5"}
+    values: list[Any] = [{**own, "message": "New in store"}, visitors, edited, comment]
+    changes: list[Any] = [{"field": "feed", "value": v} for v in values]
+    changes.append("not a change")  # skipped, never a reason to lose the delivery
+    payload = {"object": "page", "entry": [{"id": "1", "changes": changes}]}
+    assert meta.brand_posts(delivery("meta", payload), NONE) == [
+        Quoted(id="facebook:1_5", text="New in store", author="Acme")
+    ]
+    instagram = {"object": "instagram", "entry": [{"id": "1", "changes": changes}]}
+    assert meta.brand_posts(delivery("meta", instagram), NONE) == []
 
 
 def test_instagram_comment_keeps_unicode_from_escaped_body() -> None:

@@ -35,6 +35,16 @@ def test_mention_fields() -> None:
     assert mention.engagement == 0  # a tweet as it is created has no reposts or likes yet
 
 
+def test_the_brands_own_posts_x_sends_back_are_kept_for_the_replies_to_them() -> None:
+    payload = json.loads(sample_bytes("x_food_safety_thread.json"))
+    customers, brands = payload["tweet_create_events"]
+    payload["tweet_create_events"] = [customers, brands, "not a post", {"user": "nobody"}]
+    assert x.brand_posts(delivery("x", payload), BRAND) == [
+        Quoted(id="x:1992000000000000003", text=brands["text"], author="AcmeHelp")
+    ]
+    assert x.brand_posts(delivery("x", {"tweet_create_events": [brands]}), BRAND) == []
+
+
 def test_engagement_counts_a_tweets_reposts_quotes_replies_and_likes() -> None:
     payload = json.loads(sample_bytes("x_late_delivery.json"))
     tweet = payload["tweet_create_events"][0]

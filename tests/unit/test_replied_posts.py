@@ -69,14 +69,23 @@ def test_which_mentions_answer_a_post_of_the_brands(
     assert answers_brand_post(mention.model_copy(update={"in_reply_to": None})) is False
 
 
-def test_the_post_is_read_once_and_kept_a_day(reads: Reads) -> None:
+def test_the_post_is_read_once_and_kept_a_week(reads: Reads) -> None:
     store = MemoryMentionStore()
     posts = RepliedPosts(store, WITH_X)
     assert posts.add_to(reply(), NOW).replied_post == CAMPAIGN
-    assert posts.add_to(reply(), NOW + timedelta(hours=23)).replied_post == CAMPAIGN
+    assert posts.add_to(reply(), NOW + timedelta(days=6)).replied_post == CAMPAIGN
     assert reads.asked == 1
-    assert posts.add_to(reply(), NOW + timedelta(hours=25)).replied_post == CAMPAIGN
+    assert posts.add_to(reply(), NOW + timedelta(days=8)).replied_post == CAMPAIGN
     assert reads.asked == 2
+
+
+def test_a_post_the_webhook_brought_is_not_read(reads: Reads) -> None:
+    store = MemoryMentionStore()
+    posts = RepliedPosts(store, WITH_X)
+    seen = Quoted(id="x:9", text="as X sent it back", author="AcmeHelp")
+    posts.remember([seen], NOW)
+    assert posts.add_to(reply(), NOW + timedelta(hours=1)).replied_post == seen
+    assert reads.asked == 0
 
 
 def test_nothing_is_read_without_credentials_or_time_or_for_what_has_it_already(

@@ -104,6 +104,8 @@ class FakePlatforms:
         self.youtube_threads: dict[str, list[dict[str, Any]]] = {}
         self.youtube_replies: dict[str, list[dict[str, Any]]] = {}
         """Comment threads by channel id, newest first (for `commentThreads.list`)."""
+        self.youtube_videos: dict[str, dict[str, Any]] = {}
+        """Videos' snippets (`title`, `channelTitle`…) by id (for `videos.list`)."""
         self.x_mentions: dict[str, list[dict[str, Any]]] = {}
         """Posts (v2 shape) mentioning each account, newest first, with an `author` user object
         and their `media` objects (for `GET /2/users/:id/mentions`, which moves them to
@@ -734,6 +736,8 @@ class FakePlatforms:
         self._check_youtube_token(headers)
         if path == "/v3/commentThreads" and "id" in query:
             return 200, self._threads_by_id(query)
+        if path == "/v3/videos":
+            return 200, self._videos(query)
         size = int(query.get("maxResults", "20"))
         if query.get("part") != "snippet" or not 1 <= size <= 100:
             raise Rejection(400, {"error": {"code": 400, "message": "invalid parameters"}})
@@ -751,6 +755,19 @@ class FakePlatforms:
         if start + size < len(items):
             answer["nextPageToken"] = str(start + size)
         return 200, answer
+
+    def _videos(self, query: dict[str, str]) -> dict[str, Any]:
+        """`videos.list` by `id` (commas between ids), `part=snippet`: the videos known, none
+        for the others (deleted, private)."""
+        if query.get("part") != "snippet" or not query.get("id"):
+            raise Rejection(400, {"error": {"code": 400, "message": "part and id are required"}})
+        ids = query["id"].split(",")
+        items = [
+            {"kind": "youtube#video", "id": video, "snippet": self.youtube_videos[video]}
+            for video in ids
+            if video in self.youtube_videos
+        ]
+        return {"kind": "youtube#videoListResponse", "items": items}
 
     def _threads_by_id(self, query: dict[str, str]) -> dict[str, Any]:
         ids = query["id"].split(",")

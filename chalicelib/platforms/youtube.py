@@ -7,7 +7,8 @@ the brand answered, the replies that follow (`comments.list` by `parentId`), and
 `youtube:<comment-id>` mentions on the generic intake; it also looks, in the threads still
 awaiting an answer, for the channel's own replies (`commentThreads.list` by `id`), the brand's
 answers written in YouTube Studio, and for what the customer added under their comment.
-Notifications are verified, queued and logged (they carry no mention to route).
+Notifications are verified, queued and logged (they carry no mention to route); the videos they
+announce are kept for the comments under them (`brand_posts`).
 """
 
 from __future__ import annotations
@@ -18,14 +19,13 @@ from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 
 from chalicelib.errors import BadSignature, MalformedRequest, NotFound
-from chalicelib.models import Author, Mention, MentionKind, RawDelivery, Reply, native_id
+from chalicelib.models import Author, Mention, MentionKind, Quoted, RawDelivery, Reply, native_id
 from chalicelib.observability import logger
 from chalicelib.platforms.base import (
     HandshakeReply,
     echo_challenge,
     engagement,
     no_answers,
-    no_brand_posts,
     no_changes,
     signing_keys,
 )
@@ -45,7 +45,6 @@ THREADS_PER_CALL = 50
 """Thread ids per `commentThreads.list` call by `id`."""
 changes = no_changes  # comments are polled: an edited or deleted one is not read again
 answers = no_answers  # a notification announces a video; the poller finds the brand's answers
-brand_posts = no_brand_posts  # the poller reads the brand's own answers only
 
 
 def handshake(
@@ -110,6 +109,35 @@ def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention
             },
         )
     return []
+
+
+def brand_posts(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Quoted]:
+    """The brand's videos a notification announces (their titles): the comments under them
+    carry them without a read of the Data API."""
+    return [
+        Quoted(
+            id=f"youtube:{entry.findtext(f'{YT}videoId')}",
+            text=entry.findtext(f"{ATOM}title") or "",
+            author=entry.findtext(f"{ATOM}author/{ATOM}name"),
+        )
+        for entry in decode(delivery.body).iter(f"{ATOM}entry")
+        if entry.findtext(f"{YT}videoId") and entry.findtext(f"{YT}channelId") in brand_accounts
+    ]
+
+
+def read_post(post: str, settings: Settings) -> Quoted:
+    """The title and channel of video `post` (`youtube:<id>`): `videos.list`, `part=snippet`
+    (1 quota unit); raises Platform* errors (PlatformGone for a video YouTube does not list:
+    deleted or private)."""
+    from chalicelib.platforms.outbound import PlatformGone
+
+    video = native_id(post)
+    found = _data_api("GET", "videos", settings, params={"part": "snippet", "id": video})
+    items = found.get("items") or []
+    if not items:
+        raise PlatformGone(f"YouTube lists no video {video}")
+    snippet = items[0].get("snippet") or {}
+    return Quoted(id=post, text=str(snippet.get("title") or ""), author=snippet.get("channelTitle"))
 
 
 def _data_api(method: str, resource: str, settings: Settings, **request: Any) -> dict[str, Any]:

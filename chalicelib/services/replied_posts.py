@@ -2,13 +2,13 @@
 contest), for whoever answers the reply and for the rules (`replied_post.text`).
 
 Platforms deliver a reply with its parent's id only. The brand's own posts that deliveries carry
-(X sends the account's posts back, Meta the Page's feed posts) are kept a week in the mention
-store (`post/<id>`) as they arrive; a post not seen so is read from the platform once and kept
-as long, so the hundreds of replies a campaign post draws cost one read at most; a post the
-platform will not show (deleted) is kept as unreadable for that week too. A rate limit or
-refused credentials pause the platform's reads (`post-reads/<platform>`) as long as the
-platform asks. Best effort throughout: a reply whose post cannot be had is routed without it
-(metric RepliedPostUnavailable).
+(X sends the account's posts back, Meta the Page's feed posts, YouTube's notifications the
+channel's new videos) are kept a week in the mention store (`post/<id>`) as they arrive; a post
+not seen so is read from the platform once and kept as long, so the hundreds of replies a
+campaign post draws cost one read at most; a post the platform will not show (deleted) is kept
+as unreadable for that week too. A rate limit or refused credentials pause the platform's reads
+(`post-reads/<platform>`) as long as the platform asks. Best effort throughout: a reply whose
+post cannot be had is routed without it (metric RepliedPostUnavailable).
 """
 
 from __future__ import annotations
@@ -35,27 +35,32 @@ Reader = Callable[[str, Settings], Quoted]
 def _readers() -> dict[str, tuple[Reader, Callable[[Settings], bool]]]:
     """Each platform's post reader, with whether the settings let it read (imported here:
     requests and tweepy stay off the webhook path)."""
-    from chalicelib.platforms import meta, xapi
+    from chalicelib.platforms import meta, xapi, youtube
 
     def meta_token(settings: Settings) -> bool:
         return bool(settings.meta_page_access_token)
+
+    def google(settings: Settings) -> bool:
+        return bool(settings.youtube_access_token or settings.youtube_refresh_token)
 
     return {
         "x": (xapi.read_post, lambda settings: bool(settings.x_access_token)),
         "facebook": (meta.read_post, meta_token),
         "instagram": (meta.read_post, meta_token),
+        "youtube": (youtube.read_post, google),
     }
 
 
 def answers_brand_post(mention: Mention) -> bool:
     """Whether `mention` answers a post of the brand's: a reply to the brand on X, a comment on
-    the brand's Facebook Page or Instagram media (the post, or a comment under it)."""
-    kinds = {"x": "reply", "facebook": "comment", "instagram": "comment"}
+    the brand's Facebook Page or Instagram media (the post, or a comment under it), a comment
+    under one of the brand's YouTube videos."""
+    kinds = {"x": "reply", "facebook": "comment", "instagram": "comment", "youtube": "comment"}
     return mention.in_reply_to is not None and kinds.get(mention.platform) == mention.kind
 
 
 def post_key(post: str) -> str:
-    """The key a read post is kept under in the mention store."""
+    """The key a post seen or read is kept under in the mention store."""
     return f"post/{post}"
 
 

@@ -20,6 +20,8 @@ from tests.integration.test_instagram_mentions import routed_mentions
 from tests.integration.test_replies import routed
 from tests.integration.test_routing_flow import drain_intake
 from tests.integration.test_x_poller import BRAND, enable_x_polling, poll, post
+from tests.integration.test_youtube_poller import CHANNEL, thread
+from tests.integration.test_youtube_poller import poll as poll_youtube
 
 CAMPAIGN = "1991999999999999000"
 """The brand's post the food-safety sample's first tweet answers."""
@@ -231,3 +233,50 @@ def test_a_page_post_the_feed_brought_needs_no_read(
         "author": "Acme",
     }
     assert fakes.accepted("graph", "GET") == []
+
+
+def video_comments(video: str, *texts: str) -> list[dict[str, Any]]:
+    """Comment threads under one of the channel's videos, newest first."""
+    threads = [thread(n, text, timedelta(minutes=n)) for n, text in enumerate(texts)]
+    for each in threads:
+        each["snippet"]["videoId"] = video
+        each["snippet"]["topLevelComment"]["snippet"]["videoId"] = video
+    return threads
+
+
+def test_a_youtube_comment_carries_the_video_it_is_under(
+    stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    fakes.youtube_videos["dQw4w9WgXcQ"] = {"title": "Blend 3000: unboxing", "channelTitle": "Acme"}
+    fakes.youtube_threads[CHANNEL] = video_comments(
+        "dQw4w9WgXcQ", "where can I buy one?", "mine arrived broken"
+    )
+    assert poll_youtube() == {"queued": 2}
+    drain_intake(stack)
+
+    messages = routed_mentions(stack)
+    for comment in ("youtube:Ugcomment0", "youtube:Ugcomment1"):
+        assert messages[comment]["mention"]["replied_post"] == {
+            "id": "youtube:dQw4w9WgXcQ",
+            "text": "Blend 3000: unboxing",
+            "author": "Acme",
+        }
+    [read] = [r for r in fakes.accepted("youtube", "GET") if r.path.endswith("/videos")]
+    assert read.query == {"part": "snippet", "id": "dQw4w9WgXcQ"}  # 1 quota unit, once
+
+
+def test_a_video_youtube_announced_needs_no_read(
+    client: Client, stack: dict[str, str], fakes: FakePlatforms
+) -> None:
+    assert post_signed(client, "youtube", sample_bytes("youtube_new_video.xml")).status_code == 200
+    fakes.youtube_threads[CHANNEL] = video_comments("AcmeVid0001", "the soup looks amazing")
+    assert poll_youtube() == {"queued": 1}
+    drain_intake(stack)
+
+    message = routed_mentions(stack)["youtube:Ugcomment0"]
+    assert message["mention"]["replied_post"] == {
+        "id": "youtube:AcmeVid0001",
+        "text": "Winter menu: behind the scenes",
+        "author": "Acme",
+    }
+    assert not [r for r in fakes.requests if r.path.endswith("/videos")]

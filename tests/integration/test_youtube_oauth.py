@@ -78,9 +78,10 @@ def test_replies_and_polls_use_an_access_token_from_the_refresh_token(
         "client_secret": CREDENTIALS.youtube_client_secret,
     }
     [issued] = refreshing.google_tokens
-    calls = refreshing.accepted("youtube")  # two replies, the poll's reads
+    calls = refreshing.accepted("youtube")  # two replies, the poll's reads, the video's
     assert {r.headers["authorization"] for r in calls} == {f"Bearer {issued}"}
-    assert {r.path for r in calls} == {"/youtube/v3/comments", "/youtube/v3/commentThreads"}
+    paths = {"/youtube/v3/comments", "/youtube/v3/commentThreads", "/youtube/v3/videos"}
+    assert {r.path for r in calls} == paths
 
 
 def test_a_token_is_refreshed_before_it_runs_out(

@@ -55,7 +55,8 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> Reads:
         ("facebook", "comment", True),
         ("instagram", "comment", True),
         ("instagram", "mention", False),  # on someone else's media
-        ("youtube", "comment", False),  # a video is no post to quote
+        ("youtube", "comment", True),  # under one of the channel's videos
+        ("youtube", "reply", False),  # in a comment's thread: that comment's case
         ("messenger", "dm", False),
     ],
 )

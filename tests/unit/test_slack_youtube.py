@@ -8,7 +8,7 @@ import time
 import pytest
 
 from chalicelib.errors import BadSignature, MalformedRequest, NotFound, PoisonRecord
-from chalicelib.models import Attachment
+from chalicelib.models import Attachment, Quoted
 from chalicelib.platforms import slack, youtube
 from chalicelib.platforms.base import Change
 from chalicelib.settings import Settings
@@ -183,6 +183,11 @@ def test_websub_notification_is_an_atom_feed_with_no_mentions() -> None:
         update={"body": sample_bytes("youtube_new_video.xml").decode()}
     )
     assert youtube.parse(raw, frozenset()) == []
+    # the video it announces is kept for the comments under it, if the channel is the brand's
+    assert youtube.brand_posts(raw, frozenset({"UCacmeChannel0000000000"})) == [
+        Quoted(id="youtube:AcmeVid0001", text="Winter menu: behind the scenes", author="Acme")
+    ]
+    assert youtube.brand_posts(raw, frozenset({"UCsomeoneElse"})) == []
     with pytest.raises(MalformedRequest, match="XML"):
         youtube.decode("{not xml")
     with pytest.raises(MalformedRequest, match="Atom"):

@@ -186,9 +186,8 @@ def format_routed(message: RoutedMention, now: datetime | None = None) -> str:
     if routing.conversation is not None:
         case = routing.conversation
         lines.insert(2, f"  continues {case.mention_id} (routed to {case.department})")
-    for post, what in ((mention.replied_post, "answering"), (mention.quoted, "quoting")):
-        if post is not None:  # what the author is answering or reacting to
-            lines.insert(2, f"  {what} {_by(post)}: {shortened(post.text) or '(text not sent)'}")
+    for line in reversed(context_lines(mention)):
+        lines.insert(2, f"  {line}")
     if mention.tagged_along:  # answer with care: the author was talking to someone else
         lines.insert(2, "  in someone else's thread: the brand was only tagged along")
     if mention.standby:  # a chatbot or Meta's inbox may be answering too
@@ -198,6 +197,16 @@ def format_routed(message: RoutedMention, now: datetime | None = None) -> str:
     if routing.hide is not None:  # the public no longer sees it (once the outbox worker ran)
         lines.insert(2, f"  hidden on {mention.platform} by rule {routing.hide}")
     return "\n".join(lines)
+
+
+def context_lines(mention: Mention, limit: int = 140) -> list[str]:
+    """What the author is reacting to, a line each: the post they quote, the brand's post they
+    answer (`quoting @AcmeHelp: Our winter menu is here!`), each cut at `limit` characters."""
+    return [
+        f"{what} {_by(post)}: {shortened(post.text, limit) or '(text not sent)'}"
+        for post, what in ((mention.quoted, "quoting"), (mention.replied_post, "answering"))
+        if post is not None
+    ]
 
 
 def _by(post: Quoted) -> str:

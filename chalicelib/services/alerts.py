@@ -22,7 +22,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.cli_text import author_of, format_report, shortened, stamp, why_routed
+from chalicelib.cli_text import (
+    author_of,
+    context_lines,
+    format_report,
+    shortened,
+    stamp,
+    why_routed,
+)
 from chalicelib.models import (
     GIVEN,
     DepartmentReport,
@@ -66,6 +73,8 @@ class Alert:
     mention_id: str
     platform: str
     url: str | None
+    context: tuple[str, ...] = ()
+    """What the author reacts to: the post they quote, the brand's post they answer."""
 
     @classmethod
     def of(cls, heading: str, message: RoutedMention) -> Alert:
@@ -82,12 +91,14 @@ class Alert:
             mention_id=mention.id,
             platform=mention.platform,
             url=mention.url,
+            context=tuple(context_lines(mention)),
         )
 
     def slack_text(self) -> str:
         """As Slack shows it (mrkdwn), what the customer wrote escaped."""
         lines = [f"*{escaped(self.heading)}*: {escaped(self.byline)}"]
         lines.append(f"> {escaped(self.said) or '(no text)'}")
+        lines += [f"_{escaped(line)}_" for line in self.context]
         if self.why:
             lines.append(escaped(self.why))
         if self.due is not None:
@@ -101,6 +112,7 @@ class Alert:
         """As a Teams card: each line runs of plain text, a button to open the post."""
         lines = [[text_run(self.heading, weight="Bolder"), text_run(f": {self.byline}")]]
         lines.append([text_run(self.said or "(no text)", italic=True)])
+        lines += [[text_run(line, isSubtle=True)] for line in self.context]
         lines += [[text_run(line)] for line in (self.why, self.due) if line]
         lines.append([text_run(f"switchboard mention {self.mention_id}", fontType="Monospace")])
         link = (f"Open it on {self.platform}", self.url) if self.url else None

@@ -14,6 +14,7 @@ from chalicelib.models import (
     MentionRecord,
     Priority,
     PriorityChange,
+    Quoted,
     Reply,
     ReplyPointer,
     RoutedMention,
@@ -84,6 +85,24 @@ def test_what_a_customer_wrote_cannot_ping_or_format_the_channel() -> None:
     )
     assert text.splitlines()[1] == "> &lt;@U0ALL&gt; &lt;!channel&gt; fish &amp; chips made us ill"
     assert text.splitlines()[-1] == "`switchboard mention x:1`"  # no link: the post has no URL
+
+
+def test_an_alert_says_what_the_author_answers_escaped_in_slack_subtle_in_teams() -> None:
+    message = case("urgent")
+    launch = Quoted(id="x:9", text="Meet the *Blend 3000* <!here>", author="AcmeHelp")
+    message.mention = message.mention.model_copy(update={"kind": "reply", "replied_post": launch})
+    [text] = texts(message).values()
+    assert text.splitlines()[2] == "_answering @AcmeHelp: Meet the *Blend 3000* &lt;!here&gt;_"
+    teams = SETTINGS.model_copy(update={"alert_channels": {"pr": "teams:pr-leads"}})
+    [alert] = new_case_alerts(message, teams).values()
+    card = json.loads(alert.body)["alert"]["card"]["attachments"][0]["content"]
+    [run] = card["body"][2]["inlines"]
+    assert run == {
+        "type": "TextRun",
+        "text": "answering @AcmeHelp: Meet the *Blend 3000* <!here>",
+        "isSubtle": True,
+    }
+    assert "answering" not in texts(case("urgent"))["C0PR"]
 
 
 def test_alert_channels_name_departments() -> None:

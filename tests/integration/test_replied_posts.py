@@ -19,6 +19,7 @@ from tests.integration.conftest import post_signed
 from tests.integration.test_instagram_mentions import routed_mentions
 from tests.integration.test_replies import routed
 from tests.integration.test_routing_flow import drain_intake
+from tests.integration.test_search import search
 from tests.integration.test_x_poller import BRAND, enable_x_polling, poll, post
 from tests.integration.test_youtube_poller import CHANNEL, thread
 from tests.integration.test_youtube_poller import poll as poll_youtube
@@ -73,6 +74,9 @@ def test_a_reply_to_the_brands_post_carries_it_and_one_read_serves_every_reply(
     assert read.method == "GET" and read.path == f"/x/2/tweets/{CAMPAIGN}"
     assert read.query["expansions"] == "author_id"
     assert read.headers["authorization"].startswith("OAuth ")  # the brand's user context
+    # every entry to the contest, at one search (a bulk hide takes the same condition)
+    status, found = search(client, {"when": {"replied_post.id": {"equals": f"x:{CAMPAIGN}"}}})
+    assert status == 200 and found["matched"] == 2
 
 
 def test_a_post_the_webhook_brought_needs_no_read(

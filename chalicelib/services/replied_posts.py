@@ -80,13 +80,10 @@ class RepliedPosts:
     def add_to(self, mention: Mention, now: datetime) -> Mention:
         """`mention` with `replied_post` when it answers a post of the brand's that can be
         read (kept, or read now); else `mention` as it is."""
+        if mention.replied_post is not None or not answers_brand_post(mention):
+            return mention
         reader = _readers().get(mention.platform)
-        if (
-            mention.replied_post is not None
-            or not answers_brand_post(mention)
-            or reader is None
-            or not reader[1](self.settings)
-        ):
+        if reader is None or not reader[1](self.settings):
             return mention
         post = str(mention.in_reply_to)
         try:

@@ -61,12 +61,23 @@ class Author(BaseModel):
     )
 
 
+QUOTED_TEXT_LIMIT = 1000
+"""The characters of a quoted or answered post a mention carries: enough to know what the author
+reacts to, while a long one (X's 25,000, Facebook's 63,206) cannot take the department message
+and the case's record past what SQS and DynamoDB hold."""
+
+
+def _cut(text: str) -> str:
+    """`text`, or its first QUOTED_TEXT_LIMIT characters with an ellipsis."""
+    return text if len(text) <= QUOTED_TEXT_LIMIT else text[: QUOTED_TEXT_LIMIT - 1] + "…"
+
+
 class Quoted(BaseModel):
     """A post a mention quotes or answers: context for whoever answers, never read by the
     signals."""
 
     id: PlatformId
-    text: str = ""
+    text: Annotated[str, AfterValidator(_cut)] = ""
     author: str | None = Field(default=None, description="its author's handle")
 
 

@@ -8,7 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.models import Mention, MentionRecord, Quoted, ReplyPointer, RoutedMention, Routing
+from chalicelib.models import (
+    QUOTED_TEXT_LIMIT,
+    Mention,
+    MentionRecord,
+    Quoted,
+    ReplyPointer,
+    RoutedMention,
+    Routing,
+)
 from chalicelib.platforms.outbound import PlatformOutcomeUnknown, PlatformUnauthorized
 from chalicelib.services import replied_posts
 from chalicelib.services.replied_posts import RepliedPosts, answers_brand_post, paused_key
@@ -124,6 +132,14 @@ def test_a_store_that_fails_leaves_the_reply_to_be_routed_without_the_post(reads
             raise ConnectionError("DynamoDB is not answering")
 
     assert RepliedPosts(Broken(), WITH_X).add_to(reply(), NOW).replied_post is None
+
+
+def test_a_long_post_is_cut_so_no_reply_to_it_outgrows_a_queue_message(reads: Reads) -> None:
+    reads.answer = Quoted(id="x:9", text="🌯" * 63_206)  # as long as a Facebook post can be
+    post = RepliedPosts(MemoryMentionStore(), WITH_X).add_to(reply(), NOW).replied_post
+    assert post is not None and len(post.text) == QUOTED_TEXT_LIMIT
+    assert post.text.endswith("🌯…")
+    assert len(reply(replied_post=post).model_dump_json().encode()) < 5_000
 
 
 def test_forgetting_the_author_takes_the_post_they_answered_away_too() -> None:

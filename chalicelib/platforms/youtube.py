@@ -27,6 +27,7 @@ from chalicelib.platforms.base import (
     engagement,
     no_answers,
     no_changes,
+    read_skipping,
     signing_keys,
 )
 from chalicelib.platforms.signatures import hex_signature, lower_headers, require_match
@@ -114,15 +115,20 @@ def parse(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Mention
 def brand_posts(delivery: RawDelivery, brand_accounts: frozenset[str]) -> list[Quoted]:
     """The brand's videos a notification announces (their titles): the comments under them
     carry them without a read of the Data API."""
-    return [
-        Quoted(
+
+    def video(entry: ElementTree.Element) -> Quoted | None:
+        if (
+            not entry.findtext(f"{YT}videoId")
+            or entry.findtext(f"{YT}channelId") not in brand_accounts
+        ):
+            return None
+        return Quoted(
             id=f"youtube:{entry.findtext(f'{YT}videoId')}",
             text=entry.findtext(f"{ATOM}title") or "",
             author=entry.findtext(f"{ATOM}author/{ATOM}name"),
         )
-        for entry in decode(delivery.body).iter(f"{ATOM}entry")
-        if entry.findtext(f"{YT}videoId") and entry.findtext(f"{YT}channelId") in brand_accounts
-    ]
+
+    return read_skipping(decode(delivery.body).iter(f"{ATOM}entry"), video, NAME)
 
 
 def read_post(post: str, settings: Settings) -> Quoted:

@@ -176,6 +176,9 @@ def test_websub_signature_derived_d4_and_tampering() -> None:
         youtube.verify(b"Hello, World!", {}, SETTINGS, 0)
 
 
+CHANNELS = frozenset({"UCacmeChannel0000000000"})
+
+
 def test_websub_notification_is_an_atom_feed_with_no_mentions() -> None:
     feed = youtube.decode(sample_bytes("youtube_new_video.xml").decode())
     assert youtube.check(feed) is None
@@ -184,10 +187,14 @@ def test_websub_notification_is_an_atom_feed_with_no_mentions() -> None:
     )
     assert youtube.parse(raw, frozenset()) == []
     # the video it announces is kept for the comments under it, if the channel is the brand's
-    assert youtube.brand_posts(raw, frozenset({"UCacmeChannel0000000000"})) == [
+    assert youtube.brand_posts(raw, CHANNELS) == [
         Quoted(id="youtube:AcmeVid0001", text="Winter menu: behind the scenes", author="Acme")
     ]
     assert youtube.brand_posts(raw, frozenset({"UCsomeoneElse"})) == []
+    absurd = raw.body.replace("<entry>", f"<entry><yt:videoId>{'v' * 500}</yt:videoId>", 1)
+    absurd = absurd.replace("</feed>", raw.body[raw.body.index("<entry>") :])  # and a good one
+    kept = youtube.brand_posts(raw.model_copy(update={"body": absurd}), CHANNELS)
+    assert [post.id for post in kept] == ["youtube:AcmeVid0001"]  # the unreadable one skipped
     with pytest.raises(MalformedRequest, match="XML"):
         youtube.decode("{not xml")
     with pytest.raises(MalformedRequest, match="Atom"):

@@ -298,9 +298,9 @@ def by_source_apart(rows: list[LabeledMention], predicted: list[str]) -> dict[st
 
 
 def format_apart(heading: str, parts: dict[str, Part]) -> str:
-    """`heading name (rows) macro F1, …`; nothing when there are no parts."""
+    """`heading name (rows) macro F1, …`."""
     shown = [f"{name} ({part.mentions}) {part.macro_f1:.3f}" for name, part in parts.items()]
-    return f"{heading} {', '.join(shown)}" if shown else ""
+    return f"{heading} {', '.join(shown)}"
 
 
 def _apart(

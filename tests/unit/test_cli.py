@@ -207,20 +207,6 @@ def test_eval_reports_scores(tmp_path: Path) -> None:
     assert out.splitlines()[-1] == "macro F1 on rows clear-cut (3) 1.000, ambiguous (1) 0.000"
 
 
-def test_eval_names_the_clear_cut_rows_first_whichever_the_file_starts_with(
-    tmp_path: Path,
-) -> None:
-    data = labeled(
-        tmp_path,
-        "id,text,label,ambiguous\n"
-        "1,I love you guys but my order never arrived,marketing,1\n"
-        "2,my order never arrived,support,0\n",
-    )
-    code, out = run("eval", data)
-    assert code == 0
-    assert out.splitlines()[-1] == "macro F1 on rows clear-cut (1) 1.000, ambiguous (1) 0.000"
-
-
 def test_eval_fails_under_a_macro_f1_for_a_ci_gate(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -266,18 +252,30 @@ def test_eval_json_is_the_scores_as_one_document_for_a_ci(
     assert scored["by_source"]["airline"] == {"mentions": 1, "macro_f1": 1.0}
 
 
-def test_eval_scores_each_source_apart_when_rows_come_from_several(tmp_path: Path) -> None:
-    data = labeled(
-        tmp_path,
-        "id,source,text,label\n"
-        "1,airline,my flight was cancelled and nobody helps,support\n"
-        "2,airline,I am calling my lawyer,pr\n"
-        "3,brand,I love you guys,marketing\n"
-        "4,brand,I love you guys but my order never arrived,marketing\n",
-    )
-    code, out = run("eval", data)
+@pytest.mark.parametrize(
+    ("rows", "last_line"),
+    [
+        (  # the clear-cut rows named first, whichever the file starts with
+            "id,text,label,ambiguous\n"
+            "1,I love you guys but my order never arrived,marketing,1\n"
+            "2,my order never arrived,support,0\n",
+            "macro F1 on rows clear-cut (1) 1.000, ambiguous (1) 0.000",
+        ),
+        (  # each source apart, when rows come from several
+            "id,source,text,label\n"
+            "1,airline,my flight was cancelled and nobody helps,support\n"
+            "2,airline,I am calling my lawyer,pr\n"
+            "3,brand,I love you guys,marketing\n"
+            "4,brand,I love you guys but my order never arrived,marketing\n",
+            "macro F1 by source: airline (2) 1.000, brand (2) 0.667",
+        ),
+    ],
+    ids=["clear-cut-first", "by-source"],
+)
+def test_eval_scores_parts_of_a_file_apart(tmp_path: Path, rows: str, last_line: str) -> None:
+    code, out = run("eval", labeled(tmp_path, rows))
     assert code == 0
-    assert out.splitlines()[-1] == "macro F1 by source: airline (2) 1.000, brand (2) 0.667"
+    assert out.splitlines()[-1] == last_line
 
 
 def test_eval_reads_labels_and_flags_however_a_spreadsheet_wrote_them(tmp_path: Path) -> None:
